@@ -1,0 +1,119 @@
+//! The built-in Entra role catalog (real template ids) and the custom-role action namespace.
+//!
+//! The data files under `data/` are taken from Microsoft's public permissions reference; see
+//! `data/README.md` for provenance and how to regenerate them.
+
+use crate::roles::{RoleDefinition, RolePermission};
+use crate::{Instant, ObjectId};
+use serde::Deserialize;
+use std::collections::HashSet;
+use std::sync::OnceLock;
+
+pub const GLOBAL_ADMINISTRATOR: ObjectId = uuid::uuid!("62e90394-69f5-4237-9190-012177145e10");
+pub const PRIVILEGED_ROLE_ADMINISTRATOR: ObjectId = uuid::uuid!("e8611ab8-c189-46e8-94e1-60213ab1f814");
+pub const GLOBAL_READER: ObjectId = uuid::uuid!("f2ef992c-3afb-46b9-b7cf-a126ee74c451");
+pub const USER_ADMINISTRATOR: ObjectId = uuid::uuid!("fe930be7-5e62-47db-91af-98c3a49a38b1");
+pub const HELPDESK_ADMINISTRATOR: ObjectId = uuid::uuid!("729827e3-9c14-49f7-bb1b-9608f156bbb8");
+pub const GROUPS_ADMINISTRATOR: ObjectId = uuid::uuid!("fdd7a751-b60b-444a-984c-02652fe8fa1c");
+
+const BUILTIN_ROLES_JSON: &str = include_str!("../data/builtin_roles.json");
+const CUSTOM_ROLE_ACTIONS: &str = include_str!("../data/custom_role_actions.txt");
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CatalogEntry {
+    id: ObjectId,
+    display_name: String,
+    description: String,
+    allowed_resource_actions: Vec<String>,
+    #[serde(default)]
+    is_privileged: bool,
+}
+
+fn entries() -> &'static [CatalogEntry] {
+    static ENTRIES: OnceLock<Vec<CatalogEntry>> = OnceLock::new();
+    ENTRIES.get_or_init(|| {
+        // The file is compiled in and checked by a unit test, so a parse failure is a build defect.
+        serde_json::from_str(BUILTIN_ROLES_JSON).expect("data/builtin_roles.json is valid")
+    })
+}
+
+/// Every built-in role, as role definitions created at `now`.
+pub fn builtin_roles(now: Instant) -> Vec<RoleDefinition> {
+    entries()
+        .iter()
+        .map(|e| RoleDefinition {
+            id: e.id,
+            template_id: e.id,
+            display_name: e.display_name.clone(),
+            description: e.description.clone(),
+            is_built_in: true,
+            is_enabled: true,
+            is_privileged: e.is_privileged,
+            version: Some("1".to_string()),
+            role_permissions: vec![RolePermission {
+                allowed_resource_actions: e.allowed_resource_actions.clone(),
+                excluded_resource_actions: vec![],
+                condition: None,
+            }],
+            created: now,
+            modified: now,
+        })
+        .collect()
+}
+
+fn custom_actions() -> &'static HashSet<String> {
+    static SET: OnceLock<HashSet<String>> = OnceLock::new();
+    SET.get_or_init(|| {
+        CUSTOM_ROLE_ACTIONS
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .map(str::to_ascii_lowercase)
+            .collect()
+    })
+}
+
+/// Is `action` one Entra permits in a custom directory role?
+pub fn is_custom_role_action(action: &str) -> bool {
+    custom_actions().contains(&action.to_ascii_lowercase())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn catalog_has_the_well_known_roles_with_real_ids() {
+        let now = time::macros::datetime!(2026-01-01 00:00 UTC);
+        let roles = builtin_roles(now);
+        assert!(roles.len() >= 60, "only {} built-in roles", roles.len());
+        let ids: HashSet<_> = roles.iter().map(|r| r.id).collect();
+        assert_eq!(ids.len(), roles.len(), "duplicate template ids");
+        for (id, name) in [
+            (GLOBAL_ADMINISTRATOR, "Global Administrator"),
+            (PRIVILEGED_ROLE_ADMINISTRATOR, "Privileged Role Administrator"),
+            (GLOBAL_READER, "Global Reader"),
+            (USER_ADMINISTRATOR, "User Administrator"),
+            (HELPDESK_ADMINISTRATOR, "Helpdesk Administrator"),
+            (GROUPS_ADMINISTRATOR, "Groups Administrator"),
+        ] {
+            let r = roles.iter().find(|r| r.id == id).unwrap_or_else(|| panic!("{name} missing"));
+            assert_eq!(r.display_name, name);
+            assert!(r.is_built_in);
+        }
+        for r in &roles {
+            for a in &r.role_permissions[0].allowed_resource_actions {
+                assert!(a.starts_with("microsoft."), "{}: {a}", r.display_name);
+            }
+        }
+    }
+
+    #[test]
+    fn custom_action_namespace_is_loaded() {
+        assert!(is_custom_role_action("microsoft.directory/applications/basic/update"));
+        assert!(is_custom_role_action("Microsoft.Directory/Applications/Basic/Update"));
+        assert!(!is_custom_role_action("microsoft.directory/roleAssignments/allProperties/allTasks"));
+        assert!(!is_custom_role_action(""));
+    }
+}

@@ -1,0 +1,23 @@
+//! Committed changes that the in-memory access index must follow.
+//!
+//! The store emits one `IndexUpdate` per committed change; this node applies it directly and
+//! other nodes receive it (or reload it) from the change feed.
+
+use crate::access::Grant;
+use crate::roles::RoleDefinition;
+use crate::ObjectId;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum IndexUpdate {
+    RoleDefinitionSaved(RoleDefinition),
+    RoleDefinitionDeleted(ObjectId),
+    GrantAdded(Grant),
+    GrantRemoved(ObjectId),
+    /// A group was created or changed; only role-assignable groups matter to the index.
+    GroupSaved { group_id: ObjectId, is_assignable_to_role: bool },
+    GroupDeleted(ObjectId),
+    MemberAdded { group_id: ObjectId, member_id: ObjectId },
+    MemberRemoved { group_id: ObjectId, member_id: ObjectId },
+    /// A user or other principal left the directory: drop everything it held.
+    PrincipalDeleted(ObjectId),
+}

@@ -1,0 +1,465 @@
+//! The directory: users, groups, administrative units, and the rules for changing them.
+
+use crate::error::{DomainError, DomainResult};
+use crate::{Instant, ObjectId};
+
+/// The kinds of directory object that can hold a role or be a member of something.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ObjectKind {
+    User,
+    Group,
+    ServicePrincipal,
+}
+
+impl ObjectKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::User => "user",
+            Self::Group => "group",
+            Self::ServicePrincipal => "servicePrincipal",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "user" => Some(Self::User),
+            "group" => Some(Self::Group),
+            "servicePrincipal" => Some(Self::ServicePrincipal),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct User {
+    pub id: ObjectId,
+    pub user_principal_name: String,
+    pub display_name: String,
+    pub mail_nickname: String,
+    pub given_name: Option<String>,
+    pub surname: Option<String>,
+    pub mail: Option<String>,
+    pub job_title: Option<String>,
+    pub department: Option<String>,
+    pub account_enabled: bool,
+    pub created: Instant,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Group {
+    pub id: ObjectId,
+    pub display_name: String,
+    pub description: Option<String>,
+    pub mail_nickname: String,
+    pub mail_enabled: bool,
+    pub security_enabled: bool,
+    /// Set only at creation; members of such a group can hold directory roles through it.
+    pub is_assignable_to_role: bool,
+    pub created: Instant,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AdministrativeUnit {
+    pub id: ObjectId,
+    pub display_name: String,
+    pub description: Option<String>,
+    pub created: Instant,
+}
+
+/// Fields a client may supply for a new user; `None` means "not given".
+#[derive(Debug, Clone, Default)]
+pub struct NewUser {
+    pub user_principal_name: Option<String>,
+    pub display_name: Option<String>,
+    pub mail_nickname: Option<String>,
+    pub given_name: Option<String>,
+    pub surname: Option<String>,
+    pub mail: Option<String>,
+    pub job_title: Option<String>,
+    pub department: Option<String>,
+    pub account_enabled: Option<bool>,
+}
+
+/// A partial update: outer `None` = leave as is; `Some(None)` = clear an optional field.
+#[derive(Debug, Clone, Default)]
+pub struct UserPatch {
+    pub user_principal_name: Option<String>,
+    pub display_name: Option<String>,
+    pub mail_nickname: Option<String>,
+    pub given_name: Option<Option<String>>,
+    pub surname: Option<Option<String>>,
+    pub mail: Option<Option<String>>,
+    pub job_title: Option<Option<String>>,
+    pub department: Option<Option<String>>,
+    pub account_enabled: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct NewGroup {
+    pub display_name: Option<String>,
+    pub description: Option<String>,
+    pub mail_nickname: Option<String>,
+    pub mail_enabled: Option<bool>,
+    pub security_enabled: Option<bool>,
+    pub is_assignable_to_role: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct GroupPatch {
+    pub display_name: Option<String>,
+    pub description: Option<Option<String>>,
+    pub mail_nickname: Option<String>,
+    pub security_enabled: Option<bool>,
+    pub mail_enabled: Option<bool>,
+    /// Present only to be rejected when it would change: the flag is immutable.
+    pub is_assignable_to_role: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct NewAdministrativeUnit {
+    pub display_name: Option<String>,
+    pub description: Option<String>,
+}
+
+const MAX_NAME: usize = 256;
+const MAX_UPN: usize = 113 + 1 + 255;
+
+fn required(field: &str, value: Option<String>) -> DomainResult<String> {
+    match value {
+        Some(v) if !v.trim().is_empty() => checked_text(field, v),
+        _ => Err(DomainError::bad_request(format!(
+            "Invalid value specified for property '{field}': a non-empty value is required."
+        ))),
+    }
+}
+
+fn checked_text(field: &str, v: String) -> DomainResult<String> {
+    if v.chars().count() > MAX_NAME && field != "description" {
+        return Err(DomainError::bad_request(format!(
+            "Invalid value specified for property '{field}': longer than {MAX_NAME} characters."
+        )));
+    }
+    if v.chars().any(|c| c.is_control()) {
+        return Err(DomainError::bad_request(format!(
+            "Invalid value specified for property '{field}': control characters are not allowed."
+        )));
+    }
+    Ok(v)
+}
+
+fn optional(field: &str, v: Option<String>) -> DomainResult<Option<String>> {
+    v.map(|v| checked_text(field, v)).transpose()
+}
+
+/// A user principal name is `alias@domain`: one '@', no spaces, a dotted domain.
+pub fn validate_upn(upn: &str) -> DomainResult<()> {
+    let bad = || {
+        DomainError::bad_request(format!(
+            "Invalid value specified for property 'userPrincipalName' of resource 'User': '{upn}'."
+        ))
+    };
+    let (alias, domain) = upn.split_once('@').ok_or_else(bad)?;
+    let alias_ok = !alias.is_empty()
+        && alias.len() <= 113
+        && !alias.starts_with('.')
+        && !alias.ends_with('.')
+        && alias.chars().all(|c| c.is_ascii_alphanumeric() || "'.-_!#^~".contains(c));
+    let domain_ok = domain.contains('.')
+        && upn.len() <= MAX_UPN
+        && domain.split('.').all(|label| {
+            !label.is_empty() && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        });
+    if alias_ok && domain_ok {
+        Ok(())
+    } else {
+        Err(bad())
+    }
+}
+
+fn nickname_from(upn_or_name: &str) -> String {
+    let base = upn_or_name.split('@').next().unwrap_or_default();
+    let nick: String = base.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '.' || *c == '-' || *c == '_').collect();
+    if nick.is_empty() {
+        "object".to_string()
+    } else {
+        nick.chars().take(64).collect()
+    }
+}
+
+impl NewUser {
+    pub fn build(self, id: ObjectId, now: Instant) -> DomainResult<User> {
+        let upn = required("userPrincipalName", self.user_principal_name)?;
+        validate_upn(&upn)?;
+        let display_name = required("displayName", self.display_name)?;
+        let mail_nickname = match self.mail_nickname {
+            Some(n) => required("mailNickname", Some(n))?,
+            None => nickname_from(&upn),
+        };
+        Ok(User {
+            id,
+            user_principal_name: upn,
+            display_name,
+            mail_nickname,
+            given_name: optional("givenName", self.given_name)?,
+            surname: optional("surname", self.surname)?,
+            mail: optional("mail", self.mail)?,
+            job_title: optional("jobTitle", self.job_title)?,
+            department: optional("department", self.department)?,
+            account_enabled: self.account_enabled.unwrap_or(true),
+            created: now,
+        })
+    }
+}
+
+impl UserPatch {
+    pub fn is_empty(&self) -> bool {
+        self.user_principal_name.is_none()
+            && self.display_name.is_none()
+            && self.mail_nickname.is_none()
+            && self.given_name.is_none()
+            && self.surname.is_none()
+            && self.mail.is_none()
+            && self.job_title.is_none()
+            && self.department.is_none()
+            && self.account_enabled.is_none()
+    }
+
+    /// Applies the patch to a copy of `user`, validating every changed field.
+    pub fn apply(self, user: &User) -> DomainResult<User> {
+        let mut next = user.clone();
+        if let Some(upn) = self.user_principal_name {
+            let upn = required("userPrincipalName", Some(upn))?;
+            validate_upn(&upn)?;
+            next.user_principal_name = upn;
+        }
+        if let Some(v) = self.display_name {
+            next.display_name = required("displayName", Some(v))?;
+        }
+        if let Some(v) = self.mail_nickname {
+            next.mail_nickname = required("mailNickname", Some(v))?;
+        }
+        if let Some(v) = self.given_name {
+            next.given_name = optional("givenName", v)?;
+        }
+        if let Some(v) = self.surname {
+            next.surname = optional("surname", v)?;
+        }
+        if let Some(v) = self.mail {
+            next.mail = optional("mail", v)?;
+        }
+        if let Some(v) = self.job_title {
+            next.job_title = optional("jobTitle", v)?;
+        }
+        if let Some(v) = self.department {
+            next.department = optional("department", v)?;
+        }
+        if let Some(v) = self.account_enabled {
+            next.account_enabled = v;
+        }
+        Ok(next)
+    }
+}
+
+impl NewGroup {
+    pub fn build(self, id: ObjectId, now: Instant) -> DomainResult<Group> {
+        let display_name = required("displayName", self.display_name)?;
+        let mail_enabled = self.mail_enabled.ok_or_else(|| {
+            DomainError::bad_request("Property 'mailEnabled' is required when creating a group.")
+        })?;
+        let security_enabled = self.security_enabled.ok_or_else(|| {
+            DomainError::bad_request("Property 'securityEnabled' is required when creating a group.")
+        })?;
+        let is_assignable_to_role = self.is_assignable_to_role.unwrap_or(false);
+        if is_assignable_to_role && !security_enabled {
+            return Err(DomainError::bad_request(
+                "A group with isAssignableToRole set to true must be a security group: \
+                 securityEnabled must be true.",
+            ));
+        }
+        if !mail_enabled && !security_enabled {
+            return Err(DomainError::bad_request(
+                "A group must be mail-enabled, security-enabled, or both.",
+            ));
+        }
+        let mail_nickname = match self.mail_nickname {
+            Some(n) => required("mailNickname", Some(n))?,
+            None => nickname_from(&display_name),
+        };
+        Ok(Group {
+            id,
+            display_name,
+            description: optional("description", self.description)?,
+            mail_nickname,
+            mail_enabled,
+            security_enabled,
+            is_assignable_to_role,
+            created: now,
+        })
+    }
+}
+
+impl GroupPatch {
+    pub fn apply(self, group: &Group) -> DomainResult<Group> {
+        if let Some(flag) = self.is_assignable_to_role {
+            if flag != group.is_assignable_to_role {
+                return Err(DomainError::bad_request(
+                    "Property 'isAssignableToRole' can only be set when the group is created.",
+                ));
+            }
+        }
+        let mut next = group.clone();
+        if let Some(v) = self.display_name {
+            next.display_name = required("displayName", Some(v))?;
+        }
+        if let Some(v) = self.description {
+            next.description = optional("description", v)?;
+        }
+        if let Some(v) = self.mail_nickname {
+            next.mail_nickname = required("mailNickname", Some(v))?;
+        }
+        if let Some(v) = self.security_enabled {
+            next.security_enabled = v;
+        }
+        if let Some(v) = self.mail_enabled {
+            next.mail_enabled = v;
+        }
+        if next.is_assignable_to_role && !next.security_enabled {
+            return Err(DomainError::bad_request(
+                "A role-assignable group must stay security-enabled.",
+            ));
+        }
+        if !next.mail_enabled && !next.security_enabled {
+            return Err(DomainError::bad_request(
+                "A group must be mail-enabled, security-enabled, or both.",
+            ));
+        }
+        Ok(next)
+    }
+}
+
+impl NewAdministrativeUnit {
+    pub fn build(self, id: ObjectId, now: Instant) -> DomainResult<AdministrativeUnit> {
+        Ok(AdministrativeUnit {
+            id,
+            display_name: required("displayName", self.display_name)?,
+            description: optional("description", self.description)?,
+            created: now,
+        })
+    }
+}
+
+/// Checks that `member` (of kind `member_kind`) may join `group`.
+///
+/// Role-assignable groups take users and service principals only: Entra forbids nesting groups
+/// in them, so that who holds a role through a group is always one membership hop away.
+/// A group can never be a member of itself.
+pub fn check_group_member(group: &Group, member: ObjectId, member_kind: ObjectKind) -> DomainResult<()> {
+    if member == group.id {
+        return Err(DomainError::bad_request("A group cannot be a member of itself."));
+    }
+    if group.is_assignable_to_role && member_kind == ObjectKind::Group {
+        return Err(DomainError::bad_request(
+            "Groups cannot be added as members of a role-assignable group (isAssignableToRole is true).",
+        ));
+    }
+    Ok(())
+}
+
+/// Administrative units hold users and groups.
+pub fn check_au_member(member_kind: ObjectKind) -> DomainResult<()> {
+    match member_kind {
+        ObjectKind::User | ObjectKind::Group => Ok(()),
+        ObjectKind::ServicePrincipal => Err(DomainError::bad_request(
+            "Only users and groups can be members of an administrative unit.",
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn now() -> Instant {
+        time::macros::datetime!(2026-01-01 00:00 UTC)
+    }
+
+    fn user(upn: &str) -> NewUser {
+        NewUser {
+            user_principal_name: Some(upn.into()),
+            display_name: Some("Alice".into()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn new_user_needs_upn_and_name() {
+        let u = user("alice@contoso.test").build(ObjectId::new_v4(), now()).unwrap();
+        assert_eq!(u.mail_nickname, "alice");
+        assert!(u.account_enabled);
+        let e = NewUser { display_name: Some("x".into()), ..Default::default() }
+            .build(ObjectId::new_v4(), now())
+            .unwrap_err();
+        assert!(e.message.contains("userPrincipalName"), "{e}");
+        let e = NewUser { user_principal_name: Some("a@b.c".into()), display_name: Some("  ".into()), ..Default::default() }
+            .build(ObjectId::new_v4(), now())
+            .unwrap_err();
+        assert!(e.message.contains("displayName"), "{e}");
+    }
+
+    #[test]
+    fn upn_validation() {
+        for ok in ["a@b.c", "first.last@contoso.onmicrosoft.com", "o'neil@x.io"] {
+            validate_upn(ok).unwrap();
+        }
+        for bad in ["", "a", "a@", "@b.c", "a b@c.d", "a@b", "a@@b.c", "a@b..c", ".a@b.c", "a@b.c\n"] {
+            assert!(validate_upn(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn role_assignable_groups_must_be_security_groups() {
+        let g = NewGroup {
+            display_name: Some("Admins".into()),
+            mail_enabled: Some(false),
+            security_enabled: Some(false),
+            is_assignable_to_role: Some(true),
+            ..Default::default()
+        };
+        let e = g.build(ObjectId::new_v4(), now()).unwrap_err();
+        assert!(e.message.contains("securityEnabled"), "{e}");
+    }
+
+    #[test]
+    fn is_assignable_to_role_is_immutable() {
+        let g = NewGroup {
+            display_name: Some("Admins".into()),
+            mail_enabled: Some(false),
+            security_enabled: Some(true),
+            is_assignable_to_role: Some(true),
+            ..Default::default()
+        }
+        .build(ObjectId::new_v4(), now())
+        .unwrap();
+        let e = GroupPatch { is_assignable_to_role: Some(false), ..Default::default() }.apply(&g).unwrap_err();
+        assert!(e.message.contains("isAssignableToRole"));
+        // Restating the same value is harmless.
+        GroupPatch { is_assignable_to_role: Some(true), ..Default::default() }.apply(&g).unwrap();
+        let e = GroupPatch { security_enabled: Some(false), ..Default::default() }.apply(&g).unwrap_err();
+        assert!(e.message.contains("security-enabled"));
+    }
+
+    #[test]
+    fn no_groups_inside_role_assignable_groups() {
+        let g = NewGroup {
+            display_name: Some("Admins".into()),
+            mail_enabled: Some(false),
+            security_enabled: Some(true),
+            is_assignable_to_role: Some(true),
+            ..Default::default()
+        }
+        .build(ObjectId::new_v4(), now())
+        .unwrap();
+        assert!(check_group_member(&g, ObjectId::new_v4(), ObjectKind::Group).is_err());
+        assert!(check_group_member(&g, g.id, ObjectKind::User).is_err());
+        check_group_member(&g, ObjectId::new_v4(), ObjectKind::User).unwrap();
+    }
+}

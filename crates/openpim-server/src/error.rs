@@ -1,0 +1,107 @@
+//! API errors rendered in Graph's shape:
+//! `{"error":{"code","message","innerError":{"date","request-id","client-request-id"}}}`.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use openpim_core::{DomainError, ErrorKind};
+use openpim_odata::ODataError;
+use openpim_store::StoreError;
+use serde_json::json;
+
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: String,
+    pub message: String,
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { status, code: code.into(), message: message.into() }
+    }
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "Request_BadRequest", message)
+    }
+    pub fn not_found(what: &str, id: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "Request_ResourceNotFound",
+            format!("Resource '{id}' does not exist or one of its queried reference-property objects are not present. ({what})"),
+        )
+    }
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "InvalidAuthenticationToken", message)
+    }
+    pub fn internal() -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "generalException",
+            "An internal error occurred. The details are in the server log.",
+        )
+    }
+}
+
+impl From<DomainError> for ApiError {
+    fn from(e: DomainError) -> Self {
+        let status = match e.kind {
+            ErrorKind::Invalid => StatusCode::BAD_REQUEST,
+            ErrorKind::Forbidden => StatusCode::FORBIDDEN,
+            ErrorKind::NotFound => StatusCode::NOT_FOUND,
+            ErrorKind::Conflict => StatusCode::CONFLICT,
+        };
+        Self::new(status, e.code, e.message)
+    }
+}
+
+impl From<ODataError> for ApiError {
+    fn from(e: ODataError) -> Self {
+        if e.code == ODataError::INTERNAL {
+            tracing::error!(error = %e.message, "query layer defect");
+            return Self::internal();
+        }
+        Self::new(StatusCode::BAD_REQUEST, e.code, e.message)
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Query(q) => q.into(),
+            StoreError::Conflict(detail) => {
+                tracing::debug!(%detail, "write conflict");
+                Self::new(
+                    StatusCode::CONFLICT,
+                    "Request_MultipleObjectsWithSameKeyValue",
+                    "Another object with the same value for a unique property already exists.",
+                )
+            }
+            other => {
+                tracing::error!(error = %other, "store failure");
+                Self::internal()
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let now = time::OffsetDateTime::now_utc()
+            .replace_nanosecond(0)
+            .ok()
+            .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+            .unwrap_or_default();
+        let request_id = uuid::Uuid::new_v4().to_string();
+        let body = json!({"error": {
+            "code": self.code,
+            "message": self.message,
+            "innerError": {"date": now, "request-id": request_id, "client-request-id": request_id}
+        }});
+        let mut resp = (self.status, axum::Json(body)).into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            resp.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        resp
+    }
+}

@@ -1,0 +1,133 @@
+//! The OpenPIM HTTP server: Microsoft Graph v1.0-compatible routes over the OpenPIM core.
+
+pub mod auth;
+pub mod bootstrap;
+pub mod error;
+pub mod metrics;
+pub mod odata;
+mod routes;
+pub mod state;
+pub mod wire;
+
+use crate::auth::LocalIssuer;
+use crate::error::ApiError;
+use crate::state::{AppState, Clock, Inner, SystemClock};
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, Router};
+use openpim_core::access::AccessIndex;
+use openpim_store::Store;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::RwLock;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tower::Layer;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::normalize_path::NormalizePathLayer;
+use tower_http::trace::TraceLayer;
+
+/// Largest accepted request body. Graph bodies for these APIs are a few KiB.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub listen: SocketAddr,
+    /// Holds the SQLite database (unless `database_url` is set) and the token issuer key.
+    pub data_dir: PathBuf,
+    /// `sqlite://...` or `postgres://...`; defaults to SQLite in `data_dir`.
+    pub database_url: Option<String>,
+    pub bootstrap_admin: String,
+    /// Absolute URL clients reach this server at, for `@odata.context` and next links.
+    pub public_url: Option<String>,
+}
+
+pub struct RunningServer {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    /// UPN of the administrator created by this start, if it bootstrapped the store.
+    pub created_admin: Option<String>,
+    shutdown: oneshot::Sender<()>,
+    join: JoinHandle<std::io::Result<()>>,
+}
+
+impl RunningServer {
+    /// Stops accepting connections, lets in-flight requests finish, and closes the store.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        let _ = self.shutdown.send(());
+        self.join.await??;
+        self.state.store.close().await;
+        Ok(())
+    }
+}
+
+/// Opens the store, bootstraps it if empty, loads the access index and starts serving.
+pub async fn start(config: ServerConfig) -> anyhow::Result<RunningServer> {
+    start_with_clock(config, Box::new(SystemClock)).await
+}
+
+pub async fn start_with_clock(config: ServerConfig, clock: Box<dyn Clock>) -> anyhow::Result<RunningServer> {
+    let store = match &config.database_url {
+        Some(url) => Store::connect(url).await?,
+        None => Store::open_sqlite_dir(&config.data_dir).await?,
+    };
+    let issuer = LocalIssuer::load_or_create(&config.data_dir)?;
+    let boot = bootstrap::ensure(&store, &config.bootstrap_admin, clock.now()).await?;
+    let mut index = AccessIndex::new();
+    for update in store.load_index().await? {
+        index.apply(update);
+    }
+    let state = AppState::new(Inner {
+        store,
+        index: RwLock::new(index),
+        issuer,
+        clock,
+        tenant_id: boot.tenant_id,
+        public_url: config.public_url.clone(),
+    });
+    let listener = TcpListener::bind(config.listen).await?;
+    let addr = listener.local_addr()?;
+    let app = NormalizePathLayer::trim_trailing_slash().layer(router(state.clone()));
+    let (tx, rx) = oneshot::channel::<()>();
+    let join = tokio::spawn(async move {
+        axum::serve(listener, axum::ServiceExt::<axum::extract::Request>::into_make_service(app))
+            .with_graceful_shutdown(async {
+                let _ = rx.await;
+            })
+            .await
+    });
+    Ok(RunningServer { addr, state, created_admin: boot.created_admin, shutdown: tx, join })
+}
+
+/// The whole HTTP surface.
+pub fn router(state: AppState) -> Router {
+    let metrics = metrics::handle();
+    Router::new()
+        .merge(routes::graph_routes())
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(move || std::future::ready(metrics.render())))
+        .fallback(routes::not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn(metrics::track))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(CatchPanicLayer::custom(|_| ApiError::internal().into_response()))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "Request_BadRequest", "The HTTP method is not allowed on this resource.")
+}
+
+async fn healthz(State(s): State<AppState>) -> impl IntoResponse {
+    match s.store.ping().await {
+        Ok(()) => (StatusCode::OK, Json(serde_json::json!({"status": "ok", "tenantId": s.tenant_id}))),
+        Err(e) => {
+            tracing::error!(error = %e, "health check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({"status": "unavailable"})))
+        }
+    }
+}

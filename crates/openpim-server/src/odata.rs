@@ -1,0 +1,189 @@
+//! The OData layer every endpoint shares: parsing query options, paging with next links,
+//! `@odata.context`, `$select`, `$count`, and rendering entities and collections.
+
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use openpim_odata::{decode_skiptoken, encode_skiptoken, parse_query, validate_select, EntitySchema, QueryOptions};
+use openpim_store::{ListRequest, Page};
+use serde_json::{Map, Value};
+
+/// Graph's default page size for directory collections.
+pub const DEFAULT_TOP: u32 = 100;
+
+/// The parsed query options of a request, plus what is needed to build absolute links.
+pub struct OData {
+    pub options: QueryOptions,
+    /// `http://host:port/v1.0`
+    pub base: String,
+    /// The request path, e.g. `/v1.0/users`.
+    pub path: String,
+    /// The raw query string as received (still percent-encoded).
+    pub raw_query: String,
+    /// `ConsistencyLevel: eventual` was sent (Graph requires it for `$count` on directory objects).
+    pub eventual: bool,
+}
+
+impl FromRequestParts<AppState> for OData {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let raw_query = parts.uri.query().unwrap_or("").to_string();
+        let options = parse_query(&raw_query)?;
+        let origin = match &state.public_url {
+            Some(url) => url.trim_end_matches('/').to_string(),
+            None => {
+                let host = parts
+                    .headers
+                    .get(axum::http::header::HOST)
+                    .and_then(|h| h.to_str().ok())
+                    .filter(|h| h.chars().all(|c| c.is_ascii_alphanumeric() || ".:-[]".contains(c)))
+                    .unwrap_or("localhost");
+                format!("http://{host}")
+            }
+        };
+        let eventual = parts
+            .headers
+            .get("consistencylevel")
+            .and_then(|h| h.to_str().ok())
+            .is_some_and(|v| v.eq_ignore_ascii_case("eventual"));
+        Ok(OData { options, base: format!("{origin}/v1.0"), path: parts.uri.path().to_string(), raw_query, eventual })
+    }
+}
+
+impl OData {
+    /// `{base}/$metadata#{fragment}`
+    pub fn context(&self, fragment: &str) -> String {
+        format!("{}/$metadata#{fragment}", self.base)
+    }
+
+    /// Checks options against `schema` and turns them into a store request.
+    pub fn list_request(&self, schema: &EntitySchema) -> ApiResult<ListRequest<'_>> {
+        validate_select(&self.options.select, schema)?;
+        let offset = match &self.options.skiptoken {
+            Some(t) => decode_skiptoken(t)?,
+            None => 0,
+        } + u64::from(self.options.skip.unwrap_or(0));
+        Ok(ListRequest {
+            filter: self.options.filter.as_ref(),
+            orderby: &self.options.orderby,
+            top: self.options.top.unwrap_or(DEFAULT_TOP) as usize,
+            offset,
+            count: self.options.count,
+        })
+    }
+
+    /// Like [`Self::list_request`], for directory objects: `$count` needs `ConsistencyLevel: eventual`.
+    pub fn directory_list_request(&self, schema: &EntitySchema) -> ApiResult<ListRequest<'_>> {
+        if self.options.count && !self.eventual {
+            return Err(ApiError::bad_request(
+                "$count on directory objects requires the request header 'ConsistencyLevel: eventual'.",
+            ));
+        }
+        self.list_request(schema)
+    }
+
+    /// Rejects `$expand` items other than `allowed` (Graph's message for an unknown navigation).
+    pub fn check_expand(&self, type_name: &str, allowed: &[&str]) -> ApiResult<()> {
+        for item in &self.options.expand {
+            if !allowed.iter().any(|a| a.eq_ignore_ascii_case(&item.name)) {
+                return Err(ApiError::bad_request(format!(
+                    "Could not find a navigation property named '{}' on type '{type_name}'.",
+                    item.name
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    pub fn expands(&self, name: &str) -> bool {
+        self.options.expand.iter().any(|e| e.name.eq_ignore_ascii_case(name))
+    }
+
+    /// The link to the page after one that started at `offset` and held `len` items.
+    fn next_link(&self, offset: u64, len: usize) -> String {
+        let token = encode_skiptoken(offset + len as u64);
+        let mut kept: Vec<&str> = self
+            .raw_query
+            .split('&')
+            .filter(|p| !p.is_empty())
+            .filter(|p| {
+                let key = p.split('=').next().unwrap_or("").to_ascii_lowercase();
+                let key = percent_encoding::percent_decode_str(&key).decode_utf8_lossy().to_string();
+                key != "$skiptoken" && key != "skiptoken" && key != "$skip" && key != "skip"
+            })
+            .collect();
+        let token_param = format!("$skiptoken={token}");
+        kept.push(&token_param);
+        let origin = self.base.trim_end_matches("/v1.0");
+        format!("{origin}{}?{}", self.path, kept.join("&"))
+    }
+
+    /// Renders one page of a collection.
+    pub fn collection(&self, context_fragment: &str, page: Page<Value>, offset: u64) -> Response {
+        let mut body = Map::new();
+        body.insert("@odata.context".into(), Value::String(self.context(context_fragment)));
+        if let Some(n) = page.count {
+            body.insert("@odata.count".into(), Value::from(n));
+        }
+        if page.has_more {
+            body.insert("@odata.nextLink".into(), Value::String(self.next_link(offset, page.items.len())));
+        }
+        let items = page.items.into_iter().map(|v| select(v, &self.options.select)).collect();
+        body.insert("value".into(), Value::Array(items));
+        Json(Value::Object(body)).into_response()
+    }
+
+    /// Renders a single entity with `$select` applied.
+    pub fn entity(&self, context_fragment: &str, item: Value) -> Response {
+        entity_response(StatusCode::OK, &self.context(context_fragment), select(item, &self.options.select))
+    }
+
+    /// Renders a created entity (201).
+    pub fn created(&self, context_fragment: &str, item: Value) -> Response {
+        entity_response(StatusCode::CREATED, &self.context(context_fragment), item)
+    }
+}
+
+fn entity_response(status: StatusCode, context: &str, item: Value) -> Response {
+    let mut body = Map::new();
+    body.insert("@odata.context".into(), Value::String(context.to_string()));
+    if let Value::Object(m) = item {
+        body.extend(m);
+    }
+    (status, Json(Value::Object(body))).into_response()
+}
+
+/// Keeps only the selected properties (and annotations such as `@odata.type`).
+pub fn select(item: Value, fields: &[String]) -> Value {
+    if fields.is_empty() {
+        return item;
+    }
+    match item {
+        Value::Object(m) => Value::Object(
+            m.into_iter()
+                .filter(|(k, _)| k.starts_with('@') || fields.iter().any(|f| f.eq_ignore_ascii_case(k)))
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn select_keeps_annotations_and_named_fields() {
+        let v = json!({"@odata.type": "#microsoft.graph.user", "id": "1", "displayName": "A", "mail": "x"});
+        assert_eq!(
+            select(v, &["displayName".into()]),
+            json!({"@odata.type": "#microsoft.graph.user", "displayName": "A"})
+        );
+    }
+}

@@ -1,0 +1,132 @@
+//! `/groups` and their members.
+
+use super::object_id;
+use super::ops::{found, no_content};
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::odata::OData;
+use crate::state::{AppState, Audit};
+use crate::wire::body::{Body, JsonObject};
+use crate::wire::directory::{self as wire, GROUP_TYPE};
+use axum::extract::{Path, State};
+use axum::response::Response;
+use openpim_core::audit::category::GROUP_MANAGEMENT;
+use openpim_core::authz::Operation;
+use openpim_core::directory::{check_group_member, Group};
+use openpim_store::{schema, StoreError};
+
+async fn lookup(s: &AppState, raw: &str) -> ApiResult<Group> {
+    found(s.store.get_group(object_id(raw)?).await?, "group", raw)
+}
+
+fn target(audit: Audit, g: &Group) -> Audit {
+    audit.target("Group", g.id, Some(&g.display_name), None)
+}
+
+/// Role-assignable groups have operations of their own (see `Operation`).
+fn op_for(g: &Group, plain: Operation, role_assignable: Operation) -> Operation {
+    if g.is_assignable_to_role {
+        role_assignable
+    } else {
+        plain
+    }
+}
+
+pub async fn list(State(s): State<AppState>, _caller: Caller, q: OData) -> ApiResult<Response> {
+    let req = q.directory_list_request(&schema::GROUP)?;
+    let page = s.store.list_groups(&req).await?;
+    Ok(q.collection("groups", page.map(|g| wire::group(&g)), req.offset))
+}
+
+pub async fn get(State(s): State<AppState>, _caller: Caller, q: OData, Path(id): Path<String>) -> ApiResult<Response> {
+    q.list_request(&schema::GROUP)?;
+    let g = lookup(&s, &id).await?;
+    Ok(q.entity("groups/$entity", wire::group(&g)))
+}
+
+pub async fn create(State(s): State<AppState>, caller: Caller, q: OData, body: JsonObject) -> ApiResult<Response> {
+    let new = wire::read_new_group(Body::new(body, GROUP_TYPE))?;
+    let now = s.now();
+    let group = new.build(uuid::Uuid::new_v4(), now)?;
+    let audit = target(Audit::new(GROUP_MANAGEMENT, "Add group", "Add"), &group)
+        .detail("isAssignableToRole", group.is_assignable_to_role);
+    let op = op_for(&group, Operation::CreateGroup, Operation::CreateRoleAssignableGroup);
+    s.authorize(&caller, op, &[], &audit).await?;
+    let mut tx = s.store.begin_write().await?;
+    tx.insert_group(&group).await?;
+    s.commit(tx, &audit.success(&caller, now)).await?;
+    Ok(q.created("groups/$entity", wire::group(&group)))
+}
+
+pub async fn update(State(s): State<AppState>, caller: Caller, Path(id): Path<String>, body: JsonObject) -> ApiResult<Response> {
+    let patch = wire::read_group_patch(Body::new(body, GROUP_TYPE))?;
+    let group = lookup(&s, &id).await?;
+    let audit = target(Audit::new(GROUP_MANAGEMENT, "Update group", "Update"), &group);
+    let op = op_for(&group, Operation::UpdateGroup, Operation::UpdateRoleAssignableGroup);
+    s.authorize_on_principal(&caller, op, group.id, &audit).await?;
+    let next = patch.apply(&group)?;
+    let mut tx = s.store.begin_write().await?;
+    tx.update_group(&next).await?;
+    s.commit(tx, &audit.success(&caller, s.now())).await?;
+    Ok(no_content())
+}
+
+pub async fn remove(State(s): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Response> {
+    let group = lookup(&s, &id).await?;
+    let audit = target(Audit::new(GROUP_MANAGEMENT, "Delete group", "Delete"), &group);
+    let op = op_for(&group, Operation::DeleteGroup, Operation::DeleteRoleAssignableGroup);
+    s.authorize_on_principal(&caller, op, group.id, &audit).await?;
+    let mut tx = s.store.begin_write().await?;
+    tx.delete_group(group.id).await?;
+    s.commit(tx, &audit.success(&caller, s.now())).await?;
+    Ok(no_content())
+}
+
+pub async fn members(State(s): State<AppState>, _caller: Caller, q: OData, Path(id): Path<String>) -> ApiResult<Response> {
+    let group = lookup(&s, &id).await?;
+    let req = q.directory_list_request(&schema::USER)?;
+    let page = s.store.list_group_members(group.id, &req).await?;
+    Ok(q.collection("directoryObjects", page.map(|o| wire::directory_object(&o)), req.offset))
+}
+
+pub async fn add_member(State(s): State<AppState>, caller: Caller, Path(id): Path<String>, body: JsonObject) -> ApiResult<Response> {
+    let member_id = wire::read_reference(&body.0)?;
+    let group = lookup(&s, &id).await?;
+    let member = s
+        .store
+        .find_object(member_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("directoryObject", &member_id.to_string()))?;
+    let audit = target(Audit::new(GROUP_MANAGEMENT, "Add member to group", "Add"), &group).detail("memberId", member_id);
+    let op = op_for(&group, Operation::UpdateGroupMembers, Operation::UpdateRoleAssignableGroup);
+    s.authorize(&caller, op, &s.scopes_of(group.id).await?, &audit).await?;
+    check_group_member(&group, member_id, member.kind())?;
+    let now = s.now();
+    let mut tx = s.store.begin_write().await?;
+    match tx.add_group_member(group.id, member_id, member.kind(), now).await {
+        Err(StoreError::Conflict(_)) => {
+            tx.rollback().await?;
+            return Err(ApiError::bad_request(
+                "One or more added object references already exist for the following modified properties: 'members'.",
+            ));
+        }
+        other => other?,
+    }
+    s.commit(tx, &audit.success(&caller, now)).await?;
+    Ok(no_content())
+}
+
+pub async fn remove_member(State(s): State<AppState>, caller: Caller, Path((id, member)): Path<(String, String)>) -> ApiResult<Response> {
+    let group = lookup(&s, &id).await?;
+    let member_id = object_id(&member)?;
+    let audit = target(Audit::new(GROUP_MANAGEMENT, "Remove member from group", "Delete"), &group).detail("memberId", member_id);
+    let op = op_for(&group, Operation::UpdateGroupMembers, Operation::UpdateRoleAssignableGroup);
+    s.authorize(&caller, op, &s.scopes_of(group.id).await?, &audit).await?;
+    let mut tx = s.store.begin_write().await?;
+    if !tx.remove_group_member(group.id, member_id).await? {
+        tx.rollback().await?;
+        return Err(ApiError::not_found("member", &member));
+    }
+    s.commit(tx, &audit.success(&caller, s.now())).await?;
+    Ok(no_content())
+}

@@ -1,0 +1,69 @@
+//! The Graph v1.0 routes. Each handler parses, authorises, calls one core operation, persists
+//! through the one write path, and renders.
+
+mod admin_units;
+mod audit;
+mod groups;
+mod ops;
+mod role_assignments;
+mod role_definitions;
+mod users;
+
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use axum::routing::{delete, get, post};
+use axum::Router;
+
+pub fn graph_routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1.0/me", get(users::me))
+        .route("/v1.0/me/memberOf", get(users::my_member_of))
+        .route("/v1.0/users", get(users::list).post(users::create))
+        .route("/v1.0/users/{id}", get(users::get).patch(users::update).delete(users::remove))
+        .route("/v1.0/users/{id}/memberOf", get(users::member_of))
+        .route("/v1.0/groups", get(groups::list).post(groups::create))
+        .route("/v1.0/groups/{id}", get(groups::get).patch(groups::update).delete(groups::remove))
+        .route("/v1.0/groups/{id}/members", get(groups::members))
+        .route("/v1.0/groups/{id}/members/$ref", post(groups::add_member))
+        .route("/v1.0/groups/{id}/members/{member}/$ref", delete(groups::remove_member))
+        .route("/v1.0/directory/administrativeUnits", get(admin_units::list).post(admin_units::create))
+        .route(
+            "/v1.0/directory/administrativeUnits/{id}",
+            get(admin_units::get).patch(admin_units::update).delete(admin_units::remove),
+        )
+        .route("/v1.0/directory/administrativeUnits/{id}/members", get(admin_units::members))
+        .route("/v1.0/directory/administrativeUnits/{id}/members/$ref", post(admin_units::add_member))
+        .route("/v1.0/directory/administrativeUnits/{id}/members/{member}/$ref", delete(admin_units::remove_member))
+        .route(
+            "/v1.0/roleManagement/directory/roleDefinitions",
+            get(role_definitions::list).post(role_definitions::create),
+        )
+        .route(
+            "/v1.0/roleManagement/directory/roleDefinitions/{id}",
+            get(role_definitions::get).patch(role_definitions::update).delete(role_definitions::remove),
+        )
+        .route(
+            "/v1.0/roleManagement/directory/roleAssignments",
+            get(role_assignments::list).post(role_assignments::create),
+        )
+        .route(
+            "/v1.0/roleManagement/directory/roleAssignments/{id}",
+            get(role_assignments::get).delete(role_assignments::remove),
+        )
+        .route("/v1.0/auditLogs/directoryAudits", get(audit::list))
+        .route("/v1.0/auditLogs/directoryAudits/{id}", get(audit::get))
+}
+
+/// Parses an object id from a path segment: Graph answers a malformed id with 400.
+pub(crate) fn object_id(raw: &str) -> ApiResult<uuid::Uuid> {
+    uuid::Uuid::parse_str(raw).map_err(|_| ApiError::bad_request(format!("Invalid object identifier '{raw}'.")))
+}
+
+/// Graph's answer for any route it does not know.
+pub async fn not_found() -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::NOT_FOUND,
+        "UnknownError",
+        "The requested resource or API version does not exist.",
+    )
+}

@@ -1,0 +1,176 @@
+//! `/roleManagement/directory/roleAssignments`: direct (non-PIM) active assignments.
+
+use super::object_id;
+use super::ops::{found, no_content};
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::odata::OData;
+use crate::state::{AppState, Audit};
+use crate::wire::body::{Body, JsonObject};
+use crate::wire::directory::directory_object;
+use crate::wire::roles::{self as wire, ROLE_ASSIGNMENT_TYPE};
+use axum::extract::{Path, State};
+use axum::response::Response;
+use openpim_core::access::{Grant, GrantSource};
+use openpim_core::assignment::{check_new_assignment, check_removal, PrincipalRef};
+use openpim_core::audit::category::ROLE_MANAGEMENT;
+use openpim_core::authz::Operation;
+use openpim_core::catalog::GLOBAL_ADMINISTRATOR;
+use openpim_core::scope::DirectoryScope;
+use openpim_store::directory::DirectoryObject;
+use openpim_store::roles::RoleAssignment;
+use openpim_store::{schema, StoreError};
+use serde_json::Value;
+
+const CONTEXT: &str = "roleManagement/directory/roleAssignments";
+const EXPANDABLE: [&str; 3] = ["principal", "roleDefinition", "directoryScope"];
+
+/// Renders an assignment with the navigation properties `$expand` asked for.
+async fn render(s: &AppState, q: &OData, a: &RoleAssignment) -> ApiResult<Value> {
+    let mut v = wire::role_assignment(a);
+    if q.expands("principal") {
+        let p = s.store.find_object(a.grant.principal_id).await?;
+        v["principal"] = p.as_ref().map(directory_object).unwrap_or(Value::Null);
+    }
+    if q.expands("roleDefinition") {
+        let r = s.store.get_role_definition(a.grant.role_definition_id).await?;
+        v["roleDefinition"] = r.as_ref().map(wire::role_definition).unwrap_or(Value::Null);
+    }
+    if q.expands("directoryScope") {
+        v["directoryScope"] = match a.grant.scope {
+            DirectoryScope::AdministrativeUnit(id) => s
+                .store
+                .get_administrative_unit(id)
+                .await?
+                .as_ref()
+                .map(crate::wire::directory::administrative_unit)
+                .unwrap_or(Value::Null),
+            DirectoryScope::Object(id) => s.store.find_object(id).await?.as_ref().map(directory_object).unwrap_or(Value::Null),
+            DirectoryScope::Tenant => Value::Null,
+        };
+    }
+    Ok(v)
+}
+
+fn target(audit: Audit, a: &RoleAssignment, role_name: &str) -> Audit {
+    audit
+        .target("Role", a.grant.role_definition_id, Some(role_name), None)
+        .target(
+            if a.principal_type == openpim_core::directory::ObjectKind::Group { "Group" } else { "User" },
+            a.grant.principal_id,
+            None,
+            None,
+        )
+        .detail("directoryScopeId", a.grant.scope)
+        .detail("roleAssignmentId", a.grant.id)
+}
+
+pub async fn list(State(s): State<AppState>, _caller: Caller, q: OData) -> ApiResult<Response> {
+    q.check_expand(ROLE_ASSIGNMENT_TYPE, &EXPANDABLE)?;
+    let req = q.list_request(&schema::ROLE_ASSIGNMENT)?;
+    let page = s.store.list_role_assignments(&req).await?;
+    let mut items = Vec::with_capacity(page.items.len());
+    for a in &page.items {
+        items.push(render(&s, &q, a).await?);
+    }
+    let page = openpim_store::Page { items, has_more: page.has_more, count: page.count };
+    Ok(q.collection(CONTEXT, page, req.offset))
+}
+
+pub async fn get(State(s): State<AppState>, _caller: Caller, q: OData, Path(id): Path<String>) -> ApiResult<Response> {
+    q.check_expand(ROLE_ASSIGNMENT_TYPE, &EXPANDABLE)?;
+    q.list_request(&schema::ROLE_ASSIGNMENT)?;
+    let a = found(s.store.get_role_assignment(object_id(&id)?).await?, "unifiedRoleAssignment", &id)?;
+    Ok(q.entity(&format!("{CONTEXT}/$entity"), render(&s, &q, &a).await?))
+}
+
+/// Checks that a narrow scope names something that exists.
+async fn check_scope_exists(s: &AppState, scope: &DirectoryScope) -> ApiResult<()> {
+    let exists = match scope {
+        DirectoryScope::Tenant => true,
+        DirectoryScope::AdministrativeUnit(id) => s.store.get_administrative_unit(*id).await?.is_some(),
+        DirectoryScope::Object(id) => s.store.find_object(*id).await?.is_some(),
+    };
+    if exists {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request(format!("The directory scope '{scope}' does not exist.")))
+    }
+}
+
+pub async fn create(State(s): State<AppState>, caller: Caller, q: OData, body: JsonObject) -> ApiResult<Response> {
+    let input = wire::read_new_assignment(Body::new(body, ROLE_ASSIGNMENT_TYPE))?;
+    let scope = DirectoryScope::parse(&input.directory_scope_id)?;
+    let attempt = Audit::new(ROLE_MANAGEMENT, "Add member to role", "Assign")
+        .target("Role", input.role_definition_id, None, None)
+        .detail("principalId", input.principal_id)
+        .detail("directoryScopeId", scope);
+    s.authorize(&caller, Operation::ManageRoleAssignments, &[scope], &attempt).await?;
+    check_scope_exists(&s, &scope).await?;
+    let principal = s.store.find_object(input.principal_id).await?;
+    let role = s.store.get_role_definition(input.role_definition_id).await?;
+    let principal_ref = principal.as_ref().map(|p| match p {
+        DirectoryObject::User(u) => PrincipalRef::User(u),
+        DirectoryObject::Group(g) => PrincipalRef::Group(g),
+    });
+    let now = s.now();
+    let assignment = RoleAssignment {
+        grant: Grant {
+            id: uuid::Uuid::new_v4(),
+            principal_id: input.principal_id,
+            role_definition_id: input.role_definition_id,
+            scope,
+            start: None,
+            end: None,
+            source: GrantSource::Assigned,
+        },
+        principal_type: principal.as_ref().map(DirectoryObject::kind).unwrap_or(openpim_core::directory::ObjectKind::User),
+        app_scope_id: input.app_scope_id,
+        created: now,
+        created_by: Some(caller.id()),
+    };
+    let mut tx = s.store.begin_write().await?;
+    let duplicate = tx.assignment_exists(input.principal_id, input.role_definition_id, &scope).await?;
+    if let Err(e) = check_new_assignment(input.principal_id, principal_ref, input.role_definition_id, role.as_ref(), duplicate) {
+        tx.rollback().await?;
+        return Err(e.into());
+    }
+    let role_name = role.map(|r| r.display_name).unwrap_or_default();
+    match tx.insert_role_assignment(&assignment).await {
+        Err(StoreError::Conflict(_)) => {
+            tx.rollback().await?;
+            return Err(ApiError::new(
+                axum::http::StatusCode::CONFLICT,
+                "RoleAssignmentExists",
+                "The role assignment already exists: this principal already holds this role at this scope.",
+            ));
+        }
+        other => other?,
+    }
+    s.commit(tx, &target(Audit::new(ROLE_MANAGEMENT, "Add member to role", "Assign"), &assignment, &role_name).success(&caller, now))
+        .await?;
+    Ok(q.created(&format!("{CONTEXT}/$entity"), wire::role_assignment(&assignment)))
+}
+
+pub async fn remove(State(s): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Response> {
+    let a = found(s.store.get_role_assignment(object_id(&id)?).await?, "unifiedRoleAssignment", &id)?;
+    let role_name = s.store.get_role_definition(a.grant.role_definition_id).await?.map(|r| r.display_name).unwrap_or_default();
+    let audit = target(Audit::new(ROLE_MANAGEMENT, "Remove member from role", "Unassign"), &a, &role_name);
+    s.authorize(&caller, Operation::ManageRoleAssignments, &[a.grant.scope], &audit).await?;
+    let mut tx = s.store.begin_write().await?;
+    let global_admins = if a.grant.role_definition_id == GLOBAL_ADMINISTRATOR {
+        tx.count_tenant_assignments_of_role(GLOBAL_ADMINISTRATOR).await?
+    } else {
+        0
+    };
+    if let Err(e) = check_removal(a.grant.role_definition_id, a.grant.scope == DirectoryScope::Tenant, global_admins) {
+        tx.rollback().await?;
+        return Err(e.into());
+    }
+    if !tx.delete_role_assignment(a.grant.id).await? {
+        tx.rollback().await?;
+        return Err(ApiError::not_found("unifiedRoleAssignment", &id));
+    }
+    s.commit(tx, &audit.success(&caller, s.now())).await?;
+    Ok(no_content())
+}

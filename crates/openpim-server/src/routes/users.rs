@@ -1,0 +1,103 @@
+//! `/users` and `/me`.
+
+use super::ops::{found, no_content};
+use crate::auth::Caller;
+use crate::error::ApiResult;
+use crate::odata::OData;
+use crate::state::{AppState, Audit};
+use crate::wire::body::{Body, JsonObject};
+use crate::wire::directory::{self as wire, USER_TYPE};
+use axum::extract::{Path, State};
+use axum::response::Response;
+use openpim_core::audit::category::USER_MANAGEMENT;
+use openpim_core::authz::Operation;
+use openpim_core::directory::User;
+use openpim_store::schema;
+
+/// Finds a user by object id or by userPrincipalName, as Graph's `/users/{id|upn}` does.
+async fn lookup(state: &AppState, key: &str) -> ApiResult<User> {
+    let user = match uuid::Uuid::parse_str(key) {
+        Ok(id) => state.store.get_user(id).await?,
+        Err(_) => state.store.get_user_by_upn(key).await?,
+    };
+    found(user, "user", key)
+}
+
+fn target(audit: Audit, u: &User) -> Audit {
+    audit.target("User", u.id, Some(&u.display_name), Some(&u.user_principal_name))
+}
+
+pub async fn list(State(s): State<AppState>, _caller: Caller, q: OData) -> ApiResult<Response> {
+    let req = q.directory_list_request(&schema::USER)?;
+    let page = s.store.list_users(&req).await?;
+    Ok(q.collection("users", page.map(|u| wire::user(&u)), req.offset))
+}
+
+pub async fn get(State(s): State<AppState>, _caller: Caller, q: OData, Path(key): Path<String>) -> ApiResult<Response> {
+    q.list_request(&schema::USER)?;
+    let user = lookup(&s, &key).await?;
+    Ok(q.entity("users/$entity", wire::user(&user)))
+}
+
+pub async fn me(caller: Caller, q: OData) -> ApiResult<Response> {
+    q.list_request(&schema::USER)?;
+    Ok(q.entity("users/$entity", wire::user(&caller.user)))
+}
+
+pub async fn create(State(s): State<AppState>, caller: Caller, q: OData, body: JsonObject) -> ApiResult<Response> {
+    let new = wire::read_new_user(Body::new(body, USER_TYPE))?;
+    let audit = Audit::new(USER_MANAGEMENT, "Add user", "Add");
+    s.authorize(&caller, Operation::CreateUser, &[], &audit).await?;
+    let now = s.now();
+    let user = new.build(uuid::Uuid::new_v4(), now)?;
+    if s.store.get_user_by_upn(&user.user_principal_name).await?.is_some() {
+        return Err(crate::error::ApiError::bad_request(format!(
+            "Another object with the same value for property userPrincipalName already exists: '{}'.",
+            user.user_principal_name
+        )));
+    }
+    let mut tx = s.store.begin_write().await?;
+    tx.insert_user(&user).await?;
+    s.commit(tx, &target(audit, &user).success(&caller, now)).await?;
+    Ok(q.created("users/$entity", wire::user(&user)))
+}
+
+pub async fn update(State(s): State<AppState>, caller: Caller, Path(key): Path<String>, body: JsonObject) -> ApiResult<Response> {
+    let patch = wire::read_user_patch(Body::new(body, USER_TYPE))?;
+    let user = lookup(&s, &key).await?;
+    let audit = target(Audit::new(USER_MANAGEMENT, "Update user", "Update"), &user);
+    s.authorize_on_principal(&caller, Operation::UpdateUser, user.id, &audit).await?;
+    let next = patch.apply(&user)?;
+    let now = s.now();
+    let mut tx = s.store.begin_write().await?;
+    tx.update_user(&next).await?;
+    s.commit(tx, &audit.success(&caller, now)).await?;
+    Ok(no_content())
+}
+
+pub async fn remove(State(s): State<AppState>, caller: Caller, Path(key): Path<String>) -> ApiResult<Response> {
+    let user = lookup(&s, &key).await?;
+    let audit = target(Audit::new(USER_MANAGEMENT, "Delete user", "Delete"), &user);
+    if user.id == caller.id() {
+        return Err(crate::error::ApiError::bad_request("You cannot delete your own account."));
+    }
+    s.authorize_on_principal(&caller, Operation::DeleteUser, user.id, &audit).await?;
+    let now = s.now();
+    let mut tx = s.store.begin_write().await?;
+    tx.delete_user(user.id).await?;
+    s.commit(tx, &audit.success(&caller, now)).await?;
+    Ok(no_content())
+}
+
+pub async fn member_of(State(s): State<AppState>, _caller: Caller, q: OData, Path(key): Path<String>) -> ApiResult<Response> {
+    let user = lookup(&s, &key).await?;
+    let req = q.directory_list_request(&schema::GROUP)?;
+    let page = s.store.list_member_of(user.id, &req).await?;
+    Ok(q.collection("directoryObjects", page.map(|g| wire::group(&g)), req.offset))
+}
+
+pub async fn my_member_of(State(s): State<AppState>, caller: Caller, q: OData) -> ApiResult<Response> {
+    let req = q.directory_list_request(&schema::GROUP)?;
+    let page = s.store.list_member_of(caller.id(), &req).await?;
+    Ok(q.collection("directoryObjects", page.map(|g| wire::group(&g)), req.offset))
+}

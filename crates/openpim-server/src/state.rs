@@ -1,0 +1,166 @@
+//! Shared server state and the helpers every handler uses to authorise and to commit.
+
+use crate::auth::{Caller, LocalIssuer};
+use crate::error::{ApiError, ApiResult};
+use openpim_core::access::{AccessIndex, AccessPath};
+use openpim_core::error::DomainResult;
+use openpim_core::audit::{AuditRecord, AuditResult, AuditTarget};
+use openpim_core::authz::{self, Operation};
+use openpim_core::scope::DirectoryScope;
+use openpim_core::{Instant, ObjectId};
+use openpim_store::{Store, WriteTx};
+use std::sync::{Arc, RwLock, RwLockReadGuard};
+
+/// Where "now" comes from. Production uses the system clock; tests may substitute their own.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> Instant;
+}
+
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Instant {
+        time::OffsetDateTime::now_utc()
+    }
+}
+
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+pub struct Inner {
+    pub store: Store,
+    pub index: RwLock<AccessIndex>,
+    pub issuer: LocalIssuer,
+    pub clock: Box<dyn Clock>,
+    pub tenant_id: ObjectId,
+    /// Absolute base for `@odata.context`/`nextLink` when set; otherwise taken from `Host`.
+    pub public_url: Option<String>,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl AppState {
+    pub fn new(inner: Inner) -> Self {
+        Self(Arc::new(inner))
+    }
+
+    pub fn now(&self) -> Instant {
+        self.clock.now()
+    }
+
+    pub fn index(&self) -> RwLockReadGuard<'_, AccessIndex> {
+        // A poisoned lock means a panic mid-update; the index would be suspect, so fail loudly.
+        self.index.read().expect("access index lock poisoned")
+    }
+
+    /// Commits `tx` with its audit record and applies the resulting index updates.
+    pub async fn commit(&self, tx: WriteTx<'_>, record: &AuditRecord) -> ApiResult<()> {
+        tx.commit(record, |updates| {
+            let mut idx = self.index.write().expect("access index lock poisoned");
+            for u in updates {
+                idx.apply(u);
+            }
+        })
+        .await?;
+        Ok(())
+    }
+
+    /// Authorises `op` for `caller` on a target in `scopes`; a denial is audited and returned as 403.
+    pub async fn authorize(
+        &self,
+        caller: &Caller,
+        op: Operation,
+        scopes: &[DirectoryScope],
+        audit: &Audit,
+    ) -> ApiResult<()> {
+        let decision = authz::authorize(&self.index(), caller.id(), op, scopes, self.now());
+        self.audited(caller, audit, decision).await
+    }
+
+    /// Authorises `op` on the directory object `target` (at the scopes it lives in), including
+    /// the protected-account rule for privileged principals.
+    pub async fn authorize_on_principal(
+        &self,
+        caller: &Caller,
+        op: Operation,
+        target: ObjectId,
+        audit: &Audit,
+    ) -> ApiResult<()> {
+        let scopes = self.scopes_of(target).await?;
+        let decision = authz::authorize_on_principal(&self.index(), caller.id(), op, target, &scopes, self.now());
+        self.audited(caller, audit, decision).await
+    }
+
+    /// Records a denied attempt in the audit log (it changes nothing else) and returns 403.
+    async fn audited(&self, caller: &Caller, audit: &Audit, decision: DomainResult<AccessPath>) -> ApiResult<()> {
+        let Err(denied) = decision else { return Ok(()) };
+        let record = audit.record(caller, self.now(), AuditResult::Failure, &denied.message);
+        if let Err(e) = self.store.record_audit(&record).await {
+            tracing::error!(error = %e, "could not record a denied attempt");
+        }
+        Err(ApiError::from(denied))
+    }
+
+    /// The scopes through which an admin may act on `object`: the tenant and its units.
+    pub async fn scopes_of(&self, object: ObjectId) -> ApiResult<Vec<DirectoryScope>> {
+        let mut scopes = vec![DirectoryScope::Tenant];
+        scopes.extend(self.store.units_of(object).await?.into_iter().map(DirectoryScope::AdministrativeUnit));
+        Ok(scopes)
+    }
+}
+
+/// Describes an operation for the audit log; turned into a record on success or denial.
+pub struct Audit {
+    pub category: &'static str,
+    pub activity: &'static str,
+    pub operation_type: &'static str,
+    pub targets: Vec<AuditTarget>,
+    pub details: Vec<(String, String)>,
+}
+
+impl Audit {
+    pub fn new(category: &'static str, activity: &'static str, operation_type: &'static str) -> Self {
+        Self { category, activity, operation_type, targets: Vec::new(), details: Vec::new() }
+    }
+
+    pub fn target(mut self, kind: &'static str, id: impl ToString, name: Option<&str>, upn: Option<&str>) -> Self {
+        self.targets.push(AuditTarget {
+            id: id.to_string(),
+            display_name: name.map(str::to_string),
+            kind,
+            user_principal_name: upn.map(str::to_string),
+        });
+        self
+    }
+
+    pub fn detail(mut self, key: &str, value: impl ToString) -> Self {
+        self.details.push((key.to_string(), value.to_string()));
+        self
+    }
+
+    pub fn record(&self, caller: &Caller, at: Instant, result: AuditResult, reason: &str) -> AuditRecord {
+        AuditRecord {
+            id: ObjectId::new_v4(),
+            at,
+            category: self.category,
+            activity: self.activity.to_string(),
+            operation_type: self.operation_type,
+            result,
+            result_reason: reason.to_string(),
+            initiated_by_id: Some(caller.id()),
+            initiated_by_upn: Some(caller.user.user_principal_name.clone()),
+            targets: self.targets.clone(),
+            additional_details: self.details.clone(),
+            correlation_id: ObjectId::new_v4(),
+        }
+    }
+
+    pub fn success(&self, caller: &Caller, at: Instant) -> AuditRecord {
+        self.record(caller, at, AuditResult::Success, "")
+    }
+}

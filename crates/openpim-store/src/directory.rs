@@ -1,0 +1,438 @@
+//! Users, groups, administrative units and memberships.
+
+use crate::codec::{flag, id_text, micros, RowExt};
+use crate::list::{list, ListRequest, Page, Restriction};
+use crate::{schema, Store, StoreError, StoreResult, WriteTx};
+use openpim_core::change::IndexUpdate;
+use openpim_core::directory::{AdministrativeUnit, Group, ObjectKind, User};
+use openpim_core::ObjectId;
+use openpim_odata::SqlParam;
+use sqlx::any::AnyRow;
+use sqlx::{Any, Executor};
+
+fn decode_user(r: &AnyRow) -> StoreResult<User> {
+    Ok(User {
+        id: r.id("id")?,
+        user_principal_name: r.text("user_principal_name")?,
+        display_name: r.text("display_name")?,
+        mail_nickname: r.text("mail_nickname")?,
+        given_name: r.opt_text("given_name")?,
+        surname: r.opt_text("surname")?,
+        mail: r.opt_text("mail")?,
+        job_title: r.opt_text("job_title")?,
+        department: r.opt_text("department")?,
+        account_enabled: r.bool("account_enabled")?,
+        created: r.time("created_at")?,
+    })
+}
+
+fn decode_group(r: &AnyRow) -> StoreResult<Group> {
+    Ok(Group {
+        id: r.id("id")?,
+        display_name: r.text("display_name")?,
+        description: r.opt_text("description")?,
+        mail_nickname: r.text("mail_nickname")?,
+        mail_enabled: r.bool("mail_enabled")?,
+        security_enabled: r.bool("security_enabled")?,
+        is_assignable_to_role: r.bool("is_assignable_to_role")?,
+        created: r.time("created_at")?,
+    })
+}
+
+fn decode_unit(r: &AnyRow) -> StoreResult<AdministrativeUnit> {
+    Ok(AdministrativeUnit {
+        id: r.id("id")?,
+        display_name: r.text("display_name")?,
+        description: r.opt_text("description")?,
+        created: r.time("created_at")?,
+    })
+}
+
+/// Any object a membership or an assignment can point at.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DirectoryObject {
+    User(User),
+    Group(Group),
+}
+
+impl DirectoryObject {
+    pub fn id(&self) -> ObjectId {
+        match self {
+            Self::User(u) => u.id,
+            Self::Group(g) => g.id,
+        }
+    }
+    pub fn kind(&self) -> ObjectKind {
+        match self {
+            Self::User(_) => ObjectKind::User,
+            Self::Group(_) => ObjectKind::Group,
+        }
+    }
+}
+
+async fn one<'e, E, T>(e: E, sql: &str, id: String, decode: fn(&AnyRow) -> StoreResult<T>) -> StoreResult<Option<T>>
+where
+    E: Executor<'e, Database = Any>,
+{
+    let row = sqlx::query(sql).bind(id).fetch_optional(e).await.map_err(StoreError::Db)?;
+    row.as_ref().map(decode).transpose()
+}
+
+/// Members of a group or unit: ids in order of joining, paged like any list.
+async fn member_page(
+    store: &Store,
+    table: &str,
+    owner_column: &str,
+    owner: ObjectId,
+    req: &ListRequest<'_>,
+) -> StoreResult<Page<DirectoryObject>> {
+    if req.filter.is_some() || !req.orderby.is_empty() {
+        return Err(StoreError::Query(openpim_odata::ODataError::bad_request(
+            "$filter and $orderby are not supported on member collections.",
+        )));
+    }
+    let sql = format!(
+        "SELECT member_id FROM {table} WHERE {owner_column} = $1 ORDER BY added_at, member_id LIMIT {} OFFSET {}",
+        req.top as u64 + 1,
+        req.offset
+    );
+    let rows = sqlx::query(&sql).bind(id_text(owner)).fetch_all(store.pool()).await.map_err(StoreError::Db)?;
+    let has_more = rows.len() > req.top;
+    let mut items = Vec::new();
+    for row in rows.iter().take(req.top) {
+        if let Some(obj) = store.find_object(row.id("member_id")?).await? {
+            items.push(obj);
+        }
+    }
+    let count = if req.count {
+        let sql = format!("SELECT COUNT(*) AS n FROM {table} WHERE {owner_column} = $1");
+        let row = sqlx::query(&sql).bind(id_text(owner)).fetch_one(store.pool()).await.map_err(StoreError::Db)?;
+        Some(row.int("n")? as u64)
+    } else {
+        None
+    };
+    Ok(Page { items, has_more, count })
+}
+
+impl Store {
+    pub async fn get_user(&self, id: ObjectId) -> StoreResult<Option<User>> {
+        one(self.pool(), "SELECT * FROM users WHERE id = $1", id_text(id), decode_user).await
+    }
+
+    /// Looks a user up by UPN, case-insensitively.
+    pub async fn get_user_by_upn(&self, upn: &str) -> StoreResult<Option<User>> {
+        one(self.pool(), "SELECT * FROM users WHERE upn_lower = $1", upn.to_lowercase(), decode_user).await
+    }
+
+    pub async fn list_users(&self, req: &ListRequest<'_>) -> StoreResult<Page<User>> {
+        list(self.pool(), "users", &schema::USER, None, req, decode_user).await
+    }
+
+    pub async fn get_group(&self, id: ObjectId) -> StoreResult<Option<Group>> {
+        one(self.pool(), "SELECT * FROM directory_groups WHERE id = $1", id_text(id), decode_group).await
+    }
+
+    pub async fn list_groups(&self, req: &ListRequest<'_>) -> StoreResult<Page<Group>> {
+        list(self.pool(), "directory_groups", &schema::GROUP, None, req, decode_group).await
+    }
+
+    pub async fn list_group_members(&self, group: ObjectId, req: &ListRequest<'_>) -> StoreResult<Page<DirectoryObject>> {
+        member_page(self, "group_members", "group_id", group, req).await
+    }
+
+    /// Groups `member` belongs to directly (for `memberOf`).
+    pub async fn list_member_of(&self, member: ObjectId, req: &ListRequest<'_>) -> StoreResult<Page<Group>> {
+        let restriction = Restriction {
+            sql: "id IN (SELECT group_id FROM group_members WHERE member_id = $1)".into(),
+            params: vec![SqlParam::Text(id_text(member))],
+        };
+        list(self.pool(), "directory_groups", &schema::GROUP, Some(restriction), req, decode_group).await
+    }
+
+    pub async fn is_group_member(&self, group: ObjectId, member: ObjectId) -> StoreResult<bool> {
+        let row = sqlx::query("SELECT 1 AS one FROM group_members WHERE group_id = $1 AND member_id = $2")
+            .bind(id_text(group))
+            .bind(id_text(member))
+            .fetch_optional(self.pool())
+            .await
+            .map_err(StoreError::Db)?;
+        Ok(row.is_some())
+    }
+
+    pub async fn get_administrative_unit(&self, id: ObjectId) -> StoreResult<Option<AdministrativeUnit>> {
+        one(self.pool(), "SELECT * FROM administrative_units WHERE id = $1", id_text(id), decode_unit).await
+    }
+
+    pub async fn list_administrative_units(&self, req: &ListRequest<'_>) -> StoreResult<Page<AdministrativeUnit>> {
+        list(self.pool(), "administrative_units", &schema::ADMINISTRATIVE_UNIT, None, req, decode_unit).await
+    }
+
+    pub async fn list_unit_members(&self, unit: ObjectId, req: &ListRequest<'_>) -> StoreResult<Page<DirectoryObject>> {
+        member_page(self, "administrative_unit_members", "unit_id", unit, req).await
+    }
+
+    /// The administrative units `member` belongs to: the scopes an admin may act on it through.
+    pub async fn units_of(&self, member: ObjectId) -> StoreResult<Vec<ObjectId>> {
+        let rows = sqlx::query("SELECT unit_id FROM administrative_unit_members WHERE member_id = $1")
+            .bind(id_text(member))
+            .fetch_all(self.pool())
+            .await
+            .map_err(StoreError::Db)?;
+        rows.iter().map(|r| r.id("unit_id")).collect()
+    }
+
+    /// Finds a user or group by id.
+    pub async fn find_object(&self, id: ObjectId) -> StoreResult<Option<DirectoryObject>> {
+        if let Some(u) = self.get_user(id).await? {
+            return Ok(Some(DirectoryObject::User(u)));
+        }
+        Ok(self.get_group(id).await?.map(DirectoryObject::Group))
+    }
+}
+
+impl WriteTx<'_> {
+    pub async fn insert_user(&mut self, u: &User) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO users (id, user_principal_name, upn_lower, display_name, mail_nickname, given_name, \
+             surname, mail, job_title, department, account_enabled, created_at) \
+             VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)",
+        )
+        .bind(id_text(u.id))
+        .bind(u.user_principal_name.clone())
+        .bind(u.user_principal_name.to_lowercase())
+        .bind(u.display_name.clone())
+        .bind(u.mail_nickname.clone())
+        .bind(u.given_name.clone())
+        .bind(u.surname.clone())
+        .bind(u.mail.clone())
+        .bind(u.job_title.clone())
+        .bind(u.department.clone())
+        .bind(flag(u.account_enabled))
+        .bind(micros(u.created))
+        .execute(self.conn())
+        .await
+        .map_err(StoreError::from_write)?;
+        self.feed("user", u.id, "add");
+        Ok(())
+    }
+
+    pub async fn update_user(&mut self, u: &User) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE users SET user_principal_name=$2, upn_lower=$3, display_name=$4, mail_nickname=$5, \
+             given_name=$6, surname=$7, mail=$8, job_title=$9, department=$10, account_enabled=$11 WHERE id=$1",
+        )
+        .bind(id_text(u.id))
+        .bind(u.user_principal_name.clone())
+        .bind(u.user_principal_name.to_lowercase())
+        .bind(u.display_name.clone())
+        .bind(u.mail_nickname.clone())
+        .bind(u.given_name.clone())
+        .bind(u.surname.clone())
+        .bind(u.mail.clone())
+        .bind(u.job_title.clone())
+        .bind(u.department.clone())
+        .bind(flag(u.account_enabled))
+        .execute(self.conn())
+        .await
+        .map_err(StoreError::from_write)?;
+        self.feed("user", u.id, "update");
+        Ok(())
+    }
+
+    /// Deletes a principal's memberships and role assignments (shared by user and group deletion).
+    async fn delete_principal_links(&mut self, id: ObjectId) -> StoreResult<()> {
+        for sql in [
+            "DELETE FROM group_members WHERE member_id = $1",
+            "DELETE FROM administrative_unit_members WHERE member_id = $1",
+            "DELETE FROM role_assignments WHERE principal_id = $1",
+        ] {
+            sqlx::query(sql).bind(id_text(id)).execute(self.conn()).await.map_err(StoreError::Db)?;
+        }
+        Ok(())
+    }
+
+    pub async fn delete_user(&mut self, id: ObjectId) -> StoreResult<()> {
+        self.delete_principal_links(id).await?;
+        sqlx::query("DELETE FROM users WHERE id = $1")
+            .bind(id_text(id))
+            .execute(self.conn())
+            .await
+            .map_err(StoreError::Db)?;
+        self.index(IndexUpdate::PrincipalDeleted(id));
+        self.feed("user", id, "delete");
+        Ok(())
+    }
+
+    pub async fn insert_group(&mut self, g: &Group) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO directory_groups (id, display_name, description, mail_nickname, mail_enabled, \
+             security_enabled, is_assignable_to_role, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)",
+        )
+        .bind(id_text(g.id))
+        .bind(g.display_name.clone())
+        .bind(g.description.clone())
+        .bind(g.mail_nickname.clone())
+        .bind(flag(g.mail_enabled))
+        .bind(flag(g.security_enabled))
+        .bind(flag(g.is_assignable_to_role))
+        .bind(micros(g.created))
+        .execute(self.conn())
+        .await
+        .map_err(StoreError::from_write)?;
+        self.index(IndexUpdate::GroupSaved { group_id: g.id, is_assignable_to_role: g.is_assignable_to_role });
+        self.feed("group", g.id, "add");
+        Ok(())
+    }
+
+    pub async fn update_group(&mut self, g: &Group) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE directory_groups SET display_name=$2, description=$3, mail_nickname=$4, mail_enabled=$5, \
+             security_enabled=$6 WHERE id=$1",
+        )
+        .bind(id_text(g.id))
+        .bind(g.display_name.clone())
+        .bind(g.description.clone())
+        .bind(g.mail_nickname.clone())
+        .bind(flag(g.mail_enabled))
+        .bind(flag(g.security_enabled))
+        .execute(self.conn())
+        .await
+        .map_err(StoreError::from_write)?;
+        self.feed("group", g.id, "update");
+        Ok(())
+    }
+
+    pub async fn delete_group(&mut self, id: ObjectId) -> StoreResult<()> {
+        self.delete_principal_links(id).await?;
+        sqlx::query("DELETE FROM group_members WHERE group_id = $1")
+            .bind(id_text(id))
+            .execute(self.conn())
+            .await
+            .map_err(StoreError::Db)?;
+        sqlx::query("DELETE FROM directory_groups WHERE id = $1")
+            .bind(id_text(id))
+            .execute(self.conn())
+            .await
+            .map_err(StoreError::Db)?;
+        self.index(IndexUpdate::GroupDeleted(id));
+        self.feed("group", id, "delete");
+        Ok(())
+    }
+
+    /// Adds a member; `Conflict` when it is already there.
+    pub async fn add_group_member(&mut self, group: ObjectId, member: ObjectId, kind: ObjectKind, now: openpim_core::Instant) -> StoreResult<()> {
+        sqlx::query("INSERT INTO group_members (group_id, member_id, member_type, added_at) VALUES ($1,$2,$3,$4)")
+            .bind(id_text(group))
+            .bind(id_text(member))
+            .bind(kind.as_str())
+            .bind(micros(now))
+            .execute(self.conn())
+            .await
+            .map_err(StoreError::from_write)?;
+        self.index(IndexUpdate::MemberAdded { group_id: group, member_id: member });
+        self.feed("groupMember", format!("{group}/{member}"), "add");
+        Ok(())
+    }
+
+    /// Removes a member; returns false when it was not a member.
+    pub async fn remove_group_member(&mut self, group: ObjectId, member: ObjectId) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM group_members WHERE group_id = $1 AND member_id = $2")
+            .bind(id_text(group))
+            .bind(id_text(member))
+            .execute(self.conn())
+            .await
+            .map_err(StoreError::Db)?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        self.index(IndexUpdate::MemberRemoved { group_id: group, member_id: member });
+        self.feed("groupMember", format!("{group}/{member}"), "delete");
+        Ok(true)
+    }
+
+    pub async fn insert_administrative_unit(&mut self, u: &AdministrativeUnit) -> StoreResult<()> {
+        sqlx::query("INSERT INTO administrative_units (id, display_name, description, created_at) VALUES ($1,$2,$3,$4)")
+            .bind(id_text(u.id))
+            .bind(u.display_name.clone())
+            .bind(u.description.clone())
+            .bind(micros(u.created))
+            .execute(self.conn())
+            .await
+            .map_err(StoreError::from_write)?;
+        self.feed("administrativeUnit", u.id, "add");
+        Ok(())
+    }
+
+    pub async fn update_administrative_unit(&mut self, u: &AdministrativeUnit) -> StoreResult<()> {
+        sqlx::query("UPDATE administrative_units SET display_name = $2, description = $3 WHERE id = $1")
+            .bind(id_text(u.id))
+            .bind(u.display_name.clone())
+            .bind(u.description.clone())
+            .execute(self.conn())
+            .await
+            .map_err(StoreError::from_write)?;
+        self.feed("administrativeUnit", u.id, "update");
+        Ok(())
+    }
+
+    /// Deletes a unit with its memberships and the role assignments scoped to it.
+    pub async fn delete_administrative_unit(&mut self, id: ObjectId) -> StoreResult<Vec<ObjectId>> {
+        let scope = format!("/administrativeUnits/{id}");
+        let rows = sqlx::query("SELECT id FROM role_assignments WHERE directory_scope_id = $1")
+            .bind(scope.clone())
+            .fetch_all(self.conn())
+            .await
+            .map_err(StoreError::Db)?;
+        let removed = rows.iter().map(|r| r.id("id")).collect::<StoreResult<Vec<_>>>()?;
+        sqlx::query("DELETE FROM role_assignments WHERE directory_scope_id = $1")
+            .bind(scope)
+            .execute(self.conn())
+            .await
+            .map_err(StoreError::Db)?;
+        for gid in &removed {
+            self.index(IndexUpdate::GrantRemoved(*gid));
+        }
+        for sql in ["DELETE FROM administrative_unit_members WHERE unit_id = $1", "DELETE FROM administrative_units WHERE id = $1"] {
+            sqlx::query(sql).bind(id_text(id)).execute(self.conn()).await.map_err(StoreError::Db)?;
+        }
+        self.feed("administrativeUnit", id, "delete");
+        Ok(removed)
+    }
+
+    pub async fn add_unit_member(&mut self, unit: ObjectId, member: ObjectId, kind: ObjectKind, now: openpim_core::Instant) -> StoreResult<()> {
+        sqlx::query("INSERT INTO administrative_unit_members (unit_id, member_id, member_type, added_at) VALUES ($1,$2,$3,$4)")
+            .bind(id_text(unit))
+            .bind(id_text(member))
+            .bind(kind.as_str())
+            .bind(micros(now))
+            .execute(self.conn())
+            .await
+            .map_err(StoreError::from_write)?;
+        self.feed("administrativeUnitMember", format!("{unit}/{member}"), "add");
+        Ok(())
+    }
+
+    pub async fn remove_unit_member(&mut self, unit: ObjectId, member: ObjectId) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM administrative_unit_members WHERE unit_id = $1 AND member_id = $2")
+            .bind(id_text(unit))
+            .bind(id_text(member))
+            .execute(self.conn())
+            .await
+            .map_err(StoreError::Db)?;
+        if done.rows_affected() > 0 {
+            self.feed("administrativeUnitMember", format!("{unit}/{member}"), "delete");
+        }
+        Ok(done.rows_affected() > 0)
+    }
+
+    pub async fn insert_tenant(&mut self, id: ObjectId, now: openpim_core::Instant) -> StoreResult<()> {
+        sqlx::query("INSERT INTO tenant (id, created_at) VALUES ($1, $2)")
+            .bind(id_text(id))
+            .bind(micros(now))
+            .execute(self.conn())
+            .await
+            .map_err(StoreError::from_write)?;
+        self.feed("tenant", id, "add");
+        Ok(())
+    }
+}

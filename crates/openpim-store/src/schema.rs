@@ -1,0 +1,99 @@
+//! How each entity set's wire properties map to columns, for `$filter`, `$orderby` and `$select`.
+
+use openpim_odata::{EntitySchema, PropType, Property};
+
+const fn p(name: &'static str, column: &'static str, ty: PropType) -> Property {
+    Property { name, column, ty, case_insensitive: false, filterable: true, sortable: true }
+}
+
+/// A string compared case-insensitively, as Graph does for names.
+const fn ci(name: &'static str, column: &'static str) -> Property {
+    Property { name, column, ty: PropType::String, case_insensitive: true, filterable: true, sortable: true }
+}
+
+pub static USER: EntitySchema = EntitySchema {
+    type_name: "microsoft.graph.user",
+    key_column: "id",
+    properties: &[
+        p("id", "id", PropType::Guid),
+        ci("userPrincipalName", "user_principal_name"),
+        ci("displayName", "display_name"),
+        ci("mailNickname", "mail_nickname"),
+        ci("givenName", "given_name"),
+        ci("surname", "surname"),
+        ci("mail", "mail"),
+        ci("jobTitle", "job_title"),
+        ci("department", "department"),
+        p("accountEnabled", "account_enabled", PropType::Bool),
+        p("createdDateTime", "created_at", PropType::DateTime),
+    ],
+};
+
+pub static GROUP: EntitySchema = EntitySchema {
+    type_name: "microsoft.graph.group",
+    key_column: "id",
+    properties: &[
+        p("id", "id", PropType::Guid),
+        ci("displayName", "display_name"),
+        ci("description", "description"),
+        ci("mailNickname", "mail_nickname"),
+        p("mailEnabled", "mail_enabled", PropType::Bool),
+        p("securityEnabled", "security_enabled", PropType::Bool),
+        p("isAssignableToRole", "is_assignable_to_role", PropType::Bool),
+        p("createdDateTime", "created_at", PropType::DateTime),
+    ],
+};
+
+pub static ADMINISTRATIVE_UNIT: EntitySchema = EntitySchema {
+    type_name: "microsoft.graph.administrativeUnit",
+    key_column: "id",
+    properties: &[
+        p("id", "id", PropType::Guid),
+        ci("displayName", "display_name"),
+        ci("description", "description"),
+    ],
+};
+
+pub static ROLE_DEFINITION: EntitySchema = EntitySchema {
+    type_name: "microsoft.graph.unifiedRoleDefinition",
+    key_column: "id",
+    properties: &[
+        p("id", "id", PropType::Guid),
+        p("templateId", "template_id", PropType::Guid),
+        ci("displayName", "display_name"),
+        ci("description", "description"),
+        p("isBuiltIn", "is_built_in", PropType::Bool),
+        p("isEnabled", "is_enabled", PropType::Bool),
+        p("isPrivileged", "is_privileged", PropType::Bool),
+        p("version", "version", PropType::String),
+    ],
+};
+
+pub static ROLE_ASSIGNMENT: EntitySchema = EntitySchema {
+    type_name: "microsoft.graph.unifiedRoleAssignment",
+    key_column: "id",
+    properties: &[
+        p("id", "id", PropType::Guid),
+        p("principalId", "principal_id", PropType::Guid),
+        p("roleDefinitionId", "role_definition_id", PropType::Guid),
+        p("directoryScopeId", "directory_scope_id", PropType::String),
+        p("appScopeId", "app_scope_id", PropType::String),
+    ],
+};
+
+pub static DIRECTORY_AUDIT: EntitySchema = EntitySchema {
+    type_name: "microsoft.graph.directoryAudit",
+    key_column: "id",
+    properties: &[
+        p("id", "id", PropType::Guid),
+        p("activityDateTime", "activity_at", PropType::DateTime),
+        ci("category", "category"),
+        ci("activityDisplayName", "activity_display_name"),
+        ci("operationType", "operation_type"),
+        ci("result", "result"),
+        ci("loggedByService", "logged_by_service"),
+        p("correlationId", "correlation_id", PropType::Guid),
+        p("initiatedBy/user/id", "initiated_by_user_id", PropType::Guid),
+        ci("initiatedBy/user/userPrincipalName", "initiated_by_upn"),
+    ],
+};
