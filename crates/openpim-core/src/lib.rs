@@ -10,7 +10,10 @@ pub mod authz;
 pub mod catalog;
 pub mod change;
 pub mod directory;
+pub mod duration;
 pub mod error;
+pub mod policy;
+pub mod schedule;
 pub mod roles;
 pub mod scope;
 
