@@ -27,6 +27,9 @@ pub enum Operation {
     ManageAdministrativeUnits,
     ManageRoleDefinitions,
     ManageRoleAssignments,
+    /// Read everyone's schedule requests (justifications, tickets): Global Reader, Security
+    /// Reader and role administrators. Everyone may read their own.
+    ReadScheduleRequests,
     ReadAuditLogs,
 }
 
@@ -46,6 +49,7 @@ impl Operation {
             Self::ManageRoleAssignments => "microsoft.directory/roleAssignments/allProperties/allTasks",
             Self::ManageAdministrativeUnits => "microsoft.directory/administrativeUnits/allProperties/allTasks",
             Self::ManageRoleDefinitions => "microsoft.directory/roleDefinitions/allProperties/allTasks",
+            Self::ReadScheduleRequests => "microsoft.directory/roleAssignments/standard/read",
             Self::ReadAuditLogs => "microsoft.directory/auditLogs/allProperties/read",
         }
     }
@@ -133,7 +137,7 @@ mod tests {
         idx
     }
 
-    const ALL: [Operation; 14] = [
+    const ALL: [Operation; 15] = [
         Operation::CreateUser,
         Operation::UpdateUser,
         Operation::DeleteUser,
@@ -147,6 +151,7 @@ mod tests {
         Operation::ManageAdministrativeUnits,
         Operation::ManageRoleDefinitions,
         Operation::ManageRoleAssignments,
+        Operation::ReadScheduleRequests,
         Operation::ReadAuditLogs,
     ];
 

@@ -1,14 +1,43 @@
 //! First start on an empty store: the tenant, the built-in role catalog and the first Global
 //! Administrator (a permanent active assignment), all in one audited transaction.
 
-use openpim_core::access::{Grant, GrantSource};
 use openpim_core::audit::{category, AuditRecord, AuditResult, AuditTarget};
 use openpim_core::catalog::{self, GLOBAL_ADMINISTRATOR};
 use openpim_core::directory::{NewUser, ObjectKind};
+use openpim_core::schedule::{AssignmentType, ExpirationType, Kind, Schedule, ScheduleStatus};
 use openpim_core::scope::DirectoryScope;
 use openpim_core::{Instant, ObjectId};
-use openpim_store::roles::RoleAssignment;
 use openpim_store::Store;
+
+/// A permanent, active, admin-made assignment (what `POST /roleAssignments` creates).
+pub fn direct_assignment(
+    principal: ObjectId,
+    principal_kind: ObjectKind,
+    role: ObjectId,
+    scope: DirectoryScope,
+    created_by: Option<ObjectId>,
+    now: Instant,
+) -> Schedule {
+    Schedule {
+        id: ObjectId::new_v4(),
+        kind: Kind::Assignment,
+        principal_id: principal,
+        principal_kind,
+        role_definition_id: role,
+        scope,
+        assignment_type: Some(AssignmentType::Assigned),
+        start: now,
+        end: None,
+        expiration_type: ExpirationType::NoExpiration,
+        duration: None,
+        status: ScheduleStatus::Provisioned,
+        created_using: None,
+        activated_using: None,
+        created: now,
+        modified: now,
+        created_by,
+    }
+}
 
 pub struct Bootstrapped {
     pub tenant_id: ObjectId,
@@ -39,22 +68,8 @@ pub async fn ensure(store: &Store, admin_upn: &str, now: Instant) -> anyhow::Res
         tx.insert_role_definition(role).await?;
     }
     tx.insert_user(&admin).await?;
-    tx.insert_role_assignment(&RoleAssignment {
-        grant: Grant {
-            id: ObjectId::new_v4(),
-            principal_id: admin.id,
-            role_definition_id: GLOBAL_ADMINISTRATOR,
-            scope: DirectoryScope::Tenant,
-            start: None,
-            end: None,
-            source: GrantSource::Assigned,
-        },
-        principal_type: ObjectKind::User,
-        app_scope_id: None,
-        created: now,
-        created_by: None,
-    })
-    .await?;
+    tx.insert_schedule(&direct_assignment(admin.id, ObjectKind::User, GLOBAL_ADMINISTRATOR, DirectoryScope::Tenant, None, now))
+        .await?;
     let record = AuditRecord {
         id: ObjectId::new_v4(),
         at: now,

@@ -24,6 +24,10 @@ impl ApiError {
     pub fn bad_request(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "Request_BadRequest", message)
     }
+    /// A 400 with a specific Graph code.
+    pub fn bad_request_code(code: &str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, message)
+    }
     pub fn not_found(what: &str, id: &str) -> Self {
         Self::new(
             StatusCode::NOT_FOUND,
@@ -104,4 +108,38 @@ impl IntoResponse for ApiError {
         }
         resp
     }
+}
+
+/// Gives every error response Graph's shape: axum's own extractors (e.g. a path segment that
+/// is not valid UTF-8) reject with plain text, which Graph clients cannot parse.
+pub async fn graph_errors(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let resp = next.run(req).await;
+    let status = resp.status();
+    let is_json = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return resp;
+    }
+    let (parts, body) = resp.into_parts();
+    let text = axum::body::to_bytes(body, 4096)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_string())
+        .unwrap_or_default();
+    let err = if status.is_server_error() {
+        tracing::error!(%status, body = %text, "non-Graph error response");
+        ApiError { status, ..ApiError::internal() }
+    } else {
+        let message = if text.is_empty() { status.canonical_reason().unwrap_or("Bad request").to_string() } else { text };
+        ApiError::new(status, "Request_BadRequest", message)
+    };
+    let mut out = err.into_response();
+    for (name, value) in &parts.headers {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            out.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    out
 }

@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod bootstrap;
 pub mod error;
+pub mod jobs;
 pub mod metrics;
 pub mod odata;
 mod routes;
@@ -51,14 +52,18 @@ pub struct RunningServer {
     /// UPN of the administrator created by this start, if it bootstrapped the store.
     pub created_admin: Option<String>,
     shutdown: oneshot::Sender<()>,
+    stop_jobs: tokio::sync::watch::Sender<bool>,
     join: JoinHandle<std::io::Result<()>>,
+    jobs: JoinHandle<()>,
 }
 
 impl RunningServer {
     /// Stops accepting connections, lets in-flight requests finish, and closes the store.
     pub async fn stop(self) -> anyhow::Result<()> {
         let _ = self.shutdown.send(());
+        let _ = self.stop_jobs.send(true);
         self.join.await??;
+        self.jobs.await?;
         self.state.store.close().await;
         Ok(())
     }
@@ -99,7 +104,9 @@ pub async fn start_with_clock(config: ServerConfig, clock: Box<dyn Clock>) -> an
             })
             .await
     });
-    Ok(RunningServer { addr, state, created_admin: boot.created_admin, shutdown: tx, join })
+    let (stop_jobs, stop_rx) = tokio::sync::watch::channel(false);
+    let jobs = tokio::spawn(jobs::run(state.clone(), stop_rx));
+    Ok(RunningServer { addr, state, created_admin: boot.created_admin, shutdown: tx, stop_jobs, join, jobs })
 }
 
 /// The whole HTTP surface.
@@ -111,6 +118,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(move || std::future::ready(metrics.render())))
         .fallback(routes::not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn(error::graph_errors))
         .layer(axum::middleware::from_fn(metrics::track))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(CatchPanicLayer::custom(|_| ApiError::internal().into_response()))

@@ -64,10 +64,16 @@ impl OData {
     /// Checks options against `schema` and turns them into a store request.
     pub fn list_request(&self, schema: &EntitySchema) -> ApiResult<ListRequest<'_>> {
         validate_select(&self.options.select, schema)?;
-        let offset = match &self.options.skiptoken {
+        let token_offset = match &self.options.skiptoken {
             Some(t) => decode_skiptoken(t)?,
             None => 0,
-        } + u64::from(self.options.skip.unwrap_or(0));
+        };
+        // A well-formed token can still carry an offset no database accepts (SQL integers are
+        // signed 64-bit); that is a bad token, not a server fault.
+        let offset = token_offset
+            .checked_add(u64::from(self.options.skip.unwrap_or(0)))
+            .filter(|o| i64::try_from(*o).is_ok())
+            .ok_or_else(|| ApiError::bad_request("Invalid $skiptoken"))?;
         Ok(ListRequest {
             filter: self.options.filter.as_ref(),
             orderby: &self.options.orderby,

@@ -19,8 +19,11 @@ pub trait Clock: Send + Sync {
 pub struct SystemClock;
 
 impl Clock for SystemClock {
+    /// Truncated to microseconds, the precision the store keeps, so what a response shows at
+    /// creation is exactly what a later read returns.
     fn now(&self) -> Instant {
-        time::OffsetDateTime::now_utc()
+        let t = time::OffsetDateTime::now_utc();
+        t.replace_nanosecond(t.nanosecond() / 1_000 * 1_000).unwrap_or(t)
     }
 }
 

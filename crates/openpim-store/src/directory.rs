@@ -239,9 +239,13 @@ impl WriteTx<'_> {
         Ok(())
     }
 
-    /// Deletes a principal's memberships and role assignments (shared by user and group deletion).
+    /// Deletes a principal's memberships, eligibilities and role assignments (shared by user and
+    /// group deletion), and ends the activations others made from its eligibilities.
     async fn delete_principal_links(&mut self, id: ObjectId) -> StoreResult<()> {
+        let eligibilities = self.eligibility_ids_of(id).await?;
+        self.revoke_activations_from(&eligibilities, None).await?;
         for sql in [
+            "DELETE FROM role_eligibilities WHERE principal_id = $1",
             "DELETE FROM group_members WHERE member_id = $1",
             "DELETE FROM administrative_unit_members WHERE member_id = $1",
             "DELETE FROM role_assignments WHERE principal_id = $1",

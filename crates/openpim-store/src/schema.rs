@@ -97,3 +97,60 @@ pub static DIRECTORY_AUDIT: EntitySchema = EntitySchema {
         ci("initiatedBy/user/userPrincipalName", "initiated_by_upn"),
     ],
 };
+
+/// Held schedules and instances (see `schedules::held_view`): `principalId` is the holder.
+macro_rules! held_schema {
+    ($name:ident, $type_name:expr, [$($extra:expr),*]) => {
+        pub static $name: EntitySchema = EntitySchema {
+            type_name: $type_name,
+            key_column: "id",
+            properties: &[
+                p("id", "id", PropType::String),
+                p("principalId", "principal_id", PropType::Guid),
+                p("roleDefinitionId", "role_definition_id", PropType::Guid),
+                p("directoryScopeId", "directory_scope_id", PropType::String),
+                p("appScopeId", "app_scope_id", PropType::String),
+                p("status", "status", PropType::String),
+                ci("memberType", "member_type"),
+                ci("assignmentType", "assignment_type"),
+                p("startDateTime", "start_at", PropType::DateTime),
+                p("endDateTime", "end_at", PropType::DateTime),
+                p("createdDateTime", "created_at", PropType::DateTime),
+                p("modifiedDateTime", "modified_at", PropType::DateTime),
+                p("createdUsing", "created_using", PropType::String),
+                $($extra),*
+            ],
+        };
+    };
+}
+
+held_schema!(ASSIGNMENT_SCHEDULE, "microsoft.graph.unifiedRoleAssignmentSchedule", []);
+held_schema!(
+    ASSIGNMENT_INSTANCE,
+    "microsoft.graph.unifiedRoleAssignmentScheduleInstance",
+    [p("roleAssignmentScheduleId", "schedule_id", PropType::String), p("roleAssignmentOriginId", "schedule_id", PropType::String)]
+);
+held_schema!(ELIGIBILITY_SCHEDULE, "microsoft.graph.unifiedRoleEligibilitySchedule", []);
+held_schema!(
+    ELIGIBILITY_INSTANCE,
+    "microsoft.graph.unifiedRoleEligibilityScheduleInstance",
+    [p("roleEligibilityScheduleId", "schedule_id", PropType::String)]
+);
+
+pub static SCHEDULE_REQUEST: EntitySchema = EntitySchema {
+    type_name: "microsoft.graph.unifiedRoleScheduleRequest",
+    key_column: "id",
+    properties: &[
+        p("id", "id", PropType::Guid),
+        ci("action", "action"),
+        p("principalId", "principal_id", PropType::Guid),
+        p("roleDefinitionId", "role_definition_id", PropType::Guid),
+        p("directoryScopeId", "directory_scope_id", PropType::String),
+        p("status", "status", PropType::String),
+        p("createdDateTime", "created_at", PropType::DateTime),
+        p("completedDateTime", "completed_at", PropType::DateTime),
+        p("targetScheduleId", "target_schedule_id", PropType::String),
+        p("approvalId", "approval_id", PropType::String),
+        p("createdBy/user/id", "created_by", PropType::Guid),
+    ],
+};

@@ -127,6 +127,10 @@ pub async fn remove_member(State(s): State<AppState>, caller: Caller, Path((id, 
         tx.rollback().await?;
         return Err(ApiError::not_found("member", &member));
     }
+    // A member who leaves loses what it activated from the group's eligibilities.
+    let eligibilities = tx.eligibility_ids_of(group.id).await?;
+    let revoked = tx.revoke_activations_from(&eligibilities, Some(member_id)).await?;
+    let audit = if revoked.is_empty() { audit } else { audit.detail("revokedActivations", revoked.len()) };
     s.commit(tx, &audit.success(&caller, s.now())).await?;
     Ok(no_content())
 }

@@ -7,6 +7,8 @@ mod groups;
 mod ops;
 mod role_assignments;
 mod role_definitions;
+mod schedules;
+mod access_check;
 mod users;
 
 use crate::error::{ApiError, ApiResult};
@@ -50,6 +52,42 @@ pub fn graph_routes() -> Router<AppState> {
             "/v1.0/roleManagement/directory/roleAssignments/{id}",
             get(role_assignments::get).delete(role_assignments::remove),
         )
+        .route(
+            "/v1.0/roleManagement/directory/roleEligibilityScheduleRequests",
+            get(schedules::list_eligibility_requests).post(schedules::create_eligibility_request),
+        )
+        .route("/v1.0/roleManagement/directory/roleEligibilityScheduleRequests/{id}", get(schedules::get_eligibility_request))
+        .route(
+            "/v1.0/roleManagement/directory/roleEligibilityScheduleRequests/{id}/cancel",
+            post(schedules::cancel_eligibility_request),
+        )
+        .route(
+            "/v1.0/roleManagement/directory/roleAssignmentScheduleRequests",
+            get(schedules::list_assignment_requests).post(schedules::create_assignment_request),
+        )
+        .route("/v1.0/roleManagement/directory/roleAssignmentScheduleRequests/{id}", get(schedules::get_assignment_request))
+        .route(
+            "/v1.0/roleManagement/directory/roleAssignmentScheduleRequests/{id}/cancel",
+            post(schedules::cancel_assignment_request),
+        )
+        .route("/v1.0/roleManagement/directory/roleEligibilitySchedules", get(schedules::list_eligibility_schedules))
+        .route("/v1.0/roleManagement/directory/roleEligibilitySchedules/{id}", get(schedules::get_eligibility_schedule))
+        .route("/v1.0/roleManagement/directory/roleAssignmentSchedules", get(schedules::list_assignment_schedules))
+        .route("/v1.0/roleManagement/directory/roleAssignmentSchedules/{id}", get(schedules::get_assignment_schedule))
+        .route(
+            "/v1.0/roleManagement/directory/roleEligibilityScheduleInstances",
+            get(schedules::list_eligibility_instances),
+        )
+        .route(
+            "/v1.0/roleManagement/directory/roleEligibilityScheduleInstances/{id}",
+            get(schedules::get_eligibility_instance),
+        )
+        .route("/v1.0/roleManagement/directory/roleAssignmentScheduleInstances", get(schedules::list_assignment_instances))
+        .route(
+            "/v1.0/roleManagement/directory/roleAssignmentScheduleInstances/{id}",
+            get(schedules::get_assignment_instance),
+        )
+        .route("/v1.0/openpim/accessCheck", get(access_check::check))
         .route("/v1.0/auditLogs/directoryAudits", get(audit::list))
         .route("/v1.0/auditLogs/directoryAudits/{id}", get(audit::get))
 }

@@ -11,14 +11,15 @@ use crate::wire::directory::directory_object;
 use crate::wire::roles::{self as wire, ROLE_ASSIGNMENT_TYPE};
 use axum::extract::{Path, State};
 use axum::response::Response;
-use openpim_core::access::{Grant, GrantSource};
 use openpim_core::assignment::{check_new_assignment, check_removal, PrincipalRef};
 use openpim_core::audit::category::ROLE_MANAGEMENT;
 use openpim_core::authz::Operation;
 use openpim_core::catalog::GLOBAL_ADMINISTRATOR;
+use openpim_core::directory::ObjectKind;
+use openpim_core::schedule::{Kind, Schedule};
+use crate::bootstrap::direct_assignment;
 use openpim_core::scope::DirectoryScope;
 use openpim_store::directory::DirectoryObject;
-use openpim_store::roles::RoleAssignment;
 use openpim_store::{schema, StoreError};
 use serde_json::Value;
 
@@ -26,18 +27,18 @@ const CONTEXT: &str = "roleManagement/directory/roleAssignments";
 const EXPANDABLE: [&str; 3] = ["principal", "roleDefinition", "directoryScope"];
 
 /// Renders an assignment with the navigation properties `$expand` asked for.
-async fn render(s: &AppState, q: &OData, a: &RoleAssignment) -> ApiResult<Value> {
+async fn render(s: &AppState, q: &OData, a: &Schedule) -> ApiResult<Value> {
     let mut v = wire::role_assignment(a);
     if q.expands("principal") {
-        let p = s.store.find_object(a.grant.principal_id).await?;
+        let p = s.store.find_object(a.principal_id).await?;
         v["principal"] = p.as_ref().map(directory_object).unwrap_or(Value::Null);
     }
     if q.expands("roleDefinition") {
-        let r = s.store.get_role_definition(a.grant.role_definition_id).await?;
+        let r = s.store.get_role_definition(a.role_definition_id).await?;
         v["roleDefinition"] = r.as_ref().map(wire::role_definition).unwrap_or(Value::Null);
     }
     if q.expands("directoryScope") {
-        v["directoryScope"] = match a.grant.scope {
+        v["directoryScope"] = match a.scope {
             DirectoryScope::AdministrativeUnit(id) => s
                 .store
                 .get_administrative_unit(id)
@@ -52,23 +53,18 @@ async fn render(s: &AppState, q: &OData, a: &RoleAssignment) -> ApiResult<Value>
     Ok(v)
 }
 
-fn target(audit: Audit, a: &RoleAssignment, role_name: &str) -> Audit {
+fn target(audit: Audit, a: &Schedule, role_name: &str) -> Audit {
     audit
-        .target("Role", a.grant.role_definition_id, Some(role_name), None)
-        .target(
-            if a.principal_type == openpim_core::directory::ObjectKind::Group { "Group" } else { "User" },
-            a.grant.principal_id,
-            None,
-            None,
-        )
-        .detail("directoryScopeId", a.grant.scope)
-        .detail("roleAssignmentId", a.grant.id)
+        .target("Role", a.role_definition_id, Some(role_name), None)
+        .target(if a.principal_kind == ObjectKind::Group { "Group" } else { "User" }, a.principal_id, None, None)
+        .detail("directoryScopeId", a.scope)
+        .detail("roleAssignmentId", a.id)
 }
 
 pub async fn list(State(s): State<AppState>, _caller: Caller, q: OData) -> ApiResult<Response> {
     q.check_expand(ROLE_ASSIGNMENT_TYPE, &EXPANDABLE)?;
     let req = q.list_request(&schema::ROLE_ASSIGNMENT)?;
-    let page = s.store.list_role_assignments(&req).await?;
+    let page = s.store.list_role_assignments(s.now(), &req).await?;
     let mut items = Vec::with_capacity(page.items.len());
     for a in &page.items {
         items.push(render(&s, &q, a).await?);
@@ -80,7 +76,7 @@ pub async fn list(State(s): State<AppState>, _caller: Caller, q: OData) -> ApiRe
 pub async fn get(State(s): State<AppState>, _caller: Caller, q: OData, Path(id): Path<String>) -> ApiResult<Response> {
     q.check_expand(ROLE_ASSIGNMENT_TYPE, &EXPANDABLE)?;
     q.list_request(&schema::ROLE_ASSIGNMENT)?;
-    let a = found(s.store.get_role_assignment(object_id(&id)?).await?, "unifiedRoleAssignment", &id)?;
+    let a = found(s.store.get_role_assignment(object_id(&id)?, s.now()).await?, "unifiedRoleAssignment", &id)?;
     Ok(q.entity(&format!("{CONTEXT}/$entity"), render(&s, &q, &a).await?))
 }
 
@@ -114,29 +110,20 @@ pub async fn create(State(s): State<AppState>, caller: Caller, q: OData, body: J
         DirectoryObject::Group(g) => PrincipalRef::Group(g),
     });
     let now = s.now();
-    let assignment = RoleAssignment {
-        grant: Grant {
-            id: uuid::Uuid::new_v4(),
-            principal_id: input.principal_id,
-            role_definition_id: input.role_definition_id,
-            scope,
-            start: None,
-            end: None,
-            source: GrantSource::Assigned,
-        },
-        principal_type: principal.as_ref().map(DirectoryObject::kind).unwrap_or(openpim_core::directory::ObjectKind::User),
-        app_scope_id: input.app_scope_id,
-        created: now,
-        created_by: Some(caller.id()),
-    };
+    let principal_kind = principal.as_ref().map(DirectoryObject::kind).unwrap_or(ObjectKind::User);
+    let assignment = direct_assignment(input.principal_id, principal_kind, input.role_definition_id, scope, Some(caller.id()), now);
     let mut tx = s.store.begin_write().await?;
-    let duplicate = tx.assignment_exists(input.principal_id, input.role_definition_id, &scope).await?;
+    let live = tx.live_schedule(Kind::Assignment, input.principal_id, input.role_definition_id, &scope).await?;
+    let mut duplicate = live.is_some();
+    if let Some(ended) = live.filter(|l| l.has_ended(now)) {
+        duplicate = !tx.expire_if_ended(&ended, now).await?;
+    }
     if let Err(e) = check_new_assignment(input.principal_id, principal_ref, input.role_definition_id, role.as_ref(), duplicate) {
         tx.rollback().await?;
         return Err(e.into());
     }
     let role_name = role.map(|r| r.display_name).unwrap_or_default();
-    match tx.insert_role_assignment(&assignment).await {
+    match tx.insert_schedule(&assignment).await {
         Err(StoreError::Conflict(_)) => {
             tx.rollback().await?;
             return Err(ApiError::new(
@@ -153,24 +140,21 @@ pub async fn create(State(s): State<AppState>, caller: Caller, q: OData, body: J
 }
 
 pub async fn remove(State(s): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Response> {
-    let a = found(s.store.get_role_assignment(object_id(&id)?).await?, "unifiedRoleAssignment", &id)?;
-    let role_name = s.store.get_role_definition(a.grant.role_definition_id).await?.map(|r| r.display_name).unwrap_or_default();
+    let a = found(s.store.get_role_assignment(object_id(&id)?, s.now()).await?, "unifiedRoleAssignment", &id)?;
+    let role_name = s.store.get_role_definition(a.role_definition_id).await?.map(|r| r.display_name).unwrap_or_default();
     let audit = target(Audit::new(ROLE_MANAGEMENT, "Remove member from role", "Unassign"), &a, &role_name);
-    s.authorize(&caller, Operation::ManageRoleAssignments, &[a.grant.scope], &audit).await?;
+    s.authorize(&caller, Operation::ManageRoleAssignments, &[a.scope], &audit).await?;
     let mut tx = s.store.begin_write().await?;
-    let global_admins = if a.grant.role_definition_id == GLOBAL_ADMINISTRATOR {
+    let global_admins = if a.role_definition_id == GLOBAL_ADMINISTRATOR {
         tx.count_tenant_assignments_of_role(GLOBAL_ADMINISTRATOR).await?
     } else {
         0
     };
-    if let Err(e) = check_removal(a.grant.role_definition_id, a.grant.scope == DirectoryScope::Tenant, global_admins) {
+    if let Err(e) = check_removal(a.role_definition_id, a.scope == DirectoryScope::Tenant && a.end.is_none(), global_admins) {
         tx.rollback().await?;
         return Err(e.into());
     }
-    if !tx.delete_role_assignment(a.grant.id).await? {
-        tx.rollback().await?;
-        return Err(ApiError::not_found("unifiedRoleAssignment", &id));
-    }
+    tx.remove_schedule(&a).await?;
     s.commit(tx, &audit.success(&caller, s.now())).await?;
     Ok(no_content())
 }

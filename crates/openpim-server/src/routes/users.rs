@@ -2,7 +2,7 @@
 
 use super::ops::{found, no_content};
 use crate::auth::Caller;
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::odata::OData;
 use crate::state::{AppState, Audit};
 use crate::wire::body::{Body, JsonObject};
@@ -12,7 +12,7 @@ use axum::response::Response;
 use openpim_core::audit::category::USER_MANAGEMENT;
 use openpim_core::authz::Operation;
 use openpim_core::directory::User;
-use openpim_store::schema;
+use openpim_store::{schema, StoreError};
 
 /// Finds a user by object id or by userPrincipalName, as Graph's `/users/{id|upn}` does.
 async fn lookup(state: &AppState, key: &str) -> ApiResult<User> {
@@ -21,6 +21,18 @@ async fn lookup(state: &AppState, key: &str) -> ApiResult<User> {
         Err(_) => state.store.get_user_by_upn(key).await?,
     };
     found(user, "user", key)
+}
+
+/// Graph answers a clash on userPrincipalName with 400, on create and on update alike.
+fn duplicate_upn(upn: &str) -> ApiError {
+    ApiError::bad_request(format!("Another object with the same value for property userPrincipalName already exists: '{upn}'."))
+}
+
+fn unique_upn(upn: &str) -> impl FnOnce(StoreError) -> ApiError + '_ {
+    move |e| match e {
+        StoreError::Conflict(_) => duplicate_upn(upn),
+        other => other.into(),
+    }
 }
 
 fn target(audit: Audit, u: &User) -> Audit {
@@ -51,13 +63,10 @@ pub async fn create(State(s): State<AppState>, caller: Caller, q: OData, body: J
     let now = s.now();
     let user = new.build(uuid::Uuid::new_v4(), now)?;
     if s.store.get_user_by_upn(&user.user_principal_name).await?.is_some() {
-        return Err(crate::error::ApiError::bad_request(format!(
-            "Another object with the same value for property userPrincipalName already exists: '{}'.",
-            user.user_principal_name
-        )));
+        return Err(duplicate_upn(&user.user_principal_name));
     }
     let mut tx = s.store.begin_write().await?;
-    tx.insert_user(&user).await?;
+    tx.insert_user(&user).await.map_err(unique_upn(&user.user_principal_name))?;
     s.commit(tx, &target(audit, &user).success(&caller, now)).await?;
     Ok(q.created("users/$entity", wire::user(&user)))
 }
@@ -70,7 +79,7 @@ pub async fn update(State(s): State<AppState>, caller: Caller, Path(key): Path<S
     let next = patch.apply(&user)?;
     let now = s.now();
     let mut tx = s.store.begin_write().await?;
-    tx.update_user(&next).await?;
+    tx.update_user(&next).await.map_err(unique_upn(&next.user_principal_name))?;
     s.commit(tx, &audit.success(&caller, now)).await?;
     Ok(no_content())
 }
@@ -79,7 +88,7 @@ pub async fn remove(State(s): State<AppState>, caller: Caller, Path(key): Path<S
     let user = lookup(&s, &key).await?;
     let audit = target(Audit::new(USER_MANAGEMENT, "Delete user", "Delete"), &user);
     if user.id == caller.id() {
-        return Err(crate::error::ApiError::bad_request("You cannot delete your own account."));
+        return Err(ApiError::bad_request("You cannot delete your own account."));
     }
     s.authorize_on_principal(&caller, Operation::DeleteUser, user.id, &audit).await?;
     let now = s.now();

@@ -53,6 +53,16 @@ impl Body {
         Self { map: obj.0, type_name }
     }
 
+    /// Reads a nested object with the same strictness.
+    pub fn from_map(map: Map<String, Value>, type_name: &'static str) -> Self {
+        Self { map, type_name }
+    }
+
+    /// Takes a property's raw JSON value (for nested objects).
+    pub fn take_value(&mut self, key: &str) -> Option<Value> {
+        self.take(key)
+    }
+
     fn take(&mut self, key: &str) -> Option<Value> {
         // Graph matches property names case-insensitively.
         let found = self.map.keys().find(|k| k.eq_ignore_ascii_case(key)).cloned()?;

@@ -4,6 +4,7 @@ pub mod audit;
 pub mod body;
 pub mod directory;
 pub mod roles;
+pub mod schedules;
 
 use openpim_core::Instant;
 use time::format_description::well_known::Rfc3339;

@@ -3,7 +3,7 @@
 use super::body::Body;
 use crate::error::{ApiError, ApiResult};
 use openpim_core::roles::{CustomRoleInput, RoleDefinition, RolePermission};
-use openpim_store::roles::RoleAssignment;
+use openpim_core::schedule::Schedule;
 use serde_json::{json, Value};
 
 pub const ROLE_DEFINITION_TYPE: &str = "microsoft.graph.unifiedRoleDefinition";
@@ -29,14 +29,14 @@ pub fn role_definition(r: &RoleDefinition) -> Value {
     })
 }
 
-pub fn role_assignment(a: &RoleAssignment) -> Value {
+pub fn role_assignment(a: &Schedule) -> Value {
     json!({
         "@odata.type": "#microsoft.graph.unifiedRoleAssignment",
-        "id": a.grant.id,
-        "principalId": a.grant.principal_id,
-        "roleDefinitionId": a.grant.role_definition_id,
-        "directoryScopeId": a.grant.scope.to_string(),
-        "appScopeId": a.app_scope_id,
+        "id": a.id,
+        "principalId": a.principal_id,
+        "roleDefinitionId": a.role_definition_id,
+        "directoryScopeId": a.scope.to_string(),
+        "appScopeId": null,
     })
 }
 

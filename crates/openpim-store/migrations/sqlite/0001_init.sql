@@ -76,7 +76,9 @@ CREATE TABLE role_definitions (
 );
 CREATE UNIQUE INDEX role_definitions_display_name ON role_definitions (display_name);
 
--- Active role assignments (direct ones; PIM schedules add windows through start_at/end_at).
+-- Assignment schedules: every active role assignment, direct or PIM, permanent or time-bound.
+-- The access index is built from these rows; a row grants during [start_at, end_at).
+-- status: Provisioned | Granted (starts later) | Expired (ended; kept for renewals).
 CREATE TABLE role_assignments (
     id                  TEXT PRIMARY KEY,
     principal_id        TEXT NOT NULL,
@@ -84,14 +86,74 @@ CREATE TABLE role_assignments (
     role_definition_id  TEXT NOT NULL REFERENCES role_definitions (id),
     directory_scope_id  TEXT NOT NULL,
     app_scope_id        TEXT,
-    source              TEXT NOT NULL,
-    start_at            BIGINT,
+    status              TEXT NOT NULL,
+    assignment_type     TEXT NOT NULL,
+    start_at            BIGINT NOT NULL,
     end_at              BIGINT,
+    expiration_type     TEXT NOT NULL,
+    duration            TEXT,
+    created_using       TEXT,
+    activated_using     TEXT,
     created_at          BIGINT NOT NULL,
+    modified_at         BIGINT NOT NULL,
     created_by          TEXT
 );
-CREATE UNIQUE INDEX role_assignments_unique ON role_assignments (principal_id, role_definition_id, directory_scope_id);
+-- One live schedule per principal, role and scope: the database, not only the application,
+-- refuses a second concurrent activation.
+CREATE UNIQUE INDEX role_assignments_live ON role_assignments (principal_id, role_definition_id, directory_scope_id)
+    WHERE status <> 'Expired';
 CREATE INDEX role_assignments_role ON role_assignments (role_definition_id);
+CREATE INDEX role_assignments_activated_using ON role_assignments (activated_using);
+
+-- Eligibility schedules: who may activate which role where, and when.
+CREATE TABLE role_eligibilities (
+    id                  TEXT PRIMARY KEY,
+    principal_id        TEXT NOT NULL,
+    principal_type      TEXT NOT NULL,
+    role_definition_id  TEXT NOT NULL REFERENCES role_definitions (id),
+    directory_scope_id  TEXT NOT NULL,
+    app_scope_id        TEXT,
+    status              TEXT NOT NULL,
+    assignment_type     TEXT,
+    start_at            BIGINT NOT NULL,
+    end_at              BIGINT,
+    expiration_type     TEXT NOT NULL,
+    duration            TEXT,
+    created_using       TEXT,
+    activated_using     TEXT,
+    created_at          BIGINT NOT NULL,
+    modified_at         BIGINT NOT NULL,
+    created_by          TEXT
+);
+CREATE UNIQUE INDEX role_eligibilities_live ON role_eligibilities (principal_id, role_definition_id, directory_scope_id)
+    WHERE status <> 'Expired';
+CREATE INDEX role_eligibilities_role ON role_eligibilities (role_definition_id);
+
+-- Schedule requests of both kinds (kind: eligibility | assignment), kept as history.
+CREATE TABLE schedule_requests (
+    id                  TEXT PRIMARY KEY,
+    kind                TEXT NOT NULL,
+    action              TEXT NOT NULL,
+    principal_id        TEXT NOT NULL,
+    role_definition_id  TEXT NOT NULL,
+    directory_scope_id  TEXT NOT NULL,
+    justification       TEXT,
+    start_at            BIGINT,
+    expiration_type     TEXT,
+    end_at              BIGINT,
+    duration            TEXT,
+    ticket_number       TEXT,
+    ticket_system       TEXT,
+    status              TEXT NOT NULL,
+    created_at          BIGINT NOT NULL,
+    completed_at        BIGINT,
+    created_by          TEXT NOT NULL,
+    target_schedule_id  TEXT,
+    approval_id         TEXT,
+    custom_data         TEXT
+);
+CREATE INDEX schedule_requests_principal ON schedule_requests (kind, principal_id);
+CREATE INDEX schedule_requests_status ON schedule_requests (status);
 
 CREATE TABLE audit_log (
     id                      TEXT PRIMARY KEY,

@@ -1,0 +1,103 @@
+//! Background tidy-up: moves schedules and requests to the status the clock says they have
+//! (Granted → Provisioned at the start, → Expired at the end) and audits each transition.
+//!
+//! Correctness never depends on this job: the access check compares windows with `now` itself.
+//! Every transition is a conditional update (`... WHERE status <> new`), so running the job
+//! twice, or on several nodes at once, changes and audits each record exactly once.
+
+use crate::state::AppState;
+use openpim_core::audit::{category, AuditRecord, AuditResult, AuditTarget};
+use openpim_core::schedule::{Kind, RequestStatus, ScheduleStatus};
+use openpim_core::{Instant, ObjectId};
+use std::time::Duration;
+
+/// How often the job runs.
+pub const INTERVAL: Duration = Duration::from_secs(15);
+const BATCH: u32 = 500;
+
+fn system_record(at: Instant, activity: &str, target_kind: &'static str, target: ObjectId, details: Vec<(String, String)>) -> AuditRecord {
+    AuditRecord {
+        id: ObjectId::new_v4(),
+        at,
+        category: category::ROLE_MANAGEMENT,
+        activity: activity.to_string(),
+        operation_type: "Update",
+        result: AuditResult::Success,
+        result_reason: String::new(),
+        initiated_by_id: None,
+        initiated_by_upn: None,
+        targets: vec![AuditTarget { id: target.to_string(), display_name: None, kind: target_kind, user_principal_name: None }],
+        additional_details: details,
+        correlation_id: ObjectId::new_v4(),
+    }
+}
+
+/// One pass; returns how many records it transitioned.
+pub async fn tidy_once(state: &AppState) -> anyhow::Result<usize> {
+    let now = state.now();
+    let mut changed = 0;
+    for kind in [Kind::Assignment, Kind::Eligibility] {
+        for schedule in state.store.schedules_due(kind, now, BATCH).await? {
+            let status = schedule.status_at(now);
+            if status == schedule.status {
+                continue;
+            }
+            let activity = match (kind, status) {
+                (Kind::Assignment, ScheduleStatus::Expired) => "Remove member from role (PIM assignment expired)",
+                (Kind::Eligibility, ScheduleStatus::Expired) => "Remove eligible member from role (PIM eligibility expired)",
+                (_, _) => "Role schedule started (PIM)",
+            };
+            let mut tx = state.store.begin_write().await?;
+            if tx.set_schedule_status(&schedule, status, now).await? {
+                let record = system_record(
+                    now,
+                    activity,
+                    if schedule.principal_kind == openpim_core::directory::ObjectKind::Group { "Group" } else { "User" },
+                    schedule.principal_id,
+                    vec![
+                        ("scheduleId".into(), schedule.id.to_string()),
+                        ("roleDefinitionId".into(), schedule.role_definition_id.to_string()),
+                        ("status".into(), status.as_str().into()),
+                    ],
+                );
+                state.commit(tx, &record).await.map_err(|e| anyhow::anyhow!("{}", e.message))?;
+                changed += 1;
+            } else {
+                tx.rollback().await?;
+            }
+        }
+    }
+    for request in state.store.requests_due(now, BATCH).await? {
+        let mut tx = state.store.begin_write().await?;
+        if tx.transition_request(request.id, RequestStatus::Granted, RequestStatus::Provisioned, request.completed).await? {
+            let record = system_record(
+                now,
+                "Schedule request provisioned (PIM)",
+                "Role",
+                request.role_definition_id,
+                vec![("requestId".into(), request.id.to_string())],
+            );
+            state.commit(tx, &record).await.map_err(|e| anyhow::anyhow!("{}", e.message))?;
+            changed += 1;
+        } else {
+            tx.rollback().await?;
+        }
+    }
+    Ok(changed)
+}
+
+/// Runs `tidy_once` every [`INTERVAL`] until `stop` resolves.
+pub async fn run(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(INTERVAL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {
+                if let Err(e) = tidy_once(&state).await {
+                    tracing::warn!(error = %e, "tidy-up pass failed; will retry");
+                }
+            }
+            _ = stop.changed() => break,
+        }
+    }
+}
