@@ -7,6 +7,8 @@
 use crate::error::DomainError;
 use time::Duration;
 
+pub mod rules;
+
 /// `Admin` for admin* actions, `EndUser` for self* actions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Caller {
