@@ -27,6 +27,9 @@ pub enum Operation {
     ManageAdministrativeUnits,
     ManageRoleDefinitions,
     ManageRoleAssignments,
+    /// Change role settings (policy rules). Whoever may assign roles sets the rules for
+    /// assigning them: Global and Privileged Role Administrators.
+    ManageRolePolicies,
     /// Read everyone's schedule requests (justifications, tickets): Global Reader, Security
     /// Reader and role administrators. Everyone may read their own.
     ReadScheduleRequests,
@@ -46,7 +49,9 @@ impl Operation {
             Self::CreateRoleAssignableGroup => "microsoft.directory/groupsAssignableToRoles/create",
             Self::UpdateRoleAssignableGroup => "microsoft.directory/groupsAssignableToRoles/allProperties/update",
             Self::DeleteRoleAssignableGroup => "microsoft.directory/groupsAssignableToRoles/delete",
-            Self::ManageRoleAssignments => "microsoft.directory/roleAssignments/allProperties/allTasks",
+            Self::ManageRoleAssignments | Self::ManageRolePolicies => {
+                "microsoft.directory/roleAssignments/allProperties/allTasks"
+            }
             Self::ManageAdministrativeUnits => "microsoft.directory/administrativeUnits/allProperties/allTasks",
             Self::ManageRoleDefinitions => "microsoft.directory/roleDefinitions/allProperties/allTasks",
             Self::ReadScheduleRequests => "microsoft.directory/roleAssignments/standard/read",
@@ -137,7 +142,7 @@ mod tests {
         idx
     }
 
-    const ALL: [Operation; 15] = [
+    const ALL: [Operation; 16] = [
         Operation::CreateUser,
         Operation::UpdateUser,
         Operation::DeleteUser,
@@ -151,6 +156,7 @@ mod tests {
         Operation::ManageAdministrativeUnits,
         Operation::ManageRoleDefinitions,
         Operation::ManageRoleAssignments,
+        Operation::ManageRolePolicies,
         Operation::ReadScheduleRequests,
         Operation::ReadAuditLogs,
     ];

@@ -64,8 +64,10 @@ pub async fn ensure(store: &Store, admin_upn: &str, now: Instant) -> anyhow::Res
     tx.insert_tenant(tenant_id, now).await?;
     let roles = catalog::builtin_roles(now);
     let role_count = roles.len();
+    let default_rules = openpim_core::policy::rules::default_rules();
     for role in &roles {
         tx.insert_role_definition(role).await?;
+        tx.insert_policy(tenant_id, role.id, &default_rules).await?;
     }
     tx.insert_user(&admin).await?;
     tx.insert_schedule(&direct_assignment(admin.id, ObjectKind::User, GLOBAL_ADMINISTRATOR, DirectoryScope::Tenant, None, now))

@@ -10,6 +10,7 @@ pub mod directory;
 mod error;
 mod list;
 pub mod roles;
+pub mod policies;
 pub mod schedules;
 pub mod schema;
 pub mod audit;

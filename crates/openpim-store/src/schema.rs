@@ -154,3 +154,26 @@ pub static SCHEDULE_REQUEST: EntitySchema = EntitySchema {
         p("createdBy/user/id", "created_by", PropType::Guid),
     ],
 };
+
+pub static POLICY: EntitySchema = EntitySchema {
+    type_name: "microsoft.graph.unifiedRoleManagementPolicy",
+    key_column: "id",
+    properties: &[
+        p("id", "id", PropType::String),
+        p("scopeId", "scope_id", PropType::String),
+        p("scopeType", "scope_type", PropType::Enum(&["Directory", "DirectoryRole"])),
+        p("isOrganizationDefault", "is_organization_default", PropType::Bool),
+        p("lastModifiedDateTime", "last_modified_at", PropType::DateTime),
+    ],
+};
+
+pub static POLICY_ASSIGNMENT: EntitySchema = EntitySchema {
+    type_name: "microsoft.graph.unifiedRoleManagementPolicyAssignment",
+    key_column: "id",
+    properties: &[
+        p("policyId", "id", PropType::String),
+        p("scopeId", "scope_id", PropType::String),
+        p("scopeType", "scope_type", PropType::Enum(&["Directory", "DirectoryRole"])),
+        p("roleDefinitionId", "role_definition_id", PropType::Guid),
+    ],
+};

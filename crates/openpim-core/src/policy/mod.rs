@@ -10,14 +10,14 @@ use time::Duration;
 pub mod rules;
 
 /// `Admin` for admin* actions, `EndUser` for self* actions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Caller {
     Admin,
     EndUser,
 }
 
 /// `Eligibility` for eligibility requests, `Assignment` for assignment requests.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Level {
     Eligibility,
     Assignment,

@@ -5,9 +5,11 @@
 use super::{Caller, EnablementRule, ExpirationRule, Level, RolePolicy, RuleSet};
 use crate::error::{DomainError, DomainResult};
 use crate::ObjectId;
+use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
 use time::Duration;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RuleTarget {
     pub caller: Caller,
     pub operations: Vec<String>,
@@ -16,7 +18,7 @@ pub struct RuleTarget {
     pub enforced_settings: Vec<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Enablement {
     MultiFactorAuthentication,
     Justification,
@@ -39,13 +41,13 @@ impl Enablement {
 }
 
 /// Who may approve: one user, or the members of a group.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Approver {
     SingleUser { user_id: ObjectId, description: Option<String> },
     GroupMembers { group_id: ObjectId, description: Option<String> },
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApprovalStage {
     pub timeout_in_days: i32,
     pub is_approver_justification_required: bool,
@@ -55,7 +57,7 @@ pub struct ApprovalStage {
     pub escalation_approvers: Vec<Approver>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ApprovalMode {
     SingleStage,
     Serial,
@@ -79,7 +81,7 @@ impl ApprovalMode {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApprovalSettings {
     pub is_approval_required: bool,
     pub is_approval_required_for_extension: bool,
@@ -88,7 +90,7 @@ pub struct ApprovalSettings {
     pub stages: Vec<ApprovalStage>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum NotificationLevel {
     None,
     Critical,
@@ -108,7 +110,7 @@ impl NotificationLevel {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum RecipientType {
     Requestor,
     Approver,
@@ -128,7 +130,7 @@ impl RecipientType {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum RuleKind {
     Expiration { is_expiration_required: bool, maximum_duration: Duration },
     Enablement { enabled_rules: Vec<Enablement> },
@@ -155,7 +157,7 @@ impl RuleKind {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PolicyRule {
     pub id: String,
     pub target: RuleTarget,
@@ -317,12 +319,21 @@ fn invalid(message: impl Into<String>) -> DomainError {
     DomainError::invalid("InvalidPolicyRule", message)
 }
 
-/// Validates a PATCH of `existing` with `incoming`. `approver_exists` says whether a listed
-/// approver names a real user or group.
+impl Approver {
+    pub fn object_id(&self) -> ObjectId {
+        match self {
+            Approver::SingleUser { user_id, .. } => *user_id,
+            Approver::GroupMembers { group_id, .. } => *group_id,
+        }
+    }
+}
+
+/// Validates a PATCH of `existing` with `incoming`. `known_approvers` holds the ids of the listed
+/// approvers that exist in the directory (as users or groups, matching their kind).
 pub fn apply_update(
     existing: &PolicyRule,
     incoming: PolicyRule,
-    approver_exists: &dyn Fn(&Approver) -> bool,
+    known_approvers: &HashSet<ObjectId>,
 ) -> DomainResult<PolicyRule> {
     if !incoming.id.is_empty() && incoming.id != existing.id {
         return Err(invalid(format!("The rule id '{}' does not match '{}'.", incoming.id, existing.id)));
@@ -371,12 +382,11 @@ pub fn apply_update(
                     return Err(invalid("escalationTimeInMinutes cannot be negative."));
                 }
                 for approver in stage.primary_approvers.iter().chain(&stage.escalation_approvers) {
-                    if !approver_exists(approver) {
-                        let id = match approver {
-                            Approver::SingleUser { user_id, .. } => user_id,
-                            Approver::GroupMembers { group_id, .. } => group_id,
-                        };
-                        return Err(invalid(format!("The approver '{id}' does not exist in the directory.")));
+                    if !known_approvers.contains(&approver.object_id()) {
+                        return Err(invalid(format!(
+                            "The approver '{}' does not exist in the directory.",
+                            approver.object_id()
+                        )));
                     }
                 }
             }
@@ -435,7 +445,7 @@ mod tests {
             kind: RuleKind::Expiration { is_expiration_required: true, maximum_duration: Duration::minutes(105) },
             ..exp.clone()
         };
-        let updated = apply_update(exp, incoming, &|_| true).unwrap();
+        let updated = apply_update(exp, incoming, &HashSet::new()).unwrap();
         let mut next = rules.clone();
         let slot = next.iter_mut().find(|r| r.id == updated.id).unwrap();
         *slot = updated;
@@ -448,22 +458,23 @@ mod tests {
         let exp = rules.iter().find(|r| r.id == "Expiration_EndUser_Assignment").unwrap();
         for bad in [Duration::ZERO, Duration::minutes(-5), Duration::hours(25)] {
             let incoming = PolicyRule { kind: RuleKind::Expiration { is_expiration_required: true, maximum_duration: bad }, ..exp.clone() };
-            assert_eq!(apply_update(exp, incoming, &|_| true).unwrap_err().code, "InvalidPolicyRule");
+            assert_eq!(apply_update(exp, incoming, &HashSet::new()).unwrap_err().code, "InvalidPolicyRule");
         }
         let wrong_type = PolicyRule { kind: RuleKind::Enablement { enabled_rules: vec![] }, ..exp.clone() };
-        assert!(apply_update(exp, wrong_type, &|_| true).unwrap_err().message.contains("@odata.type"));
+        assert!(apply_update(exp, wrong_type, &HashSet::new()).unwrap_err().message.contains("@odata.type"));
         let approval = rules.iter().find(|r| r.id == "Approval_EndUser_Assignment").unwrap();
         let RuleKind::Approval(mut settings) = approval.kind.clone() else { unreachable!() };
         settings.is_approval_required = true;
         let no_approvers = PolicyRule { kind: RuleKind::Approval(settings.clone()), ..approval.clone() };
-        assert!(apply_update(approval, no_approvers, &|_| true).unwrap_err().message.contains("primary approver"));
-        settings.stages[0].primary_approvers.push(Approver::SingleUser { user_id: ObjectId::new_v4(), description: None });
+        assert!(apply_update(approval, no_approvers, &HashSet::new()).unwrap_err().message.contains("primary approver"));
+        let approver = ObjectId::new_v4();
+        settings.stages[0].primary_approvers.push(Approver::SingleUser { user_id: approver, description: None });
         let ghost = PolicyRule { kind: RuleKind::Approval(settings.clone()), ..approval.clone() };
-        assert!(apply_update(approval, ghost.clone(), &|_| false).unwrap_err().message.contains("does not exist"));
-        let ok = apply_update(approval, ghost, &|_| true).unwrap();
+        assert!(apply_update(approval, ghost.clone(), &HashSet::new()).unwrap_err().message.contains("does not exist"));
+        let ok = apply_update(approval, ghost, &HashSet::from([approver])).unwrap();
         assert!(effective(&[ok]).end_user_assignment.approval_required);
         let ctx = rules.iter().find(|r| r.id == "AuthenticationContext_EndUser_Assignment").unwrap();
         let bad_ctx = PolicyRule { kind: RuleKind::AuthenticationContext { is_enabled: true, claim_value: None }, ..ctx.clone() };
-        assert!(apply_update(ctx, bad_ctx, &|_| true).is_err());
+        assert!(apply_update(ctx, bad_ctx, &HashSet::new()).is_err());
     }
 }

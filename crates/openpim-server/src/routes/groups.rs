@@ -1,7 +1,7 @@
 //! `/groups` and their members.
 
 use super::object_id;
-use super::ops::{found, no_content};
+use super::ops::{check_principal_removal, found, no_content};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::odata::OData;
@@ -77,6 +77,7 @@ pub async fn remove(State(s): State<AppState>, caller: Caller, Path(id): Path<St
     let op = op_for(&group, Operation::DeleteGroup, Operation::DeleteRoleAssignableGroup);
     s.authorize_on_principal(&caller, op, group.id, &audit).await?;
     let mut tx = s.store.begin_write().await?;
+    check_principal_removal(&mut tx, group.id).await?;
     tx.delete_group(group.id).await?;
     s.commit(tx, &audit.success(&caller, s.now())).await?;
     Ok(no_content())

@@ -5,6 +5,7 @@ mod admin_units;
 mod audit;
 mod groups;
 mod ops;
+mod policies;
 mod role_assignments;
 mod role_definitions;
 mod schedules;
@@ -87,6 +88,15 @@ pub fn graph_routes() -> Router<AppState> {
             "/v1.0/roleManagement/directory/roleAssignmentScheduleInstances/{id}",
             get(schedules::get_assignment_instance),
         )
+        .route("/v1.0/policies/roleManagementPolicies", get(policies::list))
+        .route("/v1.0/policies/roleManagementPolicies/{id}", get(policies::get))
+        .route("/v1.0/policies/roleManagementPolicies/{id}/rules", get(policies::list_rules))
+        .route(
+            "/v1.0/policies/roleManagementPolicies/{id}/rules/{rule}",
+            get(policies::get_rule).patch(policies::update_rule),
+        )
+        .route("/v1.0/policies/roleManagementPolicyAssignments", get(policies::list_assignments))
+        .route("/v1.0/policies/roleManagementPolicyAssignments/{id}", get(policies::get_assignment))
         .route("/v1.0/openpim/accessCheck", get(access_check::check))
         .route("/v1.0/auditLogs/directoryAudits", get(audit::list))
         .route("/v1.0/auditLogs/directoryAudits/{id}", get(audit::get))

@@ -65,6 +65,8 @@ pub async fn create(State(s): State<AppState>, caller: Caller, q: OData, body: J
     let audit = target(audit, &role);
     let mut tx = s.store.begin_write().await?;
     tx.insert_role_definition(&role).await.map_err(duplicate_name)?;
+    // Every role gets its policy at '/' with Entra's default rules.
+    tx.insert_policy(s.tenant_id, role.id, &openpim_core::policy::rules::default_rules()).await?;
     s.commit(tx, &audit.success(&caller, now)).await?;
     Ok(q.created(&format!("{CONTEXT}/$entity"), wire::role_definition(&role)))
 }
@@ -95,6 +97,7 @@ pub async fn remove(State(s): State<AppState>, caller: Caller, Path(id): Path<St
         ));
     }
     let mut tx = s.store.begin_write().await?;
+    tx.delete_policy_of(role.id).await?;
     tx.delete_role_definition(role.id).await?;
     s.commit(tx, &audit.success(&caller, s.now())).await?;
     Ok(no_content())

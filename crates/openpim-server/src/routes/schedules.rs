@@ -113,7 +113,10 @@ async fn create_request(s: AppState, caller: Caller, q: OData, body: JsonObject,
     } else {
         vec![]
     };
-    let policy = RolePolicy::entra_default();
+    let policy = match s.store.policy_rules_of(req.role_definition_id).await? {
+        Some(rules) => openpim_core::policy::rules::effective(&rules),
+        None => RolePolicy::entra_default(),
+    };
 
     let mut tx = s.store.begin_write().await?;
     let mut live = tx.live_schedule(kind, req.principal_id, req.role_definition_id, &req.scope).await?;

@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod body;
+pub mod policies;
 pub mod directory;
 pub mod roles;
 pub mod schedules;

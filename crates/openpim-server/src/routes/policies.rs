@@ -1,0 +1,185 @@
+//! `/policies/roleManagementPolicies` and `/policies/roleManagementPolicyAssignments`:
+//! each role's settings, readable by everyone (so people know what activation asks of them),
+//! and changed rule by rule by those who may assign roles.
+
+use super::ops::{found, no_content};
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::odata::OData;
+use crate::state::{AppState, Audit};
+use crate::wire::body::{Body, JsonObject};
+use crate::wire::policies as wire;
+use axum::extract::{Path, State};
+use axum::response::Response;
+use openpim_core::audit::category::ROLE_MANAGEMENT;
+use openpim_core::authz::Operation;
+use openpim_core::policy::rules::{apply_update, Approver, RuleKind};
+use openpim_odata::Expr;
+use openpim_store::policies::StoredPolicy;
+use openpim_store::{schema, Page};
+use serde_json::Value;
+use std::collections::HashSet;
+
+const POLICIES: &str = "policies/roleManagementPolicies";
+const ASSIGNMENTS: &str = "policies/roleManagementPolicyAssignments";
+
+/// Does `expr` constrain `prop` anywhere?
+fn mentions(expr: &Expr, prop: &str) -> bool {
+    match expr {
+        Expr::Compare { prop: p, .. }
+        | Expr::In { prop: p, .. }
+        | Expr::StartsWith { prop: p, .. }
+        | Expr::EndsWith { prop: p, .. }
+        | Expr::Contains { prop: p, .. }
+        | Expr::Any { prop: p, .. } => p.eq_ignore_ascii_case(prop),
+        Expr::And(a, b) | Expr::Or(a, b) => mentions(a, prop) || mentions(b, prop),
+        Expr::Not(a) => mentions(a, prop),
+    }
+}
+
+/// Graph requires these collections to be filtered by scope: `scopeId eq '/' and scopeType eq 'DirectoryRole'`.
+fn require_scope_filter(q: &OData) -> ApiResult<()> {
+    match &q.options.filter {
+        Some(f) if mentions(f, "scopeId") && mentions(f, "scopeType") => Ok(()),
+        _ => Err(ApiError::bad_request(
+            "A $filter on scopeId and scopeType is required, e.g. $filter=scopeId eq '/' and scopeType eq 'DirectoryRole'.",
+        )),
+    }
+}
+
+fn expand_flags(q: &OData) -> ApiResult<(bool, bool)> {
+    q.check_expand(wire::POLICY_TYPE, &["rules", "effectiveRules"])?;
+    Ok((q.expands("rules"), q.expands("effectiveRules")))
+}
+
+pub async fn list(State(s): State<AppState>, _caller: Caller, q: OData) -> ApiResult<Response> {
+    require_scope_filter(&q)?;
+    let (rules, effective) = expand_flags(&q)?;
+    let req = q.list_request(&schema::POLICY)?;
+    let page = s.store.list_policies(&req).await?;
+    Ok(q.collection(POLICIES, page.map(|p| wire::policy(&p, rules, effective)), req.offset))
+}
+
+pub async fn get(State(s): State<AppState>, _caller: Caller, q: OData, Path(id): Path<String>) -> ApiResult<Response> {
+    let (rules, effective) = expand_flags(&q)?;
+    let p = found(s.store.get_policy(&id).await?, "unifiedRoleManagementPolicy", &id)?;
+    Ok(q.entity(&format!("{POLICIES}/$entity"), wire::policy(&p, rules, effective)))
+}
+
+pub async fn list_rules(State(s): State<AppState>, _caller: Caller, q: OData, Path(id): Path<String>) -> ApiResult<Response> {
+    let p = found(s.store.get_policy(&id).await?, "unifiedRoleManagementPolicy", &id)?;
+    if q.options.filter.is_some() || !q.options.orderby.is_empty() {
+        return Err(ApiError::bad_request("$filter and $orderby are not supported on policy rules."));
+    }
+    let items: Vec<Value> = p.rules.iter().map(wire::rule).collect();
+    let page = Page { items, has_more: false, count: q.options.count.then_some(p.rules.len() as u64) };
+    Ok(q.collection(&format!("{POLICIES}('{}')/rules", p.id), page, 0))
+}
+
+pub async fn get_rule(State(s): State<AppState>, _caller: Caller, q: OData, Path((id, rule)): Path<(String, String)>) -> ApiResult<Response> {
+    let p = found(s.store.get_policy(&id).await?, "unifiedRoleManagementPolicy", &id)?;
+    let r = found(p.rules.iter().find(|r| r.id.eq_ignore_ascii_case(&rule)), "unifiedRoleManagementPolicyRule", &rule)?;
+    Ok(q.entity(&format!("{POLICIES}('{}')/rules/$entity", p.id), wire::rule(r)))
+}
+
+/// Which listed approvers exist in the directory.
+async fn existing_approvers(s: &AppState, kind: &RuleKind) -> ApiResult<HashSet<uuid::Uuid>> {
+    let mut listed: Vec<Approver> = Vec::new();
+    if let RuleKind::Approval(a) = kind {
+        for stage in &a.stages {
+            listed.extend(stage.primary_approvers.iter().chain(&stage.escalation_approvers).cloned());
+        }
+    }
+    let mut found = HashSet::new();
+    for approver in listed {
+        let exists = match approver {
+            Approver::SingleUser { user_id, .. } => s.store.get_user(user_id).await?.is_some(),
+            Approver::GroupMembers { group_id, .. } => s.store.get_group(group_id).await?.is_some(),
+        };
+        if exists {
+            found.insert(approver.object_id());
+        }
+    }
+    Ok(found)
+}
+
+pub async fn update_rule(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path((id, rule_id)): Path<(String, String)>,
+    body: JsonObject,
+) -> ApiResult<Response> {
+    let p = found(s.store.get_policy(&id).await?, "unifiedRoleManagementPolicy", &id)?;
+    let existing = found(p.rules.iter().find(|r| r.id.eq_ignore_ascii_case(&rule_id)), "unifiedRoleManagementPolicyRule", &rule_id)?;
+    let audit = Audit::new(ROLE_MANAGEMENT, "Update role setting in PIM", "Update")
+        .target("Role", p.role_definition_id, None, None)
+        .detail("policyId", &p.id)
+        .detail("ruleId", &existing.id);
+    s.authorize(&caller, Operation::ManageRolePolicies, &[], &audit).await?;
+    let incoming = wire::read_rule(Body::new(body, "microsoft.graph.unifiedRoleManagementPolicyRule"), existing)?;
+    let known = existing_approvers(&s, &incoming.kind).await?;
+    let updated = apply_update(existing, incoming, &known)?;
+    let rules: Vec<_> = p.rules.iter().map(|r| if r.id == updated.id { updated.clone() } else { r.clone() }).collect();
+    let now = s.now();
+    let mut tx = s.store.begin_write().await?;
+    tx.update_policy_rules(&p.suffix, &rules, (caller.id(), &caller.user.display_name), now).await?;
+    let audit = audit.detail("newValue", wire::rule(&updated));
+    s.commit(tx, &audit.success(&caller, now)).await?;
+    Ok(no_content())
+}
+
+fn render_assignment(q: &OData, p: &StoredPolicy) -> Value {
+    let mut v = wire::assignment(p);
+    if let Some(item) = q.options.expand.iter().find(|e| e.name.eq_ignore_ascii_case("policy")) {
+        let nested = |name: &str| item.options.expand.iter().any(|e| e.name.eq_ignore_ascii_case(name));
+        v["policy"] = wire::policy(p, nested("rules"), nested("effectiveRules"));
+    }
+    v
+}
+
+fn check_assignment_expand(q: &OData) -> ApiResult<()> {
+    q.check_expand(wire::ASSIGNMENT_TYPE, &["policy"])?;
+    for item in &q.options.expand {
+        for inner in &item.options.expand {
+            if !["rules", "effectiveRules"].iter().any(|n| n.eq_ignore_ascii_case(&inner.name)) {
+                return Err(ApiError::bad_request(format!(
+                    "Could not find a navigation property named '{}' on type '{}'.",
+                    inner.name,
+                    wire::POLICY_TYPE
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The context URL Graph uses with `$expand=policy($expand=rules)`.
+fn assignments_context(q: &OData) -> String {
+    match q.options.expand.iter().find(|e| e.name.eq_ignore_ascii_case("policy")) {
+        Some(item) if item.options.expand.iter().any(|e| e.name.eq_ignore_ascii_case("rules")) => {
+            format!("{ASSIGNMENTS}(policy(rules()))")
+        }
+        Some(_) => format!("{ASSIGNMENTS}(policy())"),
+        None => ASSIGNMENTS.to_string(),
+    }
+}
+
+pub async fn list_assignments(State(s): State<AppState>, _caller: Caller, q: OData) -> ApiResult<Response> {
+    require_scope_filter(&q)?;
+    check_assignment_expand(&q)?;
+    let req = q.list_request(&schema::POLICY_ASSIGNMENT)?;
+    let page = s.store.list_policy_assignments(&req).await?;
+    Ok(q.collection(&assignments_context(&q), page.map(|p| render_assignment(&q, &p)), req.offset))
+}
+
+pub async fn get_assignment(State(s): State<AppState>, _caller: Caller, q: OData, Path(id): Path<String>) -> ApiResult<Response> {
+    check_assignment_expand(&q)?;
+    let (policy_id, role) = id.rsplit_once('_').ok_or_else(|| ApiError::not_found("unifiedRoleManagementPolicyAssignment", &id))?;
+    let p = s
+        .store
+        .get_policy(policy_id)
+        .await?
+        .filter(|p| p.role_definition_id.to_string().eq_ignore_ascii_case(role))
+        .ok_or_else(|| ApiError::not_found("unifiedRoleManagementPolicyAssignment", &id))?;
+    Ok(q.entity(&format!("{ASSIGNMENTS}/$entity"), render_assignment(&q, &p)))
+}
