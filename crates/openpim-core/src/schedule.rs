@@ -721,6 +721,61 @@ pub fn decide(req: NewRequest, ctx: &Context<'_>) -> DomainResult<Outcome> {
 }
 
 
+/// Turns an approved activation request into its schedule. The activation starts at the
+/// approval (or the requested start, if later), keeps the requested length, and is capped by the
+/// policy's maximum and by the eligibility it comes from.
+pub fn activate_approved(
+    request: &ScheduleRequest,
+    principal_kind: ObjectKind,
+    eligibility: Option<&Schedule>,
+    live: Option<&Schedule>,
+    policy: &RolePolicy,
+    approved_at: Instant,
+) -> DomainResult<Schedule> {
+    let now = approved_at;
+    if live.is_some_and(|l| !l.has_ended(now)) {
+        return Err(exists_error(Kind::Assignment));
+    }
+    let eligibility = eligibility
+        .filter(|e| !e.has_ended(now))
+        .ok_or_else(|| bad("RoleAssignmentDoesNotExist", "The eligibility this request was made from no longer exists."))?;
+    let requested = request.schedule.as_ref().ok_or_else(|| bad("InvalidRoleAssignmentRequestSchedule", "The request has no schedule."))?;
+    let requested_start = requested.start.unwrap_or(request.created);
+    let start = requested_start.max(now);
+    let length = match requested.expiration.kind {
+        ExpirationType::AfterDuration => requested.expiration.duration,
+        ExpirationType::AfterDateTime => requested.expiration.end.map(|e| e - requested_start),
+        _ => None,
+    };
+    let max = policy.end_user_assignment.expiration.maximum_duration;
+    let mut end = start + length.unwrap_or(max).min(max);
+    if let Some(elig_end) = eligibility.end {
+        end = end.min(elig_end);
+    }
+    if end - start < MINIMUM_DURATION {
+        return Err(too_short(Kind::Assignment));
+    }
+    Ok(Schedule {
+        id: request.id,
+        kind: Kind::Assignment,
+        principal_id: request.principal_id,
+        principal_kind,
+        role_definition_id: request.role_definition_id,
+        scope: request.scope,
+        assignment_type: Some(AssignmentType::Activated),
+        start,
+        end: Some(end),
+        expiration_type: ExpirationType::AfterDateTime,
+        duration: None,
+        status: if start > now { ScheduleStatus::Granted } else { ScheduleStatus::Provisioned },
+        created_using: Some(request.id),
+        activated_using: Some(eligibility.id),
+        created: now,
+        modified: now,
+        created_by: Some(request.created_by),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -998,6 +1053,25 @@ mod tests {
         let out = decide(w.req(Kind::Assignment, Action::SelfActivate, after(None, Duration::hours(1))), &w.ctx(T0, w.alice, None, Some(&elig))).unwrap();
         assert_eq!(out.request.status, RequestStatus::PendingApproval);
         assert_eq!(out.effect, Effect::Nothing);
+    }
+
+    #[test]
+    fn approved_activations_start_at_approval_and_are_capped() {
+        let mut w = World::new();
+        w.policy.end_user_assignment.approval_required = true;
+        let elig = eligible(&w, T0);
+        let out = decide(w.req(Kind::Assignment, Action::SelfActivate, after(None, Duration::hours(2))), &w.ctx(T0, w.alice, None, Some(&elig))).unwrap();
+        let approved_at = T0 + Duration::hours(3);
+        let s = activate_approved(&out.request, ObjectKind::User, Some(&elig), None, &w.policy, approved_at).unwrap();
+        assert_eq!((s.start, s.end), (approved_at, Some(approved_at + Duration::hours(2))));
+        assert_eq!(s.id, out.request.id);
+        // The policy shrank to one hour while the request waited: the cap applies.
+        w.policy.end_user_assignment.expiration.maximum_duration = Duration::hours(1);
+        let s = activate_approved(&out.request, ObjectKind::User, Some(&elig), None, &w.policy, approved_at).unwrap();
+        assert_eq!(s.end, Some(approved_at + Duration::hours(1)));
+        // The eligibility went away: nothing to activate.
+        let e = activate_approved(&out.request, ObjectKind::User, None, None, &w.policy, approved_at).unwrap_err();
+        assert_eq!(e.code, "RoleAssignmentDoesNotExist");
     }
 
     #[test]

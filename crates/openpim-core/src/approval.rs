@@ -1,0 +1,280 @@
+//! The approval workflow: when a role's policy requires approval, an activation waits in
+//! `PendingApproval` until the listed approvers decide, stage by stage. Nobody approves their
+//! own request; only listed approvers (or members of a listed group) decide; a denied,
+//! canceled or timed-out request never grants.
+
+use crate::error::{DomainError, DomainResult};
+use crate::policy::rules::{ApprovalSettings, Approver};
+use crate::{Instant, ObjectId};
+use serde::{Deserialize, Serialize};
+use time::Duration;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum StepStatus {
+    NotStarted,
+    InProgress,
+    Completed,
+}
+
+impl StepStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::NotStarted => "NotStarted",
+            Self::InProgress => "InProgress",
+            Self::Completed => "Completed",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ReviewResult {
+    NotReviewed,
+    Approve,
+    Deny,
+}
+
+impl ReviewResult {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::NotReviewed => "NotReviewed",
+            Self::Approve => "Approve",
+            Self::Deny => "Deny",
+        }
+    }
+    pub fn parse(raw: &str) -> Option<Self> {
+        [Self::Approve, Self::Deny].into_iter().find(|r| r.as_str().eq_ignore_ascii_case(raw))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ApprovalStatus {
+    Pending,
+    Approved,
+    Denied,
+    TimedOut,
+    Canceled,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApprovalStep {
+    pub id: ObjectId,
+    pub approvers: Vec<Approver>,
+    pub is_approver_justification_required: bool,
+    pub status: StepStatus,
+    pub review_result: ReviewResult,
+    pub reviewed_by: Option<ObjectId>,
+    pub reviewed_at: Option<Instant>,
+    pub justification: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Approval {
+    pub id: ObjectId,
+    pub request_id: ObjectId,
+    pub requester: ObjectId,
+    pub status: ApprovalStatus,
+    pub steps: Vec<ApprovalStep>,
+    pub created: Instant,
+    pub expires: Instant,
+}
+
+/// Starts an approval for `request_id`: one step per stage, the first one in progress.
+/// It expires after the first stage's timeout, capped by `max_wait` (server configuration).
+pub fn start(
+    request_id: ObjectId,
+    requester: ObjectId,
+    settings: &ApprovalSettings,
+    now: Instant,
+    max_wait: Duration,
+) -> Approval {
+    let steps: Vec<ApprovalStep> = settings
+        .stages
+        .iter()
+        .enumerate()
+        .map(|(i, stage)| ApprovalStep {
+            id: ObjectId::new_v4(),
+            approvers: stage.primary_approvers.clone(),
+            is_approver_justification_required: stage.is_approver_justification_required,
+            status: if i == 0 { StepStatus::InProgress } else { StepStatus::NotStarted },
+            review_result: ReviewResult::NotReviewed,
+            reviewed_by: None,
+            reviewed_at: None,
+            justification: None,
+        })
+        .collect();
+    let stage_wait = settings.stages.first().map_or(max_wait, |s| Duration::days(i64::from(s.timeout_in_days)));
+    Approval {
+        id: ObjectId::new_v4(),
+        request_id,
+        requester,
+        status: ApprovalStatus::Pending,
+        steps,
+        created: now,
+        expires: now + stage_wait.min(max_wait),
+    }
+}
+
+/// Is `who` (a member of `groups`) one of the approvers of `step`?
+pub fn is_approver(step: &ApprovalStep, who: ObjectId, groups: &[ObjectId]) -> bool {
+    step.approvers.iter().any(|a| match a {
+        Approver::SingleUser { user_id, .. } => *user_id == who,
+        Approver::GroupMembers { group_id, .. } => groups.contains(group_id),
+    })
+}
+
+impl Approval {
+    /// The step waiting for a decision, if any.
+    pub fn current_step(&self) -> Option<&ApprovalStep> {
+        self.steps.iter().find(|s| s.status == StepStatus::InProgress)
+    }
+
+    /// May `who` decide the current step now?
+    pub fn awaits(&self, who: ObjectId, groups: &[ObjectId], now: Instant) -> bool {
+        self.status == ApprovalStatus::Pending
+            && now < self.expires
+            && who != self.requester
+            && self.current_step().is_some_and(|s| is_approver(s, who, groups))
+    }
+}
+
+/// Records `who`'s decision on `step_id`. Returns the updated approval; its status says whether
+/// the request is now approved, denied, or still waiting for a later stage.
+pub fn review(
+    approval: &Approval,
+    step_id: ObjectId,
+    who: ObjectId,
+    groups: &[ObjectId],
+    result: ReviewResult,
+    justification: Option<String>,
+    now: Instant,
+) -> DomainResult<Approval> {
+    if who == approval.requester {
+        return Err(DomainError::forbidden("Nobody can approve or deny their own request."));
+    }
+    if approval.status != ApprovalStatus::Pending {
+        return Err(DomainError::invalid("ApprovalNotPending", "This request has already been decided or canceled."));
+    }
+    if now >= approval.expires {
+        return Err(DomainError::invalid("ApprovalExpired", "This approval request has expired."));
+    }
+    let index = approval
+        .steps
+        .iter()
+        .position(|s| s.id == step_id)
+        .ok_or_else(|| DomainError::not_found(format!("Approval step '{step_id}' does not exist.")))?;
+    let step = &approval.steps[index];
+    if !is_approver(step, who, groups) {
+        return Err(DomainError::forbidden("Only the approvers listed for this stage can decide it."));
+    }
+    if step.status != StepStatus::InProgress {
+        return Err(DomainError::invalid("ApprovalStepNotActive", "This approval stage is not the one waiting for a decision."));
+    }
+    if result == ReviewResult::NotReviewed {
+        return Err(DomainError::bad_request("reviewResult must be Approve or Deny."));
+    }
+    let justification = justification.filter(|j| !j.trim().is_empty());
+    if step.is_approver_justification_required && justification.is_none() {
+        return Err(DomainError::invalid("ApproverJustificationRequired", "A justification is required to decide this request."));
+    }
+    let mut next = approval.clone();
+    let s = &mut next.steps[index];
+    s.status = StepStatus::Completed;
+    s.review_result = result;
+    s.reviewed_by = Some(who);
+    s.reviewed_at = Some(now);
+    s.justification = justification;
+    match result {
+        ReviewResult::Deny => next.status = ApprovalStatus::Denied,
+        _ => match next.steps.get_mut(index + 1) {
+            Some(following) => following.status = StepStatus::InProgress,
+            None => next.status = ApprovalStatus::Approved,
+        },
+    }
+    Ok(next)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::rules::{ApprovalMode, ApprovalStage};
+    use time::macros::datetime;
+
+    const T0: Instant = datetime!(2026-05-01 12:00 UTC);
+
+    fn settings(stages: Vec<Vec<Approver>>) -> ApprovalSettings {
+        ApprovalSettings {
+            is_approval_required: true,
+            is_approval_required_for_extension: false,
+            is_requestor_justification_required: true,
+            approval_mode: if stages.len() > 1 { ApprovalMode::Serial } else { ApprovalMode::SingleStage },
+            stages: stages
+                .into_iter()
+                .map(|approvers| ApprovalStage {
+                    timeout_in_days: 1,
+                    is_approver_justification_required: true,
+                    escalation_time_in_minutes: 0,
+                    is_escalation_enabled: false,
+                    primary_approvers: approvers,
+                    escalation_approvers: vec![],
+                })
+                .collect(),
+        }
+    }
+
+    fn user(id: ObjectId) -> Approver {
+        Approver::SingleUser { user_id: id, description: None }
+    }
+
+    #[test]
+    fn single_stage_approve_and_deny() {
+        let (bob, alice, eve) = (ObjectId::new_v4(), ObjectId::new_v4(), ObjectId::new_v4());
+        let a = start(ObjectId::new_v4(), bob, &settings(vec![vec![user(alice)]]), T0, Duration::hours(24));
+        assert_eq!(a.expires, T0 + Duration::hours(24));
+        let step = a.steps[0].id;
+        assert!(a.awaits(alice, &[], T0) && !a.awaits(eve, &[], T0) && !a.awaits(bob, &[], T0));
+        let e = review(&a, step, eve, &[], ReviewResult::Approve, Some("ok".into()), T0).unwrap_err();
+        assert_eq!(e.code, "Authorization_RequestDenied");
+        let e = review(&a, step, alice, &[], ReviewResult::Approve, None, T0).unwrap_err();
+        assert_eq!(e.code, "ApproverJustificationRequired");
+        let approved = review(&a, step, alice, &[], ReviewResult::Approve, Some("ok".into()), T0).unwrap();
+        assert_eq!(approved.status, ApprovalStatus::Approved);
+        let e = review(&approved, step, alice, &[], ReviewResult::Deny, Some("no".into()), T0).unwrap_err();
+        assert_eq!(e.code, "ApprovalNotPending");
+        let denied = review(&a, step, alice, &[], ReviewResult::Deny, Some("no".into()), T0).unwrap();
+        assert_eq!(denied.status, ApprovalStatus::Denied);
+    }
+
+    #[test]
+    fn nobody_approves_their_own_request_even_as_a_listed_approver() {
+        let bob = ObjectId::new_v4();
+        let a = start(ObjectId::new_v4(), bob, &settings(vec![vec![user(bob)]]), T0, Duration::hours(24));
+        let e = review(&a, a.steps[0].id, bob, &[], ReviewResult::Approve, Some("me".into()), T0).unwrap_err();
+        assert!(e.message.contains("own request"));
+        assert!(!a.awaits(bob, &[], T0));
+    }
+
+    #[test]
+    fn group_approvers_and_serial_stages() {
+        let (bob, carol, dave, group) = (ObjectId::new_v4(), ObjectId::new_v4(), ObjectId::new_v4(), ObjectId::new_v4());
+        let s = settings(vec![vec![Approver::GroupMembers { group_id: group, description: None }], vec![user(dave)]]);
+        let a = start(ObjectId::new_v4(), bob, &s, T0, Duration::hours(24));
+        let e = review(&a, a.steps[1].id, dave, &[], ReviewResult::Approve, Some("x".into()), T0).unwrap_err();
+        assert_eq!(e.code, "ApprovalStepNotActive");
+        let first = review(&a, a.steps[0].id, carol, &[group], ReviewResult::Approve, Some("x".into()), T0).unwrap();
+        assert_eq!(first.status, ApprovalStatus::Pending);
+        assert!(first.awaits(dave, &[], T0));
+        let done = review(&first, a.steps[1].id, dave, &[], ReviewResult::Approve, Some("y".into()), T0).unwrap();
+        assert_eq!(done.status, ApprovalStatus::Approved);
+    }
+
+    #[test]
+    fn expired_approvals_cannot_be_decided() {
+        let (bob, alice) = (ObjectId::new_v4(), ObjectId::new_v4());
+        let a = start(ObjectId::new_v4(), bob, &settings(vec![vec![user(alice)]]), T0, Duration::hours(2));
+        assert_eq!(a.expires, T0 + Duration::hours(2), "capped by the configured maximum");
+        let later = T0 + Duration::hours(2);
+        assert!(!a.awaits(alice, &[], later));
+        let e = review(&a, a.steps[0].id, alice, &[], ReviewResult::Approve, Some("x".into()), later).unwrap_err();
+        assert_eq!(e.code, "ApprovalExpired");
+    }
+}
