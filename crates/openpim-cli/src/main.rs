@@ -8,7 +8,11 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 #[derive(Parser)]
-#[command(name = "openpim", version, about = "OpenPIM: self-hosted Privileged Identity Management with a Microsoft Graph-compatible API")]
+#[command(
+    name = "openpim",
+    version,
+    about = "OpenPIM: self-hosted Privileged Identity Management with a Microsoft Graph-compatible API"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -39,6 +43,9 @@ struct ServeArgs {
     /// Public base URL (e.g. https://pim.example.com) used in @odata.context and next links.
     #[arg(long, env = "OPENPIM_PUBLIC_URL")]
     public_url: Option<String>,
+    /// How long an activation may wait for approval before it times out (e.g. 24h, 2d).
+    #[arg(long, env = "OPENPIM_APPROVAL_TIMEOUT", default_value = "24h", value_parser = parse_ttl)]
+    approval_timeout: std::time::Duration,
     /// Log as JSON lines instead of human-readable text.
     #[arg(long, env = "OPENPIM_LOG_JSON")]
     log_json: bool,
@@ -100,6 +107,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         database_url: args.database,
         bootstrap_admin: args.bootstrap_admin,
         public_url: args.public_url,
+        approval_timeout: args.approval_timeout,
     };
     let server = openpim_server::start(config).await.context("starting the server")?;
     if let Some(admin) = &server.created_admin {

@@ -169,21 +169,11 @@ impl AccessIndex {
     }
 
     fn grants_of(&self, principal: ObjectId) -> impl Iterator<Item = &Grant> {
-        self.grants_by_principal
-            .get(&principal)
-            .into_iter()
-            .flatten()
-            .filter_map(|id| self.grants.get(id))
+        self.grants_by_principal.get(&principal).into_iter().flatten().filter_map(|id| self.grants.get(id))
     }
 
     /// Is `principal` allowed `action` at `scope` at `now`? Returns the first path that grants it.
-    pub fn check(
-        &self,
-        principal: ObjectId,
-        action: &str,
-        scope: &DirectoryScope,
-        now: Instant,
-    ) -> Option<AccessPath> {
+    pub fn check(&self, principal: ObjectId, action: &str, scope: &DirectoryScope, now: Instant) -> Option<AccessPath> {
         self.effective_grants(principal, now).into_iter().find_map(|e| {
             if !e.grant.scope.covers(scope) {
                 return None;
@@ -238,8 +228,22 @@ mod tests {
         }
     }
 
-    fn grant(principal: ObjectId, role: ObjectId, scope: DirectoryScope, start: Option<Instant>, end: Option<Instant>) -> Grant {
-        Grant { id: ObjectId::new_v4(), principal_id: principal, role_definition_id: role, scope, start, end, source: GrantSource::Assigned }
+    fn grant(
+        principal: ObjectId,
+        role: ObjectId,
+        scope: DirectoryScope,
+        start: Option<Instant>,
+        end: Option<Instant>,
+    ) -> Grant {
+        Grant {
+            id: ObjectId::new_v4(),
+            principal_id: principal,
+            role_definition_id: role,
+            scope,
+            start,
+            end,
+            source: GrantSource::Assigned,
+        }
     }
 
     const PWD: &str = "microsoft.directory/users/password/update";

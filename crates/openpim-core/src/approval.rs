@@ -167,14 +167,20 @@ pub fn review(
         return Err(DomainError::forbidden("Only the approvers listed for this stage can decide it."));
     }
     if step.status != StepStatus::InProgress {
-        return Err(DomainError::invalid("ApprovalStepNotActive", "This approval stage is not the one waiting for a decision."));
+        return Err(DomainError::invalid(
+            "ApprovalStepNotActive",
+            "This approval stage is not the one waiting for a decision.",
+        ));
     }
     if result == ReviewResult::NotReviewed {
         return Err(DomainError::bad_request("reviewResult must be Approve or Deny."));
     }
     let justification = justification.filter(|j| !j.trim().is_empty());
     if step.is_approver_justification_required && justification.is_none() {
-        return Err(DomainError::invalid("ApproverJustificationRequired", "A justification is required to decide this request."));
+        return Err(DomainError::invalid(
+            "ApproverJustificationRequired",
+            "A justification is required to decide this request.",
+        ));
     }
     let mut next = approval.clone();
     let s = &mut next.steps[index];
@@ -255,7 +261,8 @@ mod tests {
 
     #[test]
     fn group_approvers_and_serial_stages() {
-        let (bob, carol, dave, group) = (ObjectId::new_v4(), ObjectId::new_v4(), ObjectId::new_v4(), ObjectId::new_v4());
+        let (bob, carol, dave, group) =
+            (ObjectId::new_v4(), ObjectId::new_v4(), ObjectId::new_v4(), ObjectId::new_v4());
         let s = settings(vec![vec![Approver::GroupMembers { group_id: group, description: None }], vec![user(dave)]]);
         let a = start(ObjectId::new_v4(), bob, &s, T0, Duration::hours(24));
         let e = review(&a, a.steps[1].id, dave, &[], ReviewResult::Approve, Some("x".into()), T0).unwrap_err();

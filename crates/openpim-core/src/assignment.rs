@@ -40,10 +40,7 @@ pub fn check_new_assignment(
         }
     }
     let role = role.ok_or_else(|| {
-        DomainError::invalid(
-            "RoleDefinitionDoesNotExist",
-            format!("The role definition '{role_id}' does not exist."),
-        )
+        DomainError::invalid("RoleDefinitionDoesNotExist", format!("The role definition '{role_id}' does not exist."))
     })?;
     if !role.is_enabled {
         return Err(DomainError::bad_request(format!(
@@ -99,16 +96,27 @@ mod tests {
         let pid = ObjectId::new_v4();
         let e = check_new_assignment(pid, None, role.id, Some(&role), false).unwrap_err();
         assert!(e.message.contains("does not exist"));
-        let e = check_new_assignment(plain.id, Some(PrincipalRef::Group(&plain)), role.id, Some(&role), false).unwrap_err();
+        let e =
+            check_new_assignment(plain.id, Some(PrincipalRef::Group(&plain)), role.id, Some(&role), false).unwrap_err();
         assert!(e.message.contains("isAssignableToRole"));
-        check_new_assignment(assignable.id, Some(PrincipalRef::Group(&assignable)), role.id, Some(&role), false).unwrap();
-        let e = check_new_assignment(assignable.id, Some(PrincipalRef::Group(&assignable)), role.id, None, false).unwrap_err();
+        check_new_assignment(assignable.id, Some(PrincipalRef::Group(&assignable)), role.id, Some(&role), false)
+            .unwrap();
+        let e = check_new_assignment(assignable.id, Some(PrincipalRef::Group(&assignable)), role.id, None, false)
+            .unwrap_err();
         assert_eq!(e.code, "RoleDefinitionDoesNotExist");
-        let e = check_new_assignment(assignable.id, Some(PrincipalRef::Group(&assignable)), role.id, Some(&role), true).unwrap_err();
+        let e = check_new_assignment(assignable.id, Some(PrincipalRef::Group(&assignable)), role.id, Some(&role), true)
+            .unwrap_err();
         assert_eq!(e.code, "RoleAssignmentExists");
         let mut disabled = role.clone();
         disabled.is_enabled = false;
-        assert!(check_new_assignment(assignable.id, Some(PrincipalRef::Group(&assignable)), role.id, Some(&disabled), false).is_err());
+        assert!(check_new_assignment(
+            assignable.id,
+            Some(PrincipalRef::Group(&assignable)),
+            role.id,
+            Some(&disabled),
+            false
+        )
+        .is_err());
     }
 
     #[test]

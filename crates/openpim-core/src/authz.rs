@@ -72,15 +72,12 @@ pub fn authorize(
     let action = op.required_action();
     let tenant = [DirectoryScope::Tenant];
     let scopes = if target_scopes.is_empty() { &tenant[..] } else { target_scopes };
-    scopes
-        .iter()
-        .find_map(|s| index.check(caller, action, s, now))
-        .ok_or_else(|| {
-            DomainError::forbidden(format!(
-                "Insufficient privileges to complete the operation. The caller needs a role \
+    scopes.iter().find_map(|s| index.check(caller, action, s, now)).ok_or_else(|| {
+        DomainError::forbidden(format!(
+            "Insufficient privileges to complete the operation. The caller needs a role \
                  that grants '{action}'."
-            ))
-        })
+        ))
+    })
 }
 
 /// A principal is protected when it holds a privileged role (now, directly or through a group)
@@ -120,7 +117,9 @@ pub fn authorize_on_principal(
 mod tests {
     use super::*;
     use crate::access::{Grant, GrantSource};
-    use crate::catalog::{self, GLOBAL_ADMINISTRATOR, GROUPS_ADMINISTRATOR, PRIVILEGED_ROLE_ADMINISTRATOR, USER_ADMINISTRATOR};
+    use crate::catalog::{
+        self, GLOBAL_ADMINISTRATOR, GROUPS_ADMINISTRATOR, PRIVILEGED_ROLE_ADMINISTRATOR, USER_ADMINISTRATOR,
+    };
     use crate::change::IndexUpdate;
     use time::macros::datetime;
 
@@ -235,7 +234,8 @@ mod tests {
             source: GrantSource::Assigned,
         }));
         authorize_on_principal(&idx, ua, Operation::UpdateUser, plain, &[DirectoryScope::Tenant], now).unwrap();
-        let e = authorize_on_principal(&idx, ua, Operation::UpdateUser, admin, &[DirectoryScope::Tenant], now).unwrap_err();
+        let e =
+            authorize_on_principal(&idx, ua, Operation::UpdateUser, admin, &[DirectoryScope::Tenant], now).unwrap_err();
         assert!(e.message.contains("privileged"), "{e}");
         // The Global Administrator may, and anyone may pass the rule for themselves.
         authorize_on_principal(&idx, admin, Operation::UpdateUser, ua, &[DirectoryScope::Tenant], now).unwrap();

@@ -14,10 +14,19 @@ pub enum IndexUpdate {
     GrantAdded(Grant),
     GrantRemoved(ObjectId),
     /// A group was created or changed; only role-assignable groups matter to the index.
-    GroupSaved { group_id: ObjectId, is_assignable_to_role: bool },
+    GroupSaved {
+        group_id: ObjectId,
+        is_assignable_to_role: bool,
+    },
     GroupDeleted(ObjectId),
-    MemberAdded { group_id: ObjectId, member_id: ObjectId },
-    MemberRemoved { group_id: ObjectId, member_id: ObjectId },
+    MemberAdded {
+        group_id: ObjectId,
+        member_id: ObjectId,
+    },
+    MemberRemoved {
+        group_id: ObjectId,
+        member_id: ObjectId,
+    },
     /// A user or other principal left the directory: drop everything it held.
     PrincipalDeleted(ObjectId),
 }

@@ -165,9 +165,9 @@ pub fn validate_upn(upn: &str) -> DomainResult<()> {
         && alias.chars().all(|c| c.is_ascii_alphanumeric() || "'.-_!#^~".contains(c));
     let domain_ok = domain.contains('.')
         && upn.len() <= MAX_UPN
-        && domain.split('.').all(|label| {
-            !label.is_empty() && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-        });
+        && domain
+            .split('.')
+            .all(|label| !label.is_empty() && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
     if alias_ok && domain_ok {
         Ok(())
     } else {
@@ -177,7 +177,8 @@ pub fn validate_upn(upn: &str) -> DomainResult<()> {
 
 fn nickname_from(upn_or_name: &str) -> String {
     let base = upn_or_name.split('@').next().unwrap_or_default();
-    let nick: String = base.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '.' || *c == '-' || *c == '_').collect();
+    let nick: String =
+        base.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '.' || *c == '-' || *c == '_').collect();
     if nick.is_empty() {
         "object".to_string()
     } else {
@@ -262,12 +263,12 @@ impl UserPatch {
 impl NewGroup {
     pub fn build(self, id: ObjectId, now: Instant) -> DomainResult<Group> {
         let display_name = required("displayName", self.display_name)?;
-        let mail_enabled = self.mail_enabled.ok_or_else(|| {
-            DomainError::bad_request("Property 'mailEnabled' is required when creating a group.")
-        })?;
-        let security_enabled = self.security_enabled.ok_or_else(|| {
-            DomainError::bad_request("Property 'securityEnabled' is required when creating a group.")
-        })?;
+        let mail_enabled = self
+            .mail_enabled
+            .ok_or_else(|| DomainError::bad_request("Property 'mailEnabled' is required when creating a group."))?;
+        let security_enabled = self
+            .security_enabled
+            .ok_or_else(|| DomainError::bad_request("Property 'securityEnabled' is required when creating a group."))?;
         let is_assignable_to_role = self.is_assignable_to_role.unwrap_or(false);
         if is_assignable_to_role && !security_enabled {
             return Err(DomainError::bad_request(
@@ -276,9 +277,7 @@ impl NewGroup {
             ));
         }
         if !mail_enabled && !security_enabled {
-            return Err(DomainError::bad_request(
-                "A group must be mail-enabled, security-enabled, or both.",
-            ));
+            return Err(DomainError::bad_request("A group must be mail-enabled, security-enabled, or both."));
         }
         let mail_nickname = match self.mail_nickname {
             Some(n) => required("mailNickname", Some(n))?,
@@ -323,14 +322,10 @@ impl GroupPatch {
             next.mail_enabled = v;
         }
         if next.is_assignable_to_role && !next.security_enabled {
-            return Err(DomainError::bad_request(
-                "A role-assignable group must stay security-enabled.",
-            ));
+            return Err(DomainError::bad_request("A role-assignable group must stay security-enabled."));
         }
         if !next.mail_enabled && !next.security_enabled {
-            return Err(DomainError::bad_request(
-                "A group must be mail-enabled, security-enabled, or both.",
-            ));
+            return Err(DomainError::bad_request("A group must be mail-enabled, security-enabled, or both."));
         }
         Ok(next)
     }
@@ -368,9 +363,9 @@ pub fn check_group_member(group: &Group, member: ObjectId, member_kind: ObjectKi
 pub fn check_au_member(member_kind: ObjectKind) -> DomainResult<()> {
     match member_kind {
         ObjectKind::User | ObjectKind::Group => Ok(()),
-        ObjectKind::ServicePrincipal => Err(DomainError::bad_request(
-            "Only users and groups can be members of an administrative unit.",
-        )),
+        ObjectKind::ServicePrincipal => {
+            Err(DomainError::bad_request("Only users and groups can be members of an administrative unit."))
+        }
     }
 }
 
@@ -383,11 +378,7 @@ mod tests {
     }
 
     fn user(upn: &str) -> NewUser {
-        NewUser {
-            user_principal_name: Some(upn.into()),
-            display_name: Some("Alice".into()),
-            ..Default::default()
-        }
+        NewUser { user_principal_name: Some(upn.into()), display_name: Some("Alice".into()), ..Default::default() }
     }
 
     #[test]
@@ -399,9 +390,13 @@ mod tests {
             .build(ObjectId::new_v4(), now())
             .unwrap_err();
         assert!(e.message.contains("userPrincipalName"), "{e}");
-        let e = NewUser { user_principal_name: Some("a@b.c".into()), display_name: Some("  ".into()), ..Default::default() }
-            .build(ObjectId::new_v4(), now())
-            .unwrap_err();
+        let e = NewUser {
+            user_principal_name: Some("a@b.c".into()),
+            display_name: Some("  ".into()),
+            ..Default::default()
+        }
+        .build(ObjectId::new_v4(), now())
+        .unwrap_err();
         assert!(e.message.contains("displayName"), "{e}");
     }
 

@@ -123,7 +123,23 @@ mod tests {
 
     #[test]
     fn rejects_garbage() {
-        for bad in ["", "P", "PT", "8H", "PTH", "P1H", "PT1D", "P1DT", "-PT1H", "P-1D", "1:60:00", "x", "P1.2.3D", "P9999999999Y", "PT1H2"] {
+        for bad in [
+            "",
+            "P",
+            "PT",
+            "8H",
+            "PTH",
+            "P1H",
+            "PT1D",
+            "P1DT",
+            "-PT1H",
+            "P-1D",
+            "1:60:00",
+            "x",
+            "P1.2.3D",
+            "P9999999999Y",
+            "PT1H2",
+        ] {
             assert_eq!(parse(bad), None, "{bad:?}");
         }
     }

@@ -32,11 +32,7 @@ impl DomainError {
         Self::invalid("Request_BadRequest", message)
     }
     pub fn forbidden(message: impl Into<String>) -> Self {
-        Self {
-            kind: ErrorKind::Forbidden,
-            code: "Authorization_RequestDenied",
-            message: message.into(),
-        }
+        Self { kind: ErrorKind::Forbidden, code: "Authorization_RequestDenied", message: message.into() }
     }
     pub fn not_found(message: impl Into<String>) -> Self {
         Self { kind: ErrorKind::NotFound, code: "Request_ResourceNotFound", message: message.into() }

@@ -14,8 +14,8 @@ pub mod directory;
 pub mod duration;
 pub mod error;
 pub mod policy;
-pub mod schedule;
 pub mod roles;
+pub mod schedule;
 pub mod scope;
 
 pub use error::{DomainError, ErrorKind};

@@ -137,9 +137,7 @@ pub fn validate_custom_permissions(perms: &[RolePermission]) -> DomainResult<()>
 fn check_display_name(name: &str) -> DomainResult<String> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 256 || name.chars().any(char::is_control) {
-        return Err(DomainError::bad_request(
-            "displayName is required and must be 1-256 printable characters.",
-        ));
+        return Err(DomainError::bad_request("displayName is required and must be 1-256 printable characters."));
     }
     Ok(name.to_string())
 }
@@ -147,12 +145,13 @@ fn check_display_name(name: &str) -> DomainResult<String> {
 impl CustomRoleInput {
     /// Builds a new custom role. For custom roles Graph shows `templateId == id`.
     pub fn build(self, id: ObjectId, now: Instant) -> DomainResult<RoleDefinition> {
-        let display_name = check_display_name(self.display_name.as_deref().ok_or_else(|| {
-            DomainError::bad_request("Property 'displayName' is required.")
-        })?)?;
-        let role_permissions = self
-            .role_permissions
-            .ok_or_else(|| DomainError::bad_request("Property 'rolePermissions' is required."))?;
+        let display_name = check_display_name(
+            self.display_name
+                .as_deref()
+                .ok_or_else(|| DomainError::bad_request("Property 'displayName' is required."))?,
+        )?;
+        let role_permissions =
+            self.role_permissions.ok_or_else(|| DomainError::bad_request("Property 'rolePermissions' is required."))?;
         validate_custom_permissions(&role_permissions)?;
         Ok(RoleDefinition {
             id,
@@ -232,7 +231,7 @@ mod tests {
             "microsoft.directory/users/password/update"
         ));
         assert!(action_matches("microsoft.directory/*/read", "microsoft.directory/groups/read"));
-        assert!(action_matches("microsoft.office365.*/*", "microsoft.office365.*/anything") );
+        assert!(action_matches("microsoft.office365.*/*", "microsoft.office365.*/anything"));
         assert!(action_matches("microsoft.directory/*", "microsoft.directory/users/password/update"));
         assert!(!action_matches("microsoft.directory/users", "microsoft.directory/users/create"));
     }
@@ -283,7 +282,11 @@ mod tests {
         let r = ok.build(ObjectId::new_v4(), now).unwrap();
         assert_eq!(r.id, r.template_id);
         assert!(!r.is_built_in);
-        for bad in ["microsoft.directory/bogus/thing", "not-an-action", "microsoft.directory/roleAssignments/allProperties/allTasks"] {
+        for bad in [
+            "microsoft.directory/bogus/thing",
+            "not-an-action",
+            "microsoft.directory/roleAssignments/allProperties/allTasks",
+        ] {
             let e = CustomRoleInput {
                 display_name: Some("x".into()),
                 role_permissions: Some(perms(bad)),
@@ -293,9 +296,10 @@ mod tests {
             .unwrap_err();
             assert!(e.message.contains(bad), "{bad}: {e}");
         }
-        let e = CustomRoleInput { display_name: Some("x".into()), role_permissions: Some(vec![]), ..Default::default() }
-            .build(ObjectId::new_v4(), now)
-            .unwrap_err();
+        let e =
+            CustomRoleInput { display_name: Some("x".into()), role_permissions: Some(vec![]), ..Default::default() }
+                .build(ObjectId::new_v4(), now)
+                .unwrap_err();
         assert!(e.message.contains("at least one"));
     }
 

@@ -398,8 +398,12 @@ fn missing_error(kind: Kind) -> DomainError {
 fn too_short(kind: Kind) -> DomainError {
     match kind {
         // Microsoft's message, typo included, so clients matching on it keep working.
-        Kind::Assignment => bad("ActiveDurationTooShort", "The Active duration is too short. Miniumum Required is 5 minutes."),
-        Kind::Eligibility => bad("EligibleDurationTooShort", "The Eligible duration is too short. Minimum required is 5 minutes."),
+        Kind::Assignment => {
+            bad("ActiveDurationTooShort", "The Active duration is too short. Miniumum Required is 5 minutes.")
+        }
+        Kind::Eligibility => {
+            bad("EligibleDurationTooShort", "The Eligible duration is too short. Minimum required is 5 minutes.")
+        }
     }
 }
 
@@ -442,7 +446,9 @@ fn check_text(req: &NewRequest) -> DomainResult<()> {
     }
     for f in [&req.ticket.number, &req.ticket.system].into_iter().flatten() {
         if f.chars().count() > MAX_TICKET_FIELD {
-            return Err(DomainError::bad_request(format!("ticketInfo fields are limited to {MAX_TICKET_FIELD} characters.")));
+            return Err(DomainError::bad_request(format!(
+                "ticketInfo fields are limited to {MAX_TICKET_FIELD} characters."
+            )));
         }
     }
     Ok(())
@@ -471,11 +477,14 @@ pub fn decide(req: NewRequest, ctx: &Context<'_>) -> DomainResult<Outcome> {
         ));
     }
     check_text(&req)?;
-    let role = ctx
-        .role
-        .ok_or_else(|| bad("RoleDefinitionDoesNotExist", format!("The role definition '{}' does not exist.", req.role_definition_id)))?;
+    let role = ctx.role.ok_or_else(|| {
+        bad("RoleDefinitionDoesNotExist", format!("The role definition '{}' does not exist.", req.role_definition_id))
+    })?;
     let principal = ctx.principal.ok_or_else(|| {
-        DomainError::bad_request(format!("The principal '{}' does not exist or is not a user or group.", req.principal_id))
+        DomainError::bad_request(format!(
+            "The principal '{}' does not exist or is not a user or group.",
+            req.principal_id
+        ))
     })?;
     if principal.kind == ObjectKind::Group && !principal.is_assignable_to_role {
         return Err(DomainError::bad_request(
@@ -578,7 +587,9 @@ pub fn decide(req: NewRequest, ctx: &Context<'_>) -> DomainResult<Outcome> {
             let live = ctx.live.ok_or_else(|| missing_error(req.kind))?;
             let old_end = expiring(live)?;
             let (_, end) = window.expect("needs_schedule");
-            let new_end = end.ok_or_else(|| bad("InvalidExtendRequest", "An extension needs an end (afterDateTime or afterDuration)."))?;
+            let new_end = end.ok_or_else(|| {
+                bad("InvalidExtendRequest", "An extension needs an end (afterDateTime or afterDuration).")
+            })?;
             if new_end <= old_end {
                 return Err(bad("InvalidExtendRequest", "The extended end must be later than the current end."));
             }
@@ -595,7 +606,10 @@ pub fn decide(req: NewRequest, ctx: &Context<'_>) -> DomainResult<Outcome> {
             if ctx.live.is_some_and(|l| !l.has_ended(now)) {
                 return Err(bad("InvalidRenewRequest", "The schedule has not expired; extend it instead."));
             }
-            let expired = ctx.expired.or(ctx.live).ok_or_else(|| bad("InvalidRenewRequest", "There is no expired schedule to renew."))?;
+            let expired = ctx
+                .expired
+                .or(ctx.live)
+                .ok_or_else(|| bad("InvalidRenewRequest", "There is no expired schedule to renew."))?;
             let (start, end) = window.expect("needs_schedule");
             policy_check(start, end)?;
             let s = req.schedule.as_ref().expect("needs_schedule");
@@ -659,7 +673,9 @@ pub fn decide(req: NewRequest, ctx: &Context<'_>) -> DomainResult<Outcome> {
             if ctx.live.is_some_and(|l| !l.has_ended(now)) {
                 return Err(bad("InvalidRenewRequest", "The schedule has not expired; extend it instead."));
             }
-            ctx.expired.or(ctx.live).ok_or_else(|| bad("InvalidRenewRequest", "There is no expired schedule to renew."))?;
+            ctx.expired
+                .or(ctx.live)
+                .ok_or_else(|| bad("InvalidRenewRequest", "There is no expired schedule to renew."))?;
             Effect::Nothing
         }
     };
@@ -688,7 +704,11 @@ pub fn decide(req: NewRequest, ctx: &Context<'_>) -> DomainResult<Outcome> {
             } else {
                 RequestStatus::PendingAdminDecision
             };
-            let target = if req.action == Action::SelfActivate { Some(ctx.request_id) } else { ctx.live.or(ctx.expired).map(|s| s.id) };
+            let target = if req.action == Action::SelfActivate {
+                Some(ctx.request_id)
+            } else {
+                ctx.live.or(ctx.expired).map(|s| s.id)
+            };
             let info = window.map(|(start, _)| RequestSchedule {
                 start: Some(start),
                 expiration: req.schedule.as_ref().map(|r| r.expiration.clone()).expect("needs_schedule"),
@@ -720,7 +740,6 @@ pub fn decide(req: NewRequest, ctx: &Context<'_>) -> DomainResult<Outcome> {
     })
 }
 
-
 /// Turns an approved activation request into its schedule. The activation starts at the
 /// approval (or the requested start, if later), keeps the requested length, and is capped by the
 /// policy's maximum and by the eligibility it comes from.
@@ -736,10 +755,13 @@ pub fn activate_approved(
     if live.is_some_and(|l| !l.has_ended(now)) {
         return Err(exists_error(Kind::Assignment));
     }
-    let eligibility = eligibility
-        .filter(|e| !e.has_ended(now))
-        .ok_or_else(|| bad("RoleAssignmentDoesNotExist", "The eligibility this request was made from no longer exists."))?;
-    let requested = request.schedule.as_ref().ok_or_else(|| bad("InvalidRoleAssignmentRequestSchedule", "The request has no schedule."))?;
+    let eligibility = eligibility.filter(|e| !e.has_ended(now)).ok_or_else(|| {
+        bad("RoleAssignmentDoesNotExist", "The eligibility this request was made from no longer exists.")
+    })?;
+    let requested = request
+        .schedule
+        .as_ref()
+        .ok_or_else(|| bad("InvalidRoleAssignmentRequestSchedule", "The request has no schedule."))?;
     let requested_start = requested.start.unwrap_or(request.created);
     let start = requested_start.max(now);
     let length = match requested.expiration.kind {
@@ -797,7 +819,13 @@ mod tests {
             Self { role, policy: RolePolicy::entra_default(), admin: ObjectId::new_v4(), alice: ObjectId::new_v4() }
         }
 
-        fn ctx<'a>(&'a self, now: Instant, caller: ObjectId, live: Option<&'a Schedule>, eligibility: Option<&'a Schedule>) -> Context<'a> {
+        fn ctx<'a>(
+            &'a self,
+            now: Instant,
+            caller: ObjectId,
+            live: Option<&'a Schedule>,
+            eligibility: Option<&'a Schedule>,
+        ) -> Context<'a> {
             Context {
                 now,
                 request_id: ObjectId::new_v4(),
@@ -831,11 +859,17 @@ mod tests {
     }
 
     fn after(start: Option<Instant>, d: Duration) -> Option<RequestSchedule> {
-        Some(RequestSchedule { start, expiration: Expiration { kind: ExpirationType::AfterDuration, end: None, duration: Some(d) } })
+        Some(RequestSchedule {
+            start,
+            expiration: Expiration { kind: ExpirationType::AfterDuration, end: None, duration: Some(d) },
+        })
     }
 
     fn permanent() -> Option<RequestSchedule> {
-        Some(RequestSchedule { start: None, expiration: Expiration { kind: ExpirationType::NoExpiration, end: None, duration: None } })
+        Some(RequestSchedule {
+            start: None,
+            expiration: Expiration { kind: ExpirationType::NoExpiration, end: None, duration: None },
+        })
     }
 
     fn created(o: Outcome) -> Schedule {
@@ -846,7 +880,10 @@ mod tests {
     }
 
     fn eligible(w: &World, now: Instant) -> Schedule {
-        created(decide(w.req(Kind::Eligibility, Action::AdminAssign, permanent()), &w.ctx(now, w.admin, None, None)).unwrap())
+        created(
+            decide(w.req(Kind::Eligibility, Action::AdminAssign, permanent()), &w.ctx(now, w.admin, None, None))
+                .unwrap(),
+        )
     }
 
     #[test]
@@ -864,10 +901,18 @@ mod tests {
     #[test]
     fn a_past_start_becomes_now_and_a_future_start_is_granted_until_then() {
         let w = World::new();
-        let past = decide(w.req(Kind::Assignment, Action::AdminAssign, after(Some(T0 - Duration::days(3)), Duration::days(10))), &w.ctx(T0, w.admin, None, None)).unwrap();
+        let past = decide(
+            w.req(Kind::Assignment, Action::AdminAssign, after(Some(T0 - Duration::days(3)), Duration::days(10))),
+            &w.ctx(T0, w.admin, None, None),
+        )
+        .unwrap();
         assert_eq!(past.request.schedule.as_ref().unwrap().start, Some(T0));
         let start = T0 + Duration::hours(2);
-        let out = decide(w.req(Kind::Assignment, Action::AdminAssign, after(Some(start), Duration::days(1))), &w.ctx(T0, w.admin, None, None)).unwrap();
+        let out = decide(
+            w.req(Kind::Assignment, Action::AdminAssign, after(Some(start), Duration::days(1))),
+            &w.ctx(T0, w.admin, None, None),
+        )
+        .unwrap();
         assert_eq!(out.request.status, RequestStatus::Granted);
         assert_eq!(out.request.completed, Some(start));
         let s = created(out);
@@ -884,7 +929,11 @@ mod tests {
         let w = World::new();
         let elig = eligible(&w, T0);
         let now = T0 + Duration::hours(1);
-        let out = decide(w.req(Kind::Assignment, Action::SelfActivate, after(None, Duration::hours(2))), &w.ctx(now, w.alice, None, Some(&elig))).unwrap();
+        let out = decide(
+            w.req(Kind::Assignment, Action::SelfActivate, after(None, Duration::hours(2))),
+            &w.ctx(now, w.alice, None, Some(&elig)),
+        )
+        .unwrap();
         let s = created(out);
         assert_eq!(s.assignment_type, Some(AssignmentType::Activated));
         assert_eq!(s.activated_using, Some(elig.id));
@@ -907,7 +956,9 @@ mod tests {
         // Over the 8h maximum, or permanent.
         let e = decide(act(Duration::hours(9)), &w.ctx(now, w.alice, None, Some(&elig))).unwrap_err();
         assert_eq!(e.code, "RoleAssignmentRequestPolicyValidationFailed");
-        let e = decide(w.req(Kind::Assignment, Action::SelfActivate, permanent()), &w.ctx(now, w.alice, None, Some(&elig))).unwrap_err();
+        let e =
+            decide(w.req(Kind::Assignment, Action::SelfActivate, permanent()), &w.ctx(now, w.alice, None, Some(&elig)))
+                .unwrap_err();
         assert!(e.message.contains("ExpirationRule"));
         // Under five minutes.
         let e = decide(act(Duration::minutes(4)), &w.ctx(now, w.alice, None, Some(&elig))).unwrap_err();
@@ -932,14 +983,30 @@ mod tests {
     fn an_activation_cannot_outlive_its_eligibility() {
         let w = World::new();
         let elig = created(
-            decide(w.req(Kind::Eligibility, Action::AdminAssign, after(None, Duration::hours(3))), &w.ctx(T0, w.admin, None, None)).unwrap(),
+            decide(
+                w.req(Kind::Eligibility, Action::AdminAssign, after(None, Duration::hours(3))),
+                &w.ctx(T0, w.admin, None, None),
+            )
+            .unwrap(),
         );
         let now = T0 + Duration::hours(2);
-        let e = decide(w.req(Kind::Assignment, Action::SelfActivate, after(None, Duration::hours(2))), &w.ctx(now, w.alice, None, Some(&elig))).unwrap_err();
+        let e = decide(
+            w.req(Kind::Assignment, Action::SelfActivate, after(None, Duration::hours(2))),
+            &w.ctx(now, w.alice, None, Some(&elig)),
+        )
+        .unwrap_err();
         assert_eq!(e.code, "InvalidRoleAssignmentRequestSchedule");
-        decide(w.req(Kind::Assignment, Action::SelfActivate, after(None, Duration::minutes(30))), &w.ctx(now, w.alice, None, Some(&elig))).unwrap();
+        decide(
+            w.req(Kind::Assignment, Action::SelfActivate, after(None, Duration::minutes(30))),
+            &w.ctx(now, w.alice, None, Some(&elig)),
+        )
+        .unwrap();
         // After the eligibility ended, nothing to activate from.
-        let e = decide(w.req(Kind::Assignment, Action::SelfActivate, after(None, Duration::minutes(30))), &w.ctx(T0 + Duration::hours(3), w.alice, None, Some(&elig))).unwrap_err();
+        let e = decide(
+            w.req(Kind::Assignment, Action::SelfActivate, after(None, Duration::minutes(30))),
+            &w.ctx(T0 + Duration::hours(3), w.alice, None, Some(&elig)),
+        )
+        .unwrap_err();
         assert_eq!(e.code, "RoleAssignmentDoesNotExist");
     }
 
@@ -947,7 +1014,13 @@ mod tests {
     fn removal_is_locked_for_five_minutes() {
         let w = World::new();
         let elig = eligible(&w, T0);
-        let active = created(decide(w.req(Kind::Assignment, Action::SelfActivate, after(None, Duration::hours(1))), &w.ctx(T0, w.alice, None, Some(&elig))).unwrap());
+        let active = created(
+            decide(
+                w.req(Kind::Assignment, Action::SelfActivate, after(None, Duration::hours(1))),
+                &w.ctx(T0, w.alice, None, Some(&elig)),
+            )
+            .unwrap(),
+        );
         let deactivate = || w.req(Kind::Assignment, Action::SelfDeactivate, None);
         let e = decide(deactivate(), &w.ctx(T0 + Duration::minutes(4), w.alice, Some(&active), None)).unwrap_err();
         assert_eq!(e.code, "ActiveDurationTooShort");
@@ -955,16 +1028,30 @@ mod tests {
         assert_eq!(out.request.status, RequestStatus::Revoked);
         assert!(out.request.schedule.is_none() && out.request.target_schedule_id.is_none());
         assert!(matches!(out.effect, Effect::Remove(_)));
-        let e = decide(w.req(Kind::Eligibility, Action::AdminRemove, None), &w.ctx(T0 + Duration::minutes(1), w.admin, Some(&elig), None)).unwrap_err();
+        let e = decide(
+            w.req(Kind::Eligibility, Action::AdminRemove, None),
+            &w.ctx(T0 + Duration::minutes(1), w.admin, Some(&elig), None),
+        )
+        .unwrap_err();
         assert_eq!(e.code, "EligibleDurationTooShort");
-        decide(w.req(Kind::Eligibility, Action::AdminRemove, None), &w.ctx(T0 + Duration::minutes(6), w.admin, Some(&elig), None)).unwrap();
+        decide(
+            w.req(Kind::Eligibility, Action::AdminRemove, None),
+            &w.ctx(T0 + Duration::minutes(6), w.admin, Some(&elig), None),
+        )
+        .unwrap();
     }
 
     #[test]
     fn admin_assigned_roles_cannot_be_self_deactivated() {
         let w = World::new();
-        let assigned = created(decide(w.req(Kind::Assignment, Action::AdminAssign, permanent()), &w.ctx(T0, w.admin, None, None)).unwrap());
-        let e = decide(w.req(Kind::Assignment, Action::SelfDeactivate, None), &w.ctx(T0 + Duration::hours(1), w.alice, Some(&assigned), None)).unwrap_err();
+        let assigned = created(
+            decide(w.req(Kind::Assignment, Action::AdminAssign, permanent()), &w.ctx(T0, w.admin, None, None)).unwrap(),
+        );
+        let e = decide(
+            w.req(Kind::Assignment, Action::SelfDeactivate, None),
+            &w.ctx(T0 + Duration::hours(1), w.alice, Some(&assigned), None),
+        )
+        .unwrap_err();
         assert_eq!(e.code, "RoleAssignmentDoesNotExist");
     }
 
@@ -972,7 +1059,11 @@ mod tests {
     fn eligibility_requests_do_not_take_activation_actions() {
         let w = World::new();
         for action in [Action::SelfActivate, Action::SelfDeactivate] {
-            let e = decide(w.req(Kind::Eligibility, action, after(None, Duration::hours(1))), &w.ctx(T0, w.alice, None, None)).unwrap_err();
+            let e = decide(
+                w.req(Kind::Eligibility, action, after(None, Duration::hours(1))),
+                &w.ctx(T0, w.alice, None, None),
+            )
+            .unwrap_err();
             assert_eq!(e.code, "InvalidScheduleRequestAction");
         }
     }
@@ -980,7 +1071,9 @@ mod tests {
     #[test]
     fn only_admins_take_admin_actions() {
         let w = World::new();
-        for action in [Action::AdminAssign, Action::AdminUpdate, Action::AdminRemove, Action::AdminExtend, Action::AdminRenew] {
+        for action in
+            [Action::AdminAssign, Action::AdminUpdate, Action::AdminRemove, Action::AdminExtend, Action::AdminRenew]
+        {
             let e = decide(w.req(Kind::Assignment, action, permanent()), &w.ctx(T0, w.alice, None, None)).unwrap_err();
             assert_eq!(e.code, "Authorization_RequestDenied", "{action:?}");
         }
@@ -990,14 +1083,26 @@ mod tests {
     fn duplicates_updates_and_missing_targets() {
         let w = World::new();
         let elig = eligible(&w, T0);
-        let e = decide(w.req(Kind::Eligibility, Action::AdminAssign, permanent()), &w.ctx(T0, w.admin, Some(&elig), None)).unwrap_err();
+        let e =
+            decide(w.req(Kind::Eligibility, Action::AdminAssign, permanent()), &w.ctx(T0, w.admin, Some(&elig), None))
+                .unwrap_err();
         assert_eq!(e.code, "RoleAssignmentExists");
         for action in [Action::AdminUpdate, Action::AdminRemove, Action::AdminExtend] {
-            let e = decide(w.req(Kind::Eligibility, action, after(None, Duration::days(1))), &w.ctx(T0, w.admin, None, None)).unwrap_err();
+            let e = decide(
+                w.req(Kind::Eligibility, action, after(None, Duration::days(1))),
+                &w.ctx(T0, w.admin, None, None),
+            )
+            .unwrap_err();
             assert_eq!(e.code, "RoleAssignmentDoesNotExist", "{action:?}");
         }
         let now = T0 + Duration::days(1);
-        let updated = created(decide(w.req(Kind::Eligibility, Action::AdminUpdate, after(None, Duration::days(30))), &w.ctx(now, w.admin, Some(&elig), None)).unwrap());
+        let updated = created(
+            decide(
+                w.req(Kind::Eligibility, Action::AdminUpdate, after(None, Duration::days(30))),
+                &w.ctx(now, w.admin, Some(&elig), None),
+            )
+            .unwrap(),
+        );
         assert_eq!(updated.id, elig.id, "an update keeps the schedule");
         assert_eq!(updated.start, T0, "a past start keeps the original start");
         assert_eq!(updated.end, Some(now + Duration::days(30)));
@@ -1007,11 +1112,16 @@ mod tests {
     fn extend_and_renew() {
         let w = World::new();
         let elig = created(
-            decide(w.req(Kind::Eligibility, Action::AdminAssign, after(None, Duration::days(30))), &w.ctx(T0, w.admin, None, None)).unwrap(),
+            decide(
+                w.req(Kind::Eligibility, Action::AdminAssign, after(None, Duration::days(30))),
+                &w.ctx(T0, w.admin, None, None),
+            )
+            .unwrap(),
         );
         let extend = |d| w.req(Kind::Eligibility, Action::AdminExtend, after(None, d));
         // Not yet within 14 days of its end.
-        let e = decide(extend(Duration::days(60)), &w.ctx(T0 + Duration::days(1), w.admin, Some(&elig), None)).unwrap_err();
+        let e =
+            decide(extend(Duration::days(60)), &w.ctx(T0 + Duration::days(1), w.admin, Some(&elig), None)).unwrap_err();
         assert_eq!(e.code, "InvalidExtendRequest");
         let now = T0 + Duration::days(20);
         let extended = created(decide(extend(Duration::days(60)), &w.ctx(now, w.admin, Some(&elig), None)).unwrap());
@@ -1021,7 +1131,11 @@ mod tests {
         let e = decide(extend(Duration::days(5)), &w.ctx(now, w.admin, Some(&elig), None)).unwrap_err();
         assert_eq!(e.code, "InvalidExtendRequest");
         // The user asks; an admin decides.
-        let asked = decide(w.req(Kind::Eligibility, Action::SelfExtend, after(None, Duration::days(60))), &w.ctx(now, w.alice, Some(&elig), None)).unwrap();
+        let asked = decide(
+            w.req(Kind::Eligibility, Action::SelfExtend, after(None, Duration::days(60))),
+            &w.ctx(now, w.alice, Some(&elig), None),
+        )
+        .unwrap();
         assert_eq!(asked.request.status, RequestStatus::PendingAdminDecision);
         assert_eq!(asked.effect, Effect::Nothing);
         // Renew once it has expired.
@@ -1050,7 +1164,11 @@ mod tests {
         let mut w = World::new();
         w.policy.end_user_assignment.approval_required = true;
         let elig = eligible(&w, T0);
-        let out = decide(w.req(Kind::Assignment, Action::SelfActivate, after(None, Duration::hours(1))), &w.ctx(T0, w.alice, None, Some(&elig))).unwrap();
+        let out = decide(
+            w.req(Kind::Assignment, Action::SelfActivate, after(None, Duration::hours(1))),
+            &w.ctx(T0, w.alice, None, Some(&elig)),
+        )
+        .unwrap();
         assert_eq!(out.request.status, RequestStatus::PendingApproval);
         assert_eq!(out.effect, Effect::Nothing);
     }
@@ -1060,7 +1178,11 @@ mod tests {
         let mut w = World::new();
         w.policy.end_user_assignment.approval_required = true;
         let elig = eligible(&w, T0);
-        let out = decide(w.req(Kind::Assignment, Action::SelfActivate, after(None, Duration::hours(2))), &w.ctx(T0, w.alice, None, Some(&elig))).unwrap();
+        let out = decide(
+            w.req(Kind::Assignment, Action::SelfActivate, after(None, Duration::hours(2))),
+            &w.ctx(T0, w.alice, None, Some(&elig)),
+        )
+        .unwrap();
         let approved_at = T0 + Duration::hours(3);
         let s = activate_approved(&out.request, ObjectKind::User, Some(&elig), None, &w.policy, approved_at).unwrap();
         assert_eq!((s.start, s.end), (approved_at, Some(approved_at + Duration::hours(2))));
@@ -1077,25 +1199,45 @@ mod tests {
     #[test]
     fn windows_and_expirations_are_validated() {
         let w = World::new();
-        let bad_end = Some(RequestSchedule { start: None, expiration: Expiration { kind: ExpirationType::AfterDateTime, end: None, duration: None } });
-        let e = decide(w.req(Kind::Eligibility, Action::AdminAssign, bad_end), &w.ctx(T0, w.admin, None, None)).unwrap_err();
+        let bad_end = Some(RequestSchedule {
+            start: None,
+            expiration: Expiration { kind: ExpirationType::AfterDateTime, end: None, duration: None },
+        });
+        let e = decide(w.req(Kind::Eligibility, Action::AdminAssign, bad_end), &w.ctx(T0, w.admin, None, None))
+            .unwrap_err();
         assert_eq!(e.code, "InvalidRoleAssignmentRequestSchedule");
         let past_end = Some(RequestSchedule {
             start: None,
-            expiration: Expiration { kind: ExpirationType::AfterDateTime, end: Some(T0 - Duration::hours(1)), duration: None },
+            expiration: Expiration {
+                kind: ExpirationType::AfterDateTime,
+                end: Some(T0 - Duration::hours(1)),
+                duration: None,
+            },
         });
-        let e = decide(w.req(Kind::Eligibility, Action::AdminAssign, past_end), &w.ctx(T0, w.admin, None, None)).unwrap_err();
+        let e = decide(w.req(Kind::Eligibility, Action::AdminAssign, past_end), &w.ctx(T0, w.admin, None, None))
+            .unwrap_err();
         assert_eq!(e.code, "InvalidRoleAssignmentRequestSchedule");
-        let e = decide(w.req(Kind::Eligibility, Action::AdminAssign, None), &w.ctx(T0, w.admin, None, None)).unwrap_err();
+        let e =
+            decide(w.req(Kind::Eligibility, Action::AdminAssign, None), &w.ctx(T0, w.admin, None, None)).unwrap_err();
         assert!(e.message.contains("scheduleInfo"));
-        let e = decide(w.req(Kind::Assignment, Action::AdminAssign, after(None, Duration::minutes(2))), &w.ctx(T0, w.admin, None, None)).unwrap_err();
+        let e = decide(
+            w.req(Kind::Assignment, Action::AdminAssign, after(None, Duration::minutes(2))),
+            &w.ctx(T0, w.admin, None, None),
+        )
+        .unwrap_err();
         assert_eq!(e.code, "ActiveDurationTooShort");
     }
 
     #[test]
     fn status_converges_with_time() {
         let w = World::new();
-        let s = created(decide(w.req(Kind::Assignment, Action::AdminAssign, after(Some(T0 + Duration::hours(1)), Duration::hours(1))), &w.ctx(T0, w.admin, None, None)).unwrap());
+        let s = created(
+            decide(
+                w.req(Kind::Assignment, Action::AdminAssign, after(Some(T0 + Duration::hours(1)), Duration::hours(1))),
+                &w.ctx(T0, w.admin, None, None),
+            )
+            .unwrap(),
+        );
         assert_eq!(s.status_at(T0), ScheduleStatus::Granted);
         assert_eq!(s.status_at(T0 + Duration::hours(1)), ScheduleStatus::Provisioned);
         assert_eq!(s.status_at(T0 + Duration::hours(2)), ScheduleStatus::Expired);

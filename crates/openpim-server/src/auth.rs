@@ -98,9 +98,10 @@ impl LocalIssuer {
         }
         let pkcs8 = std::fs::read(&key_path).map_err(|e| IssuerError::Io(key_path.clone(), e))?;
         let meta_path = data_dir.join(META_FILE);
-        let meta: IssuerMeta = std::fs::read(&meta_path)
-            .map_err(|e| IssuerError::Io(meta_path.clone(), e))
-            .and_then(|b| serde_json::from_slice(&b).map_err(|e| IssuerError::Corrupt(meta_path.clone(), e.to_string())))?;
+        let meta: IssuerMeta =
+            std::fs::read(&meta_path).map_err(|e| IssuerError::Io(meta_path.clone(), e)).and_then(|b| {
+                serde_json::from_slice(&b).map_err(|e| IssuerError::Corrupt(meta_path.clone(), e.to_string()))
+            })?;
         let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &pkcs8, &SystemRandom::new())
             .map_err(|e| IssuerError::Corrupt(key_path.clone(), e.to_string()))?;
         Ok(Self {
@@ -150,7 +151,9 @@ impl LocalIssuer {
         jsonwebtoken::decode::<Claims>(token, &self.decoding, &v).map(|d| d.claims).map_err(|e| {
             use jsonwebtoken::errors::ErrorKind as K;
             let why = match e.kind() {
-                K::ExpiredSignature | K::ImmatureSignature => "Lifetime validation failed, the token is expired or not yet valid.",
+                K::ExpiredSignature | K::ImmatureSignature => {
+                    "Lifetime validation failed, the token is expired or not yet valid."
+                }
                 K::InvalidSignature => "Signature validation failed.",
                 K::InvalidIssuer => "Issuer validation failed: the token was not issued by a trusted issuer.",
                 K::InvalidAudience => "Audience validation failed.",
@@ -236,9 +239,9 @@ impl FromRequestParts<AppState> for Caller {
                 state.store.get_user_by_upn(upn).await?
             }
         };
-        let user = user
-            .filter(|u| u.account_enabled)
-            .ok_or_else(|| ApiError::unauthorized("The token's user does not exist in this directory or is disabled."))?;
+        let user = user.filter(|u| u.account_enabled).ok_or_else(|| {
+            ApiError::unauthorized("The token's user does not exist in this directory or is disabled.")
+        })?;
         Ok(Caller { mfa: claims.amr.iter().any(|m| m == "mfa"), acrs: claims.acrs, user })
     }
 }
@@ -252,7 +255,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let issuer = LocalIssuer::load_or_create(dir.path()).unwrap();
         let now = time::OffsetDateTime::now_utc();
-        let req = TokenRequest { upn: "alice@contoso.test".into(), mfa: true, acrs: vec![], ttl: Duration::from_secs(600) };
+        let req =
+            TokenRequest { upn: "alice@contoso.test".into(), mfa: true, acrs: vec![], ttl: Duration::from_secs(600) };
         let tok = issuer.mint(&req, now);
         let claims = issuer.verify(&tok).unwrap();
         assert_eq!(claims.upn.as_deref(), Some("alice@contoso.test"));

@@ -70,8 +70,15 @@ pub async fn ensure(store: &Store, admin_upn: &str, now: Instant) -> anyhow::Res
         tx.insert_policy(tenant_id, role.id, &default_rules).await?;
     }
     tx.insert_user(&admin).await?;
-    tx.insert_schedule(&direct_assignment(admin.id, ObjectKind::User, GLOBAL_ADMINISTRATOR, DirectoryScope::Tenant, None, now))
-        .await?;
+    tx.insert_schedule(&direct_assignment(
+        admin.id,
+        ObjectKind::User,
+        GLOBAL_ADMINISTRATOR,
+        DirectoryScope::Tenant,
+        None,
+        now,
+    ))
+    .await?;
     let record = AuditRecord {
         id: ObjectId::new_v4(),
         at: now,

@@ -132,7 +132,8 @@ pub async fn graph_errors(req: axum::extract::Request, next: axum::middleware::N
         tracing::error!(%status, body = %text, "non-Graph error response");
         ApiError { status, ..ApiError::internal() }
     } else {
-        let message = if text.is_empty() { status.canonical_reason().unwrap_or("Bad request").to_string() } else { text };
+        let message =
+            if text.is_empty() { status.canonical_reason().unwrap_or("Bad request").to_string() } else { text };
         ApiError::new(status, "Request_BadRequest", message)
     };
     let mut out = err.into_response();

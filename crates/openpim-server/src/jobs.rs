@@ -15,7 +15,13 @@ use std::time::Duration;
 pub const INTERVAL: Duration = Duration::from_secs(15);
 const BATCH: u32 = 500;
 
-fn system_record(at: Instant, activity: &str, target_kind: &'static str, target: ObjectId, details: Vec<(String, String)>) -> AuditRecord {
+fn system_record(
+    at: Instant,
+    activity: &str,
+    target_kind: &'static str,
+    target: ObjectId,
+    details: Vec<(String, String)>,
+) -> AuditRecord {
     AuditRecord {
         id: ObjectId::new_v4(),
         at,
@@ -26,7 +32,12 @@ fn system_record(at: Instant, activity: &str, target_kind: &'static str, target:
         result_reason: String::new(),
         initiated_by_id: None,
         initiated_by_upn: None,
-        targets: vec![AuditTarget { id: target.to_string(), display_name: None, kind: target_kind, user_principal_name: None }],
+        targets: vec![AuditTarget {
+            id: target.to_string(),
+            display_name: None,
+            kind: target_kind,
+            user_principal_name: None,
+        }],
         additional_details: details,
         correlation_id: ObjectId::new_v4(),
     }
@@ -44,7 +55,9 @@ pub async fn tidy_once(state: &AppState) -> anyhow::Result<usize> {
             }
             let activity = match (kind, status) {
                 (Kind::Assignment, ScheduleStatus::Expired) => "Remove member from role (PIM assignment expired)",
-                (Kind::Eligibility, ScheduleStatus::Expired) => "Remove eligible member from role (PIM eligibility expired)",
+                (Kind::Eligibility, ScheduleStatus::Expired) => {
+                    "Remove eligible member from role (PIM eligibility expired)"
+                }
                 (_, _) => "Role schedule started (PIM)",
             };
             let mut tx = state.store.begin_write().await?;
@@ -52,7 +65,11 @@ pub async fn tidy_once(state: &AppState) -> anyhow::Result<usize> {
                 let record = system_record(
                     now,
                     activity,
-                    if schedule.principal_kind == openpim_core::directory::ObjectKind::Group { "Group" } else { "User" },
+                    if schedule.principal_kind == openpim_core::directory::ObjectKind::Group {
+                        "Group"
+                    } else {
+                        "User"
+                    },
                     schedule.principal_id,
                     vec![
                         ("scheduleId".into(), schedule.id.to_string()),
@@ -67,9 +84,39 @@ pub async fn tidy_once(state: &AppState) -> anyhow::Result<usize> {
             }
         }
     }
+    for mut approval in state.store.expired_approvals(now, BATCH).await? {
+        approval.status = openpim_core::approval::ApprovalStatus::TimedOut;
+        let mut tx = state.store.begin_write().await?;
+        if tx.save_pending_approval(&approval).await? {
+            tx.transition_request(
+                approval.request_id,
+                RequestStatus::PendingApproval,
+                RequestStatus::TimedOut,
+                Some(now),
+            )
+            .await?;
+            let record = system_record(
+                now,
+                "Role activation request timed out waiting for approval (PIM)",
+                "User",
+                approval.requester,
+                vec![
+                    ("requestId".into(), approval.request_id.to_string()),
+                    ("approvalId".into(), approval.id.to_string()),
+                ],
+            );
+            state.commit(tx, &record).await.map_err(|e| anyhow::anyhow!("{}", e.message))?;
+            changed += 1;
+        } else {
+            tx.rollback().await?;
+        }
+    }
     for request in state.store.requests_due(now, BATCH).await? {
         let mut tx = state.store.begin_write().await?;
-        if tx.transition_request(request.id, RequestStatus::Granted, RequestStatus::Provisioned, request.completed).await? {
+        if tx
+            .transition_request(request.id, RequestStatus::Granted, RequestStatus::Provisioned, request.completed)
+            .await?
+        {
             let record = system_record(
                 now,
                 "Schedule request provisioned (PIM)",

@@ -44,7 +44,12 @@ pub struct ServerConfig {
     pub bootstrap_admin: String,
     /// Absolute URL clients reach this server at, for `@odata.context` and next links.
     pub public_url: Option<String>,
+    /// The longest an activation waits for approval (default 24 hours).
+    pub approval_timeout: std::time::Duration,
 }
+
+/// Default for [`ServerConfig::approval_timeout`].
+pub const DEFAULT_APPROVAL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
 
 pub struct RunningServer {
     pub addr: SocketAddr,
@@ -92,6 +97,7 @@ pub async fn start_with_clock(config: ServerConfig, clock: Box<dyn Clock>) -> an
         clock,
         tenant_id: boot.tenant_id,
         public_url: config.public_url.clone(),
+        approval_timeout: time::Duration::try_from(config.approval_timeout).unwrap_or(time::Duration::hours(24)),
     });
     let listener = TcpListener::bind(config.listen).await?;
     let addr = listener.local_addr()?;
@@ -127,7 +133,11 @@ pub fn router(state: AppState) -> Router {
 }
 
 async fn method_not_allowed() -> ApiError {
-    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "Request_BadRequest", "The HTTP method is not allowed on this resource.")
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "Request_BadRequest",
+        "The HTTP method is not allowed on this resource.",
+    )
 }
 
 async fn healthz(State(s): State<AppState>) -> impl IntoResponse {

@@ -3,9 +3,9 @@
 use crate::auth::{Caller, LocalIssuer};
 use crate::error::{ApiError, ApiResult};
 use openpim_core::access::{AccessIndex, AccessPath};
-use openpim_core::error::DomainResult;
 use openpim_core::audit::{AuditRecord, AuditResult, AuditTarget};
 use openpim_core::authz::{self, Operation};
+use openpim_core::error::DomainResult;
 use openpim_core::scope::DirectoryScope;
 use openpim_core::{Instant, ObjectId};
 use openpim_store::{Store, WriteTx};
@@ -38,6 +38,8 @@ pub struct Inner {
     pub tenant_id: ObjectId,
     /// Absolute base for `@odata.context`/`nextLink` when set; otherwise taken from `Host`.
     pub public_url: Option<String>,
+    /// The longest an activation waits for approval before it times out.
+    pub approval_timeout: time::Duration,
 }
 
 impl std::ops::Deref for AppState {

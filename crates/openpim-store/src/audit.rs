@@ -64,9 +64,15 @@ fn decode(row: &AnyRow) -> StoreResult<StoredAudit> {
         record: AuditRecord {
             id: row.id("id")?,
             at: row.time("activity_at")?,
-            category: static_str(&row.text("category")?, &[USER_MANAGEMENT, GROUP_MANAGEMENT, ROLE_MANAGEMENT, DIRECTORY_MANAGEMENT]),
+            category: static_str(
+                &row.text("category")?,
+                &[USER_MANAGEMENT, GROUP_MANAGEMENT, ROLE_MANAGEMENT, DIRECTORY_MANAGEMENT],
+            ),
             activity: row.text("activity_display_name")?,
-            operation_type: static_str(&row.text("operation_type")?, &["Add", "Update", "Delete", "Assign", "Unassign", "Read"]),
+            operation_type: static_str(
+                &row.text("operation_type")?,
+                &["Add", "Update", "Delete", "Assign", "Unassign", "Read"],
+            ),
             result: if row.text("result")? == "success" { AuditResult::Success } else { AuditResult::Failure },
             result_reason: row.text("result_reason")?,
             initiated_by_id: row.opt_text("initiated_by_user_id")?.map(|s| crate::codec::parse_id(&s)).transpose()?,
@@ -76,7 +82,10 @@ fn decode(row: &AnyRow) -> StoreResult<StoredAudit> {
                 .map(|t| AuditTarget {
                     id: s(t, "id").unwrap_or_default(),
                     display_name: s(t, "displayName"),
-                    kind: static_str(&s(t, "type").unwrap_or_default(), &["User", "Group", "Role", "Directory", "Other"]),
+                    kind: static_str(
+                        &s(t, "type").unwrap_or_default(),
+                        &["User", "Group", "Role", "Directory", "Other"],
+                    ),
                     user_principal_name: s(t, "userPrincipalName"),
                 })
                 .collect(),

@@ -136,7 +136,11 @@ impl Store {
         list(self.pool(), "directory_groups", &schema::GROUP, None, req, decode_group).await
     }
 
-    pub async fn list_group_members(&self, group: ObjectId, req: &ListRequest<'_>) -> StoreResult<Page<DirectoryObject>> {
+    pub async fn list_group_members(
+        &self,
+        group: ObjectId,
+        req: &ListRequest<'_>,
+    ) -> StoreResult<Page<DirectoryObject>> {
         member_page(self, "group_members", "group_id", group, req).await
     }
 
@@ -324,7 +328,13 @@ impl WriteTx<'_> {
     }
 
     /// Adds a member; `Conflict` when it is already there.
-    pub async fn add_group_member(&mut self, group: ObjectId, member: ObjectId, kind: ObjectKind, now: openpim_core::Instant) -> StoreResult<()> {
+    pub async fn add_group_member(
+        &mut self,
+        group: ObjectId,
+        member: ObjectId,
+        kind: ObjectKind,
+        now: openpim_core::Instant,
+    ) -> StoreResult<()> {
         sqlx::query("INSERT INTO group_members (group_id, member_id, member_type, added_at) VALUES ($1,$2,$3,$4)")
             .bind(id_text(group))
             .bind(id_text(member))
@@ -355,14 +365,16 @@ impl WriteTx<'_> {
     }
 
     pub async fn insert_administrative_unit(&mut self, u: &AdministrativeUnit) -> StoreResult<()> {
-        sqlx::query("INSERT INTO administrative_units (id, display_name, description, created_at) VALUES ($1,$2,$3,$4)")
-            .bind(id_text(u.id))
-            .bind(u.display_name.clone())
-            .bind(u.description.clone())
-            .bind(micros(u.created))
-            .execute(self.conn())
-            .await
-            .map_err(StoreError::from_write)?;
+        sqlx::query(
+            "INSERT INTO administrative_units (id, display_name, description, created_at) VALUES ($1,$2,$3,$4)",
+        )
+        .bind(id_text(u.id))
+        .bind(u.display_name.clone())
+        .bind(u.description.clone())
+        .bind(micros(u.created))
+        .execute(self.conn())
+        .await
+        .map_err(StoreError::from_write)?;
         self.feed("administrativeUnit", u.id, "add");
         Ok(())
     }
@@ -396,22 +408,33 @@ impl WriteTx<'_> {
         for gid in &removed {
             self.index(IndexUpdate::GrantRemoved(*gid));
         }
-        for sql in ["DELETE FROM administrative_unit_members WHERE unit_id = $1", "DELETE FROM administrative_units WHERE id = $1"] {
+        for sql in [
+            "DELETE FROM administrative_unit_members WHERE unit_id = $1",
+            "DELETE FROM administrative_units WHERE id = $1",
+        ] {
             sqlx::query(sql).bind(id_text(id)).execute(self.conn()).await.map_err(StoreError::Db)?;
         }
         self.feed("administrativeUnit", id, "delete");
         Ok(removed)
     }
 
-    pub async fn add_unit_member(&mut self, unit: ObjectId, member: ObjectId, kind: ObjectKind, now: openpim_core::Instant) -> StoreResult<()> {
-        sqlx::query("INSERT INTO administrative_unit_members (unit_id, member_id, member_type, added_at) VALUES ($1,$2,$3,$4)")
-            .bind(id_text(unit))
-            .bind(id_text(member))
-            .bind(kind.as_str())
-            .bind(micros(now))
-            .execute(self.conn())
-            .await
-            .map_err(StoreError::from_write)?;
+    pub async fn add_unit_member(
+        &mut self,
+        unit: ObjectId,
+        member: ObjectId,
+        kind: ObjectKind,
+        now: openpim_core::Instant,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO administrative_unit_members (unit_id, member_id, member_type, added_at) VALUES ($1,$2,$3,$4)",
+        )
+        .bind(id_text(unit))
+        .bind(id_text(member))
+        .bind(kind.as_str())
+        .bind(micros(now))
+        .execute(self.conn())
+        .await
+        .map_err(StoreError::from_write)?;
         self.feed("administrativeUnitMember", format!("{unit}/{member}"), "add");
         Ok(())
     }

@@ -5,22 +5,23 @@
 //! commits the change, its audit record and its change-feed entries in one transaction and hands
 //! back the [`IndexUpdate`]s the in-memory access index must apply.
 
+pub mod approvals;
+pub mod audit;
 mod codec;
 pub mod directory;
 mod error;
 mod list;
-pub mod roles;
 pub mod policies;
+pub mod roles;
 pub mod schedules;
 pub mod schema;
-pub mod audit;
 mod write;
 
 pub use error::StoreError;
 pub use list::{ListRequest, Page};
 pub use write::WriteTx;
 
-use sqlx::any::{AnyPoolOptions, AnyConnectOptions};
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 use std::path::Path;
 use std::str::FromStr;
@@ -122,10 +123,8 @@ impl Store {
 
     /// The tenant id, if the store has been bootstrapped.
     pub async fn tenant_id(&self) -> StoreResult<Option<uuid::Uuid>> {
-        let row: Option<(String,)> = sqlx::query_as("SELECT id FROM tenant LIMIT 1")
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(StoreError::Db)?;
+        let row: Option<(String,)> =
+            sqlx::query_as("SELECT id FROM tenant LIMIT 1").fetch_optional(&self.pool).await.map_err(StoreError::Db)?;
         row.map(|(id,)| codec::parse_id(&id)).transpose()
     }
 

@@ -81,7 +81,12 @@ impl Store {
 
 impl WriteTx<'_> {
     /// Creates `role`'s policy at scope '/' with `rules`.
-    pub async fn insert_policy(&mut self, tenant: ObjectId, role: ObjectId, rules: &[PolicyRule]) -> StoreResult<String> {
+    pub async fn insert_policy(
+        &mut self,
+        tenant: ObjectId,
+        role: ObjectId,
+        rules: &[PolicyRule],
+    ) -> StoreResult<String> {
         let suffix = format!("{tenant}_{}", ObjectId::new_v4());
         sqlx::query(
             "INSERT INTO role_management_policies (id_suffix, role_definition_id, scope_id, is_organization_default, rules) \

@@ -74,7 +74,8 @@ impl Store {
     /// Everything the access index needs, as updates to apply to an empty index.
     pub async fn load_index(&self) -> StoreResult<Vec<IndexUpdate>> {
         let mut updates = Vec::new();
-        let roles = sqlx::query("SELECT * FROM role_definitions").fetch_all(self.pool()).await.map_err(StoreError::Db)?;
+        let roles =
+            sqlx::query("SELECT * FROM role_definitions").fetch_all(self.pool()).await.map_err(StoreError::Db)?;
         for r in &roles {
             updates.push(IndexUpdate::RoleDefinitionSaved(decode_role(r)?));
         }

@@ -8,7 +8,7 @@ use openpim_core::change::IndexUpdate;
 use openpim_core::directory::ObjectKind;
 use openpim_core::duration;
 use openpim_core::schedule::{
-    Action, AssignmentType, ExpirationType, Expiration, Kind, MemberType, RequestSchedule, RequestStatus, Schedule,
+    Action, AssignmentType, Expiration, ExpirationType, Kind, MemberType, RequestSchedule, RequestStatus, Schedule,
     ScheduleRequest, ScheduleStatus, Ticket,
 };
 use openpim_core::scope::DirectoryScope;
@@ -183,7 +183,8 @@ impl Store {
         req: &ListRequest<'_>,
     ) -> StoreResult<Page<HeldSchedule>> {
         let view = held_view(kind, window, now);
-        let restriction = holder.map(|h| Restriction { sql: "principal_id = $1".into(), params: vec![SqlParam::Text(id_text(h))] });
+        let restriction =
+            holder.map(|h| Restriction { sql: "principal_id = $1".into(), params: vec![SqlParam::Text(id_text(h))] });
         let schema = match (kind, window) {
             (Kind::Assignment, Window::Live) => &schema::ASSIGNMENT_SCHEDULE,
             (Kind::Assignment, Window::EffectiveAt(_)) => &schema::ASSIGNMENT_INSTANCE,
@@ -194,7 +195,13 @@ impl Store {
     }
 
     /// One held schedule by its view id.
-    pub async fn get_held(&self, kind: Kind, window: Window, now: Instant, id: &str) -> StoreResult<Option<HeldSchedule>> {
+    pub async fn get_held(
+        &self,
+        kind: Kind,
+        window: Window,
+        now: Instant,
+        id: &str,
+    ) -> StoreResult<Option<HeldSchedule>> {
         let sql = format!("SELECT * FROM {} WHERE id = $1", held_view(kind, window, now));
         let row = sqlx::query(&sql).bind(id.to_string()).fetch_optional(self.pool()).await.map_err(StoreError::Db)?;
         row.as_ref().map(|r| decode_held(r, kind)).transpose()
@@ -221,7 +228,10 @@ impl Store {
     pub async fn count_assignments_of_role(&self, role: ObjectId) -> StoreResult<u64> {
         let mut n = 0;
         for kind in [Kind::Assignment, Kind::Eligibility] {
-            let sql = format!("SELECT COUNT(*) AS n FROM {} WHERE role_definition_id = $1 AND status <> 'Expired'", table(kind));
+            let sql = format!(
+                "SELECT COUNT(*) AS n FROM {} WHERE role_definition_id = $1 AND status <> 'Expired'",
+                table(kind)
+            );
             let row = sqlx::query(&sql).bind(id_text(role)).fetch_one(self.pool()).await.map_err(StoreError::Db)?;
             n += row.int("n")? as u64;
         }
@@ -238,7 +248,12 @@ impl Store {
         row.as_ref().map(decode_request).transpose()
     }
 
-    pub async fn list_requests(&self, kind: Kind, filter: RequestFilter, req: &ListRequest<'_>) -> StoreResult<Page<ScheduleRequest>> {
+    pub async fn list_requests(
+        &self,
+        kind: Kind,
+        filter: RequestFilter,
+        req: &ListRequest<'_>,
+    ) -> StoreResult<Page<ScheduleRequest>> {
         let mut params = vec![SqlParam::Text(kind_text(kind).into())];
         let sql = match filter {
             RequestFilter::All => "kind = $1".to_string(),
@@ -251,7 +266,15 @@ impl Store {
                 "kind = $1 AND created_by = $2".to_string()
             }
         };
-        list(self.pool(), "schedule_requests", &schema::SCHEDULE_REQUEST, Some(Restriction { sql, params }), req, decode_request).await
+        list(
+            self.pool(),
+            "schedule_requests",
+            &schema::SCHEDULE_REQUEST,
+            Some(Restriction { sql, params }),
+            req,
+            decode_request,
+        )
+        .await
     }
 
     /// Role-assignable groups `member` belongs to (eligibility can be held through them).
@@ -292,7 +315,13 @@ impl Store {
 
 impl WriteTx<'_> {
     /// The live (not expired) schedule for a principal, role and scope, read inside the write.
-    pub async fn live_schedule(&mut self, kind: Kind, principal: ObjectId, role: ObjectId, scope: &DirectoryScope) -> StoreResult<Option<Schedule>> {
+    pub async fn live_schedule(
+        &mut self,
+        kind: Kind,
+        principal: ObjectId,
+        role: ObjectId,
+        scope: &DirectoryScope,
+    ) -> StoreResult<Option<Schedule>> {
         let sql = format!(
             "SELECT * FROM {} WHERE principal_id = $1 AND role_definition_id = $2 AND directory_scope_id = $3 AND status <> 'Expired'",
             table(kind)
@@ -308,7 +337,13 @@ impl WriteTx<'_> {
     }
 
     /// The most recently ended schedule for a principal, role and scope (for renewals).
-    pub async fn latest_expired(&mut self, kind: Kind, principal: ObjectId, role: ObjectId, scope: &DirectoryScope) -> StoreResult<Option<Schedule>> {
+    pub async fn latest_expired(
+        &mut self,
+        kind: Kind,
+        principal: ObjectId,
+        role: ObjectId,
+        scope: &DirectoryScope,
+    ) -> StoreResult<Option<Schedule>> {
         let sql = format!(
             "SELECT * FROM {} WHERE principal_id = $1 AND role_definition_id = $2 AND directory_scope_id = $3 \
              AND status = 'Expired' ORDER BY end_at DESC LIMIT 1",
@@ -326,7 +361,12 @@ impl WriteTx<'_> {
 
     /// Live eligibilities for `role` at `scope` held by any of `principals` (a user and its
     /// role-assignable groups).
-    pub async fn eligibilities_of(&mut self, principals: &[ObjectId], role: ObjectId, scope: &DirectoryScope) -> StoreResult<Vec<Schedule>> {
+    pub async fn eligibilities_of(
+        &mut self,
+        principals: &[ObjectId],
+        role: ObjectId,
+        scope: &DirectoryScope,
+    ) -> StoreResult<Vec<Schedule>> {
         let mut out = Vec::new();
         for p in principals {
             if let Some(s) = self.live_schedule(Kind::Eligibility, *p, role, scope).await? {
@@ -346,8 +386,14 @@ impl WriteTx<'_> {
     }
 
     /// Moves a schedule to `status` if it is not there yet; idempotent, safe on many nodes.
-    pub async fn set_schedule_status(&mut self, schedule: &Schedule, status: ScheduleStatus, now: Instant) -> StoreResult<bool> {
-        let sql = format!("UPDATE {} SET status = $2, modified_at = $3 WHERE id = $1 AND status <> $2", table(schedule.kind));
+    pub async fn set_schedule_status(
+        &mut self,
+        schedule: &Schedule,
+        status: ScheduleStatus,
+        now: Instant,
+    ) -> StoreResult<bool> {
+        let sql =
+            format!("UPDATE {} SET status = $2, modified_at = $3 WHERE id = $1 AND status <> $2", table(schedule.kind));
         let done = sqlx::query(&sql)
             .bind(id_text(schedule.id))
             .bind(status.as_str())
@@ -432,6 +478,7 @@ impl WriteTx<'_> {
         let sql = format!("DELETE FROM {} WHERE id = $1", table(s.kind));
         sqlx::query(&sql).bind(id_text(s.id)).execute(self.conn()).await.map_err(StoreError::Db)?;
         self.feed(table(s.kind), s.id, "delete");
+        self.revoke_granted_requests(s.id).await?;
         let mut cascaded = Vec::new();
         match s.kind {
             Kind::Assignment => self.index(IndexUpdate::GrantRemoved(s.id)),
@@ -441,7 +488,11 @@ impl WriteTx<'_> {
     }
 
     /// Deletes activations made from any of `eligibilities` (optionally only `holder`'s).
-    pub async fn revoke_activations_from(&mut self, eligibilities: &[ObjectId], holder: Option<ObjectId>) -> StoreResult<Vec<ObjectId>> {
+    pub async fn revoke_activations_from(
+        &mut self,
+        eligibilities: &[ObjectId],
+        holder: Option<ObjectId>,
+    ) -> StoreResult<Vec<ObjectId>> {
         let mut revoked = Vec::new();
         for e in eligibilities {
             let rows = sqlx::query("SELECT id, principal_id FROM role_assignments WHERE activated_using = $1")
@@ -464,8 +515,24 @@ impl WriteTx<'_> {
                 .map_err(StoreError::Db)?;
             self.index(IndexUpdate::GrantRemoved(*id));
             self.feed("role_assignments", id, "delete");
+            self.revoke_granted_requests(*id).await?;
         }
         Ok(revoked)
+    }
+
+    /// A request still waiting for its start (`Granted`) whose schedule was removed will never
+    /// be provisioned: mark it `Revoked` so the tidy-up job does not provision it later.
+    async fn revoke_granted_requests(&mut self, schedule: ObjectId) -> StoreResult<()> {
+        let rows = sqlx::query("SELECT id FROM schedule_requests WHERE target_schedule_id = $1 AND status = 'Granted'")
+            .bind(id_text(schedule))
+            .fetch_all(self.conn())
+            .await
+            .map_err(StoreError::Db)?;
+        for r in &rows {
+            let id = r.id("id")?;
+            self.transition_request(id, RequestStatus::Granted, RequestStatus::Revoked, None).await?;
+        }
+        Ok(())
     }
 
     /// Live eligibility ids held by `group` (to end a leaving member's activations).
@@ -514,15 +581,22 @@ impl WriteTx<'_> {
     }
 
     /// Moves a request from `from` to `to`; false when it was no longer in `from` (idempotent).
-    pub async fn transition_request(&mut self, id: ObjectId, from: RequestStatus, to: RequestStatus, completed: Option<Instant>) -> StoreResult<bool> {
-        let done = sqlx::query("UPDATE schedule_requests SET status = $3, completed_at = $4 WHERE id = $1 AND status = $2")
-            .bind(id_text(id))
-            .bind(from.as_str())
-            .bind(to.as_str())
-            .bind(completed.map(micros))
-            .execute(self.conn())
-            .await
-            .map_err(StoreError::Db)?;
+    pub async fn transition_request(
+        &mut self,
+        id: ObjectId,
+        from: RequestStatus,
+        to: RequestStatus,
+        completed: Option<Instant>,
+    ) -> StoreResult<bool> {
+        let done =
+            sqlx::query("UPDATE schedule_requests SET status = $3, completed_at = $4 WHERE id = $1 AND status = $2")
+                .bind(id_text(id))
+                .bind(from.as_str())
+                .bind(to.as_str())
+                .bind(completed.map(micros))
+                .execute(self.conn())
+                .await
+                .map_err(StoreError::Db)?;
         let changed = done.rows_affected() > 0;
         if changed {
             self.feed("schedule_requests", id, "update");

@@ -47,11 +47,7 @@ pub static GROUP: EntitySchema = EntitySchema {
 pub static ADMINISTRATIVE_UNIT: EntitySchema = EntitySchema {
     type_name: "microsoft.graph.administrativeUnit",
     key_column: "id",
-    properties: &[
-        p("id", "id", PropType::Guid),
-        ci("displayName", "display_name"),
-        ci("description", "description"),
-    ],
+    properties: &[p("id", "id", PropType::Guid), ci("displayName", "display_name"), ci("description", "description")],
 };
 
 pub static ROLE_DEFINITION: EntitySchema = EntitySchema {
@@ -128,7 +124,10 @@ held_schema!(ASSIGNMENT_SCHEDULE, "microsoft.graph.unifiedRoleAssignmentSchedule
 held_schema!(
     ASSIGNMENT_INSTANCE,
     "microsoft.graph.unifiedRoleAssignmentScheduleInstance",
-    [p("roleAssignmentScheduleId", "schedule_id", PropType::String), p("roleAssignmentOriginId", "schedule_id", PropType::String)]
+    [
+        p("roleAssignmentScheduleId", "schedule_id", PropType::String),
+        p("roleAssignmentOriginId", "schedule_id", PropType::String)
+    ]
 );
 held_schema!(ELIGIBILITY_SCHEDULE, "microsoft.graph.unifiedRoleEligibilitySchedule", []);
 held_schema!(

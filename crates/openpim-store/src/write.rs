@@ -65,4 +65,3 @@ pub(crate) async fn record_only(store: &crate::Store, record: &AuditRecord) -> S
     let mut conn = store.pool().acquire().await.map_err(StoreError::Db)?;
     audit::insert(&mut conn, record).await
 }
-

@@ -153,7 +153,14 @@ mod tests {
     use super::*;
 
     fn input(duration: Option<Duration>) -> PolicyInput<'static> {
-        PolicyInput { duration, justification: Some("because"), ticket_number: None, ticket_system: None, mfa: true, acrs: &[] }
+        PolicyInput {
+            duration,
+            justification: Some("because"),
+            ticket_number: None,
+            ticket_system: None,
+            mfa: true,
+            acrs: &[],
+        }
     }
 
     #[test]
@@ -178,14 +185,23 @@ mod tests {
         r.enablement.ticketing = true;
         let e = r.check(&input(Some(Duration::hours(1)))).unwrap_err();
         assert!(e.message.contains("TicketingRule"));
-        r.check(&PolicyInput { ticket_number: Some("T-1"), ticket_system: Some("Jira"), ..input(Some(Duration::hours(1))) })
-            .unwrap();
+        r.check(&PolicyInput {
+            ticket_number: Some("T-1"),
+            ticket_system: Some("Jira"),
+            ..input(Some(Duration::hours(1)))
+        })
+        .unwrap();
         r.authentication_context = Some("c1".into());
         let acrs = vec!["c1".to_string()];
         let e = r.check(&input(Some(Duration::hours(1)))).unwrap_err();
         assert_eq!(e.code, "RoleAssignmentRequestAcrsValidationFailed");
-        r.check(&PolicyInput { acrs: &acrs, ticket_number: Some("T-1"), ticket_system: Some("Jira"), ..input(Some(Duration::hours(1))) })
-            .unwrap();
+        r.check(&PolicyInput {
+            acrs: &acrs,
+            ticket_number: Some("T-1"),
+            ticket_system: Some("Jira"),
+            ..input(Some(Duration::hours(1)))
+        })
+        .unwrap();
     }
 
     #[test]

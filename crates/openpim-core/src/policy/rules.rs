@@ -132,10 +132,18 @@ impl RecipientType {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum RuleKind {
-    Expiration { is_expiration_required: bool, maximum_duration: Duration },
-    Enablement { enabled_rules: Vec<Enablement> },
+    Expiration {
+        is_expiration_required: bool,
+        maximum_duration: Duration,
+    },
+    Enablement {
+        enabled_rules: Vec<Enablement>,
+    },
     Approval(ApprovalSettings),
-    AuthenticationContext { is_enabled: bool, claim_value: Option<String> },
+    AuthenticationContext {
+        is_enabled: bool,
+        claim_value: Option<String>,
+    },
     Notification {
         recipient_type: RecipientType,
         level: NotificationLevel,
@@ -151,7 +159,9 @@ impl RuleKind {
             Self::Expiration { .. } => "#microsoft.graph.unifiedRoleManagementPolicyExpirationRule",
             Self::Enablement { .. } => "#microsoft.graph.unifiedRoleManagementPolicyEnablementRule",
             Self::Approval(_) => "#microsoft.graph.unifiedRoleManagementPolicyApprovalRule",
-            Self::AuthenticationContext { .. } => "#microsoft.graph.unifiedRoleManagementPolicyAuthenticationContextRule",
+            Self::AuthenticationContext { .. } => {
+                "#microsoft.graph.unifiedRoleManagementPolicyAuthenticationContextRule"
+            }
             Self::Notification { .. } => "#microsoft.graph.unifiedRoleManagementPolicyNotificationRule",
         }
     }
@@ -235,7 +245,10 @@ pub fn default_rules() -> Vec<PolicyRule> {
             kind: RuleKind::Enablement { enabled_rules: enabled },
         }
     };
-    let mut rules = vec![expiration(Admin, Eligibility, &d.admin_eligibility), enablement(Admin, Eligibility, &d.admin_eligibility)];
+    let mut rules = vec![
+        expiration(Admin, Eligibility, &d.admin_eligibility),
+        enablement(Admin, Eligibility, &d.admin_eligibility),
+    ];
     rules.extend(notifications(Admin, Eligibility));
     rules.push(expiration(Admin, Assignment, &d.admin_assignment));
     rules.push(enablement(Admin, Assignment, &d.admin_assignment));
@@ -281,8 +294,10 @@ pub fn effective(rules: &[PolicyRule]) -> RolePolicy {
         };
         match &rule.kind {
             RuleKind::Expiration { is_expiration_required, maximum_duration } => {
-                set.expiration =
-                    ExpirationRule { is_expiration_required: *is_expiration_required, maximum_duration: *maximum_duration };
+                set.expiration = ExpirationRule {
+                    is_expiration_required: *is_expiration_required,
+                    maximum_duration: *maximum_duration,
+                };
             }
             RuleKind::Enablement { enabled_rules } => {
                 set.enablement = EnablementRule {
@@ -457,7 +472,10 @@ mod tests {
         let rules = default_rules();
         let exp = rules.iter().find(|r| r.id == "Expiration_EndUser_Assignment").unwrap();
         for bad in [Duration::ZERO, Duration::minutes(-5), Duration::hours(25)] {
-            let incoming = PolicyRule { kind: RuleKind::Expiration { is_expiration_required: true, maximum_duration: bad }, ..exp.clone() };
+            let incoming = PolicyRule {
+                kind: RuleKind::Expiration { is_expiration_required: true, maximum_duration: bad },
+                ..exp.clone()
+            };
             assert_eq!(apply_update(exp, incoming, &HashSet::new()).unwrap_err().code, "InvalidPolicyRule");
         }
         let wrong_type = PolicyRule { kind: RuleKind::Enablement { enabled_rules: vec![] }, ..exp.clone() };
@@ -466,7 +484,10 @@ mod tests {
         let RuleKind::Approval(mut settings) = approval.kind.clone() else { unreachable!() };
         settings.is_approval_required = true;
         let no_approvers = PolicyRule { kind: RuleKind::Approval(settings.clone()), ..approval.clone() };
-        assert!(apply_update(approval, no_approvers, &HashSet::new()).unwrap_err().message.contains("primary approver"));
+        assert!(apply_update(approval, no_approvers, &HashSet::new())
+            .unwrap_err()
+            .message
+            .contains("primary approver"));
         let approver = ObjectId::new_v4();
         settings.stages[0].primary_approvers.push(Approver::SingleUser { user_id: approver, description: None });
         let ghost = PolicyRule { kind: RuleKind::Approval(settings.clone()), ..approval.clone() };
@@ -474,7 +495,8 @@ mod tests {
         let ok = apply_update(approval, ghost, &HashSet::from([approver])).unwrap();
         assert!(effective(&[ok]).end_user_assignment.approval_required);
         let ctx = rules.iter().find(|r| r.id == "AuthenticationContext_EndUser_Assignment").unwrap();
-        let bad_ctx = PolicyRule { kind: RuleKind::AuthenticationContext { is_enabled: true, claim_value: None }, ..ctx.clone() };
+        let bad_ctx =
+            PolicyRule { kind: RuleKind::AuthenticationContext { is_enabled: true, claim_value: None }, ..ctx.clone() };
         assert!(apply_update(ctx, bad_ctx, &HashSet::new()).is_err());
     }
 }

@@ -28,13 +28,14 @@ pub async fn check(State(s): State<AppState>, caller: Caller, Query(q): Query<Ch
         Some(p) => object_id(p)?,
         None => caller.id(),
     };
-    let action = q
-        .action
-        .filter(|a| !a.trim().is_empty() && a.len() <= 300)
-        .ok_or_else(|| ApiError::bad_request("Query parameter 'action' is required (e.g. microsoft.directory/users/password/update)."))?;
+    let action = q.action.filter(|a| !a.trim().is_empty() && a.len() <= 300).ok_or_else(|| {
+        ApiError::bad_request("Query parameter 'action' is required (e.g. microsoft.directory/users/password/update).")
+    })?;
     let scope = DirectoryScope::parse(q.directory_scope_id.as_deref().unwrap_or("/"))?;
     let now = s.now();
-    if principal != caller.id() && authz::authorize(&s.index(), caller.id(), Operation::ReadScheduleRequests, &[], now).is_err() {
+    if principal != caller.id()
+        && authz::authorize(&s.index(), caller.id(), Operation::ReadScheduleRequests, &[], now).is_err()
+    {
         return Err(ApiError::new(
             axum::http::StatusCode::FORBIDDEN,
             "Authorization_RequestDenied",

@@ -49,7 +49,12 @@ pub async fn create(State(s): State<AppState>, caller: Caller, q: OData, body: J
     Ok(q.created(&format!("{CONTEXT}/$entity"), wire::administrative_unit(&unit)))
 }
 
-pub async fn update(State(s): State<AppState>, caller: Caller, Path(id): Path<String>, body: JsonObject) -> ApiResult<Response> {
+pub async fn update(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: JsonObject,
+) -> ApiResult<Response> {
     let mut b = Body::new(body, AU_TYPE);
     let display_name = b.string("displayName")?;
     let description = b.nullable_string("description")?;
@@ -85,14 +90,24 @@ pub async fn remove(State(s): State<AppState>, caller: Caller, Path(id): Path<St
     Ok(no_content())
 }
 
-pub async fn members(State(s): State<AppState>, _caller: Caller, q: OData, Path(id): Path<String>) -> ApiResult<Response> {
+pub async fn members(
+    State(s): State<AppState>,
+    _caller: Caller,
+    q: OData,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
     let unit = lookup(&s, &id).await?;
     let req = q.directory_list_request(&schema::USER)?;
     let page = s.store.list_unit_members(unit.id, &req).await?;
     Ok(q.collection("directoryObjects", page.map(|o| wire::directory_object(&o)), req.offset))
 }
 
-pub async fn add_member(State(s): State<AppState>, caller: Caller, Path(id): Path<String>, body: JsonObject) -> ApiResult<Response> {
+pub async fn add_member(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: JsonObject,
+) -> ApiResult<Response> {
     let member_id = wire::read_reference(&body.0)?;
     let unit = lookup(&s, &id).await?;
     let member = s
@@ -121,7 +136,11 @@ pub async fn add_member(State(s): State<AppState>, caller: Caller, Path(id): Pat
     Ok(no_content())
 }
 
-pub async fn remove_member(State(s): State<AppState>, caller: Caller, Path((id, member)): Path<(String, String)>) -> ApiResult<Response> {
+pub async fn remove_member(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path((id, member)): Path<(String, String)>,
+) -> ApiResult<Response> {
     let unit = lookup(&s, &id).await?;
     let member_id = object_id(&member)?;
     let audit = target(Audit::new(DIRECTORY_MANAGEMENT, "Remove member from administrative unit", "Delete"), &unit)

@@ -58,7 +58,12 @@ pub async fn create(State(s): State<AppState>, caller: Caller, q: OData, body: J
     Ok(q.created("groups/$entity", wire::group(&group)))
 }
 
-pub async fn update(State(s): State<AppState>, caller: Caller, Path(id): Path<String>, body: JsonObject) -> ApiResult<Response> {
+pub async fn update(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: JsonObject,
+) -> ApiResult<Response> {
     let patch = wire::read_group_patch(Body::new(body, GROUP_TYPE))?;
     let group = lookup(&s, &id).await?;
     let audit = target(Audit::new(GROUP_MANAGEMENT, "Update group", "Update"), &group);
@@ -83,14 +88,24 @@ pub async fn remove(State(s): State<AppState>, caller: Caller, Path(id): Path<St
     Ok(no_content())
 }
 
-pub async fn members(State(s): State<AppState>, _caller: Caller, q: OData, Path(id): Path<String>) -> ApiResult<Response> {
+pub async fn members(
+    State(s): State<AppState>,
+    _caller: Caller,
+    q: OData,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
     let group = lookup(&s, &id).await?;
     let req = q.directory_list_request(&schema::USER)?;
     let page = s.store.list_group_members(group.id, &req).await?;
     Ok(q.collection("directoryObjects", page.map(|o| wire::directory_object(&o)), req.offset))
 }
 
-pub async fn add_member(State(s): State<AppState>, caller: Caller, Path(id): Path<String>, body: JsonObject) -> ApiResult<Response> {
+pub async fn add_member(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: JsonObject,
+) -> ApiResult<Response> {
     let member_id = wire::read_reference(&body.0)?;
     let group = lookup(&s, &id).await?;
     let member = s
@@ -98,7 +113,8 @@ pub async fn add_member(State(s): State<AppState>, caller: Caller, Path(id): Pat
         .find_object(member_id)
         .await?
         .ok_or_else(|| ApiError::not_found("directoryObject", &member_id.to_string()))?;
-    let audit = target(Audit::new(GROUP_MANAGEMENT, "Add member to group", "Add"), &group).detail("memberId", member_id);
+    let audit =
+        target(Audit::new(GROUP_MANAGEMENT, "Add member to group", "Add"), &group).detail("memberId", member_id);
     let op = op_for(&group, Operation::UpdateGroupMembers, Operation::UpdateRoleAssignableGroup);
     s.authorize(&caller, op, &s.scopes_of(group.id).await?, &audit).await?;
     check_group_member(&group, member_id, member.kind())?;
@@ -117,10 +133,15 @@ pub async fn add_member(State(s): State<AppState>, caller: Caller, Path(id): Pat
     Ok(no_content())
 }
 
-pub async fn remove_member(State(s): State<AppState>, caller: Caller, Path((id, member)): Path<(String, String)>) -> ApiResult<Response> {
+pub async fn remove_member(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path((id, member)): Path<(String, String)>,
+) -> ApiResult<Response> {
     let group = lookup(&s, &id).await?;
     let member_id = object_id(&member)?;
-    let audit = target(Audit::new(GROUP_MANAGEMENT, "Remove member from group", "Delete"), &group).detail("memberId", member_id);
+    let audit = target(Audit::new(GROUP_MANAGEMENT, "Remove member from group", "Delete"), &group)
+        .detail("memberId", member_id);
     let op = op_for(&group, Operation::UpdateGroupMembers, Operation::UpdateRoleAssignableGroup);
     s.authorize(&caller, op, &s.scopes_of(group.id).await?, &audit).await?;
     let mut tx = s.store.begin_write().await?;

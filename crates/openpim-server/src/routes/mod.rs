@@ -1,7 +1,9 @@
 //! The Graph v1.0 routes. Each handler parses, authorises, calls one core operation, persists
 //! through the one write path, and renders.
 
+mod access_check;
 mod admin_units;
+mod approvals;
 mod audit;
 mod groups;
 mod ops;
@@ -9,7 +11,6 @@ mod policies;
 mod role_assignments;
 mod role_definitions;
 mod schedules;
-mod access_check;
 mod users;
 
 use crate::error::{ApiError, ApiResult};
@@ -57,7 +58,10 @@ pub fn graph_routes() -> Router<AppState> {
             "/v1.0/roleManagement/directory/roleEligibilityScheduleRequests",
             get(schedules::list_eligibility_requests).post(schedules::create_eligibility_request),
         )
-        .route("/v1.0/roleManagement/directory/roleEligibilityScheduleRequests/{id}", get(schedules::get_eligibility_request))
+        .route(
+            "/v1.0/roleManagement/directory/roleEligibilityScheduleRequests/{id}",
+            get(schedules::get_eligibility_request),
+        )
         .route(
             "/v1.0/roleManagement/directory/roleEligibilityScheduleRequests/{id}/cancel",
             post(schedules::cancel_eligibility_request),
@@ -66,7 +70,10 @@ pub fn graph_routes() -> Router<AppState> {
             "/v1.0/roleManagement/directory/roleAssignmentScheduleRequests",
             get(schedules::list_assignment_requests).post(schedules::create_assignment_request),
         )
-        .route("/v1.0/roleManagement/directory/roleAssignmentScheduleRequests/{id}", get(schedules::get_assignment_request))
+        .route(
+            "/v1.0/roleManagement/directory/roleAssignmentScheduleRequests/{id}",
+            get(schedules::get_assignment_request),
+        )
         .route(
             "/v1.0/roleManagement/directory/roleAssignmentScheduleRequests/{id}/cancel",
             post(schedules::cancel_assignment_request),
@@ -83,7 +90,10 @@ pub fn graph_routes() -> Router<AppState> {
             "/v1.0/roleManagement/directory/roleEligibilityScheduleInstances/{id}",
             get(schedules::get_eligibility_instance),
         )
-        .route("/v1.0/roleManagement/directory/roleAssignmentScheduleInstances", get(schedules::list_assignment_instances))
+        .route(
+            "/v1.0/roleManagement/directory/roleAssignmentScheduleInstances",
+            get(schedules::list_assignment_instances),
+        )
         .route(
             "/v1.0/roleManagement/directory/roleAssignmentScheduleInstances/{id}",
             get(schedules::get_assignment_instance),
@@ -97,6 +107,12 @@ pub fn graph_routes() -> Router<AppState> {
         )
         .route("/v1.0/policies/roleManagementPolicyAssignments", get(policies::list_assignments))
         .route("/v1.0/policies/roleManagementPolicyAssignments/{id}", get(policies::get_assignment))
+        .route("/v1.0/roleManagement/directory/roleAssignmentApprovals/{id}", get(approvals::get))
+        .route("/v1.0/roleManagement/directory/roleAssignmentApprovals/{id}/steps", get(approvals::steps))
+        .route(
+            "/v1.0/roleManagement/directory/roleAssignmentApprovals/{id}/steps/{step}",
+            get(approvals::step).patch(approvals::decide),
+        )
         .route("/v1.0/openpim/accessCheck", get(access_check::check))
         .route("/v1.0/auditLogs/directoryAudits", get(audit::list))
         .route("/v1.0/auditLogs/directoryAudits/{id}", get(audit::get))

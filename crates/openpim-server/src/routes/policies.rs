@@ -66,7 +66,12 @@ pub async fn get(State(s): State<AppState>, _caller: Caller, q: OData, Path(id):
     Ok(q.entity(&format!("{POLICIES}/$entity"), wire::policy(&p, rules, effective)))
 }
 
-pub async fn list_rules(State(s): State<AppState>, _caller: Caller, q: OData, Path(id): Path<String>) -> ApiResult<Response> {
+pub async fn list_rules(
+    State(s): State<AppState>,
+    _caller: Caller,
+    q: OData,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
     let p = found(s.store.get_policy(&id).await?, "unifiedRoleManagementPolicy", &id)?;
     if q.options.filter.is_some() || !q.options.orderby.is_empty() {
         return Err(ApiError::bad_request("$filter and $orderby are not supported on policy rules."));
@@ -76,7 +81,12 @@ pub async fn list_rules(State(s): State<AppState>, _caller: Caller, q: OData, Pa
     Ok(q.collection(&format!("{POLICIES}('{}')/rules", p.id), page, 0))
 }
 
-pub async fn get_rule(State(s): State<AppState>, _caller: Caller, q: OData, Path((id, rule)): Path<(String, String)>) -> ApiResult<Response> {
+pub async fn get_rule(
+    State(s): State<AppState>,
+    _caller: Caller,
+    q: OData,
+    Path((id, rule)): Path<(String, String)>,
+) -> ApiResult<Response> {
     let p = found(s.store.get_policy(&id).await?, "unifiedRoleManagementPolicy", &id)?;
     let r = found(p.rules.iter().find(|r| r.id.eq_ignore_ascii_case(&rule)), "unifiedRoleManagementPolicyRule", &rule)?;
     Ok(q.entity(&format!("{POLICIES}('{}')/rules/$entity", p.id), wire::rule(r)))
@@ -110,7 +120,11 @@ pub async fn update_rule(
     body: JsonObject,
 ) -> ApiResult<Response> {
     let p = found(s.store.get_policy(&id).await?, "unifiedRoleManagementPolicy", &id)?;
-    let existing = found(p.rules.iter().find(|r| r.id.eq_ignore_ascii_case(&rule_id)), "unifiedRoleManagementPolicyRule", &rule_id)?;
+    let existing = found(
+        p.rules.iter().find(|r| r.id.eq_ignore_ascii_case(&rule_id)),
+        "unifiedRoleManagementPolicyRule",
+        &rule_id,
+    )?;
     let audit = Audit::new(ROLE_MANAGEMENT, "Update role setting in PIM", "Update")
         .target("Role", p.role_definition_id, None, None)
         .detail("policyId", &p.id)
@@ -172,9 +186,15 @@ pub async fn list_assignments(State(s): State<AppState>, _caller: Caller, q: ODa
     Ok(q.collection(&assignments_context(&q), page.map(|p| render_assignment(&q, &p)), req.offset))
 }
 
-pub async fn get_assignment(State(s): State<AppState>, _caller: Caller, q: OData, Path(id): Path<String>) -> ApiResult<Response> {
+pub async fn get_assignment(
+    State(s): State<AppState>,
+    _caller: Caller,
+    q: OData,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
     check_assignment_expand(&q)?;
-    let (policy_id, role) = id.rsplit_once('_').ok_or_else(|| ApiError::not_found("unifiedRoleManagementPolicyAssignment", &id))?;
+    let (policy_id, role) =
+        id.rsplit_once('_').ok_or_else(|| ApiError::not_found("unifiedRoleManagementPolicyAssignment", &id))?;
     let p = s
         .store
         .get_policy(policy_id)

@@ -3,6 +3,7 @@
 use super::object_id;
 use super::ops::{found, no_content};
 use crate::auth::Caller;
+use crate::bootstrap::direct_assignment;
 use crate::error::{ApiError, ApiResult};
 use crate::odata::OData;
 use crate::state::{AppState, Audit};
@@ -17,7 +18,6 @@ use openpim_core::authz::Operation;
 use openpim_core::catalog::GLOBAL_ADMINISTRATOR;
 use openpim_core::directory::ObjectKind;
 use openpim_core::schedule::{Kind, Schedule};
-use crate::bootstrap::direct_assignment;
 use openpim_core::scope::DirectoryScope;
 use openpim_store::directory::DirectoryObject;
 use openpim_store::{schema, StoreError};
@@ -46,7 +46,9 @@ async fn render(s: &AppState, q: &OData, a: &Schedule) -> ApiResult<Value> {
                 .as_ref()
                 .map(crate::wire::directory::administrative_unit)
                 .unwrap_or(Value::Null),
-            DirectoryScope::Object(id) => s.store.find_object(id).await?.as_ref().map(directory_object).unwrap_or(Value::Null),
+            DirectoryScope::Object(id) => {
+                s.store.find_object(id).await?.as_ref().map(directory_object).unwrap_or(Value::Null)
+            }
             DirectoryScope::Tenant => Value::Null,
         };
     }
@@ -81,7 +83,7 @@ pub async fn get(State(s): State<AppState>, _caller: Caller, q: OData, Path(id):
 }
 
 /// Checks that a narrow scope names something that exists.
-async fn check_scope_exists(s: &AppState, scope: &DirectoryScope) -> ApiResult<()> {
+pub(super) async fn check_scope_exists(s: &AppState, scope: &DirectoryScope) -> ApiResult<()> {
     let exists = match scope {
         DirectoryScope::Tenant => true,
         DirectoryScope::AdministrativeUnit(id) => s.store.get_administrative_unit(*id).await?.is_some(),
@@ -111,14 +113,17 @@ pub async fn create(State(s): State<AppState>, caller: Caller, q: OData, body: J
     });
     let now = s.now();
     let principal_kind = principal.as_ref().map(DirectoryObject::kind).unwrap_or(ObjectKind::User);
-    let assignment = direct_assignment(input.principal_id, principal_kind, input.role_definition_id, scope, Some(caller.id()), now);
+    let assignment =
+        direct_assignment(input.principal_id, principal_kind, input.role_definition_id, scope, Some(caller.id()), now);
     let mut tx = s.store.begin_write().await?;
     let live = tx.live_schedule(Kind::Assignment, input.principal_id, input.role_definition_id, &scope).await?;
     let mut duplicate = live.is_some();
     if let Some(ended) = live.filter(|l| l.has_ended(now)) {
         duplicate = !tx.expire_if_ended(&ended, now).await?;
     }
-    if let Err(e) = check_new_assignment(input.principal_id, principal_ref, input.role_definition_id, role.as_ref(), duplicate) {
+    if let Err(e) =
+        check_new_assignment(input.principal_id, principal_ref, input.role_definition_id, role.as_ref(), duplicate)
+    {
         tx.rollback().await?;
         return Err(e.into());
     }
@@ -134,14 +139,19 @@ pub async fn create(State(s): State<AppState>, caller: Caller, q: OData, body: J
         }
         other => other?,
     }
-    s.commit(tx, &target(Audit::new(ROLE_MANAGEMENT, "Add member to role", "Assign"), &assignment, &role_name).success(&caller, now))
-        .await?;
+    s.commit(
+        tx,
+        &target(Audit::new(ROLE_MANAGEMENT, "Add member to role", "Assign"), &assignment, &role_name)
+            .success(&caller, now),
+    )
+    .await?;
     Ok(q.created(&format!("{CONTEXT}/$entity"), wire::role_assignment(&assignment)))
 }
 
 pub async fn remove(State(s): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Response> {
     let a = found(s.store.get_role_assignment(object_id(&id)?, s.now()).await?, "unifiedRoleAssignment", &id)?;
-    let role_name = s.store.get_role_definition(a.role_definition_id).await?.map(|r| r.display_name).unwrap_or_default();
+    let role_name =
+        s.store.get_role_definition(a.role_definition_id).await?.map(|r| r.display_name).unwrap_or_default();
     let audit = target(Audit::new(ROLE_MANAGEMENT, "Remove member from role", "Unassign"), &a, &role_name);
     s.authorize(&caller, Operation::ManageRoleAssignments, &[a.scope], &audit).await?;
     let mut tx = s.store.begin_write().await?;
@@ -150,7 +160,9 @@ pub async fn remove(State(s): State<AppState>, caller: Caller, Path(id): Path<St
     } else {
         0
     };
-    if let Err(e) = check_removal(a.role_definition_id, a.scope == DirectoryScope::Tenant && a.end.is_none(), global_admins) {
+    if let Err(e) =
+        check_removal(a.role_definition_id, a.scope == DirectoryScope::Tenant && a.end.is_none(), global_admins)
+    {
         tx.rollback().await?;
         return Err(e.into());
     }

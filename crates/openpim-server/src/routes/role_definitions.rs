@@ -37,7 +37,9 @@ fn render(q: &OData, r: &RoleDefinition) -> Value {
 
 fn duplicate_name(e: StoreError) -> ApiError {
     match e {
-        StoreError::Conflict(_) => ApiError::bad_request("A role definition with the same displayName or id already exists."),
+        StoreError::Conflict(_) => {
+            ApiError::bad_request("A role definition with the same displayName or id already exists.")
+        }
         other => other.into(),
     }
 }
@@ -71,7 +73,12 @@ pub async fn create(State(s): State<AppState>, caller: Caller, q: OData, body: J
     Ok(q.created(&format!("{CONTEXT}/$entity"), wire::role_definition(&role)))
 }
 
-pub async fn update(State(s): State<AppState>, caller: Caller, Path(id): Path<String>, body: JsonObject) -> ApiResult<Response> {
+pub async fn update(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: JsonObject,
+) -> ApiResult<Response> {
     let input = wire::read_custom_role(Body::new(body, ROLE_DEFINITION_TYPE))?;
     let role = lookup(&s, &id).await?;
     let audit = target(Audit::new(ROLE_MANAGEMENT, "Update role definition", "Update"), &role);

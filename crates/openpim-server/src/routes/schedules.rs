@@ -18,7 +18,9 @@ use openpim_core::audit::category::ROLE_MANAGEMENT;
 use openpim_core::audit::AuditResult;
 use openpim_core::authz::{self, Operation};
 use openpim_core::policy::RolePolicy;
-use openpim_core::schedule::{self, Action, Context, Effect, Kind, PrincipalFacts, RequestStatus, Schedule, ScheduleRequest};
+use openpim_core::schedule::{
+    self, Action, Context, Effect, Kind, PrincipalFacts, RequestStatus, Schedule, ScheduleRequest,
+};
 use openpim_core::scope::DirectoryScope;
 use openpim_core::ObjectId;
 use openpim_store::directory::DirectoryObject;
@@ -79,7 +81,14 @@ fn activity(kind: Kind, action: Action) -> &'static str {
     }
 }
 
-fn request_audit(kind: Kind, action: Action, principal: ObjectId, role: ObjectId, role_name: Option<&str>, scope: DirectoryScope) -> Audit {
+fn request_audit(
+    kind: Kind,
+    action: Action,
+    principal: ObjectId,
+    role: ObjectId,
+    role_name: Option<&str>,
+    scope: DirectoryScope,
+) -> Audit {
     Audit::new(ROLE_MANAGEMENT, activity(kind, action), if action.is_self() { "Update" } else { "Assign" })
         .target("Role", role, role_name, None)
         .target("User", principal, None, None)
@@ -89,10 +98,13 @@ fn request_audit(kind: Kind, action: Action, principal: ObjectId, role: ObjectId
 
 async fn principal_facts(s: &AppState, id: ObjectId) -> ApiResult<Option<PrincipalFacts>> {
     Ok(s.store.find_object(id).await?.map(|o| match o {
-        DirectoryObject::User(_) => PrincipalFacts { kind: openpim_core::directory::ObjectKind::User, is_assignable_to_role: false },
-        DirectoryObject::Group(g) => {
-            PrincipalFacts { kind: openpim_core::directory::ObjectKind::Group, is_assignable_to_role: g.is_assignable_to_role }
+        DirectoryObject::User(_) => {
+            PrincipalFacts { kind: openpim_core::directory::ObjectKind::User, is_assignable_to_role: false }
         }
+        DirectoryObject::Group(g) => PrincipalFacts {
+            kind: openpim_core::directory::ObjectKind::Group,
+            is_assignable_to_role: g.is_assignable_to_role,
+        },
     }))
 }
 
@@ -102,9 +114,20 @@ async fn create_request(s: AppState, caller: Caller, q: OData, body: JsonObject,
     let now = s.now();
     let caller_is_admin =
         authz::authorize(&s.index(), caller.id(), Operation::ManageRoleAssignments, &[req.scope], now).is_ok();
+    if req.action == Action::AdminAssign && caller_is_admin {
+        // Nothing can be granted at an administrative unit (or object) that does not exist.
+        super::role_assignments::check_scope_exists(&s, &req.scope).await?;
+    }
     let principal = principal_facts(&s, req.principal_id).await?;
     let role = s.store.get_role_definition(req.role_definition_id).await?;
-    let audit = request_audit(kind, req.action, req.principal_id, req.role_definition_id, role.as_ref().map(|r| r.display_name.as_str()), req.scope);
+    let audit = request_audit(
+        kind,
+        req.action,
+        req.principal_id,
+        req.role_definition_id,
+        role.as_ref().map(|r| r.display_name.as_str()),
+        req.scope,
+    );
     // Eligibility can be held through role-assignable groups the caller belongs to.
     let holders = if req.action == Action::SelfActivate {
         let mut h = vec![req.principal_id];
@@ -113,10 +136,8 @@ async fn create_request(s: AppState, caller: Caller, q: OData, body: JsonObject,
     } else {
         vec![]
     };
-    let policy = match s.store.policy_rules_of(req.role_definition_id).await? {
-        Some(rules) => openpim_core::policy::rules::effective(&rules),
-        None => RolePolicy::entra_default(),
-    };
+    let rules = s.store.policy_rules_of(req.role_definition_id).await?;
+    let policy = rules.as_deref().map(openpim_core::policy::rules::effective).unwrap_or_else(RolePolicy::entra_default);
 
     let mut tx = s.store.begin_write().await?;
     let mut live = tx.live_schedule(kind, req.principal_id, req.role_definition_id, &req.scope).await?;
@@ -154,6 +175,15 @@ async fn create_request(s: AppState, caller: Caller, q: OData, body: JsonObject,
         policy: &policy,
     };
     let validation_only = req.is_validation_only;
+    if req.action == Action::SelfActivate
+        && tx.pending_activation_exists(req.principal_id, req.role_definition_id, &req.scope.to_string()).await?
+    {
+        tx.rollback().await?;
+        return Err(ApiError::bad_request_code(
+            "PendingRoleAssignmentRequest",
+            "An activation request for this role and scope is already waiting for approval.",
+        ));
+    }
     let outcome = match schedule::decide(req, &ctx) {
         Ok(o) => o,
         Err(e) => {
@@ -164,6 +194,17 @@ async fn create_request(s: AppState, caller: Caller, q: OData, body: JsonObject,
             }
             return Err(e.into());
         }
+    };
+    let mut outcome = outcome;
+    // An activation that needs approval waits for the policy's approvers.
+    let approval = if outcome.request.status == RequestStatus::PendingApproval {
+        let settings =
+            rules.as_deref().and_then(openpim_core::policy::rules::approval).ok_or_else(|| ApiError::internal())?;
+        let a = openpim_core::approval::start(outcome.request.id, caller.id(), settings, now, s.approval_timeout);
+        outcome.request.approval_id = Some(a.id.to_string());
+        Some(a)
+    } else {
+        None
     };
     let context = format!("{RM}/{}/$entity", requests_set(kind));
     if validation_only {
@@ -196,7 +237,20 @@ async fn create_request(s: AppState, caller: Caller, q: OData, body: JsonObject,
             other => other.into(),
         });
     }
-    tx.insert_request(&outcome.request).await?;
+    if let Err(e) = tx.insert_request(&outcome.request).await {
+        tx.rollback().await?;
+        return Err(match e {
+            // The one-pending-request index caught a concurrent twin.
+            StoreError::Conflict(_) => ApiError::bad_request_code(
+                "PendingRoleAssignmentRequest",
+                "An activation request for this role and scope is already waiting for approval.",
+            ),
+            other => other.into(),
+        });
+    }
+    if let Some(a) = &approval {
+        tx.insert_approval(a).await?;
+    }
     s.commit(tx, &audit.success(&caller, now)).await?;
     Ok(q.created(&context, wire::request(&outcome.request)))
 }
@@ -206,7 +260,13 @@ fn reads_everything(s: &AppState, caller: &Caller) -> bool {
     authz::authorize(&s.index(), caller.id(), Operation::ReadScheduleRequests, &[], s.now()).is_ok()
 }
 
-async fn list_requests(s: AppState, caller: Caller, q: OData, kind: Kind, filter: Option<RequestFilter>) -> ApiResult<Response> {
+async fn list_requests(
+    s: AppState,
+    caller: Caller,
+    q: OData,
+    kind: Kind,
+    filter: Option<RequestFilter>,
+) -> ApiResult<Response> {
     q.check_expand(wire::request_type(kind), &["principal", "roleDefinition", "targetSchedule", "activatedUsing"])?;
     let filter = match filter {
         Some(f) => f,
@@ -229,7 +289,11 @@ async fn list_requests(s: AppState, caller: Caller, q: OData, kind: Kind, filter
     for r in &page.items {
         items.push(expand_request(&s, &q, r).await?);
     }
-    Ok(q.collection(&format!("{RM}/{}", requests_set(kind)), Page { items, has_more: page.has_more, count: page.count }, req.offset))
+    Ok(q.collection(
+        &format!("{RM}/{}", requests_set(kind)),
+        Page { items, has_more: page.has_more, count: page.count },
+        req.offset,
+    ))
 }
 
 async fn expand_common(s: &AppState, q: &OData, v: &mut Value, principal: ObjectId, role: ObjectId) -> ApiResult<()> {
@@ -237,13 +301,19 @@ async fn expand_common(s: &AppState, q: &OData, v: &mut Value, principal: Object
         v["principal"] = s.store.find_object(principal).await?.as_ref().map(directory_object).unwrap_or(Value::Null);
     }
     if q.expands("roleDefinition") {
-        v["roleDefinition"] = s.store.get_role_definition(role).await?.as_ref().map(role_definition).unwrap_or(Value::Null);
+        v["roleDefinition"] =
+            s.store.get_role_definition(role).await?.as_ref().map(role_definition).unwrap_or(Value::Null);
     }
     Ok(())
 }
 
 fn held(schedule: Schedule) -> HeldSchedule {
-    HeldSchedule { id: schedule.id.to_string(), principal_id: schedule.principal_id, member_type: schedule::MemberType::Direct, schedule }
+    HeldSchedule {
+        id: schedule.id.to_string(),
+        principal_id: schedule.principal_id,
+        member_type: schedule::MemberType::Direct,
+        schedule,
+    }
 }
 
 async fn expand_request(s: &AppState, q: &OData, r: &ScheduleRequest) -> ApiResult<Value> {
@@ -278,6 +348,9 @@ async fn get_request(s: AppState, caller: Caller, q: OData, kind: Kind, key: Str
         let filter = match on.as_str() {
             "principal" => RequestFilter::Principal(caller.id()),
             "createdBy" => RequestFilter::CreatedBy(caller.id()),
+            "approver" if kind == Kind::Assignment => {
+                return requests_awaiting(s, caller, q).await;
+            }
             other => {
                 return Err(ApiError::bad_request(format!(
                     "filterByCurrentUser(on='{other}') is not supported here: use 'principal' or 'createdBy'."
@@ -293,6 +366,22 @@ async fn get_request(s: AppState, caller: Caller, q: OData, kind: Kind, key: Str
         return Err(ApiError::not_found("request", &key));
     }
     Ok(q.entity(&format!("{RM}/{}/$entity", requests_set(kind)), expand_request(&s, &q, &r).await?))
+}
+
+/// `roleAssignmentScheduleRequests/filterByCurrentUser(on='approver')`: requests waiting for the caller's decision.
+async fn requests_awaiting(s: AppState, caller: Caller, q: OData) -> ApiResult<Response> {
+    let (approvals, _) = super::approvals::awaiting(&s, &caller).await?;
+    let mut items = Vec::with_capacity(approvals.len());
+    for a in &approvals {
+        if let Some(r) = s.store.get_request(Kind::Assignment, a.request_id).await? {
+            items.push(expand_request(&s, &q, &r).await?);
+        }
+    }
+    Ok(q.collection(
+        &format!("{RM}/{}", requests_set(Kind::Assignment)),
+        Page { items, has_more: false, count: None },
+        0,
+    ))
 }
 
 /// POST `{requests}/{id}/cancel`.
@@ -317,7 +406,17 @@ async fn cancel_request(s: AppState, caller: Caller, kind: Kind, key: String) ->
     let mut tx = s.store.begin_write().await?;
     if !tx.transition_request(r.id, r.status, RequestStatus::Canceled, Some(now)).await? {
         tx.rollback().await?;
-        return Err(ApiError::bad_request_code("RequestNotCancelable", "The request changed while it was being canceled."));
+        return Err(ApiError::bad_request_code(
+            "RequestNotCancelable",
+            "The request changed while it was being canceled.",
+        ));
+    }
+    // A pending approval ends with its request.
+    if let Some(approval_id) = r.approval_id.as_deref().and_then(|a| uuid::Uuid::parse_str(a).ok()) {
+        if let Some(mut a) = s.store.get_approval(approval_id).await? {
+            a.status = openpim_core::approval::ApprovalStatus::Canceled;
+            tx.save_pending_approval(&a).await?;
+        }
     }
     // A future-dated grant that has not started yet is withdrawn with its request.
     if r.status == RequestStatus::Granted {
@@ -338,7 +437,11 @@ async fn list_held(s: AppState, q: OData, kind: Kind, window: Window, holder: Op
         Window::Live => (schedules_set(kind), wire::schedule_type(kind)),
         Window::EffectiveAt(_) => (instances_set(kind), wire::instance_type(kind)),
     };
-    let expandable: &[&str] = if kind == Kind::Assignment { &["principal", "roleDefinition", "activatedUsing"] } else { &["principal", "roleDefinition"] };
+    let expandable: &[&str] = if kind == Kind::Assignment {
+        &["principal", "roleDefinition", "activatedUsing"]
+    } else {
+        &["principal", "roleDefinition"]
+    };
     q.check_expand(ty, expandable)?;
     let schema = match (kind, window) {
         (Kind::Assignment, Window::Live) => &schema::ASSIGNMENT_SCHEDULE,
@@ -376,7 +479,14 @@ async fn render_held(s: &AppState, q: &OData, h: &HeldSchedule, window: Window) 
     Ok(v)
 }
 
-async fn get_held(s: AppState, caller: Caller, q: OData, kind: Kind, window: Window, key: String) -> ApiResult<Response> {
+async fn get_held(
+    s: AppState,
+    caller: Caller,
+    q: OData,
+    kind: Kind,
+    window: Window,
+    key: String,
+) -> ApiResult<Response> {
     if let Some(on) = filter_by_current_user(&key) {
         if on != "principal" {
             return Err(ApiError::bad_request(format!(
@@ -395,10 +505,20 @@ async fn get_held(s: AppState, caller: Caller, q: OData, kind: Kind, window: Win
 
 // Thin per-collection handlers (axum needs a function per route).
 
-pub async fn create_eligibility_request(State(s): State<AppState>, c: Caller, q: OData, b: JsonObject) -> ApiResult<Response> {
+pub async fn create_eligibility_request(
+    State(s): State<AppState>,
+    c: Caller,
+    q: OData,
+    b: JsonObject,
+) -> ApiResult<Response> {
     create_request(s, c, q, b, Kind::Eligibility).await
 }
-pub async fn create_assignment_request(State(s): State<AppState>, c: Caller, q: OData, b: JsonObject) -> ApiResult<Response> {
+pub async fn create_assignment_request(
+    State(s): State<AppState>,
+    c: Caller,
+    q: OData,
+    b: JsonObject,
+) -> ApiResult<Response> {
     create_request(s, c, q, b, Kind::Assignment).await
 }
 pub async fn list_eligibility_requests(State(s): State<AppState>, c: Caller, q: OData) -> ApiResult<Response> {
@@ -407,16 +527,34 @@ pub async fn list_eligibility_requests(State(s): State<AppState>, c: Caller, q: 
 pub async fn list_assignment_requests(State(s): State<AppState>, c: Caller, q: OData) -> ApiResult<Response> {
     list_requests(s, c, q, Kind::Assignment, None).await
 }
-pub async fn get_eligibility_request(State(s): State<AppState>, c: Caller, q: OData, Path(k): Path<String>) -> ApiResult<Response> {
+pub async fn get_eligibility_request(
+    State(s): State<AppState>,
+    c: Caller,
+    q: OData,
+    Path(k): Path<String>,
+) -> ApiResult<Response> {
     get_request(s, c, q, Kind::Eligibility, k).await
 }
-pub async fn get_assignment_request(State(s): State<AppState>, c: Caller, q: OData, Path(k): Path<String>) -> ApiResult<Response> {
+pub async fn get_assignment_request(
+    State(s): State<AppState>,
+    c: Caller,
+    q: OData,
+    Path(k): Path<String>,
+) -> ApiResult<Response> {
     get_request(s, c, q, Kind::Assignment, k).await
 }
-pub async fn cancel_eligibility_request(State(s): State<AppState>, c: Caller, Path(k): Path<String>) -> ApiResult<Response> {
+pub async fn cancel_eligibility_request(
+    State(s): State<AppState>,
+    c: Caller,
+    Path(k): Path<String>,
+) -> ApiResult<Response> {
     cancel_request(s, c, Kind::Eligibility, k).await
 }
-pub async fn cancel_assignment_request(State(s): State<AppState>, c: Caller, Path(k): Path<String>) -> ApiResult<Response> {
+pub async fn cancel_assignment_request(
+    State(s): State<AppState>,
+    c: Caller,
+    Path(k): Path<String>,
+) -> ApiResult<Response> {
     cancel_request(s, c, Kind::Assignment, k).await
 }
 pub async fn list_eligibility_schedules(State(s): State<AppState>, _c: Caller, q: OData) -> ApiResult<Response> {
@@ -433,17 +571,37 @@ pub async fn list_assignment_instances(State(s): State<AppState>, _c: Caller, q:
     let now = s.now();
     list_held(s, q, Kind::Assignment, Window::EffectiveAt(now), None).await
 }
-pub async fn get_eligibility_schedule(State(s): State<AppState>, c: Caller, q: OData, Path(k): Path<String>) -> ApiResult<Response> {
+pub async fn get_eligibility_schedule(
+    State(s): State<AppState>,
+    c: Caller,
+    q: OData,
+    Path(k): Path<String>,
+) -> ApiResult<Response> {
     get_held(s, c, q, Kind::Eligibility, Window::Live, k).await
 }
-pub async fn get_assignment_schedule(State(s): State<AppState>, c: Caller, q: OData, Path(k): Path<String>) -> ApiResult<Response> {
+pub async fn get_assignment_schedule(
+    State(s): State<AppState>,
+    c: Caller,
+    q: OData,
+    Path(k): Path<String>,
+) -> ApiResult<Response> {
     get_held(s, c, q, Kind::Assignment, Window::Live, k).await
 }
-pub async fn get_eligibility_instance(State(s): State<AppState>, c: Caller, q: OData, Path(k): Path<String>) -> ApiResult<Response> {
+pub async fn get_eligibility_instance(
+    State(s): State<AppState>,
+    c: Caller,
+    q: OData,
+    Path(k): Path<String>,
+) -> ApiResult<Response> {
     let now = s.now();
     get_held(s, c, q, Kind::Eligibility, Window::EffectiveAt(now), k).await
 }
-pub async fn get_assignment_instance(State(s): State<AppState>, c: Caller, q: OData, Path(k): Path<String>) -> ApiResult<Response> {
+pub async fn get_assignment_instance(
+    State(s): State<AppState>,
+    c: Caller,
+    q: OData,
+    Path(k): Path<String>,
+) -> ApiResult<Response> {
     let now = s.now();
     get_held(s, c, q, Kind::Assignment, Window::EffectiveAt(now), k).await
 }

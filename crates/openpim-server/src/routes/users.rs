@@ -25,7 +25,9 @@ async fn lookup(state: &AppState, key: &str) -> ApiResult<User> {
 
 /// Graph answers a clash on userPrincipalName with 400, on create and on update alike.
 fn duplicate_upn(upn: &str) -> ApiError {
-    ApiError::bad_request(format!("Another object with the same value for property userPrincipalName already exists: '{upn}'."))
+    ApiError::bad_request(format!(
+        "Another object with the same value for property userPrincipalName already exists: '{upn}'."
+    ))
 }
 
 fn unique_upn(upn: &str) -> impl FnOnce(StoreError) -> ApiError + '_ {
@@ -71,7 +73,12 @@ pub async fn create(State(s): State<AppState>, caller: Caller, q: OData, body: J
     Ok(q.created("users/$entity", wire::user(&user)))
 }
 
-pub async fn update(State(s): State<AppState>, caller: Caller, Path(key): Path<String>, body: JsonObject) -> ApiResult<Response> {
+pub async fn update(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(key): Path<String>,
+    body: JsonObject,
+) -> ApiResult<Response> {
     let patch = wire::read_user_patch(Body::new(body, USER_TYPE))?;
     let user = lookup(&s, &key).await?;
     let audit = target(Audit::new(USER_MANAGEMENT, "Update user", "Update"), &user);
@@ -99,7 +106,12 @@ pub async fn remove(State(s): State<AppState>, caller: Caller, Path(key): Path<S
     Ok(no_content())
 }
 
-pub async fn member_of(State(s): State<AppState>, _caller: Caller, q: OData, Path(key): Path<String>) -> ApiResult<Response> {
+pub async fn member_of(
+    State(s): State<AppState>,
+    _caller: Caller,
+    q: OData,
+    Path(key): Path<String>,
+) -> ApiResult<Response> {
     let user = lookup(&s, &key).await?;
     let req = q.directory_list_request(&schema::GROUP)?;
     let page = s.store.list_member_of(user.id, &req).await?;

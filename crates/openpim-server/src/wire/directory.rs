@@ -3,7 +3,9 @@
 use super::body::Body;
 use super::datetime;
 use crate::error::ApiResult;
-use openpim_core::directory::{AdministrativeUnit, Group, GroupPatch, NewAdministrativeUnit, NewGroup, NewUser, User, UserPatch};
+use openpim_core::directory::{
+    AdministrativeUnit, Group, GroupPatch, NewAdministrativeUnit, NewGroup, NewUser, User, UserPatch,
+};
 use openpim_store::directory::DirectoryObject;
 use serde_json::{json, Value};
 
@@ -143,12 +145,18 @@ pub fn read_new_administrative_unit(mut b: Body) -> ApiResult<NewAdministrativeU
 
 /// Reads `{"@odata.id": ".../directoryObjects/{id}"}` (the body of a `$ref` POST).
 pub fn read_reference(b: &serde_json::Map<String, Value>) -> ApiResult<uuid::Uuid> {
-    let bad = || crate::error::ApiError::bad_request(
-        "The request body must be {\"@odata.id\": \"https://graph.microsoft.com/v1.0/directoryObjects/{id}\"}.",
-    );
+    let bad = || {
+        crate::error::ApiError::bad_request(
+            "The request body must be {\"@odata.id\": \"https://graph.microsoft.com/v1.0/directoryObjects/{id}\"}.",
+        )
+    };
     let url = b.get("@odata.id").and_then(Value::as_str).ok_or_else(bad)?;
     let last = url.trim_end_matches('/').rsplit('/').next().ok_or_else(bad)?;
     // Graph also accepts directoryObjects('{id}') style keys.
-    let key = last.trim_start_matches("directoryObjects(").trim_start_matches('\'').trim_end_matches(')').trim_end_matches('\'');
+    let key = last
+        .trim_start_matches("directoryObjects(")
+        .trim_start_matches('\'')
+        .trim_end_matches(')')
+        .trim_end_matches('\'');
     uuid::Uuid::parse_str(key).map_err(|_| bad())
 }

@@ -2,8 +2,8 @@
 
 pub mod audit;
 pub mod body;
-pub mod policies;
 pub mod directory;
+pub mod policies;
 pub mod roles;
 pub mod schedules;
 

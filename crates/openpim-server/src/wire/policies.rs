@@ -129,7 +129,8 @@ pub fn assignment(p: &StoredPolicy) -> Value {
 }
 
 fn enum_value<T>(raw: Option<String>, key: &str, parse: fn(&str) -> Option<T>) -> ApiResult<Option<T>> {
-    raw.map(|r| parse(&r).ok_or_else(|| ApiError::bad_request(format!("'{r}' is not a valid value for '{key}'.")))).transpose()
+    raw.map(|r| parse(&r).ok_or_else(|| ApiError::bad_request(format!("'{r}' is not a valid value for '{key}'."))))
+        .transpose()
 }
 
 fn object(v: Value, what: &str) -> ApiResult<Map<String, Value>> {
@@ -159,7 +160,9 @@ fn read_target(v: Value, existing: &RuleTarget) -> ApiResult<RuleTarget> {
     Ok(RuleTarget {
         caller: caller.unwrap_or(existing.caller),
         level: level.unwrap_or(existing.level),
-        operations: operations.map(|o| o.iter().map(|s| s.to_ascii_lowercase()).collect()).unwrap_or_else(|| existing.operations.clone()),
+        operations: operations
+            .map(|o| o.iter().map(|s| s.to_ascii_lowercase()).collect())
+            .unwrap_or_else(|| existing.operations.clone()),
         inheritable_settings: inheritable.unwrap_or_else(|| existing.inheritable_settings.clone()),
         enforced_settings: enforced.unwrap_or_else(|| existing.enforced_settings.clone()),
     })
@@ -213,7 +216,11 @@ fn read_stage(v: Value, existing: Option<&ApprovalStage>) -> ApiResult<ApprovalS
     };
     let stage = ApprovalStage {
         timeout_in_days: int(timeout, "approvalStageTimeOutInDays", existing.map_or(1, |e| e.timeout_in_days))?,
-        escalation_time_in_minutes: int(escalation, "escalationTimeInMinutes", existing.map_or(0, |e| e.escalation_time_in_minutes))?,
+        escalation_time_in_minutes: int(
+            escalation,
+            "escalationTimeInMinutes",
+            existing.map_or(0, |e| e.escalation_time_in_minutes),
+        )?,
         is_approver_justification_required: b.bool("isApproverJustificationRequired")?.unwrap_or(true),
         is_escalation_enabled: b.bool("isEscalationEnabled")?.unwrap_or(false),
         primary_approvers: read_approvers(b.take_value("primaryApprovers"))?,
@@ -234,13 +241,19 @@ pub fn read_rule(mut b: Body, existing: &PolicyRule) -> ApiResult<PolicyRule> {
     let expected = existing.kind.odata_type();
     let ty = ty.ok_or_else(|| ApiError::bad_request(format!("The rule's @odata.type is required ('{expected}').")))?;
     let kind = match (ty.as_str(), &existing.kind) {
-        ("#microsoft.graph.unifiedRoleManagementPolicyExpirationRule", RuleKind::Expiration { is_expiration_required, maximum_duration }) => {
+        (
+            "#microsoft.graph.unifiedRoleManagementPolicyExpirationRule",
+            RuleKind::Expiration { is_expiration_required, maximum_duration },
+        ) => {
             let max = match b.string("maximumDuration")? {
                 None => *maximum_duration,
                 Some(d) => duration::parse(&d)
                     .ok_or_else(|| ApiError::bad_request(format!("'{d}' is not a valid ISO 8601 duration.")))?,
             };
-            RuleKind::Expiration { is_expiration_required: b.bool("isExpirationRequired")?.unwrap_or(*is_expiration_required), maximum_duration: max }
+            RuleKind::Expiration {
+                is_expiration_required: b.bool("isExpirationRequired")?.unwrap_or(*is_expiration_required),
+                maximum_duration: max,
+            }
         }
         ("#microsoft.graph.unifiedRoleManagementPolicyEnablementRule", RuleKind::Enablement { enabled_rules }) => {
             let rules = match b.string_list("enabledRules")? {
@@ -294,13 +307,17 @@ pub fn read_rule(mut b: Body, existing: &PolicyRule) -> ApiResult<PolicyRule> {
             };
             RuleKind::Approval(setting)
         }
-        ("#microsoft.graph.unifiedRoleManagementPolicyAuthenticationContextRule", RuleKind::AuthenticationContext { is_enabled, claim_value }) => {
-            RuleKind::AuthenticationContext {
-                is_enabled: b.bool("isEnabled")?.unwrap_or(*is_enabled),
-                claim_value: b.nullable_string("claimValue")?.unwrap_or_else(|| claim_value.clone()),
-            }
-        }
-        ("#microsoft.graph.unifiedRoleManagementPolicyNotificationRule", RuleKind::Notification { recipient_type, level, is_default_recipients_enabled, recipients }) => {
+        (
+            "#microsoft.graph.unifiedRoleManagementPolicyAuthenticationContextRule",
+            RuleKind::AuthenticationContext { is_enabled, claim_value },
+        ) => RuleKind::AuthenticationContext {
+            is_enabled: b.bool("isEnabled")?.unwrap_or(*is_enabled),
+            claim_value: b.nullable_string("claimValue")?.unwrap_or_else(|| claim_value.clone()),
+        },
+        (
+            "#microsoft.graph.unifiedRoleManagementPolicyNotificationRule",
+            RuleKind::Notification { recipient_type, level, is_default_recipients_enabled, recipients },
+        ) => {
             if let Some(t) = b.string("notificationType")? {
                 if !t.eq_ignore_ascii_case("Email") {
                     return Err(ApiError::bad_request("notificationType must be 'Email'."));
@@ -312,8 +329,11 @@ pub fn read_rule(mut b: Body, existing: &PolicyRule) -> ApiResult<PolicyRule> {
             }
             RuleKind::Notification {
                 recipient_type: *recipient_type,
-                level: enum_value(b.string("notificationLevel")?, "notificationLevel", NotificationLevel::parse)?.unwrap_or(*level),
-                is_default_recipients_enabled: b.bool("isDefaultRecipientsEnabled")?.unwrap_or(*is_default_recipients_enabled),
+                level: enum_value(b.string("notificationLevel")?, "notificationLevel", NotificationLevel::parse)?
+                    .unwrap_or(*level),
+                is_default_recipients_enabled: b
+                    .bool("isDefaultRecipientsEnabled")?
+                    .unwrap_or(*is_default_recipients_enabled),
                 recipients: b.string_list("notificationRecipients")?.unwrap_or_else(|| recipients.clone()),
             }
         }

@@ -77,7 +77,8 @@ pub struct NewAssignmentBody {
 }
 
 pub fn read_new_assignment(mut b: Body) -> ApiResult<NewAssignmentBody> {
-    let principal_id = b.guid("principalId")?.ok_or_else(|| ApiError::bad_request("Property 'principalId' is required."))?;
+    let principal_id =
+        b.guid("principalId")?.ok_or_else(|| ApiError::bad_request("Property 'principalId' is required."))?;
     let role_definition_id =
         b.guid("roleDefinitionId")?.ok_or_else(|| ApiError::bad_request("Property 'roleDefinitionId' is required."))?;
     let directory_scope_id = b.string("directoryScopeId")?;

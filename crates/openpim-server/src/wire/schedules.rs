@@ -4,7 +4,9 @@ use super::body::Body;
 use super::datetime;
 use crate::error::{ApiError, ApiResult};
 use openpim_core::duration;
-use openpim_core::schedule::{Action, Expiration, ExpirationType, Kind, NewRequest, RequestSchedule, Schedule, ScheduleRequest, Ticket};
+use openpim_core::schedule::{
+    Action, Expiration, ExpirationType, Kind, NewRequest, RequestSchedule, Schedule, ScheduleRequest, Ticket,
+};
 use openpim_core::scope::DirectoryScope;
 use openpim_store::schedules::HeldSchedule;
 use serde_json::{json, Value};
@@ -168,14 +170,17 @@ pub fn read_request(mut b: Body, kind: Kind) -> ApiResult<NewRequest> {
     let action_raw = b.string("action")?.ok_or_else(|| ApiError::bad_request("Property 'action' is required."))?;
     let action = Action::parse(&action_raw)
         .ok_or_else(|| ApiError::bad_request(format!("'{action_raw}' is not a valid value for property 'action'.")))?;
-    let principal_id = b.guid("principalId")?.ok_or_else(|| ApiError::bad_request("Property 'principalId' is required."))?;
+    let principal_id =
+        b.guid("principalId")?.ok_or_else(|| ApiError::bad_request("Property 'principalId' is required."))?;
     let role_definition_id =
         b.guid("roleDefinitionId")?.ok_or_else(|| ApiError::bad_request("Property 'roleDefinitionId' is required."))?;
     let scope_raw = b.string("directoryScopeId")?;
     if b.string("appScopeId")?.is_some() {
         return Err(ApiError::bad_request("appScopeId is not supported: OpenPIM models directory scopes only."));
     }
-    let scope = DirectoryScope::parse(scope_raw.as_deref().ok_or_else(|| ApiError::bad_request("Property 'directoryScopeId' is required."))?)?;
+    let scope = DirectoryScope::parse(
+        scope_raw.as_deref().ok_or_else(|| ApiError::bad_request("Property 'directoryScopeId' is required."))?,
+    )?;
     let justification = b.string("justification")?;
     let schedule = b.take_value("scheduleInfo").filter(|v| !v.is_null()).map(read_schedule_info).transpose()?;
     let ticket = match b.take_value("ticketInfo") {
@@ -192,6 +197,16 @@ pub fn read_request(mut b: Body, kind: Kind) -> ApiResult<NewRequest> {
     let custom_data = b.string("customData")?;
     b.ignore("targetScheduleId");
     b.finish()?;
-    Ok(NewRequest { kind, action, principal_id, role_definition_id, scope, justification, schedule, ticket, is_validation_only, custom_data })
+    Ok(NewRequest {
+        kind,
+        action,
+        principal_id,
+        role_definition_id,
+        scope,
+        justification,
+        schedule,
+        ticket,
+        is_validation_only,
+        custom_data,
+    })
 }
-

@@ -1,0 +1,147 @@
+//! Approvals of activation requests.
+
+use crate::codec::{id_text, micros, RowExt};
+use crate::{Store, StoreError, StoreResult, WriteTx};
+use openpim_core::approval::{Approval, ApprovalStatus};
+use openpim_core::{Instant, ObjectId};
+use sqlx::any::AnyRow;
+
+fn status_text(s: ApprovalStatus) -> &'static str {
+    match s {
+        ApprovalStatus::Pending => "Pending",
+        ApprovalStatus::Approved => "Approved",
+        ApprovalStatus::Denied => "Denied",
+        ApprovalStatus::TimedOut => "TimedOut",
+        ApprovalStatus::Canceled => "Canceled",
+    }
+}
+
+fn decode(r: &AnyRow) -> StoreResult<Approval> {
+    let status = match r.text("status")?.as_str() {
+        "Pending" => ApprovalStatus::Pending,
+        "Approved" => ApprovalStatus::Approved,
+        "Denied" => ApprovalStatus::Denied,
+        "TimedOut" => ApprovalStatus::TimedOut,
+        _ => ApprovalStatus::Canceled,
+    };
+    Ok(Approval {
+        id: r.id("id")?,
+        request_id: r.id("request_id")?,
+        requester: r.id("requester_id")?,
+        status,
+        steps: serde_json::from_str(&r.text("steps")?)
+            .map_err(|e| StoreError::Corrupt(format!("approval steps: {e}")))?,
+        created: r.time("created_at")?,
+        expires: r.time("expires_at")?,
+    })
+}
+
+impl Store {
+    pub async fn get_approval(&self, id: ObjectId) -> StoreResult<Option<Approval>> {
+        let row = sqlx::query("SELECT * FROM approvals WHERE id = $1")
+            .bind(id_text(id))
+            .fetch_optional(self.pool())
+            .await
+            .map_err(StoreError::Db)?;
+        row.as_ref().map(decode).transpose()
+    }
+
+    /// Pending approvals that have not expired at `now` (filtered to the caller's by the server).
+    pub async fn pending_approvals(&self, now: Instant) -> StoreResult<Vec<Approval>> {
+        let rows =
+            sqlx::query("SELECT * FROM approvals WHERE status = 'Pending' AND expires_at > $1 ORDER BY created_at")
+                .bind(micros(now))
+                .fetch_all(self.pool())
+                .await
+                .map_err(StoreError::Db)?;
+        rows.iter().map(decode).collect()
+    }
+
+    /// Pending approvals whose time is up (for the tidy-up job).
+    pub async fn expired_approvals(&self, now: Instant, limit: u32) -> StoreResult<Vec<Approval>> {
+        let sql = format!("SELECT * FROM approvals WHERE status = 'Pending' AND expires_at <= $1 LIMIT {limit}");
+        let rows = sqlx::query(&sql).bind(micros(now)).fetch_all(self.pool()).await.map_err(StoreError::Db)?;
+        rows.iter().map(decode).collect()
+    }
+
+    /// Ids of every group `member` belongs to directly (approvers may be listed as groups).
+    pub async fn group_ids_of(&self, member: ObjectId) -> StoreResult<Vec<ObjectId>> {
+        let rows = sqlx::query("SELECT group_id FROM group_members WHERE member_id = $1")
+            .bind(id_text(member))
+            .fetch_all(self.pool())
+            .await
+            .map_err(StoreError::Db)?;
+        rows.iter().map(|r| r.id("group_id")).collect()
+    }
+}
+
+impl WriteTx<'_> {
+    pub async fn insert_approval(&mut self, a: &Approval) -> StoreResult<()> {
+        let steps = serde_json::to_string(&a.steps).map_err(|e| StoreError::Corrupt(format!("approval steps: {e}")))?;
+        sqlx::query(
+            "INSERT INTO approvals (id, request_id, requester_id, status, steps, created_at, expires_at) \
+             VALUES ($1,$2,$3,$4,$5,$6,$7)",
+        )
+        .bind(id_text(a.id))
+        .bind(id_text(a.request_id))
+        .bind(id_text(a.requester))
+        .bind(status_text(a.status))
+        .bind(steps)
+        .bind(micros(a.created))
+        .bind(micros(a.expires))
+        .execute(self.conn())
+        .await
+        .map_err(StoreError::from_write)?;
+        self.feed("approvals", a.id, "add");
+        Ok(())
+    }
+
+    /// Saves a decided or progressed approval, only if it was still pending (so two approvers
+    /// deciding at once, or the timeout job racing an approver, cannot both win).
+    pub async fn save_pending_approval(&mut self, a: &Approval) -> StoreResult<bool> {
+        let steps = serde_json::to_string(&a.steps).map_err(|e| StoreError::Corrupt(format!("approval steps: {e}")))?;
+        let done = sqlx::query("UPDATE approvals SET status = $2, steps = $3 WHERE id = $1 AND status = 'Pending'")
+            .bind(id_text(a.id))
+            .bind(status_text(a.status))
+            .bind(steps)
+            .execute(self.conn())
+            .await
+            .map_err(StoreError::Db)?;
+        let changed = done.rows_affected() > 0;
+        if changed {
+            self.feed("approvals", a.id, "update");
+        }
+        Ok(changed)
+    }
+
+    /// Is an activation request already waiting for approval for this principal, role, scope?
+    pub async fn pending_activation_exists(
+        &mut self,
+        principal: ObjectId,
+        role: ObjectId,
+        scope: &str,
+    ) -> StoreResult<bool> {
+        let row = sqlx::query(
+            "SELECT 1 AS one FROM schedule_requests WHERE kind = 'assignment' AND status = 'PendingApproval' \
+             AND principal_id = $1 AND role_definition_id = $2 AND directory_scope_id = $3",
+        )
+        .bind(id_text(principal))
+        .bind(id_text(role))
+        .bind(scope.to_string())
+        .fetch_optional(self.conn())
+        .await
+        .map_err(StoreError::Db)?;
+        Ok(row.is_some())
+    }
+
+    /// Sets a request's approval id.
+    pub async fn set_request_approval(&mut self, request: ObjectId, approval: ObjectId) -> StoreResult<()> {
+        sqlx::query("UPDATE schedule_requests SET approval_id = $2 WHERE id = $1")
+            .bind(id_text(request))
+            .bind(id_text(approval))
+            .execute(self.conn())
+            .await
+            .map_err(StoreError::Db)?;
+        Ok(())
+    }
+}
