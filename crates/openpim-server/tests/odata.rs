@@ -1,0 +1,229 @@
+//! The OData query layer: paging, `$count`, `$select`, `$orderby`, `$filter` errors, and URL forms.
+
+mod common;
+
+use common::*;
+use reqwest::StatusCode;
+use std::collections::HashSet;
+
+async fn server_with_users(n: usize) -> TestServer {
+    let ts = TestServer::start().await;
+    for i in 0..n {
+        // Display names deliberately not in creation order.
+        let name = format!("{} Person{i}", ["Kim", "Ana", "Zed", "Bea", "Ola", "Max", "Ian"][i % 7]);
+        ts.create_user_named(&format!("p{i}@openpim.test"), &name).await;
+    }
+    ts
+}
+
+#[tokio::test]
+async fn paging_with_next_links() {
+    let ts = server_with_users(7).await;
+    let admin = ts.admin_token();
+    let total = 8; // 7 + the bootstrap admin
+
+    let (status, first) = ts.client.get("/v1.0/users?$top=3", &admin).await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    assert_eq!(ids(&first).len(), 3);
+    let next = first["@odata.nextLink"].as_str().expect("nextLink on a partial page");
+    assert!(next.starts_with(&format!("{}/v1.0/users?", ts.base)), "absolute next link: {next}");
+    assert!(next.contains("$skiptoken="), "{next}");
+    assert!(next.contains("top=3"), "the page size is kept: {next}");
+
+    let mut seen = Vec::new();
+    let mut pages = 0;
+    let mut url = Some("/v1.0/users?$top=3".to_string());
+    while let Some(u) = url {
+        let (status, page) = ts.client.get(&u, &admin).await;
+        assert_eq!(status, StatusCode::OK, "{u}: {page}");
+        let page_ids = ids(&page);
+        assert!(page_ids.len() <= 3);
+        seen.extend(page_ids);
+        pages += 1;
+        url = page["@odata.nextLink"].as_str().map(str::to_string);
+        if url.is_none() {
+            assert!(page.get("@odata.nextLink").is_none());
+        }
+        assert!(pages <= 10, "paging does not terminate");
+    }
+    assert_eq!(pages, 3);
+    assert_eq!(seen.len(), total, "{seen:?}");
+    assert_eq!(seen.iter().collect::<HashSet<_>>().len(), total, "every user exactly once: {seen:?}");
+
+    // Paging keeps $filter and $orderby.
+    let mut names = Vec::new();
+    let mut url = Some("/v1.0/users?$filter=startswith(displayName,'Person') or startswith(userPrincipalName,'p')&$orderby=displayName&$top=2".to_string());
+    while let Some(u) = url {
+        let (status, page) = ts.client.get(&u, &admin).await;
+        assert_eq!(status, StatusCode::OK, "{u}: {page}");
+        names.extend(page["value"].as_array().unwrap().iter().map(|v| v["displayName"].as_str().unwrap().to_string()));
+        url = page["@odata.nextLink"].as_str().map(str::to_string);
+    }
+    assert_eq!(names.len(), 7, "{names:?}");
+    let mut sorted = names.clone();
+    sorted.sort_by_key(|n| n.to_lowercase());
+    assert_eq!(names, sorted);
+
+    // A full page with nothing after it carries no next link.
+    let (_, all) = ts.client.get("/v1.0/users?$top=8", &admin).await;
+    assert_eq!(ids(&all).len(), 8);
+    assert!(all.get("@odata.nextLink").is_none(), "{all}");
+    ts.stop().await;
+}
+
+#[tokio::test]
+async fn count_needs_consistency_level() {
+    let ts = server_with_users(4).await;
+    let admin = ts.admin_token();
+    let (status, body) = ts.client.get("/v1.0/users?$count=true", &admin).await;
+    assert_graph_error(status, &body, 400, "Request_BadRequest");
+    assert!(body["error"]["message"].as_str().unwrap().contains("ConsistencyLevel"), "{body}");
+
+    let (status, body) = ts.client.get_eventual("/v1.0/users?$count=true&$top=2", &admin).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["@odata.count"], 5);
+    assert_eq!(ids(&body).len(), 2);
+    let (status, body) =
+        ts.client.get_eventual("/v1.0/users?$count=true&$filter=startswith(userPrincipalName,'p')", &admin).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["@odata.count"], 4);
+    // Not a directory object: no header needed.
+    let (status, body) = ts.client.get(&format!("{RM}/roleAssignments?$count=true"), &admin).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["@odata.count"], 1);
+    let (status, body) = ts.client.get("/v1.0/users?$count=maybe", &admin).await;
+    assert_graph_error(status, &body, 400, "BadRequest");
+    ts.stop().await;
+}
+
+#[tokio::test]
+async fn select_and_orderby() {
+    let ts = server_with_users(5).await;
+    let admin = ts.admin_token();
+    let (status, body) = ts.client.get("/v1.0/users?$select=displayName", &admin).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let items = body["value"].as_array().unwrap();
+    assert_eq!(items.len(), 6);
+    for item in items {
+        let keys: Vec<&String> = item.as_object().unwrap().keys().filter(|k| !k.starts_with("@odata.")).collect();
+        assert_eq!(keys, ["displayName"], "{item}");
+    }
+    let (status, body) =
+        ts.client.get(&format!("/v1.0/users/{}?$select=id,userPrincipalName", ts.admin_id), &admin).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["userPrincipalName"], ADMIN_UPN);
+    assert!(body.get("displayName").is_none(), "{body}");
+    let (status, body) = ts.client.get("/v1.0/users?$select=displayName,nonsense", &admin).await;
+    assert_graph_error(status, &body, 400, "BadRequest");
+    assert!(body["error"]["message"].as_str().unwrap().contains("nonsense"), "{body}");
+
+    for (q, descending) in
+        [("$orderby=displayName desc", true), ("$orderby=displayName", false), ("$orderby=displayName asc", false)]
+    {
+        let (status, body) = ts.client.get(&format!("/v1.0/users?{q}"), &admin).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let names: Vec<String> = body["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v["displayName"].as_str().unwrap().to_lowercase())
+            .collect();
+        let mut want = names.clone();
+        want.sort();
+        if descending {
+            want.reverse();
+        }
+        assert_eq!(names, want, "{q}");
+        assert_eq!(names.len(), 6);
+    }
+    let (status, body) = ts.client.get("/v1.0/users?$orderby=nonsense", &admin).await;
+    assert_graph_error(status, &body, 400, "BadRequest");
+    ts.stop().await;
+}
+
+#[tokio::test]
+async fn bad_query_options_are_400() {
+    let ts = server_with_users(3).await;
+    let admin = ts.admin_token();
+    let (status, body) = ts.client.get("/v1.0/users?$filter=shoeSize eq 42", &admin).await;
+    assert_graph_error(status, &body, 400, "BadRequest");
+    assert!(body["error"]["message"].as_str().unwrap().contains("shoeSize"), "{body}");
+    for path in [
+        "/v1.0/users?$filter=displayName eq",
+        "/v1.0/users?$filter=displayName eq 'unterminated",
+        "/v1.0/users?$filter=(displayName eq 'a'",
+        "/v1.0/users?$filter=accountEnabled eq 'yes'",
+        "/v1.0/users?$filter=id eq 'not-a-guid'",
+        "/v1.0/users?$top=0",
+        "/v1.0/users?$top=5000",
+        "/v1.0/users?$top=-1",
+        "/v1.0/users?$top=abc",
+        "/v1.0/users?$skiptoken=AAAAAAAAAAAAAAAAAA",
+        "/v1.0/users?$skiptoken=garbage",
+        "/v1.0/users?$foo=bar",
+        "/v1.0/users?$filter=displayName eq 'a'&$filter=displayName eq 'b'",
+        "/v1.0/roleManagement/directory/roleDefinitions?$filter=bogus eq 1",
+        "/v1.0/auditLogs/directoryAudits?$filter=activityDateTime ge 'yesterday'",
+    ] {
+        let (status, body) = ts.client.get(path, &admin).await;
+        assert_graph_error(status, &body, 400, "BadRequest");
+    }
+
+    // A tampered next link.
+    let (_, page) = ts.client.get("/v1.0/users?$top=2", &admin).await;
+    let next = page["@odata.nextLink"].as_str().unwrap().to_string();
+    let pos = next.find("$skiptoken=").unwrap() + "$skiptoken=".len();
+    let mut tampered = next.clone().into_bytes();
+    tampered[pos + 3] = if tampered[pos + 3] == b'A' { b'B' } else { b'A' };
+    let (status, body) = ts.client.get(std::str::from_utf8(&tampered).unwrap(), &admin).await;
+    assert_graph_error(status, &body, 400, "BadRequest");
+    // The untampered one still works.
+    assert_eq!(ts.client.get(&next, &admin).await.0, StatusCode::OK);
+    // A well-formed token whose offset no database can take is a bad token, not a server fault.
+    let huge = openpim_odata::encode_skiptoken(u64::MAX);
+    for q in [format!("$skiptoken={huge}"), format!("$skiptoken={huge}&$skip=5")] {
+        let (status, body) = ts.client.get(&format!("/v1.0/users?{q}"), &admin).await;
+        assert_graph_error(status, &body, 400, "Request_BadRequest");
+    }
+    ts.stop().await;
+}
+
+#[tokio::test]
+async fn url_forms_clients_send() {
+    let ts = TestServer::start().await;
+    let admin = ts.admin_token();
+    // Kiota percent-encodes everything, including the '$'.
+    for q in [
+        "%24filter=displayName%20eq%20%27Global%20Reader%27",
+        "$filter=displayName%20eq%20%27Global%20Reader%27",
+        "$filter=displayName eq 'Global Reader'",
+        "$FILTER=displayName eq 'global reader'",
+    ] {
+        let (status, body) = ts.client.get(&format!("{RM}/roleDefinitions?{q}"), &admin).await;
+        assert_eq!(status, StatusCode::OK, "{q}: {body}");
+        assert_eq!(ids(&body), vec![GLOBAL_READER.to_string()], "{q}");
+    }
+    // Trailing slash on collections and entities.
+    let (status, body) = ts.client.get("/v1.0/users/", &admin).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(ids(&body), vec![ts.admin_id.clone()]);
+    let (status, body) = ts.client.get(&format!("{RM}/roleDefinitions/?$filter=isBuiltIn eq false"), &admin).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(ids(&body).is_empty());
+    let (status, body) = ts.client.get(&format!("/v1.0/users/{}/", ts.admin_id), &admin).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // Non-system parameters without '$' are tolerated.
+    let (status, body) = ts.client.get("/v1.0/users?api-version=1.0", &admin).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // $filter with `in` and datetimes.
+    let (status, body) = ts
+        .client
+        .get(&format!("{RM}/roleDefinitions?$filter=id in ('{GLOBAL_READER}','{GLOBAL_ADMINISTRATOR}')"), &admin)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(ids(&body).len(), 2);
+    let (status, body) = ts.client.get("/v1.0/users?$filter=createdDateTime ge 2000-01-01T00:00:00Z", &admin).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(ids(&body).len(), 1);
+    ts.stop().await;
+}

@@ -1,0 +1,192 @@
+//! `/roleManagement/directory/roleDefinitions`: the built-in catalog and custom roles.
+
+mod common;
+
+use common::*;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+fn defs() -> String {
+    format!("{RM}/roleDefinitions")
+}
+
+fn custom(name: &str) -> Value {
+    json!({"displayName": name, "description": "Update basic properties of application registrations.",
+           "rolePermissions": [{"allowedResourceActions": ["microsoft.directory/applications/basic/update"]}],
+           "isEnabled": true})
+}
+
+#[tokio::test]
+async fn built_in_catalog() {
+    let ts = TestServer::start().await;
+    let admin = ts.admin_token();
+    let (status, list) = ts.client.get(&defs(), &admin).await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    assert!(list["@odata.context"].as_str().unwrap().ends_with("$metadata#roleManagement/directory/roleDefinitions"));
+    let all = ts.list_all(&defs(), &admin).await;
+    assert!(all.len() >= 60, "only {} built-in roles", all.len());
+    assert!(all.iter().all(|r| r["isBuiltIn"] == true && r["id"] == r["templateId"]));
+
+    let (status, body) = ts.client.get(&format!("{}?$filter=displayName eq 'Global Reader'", defs()), &admin).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(ids(&body), vec![GLOBAL_READER.to_string()]);
+
+    let (status, body) = ts.client.get(&format!("{}?$filter=isBuiltIn eq false", defs()), &admin).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(ids(&body).is_empty(), "{body}");
+
+    let (status, body) =
+        ts.client.get(&format!("{}?$filter=templateId eq '{GLOBAL_ADMINISTRATOR}'", defs()), &admin).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(ids(&body), vec![GLOBAL_ADMINISTRATOR.to_string()]);
+    assert_eq!(body["value"][0]["displayName"], "Global Administrator");
+
+    for (id, name) in [
+        (GLOBAL_ADMINISTRATOR, "Global Administrator"),
+        (PRIVILEGED_ROLE_ADMINISTRATOR, "Privileged Role Administrator"),
+        (USER_ADMINISTRATOR, "User Administrator"),
+    ] {
+        let (status, r) = ts.client.get(&format!("{}/{id}", defs()), &admin).await;
+        assert_eq!(status, StatusCode::OK, "{r}");
+        assert!(r["@odata.context"].as_str().unwrap().ends_with("roleDefinitions/$entity"));
+        assert_eq!(r["id"], id);
+        assert_eq!(r["templateId"], id);
+        assert_eq!(r["displayName"], name);
+        assert_eq!(r["isBuiltIn"], true);
+        assert_eq!(r["isEnabled"], true);
+        let perms = r["rolePermissions"].as_array().unwrap();
+        assert!(!perms.is_empty());
+        assert!(!perms[0]["allowedResourceActions"].as_array().unwrap().is_empty(), "{r}");
+    }
+
+    let (status, body) = ts.client.get(&format!("{}/{}", defs(), uuid::Uuid::new_v4()), &admin).await;
+    assert_graph_error(status, &body, 404, "Request_ResourceNotFound");
+    ts.stop().await;
+}
+
+#[tokio::test]
+async fn custom_role_lifecycle() {
+    let ts = TestServer::start().await;
+    let admin = ts.admin_token();
+    let before = ts.count(&defs()).await;
+
+    let (status, r) = ts.client.post(&defs(), &admin, custom("Application Support")).await;
+    assert_eq!(status, StatusCode::CREATED, "{r}");
+    assert!(r["@odata.context"].as_str().unwrap().ends_with("roleDefinitions/$entity"));
+    let id = r["id"].as_str().unwrap().to_string();
+    assert_eq!(r["isBuiltIn"], false);
+    assert_eq!(r["isEnabled"], true);
+    assert_eq!(r["templateId"], id.as_str());
+    assert_eq!(r["displayName"], "Application Support");
+    assert_eq!(
+        r["rolePermissions"][0]["allowedResourceActions"],
+        json!(["microsoft.directory/applications/basic/update"])
+    );
+    let (status, body) = ts.client.get(&format!("{}?$filter=isBuiltIn eq false", defs()), &admin).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(ids(&body), vec![id.clone()]);
+
+    // An action Entra does not allow in custom roles: 400 and nothing created.
+    let mut bad = custom("Bad Role");
+    bad["rolePermissions"][0]["allowedResourceActions"] = json!(["microsoft.directory/bogus/thing"]);
+    let (status, body) = ts.client.post(&defs(), &admin, bad).await;
+    assert_graph_error(status, &body, 400, "Request_BadRequest");
+    assert!(body["error"]["message"].as_str().unwrap().contains("microsoft.directory/bogus/thing"), "{body}");
+    // Missing rolePermissions, empty actions.
+    let (status, body) = ts.client.post(&defs(), &admin, json!({"displayName": "No perms", "isEnabled": true})).await;
+    assert_graph_error(status, &body, 400, "Request_BadRequest");
+    let (status, body) = ts
+        .client
+        .post(
+            &defs(),
+            &admin,
+            json!({"displayName": "Empty", "isEnabled": true, "rolePermissions": [{"allowedResourceActions": []}]}),
+        )
+        .await;
+    assert_graph_error(status, &body, 400, "Request_BadRequest");
+    // Duplicate displayName (also against a built-in).
+    for name in ["Application Support", "Global Reader"] {
+        let (status, body) = ts.client.post(&defs(), &admin, custom(name)).await;
+        assert_graph_error(status, &body, 400, "Request_BadRequest");
+    }
+    assert_eq!(ts.count(&defs()).await, before + 1);
+
+    // PATCH the custom role.
+    let (status, body) = ts
+        .client
+        .patch(&format!("{}/{id}", defs()), &admin, json!({"description": "Changed", "displayName": "App Support"}))
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let (_, got) = ts.client.get(&format!("{}/{id}", defs()), &admin).await;
+    assert_eq!(got["description"], "Changed");
+    assert_eq!(got["displayName"], "App Support");
+    let (status, body) = ts
+        .client
+        .patch(
+            &format!("{}/{id}", defs()),
+            &admin,
+            json!({"rolePermissions": [{"allowedResourceActions": ["microsoft.directory/nope"]}]}),
+        )
+        .await;
+    assert_graph_error(status, &body, 400, "Request_BadRequest");
+    let (_, got) = ts.client.get(&format!("{}/{id}", defs()), &admin).await;
+    assert_eq!(
+        got["rolePermissions"][0]["allowedResourceActions"],
+        json!(["microsoft.directory/applications/basic/update"])
+    );
+
+    // Built-ins are read-only.
+    let (status, body) =
+        ts.client.patch(&format!("{}/{GLOBAL_READER}", defs()), &admin, json!({"description": "mine now"})).await;
+    assert_graph_error(status, &body, 400, "Request_BadRequest");
+    let (status, body) = ts.client.delete(&format!("{}/{GLOBAL_READER}", defs()), &admin).await;
+    assert_graph_error(status, &body, 400, "Request_BadRequest");
+    let (_, got) = ts.client.get(&format!("{}/{GLOBAL_READER}", defs()), &admin).await;
+    assert_ne!(got["description"], "mine now");
+
+    // Deleting a custom role that is still assigned fails until the assignment is gone.
+    let user = ts.create_user("app@openpim.test").await;
+    let assignment = ts.assign_role(&user, &id, "/").await;
+    let (status, body) = ts.client.delete(&format!("{}/{id}", defs()), &admin).await;
+    assert_graph_error(status, &body, 400, "Request_BadRequest");
+    assert_eq!(ts.client.get(&format!("{}/{id}", defs()), &admin).await.0, StatusCode::OK);
+    let (status, _) = ts.client.delete(&format!("{RM}/roleAssignments/{assignment}"), &admin).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, body) = ts.client.delete(&format!("{}/{id}", defs()), &admin).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let (status, body) = ts.client.get(&format!("{}/{id}", defs()), &admin).await;
+    assert_graph_error(status, &body, 404, "Request_ResourceNotFound");
+    assert_eq!(ts.count(&defs()).await, before);
+    ts.stop().await;
+}
+
+#[tokio::test]
+async fn non_admins_cannot_manage_role_definitions() {
+    let ts = TestServer::start().await;
+    let admin = ts.admin_token();
+    let (_, existing) = ts.client.post(&defs(), &admin, custom("Existing")).await;
+    let existing = existing["id"].as_str().unwrap().to_string();
+    let before = ts.count(&defs()).await;
+    ts.create_user("plain@openpim.test").await;
+    let (_, ua) = ts.user_with_role("ua@openpim.test", USER_ADMINISTRATOR).await;
+    for token in [ts.token_for("plain@openpim.test"), ua] {
+        // Reading is allowed.
+        assert_eq!(ts.client.get(&defs(), &token).await.0, StatusCode::OK);
+        let (status, body) = ts.client.post(&defs(), &token, custom("Sneaky")).await;
+        assert_graph_error(status, &body, 403, "Authorization_RequestDenied");
+        let (status, body) =
+            ts.client.patch(&format!("{}/{existing}", defs()), &token, json!({"description": "x"})).await;
+        assert_graph_error(status, &body, 403, "Authorization_RequestDenied");
+        let (status, body) = ts.client.delete(&format!("{}/{existing}", defs()), &token).await;
+        assert_graph_error(status, &body, 403, "Authorization_RequestDenied");
+    }
+    assert_eq!(ts.count(&defs()).await, before);
+    let (_, got) = ts.client.get(&format!("{}/{existing}", defs()), &admin).await;
+    assert_ne!(got["description"], "x");
+
+    // A Privileged Role Administrator may.
+    let (_, pra) = ts.user_with_role("pra@openpim.test", PRIVILEGED_ROLE_ADMINISTRATOR).await;
+    let (status, body) = ts.client.post(&defs(), &pra, custom("By PRA")).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    ts.stop().await;
+}
