@@ -58,28 +58,11 @@ impl StrFn {
 
 #[derive(Debug, Clone)]
 pub(crate) enum Bound<'a> {
-    IsNull {
-        field: Field<'a>,
-        negated: bool,
-    },
-    Compare {
-        field: Field<'a>,
-        op: CompareOp,
-        value: Scalar,
-    },
-    In {
-        field: Field<'a>,
-        values: Vec<Scalar>,
-    },
-    Str {
-        field: Field<'a>,
-        func: StrFn,
-        needle: String,
-    },
-    Any {
-        prop: &'a Property,
-        inner: Box<Bound<'a>>,
-    },
+    IsNull { field: Field<'a>, negated: bool },
+    Compare { field: Field<'a>, op: CompareOp, value: Scalar },
+    In { field: Field<'a>, values: Vec<Scalar> },
+    Str { field: Field<'a>, func: StrFn, needle: String },
+    Any { prop: &'a Property, inner: Box<Bound<'a>> },
     And(Box<Bound<'a>>, Box<Bound<'a>>),
     Or(Box<Bound<'a>>, Box<Bound<'a>>),
     Not(Box<Bound<'a>>),
@@ -87,11 +70,7 @@ pub(crate) enum Bound<'a> {
 
 /// Check `expr` against `schema` and produce the bound form.
 pub(crate) fn bind<'a>(expr: &'a Expr, schema: &'a EntitySchema) -> Result<Bound<'a>, ODataError> {
-    Binder {
-        schema,
-        lambda: None,
-    }
-    .bind(expr)
+    Binder { schema, lambda: None }.bind(expr)
 }
 
 struct Binder<'a> {
@@ -111,14 +90,8 @@ impl<'a> Binder<'a> {
             Expr::Not(e) => Bound::Not(Box::new(self.bind(e)?)),
             Expr::Any { prop, var, inner } => {
                 let p = self.lambda_collection(prop)?;
-                let inner_binder = Binder {
-                    schema: self.schema,
-                    lambda: Some((var.as_str(), p)),
-                };
-                Bound::Any {
-                    prop: p,
-                    inner: Box::new(inner_binder.bind(inner)?),
-                }
+                let inner_binder = Binder { schema: self.schema, lambda: Some((var.as_str(), p)) };
+                Bound::Any { prop: p, inner: Box::new(inner_binder.bind(inner)?) }
             }
             leaf => self.leaf(leaf)?,
         })
@@ -138,10 +111,7 @@ impl<'a> Binder<'a> {
                         ))),
                     };
                 }
-                let ordered = matches!(
-                    field.ty,
-                    PropType::String | PropType::Int | PropType::DateTime
-                );
+                let ordered = matches!(field.ty, PropType::String | PropType::Int | PropType::DateTime);
                 if !ordered && !matches!(op, CompareOp::Eq | CompareOp::Ne) {
                     return Err(ODataError::bad_request(format!(
                         "The '{op}' operator is not supported for property '{}' of type {}.",
@@ -149,11 +119,7 @@ impl<'a> Binder<'a> {
                         field.ty.edm_name()
                     )));
                 }
-                Bound::Compare {
-                    field,
-                    op: *op,
-                    value: coerce(&field, value)?,
-                }
+                Bound::Compare { field, op: *op, value: coerce(&field, value)? }
             }
             Expr::In { prop, values } => {
                 let field = self.scalar_field(prop)?;
@@ -186,12 +152,8 @@ impl<'a> Binder<'a> {
 
     #[inline(never)]
     fn lambda_collection(&self, prop: &'a str) -> Result<&'a Property, ODataError> {
-        let not_supported = || {
-            ODataError::bad_request(format!(
-                "Lambda operators are not supported on property '{}'.",
-                snippet(prop)
-            ))
-        };
+        let not_supported =
+            || ODataError::bad_request(format!("Lambda operators are not supported on property '{}'.", snippet(prop)));
         if self.lambda.is_some() {
             return Err(not_supported());
         }
@@ -237,13 +199,7 @@ impl<'a> Binder<'a> {
                 p.name, p.name
             )));
         }
-        Ok(Field {
-            wire: p.name,
-            column: p.column,
-            ty: p.ty,
-            case_insensitive: p.case_insensitive,
-            element: false,
-        })
+        Ok(Field { wire: p.name, column: p.column, ty: p.ty, case_insensitive: p.case_insensitive, element: false })
     }
 
     fn str_fn(&self, prop: &'a str, func: StrFn, needle: &str) -> Result<Bound<'a>, ODataError> {
@@ -256,11 +212,7 @@ impl<'a> Binder<'a> {
                 field.ty.edm_name()
             )));
         }
-        Ok(Bound::Str {
-            field,
-            func,
-            needle: needle.to_string(),
-        })
+        Ok(Bound::Str { field, func, needle: needle.to_string() })
     }
 }
 
@@ -296,18 +248,16 @@ fn coerce(field: &Field<'_>, lit: &Literal) -> Result<Scalar, ODataError> {
             Some(dt) => Scalar::Int(micros(dt)),
             None => return Err(mismatch()),
         },
-        (PropType::Enum(members), Literal::String(s)) => {
-            match members.iter().find(|m| m.eq_ignore_ascii_case(s)) {
-                Some(m) => Scalar::Text((*m).to_string()),
-                None => {
-                    return Err(ODataError::bad_request(format!(
-                        "'{}' is not a valid value for property '{}'.",
-                        snippet(s),
-                        field.wire
-                    )))
-                }
+        (PropType::Enum(members), Literal::String(s)) => match members.iter().find(|m| m.eq_ignore_ascii_case(s)) {
+            Some(m) => Scalar::Text((*m).to_string()),
+            None => {
+                return Err(ODataError::bad_request(format!(
+                    "'{}' is not a valid value for property '{}'.",
+                    snippet(s),
+                    field.wire
+                )))
             }
-        }
+        },
         _ => return Err(mismatch()),
     })
 }

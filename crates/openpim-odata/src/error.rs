@@ -27,17 +27,11 @@ impl ODataError {
     pub const INTERNAL: &'static str = "InternalServerError";
 
     pub fn bad_request(message: impl Into<String>) -> Self {
-        ODataError {
-            code: Self::BAD_REQUEST,
-            message: message.into(),
-        }
+        ODataError { code: Self::BAD_REQUEST, message: message.into() }
     }
 
     pub fn internal(message: impl Into<String>) -> Self {
-        ODataError {
-            code: Self::INTERNAL,
-            message: message.into(),
-        }
+        ODataError { code: Self::INTERNAL, message: message.into() }
     }
 
     /// A `$filter` syntax error at byte offset `pos` of the filter text.

@@ -42,11 +42,7 @@ pub enum Value {
 /// wire name of a property (e.g. `displayName`, whatever casing the filter
 /// used). Validation is identical to [`crate::compile_filter`]. To filter many
 /// rows, check once with [`PreparedFilter`] instead.
-pub fn evaluate(
-    expr: &Expr,
-    schema: &EntitySchema,
-    get: &dyn Fn(&str) -> Value,
-) -> Result<bool, ODataError> {
+pub fn evaluate(expr: &Expr, schema: &EntitySchema, get: &dyn Fn(&str) -> Value) -> Result<bool, ODataError> {
     PreparedFilter::new(expr, schema)?.matches(get)
 }
 
@@ -58,9 +54,7 @@ pub struct PreparedFilter<'a> {
 
 impl<'a> PreparedFilter<'a> {
     pub fn new(expr: &'a Expr, schema: &'a EntitySchema) -> Result<Self, ODataError> {
-        Ok(PreparedFilter {
-            bound: bind(expr, schema)?,
-        })
+        Ok(PreparedFilter { bound: bind(expr, schema)? })
     }
 
     /// Whether the row matches (unknown counts as no match, as in SQL).
@@ -76,11 +70,7 @@ impl<'a> PreparedFilter<'a> {
 
 /// `None` is SQL's unknown. Only the boolean structure is handled here, so
 /// the frame of this recursive function stays small; leaves are in [`leaf`].
-fn eval(
-    b: &Bound<'_>,
-    get: &dyn Fn(&str) -> Value,
-    elem: Option<&str>,
-) -> Result<Option<bool>, ODataError> {
+fn eval(b: &Bound<'_>, get: &dyn Fn(&str) -> Value, elem: Option<&str>) -> Result<Option<bool>, ODataError> {
     Ok(match b {
         Bound::And(l, r) => match eval(l, get, elem)? {
             Some(false) => Some(false),
@@ -118,11 +108,7 @@ fn eval(
 }
 
 #[inline(never)]
-fn leaf(
-    b: &Bound<'_>,
-    get: &dyn Fn(&str) -> Value,
-    elem: Option<&str>,
-) -> Result<Option<bool>, ODataError> {
+fn leaf(b: &Bound<'_>, get: &dyn Fn(&str) -> Value, elem: Option<&str>) -> Result<Option<bool>, ODataError> {
     Ok(match b {
         Bound::IsNull { field, negated } => Some(read(field, get, elem)?.is_none() != *negated),
         Bound::Compare { field, op, value } => match read(field, get, elem)? {
@@ -149,18 +135,11 @@ fn leaf(
                 Some(found)
             }
         },
-        Bound::Str {
-            field,
-            func,
-            needle,
-        } => match read(field, get, elem)? {
+        Bound::Str { field, func, needle } => match read(field, get, elem)? {
             None => None,
             Some(Scalar::Text(s)) => {
-                let (hay, needle) = if field.folds_case() {
-                    (s.to_lowercase(), needle.to_lowercase())
-                } else {
-                    (s, needle.clone())
-                };
+                let (hay, needle) =
+                    if field.folds_case() { (s.to_lowercase(), needle.to_lowercase()) } else { (s, needle.clone()) };
                 Some(match func {
                     StrFn::StartsWith => hay.starts_with(&needle),
                     StrFn::EndsWith => hay.ends_with(&needle),
@@ -174,17 +153,11 @@ fn leaf(
 }
 
 fn wrong_type(wire: &str) -> ODataError {
-    ODataError::internal(format!(
-        "The row value of property '{wire}' does not match its declared type."
-    ))
+    ODataError::internal(format!("The row value of property '{wire}' does not match its declared type."))
 }
 
 /// Read a field of the row in its stored representation; `None` is NULL.
-fn read(
-    field: &Field<'_>,
-    get: &dyn Fn(&str) -> Value,
-    elem: Option<&str>,
-) -> Result<Option<Scalar>, ODataError> {
+fn read(field: &Field<'_>, get: &dyn Fn(&str) -> Value, elem: Option<&str>) -> Result<Option<Scalar>, ODataError> {
     if field.element {
         return match elem {
             Some(e) => Ok(Some(Scalar::Text(e.to_string()))),
@@ -204,9 +177,7 @@ fn read(
 
 fn compare(field: &Field<'_>, row: &Scalar, lit: &Scalar) -> Result<Ordering, ODataError> {
     match (row, lit) {
-        (Scalar::Text(a), Scalar::Text(b)) if field.folds_case() => {
-            Ok(a.to_lowercase().cmp(&b.to_lowercase()))
-        }
+        (Scalar::Text(a), Scalar::Text(b)) if field.folds_case() => Ok(a.to_lowercase().cmp(&b.to_lowercase())),
         (Scalar::Text(a), Scalar::Text(b)) => Ok(a.cmp(b)),
         (Scalar::Int(a), Scalar::Int(b)) => Ok(a.cmp(b)),
         _ => Err(wrong_type(field.wire)),

@@ -108,16 +108,9 @@ impl CompareOp {
     }
 
     fn from_keyword(word: &str) -> Option<Self> {
-        [
-            CompareOp::Eq,
-            CompareOp::Ne,
-            CompareOp::Gt,
-            CompareOp::Ge,
-            CompareOp::Lt,
-            CompareOp::Le,
-        ]
-        .into_iter()
-        .find(|op| word.eq_ignore_ascii_case(op.keyword()))
+        [CompareOp::Eq, CompareOp::Ne, CompareOp::Gt, CompareOp::Ge, CompareOp::Lt, CompareOp::Le]
+            .into_iter()
+            .find(|op| word.eq_ignore_ascii_case(op.keyword()))
     }
 
     /// The operator to use when the operands are swapped (`5 lt p` is `p gt 5`).
@@ -224,28 +217,14 @@ pub fn parse_filter(input: &str) -> Result<Expr, ODataError> {
         )));
     }
     let tokens = tokenize(input)?;
-    let mut p = Parser {
-        src: input,
-        tokens,
-        pos: 0,
-        depth: 0,
-        nodes: 0,
-    };
+    let mut p = Parser { src: input, tokens, pos: 0, depth: 0, nodes: 0 };
     if p.peek().tok == Tok::Eof {
-        return Err(ODataError::bad_request(
-            "Invalid $filter: the expression is empty",
-        ));
+        return Err(ODataError::bad_request("Invalid $filter: the expression is empty"));
     }
     let expr = p.parse_or()?;
     let t = p.peek();
     if t.tok != Tok::Eof {
-        return Err(p.err(
-            &t,
-            format!(
-                "expected 'and', 'or' or the end of the expression but found {}",
-                t.text(input)
-            ),
-        ));
+        return Err(p.err(&t, format!("expected 'and', 'or' or the end of the expression but found {}", t.text(input))));
     }
     Ok(expr)
 }
@@ -275,14 +254,11 @@ impl Parser<'_> {
     fn peek_at(&self, k: usize) -> Token {
         // The token list always ends with Eof, so clamp to it.
         let last = self.tokens.len().saturating_sub(1);
-        self.tokens
-            .get((self.pos + k).min(last))
-            .cloned()
-            .unwrap_or(Token {
-                tok: Tok::Eof,
-                start: self.src.len(),
-                end: self.src.len(),
-            })
+        self.tokens.get((self.pos + k).min(last)).cloned().unwrap_or(Token {
+            tok: Tok::Eof,
+            start: self.src.len(),
+            end: self.src.len(),
+        })
     }
 
     fn bump(&mut self) -> Token {
@@ -306,10 +282,7 @@ impl Parser<'_> {
         if t.tok == tok {
             Ok(())
         } else {
-            Err(self.err(
-                &t,
-                format!("expected '{shown}' but found {}", t.text(self.src)),
-            ))
+            Err(self.err(&t, format!("expected '{shown}' but found {}", t.text(self.src))))
         }
     }
 
@@ -317,10 +290,7 @@ impl Parser<'_> {
     fn enter(&mut self, at: &Token) -> Result<(), ODataError> {
         self.depth += 1;
         if self.depth > MAX_FILTER_DEPTH {
-            return Err(self.err(
-                at,
-                format!("the expression is nested more than {MAX_FILTER_DEPTH} levels deep"),
-            ));
+            return Err(self.err(at, format!("the expression is nested more than {MAX_FILTER_DEPTH} levels deep")));
         }
         Ok(())
     }
@@ -331,12 +301,9 @@ impl Parser<'_> {
         self.nodes += 1;
         let t = self.peek();
         if self.nodes > MAX_FILTER_NODES {
-            return Err(self.err(
-                &t,
-                format!(
-                    "the expression has more than {MAX_FILTER_NODES} operators and comparisons"
-                ),
-            ));
+            return Err(
+                self.err(&t, format!("the expression has more than {MAX_FILTER_NODES} operators and comparisons"))
+            );
         }
         Ok(())
     }
@@ -395,10 +362,7 @@ impl Parser<'_> {
                 let name = name.clone();
                 self.parse_function(&name)
             }
-            Tok::Eof => Err(self.err(
-                &t,
-                "expected an expression but reached the end of the input",
-            )),
+            Tok::Eof => Err(self.err(&t, "expected an expression but reached the end of the input")),
             _ => self.parse_comparison(),
         }
     }
@@ -449,11 +413,7 @@ impl Parser<'_> {
                 self.bump();
                 let t = self.peek();
                 match self.parse_operand()? {
-                    Ok(Operand::Path(prop)) => Ok(Expr::Compare {
-                        prop,
-                        op: op.flipped(),
-                        value,
-                    }),
+                    Ok(Operand::Path(prop)) => Ok(Expr::Compare { prop, op: op.flipped(), value }),
                     _ => Err(self.err(&t, format!("expected a property on one side of '{op}'"))),
                 }
             }
@@ -469,15 +429,7 @@ impl Parser<'_> {
         let t = self.bump();
         let first = match &t.tok {
             Tok::Ident(w) if !RESERVED.iter().any(|r| w.eq_ignore_ascii_case(r)) => w,
-            _ => {
-                return Err(self.err(
-                    &t,
-                    format!(
-                        "expected a property or a value but found {}",
-                        t.text(self.src)
-                    ),
-                ))
-            }
+            _ => return Err(self.err(&t, format!("expected a property or a value but found {}", t.text(self.src)))),
         };
         let mut path = first.clone();
         let mut end = t.end;
@@ -487,13 +439,9 @@ impl Parser<'_> {
             let seg = self.bump();
             end = seg.end;
             let (Tok::Ident(name), true) = (&seg.tok, seg.start == slash.end) else {
-                return Err(self.err(
-                    &seg,
-                    format!(
-                        "expected a property name after '/' but found {}",
-                        seg.text(self.src)
-                    ),
-                ));
+                return Err(
+                    self.err(&seg, format!("expected a property name after '/' but found {}", seg.text(self.src)))
+                );
             };
             if self.peek().tok == Tok::LParen {
                 if name.eq_ignore_ascii_case("any") {
@@ -557,13 +505,9 @@ impl Parser<'_> {
                 Tok::Comma => continue,
                 Tok::RParen => return Ok(values),
                 _ => {
-                    return Err(self.err(
-                        &t,
-                        format!(
-                            "expected ',' or ')' in the 'in' list but found {}",
-                            t.text(self.src)
-                        ),
-                    ))
+                    return Err(
+                        self.err(&t, format!("expected ',' or ')' in the 'in' list but found {}", t.text(self.src)))
+                    )
                 }
             }
         }
@@ -580,41 +524,27 @@ impl Parser<'_> {
         let t = self.peek();
         let prop = match self.parse_operand()? {
             Ok(Operand::Path(p)) => p,
-            _ => {
-                return Err(self.err(
-                    &t,
-                    format!("the first argument of {func} must be a property"),
-                ))
-            }
+            _ => return Err(self.err(&t, format!("the first argument of {func} must be a property"))),
         };
         self.expect(Tok::Comma, ",")?;
         let t = self.bump();
         let Tok::Str(arg) = t.tok.clone() else {
             return Err(self.err(
                 &t,
-                format!(
-                    "the second argument of {func} must be a string literal but found {}",
-                    t.text(self.src)
-                ),
+                format!("the second argument of {func} must be a string literal but found {}", t.text(self.src)),
             ));
         };
         self.expect(Tok::RParen, ")")?;
         let expr = match func.as_str() {
             "startswith" => Expr::StartsWith { prop, prefix: arg },
             "endswith" => Expr::EndsWith { prop, suffix: arg },
-            _ => Expr::Contains {
-                prop,
-                substring: arg,
-            },
+            _ => Expr::Contains { prop, substring: arg },
         };
         // Some clients write `startswith(p,'x') eq true`; accept that spelling.
         let (op, lit) = (self.peek(), self.peek_at(1));
         let negate = match (&op.tok, &lit.tok) {
             (Tok::Ident(o), Tok::Ident(b))
-                if matches!(
-                    CompareOp::from_keyword(o),
-                    Some(CompareOp::Eq | CompareOp::Ne)
-                ) =>
+                if matches!(CompareOp::from_keyword(o), Some(CompareOp::Eq | CompareOp::Ne)) =>
             {
                 let is_eq = o.eq_ignore_ascii_case("eq");
                 if b.eq_ignore_ascii_case("true") {
@@ -647,28 +577,14 @@ impl Parser<'_> {
         let t = self.bump();
         let var = match &t.tok {
             Tok::Ident(v) => v.clone(),
-            Tok::RParen => {
-                return Err(self.err(&t, "any() without a lambda expression is not supported"))
-            }
-            _ => {
-                return Err(self.err(
-                    &t,
-                    format!(
-                        "expected a lambda variable name but found {}",
-                        t.text(self.src)
-                    ),
-                ))
-            }
+            Tok::RParen => return Err(self.err(&t, "any() without a lambda expression is not supported")),
+            _ => return Err(self.err(&t, format!("expected a lambda variable name but found {}", t.text(self.src)))),
         };
         self.expect(Tok::Colon, ":")?;
         self.enter(at)?;
         let inner = self.parse_or()?;
         self.leave();
         self.expect(Tok::RParen, ")")?;
-        Ok(Expr::Any {
-            prop,
-            var,
-            inner: Box::new(inner),
-        })
+        Ok(Expr::Any { prop, var, inner: Box::new(inner) })
     }
 }

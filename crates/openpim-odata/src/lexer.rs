@@ -46,10 +46,7 @@ impl Token {
     pub fn text(&self, src: &str) -> String {
         match self.tok {
             Tok::Eof => "end of input".to_string(),
-            _ => format!(
-                "'{}'",
-                snippet(src.get(self.start..self.end).unwrap_or("?"))
-            ),
+            _ => format!("'{}'", snippet(src.get(self.start..self.end).unwrap_or("?"))),
         }
     }
 }
@@ -89,16 +86,14 @@ pub(crate) fn tokenize(src: &str) -> Result<Vec<Token>, ODataError> {
                 if let Some(end) = guid_end(bytes, i) {
                     i = end;
                     let text = &src[start..end];
-                    let g = Uuid::parse_str(text).map_err(|_| {
-                        ODataError::filter_syntax(start, format!("invalid GUID '{text}'"))
-                    })?;
+                    let g = Uuid::parse_str(text)
+                        .map_err(|_| ODataError::filter_syntax(start, format!("invalid GUID '{text}'")))?;
                     Tok::Guid(g)
                 } else if looks_like_date(bytes, i) {
                     i = datetime_end(bytes, i);
                     Tok::DateTime(parse_datetime_literal(&src[start..i], start)?)
                 } else if b.is_ascii_digit()
-                    || ((b == b'-' || b == b'+')
-                        && bytes.get(i + 1).is_some_and(u8::is_ascii_digit))
+                    || ((b == b'-' || b == b'+') && bytes.get(i + 1).is_some_and(u8::is_ascii_digit))
                 {
                     let (tok, end) = lex_number(src, i)?;
                     i = end;
@@ -106,16 +101,10 @@ pub(crate) fn tokenize(src: &str) -> Result<Vec<Token>, ODataError> {
                 } else {
                     let c = src.get(i..).and_then(|s| s.chars().next()).unwrap_or('?');
                     if !is_ident_start(c) {
-                        return Err(ODataError::filter_syntax(
-                            start,
-                            format!("unexpected character '{c}'"),
-                        ));
+                        return Err(ODataError::filter_syntax(start, format!("unexpected character '{c}'")));
                     }
                     let rest = &src[i..];
-                    let len = rest
-                        .char_indices()
-                        .find(|&(_, c)| !is_ident_continue(c))
-                        .map_or(rest.len(), |(n, _)| n);
+                    let len = rest.char_indices().find(|&(_, c)| !is_ident_continue(c)).map_or(rest.len(), |(n, _)| n);
                     i += len;
                     Tok::Ident(rest[..len].to_string())
                 }
@@ -123,11 +112,7 @@ pub(crate) fn tokenize(src: &str) -> Result<Vec<Token>, ODataError> {
         };
         out.push(Token { tok, start, end: i });
     }
-    out.push(Token {
-        tok: Tok::Eof,
-        start: src.len(),
-        end: src.len(),
-    });
+    out.push(Token { tok: Tok::Eof, start: src.len(), end: src.len() });
     Ok(out)
 }
 
@@ -156,10 +141,7 @@ fn lex_string(src: &str, open: usize) -> Result<(String, usize), ODataError> {
             i += 1;
         }
     }
-    Err(ODataError::filter_syntax(
-        open,
-        "unterminated string literal",
-    ))
+    Err(ODataError::filter_syntax(open, "unterminated string literal"))
 }
 
 /// If a canonical 8-4-4-4-12 GUID starts at `i` (and is not just the start of
@@ -167,11 +149,7 @@ fn lex_string(src: &str, open: usize) -> Result<(String, usize), ODataError> {
 fn guid_end(bytes: &[u8], i: usize) -> Option<usize> {
     let cand = bytes.get(i..i + 36)?;
     for (k, &b) in cand.iter().enumerate() {
-        let ok = if matches!(k, 8 | 13 | 18 | 23) {
-            b == b'-'
-        } else {
-            b.is_ascii_hexdigit()
-        };
+        let ok = if matches!(k, 8 | 13 | 18 | 23) { b == b'-' } else { b.is_ascii_hexdigit() };
         if !ok {
             return None;
         }
@@ -184,18 +162,11 @@ fn guid_end(bytes: &[u8], i: usize) -> Option<usize> {
 
 /// `dddd-` starts a date; no other token can look like that.
 fn looks_like_date(bytes: &[u8], i: usize) -> bool {
-    bytes
-        .get(i..i + 5)
-        .is_some_and(|s| s[..4].iter().all(u8::is_ascii_digit) && s[4] == b'-')
+    bytes.get(i..i + 5).is_some_and(|s| s[..4].iter().all(u8::is_ascii_digit) && s[4] == b'-')
 }
 
 fn datetime_end(bytes: &[u8], mut i: usize) -> usize {
-    while i < bytes.len()
-        && matches!(
-            bytes[i],
-            b'0'..=b'9' | b'-' | b'+' | b':' | b'.' | b'T' | b't' | b'Z' | b'z'
-        )
-    {
+    while i < bytes.len() && matches!(bytes[i], b'0'..=b'9' | b'-' | b'+' | b':' | b'.' | b'T' | b't' | b'Z' | b'z') {
         i += 1;
     }
     i
@@ -207,17 +178,10 @@ fn datetime_end(bytes: &[u8], mut i: usize) -> usize {
 pub(crate) fn parse_datetime(text: &str) -> Option<OffsetDateTime> {
     let upper = text.to_ascii_uppercase();
     let (date, rest) = upper.split_once('T')?;
-    let zone_at = if rest.ends_with('Z') {
-        rest.len() - 1
-    } else {
-        rest.rfind(['+', '-'])?
-    };
+    let zone_at = if rest.ends_with('Z') { rest.len() - 1 } else { rest.rfind(['+', '-'])? };
     let (clock, zone) = rest.split_at(zone_at);
-    let clock = if clock.bytes().filter(|&b| b == b':').count() == 1 {
-        format!("{clock}:00")
-    } else {
-        clock.to_string()
-    };
+    let clock =
+        if clock.bytes().filter(|&b| b == b':').count() == 1 { format!("{clock}:00") } else { clock.to_string() };
     OffsetDateTime::parse(&format!("{date}T{clock}{zone}"), &Rfc3339).ok()
 }
 
@@ -232,12 +196,8 @@ fn parse_datetime_literal(text: &str, pos: usize) -> Result<OffsetDateTime, ODat
             ),
         ));
     }
-    parse_datetime(text).ok_or_else(|| {
-        ODataError::filter_syntax(
-            pos,
-            format!("invalid DateTimeOffset literal '{}'", snippet(text)),
-        )
-    })
+    parse_datetime(text)
+        .ok_or_else(|| ODataError::filter_syntax(pos, format!("invalid DateTimeOffset literal '{}'", snippet(text))))
 }
 
 /// Integers (`-12`, `+3`) and decimals (`1.5`, `-2e10`).
@@ -256,11 +216,7 @@ fn lex_number(src: &str, start: usize) -> Result<(Tok, usize), ODataError> {
         i = digits(i + 1);
     }
     if matches!(bytes.get(i), Some(b'e' | b'E')) {
-        let after_sign = if matches!(bytes.get(i + 1), Some(b'+' | b'-')) {
-            i + 2
-        } else {
-            i + 1
-        };
+        let after_sign = if matches!(bytes.get(i + 1), Some(b'+' | b'-')) { i + 2 } else { i + 1 };
         if bytes.get(after_sign).is_some_and(u8::is_ascii_digit) {
             float = true;
             i = digits(after_sign);
@@ -269,14 +225,10 @@ fn lex_number(src: &str, start: usize) -> Result<(Tok, usize), ODataError> {
     let text = &src[start..i];
     if let Some(c) = src.get(i..).and_then(|s| s.chars().next()) {
         if is_ident_continue(c) || c == '.' {
-            return Err(ODataError::filter_syntax(
-                start,
-                format!("invalid number '{}'", snippet(text)),
-            ));
+            return Err(ODataError::filter_syntax(start, format!("invalid number '{}'", snippet(text))));
         }
     }
-    let out_of_range =
-        || ODataError::filter_syntax(start, format!("number '{}' is out of range", snippet(text)));
+    let out_of_range = || ODataError::filter_syntax(start, format!("number '{}' is out of range", snippet(text)));
     let tok = if float {
         let f: f64 = text.parse().map_err(|_| out_of_range())?;
         if !f.is_finite() {
@@ -332,11 +284,7 @@ mod tests {
     fn datetime_forms() {
         let a = parse_datetime("2024-01-01T00:00:00Z").unwrap();
         assert_eq!(parse_datetime("2024-01-01t00:00z"), Some(a));
-        assert_eq!(
-            parse_datetime("2024-01-01T01:00:00.000+01:00"),
-            Some(a),
-            "offsets and fractions"
-        );
+        assert_eq!(parse_datetime("2024-01-01T01:00:00.000+01:00"), Some(a), "offsets and fractions");
         assert!(parse_datetime("2024-13-01T00:00:00Z").is_none());
         assert!(parse_datetime("2024-01-01").is_none());
     }
@@ -344,21 +292,11 @@ mod tests {
     #[test]
     fn errors_carry_positions() {
         let e = tokenize("a eq 'open").unwrap_err();
-        assert_eq!(
-            e.message,
-            "Invalid $filter: unterminated string literal at position 5"
-        );
+        assert_eq!(e.message, "Invalid $filter: unterminated string literal at position 5");
         let e = tokenize("a eq 99999999999999999999").unwrap_err();
-        assert!(
-            e.message.contains("out of range at position 5"),
-            "{}",
-            e.message
-        );
+        assert!(e.message.contains("out of range at position 5"), "{}", e.message);
         let e = tokenize("a eq #").unwrap_err();
-        assert_eq!(
-            e.message,
-            "Invalid $filter: unexpected character '#' at position 5"
-        );
+        assert_eq!(e.message, "Invalid $filter: unexpected character '#' at position 5");
         let e = tokenize("a eq 12ab").unwrap_err();
         assert!(e.message.contains("invalid number"), "{}", e.message);
     }

@@ -96,14 +96,11 @@ impl SysOpt {
     /// `Ok(None)`: not a system option (no `$` and not a known name).
     fn classify(key: &str) -> Result<Option<SysOpt>, ODataError> {
         let bare = key.strip_prefix('$').unwrap_or(key);
-        let found = Self::ALL
-            .into_iter()
-            .find(|o| o.name()[1..].eq_ignore_ascii_case(bare));
+        let found = Self::ALL.into_iter().find(|o| o.name()[1..].eq_ignore_ascii_case(bare));
         match found {
-            None if key.starts_with('$') => Err(ODataError::bad_request(format!(
-                "Query option '{}' is not supported.",
-                snippet(key)
-            ))),
+            None if key.starts_with('$') => {
+                Err(ODataError::bad_request(format!("Query option '{}' is not supported.", snippet(key))))
+            }
             found => Ok(found),
         }
     }
@@ -135,9 +132,7 @@ fn decode(s: &str) -> Result<String, ODataError> {
     percent_decode_str(s)
         .decode_utf8()
         .map(|c| c.into_owned())
-        .map_err(|_| {
-            ODataError::bad_request("The query string is not valid UTF-8 after percent-decoding.")
-        })
+        .map_err(|_| ODataError::bad_request("The query string is not valid UTF-8 after percent-decoding."))
 }
 
 /// Store one option's value; `depth` is the `$expand` nesting level.
@@ -149,10 +144,7 @@ fn apply(
     depth: usize,
 ) -> Result<(), ODataError> {
     if seen.contains(&opt) {
-        return Err(ODataError::bad_request(format!(
-            "Query option '{}' was specified more than once.",
-            opt.name()
-        )));
+        return Err(ODataError::bad_request(format!("Query option '{}' was specified more than once.", opt.name())));
     }
     seen.push(opt);
     match opt {
@@ -169,19 +161,13 @@ fn apply(
         SysOpt::Expand => opts.expand = parse_expand(value, depth + 1)?,
         SysOpt::OrderBy => opts.orderby = parse_orderby(value)?,
         SysOpt::Top => {
-            opts.top = Some(
-                value
-                    .trim()
-                    .parse::<u32>()
-                    .ok()
-                    .filter(|n| (1..=MAX_TOP).contains(n))
-                    .ok_or_else(|| {
-                        ODataError::bad_request(format!(
-                            "Invalid value '{}' for $top; expected an integer from 1 to {MAX_TOP}.",
-                            snippet(value)
-                        ))
-                    })?,
-            )
+            opts.top =
+                Some(value.trim().parse::<u32>().ok().filter(|n| (1..=MAX_TOP).contains(n)).ok_or_else(|| {
+                    ODataError::bad_request(format!(
+                        "Invalid value '{}' for $top; expected an integer from 1 to {MAX_TOP}.",
+                        snippet(value)
+                    ))
+                })?)
         }
         SysOpt::Skip => {
             opts.skip = Some(value.trim().parse::<u32>().map_err(|_| {
@@ -192,9 +178,7 @@ fn apply(
             })?)
         }
         SysOpt::SkipToken if depth > 0 => {
-            return Err(ODataError::bad_request(
-                "Query option '$skiptoken' is not supported inside $expand.",
-            ))
+            return Err(ODataError::bad_request("Query option '$skiptoken' is not supported inside $expand."))
         }
         SysOpt::SkipToken => opts.skiptoken = Some(value.to_string()),
         SysOpt::Count => {
@@ -218,8 +202,7 @@ fn apply(
 fn split_list<'a>(s: &'a str, sep: u8, option: &str) -> Result<Vec<&'a str>, ODataError> {
     let mut items = Vec::new();
     let (mut depth, mut quoted, mut start) = (0usize, false, 0);
-    let unbalanced =
-        || ODataError::bad_request(format!("Invalid {option}: unbalanced parentheses."));
+    let unbalanced = || ODataError::bad_request(format!("Invalid {option}: unbalanced parentheses."));
     for (i, b) in s.bytes().enumerate() {
         match b {
             b'\'' => quoted = !quoted,
@@ -236,9 +219,7 @@ fn split_list<'a>(s: &'a str, sep: u8, option: &str) -> Result<Vec<&'a str>, ODa
         return Err(unbalanced());
     }
     if quoted {
-        return Err(ODataError::bad_request(format!(
-            "Invalid {option}: unterminated string literal."
-        )));
+        return Err(ODataError::bad_request(format!("Invalid {option}: unterminated string literal.")));
     }
     items.push(&s[start..]);
     Ok(items)
@@ -248,22 +229,15 @@ fn split_list<'a>(s: &'a str, sep: u8, option: &str) -> Result<Vec<&'a str>, ODa
 fn check_name(name: &str, option: &str) -> Result<String, ODataError> {
     let name = name.trim();
     let valid = !name.is_empty()
-        && name
-            .chars()
-            .all(|c| c.is_alphanumeric() || matches!(c, '_' | '.' | '/'))
+        && name.chars().all(|c| c.is_alphanumeric() || matches!(c, '_' | '.' | '/'))
         && !name.starts_with('/')
         && !name.ends_with('/');
     if valid {
         Ok(name.to_string())
     } else if name.is_empty() {
-        Err(ODataError::bad_request(format!(
-            "Invalid {option}: empty property name."
-        )))
+        Err(ODataError::bad_request(format!("Invalid {option}: empty property name.")))
     } else {
-        Err(ODataError::bad_request(format!(
-            "Invalid {option}: '{}' is not a valid property name.",
-            snippet(name)
-        )))
+        Err(ODataError::bad_request(format!("Invalid {option}: '{}' is not a valid property name.", snippet(name))))
     }
 }
 
@@ -318,11 +292,7 @@ fn parse_expand(value: &str, depth: usize) -> Result<Vec<ExpandItem>, ODataError
         };
         let mut options = QueryOptions::default();
         let mut seen = Vec::new();
-        for pair in inner
-            .map(|s| split_list(s, b';', "$expand"))
-            .transpose()?
-            .unwrap_or_default()
-        {
+        for pair in inner.map(|s| split_list(s, b';', "$expand")).transpose()?.unwrap_or_default() {
             let pair = pair.trim();
             if pair.is_empty() {
                 continue;
@@ -338,10 +308,7 @@ fn parse_expand(value: &str, depth: usize) -> Result<Vec<ExpandItem>, ODataError
                 }
             }
         }
-        items.push(ExpandItem {
-            name: check_name(name, "$expand")?,
-            options,
-        });
+        items.push(ExpandItem { name: check_name(name, "$expand")?, options });
     }
     Ok(items)
 }
@@ -353,10 +320,7 @@ pub fn validate_select(select: &[String], schema: &EntitySchema) -> Result<(), O
     for name in select {
         let top_level = schema.properties.iter().any(|p| {
             p.name.eq_ignore_ascii_case(name)
-                || p.name
-                    .split('/')
-                    .next()
-                    .is_some_and(|first| first.eq_ignore_ascii_case(name))
+                || p.name.split('/').next().is_some_and(|first| first.eq_ignore_ascii_case(name))
         });
         if !top_level {
             return Err(schema.unknown_property(name));
@@ -386,11 +350,7 @@ pub fn compile_orderby(orderby: &[OrderBy], schema: &EntitySchema) -> Result<Str
         } else {
             p.column.to_string()
         };
-        let dir = if ob.descending {
-            "DESC NULLS LAST"
-        } else {
-            "ASC NULLS FIRST"
-        };
+        let dir = if ob.descending { "DESC NULLS LAST" } else { "ASC NULLS FIRST" };
         parts.push(format!("{col} {dir}"));
     }
     if !has_key {

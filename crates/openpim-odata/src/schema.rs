@@ -45,11 +45,7 @@ impl PropType {
     /// The Edm type name with its indefinite article ("an Int64").
     pub(crate) fn edm_name_with_article(&self) -> String {
         let name = self.edm_name();
-        let article = if name.starts_with(['I', 'e']) {
-            "an"
-        } else {
-            "a"
-        };
+        let article = if name.starts_with(['I', 'e']) { "an" } else { "a" };
         format!("{article} {name}")
     }
 }
@@ -72,14 +68,7 @@ impl Property {
     /// A filterable, sortable, case-sensitive property. Adjust with the
     /// builder methods below; all are `const` so schemas can be `static`.
     pub const fn new(name: &'static str, column: &'static str, ty: PropType) -> Self {
-        Property {
-            name,
-            column,
-            ty,
-            case_insensitive: false,
-            filterable: true,
-            sortable: true,
-        }
+        Property { name, column, ty, case_insensitive: false, filterable: true, sortable: true }
     }
 
     pub const fn case_insensitive(mut self) -> Self {
@@ -110,9 +99,7 @@ pub struct EntitySchema {
 impl EntitySchema {
     /// Look up a wire property name case-insensitively, as Graph does.
     pub fn property(&self, name: &str) -> Option<&Property> {
-        self.properties
-            .iter()
-            .find(|p| p.name.eq_ignore_ascii_case(name))
+        self.properties.iter().find(|p| p.name.eq_ignore_ascii_case(name))
     }
 
     /// Graph's wording for an unknown property.
@@ -126,7 +113,6 @@ impl EntitySchema {
 
     /// Resolve a property or fail with Graph's unknown-property message.
     pub(crate) fn require(&self, name: &str) -> Result<&Property, crate::ODataError> {
-        self.property(name)
-            .ok_or_else(|| self.unknown_property(name))
+        self.property(name).ok_or_else(|| self.unknown_property(name))
     }
 }

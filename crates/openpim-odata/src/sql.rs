@@ -53,34 +53,18 @@ pub struct SqlFragment {
 /// `first_param` (so it can be spliced into a larger statement; placeholders
 /// are 1-based, so `first_param` must be at least 1). Never pastes a literal
 /// into SQL text.
-pub fn compile_filter(
-    expr: &Expr,
-    schema: &EntitySchema,
-    first_param: usize,
-) -> Result<SqlFragment, ODataError> {
+pub fn compile_filter(expr: &Expr, schema: &EntitySchema, first_param: usize) -> Result<SqlFragment, ODataError> {
     let bound = bind(expr, schema)?;
     compile_bound(&bound, first_param)
 }
 
-pub(crate) fn compile_bound(
-    bound: &Bound<'_>,
-    first_param: usize,
-) -> Result<SqlFragment, ODataError> {
+pub(crate) fn compile_bound(bound: &Bound<'_>, first_param: usize) -> Result<SqlFragment, ODataError> {
     if first_param == 0 {
-        return Err(ODataError::internal(
-            "compile_filter: placeholders are 1-based; first_param must be at least 1",
-        ));
+        return Err(ODataError::internal("compile_filter: placeholders are 1-based; first_param must be at least 1"));
     }
-    let mut w = Writer {
-        sql: String::new(),
-        params: Vec::new(),
-        first: first_param,
-    };
+    let mut w = Writer { sql: String::new(), params: Vec::new(), first: first_param };
     w.write(bound);
-    Ok(SqlFragment {
-        sql: w.sql,
-        params: w.params,
-    })
+    Ok(SqlFragment { sql: w.sql, params: w.params })
 }
 
 struct Writer {
@@ -113,10 +97,7 @@ impl Writer {
     fn write(&mut self, b: &Bound<'_>) {
         match b {
             Bound::Any { prop, inner } => {
-                self.sql.push_str(&format!(
-                    "EXISTS (SELECT 1 FROM ({}) AS {ANY_ALIAS} WHERE ",
-                    prop.column
-                ));
+                self.sql.push_str(&format!("EXISTS (SELECT 1 FROM ({}) AS {ANY_ALIAS} WHERE ", prop.column));
                 self.write(inner);
                 self.sql.push(')');
             }
@@ -136,8 +117,7 @@ impl Writer {
         match b {
             Bound::IsNull { field, negated } => {
                 self.sql.push_str(field.column);
-                self.sql
-                    .push_str(if *negated { " IS NOT NULL" } else { " IS NULL" });
+                self.sql.push_str(if *negated { " IS NOT NULL" } else { " IS NULL" });
             }
             Bound::Compare { field, op, value } => {
                 let rhs = self.value(field, value);
@@ -153,14 +133,9 @@ impl Writer {
             }
             Bound::In { field, values } => {
                 let list: Vec<String> = values.iter().map(|v| self.value(field, v)).collect();
-                self.sql
-                    .push_str(&format!("{} IN ({})", lhs(field), list.join(", ")));
+                self.sql.push_str(&format!("{} IN ({})", lhs(field), list.join(", ")));
             }
-            Bound::Str {
-                field,
-                func,
-                needle,
-            } => {
+            Bound::Str { field, func, needle } => {
                 let escaped = escape_like(needle);
                 let pattern = match func {
                     StrFn::StartsWith => format!("{escaped}%"),
@@ -168,8 +143,7 @@ impl Writer {
                     StrFn::Contains => format!("%{escaped}%"),
                 };
                 let rhs = self.value(field, &Scalar::Text(pattern));
-                self.sql
-                    .push_str(&format!("{} LIKE {rhs} ESCAPE '\\'", lhs(field)));
+                self.sql.push_str(&format!("{} LIKE {rhs} ESCAPE '\\'", lhs(field)));
             }
             // Structure is handled by `write`.
             Bound::Any { .. } | Bound::And(..) | Bound::Or(..) | Bound::Not(..) => {}

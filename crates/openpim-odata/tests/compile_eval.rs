@@ -5,8 +5,8 @@ mod common;
 
 use common::USER;
 use openpim_odata::{
-    compile_filter, evaluate, parse_filter, EntitySchema, Expr, PreparedFilter, PropType, Property,
-    SqlFragment, SqlParam, Value,
+    compile_filter, evaluate, parse_filter, EntitySchema, Expr, PreparedFilter, PropType, Property, SqlFragment,
+    SqlParam, Value,
 };
 use time::macros::datetime;
 
@@ -40,30 +40,17 @@ fn sql_shapes_and_numbering() {
     assert_eq!(f.params, vec![text("Global Reader")]);
 
     let f = sql("priority gt 1 or isBuiltIn eq true and not (userPrincipalName ne 'A')");
-    assert_eq!(
-        f.sql,
-        "(priority > $3 OR (is_built_in = $4 AND NOT (upn <> $5)))"
-    );
-    assert_eq!(
-        f.params,
-        vec![SqlParam::Int(1), SqlParam::Int(1), text("A")]
-    );
+    assert_eq!(f.sql, "(priority > $3 OR (is_built_in = $4 AND NOT (upn <> $5)))");
+    assert_eq!(f.params, vec![SqlParam::Int(1), SqlParam::Int(1), text("A")]);
 
     let f = sql_from("priority ge 1 and priority le 2 and priority lt 3", 1);
-    assert_eq!(
-        f.sql,
-        "((priority >= $1 AND priority <= $2) AND priority < $3)"
-    );
+    assert_eq!(f.sql, "((priority >= $1 AND priority <= $2) AND priority < $3)");
 
-    let f =
-        sql("id in (3FBD929D-8C56-4462-851E-0EB9A7B3A2A5, '00000000-0000-0000-0000-00000000000A')");
+    let f = sql("id in (3FBD929D-8C56-4462-851E-0EB9A7B3A2A5, '00000000-0000-0000-0000-00000000000A')");
     assert_eq!(f.sql, "id IN ($3, $4)");
     assert_eq!(
         f.params,
-        vec![
-            text("3fbd929d-8c56-4462-851e-0eb9a7b3a2a5"),
-            text("00000000-0000-0000-0000-00000000000a")
-        ]
+        vec![text("3fbd929d-8c56-4462-851e-0eb9a7b3a2a5"), text("00000000-0000-0000-0000-00000000000a")]
     );
 
     let f = sql("displayName in ('a','B')");
@@ -80,10 +67,7 @@ fn sql_binds_storage_representations() {
     assert_eq!(f.sql, "created_at >= $3");
     assert_eq!(f.params, vec![SqlParam::Int(1_704_067_200_000_001)]);
     // Quoted DateTime and GUID strings are coerced by the property type.
-    assert_eq!(
-        sql("createdDateTime lt '1970-01-01T00:00:00Z'").params,
-        vec![SqlParam::Int(0)]
-    );
+    assert_eq!(sql("createdDateTime lt '1970-01-01T00:00:00Z'").params, vec![SqlParam::Int(0)]);
     assert_eq!(
         sql("initiatedBy/user/id eq '3FBD929D-8C56-4462-851E-0EB9A7B3A2A5'").params,
         vec![text("3fbd929d-8c56-4462-851e-0eb9a7b3a2a5")]
@@ -91,15 +75,9 @@ fn sql_binds_storage_representations() {
     assert_eq!(sql("isBuiltIn ne false").params, vec![SqlParam::Int(0)]);
     // Enum values match case-insensitively and bind in canonical casing.
     let f = sql("status eq 'pendingapproval'");
-    assert_eq!(
-        (f.sql.as_str(), f.params),
-        ("status = $3", vec![text("PendingApproval")])
-    );
+    assert_eq!((f.sql.as_str(), f.params), ("status = $3", vec![text("PendingApproval")]));
     // Wire names match case-insensitively.
-    assert_eq!(
-        sql("DISPLAYNAME eq 'x'").sql,
-        "LOWER(display_name) = LOWER($3)"
-    );
+    assert_eq!(sql("DISPLAYNAME eq 'x'").sql, "LOWER(display_name) = LOWER($3)");
 }
 
 #[test]
@@ -108,10 +86,7 @@ fn sql_string_functions_escape_like() {
     assert_eq!(f.sql, "LOWER(display_name) LIKE LOWER($3) ESCAPE '\\'");
     assert_eq!(f.params, vec![text("50\\%\\_off\\\\%")]);
     let f = sql("endswith(userPrincipalName,'@x.com') and contains(userPrincipalName,'o''b')");
-    assert_eq!(
-        f.sql,
-        "(upn LIKE $3 ESCAPE '\\' AND upn LIKE $4 ESCAPE '\\')"
-    );
+    assert_eq!(f.sql, "(upn LIKE $3 ESCAPE '\\' AND upn LIKE $4 ESCAPE '\\')");
     assert_eq!(f.params, vec![text("%@x.com"), text("%o'b%")]);
 }
 
@@ -135,46 +110,25 @@ fn literals_never_reach_sql_text() {
 
 #[test]
 fn semantic_errors() {
-    assert_eq!(
-        reject("foo eq 1"),
-        "Could not find a property named 'foo' on type 'microsoft.graph.user'."
-    );
-    assert_eq!(
-        reject("isBuiltIn eq 'yes'"),
-        "Property 'isBuiltIn' expects a Boolean value, but got 'yes'."
-    );
+    assert_eq!(reject("foo eq 1"), "Could not find a property named 'foo' on type 'microsoft.graph.user'.");
+    assert_eq!(reject("isBuiltIn eq 'yes'"), "Property 'isBuiltIn' expects a Boolean value, but got 'yes'.");
     assert_eq!(
         reject("isBuiltIn gt true"),
         "The 'gt' operator is not supported for property 'isBuiltIn' of type Boolean."
     );
-    assert_eq!(
-        reject("id eq 'abc'"),
-        "Property 'id' expects a Guid value, but 'abc' is not a valid Guid."
-    );
+    assert_eq!(reject("id eq 'abc'"), "Property 'id' expects a Guid value, but 'abc' is not a valid Guid.");
     assert_eq!(
         reject("id lt 3fbd929d-8c56-4462-851e-0eb9a7b3a2a5"),
         "The 'lt' operator is not supported for property 'id' of type Guid."
     );
-    assert_eq!(
-        reject("priority eq '1'"),
-        "Property 'priority' expects an Int64 value, but got '1'."
-    );
-    assert_eq!(
-        reject("priority eq 1.5"),
-        "Property 'priority' expects an Int64 value, but got 1.5."
-    );
+    assert_eq!(reject("priority eq '1'"), "Property 'priority' expects an Int64 value, but got '1'.");
+    assert_eq!(reject("priority eq 1.5"), "Property 'priority' expects an Int64 value, but got 1.5.");
     assert_eq!(
         reject("createdDateTime gt 'yesterday'"),
         "Property 'createdDateTime' expects a DateTimeOffset value, but got 'yesterday'."
     );
-    assert_eq!(
-        reject("displayName eq 5"),
-        "Property 'displayName' expects a String value, but got 5."
-    );
-    assert_eq!(
-        reject("status eq 'Bogus'"),
-        "'Bogus' is not a valid value for property 'status'."
-    );
+    assert_eq!(reject("displayName eq 5"), "Property 'displayName' expects a String value, but got 5.");
+    assert_eq!(reject("status eq 'Bogus'"), "'Bogus' is not a valid value for property 'status'.");
     assert_eq!(
         reject("status gt 'Revoked'"),
         "The 'gt' operator is not supported for property 'status' of type enumeration."
@@ -183,7 +137,10 @@ fn semantic_errors() {
         reject("secret eq 'x'"),
         "Filtering on property 'secret' of type 'microsoft.graph.user' is not supported."
     );
-    assert_eq!(reject("priority gt null"), "The 'gt' operator cannot be used with null on property 'priority'; use 'eq null' or 'ne null'.");
+    assert_eq!(
+        reject("priority gt null"),
+        "The 'gt' operator cannot be used with null on property 'priority'; use 'eq null' or 'ne null'."
+    );
     assert_eq!(
         reject("priority in (1, null)"),
         "null is not allowed in an 'in' list for property 'priority'; use 'eq null'."
@@ -192,22 +149,13 @@ fn semantic_errors() {
         reject("startswith(id,'3f')"),
         "The function 'startswith' requires a String property, but 'id' is of type Guid."
     );
-    assert_eq!(
-        reject("displayName/any(d: d eq 'x')"),
-        "Lambda operators are not supported on property 'displayName'."
-    );
-    assert_eq!(
-        reject("scopes eq 'x'"),
-        "Property 'scopes' is a collection; use 'scopes/any(x: x eq ...)'."
-    );
+    assert_eq!(reject("displayName/any(d: d eq 'x')"), "Lambda operators are not supported on property 'displayName'.");
+    assert_eq!(reject("scopes eq 'x'"), "Property 'scopes' is a collection; use 'scopes/any(x: x eq ...)'.");
     assert_eq!(
         reject("scopes/any(s: displayName eq 'x')"),
         "Inside any(), only the lambda variable 's' can be referenced, not 'displayName'."
     );
-    assert_eq!(
-        reject("scopes/any(s: s/any(t: t eq 'x'))"),
-        "Lambda operators are not supported on property 's'."
-    );
+    assert_eq!(reject("scopes/any(s: s/any(t: t eq 'x'))"), "Lambda operators are not supported on property 's'.");
     // Errors deep inside boolean structure are still found.
     assert_eq!(
         reject("priority eq 1 or not (nope eq 2)"),
@@ -217,24 +165,15 @@ fn semantic_errors() {
 
 #[test]
 fn empty_in_list_from_a_constructed_ast_is_rejected() {
-    let e = Expr::In {
-        prop: "priority".into(),
-        values: vec![],
-    };
+    let e = Expr::In { prop: "priority".into(), values: vec![] };
     let err = compile_filter(&e, &USER, 1).unwrap_err();
-    assert_eq!(
-        err.message,
-        "The 'in' operator on property 'priority' requires at least one value."
-    );
+    assert_eq!(err.message, "The 'in' operator on property 'priority' requires at least one value.");
 }
 
 #[test]
 fn first_param_zero_is_a_caller_bug() {
     let e = parse_filter("priority eq 1").unwrap();
-    assert_eq!(
-        compile_filter(&e, &USER, 0).unwrap_err().code,
-        "InternalServerError"
-    );
+    assert_eq!(compile_filter(&e, &USER, 0).unwrap_err().code, "InternalServerError");
 }
 
 /// A sample row; unnamed properties are null.
@@ -304,22 +243,12 @@ fn evaluate_matches_sql_semantics() {
 fn comparisons_with_null_are_unknown_even_under_not() {
     // initiatedBy/user/id is null in the sample row. As in SQL, a comparison
     // with NULL is unknown, and NOT unknown is still unknown: no match either way.
-    assert!(!eval(
-        "initiatedBy/user/id eq 3fbd929d-8c56-4462-851e-0eb9a7b3a2a5"
-    ));
-    assert!(!eval(
-        "not (initiatedBy/user/id eq 3fbd929d-8c56-4462-851e-0eb9a7b3a2a5)"
-    ));
-    assert!(!eval(
-        "initiatedBy/user/id ne 3fbd929d-8c56-4462-851e-0eb9a7b3a2a5"
-    ));
+    assert!(!eval("initiatedBy/user/id eq 3fbd929d-8c56-4462-851e-0eb9a7b3a2a5"));
+    assert!(!eval("not (initiatedBy/user/id eq 3fbd929d-8c56-4462-851e-0eb9a7b3a2a5)"));
+    assert!(!eval("initiatedBy/user/id ne 3fbd929d-8c56-4462-851e-0eb9a7b3a2a5"));
     // Unknown OR true is true; unknown AND false is false, so NOT of it is true.
-    assert!(eval(
-        "initiatedBy/user/id eq 3fbd929d-8c56-4462-851e-0eb9a7b3a2a5 or priority eq 5"
-    ));
-    assert!(eval(
-        "not (initiatedBy/user/id eq 3fbd929d-8c56-4462-851e-0eb9a7b3a2a5 and priority eq 4)"
-    ));
+    assert!(eval("initiatedBy/user/id eq 3fbd929d-8c56-4462-851e-0eb9a7b3a2a5 or priority eq 5"));
+    assert!(eval("not (initiatedBy/user/id eq 3fbd929d-8c56-4462-851e-0eb9a7b3a2a5 and priority eq 4)"));
     // any() over a null collection is false, so its negation matches.
     let none = |_: &str| Value::Null;
     let e = parse_filter("not scopes/any(s: s eq 'x')").unwrap();
@@ -332,11 +261,7 @@ fn prepared_filter_checks_once() {
     let f = PreparedFilter::new(&e, &USER).unwrap();
     assert_eq!(f.to_sql(7).unwrap().sql, "priority > $7");
     let rows = [1, 2, 3, 4];
-    let hits: Vec<i64> = rows
-        .iter()
-        .copied()
-        .filter(|&n| f.matches(&|_| Value::Int(n)).unwrap())
-        .collect();
+    let hits: Vec<i64> = rows.iter().copied().filter(|&n| f.matches(&|_| Value::Int(n)).unwrap()).collect();
     assert_eq!(hits, vec![3, 4]);
 }
 
@@ -352,20 +277,15 @@ fn case_sensitive_collection_elements() {
     static ROLE: EntitySchema = EntitySchema {
         type_name: "microsoft.graph.role",
         key_column: "id",
-        properties: &[Property::new(
-            "tags",
-            "SELECT tag AS value FROM tags",
-            PropType::StringCollection,
-        )],
+        properties: &[Property::new("tags", "SELECT tag AS value FROM tags", PropType::StringCollection)],
     };
     let e = parse_filter("tags/any(t: t eq 'A')").unwrap();
-    assert_eq!(compile_filter(&e, &ROLE, 1).unwrap().sql, "EXISTS (SELECT 1 FROM (SELECT tag AS value FROM tags) AS odata_any WHERE odata_any.value = $1)");
+    assert_eq!(
+        compile_filter(&e, &ROLE, 1).unwrap().sql,
+        "EXISTS (SELECT 1 FROM (SELECT tag AS value FROM tags) AS odata_any WHERE odata_any.value = $1)"
+    );
     assert!(!evaluate(&e, &ROLE, &|_| Value::StringList(vec!["a".into()])).unwrap());
-    assert!(evaluate(&e, &ROLE, &|_| Value::StringList(vec![
-        "a".into(),
-        "A".into()
-    ]))
-    .unwrap());
+    assert!(evaluate(&e, &ROLE, &|_| Value::StringList(vec!["a".into(), "A".into()])).unwrap());
 }
 
 #[test]

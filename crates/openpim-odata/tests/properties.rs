@@ -4,9 +4,7 @@
 mod common;
 
 use common::USER;
-use openpim_odata::{
-    compile_filter, evaluate, parse_filter, parse_query, CompareOp, Expr, Literal, Value,
-};
+use openpim_odata::{compile_filter, evaluate, parse_filter, parse_query, CompareOp, Expr, Literal, Value};
 use proptest::prelude::*;
 use time::{OffsetDateTime, UtcOffset};
 use uuid::Uuid;
@@ -16,64 +14,35 @@ fn literal() -> impl Strategy<Value = Literal> {
         Just(Literal::Null),
         any::<bool>().prop_map(Literal::Bool),
         any::<i64>().prop_map(Literal::Int),
-        any::<f64>()
-            .prop_filter("finite", |f| f.is_finite())
-            .prop_map(Literal::Float),
+        any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(Literal::Float),
         ".{0,12}".prop_map(Literal::String),
         any::<u128>().prop_map(|n| Literal::Guid(Uuid::from_u128(n))),
-        (
-            -62_135_596_800i64..253_402_300_799,
-            0u32..1_000_000_000,
-            -1439i32..=1439
-        )
-            .prop_filter_map("valid datetime", |(secs, nanos, offset_min)| {
+        (-62_135_596_800i64..253_402_300_799, 0u32..1_000_000_000, -1439i32..=1439).prop_filter_map(
+            "valid datetime",
+            |(secs, nanos, offset_min)| {
                 let offset = UtcOffset::from_whole_seconds(offset_min * 60).ok()?;
-                let dt = OffsetDateTime::from_unix_timestamp(secs)
-                    .ok()?
-                    .replace_nanosecond(nanos)
-                    .ok()?
-                    .to_offset(offset);
+                let dt =
+                    OffsetDateTime::from_unix_timestamp(secs).ok()?.replace_nanosecond(nanos).ok()?.to_offset(offset);
                 // RFC 3339 can only print years 0..=9999 in the local offset.
-                (0..=9999)
-                    .contains(&dt.year())
-                    .then_some(Literal::DateTime(dt))
-            }),
+                (0..=9999).contains(&dt.year()).then_some(Literal::DateTime(dt))
+            }
+        ),
     ]
 }
 
 fn prop_name() -> impl Strategy<Value = String> {
-    prop::sample::select(vec![
-        "displayName",
-        "id",
-        "isBuiltIn",
-        "priority",
-        "initiatedBy/user/id",
-        "a_b2",
-        "Ünïcode",
-    ])
-    .prop_map(str::to_string)
+    prop::sample::select(vec!["displayName", "id", "isBuiltIn", "priority", "initiatedBy/user/id", "a_b2", "Ünïcode"])
+        .prop_map(str::to_string)
 }
 
 fn op() -> impl Strategy<Value = CompareOp> {
-    prop::sample::select(vec![
-        CompareOp::Eq,
-        CompareOp::Ne,
-        CompareOp::Gt,
-        CompareOp::Ge,
-        CompareOp::Lt,
-        CompareOp::Le,
-    ])
+    prop::sample::select(vec![CompareOp::Eq, CompareOp::Ne, CompareOp::Gt, CompareOp::Ge, CompareOp::Lt, CompareOp::Le])
 }
 
 fn leaf() -> impl Strategy<Value = Expr> {
     prop_oneof![
-        (prop_name(), op(), literal()).prop_map(|(prop, op, value)| Expr::Compare {
-            prop,
-            op,
-            value
-        }),
-        (prop_name(), prop::collection::vec(literal(), 1..4))
-            .prop_map(|(prop, values)| Expr::In { prop, values }),
+        (prop_name(), op(), literal()).prop_map(|(prop, op, value)| Expr::Compare { prop, op, value }),
+        (prop_name(), prop::collection::vec(literal(), 1..4)).prop_map(|(prop, values)| Expr::In { prop, values }),
         (prop_name(), ".{0,8}").prop_map(|(prop, prefix)| Expr::StartsWith { prop, prefix }),
         (prop_name(), ".{0,8}").prop_map(|(prop, suffix)| Expr::EndsWith { prop, suffix }),
         (prop_name(), ".{0,8}").prop_map(|(prop, substring)| Expr::Contains { prop, substring }),
@@ -86,11 +55,7 @@ fn expr() -> impl Strategy<Value = Expr> {
             (inner.clone(), inner.clone()).prop_map(|(a, b)| Expr::And(Box::new(a), Box::new(b))),
             (inner.clone(), inner.clone()).prop_map(|(a, b)| Expr::Or(Box::new(a), Box::new(b))),
             inner.clone().prop_map(|e| Expr::Not(Box::new(e))),
-            (prop_name(), inner).prop_map(|(prop, e)| Expr::Any {
-                prop,
-                var: "x".into(),
-                inner: Box::new(e)
-            }),
+            (prop_name(), inner).prop_map(|(prop, e)| Expr::Any { prop, var: "x".into(), inner: Box::new(e) }),
         ]
     })
 }

@@ -17,9 +17,7 @@ pub static USER: EntitySchema = EntitySchema {
         Property::new("createdDateTime", "created_at", PropType::DateTime),
         Property::new("status", "status", PropType::Enum(STATUS)),
         Property::new("initiatedBy/user/id", "initiator_id", PropType::Guid),
-        Property::new("secret", "secret", PropType::String)
-            .not_filterable()
-            .not_sortable(),
+        Property::new("secret", "secret", PropType::String).not_filterable().not_sortable(),
         Property::new(
             "scopes",
             "SELECT scope AS value FROM user_scopes s WHERE s.user_id = users.id",
