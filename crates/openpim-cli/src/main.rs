@@ -3,6 +3,7 @@
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use openpim_server::auth::{parse_ttl, LocalIssuer, TokenRequest};
+use openpim_server::notify::{NotificationConfig, SmtpConfig};
 use openpim_server::ServerConfig;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -46,6 +47,15 @@ struct ServeArgs {
     /// How long an activation may wait for approval before it times out (e.g. 24h, 2d).
     #[arg(long, env = "OPENPIM_APPROVAL_TIMEOUT", default_value = "24h", value_parser = parse_ttl)]
     approval_timeout: std::time::Duration,
+    /// POST every notification as JSON to this URL (off by default).
+    #[arg(long, env = "OPENPIM_NOTIFY_WEBHOOK")]
+    notify_webhook: Option<String>,
+    /// Send notification e-mails through this SMTP server, e.g. smtp://127.0.0.1:25 (off by default).
+    #[arg(long, env = "OPENPIM_SMTP_URL", requires = "smtp_from")]
+    smtp_url: Option<String>,
+    /// Sender address of notification e-mails.
+    #[arg(long, env = "OPENPIM_SMTP_FROM")]
+    smtp_from: Option<String>,
     /// Log as JSON lines instead of human-readable text.
     #[arg(long, env = "OPENPIM_LOG_JSON")]
     log_json: bool,
@@ -108,6 +118,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         bootstrap_admin: args.bootstrap_admin,
         public_url: args.public_url,
         approval_timeout: args.approval_timeout,
+        notifications: NotificationConfig {
+            webhook_url: args.notify_webhook,
+            smtp: match (&args.smtp_url, &args.smtp_from) {
+                (Some(url), Some(from)) => Some(SmtpConfig::parse(url, from).map_err(|e| anyhow::anyhow!("--smtp-url: {e}"))?),
+                _ => None,
+            },
+        },
     };
     let server = openpim_server::start(config).await.context("starting the server")?;
     if let Some(admin) = &server.created_admin {

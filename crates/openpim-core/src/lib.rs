@@ -13,6 +13,7 @@ pub mod change;
 pub mod directory;
 pub mod duration;
 pub mod error;
+pub mod notify;
 pub mod policy;
 pub mod roles;
 pub mod schedule;

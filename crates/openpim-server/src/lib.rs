@@ -5,6 +5,7 @@ pub mod bootstrap;
 pub mod error;
 pub mod jobs;
 pub mod metrics;
+pub mod notify;
 pub mod odata;
 mod routes;
 pub mod state;
@@ -46,6 +47,8 @@ pub struct ServerConfig {
     pub public_url: Option<String>,
     /// The longest an activation waits for approval (default 24 hours).
     pub approval_timeout: std::time::Duration,
+    /// Webhook and e-mail notifications (off by default).
+    pub notifications: notify::NotificationConfig,
 }
 
 /// Default for [`ServerConfig::approval_timeout`].
@@ -98,6 +101,7 @@ pub async fn start_with_clock(config: ServerConfig, clock: Box<dyn Clock>) -> an
         tenant_id: boot.tenant_id,
         public_url: config.public_url.clone(),
         approval_timeout: time::Duration::try_from(config.approval_timeout).unwrap_or(time::Duration::hours(24)),
+        notifications: config.notifications.clone(),
     });
     let listener = TcpListener::bind(config.listen).await?;
     let addr = listener.local_addr()?;
@@ -111,7 +115,12 @@ pub async fn start_with_clock(config: ServerConfig, clock: Box<dyn Clock>) -> an
             .await
     });
     let (stop_jobs, stop_rx) = tokio::sync::watch::channel(false);
-    let jobs = tokio::spawn(jobs::run(state.clone(), stop_rx));
+    let jobs = tokio::spawn({
+        let (state, stop) = (state.clone(), stop_rx.clone());
+        async move {
+            tokio::join!(jobs::run(state.clone(), stop_rx), notify::run(state, stop));
+        }
+    });
     Ok(RunningServer { addr, state, created_admin: boot.created_admin, shutdown: tx, stop_jobs, join, jobs })
 }
 

@@ -40,6 +40,7 @@ pub struct Inner {
     pub public_url: Option<String>,
     /// The longest an activation waits for approval before it times out.
     pub approval_timeout: time::Duration,
+    pub notifications: crate::notify::NotificationConfig,
 }
 
 impl std::ops::Deref for AppState {

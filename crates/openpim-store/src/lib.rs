@@ -11,6 +11,7 @@ mod codec;
 pub mod directory;
 mod error;
 mod list;
+pub mod outbox;
 pub mod policies;
 pub mod roles;
 pub mod schedules;

@@ -13,6 +13,7 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use openpim_core::approval::{self, Approval, ApprovalStatus, ApprovalStep, ReviewResult};
 use openpim_core::audit::category::ROLE_MANAGEMENT;
+use openpim_core::notify::Event;
 use openpim_core::authz::{self, Operation};
 use openpim_core::policy::rules;
 use openpim_core::policy::RolePolicy;
@@ -173,10 +174,20 @@ pub async fn decide(
         ));
     }
     let mut audit = audit;
+    let announce = |event| crate::notify::Announcement {
+        event,
+        request_id: Some(request.id),
+        principal_id: request.principal_id,
+        role_definition_id: request.role_definition_id,
+        scope: request.scope,
+        justification: request.justification.clone(),
+        approvers: vec![],
+    };
     match next.status {
         ApprovalStatus::Pending => {}
         ApprovalStatus::Denied => {
             tx.transition_request(request.id, RequestStatus::PendingApproval, RequestStatus::Denied, Some(now)).await?;
+            crate::notify::enqueue(&s, &mut tx, &announce(Event::ActivationDenied)).await?;
         }
         ApprovalStatus::Approved => {
             let live = tx
@@ -202,6 +213,7 @@ pub async fn decide(
                     let status = if sched.start > now { RequestStatus::Granted } else { RequestStatus::Provisioned };
                     let completed = Some(sched.start.max(now));
                     tx.insert_schedule(&sched).await?;
+                    crate::notify::enqueue(&s, &mut tx, &announce(Event::ActivationApproved)).await?;
                     tx.transition_request(request.id, RequestStatus::PendingApproval, status, completed).await?;
                     audit = audit.detail("scheduleId", sched.id);
                 }

@@ -10,6 +10,7 @@ use crate::state::{AppState, Audit};
 use crate::wire::body::{Body, JsonObject};
 use crate::wire::directory::directory_object;
 use crate::wire::roles::role_definition;
+use crate::notify;
 use crate::wire::schedules as wire;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -251,8 +252,39 @@ async fn create_request(s: AppState, caller: Caller, q: OData, body: JsonObject,
     if let Some(a) = &approval {
         tx.insert_approval(a).await?;
     }
+    if let Some(event) = notification_event(&outcome) {
+        let approvers = approval
+            .as_ref()
+            .map(|a| a.steps.iter().take(1).flat_map(|s| s.approvers.iter().map(|ap| ap.object_id())).collect())
+            .unwrap_or_default();
+        let r = &outcome.request;
+        let announcement = notify::Announcement {
+            event,
+            request_id: Some(r.id),
+            principal_id: r.principal_id,
+            role_definition_id: r.role_definition_id,
+            scope: r.scope,
+            justification: r.justification.clone(),
+            approvers,
+        };
+        notify::enqueue(&s, &mut tx, &announcement).await?;
+    }
     s.commit(tx, &audit.success(&caller, now)).await?;
     Ok(q.created(&context, wire::request(&outcome.request)))
+}
+
+/// The notification a successful request announces, as Entra notifies.
+fn notification_event(outcome: &schedule::Outcome) -> Option<notify::Event> {
+    let r = &outcome.request;
+    match (&outcome.effect, r.kind, r.action) {
+        (Effect::Create(_), Kind::Eligibility, Action::AdminAssign) => Some(notify::Event::EligibilityAssigned),
+        (Effect::Create(_), Kind::Assignment, Action::AdminAssign) => Some(notify::Event::AssignmentAssigned),
+        (Effect::Create(_), Kind::Assignment, Action::SelfActivate) => Some(notify::Event::Activated),
+        (Effect::Nothing, _, Action::SelfActivate) if r.status == RequestStatus::PendingApproval => {
+            Some(notify::Event::ApprovalRequired)
+        }
+        _ => None,
+    }
 }
 
 /// May `caller` read everything (not just their own)?

@@ -127,6 +127,7 @@ impl TestServer {
             bootstrap_admin: ADMIN_UPN.to_string(),
             public_url: None,
             approval_timeout: openpim_server::DEFAULT_APPROVAL_TIMEOUT,
+            notifications: Default::default(),
         })
         .await
         .expect("server starts");
