@@ -63,6 +63,11 @@ impl OData {
 
     /// Checks options against `schema` and turns them into a store request.
     pub fn list_request(&self, schema: &EntitySchema) -> ApiResult<ListRequest<'_>> {
+        if self.options.search.is_some() {
+            return Err(ApiError::bad_request(
+                "$search is not supported; use $filter (e.g. startswith(displayName,'a')) instead.",
+            ));
+        }
         validate_select(&self.options.select, schema)?;
         let token_offset = match &self.options.skiptoken {
             Some(t) => decode_skiptoken(t)?,
@@ -83,8 +88,10 @@ impl OData {
         })
     }
 
-    /// Like [`Self::list_request`], for directory objects: `$count` needs `ConsistencyLevel: eventual`.
+    /// Like [`Self::list_request`], for directory objects: `$count` needs `ConsistencyLevel: eventual`,
+    /// and no navigation property of users, groups or units can be expanded here.
     pub fn directory_list_request(&self, schema: &EntitySchema) -> ApiResult<ListRequest<'_>> {
+        self.check_expand(schema.type_name, &[])?;
         if self.options.count && !self.eventual {
             return Err(ApiError::bad_request(
                 "$count on directory objects requires the request header 'ConsistencyLevel: eventual'.",

@@ -142,7 +142,11 @@ async fn eligible_then_activate(s: &Setup) -> String {
     let admin = token(s, ADMIN_UPN);
     let (st, bob) = s
         .client
-        .post("/v1.0/users", &admin, json!({"userPrincipalName": "bob@openpim.test", "displayName": "Bob", "mail": "bob@mail.test"}))
+        .post(
+            "/v1.0/users",
+            &admin,
+            json!({"userPrincipalName": "bob@openpim.test", "displayName": "Bob", "mail": "bob@mail.test"}),
+        )
         .await;
     assert_eq!(st, StatusCode::CREATED, "{bob}");
     let bob_id = bob["id"].as_str().unwrap().to_string();
@@ -152,7 +156,11 @@ async fn eligible_then_activate(s: &Setup) -> String {
     };
     let (st, body) = s
         .client
-        .post(&format!("{RM}/roleEligibilityScheduleRequests"), &admin, request("adminAssign", json!({"type": "noExpiration"})))
+        .post(
+            &format!("{RM}/roleEligibilityScheduleRequests"),
+            &admin,
+            request("adminAssign", json!({"type": "noExpiration"})),
+        )
         .await;
     assert_eq!(st, StatusCode::CREATED, "{body}");
     let (st, body) = s
@@ -204,7 +212,8 @@ async fn webhook_deliveries_survive_a_receiver_outage() {
     assert_eq!(activated["roleDefinitionId"], USER_ADMINISTRATOR);
     assert_eq!(activated["roleDisplayName"], "User Administrator");
     assert_eq!(activated["justification"], "on call");
-    let recipients: Vec<&str> = activated["recipients"].as_array().unwrap().iter().map(|r| r.as_str().unwrap()).collect();
+    let recipients: Vec<&str> =
+        activated["recipients"].as_array().unwrap().iter().map(|r| r.as_str().unwrap()).collect();
     assert!(recipients.contains(&"bob@mail.test"), "requestor notified: {recipients:?}");
     assert!(recipients.contains(&ADMIN_UPN), "admins notified: {recipients:?}");
     // Delivered once: another pass sends nothing new.
@@ -243,7 +252,9 @@ async fn emails_reach_the_smtp_sink_and_respect_the_notification_rules() {
     let got = mails.lock().unwrap().clone();
     assert_eq!(got.len(), 2);
     let (eligibility_rcpts, eligibility_mail) = &got[0];
-    assert!(eligibility_rcpts.contains(&"bob@mail.test".to_string()) && eligibility_rcpts.contains(&ADMIN_UPN.to_string()));
+    assert!(
+        eligibility_rcpts.contains(&"bob@mail.test".to_string()) && eligibility_rcpts.contains(&ADMIN_UPN.to_string())
+    );
     assert!(eligibility_mail.contains("You are eligible for a role"), "{eligibility_mail}");
     let (activation_rcpts, activation_mail) = &got[1];
     assert_eq!(activation_rcpts, &vec!["bob@mail.test".to_string()], "admins silenced for activations");

@@ -227,3 +227,26 @@ async fn url_forms_clients_send() {
     assert_eq!(ids(&body).len(), 1);
     ts.stop().await;
 }
+
+#[tokio::test]
+async fn unsupported_expand_and_search_are_refused_not_ignored() {
+    let ts = TestServer::start().await;
+    let admin = ts.admin_token();
+    for path in [
+        "/v1.0/users?$expand=manager",
+        "/v1.0/me?$expand=memberOf",
+        "/v1.0/groups?$expand=owners",
+        "/v1.0/directory/administrativeUnits?$expand=members",
+        "/v1.0/users?$search=\"displayName:adm\"",
+        "/v1.0/roleManagement/directory/roleDefinitions?$search=\"global\"",
+    ] {
+        let (status, body) = ts.client.get(path, &admin).await;
+        assert_graph_error(status, &body, 400, "Request_BadRequest");
+        assert!(
+            body["error"]["message"].as_str().unwrap().contains('$')
+                || body["error"]["message"].as_str().unwrap().contains("navigation"),
+            "{path}: {body}"
+        );
+    }
+    ts.stop().await;
+}

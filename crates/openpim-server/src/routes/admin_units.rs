@@ -32,7 +32,7 @@ pub async fn list(State(s): State<AppState>, _caller: Caller, q: OData) -> ApiRe
 }
 
 pub async fn get(State(s): State<AppState>, _caller: Caller, q: OData, Path(id): Path<String>) -> ApiResult<Response> {
-    q.list_request(&schema::ADMINISTRATIVE_UNIT)?;
+    q.directory_list_request(&schema::ADMINISTRATIVE_UNIT)?;
     let unit = lookup(&s, &id).await?;
     Ok(q.entity(&format!("{CONTEXT}/$entity"), wire::administrative_unit(&unit)))
 }

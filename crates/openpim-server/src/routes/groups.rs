@@ -39,7 +39,7 @@ pub async fn list(State(s): State<AppState>, _caller: Caller, q: OData) -> ApiRe
 }
 
 pub async fn get(State(s): State<AppState>, _caller: Caller, q: OData, Path(id): Path<String>) -> ApiResult<Response> {
-    q.list_request(&schema::GROUP)?;
+    q.directory_list_request(&schema::GROUP)?;
     let g = lookup(&s, &id).await?;
     Ok(q.entity("groups/$entity", wire::group(&g)))
 }

@@ -48,13 +48,13 @@ pub async fn list(State(s): State<AppState>, _caller: Caller, q: OData) -> ApiRe
 }
 
 pub async fn get(State(s): State<AppState>, _caller: Caller, q: OData, Path(key): Path<String>) -> ApiResult<Response> {
-    q.list_request(&schema::USER)?;
+    q.directory_list_request(&schema::USER)?;
     let user = lookup(&s, &key).await?;
     Ok(q.entity("users/$entity", wire::user(&user)))
 }
 
 pub async fn me(caller: Caller, q: OData) -> ApiResult<Response> {
-    q.list_request(&schema::USER)?;
+    q.directory_list_request(&schema::USER)?;
     Ok(q.entity("users/$entity", wire::user(&caller.user)))
 }
 
