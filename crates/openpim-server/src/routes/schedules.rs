@@ -200,7 +200,7 @@ async fn create_request(s: AppState, caller: Caller, q: OData, body: JsonObject,
     // An activation that needs approval waits for the policy's approvers.
     let approval = if outcome.request.status == RequestStatus::PendingApproval {
         let settings =
-            rules.as_deref().and_then(openpim_core::policy::rules::approval).ok_or_else(|| ApiError::internal())?;
+            rules.as_deref().and_then(openpim_core::policy::rules::approval).ok_or_else(ApiError::internal)?;
         let a = openpim_core::approval::start(outcome.request.id, caller.id(), settings, now, s.approval_timeout);
         outcome.request.approval_id = Some(a.id.to_string());
         Some(a)
