@@ -121,7 +121,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         notifications: NotificationConfig {
             webhook_url: args.notify_webhook,
             smtp: match (&args.smtp_url, &args.smtp_from) {
-                (Some(url), Some(from)) => Some(SmtpConfig::parse(url, from).map_err(|e| anyhow::anyhow!("--smtp-url: {e}"))?),
+                (Some(url), Some(from)) => {
+                    Some(SmtpConfig::parse(url, from).map_err(|e| anyhow::anyhow!("--smtp-url: {e}"))?)
+                }
                 _ => None,
             },
         },

@@ -129,7 +129,9 @@ mod tests {
     fn level_none_silences_and_extra_recipients_are_added() {
         let mut rules = default_rules();
         for r in &mut rules {
-            if let RuleKind::Notification { recipient_type, level, recipients, is_default_recipients_enabled } = &mut r.kind {
+            if let RuleKind::Notification { recipient_type, level, recipients, is_default_recipients_enabled } =
+                &mut r.kind
+            {
                 if r.id == "Notification_Admin_EndUser_Assignment" {
                     assert_eq!(*recipient_type, RecipientType::Admin);
                     *level = NotificationLevel::None;

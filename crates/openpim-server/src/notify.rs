@@ -6,8 +6,8 @@ use crate::error::ApiResult;
 use crate::state::AppState;
 use crate::wire::datetime;
 use openpim_core::catalog::{GLOBAL_ADMINISTRATOR, PRIVILEGED_ROLE_ADMINISTRATOR};
-use openpim_core::notify::{self, DefaultRecipients};
 pub use openpim_core::notify::Event;
+use openpim_core::notify::{self, DefaultRecipients};
 use openpim_core::scope::DirectoryScope;
 use openpim_core::ObjectId;
 use openpim_store::outbox::OutboxItem;
@@ -73,7 +73,10 @@ pub async fn enqueue(state: &AppState, tx: &mut WriteTx<'_>, a: &Announcement) -
     let now = state.now();
     let rules = state.store.policy_rules_of(a.role_definition_id).await?.unwrap_or_default();
     let defaults = DefaultRecipients {
-        admins: state.store.addresses_of_role_holders(&[GLOBAL_ADMINISTRATOR, PRIVILEGED_ROLE_ADMINISTRATOR], now).await?,
+        admins: state
+            .store
+            .addresses_of_role_holders(&[GLOBAL_ADMINISTRATOR, PRIVILEGED_ROLE_ADMINISTRATOR], now)
+            .await?,
         requestor: state.store.addresses_of(&[a.principal_id]).await?,
         approvers: state.store.addresses_of(&a.approvers).await?,
     };
@@ -183,7 +186,10 @@ pub async fn deliver_once(state: &AppState) -> anyhow::Result<usize> {
             Err(error) => {
                 let give_up = item.attempts + 1 >= MAX_ATTEMPTS;
                 tracing::warn!(id = %item.id, channel = %item.channel, %error, give_up, "notification delivery failed");
-                state.store.outbox_failed_attempt(item.id, &error, state.now() + backoff(item.attempts), give_up).await?;
+                state
+                    .store
+                    .outbox_failed_attempt(item.id, &error, state.now() + backoff(item.attempts), give_up)
+                    .await?;
             }
         }
     }

@@ -53,17 +53,25 @@ impl Store {
 
     /// Records a successful delivery (only once, even if two workers raced).
     pub async fn outbox_sent(&self, id: ObjectId, now: Instant) -> StoreResult<()> {
-        sqlx::query("UPDATE notification_outbox SET status = 'sent', sent_at = $2 WHERE id = $1 AND status = 'pending'")
-            .bind(id_text(id))
-            .bind(micros(now))
-            .execute(self.pool())
-            .await
-            .map_err(StoreError::Db)?;
+        sqlx::query(
+            "UPDATE notification_outbox SET status = 'sent', sent_at = $2 WHERE id = $1 AND status = 'pending'",
+        )
+        .bind(id_text(id))
+        .bind(micros(now))
+        .execute(self.pool())
+        .await
+        .map_err(StoreError::Db)?;
         Ok(())
     }
 
     /// Records a failed attempt: retry at `next` or, when `give_up`, mark it failed for good.
-    pub async fn outbox_failed_attempt(&self, id: ObjectId, error: &str, next: Instant, give_up: bool) -> StoreResult<()> {
+    pub async fn outbox_failed_attempt(
+        &self,
+        id: ObjectId,
+        error: &str,
+        next: Instant,
+        give_up: bool,
+    ) -> StoreResult<()> {
         sqlx::query(
             "UPDATE notification_outbox SET attempts = attempts + 1, next_attempt_at = $2, last_error = $3, \
              status = CASE WHEN $4 = 1 THEN 'failed' ELSE status END WHERE id = $1 AND status = 'pending'",
