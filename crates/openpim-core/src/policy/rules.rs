@@ -285,6 +285,7 @@ pub fn default_rules() -> Vec<PolicyRule> {
 /// The rules schedule requests are checked against, derived from a policy's rules.
 pub fn effective(rules: &[PolicyRule]) -> RolePolicy {
     let mut policy = RolePolicy::entra_default();
+    let mut requestor_justification = false;
     for rule in rules {
         let set = match (rule.target.caller, rule.target.level) {
             (Caller::Admin, Level::Eligibility) => &mut policy.admin_eligibility,
@@ -308,12 +309,18 @@ pub fn effective(rules: &[PolicyRule]) -> RolePolicy {
             }
             RuleKind::Approval(a) => {
                 set.approval_required = a.is_approval_required && a.approval_mode != ApprovalMode::NoApproval;
+                requestor_justification = set.approval_required && a.is_requestor_justification_required;
             }
             RuleKind::AuthenticationContext { is_enabled, claim_value } => {
                 set.authentication_context = claim_value.clone().filter(|_| *is_enabled);
             }
             RuleKind::Notification { .. } => {}
         }
+    }
+    // Approvers decide on the requester's reasons: the approval rule can demand a justification
+    // even where the enablement rule does not.
+    if requestor_justification {
+        policy.end_user_assignment.enablement.justification = true;
     }
     policy
 }
@@ -493,7 +500,14 @@ mod tests {
         let ghost = PolicyRule { kind: RuleKind::Approval(settings.clone()), ..approval.clone() };
         assert!(apply_update(approval, ghost.clone(), &HashSet::new()).unwrap_err().message.contains("does not exist"));
         let ok = apply_update(approval, ghost, &HashSet::from([approver])).unwrap();
-        assert!(effective(&[ok]).end_user_assignment.approval_required);
+        assert!(effective(&[ok.clone()]).end_user_assignment.approval_required);
+        // The approval rule's isRequestorJustificationRequired applies even if enablement drops it.
+        let no_justification = PolicyRule {
+            kind: RuleKind::Enablement { enabled_rules: vec![Enablement::MultiFactorAuthentication] },
+            ..rules.iter().find(|r| r.id == "Enablement_EndUser_Assignment").unwrap().clone()
+        };
+        assert!(!effective(&[no_justification.clone()]).end_user_assignment.enablement.justification);
+        assert!(effective(&[no_justification, ok]).end_user_assignment.enablement.justification);
         let ctx = rules.iter().find(|r| r.id == "AuthenticationContext_EndUser_Assignment").unwrap();
         let bad_ctx =
             PolicyRule { kind: RuleKind::AuthenticationContext { is_enabled: true, claim_value: None }, ..ctx.clone() };

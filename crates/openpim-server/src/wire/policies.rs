@@ -221,8 +221,12 @@ fn read_stage(v: Value, existing: Option<&ApprovalStage>) -> ApiResult<ApprovalS
             "escalationTimeInMinutes",
             existing.map_or(0, |e| e.escalation_time_in_minutes),
         )?,
-        is_approver_justification_required: b.bool("isApproverJustificationRequired")?.unwrap_or(true),
-        is_escalation_enabled: b.bool("isEscalationEnabled")?.unwrap_or(false),
+        is_approver_justification_required: b
+            .bool("isApproverJustificationRequired")?
+            .unwrap_or(existing.is_none_or(|e| e.is_approver_justification_required)),
+        is_escalation_enabled: b
+            .bool("isEscalationEnabled")?
+            .unwrap_or(existing.is_some_and(|e| e.is_escalation_enabled)),
         primary_approvers: read_approvers(b.take_value("primaryApprovers"))?,
         escalation_approvers: read_approvers(b.take_value("escalationApprovers"))?,
     };
