@@ -500,13 +500,13 @@ mod tests {
         let ghost = PolicyRule { kind: RuleKind::Approval(settings.clone()), ..approval.clone() };
         assert!(apply_update(approval, ghost.clone(), &HashSet::new()).unwrap_err().message.contains("does not exist"));
         let ok = apply_update(approval, ghost, &HashSet::from([approver])).unwrap();
-        assert!(effective(&[ok.clone()]).end_user_assignment.approval_required);
+        assert!(effective(std::slice::from_ref(&ok)).end_user_assignment.approval_required);
         // The approval rule's isRequestorJustificationRequired applies even if enablement drops it.
         let no_justification = PolicyRule {
             kind: RuleKind::Enablement { enabled_rules: vec![Enablement::MultiFactorAuthentication] },
             ..rules.iter().find(|r| r.id == "Enablement_EndUser_Assignment").unwrap().clone()
         };
-        assert!(!effective(&[no_justification.clone()]).end_user_assignment.enablement.justification);
+        assert!(!effective(std::slice::from_ref(&no_justification)).end_user_assignment.enablement.justification);
         assert!(effective(&[no_justification, ok]).end_user_assignment.enablement.justification);
         let ctx = rules.iter().find(|r| r.id == "AuthenticationContext_EndUser_Assignment").unwrap();
         let bad_ctx =
