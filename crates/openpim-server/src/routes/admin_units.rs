@@ -1,7 +1,7 @@
 //! `/directory/administrativeUnits`: the scopes for delegated administration.
 
 use super::object_id;
-use super::ops::{found, no_content};
+use super::ops::{found, member_conflict, no_content, referenced_object};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::odata::OData;
@@ -13,7 +13,7 @@ use axum::response::Response;
 use openpim_core::audit::category::DIRECTORY_MANAGEMENT;
 use openpim_core::authz::Operation;
 use openpim_core::directory::{check_au_member, AdministrativeUnit};
-use openpim_store::{schema, StoreError};
+use openpim_store::schema;
 
 const CONTEXT: &str = "directory/administrativeUnits";
 
@@ -110,11 +110,7 @@ pub async fn add_member(
 ) -> ApiResult<Response> {
     let member_id = wire::read_reference(&body.0)?;
     let unit = lookup(&s, &id).await?;
-    let member = s
-        .store
-        .find_object(member_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("directoryObject", &member_id.to_string()))?;
+    let member = referenced_object(&s, member_id).await?;
     let audit = target(Audit::new(DIRECTORY_MANAGEMENT, "Add member to administrative unit", "Add"), &unit)
         .detail("memberId", member_id);
     // Putting an account in a unit hands it to the unit's scoped admins: protected accounts need
@@ -123,14 +119,9 @@ pub async fn add_member(
     check_au_member(member.kind())?;
     let now = s.now();
     let mut tx = s.store.begin_write().await?;
-    match tx.add_unit_member(unit.id, member_id, member.kind(), now).await {
-        Err(StoreError::Conflict(_)) => {
-            tx.rollback().await?;
-            return Err(ApiError::bad_request(
-                "One or more added object references already exist for the following modified properties: 'members'.",
-            ));
-        }
-        other => other?,
+    if let Err(e) = tx.add_unit_member(unit.id, member_id, member.kind(), now).await {
+        tx.rollback().await?;
+        return Err(member_conflict(e));
     }
     s.commit(tx, &audit.success(&caller, now)).await?;
     Ok(no_content())

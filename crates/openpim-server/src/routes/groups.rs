@@ -1,7 +1,7 @@
 //! `/groups` and their members.
 
 use super::object_id;
-use super::ops::{check_principal_removal, found, no_content};
+use super::ops::{check_principal_removal, found, member_conflict, no_content, referenced_object};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::odata::OData;
@@ -13,7 +13,7 @@ use axum::response::Response;
 use openpim_core::audit::category::GROUP_MANAGEMENT;
 use openpim_core::authz::Operation;
 use openpim_core::directory::{check_group_member, Group};
-use openpim_store::{schema, StoreError};
+use openpim_store::schema;
 
 async fn lookup(s: &AppState, raw: &str) -> ApiResult<Group> {
     found(s.store.get_group(object_id(raw)?).await?, "group", raw)
@@ -108,11 +108,7 @@ pub async fn add_member(
 ) -> ApiResult<Response> {
     let member_id = wire::read_reference(&body.0)?;
     let group = lookup(&s, &id).await?;
-    let member = s
-        .store
-        .find_object(member_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("directoryObject", &member_id.to_string()))?;
+    let member = referenced_object(&s, member_id).await?;
     let audit =
         target(Audit::new(GROUP_MANAGEMENT, "Add member to group", "Add"), &group).detail("memberId", member_id);
     let op = op_for(&group, Operation::UpdateGroupMembers, Operation::UpdateRoleAssignableGroup);
@@ -120,14 +116,9 @@ pub async fn add_member(
     check_group_member(&group, member_id, member.kind())?;
     let now = s.now();
     let mut tx = s.store.begin_write().await?;
-    match tx.add_group_member(group.id, member_id, member.kind(), now).await {
-        Err(StoreError::Conflict(_)) => {
-            tx.rollback().await?;
-            return Err(ApiError::bad_request(
-                "One or more added object references already exist for the following modified properties: 'members'.",
-            ));
-        }
-        other => other?,
+    if let Err(e) = tx.add_group_member(group.id, member_id, member.kind(), now).await {
+        tx.rollback().await?;
+        return Err(member_conflict(e));
     }
     s.commit(tx, &audit.success(&caller, now)).await?;
     Ok(no_content())
