@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every OpenPIM test: formatting, lints, and the Rust suites (core unit tests, store,
-# and HTTP tests against real servers on random ports).
+# Runs every OpenPIM test: formatting, lints, the Rust suites (core unit tests, OData, and HTTP
+# tests against real servers on random ports), then the official Microsoft Graph Python SDK
+# driving a real server (tests/sdk, in a virtualenv this script creates).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,3 +13,6 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 echo "== cargo test"
 cargo test --workspace --locked
+
+echo "== Microsoft Graph Python SDK suite"
+./scripts/test-sdk.sh

@@ -740,6 +740,15 @@ pub fn decide(req: NewRequest, ctx: &Context<'_>) -> DomainResult<Outcome> {
     })
 }
 
+/// Of the eligibilities a principal holds for a role and scope (directly or through groups),
+/// the one to activate from: not ended, lasting longest (permanent first).
+pub fn best_eligibility(candidates: Vec<Schedule>, now: Instant) -> Option<Schedule> {
+    candidates
+        .into_iter()
+        .filter(|e| !e.has_ended(now))
+        .max_by_key(|e| e.end.map_or(i128::MAX, |t| t.unix_timestamp_nanos()))
+}
+
 /// Turns an approved activation request into its schedule. The activation starts at the
 /// approval (or the requested start, if later), keeps the requested length, and is capped by the
 /// policy's maximum and by the eligibility it comes from.
@@ -1194,6 +1203,29 @@ mod tests {
         // The eligibility went away: nothing to activate.
         let e = activate_approved(&out.request, ObjectKind::User, None, None, &w.policy, approved_at).unwrap_err();
         assert_eq!(e.code, "RoleAssignmentDoesNotExist");
+    }
+
+    #[test]
+    fn the_longest_live_eligibility_is_activated_from() {
+        let w = World::new();
+        let short = created(
+            decide(
+                w.req(Kind::Eligibility, Action::AdminAssign, after(None, Duration::days(1))),
+                &w.ctx(T0, w.admin, None, None),
+            )
+            .unwrap(),
+        );
+        let long = created(
+            decide(
+                w.req(Kind::Eligibility, Action::AdminAssign, after(None, Duration::days(9))),
+                &w.ctx(T0, w.admin, None, None),
+            )
+            .unwrap(),
+        );
+        let forever = eligible(&w, T0);
+        assert_eq!(best_eligibility(vec![short.clone(), long.clone()], T0).unwrap().id, long.id);
+        assert_eq!(best_eligibility(vec![short.clone(), forever.clone(), long.clone()], T0).unwrap().id, forever.id);
+        assert!(best_eligibility(vec![short], T0 + Duration::days(2)).is_none());
     }
 
     #[test]

@@ -336,6 +336,26 @@ impl WriteTx<'_> {
         row.as_ref().map(|r| decode_schedule(r, kind, "id", "principal_id")).transpose()
     }
 
+    /// The live schedule for a principal, role and scope at `now`. One whose end has already
+    /// passed is marked expired first (tidy on write, so it no longer blocks a new one) and
+    /// returned as the second value.
+    pub async fn live_schedule_at(
+        &mut self,
+        kind: Kind,
+        principal: ObjectId,
+        role: ObjectId,
+        scope: &DirectoryScope,
+        now: Instant,
+    ) -> StoreResult<(Option<Schedule>, Option<Schedule>)> {
+        match self.live_schedule(kind, principal, role, scope).await? {
+            Some(ended) if ended.has_ended(now) => {
+                self.expire_if_ended(&ended, now).await?;
+                Ok((None, Some(ended)))
+            }
+            live => Ok((live, None)),
+        }
+    }
+
     /// The most recently ended schedule for a principal, role and scope (for renewals).
     pub async fn latest_expired(
         &mut self,

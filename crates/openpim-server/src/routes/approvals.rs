@@ -190,21 +190,24 @@ pub async fn decide(
             crate::notify::enqueue(&s, &mut tx, &announce(Event::ActivationDenied)).await?;
         }
         ApprovalStatus::Approved => {
-            let live = tx
-                .live_schedule(Kind::Assignment, request.principal_id, request.role_definition_id, &request.scope)
+            let (live, _) = tx
+                .live_schedule_at(
+                    Kind::Assignment,
+                    request.principal_id,
+                    request.role_definition_id,
+                    &request.scope,
+                    now,
+                )
                 .await?;
-            if let Some(ended) = live.clone().filter(|l| l.has_ended(now)) {
-                tx.expire_if_ended(&ended, now).await?;
-            }
-            let live = live.filter(|l| !l.has_ended(now));
-            let mut eligibilities = tx.eligibilities_of(&holders, request.role_definition_id, &request.scope).await?;
-            eligibilities.retain(|e| !e.has_ended(now));
-            eligibilities.sort_by_key(|e| std::cmp::Reverse(e.end.map(|t| t.unix_timestamp()).unwrap_or(i64::MAX)));
+            let eligibility = schedule::best_eligibility(
+                tx.eligibilities_of(&holders, request.role_definition_id, &request.scope).await?,
+                now,
+            );
             let principal_kind = openpim_core::directory::ObjectKind::User;
             match schedule::activate_approved(
                 &request,
                 principal_kind,
-                eligibilities.first(),
+                eligibility.as_ref(),
                 live.as_ref(),
                 &policy,
                 now,

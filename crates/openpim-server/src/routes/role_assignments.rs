@@ -116,11 +116,9 @@ pub async fn create(State(s): State<AppState>, caller: Caller, q: OData, body: J
     let assignment =
         direct_assignment(input.principal_id, principal_kind, input.role_definition_id, scope, Some(caller.id()), now);
     let mut tx = s.store.begin_write().await?;
-    let live = tx.live_schedule(Kind::Assignment, input.principal_id, input.role_definition_id, &scope).await?;
-    let mut duplicate = live.is_some();
-    if let Some(ended) = live.filter(|l| l.has_ended(now)) {
-        duplicate = !tx.expire_if_ended(&ended, now).await?;
-    }
+    let (live, _) =
+        tx.live_schedule_at(Kind::Assignment, input.principal_id, input.role_definition_id, &scope, now).await?;
+    let duplicate = live.is_some();
     if let Err(e) =
         check_new_assignment(input.principal_id, principal_ref, input.role_definition_id, role.as_ref(), duplicate)
     {

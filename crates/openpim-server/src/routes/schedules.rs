@@ -141,25 +141,15 @@ async fn create_request(s: AppState, caller: Caller, q: OData, body: JsonObject,
     let policy = rules.as_deref().map(openpim_core::policy::rules::effective).unwrap_or_else(RolePolicy::entra_default);
 
     let mut tx = s.store.begin_write().await?;
-    let mut live = tx.live_schedule(kind, req.principal_id, req.role_definition_id, &req.scope).await?;
-    let mut expired = None;
-    if let Some(l) = live.clone().filter(|l| l.has_ended(now)) {
-        // Tidy on write: a schedule whose end has passed no longer blocks a new one.
-        tx.expire_if_ended(&l, now).await?;
-        expired = Some(l);
-        live = None;
-    }
+    let (live, mut expired) =
+        tx.live_schedule_at(kind, req.principal_id, req.role_definition_id, &req.scope, now).await?;
     if expired.is_none() && matches!(req.action, Action::AdminRenew | Action::SelfRenew) {
         expired = tx.latest_expired(kind, req.principal_id, req.role_definition_id, &req.scope).await?;
     }
     let eligibility = if holders.is_empty() {
         None
     } else {
-        let mut found = tx.eligibilities_of(&holders, req.role_definition_id, &req.scope).await?;
-        found.retain(|e| !e.has_ended(now));
-        // Prefer the eligibility that lasts longest (permanent first).
-        found.sort_by_key(|e| std::cmp::Reverse(e.end.map(|t| t.unix_timestamp()).unwrap_or(i64::MAX)));
-        found.into_iter().next()
+        schedule::best_eligibility(tx.eligibilities_of(&holders, req.role_definition_id, &req.scope).await?, now)
     };
     let ctx = Context {
         now,
