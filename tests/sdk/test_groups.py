@@ -13,6 +13,7 @@ from msgraph.generated.models.user import User
 from msgraph.generated.role_management.directory.role_assignments.role_assignments_request_builder import (
     RoleAssignmentsRequestBuilder,
 )
+from msgraph.generated.users.count.count_request_builder import CountRequestBuilder
 from msgraph.generated.users.users_request_builder import UsersRequestBuilder
 
 from helpers import (
@@ -92,3 +93,17 @@ def test_count_with_consistency_level(admin, run, new_user):
     page = run(admin.users.get(request_configuration=RequestConfiguration(headers=headers, query_parameters=params)))
     assert page.odata_count == 3
     assert len(page.value) == 2
+
+
+def test_count_path_segment(admin, run, new_user):
+    """`client.users.count.get()` reads Graph's `/users/$count` (a bare number, text/plain)."""
+    dept = f"Seg-{uuid.uuid4().hex[:6]}"
+    for _ in range(2):
+        new_user("segment", department=dept)
+    headers = HeadersCollection()
+    headers.add("ConsistencyLevel", "eventual")
+    params = CountRequestBuilder.CountRequestBuilderGetQueryParameters(filter=f"department eq '{dept}'")
+    count = run(admin.users.count.get(request_configuration=RequestConfiguration(headers=headers, query_parameters=params)))
+    assert count == 2
+    everyone = run(admin.users.count.get(request_configuration=RequestConfiguration(headers=headers)))
+    assert everyone >= 3

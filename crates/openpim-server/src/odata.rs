@@ -88,6 +88,16 @@ impl OData {
         })
     }
 
+    /// `/$count` on directory objects, which Graph serves only with `ConsistencyLevel: eventual`.
+    pub fn directory_count_request(&self, schema: &EntitySchema) -> ApiResult<ListRequest<'_>> {
+        if !self.eventual {
+            return Err(ApiError::bad_request(
+                "Counting directory objects requires the request header 'ConsistencyLevel: eventual'.",
+            ));
+        }
+        Ok(self.count_request(self.directory_list_request(schema)?))
+    }
+
     /// Like [`Self::list_request`], for directory objects: `$count` needs `ConsistencyLevel: eventual`,
     /// and no navigation property of users, groups or units can be expanded here.
     pub fn directory_list_request(&self, schema: &EntitySchema) -> ApiResult<ListRequest<'_>> {
@@ -134,6 +144,17 @@ impl OData {
         kept.push(&token_param);
         let origin = self.base.trim_end_matches("/v1.0");
         format!("{origin}{}?{}", self.path, kept.join("&"))
+    }
+
+    /// A request for just the number of matching items (the `/$count` path segment).
+    pub fn count_request<'a>(&self, req: ListRequest<'a>) -> ListRequest<'a> {
+        ListRequest { top: 1, offset: 0, count: true, ..req }
+    }
+
+    /// Graph answers `/$count` with the bare number as text.
+    pub fn count_response(count: Option<u64>) -> Response {
+        let n = count.unwrap_or(0).to_string();
+        ([(axum::http::header::CONTENT_TYPE, "text/plain; charset=utf-8")], n).into_response()
     }
 
     /// Renders one page of a collection.

@@ -250,3 +250,38 @@ async fn unsupported_expand_and_search_are_refused_not_ignored() {
     }
     ts.stop().await;
 }
+
+#[tokio::test]
+async fn count_path_segments_answer_a_bare_number() {
+    let ts = server_with_users(4).await;
+    let admin = ts.admin_token();
+    let text = |path: &str, eventual: bool| {
+        let mut req = ts.client.request(reqwest::Method::GET, path, Some(&admin));
+        if eventual {
+            req = req.header("ConsistencyLevel", "eventual");
+        }
+        async move {
+            let resp = req.send().await.unwrap();
+            let status = resp.status();
+            let content_type = resp.headers().get("content-type").map(|h| h.to_str().unwrap().to_string());
+            (status, content_type, resp.text().await.unwrap())
+        }
+    };
+    // Four users plus the bootstrap administrator.
+    let (status, content_type, body) = text("/v1.0/users/$count", true).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(content_type.unwrap().starts_with("text/plain"));
+    assert_eq!(body, "5");
+    let (status, _, body) = text("/v1.0/users/$count", false).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let (_, _, all) = text("/v1.0/roleManagement/directory/roleDefinitions/$count", false).await;
+    let (_, _, custom) =
+        text("/v1.0/roleManagement/directory/roleDefinitions/$count?$filter=isBuiltIn eq false", false).await;
+    assert!(all.parse::<u64>().unwrap() >= 60);
+    assert_eq!(custom, "0");
+    let (_, _, assignments) = text("/v1.0/roleManagement/directory/roleAssignments/$count", false).await;
+    assert_eq!(assignments, "1", "the bootstrap Global Administrator");
+    let (_, _, groups) = text("/v1.0/groups/$count", true).await;
+    assert_eq!(groups, "0");
+    ts.stop().await;
+}

@@ -145,3 +145,9 @@ pub async fn remove_member(
     s.commit(tx, &audit.success(&caller, s.now())).await?;
     Ok(no_content())
 }
+
+/// `GET /directory/administrativeUnits/$count`
+pub async fn count(State(s): State<AppState>, _caller: Caller, q: OData) -> ApiResult<Response> {
+    let page = s.store.list_administrative_units(&q.directory_count_request(&schema::ADMINISTRATIVE_UNIT)?).await?;
+    Ok(OData::count_response(page.count))
+}

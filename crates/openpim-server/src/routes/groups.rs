@@ -147,3 +147,9 @@ pub async fn remove_member(
     s.commit(tx, &audit.success(&caller, s.now())).await?;
     Ok(no_content())
 }
+
+/// `GET /groups/$count`
+pub async fn count(State(s): State<AppState>, _caller: Caller, q: OData) -> ApiResult<Response> {
+    let page = s.store.list_groups(&q.directory_count_request(&schema::GROUP)?).await?;
+    Ok(OData::count_response(page.count))
+}

@@ -23,14 +23,17 @@ pub fn graph_routes() -> Router<AppState> {
         .route("/v1.0/me", get(users::me))
         .route("/v1.0/me/memberOf", get(users::my_member_of))
         .route("/v1.0/users", get(users::list).post(users::create))
+        .route("/v1.0/users/$count", get(users::count))
         .route("/v1.0/users/{id}", get(users::get).patch(users::update).delete(users::remove))
         .route("/v1.0/users/{id}/memberOf", get(users::member_of))
         .route("/v1.0/groups", get(groups::list).post(groups::create))
+        .route("/v1.0/groups/$count", get(groups::count))
         .route("/v1.0/groups/{id}", get(groups::get).patch(groups::update).delete(groups::remove))
         .route("/v1.0/groups/{id}/members", get(groups::members))
         .route("/v1.0/groups/{id}/members/$ref", post(groups::add_member))
         .route("/v1.0/groups/{id}/members/{member}/$ref", delete(groups::remove_member))
         .route("/v1.0/directory/administrativeUnits", get(admin_units::list).post(admin_units::create))
+        .route("/v1.0/directory/administrativeUnits/$count", get(admin_units::count))
         .route(
             "/v1.0/directory/administrativeUnits/{id}",
             get(admin_units::get).patch(admin_units::update).delete(admin_units::remove),
@@ -42,6 +45,7 @@ pub fn graph_routes() -> Router<AppState> {
             "/v1.0/roleManagement/directory/roleDefinitions",
             get(role_definitions::list).post(role_definitions::create),
         )
+        .route("/v1.0/roleManagement/directory/roleDefinitions/$count", get(role_definitions::count))
         .route(
             "/v1.0/roleManagement/directory/roleDefinitions/{id}",
             get(role_definitions::get).patch(role_definitions::update).delete(role_definitions::remove),
@@ -50,6 +54,7 @@ pub fn graph_routes() -> Router<AppState> {
             "/v1.0/roleManagement/directory/roleAssignments",
             get(role_assignments::list).post(role_assignments::create),
         )
+        .route("/v1.0/roleManagement/directory/roleAssignments/$count", get(role_assignments::count))
         .route(
             "/v1.0/roleManagement/directory/roleAssignments/{id}",
             get(role_assignments::get).delete(role_assignments::remove),

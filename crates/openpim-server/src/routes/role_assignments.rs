@@ -168,3 +168,10 @@ pub async fn remove(State(s): State<AppState>, caller: Caller, Path(id): Path<St
     s.commit(tx, &audit.success(&caller, s.now())).await?;
     Ok(no_content())
 }
+
+/// `GET /roleManagement/directory/roleAssignments/$count`
+pub async fn count(State(s): State<AppState>, _caller: Caller, q: OData) -> ApiResult<Response> {
+    let req = q.count_request(q.list_request(&schema::ROLE_ASSIGNMENT)?);
+    let page = s.store.list_role_assignments(s.now(), &req).await?;
+    Ok(OData::count_response(page.count))
+}

@@ -109,3 +109,9 @@ pub async fn remove(State(s): State<AppState>, caller: Caller, Path(id): Path<St
     s.commit(tx, &audit.success(&caller, s.now())).await?;
     Ok(no_content())
 }
+
+/// `GET /roleManagement/directory/roleDefinitions/$count`
+pub async fn count(State(s): State<AppState>, _caller: Caller, q: OData) -> ApiResult<Response> {
+    let page = s.store.list_role_definitions(&q.count_request(q.list_request(&schema::ROLE_DEFINITION)?)).await?;
+    Ok(OData::count_response(page.count))
+}

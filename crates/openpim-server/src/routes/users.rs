@@ -123,3 +123,9 @@ pub async fn my_member_of(State(s): State<AppState>, caller: Caller, q: OData) -
     let page = s.store.list_member_of(caller.id(), &req).await?;
     Ok(q.collection("directoryObjects", page.map(|g| wire::group(&g)), req.offset))
 }
+
+/// `GET /users/$count`
+pub async fn count(State(s): State<AppState>, _caller: Caller, q: OData) -> ApiResult<Response> {
+    let page = s.store.list_users(&q.directory_count_request(&schema::USER)?).await?;
+    Ok(OData::count_response(page.count))
+}
