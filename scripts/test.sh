@@ -11,8 +11,13 @@ cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
-echo "== cargo test"
-cargo test --workspace --locked
+echo "== cargo test (SQLite store)"
+env -u OPENPIM_TEST_POSTGRES_URL cargo test --workspace --locked
+
+if [ -n "${OPENPIM_TEST_POSTGRES_URL:-}" ]; then
+    echo "== HTTP suite again on the PostgreSQL store ($OPENPIM_TEST_POSTGRES_URL)"
+    cargo test --locked -p openpim-server
+fi
 
 echo "== Microsoft Graph Python SDK suite"
 ./scripts/test-sdk.sh

@@ -488,12 +488,13 @@ async fn the_configured_approval_timeout_caps_the_stage_timeout() {
     use std::sync::{Arc, Mutex};
 
     let dir = tempfile::tempdir().unwrap();
+    let database = common::TestDatabase::new().await;
     let clock = Arc::new(Mutex::new(T0));
     let server = openpim_server::start_with_clock(
         ServerConfig {
             listen: "127.0.0.1:0".parse().unwrap(),
             data_dir: dir.path().to_path_buf(),
-            database_url: None,
+            database_url: database.url.clone(),
             bootstrap_admin: common::ADMIN_UPN.into(),
             public_url: None,
             approval_timeout: std::time::Duration::from_secs(3600),
@@ -581,6 +582,7 @@ async fn the_configured_approval_timeout_caps_the_stage_timeout() {
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     server.stop().await.expect("server stops");
+    database.drop().await;
 }
 
 // ---------------------------------------------------------------- more ways it can go

@@ -108,17 +108,26 @@ struct Setup {
     server: RunningServer,
     client: Client,
     clock: FakeClock,
+    database: common::TestDatabase,
     _dir: tempfile::TempDir,
+}
+
+impl Setup {
+    async fn stop(self) {
+        self.server.stop().await.unwrap();
+        self.database.drop().await;
+    }
 }
 
 async fn start(notifications: NotificationConfig) -> Setup {
     let dir = tempfile::tempdir().unwrap();
+    let database = common::TestDatabase::new().await;
     let clock = FakeClock(Arc::new(Mutex::new(time::macros::datetime!(2026-06-01 09:00 UTC))));
     let server = openpim_server::start_with_clock(
         ServerConfig {
             listen: "127.0.0.1:0".parse().unwrap(),
             data_dir: dir.path().to_path_buf(),
-            database_url: None,
+            database_url: database.url.clone(),
             bootstrap_admin: ADMIN_UPN.into(),
             public_url: None,
             approval_timeout: openpim_server::DEFAULT_APPROVAL_TIMEOUT,
@@ -129,7 +138,7 @@ async fn start(notifications: NotificationConfig) -> Setup {
     .await
     .unwrap();
     let client = Client::new(&format!("http://{}", server.addr));
-    Setup { server, client, clock, _dir: dir }
+    Setup { server, client, clock, database, _dir: dir }
 }
 
 fn token(s: &Setup, upn: &str) -> String {
@@ -182,7 +191,7 @@ async fn nothing_is_queued_when_notifications_are_off() {
     for status in ["pending", "sent", "failed"] {
         assert_eq!(s.server.state.store.outbox_count(status).await.unwrap(), 0);
     }
-    s.server.stop().await.unwrap();
+    s.stop().await;
 }
 
 #[tokio::test]
@@ -219,7 +228,7 @@ async fn webhook_deliveries_survive_a_receiver_outage() {
     // Delivered once: another pass sends nothing new.
     assert_eq!(openpim_server::notify::deliver_once(&s.server.state).await.unwrap(), 0);
     assert_eq!(received.lock().unwrap().len(), 2);
-    s.server.stop().await.unwrap();
+    s.stop().await;
 }
 
 #[tokio::test]
@@ -259,5 +268,5 @@ async fn emails_reach_the_smtp_sink_and_respect_the_notification_rules() {
     let (activation_rcpts, activation_mail) = &got[1];
     assert_eq!(activation_rcpts, &vec!["bob@mail.test".to_string()], "admins silenced for activations");
     assert!(activation_mail.contains("User Administrator"), "{activation_mail}");
-    s.server.stop().await.unwrap();
+    s.stop().await;
 }

@@ -16,6 +16,7 @@ pub mod policies;
 pub mod roles;
 pub mod schedules;
 pub mod schema;
+pub mod testing;
 mod write;
 
 pub use error::StoreError;

@@ -104,22 +104,48 @@ impl Client {
     }
 }
 
+/// The database a test server uses: SQLite in its data directory, or, when
+/// `OPENPIM_TEST_POSTGRES_URL` is set, a fresh PostgreSQL schema of its own (dropped by
+/// [`TestDatabase::drop`]; `.ci/run` also sweeps up any a failed test left behind).
+pub struct TestDatabase {
+    pub url: Option<String>,
+    postgres: Option<(String, String)>,
+}
+
+impl TestDatabase {
+    pub async fn new() -> Self {
+        match std::env::var("OPENPIM_TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty()) {
+            None => Self { url: None, postgres: None },
+            Some(base) => {
+                let (schema, url) =
+                    openpim_store::testing::create_postgres_schema(&base).await.expect("a fresh PostgreSQL schema");
+                Self { url: Some(url), postgres: Some((base, schema)) }
+            }
+        }
+    }
+
+    pub async fn drop(self) {
+        if let Some((base, schema)) = self.postgres {
+            openpim_store::testing::drop_postgres_schema(&base, &schema).await.expect("test schema dropped");
+        }
+    }
+}
+
 /// A running server with its own data directory.
 pub struct TestServer {
     pub base: String,
     pub server: RunningServer,
     pub client: Client,
     pub admin_id: String,
+    database: TestDatabase,
     _dir: TempDir,
 }
 
 impl TestServer {
     pub async fn start() -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
-        // TODO: when OPENPIM_TEST_POSTGRES_URL is set, run against PostgreSQL (a fresh schema
-        // per test). Until the store's PostgreSQL path is wired for tests, always use SQLite.
-        let _postgres = std::env::var("OPENPIM_TEST_POSTGRES_URL").ok();
-        let database_url = None;
+        let database = TestDatabase::new().await;
+        let database_url = database.url.clone();
         let server = openpim_server::start(ServerConfig {
             listen: "127.0.0.1:0".parse().unwrap(),
             data_dir: dir.path().to_path_buf(),
@@ -134,7 +160,7 @@ impl TestServer {
         assert_eq!(server.created_admin.as_deref(), Some(ADMIN_UPN), "a fresh store bootstraps the admin");
         let base = format!("http://{}", server.addr);
         let client = Client::new(&base);
-        let mut ts = TestServer { base, server, client, admin_id: String::new(), _dir: dir };
+        let mut ts = TestServer { base, server, client, admin_id: String::new(), database, _dir: dir };
         let (status, me) = ts.client.get("/v1.0/me", &ts.admin_token()).await;
         assert_eq!(status, StatusCode::OK, "{me}");
         ts.admin_id = me["id"].as_str().expect("admin id").to_string();
@@ -142,8 +168,9 @@ impl TestServer {
     }
 
     pub async fn stop(self) {
-        let TestServer { server, _dir, .. } = self;
+        let TestServer { server, database, _dir, .. } = self;
         server.stop().await.expect("server stops cleanly");
+        database.drop().await;
         drop(_dir);
     }
 

@@ -50,6 +50,7 @@ pub struct Pim {
     pub clock: Arc<Mutex<OffsetDateTime>>,
     pub admin_id: String,
     users: Mutex<u32>,
+    database: crate::common::TestDatabase,
     _dir: TempDir,
 }
 
@@ -57,11 +58,12 @@ impl Pim {
     pub async fn start() -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let clock = Arc::new(Mutex::new(T0));
+        let database = crate::common::TestDatabase::new().await;
         let server = openpim_server::start_with_clock(
             ServerConfig {
                 listen: "127.0.0.1:0".parse().unwrap(),
                 data_dir: dir.path().to_path_buf(),
-                database_url: None,
+                database_url: database.url.clone(),
                 bootstrap_admin: ADMIN_UPN.into(),
                 public_url: None,
                 approval_timeout: openpim_server::DEFAULT_APPROVAL_TIMEOUT,
@@ -72,7 +74,7 @@ impl Pim {
         .await
         .expect("server starts");
         let client = Client::new(&format!("http://{}", server.addr));
-        let mut pim = Pim { server, client, clock, admin_id: String::new(), users: Mutex::new(0), _dir: dir };
+        let mut pim = Pim { server, client, clock, admin_id: String::new(), users: Mutex::new(0), database, _dir: dir };
         let (status, me) = pim.client.get("/v1.0/me", &pim.admin_token()).await;
         assert_eq!(status, StatusCode::OK, "{me}");
         pim.admin_id = me["id"].as_str().expect("admin id").to_string();
@@ -80,8 +82,9 @@ impl Pim {
     }
 
     pub async fn stop(self) {
-        let Pim { server, _dir, .. } = self;
+        let Pim { server, database, _dir, .. } = self;
         server.stop().await.expect("server stops cleanly");
+        database.drop().await;
     }
 
     // ---- the clock ----
