@@ -133,6 +133,23 @@ pub async fn tidy_once(state: &AppState) -> anyhow::Result<usize> {
     Ok(changed)
 }
 
+/// Cluster-wide lock keys of the background jobs.
+pub const TIDY_LOCK: i64 = 0x0_9e11_0001;
+pub const NOTIFY_LOCK: i64 = 0x0_9e11_0002;
+
+/// Runs `job` only if this node gets the job's cluster-wide lock (another node is running it
+/// otherwise, which is just as good).
+pub async fn locked<T>(
+    state: &AppState,
+    key: i64,
+    job: impl std::future::Future<Output = anyhow::Result<T>>,
+) -> anyhow::Result<Option<T>> {
+    let Some(lock) = state.store.try_job_lock(key).await? else { return Ok(None) };
+    let result = job.await;
+    lock.release().await?;
+    result.map(Some)
+}
+
 /// Runs `tidy_once` every [`INTERVAL`] until `stop` resolves.
 pub async fn run(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) {
     let mut tick = tokio::time::interval(INTERVAL);
@@ -140,7 +157,7 @@ pub async fn run(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) 
     loop {
         tokio::select! {
             _ = tick.tick() => {
-                if let Err(e) = tidy_once(&state).await {
+                if let Err(e) = locked(&state, TIDY_LOCK, tidy_once(&state)).await {
                     tracing::warn!(error = %e, "tidy-up pass failed; will retry");
                 }
             }

@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod bootstrap;
 pub mod error;
+pub mod follower;
 pub mod jobs;
 pub mod metrics;
 pub mod notify;
@@ -89,6 +90,9 @@ pub async fn start_with_clock(config: ServerConfig, clock: Box<dyn Clock>) -> an
     };
     let issuer = LocalIssuer::load_or_create(&config.data_dir)?;
     let boot = bootstrap::ensure(&store, &config.bootstrap_admin, clock.now()).await?;
+    // Read the feed head before loading the index: changes committed meanwhile are replayed by
+    // the follower (replays are harmless), so nothing falls in between.
+    let feed_head = store.feed_head().await?;
     let mut index = AccessIndex::new();
     for update in store.load_index().await? {
         index.apply(update);
@@ -102,6 +106,8 @@ pub async fn start_with_clock(config: ServerConfig, clock: Box<dyn Clock>) -> an
         public_url: config.public_url.clone(),
         approval_timeout: time::Duration::try_from(config.approval_timeout).unwrap_or(time::Duration::hours(24)),
         notifications: config.notifications.clone(),
+        feed_position: std::sync::atomic::AtomicI64::new(feed_head),
+        follower_paused: std::sync::atomic::AtomicBool::new(false),
     });
     let listener = TcpListener::bind(config.listen).await?;
     let addr = listener.local_addr()?;
@@ -118,7 +124,11 @@ pub async fn start_with_clock(config: ServerConfig, clock: Box<dyn Clock>) -> an
     let jobs = tokio::spawn({
         let (state, stop) = (state.clone(), stop_rx.clone());
         async move {
-            tokio::join!(jobs::run(state.clone(), stop_rx), notify::run(state, stop));
+            tokio::join!(
+                jobs::run(state.clone(), stop_rx),
+                notify::run(state.clone(), stop.clone()),
+                follower::run(state, stop)
+            );
         }
     });
     Ok(RunningServer { addr, state, created_admin: boot.created_admin, shutdown: tx, stop_jobs, join, jobs })

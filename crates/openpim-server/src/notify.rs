@@ -207,7 +207,8 @@ pub async fn run(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) 
     loop {
         tokio::select! {
             _ = tick.tick() => {
-                if let Err(e) = deliver_once(&state).await {
+                // One node delivers at a time, so a receiver never gets the same item twice.
+                if let Err(e) = crate::jobs::locked(&state, crate::jobs::NOTIFY_LOCK, deliver_once(&state)).await {
                     tracing::warn!(error = %e, "notification pass failed; will retry");
                 }
             }

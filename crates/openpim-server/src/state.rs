@@ -41,6 +41,10 @@ pub struct Inner {
     /// The longest an activation waits for approval before it times out.
     pub approval_timeout: time::Duration,
     pub notifications: crate::notify::NotificationConfig,
+    /// The last change-feed sequence number this node's index reflects.
+    pub feed_position: std::sync::atomic::AtomicI64,
+    /// Set by tests to stop following the feed for a while (then the node must catch up).
+    pub follower_paused: std::sync::atomic::AtomicBool,
 }
 
 impl std::ops::Deref for AppState {

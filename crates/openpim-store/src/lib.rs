@@ -10,6 +10,7 @@ pub mod audit;
 mod codec;
 pub mod directory;
 mod error;
+pub mod feed;
 mod list;
 pub mod outbox;
 pub mod policies;
@@ -45,6 +46,8 @@ pub struct Store {
     /// failures into an orderly queue. PostgreSQL relies on constraints instead, but the lock
     /// still orders this node's writes so the index sees them in commit order.
     write_lock: Mutex<()>,
+    /// Kept to open the PostgreSQL LISTEN connection of the change feed.
+    url: String,
 }
 
 impl Store {
@@ -95,7 +98,7 @@ impl Store {
             }
         }
         .map_err(StoreError::Db)?;
-        let store = Self { pool, backend, write_lock: Mutex::new(()) };
+        let store = Self { pool, backend, write_lock: Mutex::new(()), url: url.to_string() };
         store.migrate().await?;
         Ok(store)
     }
@@ -120,7 +123,7 @@ impl Store {
     pub async fn begin_write(&self) -> StoreResult<WriteTx<'_>> {
         let guard = self.write_lock.lock().await;
         let tx = self.pool.begin().await.map_err(StoreError::Db)?;
-        Ok(WriteTx::new(tx, guard))
+        Ok(WriteTx::new(tx, guard, self.backend))
     }
 
     /// The tenant id, if the store has been bootstrapped.

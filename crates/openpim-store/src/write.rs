@@ -12,11 +12,12 @@ pub struct WriteTx<'s> {
     _guard: MutexGuard<'s, ()>,
     updates: Vec<IndexUpdate>,
     feed: Vec<(&'static str, String, &'static str)>,
+    backend: crate::Backend,
 }
 
 impl<'s> WriteTx<'s> {
-    pub(crate) fn new(tx: Transaction<'static, Any>, guard: MutexGuard<'s, ()>) -> Self {
-        Self { tx, _guard: guard, updates: Vec::new(), feed: Vec::new() }
+    pub(crate) fn new(tx: Transaction<'static, Any>, guard: MutexGuard<'s, ()>, backend: crate::Backend) -> Self {
+        Self { tx, _guard: guard, updates: Vec::new(), feed: Vec::new(), backend }
     }
 
     pub(crate) fn conn(&mut self) -> &mut AnyConnection {
@@ -45,6 +46,14 @@ impl<'s> WriteTx<'s> {
                 .bind(*entity)
                 .bind(id.clone())
                 .bind(*op)
+                .execute(&mut *self.tx)
+                .await
+                .map_err(StoreError::Db)?;
+        }
+        if self.backend == crate::Backend::Postgres && !self.feed.is_empty() {
+            // Delivered at commit: other nodes wake up and read the feed from their last seq.
+            sqlx::query("SELECT pg_notify($1, '')")
+                .bind(crate::feed::CHANNEL)
                 .execute(&mut *self.tx)
                 .await
                 .map_err(StoreError::Db)?;

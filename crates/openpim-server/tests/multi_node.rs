@@ -1,0 +1,203 @@
+//! Several OpenPIM nodes on one PostgreSQL database (runs when OPENPIM_TEST_POSTGRES_URL is set;
+//! CI sets it). A write on one node reaches the other's in-memory access index through the change
+//! feed, a node that stopped following catches up, and identical activations sent to two nodes
+//! at once grant exactly once.
+
+mod common;
+
+use common::{Client, TestDatabase, ADMIN_UPN, RM, USER_ADMINISTRATOR};
+use openpim_server::auth::TokenRequest;
+use openpim_server::{RunningServer, ServerConfig};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use std::path::Path;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+struct Node {
+    server: RunningServer,
+    client: Client,
+    _dir: tempfile::TempDir,
+}
+
+async fn node(database_url: &str, issuer_from: Option<&Path>) -> Node {
+    let dir = tempfile::tempdir().unwrap();
+    if let Some(from) = issuer_from {
+        // Nodes share the token issuer: every node's data directory holds the same key.
+        for f in ["issuer-key.p8", "issuer.json"] {
+            std::fs::copy(from.join(f), dir.path().join(f)).unwrap();
+        }
+    }
+    let server = openpim_server::start(ServerConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        data_dir: dir.path().to_path_buf(),
+        database_url: Some(database_url.to_string()),
+        bootstrap_admin: ADMIN_UPN.into(),
+        public_url: None,
+        approval_timeout: openpim_server::DEFAULT_APPROVAL_TIMEOUT,
+        notifications: Default::default(),
+    })
+    .await
+    .unwrap();
+    let client = Client::new(&format!("http://{}", server.addr));
+    Node { server, client, _dir: dir }
+}
+
+fn token(n: &Node, upn: &str) -> String {
+    n.server.state.issuer.mint(
+        &TokenRequest { upn: upn.into(), mfa: true, acrs: vec![], ttl: Duration::from_secs(3600) },
+        time::OffsetDateTime::now_utc(),
+    )
+}
+
+async fn allowed(n: &Node, principal: &str) -> bool {
+    let path = format!("/v1.0/openpim/accessCheck?principalId={principal}&action=microsoft.directory/users/create");
+    let (status, body) = n.client.get(&path, &token(n, ADMIN_UPN)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body["allowed"].as_bool().unwrap()
+}
+
+/// Waits (bounded) until `n`'s access check for `principal` says `want`.
+async fn converges(n: &Node, principal: &str, want: bool) -> Duration {
+    let start = Instant::now();
+    while allowed(n, principal).await != want {
+        assert!(start.elapsed() < Duration::from_secs(10), "node never converged to allowed={want}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    start.elapsed()
+}
+
+async fn two_nodes() -> Option<(TestDatabase, Node, Node)> {
+    let db = TestDatabase::new().await;
+    let Some(url) = db.url.clone() else {
+        eprintln!("multi-node tests need OPENPIM_TEST_POSTGRES_URL (CI sets it); skipped");
+        return None;
+    };
+    let a = node(&url, None).await;
+    let b = node(&url, Some(a._dir.path())).await;
+    assert!(a.server.created_admin.is_some() && b.server.created_admin.is_none(), "one bootstrap");
+    Some((db, a, b))
+}
+
+async fn create_user(n: &Node, upn: &str) -> String {
+    let (status, body) =
+        n.client.post("/v1.0/users", &token(n, ADMIN_UPN), json!({"userPrincipalName": upn, "displayName": upn})).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    body["id"].as_str().unwrap().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn writes_on_one_node_reach_the_other_and_a_paused_node_catches_up() {
+    let Some((db, a, b)) = two_nodes().await else { return };
+    let bob = create_user(&a, "bob@openpim.test").await;
+    // Node B serves a user created on node A.
+    let (status, _) = b.client.get(&format!("/v1.0/users/{bob}"), &token(&b, ADMIN_UPN)).await;
+    assert_eq!(status, StatusCode::OK);
+
+    let (status, assignment) = a
+        .client
+        .post(
+            &format!("{RM}/roleAssignments"),
+            &token(&a, ADMIN_UPN),
+            json!({"principalId": bob, "roleDefinitionId": USER_ADMINISTRATOR, "directoryScopeId": "/"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{assignment}");
+    converges(&b, &bob, true).await;
+
+    // Node B stops following; node A removes the role; B's index still says yes...
+    b.server.state.follower_paused.store(true, Ordering::Release);
+    let id = assignment["id"].as_str().unwrap();
+    let (status, _) = a.client.delete(&format!("{RM}/roleAssignments/{id}"), &token(&a, ADMIN_UPN)).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert!(!allowed(&a, &bob).await, "node A applied its own write at once");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(allowed(&b, &bob).await, "a paused node does not see new changes");
+    // ...until it follows again and catches up from its last sequence number.
+    b.server.state.follower_paused.store(false, Ordering::Release);
+    converges(&b, &bob, false).await;
+    let head = b.server.state.store.feed_head().await.unwrap();
+    assert_eq!(b.server.state.feed_position.load(Ordering::Acquire), head, "B has applied the whole feed");
+
+    a.server.stop().await.unwrap();
+    b.server.stop().await.unwrap();
+    db.drop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn identical_activations_on_two_nodes_grant_once() {
+    let Some((db, a, b)) = two_nodes().await else { return };
+    let bob = create_user(&a, "bob@openpim.test").await;
+    let body = |action: &str, exp: Value| {
+        json!({"action": action, "principalId": bob, "roleDefinitionId": USER_ADMINISTRATOR, "directoryScopeId": "/",
+               "justification": "incident", "scheduleInfo": {"expiration": exp}})
+    };
+    let (status, r) = a
+        .client
+        .post(
+            &format!("{RM}/roleEligibilityScheduleRequests"),
+            &token(&a, ADMIN_UPN),
+            body("adminAssign", json!({"type": "noExpiration"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{r}");
+    let activation = body("selfActivate", json!({"type": "afterDuration", "duration": "PT1H"}));
+    let mut calls = Vec::new();
+    for i in 0..20 {
+        let n = if i % 2 == 0 { &a } else { &b };
+        let (client, tok, activation) = (n.client.clone(), token(n, "bob@openpim.test"), activation.clone());
+        calls.push(tokio::spawn(async move {
+            client.post(&format!("{RM}/roleAssignmentScheduleRequests"), &tok, activation).await
+        }));
+    }
+    let mut granted = 0;
+    for c in calls {
+        let (status, body) = c.await.unwrap();
+        match status {
+            StatusCode::CREATED => granted += 1,
+            StatusCode::BAD_REQUEST => assert_eq!(body["error"]["code"], "RoleAssignmentExists", "{body}"),
+            other => panic!("unexpected {other}: {body}"),
+        }
+    }
+    assert_eq!(granted, 1, "the database grants exactly one of the concurrent activations");
+    converges(&b, &bob, true).await;
+    converges(&a, &bob, true).await;
+    a.server.stop().await.unwrap();
+    b.server.stop().await.unwrap();
+    db.drop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn background_jobs_run_on_one_node_at_a_time() {
+    let Some((db, a, b)) = two_nodes().await else { return };
+    let ran = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let concurrent = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let max_seen = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    for state in [a.server.state.clone(), b.server.state.clone(), a.server.state.clone(), b.server.state.clone()] {
+        let (ran, concurrent, max_seen) = (ran.clone(), concurrent.clone(), max_seen.clone());
+        tasks.push(tokio::spawn(async move {
+            openpim_server::jobs::locked(&state, openpim_server::jobs::TIDY_LOCK, async {
+                let now = concurrent.fetch_add(1, Ordering::SeqCst) + 1;
+                max_seen.fetch_max(now, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                concurrent.fetch_sub(1, Ordering::SeqCst);
+                ran.fetch_add(1, Ordering::SeqCst);
+                Ok(())
+            })
+            .await
+            .unwrap()
+        }));
+    }
+    let mut skipped = 0;
+    for t in tasks {
+        if t.await.unwrap().is_none() {
+            skipped += 1;
+        }
+    }
+    assert_eq!(max_seen.load(Ordering::SeqCst), 1, "never two passes at once");
+    assert!(ran.load(Ordering::SeqCst) >= 1 && skipped >= 1, "one ran, the others found it locked");
+    a.server.stop().await.unwrap();
+    b.server.stop().await.unwrap();
+    db.drop().await;
+}
