@@ -19,5 +19,10 @@ if [ -n "${OPENPIM_TEST_POSTGRES_URL:-}" ]; then
     cargo test --locked -p openpim-server
 fi
 
-echo "== Microsoft Graph Python SDK suite"
-./scripts/test-sdk.sh
+echo "== Microsoft Graph Python SDK suite (SQLite store)"
+env -u OPENPIM_TEST_POSTGRES_URL ./scripts/test-sdk.sh
+
+if [ -n "${OPENPIM_TEST_POSTGRES_URL:-}" ]; then
+    echo "== Microsoft Graph Python SDK suite (PostgreSQL store)"
+    ./scripts/test-sdk.sh
+fi

@@ -126,11 +126,16 @@ def server() -> Server:
     log_path = data / "server.log"
     log = open(log_path, "wb")
     env = dict(os.environ, OPENPIM_LOG="warn")
-    proc = subprocess.Popen(
-        [str(binary), "serve", "--listen", f"127.0.0.1:{port}", "--data", str(data),
-         "--bootstrap-admin", ADMIN_UPN],
-        stdout=log, stderr=subprocess.STDOUT, env=env,
-    )
+    args = [str(binary), "serve", "--listen", f"127.0.0.1:{port}", "--data", str(data),
+            "--bootstrap-admin", ADMIN_UPN]
+    # With OPENPIM_TEST_POSTGRES_URL set, the server uses PostgreSQL, in a schema of its own.
+    postgres = os.environ.get("OPENPIM_TEST_POSTGRES_URL")
+    schema = f"openpim_test_{uuid.uuid4().hex}" if postgres else None
+    if postgres:
+        subprocess.run(["psql", "-q", postgres, "-c", f"CREATE SCHEMA {schema}"], check=True)
+        separator = "&" if "?" in postgres else "?"
+        args += ["--database", f"{postgres}{separator}options=-c%20search_path%3D{schema}"]
+    proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env)
     srv = Server(binary, data, port, proc, log_path)
     deadline = time.monotonic() + 60
     try:
@@ -156,6 +161,8 @@ def server() -> Server:
             proc.wait()
         log.close()
         shutil.rmtree(data, ignore_errors=True)
+        if postgres:
+            subprocess.run(["psql", "-q", postgres, "-c", f"DROP SCHEMA IF EXISTS {schema} CASCADE"], check=False)
 
 
 @pytest.fixture(scope="session")
