@@ -314,16 +314,17 @@ impl Store {
 }
 
 impl WriteTx<'_> {
-    /// The live (not expired) schedule for a principal, role and scope, read inside the write.
-    pub async fn live_schedule(
+    /// The first schedule for a principal, role and scope matching `condition` (which may end in
+    /// an `ORDER BY`).
+    async fn schedule_for(
         &mut self,
         kind: Kind,
-        principal: ObjectId,
-        role: ObjectId,
-        scope: &DirectoryScope,
+        (principal, role, scope): (ObjectId, ObjectId, &DirectoryScope),
+        condition: &str,
     ) -> StoreResult<Option<Schedule>> {
         let sql = format!(
-            "SELECT * FROM {} WHERE principal_id = $1 AND role_definition_id = $2 AND directory_scope_id = $3 AND status <> 'Expired'",
+            "SELECT * FROM {} WHERE principal_id = $1 AND role_definition_id = $2 AND directory_scope_id = $3 \
+             AND {condition} LIMIT 1",
             table(kind)
         );
         let row = sqlx::query(&sql)
@@ -334,6 +335,17 @@ impl WriteTx<'_> {
             .await
             .map_err(StoreError::Db)?;
         row.as_ref().map(|r| decode_schedule(r, kind, "id", "principal_id")).transpose()
+    }
+
+    /// The live (not expired) schedule for a principal, role and scope, read inside the write.
+    pub async fn live_schedule(
+        &mut self,
+        kind: Kind,
+        principal: ObjectId,
+        role: ObjectId,
+        scope: &DirectoryScope,
+    ) -> StoreResult<Option<Schedule>> {
+        self.schedule_for(kind, (principal, role, scope), "status <> 'Expired'").await
     }
 
     /// The live schedule for a principal, role and scope at `now`. One whose end has already
@@ -364,19 +376,7 @@ impl WriteTx<'_> {
         role: ObjectId,
         scope: &DirectoryScope,
     ) -> StoreResult<Option<Schedule>> {
-        let sql = format!(
-            "SELECT * FROM {} WHERE principal_id = $1 AND role_definition_id = $2 AND directory_scope_id = $3 \
-             AND status = 'Expired' ORDER BY end_at DESC LIMIT 1",
-            table(kind)
-        );
-        let row = sqlx::query(&sql)
-            .bind(id_text(principal))
-            .bind(id_text(role))
-            .bind(scope.to_string())
-            .fetch_optional(self.conn())
-            .await
-            .map_err(StoreError::Db)?;
-        row.as_ref().map(|r| decode_schedule(r, kind, "id", "principal_id")).transpose()
+        self.schedule_for(kind, (principal, role, scope), "status = 'Expired' ORDER BY end_at DESC").await
     }
 
     /// Live eligibilities for `role` at `scope` held by any of `principals` (a user and its
