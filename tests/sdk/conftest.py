@@ -12,6 +12,7 @@ Raw HTTP is used here only to wait for /healthz; tests talk to the server throug
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import os
 import shutil
 import socket
@@ -37,6 +38,7 @@ from kiota_abstractions.authentication import (  # noqa: E402
 from msgraph import GraphRequestAdapter, GraphServiceClient  # noqa: E402
 from msgraph.generated.models.user import User  # noqa: E402
 
+import helpers  # noqa: E402
 from helpers import unparsed_properties  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -48,6 +50,10 @@ TOLERATED_EXTRA_PROPERTIES = {
     "isPrivileged",  # unifiedRoleDefinition.isPrivileged (beta); OpenPIM also filters on it
     "isBackup",  # subjectSet.isBackup on approvers (beta)
 }
+
+
+FAKETIME_LIB = next((p for p in (Path("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"),
+                                  Path("/usr/lib/faketime/libfaketime.so.1")) if p.exists()), None)
 
 
 def binary_path() -> Path:
@@ -94,6 +100,17 @@ class Server:
         self.log_path = log_path
         self.origin = f"http://127.0.0.1:{port}"
         self.base_url = f"{self.origin}/v1.0"
+        self.clock_file: Path | None = None
+        self.clock_offset = 0
+
+    def advance(self, minutes: int) -> None:
+        """Moves the server's clock forward (libfaketime reads the offset file on every call).
+        Used sparingly: the whole session shares the server, and tokens are minted in real time."""
+        if self.clock_file is None:
+            pytest.skip("libfaketime is not installed (apt-get install faketime); cannot move the server's clock")
+        self.clock_offset += minutes
+        self.clock_file.write_text(f"+{self.clock_offset}m\n")
+        helpers.server_clock_offset = dt.timedelta(minutes=self.clock_offset)
 
     def token(self, upn: str, mfa: bool = True, acrs: tuple[str, ...] = ()) -> str:
         cmd = [str(self.binary), "token", "--data", str(self.data), "--user", upn]
@@ -135,8 +152,16 @@ def server() -> Server:
         subprocess.run(["psql", "-q", postgres, "-c", f"CREATE SCHEMA {schema}"], check=True)
         separator = "&" if "?" in postgres else "?"
         args += ["--database", f"{postgres}{separator}options=-c%20search_path%3D{schema}"]
+    # The 5-minute rules need time to pass: when libfaketime is installed, the server runs under it
+    # with an offset file the tests move forward (wall clock only; monotonic timers stay real).
+    clock_file = data / "clock-offset"
+    if FAKETIME_LIB is not None:
+        clock_file.write_text("+0m\n")
+        env.update(LD_PRELOAD=str(FAKETIME_LIB), FAKETIME_TIMESTAMP_FILE=str(clock_file),
+                   FAKETIME_NO_CACHE="1", FAKETIME_DONT_FAKE_MONOTONIC="1")
     proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env)
     srv = Server(binary, data, port, proc, log_path)
+    srv.clock_file = clock_file if FAKETIME_LIB is not None else None
     deadline = time.monotonic() + 60
     try:
         while True:

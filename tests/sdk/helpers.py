@@ -29,8 +29,13 @@ AUTHENTICATION_ADMINISTRATOR = "c4e39bd9-1100-46d3-8c65-fb160da0071f"
 GLOBAL_ADMIN_ID = "62e90394-69f5-4237-9190-012177145e10"
 
 
+# How far the test server's clock has been moved ahead of the real one (see Server.advance).
+server_clock_offset = dt.timedelta(0)
+
+
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    """The test server's "now": the real time plus however far the tests moved its clock."""
+    return dt.datetime.now(dt.timezone.utc) + server_clock_offset
 
 
 def no_expiration() -> RequestSchedule:

@@ -255,3 +255,20 @@ def test_timedelta_durations_as_kiota_writes_them(admin, client_for, run, new_us
         A.SelfActivate, user.id, USER_ADMINISTRATOR, after_duration(dt.timedelta(minutes=45)), "timedelta")))
     assert req.status == "Provisioned"
     assert req.schedule_info.expiration.duration == dt.timedelta(minutes=45)
+
+
+def test_removal_after_five_minutes_is_revoked(admin, server, client_for, run, new_user):
+    """adminRemove and selfDeactivate answer status Revoked once the 5 minutes have passed."""
+    user = new_user("revoked")
+    make_eligible(admin, run, user.id, USER_ADMINISTRATOR)
+    mine = client_for(user.user_principal_name).role_management.directory
+    run(mine.role_assignment_schedule_requests.post(
+        assignment_request(A.SelfActivate, user.id, USER_ADMINISTRATOR, after_duration("PT1H"))))
+    server.advance(6)
+    deactivated = run(mine.role_assignment_schedule_requests.post(
+        assignment_request(A.SelfDeactivate, user.id, USER_ADMINISTRATOR, justification=None)))
+    assert deactivated.status == "Revoked"
+    removed = run(admin.role_management.directory.role_eligibility_schedule_requests.post(
+        eligibility_request(A.AdminRemove, user.id, USER_ADMINISTRATOR, justification=None)))
+    assert removed.status == "Revoked"
+    assert removed.schedule_info is None and removed.target_schedule_id is None
