@@ -16,7 +16,7 @@ env -u OPENPIM_TEST_POSTGRES_URL cargo test --workspace --locked
 
 if [ -n "${OPENPIM_TEST_POSTGRES_URL:-}" ]; then
     echo "== HTTP suite again on the PostgreSQL store ($OPENPIM_TEST_POSTGRES_URL)"
-    cargo test --locked -p openpim-server
+    cargo test --locked -p openpim-server -- --include-ignored
 fi
 
 echo "== Microsoft Graph Python SDK suite (SQLite store)"

@@ -330,6 +330,19 @@ async fn self_extend_asks_for_an_admin_decision_and_changes_nothing() {
         pim.client.get(&format!("{ELIGIBILITY_REQUESTS}/{}", body["id"].as_str().unwrap()), &token).await;
     assert_eq!(status, StatusCode::OK, "{mine}");
     assert_eq!(mine["status"], "PendingAdminDecision");
+    // An admin's adminExtend answers it: the schedule is extended and the ask is closed.
+    let (status, body) = pim
+        .eligibility_request(
+            &pim.admin_token(),
+            request("adminExtend", &alice, USER_ADMINISTRATOR, Some(for_duration(None, "P60D"))),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let rows = pim.rows_of(ELIGIBILITY_SCHEDULES, &alice).await;
+    assert_eq!(at(&rows[0]["scheduleInfo"]["expiration"]["endDateTime"]), pim.now() + Duration::days(60));
+    let (_, mine) = pim.client.get(&format!("{ELIGIBILITY_REQUESTS}/{}", mine["id"].as_str().unwrap()), &token).await;
+    assert_eq!(mine["status"], "Provisioned", "{mine}");
+    assert_eq!(at(&mine["completedDateTime"]), pim.now());
     pim.stop().await;
 }
 

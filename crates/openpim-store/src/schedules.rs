@@ -600,6 +600,35 @@ impl WriteTx<'_> {
         Ok(())
     }
 
+    /// Closes the principal's pending `selfExtend`/`selfRenew` requests (`self_action`) for a role
+    /// and scope once an admin's `adminExtend`/`adminRenew` has done what they asked.
+    /// Returns how many it closed.
+    pub async fn complete_pending_self_requests(
+        &mut self,
+        kind: Kind,
+        (principal, role, scope): (ObjectId, ObjectId, &DirectoryScope),
+        self_action: openpim_core::schedule::Action,
+        now: Instant,
+    ) -> StoreResult<u64> {
+        let done = sqlx::query(
+            "UPDATE schedule_requests SET status = 'Provisioned', completed_at = $6 WHERE kind = $1 AND principal_id = $2 \
+             AND role_definition_id = $3 AND directory_scope_id = $4 AND action = $5 AND status = 'PendingAdminDecision'",
+        )
+        .bind(kind_text(kind))
+        .bind(id_text(principal))
+        .bind(id_text(role))
+        .bind(scope.to_string())
+        .bind(self_action.as_str())
+        .bind(micros(now))
+        .execute(self.conn())
+        .await
+        .map_err(StoreError::Db)?;
+        if done.rows_affected() > 0 {
+            self.feed("schedule_requests", principal, "update");
+        }
+        Ok(done.rows_affected())
+    }
+
     /// Moves a request from `from` to `to`; false when it was no longer in `from` (idempotent).
     pub async fn transition_request(
         &mut self,

@@ -242,6 +242,20 @@ async fn create_request(s: AppState, caller: Caller, q: OData, body: JsonObject,
     if let Some(a) = &approval {
         tx.insert_approval(a).await?;
     }
+    // An admin's extension or renewal answers the principal's own pending ask for it.
+    let answered = match outcome.request.action {
+        Action::AdminExtend => Some(Action::SelfExtend),
+        Action::AdminRenew => Some(Action::SelfRenew),
+        _ => None,
+    };
+    if let Some(self_action) = answered {
+        let r = &outcome.request;
+        let key = (r.principal_id, r.role_definition_id, &r.scope);
+        let closed = tx.complete_pending_self_requests(kind, key, self_action, now).await?;
+        if closed > 0 {
+            audit = audit.detail("answeredSelfRequests", closed);
+        }
+    }
     if let Some(event) = notification_event(&outcome) {
         let approvers = approval
             .as_ref()
