@@ -167,6 +167,10 @@ async fn identical_activations_on_two_nodes_grant_once() {
     db.drop().await;
 }
 
+/// The lock the background jobs use, under a key of the test's own: the nodes' real tidy-up
+/// and notification passes take theirs at start-up and would make the outcome depend on timing.
+const TEST_LOCK: i64 = 0x7e57_0001;
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 #[ignore = "needs PostgreSQL: set OPENPIM_TEST_POSTGRES_URL and run with --include-ignored"]
 async fn background_jobs_run_on_one_node_at_a_time() {
@@ -178,10 +182,11 @@ async fn background_jobs_run_on_one_node_at_a_time() {
     for state in [a.server.state.clone(), b.server.state.clone(), a.server.state.clone(), b.server.state.clone()] {
         let (ran, concurrent, max_seen) = (ran.clone(), concurrent.clone(), max_seen.clone());
         tasks.push(tokio::spawn(async move {
-            openpim_server::jobs::locked(&state, openpim_server::jobs::TIDY_LOCK, async {
+            openpim_server::jobs::locked(&state, TEST_LOCK, async {
                 let now = concurrent.fetch_add(1, Ordering::SeqCst) + 1;
                 max_seen.fetch_max(now, Ordering::SeqCst);
-                tokio::time::sleep(Duration::from_millis(200)).await;
+                // Long enough that every other attempt, however late it is scheduled, finds it held.
+                tokio::time::sleep(Duration::from_millis(1500)).await;
                 concurrent.fetch_sub(1, Ordering::SeqCst);
                 ran.fetch_add(1, Ordering::SeqCst);
                 Ok(())
