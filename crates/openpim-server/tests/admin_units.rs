@@ -131,10 +131,27 @@ async fn scoped_user_administrator() {
     let (status, body) = ts.client.patch(&format!("/v1.0/users/{inside}"), &token, json!({"jobTitle": "Gone"})).await;
     assert_graph_error(status, &body, 403, "Authorization_RequestDenied");
 
-    // Deleting the unit deletes the assignments scoped to it.
+    // An eligibility at the unit too: deleting the unit must take it along.
+    let (status, body) = ts
+        .client
+        .post(
+            &format!("{RM}/roleEligibilityScheduleRequests"),
+            &admin,
+            json!({"action": "adminAssign", "principalId": outside, "roleDefinitionId": USER_ADMINISTRATOR,
+                   "directoryScopeId": format!("/administrativeUnits/{au}"),
+                   "scheduleInfo": {"expiration": {"type": "noExpiration"}}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+
+    // Deleting the unit deletes the assignments and eligibilities scoped to it.
     assert_eq!(ts.client.delete(&format!("{AUS}/{au}"), &admin).await.0, StatusCode::NO_CONTENT);
     let (status, list) =
         ts.client.get(&format!("{RM}/roleAssignments?$filter=principalId eq '{scoped}'"), &admin).await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    assert!(ids(&list).is_empty(), "{list}");
+    let (status, list) =
+        ts.client.get(&format!("{RM}/roleEligibilitySchedules?$filter=principalId eq '{outside}'"), &admin).await;
     assert_eq!(status, StatusCode::OK, "{list}");
     assert!(ids(&list).is_empty(), "{list}");
     ts.stop().await;

@@ -5,6 +5,8 @@ use crate::list::{list, ListRequest, Page, Restriction};
 use crate::{schema, Store, StoreError, StoreResult, WriteTx};
 use openpim_core::change::IndexUpdate;
 use openpim_core::directory::{AdministrativeUnit, Group, ObjectKind, User};
+use openpim_core::schedule::Kind;
+use openpim_core::scope::DirectoryScope;
 use openpim_core::ObjectId;
 use openpim_odata::SqlParam;
 use sqlx::any::AnyRow;
@@ -391,22 +393,18 @@ impl WriteTx<'_> {
         Ok(())
     }
 
-    /// Deletes a unit with its memberships and the role assignments scoped to it.
-    pub async fn delete_administrative_unit(&mut self, id: ObjectId) -> StoreResult<Vec<ObjectId>> {
-        let scope = format!("/administrativeUnits/{id}");
-        let rows = sqlx::query("SELECT id FROM role_assignments WHERE directory_scope_id = $1")
-            .bind(scope.clone())
-            .fetch_all(self.conn())
-            .await
-            .map_err(StoreError::Db)?;
-        let removed = rows.iter().map(|r| r.id("id")).collect::<StoreResult<Vec<_>>>()?;
-        sqlx::query("DELETE FROM role_assignments WHERE directory_scope_id = $1")
-            .bind(scope)
-            .execute(self.conn())
-            .await
-            .map_err(StoreError::Db)?;
-        for gid in &removed {
-            self.index(IndexUpdate::GrantRemoved(*gid));
+    /// Deletes a unit with its memberships and every assignment and eligibility scoped to it,
+    /// through the one removal path (index, change feed, pending requests, derived activations).
+    /// Returns how many schedules went with it.
+    pub async fn delete_administrative_unit(&mut self, id: ObjectId) -> StoreResult<usize> {
+        let scope = DirectoryScope::AdministrativeUnit(id);
+        let mut removed = 0;
+        // Eligibilities first: removing one also ends the activations made from it.
+        for kind in [Kind::Eligibility, Kind::Assignment] {
+            for schedule in self.schedules_at(kind, &scope).await? {
+                self.remove_schedule(&schedule).await?;
+                removed += 1;
+            }
         }
         for sql in [
             "DELETE FROM administrative_unit_members WHERE unit_id = $1",

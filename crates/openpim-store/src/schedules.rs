@@ -379,6 +379,13 @@ impl WriteTx<'_> {
         self.schedule_for(kind, (principal, role, scope), "status = 'Expired' ORDER BY end_at DESC").await
     }
 
+    /// Every schedule of `kind` (live or expired) at `scope`.
+    pub async fn schedules_at(&mut self, kind: Kind, scope: &DirectoryScope) -> StoreResult<Vec<Schedule>> {
+        let sql = format!("SELECT * FROM {} WHERE directory_scope_id = $1", table(kind));
+        let rows = sqlx::query(&sql).bind(scope.to_string()).fetch_all(self.conn()).await.map_err(StoreError::Db)?;
+        rows.iter().map(|r| decode_schedule(r, kind, "id", "principal_id")).collect()
+    }
+
     /// Live eligibilities for `role` at `scope` held by any of `principals` (a user and its
     /// role-assignable groups).
     pub async fn eligibilities_of(

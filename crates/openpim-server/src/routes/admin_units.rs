@@ -85,7 +85,7 @@ pub async fn remove(State(s): State<AppState>, caller: Caller, Path(id): Path<St
     s.authorize(&caller, Operation::ManageAdministrativeUnits, &[], &audit).await?;
     let mut tx = s.store.begin_write().await?;
     let removed = tx.delete_administrative_unit(unit.id).await?;
-    let audit = audit.detail("removedRoleAssignments", removed.len());
+    let audit = audit.detail("removedSchedules", removed);
     s.commit(tx, &audit.success(&caller, s.now())).await?;
     Ok(no_content())
 }
