@@ -21,6 +21,10 @@ pub async fn catch_up(state: &AppState, mut last: i64) -> anyhow::Result<i64> {
             return Ok(last);
         }
         for entry in &entries {
+            if entry.entity == "user" {
+                // Another node changed a user: its cached row here (enabled flag, UPN) is stale.
+                state.callers.users_changed();
+            }
             let updates = state.store.index_updates_for(entry).await?;
             if !updates.is_empty() {
                 let mut index = state.index.write().expect("access index lock poisoned");

@@ -101,6 +101,7 @@ pub async fn start_with_clock(config: ServerConfig, clock: Box<dyn Clock>) -> an
         store,
         index: RwLock::new(index),
         issuer,
+        callers: crate::auth::CallerCache::new(),
         clock,
         tenant_id: boot.tenant_id,
         public_url: config.public_url.clone(),

@@ -1,6 +1,6 @@
 //! Shared server state and the helpers every handler uses to authorise and to commit.
 
-use crate::auth::{Caller, LocalIssuer};
+use crate::auth::{Caller, CallerCache, LocalIssuer};
 use crate::error::{ApiError, ApiResult};
 use openpim_core::access::{AccessIndex, AccessPath};
 use openpim_core::audit::{AuditRecord, AuditResult, AuditTarget};
@@ -34,6 +34,8 @@ pub struct Inner {
     pub store: Store,
     pub index: RwLock<AccessIndex>,
     pub issuer: LocalIssuer,
+    /// Verified tokens and callers' user rows, so a request does not pay for them every time.
+    pub callers: CallerCache,
     pub clock: Box<dyn Clock>,
     pub tenant_id: ObjectId,
     /// Absolute base for `@odata.context`/`nextLink` when set; otherwise taken from `Host`.
@@ -70,6 +72,7 @@ impl AppState {
 
     /// Commits `tx` with its audit record and applies the resulting index updates.
     pub async fn commit(&self, tx: WriteTx<'_>, record: &AuditRecord) -> ApiResult<()> {
+        let users_changed = tx.touches("user");
         tx.commit(record, |updates| {
             let mut idx = self.index.write().expect("access index lock poisoned");
             for u in updates {
@@ -77,6 +80,9 @@ impl AppState {
             }
         })
         .await?;
+        if users_changed {
+            self.callers.users_changed();
+        }
         Ok(())
     }
 

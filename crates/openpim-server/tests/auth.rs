@@ -106,3 +106,41 @@ async fn token_for_disabled_or_deleted_user_is_rejected() {
     assert_unauthorized(&ts, Some(&token)).await;
     ts.stop().await;
 }
+
+/// Tokens and users are cached after the first request; a change to the user must still take
+/// effect on the very next request made with the same token.
+#[tokio::test]
+async fn disabling_renaming_or_deleting_a_user_takes_effect_on_the_next_request() {
+    let ts = TestServer::start().await;
+    let admin = ts.admin_token();
+    let bob_id = ts.create_user("bob@contoso.test").await;
+    let bob = ts.token_for("bob@contoso.test");
+    for _ in 0..2 {
+        let (status, body) = ts.client.get("/v1.0/me", &bob).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    let (status, body) =
+        ts.client.patch(&format!("/v1.0/users/{bob_id}"), &admin, json!({"accountEnabled": false})).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    assert_unauthorized(&ts, Some(&bob)).await;
+    let (status, body) =
+        ts.client.patch(&format!("/v1.0/users/{bob_id}"), &admin, json!({"accountEnabled": true})).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let (status, body) = ts.client.get("/v1.0/me", &bob).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // A new UPN: the old token names a user that no longer exists under that name.
+    let (status, body) = ts
+        .client
+        .patch(&format!("/v1.0/users/{bob_id}"), &admin, json!({"userPrincipalName": "robert@contoso.test"}))
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    assert_unauthorized(&ts, Some(&bob)).await;
+    let robert = ts.token_for("robert@contoso.test");
+    let (status, body) = ts.client.get("/v1.0/me", &robert).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["id"], bob_id);
+    let (status, body) = ts.client.delete(&format!("/v1.0/users/{bob_id}"), &admin).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    assert_unauthorized(&ts, Some(&robert)).await;
+    ts.stop().await;
+}

@@ -123,6 +123,33 @@ async fn writes_on_one_node_reach_the_other_and_a_paused_node_catches_up() {
     db.drop().await;
 }
 
+/// Each node caches callers' user rows; a user disabled through node A must stop authenticating
+/// on node B as soon as B follows the feed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs PostgreSQL: set OPENPIM_TEST_POSTGRES_URL and run with --include-ignored"]
+async fn a_user_disabled_on_one_node_is_refused_by_the_other() {
+    let (db, a, b) = two_nodes().await;
+    let bob = create_user(&a, "bob@openpim.test").await;
+    let bob_token = token(&b, "bob@openpim.test");
+    let (status, body) = b.client.get("/v1.0/me", &bob_token).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) =
+        a.client.patch(&format!("/v1.0/users/{bob}"), &token(&a, ADMIN_UPN), json!({"accountEnabled": false})).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let start = Instant::now();
+    loop {
+        let (status, _) = b.client.get("/v1.0/me", &bob_token).await;
+        if status == StatusCode::UNAUTHORIZED {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(10), "node B kept accepting a disabled user");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    a.server.stop().await.unwrap();
+    b.server.stop().await.unwrap();
+    db.drop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 #[ignore = "needs PostgreSQL: set OPENPIM_TEST_POSTGRES_URL and run with --include-ignored"]
 async fn identical_activations_on_two_nodes_grant_once() {

@@ -34,6 +34,11 @@ impl<'s> WriteTx<'s> {
         self.feed.push((entity, id.to_string(), operation));
     }
 
+    /// Whether this change writes rows of `entity` (a change-feed entity name such as "user").
+    pub fn touches(&self, entity: &str) -> bool {
+        self.feed.iter().any(|(e, _, _)| *e == entity)
+    }
+
     /// Commits the change together with its audit record, then hands the index updates to
     /// `apply` while this node's write lock is still held, so the in-memory index sees changes
     /// in exactly the order they were committed.

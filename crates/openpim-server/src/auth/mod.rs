@@ -11,7 +11,11 @@ use ring::rand::SystemRandom;
 use ring::signature::{EcdsaKeyPair, KeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
+
+mod cache;
+pub use cache::{CallerCache, UserKey};
 
 /// Audiences we accept: Graph's URL and its well-known application id, as Entra issues them.
 pub const AUDIENCES: [&str; 2] = ["https://graph.microsoft.com", "00000003-0000-0000-c000-000000000000"];
@@ -231,19 +235,43 @@ impl FromRequestParts<AppState> for Caller {
             .map(str::trim)
             .filter(|t| !t.is_empty())
             .ok_or_else(|| ApiError::unauthorized("The Authorization header must be 'Bearer <token>'."))?;
-        let claims = state.issuer.verify(token)?;
-        let user = match claims.oid.as_deref().and_then(|o| uuid::Uuid::parse_str(o).ok()) {
-            Some(oid) => state.store.get_user(oid).await?,
+        let claims = verified_claims(state, token)?;
+        let key = match claims.oid.as_deref().and_then(|o| uuid::Uuid::parse_str(o).ok()) {
+            Some(oid) => UserKey::Id(oid),
+            None => UserKey::Upn(
+                claims.upn.as_deref().or(claims.preferred_username.as_deref()).unwrap_or(&claims.sub).to_lowercase(),
+            ),
+        };
+        let user = match state.callers.user(&key) {
+            Some(user) => Some(user),
             None => {
-                let upn = claims.upn.as_deref().or(claims.preferred_username.as_deref()).unwrap_or(&claims.sub);
-                state.store.get_user_by_upn(upn).await?
+                let generation = state.callers.generation();
+                let found = match &key {
+                    UserKey::Id(oid) => state.store.get_user(*oid).await?,
+                    UserKey::Upn(upn) => state.store.get_user_by_upn(upn).await?,
+                };
+                if let Some(user) = &found {
+                    state.callers.remember_user(key, user.clone(), generation);
+                }
+                found
             }
         };
         let user = user.filter(|u| u.account_enabled).ok_or_else(|| {
             ApiError::unauthorized("The token's user does not exist in this directory or is disabled.")
         })?;
-        Ok(Caller { mfa: claims.amr.iter().any(|m| m == "mfa"), acrs: claims.acrs, user })
+        Ok(Caller { mfa: claims.amr.iter().any(|m| m == "mfa"), acrs: claims.acrs.clone(), user })
     }
+}
+
+/// Full verification the first time a token is seen; the cached claims afterwards.
+fn verified_claims(state: &AppState, token: &str) -> Result<Arc<Claims>, ApiError> {
+    let now_unix = time::OffsetDateTime::now_utc().unix_timestamp();
+    if let Some(claims) = state.callers.verified_token(token, now_unix) {
+        return Ok(claims);
+    }
+    let claims = Arc::new(state.issuer.verify(token)?);
+    state.callers.remember_token(token, claims.clone(), now_unix);
+    Ok(claims)
 }
 
 #[cfg(test)]
