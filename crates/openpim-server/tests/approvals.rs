@@ -412,6 +412,24 @@ async fn canceling_a_pending_request_ends_its_approval() {
 }
 
 #[tokio::test]
+async fn deleting_the_requester_ends_the_pending_request_and_its_approval() {
+    let w = World::new().await;
+    let (request, approval) = w.request().await;
+    let step = w.step_id(&approval).await;
+    let admin = w.pim.admin_token();
+    let (status, body) = w.pim.client.delete(&format!("/v1.0/users/{}", w.bob), &admin).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    // The request stays as history, closed.
+    let (status, body) = w.pim.client.get(&format!("{ASSIGNMENT_REQUESTS}/{request}"), &admin).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["status"], "Revoked", "{body}");
+    assert_eq!(w.awaiting(&w.alice_t).await, (vec![], vec![]), "nothing awaits alice");
+    let (status, body) = w.decide(&w.alice_t, &approval, &step, "Approve", Some("too late")).await;
+    assert_graph_error(status, &body, 400, "ApprovalNotPending");
+    w.pim.stop().await;
+}
+
+#[tokio::test]
 async fn members_of_an_approver_group_can_approve() {
     let w = World::new().await;
     let group = w.pim.group("PIM approvers", false).await;

@@ -679,6 +679,33 @@ async fn a_future_activation_is_granted_and_starts_at_the_exact_second() {
 }
 
 #[tokio::test]
+async fn deleting_a_user_revokes_its_future_dated_grant() {
+    let pim = Pim::start().await;
+    let (alice, token) = pim.user("alice").await;
+    pim.make_eligible(&alice, USER_ADMINISTRATOR).await;
+    let start = pim.now() + Duration::hours(1);
+    let (status, body) = pim
+        .assignment_request(
+            &token,
+            request("selfActivate", &alice, USER_ADMINISTRATOR, Some(for_duration(Some(start), "PT2H"))),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["status"], "Granted");
+    let id = body["id"].as_str().unwrap().to_string();
+    let admin = pim.admin_token();
+    let (status, body) = pim.client.delete(&format!("/v1.0/users/{alice}"), &admin).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let (status, body) = pim.client.get(&format!("{ASSIGNMENT_REQUESTS}/{id}"), &admin).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["status"], "Revoked", "{body}");
+    pim.set_now(start + Duration::minutes(1));
+    let (status, body) = pim.client.get(&format!("{ASSIGNMENT_REQUESTS}/{id}"), &admin).await;
+    assert_eq!(body["status"], "Revoked", "the start passing changes nothing: {status} {body}");
+    pim.stop().await;
+}
+
+#[tokio::test]
 async fn an_activation_expires_at_the_exact_second() {
     let pim = Pim::start().await;
     let (alice, token) = pim.user("alice").await;

@@ -7,7 +7,7 @@ use openpim_core::change::IndexUpdate;
 use openpim_core::directory::{AdministrativeUnit, Group, ObjectKind, User};
 use openpim_core::schedule::Kind;
 use openpim_core::scope::DirectoryScope;
-use openpim_core::ObjectId;
+use openpim_core::{Instant, ObjectId};
 use openpim_odata::SqlParam;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Executor};
@@ -247,9 +247,28 @@ impl WriteTx<'_> {
 
     /// Deletes a principal's memberships, eligibilities and role assignments (shared by user and
     /// group deletion), and ends the activations others made from its eligibilities.
-    async fn delete_principal_links(&mut self, id: ObjectId) -> StoreResult<()> {
+    async fn delete_principal_links(&mut self, id: ObjectId, now: Instant) -> StoreResult<()> {
         let eligibilities = self.eligibility_ids_of(id).await?;
         self.revoke_activations_from(&eligibilities, None).await?;
+        // What the principal still had waiting ends with it: a future-dated grant would otherwise
+        // be provisioned for nobody, and an approver would be asked about a deleted requester.
+        sqlx::query(
+            "UPDATE approvals SET status = 'Canceled' WHERE status = 'Pending' AND request_id IN \
+             (SELECT id FROM schedule_requests WHERE principal_id = $1 AND status = 'PendingApproval')",
+        )
+        .bind(id_text(id))
+        .execute(self.conn())
+        .await
+        .map_err(StoreError::Db)?;
+        sqlx::query(
+            "UPDATE schedule_requests SET status = 'Revoked', completed_at = $2 WHERE principal_id = $1 \
+             AND status IN ('Granted', 'PendingApproval', 'PendingAdminDecision')",
+        )
+        .bind(id_text(id))
+        .bind(micros(now))
+        .execute(self.conn())
+        .await
+        .map_err(StoreError::Db)?;
         for sql in [
             "DELETE FROM role_eligibilities WHERE principal_id = $1",
             "DELETE FROM group_members WHERE member_id = $1",
@@ -261,8 +280,8 @@ impl WriteTx<'_> {
         Ok(())
     }
 
-    pub async fn delete_user(&mut self, id: ObjectId) -> StoreResult<()> {
-        self.delete_principal_links(id).await?;
+    pub async fn delete_user(&mut self, id: ObjectId, now: Instant) -> StoreResult<()> {
+        self.delete_principal_links(id, now).await?;
         sqlx::query("DELETE FROM users WHERE id = $1")
             .bind(id_text(id))
             .execute(self.conn())
@@ -312,8 +331,8 @@ impl WriteTx<'_> {
         Ok(())
     }
 
-    pub async fn delete_group(&mut self, id: ObjectId) -> StoreResult<()> {
-        self.delete_principal_links(id).await?;
+    pub async fn delete_group(&mut self, id: ObjectId, now: Instant) -> StoreResult<()> {
+        self.delete_principal_links(id, now).await?;
         sqlx::query("DELETE FROM group_members WHERE group_id = $1")
             .bind(id_text(id))
             .execute(self.conn())

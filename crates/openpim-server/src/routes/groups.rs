@@ -81,10 +81,11 @@ pub async fn remove(State(s): State<AppState>, caller: Caller, Path(id): Path<St
     let audit = target(Audit::new(GROUP_MANAGEMENT, "Delete group", "Delete"), &group);
     let op = op_for(&group, Operation::DeleteGroup, Operation::DeleteRoleAssignableGroup);
     s.authorize_on_principal(&caller, op, group.id, &audit).await?;
+    let now = s.now();
     let mut tx = s.store.begin_write().await?;
     check_principal_removal(&mut tx, group.id).await?;
-    tx.delete_group(group.id).await?;
-    s.commit(tx, &audit.success(&caller, s.now())).await?;
+    tx.delete_group(group.id, now).await?;
+    s.commit(tx, &audit.success(&caller, now)).await?;
     Ok(no_content())
 }
 

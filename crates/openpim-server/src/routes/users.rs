@@ -101,7 +101,7 @@ pub async fn remove(State(s): State<AppState>, caller: Caller, Path(key): Path<S
     let now = s.now();
     let mut tx = s.store.begin_write().await?;
     check_principal_removal(&mut tx, user.id).await?;
-    tx.delete_user(user.id).await?;
+    tx.delete_user(user.id, now).await?;
     s.commit(tx, &audit.success(&caller, now)).await?;
     Ok(no_content())
 }
