@@ -16,6 +16,9 @@ pub enum StoreError {
     /// A uniqueness constraint said no: the write conflicts with existing data.
     #[error("conflict: {0}")]
     Conflict(String),
+    /// The commit of a group of writes failed (see `write.rs`); nothing of it was written.
+    #[error("commit failed: {0}")]
+    Commit(String),
     /// The client's query options could not be applied (bad $filter, $orderby, ...).
     #[error("{0}")]
     Query(#[from] ODataError),

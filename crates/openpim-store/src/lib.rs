@@ -29,7 +29,6 @@ use sqlx::{AnyPool, Executor};
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
-use tokio::sync::Mutex;
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
@@ -42,10 +41,11 @@ pub enum Backend {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
-    /// SQLite allows one writer; taking this lock before `BEGIN` turns would-be `SQLITE_BUSY`
-    /// failures into an orderly queue. PostgreSQL relies on constraints instead, but the lock
-    /// still orders this node's writes so the index sees them in commit order.
-    write_lock: Mutex<()>,
+    /// SQLite allows one writer; this node's writers queue here rather than meet `SQLITE_BUSY`,
+    /// and on SQLite they commit in groups (see `write.rs`). PostgreSQL relies on constraints
+    /// across nodes, but the gate still orders this node's writes so the index sees them in
+    /// commit order.
+    gate: write::WriteGate,
     /// Kept to open the PostgreSQL LISTEN connection of the change feed.
     url: String,
 }
@@ -98,7 +98,8 @@ impl Store {
             }
         }
         .map_err(StoreError::Db)?;
-        let store = Self { pool, backend, write_lock: Mutex::new(()), url: url.to_string() };
+        let store =
+            Self { pool, backend, gate: write::WriteGate::new(backend == Backend::Sqlite), url: url.to_string() };
         store.migrate().await?;
         Ok(store)
     }
@@ -121,9 +122,13 @@ impl Store {
 
     /// Starts the one write path. Hold it briefly: it serialises this node's writes.
     pub async fn begin_write(&self) -> StoreResult<WriteTx<'_>> {
-        let guard = self.write_lock.lock().await;
-        let tx = self.pool.begin().await.map_err(StoreError::Db)?;
-        Ok(WriteTx::new(tx, guard, self.backend))
+        self.gate.begin(&self.pool, self.backend).await
+    }
+
+    /// Durable commits made by this node's writers so far (several writers share one when they
+    /// arrive together on SQLite).
+    pub fn commits(&self) -> u64 {
+        self.gate.groups_committed()
     }
 
     /// The tenant id, if the store has been bootstrapped.

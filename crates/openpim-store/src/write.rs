@@ -1,27 +1,198 @@
 //! The one write path: a transaction that also records the audit entry and change-feed rows.
+//!
+//! On SQLite every durable commit costs an fsync and the database has one writer, so under
+//! concurrent writes OpenPIM commits in groups: writers still run one at a time (the writer
+//! lock), but each runs inside a `SAVEPOINT` of a shared open transaction. A writer that finishes
+//! while others are queued releases its savepoint and waits; the last writer of the group (or
+//! the one that fills it) commits everyone with one fsync and applies their index updates in
+//! order. Nobody is answered before the commit that makes their change durable, and a writer
+//! that fails rolls back only its own savepoint. With no concurrency a group has one member and
+//! this is an ordinary transaction. PostgreSQL gets one transaction per writer (it has its own
+//! group commit and several nodes write at once).
 
 use crate::codec::micros;
 use crate::{audit, StoreError, StoreResult};
 use openpim_core::audit::AuditRecord;
 use openpim_core::change::IndexUpdate;
-use sqlx::{Any, AnyConnection, Transaction};
-use tokio::sync::MutexGuard;
+use sqlx::{Any, AnyConnection, AnyPool, Executor, Transaction};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::Duration;
+use tokio::sync::{oneshot, Mutex, MutexGuard};
+
+/// Most writers committed by one fsync; bounds the wait of the first one.
+const MAX_GROUP: usize = 64;
+/// How long a finished writer waits for its group's commit before checking on it itself (the
+/// writer expected to commit may have been cancelled).
+const GROUP_CHECK: Duration = Duration::from_millis(2);
+
+/// State behind the writer lock.
+pub(crate) struct Writer {
+    open: Option<Group>,
+    next_group: u64,
+}
+
+/// A shared transaction and the finished writers waiting for it to commit.
+struct Group {
+    id: u64,
+    tx: Transaction<'static, Any>,
+    waiting: Vec<Waiting>,
+    /// A writer left without committing or rolling back (its future was dropped): its savepoint
+    /// must be rolled back before anyone else uses the transaction.
+    abandoned_savepoint: bool,
+}
+
+struct Waiting {
+    updates: Vec<IndexUpdate>,
+    done: oneshot::Sender<Result<(), String>>,
+}
+
+/// The writer lock, and how many writers are queued for it (a finished writer leaves the commit
+/// to them when there are any).
+pub(crate) struct WriteGate {
+    writer: Mutex<Writer>,
+    queued: AtomicUsize,
+    grouped: bool,
+    groups_committed: AtomicU64,
+}
+
+impl WriteGate {
+    pub(crate) fn new(grouped: bool) -> Self {
+        Self {
+            writer: Mutex::new(Writer { open: None, next_group: 1 }),
+            queued: AtomicUsize::new(0),
+            grouped,
+            groups_committed: AtomicU64::new(0),
+        }
+    }
+
+    /// Commits made so far (one per group): with `writes`, tells how well writes were grouped.
+    pub(crate) fn groups_committed(&self) -> u64 {
+        self.groups_committed.load(Ordering::Relaxed)
+    }
+
+    async fn lock(&self) -> MutexGuard<'_, Writer> {
+        struct Queued<'a>(&'a AtomicUsize);
+        impl Drop for Queued<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_sub(1, Ordering::AcqRel);
+            }
+        }
+        self.queued.fetch_add(1, Ordering::AcqRel);
+        let _queued = Queued(&self.queued);
+        self.writer.lock().await
+    }
+
+    pub(crate) async fn begin<'s>(&'s self, pool: &AnyPool, backend: crate::Backend) -> StoreResult<WriteTx<'s>> {
+        let mut w = self.lock().await;
+        clear_abandoned(&mut w).await?;
+        if w.open.is_none() {
+            let tx = pool.begin().await.map_err(StoreError::Db)?;
+            let id = w.next_group;
+            w.next_group += 1;
+            w.open = Some(Group { id, tx, waiting: Vec::new(), abandoned_savepoint: false });
+        }
+        if self.grouped {
+            let group = w.open.as_mut().expect("a group is open");
+            if let Err(e) = group.tx.execute("SAVEPOINT writer").await {
+                fail_group(&mut w, &e.to_string()).await;
+                return Err(StoreError::Db(e));
+            }
+            group.abandoned_savepoint = true;
+        }
+        Ok(WriteTx { gate: self, writer: Some(w), updates: Vec::new(), feed: Vec::new(), backend })
+    }
+}
+
+/// Rolls back what a dropped writer left half done. If that fails, the shared transaction is in
+/// an unknown state, and everyone waiting on it is told their change failed.
+async fn clear_abandoned(w: &mut Writer) -> StoreResult<()> {
+    let Some(group) = w.open.as_mut() else { return Ok(()) };
+    if !group.abandoned_savepoint {
+        return Ok(());
+    }
+    let undone = async {
+        group.tx.execute("ROLLBACK TO SAVEPOINT writer").await?;
+        group.tx.execute("RELEASE SAVEPOINT writer").await
+    }
+    .await;
+    match undone {
+        Ok(_) => {
+            group.abandoned_savepoint = false;
+            Ok(())
+        }
+        Err(e) => {
+            fail_group(w, &e.to_string()).await;
+            Err(StoreError::Db(e))
+        }
+    }
+}
+
+/// Abandons the open group: rolls its transaction back and fails every waiting writer.
+async fn fail_group(w: &mut Writer, why: &str) {
+    if let Some(group) = w.open.take() {
+        let _ = group.tx.rollback().await;
+        for waiting in group.waiting {
+            let _ = waiting.done.send(Err(why.to_string()));
+        }
+    }
+}
+
+/// Commits the open group, then applies every member's index updates in commit order (still
+/// under the writer lock, so the index sees groups in the order they were committed).
+async fn commit_group(gate: &WriteGate, w: &mut Writer, apply: impl FnOnce(Vec<IndexUpdate>)) -> StoreResult<()> {
+    let Some(group) = w.open.take() else { return Ok(()) };
+    match group.tx.commit().await {
+        Ok(()) => {
+            gate.groups_committed.fetch_add(1, Ordering::Relaxed);
+            let mut updates = Vec::new();
+            let mut notify = Vec::with_capacity(group.waiting.len());
+            for waiting in group.waiting {
+                updates.extend(waiting.updates);
+                notify.push(waiting.done);
+            }
+            apply(updates);
+            for done in notify {
+                let _ = done.send(Ok(()));
+            }
+            Ok(())
+        }
+        Err(e) => {
+            for waiting in group.waiting {
+                let _ = waiting.done.send(Err(e.to_string()));
+            }
+            Err(StoreError::from_write(e))
+        }
+    }
+}
 
 pub struct WriteTx<'s> {
-    tx: Transaction<'static, Any>,
-    _guard: MutexGuard<'s, ()>,
+    gate: &'s WriteGate,
+    /// Held from begin to commit or rollback; `None` only while finishing.
+    writer: Option<MutexGuard<'s, Writer>>,
     updates: Vec<IndexUpdate>,
     feed: Vec<(&'static str, String, &'static str)>,
     backend: crate::Backend,
 }
 
-impl<'s> WriteTx<'s> {
-    pub(crate) fn new(tx: Transaction<'static, Any>, guard: MutexGuard<'s, ()>, backend: crate::Backend) -> Self {
-        Self { tx, _guard: guard, updates: Vec::new(), feed: Vec::new(), backend }
+impl Drop for WriteTx<'_> {
+    fn drop(&mut self) {
+        // Dropped without commit or rollback (an early return, a cancelled request). When
+        // finished writers wait on the group, the savepoint stays marked as abandoned and the
+        // next user of the transaction rolls it back.
+        if let Some(mut w) = self.writer.take() {
+            if !self.gate.grouped || w.open.as_ref().is_some_and(|g| g.waiting.is_empty()) {
+                // Dropping the transaction rolls it back (sqlx does so before reusing the
+                // connection), as nobody else's change is in it.
+                w.open = None;
+            }
+        }
     }
+}
 
+impl<'s> WriteTx<'s> {
     pub(crate) fn conn(&mut self) -> &mut AnyConnection {
-        &mut self.tx
+        let w = self.writer.as_mut().expect("the writer is held until commit or rollback");
+        &mut w.open.as_mut().expect("a group is open while a writer runs").tx
     }
 
     /// Notes a change for the access index (applied by the caller after commit).
@@ -40,37 +211,86 @@ impl<'s> WriteTx<'s> {
     }
 
     /// Commits the change together with its audit record, then hands the index updates to
-    /// `apply` while this node's write lock is still held, so the in-memory index sees changes
-    /// in exactly the order they were committed.
+    /// `apply` while this node's writer lock is still held, so the in-memory index sees changes
+    /// in exactly the order they were committed. Returns once the change is durable.
     pub async fn commit(mut self, record: &AuditRecord, apply: impl FnOnce(Vec<IndexUpdate>)) -> StoreResult<()> {
-        audit::insert(&mut self.tx, record).await?;
+        audit::insert(self.conn(), record).await?;
         let at = micros(record.at);
-        for (entity, id, op) in &self.feed {
+        let feed = std::mem::take(&mut self.feed);
+        for (entity, id, op) in &feed {
             sqlx::query("INSERT INTO change_feed (at, entity, entity_id, operation) VALUES ($1, $2, $3, $4)")
                 .bind(at)
                 .bind(*entity)
                 .bind(id.clone())
                 .bind(*op)
-                .execute(&mut *self.tx)
+                .execute(self.conn())
                 .await
                 .map_err(StoreError::Db)?;
         }
-        if self.backend == crate::Backend::Postgres && !self.feed.is_empty() {
+        if self.backend == crate::Backend::Postgres && !feed.is_empty() {
             // Delivered at commit: other nodes wake up and read the feed from their last seq.
             sqlx::query("SELECT pg_notify($1, '')")
                 .bind(crate::feed::CHANNEL)
-                .execute(&mut *self.tx)
+                .execute(self.conn())
                 .await
                 .map_err(StoreError::Db)?;
         }
-        self.tx.commit().await.map_err(StoreError::from_write)?;
-        apply(std::mem::take(&mut self.updates));
-        Ok(())
+        let gate = self.gate;
+        let mut w = self.writer.take().expect("the writer is held until commit or rollback");
+        let (done, mut done_rx) = oneshot::channel();
+        let group_id = {
+            let group = w.open.as_mut().expect("a group is open while a writer runs");
+            if gate.grouped {
+                if let Err(e) = group.tx.execute("RELEASE SAVEPOINT writer").await {
+                    fail_group(&mut w, &e.to_string()).await;
+                    return Err(StoreError::Db(e));
+                }
+                group.abandoned_savepoint = false;
+            }
+            group.waiting.push(Waiting { updates: std::mem::take(&mut self.updates), done });
+            group.id
+        };
+        let full = w.open.as_ref().is_some_and(|g| g.waiting.len() >= MAX_GROUP);
+        if !gate.grouped || full || gate.queued.load(Ordering::Acquire) == 0 {
+            commit_group(gate, &mut w, apply).await?;
+            return Ok(());
+        }
+        // Others are queued: one of them (or the last of them) commits for us.
+        drop(w);
+        let mut apply = Some(apply);
+        loop {
+            match tokio::time::timeout(GROUP_CHECK, &mut done_rx).await {
+                Ok(Ok(outcome)) => return outcome.map_err(StoreError::Commit),
+                Ok(Err(_)) => return Err(StoreError::Commit("the write group was dropped".into())),
+                Err(_) => {}
+            }
+            // Still not committed: the writers expected to commit may be gone. Look for ourselves.
+            let mut w = gate.lock().await;
+            let ours_open = w.open.as_ref().is_some_and(|g| g.id == group_id);
+            if ours_open && gate.queued.load(Ordering::Acquire) == 0 {
+                clear_abandoned(&mut w).await.ok();
+                if w.open.as_ref().is_some_and(|g| g.id == group_id) {
+                    let apply = apply.take().expect("a writer commits its group at most once");
+                    commit_group(gate, &mut w, apply).await.ok();
+                }
+            }
+        }
     }
 
-    /// Abandons the change; nothing is written.
-    pub async fn rollback(self) -> StoreResult<()> {
-        self.tx.rollback().await.map_err(StoreError::Db)
+    /// Abandons the change; nothing of it is written. Others in the same group are unaffected.
+    pub async fn rollback(mut self) -> StoreResult<()> {
+        let mut w = self.writer.take().expect("the writer is held until commit or rollback");
+        let alone = w.open.as_ref().is_none_or(|g| g.waiting.is_empty());
+        if !self.gate.grouped || alone {
+            // Nobody else's change is in the transaction: end it, so it holds no lock while idle.
+            return match w.open.take() {
+                Some(group) => group.tx.rollback().await.map_err(StoreError::Db),
+                None => Ok(()),
+            };
+        }
+        // Finished writers wait on this transaction: undo only this writer's savepoint. They (or
+        // the next writer) commit the group.
+        clear_abandoned(&mut w).await
     }
 }
 
