@@ -134,7 +134,7 @@ async fn concurrent_writers_share_commits_and_keep_their_own_outcome() {
         assert_eq!(store.get_group(*group_id).await.unwrap().is_some(), committed, "writer {n} ({:?})", fate(n));
     }
     let committed = (0..WRITERS).filter(|n| fate(*n) == Fate::Commit).count();
-    let applied = applied.lock().unwrap();
+    let applied: Vec<IndexUpdate> = std::mem::take(&mut *applied.lock().unwrap());
     let mut saved: Vec<_> = applied
         .iter()
         .map(|u| match u {
