@@ -120,7 +120,11 @@ impl Client {
         while let Some(url) = next.take() {
             pages += 1;
             if pages > MAX_PAGES {
-                return Err(CliError::new(Kind::Server, "TooManyPages", format!("{path} did not end after {MAX_PAGES} pages")));
+                return Err(CliError::new(
+                    Kind::Server,
+                    "TooManyPages",
+                    format!("{path} did not end after {MAX_PAGES} pages"),
+                ));
             }
             let body = self.get(&url).await?;
             match body.get("value").and_then(Value::as_array) {

@@ -176,8 +176,24 @@ mod tests {
     #[test]
     fn refuses_nonsense_without_panicking() {
         for bad in [
-            "", " ", "8", "h", "8x", "P", "PT", "P8H", "PTH", "1h30", "-5m", "PT1H1H", "PT1M1H", "99999999999999999999d",
-            "P999999999999999Y", "0m", "PT0S", "ü",
+            "",
+            " ",
+            "8",
+            "h",
+            "8x",
+            "P",
+            "PT",
+            "P8H",
+            "PTH",
+            "1h30",
+            "-5m",
+            "PT1H1H",
+            "PT1M1H",
+            "99999999999999999999d",
+            "P999999999999999Y",
+            "0m",
+            "PT0S",
+            "ü",
         ] {
             assert!(parse(bad).is_err(), "{bad:?} should be refused");
         }

@@ -11,6 +11,7 @@ mod profile;
 mod resolve;
 
 use anyhow::Context;
+use clap::{Parser, Subcommand};
 use commands::activation::{ActivateArgs, DeactivateArgs, MyCommand};
 use commands::approvals::ApprovalsCommand;
 use commands::assignments::AssignmentsCommand;
@@ -19,7 +20,6 @@ use commands::policy::PolicyCommand;
 use commands::requests::RequestsCommand;
 use commands::roles::RolesCommand;
 use error::CliError;
-use clap::{Parser, Subcommand};
 use openpim_server::auth::{parse_ttl, LocalIssuer, TokenRequest};
 use openpim_server::notify::{NotificationConfig, SmtpConfig};
 use openpim_server::ServerConfig;

@@ -31,9 +31,9 @@ pub fn config_dir() -> Option<PathBuf> {
 }
 
 pub fn file() -> CliResult<PathBuf> {
-    config_dir().map(|d| d.join("profiles.json")).ok_or_else(|| {
-        CliError::local("NoConfigDirectory", "set OPENPIM_CONFIG_DIR (or HOME) to keep login profiles")
-    })
+    config_dir()
+        .map(|d| d.join("profiles.json"))
+        .ok_or_else(|| CliError::local("NoConfigDirectory", "set OPENPIM_CONFIG_DIR (or HOME) to keep login profiles"))
 }
 
 impl Profiles {
@@ -99,10 +99,8 @@ mod tests {
         let path = dir.path().join("nested").join("profiles.json");
         assert!(Profiles::load(&path).unwrap().profiles.is_empty());
         let mut p = Profiles::default();
-        p.profiles.insert(
-            "work".into(),
-            Profile { server: "http://x".into(), token: "t".into(), user: Some("u@x".into()) },
-        );
+        p.profiles
+            .insert("work".into(), Profile { server: "http://x".into(), token: "t".into(), user: Some("u@x".into()) });
         p.save(&path).unwrap();
         let back = Profiles::load(&path).unwrap();
         assert_eq!(back.profiles["work"].server, "http://x");

@@ -87,17 +87,25 @@ async fn list(ctx: &Ctx) -> CliResult<()> {
     Ok(())
 }
 
-/// The approval `id` names: an approval id, or the id of the request it decides.
+/// The approval `id` names: an approval id, or the id of the request it decides (found among the
+/// requests waiting for me, or among those I may read).
 async fn approval(ctx: &Ctx, id: &str) -> CliResult<Value> {
     if let Some(a) = ctx.client.get_opt(&format!("{APPROVALS}/{}", enc(id))).await? {
         return Ok(a);
     }
-    let request = ctx.client.get_opt(&format!("{RM}/roleAssignmentScheduleRequests/{}", enc(id))).await?;
+    let waiting =
+        ctx.client.get_all(&format!("{RM}/roleAssignmentScheduleRequests/filterByCurrentUser(on='approver')")).await?;
+    let request = match waiting.into_iter().find(|r| s(r, "id").eq_ignore_ascii_case(id)) {
+        Some(r) => Some(r),
+        None => ctx.client.get_opt(&format!("{RM}/roleAssignmentScheduleRequests/{}", enc(id))).await?,
+    };
     let approval_id = request.as_ref().and_then(|r| r["approvalId"].as_str().map(str::to_string));
     match (request, approval_id) {
         (Some(_), Some(aid)) => ctx.client.get(&format!("{APPROVALS}/{}", enc(&aid))).await,
         (Some(_), None) => Err(CliError::refused("NoApproval", format!("request {id} does not wait for an approval"))),
-        (None, _) => Err(CliError::not_found("ApprovalNotFound", format!("no approval or request {id} that you may see"))),
+        (None, _) => {
+            Err(CliError::not_found("ApprovalNotFound", format!("no approval or request {id} that you may see")))
+        }
     }
 }
 
@@ -114,7 +122,11 @@ async fn decide(ctx: &Ctx, a: DecideArgs, result: &str) -> CliResult<()> {
         .find(|st| st["assignedToMe"].as_bool().unwrap_or(false))
         .or_else(|| steps.iter().find(in_progress))
         .ok_or_else(|| {
-            CliError::new(Kind::Refused, "ApprovalNotPending", format!("approval {approval_id} has no step in progress"))
+            CliError::new(
+                Kind::Refused,
+                "ApprovalNotPending",
+                format!("approval {approval_id} has no step in progress"),
+            )
         })?;
     let step_id = s(step, "id").to_string();
     let mut body = json!({"reviewResult": result});

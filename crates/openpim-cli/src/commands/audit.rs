@@ -88,7 +88,14 @@ async fn list(ctx: &Ctx, top: u32, filter: Option<String>) -> CliResult<()> {
                 "" => s(r, "result").to_string(),
                 reason => format!("{}: {reason}", s(r, "result")),
             };
-            t.row(vec![time(s(r, "activityDateTime")), s(r, "activityDisplayName").into(), result, initiator(r), targets(r), additional(r)]);
+            t.row(vec![
+                time(s(r, "activityDateTime")),
+                s(r, "activityDisplayName").into(),
+                result,
+                initiator(r),
+                targets(r),
+                additional(r),
+            ]);
         }
         t.render()
     });

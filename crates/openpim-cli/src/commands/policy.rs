@@ -80,15 +80,17 @@ struct Policy {
 
 impl Policy {
     fn rule(&self, id: &str) -> CliResult<&Value> {
-        self.rules.iter().find(|r| s(r, "id") == id).ok_or_else(|| {
-            CliError::new(Kind::Server, "BadResponse", format!("policy {} has no rule {id}", self.id))
-        })
+        self.rules
+            .iter()
+            .find(|r| s(r, "id") == id)
+            .ok_or_else(|| CliError::new(Kind::Server, "BadResponse", format!("policy {} has no rule {id}", self.id)))
     }
 }
 
 async fn load(ctx: &Ctx, role: &str) -> CliResult<Policy> {
     let role = ctx.role(role).await?;
-    let filter = format!("scopeId eq '/' and scopeType eq 'DirectoryRole' and roleDefinitionId eq {}", literal(s(&role, "id")));
+    let filter =
+        format!("scopeId eq '/' and scopeType eq 'DirectoryRole' and roleDefinitionId eq {}", literal(s(&role, "id")));
     let path = format!(
         "/v1.0/policies/roleManagementPolicyAssignments?$filter={}&$expand={}",
         enc(&filter),
@@ -209,7 +211,10 @@ async fn show(ctx: &Ctx, role: &str) -> CliResult<()> {
             (
                 "Approval",
                 if sum["approvalRequired"].as_bool().unwrap_or(false) {
-                    format!("required, by {}", if approvers.is_empty() { "nobody".into() } else { approvers.join(", ") })
+                    format!(
+                        "required, by {}",
+                        if approvers.is_empty() { "nobody".into() } else { approvers.join(", ") }
+                    )
                 } else {
                     "not required".into()
                 },

@@ -22,7 +22,9 @@ pub async fn login(server: &str, token: Option<String>, name: &str, format: Form
     );
     profiles.save(&path)?;
     let out = json!({"profile": name, "server": client.base(), "user": upn, "file": path.display().to_string()});
-    emit(format, &out, || format!("Signed in to {} as {upn} (profile '{name}', saved in {})\n", client.base(), path.display()));
+    emit(format, &out, || {
+        format!("Signed in to {} as {upn} (profile '{name}', saved in {})\n", client.base(), path.display())
+    });
     Ok(())
 }
 
