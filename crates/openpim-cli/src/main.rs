@@ -43,16 +43,16 @@ struct Cli {
 #[derive(clap::Args)]
 struct ConnArgs {
     /// Server URL [default: the profile's, else http://127.0.0.1:8080].
-    #[arg(long, env = "OPENPIM_SERVER", global = true)]
+    #[arg(long, env = "OPENPIM_SERVER", global = true, help_heading = "Connection")]
     server: Option<String>,
     /// Bearer token [default: the profile's].
-    #[arg(long, env = "OPENPIM_TOKEN", global = true, hide_env_values = true)]
+    #[arg(long, env = "OPENPIM_TOKEN", global = true, hide_env_values = true, help_heading = "Connection")]
     token: Option<String>,
     /// Login profile to use (see `openpim login`).
-    #[arg(long, env = "OPENPIM_PROFILE", global = true, default_value = "default")]
+    #[arg(long, env = "OPENPIM_PROFILE", global = true, default_value = "default", help_heading = "Connection")]
     profile: String,
     /// Output format [default: table on a terminal, json otherwise].
-    #[arg(long, value_enum, global = true)]
+    #[arg(long, value_enum, global = true, help_heading = "Connection")]
     output: Option<output::Format>,
 }
 

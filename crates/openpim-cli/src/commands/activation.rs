@@ -20,11 +20,13 @@ pub struct ActivateArgs {
     /// Ticket number, when the policy asks for one.
     #[arg(long)]
     ticket: Option<String>,
+    /// Ticket system of --ticket.
     #[arg(long)]
     ticket_system: Option<String>,
     /// How long, e.g. 30m, 1h, 1h30m, PT2H (default 1h).
     #[arg(long, value_parser = duration_arg)]
     duration: Option<u64>,
+    /// Directory scope of the eligibility: / or /administrativeUnits/{id}.
     #[arg(long, default_value = "/")]
     scope: String,
 }

@@ -46,6 +46,7 @@ pub struct AddArgs {
     /// Display name, id or template id.
     #[arg(long)]
     role: String,
+    /// Eligible (to activate later) or active (in effect).
     #[arg(long = "type", value_enum)]
     kind: AssignmentType,
     /// Directory scope: / or /administrativeUnits/{id}.
@@ -60,10 +61,13 @@ pub struct AddArgs {
     /// When it ends (RFC 3339).
     #[arg(long, value_parser = rfc3339_arg)]
     until: Option<String>,
+    /// Why (the default policy requires one for active assignments).
     #[arg(long)]
     justification: Option<String>,
+    /// Ticket number, when the policy asks for one.
     #[arg(long)]
     ticket: Option<String>,
+    /// Ticket system of --ticket.
     #[arg(long)]
     ticket_system: Option<String>,
 }

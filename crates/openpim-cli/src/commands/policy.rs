@@ -42,10 +42,10 @@ pub struct SetArgs {
     /// Activation needs no approval.
     #[arg(long)]
     no_approval: bool,
-    /// Longest eligible assignment (e.g. 365d; requires an end), or "permanent" to allow none.
+    /// Longest eligible assignment (e.g. 365d; requires an end), or "permanent" to allow them without an end.
     #[arg(long, value_parser = limit_arg)]
     max_eligible: Option<Limit>,
-    /// Longest active assignment (e.g. 180d; requires an end), or "permanent" to allow none.
+    /// Longest active assignment (e.g. 180d; requires an end), or "permanent" to allow them without an end.
     #[arg(long, value_parser = limit_arg)]
     max_active: Option<Limit>,
 }
