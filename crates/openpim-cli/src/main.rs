@@ -45,7 +45,7 @@ struct ConnArgs {
     /// Server URL [default: the profile's, else http://127.0.0.1:8080].
     #[arg(long, env = "OPENPIM_SERVER", global = true, help_heading = "Connection")]
     server: Option<String>,
-    /// Bearer token [default: the profile's].
+    /// Bearer token, or - to read it from standard input [default: the profile's].
     #[arg(long, env = "OPENPIM_TOKEN", global = true, hide_env_values = true, help_heading = "Connection")]
     token: Option<String>,
     /// Login profile to use (see `openpim login`).
@@ -223,9 +223,22 @@ fn same_server(a: &str, b: &str) -> bool {
     a.trim_end_matches('/').eq_ignore_ascii_case(b.trim_end_matches('/'))
 }
 
+fn read_token_from_stdin() -> Result<String, CliError> {
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .map_err(|e| CliError::local("StdinUnreadable", format!("reading the token from standard input: {e}")))?;
+    Ok(line.trim().to_string())
+}
+
 /// Runs a client command. A saved profile's token is only sent to the profile's own server.
 async fn client(conn: ConnArgs, command: Command) -> Result<(), CliError> {
     let format = output::Format::resolve(conn.output);
+    let mut conn = conn;
+    // `--token -` reads the token from standard input, keeping it out of the process list.
+    if conn.token.as_deref() == Some("-") {
+        conn.token = Some(read_token_from_stdin()?);
+    }
     let saved = commands::session::saved(&conn.profile)?;
     let server = conn
         .server

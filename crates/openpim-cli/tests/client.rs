@@ -563,3 +563,97 @@ async fn tables_render_for_people() {
     assert_eq!(rows(&out.json()).len(), 1);
     cli.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn groups_are_principals_by_name_and_members_see_what_the_group_holds() {
+    let cli = Cli::start().await;
+    let admin = cli.admin().await;
+    let (bob_id, bob) = cli.user("bob").await;
+    let (_, alice) = cli.user("alice").await;
+    let group = cli.group("Helpdesk Team", &[&bob_id]).await;
+
+    let added = cli
+        .ok(
+            &admin,
+            &[
+                "assignments",
+                "add",
+                "--principal",
+                "Helpdesk Team",
+                "--role",
+                "User Administrator",
+                "--type",
+                "eligible",
+            ],
+        )
+        .await;
+    assert_eq!(added["principalId"], group.as_str(), "the group, by its display name: {added}");
+
+    // The group's own row, and bob's through it.
+    let listed = rows(&cli.ok(&admin, &["assignments", "list", "--role", "User Administrator"]).await);
+    assert_eq!(listed.len(), 2, "{listed:?}");
+    assert!(
+        listed.iter().any(|r| r["principalId"] == group.as_str()
+            && r["memberType"] == "Direct"
+            && r["principal"] == "Helpdesk Team (group)"),
+        "{listed:?}"
+    );
+    assert!(listed.iter().any(|r| r["principalId"] == bob_id.as_str() && r["memberType"] == "Group"), "{listed:?}");
+    let mine = rows(&cli.ok(&bob, &["my", "roles"]).await);
+    assert_eq!(mine.len(), 1, "{mine:?}");
+    assert_eq!((mine[0]["type"].as_str(), mine[0]["memberType"].as_str()), (Some("eligible"), Some("Group")));
+    // ...and may activate it.
+    let req = cli.ok(&bob, &["activate", "User Administrator", "--justification", "via group"]).await;
+    assert_eq!(req["status"], "Provisioned", "{req}");
+
+    // A group as approver: its members decide.
+    let set = cli.ok(&admin, &["policy", "set", "Global Reader", "--approvers", &group]).await;
+    assert_eq!(set["approvers"][0]["type"], "group", "{set}");
+    assert_eq!(set["approvers"][0]["name"], "Helpdesk Team (group)", "{set}");
+    cli.ok(
+        &admin,
+        &["assignments", "add", "--principal", "alice@openpim.test", "--role", "Global Reader", "--type", "eligible"],
+    )
+    .await;
+    let req = cli.ok(&alice, &["activate", "Global Reader", "--justification", "read"]).await;
+    assert_eq!(req["status"], "PendingApproval", "{req}");
+    let waiting = rows(&cli.ok(&bob, &["approvals", "list"]).await);
+    assert_eq!(waiting.len(), 1, "bob decides as a member of the group: {waiting:?}");
+    // A second later, so the approval is the newest audit record.
+    cli.advance(Duration::seconds(1));
+    cli.ok(&bob, &["approvals", "approve", waiting[0]["approvalId"].as_str().unwrap(), "--reason", "fine"]).await;
+    assert!(rows(&cli.ok(&alice, &["my", "roles"]).await).iter().any(|r| r["type"] == "active"));
+
+    // The audit table names the role and the user that the records only identify.
+    let out = cli.run(Some(&admin), &["audit", "list", "--top", "1", "--output", "table"]).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let row = out.stdout.lines().nth(1).unwrap_or_default();
+    assert!(
+        row.contains("Approve role activation request in PIM") && row.contains("Role: Global Reader"),
+        "{}",
+        out.stdout
+    );
+    assert!(row.contains("User: alice@openpim.test"), "{}", out.stdout);
+    cli.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_can_come_from_standard_input() {
+    let cli = Cli::start().await;
+    let admin = cli.admin().await;
+    let out = cli
+        .exec_with_stdin(
+            &["--server", &cli.base, "--token", "-", "login", "--profile", "ops", "--output", "json"],
+            &format!("{admin}\n"),
+        )
+        .await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.json()["user"], ADMIN);
+    let out = cli.exec(&["--profile", "ops", "roles", "show", "Global Reader", "--output", "json"], &[]).await;
+    assert_eq!((out.code, out.json()["id"].as_str()), (0, Some(GLOBAL_READER)), "{}", out.stderr);
+    // Environment variables work as the flags do.
+    let out = cli.exec(&["my", "roles"], &[("OPENPIM_SERVER", &cli.base), ("OPENPIM_TOKEN", &admin)]).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(rows(&out.json()).iter().any(|r| r["role"] == "Global Administrator" && r["assignmentType"] == "Assigned"));
+    cli.stop().await;
+}

@@ -67,6 +67,22 @@ fn targets(v: &Value) -> String {
         .join("; ")
 }
 
+/// [`targets`], with role and principal ids that have no name in the record looked up.
+async fn named_targets(ctx: &Ctx, v: &Value) -> String {
+    let mut out = Vec::new();
+    for t in v["targetResources"].as_array().into_iter().flatten() {
+        let id = s(t, "id");
+        let name = match t["displayName"].as_str().or_else(|| t["userPrincipalName"].as_str()) {
+            Some(n) => n.to_string(),
+            None if s(t, "type") == "Role" => ctx.role_name(id).await,
+            None if matches!(s(t, "type"), "User" | "Group") => ctx.principal_name(id).await,
+            None => id.to_string(),
+        };
+        out.push(format!("{}: {}", s(t, "type"), name));
+    }
+    out.join("; ")
+}
+
 fn additional(v: &Value) -> String {
     v["additionalDetails"]
         .as_array()
@@ -81,9 +97,16 @@ async fn list(ctx: &Ctx, top: u32, filter: Option<String>) -> CliResult<()> {
     // One page of `top`: the newest records, not the whole log.
     let body = ctx.client.get(&format!("{AUDITS}?$top={top}{}", filter_query(&filter))).await?;
     let records: Vec<Value> = body["value"].as_array().cloned().unwrap_or_default();
+    // Tables name what the records only identify; JSON keeps the records as the server sent them.
+    let mut named = Vec::with_capacity(records.len());
+    if ctx.format == crate::output::Format::Table {
+        for r in &records {
+            named.push(named_targets(ctx, r).await);
+        }
+    }
     emit(ctx.format, &Value::from(records.clone()), || {
         let mut t = Table::new(&["TIME", "ACTIVITY", "RESULT", "BY", "TARGETS", "DETAILS"]);
-        for r in &records {
+        for (r, names) in records.iter().zip(named) {
             let result = match s(r, "resultReason") {
                 "" => s(r, "result").to_string(),
                 reason => format!("{}: {reason}", s(r, "result")),
@@ -93,7 +116,7 @@ async fn list(ctx: &Ctx, top: u32, filter: Option<String>) -> CliResult<()> {
                 s(r, "activityDisplayName").into(),
                 result,
                 initiator(r),
-                targets(r),
+                names,
                 additional(r),
             ]);
         }

@@ -190,6 +190,63 @@ impl Cli {
     }
 }
 
+impl Cli {
+    /// Creates a role-assignable security group with `members` (user ids) over HTTP; returns its id.
+    pub async fn group(&self, name: &str, members: &[&str]) -> String {
+        let admin = self.admin().await;
+        let resp = self
+            .http
+            .post(format!("{}/v1.0/groups", self.base))
+            .bearer_auth(&admin)
+            .json(&json!({"displayName": name, "mailEnabled": false, "securityEnabled": true,
+                          "mailNickname": name.replace(' ', ""), "isAssignableToRole": true}))
+            .send()
+            .await
+            .expect("create group");
+        assert_eq!(resp.status().as_u16(), 201, "create group {name}");
+        let id = resp.json::<Value>().await.expect("group JSON")["id"].as_str().expect("id").to_string();
+        for m in members {
+            let resp = self
+                .http
+                .post(format!("{}/v1.0/groups/{id}/members/$ref", self.base))
+                .bearer_auth(&admin)
+                .json(&json!({"@odata.id": format!("{}/v1.0/directoryObjects/{m}", self.base)}))
+                .send()
+                .await
+                .expect("add member");
+            assert_eq!(resp.status().as_u16(), 204, "add {m} to {name}");
+        }
+        id
+    }
+
+    /// Runs `openpim ARGS` with `stdin` as standard input.
+    pub async fn exec_with_stdin(&self, args: &[&str], stdin: &str) -> Out {
+        use tokio::io::AsyncWriteExt;
+        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_openpim"));
+        cmd.args(args)
+            .kill_on_drop(true)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        for (k, _) in std::env::vars() {
+            if k.starts_with("OPENPIM_") {
+                cmd.env_remove(k);
+            }
+        }
+        cmd.env("OPENPIM_CONFIG_DIR", self.config.path());
+        let mut child = cmd.spawn().expect("the openpim binary runs");
+        let mut input = child.stdin.take().expect("stdin");
+        input.write_all(stdin.as_bytes()).await.expect("write stdin");
+        drop(input);
+        let out = child.wait_with_output().await.expect("openpim finishes");
+        Out {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+}
+
 /// The rows of a JSON array output.
 #[track_caller]
 pub fn rows(v: &Value) -> Vec<Value> {
