@@ -64,6 +64,13 @@ enum Command {
     Serve(ServeArgs),
     /// Print a bearer token from the local issuer (for bootstrap, scripts and tests).
     Token(TokenArgs),
+    #[command(flatten)]
+    Client(ClientCommand),
+}
+
+/// The commands that talk to a server over HTTP.
+#[derive(Subcommand)]
+enum ClientCommand {
     /// Check a token against a server and save both under a profile (file mode 0600).
     Login,
     /// Forget a saved profile.
@@ -232,7 +239,7 @@ fn read_token_from_stdin() -> Result<String, CliError> {
 }
 
 /// Runs a client command. A saved profile's token is only sent to the profile's own server.
-async fn client(conn: ConnArgs, command: Command) -> Result<(), CliError> {
+async fn client(conn: ConnArgs, command: ClientCommand) -> Result<(), CliError> {
     let format = output::Format::resolve(conn.output);
     let mut conn = conn;
     // `--token -` reads the token from standard input, keeping it out of the process list.
@@ -245,24 +252,21 @@ async fn client(conn: ConnArgs, command: Command) -> Result<(), CliError> {
         .clone()
         .or_else(|| saved.as_ref().map(|p| p.server.clone()))
         .unwrap_or_else(|| DEFAULT_SERVER.to_string());
+    let token = conn.token.clone().or_else(|| saved.filter(|p| same_server(&p.server, &server)).map(|p| p.token));
+    // Login checks and saves the token it was given, never one already saved.
+    let connect = || client::Client::new(&server, token.clone()).map(|c| context::Ctx::new(c, format));
     match command {
-        Command::Login => return commands::session::login(&server, conn.token, &conn.profile, format).await,
-        Command::Logout => return commands::session::logout(&conn.profile, format),
-        _ => {}
-    }
-    let token = conn.token.or_else(|| saved.filter(|p| same_server(&p.server, &server)).map(|p| p.token));
-    let ctx = context::Ctx::new(client::Client::new(&server, token)?, format);
-    match command {
-        Command::Roles(c) => commands::roles::run(&ctx, c).await,
-        Command::Assignments(c) => commands::assignments::run(&ctx, c).await,
-        Command::Activate(a) => commands::activation::activate(&ctx, a).await,
-        Command::Deactivate(a) => commands::activation::deactivate(&ctx, a).await,
-        Command::My(c) => commands::activation::my(&ctx, c).await,
-        Command::Requests(c) => commands::requests::run(&ctx, c).await,
-        Command::Approvals(c) => commands::approvals::run(&ctx, c).await,
-        Command::Policy(c) => commands::policy::run(&ctx, c).await,
-        Command::Audit(c) => commands::audit::run(&ctx, c).await,
-        Command::Serve(_) | Command::Token(_) | Command::Login | Command::Logout => Ok(()),
+        ClientCommand::Login => commands::session::login(&server, conn.token, &conn.profile, format).await,
+        ClientCommand::Logout => commands::session::logout(&conn.profile, format),
+        ClientCommand::Roles(c) => commands::roles::run(&connect()?, c).await,
+        ClientCommand::Assignments(c) => commands::assignments::run(&connect()?, c).await,
+        ClientCommand::Activate(a) => commands::activation::activate(&connect()?, a).await,
+        ClientCommand::Deactivate(a) => commands::activation::deactivate(&connect()?, a).await,
+        ClientCommand::My(c) => commands::activation::my(&connect()?, c).await,
+        ClientCommand::Requests(c) => commands::requests::run(&connect()?, c).await,
+        ClientCommand::Approvals(c) => commands::approvals::run(&connect()?, c).await,
+        ClientCommand::Policy(c) => commands::policy::run(&connect()?, c).await,
+        ClientCommand::Audit(c) => commands::audit::run(&connect()?, c).await,
     }
 }
 
@@ -272,7 +276,7 @@ async fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Command::Serve(args) => serve(args).await,
         Command::Token(args) => token(args),
-        command => {
+        Command::Client(command) => {
             return match client(cli.conn, command).await {
                 Ok(()) => std::process::ExitCode::SUCCESS,
                 Err(e) => {
