@@ -657,3 +657,97 @@ async fn a_token_can_come_from_standard_input() {
     assert!(rows(&out.json()).iter().any(|r| r["role"] == "Global Administrator" && r["assignmentType"] == "Assigned"));
     cli.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn policy_limits_and_requirements_are_enforced_by_the_server() {
+    let cli = Cli::start().await;
+    let admin = cli.admin().await;
+    let (_, dave) = cli.user("dave").await;
+
+    let set = cli
+        .ok(
+            &admin,
+            &[
+                "policy",
+                "set",
+                "Global Reader",
+                "--max-eligible",
+                "30d",
+                "--max-active",
+                "P7D",
+                "--require",
+                "ticket,justification",
+            ],
+        )
+        .await;
+    assert_eq!(
+        (set["maxEligible"].as_str(), set["eligibleExpirationRequired"].as_bool()),
+        (Some("P30D"), Some(true)),
+        "{set}"
+    );
+    assert_eq!(
+        (set["maxActive"].as_str(), set["activeExpirationRequired"].as_bool()),
+        (Some("P7D"), Some(true)),
+        "{set}"
+    );
+    assert_eq!(set["activationRequires"], serde_json::json!(["ticket", "justification"]), "{set}");
+
+    // A permanent eligibility is now against the rules; 10 days is fine.
+    let out = cli
+        .fails(
+            &admin,
+            &[
+                "assignments",
+                "add",
+                "--principal",
+                "dave@openpim.test",
+                "--role",
+                "Global Reader",
+                "--type",
+                "eligible",
+            ],
+        )
+        .await;
+    out.assert_error(5, "RoleAssignmentRequestPolicyValidationFailed");
+    assert!(out.stderr.contains("ExpirationRule"), "{}", out.stderr);
+    cli.ok(
+        &admin,
+        &[
+            "assignments",
+            "add",
+            "--principal",
+            "dave@openpim.test",
+            "--role",
+            "Global Reader",
+            "--type",
+            "eligible",
+            "--duration",
+            "10d",
+        ],
+    )
+    .await;
+
+    // Activation now needs a ticket.
+    let out = cli.fails(&dave, &["activate", "Global Reader", "--justification", "x"]).await;
+    out.assert_error(5, "RoleAssignmentRequestPolicyValidationFailed");
+    assert!(out.stderr.contains("TicketingRule"), "{}", out.stderr);
+    let req = cli
+        .ok(
+            &dave,
+            &["activate", "Global Reader", "--justification", "x", "--ticket", "CHG-1", "--ticket-system", "Jira"],
+        )
+        .await;
+    assert_eq!(req["ticketInfo"]["ticketNumber"], "CHG-1", "{req}");
+
+    // Back to permanent eligibility; and a limit the server will not take is its refusal.
+    let set = cli.ok(&admin, &["policy", "set", "Global Reader", "--max-eligible", "permanent"]).await;
+    assert_eq!(set["eligibleExpirationRequired"], false, "{set}");
+    assert_eq!(set["changedRules"], serde_json::json!(["Expiration_Admin_Eligibility"]), "{set}");
+    let out = cli.fails(&admin, &["policy", "set", "Global Reader", "--max-activation", "48h"]).await;
+    assert_eq!(out.code, 5, "{}", out.stderr);
+    // Nobody but an admin changes settings.
+    cli.fails(&dave, &["policy", "set", "Global Reader", "--max-activation", "1h"])
+        .await
+        .assert_error(3, "Authorization_RequestDenied");
+    cli.stop().await;
+}
