@@ -1,7 +1,25 @@
-//! `openpim`: run the service, mint local tokens.
+//! `openpim`: run the service, mint local tokens, and the client commands that drive a server over
+//! its Graph-compatible HTTP API. This file is the command tree and the dispatch only.
+
+mod client;
+mod commands;
+mod context;
+mod duration;
+mod error;
+mod output;
+mod profile;
+mod resolve;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use commands::activation::{ActivateArgs, DeactivateArgs, MyCommand};
+use commands::approvals::ApprovalsCommand;
+use commands::assignments::AssignmentsCommand;
+use commands::audit::AuditCommand;
+use commands::policy::PolicyCommand;
+use commands::requests::RequestsCommand;
+use commands::roles::RolesCommand;
+use error::CliError;
 use openpim_server::auth::{parse_ttl, LocalIssuer, TokenRequest};
 use openpim_server::notify::{NotificationConfig, SmtpConfig};
 use openpim_server::ServerConfig;
@@ -15,9 +33,30 @@ use std::path::PathBuf;
     about = "OpenPIM: self-hosted Privileged Identity Management with a Microsoft Graph-compatible API"
 )]
 struct Cli {
+    #[command(flatten)]
+    conn: ConnArgs,
     #[command(subcommand)]
     command: Command,
 }
+
+/// How the client commands reach a server (`serve` and `token` ignore these).
+#[derive(clap::Args)]
+struct ConnArgs {
+    /// Server URL [default: the profile's, else http://127.0.0.1:8080].
+    #[arg(long, env = "OPENPIM_SERVER", global = true, help_heading = "Connection")]
+    server: Option<String>,
+    /// Bearer token, or - to read it from standard input [default: the profile's].
+    #[arg(long, env = "OPENPIM_TOKEN", global = true, hide_env_values = true, help_heading = "Connection")]
+    token: Option<String>,
+    /// Login profile to use (see `openpim login`).
+    #[arg(long, env = "OPENPIM_PROFILE", global = true, default_value = "default", help_heading = "Connection")]
+    profile: String,
+    /// Output format [default: table on a terminal, json otherwise].
+    #[arg(long, value_enum, global = true, help_heading = "Connection")]
+    output: Option<output::Format>,
+}
+
+const DEFAULT_SERVER: &str = "http://127.0.0.1:8080";
 
 #[derive(Subcommand)]
 enum Command {
@@ -25,6 +64,42 @@ enum Command {
     Serve(ServeArgs),
     /// Print a bearer token from the local issuer (for bootstrap, scripts and tests).
     Token(TokenArgs),
+    #[command(flatten)]
+    Client(ClientCommand),
+}
+
+/// The commands that talk to a server over HTTP.
+#[derive(Subcommand)]
+enum ClientCommand {
+    /// Check a token against a server and save both under a profile (file mode 0600).
+    Login,
+    /// Forget a saved profile.
+    Logout,
+    /// Role definitions: list, show, create custom roles.
+    #[command(subcommand)]
+    Roles(RolesCommand),
+    /// Eligible and active assignments (admins).
+    #[command(subcommand)]
+    Assignments(AssignmentsCommand),
+    /// Activate a role you are eligible for.
+    Activate(ActivateArgs),
+    /// End your activation of a role.
+    Deactivate(DeactivateArgs),
+    /// What you hold.
+    #[command(subcommand)]
+    My(MyCommand),
+    /// Schedule requests: list, cancel.
+    #[command(subcommand)]
+    Requests(RequestsCommand),
+    /// Activations waiting for your approval.
+    #[command(subcommand)]
+    Approvals(ApprovalsCommand),
+    /// Role settings: activation limits, requirements, approvers.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+    /// The audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
 }
 
 #[derive(clap::Args)]
@@ -150,12 +225,66 @@ fn token(args: TokenArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The server's origin, for deciding whether a saved token belongs to it.
+fn same_server(a: &str, b: &str) -> bool {
+    a.trim_end_matches('/').eq_ignore_ascii_case(b.trim_end_matches('/'))
+}
+
+fn read_token_from_stdin() -> Result<String, CliError> {
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .map_err(|e| CliError::local("StdinUnreadable", format!("reading the token from standard input: {e}")))?;
+    Ok(line.trim().to_string())
+}
+
+/// Runs a client command. A saved profile's token is only sent to the profile's own server.
+async fn client(conn: ConnArgs, command: ClientCommand) -> Result<(), CliError> {
+    let format = output::Format::resolve(conn.output);
+    let mut conn = conn;
+    // `--token -` reads the token from standard input, keeping it out of the process list.
+    if conn.token.as_deref() == Some("-") {
+        conn.token = Some(read_token_from_stdin()?);
+    }
+    let saved = commands::session::saved(&conn.profile)?;
+    let server = conn
+        .server
+        .clone()
+        .or_else(|| saved.as_ref().map(|p| p.server.clone()))
+        .unwrap_or_else(|| DEFAULT_SERVER.to_string());
+    let token = conn.token.clone().or_else(|| saved.filter(|p| same_server(&p.server, &server)).map(|p| p.token));
+    // Login checks and saves the token it was given, never one already saved.
+    let connect = || client::Client::new(&server, token.clone()).map(|c| context::Ctx::new(c, format));
+    match command {
+        ClientCommand::Login => commands::session::login(&server, conn.token, &conn.profile, format).await,
+        ClientCommand::Logout => commands::session::logout(&conn.profile, format),
+        ClientCommand::Roles(c) => commands::roles::run(&connect()?, c).await,
+        ClientCommand::Assignments(c) => commands::assignments::run(&connect()?, c).await,
+        ClientCommand::Activate(a) => commands::activation::activate(&connect()?, a).await,
+        ClientCommand::Deactivate(a) => commands::activation::deactivate(&connect()?, a).await,
+        ClientCommand::My(c) => commands::activation::my(&connect()?, c).await,
+        ClientCommand::Requests(c) => commands::requests::run(&connect()?, c).await,
+        ClientCommand::Approvals(c) => commands::approvals::run(&connect()?, c).await,
+        ClientCommand::Policy(c) => commands::policy::run(&connect()?, c).await,
+        ClientCommand::Audit(c) => commands::audit::run(&connect()?, c).await,
+    }
+}
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(args) => serve(args).await,
         Command::Token(args) => token(args),
+        Command::Client(command) => {
+            return match client(cli.conn, command).await {
+                Ok(()) => std::process::ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    e.exit_code()
+                }
+            }
+        }
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -1,0 +1,196 @@
+//! The HTTP side of the client commands: one server, one bearer token, Graph error bodies turned
+//! into [`CliError`]s, and collections read to the end through `@odata.nextLink`.
+
+use crate::error::{CliError, CliResult, Kind};
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+use std::time::Duration;
+
+/// Everything but RFC 3986's unreserved characters is encoded, in paths and query values alike.
+const ENCODE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+
+/// Percent-encodes one path segment or query value.
+pub fn enc(raw: &str) -> String {
+    utf8_percent_encode(raw, ENCODE).to_string()
+}
+
+/// An OData string literal: single quotes doubled, as OData escapes them.
+pub fn literal(raw: &str) -> String {
+    format!("'{}'", raw.replace('\'', "''"))
+}
+
+/// Longest a collection is followed, so a server that keeps answering with next links cannot
+/// keep the client busy forever.
+const MAX_PAGES: usize = 10_000;
+
+pub struct Client {
+    base: String,
+    token: Option<String>,
+    http: reqwest::Client,
+}
+
+impl Client {
+    pub fn new(base: &str, token: Option<String>) -> CliResult<Self> {
+        let base = base.trim_end_matches('/').to_string();
+        if !(base.starts_with("http://") || base.starts_with("https://")) {
+            return Err(CliError::local("InvalidServerUrl", format!("'{base}' is not an http:// or https:// URL")));
+        }
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .connect_timeout(Duration::from_secs(10))
+            .user_agent(concat!("openpim-cli/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| CliError::local("HttpClient", e.to_string()))?;
+        Ok(Self { base, token, http })
+    }
+
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// `path` is relative to the server (`/v1.0/me`). A next link is absolute: only its path and
+    /// query are kept, so the token only ever goes to the server the user named, whatever host
+    /// the server believes it has.
+    fn url(&self, path: &str) -> String {
+        let relative = match path.split_once("://") {
+            Some((_, rest)) => rest.find('/').map_or("/", |i| &rest[i..]),
+            None => path,
+        };
+        format!("{}{}", self.base, relative)
+    }
+
+    async fn send(&self, method: Method, path: &str, body: Option<&Value>) -> CliResult<(StatusCode, Value)> {
+        let token = self.token.as_deref().ok_or_else(|| {
+            CliError::new(
+                Kind::Auth,
+                "NotSignedIn",
+                "no token: pass --token, set OPENPIM_TOKEN, or run `openpim login --server URL --token TOKEN`",
+            )
+        })?;
+        let mut req = self.http.request(method, self.url(path)).bearer_auth(token);
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        let resp = req.send().await.map_err(|e| {
+            CliError::new(Kind::Server, "ServerUnreachable", format!("cannot reach {}: {}", self.base, root_cause(&e)))
+        })?;
+        let status = resp.status();
+        let bytes = resp.bytes().await.map_err(|e| {
+            CliError::new(Kind::Server, "ServerUnreachable", format!("reading the answer failed: {}", root_cause(&e)))
+        })?;
+        let value = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap_or(Value::Null) };
+        if status.is_success() {
+            if value.is_null() && !bytes.is_empty() {
+                return Err(CliError::new(Kind::Server, "BadResponse", "the server's answer is not JSON"));
+            }
+            return Ok((status, value));
+        }
+        Err(graph_error(status, &value, &bytes))
+    }
+
+    pub async fn get(&self, path: &str) -> CliResult<Value> {
+        Ok(self.send(Method::GET, path, None).await?.1)
+    }
+
+    /// GET that answers `None` on 404 (for "is it this kind of thing?" look-ups).
+    pub async fn get_opt(&self, path: &str) -> CliResult<Option<Value>> {
+        match self.send(Method::GET, path, None).await {
+            Ok((_, v)) => Ok(Some(v)),
+            Err(e) if e.kind == Kind::NotFound => Ok(None),
+            // A malformed id is a 400 on some routes: that also means "not this".
+            Err(e) if e.code == "Request_BadRequest" => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> CliResult<Value> {
+        Ok(self.send(Method::POST, path, Some(body)).await?.1)
+    }
+
+    pub async fn patch(&self, path: &str, body: &Value) -> CliResult<Value> {
+        Ok(self.send(Method::PATCH, path, Some(body)).await?.1)
+    }
+
+    /// Every item of a collection, following `@odata.nextLink`.
+    pub async fn get_all(&self, path: &str) -> CliResult<Vec<Value>> {
+        let mut items = Vec::new();
+        let mut next = Some(path.to_string());
+        let mut pages = 0;
+        while let Some(url) = next.take() {
+            pages += 1;
+            if pages > MAX_PAGES {
+                return Err(CliError::new(
+                    Kind::Server,
+                    "TooManyPages",
+                    format!("{path} did not end after {MAX_PAGES} pages"),
+                ));
+            }
+            let body = self.get(&url).await?;
+            match body.get("value").and_then(Value::as_array) {
+                Some(page) => items.extend(page.iter().cloned()),
+                None => return Err(CliError::new(Kind::Server, "BadResponse", format!("{path} is not a collection"))),
+            }
+            next = body.get("@odata.nextLink").and_then(Value::as_str).map(str::to_string);
+        }
+        Ok(items)
+    }
+}
+
+/// The innermost cause of a transport error (reqwest's top level says little, e.g. "error
+/// sending request").
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cur = e;
+    while let Some(next) = cur.source() {
+        cur = next;
+    }
+    cur.to_string()
+}
+
+/// A Graph error body (`{"error":{"code","message"}}`) as a typed error; anything else by status.
+fn graph_error(status: StatusCode, value: &Value, bytes: &[u8]) -> CliError {
+    let kind = Kind::of_status(status.as_u16());
+    let err = &value["error"];
+    match (err["code"].as_str(), err["message"].as_str()) {
+        (Some(code), message) => CliError::new(kind, code, message.unwrap_or("").to_string()),
+        _ => {
+            let text = String::from_utf8_lossy(bytes);
+            let text = text.trim();
+            let message = if text.is_empty() {
+                status.canonical_reason().unwrap_or("error").to_string()
+            } else {
+                text.chars().take(300).collect()
+            };
+            CliError::new(kind, &format!("Http{}", status.as_u16()), message)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_links_stay_on_the_named_server() {
+        let c = Client::new("http://127.0.0.1:9/", Some("t".into())).unwrap();
+        assert_eq!(c.url("/v1.0/me"), "http://127.0.0.1:9/v1.0/me");
+        assert_eq!(c.url("https://evil.example/v1.0/users?$skiptoken=x"), "http://127.0.0.1:9/v1.0/users?$skiptoken=x");
+        assert_eq!(c.url("https://evil.example"), "http://127.0.0.1:9/");
+    }
+
+    #[test]
+    fn encodes_values_and_literals() {
+        assert_eq!(enc("a b'c/d"), "a%20b%27c%2Fd");
+        assert_eq!(literal("O'Brien"), "'O''Brien'");
+        assert!(Client::new("ftp://x", None).is_err());
+    }
+
+    #[test]
+    fn graph_errors_keep_the_servers_code() {
+        let body = serde_json::json!({"error": {"code": "RoleAssignmentExists", "message": "exists"}});
+        let e = graph_error(StatusCode::CONFLICT, &body, b"");
+        assert_eq!((e.kind, e.code.as_str(), e.message.as_str()), (Kind::Refused, "RoleAssignmentExists", "exists"));
+        let e = graph_error(StatusCode::BAD_GATEWAY, &Value::Null, b"upstream down");
+        assert_eq!((e.kind, e.code.as_str(), e.message.as_str()), (Kind::Server, "Http502", "upstream down"));
+    }
+}

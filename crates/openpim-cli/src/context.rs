@@ -1,0 +1,33 @@
+//! What every client command runs with: the connection, the output format, the local clock
+//! (for "in 1h 59m") and caches of names already looked up.
+
+use crate::client::Client;
+use crate::output::Format;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use time::OffsetDateTime;
+
+pub struct Ctx {
+    pub client: Client,
+    pub format: Format,
+    pub now: OffsetDateTime,
+    /// Every role definition (id, names), fetched once per run.
+    pub(crate) roles: Mutex<Option<Vec<Value>>>,
+    /// Object id → UPN or group name, for showing principals.
+    pub(crate) names: Mutex<HashMap<String, String>>,
+    pub(crate) me: Mutex<Option<Value>>,
+}
+
+impl Ctx {
+    pub fn new(client: Client, format: Format) -> Self {
+        Self {
+            client,
+            format,
+            now: OffsetDateTime::now_utc(),
+            roles: Mutex::new(None),
+            names: Mutex::new(HashMap::new()),
+            me: Mutex::new(None),
+        }
+    }
+}

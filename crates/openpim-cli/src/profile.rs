@@ -1,0 +1,122 @@
+//! Login profiles: a server URL and a token per profile name, kept in `profiles.json` under
+//! `$OPENPIM_CONFIG_DIR`, `$XDG_CONFIG_HOME/openpim` or `~/.config/openpim`, readable by the owner
+//! only (the tokens in it are bearer credentials).
+
+use crate::error::{CliError, CliResult};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Profile {
+    pub server: String,
+    pub token: String,
+    /// Who the token signed in as when it was saved (shown, never trusted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct Profiles {
+    #[serde(default)]
+    pub profiles: BTreeMap<String, Profile>,
+}
+
+/// The directory holding `profiles.json`.
+pub fn config_dir() -> Option<PathBuf> {
+    let from_env = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+    from_env("OPENPIM_CONFIG_DIR")
+        .or_else(|| from_env("XDG_CONFIG_HOME").map(|d| d.join("openpim")))
+        .or_else(|| from_env("HOME").map(|h| h.join(".config").join("openpim")))
+}
+
+pub fn file() -> CliResult<PathBuf> {
+    config_dir()
+        .map(|d| d.join("profiles.json"))
+        .ok_or_else(|| CliError::local("NoConfigDirectory", "set OPENPIM_CONFIG_DIR (or HOME) to keep login profiles"))
+}
+
+impl Profiles {
+    /// The saved profiles; none when the file does not exist yet.
+    pub fn load(path: &Path) -> CliResult<Self> {
+        match std::fs::read(path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
+                CliError::local("BadProfileFile", format!("{} is not a valid profile file: {e}", path.display()))
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
+            Err(e) => Err(CliError::local("BadProfileFile", format!("cannot read {}: {e}", path.display()))),
+        }
+    }
+
+    /// Writes the file with mode 0600 through a temporary file, so a crash never leaves half a
+    /// file and the token is never readable by others, not even for a moment.
+    pub fn save(&self, path: &Path) -> CliResult<()> {
+        let io = |e: std::io::Error| CliError::local("ProfileWriteFailed", format!("{}: {e}", path.display()));
+        if let Some(dir) = path.parent() {
+            create_private_dir(dir).map_err(io)?;
+        }
+        let tmp = path.with_extension("json.tmp");
+        let body = serde_json::to_vec_pretty(self).map_err(|e| CliError::local("ProfileWriteFailed", e.to_string()))?;
+        write_private(&tmp, &body).map_err(io)?;
+        std::fs::rename(&tmp, path).map_err(io)
+    }
+}
+
+#[cfg(unix)]
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)
+}
+
+#[cfg(not(unix))]
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, body: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
+    // A leftover temp file keeps its old mode: force it.
+    f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    f.write_all(body)?;
+    f.sync_all()
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, body: &[u8]) -> std::io::Result<()> {
+    std::fs::write(path, body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn save_and_load_round_trip_privately() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nested").join("profiles.json");
+        assert!(Profiles::load(&path).unwrap().profiles.is_empty());
+        let mut p = Profiles::default();
+        p.profiles
+            .insert("work".into(), Profile { server: "http://x".into(), token: "t".into(), user: Some("u@x".into()) });
+        p.save(&path).unwrap();
+        let back = Profiles::load(&path).unwrap();
+        assert_eq!(back.profiles["work"].server, "http://x");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        }
+    }
+
+    #[test]
+    fn a_corrupt_file_is_a_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("profiles.json");
+        std::fs::write(&path, "{not json").unwrap();
+        let e = Profiles::load(&path).unwrap_err();
+        assert_eq!(e.code, "BadProfileFile");
+    }
+}
