@@ -40,7 +40,12 @@ pub struct Agreement {
 }
 
 /// Asks every engine every query; all mismatches, or the agreed tally.
-pub fn compare(queries: &[Query], openpim: &OpenPim, casbin: &Casbin, cedar: &Cedar) -> Result<Agreement, Vec<Mismatch>> {
+pub fn compare(
+    queries: &[Query],
+    openpim: &OpenPim,
+    casbin: &Casbin,
+    cedar: &Cedar,
+) -> Result<Agreement, Vec<Mismatch>> {
     let mut mismatches = Vec::new();
     let mut allowed = 0;
     for q in queries {

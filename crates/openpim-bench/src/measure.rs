@@ -58,14 +58,36 @@ pub fn agreement_on_small() -> Result<Agreement, String> {
     compare(&w.queries(AGREEMENT_SAMPLE, AGREEMENT_SEED), &openpim, &casbin, &cedar).map_err(|m| describe(&m))
 }
 
-/// Everything timed: the workload, the queries, and each engine loaded from them.
-pub struct Setup {
+/// One workload with its timed queries and OpenPIM's index over it.
+pub struct Part {
+    pub size: String,
     pub workload: Workload,
     pub queries: Vec<Query>,
     pub openpim: OpenPim,
-    /// `None` when the timed size exceeds `anchor_max_users`; see `anchor_size`.
-    pub anchors: Option<(Casbin, Cedar)>,
-    /// The size the anchors were loaded at, when it is the timed size.
+}
+
+impl Part {
+    fn load(size: &str, spec: &WorkloadSpec, queries: usize, times: &mut LoadTimes) -> Part {
+        let t = Instant::now();
+        let workload = Workload::generate(spec);
+        times.generate += t.elapsed().as_secs_f64();
+        let queries = workload.queries(queries, QUERY_SEED);
+        let t = Instant::now();
+        let openpim = OpenPim::load(&workload);
+        times.openpim += t.elapsed().as_secs_f64();
+        Part { size: size.to_string(), workload, queries, openpim }
+    }
+}
+
+/// Everything timed. The anchors are loaded on the timed size when it has at most
+/// `anchor_max_users` users, otherwise on the largest smaller size that has; OpenPIM is then
+/// timed on that size too, so the ratios always compare engines on the same workload.
+pub struct Setup {
+    pub main: Part,
+    /// The smaller workload the anchors were loaded from, when it is not `main`'s.
+    pub anchor_part: Option<Part>,
+    pub casbin: Casbin,
+    pub cedar: Cedar,
     pub load_seconds: LoadTimes,
 }
 
@@ -79,25 +101,55 @@ pub struct LoadTimes {
 
 impl Setup {
     pub fn load(cfg: &RunConfig) -> Result<Self, String> {
-        let t = Instant::now();
-        let workload = Workload::generate(&cfg.spec);
-        let mut times = LoadTimes { generate: t.elapsed().as_secs_f64(), ..Default::default() };
-        let queries = workload.queries(cfg.queries, QUERY_SEED);
-        let t = Instant::now();
-        let openpim = OpenPim::load(&workload);
-        times.openpim = t.elapsed().as_secs_f64();
-        let anchors = if cfg.spec.users <= cfg.anchor_max_users {
-            let t = Instant::now();
-            let casbin = Casbin::load(&workload).map_err(|e| format!("casbin failed to load: {e}"))?;
-            times.casbin = t.elapsed().as_secs_f64();
-            let t = Instant::now();
-            let cedar = Cedar::load(&workload)?;
-            times.cedar = t.elapsed().as_secs_f64();
-            Some((casbin, cedar))
-        } else {
+        let mut times = LoadTimes::default();
+        let main = Part::load(&cfg.size, &cfg.spec, cfg.queries, &mut times);
+        let anchor_part = if cfg.spec.users <= cfg.anchor_max_users {
             None
+        } else {
+            let (size, spec) = [("medium", WorkloadSpec::medium()), ("small", WorkloadSpec::small())]
+                .into_iter()
+                .find(|(_, s)| s.users <= cfg.anchor_max_users && s.users < cfg.spec.users)
+                .unwrap_or(("small", WorkloadSpec::small()));
+            Some(Part::load(size, &spec, cfg.queries, &mut times))
         };
-        Ok(Setup { workload, queries, openpim, anchors, load_seconds: times })
+        let w = &anchor_part.as_ref().unwrap_or(&main).workload;
+        let t = Instant::now();
+        let casbin = Casbin::load(w).map_err(|e| format!("casbin failed to load: {e}"))?;
+        times.casbin = t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        let cedar = Cedar::load(w)?;
+        times.cedar = t.elapsed().as_secs_f64();
+        Ok(Setup { main, anchor_part, casbin, cedar, load_seconds: times })
+    }
+
+    /// The workload the anchors answer on.
+    pub fn anchor_setup(&self) -> &Part {
+        self.anchor_part.as_ref().unwrap_or(&self.main)
+    }
+
+    pub fn describe(&self) -> String {
+        let w = &self.main.workload;
+        let t = &self.load_seconds;
+        let mut out = format!(
+            "size {}: {} users, {} instances, {} grants in the index; generated in {:.1}s, index built in {:.1}s\n",
+            self.main.size,
+            w.spec.users,
+            w.instances.len(),
+            self.main.openpim.index.grant_count(),
+            t.generate,
+            t.openpim
+        );
+        out.push_str(&format!(
+            "anchors on size {}: casbin {} p + {} g lines loaded in {:.1}s; cedar {} policies, {} entities loaded in {:.1}s",
+            self.anchor_setup().size,
+            self.casbin.policy_lines,
+            self.casbin.grouping_lines,
+            t.casbin,
+            self.cedar.policy_count,
+            self.cedar.entity_count,
+            t.cedar
+        ));
+        out
     }
 }
 
@@ -124,53 +176,72 @@ pub struct Figures {
     pub size: String,
     pub queries: usize,
     pub openpim: f64,
-    pub casbin: Option<f64>,
-    pub cedar: Option<f64>,
+    /// The size the anchors were timed on, and OpenPIM's rate on that same size.
+    pub anchor_size: String,
+    pub openpim_at_anchor_size: f64,
+    pub casbin: f64,
+    pub cedar: f64,
     pub agreement_sample: usize,
     pub allowed_share: f64,
 }
 
 impl Figures {
-    pub fn measure(cfg: &RunConfig, setup: &Setup, agreement: Agreement, min_time: Duration) -> Figures {
-        let openpim = checks_per_second(&setup.openpim, &setup.openpim.prepare_all(&setup.queries), min_time);
-        let (casbin, cedar) = match &setup.anchors {
-            Some((c, d)) => (
-                Some(checks_per_second(c, &c.prepare_all(&setup.queries), min_time)),
-                Some(checks_per_second(d, &d.prepare_all(&setup.queries), min_time)),
-            ),
-            None => (None, None),
+    pub fn measure(setup: &Setup, agreement: Agreement, min_time: Duration) -> Figures {
+        let main = &setup.main;
+        let openpim = checks_per_second(&main.openpim, &main.openpim.prepare_all(&main.queries), min_time);
+        let anchored = setup.anchor_setup();
+        let openpim_at_anchor_size = match &setup.anchor_part {
+            Some(p) => checks_per_second(&p.openpim, &p.openpim.prepare_all(&p.queries), min_time),
+            None => openpim,
         };
-        let allowed = setup.queries.iter().filter(|q| setup.openpim.allows(q)).count();
+        let casbin = checks_per_second(&setup.casbin, &setup.casbin.prepare_all(&anchored.queries), min_time);
+        let cedar = checks_per_second(&setup.cedar, &setup.cedar.prepare_all(&anchored.queries), min_time);
+        let allowed = main.queries.iter().filter(|q| main.openpim.allows(q)).count();
         Figures {
-            size: cfg.size.clone(),
-            queries: setup.queries.len(),
+            size: main.size.clone(),
+            queries: main.queries.len(),
             openpim,
+            anchor_size: anchored.size.clone(),
+            openpim_at_anchor_size,
             casbin,
             cedar,
             agreement_sample: agreement.checked,
-            allowed_share: allowed as f64 / setup.queries.len().max(1) as f64,
+            allowed_share: allowed as f64 / main.queries.len().max(1) as f64,
         }
     }
 
+    pub fn ratio_casbin(&self) -> f64 {
+        self.openpim_at_anchor_size / self.casbin
+    }
+
+    pub fn ratio_cedar(&self) -> f64 {
+        self.openpim_at_anchor_size / self.cedar
+    }
+
     pub fn table(&self) -> String {
-        let fmt = |v: Option<f64>| v.map_or("not loaded".to_string(), |v| format!("{v:>14.0}"));
-        let ratio = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{:.1}x", self.openpim / v));
-        format!(
-            "access check, size {}, {} queries ({:.0}% allowed), engines agreed on {} queries\n\
-             engine      checks/s        OpenPIM/engine\n\
-             openpim  {:>14.0}\n\
-             casbin   {}  {}\n\
-             cedar    {}  {}\n",
-            self.size,
+        let mut out = format!(
+            "access check, {} queries ({:.0}% allowed); engines agreed on {} queries first\n\
+             engine   size          checks/s   OpenPIM/engine\n\
+             openpim  {:<8} {:>14.0}\n",
             self.queries,
             self.allowed_share * 100.0,
             self.agreement_sample,
+            self.size,
             self.openpim,
-            fmt(self.casbin),
-            ratio(self.casbin),
-            fmt(self.cedar),
-            ratio(self.cedar),
-        )
+        );
+        if self.anchor_size != self.size {
+            out.push_str(&format!("openpim  {:<8} {:>14.0}\n", self.anchor_size, self.openpim_at_anchor_size));
+        }
+        out.push_str(&format!(
+            "casbin   {:<8} {:>14.0}   {:.1}x\ncedar    {:<8} {:>14.0}   {:.1}x\n",
+            self.anchor_size,
+            self.casbin,
+            self.ratio_casbin(),
+            self.anchor_size,
+            self.cedar,
+            self.ratio_cedar()
+        ));
+        out
     }
 
     pub fn json(&self) -> serde_json::Value {
@@ -178,11 +249,13 @@ impl Figures {
             "openpim_checks_per_s": self.openpim,
             "casbin_checks_per_s": self.casbin,
             "cedar_checks_per_s": self.cedar,
-            "ratio_casbin": self.casbin.map(|c| self.openpim / c),
-            "ratio_cedar": self.cedar.map(|c| self.openpim / c),
+            "ratio_casbin": self.ratio_casbin(),
+            "ratio_cedar": self.ratio_cedar(),
             "size": self.size,
             "queries": self.queries,
             "agreement_sample": self.agreement_sample,
+            "anchor_size": self.anchor_size,
+            "openpim_checks_per_s_at_anchor_size": self.openpim_at_anchor_size,
             "allowed_share": self.allowed_share,
         })
     }

@@ -25,7 +25,11 @@ fn openpim_casbin_and_cedar_agree_on_the_small_workload() {
         Ok(a) => {
             eprintln!("{} queries agreed ({} allowed) in {:?}", a.checked, a.allowed, t.elapsed());
             assert_eq!(a.checked, 10_000);
-            assert!(a.allowed > 2_000 && a.allowed < 8_000, "{} allowed: the sample must exercise both answers", a.allowed);
+            assert!(
+                a.allowed > 2_000 && a.allowed < 8_000,
+                "{} allowed: the sample must exercise both answers",
+                a.allowed
+            );
         }
         Err(m) => panic!("{}", describe(&m)),
     }

@@ -119,7 +119,8 @@ impl Cedar {
         for (action, groups) in w.action_universe.iter().zip(action_groups) {
             entities.push(Entity::new_no_attrs(Types::uid(&types.action, action), groups));
         }
-        let roles: HashSet<EntityUid> = parents.values().flatten().filter(|p| p.type_name() == &types.role).cloned().collect();
+        let roles: HashSet<EntityUid> =
+            parents.values().flatten().filter(|p| p.type_name() == &types.role).cloned().collect();
         entities.extend(roles.into_iter().map(|r| Entity::new_no_attrs(r, HashSet::new())));
         entities.extend(parents.into_iter().map(|(uid, ps)| Entity::new_no_attrs(uid, ps)));
         let entity_count = entities.len();
