@@ -5,7 +5,7 @@
 //! exactly, whatever background jobs are doing.
 
 use crate::change::IndexUpdate;
-use crate::roles::RoleDefinition;
+use crate::roles::{action_matches, RoleDefinition, RolePermission};
 use crate::scope::DirectoryScope;
 use crate::{Instant, ObjectId};
 use std::collections::{HashMap, HashSet};
@@ -55,9 +55,127 @@ pub struct AccessPath {
     pub matched_permission: String,
 }
 
+/// A role's permissions, indexed for the access check.
+///
+/// Checking an action against a role used to try every pattern of the role (Global Administrator
+/// has over 200), splitting both strings each time. Nearly every pattern pins the action's first
+/// two segments (`microsoft.directory/users/...`), so patterns are grouped by that lowercased
+/// "head" and a check only tries the few patterns under the action's head, plus the rare ones
+/// that do not pin it (a `*` in the head, or an entity of one segment). Candidates are tried in
+/// the role's own order, with `action_matches` itself, so the answer and the reported pattern are
+/// exactly those of `RoleDefinition::granting_pattern`.
+#[derive(Debug, Clone)]
+struct IndexedRole {
+    definition: Arc<RoleDefinition>,
+    permissions: Vec<IndexedPermission>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct IndexedPermission {
+    allowed: PatternIndex,
+    excluded: PatternIndex,
+}
+
+#[derive(Debug, Clone, Default)]
+struct PatternIndex {
+    /// Lowercased `segment0/segment1` -> positions of the patterns that pin that head, ascending.
+    by_head: HashMap<String, Vec<usize>>,
+    /// Positions of the patterns that do not pin the head, ascending.
+    unpinned: Vec<usize>,
+}
+
+impl PatternIndex {
+    fn new(patterns: &[String]) -> Self {
+        let mut index = PatternIndex::default();
+        for (i, p) in patterns.iter().enumerate() {
+            match pinned_head(p) {
+                Some(head) => index.by_head.entry(head).or_default().push(i),
+                None => index.unpinned.push(i),
+            }
+        }
+        index
+    }
+
+    /// The first of `patterns` (in their order) that covers `action`, whose head is `head`.
+    fn first_match<'p>(&self, patterns: &'p [String], head: Option<&str>, action: &str) -> Option<&'p str> {
+        let pinned: &[usize] = head.and_then(|h| self.by_head.get(h)).map_or(&[], Vec::as_slice);
+        let (mut a, mut b) = (pinned.iter().peekable(), self.unpinned.iter().peekable());
+        // Merge the two ascending lists so the first match in the role's order wins.
+        loop {
+            let next = match (a.peek(), b.peek()) {
+                (Some(&&x), Some(&&y)) if x < y => a.next(),
+                (Some(_), Some(_)) => b.next(),
+                (Some(_), None) => a.next(),
+                (None, Some(_)) => b.next(),
+                (None, None) => return None,
+            };
+            let pattern = next.map(|&i| patterns[i].as_str())?;
+            if action_matches(pattern, action) {
+                return Some(pattern);
+            }
+        }
+    }
+}
+
+/// The lowercased first two segments of `pattern` when every way it can match an action requires
+/// the action's first two segments to equal them (see `action_matches`); `None` otherwise.
+fn pinned_head(pattern: &str) -> Option<String> {
+    let segments: Vec<&str> = pattern.split('/').collect();
+    let n = segments.len();
+    let pinned = if n >= 3 && segments[n - 2].eq_ignore_ascii_case("allProperties") {
+        // The entity part (all but the last two segments) must itself span two segments.
+        n - 2 >= 2
+    } else if segments[n - 1] == "*" {
+        n - 1 >= 2
+    } else {
+        n >= 2
+    };
+    (pinned && segments[0] != "*" && segments[1] != "*")
+        .then(|| format!("{}/{}", segments[0], segments[1]).to_ascii_lowercase())
+}
+
+/// The lowercased first two segments of an action, if it has two.
+fn action_head(action: &str) -> Option<std::borrow::Cow<'_, str>> {
+    let first = action.find('/')?;
+    let end = action[first + 1..].find('/').map_or(action.len(), |i| first + 1 + i);
+    let head = &action[..end];
+    Some(if head.bytes().any(|b| b.is_ascii_uppercase()) {
+        std::borrow::Cow::Owned(head.to_ascii_lowercase())
+    } else {
+        std::borrow::Cow::Borrowed(head)
+    })
+}
+
+impl IndexedRole {
+    fn new(definition: RoleDefinition) -> Self {
+        let permissions = definition
+            .role_permissions
+            .iter()
+            .map(|p: &RolePermission| IndexedPermission {
+                allowed: PatternIndex::new(&p.allowed_resource_actions),
+                excluded: PatternIndex::new(&p.excluded_resource_actions),
+            })
+            .collect();
+        IndexedRole { definition: Arc::new(definition), permissions }
+    }
+
+    /// Same answer as `RoleDefinition::granting_pattern(action)`; `head` is `action_head(action)`.
+    fn granting_pattern(&self, head: Option<&str>, action: &str) -> Option<&str> {
+        if !self.definition.is_enabled {
+            return None;
+        }
+        self.definition.role_permissions.iter().zip(&self.permissions).find_map(|(p, idx)| {
+            if idx.excluded.first_match(&p.excluded_resource_actions, head, action).is_some() {
+                return None;
+            }
+            idx.allowed.first_match(&p.allowed_resource_actions, head, action)
+        })
+    }
+}
+
 #[derive(Debug, Default, Clone)]
 pub struct AccessIndex {
-    roles: HashMap<ObjectId, Arc<RoleDefinition>>,
+    roles: HashMap<ObjectId, IndexedRole>,
     grants: HashMap<ObjectId, Grant>,
     grants_by_principal: HashMap<ObjectId, Vec<ObjectId>>,
     role_assignable_groups: HashSet<ObjectId>,
@@ -73,7 +191,7 @@ impl AccessIndex {
     }
 
     pub fn role(&self, id: &ObjectId) -> Option<&Arc<RoleDefinition>> {
-        self.roles.get(id)
+        self.roles.get(id).map(|r| &r.definition)
     }
 
     pub fn grant_count(&self) -> usize {
@@ -83,7 +201,7 @@ impl AccessIndex {
     pub fn apply(&mut self, update: IndexUpdate) {
         match update {
             IndexUpdate::RoleDefinitionSaved(role) => {
-                self.roles.insert(role.id, Arc::new(role));
+                self.roles.insert(role.id, IndexedRole::new(role));
             }
             IndexUpdate::RoleDefinitionDeleted(id) => {
                 self.roles.remove(&id);
@@ -158,6 +276,11 @@ impl AccessIndex {
 
     /// Every grant `principal` holds at `now`: its own, then those of its role-assignable groups.
     pub fn effective_grants(&self, principal: ObjectId, now: Instant) -> Vec<EffectiveGrant<'_>> {
+        self.effective_grants_iter(principal, now).collect()
+    }
+
+    /// `effective_grants` without collecting them, for the check's hot path.
+    fn effective_grants_iter(&self, principal: ObjectId, now: Instant) -> impl Iterator<Item = EffectiveGrant<'_>> {
         let direct = self.grants_of(principal).map(|g| EffectiveGrant { grant: g, via_group: None });
         let via_groups = self
             .groups_of_member
@@ -165,28 +288,46 @@ impl AccessIndex {
             .into_iter()
             .flatten()
             .flat_map(|gid| self.grants_of(*gid).map(move |g| EffectiveGrant { grant: g, via_group: Some(*gid) }));
-        direct.chain(via_groups).filter(|e| e.grant.is_effective(now)).collect()
+        direct.chain(via_groups).filter(move |e| e.grant.is_effective(now))
     }
 
     fn grants_of(&self, principal: ObjectId) -> impl Iterator<Item = &Grant> {
         self.grants_by_principal.get(&principal).into_iter().flatten().filter_map(|id| self.grants.get(id))
     }
 
-    /// Is `principal` allowed `action` at `scope` at `now`? Returns the first path that grants it.
-    pub fn check(&self, principal: ObjectId, action: &str, scope: &DirectoryScope, now: Instant) -> Option<AccessPath> {
-        self.effective_grants(principal, now).into_iter().find_map(|e| {
+    /// The first effective grant (in `effective_grants` order) that allows `action` at `scope`,
+    /// with its role and the pattern that matched. Allocates nothing.
+    fn find_path(
+        &self,
+        principal: ObjectId,
+        action: &str,
+        scope: &DirectoryScope,
+        now: Instant,
+    ) -> Option<(EffectiveGrant<'_>, &IndexedRole, &str)> {
+        let head = action_head(action);
+        self.effective_grants_iter(principal, now).find_map(|e| {
             if !e.grant.scope.covers(scope) {
                 return None;
             }
             let role = self.roles.get(&e.grant.role_definition_id)?;
-            let pattern = role.granting_pattern(action)?;
-            Some(AccessPath {
-                grant: e.grant.clone(),
-                via_group: e.via_group,
-                role_display_name: role.display_name.clone(),
-                matched_permission: pattern.to_string(),
-            })
+            let pattern = role.granting_pattern(head.as_deref(), action)?;
+            Some((e, role, pattern))
         })
+    }
+
+    /// Is `principal` allowed `action` at `scope` at `now`? Returns the first path that grants it.
+    pub fn check(&self, principal: ObjectId, action: &str, scope: &DirectoryScope, now: Instant) -> Option<AccessPath> {
+        self.find_path(principal, action, scope, now).map(|(e, role, pattern)| AccessPath {
+            grant: e.grant.clone(),
+            via_group: e.via_group,
+            role_display_name: role.definition.display_name.clone(),
+            matched_permission: pattern.to_string(),
+        })
+    }
+
+    /// The answer of `check` without building the explanation (for callers that need only yes/no).
+    pub fn allows(&self, principal: ObjectId, action: &str, scope: &DirectoryScope, now: Instant) -> bool {
+        self.find_path(principal, action, scope, now).is_some()
     }
 
     /// Is `principal` a member of any role-assignable group?
@@ -196,8 +337,7 @@ impl AccessIndex {
 
     /// Does `principal` hold `role` at the tenant scope at `now` (directly or through a group)?
     pub fn holds_role(&self, principal: ObjectId, role: ObjectId, now: Instant) -> bool {
-        self.effective_grants(principal, now)
-            .iter()
+        self.effective_grants_iter(principal, now)
             .any(|e| e.grant.role_definition_id == role && e.grant.scope == DirectoryScope::Tenant)
     }
 }
@@ -317,5 +457,99 @@ mod tests {
         idx.apply(IndexUpdate::PrincipalDeleted(alice));
         assert!(!idx.holds_role(alice, rid, now));
         assert_eq!(idx.grant_count(), 0);
+    }
+
+    /// Actions to probe `patterns` with: the patterns themselves, concrete variants of each (other
+    /// verbs and property sets, upper case, one segment more or less), and odd strings.
+    fn probe_actions<'a>(patterns: impl IntoIterator<Item = &'a String>) -> Vec<String> {
+        let mut out: Vec<String> =
+            ["", "/", "a", "microsoft.directory", "microsoft.directory/", "x/*/y", "/users/read"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
+        for a in patterns {
+            let segments: Vec<&str> = a.split('/').collect();
+            let entity = segments[..segments.len().saturating_sub(2).max(1)].join("/");
+            out.push(a.clone());
+            out.push(a.to_ascii_uppercase());
+            out.push(format!("{a}/extra"));
+            out.push(segments[..segments.len() - 1].join("/"));
+            for tail in ["standard/read", "basic/update", "create", "allProperties/allTasks"] {
+                out.push(format!("{entity}/{tail}"));
+            }
+        }
+        let mut seen = HashSet::new();
+        out.retain(|a| seen.insert(a.clone()));
+        out
+    }
+
+    #[test]
+    fn indexed_role_matching_equals_role_definition_matching() {
+        let now = datetime!(2026-01-01 00:00 UTC);
+        let mut roles = crate::catalog::builtin_roles(now);
+        // Patterns the catalog lacks: wildcards in and after the head, one-segment entities,
+        // mixed case, exclusions, several permissions, and a disabled role.
+        let mut odd = role(&[
+            "microsoft.directory/*/read",
+            "*/users/create",
+            "microsoft.directory/*",
+            "Microsoft.Directory/Users/allProperties/allTasks",
+            "microsoft.office365.*/*",
+            "single/allProperties/read",
+            "single",
+            "microsoft.directory/groups/members/update",
+        ]);
+        odd.role_permissions[0].excluded_resource_actions =
+            vec!["microsoft.directory/users/delete".into(), "microsoft.directory/*/password/update".into()];
+        odd.role_permissions.push(RolePermission {
+            allowed_resource_actions: vec!["microsoft.directory/users/delete".into(), "other/thing".into()],
+            excluded_resource_actions: vec!["other/*".into()],
+            condition: None,
+        });
+        let mut disabled = role(&["microsoft.directory/users/create"]);
+        disabled.is_enabled = false;
+        roles.push(odd);
+        roles.push(disabled);
+        let all_patterns: Vec<String> = roles
+            .iter()
+            .flat_map(|r| r.role_permissions.iter().flat_map(|p| p.allowed_resource_actions.clone()))
+            .collect();
+        // Every role meets its own patterns' variants and a seventh of everyone else's
+        // (all of them would make this test slow without making it stronger).
+        let shared: Vec<String> = probe_actions(&all_patterns).into_iter().step_by(7).collect();
+        let mut matched = 0;
+        for r in roles {
+            let indexed = IndexedRole::new(r.clone());
+            let own = r
+                .role_permissions
+                .iter()
+                .flat_map(|p| p.allowed_resource_actions.iter().chain(&p.excluded_resource_actions));
+            for a in probe_actions(own).iter().chain(&shared) {
+                let head = action_head(a);
+                let expected = r.granting_pattern(a);
+                assert_eq!(indexed.granting_pattern(head.as_deref(), a), expected, "{} / {a}", r.display_name);
+                matched += usize::from(expected.is_some());
+            }
+        }
+        assert!(matched > 1_000, "the probe must hit many grants, hit {matched}");
+    }
+
+    #[test]
+    fn check_and_allows_agree_and_report_the_first_matching_pattern() {
+        let now = datetime!(2026-01-01 10:00 UTC);
+        let mut idx = AccessIndex::new();
+        let r = role(&["microsoft.directory/users/allProperties/read", PWD, "microsoft.directory/users/standard/read"]);
+        let rid = r.id;
+        idx.apply(IndexUpdate::RoleDefinitionSaved(r));
+        let alice = ObjectId::new_v4();
+        idx.apply(IndexUpdate::GrantAdded(grant(alice, rid, DirectoryScope::Tenant, None, None)));
+        let path = idx.check(alice, "Microsoft.Directory/Users/Standard/Read", &DirectoryScope::Tenant, now).unwrap();
+        assert_eq!(path.matched_permission, "microsoft.directory/users/allProperties/read");
+        assert_eq!(path.role_display_name, "Test role");
+        for a in [PWD, "microsoft.directory/users/standard/read", "microsoft.directory/users/delete", "", "x"] {
+            let scope = DirectoryScope::Tenant;
+            assert_eq!(idx.allows(alice, a, &scope, now), idx.check(alice, a, &scope, now).is_some(), "{a}");
+        }
+        assert!(!idx.allows(alice, "microsoft.directory/users/delete", &DirectoryScope::Tenant, now));
     }
 }
