@@ -265,7 +265,13 @@ async fn self_request(session: &Session, ui: &UiState, set: &str, body: impl FnO
     let api = Api::new(&ui.api, &session.token);
     let result = async {
         let me = my_id(&api).await?;
-        api.post(&format!("{RM}/{set}?$expand=roleDefinition"), &body(me)).await
+        let mut r = api.post(&format!("{RM}/{set}"), &body(me)).await?;
+        // The request's answer has the role's id only; its name reads better in the message.
+        let role = format!("{RM}/roleDefinitions/{}", seg(&view::s(&r["roleDefinitionId"])));
+        if let Ok(def) = api.get(&role).await {
+            r["roleDefinition"] = def;
+        }
+        Ok::<_, super::api::GraphError>(r)
     }
     .await;
     match result {
