@@ -1,7 +1,7 @@
 //! Audit: the directory audit log with filters, and the same rows as CSV. The API decides who
 //! may read it.
 
-use super::api::{lit, q, Api, GraphError};
+use super::api::{lit, q, seg, Api, GraphError};
 use super::page;
 use super::session::Session;
 use super::view::{self, Chrome};
@@ -12,6 +12,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::Value;
+use std::collections::HashMap;
 
 /// Rows shown on the page; the CSV has every matching row.
 const PAGE_ROWS: usize = 200;
@@ -72,13 +73,56 @@ struct Row {
     reason: String,
 }
 
-fn targets(a: &Value) -> String {
+/// Most distinct users looked up to name audit targets recorded by id only.
+const MAX_NAME_LOOKUPS: usize = 100;
+
+/// Names for targets the log records by id only (roles and users in PIM entries): the role
+/// catalog, and each distinct user once. Best effort: an id that cannot be named stays an id.
+async fn target_names(api: &Api<'_>, items: &[Value]) -> HashMap<String, String> {
+    let mut names = HashMap::new();
+    if let Ok(roles) = api.list_all("/v1.0/roleManagement/directory/roleDefinitions").await {
+        for r in roles {
+            names.insert(view::s(&r["id"]), view::s(&r["displayName"]));
+        }
+    }
+    // Ids first: the lookups below await, and the borrowed iterator must not live across them.
+    let unnamed: Vec<String> = items
+        .iter()
+        .filter_map(|a| a["targetResources"].as_array())
+        .flatten()
+        .filter(|t| t["type"] == "User" && !t["userPrincipalName"].is_string())
+        .map(|t| view::s(&t["id"]))
+        .collect();
+    let mut lookups = 0;
+    for id in unnamed {
+        if names.contains_key(&id) {
+            continue;
+        }
+        if lookups == MAX_NAME_LOOKUPS {
+            break;
+        }
+        lookups += 1;
+        let name = match api.get(&format!("/v1.0/users/{}", seg(&id))).await {
+            Ok(u) => view::s(&u["userPrincipalName"]),
+            Err(_) => id.clone(),
+        };
+        names.insert(id, name);
+    }
+    names
+}
+
+fn targets(a: &Value, names: &HashMap<String, String>) -> String {
     a["targetResources"]
         .as_array()
         .map(|ts| {
             ts.iter()
                 .map(|t| {
-                    let name = t["userPrincipalName"].as_str().or(t["displayName"].as_str()).unwrap_or_default();
+                    let known = t["id"].as_str().and_then(|id| names.get(id)).map(String::as_str);
+                    let name = t["userPrincipalName"]
+                        .as_str()
+                        .or(t["displayName"].as_str())
+                        .or(known)
+                        .unwrap_or_default();
                     let kind = view::s(&t["type"]);
                     if name.is_empty() {
                         format!("{kind} {}", view::s(&t["id"]))
@@ -92,12 +136,12 @@ fn targets(a: &Value) -> String {
         .unwrap_or_default()
 }
 
-fn row(a: &Value) -> Row {
+fn row(a: &Value, names: &HashMap<String, String>) -> Row {
     Row {
         when: view::when(&a["activityDateTime"]),
         activity: view::s(&a["activityDisplayName"]),
         actor: view::s(&a["initiatedBy"]["user"]["userPrincipalName"]),
-        targets: targets(a),
+        targets: targets(a, names),
         result: view::s(&a["result"]),
         reason: view::s(&a["resultReason"]),
     }
@@ -140,7 +184,8 @@ pub async fn page(State(ui): State<UiState>, session: Session, Query(f): Query<F
         _ => vec![],
     };
     let more = page["@odata.nextLink"].is_string();
-    let rows = items.iter().map(row).collect();
+    let names = target_names(&api, &items).await;
+    let rows = items.iter().map(|a| row(a, &names)).collect();
     let csv_link = format!("/audit.csv?{}", query_string(&f));
     session.finish(view::render(StatusCode::OK, &AuditPage { page: chrome, f, rows, more, csv_link }))
 }
@@ -163,6 +208,7 @@ pub async fn csv(State(ui): State<UiState>, session: Session, Query(f): Query<Fi
         Err(e) if e.is_unauthenticated() => return super::signin::expired(&session, &e.message),
         Err(e) => return csv_refused(&e),
     };
+    let names = target_names(&api, &items).await;
     let mut out = String::from("activityDateTime,activityDisplayName,category,result,resultReason,initiatedBy,targets,id\r\n");
     for a in &items {
         let fields = [
@@ -172,7 +218,7 @@ pub async fn csv(State(ui): State<UiState>, session: Session, Query(f): Query<Fi
             view::s(&a["result"]),
             view::s(&a["resultReason"]),
             view::s(&a["initiatedBy"]["user"]["userPrincipalName"]),
-            targets(a),
+            targets(a, &names),
             view::s(&a["id"]),
         ];
         out.push_str(&fields.iter().map(|x| csv_field(x)).collect::<Vec<_>>().join(","));
