@@ -166,7 +166,8 @@ async fn bad_tokens_and_forged_sign_ins_are_refused() {
     let ts = TestServer::start().await;
     let mut b = Browser::new(&ts.base);
     // Garbage and expired tokens go back to the form with a message and no session.
-    let expired = ts.mint(ADMIN_UPN, time::OffsetDateTime::now_utc() - time::Duration::hours(2), Duration::from_secs(60));
+    let expired =
+        ts.mint(ADMIN_UPN, time::OffsetDateTime::now_utc() - time::Duration::hours(2), Duration::from_secs(60));
     for token in ["not-a-token", expired.as_str()] {
         let page = b.sign_in(token).await;
         assert!(page.body.contains("Sign-in failed"), "{}", page.body);
@@ -205,7 +206,8 @@ async fn forms_without_the_right_csrf_token_or_from_another_site_change_nothing(
     // The right token, but sent by another site's page.
     let mut good = form("");
     good[0].1 = Box::leak(csrf.clone().into_boxed_str());
-    let cross = b.post_with(&path, &good, &[("Origin", "https://evil.example"), ("Sec-Fetch-Site", "cross-site")]).await;
+    let cross =
+        b.post_with(&path, &good, &[("Origin", "https://evil.example"), ("Sec-Fetch-Site", "cross-site")]).await;
     assert_eq!(cross.status, StatusCode::FORBIDDEN);
     let cross_origin = b.post_with(&path, &good, &[("Origin", "http://evil.example")]).await;
     assert_eq!(cross_origin.status, StatusCode::FORBIDDEN);
@@ -324,7 +326,10 @@ async fn activation_shows_requirements_and_policy_failures_as_banners() {
     assert!(page.body.contains("JustificationRule"));
     // With one it is active.
     let ok = b
-        .post("/activate", &[("csrf", &csrf), ("role", &role), ("scope", "/"), ("hours", "1"), ("justification", "INC-1")])
+        .post(
+            "/activate",
+            &[("csrf", &csrf), ("role", &role), ("scope", "/"), ("hours", "1"), ("justification", "INC-1")],
+        )
         .await;
     let page = b.get(ok.location()).await;
     assert!(page.body.contains("User Administrator is active."), "{}", page.body);

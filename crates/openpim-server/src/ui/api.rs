@@ -76,7 +76,8 @@ impl<'a> Api<'a> {
         let bytes = axum::body::to_bytes(resp.into_body(), MAX_RESPONSE_BYTES)
             .await
             .map_err(|_| GraphError::local("The API response could not be read."))?;
-        let json: Value = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap_or(Value::Null) };
+        let json: Value =
+            if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap_or(Value::Null) };
         if status.is_success() {
             return Ok(json);
         }

@@ -54,7 +54,9 @@ pub async fn page(State(ui): State<UiState>, session: Session) -> Response {
         Err(resp) => return resp,
     };
     let api = Api::new(&ui.api, &session.token);
-    let path = format!("{RM}/roleAssignmentScheduleRequests/filterByCurrentUser(on='approver')?$expand=principal,roleDefinition");
+    let path = format!(
+        "{RM}/roleAssignmentScheduleRequests/filterByCurrentUser(on='approver')?$expand=principal,roleDefinition"
+    );
     let requests = match api.list_all(&path).await {
         Ok(r) => r,
         Err(e) => return page::load_failed(&session, chrome, &e),
@@ -97,7 +99,7 @@ pub struct DecideForm {
 /// Approves or denies: finds the step of the approval that is in progress and assigned to the
 /// caller, and PATCHes it. Whether the caller may decide is the API's call.
 pub async fn decide(State(ui): State<UiState>, session: Session, Form(f): Form<DecideForm>) -> Response {
-    if let Err(refused) = session.check_csrf(&f.csrf) {
+    if let Some(refused) = session.csrf_refusal(&f.csrf) {
         return refused;
     }
     let decision = match f.decision.as_str() {

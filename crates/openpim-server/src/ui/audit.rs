@@ -118,11 +118,8 @@ fn targets(a: &Value, names: &HashMap<String, String>) -> String {
             ts.iter()
                 .map(|t| {
                     let known = t["id"].as_str().and_then(|id| names.get(id)).map(String::as_str);
-                    let name = t["userPrincipalName"]
-                        .as_str()
-                        .or(t["displayName"].as_str())
-                        .or(known)
-                        .unwrap_or_default();
+                    let name =
+                        t["userPrincipalName"].as_str().or(t["displayName"].as_str()).or(known).unwrap_or_default();
                     let kind = view::s(&t["type"]);
                     if name.is_empty() {
                         format!("{kind} {}", view::s(&t["id"]))
@@ -209,7 +206,8 @@ pub async fn csv(State(ui): State<UiState>, session: Session, Query(f): Query<Fi
         Err(e) => return csv_refused(&e),
     };
     let names = target_names(&api, &items).await;
-    let mut out = String::from("activityDateTime,activityDisplayName,category,result,resultReason,initiatedBy,targets,id\r\n");
+    let mut out =
+        String::from("activityDateTime,activityDisplayName,category,result,resultReason,initiatedBy,targets,id\r\n");
     for a in &items {
         let fields = [
             view::s(&a["activityDateTime"]),
@@ -244,7 +242,8 @@ mod tests {
 
     #[test]
     fn filters() {
-        let f = Filters { actor: "a'b@x".into(), activity: "".into(), from: "2026-01-02".into(), to: "2026-01-31".into() };
+        let f =
+            Filters { actor: "a'b@x".into(), activity: "".into(), from: "2026-01-02".into(), to: "2026-01-31".into() };
         assert_eq!(
             odata_filter(&f).unwrap().unwrap(),
             "initiatedBy/user/userPrincipalName eq 'a''b@x' and activityDateTime ge 2026-01-02T00:00:00Z \

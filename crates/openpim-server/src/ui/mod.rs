@@ -18,12 +18,19 @@ mod signin;
 mod view;
 
 use crate::state::AppState;
+use axum::extract::DefaultBodyLimit;
 use axum::extract::Request;
+use axum::http::StatusCode;
 use axum::http::{header, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::TraceLayer;
+
+/// Largest form the UI accepts (a pasted token or a justification is far smaller).
+const MAX_FORM_BYTES: usize = 64 * 1024;
 
 /// What every UI handler gets: the API router to call and the server state (issuer, config).
 #[derive(Clone)]
@@ -41,6 +48,7 @@ impl UiState {
 
 /// Adds the UI's pages to `api` (the complete Graph router, which the pages call in-process).
 pub fn mount(api: Router, app: AppState) -> Router {
+    let state = UiState { api: api.clone(), app };
     let ui = Router::new()
         .route("/", get(my_roles::page))
         .route("/activate", post(my_roles::activate))
@@ -60,9 +68,15 @@ pub fn mount(api: Router, app: AppState) -> Router {
         .route("/audit", get(audit::page))
         .route("/audit.csv", get(audit::csv))
         .route("/static/app.css", get(stylesheet))
-        .layer(axum::middleware::from_fn(session::reject_cross_site_posts))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), session::reject_cross_site_posts))
         .layer(axum::middleware::from_fn(security_headers))
-        .with_state(UiState { api: api.clone(), app });
+        // The API's layers wrap only the API's routes, so the UI adds its own.
+        .layer(DefaultBodyLimit::max(MAX_FORM_BYTES))
+        .layer(CatchPanicLayer::custom(|_| {
+            view::plain_error(StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong; nothing more is known.")
+        }))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state);
     api.merge(ui)
 }
 

@@ -13,6 +13,7 @@ use axum::response::Response;
 use axum::Form;
 use serde::Deserialize;
 use serde_json::{json, Value};
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 
 const RM: &str = "/v1.0/roleManagement/directory";
@@ -158,9 +159,9 @@ pub async fn page(State(ui): State<UiState>, session: Session) -> Response {
         let mut policies: HashMap<String, Requirements> = HashMap::new();
         for e in &eligible {
             let id = view::s(&e["roleDefinitionId"]);
-            if !policies.contains_key(&id) {
-                let rules = policy_rules(&api, &id).await?;
-                policies.insert(id, Requirements::from_rules(&rules));
+            if let Entry::Vacant(slot) = policies.entry(id) {
+                let rules = policy_rules(&api, slot.key()).await?;
+                slot.insert(Requirements::from_rules(&rules));
             }
         }
         Ok::<_, super::api::GraphError>((eligible, active, requests, policies))
@@ -293,7 +294,7 @@ async fn self_request(session: &Session, ui: &UiState, set: &str, body: impl FnO
 }
 
 pub async fn activate(State(ui): State<UiState>, session: Session, Form(f): Form<ActivateForm>) -> Response {
-    if let Err(refused) = session.check_csrf(&f.csrf) {
+    if let Some(refused) = session.csrf_refusal(&f.csrf) {
         return refused;
     }
     let Some(minutes) = parse_hours(&f.hours) else {
@@ -330,7 +331,7 @@ pub struct RoleForm {
 }
 
 pub async fn deactivate(State(ui): State<UiState>, session: Session, Form(f): Form<RoleForm>) -> Response {
-    if let Err(refused) = session.check_csrf(&f.csrf) {
+    if let Some(refused) = session.csrf_refusal(&f.csrf) {
         return refused;
     }
     self_request(&session, &ui, "roleAssignmentScheduleRequests", |me| {
@@ -346,7 +347,7 @@ pub async fn deactivate(State(ui): State<UiState>, session: Session, Form(f): Fo
 }
 
 pub async fn extend(State(ui): State<UiState>, session: Session, Form(f): Form<RoleForm>) -> Response {
-    if let Err(refused) = session.check_csrf(&f.csrf) {
+    if let Some(refused) = session.csrf_refusal(&f.csrf) {
         return refused;
     }
     let set = match f.kind.as_str() {
@@ -379,7 +380,7 @@ pub struct CancelForm {
 }
 
 pub async fn cancel(State(ui): State<UiState>, session: Session, Form(f): Form<CancelForm>) -> Response {
-    if let Err(refused) = session.check_csrf(&f.csrf) {
+    if let Some(refused) = session.csrf_refusal(&f.csrf) {
         return refused;
     }
     let api = Api::new(&ui.api, &session.token);

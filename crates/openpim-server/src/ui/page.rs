@@ -11,7 +11,12 @@ use axum::response::Response;
 use serde_json::Value;
 
 /// The signed-in user (`/v1.0/me`) and the layout for a page in `section`.
-pub async fn start(ui: &UiState, session: &Session, section: &'static str, title: &str) -> Result<(Chrome, Value), Response> {
+pub async fn start(
+    ui: &UiState,
+    session: &Session,
+    section: &'static str,
+    title: &str,
+) -> Result<(Chrome, Value), Response> {
     let api = Api::new(&ui.api, &session.token);
     match api.get("/v1.0/me").await {
         Ok(me) => {
@@ -51,7 +56,8 @@ struct ErrorPage {
 /// with the API's status (a 403 reads "You need a role that allows this. ...").
 pub fn failed(mut chrome: Chrome, e: &GraphError) -> Response {
     chrome.error = Some(view::describe(e));
-    let status = if e.status.is_client_error() || e.status.is_server_error() { e.status } else { StatusCode::BAD_GATEWAY };
+    let status =
+        if e.status.is_client_error() || e.status.is_server_error() { e.status } else { StatusCode::BAD_GATEWAY };
     view::render(status, &ErrorPage { page: chrome })
 }
 

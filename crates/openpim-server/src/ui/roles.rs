@@ -145,7 +145,8 @@ pub async fn detail(State(ui): State<UiState>, session: Session, Path(id): Path<
     let loaded = async {
         let role = api.get(&format!("{RM}/roleDefinitions/{}", seg(&id))).await?;
         let filter = q(&format!("roleDefinitionId eq {}", lit(&id)));
-        let eligible = api.list_all(&format!("{RM}/roleEligibilitySchedules?$filter={filter}&$expand=principal")).await?;
+        let eligible =
+            api.list_all(&format!("{RM}/roleEligibilitySchedules?$filter={filter}&$expand=principal")).await?;
         let active = api.list_all(&format!("{RM}/roleAssignmentSchedules?$filter={filter}&$expand=principal")).await?;
         Ok::<_, GraphError>((role, eligible, active))
     };
@@ -257,7 +258,7 @@ pub async fn assign(
     Path(id): Path<String>,
     Form(f): Form<AssignForm>,
 ) -> Response {
-    if let Err(refused) = session.check_csrf(&f.csrf) {
+    if let Some(refused) = session.csrf_refusal(&f.csrf) {
         return refused;
     }
     let api = Api::new(&ui.api, &session.token);
@@ -296,7 +297,7 @@ pub async fn remove(
     Path(id): Path<String>,
     Form(f): Form<AssignForm>,
 ) -> Response {
-    if let Err(refused) = session.check_csrf(&f.csrf) {
+    if let Some(refused) = session.csrf_refusal(&f.csrf) {
         return refused;
     }
     let set = match requests_set(&f.kind) {
@@ -319,7 +320,7 @@ pub async fn update(
     Path(id): Path<String>,
     Form(f): Form<AssignForm>,
 ) -> Response {
-    if let Err(refused) = session.check_csrf(&f.csrf) {
+    if let Some(refused) = session.csrf_refusal(&f.csrf) {
         return refused;
     }
     let prepared = requests_set(&f.kind).and_then(|set| Ok((set, schedule_info(&f)?)));

@@ -7,7 +7,7 @@
 
 use super::view::{self, Flash};
 use super::UiState;
-use axum::extract::{FromRequestParts, Request};
+use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
@@ -79,13 +79,9 @@ pub struct Session {
 }
 
 impl Session {
-    /// Checks a submitted form's CSRF field.
-    pub fn check_csrf(&self, submitted: &str) -> Result<(), Response> {
-        if csrf_ok(&self.token, submitted) {
-            Ok(())
-        } else {
-            Err(view::csrf_refused())
-        }
+    /// Checks a submitted form's CSRF field: the refusal page when it is wrong.
+    pub fn csrf_refusal(&self, submitted: &str) -> Option<Response> {
+        (!csrf_ok(&self.token, submitted)).then(view::csrf_refused)
     }
 
     /// Adds the header that clears a flash message once it was shown.
@@ -123,9 +119,9 @@ impl FromRequestParts<UiState> for Session {
 }
 
 /// Refuses state-changing requests that a browser marks as coming from another site, before any
-/// handler runs: `Sec-Fetch-Site` other than same-origin/none, or an `Origin` whose host is not
-/// the one the request was sent to.
-pub async fn reject_cross_site_posts(req: Request, next: Next) -> Response {
+/// handler runs: `Sec-Fetch-Site` other than same-origin/none, or an `Origin` that is neither the
+/// host the request was sent to nor the configured public URL (behind a reverse proxy).
+pub async fn reject_cross_site_posts(State(ui): State<UiState>, req: Request, next: Next) -> Response {
     if req.method() == Method::GET || req.method() == Method::HEAD {
         return next.run(req).await;
     }
@@ -139,7 +135,9 @@ pub async fn reject_cross_site_posts(req: Request, next: Next) -> Response {
         Some(origin) => {
             let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
             let authority = origin.split_once("://").map(|(_, rest)| rest).unwrap_or("");
-            !host.is_empty() && authority.eq_ignore_ascii_case(host)
+            let public = ui.app.public_url.as_deref().map(|u| u.trim_end_matches('/'));
+            (!host.is_empty() && authority.eq_ignore_ascii_case(host))
+                || public.is_some_and(|p| p.eq_ignore_ascii_case(origin))
         }
     };
     if site_ok && origin_ok {

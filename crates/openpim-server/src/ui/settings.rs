@@ -166,7 +166,13 @@ fn from_form(f: &SettingsForm) -> Result<Settings, Flash> {
         justification: f.justification == "on",
         ticket: f.ticket == "on",
         approval: f.approval == "on",
-        approvers: f.approvers.split([',', ';', '\n']).map(str::trim).filter(|a| !a.is_empty()).map(str::to_string).collect(),
+        approvers: f
+            .approvers
+            .split([',', ';', '\n'])
+            .map(str::trim)
+            .filter(|a| !a.is_empty())
+            .map(str::to_string)
+            .collect(),
         eligible_permanent: f.eligible_permanent == "on",
         eligible_days: whole(&f.eligible_days, "The maximum eligibility")?,
         active_permanent: f.active_permanent == "on",
@@ -181,12 +187,16 @@ async fn approver(api: &Api<'_>, who: &str) -> Result<Value, Flash> {
             .get(&format!("/v1.0/users/{}", seg(who)))
             .await
             .map_err(|_| Flash::err(format!("There is no user '{who}' to approve.")))?;
-        return Ok(json!({"@odata.type": "#microsoft.graph.singleUser", "userId": view::s(&u["id"]), "description": who}));
+        return Ok(
+            json!({"@odata.type": "#microsoft.graph.singleUser", "userId": view::s(&u["id"]), "description": who}),
+        );
     }
     let filter = q(&format!("displayName eq {}", lit(who)));
     let groups = api.list(&format!("/v1.0/groups?$filter={filter}")).await.map_err(|e| Flash::graph(&e))?;
     match groups.as_slice() {
-        [g] => Ok(json!({"@odata.type": "#microsoft.graph.groupMembers", "groupId": view::s(&g["id"]), "description": who})),
+        [g] => Ok(
+            json!({"@odata.type": "#microsoft.graph.groupMembers", "groupId": view::s(&g["id"]), "description": who}),
+        ),
         _ => Err(Flash::err(format!("There is no single group named '{who}' (users are given by sign-in name)."))),
     }
 }
@@ -202,14 +212,11 @@ async fn patches(api: &Api<'_>, old: &Settings, new: &Settings) -> Result<Vec<(&
         ));
     }
     if (old.mfa, old.justification, old.ticket) != (new.mfa, new.justification, new.ticket) {
-        let enabled: Vec<&str> = [
-            (new.mfa, "MultiFactorAuthentication"),
-            (new.justification, "Justification"),
-            (new.ticket, "Ticketing"),
-        ]
-        .into_iter()
-        .filter_map(|(on, name)| on.then_some(name))
-        .collect();
+        let enabled: Vec<&str> =
+            [(new.mfa, "MultiFactorAuthentication"), (new.justification, "Justification"), (new.ticket, "Ticketing")]
+                .into_iter()
+                .filter_map(|(on, name)| on.then_some(name))
+                .collect();
         out.push((
             "Enablement_EndUser_Assignment",
             json!({"@odata.type": ENABLEMENT, "id": "Enablement_EndUser_Assignment", "enabledRules": enabled}),
@@ -225,10 +232,19 @@ async fn patches(api: &Api<'_>, old: &Settings, new: &Settings) -> Result<Vec<(&
         } else {
             json!({"isApprovalRequired": false})
         };
-        out.push(("Approval_EndUser_Assignment", json!({"@odata.type": APPROVAL, "id": "Approval_EndUser_Assignment", "setting": setting})));
+        out.push((
+            "Approval_EndUser_Assignment",
+            json!({"@odata.type": APPROVAL, "id": "Approval_EndUser_Assignment", "setting": setting}),
+        ));
     }
     for (id, old_perm, old_days, perm, days) in [
-        ("Expiration_Admin_Eligibility", old.eligible_permanent, old.eligible_days, new.eligible_permanent, new.eligible_days),
+        (
+            "Expiration_Admin_Eligibility",
+            old.eligible_permanent,
+            old.eligible_days,
+            new.eligible_permanent,
+            new.eligible_days,
+        ),
         ("Expiration_Admin_Assignment", old.active_permanent, old.active_days, new.active_permanent, new.active_days),
     ] {
         if (old_perm, old_days) != (perm, days) {
@@ -247,7 +263,7 @@ pub async fn save(
     Path(id): Path<String>,
     Form(f): Form<SettingsForm>,
 ) -> Response {
-    if let Err(refused) = session.check_csrf(&f.csrf) {
+    if let Some(refused) = session.csrf_refusal(&f.csrf) {
         return refused;
     }
     let back = format!("/roles/{}/settings", seg(&id));
@@ -275,7 +291,8 @@ pub async fn save(
             if e.is_unauthenticated() {
                 return super::signin::expired(&session, &e.message);
             }
-            let saved = if done.is_empty() { String::new() } else { format!(" (saved before it: {})", done.join(", ")) };
+            let saved =
+                if done.is_empty() { String::new() } else { format!(" (saved before it: {})", done.join(", ")) };
             return session.redirect(&back, Flash::err(format!("{rule_id}: {}{saved}", view::describe(&e))));
         }
         done.push(rule_id);

@@ -34,7 +34,8 @@ pub async fn page(State(ui): State<UiState>, headers: HeaderMap) -> Response {
     let mut resp = view::render(StatusCode::OK, &SigninPage { csrf: session::csrf_for(&presession), flash });
     let secure = ui.secure_cookies();
     if fresh {
-        resp.headers_mut().append(header::SET_COOKIE, session::set_cookie(PRESESSION_COOKIE, &presession, None, secure));
+        resp.headers_mut()
+            .append(header::SET_COOKIE, session::set_cookie(PRESESSION_COOKIE, &presession, None, secure));
     }
     if had_flash {
         resp.headers_mut().append(header::SET_COOKIE, session::clear_cookie("openpim_flash", secure));
@@ -72,11 +73,15 @@ pub async fn submit(State(ui): State<UiState>, headers: HeaderMap, Form(form): F
     // below then checks that the user exists and is enabled.
     let claims = match ui.app.issuer.verify(token) {
         Ok(c) => c,
-        Err(e) => return session::redirect_with("/signin", Flash::err(format!("Sign-in failed: {}", e.message)), secure),
+        Err(e) => {
+            return session::redirect_with("/signin", Flash::err(format!("Sign-in failed: {}", e.message)), secure)
+        }
     };
     let me = match Api::new(&ui.api, token).get("/v1.0/me").await {
         Ok(me) => me,
-        Err(e) => return session::redirect_with("/signin", Flash::err(format!("Sign-in failed: {}", e.message)), secure),
+        Err(e) => {
+            return session::redirect_with("/signin", Flash::err(format!("Sign-in failed: {}", e.message)), secure)
+        }
     };
     let lifetime = (claims.exp - ui.app.now().unix_timestamp()).max(1);
     let name = view::s(&me["userPrincipalName"]);
@@ -94,7 +99,7 @@ pub struct CsrfOnly {
 }
 
 pub async fn signout(session: Session, Form(form): Form<CsrfOnly>) -> Response {
-    if let Err(refused) = session.check_csrf(&form.csrf) {
+    if let Some(refused) = session.csrf_refusal(&form.csrf) {
         return refused;
     }
     let mut resp = session.redirect("/signin", Flash::ok("Signed out."));
