@@ -284,13 +284,12 @@ async fn a_non_admin_cannot_add_an_assignment_and_sees_the_api_refusal() {
         .await;
     assert_eq!(resp.status, StatusCode::SEE_OTHER);
     let page = b.get(resp.location()).await;
-    assert!(page.body.contains("You need a role that allows this"), "{}", page.body);
-    assert!(page.body.contains("Authorization_RequestDenied"));
+    assert!(page.body.contains("Not allowed. Authorization_RequestDenied"), "{}", page.body);
     assert_eq!(eligibilities(&ts, &bob, USER_ADMINISTRATOR).await, 0);
     // Pages that need a role say so with the API's 403.
     let audit = b.get("/audit").await;
     assert_eq!(audit.status, StatusCode::FORBIDDEN);
-    assert!(audit.body.contains("You need a role that allows this"));
+    assert!(audit.body.contains("You need a role that allows this page. Authorization_RequestDenied"));
     let csv = b.get("/audit.csv").await;
     assert_eq!(csv.status, StatusCode::FORBIDDEN);
     ts.stop().await;
@@ -341,5 +340,158 @@ async fn activation_shows_requirements_and_policy_failures_as_banners() {
     let bad = b.post("/activate", &[("csrf", &csrf), ("role", &role), ("scope", "/"), ("hours", "soon")]).await;
     let page = b.get(bad.location()).await;
     assert!(page.body.contains("number of hours"));
+    ts.stop().await;
+}
+
+#[tokio::test]
+async fn an_invalid_session_cookie_sends_the_browser_back_to_sign_in() {
+    let ts = TestServer::start().await;
+    let mut b = Browser::new(&ts.base);
+    let expired =
+        ts.mint(ADMIN_UPN, time::OffsetDateTime::now_utc() - time::Duration::hours(2), Duration::from_secs(60));
+    for bad in [expired.as_str(), "garbage"] {
+        b.cookies.insert("openpim_session".into(), bad.into());
+        let page = b.get("/roles").await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER);
+        assert_eq!(page.location(), "/signin");
+        assert!(!b.cookies.contains_key("openpim_session"), "the bad cookie is cleared");
+        let form = b.get("/signin").await;
+        assert!(form.body.contains("Please sign in again"), "{}", form.body);
+    }
+    ts.stop().await;
+}
+
+#[tokio::test]
+async fn admins_update_and_remove_through_the_role_page_and_refusals_show_the_api_code() {
+    let ts = TestServer::start().await;
+    let bob = ts.create_user("bob@openpim.test").await;
+    let mut admin = Browser::new(&ts.base);
+    let csrf = admin.sign_in(&ts.admin_token()).await.csrf();
+    let role = format!("/roles/{GLOBAL_READER}");
+    let end = (time::OffsetDateTime::now_utc() + time::Duration::days(7)).date();
+    let end = format!("{end}T12:00");
+    let added = admin
+        .post(
+            &format!("{role}/assign"),
+            &[("csrf", &csrf), ("member", "bob@openpim.test"), ("kind", "eligible"), ("end", &end)],
+        )
+        .await;
+    let page = admin.get(added.location()).await;
+    assert!(page.body.contains("is now eligible"), "{}", page.body);
+    assert!(page.body.contains(&format!("{} UTC", end.replace('T', " "))), "the end time is shown");
+
+    // Bob may ask to extend an eligibility that ends within 14 days; an admin decides.
+    let mut b = Browser::new(&ts.base);
+    let home = b.sign_in(&mfa_token(&ts, "bob@openpim.test")).await;
+    assert!(home.body.contains("Extend eligibility by"));
+    let extend = b
+        .post(
+            "/extend",
+            &[("csrf", &home.csrf()), ("role", GLOBAL_READER), ("scope", "/"), ("kind", "eligibility"), ("days", "30")],
+        )
+        .await;
+    assert!(b.get(extend.location()).await.body.contains("waiting for an administrator"));
+
+    // The admin moves the end; the API reports the new end.
+    let new_end = (time::OffsetDateTime::now_utc() + time::Duration::days(20)).date();
+    let updated = admin
+        .post(
+            &format!("{role}/update"),
+            &[
+                ("csrf", &csrf),
+                ("kind", "eligible"),
+                ("principal", &bob),
+                ("scope", "/"),
+                ("end", &format!("{new_end}T08:30")),
+            ],
+        )
+        .await;
+    let page = admin.get(updated.location()).await;
+    assert!(page.body.contains("Updated"), "{}", page.body);
+    let path = format!("{RM}/roleEligibilitySchedules?$filter=principalId%20eq%20'{bob}'");
+    let schedules = ts.list_all(&path, &ts.admin_token()).await;
+    assert_eq!(schedules.len(), 1);
+    let got = schedules[0]["scheduleInfo"]["expiration"]["endDateTime"].as_str().unwrap().to_string();
+    assert!(got.starts_with(&format!("{new_end}T08:30:00")), "{got}");
+
+    // Removing it right away breaks the 5-minute rule: the API's code is shown, nothing changes.
+    let removed = admin
+        .post(&format!("{role}/remove"), &[("csrf", &csrf), ("kind", "eligible"), ("principal", &bob), ("scope", "/")])
+        .await;
+    let page = admin.get(removed.location()).await;
+    assert!(page.body.contains("class=\"flash err\""), "{}", page.body);
+    assert!(page.body.contains("EligibleDurationTooShort"), "{}", page.body);
+    assert_eq!(eligibilities(&ts, &bob, GLOBAL_READER).await, 1);
+
+    // A typo in the member or a bad date is a clear message.
+    let typo = admin
+        .post(
+            &format!("{role}/assign"),
+            &[("csrf", &csrf), ("member", "nobody@openpim.test"), ("kind", "eligible"), ("permanent", "on")],
+        )
+        .await;
+    assert!(admin.get(typo.location()).await.body.contains("There is no user"));
+    let bad_date = admin
+        .post(
+            &format!("{role}/assign"),
+            &[("csrf", &csrf), ("member", "bob@openpim.test"), ("kind", "active"), ("end", "soon")],
+        )
+        .await;
+    assert!(admin.get(bad_date.location()).await.body.contains("is not a date and time"));
+    ts.stop().await;
+}
+
+#[tokio::test]
+async fn nobody_approves_their_own_request_through_the_ui() {
+    let ts = TestServer::start().await;
+    let bob = ts.create_user("bob@openpim.test").await;
+    let mut admin = Browser::new(&ts.base);
+    let csrf = admin.sign_in(&ts.admin_token()).await.csrf();
+    let role = format!("/roles/{USER_ADMINISTRATOR}");
+    admin
+        .post(
+            &format!("{role}/assign"),
+            &[("csrf", &csrf), ("member", "bob@openpim.test"), ("kind", "eligible"), ("permanent", "on")],
+        )
+        .await;
+    // Approval by bob himself, set through the settings editor.
+    let settings = admin.get(&format!("{role}/settings")).await;
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("activation_hours", "8"),
+        ("mfa", "on"),
+        ("justification", "on"),
+        ("approval", "on"),
+        ("approvers", "bob@openpim.test"),
+        ("eligible_permanent", "on"),
+        ("eligible_days", "365"),
+        ("active_permanent", "on"),
+        ("active_days", "180"),
+    ];
+    assert_eq!(settings.status, StatusCode::OK);
+    let saved = admin.post(&format!("{role}/settings"), &form).await;
+    let page = admin.get(saved.location()).await;
+    assert!(page.body.contains("Saved: Approval_EndUser_Assignment."), "{}", page.body);
+    assert!(page.body.contains("value=\"bob@openpim.test\""));
+
+    let mut b = Browser::new(&ts.base);
+    let home = b.sign_in(&mfa_token(&ts, "bob@openpim.test")).await;
+    let csrf_b = home.csrf();
+    let asked = b
+        .post(
+            "/activate",
+            &[("csrf", &csrf_b), ("role", USER_ADMINISTRATOR), ("scope", "/"), ("hours", "1"), ("justification", "x")],
+        )
+        .await;
+    assert!(b.get(asked.location()).await.body.contains("waiting for approval"));
+    let path = format!("{RM}/roleAssignmentScheduleRequests?$filter=principalId%20eq%20'{bob}'");
+    let requests = ts.list_all(&path, &ts.admin_token()).await;
+    let approval = requests[0]["approvalId"].as_str().unwrap().to_string();
+    let decided = b.post("/approvals", &[("csrf", &csrf_b), ("approval", &approval), ("decision", "Approve")]).await;
+    let page = b.get(decided.location()).await;
+    let flash = page.body.split("class=\"flash err\"").nth(1).expect("an error banner").split("</p>").next().unwrap();
+    assert!(flash.contains("Authorization_RequestDenied: Nobody can approve or deny their own request."), "{flash}");
+    let requests = ts.list_all(&path, &ts.admin_token()).await;
+    assert_eq!(requests[0]["status"], "PendingApproval", "still pending");
     ts.stop().await;
 }

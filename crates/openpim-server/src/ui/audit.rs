@@ -233,7 +233,7 @@ pub async fn csv(State(ui): State<UiState>, session: Session, Query(f): Query<Fi
 }
 
 fn csv_refused(e: &GraphError) -> Response {
-    view::plain_error(e.status, &view::describe(e))
+    view::plain_error(e.status, &view::describe_page(e))
 }
 
 #[cfg(test)]

@@ -53,9 +53,9 @@ struct ErrorPage {
 }
 
 /// A page whose data the API refused or failed to give: the layout with the error as a banner,
-/// with the API's status (a 403 reads "You need a role that allows this. ...").
+/// with the API's status (a 403 reads "You need a role that allows this page. ...").
 pub fn failed(mut chrome: Chrome, e: &GraphError) -> Response {
-    chrome.error = Some(view::describe(e));
+    chrome.error = Some(view::describe_page(e));
     let status =
         if e.status.is_client_error() || e.status.is_server_error() { e.status } else { StatusCode::BAD_GATEWAY };
     view::render(status, &ErrorPage { page: chrome })

@@ -45,12 +45,21 @@ impl Flash {
     }
 }
 
-/// How a Graph error reads on a page; a 403 says what is missing.
+/// How a refused action reads: the API's code and message (which says why).
 pub fn describe(e: &GraphError) -> String {
     if e.is_forbidden() {
-        format!("You need a role that allows this. {}: {}", e.code, e.message)
+        format!("Not allowed. {}: {}", e.code, e.message)
     } else {
         format!("{}: {}", e.code, e.message)
+    }
+}
+
+/// How a page the API would not show reads: a 403 says a role is needed.
+pub fn describe_page(e: &GraphError) -> String {
+    if e.is_forbidden() {
+        format!("You need a role that allows this page. {}: {}", e.code, e.message)
+    } else {
+        describe(e)
     }
 }
 
