@@ -286,8 +286,10 @@ test('admin, bob and alice go through eligibility, activation, approval, deactiv
   assert.equal(csv.length - 1, actors.length, 'one CSV line per row on the page');
   assert.ok(csv.some((l) => l.includes('Remove member from role (PIM deactivation)')));
 
-  // 10. My roles on a phone-sized screen.
+  // 10. My roles on a phone-sized screen, and by keyboard: the first Tab reaches the skip link.
   const phone = await signedIn(BOB, { width: 390, height: 844 });
+  await phone.keyboard.press('Tab');
+  assert.equal(await phone.evaluate(() => document.activeElement?.textContent), 'Skip to content');
   const width = await phone.evaluate(() => document.documentElement.scrollWidth);
   assert.ok(width <= 390, `no sideways scrolling on a phone (page is ${width}px wide)`);
   await snap(phone, 'phone-my-roles');
