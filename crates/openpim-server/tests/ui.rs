@@ -495,3 +495,34 @@ async fn nobody_approves_their_own_request_through_the_ui() {
     assert_eq!(requests[0]["status"], "PendingApproval", "still pending");
     ts.stop().await;
 }
+
+#[tokio::test]
+async fn groups_show_their_members_and_a_group_can_be_made_eligible_by_name() {
+    let ts = TestServer::start().await;
+    let bob = ts.create_user_named("bob@openpim.test", "Bob Builder").await;
+    let group = ts.create_group("Helpdesk Admins", true).await;
+    ts.add_group_member(&group, &bob).await;
+    ts.create_group("Not assignable", false).await;
+    let mut admin = Browser::new(&ts.base);
+    let csrf = admin.sign_in(&ts.admin_token()).await.csrf();
+    let groups = admin.get("/groups").await;
+    assert!(groups.body.contains("Helpdesk Admins"));
+    assert!(groups.body.contains("Bob Builder (bob@openpim.test)"));
+    assert!(!groups.body.contains("Not assignable"), "only role-assignable groups are listed");
+
+    let role = format!("/roles/{USER_ADMINISTRATOR}");
+    let added = admin
+        .post(
+            &format!("{role}/assign"),
+            &[("csrf", &csrf), ("member", "Helpdesk Admins"), ("kind", "eligible"), ("permanent", "on")],
+        )
+        .await;
+    let page = admin.get(added.location()).await;
+    assert!(page.body.contains("Helpdesk Admins is now eligible"), "{}", page.body);
+    assert!(page.body.contains("<td data-label=\"Type\">Group</td>"), "{}", page.body);
+    // Bob is eligible through the group, and My roles says so.
+    let mut b = Browser::new(&ts.base);
+    let home = b.sign_in(&mfa_token(&ts, "bob@openpim.test")).await;
+    assert!(home.body.contains("Via: Group"), "{}", home.body);
+    ts.stop().await;
+}
