@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every OpenPIM test: formatting, lints, the Rust suites (core unit tests, OData, and HTTP
 # tests against real servers on random ports), then the official Microsoft Graph Python SDK
-# driving a real server (tests/sdk, in a virtualenv this script creates).
+# driving a real server (tests/sdk, in a virtualenv this script creates), and last the web UI in
+# Chromium (tests/browser).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,3 +27,6 @@ if [ -n "${OPENPIM_TEST_POSTGRES_URL:-}" ]; then
     echo "== Microsoft Graph Python SDK suite (PostgreSQL store)"
     ./scripts/test-sdk.sh
 fi
+
+echo "== Web UI browser suite (SQLite store)"
+env -u OPENPIM_TEST_POSTGRES_URL ./scripts/test-browser.sh

@@ -10,6 +10,7 @@ pub mod notify;
 pub mod odata;
 mod routes;
 pub mod state;
+mod ui;
 pub mod wire;
 
 use crate::auth::LocalIssuer;
@@ -135,8 +136,13 @@ pub async fn start_with_clock(config: ServerConfig, clock: Box<dyn Clock>) -> an
     Ok(RunningServer { addr, state, created_admin: boot.created_admin, shutdown: tx, stop_jobs, join, jobs })
 }
 
-/// The whole HTTP surface.
+/// The whole HTTP surface: the Graph API and the web UI that calls it in-process.
 pub fn router(state: AppState) -> Router {
+    ui::mount(api_router(state.clone()), state)
+}
+
+/// The Graph API, health and metrics.
+fn api_router(state: AppState) -> Router {
     let metrics = metrics::handle();
     Router::new()
         .merge(routes::graph_routes())

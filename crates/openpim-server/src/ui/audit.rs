@@ -1,0 +1,261 @@
+//! Audit: the directory audit log with filters, and the same rows as CSV. The API decides who
+//! may read it.
+
+use super::api::{lit, q, seg, Api, GraphError};
+use super::page;
+use super::session::Session;
+use super::view::{self, Chrome};
+use super::UiState;
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::Value;
+use std::collections::HashMap;
+
+/// Rows shown on the page; the CSV has every matching row.
+const PAGE_ROWS: usize = 200;
+
+#[derive(Deserialize, Default, Clone)]
+#[serde(default)]
+pub struct Filters {
+    actor: String,
+    activity: String,
+    from: String,
+    to: String,
+}
+
+fn day(raw: &str, what: &str) -> Result<Option<time::Date>, String> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    time::Date::parse(raw, time::macros::format_description!("[year]-[month]-[day]"))
+        .map(Some)
+        .map_err(|_| format!("The {what} date '{raw}' is not a date like 2026-12-31."))
+}
+
+/// The OData `$filter` for the form's filters (dates are whole UTC days, `to` inclusive).
+fn odata_filter(f: &Filters) -> Result<Option<String>, String> {
+    let mut parts = Vec::new();
+    if !f.actor.trim().is_empty() {
+        parts.push(format!("initiatedBy/user/userPrincipalName eq {}", lit(f.actor.trim())));
+    }
+    if !f.activity.trim().is_empty() {
+        parts.push(format!("contains(activityDisplayName,{})", lit(f.activity.trim())));
+    }
+    if let Some(from) = day(&f.from, "from")? {
+        parts.push(format!("activityDateTime ge {from}T00:00:00Z"));
+    }
+    if let Some(to) = day(&f.to, "to")? {
+        match to.next_day() {
+            Some(next) => parts.push(format!("activityDateTime lt {next}T00:00:00Z")),
+            None => return Err("The to date is out of range.".into()),
+        }
+    }
+    Ok(if parts.is_empty() { None } else { Some(parts.join(" and ")) })
+}
+
+fn path(filter: Option<&str>, top: usize) -> String {
+    match filter {
+        Some(f) => format!("/v1.0/auditLogs/directoryAudits?$top={top}&$filter={}", q(f)),
+        None => format!("/v1.0/auditLogs/directoryAudits?$top={top}"),
+    }
+}
+
+struct Row {
+    when: String,
+    activity: String,
+    actor: String,
+    targets: String,
+    result: String,
+    reason: String,
+}
+
+/// Most distinct users looked up to name audit targets recorded by id only.
+const MAX_NAME_LOOKUPS: usize = 100;
+
+/// Names for targets the log records by id only (roles and users in PIM entries): the role
+/// catalog, and each distinct user once. Best effort: an id that cannot be named stays an id.
+async fn target_names(api: &Api<'_>, items: &[Value]) -> HashMap<String, String> {
+    let mut names = HashMap::new();
+    if let Ok(roles) = api.list_all("/v1.0/roleManagement/directory/roleDefinitions").await {
+        for r in roles {
+            names.insert(view::s(&r["id"]), view::s(&r["displayName"]));
+        }
+    }
+    // Ids first: the lookups below await, and the borrowed iterator must not live across them.
+    let unnamed: Vec<String> = items
+        .iter()
+        .filter_map(|a| a["targetResources"].as_array())
+        .flatten()
+        .filter(|t| t["type"] == "User" && !t["userPrincipalName"].is_string())
+        .map(|t| view::s(&t["id"]))
+        .collect();
+    let mut lookups = 0;
+    for id in unnamed {
+        if names.contains_key(&id) {
+            continue;
+        }
+        if lookups == MAX_NAME_LOOKUPS {
+            break;
+        }
+        lookups += 1;
+        let name = match api.get(&format!("/v1.0/users/{}", seg(&id))).await {
+            Ok(u) => view::s(&u["userPrincipalName"]),
+            Err(_) => id.clone(),
+        };
+        names.insert(id, name);
+    }
+    names
+}
+
+fn targets(a: &Value, names: &HashMap<String, String>) -> String {
+    a["targetResources"]
+        .as_array()
+        .map(|ts| {
+            ts.iter()
+                .map(|t| {
+                    let known = t["id"].as_str().and_then(|id| names.get(id)).map(String::as_str);
+                    let name =
+                        t["userPrincipalName"].as_str().or(t["displayName"].as_str()).or(known).unwrap_or_default();
+                    let kind = view::s(&t["type"]);
+                    if name.is_empty() {
+                        format!("{kind} {}", view::s(&t["id"]))
+                    } else {
+                        format!("{kind} {name}")
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("; ")
+        })
+        .unwrap_or_default()
+}
+
+fn row(a: &Value, names: &HashMap<String, String>) -> Row {
+    Row {
+        when: view::when(&a["activityDateTime"]),
+        activity: view::s(&a["activityDisplayName"]),
+        actor: view::s(&a["initiatedBy"]["user"]["userPrincipalName"]),
+        targets: targets(a, names),
+        result: view::s(&a["result"]),
+        reason: view::s(&a["resultReason"]),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "audit.html")]
+struct AuditPage {
+    page: Chrome,
+    f: Filters,
+    rows: Vec<Row>,
+    more: bool,
+    csv_link: String,
+}
+
+fn query_string(f: &Filters) -> String {
+    format!("actor={}&activity={}&from={}&to={}", q(&f.actor), q(&f.activity), q(&f.from), q(&f.to))
+}
+
+pub async fn page(State(ui): State<UiState>, session: Session, Query(f): Query<Filters>) -> Response {
+    let (mut chrome, _) = match page::start(&ui, &session, "audit", "Audit log").await {
+        Ok(x) => x,
+        Err(resp) => return resp,
+    };
+    let filter = match odata_filter(&f) {
+        Ok(filter) => filter,
+        Err(msg) => {
+            chrome.error = Some(msg);
+            let page = AuditPage { page: chrome, f, rows: vec![], more: false, csv_link: "/audit.csv".into() };
+            return session.finish(view::render(StatusCode::BAD_REQUEST, &page));
+        }
+    };
+    let api = Api::new(&ui.api, &session.token);
+    let mut page = match api.get(&path(filter.as_deref(), PAGE_ROWS)).await {
+        Ok(p) => p,
+        Err(e) => return page::load_failed(&session, chrome, &e),
+    };
+    let items = match page["value"].take() {
+        Value::Array(v) => v,
+        _ => vec![],
+    };
+    let more = page["@odata.nextLink"].is_string();
+    let names = target_names(&api, &items).await;
+    let rows = items.iter().map(|a| row(a, &names)).collect();
+    let csv_link = format!("/audit.csv?{}", query_string(&f));
+    session.finish(view::render(StatusCode::OK, &AuditPage { page: chrome, f, rows, more, csv_link }))
+}
+
+/// One CSV field: quoted, quotes doubled, and a leading `= + - @` neutralised so a spreadsheet
+/// does not run it as a formula.
+fn csv_field(raw: &str) -> String {
+    let safe = if raw.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{raw}") } else { raw.to_string() };
+    format!("\"{}\"", safe.replace('"', "\"\""))
+}
+
+pub async fn csv(State(ui): State<UiState>, session: Session, Query(f): Query<Filters>) -> Response {
+    let filter = match odata_filter(&f) {
+        Ok(filter) => filter,
+        Err(msg) => return view::plain_error(StatusCode::BAD_REQUEST, &msg),
+    };
+    let api = Api::new(&ui.api, &session.token);
+    let items = match api.list_all(&path(filter.as_deref(), 500)).await {
+        Ok(items) => items,
+        Err(e) if e.is_unauthenticated() => return super::signin::expired(&session, &e.message),
+        Err(e) => return csv_refused(&e),
+    };
+    let names = target_names(&api, &items).await;
+    let mut out =
+        String::from("activityDateTime,activityDisplayName,category,result,resultReason,initiatedBy,targets,id\r\n");
+    for a in &items {
+        let fields = [
+            view::s(&a["activityDateTime"]),
+            view::s(&a["activityDisplayName"]),
+            view::s(&a["category"]),
+            view::s(&a["result"]),
+            view::s(&a["resultReason"]),
+            view::s(&a["initiatedBy"]["user"]["userPrincipalName"]),
+            targets(a, &names),
+            view::s(&a["id"]),
+        ];
+        out.push_str(&fields.iter().map(|x| csv_field(x)).collect::<Vec<_>>().join(","));
+        out.push_str("\r\n");
+    }
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (header::CONTENT_DISPOSITION, "attachment; filename=\"openpim-audit.csv\""),
+        ],
+        out,
+    )
+        .into_response()
+}
+
+fn csv_refused(e: &GraphError) -> Response {
+    view::plain_error(e.status, &view::describe_page(e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filters() {
+        let f =
+            Filters { actor: "a'b@x".into(), activity: "".into(), from: "2026-01-02".into(), to: "2026-01-31".into() };
+        assert_eq!(
+            odata_filter(&f).unwrap().unwrap(),
+            "initiatedBy/user/userPrincipalName eq 'a''b@x' and activityDateTime ge 2026-01-02T00:00:00Z \
+             and activityDateTime lt 2026-02-01T00:00:00Z"
+        );
+        assert!(odata_filter(&Filters { from: "yesterday".into(), ..Default::default() }).is_err());
+        assert_eq!(odata_filter(&Filters::default()).unwrap(), None);
+    }
+
+    #[test]
+    fn csv_fields_are_quoted_and_defused() {
+        assert_eq!(csv_field("a\"b"), "\"a\"\"b\"");
+        assert_eq!(csv_field("=1+2"), "\"'=1+2\"");
+    }
+}

@@ -1,0 +1,108 @@
+//! The web UI served at `/`: server-rendered pages (askama) and plain HTML forms.
+//!
+//! The UI holds no authorisation or PIM rules of its own. Every page reads, and every form
+//! writes, through the Graph API *in-process* (see [`api`]): the signed-in user's bearer token is
+//! sent with each call through the same router that serves `/v1.0`, so every check, audit entry
+//! and error code is exactly the API's.
+
+mod api;
+mod approvals;
+mod audit;
+mod groups;
+mod my_roles;
+mod page;
+mod roles;
+mod session;
+mod settings;
+mod signin;
+mod view;
+
+use crate::state::AppState;
+use axum::extract::DefaultBodyLimit;
+use axum::extract::Request;
+use axum::http::StatusCode;
+use axum::http::{header, HeaderValue};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::TraceLayer;
+
+/// Largest form the UI accepts (a pasted token or a justification is far smaller).
+const MAX_FORM_BYTES: usize = 64 * 1024;
+
+/// What every UI handler gets: the API router to call and the server state (issuer, config).
+#[derive(Clone)]
+pub struct UiState {
+    api: Router,
+    app: AppState,
+}
+
+impl UiState {
+    /// Cookies get `Secure` when the configured public URL is https.
+    fn secure_cookies(&self) -> bool {
+        self.app.public_url.as_deref().is_some_and(|u| u.starts_with("https://"))
+    }
+}
+
+/// Adds the UI's pages to `api` (the complete Graph router, which the pages call in-process).
+pub fn mount(api: Router, app: AppState) -> Router {
+    let state = UiState { api: api.clone(), app };
+    let ui = Router::new()
+        .route("/", get(my_roles::page))
+        .route("/activate", post(my_roles::activate))
+        .route("/deactivate", post(my_roles::deactivate))
+        .route("/extend", post(my_roles::extend))
+        .route("/cancel", post(my_roles::cancel))
+        .route("/signin", get(signin::page).post(signin::submit))
+        .route("/signout", post(signin::signout))
+        .route("/approvals", get(approvals::page).post(approvals::decide))
+        .route("/roles", get(roles::list))
+        .route("/roles/{id}", get(roles::detail))
+        .route("/roles/{id}/assign", post(roles::assign))
+        .route("/roles/{id}/remove", post(roles::remove))
+        .route("/roles/{id}/update", post(roles::update))
+        .route("/roles/{id}/settings", get(settings::page).post(settings::save))
+        .route("/groups", get(groups::page))
+        .route("/audit", get(audit::page))
+        .route("/audit.csv", get(audit::csv))
+        .route("/static/app.css", get(stylesheet))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), session::reject_cross_site_posts))
+        .layer(axum::middleware::from_fn(security_headers))
+        // The API's layers wrap only the API's routes, so the UI adds its own.
+        .layer(DefaultBodyLimit::max(MAX_FORM_BYTES))
+        .layer(CatchPanicLayer::custom(|_| {
+            view::plain_error(StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong; nothing more is known.")
+        }))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state);
+    api.merge(ui)
+}
+
+/// One small stylesheet, compiled into the binary: the CSP allows nothing inline or external.
+async fn stylesheet() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")],
+        include_str!("../../static/app.css"),
+    )
+        .into_response()
+}
+
+/// Headers every UI response carries; pages (anything but the stylesheet) are never cached,
+/// since they show one user's roles.
+async fn security_headers(req: Request, next: Next) -> Response {
+    let mut resp = next.run(req).await;
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    if !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    resp
+}

@@ -1,0 +1,171 @@
+//! The browser session: the bearer token in an HttpOnly cookie, flash messages, and CSRF checks.
+//!
+//! CSRF tokens are SHA-256 of a domain label and the session's secret cookie value (the bearer
+//! token, or before sign-in a random pre-session value). A cross-site page can neither read the
+//! HttpOnly, SameSite=Strict cookie nor invert the hash, so it cannot forge the form field; and
+//! since the token depends only on the cookie, it holds across restarts and on every node.
+
+use super::view::{self, Flash};
+use super::UiState;
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use base64::Engine;
+use subtle::ConstantTimeEq;
+
+pub const SESSION_COOKIE: &str = "openpim_session";
+pub const PRESESSION_COOKIE: &str = "openpim_presession";
+const FLASH_COOKIE: &str = "openpim_flash";
+
+/// The CSRF token for a session secret.
+pub fn csrf_for(secret: &str) -> String {
+    let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+    ctx.update(b"openpim-ui-csrf\0");
+    ctx.update(secret.as_bytes());
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(ctx.finish().as_ref())
+}
+
+/// Constant-time comparison of a submitted CSRF token with the one the secret gives.
+pub fn csrf_ok(secret: &str, submitted: &str) -> bool {
+    let want = csrf_for(secret);
+    want.len() == submitted.len() && bool::from(want.as_bytes().ct_eq(submitted.as_bytes()))
+}
+
+/// The value of cookie `name` in the request, if any.
+pub fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.trim())
+        .filter(|v| !v.is_empty())
+}
+
+/// A `Set-Cookie` value: HttpOnly, SameSite=Strict, Path=/, Secure when served over https.
+pub fn set_cookie(name: &str, value: &str, max_age: Option<i64>, secure: bool) -> HeaderValue {
+    let mut c = format!("{name}={value}; HttpOnly; SameSite=Strict; Path=/");
+    if let Some(age) = max_age {
+        c.push_str(&format!("; Max-Age={age}"));
+    }
+    if secure {
+        c.push_str("; Secure");
+    }
+    HeaderValue::from_str(&c).unwrap_or_else(|_| HeaderValue::from_static("openpim_invalid=; Path=/; Max-Age=0"))
+}
+
+pub fn clear_cookie(name: &str, secure: bool) -> HeaderValue {
+    set_cookie(name, "", Some(0), secure)
+}
+
+/// A redirect (303, so the browser GETs the target) that sets a flash message.
+pub fn redirect_with(to: &str, flash: Flash, secure: bool) -> Response {
+    let mut resp = Redirect::to(to).into_response();
+    resp.headers_mut().append(header::SET_COOKIE, set_cookie(FLASH_COOKIE, &flash.encode(), Some(60), secure));
+    resp
+}
+
+/// The signed-in user's session, taken from the cookie. The token itself is verified by the API
+/// on every call; a page whose call answers 401 sends the user back to sign in.
+pub struct Session {
+    pub token: String,
+    pub csrf: String,
+    pub flash: Option<Flash>,
+    pub secure: bool,
+}
+
+impl Session {
+    /// Checks a submitted form's CSRF field: the refusal page when it is wrong.
+    pub fn csrf_refusal(&self, submitted: &str) -> Option<Response> {
+        (!csrf_ok(&self.token, submitted)).then(view::csrf_refused)
+    }
+
+    /// Adds the header that clears a flash message once it was shown.
+    pub fn finish(&self, mut resp: Response) -> Response {
+        if self.flash.is_some() {
+            resp.headers_mut().append(header::SET_COOKIE, clear_cookie(FLASH_COOKIE, self.secure));
+        }
+        resp
+    }
+
+    pub fn redirect(&self, to: &str, flash: Flash) -> Response {
+        redirect_with(to, flash, self.secure)
+    }
+}
+
+/// Reads the flash cookie, if any.
+pub fn flash_of(headers: &HeaderMap) -> Option<Flash> {
+    cookie(headers, FLASH_COOKIE).and_then(Flash::decode)
+}
+
+impl FromRequestParts<UiState> for Session {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &UiState) -> Result<Self, Self::Rejection> {
+        let Some(token) = cookie(&parts.headers, SESSION_COOKIE) else {
+            return Err(Redirect::to("/signin").into_response());
+        };
+        Ok(Session {
+            csrf: csrf_for(token),
+            token: token.to_string(),
+            flash: flash_of(&parts.headers),
+            secure: state.secure_cookies(),
+        })
+    }
+}
+
+/// Refuses state-changing requests that a browser marks as coming from another site, before any
+/// handler runs: `Sec-Fetch-Site` other than same-origin/none, or an `Origin` that is neither the
+/// host the request was sent to nor the configured public URL (behind a reverse proxy).
+pub async fn reject_cross_site_posts(State(ui): State<UiState>, req: Request, next: Next) -> Response {
+    if req.method() == Method::GET || req.method() == Method::HEAD {
+        return next.run(req).await;
+    }
+    let headers = req.headers();
+    let site_ok = match headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+        None => true,
+        Some(site) => site == "same-origin" || site == "none",
+    };
+    let origin_ok = match headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
+        None => true,
+        Some(origin) => {
+            let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
+            let authority = origin.split_once("://").map(|(_, rest)| rest).unwrap_or("");
+            let public = ui.app.public_url.as_deref().map(|u| u.trim_end_matches('/'));
+            (!host.is_empty() && authority.eq_ignore_ascii_case(host))
+                || public.is_some_and(|p| p.eq_ignore_ascii_case(origin))
+        }
+    };
+    if site_ok && origin_ok {
+        next.run(req).await
+    } else {
+        view::plain_error(StatusCode::FORBIDDEN, "This form was sent from another site and was refused.")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csrf_depends_on_the_secret() {
+        let t = csrf_for("abc");
+        assert!(csrf_ok("abc", &t));
+        assert!(!csrf_ok("abd", &t));
+        assert!(!csrf_ok("abc", ""));
+        assert!(!csrf_ok("abc", &t[1..]));
+    }
+
+    #[test]
+    fn cookies_are_parsed() {
+        let mut h = HeaderMap::new();
+        h.insert(header::COOKIE, HeaderValue::from_static("a=1; openpim_session=tok.en; b="));
+        assert_eq!(cookie(&h, SESSION_COOKIE), Some("tok.en"));
+        assert_eq!(cookie(&h, "b"), None);
+        assert_eq!(cookie(&h, "c"), None);
+    }
+}

@@ -1,0 +1,115 @@
+//! Sign-in with a bearer token (as `openpim token` prints), and sign-out.
+
+use super::api::Api;
+use super::session::{self, Session, PRESESSION_COOKIE, SESSION_COOKIE};
+use super::view::{self, Flash};
+use super::UiState;
+use askama::Template;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::Form;
+use ring::rand::SecureRandom;
+use serde::Deserialize;
+
+#[derive(Template)]
+#[template(path = "signin.html")]
+struct SigninPage {
+    csrf: String,
+    flash: Option<Flash>,
+}
+
+/// The sign-in form. Its CSRF token comes from a random pre-session cookie, so another site
+/// cannot sign a browser in under an account of its choosing.
+pub async fn page(State(ui): State<UiState>, headers: HeaderMap) -> Response {
+    let (presession, fresh) = match session::cookie(&headers, PRESESSION_COOKIE) {
+        Some(v) if v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()) => (v.to_string(), false),
+        _ => match random_hex() {
+            Some(v) => (v, true),
+            None => return view::plain_error(StatusCode::INTERNAL_SERVER_ERROR, "No randomness available."),
+        },
+    };
+    let flash = session::flash_of(&headers);
+    let had_flash = flash.is_some();
+    let mut resp = view::render(StatusCode::OK, &SigninPage { csrf: session::csrf_for(&presession), flash });
+    let secure = ui.secure_cookies();
+    if fresh {
+        resp.headers_mut()
+            .append(header::SET_COOKIE, session::set_cookie(PRESESSION_COOKIE, &presession, None, secure));
+    }
+    if had_flash {
+        resp.headers_mut().append(header::SET_COOKIE, session::clear_cookie("openpim_flash", secure));
+    }
+    resp
+}
+
+fn random_hex() -> Option<String> {
+    let mut bytes = [0u8; 32];
+    ring::rand::SystemRandom::new().fill(&mut bytes).ok()?;
+    Some(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct SigninForm {
+    csrf: String,
+    token: String,
+}
+
+pub async fn submit(State(ui): State<UiState>, headers: HeaderMap, Form(form): Form<SigninForm>) -> Response {
+    let secure = ui.secure_cookies();
+    let Some(presession) = session::cookie(&headers, PRESESSION_COOKIE) else {
+        return view::csrf_refused();
+    };
+    if !session::csrf_ok(presession, &form.csrf) {
+        return view::csrf_refused();
+    }
+    let token = form.token.trim();
+    let token = token.strip_prefix("Bearer ").unwrap_or(token).trim();
+    if token.is_empty() {
+        return session::redirect_with("/signin", Flash::err("Paste a bearer token to sign in."), secure);
+    }
+    // The same verification as the API's (signature, issuer, audience, lifetime); the API call
+    // below then checks that the user exists and is enabled.
+    let claims = match ui.app.issuer.verify(token) {
+        Ok(c) => c,
+        Err(e) => {
+            return session::redirect_with("/signin", Flash::err(format!("Sign-in failed: {}", e.message)), secure)
+        }
+    };
+    let me = match Api::new(&ui.api, token).get("/v1.0/me").await {
+        Ok(me) => me,
+        Err(e) => {
+            return session::redirect_with("/signin", Flash::err(format!("Sign-in failed: {}", e.message)), secure)
+        }
+    };
+    let lifetime = (claims.exp - ui.app.now().unix_timestamp()).max(1);
+    let name = view::s(&me["userPrincipalName"]);
+    let mut resp = session::redirect_with("/", Flash::ok(format!("Signed in as {name}.")), secure);
+    let h = resp.headers_mut();
+    h.append(header::SET_COOKIE, session::set_cookie(SESSION_COOKIE, token, Some(lifetime), secure));
+    h.append(header::SET_COOKIE, session::clear_cookie(PRESESSION_COOKIE, secure));
+    resp
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct CsrfOnly {
+    csrf: String,
+}
+
+pub async fn signout(session: Session, Form(form): Form<CsrfOnly>) -> Response {
+    if let Some(refused) = session.csrf_refusal(&form.csrf) {
+        return refused;
+    }
+    let mut resp = session.redirect("/signin", Flash::ok("Signed out."));
+    resp.headers_mut().append(header::SET_COOKIE, session::clear_cookie(SESSION_COOKIE, session.secure));
+    resp
+}
+
+/// Where a page goes when the API says the session's token is no longer valid.
+pub fn expired(session: &Session, message: &str) -> Response {
+    let mut resp = session.redirect("/signin", Flash::err(format!("Please sign in again: {message}")));
+    resp.headers_mut().append(header::SET_COOKIE, session::clear_cookie(SESSION_COOKIE, session.secure));
+    resp
+}

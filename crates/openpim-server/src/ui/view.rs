@@ -1,0 +1,208 @@
+//! What every page shares: the layout's data, flash messages, error pages, and formatting.
+
+use super::api::GraphError;
+use askama::Template;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use serde_json::Value;
+
+/// A one-time message shown after a form's redirect.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Flash {
+    pub ok: bool,
+    pub text: String,
+}
+
+impl Flash {
+    pub fn ok(text: impl Into<String>) -> Self {
+        Self { ok: true, text: text.into() }
+    }
+
+    pub fn err(text: impl Into<String>) -> Self {
+        Self { ok: false, text: text.into() }
+    }
+
+    /// A Graph error as the user reads it: code and message.
+    pub fn graph(e: &GraphError) -> Self {
+        Self::err(describe(e))
+    }
+
+    pub fn encode(&self) -> String {
+        let text: String = self.text.chars().take(600).collect();
+        let raw = format!("{}{}", if self.ok { 'o' } else { 'e' }, text);
+        percent_encoding::utf8_percent_encode(&raw, percent_encoding::NON_ALPHANUMERIC).to_string()
+    }
+
+    pub fn decode(raw: &str) -> Option<Self> {
+        let text = percent_encoding::percent_decode_str(raw).decode_utf8().ok()?;
+        let mut chars = text.chars();
+        let ok = match chars.next()? {
+            'o' => true,
+            'e' => false,
+            _ => return None,
+        };
+        Some(Self { ok, text: chars.as_str().to_string() })
+    }
+}
+
+/// How a refused action reads: the API's code and message (which says why).
+pub fn describe(e: &GraphError) -> String {
+    if e.is_forbidden() {
+        format!("Not allowed. {}: {}", e.code, e.message)
+    } else {
+        format!("{}: {}", e.code, e.message)
+    }
+}
+
+/// How a page the API would not show reads: a 403 says a role is needed.
+pub fn describe_page(e: &GraphError) -> String {
+    if e.is_forbidden() {
+        format!("You need a role that allows this page. {}: {}", e.code, e.message)
+    } else {
+        describe(e)
+    }
+}
+
+/// The layout's data: title, current section, who is signed in, the CSRF token for its forms.
+pub struct Chrome {
+    pub title: String,
+    pub section: &'static str,
+    pub user: String,
+    pub csrf: String,
+    pub flash: Option<Flash>,
+    /// A problem loading the page (e.g. the API's 403), shown as a banner.
+    pub error: Option<String>,
+}
+
+impl Chrome {
+    /// `aria-current` for the navigation link of the current section.
+    pub fn current(&self, section: &str) -> &'static str {
+        if self.section == section {
+            "page"
+        } else {
+            "false"
+        }
+    }
+}
+
+/// Renders a template to an HTML response.
+pub fn render<T: Template>(status: StatusCode, t: &T) -> Response {
+    match t.render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "template rendering failed");
+            plain_error(StatusCode::INTERNAL_SERVER_ERROR, "The page could not be rendered.")
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "message.html")]
+struct MessagePage<'a> {
+    title: &'a str,
+    message: &'a str,
+}
+
+/// A minimal page for refusals that happen before a session is known.
+pub fn plain_error(status: StatusCode, message: &str) -> Response {
+    let t = MessagePage { title: status.canonical_reason().unwrap_or("Error"), message };
+    match t.render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(_) => (status, message.to_string()).into_response(),
+    }
+}
+
+pub fn csrf_refused() -> Response {
+    plain_error(
+        StatusCode::FORBIDDEN,
+        "The form's security token is missing or wrong, so nothing was changed. Reload the page and try again.",
+    )
+}
+
+/// `2026-11-23T01:02:03.5Z` → `2026-11-23 01:02 UTC`; anything else is shown as it is.
+pub fn when(v: &Value) -> String {
+    match v.as_str() {
+        None => String::new(),
+        Some(s) => match time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339) {
+            Ok(t) => {
+                let t = t.to_offset(time::UtcOffset::UTC);
+                format!(
+                    "{:04}-{:02}-{:02} {:02}:{:02} UTC",
+                    t.year(),
+                    u8::from(t.month()),
+                    t.day(),
+                    t.hour(),
+                    t.minute()
+                )
+            }
+            Err(_) => s.to_string(),
+        },
+    }
+}
+
+/// A string property, empty when absent.
+pub fn s(v: &Value) -> String {
+    v.as_str().unwrap_or_default().to_string()
+}
+
+/// A directory scope as people read it.
+pub fn scope_label(scope: &str) -> String {
+    match scope {
+        "/" | "" => "Directory".to_string(),
+        other => other.strip_prefix("/administrativeUnits/").map_or(other.to_string(), |u| format!("Unit {u}")),
+    }
+}
+
+/// An ISO 8601 duration such as `PT8H` or `PT90M` in words; the raw value when unusual.
+pub fn duration_words(iso: &str) -> String {
+    match openpim_core::duration::parse(iso) {
+        Some(d) => {
+            let mins = d.whole_minutes();
+            if mins % (24 * 60) == 0 && mins >= 24 * 60 {
+                plural(mins / (24 * 60), "day")
+            } else if mins % 60 == 0 && mins >= 60 {
+                plural(mins / 60, "hour")
+            } else {
+                plural(mins, "minute")
+            }
+        }
+        None => iso.to_string(),
+    }
+}
+
+fn plural(n: i64, unit: &str) -> String {
+    if n == 1 {
+        format!("1 {unit}")
+    } else {
+        format!("{n} {unit}s")
+    }
+}
+
+/// Minutes in an ISO 8601 duration (0 when it does not parse).
+pub fn duration_minutes(iso: &str) -> i64 {
+    openpim_core::duration::parse(iso).map_or(0, |d| d.whole_minutes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flash_round_trips() {
+        for f in [Flash::ok("Done: <b>ok</b>; 100% sure"), Flash::err("RoleAssignmentExists: é")] {
+            assert_eq!(Flash::decode(&f.encode()), Some(f));
+        }
+        assert_eq!(Flash::decode("xjunk"), None);
+        assert_eq!(Flash::decode(""), None);
+    }
+
+    #[test]
+    fn formats() {
+        assert_eq!(when(&Value::from("2026-11-23T01:02:03.5Z")), "2026-11-23 01:02 UTC");
+        assert_eq!(when(&Value::Null), "");
+        assert_eq!(duration_words("PT8H"), "8 hours");
+        assert_eq!(duration_words("PT90M"), "90 minutes");
+        assert_eq!(duration_words("P365D"), "365 days");
+        assert_eq!(scope_label("/"), "Directory");
+    }
+}

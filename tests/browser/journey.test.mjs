@@ -1,0 +1,296 @@
+// The OpenPIM web UI's main journeys, driven in Debian's Chromium by playwright-core against a
+// real `openpim serve` (run under libfaketime so the test can move the server's clock past the
+// 5-minute removal rule). Screenshots of every step go to test-artifacts/browser/.
+//
+// Run through scripts/test-browser.sh, which builds the binary and installs what is needed.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync, readFileSync, mkdirSync, rmSync, existsSync, openSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const BIN = process.env.OPENPIM_BIN || join(ROOT, 'target', 'debug', 'openpim');
+const SHOTS = join(ROOT, 'test-artifacts', 'browser');
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const FAKETIME = ['/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1', '/usr/lib/faketime/libfaketime.so.1'].find(
+  existsSync,
+);
+const ADMIN = 'admin@openpim.local';
+const BOB = 'bob@openpim.local';
+const ALICE = 'alice@openpim.local';
+const USER_ADMIN = 'User Administrator';
+const GROUPS_ADMIN = 'Groups Administrator';
+
+let server;
+let data;
+let origin;
+let browser;
+let shot = 0;
+
+function freePort() {
+  return new Promise((ok, fail) => {
+    const s = createServer();
+    s.once('error', fail);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => ok(port));
+    });
+  });
+}
+
+function token(upn) {
+  return execFileSync(BIN, ['token', '--data', data, '--user', upn, '--mfa'], { encoding: 'utf8' }).trim();
+}
+
+async function api(method, path, tok, body) {
+  const resp = await fetch(`${origin}/v1.0${path}`, {
+    method,
+    headers: { Authorization: `Bearer ${tok}`, 'Content-Type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await resp.text();
+  const json = text ? JSON.parse(text) : null;
+  assert.ok(resp.ok, `${method} ${path}: ${resp.status} ${text}`);
+  return json;
+}
+
+/** Moves the server's clock forward (libfaketime re-reads the offset file on every call). */
+let offsetMinutes = 0;
+function advanceClock(minutes) {
+  offsetMinutes += minutes;
+  writeFileSync(join(data, 'clock-offset'), `+${offsetMinutes}m\n`);
+}
+
+async function snap(page, name) {
+  shot += 1;
+  const file = join(SHOTS, `${String(shot).padStart(2, '0')}-${name}.png`);
+  await page.screenshot({ path: file, fullPage: true });
+  return file;
+}
+
+async function signedIn(upn, viewport = { width: 1280, height: 900 }) {
+  const context = await browser.newContext({ viewport, acceptDownloads: true });
+  const page = await context.newPage();
+  await page.goto(`${origin}/signin`);
+  await page.getByLabel('Bearer token').fill(token(upn));
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL(`${origin}/`);
+  await assertFlash(page, `Signed in as ${upn}.`);
+  return page;
+}
+
+async function assertFlash(page, text) {
+  const flash = page.locator('p.flash').first();
+  await flash.waitFor();
+  const got = await flash.innerText();
+  assert.ok(got.includes(text), `expected a message with "${text}", got "${got}"`);
+}
+
+/** The card of an eligible role on My roles. */
+function eligibleCard(page, role) {
+  return page.locator('article.role', { has: page.getByRole('heading', { name: role, exact: true }) });
+}
+
+function activeRow(page, role) {
+  return page.locator('section[aria-labelledby="active-h"] tbody tr', { hasText: role });
+}
+
+before(async () => {
+  assert.ok(existsSync(BIN), `${BIN} is missing: run scripts/test-browser.sh (it builds it)`);
+  assert.ok(FAKETIME, 'libfaketime is needed to move the server clock (apt-get install faketime)');
+  rmSync(SHOTS, { recursive: true, force: true });
+  mkdirSync(SHOTS, { recursive: true });
+  data = mkdtempSync(join(tmpdir(), 'openpim-browser-'));
+  writeFileSync(join(data, 'clock-offset'), '+0m\n');
+  const port = await freePort();
+  origin = `http://127.0.0.1:${port}`;
+  const log = openSync(join(data, 'server.log'), 'w');
+  // SQLite in the temp data dir, whatever the caller's environment says.
+  const env = { ...process.env };
+  delete env.OPENPIM_DATABASE_URL;
+  server = spawn(
+    BIN,
+    ['serve', '--listen', `127.0.0.1:${port}`, '--data', data, '--bootstrap-admin', ADMIN],
+    {
+      stdio: ['ignore', log, log],
+      env: {
+        ...env,
+        OPENPIM_LOG: 'warn',
+        LD_PRELOAD: FAKETIME,
+        FAKETIME_TIMESTAMP_FILE: join(data, 'clock-offset'),
+        FAKETIME_NO_CACHE: '1',
+        FAKETIME_DONT_FAKE_MONOTONIC: '1',
+      },
+    },
+  );
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    assert.equal(server.exitCode, null, `openpim serve exited:\n${readFileSync(join(data, 'server.log'), 'utf8')}`);
+    try {
+      if ((await fetch(`${origin}/healthz`)).ok) break;
+    } catch {
+      // not listening yet
+    }
+    assert.ok(Date.now() < deadline, 'openpim serve did not become healthy');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const admin = token(ADMIN);
+  for (const [upn, name] of [
+    [BOB, 'Bob Builder'],
+    [ALICE, 'Alice Approver'],
+  ]) {
+    await api('POST', '/users', admin, {
+      accountEnabled: true,
+      displayName: name,
+      userPrincipalName: upn,
+      mailNickname: upn.split('@')[0],
+    });
+  }
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu'] });
+});
+
+after(async () => {
+  await browser?.close();
+  if (server && server.exitCode === null) {
+    const exited = new Promise((r) => server.once('exit', r));
+    server.kill('SIGTERM');
+    await exited;
+  }
+  if (data) rmSync(data, { recursive: true, force: true });
+});
+
+test('admin, bob and alice go through eligibility, activation, approval, deactivation and audit', async () => {
+  // 1. The admin makes bob eligible for two roles through the Roles page.
+  const admin = await signedIn(ADMIN);
+  for (const role of [USER_ADMIN, GROUPS_ADMIN]) {
+    await admin.getByRole('link', { name: 'Roles', exact: true }).click();
+    await admin.getByLabel('Search roles by name').fill(role);
+    await admin.getByRole('button', { name: 'Search' }).click();
+    await admin.getByRole('link', { name: role, exact: true }).click();
+    await admin.getByRole('heading', { level: 1, name: role }).waitFor();
+    await admin.getByLabel('Member (user sign-in name or group name)').fill(BOB);
+    await admin.getByLabel('Eligible', { exact: true }).check();
+    await admin.locator('#permanent').check();
+    await admin.getByLabel('Justification', { exact: true }).fill('Bob joins the helpdesk rota');
+    await admin.getByRole('button', { name: 'Add assignment' }).click();
+    await assertFlash(admin, `${BOB} is now eligible for this role`);
+    const row = admin.locator('section[aria-labelledby="eligible-h"] tbody tr', { hasText: BOB });
+    await row.waitFor();
+    if (role === USER_ADMIN) await snap(admin, 'admin-made-bob-eligible');
+  }
+
+  // 2. Bob sees what activation requires, activates with a justification, and sees it active.
+  const bob = await signedIn(BOB);
+  const card = eligibleCard(bob, USER_ADMIN);
+  const reqs = await card.locator('.reqs').innerText();
+  for (const need of ['At most 8 hours', 'Multi-factor authentication', 'A justification']) {
+    assert.ok(reqs.includes(need), `requirements show "${need}": ${reqs}`);
+  }
+  assert.ok(!reqs.includes('Approval'), 'no approval needed yet');
+  await snap(bob, 'bob-sees-requirements');
+  await card.getByLabel('Duration').fill('2');
+  await card.getByLabel('Justification').fill('INC-4711 password resets');
+  await card.getByRole('button', { name: 'Activate' }).click();
+  await assertFlash(bob, `${USER_ADMIN} is active.`);
+  const active = activeRow(bob, USER_ADMIN);
+  await active.waitFor();
+  assert.ok((await active.innerText()).includes('Activated'));
+  await snap(bob, 'bob-activated-user-admin');
+
+  // 3. The admin turns on approval by alice for Groups Administrator in the settings editor.
+  await admin.getByRole('link', { name: 'Role settings' }).click();
+  await admin.getByRole('heading', { level: 1, name: `Role settings: ${GROUPS_ADMIN}` }).waitFor();
+  await admin.getByLabel('Require approval to activate').check();
+  await admin.getByLabel('Approvers').fill(ALICE);
+  await admin.getByRole('button', { name: 'Save settings' }).click();
+  await assertFlash(admin, 'Saved: Approval_EndUser_Assignment.');
+  assert.equal(await admin.getByLabel('Approvers').inputValue(), ALICE, 'the editor shows the saved approver');
+  await snap(admin, 'admin-turned-on-approval');
+
+  // 4. Bob's activation of Groups Administrator now waits for approval.
+  await bob.reload();
+  const gcard = eligibleCard(bob, GROUPS_ADMIN);
+  assert.ok((await gcard.locator('.reqs').innerText()).includes('Approval'));
+  await gcard.getByLabel('Justification').fill('Cleaning up stale groups');
+  await gcard.getByRole('button', { name: 'Request activation' }).click();
+  await assertFlash(bob, `Your request for ${GROUPS_ADMIN} is waiting for approval.`);
+  await bob.locator('section[aria-labelledby="pending-h"] tbody tr', { hasText: GROUPS_ADMIN }).waitFor();
+  assert.equal(await activeRow(bob, GROUPS_ADMIN).count(), 0, 'not active while pending');
+  await snap(bob, 'bob-request-pending');
+
+  // 5. Alice approves it on the Approvals page, seeing who asked, for what and why.
+  const alice = await signedIn(ALICE);
+  await alice.getByRole('link', { name: 'Approvals' }).click();
+  const request = alice.locator('article.card', { hasText: BOB });
+  await request.waitFor();
+  const facts = await request.innerText();
+  for (const want of [GROUPS_ADMIN, 'Cleaning up stale groups', 'Bob Builder']) {
+    assert.ok(facts.includes(want), `approval card shows "${want}": ${facts}`);
+  }
+  await request.getByLabel('Reason').fill('Agreed in the change board');
+  await snap(alice, 'alice-sees-request');
+  await request.getByRole('button', { name: 'Approve' }).click();
+  await assertFlash(alice, 'The request is approved.');
+  assert.equal(await alice.locator('article.card', { hasText: BOB }).count(), 0, 'nothing left to decide');
+  await snap(alice, 'alice-approved');
+
+  // 6. Bob sees Groups Administrator active.
+  await bob.reload();
+  await activeRow(bob, GROUPS_ADMIN).waitFor();
+  await snap(bob, 'bob-sees-approved-role-active');
+
+  // 7. Six minutes later (the server's clock moved), bob deactivates User Administrator.
+  advanceClock(6);
+  await bob.reload();
+  await activeRow(bob, USER_ADMIN).getByRole('button', { name: `Deactivate ${USER_ADMIN}` }).click();
+  await assertFlash(bob, `${USER_ADMIN} is deactivated.`);
+  assert.equal(await activeRow(bob, USER_ADMIN).count(), 0, 'User Administrator is no longer active');
+  await snap(bob, 'bob-deactivated');
+
+  // 8. The audit page shows each step, with its actor.
+  await admin.getByRole('link', { name: 'Audit' }).click();
+  const log = await admin.locator('table.audit').innerText();
+  const steps = [
+    ['Add eligible member to role in PIM', ADMIN],
+    ['Add member to role (PIM activation)', BOB],
+    ['Update role setting in PIM', ADMIN],
+    ['Approve role activation request in PIM', ALICE],
+    ['Remove member from role (PIM deactivation)', BOB],
+  ];
+  for (const [activity, actor] of steps) {
+    const row = admin.locator('table.audit tbody tr', { hasText: activity }).filter({ hasText: actor });
+    assert.ok((await row.count()) >= 1, `audit lists "${activity}" by ${actor}:\n${log}`);
+  }
+  await snap(admin, 'audit-log');
+  // Filtered by actor, only bob's entries remain.
+  await admin.getByLabel('Actor (sign-in name)').fill(BOB);
+  await admin.getByRole('button', { name: 'Filter' }).click();
+  const actors = await admin.locator('table.audit tbody td[data-label="Actor"]').allInnerTexts();
+  assert.ok(actors.length >= 3, `bob's activation requests and deactivation: ${actors}`);
+  assert.ok(actors.every((a) => a === BOB), `only bob: ${actors}`);
+  await snap(admin, 'audit-filtered-by-bob');
+
+  // 9. The CSV download has the same filtered rows.
+  const [download] = await Promise.all([
+    admin.waitForEvent('download'),
+    admin.getByRole('link', { name: 'Download CSV' }).click(),
+  ]);
+  const csv = readFileSync(await download.path(), 'utf8').trim().split('\r\n');
+  assert.equal(csv[0], 'activityDateTime,activityDisplayName,category,result,resultReason,initiatedBy,targets,id');
+  assert.equal(csv.length - 1, actors.length, 'one CSV line per row on the page');
+  assert.ok(csv.some((l) => l.includes('Remove member from role (PIM deactivation)')));
+
+  // 10. My roles on a phone-sized screen, and by keyboard: the first Tab reaches the skip link.
+  const phone = await signedIn(BOB, { width: 390, height: 844 });
+  await phone.keyboard.press('Tab');
+  assert.equal(await phone.evaluate(() => document.activeElement?.textContent), 'Skip to content');
+  const width = await phone.evaluate(() => document.documentElement.scrollWidth);
+  assert.ok(width <= 390, `no sideways scrolling on a phone (page is ${width}px wide)`);
+  await snap(phone, 'phone-my-roles');
+});
