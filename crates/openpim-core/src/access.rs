@@ -124,9 +124,10 @@ fn pinned_head(pattern: &str) -> Option<String> {
     let n = segments.len();
     let pinned = if n >= 3 && segments[n - 2].eq_ignore_ascii_case("allProperties") {
         // The entity part (all but the last two segments) must itself span two segments.
-        n - 2 >= 2
+        n >= 4
     } else if segments[n - 1] == "*" {
-        n - 1 >= 2
+        // The prefix before the trailing `*` must span two segments.
+        n >= 3
     } else {
         n >= 2
     };

@@ -22,6 +22,10 @@
 //!   Only users that hold something are in the store (a missing principal is simply denied).
 //! * Only grants in effect at the workload's `now` are loaded (see the `anchors` module docs).
 //! * No schema: validation is a deploy-time step and does not change evaluation.
+//!
+//! Cost: the authorizer evaluates every policy for every request, and the number of policies
+//! grows with the (role, unit) pairs in use — 675 on the small workload, 5,435 on the medium one —
+//! so its checks slow down with the number of administrative units.
 
 use super::effective_grants;
 use crate::engine::AccessEngine;
