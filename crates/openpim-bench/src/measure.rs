@@ -89,6 +89,8 @@ pub struct Setup {
     pub casbin: Casbin,
     pub cedar: Cedar,
     pub load_seconds: LoadTimes,
+    /// The engines also agreed on the timed queries of the anchors' workload.
+    pub timed_agreement: Agreement,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -119,7 +121,11 @@ impl Setup {
         let t = Instant::now();
         let cedar = Cedar::load(w)?;
         times.cedar = t.elapsed().as_secs_f64();
-        Ok(Setup { main, anchor_part, casbin, cedar, load_seconds: times })
+        let anchored = anchor_part.as_ref().unwrap_or(&main);
+        let timed_agreement = compare(&anchored.queries, &anchored.openpim, &casbin, &cedar).map_err(|m| {
+            format!("engines disagree on the timed queries ({} size):\n{}", anchored.size, describe(&m))
+        })?;
+        Ok(Setup { main, anchor_part, casbin, cedar, load_seconds: times, timed_agreement })
     }
 
     /// The workload the anchors answer on.
@@ -182,6 +188,8 @@ pub struct Figures {
     pub casbin: f64,
     pub cedar: f64,
     pub agreement_sample: usize,
+    /// Timed queries the three engines also agreed on (on the anchors' workload).
+    pub agreement_timed: usize,
     pub allowed_share: f64,
 }
 
@@ -206,6 +214,7 @@ impl Figures {
             casbin,
             cedar,
             agreement_sample: agreement.checked,
+            agreement_timed: setup.timed_agreement.checked,
             allowed_share: allowed as f64 / main.queries.len().max(1) as f64,
         }
     }
@@ -220,12 +229,13 @@ impl Figures {
 
     pub fn table(&self) -> String {
         let mut out = format!(
-            "access check, {} queries ({:.0}% allowed); engines agreed on {} queries first\n\
+            "access check, {} queries ({:.0}% allowed); engines agreed on {} sample and {} timed queries first\n\
              engine   size          checks/s   OpenPIM/engine\n\
              openpim  {:<8} {:>14.0}\n",
             self.queries,
             self.allowed_share * 100.0,
             self.agreement_sample,
+            self.agreement_timed,
             self.size,
             self.openpim,
         );
@@ -254,6 +264,7 @@ impl Figures {
             "size": self.size,
             "queries": self.queries,
             "agreement_sample": self.agreement_sample,
+            "agreement_timed": self.agreement_timed,
             "anchor_size": self.anchor_size,
             "openpim_checks_per_s_at_anchor_size": self.openpim_at_anchor_size,
             "allowed_share": self.allowed_share,
