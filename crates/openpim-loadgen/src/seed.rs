@@ -129,15 +129,14 @@ impl<'c> Bulk<'c> {
         }
         let n = self.cols.len();
         let mut sql = format!("INSERT INTO {} ({}) VALUES ", self.table, self.cols.join(", "));
+        // Anonymous `?` placeholders: SQLite resolves named ones (`$N`) by a linear search per
+        // name, which makes preparing and binding a statement of thousands of them quadratic.
+        let group = format!("({})", vec!["?"; n].join(","));
         for r in 0..self.rows.len() {
-            sql.push_str(if r == 0 { "(" } else { ",(" });
-            for c in 0..n {
-                if c > 0 {
-                    sql.push(',');
-                }
-                sql.push_str(&format!("${}", r * n + c + 1));
+            if r > 0 {
+                sql.push(',');
             }
-            sql.push(')');
+            sql.push_str(&group);
         }
         let mut q = sqlx::query(&sql);
         for row in self.rows.drain(..) {
