@@ -125,14 +125,14 @@ pub enum InstanceKind {
 
 /// Who holds an instance: a user index or an index into [`Workload::groups`] (always a
 /// role-assignable group).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum PrincipalRef {
     User(u32),
     Group(u32),
 }
 
 /// Where an instance applies: the tenant or an index into [`Workload::administrative_units`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ScopeRef {
     Tenant,
     AdministrativeUnit(u32),
