@@ -28,12 +28,11 @@ if [ "$SMOKE" = 1 ]; then
     cargo build -q -p openpim-loadgen -p openpim-cli -p openpim-bench
     BIN=target/debug
     DURATION=1s; WARMUP=300ms; FSYNC=1s; ACTIVATIONS=200; CHECK_URLS=2000; SCALE_SIZE=small; SAMPLES=100
-    BENCH_ARGS=(--smoke)
+    export OPENPIM_BENCH_SMOKE=1
 else
     cargo build -q --release -p openpim-loadgen -p openpim-cli -p openpim-bench
     BIN=target/release
     DURATION=10s; WARMUP=2s; FSYNC=5s; ACTIVATIONS=5000; CHECK_URLS=20000; SAMPLES=1000
-    BENCH_ARGS=()
 fi
 LOADGEN="$BIN/openpim-loadgen"
 OPENPIM="$BIN/openpim"
@@ -127,12 +126,8 @@ fi
 step "scale: cold start, RSS, filtered list page"
 "$LOADGEN" scale --data "$SCALE_DIR" --binary "$OPENPIM" --samples $SAMPLES > "$RESULTS/scale.json"
 
-step "part A: in-process access checks (openpim-bench)"
-if [ -x "$BIN/openpim-bench" ]; then
-    "$BIN/openpim-bench" "${BENCH_ARGS[@]}" > "$RESULTS/inprocess.json"
-else
-    echo "part A's openpim-bench binary is not built; skipped" >&2
-fi
+step "part A: in-process access checks vs casbin-rs and cedar-policy (openpim-bench)"
+"$BIN/access-check" > "$RESULTS/inprocess.json"
 
 python3 bench/table.py "$RESULTS" | tee "$RESULTS/table.md"
 echo "raw results: $RESULTS" >&2

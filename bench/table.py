@@ -86,5 +86,10 @@ for x in seeds:
           f"{x['total_s']:.1f} s ({x['database_bytes'] / 2**20:,.0f} MiB)")
 inproc = load("inprocess.json")
 if inproc is not None:
-    print("\nin-process (part A, openpim-bench):\n")
-    print("```json\n" + json.dumps(inproc, indent=1)[:4000] + "\n```")
+    print(f"\nin-process access checks (part A, `access-check`, size {inproc.get('size')}): "
+          f"OpenPIM {fmt(inproc.get('openpim_checks_per_s'), '/s')}, casbin-rs {fmt(inproc.get('casbin_checks_per_s'), '/s')}, "
+          f"cedar-policy {fmt(inproc.get('cedar_checks_per_s'), '/s')} (one thread)")
+    k = check[1]
+    if k and inproc.get("openpim_checks_per_s"):
+        print(f"HTTP at 1 connection does {pct(k['requests_per_s'], inproc['openpim_checks_per_s'])} "
+              "of the in-process check rate: the rest is HTTP, token verification and the caller lookup")
