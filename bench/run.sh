@@ -42,14 +42,26 @@ STAMP=$(date -u +%Y%m%dT%H%M%SZ)
 RESULTS="bench/results/$STAMP$([ "$SMOKE" = 1 ] && echo -smoke || true)"
 mkdir -p "$RESULTS"
 PIDS=()
+FAILED=()
 cleanup() {
     for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
     for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+    cp "$WORK"/*.log "$RESULTS/" 2>/dev/null || true
     rm -rf "$WORK"
 }
 trap cleanup EXIT
 
 step() { echo "== $*" >&2; }
+
+# A measurement that answered wrongly (failed requests) is reported and the run goes on, so one
+# run shows every figure; the script still exits non-zero at the end.
+measure() { # NAME OUTPUT COMMAND...
+    local name="$1" out="$2"; shift 2
+    if ! "$@" > "$out"; then
+        echo "!! $name: failed (see $out)" >&2
+        FAILED+=("$name")
+    fi
+}
 
 # A port nobody listens on (the kernel's ephemeral range is avoided).
 free_port() {
@@ -86,8 +98,8 @@ for _ in $(seq 1 600); do grep -q listening "$WORK/hello.out" 2>/dev/null && bre
 HELLO_ADDR=$(sed -n 's/.*"listening":"\([^"]*\)".*/\1/p' "$WORK/hello.out")
 [ -n "$HELLO_ADDR" ] || { echo "hello-server did not start" >&2; exit 1; }
 for c in 1 64; do
-    "$LOADGEN" http --url "http://$HELLO_ADDR/" --connections $c --duration $DURATION --warmup $WARMUP \
-        > "$RESULTS/hello-c$c.json"
+    measure "hello-world c$c" "$RESULTS/hello-c$c.json" \
+        "$LOADGEN" http --url "http://$HELLO_ADDR/" --connections $c --duration $DURATION --warmup $WARMUP
 done
 kill "$HELLO"; wait "$HELLO" 2>/dev/null || true
 
@@ -108,12 +120,14 @@ TOKEN=$("$OPENPIM" token --data "$WORK/small" --user admin@openpim.local --mfa -
 
 step "access checks over HTTP (the workload's query mix, principalId with an admin token)"
 for c in 1 64; do
-    "$LOADGEN" http --url-file "$WORK/check-urls.txt" --connections $c --duration $DURATION --warmup $WARMUP \
-        --header "Authorization: Bearer $TOKEN" > "$RESULTS/check-c$c.json"
+    measure "access checks c$c" "$RESULTS/check-c$c.json" \
+        "$LOADGEN" http --url-file "$WORK/check-urls.txt" --connections $c --duration $DURATION --warmup $WARMUP \
+        --header "Authorization: Bearer $TOKEN"
 done
 
 step "selfActivate: $ACTIVATIONS distinct eligibilities, 64 connections"
-"$LOADGEN" activate --url "$URL" --data "$WORK/small" --connections 64 --count $ACTIVATIONS > "$RESULTS/activate.json"
+measure selfActivate "$RESULTS/activate.json" \
+    "$LOADGEN" activate --url "$URL" --data "$WORK/small" --connections 64 --count $ACTIVATIONS
 kill "$SERVE"; wait "$SERVE" 2>/dev/null || true
 
 if [ "$SCALE_SIZE" = small ]; then
@@ -124,10 +138,14 @@ else
     "$LOADGEN" seed --data "$SCALE_DIR" --size "$SCALE_SIZE" > "$RESULTS/seed-scale.json"
 fi
 step "scale: cold start, RSS, filtered list page"
-"$LOADGEN" scale --data "$SCALE_DIR" --binary "$OPENPIM" --samples $SAMPLES > "$RESULTS/scale.json"
+measure scale "$RESULTS/scale.json" "$LOADGEN" scale --data "$SCALE_DIR" --binary "$OPENPIM" --samples $SAMPLES
 
 step "part A: in-process access checks vs casbin-rs and cedar-policy (openpim-bench)"
 "$BIN/access-check" > "$RESULTS/inprocess.json"
 
 python3 bench/table.py "$RESULTS" | tee "$RESULTS/table.md"
 echo "raw results: $RESULTS" >&2
+if [ ${#FAILED[@]} -gt 0 ]; then
+    echo "FAILED: ${FAILED[*]}" >&2
+    exit 1
+fi

@@ -16,7 +16,7 @@ pub fn parse_duration(raw: &str) -> Result<Duration, String> {
         "m" => value * 60.0,
         _ => return Err(format!("'{raw}': unknown unit '{unit}' (use ms, s or m)")),
     };
-    if !secs.is_finite() || secs < 0.0 || secs > 86_400.0 {
+    if !secs.is_finite() || !(0.0..=86_400.0).contains(&secs) {
         return Err(format!("'{raw}' is out of range (0 to 24 h)"));
     }
     Ok(Duration::from_secs_f64(secs))
