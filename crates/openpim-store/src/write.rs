@@ -65,7 +65,7 @@ impl WriteGate {
         }
     }
 
-    /// Commits made so far (one per group): with `writes`, tells how well writes were grouped.
+    /// Durable commits made so far, one per group: fewer than the writers when writes were grouped.
     pub(crate) fn groups_committed(&self) -> u64 {
         self.groups_committed.load(Ordering::Relaxed)
     }
