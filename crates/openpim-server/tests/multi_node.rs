@@ -234,3 +234,90 @@ async fn background_jobs_run_on_one_node_at_a_time() {
     b.server.stop().await.unwrap();
     db.drop().await;
 }
+
+async fn assign_user_administrator(client: Client, admin_token: String, principal: String) -> (StatusCode, Value) {
+    client
+        .post(
+            &format!("{RM}/roleAssignments"),
+            &admin_token,
+            json!({"principalId": principal, "roleDefinitionId": USER_ADMINISTRATOR, "directoryScopeId": "/"}),
+        )
+        .await
+}
+
+/// Feed order is commit order across nodes. Node A's write takes its feed sequence number, then
+/// stops before COMMIT (a test hook); node B writes meanwhile. Were B to commit with the higher
+/// number first, a third node following the feed would read past A's number before A's row is
+/// visible and never apply A's write. The commit path serialises feed writers on a
+/// transaction-scoped advisory lock, so B waits for A and node C applies both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs PostgreSQL: set OPENPIM_TEST_POSTGRES_URL and run with --include-ignored"]
+async fn a_follower_applies_every_commit_when_the_earlier_sequence_number_commits_later() {
+    let (db, a, b) = two_nodes().await;
+    let c = node(db.url.as_deref().unwrap(), Some(a._dir.path())).await;
+    let x = create_user(&a, "x@openpim.test").await;
+    let y = create_user(&a, "y@openpim.test").await;
+    let (reached, resume) = a.server.state.store.pause_next_commit();
+    let a_write = tokio::spawn(assign_user_administrator(a.client.clone(), token(&a, ADMIN_UPN), x.clone()));
+    reached.await.expect("node A's write reached its commit");
+    let mut b_write = tokio::spawn(assign_user_administrator(b.client.clone(), token(&b, ADMIN_UPN), y.clone()));
+    // Give B every chance to commit first (it cannot once feed writers are ordered).
+    let b_first = tokio::select! {
+        r = &mut b_write => Some(r.unwrap()),
+        _ = tokio::time::sleep(Duration::from_secs(2)) => None,
+    };
+    if b_first.is_some() {
+        // B committed the higher sequence number first: let C follow past it.
+        converges(&c, &y, true).await;
+    }
+    resume.send(()).expect("node A's write is waiting");
+    let (status, body) = a_write.await.unwrap();
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (status, body) = match b_first {
+        Some(r) => r,
+        None => b_write.await.unwrap(),
+    };
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    converges(&c, &y, true).await;
+    converges(&c, &x, true).await;
+    for n in [&a, &b, &c] {
+        converges(n, &x, true).await;
+        converges(n, &y, true).await;
+    }
+    for n in [a, b, c] {
+        n.server.stop().await.unwrap();
+    }
+    db.drop().await;
+}
+
+/// A panic in the follower (injected) restarts it after a backoff; it resumes from its position,
+/// so writes made meanwhile still reach the node, and `/healthz` reports the restart and the lag.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs PostgreSQL: set OPENPIM_TEST_POSTGRES_URL and run with --include-ignored"]
+async fn a_panicking_follower_is_restarted_and_catches_up() {
+    use openpim_server::supervise::FOLLOWER;
+    let (db, a, b) = two_nodes().await;
+    let bob = create_user(&a, "bob@openpim.test").await;
+    b.server.state.loops.inject_panics(FOLLOWER, 1);
+    b.server.state.loops.poke(FOLLOWER);
+    let (status, body) = assign_user_administrator(a.client.clone(), token(&a, ADMIN_UPN), bob.clone()).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    converges(&b, &bob, true).await;
+    let start = Instant::now();
+    let health = loop {
+        let r = b.client.send(b.client.request(reqwest::Method::GET, "/healthz", None)).await;
+        if r.body["loops"][FOLLOWER]["restarts"] == 1 && r.body["follower"]["seqBehind"] == 0 {
+            assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+            break r.body;
+        }
+        assert!(start.elapsed() < Duration::from_secs(10), "no restart reported: {}", r.body);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(health["loops"][FOLLOWER]["lastPanic"].as_str().unwrap().contains("injected panic"), "{health}");
+    assert_eq!(health["follower"]["secondsBehind"], 0.0, "{health}");
+    assert!(health["follower"]["head"].as_i64().unwrap() > 0, "{health}");
+    assert_eq!(health["loops"]["tidyUp"]["state"], "running", "the other loops were not touched: {health}");
+    a.server.stop().await.unwrap();
+    b.server.stop().await.unwrap();
+    db.drop().await;
+}
