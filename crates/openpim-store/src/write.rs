@@ -122,7 +122,7 @@ impl WriteGate {
             }
             group.abandoned_savepoint = true;
         }
-        Ok(WriteTx { gate: self, writer: Some(w), updates: Vec::new(), feed: Vec::new(), backend })
+        Ok(WriteTx { gate: self, writer: Some(w), updates: Vec::new(), feed: Vec::new(), backend, pool: pool.clone() })
     }
 }
 
@@ -195,6 +195,8 @@ pub struct WriteTx<'s> {
     updates: Vec<IndexUpdate>,
     feed: Vec<(&'static str, String, &'static str)>,
     backend: crate::Backend,
+    /// For reading the committed state outside this transaction (see the invariants in `commit`).
+    pool: AnyPool,
 }
 
 impl Drop for WriteTx<'_> {
@@ -255,9 +257,16 @@ impl<'s> WriteTx<'s> {
         let invariants = crate::invariants::affected(self.feed.iter().map(|(entity, _, _)| *entity));
         for invariant in invariants {
             if let Err(violation) = (invariant.check)(self.conn(), at).await? {
-                tracing::info!(invariant = invariant.name, %violation, "write refused: it would break an invariant");
-                self.rollback().await?;
-                return Err(StoreError::Invariant(violation));
+                // Data from before the invariant was enforced may already break it. Refusing
+                // every write that touches these entities would then block unrelated work (and
+                // the repair) without protecting anything: only a write that breaks it is refused.
+                let mut committed = self.pool.acquire().await.map_err(StoreError::Db)?;
+                if (invariant.check)(&mut committed, at).await?.is_ok() {
+                    tracing::info!(invariant = invariant.name, %violation, "write refused: it would break an invariant");
+                    self.rollback().await?;
+                    return Err(StoreError::Invariant(violation));
+                }
+                tracing::error!(invariant = invariant.name, %violation, "the committed data already breaks this invariant; repair it");
             }
         }
         audit::insert(self.conn(), record).await?;

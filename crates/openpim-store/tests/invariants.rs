@@ -201,3 +201,30 @@ async fn a_refused_writer_rolls_back_alone() {
     }
     cleanup(stores, schema).await;
 }
+
+/// Data that already breaks the invariant (written before it was enforced) does not block
+/// unrelated writes; the write that repairs it commits too.
+#[tokio::test]
+async fn an_already_broken_tenant_is_not_blocked() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_sqlite_dir(dir.path()).await.unwrap();
+    let (admin, ga) = bootstrapped(&store).await;
+    // Remove the only Global Administrator behind the write path's back.
+    let url = format!("sqlite://{}", dir.path().join("openpim.db").display());
+    let mut raw = <sqlx::AnyConnection as sqlx::Connection>::connect(&url).await.unwrap();
+    sqlx::query("DELETE FROM role_assignments").execute(&mut raw).await.unwrap();
+
+    let mut tx = store.begin_write().await.unwrap();
+    tx.insert_user(&user("unrelated@invariants.test")).await.unwrap();
+    tx.commit(&record("unrelated"), |_| {}).await.unwrap();
+    let repaired = global_admin(admin.id, None);
+    let mut tx = store.begin_write().await.unwrap();
+    tx.insert_schedule(&repaired).await.unwrap();
+    tx.commit(&record("repair"), |_| {}).await.unwrap();
+    // Repaired: from now on the invariant holds and is enforced again.
+    let mut tx = store.begin_write().await.unwrap();
+    tx.remove_schedule(&repaired).await.unwrap();
+    assert!(is_last_ga(tx.commit(&record("remove again"), |_| {}).await));
+    assert!(store.get_schedule(Kind::Assignment, ga.id).await.unwrap().is_none(), "the raw delete stays");
+    store.close().await;
+}
