@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{Client, TestDatabase, ADMIN_UPN, RM, USER_ADMINISTRATOR};
+use common::{Client, TestDatabase, ADMIN_UPN, GLOBAL_ADMINISTRATOR, RM, USER_ADMINISTRATOR};
 use openpim_server::auth::TokenRequest;
 use openpim_server::{RunningServer, ServerConfig};
 use reqwest::StatusCode;
@@ -320,4 +320,90 @@ async fn a_panicking_follower_is_restarted_and_catches_up() {
     a.server.stop().await.unwrap();
     b.server.stop().await.unwrap();
     db.drop().await;
+}
+
+/// Two nodes each remove one of the two Global Administrators at the same moment. Each writer's
+/// invariant check runs under the commit-order lock, after every earlier commit is visible, so
+/// the second one sees the first removal and is refused: one Global Administrator remains.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs PostgreSQL: set OPENPIM_TEST_POSTGRES_URL and run with --include-ignored"]
+async fn two_nodes_cannot_remove_the_last_two_global_administrators_at_once() {
+    let (db, a, b) = two_nodes().await;
+    let admin = token(&a, ADMIN_UPN);
+    let second = create_user(&a, "second@openpim.test").await;
+    let (status, body) = a
+        .client
+        .post(
+            &format!("{RM}/roleAssignments"),
+            &admin,
+            json!({"principalId": second, "roleDefinitionId": GLOBAL_ADMINISTRATOR, "directoryScopeId": "/"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let second_assignment = body["id"].as_str().unwrap().to_string();
+    let (_, list) = a
+        .client
+        .get(&format!("{RM}/roleAssignments?$filter=roleDefinitionId eq '{GLOBAL_ADMINISTRATOR}'"), &admin)
+        .await;
+    let admin_assignment =
+        list["value"].as_array().unwrap().iter().find(|r| r["principalId"] != second.as_str()).unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+    converges_on_role_count(&b, 2).await;
+
+    // Node A removes the admin's assignment and stops before COMMIT, its check already passed.
+    let (reached, resume) = a.server.state.store.pause_next_commit();
+    let a_remove = tokio::spawn({
+        let (client, token) = (a.client.clone(), token(&a, "second@openpim.test"));
+        async move { client.delete(&format!("{RM}/roleAssignments/{admin_assignment}"), &token).await }
+    });
+    reached.await.expect("node A's removal reached its commit");
+    let mut b_remove = tokio::spawn({
+        let (client, token) = (b.client.clone(), token(&b, ADMIN_UPN));
+        async move { client.delete(&format!("{RM}/roleAssignments/{second_assignment}"), &token).await }
+    });
+    let b_first = tokio::select! {
+        r = &mut b_remove => Some(r.unwrap()),
+        _ = tokio::time::sleep(Duration::from_secs(2)) => None,
+    };
+    resume.send(()).expect("node A's removal is waiting");
+    let (status, body) = a_remove.await.unwrap();
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let (status, body) = match b_first {
+        Some(r) => r,
+        None => b_remove.await.unwrap(),
+    };
+    assert_eq!(status, StatusCode::BAD_REQUEST, "node B's removal must be refused: {body}");
+    assert_eq!(body["error"]["code"], "LastGlobalAdministrator", "{body}");
+    let (_, list) = a
+        .client
+        .get(
+            &format!("{RM}/roleAssignments?$filter=roleDefinitionId eq '{GLOBAL_ADMINISTRATOR}'"),
+            &token(&a, "second@openpim.test"),
+        )
+        .await;
+    assert_eq!(list["value"].as_array().unwrap().len(), 1, "{list}");
+    a.server.stop().await.unwrap();
+    b.server.stop().await.unwrap();
+    db.drop().await;
+}
+
+/// Waits (bounded) until `n` has applied the whole feed and lists `want` Global Administrator assignments.
+async fn converges_on_role_count(n: &Node, want: usize) {
+    let start = Instant::now();
+    loop {
+        let (_, list) = n
+            .client
+            .get(
+                &format!("{RM}/roleAssignments?$filter=roleDefinitionId eq '{GLOBAL_ADMINISTRATOR}'"),
+                &token(n, ADMIN_UPN),
+            )
+            .await;
+        if list["value"].as_array().is_some_and(|v| v.len() == want) {
+            return;
+        }
+        assert!(start.elapsed() < Duration::from_secs(10), "node never listed {want} assignments: {list}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
