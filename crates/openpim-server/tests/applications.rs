@@ -292,3 +292,35 @@ async fn who_may_manage_applications() {
     assert_eq!(status, StatusCode::OK);
     ts.stop().await;
 }
+
+/// A service principal may be a member of a role-assignable group and holds the group's roles
+/// through it, as a user does; administrative units take only users and groups.
+#[tokio::test]
+async fn service_principals_hold_roles_through_groups() {
+    let ts = TestServer::start().await;
+    let admin = ts.admin_token();
+    let app = create_app(&ts, &admin, "Grouped").await;
+    let sp = id(&create_sp(&ts, &admin, &app).await);
+    let group = ts.create_group("Robots", true).await;
+    ts.assign_role(&group, USER_ADMINISTRATOR, "/").await;
+    ts.add_group_member(&group, &sp).await;
+    let check = format!("/v1.0/openpim/accessCheck?action=microsoft.directory/users/create&principalId={sp}");
+    let (status, body) = ts.client.get(&check, &admin).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["allowed"], true, "{body}");
+    assert_eq!(body["grantedBy"]["groupId"], group.as_str(), "{body}");
+    let (status, members) = ts.client.get(&format!("/v1.0/groups/{group}/members"), &admin).await;
+    assert_eq!(status, StatusCode::OK, "{members}");
+    assert_eq!(members["value"][0]["@odata.type"], "#microsoft.graph.servicePrincipal", "{members}");
+
+    let au = ts.create_au("Unit").await;
+    let (status, body) =
+        ts.client.post(&format!("/v1.0/directory/administrativeUnits/{au}/members/$ref"), &admin, reference(&sp)).await;
+    assert_graph_error(status, &body, 400, "Request_BadRequest");
+
+    let (status, body) = ts.client.delete(&format!("/v1.0/groups/{group}/members/{sp}/$ref"), &admin).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let (_, body) = ts.client.get(&check, &admin).await;
+    assert_eq!(body["allowed"], false, "{body}");
+    ts.stop().await;
+}
