@@ -90,8 +90,16 @@ pub async fn get(State(s): State<AppState>, _caller: Caller, q: OData, Path(id):
     Ok(q.entity(&format!("{CONTEXT}/$entity"), render(&s, &q, &a).await?))
 }
 
-/// Checks that a narrow scope names something that exists.
-pub(super) async fn check_scope_exists(s: &AppState, scope: &DirectoryScope) -> ApiResult<()> {
+/// Checks that a narrow scope names something that exists, and that `role` may be granted there
+/// (only some roles can be scoped to an administrative unit: `authz::check_assignable_at`).
+pub(super) async fn check_scope_exists(
+    s: &AppState,
+    role: openpim_core::ObjectId,
+    scope: &DirectoryScope,
+) -> ApiResult<()> {
+    if let Some(role) = s.store.get_role_definition(role).await? {
+        openpim_core::authz::check_assignable_at(&role, scope)?;
+    }
     let exists = match scope {
         DirectoryScope::Tenant => true,
         DirectoryScope::AdministrativeUnit(id) => s.store.get_administrative_unit(*id).await?.is_some(),
@@ -113,7 +121,7 @@ pub async fn create(State(s): State<AppState>, caller: Caller, q: OData, body: J
         .detail("principalId", input.principal_id)
         .detail("directoryScopeId", scope);
     s.authorize(&caller, Operation::ManageRoleAssignments, &[scope], &attempt).await?;
-    check_scope_exists(&s, &scope).await?;
+    check_scope_exists(&s, input.role_definition_id, &scope).await?;
     let principal = s.store.find_object(input.principal_id).await?;
     let role = s.store.get_role_definition(input.role_definition_id).await?;
     let principal_ref = principal.as_ref().map(|p| match p {

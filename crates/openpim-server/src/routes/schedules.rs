@@ -120,7 +120,7 @@ async fn create_request(s: AppState, caller: Caller, q: OData, body: JsonObject,
         authz::authorize(&s.index(), caller.id(), Operation::ManageRoleAssignments, &[req.scope], now).is_ok();
     if req.action == Action::AdminAssign && caller_is_admin {
         // Nothing can be granted at an administrative unit (or object) that does not exist.
-        super::role_assignments::check_scope_exists(&s, &req.scope).await?;
+        super::role_assignments::check_scope_exists(&s, req.role_definition_id, &req.scope).await?;
     }
     let principal = principal_facts(&s, req.principal_id).await?;
     let role = s.store.get_role_definition(req.role_definition_id).await?;
