@@ -74,6 +74,8 @@ pub static ROLE_ASSIGNMENT: EntitySchema = EntitySchema {
         p("roleDefinitionId", "role_definition_id", PropType::Guid),
         p("directoryScopeId", "directory_scope_id", PropType::String),
         p("appScopeId", "app_scope_id", PropType::String),
+        // Graph's older name for the directory scope, still returned beside it.
+        p("resourceScope", "directory_scope_id", PropType::String),
     ],
 };
 
@@ -109,7 +111,12 @@ macro_rules! held_schema {
                 p("status", "status", PropType::String),
                 ci("memberType", "member_type"),
                 ci("assignmentType", "assignment_type"),
-                p("startDateTime", "start_at", PropType::DateTime),
+                // A direct role assignment (no request created it) shows no start, as in Graph.
+                p(
+                    "startDateTime",
+                    "(CASE WHEN created_using IS NULL THEN NULL ELSE start_at END)",
+                    PropType::DateTime
+                ),
                 p("endDateTime", "end_at", PropType::DateTime),
                 p("createdDateTime", "created_at", PropType::DateTime),
                 p("modifiedDateTime", "modified_at", PropType::DateTime),
