@@ -26,6 +26,9 @@ pub static USER: EntitySchema = EntitySchema {
         ci("department", "department"),
         p("accountEnabled", "account_enabled", PropType::Bool),
         p("createdDateTime", "created_at", PropType::DateTime),
+        p("userType", "user_type", PropType::Enum(&["Member", "Guest"])),
+        // Selectable; not filterable (stored as JSON text, which SQLite and PostgreSQL unpack differently).
+        p("imAddresses", "im_addresses", PropType::StringCollection).not_filterable().not_sortable(),
     ],
 };
 
