@@ -49,6 +49,7 @@ ADMIN_UPN = "admin@openpim.local"
 TOLERATED_EXTRA_PROPERTIES = {
     "isPrivileged",  # unifiedRoleDefinition.isPrivileged (beta); OpenPIM also filters on it
     "isBackup",  # subjectSet.isBackup on approvers (beta)
+    "resourceScope",  # unifiedRoleAssignment.resourceScope (beta's examples; clients still read it)
 }
 
 

@@ -160,6 +160,8 @@ mod tests {
             job_title: None,
             department: None,
             account_enabled: true,
+            user_type: Default::default(),
+            im_addresses: Vec::new(),
             created: time::OffsetDateTime::UNIX_EPOCH,
         };
         let key = UserKey::Id(user.id);

@@ -23,7 +23,8 @@ use openpim_store::{schema, StoreError};
 use serde_json::Value;
 
 const CONTEXT: &str = "roleManagement/directory/roleAssignments";
-const EXPANDABLE: [&str; 3] = ["principal", "roleDefinition", "directoryScope"];
+/// unifiedRoleAssignment's navigation properties, as Graph's docs list them.
+const EXPANDABLE: [&str; 4] = ["appScope", "directoryScope", "principal", "roleDefinition"];
 
 /// Renders an assignment with the navigation properties `$expand` asked for.
 async fn render(s: &AppState, q: &OData, a: &Schedule) -> ApiResult<Value> {
@@ -37,21 +38,31 @@ async fn render(s: &AppState, q: &OData, a: &Schedule) -> ApiResult<Value> {
         v["roleDefinition"] = r.as_ref().map(wire::role_definition).unwrap_or(Value::Null);
     }
     if q.expands("directoryScope") {
-        v["directoryScope"] = match a.scope {
-            DirectoryScope::AdministrativeUnit(id) => s
-                .store
-                .get_administrative_unit(id)
-                .await?
-                .as_ref()
-                .map(crate::wire::directory::administrative_unit)
-                .unwrap_or(Value::Null),
-            DirectoryScope::Object(id) => {
-                s.store.find_scope_object(id).await?.as_ref().map(scope_object).unwrap_or(Value::Null)
-            }
-            DirectoryScope::Tenant => Value::Null,
-        };
+        v["directoryScope"] = directory_scope_object(s, &a.scope).await?;
+    }
+    if q.expands("appScope") {
+        // OpenPIM has directory scopes only: no app scope is ever set.
+        v["appScope"] = Value::Null;
     }
     Ok(v)
+}
+
+/// The `directoryScope` navigation property: the unit or object a scope names (`null` for the
+/// tenant, as Graph answers for `/`).
+pub(super) async fn directory_scope_object(s: &AppState, scope: &DirectoryScope) -> ApiResult<Value> {
+    Ok(match *scope {
+        DirectoryScope::AdministrativeUnit(id) => s
+            .store
+            .get_administrative_unit(id)
+            .await?
+            .as_ref()
+            .map(crate::wire::directory::administrative_unit)
+            .unwrap_or(Value::Null),
+        DirectoryScope::Object(id) => {
+            s.store.find_scope_object(id).await?.as_ref().map(scope_object).unwrap_or(Value::Null)
+        }
+        DirectoryScope::Tenant => Value::Null,
+    })
 }
 
 /// Graph's audit `targetResources.type` for a principal.
