@@ -8,6 +8,7 @@ pub mod jobs;
 pub mod metrics;
 pub mod notify;
 pub mod odata;
+pub mod pim;
 mod routes;
 pub mod state;
 mod ui;

@@ -86,6 +86,23 @@ impl AppState {
         Ok(())
     }
 
+    /// Records an attempt that changes nothing else (denied, refused) through the one write
+    /// path, in the group commit like every write. A record that cannot be written is logged.
+    pub async fn record_audit(&self, record: &AuditRecord) {
+        let stored = self
+            .store
+            .record_audit(record, |updates| {
+                let mut idx = self.index.write().expect("access index lock poisoned");
+                for u in updates {
+                    idx.apply(u);
+                }
+            })
+            .await;
+        if let Err(e) = stored {
+            tracing::error!(error = %e, activity = %record.activity, "could not audit a refused attempt");
+        }
+    }
+
     /// Authorises `op` for `caller` on a target in `scopes`; a denial is audited and returned as 403.
     pub async fn authorize(
         &self,
@@ -116,9 +133,7 @@ impl AppState {
     async fn audited(&self, caller: &Caller, audit: &Audit, decision: DomainResult<AccessPath>) -> ApiResult<()> {
         let Err(denied) = decision else { return Ok(()) };
         let record = audit.record(caller, self.now(), AuditResult::Failure, &denied.message);
-        if let Err(e) = self.store.record_audit(&record).await {
-            tracing::error!(error = %e, "could not record a denied attempt");
-        }
+        self.record_audit(&record).await;
         Err(ApiError::from(denied))
     }
 
