@@ -47,6 +47,8 @@ pub struct Inner {
     pub feed_position: std::sync::atomic::AtomicI64,
     /// Set by tests to stop following the feed for a while (then the node must catch up).
     pub follower_paused: std::sync::atomic::AtomicBool,
+    /// Per-caller limits on refused attempts and sign-ins (`limits.rs`).
+    pub limits: crate::limits::RateLimits,
 }
 
 impl std::ops::Deref for AppState {
@@ -89,6 +91,10 @@ impl AppState {
     /// Records an attempt that changes nothing else (denied, refused) through the one write
     /// path, in the group commit like every write. A record that cannot be written is logged.
     pub async fn record_audit(&self, record: &AuditRecord) {
+        if let (AuditResult::Failure, Some(caller)) = (record.result, record.initiated_by_id) {
+            // Each refusal spends the caller's budget; past it, they are answered 429 up front.
+            self.limits.note_refusal(caller);
+        }
         let stored = self
             .store
             .record_audit(record, |updates| {

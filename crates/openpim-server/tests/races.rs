@@ -377,3 +377,39 @@ async fn the_five_minute_lock_says_when_to_retry() {
     assert!(message.ends_with(&format!("; retry after {}", rfc3339(retry_at))), "{message}");
     pim.stop().await;
 }
+
+// ---------------------------------------------------------------- item 8: rate limits
+
+/// Past its budget of refused attempts a caller is answered 429 with `Retry-After` in Graph's
+/// shape, before any work, while other callers are served; sign-ins are limited per address.
+#[tokio::test]
+async fn refused_attempts_and_sign_ins_are_rate_limited_per_caller() {
+    use openpim_server::limits::RateLimitConfig;
+    let pim = Pim::start().await;
+    let (_, mallory) = pim.user("mallory").await;
+    let (_, alice) = pim.user("alice").await;
+    pim.server.state.limits.configure(RateLimitConfig { refusals_per_minute: 3, signins_per_minute: 2 });
+    let create = |n: usize| json!({"userPrincipalName": format!("x{n}@openpim.test"), "displayName": "x", "accountEnabled": true});
+    // Three refusals are the budget; the fourth is still answered (and spends past it).
+    for n in 0..4 {
+        let (status, body) = pim.client.post("/v1.0/users", &mallory, create(n)).await;
+        assert_graph_error(status, &body, 403, "Authorization_RequestDenied");
+    }
+    let resp = pim.client.send(pim.client.request(reqwest::Method::GET, "/v1.0/me", Some(&mallory))).await;
+    assert_graph_error(resp.status, &resp.body, 429, "TooManyRequests");
+    let retry: u64 = resp.headers["retry-after"].to_str().unwrap().parse().expect("Retry-After in seconds");
+    assert!((1..=60).contains(&retry), "Retry-After {retry}");
+    // Another caller is not affected.
+    let (status, body) = pim.client.get("/v1.0/me", &alice).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // Sign-in: two attempts a minute from this address, the third waits.
+    for _ in 0..2 {
+        // Refused for its missing CSRF token (an HTML page), but not rate limited.
+        let r = pim.client.http.post(pim.client.url("/signin")).form(&[("token", "x")]).send().await.unwrap();
+        assert_ne!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    }
+    let r = pim.client.send(pim.client.request(reqwest::Method::POST, "/signin", None).form(&[("token", "x")])).await;
+    assert_graph_error(r.status, &r.body, 429, "TooManyRequests");
+    assert!(r.headers.contains_key("retry-after"));
+    pim.stop().await;
+}
