@@ -439,7 +439,7 @@ impl WriteTx<'_> {
         let (tables, id): (&[&str], ObjectId) = match scope {
             DirectoryScope::Tenant => return Ok(true),
             DirectoryScope::AdministrativeUnit(id) => (&["administrative_units"], *id),
-            DirectoryScope::Object(id) => (&["users", "directory_groups"], *id),
+            DirectoryScope::Object(id) => (&["users", "directory_groups", "service_principals", "applications"], *id),
         };
         for t in tables {
             let sql = format!("SELECT 1 AS one FROM {t} WHERE id = $1{lock}");
@@ -459,10 +459,13 @@ impl WriteTx<'_> {
         }
         let group = format!("SELECT is_assignable_to_role FROM directory_groups WHERE id = $1{}", self.lock_rows(true));
         let row = sqlx::query(&group).bind(id_text(id)).fetch_optional(self.conn()).await.map_err(StoreError::Db)?;
-        row.map(|r| {
-            Ok(PrincipalFacts { kind: ObjectKind::Group, is_assignable_to_role: r.bool("is_assignable_to_role")? })
-        })
-        .transpose()
+        if let Some(r) = row {
+            let is_assignable_to_role = r.bool("is_assignable_to_role")?;
+            return Ok(Some(PrincipalFacts { kind: ObjectKind::Group, is_assignable_to_role }));
+        }
+        let sp = format!("SELECT 1 AS one FROM service_principals WHERE id = $1{}", self.lock_rows(true));
+        let row = sqlx::query(&sp).bind(id_text(id)).fetch_optional(self.conn()).await.map_err(StoreError::Db)?;
+        Ok(row.map(|_| PrincipalFacts { kind: ObjectKind::ServicePrincipal, is_assignable_to_role: false }))
     }
 
     /// One schedule request, read (and on PostgreSQL row-locked) inside the write.
