@@ -110,7 +110,8 @@ pub fn start(
         status: ApprovalStatus::Pending,
         steps,
         created: now,
-        expires: now + stage_wait.min(max_wait),
+        // Saturating: a huge configured wait means "never", not a panic.
+        expires: crate::schedule::add_saturating(now, stage_wait.min(max_wait)),
     }
 }
 

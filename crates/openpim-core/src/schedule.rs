@@ -360,9 +360,13 @@ pub struct Context<'a> {
     pub live: Option<&'a Schedule>,
     /// The most recently expired one, for renewals.
     pub expired: Option<&'a Schedule>,
-    /// For selfActivate: the principal's live eligibility for the role and scope, held directly or
-    /// through a role-assignable group (the one that lasts longest).
-    pub eligibility: Option<&'a Schedule>,
+    /// For selfActivate: the principal's live eligibilities for the role and scope, held directly
+    /// or through role-assignable groups; `decide` activates from the best of them for the
+    /// requested window (see [`best_eligibility`]).
+    pub eligibilities: &'a [Schedule],
+    /// For selfActivate: an activation of the same role and scope by the same principal is
+    /// already waiting for approval.
+    pub pending_activation: bool,
     pub policy: &'a RolePolicy,
 }
 
@@ -379,6 +383,9 @@ pub enum Effect {
 pub struct Outcome {
     pub request: ScheduleRequest,
     pub effect: Effect,
+    /// An admin's extension or renewal does what the principal asked for: their pending
+    /// request of this action (`selfExtend`/`selfRenew`) for the same role and scope is answered.
+    pub answers_self_requests: Option<Action>,
 }
 
 fn bad(code: &'static str, message: impl Into<String>) -> DomainError {
@@ -407,6 +414,32 @@ fn too_short(kind: Kind) -> DomainError {
     }
 }
 
+/// `t + d`, or a 400 when it would pass the last instant the calendar can hold (year 9999):
+/// a client may send any start and duration, and none of them may panic the server.
+pub fn add_checked(t: Instant, d: Duration) -> DomainResult<Instant> {
+    t.checked_add(d).ok_or_else(|| {
+        bad(
+            "InvalidRoleAssignmentRequestSchedule",
+            "The schedule would end after 9999-12-31T23:59:59Z, the latest date that can be stored.",
+        )
+    })
+}
+
+/// `t + d`, or the latest representable instant when that would overflow (for internal
+/// deadlines such as an approval's expiry, where "never" is the right reading).
+pub fn add_saturating(t: Instant, d: Duration) -> Instant {
+    t.checked_add(d).unwrap_or(if d.is_negative() { EARLIEST } else { LATEST })
+}
+
+/// The first and last instants the calendar (and so the store) can hold.
+pub const EARLIEST: Instant = time::macros::datetime!(-9999-01-01 0:00 UTC);
+pub const LATEST: Instant = time::macros::datetime!(9999-12-31 23:59:59.999_999_999 UTC);
+
+/// RFC 3339 (`2026-03-01T09:05:00Z`) for messages that tell a client when to come back.
+fn rfc3339(t: Instant) -> String {
+    t.format(&time::format_description::well_known::Rfc3339).unwrap_or_else(|_| t.to_string())
+}
+
 /// Resolves a requested schedule to [start, end): a past or missing start becomes `now`.
 fn resolve_window(s: &RequestSchedule, now: Instant, kind: Kind) -> DomainResult<(Instant, Option<Instant>)> {
     let start = s.start.filter(|t| *t > now).unwrap_or(now);
@@ -417,7 +450,7 @@ fn resolve_window(s: &RequestSchedule, now: Instant, kind: Kind) -> DomainResult
                 (None, None) => None,
                 // notSpecified with an end or duration: honour what was given.
                 (Some(e), _) if s.expiration.kind == ExpirationType::NotSpecified => Some(e),
-                (None, Some(d)) if s.expiration.kind == ExpirationType::NotSpecified => Some(start + d),
+                (None, Some(d)) if s.expiration.kind == ExpirationType::NotSpecified => Some(add_checked(start, d)?),
                 _ => return Err(invalid("expiration type noExpiration cannot carry an endDateTime or duration.")),
             }
         }
@@ -426,7 +459,7 @@ fn resolve_window(s: &RequestSchedule, now: Instant, kind: Kind) -> DomainResult
         }
         ExpirationType::AfterDuration => {
             let d = s.expiration.duration.ok_or_else(|| invalid("expiration type afterDuration requires duration."))?;
-            Some(start + d)
+            Some(add_checked(start, d)?)
         }
     };
     if let Some(e) = end {
@@ -535,7 +568,11 @@ pub fn decide(req: NewRequest, ctx: &Context<'_>) -> DomainResult<Outcome> {
     };
     let removal_lock = |live: &Schedule| -> DomainResult<()> {
         if now - live.created < MINIMUM_DURATION {
-            return Err(too_short(req.kind));
+            let mut e = too_short(req.kind);
+            // Say when it becomes possible, so a client (or a person) need not guess.
+            e.message =
+                format!("{}; retry after {}", e.message, rfc3339(add_saturating(live.created, MINIMUM_DURATION)));
+            return Err(e);
         }
         Ok(())
     };
@@ -624,11 +661,17 @@ pub fn decide(req: NewRequest, ctx: &Context<'_>) -> DomainResult<Outcome> {
             })
         }
         Action::SelfActivate => {
+            if ctx.pending_activation {
+                return Err(bad(
+                    "PendingRoleAssignmentRequest",
+                    "An activation request for this role and scope is already waiting for approval.",
+                ));
+            }
             if ctx.live.is_some_and(|l| !l.has_ended(now)) {
                 return Err(exists_error(req.kind));
             }
             let (start, end) = window.expect("needs_schedule");
-            let eligibility = ctx.eligibility.filter(|e| !e.has_ended(now)).ok_or_else(|| {
+            let eligibility = best_eligibility(ctx.eligibilities, start, end, now).ok_or_else(|| {
                 bad("RoleAssignmentDoesNotExist", "The principal is not eligible for this role at this scope.")
             })?;
             if eligibility.start > start {
@@ -716,6 +759,11 @@ pub fn decide(req: NewRequest, ctx: &Context<'_>) -> DomainResult<Outcome> {
             (status, None, target, info)
         }
     };
+    let answers_self_requests = match (&effect, req.action) {
+        (Effect::Replace(_), Action::AdminExtend) => Some(Action::SelfExtend),
+        (Effect::Replace(_), Action::AdminRenew) => Some(Action::SelfRenew),
+        _ => None,
+    };
     Ok(Outcome {
         request: ScheduleRequest {
             id: ctx.request_id,
@@ -737,16 +785,33 @@ pub fn decide(req: NewRequest, ctx: &Context<'_>) -> DomainResult<Outcome> {
             custom_data: req.custom_data,
         },
         effect,
+        answers_self_requests,
     })
 }
 
 /// Of the eligibilities a principal holds for a role and scope (directly or through groups),
-/// the one to activate from: not ended, lasting longest (permanent first).
-pub fn best_eligibility(candidates: Vec<Schedule>, now: Instant) -> Option<Schedule> {
+/// the one to activate from for the window [`start`, `end`): not ended; first those that cover
+/// the whole window, then those in effect when it starts (one that has not started yet cannot
+/// be activated from, however long it lasts), then the one lasting longest (permanent first).
+pub fn best_eligibility(
+    candidates: &[Schedule],
+    start: Instant,
+    end: Option<Instant>,
+    now: Instant,
+) -> Option<&Schedule> {
+    let in_effect_at_start = |e: &Schedule| e.start <= start;
+    let covers = |e: &Schedule| {
+        in_effect_at_start(e)
+            && match (e.end, end) {
+                (None, _) => true,
+                (Some(_), None) => false,
+                (Some(e_end), Some(w_end)) => w_end <= e_end,
+            }
+    };
     candidates
-        .into_iter()
+        .iter()
         .filter(|e| !e.has_ended(now))
-        .max_by_key(|e| e.end.map_or(i128::MAX, |t| t.unix_timestamp_nanos()))
+        .max_by_key(|e| (covers(e), in_effect_at_start(e), e.end.map_or(i128::MAX, |t| t.unix_timestamp_nanos())))
 }
 
 /// Turns an approved activation request into its schedule. The activation starts at the
@@ -755,7 +820,7 @@ pub fn best_eligibility(candidates: Vec<Schedule>, now: Instant) -> Option<Sched
 pub fn activate_approved(
     request: &ScheduleRequest,
     principal_kind: ObjectKind,
-    eligibility: Option<&Schedule>,
+    eligibilities: &[Schedule],
     live: Option<&Schedule>,
     policy: &RolePolicy,
     approved_at: Instant,
@@ -764,9 +829,6 @@ pub fn activate_approved(
     if live.is_some_and(|l| !l.has_ended(now)) {
         return Err(exists_error(Kind::Assignment));
     }
-    let eligibility = eligibility.filter(|e| !e.has_ended(now)).ok_or_else(|| {
-        bad("RoleAssignmentDoesNotExist", "The eligibility this request was made from no longer exists.")
-    })?;
     let requested = request
         .schedule
         .as_ref()
@@ -779,7 +841,10 @@ pub fn activate_approved(
         _ => None,
     };
     let max = policy.end_user_assignment.expiration.maximum_duration;
-    let mut end = start + length.unwrap_or(max).min(max);
+    let mut end = add_checked(start, length.unwrap_or(max).min(max))?;
+    let eligibility = best_eligibility(eligibilities, start, Some(end), now).ok_or_else(|| {
+        bad("RoleAssignmentDoesNotExist", "The eligibility this request was made from no longer exists.")
+    })?;
     if let Some(elig_end) = eligibility.end {
         end = end.min(elig_end);
     }
@@ -846,7 +911,8 @@ mod tests {
                 role: Some(&self.role),
                 live,
                 expired: None,
-                eligibility,
+                eligibilities: eligibility.map(std::slice::from_ref).unwrap_or(&[]),
+                pending_activation: false,
                 policy: &self.policy,
             }
         }
@@ -1193,15 +1259,31 @@ mod tests {
         )
         .unwrap();
         let approved_at = T0 + Duration::hours(3);
-        let s = activate_approved(&out.request, ObjectKind::User, Some(&elig), None, &w.policy, approved_at).unwrap();
+        let s = activate_approved(
+            &out.request,
+            ObjectKind::User,
+            std::slice::from_ref(&elig),
+            None,
+            &w.policy,
+            approved_at,
+        )
+        .unwrap();
         assert_eq!((s.start, s.end), (approved_at, Some(approved_at + Duration::hours(2))));
         assert_eq!(s.id, out.request.id);
         // The policy shrank to one hour while the request waited: the cap applies.
         w.policy.end_user_assignment.expiration.maximum_duration = Duration::hours(1);
-        let s = activate_approved(&out.request, ObjectKind::User, Some(&elig), None, &w.policy, approved_at).unwrap();
+        let s = activate_approved(
+            &out.request,
+            ObjectKind::User,
+            std::slice::from_ref(&elig),
+            None,
+            &w.policy,
+            approved_at,
+        )
+        .unwrap();
         assert_eq!(s.end, Some(approved_at + Duration::hours(1)));
         // The eligibility went away: nothing to activate.
-        let e = activate_approved(&out.request, ObjectKind::User, None, None, &w.policy, approved_at).unwrap_err();
+        let e = activate_approved(&out.request, ObjectKind::User, &[], None, &w.policy, approved_at).unwrap_err();
         assert_eq!(e.code, "RoleAssignmentDoesNotExist");
     }
 
@@ -1223,9 +1305,14 @@ mod tests {
             .unwrap(),
         );
         let forever = eligible(&w, T0);
-        assert_eq!(best_eligibility(vec![short.clone(), long.clone()], T0).unwrap().id, long.id);
-        assert_eq!(best_eligibility(vec![short.clone(), forever.clone(), long.clone()], T0).unwrap().id, forever.id);
-        assert!(best_eligibility(vec![short], T0 + Duration::days(2)).is_none());
+        let hour = Some(T0 + Duration::hours(1));
+        assert_eq!(best_eligibility(&[short.clone(), long.clone()], T0, hour, T0).unwrap().id, long.id);
+        assert_eq!(
+            best_eligibility(&[short.clone(), forever.clone(), long.clone()], T0, hour, T0).unwrap().id,
+            forever.id
+        );
+        let later = T0 + Duration::days(2);
+        assert!(best_eligibility(&[short], later, Some(later + Duration::hours(1)), later).is_none());
     }
 
     #[test]
@@ -1273,5 +1360,162 @@ mod tests {
         assert_eq!(s.status_at(T0), ScheduleStatus::Granted);
         assert_eq!(s.status_at(T0 + Duration::hours(1)), ScheduleStatus::Provisioned);
         assert_eq!(s.status_at(T0 + Duration::hours(2)), ScheduleStatus::Expired);
+    }
+
+    #[test]
+    fn an_eligibility_in_effect_for_the_window_is_preferred_to_a_later_longer_one() {
+        let w = World::new();
+        // In effect now, ends in a week.
+        let current = created(
+            decide(
+                w.req(Kind::Eligibility, Action::AdminAssign, after(None, Duration::days(7))),
+                &w.ctx(T0, w.admin, None, None),
+            )
+            .unwrap(),
+        );
+        // Ends last, but starts only tomorrow (e.g. held through a group).
+        let future = Schedule {
+            id: ObjectId::new_v4(),
+            start: T0 + Duration::days(1),
+            end: Some(T0 + Duration::days(60)),
+            status: ScheduleStatus::Granted,
+            ..current.clone()
+        };
+        let hour = Some(T0 + Duration::hours(1));
+        let both = [future.clone(), current.clone()];
+        assert_eq!(best_eligibility(&both, T0, hour, T0).unwrap().id, current.id);
+        // So activating now works (it used to pick `future` and refuse).
+        let ctx = Context { eligibilities: &both, ..w.ctx(T0, w.alice, None, None) };
+        let out = decide(w.req(Kind::Assignment, Action::SelfActivate, after(None, Duration::hours(1))), &ctx).unwrap();
+        assert_eq!(created(out).activated_using, Some(current.id));
+        // For a window that starts once `future` is in effect and outlasts `current`, `future` wins.
+        let later = T0 + Duration::days(6);
+        assert_eq!(best_eligibility(&both, later, Some(later + Duration::days(2)), T0).unwrap().id, future.id);
+    }
+
+    #[test]
+    fn a_pending_activation_blocks_another_and_an_admin_extend_answers_the_self_request() {
+        let w = World::new();
+        let elig = eligible(&w, T0);
+        let ctx = Context { pending_activation: true, ..w.ctx(T0, w.alice, None, Some(&elig)) };
+        let e =
+            decide(w.req(Kind::Assignment, Action::SelfActivate, after(None, Duration::hours(1))), &ctx).unwrap_err();
+        assert_eq!(e.code, "PendingRoleAssignmentRequest");
+        let expiring = created(
+            decide(
+                w.req(Kind::Eligibility, Action::AdminAssign, after(None, Duration::days(3))),
+                &w.ctx(T0, w.admin, None, None),
+            )
+            .unwrap(),
+        );
+        let extend = decide(
+            w.req(Kind::Eligibility, Action::AdminExtend, after(None, Duration::days(30))),
+            &w.ctx(T0 + Duration::days(1), w.admin, Some(&expiring), None),
+        )
+        .unwrap();
+        assert_eq!(extend.answers_self_requests, Some(Action::SelfExtend));
+        let assign =
+            decide(w.req(Kind::Eligibility, Action::AdminAssign, permanent()), &w.ctx(T0, w.admin, None, None))
+                .unwrap();
+        assert_eq!(assign.answers_self_requests, None);
+    }
+
+    #[test]
+    fn the_removal_lock_says_when_to_retry() {
+        let w = World::new();
+        let elig = eligible(&w, T0);
+        let e = decide(
+            w.req(Kind::Eligibility, Action::AdminRemove, None),
+            &w.ctx(T0 + Duration::minutes(1), w.admin, Some(&elig), None),
+        )
+        .unwrap_err();
+        assert_eq!(e.code, "EligibleDurationTooShort");
+        assert!(e.message.ends_with("; retry after 2026-03-01T09:05:00Z"), "{}", e.message);
+    }
+
+    #[test]
+    fn the_end_of_the_calendar_is_refused_not_a_panic() {
+        let w = World::new();
+        let last = LATEST;
+        let e = decide(
+            w.req(Kind::Eligibility, Action::AdminAssign, after(Some(last), Duration::hours(1))),
+            &w.ctx(T0, w.admin, None, None),
+        )
+        .unwrap_err();
+        assert_eq!(e.code, "InvalidRoleAssignmentRequestSchedule");
+        assert_eq!(add_saturating(last, Duration::days(1)), last);
+    }
+
+    mod extremes {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// Any instant the calendar can hold (a far wider range than clients are likely to send).
+        fn instant() -> impl Strategy<Value = Instant> {
+            let (lo, hi) = (EARLIEST.unix_timestamp(), LATEST.unix_timestamp());
+            prop_oneof![
+                lo..=hi,
+                (hi - 1_000_000)..=hi,
+                Just(hi),
+                (T0.unix_timestamp() - 1_000)..(T0.unix_timestamp() + 1_000_000),
+            ]
+            .prop_map(|s| Instant::from_unix_timestamp(s).expect("in range"))
+        }
+
+        fn duration() -> impl Strategy<Value = Duration> {
+            prop_oneof![0i64..=600, 0i64..=(10_000 * 366 * 86_400), Just(i64::MAX / 2)].prop_map(Duration::seconds)
+        }
+
+        fn expiration() -> impl Strategy<Value = (ExpirationType, Option<Instant>, Option<Duration>)> {
+            (
+                prop_oneof![
+                    Just(ExpirationType::AfterDuration),
+                    Just(ExpirationType::AfterDateTime),
+                    Just(ExpirationType::NotSpecified),
+                    Just(ExpirationType::NoExpiration)
+                ],
+                proptest::option::of(instant()),
+                proptest::option::of(duration()),
+            )
+        }
+
+        proptest! {
+            /// Whatever instants and durations a request carries, and whatever the clock says,
+            /// every action is decided (accepted or refused with an error), never a panic; and an
+            /// approved activation is computed without one either.
+            #[test]
+            fn decide_never_panics_on_extreme_instants(
+                now in instant(),
+                start in proptest::option::of(instant()),
+                (kind, end, length) in expiration(),
+                live_end in proptest::option::of(instant()),
+                action in proptest::sample::select(Action::ALL.to_vec()),
+                approved_at in instant(),
+            ) {
+                let w = World::new();
+                let schedule = Some(RequestSchedule { start, expiration: Expiration { kind, end, duration: length } });
+                let mut live = eligible(&w, T0);
+                live.start = now.min(live_end.unwrap_or(now));
+                live.end = live_end;
+                live.created = live.start;
+                let caller = if action.is_self() { w.alice } else { w.admin };
+                let kinds = if action.allowed_for(Kind::Eligibility) { vec![Kind::Eligibility, Kind::Assignment] } else { vec![Kind::Assignment] };
+                for k in kinds {
+                    let mut live = live.clone();
+                    live.kind = k;
+                    let ctx = Context { expired: Some(&live), ..w.ctx(now, caller, Some(&live), Some(&live)) };
+                    let decided = decide(w.req(k, action, schedule.clone()), &ctx);
+                    if let Ok(out) = decided {
+                        let _ = activate_approved(&out.request, ObjectKind::User, std::slice::from_ref(&live), None, &w.policy, approved_at);
+                    }
+                }
+            }
+
+            #[test]
+            fn approval_deadlines_saturate(now in instant(), wait in duration()) {
+                let t = add_saturating(now, wait);
+                prop_assert!(t >= now);
+            }
+        }
     }
 }

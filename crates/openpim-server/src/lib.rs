@@ -5,10 +5,12 @@ pub mod bootstrap;
 pub mod error;
 pub mod follower;
 pub mod jobs;
+pub mod limits;
 pub mod metrics;
 pub mod normalize;
 pub mod notify;
 pub mod odata;
+pub mod pim;
 mod routes;
 pub mod state;
 pub mod supervise;
@@ -116,13 +118,16 @@ pub async fn start_with_clock(config: ServerConfig, clock: Box<dyn Clock>) -> an
         feed_position: std::sync::atomic::AtomicI64::new(feed_head),
         follower_paused: std::sync::atomic::AtomicBool::new(false),
         loops: Default::default(),
+        limits: limits::RateLimits::new(limits::RateLimitConfig::from_env()),
     });
     let listener = TcpListener::bind(config.listen).await?;
     let addr = listener.local_addr()?;
     let app = NormalizePathLayer::trim_trailing_slash().layer(case_insensitive_paths().layer(router(state.clone())));
     let (tx, rx) = oneshot::channel::<()>();
     let join = tokio::spawn(async move {
-        axum::serve(listener, axum::ServiceExt::<axum::extract::Request>::into_make_service(app))
+        // With the peer's address, which the sign-in rate limit is keyed by.
+        let app = axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<SocketAddr>(app);
+        axum::serve(listener, app)
             .with_graceful_shutdown(async {
                 let _ = rx.await;
             })

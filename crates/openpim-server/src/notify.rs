@@ -71,14 +71,13 @@ pub async fn enqueue(state: &AppState, tx: &mut WriteTx<'_>, a: &Announcement) -
         return Ok(());
     }
     let now = state.now();
-    let rules = state.store.policy_rules_of(a.role_definition_id).await?.unwrap_or_default();
+    // Read through the write's own connection: taking a pool connection while holding the
+    // writer lock can starve the writer (and everyone queued behind it) of connections.
+    let rules = tx.policy_rules_of(a.role_definition_id).await?.unwrap_or_default();
     let defaults = DefaultRecipients {
-        admins: state
-            .store
-            .addresses_of_role_holders(&[GLOBAL_ADMINISTRATOR, PRIVILEGED_ROLE_ADMINISTRATOR], now)
-            .await?,
-        requestor: state.store.addresses_of(&[a.principal_id]).await?,
-        approvers: state.store.addresses_of(&a.approvers).await?,
+        admins: tx.addresses_of_role_holders(&[GLOBAL_ADMINISTRATOR, PRIVILEGED_ROLE_ADMINISTRATOR], now).await?,
+        requestor: tx.addresses_of(&[a.principal_id]).await?,
+        approvers: tx.addresses_of(&a.approvers).await?,
     };
     let recipients = notify::recipients(&rules, a.event, &defaults);
     let role_name = state.index().role(&a.role_definition_id).map(|r| r.display_name.clone());

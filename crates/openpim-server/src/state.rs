@@ -49,6 +49,8 @@ pub struct Inner {
     pub follower_paused: std::sync::atomic::AtomicBool,
     /// The background loops' health (and their test hooks), for `/healthz`.
     pub loops: crate::supervise::Loops,
+    /// Per-caller limits on refused attempts and sign-ins (`limits.rs`).
+    pub limits: crate::limits::RateLimits,
 }
 
 impl std::ops::Deref for AppState {
@@ -92,15 +94,34 @@ impl AppState {
                 result_reason: violation.message.clone(),
                 ..record.clone()
             };
-            if let Err(e) = self.store.record_audit(&refused).await {
-                tracing::error!(error = %e, "could not record a refused attempt");
-            }
+            self.record_audit(&refused).await;
         }
         committed?;
         if users_changed {
             self.callers.users_changed();
         }
         Ok(())
+    }
+
+    /// Records an attempt that changes nothing else (denied, refused) through the one write
+    /// path, in the group commit like every write. A record that cannot be written is logged.
+    pub async fn record_audit(&self, record: &AuditRecord) {
+        if let (AuditResult::Failure, Some(caller)) = (record.result, record.initiated_by_id) {
+            // Each refusal spends the caller's budget; past it, they are answered 429 up front.
+            self.limits.note_refusal(caller);
+        }
+        let stored = self
+            .store
+            .record_audit(record, |updates| {
+                let mut idx = self.index.write().expect("access index lock poisoned");
+                for u in updates {
+                    idx.apply(u);
+                }
+            })
+            .await;
+        if let Err(e) = stored {
+            tracing::error!(error = %e, activity = %record.activity, "could not audit a refused attempt");
+        }
     }
 
     /// Authorises `op` for `caller` on a target in `scopes`; a denial is audited and returned as 403.
@@ -136,9 +157,7 @@ impl AppState {
     async fn audited(&self, caller: &Caller, audit: &Audit, decision: DomainResult<AccessPath>) -> ApiResult<()> {
         let Err(denied) = decision else { return Ok(()) };
         let record = audit.record(caller, self.now(), AuditResult::Failure, &denied.message);
-        if let Err(e) = self.store.record_audit(&record).await {
-            tracing::error!(error = %e, "could not record a denied attempt");
-        }
+        self.record_audit(&record).await;
         Err(ApiError::from(denied))
     }
 

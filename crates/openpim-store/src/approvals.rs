@@ -76,6 +76,22 @@ impl Store {
 }
 
 impl WriteTx<'_> {
+    /// Ids of every group `member` belongs to directly, read inside the write (who may decide
+    /// a step depends on it).
+    pub async fn group_ids_of(&mut self, member: ObjectId) -> StoreResult<Vec<ObjectId>> {
+        let sql = format!("SELECT group_id FROM group_members WHERE member_id = $1{}", self.lock_rows(true));
+        let rows = sqlx::query(&sql).bind(id_text(member)).fetch_all(self.conn()).await.map_err(StoreError::Db)?;
+        rows.iter().map(|r| r.id("group_id")).collect()
+    }
+
+    /// An approval, read (and on PostgreSQL row-locked) inside the write, so two approvers
+    /// deciding different steps at once cannot overwrite each other's step.
+    pub async fn approval(&mut self, id: ObjectId) -> StoreResult<Option<Approval>> {
+        let sql = format!("SELECT * FROM approvals WHERE id = $1{}", self.lock_rows(false));
+        let row = sqlx::query(&sql).bind(id_text(id)).fetch_optional(self.conn()).await.map_err(StoreError::Db)?;
+        row.as_ref().map(decode).transpose()
+    }
+
     pub async fn insert_approval(&mut self, a: &Approval) -> StoreResult<()> {
         let steps = serde_json::to_string(&a.steps).map_err(|e| StoreError::Corrupt(format!("approval steps: {e}")))?;
         sqlx::query(

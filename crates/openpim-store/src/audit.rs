@@ -100,9 +100,15 @@ fn decode(row: &AnyRow) -> StoreResult<StoredAudit> {
 }
 
 impl Store {
-    /// Records an event that changes nothing else (a denied or failed attempt).
-    pub async fn record_audit(&self, record: &AuditRecord) -> StoreResult<()> {
-        crate::write::record_only(self, record).await
+    /// Records an event that changes nothing else (a denied or failed attempt), through the one
+    /// write path. `apply` gets the index updates of whatever group commit it joins, exactly as
+    /// for [`crate::WriteTx::commit`].
+    pub async fn record_audit(
+        &self,
+        record: &AuditRecord,
+        apply: impl FnOnce(Vec<openpim_core::change::IndexUpdate>),
+    ) -> StoreResult<()> {
+        crate::write::record_only(self, record, apply).await
     }
 
     pub async fn list_audit(&self, req: &ListRequest<'_>) -> StoreResult<Page<StoredAudit>> {

@@ -232,6 +232,14 @@ impl Store {
 }
 
 impl WriteTx<'_> {
+    /// A user, read (and on PostgreSQL row-locked) inside the write, for read-modify-write
+    /// updates that must not lose a concurrent change.
+    pub async fn user_for_update(&mut self, id: ObjectId) -> StoreResult<Option<User>> {
+        let sql = format!("SELECT * FROM users WHERE id = $1{}", self.lock_rows(false));
+        let row = sqlx::query(&sql).bind(id_text(id)).fetch_optional(self.conn()).await.map_err(StoreError::Db)?;
+        row.as_ref().map(decode_user).transpose()
+    }
+
     pub async fn insert_user(&mut self, u: &User) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO users (id, user_principal_name, upn_lower, display_name, mail_nickname, given_name, \

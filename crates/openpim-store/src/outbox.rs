@@ -87,9 +87,11 @@ impl Store {
     }
 }
 
-impl Store {
-    /// E-mail addresses (mail, else UPN) of enabled users holding any of `roles` at `now`, directly.
-    pub async fn addresses_of_role_holders(&self, roles: &[ObjectId], now: Instant) -> StoreResult<Vec<String>> {
+impl WriteTx<'_> {
+    /// E-mail addresses (mail, else UPN) of enabled users holding any of `roles` at `now`,
+    /// directly. Read inside the write that queues the notification: a writer never takes a
+    /// second pool connection while it holds the writer lock.
+    pub async fn addresses_of_role_holders(&mut self, roles: &[ObjectId], now: Instant) -> StoreResult<Vec<String>> {
         let mut out = Vec::new();
         for role in roles {
             let rows = sqlx::query(
@@ -99,7 +101,7 @@ impl Store {
             )
             .bind(id_text(*role))
             .bind(micros(now))
-            .fetch_all(self.pool())
+            .fetch_all(self.conn())
             .await
             .map_err(StoreError::Db)?;
             for r in &rows {
@@ -110,7 +112,7 @@ impl Store {
     }
 
     /// E-mail addresses of users (mail, else UPN); group ids expand to their user members.
-    pub async fn addresses_of(&self, ids: &[ObjectId]) -> StoreResult<Vec<String>> {
+    pub async fn addresses_of(&mut self, ids: &[ObjectId]) -> StoreResult<Vec<String>> {
         let mut out = Vec::new();
         for id in ids {
             let rows = sqlx::query(
@@ -119,7 +121,7 @@ impl Store {
                  WHERE m.group_id = $1",
             )
             .bind(id_text(*id))
-            .fetch_all(self.pool())
+            .fetch_all(self.conn())
             .await
             .map_err(StoreError::Db)?;
             for r in &rows {
@@ -128,9 +130,7 @@ impl Store {
         }
         Ok(out)
     }
-}
 
-impl WriteTx<'_> {
     /// Queues a notification with the change that causes it.
     pub async fn enqueue_notification(
         &mut self,

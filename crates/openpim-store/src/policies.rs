@@ -80,6 +80,34 @@ impl Store {
 }
 
 impl WriteTx<'_> {
+    /// A policy by either of its ids, read inside the write (row-locked on PostgreSQL), so a
+    /// read-modify-write of its rules cannot lose a concurrent change to another rule.
+    pub async fn policy_for_update(&mut self, id: &str) -> StoreResult<Option<StoredPolicy>> {
+        let suffix = id.strip_prefix("DirectoryRole_").or_else(|| id.strip_prefix("Directory_"));
+        let Some(suffix) = suffix else { return Ok(None) };
+        let lock = self.lock_rows(false);
+        let sql = format!("SELECT id_suffix FROM role_management_policies WHERE id_suffix = $1{lock}");
+        let locked =
+            sqlx::query(&sql).bind(suffix.to_string()).fetch_optional(self.conn()).await.map_err(StoreError::Db)?;
+        if locked.is_none() {
+            return Ok(None);
+        }
+        let sql = format!("SELECT * FROM {VIEW} WHERE id = $1");
+        let row = sqlx::query(&sql).bind(id.to_string()).fetch_optional(self.conn()).await.map_err(StoreError::Db)?;
+        row.as_ref().map(decode).transpose()
+    }
+
+    /// The rules of `role`'s policy, read inside the write (None if the role has none).
+    pub async fn policy_rules_of(&mut self, role: ObjectId) -> StoreResult<Option<Vec<PolicyRule>>> {
+        let lock = self.lock_rows(true);
+        let sql = format!("SELECT rules FROM role_management_policies WHERE role_definition_id = $1{lock}");
+        let row = sqlx::query(&sql).bind(id_text(role)).fetch_optional(self.conn()).await.map_err(StoreError::Db)?;
+        row.map(|r| {
+            serde_json::from_str(&r.text("rules")?).map_err(|e| StoreError::Corrupt(format!("policy rules: {e}")))
+        })
+        .transpose()
+    }
+
     /// Creates `role`'s policy at scope '/' with `rules`.
     pub async fn insert_policy(
         &mut self,

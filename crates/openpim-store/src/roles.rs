@@ -110,6 +110,13 @@ impl Store {
 }
 
 impl WriteTx<'_> {
+    /// A role definition, read inside the write (share-locked on PostgreSQL).
+    pub async fn role_definition(&mut self, id: ObjectId) -> StoreResult<Option<RoleDefinition>> {
+        let sql = format!("SELECT * FROM role_definitions WHERE id = $1{}", self.lock_rows(true));
+        let row = sqlx::query(&sql).bind(id_text(id)).fetch_optional(self.conn()).await.map_err(StoreError::Db)?;
+        row.as_ref().map(decode_role).transpose()
+    }
+
     pub async fn insert_role_definition(&mut self, r: &RoleDefinition) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO role_definitions (id, template_id, display_name, description, is_built_in, is_enabled, \

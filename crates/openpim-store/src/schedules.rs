@@ -8,8 +8,8 @@ use openpim_core::change::IndexUpdate;
 use openpim_core::directory::ObjectKind;
 use openpim_core::duration;
 use openpim_core::schedule::{
-    Action, AssignmentType, Expiration, ExpirationType, Kind, MemberType, RequestSchedule, RequestStatus, Schedule,
-    ScheduleRequest, ScheduleStatus, Ticket,
+    Action, AssignmentType, Expiration, ExpirationType, Kind, MemberType, PrincipalFacts, RequestSchedule,
+    RequestStatus, Schedule, ScheduleRequest, ScheduleStatus, Ticket,
 };
 use openpim_core::scope::DirectoryScope;
 use openpim_core::{Instant, ObjectId};
@@ -387,20 +387,104 @@ impl WriteTx<'_> {
     }
 
     /// Live eligibilities for `role` at `scope` held by any of `principals` (a user and its
-    /// role-assignable groups).
+    /// role-assignable groups). On PostgreSQL the rows are share-locked, so an eligibility
+    /// removed on another node while an activation is made from it waits for that activation
+    /// (and then revokes it) instead of missing it.
     pub async fn eligibilities_of(
         &mut self,
         principals: &[ObjectId],
         role: ObjectId,
         scope: &DirectoryScope,
     ) -> StoreResult<Vec<Schedule>> {
+        let sql = format!(
+            "SELECT * FROM role_eligibilities WHERE principal_id = $1 AND role_definition_id = $2 \
+             AND directory_scope_id = $3 AND status <> 'Expired'{}",
+            self.lock_rows(true)
+        );
         let mut out = Vec::new();
         for p in principals {
-            if let Some(s) = self.live_schedule(Kind::Eligibility, *p, role, scope).await? {
-                out.push(s);
+            let rows = sqlx::query(&sql)
+                .bind(id_text(*p))
+                .bind(id_text(role))
+                .bind(scope.to_string())
+                .fetch_all(self.conn())
+                .await
+                .map_err(StoreError::Db)?;
+            for r in &rows {
+                out.push(decode_schedule(r, Kind::Eligibility, "id", "principal_id")?);
             }
         }
         Ok(out)
+    }
+
+    /// Role-assignable groups `member` belongs to, read inside the write: eligibility held
+    /// through a group is only as good as the membership at the moment of the write. On
+    /// PostgreSQL the membership rows are share-locked until commit, so a removal on another
+    /// node waits for this write and then revokes what it activated (or, if it removed the
+    /// member first, this read no longer sees the membership).
+    pub async fn role_assignable_groups_of(&mut self, member: ObjectId) -> StoreResult<Vec<ObjectId>> {
+        let lock = if self.lock_rows(true).is_empty() { "" } else { " FOR SHARE OF m" };
+        let sql = format!(
+            "SELECT m.group_id FROM group_members m JOIN directory_groups g ON g.id = m.group_id \
+             WHERE m.member_id = $1 AND g.is_assignable_to_role = 1{lock}"
+        );
+        let rows = sqlx::query(&sql).bind(id_text(member)).fetch_all(self.conn()).await.map_err(StoreError::Db)?;
+        rows.iter().map(|r| r.id("group_id")).collect()
+    }
+
+    /// Whether the directory scope exists (an administrative unit, or a user or group), read
+    /// inside the write: nothing can be granted at a scope being deleted at the same time.
+    pub async fn scope_exists(&mut self, scope: &DirectoryScope) -> StoreResult<bool> {
+        let lock = self.lock_rows(true);
+        let (tables, id): (&[&str], ObjectId) = match scope {
+            DirectoryScope::Tenant => return Ok(true),
+            DirectoryScope::AdministrativeUnit(id) => (&["administrative_units"], *id),
+            DirectoryScope::Object(id) => (&["users", "directory_groups", "service_principals", "applications"], *id),
+        };
+        for t in tables {
+            let sql = format!("SELECT 1 AS one FROM {t} WHERE id = $1{lock}");
+            if sqlx::query(&sql).bind(id_text(id)).fetch_optional(self.conn()).await.map_err(StoreError::Db)?.is_some()
+            {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// What the directory says about a request's principal, read inside the write.
+    pub async fn principal_facts(&mut self, id: ObjectId) -> StoreResult<Option<PrincipalFacts>> {
+        let user = format!("SELECT 1 AS one FROM users WHERE id = $1{}", self.lock_rows(true));
+        if sqlx::query(&user).bind(id_text(id)).fetch_optional(self.conn()).await.map_err(StoreError::Db)?.is_some() {
+            return Ok(Some(PrincipalFacts { kind: ObjectKind::User, is_assignable_to_role: false }));
+        }
+        let group = format!("SELECT is_assignable_to_role FROM directory_groups WHERE id = $1{}", self.lock_rows(true));
+        let row = sqlx::query(&group).bind(id_text(id)).fetch_optional(self.conn()).await.map_err(StoreError::Db)?;
+        if let Some(r) = row {
+            let is_assignable_to_role = r.bool("is_assignable_to_role")?;
+            return Ok(Some(PrincipalFacts { kind: ObjectKind::Group, is_assignable_to_role }));
+        }
+        let sp = format!("SELECT 1 AS one FROM service_principals WHERE id = $1{}", self.lock_rows(true));
+        let row = sqlx::query(&sp).bind(id_text(id)).fetch_optional(self.conn()).await.map_err(StoreError::Db)?;
+        Ok(row.map(|_| PrincipalFacts { kind: ObjectKind::ServicePrincipal, is_assignable_to_role: false }))
+    }
+
+    /// One schedule request, read (and on PostgreSQL row-locked) inside the write.
+    pub async fn request(&mut self, kind: Kind, id: ObjectId) -> StoreResult<Option<ScheduleRequest>> {
+        let sql = format!("SELECT * FROM schedule_requests WHERE id = $1 AND kind = $2{}", self.lock_rows(false));
+        let row = sqlx::query(&sql)
+            .bind(id_text(id))
+            .bind(kind_text(kind))
+            .fetch_optional(self.conn())
+            .await
+            .map_err(StoreError::Db)?;
+        row.as_ref().map(decode_request).transpose()
+    }
+
+    /// One schedule by id, read (and on PostgreSQL row-locked) inside the write.
+    pub async fn schedule(&mut self, kind: Kind, id: ObjectId) -> StoreResult<Option<Schedule>> {
+        let sql = format!("SELECT * FROM {} WHERE id = $1{}", table(kind), self.lock_rows(false));
+        let row = sqlx::query(&sql).bind(id_text(id)).fetch_optional(self.conn()).await.map_err(StoreError::Db)?;
+        row.as_ref().map(|r| decode_schedule(r, kind, "id", "principal_id")).transpose()
     }
 
     /// Marks a schedule whose end has passed as expired (tidy-on-write), so the live-uniqueness
@@ -474,8 +558,11 @@ impl WriteTx<'_> {
         Ok(())
     }
 
-    /// Rewrites a schedule's window and status (update, extend, renew).
-    pub async fn replace_schedule(&mut self, s: &Schedule) -> StoreResult<()> {
+    /// Rewrites a schedule's window and status (update, extend, renew). An eligibility's
+    /// activations never outlast it: when its new end comes before theirs they are cut to it,
+    /// and those that would not start before it are revoked (as `adminRemove` revokes them).
+    /// Returns the ids of the activations it cut or revoked.
+    pub async fn replace_schedule(&mut self, s: &Schedule) -> StoreResult<Vec<ObjectId>> {
         let sql = format!(
             "UPDATE {} SET status = $2, start_at = $3, end_at = $4, expiration_type = $5, duration = $6, modified_at = $7 WHERE id = $1",
             table(s.kind)
@@ -495,7 +582,64 @@ impl WriteTx<'_> {
             self.index(IndexUpdate::GrantAdded(s.to_grant()));
         }
         self.feed(table(s.kind), s.id, "update");
-        Ok(())
+        match (s.kind, s.end) {
+            (Kind::Eligibility, Some(end)) => self.cut_activations_to(s.id, end, s.modified).await,
+            _ => Ok(Vec::new()),
+        }
+    }
+
+    /// Ends the activations made from `eligibility` no later than `end`.
+    async fn cut_activations_to(
+        &mut self,
+        eligibility: ObjectId,
+        end: Instant,
+        now: Instant,
+    ) -> StoreResult<Vec<ObjectId>> {
+        let sql = format!(
+            "SELECT * FROM role_assignments WHERE activated_using = $1 AND status <> 'Expired' \
+             AND (end_at IS NULL OR end_at > $2){}",
+            self.lock_rows(false)
+        );
+        let rows = sqlx::query(&sql)
+            .bind(id_text(eligibility))
+            .bind(micros(end))
+            .fetch_all(self.conn())
+            .await
+            .map_err(StoreError::Db)?;
+        let outlasting = rows
+            .iter()
+            .map(|r| decode_schedule(r, Kind::Assignment, "id", "principal_id"))
+            .collect::<StoreResult<Vec<_>>>()?;
+        let mut changed = Vec::with_capacity(outlasting.len());
+        for activation in outlasting {
+            if activation.start >= end {
+                // It would only begin once the eligibility is over: nothing of it is left.
+                self.remove_schedule(&activation).await?;
+            } else {
+                let cut = Schedule {
+                    end: Some(end),
+                    expiration_type: ExpirationType::AfterDateTime,
+                    duration: None,
+                    modified: now,
+                    ..activation.clone()
+                };
+                sqlx::query(
+                    "UPDATE role_assignments SET end_at = $2, expiration_type = $3, duration = NULL, modified_at = $4 \
+                     WHERE id = $1",
+                )
+                .bind(id_text(cut.id))
+                .bind(micros(end))
+                .bind(ExpirationType::AfterDateTime.as_str())
+                .bind(micros(now))
+                .execute(self.conn())
+                .await
+                .map_err(StoreError::Db)?;
+                self.index(IndexUpdate::GrantAdded(cut.to_grant()));
+                self.feed("role_assignments", cut.id, "update");
+            }
+            changed.push(activation.id);
+        }
+        Ok(changed)
     }
 
     /// Deletes a schedule. Removing an eligibility also ends the activations made from it:

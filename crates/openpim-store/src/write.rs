@@ -109,7 +109,15 @@ impl WriteGate {
         let mut w = self.lock().await;
         clear_abandoned(&mut w).await?;
         if w.open.is_none() {
-            let tx = pool.begin().await.map_err(StoreError::Db)?;
+            // SQLite: take the database's write lock now (`BEGIN IMMEDIATE`). A deferred
+            // transaction that reads first and writes later can meet SQLITE_BUSY_SNAPSHOT when
+            // another connection (a migration, a second process) wrote in between, and facts read
+            // inside the write must be the ones the write commits against.
+            let tx = match backend {
+                crate::Backend::Sqlite => pool.begin_with("BEGIN IMMEDIATE").await,
+                crate::Backend::Postgres => pool.begin().await,
+            }
+            .map_err(StoreError::Db)?;
             let id = w.next_group;
             w.next_group += 1;
             w.open = Some(Group { id, tx, waiting: Vec::new(), abandoned_savepoint: false });
@@ -215,6 +223,17 @@ impl Drop for WriteTx<'_> {
 }
 
 impl<'s> WriteTx<'s> {
+    /// `FOR UPDATE` (or `FOR SHARE`) on PostgreSQL, where writers on other nodes run beside
+    /// this one, so a fact read inside the write stays true until it commits; nothing on SQLite,
+    /// whose `BEGIN IMMEDIATE` write transaction already excludes every other writer.
+    pub(crate) fn lock_rows(&self, share: bool) -> &'static str {
+        match (self.backend, share) {
+            (crate::Backend::Sqlite, _) => "",
+            (crate::Backend::Postgres, false) => " FOR UPDATE",
+            (crate::Backend::Postgres, true) => " FOR SHARE",
+        }
+    }
+
     pub(crate) fn conn(&mut self) -> &mut AnyConnection {
         let w = self.writer.as_mut().expect("the writer is held until commit or rollback");
         &mut w.open.as_mut().expect("a group is open while a writer runs").tx
@@ -349,8 +368,16 @@ impl<'s> WriteTx<'s> {
     }
 }
 
-/// Writes a record on its own (for failures and denials, which change nothing else).
-pub(crate) async fn record_only(store: &crate::Store, record: &AuditRecord) -> StoreResult<()> {
-    let mut conn = store.pool().acquire().await.map_err(StoreError::Db)?;
-    audit::insert(&mut conn, record).await
+/// Records an audit entry that changes nothing else (a denied or refused attempt) through the
+/// one write path: it queues on the writer lock like every write and joins the group commit,
+/// so it never holds a pool connection while waiting for the writer (which starved the writer
+/// of connections when many were denied at once) and it is never silently dropped. `apply`
+/// receives the index updates of the group this record may end up committing (other writers').
+pub(crate) async fn record_only(
+    store: &crate::Store,
+    record: &AuditRecord,
+    apply: impl FnOnce(Vec<IndexUpdate>),
+) -> StoreResult<()> {
+    let tx = store.begin_write().await?;
+    tx.commit(record, apply).await
 }

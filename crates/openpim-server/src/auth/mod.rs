@@ -311,6 +311,12 @@ impl FromRequestParts<AppState> for Caller {
         let user = user.filter(|u| u.account_enabled).ok_or_else(|| {
             ApiError::unauthorized("The token's user does not exist in this directory or is disabled.")
         })?;
+        if let Some(wait) = state.limits.caller_wait(user.id) {
+            return Err(ApiError::too_many_requests(
+                "Too many refused requests from this caller; retry after the time in Retry-After.",
+                wait,
+            ));
+        }
         Ok(Caller { mfa: claims.amr.iter().any(|m| m == "mfa"), acrs: claims.acrs.clone(), user })
     }
 }

@@ -6,18 +6,14 @@ use super::ops::{found, no_content};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::odata::OData;
-use crate::state::{AppState, Audit};
+use crate::pim;
+use crate::state::AppState;
 use crate::wire::body::{Body, JsonObject};
 use crate::wire::datetime;
 use axum::extract::{Path, State};
 use axum::response::Response;
-use openpim_core::approval::{self, Approval, ApprovalStatus, ApprovalStep, ReviewResult};
-use openpim_core::audit::category::ROLE_MANAGEMENT;
+use openpim_core::approval::{self, Approval, ApprovalStep, ReviewResult};
 use openpim_core::authz::{self, Operation};
-use openpim_core::notify::Event;
-use openpim_core::policy::rules;
-use openpim_core::policy::RolePolicy;
-use openpim_core::schedule::{self, Kind, RequestStatus};
 use openpim_core::ObjectId;
 use openpim_store::Page;
 use serde_json::{json, Value};
@@ -115,114 +111,8 @@ pub async fn decide(
         .ok_or_else(|| ApiError::bad_request(format!("'{raw}' is not a valid reviewResult: use Approve or Deny.")))?;
     let justification = b.string("justification")?;
     b.finish()?;
-    let (a, groups) = visible(&s, &caller, &key).await?;
-    let step_id = object_id(&step)?;
-    let now = s.now();
-    let request =
-        found(s.store.get_request(Kind::Assignment, a.request_id).await?, "request", &a.request_id.to_string())?;
-    let audit = Audit::new(
-        ROLE_MANAGEMENT,
-        if result == ReviewResult::Approve {
-            "Approve role activation request in PIM"
-        } else {
-            "Deny role activation request in PIM"
-        },
-        "Update",
-    )
-    .target("Role", request.role_definition_id, None, None)
-    .target("User", request.principal_id, None, None)
-    .detail("requestId", request.id)
-    .detail("approvalId", a.id);
-    let next = match approval::review(&a, step_id, caller.id(), &groups, result, justification, now) {
-        Ok(n) => n,
-        Err(e) => {
-            let record = audit.record(
-                &caller,
-                now,
-                openpim_core::audit::AuditResult::Failure,
-                &format!("{}: {}", e.code, e.message),
-            );
-            if let Err(err) = s.store.record_audit(&record).await {
-                tracing::error!(error = %err, "could not audit a refused approval");
-            }
-            return Err(e.into());
-        }
-    };
-    // Gather the facts an approved activation needs before taking the write lock.
-    let mut holders = vec![request.principal_id];
-    holders.extend(s.store.role_assignable_groups_of(request.principal_id).await?);
-    let policy = s
-        .store
-        .policy_rules_of(request.role_definition_id)
-        .await?
-        .map(|r| rules::effective(&r))
-        .unwrap_or_else(RolePolicy::entra_default);
-
-    let mut tx = s.store.begin_write().await?;
-    if !tx.save_pending_approval(&next).await? {
-        tx.rollback().await?;
-        return Err(ApiError::bad_request_code(
-            "ApprovalNotPending",
-            "This request has already been decided or canceled.",
-        ));
-    }
-    let mut audit = audit;
-    let announce = |event| crate::notify::Announcement {
-        event,
-        request_id: Some(request.id),
-        principal_id: request.principal_id,
-        role_definition_id: request.role_definition_id,
-        scope: request.scope,
-        justification: request.justification.clone(),
-        approvers: vec![],
-    };
-    match next.status {
-        ApprovalStatus::Pending => {}
-        ApprovalStatus::Denied => {
-            tx.transition_request(request.id, RequestStatus::PendingApproval, RequestStatus::Denied, Some(now)).await?;
-            crate::notify::enqueue(&s, &mut tx, &announce(Event::ActivationDenied)).await?;
-        }
-        ApprovalStatus::Approved => {
-            let (live, _) = tx
-                .live_schedule_at(
-                    Kind::Assignment,
-                    request.principal_id,
-                    request.role_definition_id,
-                    &request.scope,
-                    now,
-                )
-                .await?;
-            let eligibility = schedule::best_eligibility(
-                tx.eligibilities_of(&holders, request.role_definition_id, &request.scope).await?,
-                now,
-            );
-            let principal_kind = openpim_core::directory::ObjectKind::User;
-            match schedule::activate_approved(
-                &request,
-                principal_kind,
-                eligibility.as_ref(),
-                live.as_ref(),
-                &policy,
-                now,
-            ) {
-                Ok(sched) => {
-                    let status = if sched.start > now { RequestStatus::Granted } else { RequestStatus::Provisioned };
-                    let completed = Some(sched.start.max(now));
-                    tx.insert_schedule(&sched).await?;
-                    crate::notify::enqueue(&s, &mut tx, &announce(Event::ActivationApproved)).await?;
-                    tx.transition_request(request.id, RequestStatus::PendingApproval, status, completed).await?;
-                    audit = audit.detail("scheduleId", sched.id);
-                }
-                Err(e) => {
-                    // Approved, but it can no longer be granted (the eligibility went away...).
-                    tx.transition_request(request.id, RequestStatus::PendingApproval, RequestStatus::Failed, Some(now))
-                        .await?;
-                    audit = audit.detail("failure", format!("{}: {}", e.code, e.message));
-                }
-            }
-        }
-        ApprovalStatus::TimedOut | ApprovalStatus::Canceled => {}
-    }
-    s.commit(tx, &audit.success(&caller, now)).await?;
+    let review =
+        pim::approvals::Review { approval_id: object_id(&key)?, step_id: object_id(&step)?, result, justification };
+    pim::approvals::decide(&s, &caller, review).await?;
     Ok(no_content())
 }

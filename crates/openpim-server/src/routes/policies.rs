@@ -13,7 +13,7 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use openpim_core::audit::category::ROLE_MANAGEMENT;
 use openpim_core::authz::Operation;
-use openpim_core::policy::rules::{apply_update, Approver, RuleKind};
+use openpim_core::policy::rules::{apply_update, Approver, PolicyRule, RuleKind};
 use openpim_odata::Expr;
 use openpim_store::policies::StoredPolicy;
 use openpim_store::{schema, Page};
@@ -132,14 +132,42 @@ pub async fn update_rule(
     s.authorize(&caller, Operation::ManageRolePolicies, &[], &audit).await?;
     let incoming = wire::read_rule(Body::new(body, "microsoft.graph.unifiedRoleManagementPolicyRule"), existing)?;
     let known = existing_approvers(&s, &incoming.kind).await?;
-    let updated = apply_update(existing, incoming, &known)?;
-    let rules: Vec<_> = p.rules.iter().map(|r| if r.id == updated.id { updated.clone() } else { r.clone() }).collect();
+    // Validate against the rule as read so far (a bad body is refused without taking the writer).
+    apply_update(existing, incoming.clone(), &known)?;
     let now = s.now();
     let mut tx = s.store.begin_write().await?;
-    tx.update_policy_rules(&p.suffix, &rules, (caller.id(), &caller.user.display_name), now).await?;
+    // Read-modify-write inside the transaction: the other rules are written back as they are
+    // now, not as they were before this request, so concurrent PATCHes of different rules of
+    // one policy both stick.
+    let updated = match patch_rule_in(&mut tx, &id, &rule_id, incoming, &known).await {
+        Ok((suffix, rules, updated)) => {
+            tx.update_policy_rules(&suffix, &rules, (caller.id(), &caller.user.display_name), now).await?;
+            updated
+        }
+        Err(e) => {
+            tx.rollback().await?;
+            return Err(e);
+        }
+    };
     let audit = audit.detail("newValue", wire::rule(&updated));
     s.commit(tx, &audit.success(&caller, now)).await?;
     Ok(no_content())
+}
+
+/// The policy's rules with `rule_id` replaced by `incoming` applied to its current value.
+async fn patch_rule_in(
+    tx: &mut openpim_store::WriteTx<'_>,
+    id: &str,
+    rule_id: &str,
+    incoming: PolicyRule,
+    known: &HashSet<uuid::Uuid>,
+) -> ApiResult<(String, Vec<PolicyRule>, PolicyRule)> {
+    let p = found(tx.policy_for_update(id).await?, "unifiedRoleManagementPolicy", id)?;
+    let current =
+        found(p.rules.iter().find(|r| r.id.eq_ignore_ascii_case(rule_id)), "unifiedRoleManagementPolicyRule", rule_id)?;
+    let updated = apply_update(current, incoming, known)?;
+    let rules = p.rules.iter().map(|r| if r.id == updated.id { updated.clone() } else { r.clone() }).collect();
+    Ok((p.suffix, rules, updated))
 }
 
 fn render_assignment(q: &OData, p: &StoredPolicy) -> Value {

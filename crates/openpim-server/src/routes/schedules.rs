@@ -5,9 +5,9 @@ use super::object_id;
 use super::ops::{found, no_content};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
-use crate::notify;
 use crate::odata::OData;
-use crate::state::{AppState, Audit};
+use crate::pim;
+use crate::state::AppState;
 use crate::wire::body::{Body, JsonObject};
 use crate::wire::directory::directory_object;
 use crate::wire::roles::role_definition;
@@ -15,18 +15,12 @@ use crate::wire::schedules as wire;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use openpim_core::audit::category::ROLE_MANAGEMENT;
-use openpim_core::audit::AuditResult;
 use openpim_core::authz::{self, Operation};
-use openpim_core::policy::RolePolicy;
-use openpim_core::schedule::{
-    self, Action, Context, Effect, Kind, PrincipalFacts, RequestStatus, Schedule, ScheduleRequest,
-};
+use openpim_core::schedule::{self, Kind, Schedule, ScheduleRequest};
 use openpim_core::scope::DirectoryScope;
 use openpim_core::ObjectId;
-use openpim_store::directory::DirectoryObject;
 use openpim_store::schedules::{HeldSchedule, RequestFilter, Window};
-use openpim_store::{schema, Page, StoreError};
+use openpim_store::{schema, Page};
 use serde_json::Value;
 
 const RM: &str = "roleManagement/directory";
@@ -80,239 +74,11 @@ fn filter_by_current_user(segment: &str) -> Option<String> {
     Some(value.to_string())
 }
 
-/// The label Entra's audit log uses, roughly, for each action.
-fn activity(kind: Kind, action: Action) -> &'static str {
-    match (kind, action) {
-        (Kind::Eligibility, Action::AdminAssign) => "Add eligible member to role in PIM",
-        (Kind::Eligibility, Action::AdminUpdate) => "Update eligible member of role in PIM",
-        (Kind::Eligibility, Action::AdminRemove) => "Remove eligible member from role in PIM",
-        (Kind::Eligibility, Action::AdminExtend) => "Extend eligible role assignment in PIM",
-        (Kind::Eligibility, Action::AdminRenew) => "Renew eligible role assignment in PIM",
-        (Kind::Eligibility, Action::SelfExtend) => "Request to extend eligible role assignment",
-        (Kind::Eligibility, Action::SelfRenew) => "Request to renew eligible role assignment",
-        (Kind::Assignment, Action::AdminAssign) => "Add member to role in PIM",
-        (Kind::Assignment, Action::AdminUpdate) => "Update member of role in PIM",
-        (Kind::Assignment, Action::AdminRemove) => "Remove member from role in PIM",
-        (Kind::Assignment, Action::AdminExtend) => "Extend role assignment in PIM",
-        (Kind::Assignment, Action::AdminRenew) => "Renew role assignment in PIM",
-        (Kind::Assignment, Action::SelfActivate) => "Add member to role (PIM activation)",
-        (Kind::Assignment, Action::SelfDeactivate) => "Remove member from role (PIM deactivation)",
-        (Kind::Assignment, Action::SelfExtend) => "Request to extend role assignment",
-        (Kind::Assignment, Action::SelfRenew) => "Request to renew role assignment",
-        (Kind::Eligibility, _) => "Invalid eligibility request",
-    }
-}
-
-fn request_audit(
-    kind: Kind,
-    action: Action,
-    principal: ObjectId,
-    role: ObjectId,
-    role_name: Option<&str>,
-    scope: DirectoryScope,
-) -> Audit {
-    Audit::new(ROLE_MANAGEMENT, activity(kind, action), if action.is_self() { "Update" } else { "Assign" })
-        .target("Role", role, role_name, None)
-        .target("User", principal, None, None)
-        .detail("action", action.as_str())
-        .detail("directoryScopeId", scope)
-}
-
-async fn principal_facts(s: &AppState, id: ObjectId) -> ApiResult<Option<PrincipalFacts>> {
-    Ok(s.store.find_object(id).await?.map(|o| match o {
-        DirectoryObject::User(_) => {
-            PrincipalFacts { kind: openpim_core::directory::ObjectKind::User, is_assignable_to_role: false }
-        }
-        DirectoryObject::Group(g) => PrincipalFacts {
-            kind: openpim_core::directory::ObjectKind::Group,
-            is_assignable_to_role: g.is_assignable_to_role,
-        },
-        DirectoryObject::ServicePrincipal(_) => {
-            PrincipalFacts { kind: openpim_core::directory::ObjectKind::ServicePrincipal, is_assignable_to_role: false }
-        }
-    }))
-}
-
-/// POST a schedule request of `kind`.
+/// POST a schedule request of `kind`: parse, submit, render.
 async fn create_request(s: AppState, caller: Caller, q: OData, body: JsonObject, kind: Kind) -> ApiResult<Response> {
     let req = wire::read_request(Body::new(body, wire::request_type(kind)), kind)?;
-    let now = s.now();
-    let caller_is_admin =
-        authz::authorize(&s.index(), caller.id(), Operation::ManageRoleAssignments, &[req.scope], now).is_ok();
-    if req.action == Action::AdminAssign && caller_is_admin {
-        // Nothing can be granted at an administrative unit (or object) that does not exist.
-        super::role_assignments::check_scope_exists(&s, req.role_definition_id, &req.scope).await?;
-    }
-    let principal = principal_facts(&s, req.principal_id).await?;
-    let role = s.store.get_role_definition(req.role_definition_id).await?;
-    let audit = request_audit(
-        kind,
-        req.action,
-        req.principal_id,
-        req.role_definition_id,
-        role.as_ref().map(|r| r.display_name.as_str()),
-        req.scope,
-    );
-    // Eligibility can be held through role-assignable groups the caller belongs to.
-    let holders = if req.action == Action::SelfActivate {
-        let mut h = vec![req.principal_id];
-        h.extend(s.store.role_assignable_groups_of(req.principal_id).await?);
-        h
-    } else {
-        vec![]
-    };
-    let rules = s.store.policy_rules_of(req.role_definition_id).await?;
-    let policy = rules.as_deref().map(openpim_core::policy::rules::effective).unwrap_or_else(RolePolicy::entra_default);
-
-    let mut tx = s.store.begin_write().await?;
-    let (live, mut expired) =
-        tx.live_schedule_at(kind, req.principal_id, req.role_definition_id, &req.scope, now).await?;
-    if expired.is_none() && matches!(req.action, Action::AdminRenew | Action::SelfRenew) {
-        expired = tx.latest_expired(kind, req.principal_id, req.role_definition_id, &req.scope).await?;
-    }
-    let eligibility = if holders.is_empty() {
-        None
-    } else {
-        schedule::best_eligibility(tx.eligibilities_of(&holders, req.role_definition_id, &req.scope).await?, now)
-    };
-    let ctx = Context {
-        now,
-        request_id: ObjectId::new_v4(),
-        caller: caller.id(),
-        caller_is_admin,
-        mfa: caller.mfa,
-        acrs: &caller.acrs,
-        principal,
-        role: role.as_ref(),
-        live: live.as_ref(),
-        expired: expired.as_ref(),
-        eligibility: eligibility.as_ref(),
-        policy: &policy,
-    };
-    let validation_only = req.is_validation_only;
-    if req.action == Action::SelfActivate
-        && tx.pending_activation_exists(req.principal_id, req.role_definition_id, &req.scope.to_string()).await?
-    {
-        tx.rollback().await?;
-        return Err(ApiError::bad_request_code(
-            "PendingRoleAssignmentRequest",
-            "An activation request for this role and scope is already waiting for approval.",
-        ));
-    }
-    let outcome = match schedule::decide(req, &ctx) {
-        Ok(o) => o,
-        Err(e) => {
-            tx.rollback().await?;
-            let record = audit.record(&caller, now, AuditResult::Failure, &format!("{}: {}", e.code, e.message));
-            if let Err(err) = s.store.record_audit(&record).await {
-                tracing::error!(error = %err, "could not audit a refused schedule request");
-            }
-            return Err(e.into());
-        }
-    };
-    let mut outcome = outcome;
-    // An activation that needs approval waits for the policy's approvers.
-    let approval = if outcome.request.status == RequestStatus::PendingApproval {
-        let settings =
-            rules.as_deref().and_then(openpim_core::policy::rules::approval).ok_or_else(ApiError::internal)?;
-        let a = openpim_core::approval::start(outcome.request.id, caller.id(), settings, now, s.approval_timeout);
-        outcome.request.approval_id = Some(a.id.to_string());
-        Some(a)
-    } else {
-        None
-    };
-    let context = format!("{RM}/{}/$entity", requests_set(kind));
-    if validation_only {
-        tx.rollback().await?;
-        return Ok(q.created(&context, wire::request(&outcome.request)));
-    }
-    let mut audit = audit.detail("requestId", outcome.request.id).detail("status", outcome.request.status.as_str());
-    let applied = match &outcome.effect {
-        Effect::Nothing => Ok(()),
-        Effect::Create(sched) => tx.insert_schedule(sched).await,
-        Effect::Replace(sched) => tx.replace_schedule(sched).await,
-        Effect::Remove(sched) => match tx.remove_schedule(sched).await {
-            Ok(cascaded) => {
-                if !cascaded.is_empty() {
-                    audit = audit.detail("revokedActivations", cascaded.len());
-                }
-                Ok(())
-            }
-            Err(e) => Err(e),
-        },
-    };
-    if let Err(e) = applied {
-        tx.rollback().await?;
-        return Err(match e {
-            // The database's live-uniqueness rule caught a concurrent twin of this request.
-            StoreError::Conflict(_) => ApiError::bad_request_code(
-                "RoleAssignmentExists",
-                "The role assignment already exists for this principal, role and scope.",
-            ),
-            other => other.into(),
-        });
-    }
-    if let Err(e) = tx.insert_request(&outcome.request).await {
-        tx.rollback().await?;
-        return Err(match e {
-            // The one-pending-request index caught a concurrent twin.
-            StoreError::Conflict(_) => ApiError::bad_request_code(
-                "PendingRoleAssignmentRequest",
-                "An activation request for this role and scope is already waiting for approval.",
-            ),
-            other => other.into(),
-        });
-    }
-    if let Some(a) = &approval {
-        tx.insert_approval(a).await?;
-    }
-    // An admin's extension or renewal answers the principal's own pending ask for it.
-    let answered = match outcome.request.action {
-        Action::AdminExtend => Some(Action::SelfExtend),
-        Action::AdminRenew => Some(Action::SelfRenew),
-        _ => None,
-    };
-    if let Some(self_action) = answered {
-        let r = &outcome.request;
-        let key = (r.principal_id, r.role_definition_id, &r.scope);
-        let closed = tx.complete_pending_self_requests(kind, key, self_action, now).await?;
-        if closed > 0 {
-            audit = audit.detail("answeredSelfRequests", closed);
-        }
-    }
-    if let Some(event) = notification_event(&outcome) {
-        let approvers = approval
-            .as_ref()
-            .map(|a| a.steps.iter().take(1).flat_map(|s| s.approvers.iter().map(|ap| ap.object_id())).collect())
-            .unwrap_or_default();
-        let r = &outcome.request;
-        let announcement = notify::Announcement {
-            event,
-            request_id: Some(r.id),
-            principal_id: r.principal_id,
-            role_definition_id: r.role_definition_id,
-            scope: r.scope,
-            justification: r.justification.clone(),
-            approvers,
-        };
-        notify::enqueue(&s, &mut tx, &announcement).await?;
-    }
-    s.commit(tx, &audit.success(&caller, now)).await?;
-    Ok(q.created(&context, wire::request(&outcome.request)))
-}
-
-/// The notification a successful request announces, as Entra notifies.
-fn notification_event(outcome: &schedule::Outcome) -> Option<notify::Event> {
-    let r = &outcome.request;
-    match (&outcome.effect, r.kind, r.action) {
-        (Effect::Create(_), Kind::Eligibility, Action::AdminAssign) => Some(notify::Event::EligibilityAssigned),
-        (Effect::Create(_), Kind::Assignment, Action::AdminAssign) => Some(notify::Event::AssignmentAssigned),
-        (Effect::Create(_), Kind::Assignment, Action::SelfActivate) => Some(notify::Event::Activated),
-        (Effect::Nothing, _, Action::SelfActivate) if r.status == RequestStatus::PendingApproval => {
-            Some(notify::Event::ApprovalRequired)
-        }
-        _ => None,
-    }
+    let request = pim::requests::submit(&s, &caller, req).await?;
+    Ok(q.created(&format!("{RM}/{}/$entity", requests_set(kind)), wire::request(&request)))
 }
 
 /// May `caller` read everything (not just their own)?
@@ -462,49 +228,7 @@ async fn requests_awaiting(s: AppState, caller: Caller, q: OData) -> ApiResult<R
 
 /// POST `{requests}/{id}/cancel`.
 async fn cancel_request(s: AppState, caller: Caller, kind: Kind, key: String) -> ApiResult<Response> {
-    let id = object_id(&key)?;
-    let r = found(s.store.get_request(kind, id).await?, "request", &key)?;
-    let now = s.now();
-    let is_admin = authz::authorize(&s.index(), caller.id(), Operation::ManageRoleAssignments, &[r.scope], now).is_ok();
-    if r.principal_id != caller.id() && r.created_by != caller.id() && !is_admin {
-        return Err(ApiError::not_found("request", &key));
-    }
-    if !r.status.is_cancelable() {
-        return Err(ApiError::bad_request_code(
-            "RequestNotCancelable",
-            format!("A request with status '{}' cannot be canceled.", r.status.as_str()),
-        ));
-    }
-    let audit = Audit::new(ROLE_MANAGEMENT, "Cancel request in PIM", "Update")
-        .target("Role", r.role_definition_id, None, None)
-        .detail("requestId", r.id)
-        .detail("previousStatus", r.status.as_str());
-    let mut tx = s.store.begin_write().await?;
-    if !tx.transition_request(r.id, r.status, RequestStatus::Canceled, Some(now)).await? {
-        tx.rollback().await?;
-        return Err(ApiError::bad_request_code(
-            "RequestNotCancelable",
-            "The request changed while it was being canceled.",
-        ));
-    }
-    // A pending approval ends with its request.
-    if let Some(approval_id) = r.approval_id.as_deref().and_then(|a| uuid::Uuid::parse_str(a).ok()) {
-        if let Some(mut a) = s.store.get_approval(approval_id).await? {
-            a.status = openpim_core::approval::ApprovalStatus::Canceled;
-            tx.save_pending_approval(&a).await?;
-        }
-    }
-    // A future-dated grant that has not started yet is withdrawn with its request.
-    if r.status == RequestStatus::Granted {
-        if let Some(target) = r.target_schedule_id {
-            if let Some(sched) = s.store.get_schedule(kind, target).await? {
-                if sched.start > now && sched.created_using == Some(r.id) {
-                    tx.remove_schedule(&sched).await?;
-                }
-            }
-        }
-    }
-    s.commit(tx, &audit.success(&caller, now)).await?;
+    pim::requests::cancel(&s, &caller, kind, object_id(&key)?).await?;
     Ok(no_content())
 }
 

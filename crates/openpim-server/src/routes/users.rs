@@ -83,10 +83,32 @@ pub async fn update(
     let user = lookup(&s, &key).await?;
     let audit = target(Audit::new(USER_MANAGEMENT, "Update user", "Update"), &user);
     s.authorize_on_principal(&caller, Operation::UpdateUser, user.id, &audit).await?;
-    let next = patch.apply(&user)?;
     let now = s.now();
     let mut tx = s.store.begin_write().await?;
-    tx.update_user(&next).await.map_err(unique_upn(&next.user_principal_name))?;
+    // Apply the patch to the user as it is inside the write, so a concurrent PATCH of other
+    // properties is not overwritten with what was read before it committed.
+    let current = match tx.user_for_update(user.id).await {
+        Ok(Some(u)) => u,
+        Ok(None) => {
+            tx.rollback().await?;
+            return Err(ApiError::not_found("user", &key));
+        }
+        Err(e) => {
+            tx.rollback().await?;
+            return Err(e.into());
+        }
+    };
+    let next = match patch.apply(&current) {
+        Ok(next) => next,
+        Err(e) => {
+            tx.rollback().await?;
+            return Err(e.into());
+        }
+    };
+    if let Err(e) = tx.update_user(&next).await {
+        tx.rollback().await?;
+        return Err(unique_upn(&next.user_principal_name)(e));
+    }
     s.commit(tx, &audit.success(&caller, now)).await?;
     Ok(no_content())
 }

@@ -55,7 +55,12 @@ pub fn mount(api: Router, app: AppState) -> Router {
         .route("/deactivate", post(my_roles::deactivate))
         .route("/extend", post(my_roles::extend))
         .route("/cancel", post(my_roles::cancel))
-        .route("/signin", get(signin::page).post(signin::submit))
+        .route(
+            "/signin",
+            get(signin::page)
+                .post(signin::submit)
+                .route_layer(axum::middleware::from_fn_with_state(state.app.clone(), crate::limits::limit_signins)),
+        )
         .route("/signout", post(signin::signout))
         .route("/approvals", get(approvals::page).post(approvals::decide))
         .route("/roles", get(roles::list))

@@ -1,0 +1,150 @@
+//! Deciding a step of an activation's approval, and granting the activation once approved.
+
+use super::refused;
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::notify::{self, Announcement};
+use crate::state::{AppState, Audit};
+use openpim_core::approval::{self, ApprovalStatus, ReviewResult};
+use openpim_core::audit::category::ROLE_MANAGEMENT;
+use openpim_core::authz::{self, Operation};
+use openpim_core::directory::ObjectKind;
+use openpim_core::error::DomainError;
+use openpim_core::notify::Event;
+use openpim_core::policy::{rules as policy_rules, RolePolicy};
+use openpim_core::schedule::{self, Kind, RequestStatus, ScheduleRequest};
+use openpim_core::{Instant, ObjectId};
+use openpim_store::WriteTx;
+
+/// A reviewer's decision on one step.
+pub struct Review {
+    pub approval_id: ObjectId,
+    pub step_id: ObjectId,
+    pub result: ReviewResult,
+    pub justification: Option<String>,
+}
+
+enum Decided {
+    Refused(Audit, DomainError),
+    Done(Audit),
+}
+
+/// Records `caller`'s decision on a step. The approval, the request, the caller's groups and,
+/// when the approval completes, the live schedule, the eligibilities (through the groups the
+/// principal is in now) and the policy are all read inside the write.
+pub async fn decide(s: &AppState, caller: &Caller, review: Review) -> ApiResult<()> {
+    let now = s.now();
+    let mut tx = s.store.begin_write().await?;
+    match decide_in(s, &mut tx, caller, review, now).await {
+        Ok(Decided::Done(audit)) => s.commit(tx, &audit.success(caller, now)).await,
+        Ok(Decided::Refused(audit, e)) => {
+            tx.rollback().await?;
+            Err(refused(s, caller, &audit, now, e).await)
+        }
+        Err(e) => {
+            tx.rollback().await?;
+            Err(e)
+        }
+    }
+}
+
+async fn decide_in(
+    s: &AppState,
+    tx: &mut WriteTx<'_>,
+    caller: &Caller,
+    review: Review,
+    now: Instant,
+) -> ApiResult<Decided> {
+    let key = review.approval_id.to_string();
+    let a = tx.approval(review.approval_id).await?.ok_or_else(|| ApiError::not_found("approval", &key))?;
+    let groups = tx.group_ids_of(caller.id()).await?;
+    // Approvals are visible to their requester, their approvers and those who read all requests.
+    let is_approver = a.steps.iter().any(|st| approval::is_approver(st, caller.id(), &groups));
+    let reads_all = authz::authorize(&s.index(), caller.id(), Operation::ReadScheduleRequests, &[], now).is_ok();
+    if a.requester != caller.id() && !is_approver && !reads_all {
+        return Err(ApiError::not_found("approval", &key));
+    }
+    let request = tx
+        .request(Kind::Assignment, a.request_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("request", &a.request_id.to_string()))?;
+    let mut audit = Audit::new(
+        ROLE_MANAGEMENT,
+        if review.result == ReviewResult::Approve {
+            "Approve role activation request in PIM"
+        } else {
+            "Deny role activation request in PIM"
+        },
+        "Update",
+    )
+    .target("Role", request.role_definition_id, None, None)
+    .target("User", request.principal_id, None, None)
+    .detail("requestId", request.id)
+    .detail("approvalId", a.id);
+    let next =
+        match approval::review(&a, review.step_id, caller.id(), &groups, review.result, review.justification, now) {
+            Ok(n) => n,
+            Err(e) => return Ok(Decided::Refused(audit, e)),
+        };
+    if !tx.save_pending_approval(&next).await? {
+        return Err(ApiError::bad_request_code(
+            "ApprovalNotPending",
+            "This request has already been decided or canceled.",
+        ));
+    }
+    match next.status {
+        ApprovalStatus::Pending | ApprovalStatus::TimedOut | ApprovalStatus::Canceled => {}
+        ApprovalStatus::Denied => {
+            tx.transition_request(request.id, RequestStatus::PendingApproval, RequestStatus::Denied, Some(now)).await?;
+            notify::enqueue(s, tx, &announce(&request, Event::ActivationDenied)).await?;
+        }
+        ApprovalStatus::Approved => {
+            let (live, _) = tx
+                .live_schedule_at(
+                    Kind::Assignment,
+                    request.principal_id,
+                    request.role_definition_id,
+                    &request.scope,
+                    now,
+                )
+                .await?;
+            let mut holders = vec![request.principal_id];
+            holders.extend(tx.role_assignable_groups_of(request.principal_id).await?);
+            let eligibilities = tx.eligibilities_of(&holders, request.role_definition_id, &request.scope).await?;
+            let policy = tx
+                .policy_rules_of(request.role_definition_id)
+                .await?
+                .map(|r| policy_rules::effective(&r))
+                .unwrap_or_else(RolePolicy::entra_default);
+            match schedule::activate_approved(&request, ObjectKind::User, &eligibilities, live.as_ref(), &policy, now) {
+                Ok(sched) => {
+                    let status = if sched.start > now { RequestStatus::Granted } else { RequestStatus::Provisioned };
+                    let completed = Some(sched.start.max(now));
+                    tx.insert_schedule(&sched).await?;
+                    notify::enqueue(s, tx, &announce(&request, Event::ActivationApproved)).await?;
+                    tx.transition_request(request.id, RequestStatus::PendingApproval, status, completed).await?;
+                    audit = audit.detail("scheduleId", sched.id);
+                }
+                Err(e) => {
+                    // Approved, but it can no longer be granted (the eligibility went away...).
+                    tx.transition_request(request.id, RequestStatus::PendingApproval, RequestStatus::Failed, Some(now))
+                        .await?;
+                    audit = audit.detail("failure", format!("{}: {}", e.code, e.message));
+                }
+            }
+        }
+    }
+    Ok(Decided::Done(audit))
+}
+
+fn announce(request: &ScheduleRequest, event: Event) -> Announcement {
+    Announcement {
+        event,
+        request_id: Some(request.id),
+        principal_id: request.principal_id,
+        role_definition_id: request.role_definition_id,
+        scope: request.scope,
+        justification: request.justification.clone(),
+        approvers: vec![],
+    }
+}

@@ -1,0 +1,319 @@
+//! Schedule requests: submit one (any of the 9 actions, eligibility or assignment) and cancel one.
+
+use super::refused;
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::notify;
+use crate::state::{AppState, Audit};
+use openpim_core::approval::{self, Approval, ApprovalStatus};
+use openpim_core::audit::category::ROLE_MANAGEMENT;
+use openpim_core::authz::{self, Operation};
+use openpim_core::error::DomainError;
+use openpim_core::policy::{rules as policy_rules, RolePolicy};
+use openpim_core::schedule::{
+    self, Action, Context, Effect, Kind, NewRequest, Outcome, RequestStatus, ScheduleRequest,
+};
+use openpim_core::{Instant, ObjectId};
+use openpim_store::{StoreError, WriteTx};
+
+/// The label Entra's audit log uses, roughly, for each action.
+fn activity(kind: Kind, action: Action) -> &'static str {
+    match (kind, action) {
+        (Kind::Eligibility, Action::AdminAssign) => "Add eligible member to role in PIM",
+        (Kind::Eligibility, Action::AdminUpdate) => "Update eligible member of role in PIM",
+        (Kind::Eligibility, Action::AdminRemove) => "Remove eligible member from role in PIM",
+        (Kind::Eligibility, Action::AdminExtend) => "Extend eligible role assignment in PIM",
+        (Kind::Eligibility, Action::AdminRenew) => "Renew eligible role assignment in PIM",
+        (Kind::Eligibility, Action::SelfExtend) => "Request to extend eligible role assignment",
+        (Kind::Eligibility, Action::SelfRenew) => "Request to renew eligible role assignment",
+        (Kind::Assignment, Action::AdminAssign) => "Add member to role in PIM",
+        (Kind::Assignment, Action::AdminUpdate) => "Update member of role in PIM",
+        (Kind::Assignment, Action::AdminRemove) => "Remove member from role in PIM",
+        (Kind::Assignment, Action::AdminExtend) => "Extend role assignment in PIM",
+        (Kind::Assignment, Action::AdminRenew) => "Renew role assignment in PIM",
+        (Kind::Assignment, Action::SelfActivate) => "Add member to role (PIM activation)",
+        (Kind::Assignment, Action::SelfDeactivate) => "Remove member from role (PIM deactivation)",
+        (Kind::Assignment, Action::SelfExtend) => "Request to extend role assignment",
+        (Kind::Assignment, Action::SelfRenew) => "Request to renew role assignment",
+        (Kind::Eligibility, _) => "Invalid eligibility request",
+    }
+}
+
+fn request_audit(req: &NewRequest, role_name: Option<&str>) -> Audit {
+    Audit::new(ROLE_MANAGEMENT, activity(req.kind, req.action), if req.action.is_self() { "Update" } else { "Assign" })
+        .target("Role", req.role_definition_id, role_name, None)
+        .target("User", req.principal_id, None, None)
+        .detail("action", req.action.as_str())
+        .detail("directoryScopeId", req.scope)
+}
+
+/// A store conflict (a uniqueness rule in the database caught a concurrent twin) as the Graph
+/// error a client understands; anything else as it is.
+fn conflict_as(code: &'static str, message: &'static str) -> impl FnOnce(StoreError) -> ApiError {
+    move |e| match e {
+        StoreError::Conflict(_) => ApiError::bad_request_code(code, message),
+        other => other.into(),
+    }
+}
+
+/// What the facts read inside the write say about a request.
+enum Decision {
+    /// The rules refused it: audited as a failure, changes nothing.
+    Refused(Audit, DomainError),
+    Accepted(Box<Accepted>),
+}
+
+/// An accepted request: what to write, and how to audit it.
+struct Accepted {
+    outcome: Outcome,
+    approval: Option<Approval>,
+    audit: Audit,
+}
+
+/// Submits a schedule request on behalf of `caller` and returns the request as recorded (or,
+/// for `isValidationOnly`, as it would have been).
+pub async fn submit(s: &AppState, caller: &Caller, req: NewRequest) -> ApiResult<ScheduleRequest> {
+    let now = s.now();
+    // The caller's own rights come from the access index, which reflects every committed write.
+    let caller_is_admin =
+        authz::authorize(&s.index(), caller.id(), Operation::ManageRoleAssignments, &[req.scope], now).is_ok();
+    let validation_only = req.is_validation_only;
+    let mut tx = s.store.begin_write().await?;
+    let decided = decide_in(s, &mut tx, caller, req, caller_is_admin, now).await;
+    let (outcome, approval, audit) = match decided {
+        Ok(Decision::Accepted(accepted)) => {
+            let Accepted { outcome, approval, audit } = *accepted;
+            (outcome, approval, audit)
+        }
+        Ok(Decision::Refused(audit, e)) => {
+            tx.rollback().await?;
+            return Err(refused(s, caller, &audit, now, e).await);
+        }
+        Err(e) => {
+            tx.rollback().await?;
+            return Err(e);
+        }
+    };
+    if validation_only {
+        tx.rollback().await?;
+        return Ok(outcome.request);
+    }
+    match persist(s, &mut tx, &outcome, approval.as_ref(), audit, now).await {
+        Ok(audit) => {
+            s.commit(tx, &audit.success(caller, now)).await?;
+            Ok(outcome.request)
+        }
+        Err(e) => {
+            tx.rollback().await?;
+            Err(e)
+        }
+    }
+}
+
+/// Reads every fact the request depends on inside `tx` and lets core decide.
+async fn decide_in(
+    s: &AppState,
+    tx: &mut WriteTx<'_>,
+    caller: &Caller,
+    req: NewRequest,
+    caller_is_admin: bool,
+    now: Instant,
+) -> ApiResult<Decision> {
+    let (kind, principal_id, role_id, scope) = (req.kind, req.principal_id, req.role_definition_id, req.scope);
+    if req.action == Action::AdminAssign && caller_is_admin && !tx.scope_exists(&scope).await? {
+        // Nothing can be granted at an administrative unit (or object) that does not exist.
+        return Err(ApiError::bad_request(format!("The directory scope '{scope}' does not exist.")));
+    }
+    let principal = tx.principal_facts(principal_id).await?;
+    let role = tx.role_definition(role_id).await?;
+    if let (Action::AdminAssign, Some(role)) = (req.action, role.as_ref()) {
+        // Entra allows only some roles at an administrative unit's scope.
+        openpim_core::authz::check_assignable_at(role, &scope)?;
+    }
+    let audit = request_audit(&req, role.as_ref().map(|r| r.display_name.as_str()));
+    let rules = tx.policy_rules_of(role_id).await?;
+    let policy = rules.as_deref().map(policy_rules::effective).unwrap_or_else(RolePolicy::entra_default);
+    let (live, mut expired) = tx.live_schedule_at(kind, principal_id, role_id, &scope, now).await?;
+    if expired.is_none() && matches!(req.action, Action::AdminRenew | Action::SelfRenew) {
+        expired = tx.latest_expired(kind, principal_id, role_id, &scope).await?;
+    }
+    let (eligibilities, pending_activation) = if req.action == Action::SelfActivate {
+        // Eligibility can be held through the role-assignable groups the principal is in *now*.
+        let mut holders = vec![principal_id];
+        holders.extend(tx.role_assignable_groups_of(principal_id).await?);
+        let eligibilities = tx.eligibilities_of(&holders, role_id, &scope).await?;
+        (eligibilities, tx.pending_activation_exists(principal_id, role_id, &scope.to_string()).await?)
+    } else {
+        (Vec::new(), false)
+    };
+    let ctx = Context {
+        now,
+        request_id: ObjectId::new_v4(),
+        caller: caller.id(),
+        caller_is_admin,
+        mfa: caller.mfa,
+        acrs: &caller.acrs,
+        principal,
+        role: role.as_ref(),
+        live: live.as_ref(),
+        expired: expired.as_ref(),
+        eligibilities: &eligibilities,
+        pending_activation,
+        policy: &policy,
+    };
+    let mut outcome = match schedule::decide(req, &ctx) {
+        Ok(o) => o,
+        Err(e) => return Ok(Decision::Refused(audit, e)),
+    };
+    // An activation that needs approval waits for the policy's approvers.
+    let approval = if outcome.request.status == RequestStatus::PendingApproval {
+        let settings = rules.as_deref().and_then(policy_rules::approval).ok_or_else(ApiError::internal)?;
+        let a = approval::start(outcome.request.id, caller.id(), settings, now, s.approval_timeout);
+        outcome.request.approval_id = Some(a.id.to_string());
+        Some(a)
+    } else {
+        None
+    };
+    Ok(Decision::Accepted(Box::new(Accepted { outcome, approval, audit })))
+}
+
+/// Writes what core decided: the schedule change, the request, its approval, the answered self
+/// requests and the notification.
+async fn persist(
+    s: &AppState,
+    tx: &mut WriteTx<'_>,
+    outcome: &Outcome,
+    approval: Option<&Approval>,
+    audit: Audit,
+    now: Instant,
+) -> ApiResult<Audit> {
+    let r = &outcome.request;
+    let mut audit = audit.detail("requestId", r.id).detail("status", r.status.as_str());
+    let exists =
+        conflict_as("RoleAssignmentExists", "The role assignment already exists for this principal, role and scope.");
+    match &outcome.effect {
+        Effect::Nothing => {}
+        Effect::Create(sched) => tx.insert_schedule(sched).await.map_err(exists)?,
+        Effect::Replace(sched) => {
+            let cut = tx.replace_schedule(sched).await.map_err(exists)?;
+            if !cut.is_empty() {
+                audit = audit.detail("truncatedActivations", cut.len());
+            }
+        }
+        Effect::Remove(sched) => {
+            let cascaded = tx.remove_schedule(sched).await.map_err(exists)?;
+            if !cascaded.is_empty() {
+                audit = audit.detail("revokedActivations", cascaded.len());
+            }
+        }
+    }
+    // The one-pending-request index catches a concurrent twin of a pending activation.
+    tx.insert_request(r).await.map_err(conflict_as(
+        "PendingRoleAssignmentRequest",
+        "An activation request for this role and scope is already waiting for approval.",
+    ))?;
+    if let Some(a) = approval {
+        tx.insert_approval(a).await?;
+    }
+    if let Some(self_action) = outcome.answers_self_requests {
+        let key = (r.principal_id, r.role_definition_id, &r.scope);
+        let closed = tx.complete_pending_self_requests(r.kind, key, self_action, now).await?;
+        if closed > 0 {
+            audit = audit.detail("answeredSelfRequests", closed);
+        }
+    }
+    if let Some(event) = notification_event(outcome) {
+        let approvers = approval
+            .map(|a| a.steps.iter().take(1).flat_map(|s| s.approvers.iter().map(|ap| ap.object_id())).collect())
+            .unwrap_or_default();
+        let announcement = notify::Announcement {
+            event,
+            request_id: Some(r.id),
+            principal_id: r.principal_id,
+            role_definition_id: r.role_definition_id,
+            scope: r.scope,
+            justification: r.justification.clone(),
+            approvers,
+        };
+        notify::enqueue(s, tx, &announcement).await?;
+    }
+    Ok(audit)
+}
+
+/// The notification a successful request announces, as Entra notifies.
+fn notification_event(outcome: &Outcome) -> Option<notify::Event> {
+    let r = &outcome.request;
+    match (&outcome.effect, r.kind, r.action) {
+        (Effect::Create(_), Kind::Eligibility, Action::AdminAssign) => Some(notify::Event::EligibilityAssigned),
+        (Effect::Create(_), Kind::Assignment, Action::AdminAssign) => Some(notify::Event::AssignmentAssigned),
+        (Effect::Create(_), Kind::Assignment, Action::SelfActivate) => Some(notify::Event::Activated),
+        (Effect::Nothing, _, Action::SelfActivate) if r.status == RequestStatus::PendingApproval => {
+            Some(notify::Event::ApprovalRequired)
+        }
+        _ => None,
+    }
+}
+
+/// Cancels a request that is still waiting (for its start or a decision). Its principal, its
+/// creator and admins at its scope may cancel it; to anyone else it does not exist.
+pub async fn cancel(s: &AppState, caller: &Caller, kind: Kind, id: ObjectId) -> ApiResult<()> {
+    let now = s.now();
+    let mut tx = s.store.begin_write().await?;
+    match cancel_in(s, &mut tx, caller, kind, id, now).await {
+        Ok(audit) => s.commit(tx, &audit.success(caller, now)).await,
+        Err(e) => {
+            tx.rollback().await?;
+            Err(e)
+        }
+    }
+}
+
+async fn cancel_in(
+    s: &AppState,
+    tx: &mut WriteTx<'_>,
+    caller: &Caller,
+    kind: Kind,
+    id: ObjectId,
+    now: Instant,
+) -> ApiResult<Audit> {
+    let not_found = || ApiError::not_found("request", &id.to_string());
+    let r = tx.request(kind, id).await?.ok_or_else(not_found)?;
+    let is_admin = authz::authorize(&s.index(), caller.id(), Operation::ManageRoleAssignments, &[r.scope], now).is_ok();
+    if r.principal_id != caller.id() && r.created_by != caller.id() && !is_admin {
+        return Err(not_found());
+    }
+    if !r.status.is_cancelable() {
+        return Err(ApiError::bad_request_code(
+            "RequestNotCancelable",
+            format!("A request with status '{}' cannot be canceled.", r.status.as_str()),
+        ));
+    }
+    let audit = Audit::new(ROLE_MANAGEMENT, "Cancel request in PIM", "Update")
+        .target("Role", r.role_definition_id, None, None)
+        .detail("requestId", r.id)
+        .detail("previousStatus", r.status.as_str());
+    if !tx.transition_request(r.id, r.status, RequestStatus::Canceled, Some(now)).await? {
+        return Err(ApiError::bad_request_code(
+            "RequestNotCancelable",
+            "The request changed while it was being canceled.",
+        ));
+    }
+    // A pending approval ends with its request.
+    if let Some(approval_id) = r.approval_id.as_deref().and_then(|a| uuid::Uuid::parse_str(a).ok()) {
+        if let Some(mut a) = tx.approval(approval_id).await? {
+            a.status = ApprovalStatus::Canceled;
+            tx.save_pending_approval(&a).await?;
+        }
+    }
+    // A future-dated grant that has not started yet is withdrawn with its request.
+    if r.status == RequestStatus::Granted {
+        if let Some(target) = r.target_schedule_id {
+            if let Some(sched) = tx.schedule(kind, target).await? {
+                if sched.start > now && sched.created_using == Some(r.id) {
+                    tx.remove_schedule(&sched).await?;
+                }
+            }
+        }
+    }
+    Ok(audit)
+}
