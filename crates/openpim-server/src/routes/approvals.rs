@@ -137,9 +137,10 @@ pub async fn decide(
         "Update",
     )
     .target("Role", request.role_definition_id, None, None)
-    .target("User", request.principal_id, None, None)
-    .detail("requestId", request.id)
-    .detail("approvalId", a.id);
+    .target("User", request.principal_id, None, None);
+    let stage = a.steps.iter().position(|st| st.id == step_id).map_or(0, |i| i + 1);
+    let audit = crate::audit_detail::stored_request(audit, &request);
+    let audit = crate::audit_detail::decision(audit, &a, stage, caller.id(), result, justification.as_deref());
     let next = match approval::review(&a, step_id, caller.id(), &groups, result, justification, now) {
         Ok(n) => n,
         Err(e) => {
@@ -218,13 +219,13 @@ pub async fn decide(
                     tx.insert_schedule(&sched).await?;
                     crate::notify::enqueue(&s, &mut tx, &announce(Event::ActivationApproved)).await?;
                     tx.transition_request(request.id, RequestStatus::PendingApproval, status, completed).await?;
-                    audit = audit.detail("scheduleId", sched.id);
+                    audit = crate::audit_detail::granted(audit, &sched);
                 }
                 Err(e) => {
                     // Approved, but it can no longer be granted (the eligibility went away...).
                     tx.transition_request(request.id, RequestStatus::PendingApproval, RequestStatus::Failed, Some(now))
                         .await?;
-                    audit = audit.detail("failure", format!("{}: {}", e.code, e.message));
+                    audit = audit.detail(openpim_core::audit::detail::FAILURE, format!("{}: {}", e.code, e.message));
                 }
             }
         }

@@ -127,8 +127,8 @@ pub async fn update_rule(
     )?;
     let audit = Audit::new(ROLE_MANAGEMENT, "Update role setting in PIM", "Update")
         .target("Role", p.role_definition_id, None, None)
-        .detail("policyId", &p.id)
-        .detail("ruleId", &existing.id);
+        .detail(openpim_core::audit::detail::POLICY_ID, &p.id)
+        .detail(openpim_core::audit::detail::RULE_ID, &existing.id);
     s.authorize(&caller, Operation::ManageRolePolicies, &[], &audit).await?;
     let incoming = wire::read_rule(Body::new(body, "microsoft.graph.unifiedRoleManagementPolicyRule"), existing)?;
     let known = existing_approvers(&s, &incoming.kind).await?;
@@ -137,7 +137,8 @@ pub async fn update_rule(
     let now = s.now();
     let mut tx = s.store.begin_write().await?;
     tx.update_policy_rules(&p.suffix, &rules, (caller.id(), &caller.user.display_name), now).await?;
-    let audit = audit.detail("newValue", wire::rule(&updated));
+    // The changed properties with their old and new values, as Entra's audit shows them.
+    let audit = crate::audit_detail::rule_change(audit, &existing.id, &wire::rule(existing), &wire::rule(&updated));
     s.commit(tx, &audit.success(&caller, now)).await?;
     Ok(no_content())
 }

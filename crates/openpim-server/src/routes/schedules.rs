@@ -3,6 +3,7 @@
 
 use super::object_id;
 use super::ops::{found, no_content};
+use crate::audit_detail;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::notify;
@@ -16,13 +17,12 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use openpim_core::audit::category::ROLE_MANAGEMENT;
-use openpim_core::audit::AuditResult;
+use openpim_core::audit::{detail, AuditResult};
 use openpim_core::authz::{self, Operation};
 use openpim_core::policy::RolePolicy;
 use openpim_core::schedule::{
-    self, Action, Context, Effect, Kind, PrincipalFacts, RequestStatus, Schedule, ScheduleRequest,
+    self, Action, Context, Effect, Kind, NewRequest, PrincipalFacts, RequestStatus, Schedule, ScheduleRequest,
 };
-use openpim_core::scope::DirectoryScope;
 use openpim_core::ObjectId;
 use openpim_store::directory::DirectoryObject;
 use openpim_store::schedules::{HeldSchedule, RequestFilter, Window};
@@ -82,19 +82,13 @@ fn activity(kind: Kind, action: Action) -> &'static str {
     }
 }
 
-fn request_audit(
-    kind: Kind,
-    action: Action,
-    principal: ObjectId,
-    role: ObjectId,
-    role_name: Option<&str>,
-    scope: DirectoryScope,
-) -> Audit {
-    Audit::new(ROLE_MANAGEMENT, activity(kind, action), if action.is_self() { "Update" } else { "Assign" })
-        .target("Role", role, role_name, None)
-        .target("User", principal, None, None)
-        .detail("action", action.as_str())
-        .detail("directoryScopeId", scope)
+/// The audit record of a schedule request, describing it as asked (see `audit_detail`).
+fn request_audit(req: &NewRequest, role_name: Option<&str>, requestor: ObjectId, now: openpim_core::Instant) -> Audit {
+    let (kind, action) = (req.kind, req.action);
+    let audit = Audit::new(ROLE_MANAGEMENT, activity(kind, action), if action.is_self() { "Update" } else { "Assign" })
+        .target("Role", req.role_definition_id, role_name, None)
+        .target("User", req.principal_id, None, None);
+    audit_detail::new_request(audit, req, requestor, now)
 }
 
 async fn principal_facts(s: &AppState, id: ObjectId) -> ApiResult<Option<PrincipalFacts>> {
@@ -121,14 +115,7 @@ async fn create_request(s: AppState, caller: Caller, q: OData, body: JsonObject,
     }
     let principal = principal_facts(&s, req.principal_id).await?;
     let role = s.store.get_role_definition(req.role_definition_id).await?;
-    let audit = request_audit(
-        kind,
-        req.action,
-        req.principal_id,
-        req.role_definition_id,
-        role.as_ref().map(|r| r.display_name.as_str()),
-        req.scope,
-    );
+    let audit = request_audit(&req, role.as_ref().map(|r| r.display_name.as_str()), caller.id(), now);
     // Eligibility can be held through role-assignable groups the caller belongs to.
     let holders = if req.action == Action::SelfActivate {
         let mut h = vec![req.principal_id];
@@ -202,15 +189,21 @@ async fn create_request(s: AppState, caller: Caller, q: OData, body: JsonObject,
         tx.rollback().await?;
         return Ok(q.created(&context, wire::request(&outcome.request)));
     }
-    let mut audit = audit.detail("requestId", outcome.request.id).detail("status", outcome.request.status.as_str());
+    let mut audit = audit_detail::outcome(audit, &outcome.request);
     let applied = match &outcome.effect {
         Effect::Nothing => Ok(()),
-        Effect::Create(sched) => tx.insert_schedule(sched).await,
-        Effect::Replace(sched) => tx.replace_schedule(sched).await,
+        Effect::Create(sched) => {
+            audit = audit_detail::granted(audit, sched);
+            tx.insert_schedule(sched).await
+        }
+        Effect::Replace(sched) => {
+            audit = audit_detail::granted(audit, sched);
+            tx.replace_schedule(sched).await
+        }
         Effect::Remove(sched) => match tx.remove_schedule(sched).await {
             Ok(cascaded) => {
                 if !cascaded.is_empty() {
-                    audit = audit.detail("revokedActivations", cascaded.len());
+                    audit = audit.detail(detail::REVOKED_ACTIVATIONS, cascaded.len());
                 }
                 Ok(())
             }
@@ -253,7 +246,7 @@ async fn create_request(s: AppState, caller: Caller, q: OData, body: JsonObject,
         let key = (r.principal_id, r.role_definition_id, &r.scope);
         let closed = tx.complete_pending_self_requests(kind, key, self_action, now).await?;
         if closed > 0 {
-            audit = audit.detail("answeredSelfRequests", closed);
+            audit = audit.detail(detail::ANSWERED_SELF_REQUESTS, closed);
         }
     }
     if let Some(event) = notification_event(&outcome) {
@@ -437,8 +430,8 @@ async fn cancel_request(s: AppState, caller: Caller, kind: Kind, key: String) ->
     }
     let audit = Audit::new(ROLE_MANAGEMENT, "Cancel request in PIM", "Update")
         .target("Role", r.role_definition_id, None, None)
-        .detail("requestId", r.id)
-        .detail("previousStatus", r.status.as_str());
+        .target("User", r.principal_id, None, None);
+    let audit = audit_detail::stored_request(audit, &r).detail(detail::PREVIOUS_STATUS, r.status.as_str());
     let mut tx = s.store.begin_write().await?;
     if !tx.transition_request(r.id, r.status, RequestStatus::Canceled, Some(now)).await? {
         tx.rollback().await?;
