@@ -1,5 +1,6 @@
 //! Direct role assignments: the rules for giving a principal a role at a scope.
 
+use crate::applications::ServicePrincipal;
 use crate::directory::{Group, User};
 use crate::error::{DomainError, DomainResult};
 use crate::roles::RoleDefinition;
@@ -10,6 +11,7 @@ use crate::ObjectId;
 pub enum PrincipalRef<'a> {
     User(&'a User),
     Group(&'a Group),
+    ServicePrincipal(&'a ServicePrincipal),
 }
 
 /// Checks a new assignment of `role` to `principal`. The caller looks the objects up and says
@@ -24,7 +26,7 @@ pub fn check_new_assignment(
     let principal = principal.ok_or_else(|| {
         DomainError::invalid(
             "Request_BadRequest",
-            format!("The principal '{principal_id}' does not exist or is not a user or group."),
+            format!("The principal '{principal_id}' does not exist or is not a user, group or service principal."),
         )
     })?;
     if let PrincipalRef::Group(g) = principal {

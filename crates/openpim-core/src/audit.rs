@@ -28,6 +28,7 @@ pub mod category {
     pub const GROUP_MANAGEMENT: &str = "GroupManagement";
     pub const ROLE_MANAGEMENT: &str = "RoleManagement";
     pub const DIRECTORY_MANAGEMENT: &str = "DirectoryManagement";
+    pub const APPLICATION_MANAGEMENT: &str = "ApplicationManagement";
 }
 
 /// Graph's `modifiedProperty`: one changed property of a target, old and new values as the
@@ -45,7 +46,7 @@ pub struct AuditTarget {
     /// Filled by the store's write path when the writer did not know it, so no stored record
     /// names a target by id alone.
     pub display_name: Option<String>,
-    /// Graph's `type`: "User", "Group", "Role", "Directory", "Other".
+    /// Graph's `type`: "User", "Group", "Role", "Directory", "Application", "ServicePrincipal", "Other".
     pub kind: &'static str,
     pub user_principal_name: Option<String>,
     pub modified_properties: Vec<ModifiedProperty>,

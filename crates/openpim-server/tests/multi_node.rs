@@ -234,3 +234,35 @@ async fn background_jobs_run_on_one_node_at_a_time() {
     b.server.stop().await.unwrap();
     db.drop().await;
 }
+
+/// Issue #13: a service principal holds roles like a user. Deleting it on node A drops its grants
+/// on node B too (its assignment rows go with it, so B learns of it from the servicePrincipal
+/// feed entry alone).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs PostgreSQL: set OPENPIM_TEST_POSTGRES_URL and run with --include-ignored"]
+async fn a_service_principal_deleted_on_one_node_loses_its_roles_on_the_other() {
+    let (db, a, b) = two_nodes().await;
+    let admin = token(&a, ADMIN_UPN);
+    let (status, app) = a.client.post("/v1.0/applications", &admin, json!({"displayName": "Robot"})).await;
+    assert_eq!(status, StatusCode::CREATED, "{app}");
+    let (status, sp) = a.client.post("/v1.0/servicePrincipals", &admin, json!({"appId": app["appId"]})).await;
+    assert_eq!(status, StatusCode::CREATED, "{sp}");
+    let sp = sp["id"].as_str().unwrap().to_string();
+    let (status, body) = a
+        .client
+        .post(
+            &format!("{RM}/roleAssignments"),
+            &admin,
+            json!({"principalId": sp, "roleDefinitionId": USER_ADMINISTRATOR, "directoryScopeId": "/"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    converges(&b, &sp, true).await;
+    let (status, body) = a.client.delete(&format!("/v1.0/servicePrincipals/{sp}"), &admin).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    assert!(!allowed(&a, &sp).await, "node A applied its own write at once");
+    converges(&b, &sp, false).await;
+    a.server.stop().await.unwrap();
+    b.server.stop().await.unwrap();
+    db.drop().await;
+}

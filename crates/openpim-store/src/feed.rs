@@ -80,7 +80,8 @@ impl Store {
                     vec![IndexUpdate::MemberRemoved { group_id, member_id }]
                 }
             }
-            "user" if e.operation == "delete" => vec![IndexUpdate::PrincipalDeleted(id()?)],
+            // A service principal holds roles like a user: its deletion drops what it held.
+            "user" | "servicePrincipal" if e.operation == "delete" => vec![IndexUpdate::PrincipalDeleted(id()?)],
             _ => vec![],
         })
     }
