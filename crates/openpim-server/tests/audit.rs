@@ -383,3 +383,36 @@ async fn the_csv_export_holds_every_record_exactly_once_across_pages() {
     assert_graph_error(status, &body, 403, "Authorization_RequestDenied");
     ts.stop().await;
 }
+
+#[tokio::test]
+async fn application_scopes_and_service_principals_are_named() {
+    let ts = TestServer::start().await;
+    let admin = ts.admin_token();
+    let (status, app) = ts.client.post("/v1.0/applications", &admin, json!({"displayName": "Payroll App"})).await;
+    assert_eq!(status, StatusCode::CREATED, "{app}");
+    let app_id = app["id"].as_str().unwrap().to_string();
+    let (status, sp) = ts.client.post("/v1.0/servicePrincipals", &admin, json!({"appId": app["appId"]})).await;
+    assert_eq!(status, StatusCode::CREATED, "{sp}");
+    let sp_id = sp["id"].as_str().unwrap().to_string();
+    let user = ts.create_user_named("appdev@openpim.test", "App Developer").await;
+    // Application Administrator over one application: the scope is named after it.
+    ts.assign_role(&user, "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3", &format!("/{app_id}")).await;
+    // A service principal holding a role is a ServicePrincipal target, named.
+    ts.assign_role(&sp_id, GLOBAL_READER, "/").await;
+
+    let all = audits(&ts, "").await;
+    let scoped = find(&all, "Add member to role", &user);
+    assert_eq!(scoped.len(), 1, "{all:#?}");
+    assert_eq!(detail(scoped[0], "directoryScopeName"), Some("Payroll App"), "{}", scoped[0]);
+    let held = find(&all, "Add member to role", &sp_id);
+    assert_eq!(held.len(), 1, "{all:#?}");
+    let target = held[0]["targetResources"].as_array().unwrap().iter().find(|t| t["id"] == sp_id.as_str()).unwrap();
+    assert_eq!(target["type"], "ServicePrincipal", "{}", held[0]);
+    assert_eq!(target["displayName"], sp["displayName"], "{}", held[0]);
+    // Application records read back with their own category and target type.
+    let added = find(&all, "Add application", &app_id);
+    assert_eq!(added.len(), 1, "{all:#?}");
+    assert_eq!(added[0]["category"], "ApplicationManagement", "{}", added[0]);
+    assert_eq!(added[0]["targetResources"][0]["type"], "Application", "{}", added[0]);
+    ts.stop().await;
+}

@@ -59,8 +59,8 @@ struct Named {
     user_principal_name: Option<String>,
 }
 
-/// Looks `id` up among users, groups, role definitions and administrative units (ids are GUIDs,
-/// unique across them). `None` when no such object exists (deleted, or never was).
+/// Looks `id` up among users, groups, service principals, role definitions, administrative units
+/// and applications (ids are GUIDs, unique across them). `None` when no such object exists (deleted, or never was).
 async fn lookup(conn: &mut AnyConnection, id: &str) -> StoreResult<Option<Named>> {
     let id = id.to_ascii_lowercase();
     if let Some(row) = sqlx::query("SELECT display_name, user_principal_name FROM users WHERE id = $1")
@@ -75,9 +75,13 @@ async fn lookup(conn: &mut AnyConnection, id: &str) -> StoreResult<Option<Named>
             user_principal_name: Some(row.text("user_principal_name")?),
         }));
     }
-    for (table, kind) in
-        [("directory_groups", "Group"), ("role_definitions", "Role"), ("administrative_units", "Other")]
-    {
+    for (table, kind) in [
+        ("directory_groups", "Group"),
+        ("service_principals", "ServicePrincipal"),
+        ("role_definitions", "Role"),
+        ("administrative_units", "Other"),
+        ("applications", "Application"),
+    ] {
         let row = sqlx::query(&format!("SELECT display_name FROM {table} WHERE id = $1"))
             .bind(&id)
             .fetch_optional(&mut *conn)
@@ -112,9 +116,10 @@ pub(crate) async fn enrich(conn: &mut AnyConnection, r: &mut AuditRecord) -> Sto
         }
         match lookup(conn, &t.id).await? {
             Some(n) => {
-                // PIM writers call every principal "User"; a group principal is a Group.
-                if t.kind == "User" && n.kind == "Group" {
-                    t.kind = "Group";
+                // PIM writers call every principal "User"; a group principal is a Group, and a
+                // service principal a ServicePrincipal.
+                if t.kind == "User" && matches!(n.kind, "Group" | "ServicePrincipal") {
+                    t.kind = n.kind;
                 }
                 t.display_name.get_or_insert(n.display_name);
                 if t.user_principal_name.is_none() {
@@ -176,7 +181,7 @@ fn decode(row: &AnyRow) -> StoreResult<StoredAudit> {
             at: row.time("activity_at")?,
             category: static_str(
                 &row.text("category")?,
-                &[USER_MANAGEMENT, GROUP_MANAGEMENT, ROLE_MANAGEMENT, DIRECTORY_MANAGEMENT],
+                &[USER_MANAGEMENT, GROUP_MANAGEMENT, ROLE_MANAGEMENT, DIRECTORY_MANAGEMENT, APPLICATION_MANAGEMENT],
             ),
             activity: row.text("activity_display_name")?,
             operation_type: static_str(
@@ -195,7 +200,7 @@ fn decode(row: &AnyRow) -> StoreResult<StoredAudit> {
                     display_name: s(t, "displayName"),
                     kind: static_str(
                         &s(t, "type").unwrap_or_default(),
-                        &["User", "Group", "Role", "Directory", "Other"],
+                        &["User", "Group", "Role", "Directory", "Application", "ServicePrincipal", "Other"],
                     ),
                     user_principal_name: s(t, "userPrincipalName"),
                     modified_properties: t["modifiedProperties"]
