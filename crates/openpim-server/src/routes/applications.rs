@@ -80,14 +80,12 @@ pub async fn remove(State(s): State<AppState>, caller: Caller, Path(id): Path<St
     let sp = s.store.get_service_principal_by_app_id(app.app_id).await?;
     if let Some(sp) = &sp {
         // The service principal goes too: deleting it must pass the same checks as deleting it
-        // directly (its own right, the protected-principal rule, the last Global Administrator).
+        // directly (its own right, the protected-principal rule).
         super::service_principals::authorize_removal(&s, &caller, sp, &audit).await?;
     }
     let now = s.now();
+    // The last Global Administrator is the store's invariant, checked at commit.
     let mut tx = s.store.begin_write().await?;
-    if let Some(sp) = &sp {
-        super::ops::check_principal_removal(&mut tx, sp.id).await?;
-    }
     let removed = tx.delete_application(&app, now).await?;
     let audit = match &sp {
         Some(sp) => audit.target("ServicePrincipal", sp.id, Some(&sp.display_name), None),

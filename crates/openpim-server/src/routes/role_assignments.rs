@@ -12,10 +12,9 @@ use crate::wire::directory::{directory_object, scope_object};
 use crate::wire::roles::{self as wire, ROLE_ASSIGNMENT_TYPE};
 use axum::extract::{Path, State};
 use axum::response::Response;
-use openpim_core::assignment::{check_new_assignment, check_removal, PrincipalRef};
+use openpim_core::assignment::{check_new_assignment, PrincipalRef};
 use openpim_core::audit::category::ROLE_MANAGEMENT;
 use openpim_core::authz::Operation;
-use openpim_core::catalog::GLOBAL_ADMINISTRATOR;
 use openpim_core::directory::ObjectKind;
 use openpim_core::schedule::{Kind, Schedule};
 use openpim_core::scope::DirectoryScope;
@@ -163,18 +162,8 @@ pub async fn remove(State(s): State<AppState>, caller: Caller, Path(id): Path<St
         s.store.get_role_definition(a.role_definition_id).await?.map(|r| r.display_name).unwrap_or_default();
     let audit = target(Audit::new(ROLE_MANAGEMENT, "Remove member from role", "Unassign"), &a, &role_name);
     s.authorize(&caller, Operation::ManageRoleAssignments, &[a.scope], &audit).await?;
+    // Removing the last Global Administrator is refused by the store's invariants at commit.
     let mut tx = s.store.begin_write().await?;
-    let global_admins = if a.role_definition_id == GLOBAL_ADMINISTRATOR {
-        tx.count_tenant_assignments_of_role(GLOBAL_ADMINISTRATOR).await?
-    } else {
-        0
-    };
-    if let Err(e) =
-        check_removal(a.role_definition_id, a.scope == DirectoryScope::Tenant && a.end.is_none(), global_admins)
-    {
-        tx.rollback().await?;
-        return Err(e.into());
-    }
     tx.remove_schedule(&a).await?;
     s.commit(tx, &audit.success(&caller, s.now())).await?;
     Ok(no_content())

@@ -2,7 +2,7 @@
 //! roles (assignments, eligibilities, activations) like a user or a group.
 
 use super::object_id;
-use super::ops::{check_principal_removal, found, no_content};
+use super::ops::{found, no_content};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::odata::OData;
@@ -123,7 +123,6 @@ pub async fn remove(State(s): State<AppState>, caller: Caller, Path(id): Path<St
     authorize_removal(&s, &caller, &sp, &audit).await?;
     let now = s.now();
     let mut tx = s.store.begin_write().await?;
-    check_principal_removal(&mut tx, sp.id).await?;
     tx.delete_service_principal(sp.id, now).await?;
     s.commit(tx, &audit.success(&caller, now)).await?;
     Ok(no_content())
