@@ -49,6 +49,7 @@ ADMIN_UPN = "admin@openpim.local"
 TOLERATED_EXTRA_PROPERTIES = {
     "isPrivileged",  # unifiedRoleDefinition.isPrivileged (beta); OpenPIM also filters on it
     "isBackup",  # subjectSet.isBackup on approvers (beta)
+    "resourceScope",  # unifiedRoleAssignment.resourceScope (beta's examples; clients still read it)
 }
 
 
@@ -102,6 +103,9 @@ class Server:
         self.base_url = f"{self.origin}/v1.0"
         self.clock_file: Path | None = None
         self.clock_offset = 0
+        # The server's --database, when not SQLite in the data directory: `openpim token` looks
+        # the user up there (tokens name their user by object id).
+        self.database: str | None = None
 
     def advance(self, minutes: int) -> None:
         """Moves the server's clock forward (libfaketime reads the offset file on every call).
@@ -114,6 +118,8 @@ class Server:
 
     def token(self, upn: str, mfa: bool = True, acrs: tuple[str, ...] = ()) -> str:
         cmd = [str(self.binary), "token", "--data", str(self.data), "--user", upn]
+        if self.database:
+            cmd += ["--database", self.database]
         if mfa:
             cmd.append("--mfa")
         for acr in acrs:
@@ -148,10 +154,12 @@ def server() -> Server:
     # With OPENPIM_TEST_POSTGRES_URL set, the server uses PostgreSQL, in a schema of its own.
     postgres = os.environ.get("OPENPIM_TEST_POSTGRES_URL")
     schema = f"openpim_test_{uuid.uuid4().hex}" if postgres else None
+    database = None
     if postgres:
         subprocess.run(["psql", "-q", postgres, "-c", f"CREATE SCHEMA {schema}"], check=True)
         separator = "&" if "?" in postgres else "?"
-        args += ["--database", f"{postgres}{separator}options=-c%20search_path%3D{schema}"]
+        database = f"{postgres}{separator}options=-c%20search_path%3D{schema}"
+        args += ["--database", database]
     # The 5-minute rules need time to pass: when libfaketime is installed, the server runs under it
     # with an offset file the tests move forward (wall clock only; monotonic timers stay real).
     clock_file = data / "clock-offset"
@@ -161,6 +169,7 @@ def server() -> Server:
                    FAKETIME_NO_CACHE="1", FAKETIME_DONT_FAKE_MONOTONIC="1")
     proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env)
     srv = Server(binary, data, port, proc, log_path)
+    srv.database = database
     srv.clock_file = clock_file if FAKETIME_LIB is not None else None
     deadline = time.monotonic() + 60
     try:

@@ -182,9 +182,9 @@ def setup_time_bound_eligibility(r: Replayer, ex: dict) -> tuple:
     user = r.new_user("replay-eligible")
     body = ex["requestBody"]
     body["principalId"] = user["id"]
-    # End 2024-04-10 is in the past now: two years after the doc's start, moved forward, is
-    # beyond the 365-day default maximum; 300 days keeps the example's intent.
-    body["scheduleInfo"]["expiration"]["endDateTime"] = future(300)
+    # End 2024-04-10 is in the past now: keep the example's two years, moved forward. The
+    # default rule (isExpirationRequired false, maximumDuration P365D) accepts it, as documented.
+    body["scheduleInfo"]["expiration"]["endDateTime"] = future(730)
     return ex["method"], ex["path"], body, None
 
 

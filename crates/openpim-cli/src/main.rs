@@ -141,7 +141,11 @@ struct TokenArgs {
     /// Data directory of the server whose issuer signs the token.
     #[arg(long, env = "OPENPIM_DATA", default_value = "./openpim-data")]
     data: PathBuf,
-    /// User principal name the token is for.
+    /// Database URL of that server (sqlite://PATH or postgres://...); defaults to SQLite in the
+    /// data directory. The user is looked up there: the token names it by object id.
+    #[arg(long, env = "OPENPIM_DATABASE_URL")]
+    database: Option<String>,
+    /// User principal name the token is for (it must exist and be enabled).
     #[arg(long)]
     user: String,
     /// Mark the session as MFA-authenticated (amr contains "mfa").
@@ -218,10 +222,18 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     server.stop().await
 }
 
-fn token(args: TokenArgs) -> anyhow::Result<()> {
+/// Mints a token bound to the object id of the user who holds `--user` now, looked up in the
+/// server's store (the data directory's SQLite database unless `--database` says otherwise).
+async fn token(args: TokenArgs) -> anyhow::Result<()> {
     let issuer = LocalIssuer::load(&args.data)?;
-    let req = TokenRequest { upn: args.user, mfa: args.mfa, acrs: args.acrs, ttl: args.ttl };
-    println!("{}", issuer.mint(&req, time::OffsetDateTime::now_utc()));
+    let store = match &args.database {
+        Some(url) => openpim_store::Store::connect(url).await,
+        None => openpim_store::Store::open_sqlite_dir(&args.data).await,
+    }
+    .context("opening the store to look the user up")?;
+    let req = TokenRequest::for_upn(&store, &args.user, args.mfa, args.acrs, args.ttl).await;
+    store.close().await;
+    println!("{}", issuer.mint(&req?, time::OffsetDateTime::now_utc()));
     Ok(())
 }
 
@@ -275,7 +287,7 @@ async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(args) => serve(args).await,
-        Command::Token(args) => token(args),
+        Command::Token(args) => token(args).await,
         Command::Client(command) => {
             return match client(cli.conn, command).await {
                 Ok(()) => std::process::ExitCode::SUCCESS,

@@ -114,6 +114,20 @@ pub fn start(
     }
 }
 
+/// Every user and group a role's policy lists as an approver (primary or escalation, any stage).
+pub fn listed_approvers(rules: &[crate::policy::rules::PolicyRule]) -> Vec<ObjectId> {
+    rules
+        .iter()
+        .filter_map(|r| match &r.kind {
+            crate::policy::rules::RuleKind::Approval(settings) => Some(settings),
+            _ => None,
+        })
+        .flat_map(|s| &s.stages)
+        .flat_map(|stage| stage.primary_approvers.iter().chain(&stage.escalation_approvers))
+        .map(Approver::object_id)
+        .collect()
+}
+
 /// Is `who` (a member of `groups`) one of the approvers of `step`?
 pub fn is_approver(step: &ApprovalStep, who: ObjectId, groups: &[ObjectId]) -> bool {
     step.approvers.iter().any(|a| match a {
@@ -128,11 +142,26 @@ impl Approval {
         self.steps.iter().find(|s| s.status == StepStatus::InProgress)
     }
 
-    /// May `who` decide the current step now?
+    /// Has `who` already decided a stage of this approval?
+    pub fn decided_by(&self, who: ObjectId) -> bool {
+        self.steps.iter().any(|s| s.reviewed_by == Some(who))
+    }
+
+    /// Is `step` assigned to `who`: a listed approver who is not the requester and did not decide
+    /// another stage of this approval (the step `who` decided stays assigned to them).
+    pub fn assigned_to(&self, step: &ApprovalStep, who: ObjectId, groups: &[ObjectId]) -> bool {
+        who != self.requester
+            && is_approver(step, who, groups)
+            && (step.reviewed_by == Some(who) || !self.decided_by(who))
+    }
+
+    /// May `who` decide the current step now? Never the requester, and nobody who decided an
+    /// earlier stage: each stage is meant to be a different person's judgement.
     pub fn awaits(&self, who: ObjectId, groups: &[ObjectId], now: Instant) -> bool {
         self.status == ApprovalStatus::Pending
             && now < self.expires
             && who != self.requester
+            && !self.decided_by(who)
             && self.current_step().is_some_and(|s| is_approver(s, who, groups))
     }
 }
@@ -170,6 +199,11 @@ pub fn review(
         return Err(DomainError::invalid(
             "ApprovalStepNotActive",
             "This approval stage is not the one waiting for a decision.",
+        ));
+    }
+    if approval.decided_by(who) {
+        return Err(DomainError::forbidden(
+            "You already decided an earlier stage of this request; another approver must decide this one.",
         ));
     }
     if result == ReviewResult::NotReviewed {
@@ -272,6 +306,40 @@ mod tests {
         assert!(first.awaits(dave, &[], T0));
         let done = review(&first, a.steps[1].id, dave, &[], ReviewResult::Approve, Some("y".into()), T0).unwrap();
         assert_eq!(done.status, ApprovalStatus::Approved);
+    }
+
+    #[test]
+    fn one_person_decides_at_most_one_stage() {
+        // Carol is listed in both stages (directly in the second, through a group in the first).
+        let (bob, carol, dave, group) =
+            (ObjectId::new_v4(), ObjectId::new_v4(), ObjectId::new_v4(), ObjectId::new_v4());
+        let s = settings(vec![
+            vec![Approver::GroupMembers { group_id: group, description: None }],
+            vec![user(carol), user(dave)],
+        ]);
+        let a = start(ObjectId::new_v4(), bob, &s, T0, Duration::hours(24));
+        let first = review(&a, a.steps[0].id, carol, &[group], ReviewResult::Approve, Some("x".into()), T0).unwrap();
+        assert!(first.decided_by(carol));
+        assert!(!first.awaits(carol, &[group], T0), "the second stage does not wait for carol");
+        let e =
+            review(&first, a.steps[1].id, carol, &[group], ReviewResult::Approve, Some("y".into()), T0).unwrap_err();
+        assert_eq!(e.code, "Authorization_RequestDenied");
+        assert!(e.message.contains("earlier stage"), "{e}");
+        // Another listed approver decides it.
+        let done = review(&first, a.steps[1].id, dave, &[], ReviewResult::Approve, Some("y".into()), T0).unwrap();
+        assert_eq!(done.status, ApprovalStatus::Approved);
+    }
+
+    #[test]
+    fn the_requester_never_decides_any_stage_even_through_an_approver_group() {
+        let (bob, carol, group) = (ObjectId::new_v4(), ObjectId::new_v4(), ObjectId::new_v4());
+        let by_group = Approver::GroupMembers { group_id: group, description: None };
+        let s = settings(vec![vec![user(carol)], vec![by_group]]);
+        let a = start(ObjectId::new_v4(), bob, &s, T0, Duration::hours(24));
+        let first = review(&a, a.steps[0].id, carol, &[], ReviewResult::Approve, Some("x".into()), T0).unwrap();
+        assert!(!first.awaits(bob, &[group], T0));
+        let e = review(&first, a.steps[1].id, bob, &[group], ReviewResult::Approve, Some("me".into()), T0).unwrap_err();
+        assert!(e.message.contains("own request"), "{e}");
     }
 
     #[test]

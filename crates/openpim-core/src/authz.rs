@@ -6,6 +6,7 @@
 
 use crate::access::{AccessIndex, AccessPath};
 use crate::error::{DomainError, DomainResult};
+use crate::roles::RoleDefinition;
 use crate::scope::DirectoryScope;
 use crate::{Instant, ObjectId};
 
@@ -99,37 +100,105 @@ pub fn authorize(
     })
 }
 
-/// A principal is protected when it holds a privileged role (now, directly or through a group)
-/// or belongs to a role-assignable group. Changing such an account is as good as holding its
-/// roles, so Entra lets only those who could assign those roles anyway touch it.
-pub fn is_protected(index: &AccessIndex, principal: ObjectId, now: Instant) -> bool {
+/// What the store knows about a principal that the access index does not: the roles it can
+/// come to hold or to hand out without anyone assigning them again. The index answers only for
+/// roles held now; these make an account just as valuable to an attacker.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LatentRoles {
+    /// Roles of its live eligibilities, direct or through its groups, including future-dated ones
+    /// (it can activate them, or will be able to).
+    pub eligible_for: Vec<ObjectId>,
+    /// Roles whose policy lists it, or a group it belongs to, as an approver of activations
+    /// (whoever controls it decides who gets those roles).
+    pub approver_for: Vec<ObjectId>,
+}
+
+/// A principal is protected when it holds a privileged role (now, directly or through a group),
+/// belongs to a role-assignable group, is eligible for a privileged role (now or later), or
+/// approves activations of one. Changing such an account, or the membership of such a group, is
+/// as good as holding those roles, so only those who could assign the roles anyway may do it.
+pub fn is_protected(index: &AccessIndex, principal: ObjectId, latent: &LatentRoles, now: Instant) -> bool {
+    let privileged = |role: &ObjectId| index.role(role).is_some_and(|r| r.is_privileged);
     index.in_role_assignable_group(principal)
-        || index
-            .effective_grants(principal, now)
-            .iter()
-            .any(|e| index.role(&e.grant.role_definition_id).is_some_and(|r| r.is_privileged))
+        || index.effective_grants(principal, now).iter().any(|e| privileged(&e.grant.role_definition_id))
+        || latent.eligible_for.iter().any(privileged)
+        || latent.approver_for.iter().any(privileged)
 }
 
 /// Authorises `op` on the directory object `target`, adding the protected-account rule.
+/// `latent` is what the store knows of `target` (see [`LatentRoles`]).
 pub fn authorize_on_principal(
     index: &AccessIndex,
     caller: ObjectId,
     op: Operation,
     target: ObjectId,
     target_scopes: &[DirectoryScope],
+    latent: &LatentRoles,
     now: Instant,
 ) -> DomainResult<AccessPath> {
     let path = authorize(index, caller, op, target_scopes, now)?;
-    if caller != target && is_protected(index, target, now) {
+    if caller != target && is_protected(index, target, latent, now) {
+        // Tenant-wide: a role-assignment right scoped to an administrative unit does not reach
+        // tenant-wide privileged roles.
         authorize(index, caller, Operation::ManageRoleAssignments, &[DirectoryScope::Tenant], now).map_err(|_| {
             DomainError::forbidden(
-                "Insufficient privileges to complete the operation. The target holds privileged \
-                 roles or belongs to a role-assignable group; only administrators who may assign \
-                 roles can change it.",
+                "Insufficient privileges to complete the operation. The target holds, is eligible \
+                 for or approves privileged roles, or belongs to a role-assignable group; only \
+                 administrators who may assign roles can change it.",
             )
         })?;
     }
     Ok(path)
+}
+
+/// Built-in roles Entra lets be assigned at an administrative unit ("Assign Microsoft Entra roles
+/// with administrative unit scope", learn.microsoft.com): Authentication, Cloud Device, Groups,
+/// Helpdesk, License, Password, Printer, Privileged Authentication, SharePoint, Teams, Teams
+/// Devices and User Administrator. Every other built-in role is tenant-wide only.
+pub const AU_SCOPABLE_BUILTIN_ROLES: [ObjectId; 12] = [
+    uuid::uuid!("c4e39bd9-1100-46d3-8c65-fb160da0071f"), // Authentication Administrator
+    uuid::uuid!("7698a772-787b-4ac8-901f-60d6b08affd2"), // Cloud Device Administrator
+    uuid::uuid!("fdd7a751-b60b-444a-984c-02652fe8fa1c"), // Groups Administrator
+    uuid::uuid!("729827e3-9c14-49f7-bb1b-9608f156bbb8"), // Helpdesk Administrator
+    uuid::uuid!("4d6ac14f-3453-41d0-bef9-a3e0c569773a"), // License Administrator
+    uuid::uuid!("966707d0-3269-4727-9be2-8c3a10f19b9d"), // Password Administrator
+    uuid::uuid!("644ef478-e28f-4e28-b9dc-3fdde9aa0b1f"), // Printer Administrator
+    uuid::uuid!("7be44c8a-adaf-4e2a-84d6-ab2649e08a13"), // Privileged Authentication Administrator
+    uuid::uuid!("f28a1f50-f6e7-4571-818b-6a12f2af6b6c"), // SharePoint Administrator
+    uuid::uuid!("69091246-20e8-4a56-aa4d-066075b2a7a8"), // Teams Administrator
+    uuid::uuid!("3d762c5a-1b6c-493f-843e-55a3b42923d4"), // Teams Devices Administrator
+    uuid::uuid!("fe930be7-5e62-47db-91af-98c3a49a38b1"), // User Administrator
+];
+
+/// Resource-action prefixes that make a custom role assignable at an administrative unit: Entra
+/// allows it when the role has at least one permission on users, groups or devices.
+const AU_RELEVANT_ACTIONS: [&str; 3] =
+    ["microsoft.directory/users/", "microsoft.directory/groups/", "microsoft.directory/devices/"];
+
+/// Checks that `role` may be granted (assigned, made eligible, activated) at `scope`. An
+/// administrative unit scope only takes the roles Entra documents for it: a Global Administrator
+/// "scoped" to a unit would mean nothing, and an attacker allowed to assign roles in a unit must
+/// not be able to hand out tenant-wide power there.
+pub fn check_assignable_at(role: &RoleDefinition, scope: &DirectoryScope) -> DomainResult<()> {
+    let DirectoryScope::AdministrativeUnit(_) = scope else { return Ok(()) };
+    let allowed = if role.is_built_in {
+        AU_SCOPABLE_BUILTIN_ROLES.contains(&role.template_id) || AU_SCOPABLE_BUILTIN_ROLES.contains(&role.id)
+    } else {
+        role.role_permissions
+            .iter()
+            .flat_map(|p| &p.allowed_resource_actions)
+            .any(|a| AU_RELEVANT_ACTIONS.iter().any(|prefix| a.to_ascii_lowercase().starts_with(prefix)))
+    };
+    if allowed {
+        Ok(())
+    } else {
+        Err(DomainError::bad_request(format!(
+            "The role '{}' cannot be assigned at an administrative unit scope ('{scope}'): only roles \
+             that manage users, groups or devices (such as User, Groups, Helpdesk, Authentication, \
+             License or Password Administrator) can be scoped to an administrative unit.",
+            role.display_name
+        )))
+    }
 }
 
 #[cfg(test)]
@@ -243,6 +312,7 @@ mod tests {
         let ua = ObjectId::new_v4();
         let mut idx = index_with(ua, USER_ADMINISTRATOR, DirectoryScope::Tenant);
         let (plain, admin) = (ObjectId::new_v4(), ObjectId::new_v4());
+        let none = LatentRoles::default();
         idx.apply(IndexUpdate::GrantAdded(Grant {
             id: ObjectId::new_v4(),
             principal_id: admin,
@@ -252,17 +322,78 @@ mod tests {
             end: None,
             source: GrantSource::Assigned,
         }));
-        authorize_on_principal(&idx, ua, Operation::UpdateUser, plain, &[DirectoryScope::Tenant], now).unwrap();
-        let e =
-            authorize_on_principal(&idx, ua, Operation::UpdateUser, admin, &[DirectoryScope::Tenant], now).unwrap_err();
+        authorize_on_principal(&idx, ua, Operation::UpdateUser, plain, &[DirectoryScope::Tenant], &none, now).unwrap();
+        let e = authorize_on_principal(&idx, ua, Operation::UpdateUser, admin, &[DirectoryScope::Tenant], &none, now)
+            .unwrap_err();
         assert!(e.message.contains("privileged"), "{e}");
         // The Global Administrator may, and anyone may pass the rule for themselves.
-        authorize_on_principal(&idx, admin, Operation::UpdateUser, ua, &[DirectoryScope::Tenant], now).unwrap();
+        authorize_on_principal(&idx, admin, Operation::UpdateUser, ua, &[DirectoryScope::Tenant], &none, now).unwrap();
         // Membership of a role-assignable group protects too.
         let group = ObjectId::new_v4();
         idx.apply(IndexUpdate::GroupSaved { group_id: group, is_assignable_to_role: true });
         idx.apply(IndexUpdate::MemberAdded { group_id: group, member_id: plain });
-        assert!(authorize_on_principal(&idx, ua, Operation::UpdateUser, plain, &[DirectoryScope::Tenant], now).is_err());
+        assert!(authorize_on_principal(&idx, ua, Operation::UpdateUser, plain, &[DirectoryScope::Tenant], &none, now)
+            .is_err());
+    }
+
+    #[test]
+    fn eligibility_for_or_approving_a_privileged_role_protects_an_account() {
+        let now = datetime!(2026-06-01 00:00 UTC);
+        let ua = ObjectId::new_v4();
+        let idx = index_with(ua, USER_ADMINISTRATOR, DirectoryScope::Tenant);
+        let target = ObjectId::new_v4();
+        let tenant = [DirectoryScope::Tenant];
+        let change = |latent: &LatentRoles| {
+            authorize_on_principal(&idx, ua, Operation::UpdateUser, target, &tenant, latent, now)
+        };
+        // Nothing held, nothing latent: a User Administrator may change it.
+        change(&LatentRoles::default()).unwrap();
+        // Eligible (now or later) for Global Administrator: protected.
+        let eligible = LatentRoles { eligible_for: vec![GLOBAL_ADMINISTRATOR], ..Default::default() };
+        assert!(change(&eligible).unwrap_err().message.contains("eligible"));
+        // Approver of Privileged Role Administrator activations: protected.
+        let approver = LatentRoles { approver_for: vec![PRIVILEGED_ROLE_ADMINISTRATOR], ..Default::default() };
+        assert!(change(&approver).is_err());
+        // Latent non-privileged roles (Groups Administrator is not privileged) do not protect.
+        let harmless =
+            LatentRoles { eligible_for: vec![GROUPS_ADMINISTRATOR], approver_for: vec![GROUPS_ADMINISTRATOR] };
+        change(&harmless).unwrap();
+        // Someone who may assign roles tenant-wide may still change the protected account.
+        let pra = ObjectId::new_v4();
+        let idx = index_with(pra, PRIVILEGED_ROLE_ADMINISTRATOR, DirectoryScope::Tenant);
+        assert!(is_protected(&idx, target, &eligible, now));
+        authorize(&idx, pra, Operation::ManageRoleAssignments, &tenant, now).unwrap();
+    }
+
+    #[test]
+    fn only_the_roles_entra_documents_can_be_scoped_to_an_administrative_unit() {
+        let now = datetime!(2026-01-01 00:00 UTC);
+        let roles = catalog::builtin_roles(now);
+        let role = |id: ObjectId| roles.iter().find(|r| r.id == id).expect("built-in role");
+        let au = DirectoryScope::AdministrativeUnit(ObjectId::new_v4());
+        for id in AU_SCOPABLE_BUILTIN_ROLES {
+            check_assignable_at(role(id), &au).unwrap_or_else(|e| panic!("{}: {e}", role(id).display_name));
+        }
+        for id in [GLOBAL_ADMINISTRATOR, PRIVILEGED_ROLE_ADMINISTRATOR, crate::catalog::GLOBAL_READER] {
+            let e = check_assignable_at(role(id), &au).unwrap_err();
+            assert_eq!(e.code, "Request_BadRequest", "{e}");
+            assert!(e.message.contains("administrative unit"), "{e}");
+            // Tenant-wide is fine.
+            check_assignable_at(role(id), &DirectoryScope::Tenant).unwrap();
+        }
+        // A custom role: scopable when it manages users, groups or devices.
+        let mut custom = role(USER_ADMINISTRATOR).clone();
+        custom.id = ObjectId::new_v4();
+        custom.template_id = custom.id;
+        custom.is_built_in = false;
+        custom.role_permissions = vec![crate::roles::RolePermission {
+            allowed_resource_actions: vec!["microsoft.directory/users/basic/update".into()],
+            excluded_resource_actions: vec![],
+            condition: None,
+        }];
+        check_assignable_at(&custom, &au).unwrap();
+        custom.role_permissions[0].allowed_resource_actions = vec!["microsoft.directory/applications/create".into()];
+        assert!(check_assignable_at(&custom, &au).is_err());
     }
 
     #[test]

@@ -29,6 +29,31 @@ impl ObjectKind {
     }
 }
 
+/// Graph's `userType`: a member of the organisation or a guest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum UserType {
+    #[default]
+    Member,
+    Guest,
+}
+
+impl UserType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Member => "Member",
+            Self::Guest => "Guest",
+        }
+    }
+
+    /// Graph's values, in any casing (clients send `member` and `Member` alike).
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Member, Self::Guest].into_iter().find(|t| t.as_str().eq_ignore_ascii_case(s))
+    }
+}
+
+/// Most instant-messaging addresses a user may carry (Graph does not document a limit).
+pub const MAX_IM_ADDRESSES: usize = 20;
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct User {
     pub id: ObjectId,
@@ -41,6 +66,9 @@ pub struct User {
     pub job_title: Option<String>,
     pub department: Option<String>,
     pub account_enabled: bool,
+    pub user_type: UserType,
+    /// Graph's `imAddresses` (SIP addresses), in the order given.
+    pub im_addresses: Vec<String>,
     pub created: Instant,
 }
 
@@ -77,6 +105,9 @@ pub struct NewUser {
     pub job_title: Option<String>,
     pub department: Option<String>,
     pub account_enabled: Option<bool>,
+    /// Raw `userType` as sent (checked by [`NewUser::build`]).
+    pub user_type: Option<String>,
+    pub im_addresses: Option<Vec<String>>,
 }
 
 /// A partial update: outer `None` = leave as is; `Some(None)` = clear an optional field.
@@ -91,6 +122,8 @@ pub struct UserPatch {
     pub job_title: Option<Option<String>>,
     pub department: Option<Option<String>>,
     pub account_enabled: Option<bool>,
+    pub user_type: Option<String>,
+    pub im_addresses: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -206,9 +239,36 @@ impl NewUser {
             job_title: optional("jobTitle", self.job_title)?,
             department: optional("department", self.department)?,
             account_enabled: self.account_enabled.unwrap_or(true),
+            user_type: self.user_type.as_deref().map(user_type).transpose()?.unwrap_or_default(),
+            im_addresses: self.im_addresses.map(im_addresses).transpose()?.unwrap_or_default(),
             created: now,
         })
     }
+}
+
+fn user_type(raw: &str) -> DomainResult<UserType> {
+    UserType::parse(raw).ok_or_else(|| {
+        DomainError::bad_request(format!(
+            "Invalid value specified for property 'userType' of resource 'User': '{raw}'; use Member or Guest."
+        ))
+    })
+}
+
+fn im_addresses(list: Vec<String>) -> DomainResult<Vec<String>> {
+    if list.len() > MAX_IM_ADDRESSES {
+        return Err(DomainError::bad_request(format!(
+            "Invalid value specified for property 'imAddresses': at most {MAX_IM_ADDRESSES} addresses."
+        )));
+    }
+    list.into_iter()
+        .map(|a| {
+            if a.trim().is_empty() {
+                Err(DomainError::bad_request("Invalid value specified for property 'imAddresses': an empty address."))
+            } else {
+                checked_text("imAddresses", a)
+            }
+        })
+        .collect()
 }
 
 impl UserPatch {
@@ -222,6 +282,8 @@ impl UserPatch {
             && self.job_title.is_none()
             && self.department.is_none()
             && self.account_enabled.is_none()
+            && self.user_type.is_none()
+            && self.im_addresses.is_none()
     }
 
     /// Applies the patch to a copy of `user`, validating every changed field.
@@ -255,6 +317,12 @@ impl UserPatch {
         }
         if let Some(v) = self.account_enabled {
             next.account_enabled = v;
+        }
+        if let Some(v) = self.user_type {
+            next.user_type = user_type(&v)?;
+        }
+        if let Some(v) = self.im_addresses {
+            next.im_addresses = im_addresses(v)?;
         }
         Ok(next)
     }

@@ -111,8 +111,14 @@ pub async fn run(url: &str, data_dir: &Path, connections: usize, count: usize) -
             let token = tokens
                 .entry(t.upn.clone())
                 .or_insert_with(|| {
-                    let req =
-                        TokenRequest { upn: t.upn.clone(), mfa: true, acrs: vec![], ttl: Duration::from_secs(3600) };
+                    let oid = uuid::Uuid::parse_str(&t.principal_id).expect("object ids in the store are UUIDs");
+                    let req = TokenRequest {
+                        oid,
+                        upn: t.upn.clone(),
+                        mfa: true,
+                        acrs: vec![],
+                        ttl: Duration::from_secs(3600),
+                    };
                     issuer.mint(&req, now)
                 })
                 .clone();

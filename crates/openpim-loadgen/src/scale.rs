@@ -127,10 +127,10 @@ pub async fn run(data_dir: &Path, binary: &Path, samples: usize) -> anyhow::Resu
     let memory_after_start = memory(pid)?;
 
     let issuer = LocalIssuer::load(data_dir)?;
-    let token = issuer.mint(
-        &TokenRequest { upn: ADMIN_UPN.into(), mfa: true, acrs: vec![], ttl: Duration::from_secs(3600) },
-        time::OffsetDateTime::now_utc(),
-    );
+    let store = openpim_store::Store::open_sqlite_dir(data_dir).await?;
+    let req = TokenRequest::for_upn(&store, ADMIN_UPN, true, vec![], Duration::from_secs(3600)).await;
+    store.close().await;
+    let token = issuer.mint(&req?, time::OffsetDateTime::now_utc());
     let auth = vec![("authorization".to_string(), format!("Bearer {token}"))];
     let mut lat = Latencies::new();
     let (mut requests, mut failures, mut first_failure) = (0u64, 0u64, None);

@@ -47,10 +47,10 @@ async fn seeded_rows_read_back_through_the_api() {
     .expect("the server starts on the seeded directory");
     assert!(server.created_admin.is_none(), "the seeder bootstrapped the store already");
     let base = format!("http://{}", server.addr);
-    let admin = LocalIssuer::load(&data).unwrap().mint(
-        &TokenRequest { upn: seed::ADMIN_UPN.into(), mfa: true, acrs: vec![], ttl: Duration::from_secs(600) },
-        time::OffsetDateTime::now_utc(),
-    );
+    let req = TokenRequest::for_upn(&server.state.store, seed::ADMIN_UPN, true, vec![], Duration::from_secs(600))
+        .await
+        .expect("the seeded admin exists");
+    let admin = LocalIssuer::load(&data).unwrap().mint(&req, time::OffsetDateTime::now_utc());
     let http = reqwest::Client::new();
 
     // Directory objects.

@@ -47,8 +47,8 @@ pub use error::ODataError;
 pub use eval::{evaluate, PreparedFilter, Value};
 pub use filter::{parse_filter, CompareOp, Expr, Literal};
 pub use options::{
-    compile_orderby, parse_query, validate_select, ExpandItem, OrderBy, QueryOptions, MAX_EXPAND_DEPTH, MAX_QUERY_LEN,
-    MAX_TOP,
+    compile_orderby, decode_component, parse_query, validate_select, ExpandItem, OrderBy, QueryOptions,
+    MAX_EXPAND_DEPTH, MAX_QUERY_LEN, MAX_TOP,
 };
 pub use schema::{EntitySchema, PropType, Property};
 pub use skiptoken::{decode_skiptoken, encode_skiptoken};

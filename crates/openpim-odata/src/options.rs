@@ -1,9 +1,12 @@
 //! Parse a raw URL query string into [`QueryOptions`], and check `$select` /
 //! `$orderby` against a schema.
 //!
-//! Decoding follows what Graph SDKs send: `%XX` is decoded, `+` stays a
-//! literal plus (so `+01:00` offsets survive), and keys are case-insensitive
-//! with an optional `$` prefix (`$filter`, `filter`, `$FILTER`).
+//! Decoding follows what Graph accepts from every client: `%XX` is decoded,
+//! `+` is a space as in HTML form encoding (what .NET's `HttpUtility.UrlEncode`
+//! writes, so `displayName+eq+%27Global+Reader%27` works; a literal plus, as
+//! in a `+01:00` offset, must be sent as `%2B`), and keys are case-insensitive
+//! with an optional `$` prefix (`$filter`, `filter`, `$FILTER`) and may have
+//! spaces around the `=` (`$filter = ...`, as Graph's own docs write it).
 
 use percent_encoding::percent_decode_str;
 
@@ -119,17 +122,22 @@ pub fn parse_query(raw: &str) -> Result<QueryOptions, ODataError> {
     let mut seen = Vec::new();
     for part in raw.split('&').filter(|p| !p.is_empty()) {
         let (k, v) = part.split_once('=').unwrap_or((part, ""));
-        let (key, value) = (decode(k)?, decode(v)?);
-        match SysOpt::classify(&key)? {
-            Some(opt) => apply(&mut opts, &mut seen, opt, &value, 0)?,
-            None => opts.extra.push((key, value)),
+        let (key, value) = (decode_component(k)?, decode_component(v)?);
+        // `$filter = x` arrives as key `$filter ` and value ` x`.
+        let key = key.trim();
+        match SysOpt::classify(key)? {
+            Some(opt) => apply(&mut opts, &mut seen, opt, value.trim(), 0)?,
+            None => opts.extra.push((key.to_string(), value)),
         }
     }
     Ok(opts)
 }
 
-fn decode(s: &str) -> Result<String, ODataError> {
-    percent_decode_str(s)
+/// Decodes one key or value of a query string: `+` is a space, then `%XX`
+/// escapes are decoded (so `%2B` is a literal plus).
+pub fn decode_component(s: &str) -> Result<String, ODataError> {
+    let spaced = s.replace('+', " ");
+    percent_decode_str(&spaced)
         .decode_utf8()
         .map(|c| c.into_owned())
         .map_err(|_| ODataError::bad_request("The query string is not valid UTF-8 after percent-decoding."))
@@ -308,7 +316,9 @@ fn parse_expand(value: &str, depth: usize) -> Result<Vec<ExpandItem>, ODataError
                 }
             }
         }
-        items.push(ExpandItem { name: check_name(name, "$expand")?, options });
+        // `*` expands every navigation property (Graph PowerShell's `-ExpandProperty "*"`).
+        let name = if name.trim() == "*" { "*".to_string() } else { check_name(name, "$expand")? };
+        items.push(ExpandItem { name, options });
     }
     Ok(items)
 }

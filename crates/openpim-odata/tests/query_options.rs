@@ -31,11 +31,39 @@ fn kiota_style_encoding() {
     assert_eq!(q("$expand=policy($expand=rules)").expand, o.expand);
 }
 
+/// Graph decodes `+` as a space, as .NET's `HttpUtility.UrlEncode` (ScubaGear, Maester,
+/// PowerShell tools) writes it; a literal plus is `%2B`. (Before, `+` stayed a plus and
+/// `displayName+eq+%27Global+Reader%27` was a syntax error.)
 #[test]
-fn plus_is_a_literal_plus() {
-    let o = q("%24filter=d%20ge%202024-01-01T00:00:00+01:00");
+fn plus_is_a_space_and_percent_2b_a_plus() {
+    let o = q("$filter=displayName+eq+%27Global+Reader%27");
+    assert_eq!(o.filter, Some(parse_filter("displayName eq 'Global Reader'").unwrap()));
+    assert_eq!(o.filter_text.as_deref(), Some("displayName eq 'Global Reader'"));
+    let o = q("%24filter=d%20ge%202024-01-01T00:00:00%2B01:00");
     assert_eq!(o.filter.unwrap().to_string(), "d ge 2024-01-01T00:00:00+01:00");
-    assert_eq!(q("$search=a+b").search.as_deref(), Some("a+b"));
+    assert_eq!(q("$search=a+b").search.as_deref(), Some("a b"));
+    assert_eq!(q("$search=a%2Bb").search.as_deref(), Some("a+b"));
+    assert_eq!(q("api-version=1+2").extra, vec![("api-version".to_string(), "1 2".to_string())]);
+}
+
+/// `$expand=*` (Graph PowerShell's `-ExpandProperty "*"`) was refused as an invalid name.
+#[test]
+fn expand_star() {
+    let o = q("$expand=*");
+    assert_eq!(o.expand.len(), 1);
+    assert_eq!(o.expand[0].name, "*");
+    assert_eq!(q("$expand=%2A").expand, o.expand);
+    assert!(parse_query("$expand=a*").is_err());
+}
+
+/// Graph's docs write `$filter = ...`; the spaces around `=` are not part of the key or value.
+#[test]
+fn spaces_around_the_equals_sign() {
+    let o = q("$filter = displayName eq 'a'&$TOP = 5&$select+=+id,displayName");
+    assert_eq!(o.filter, Some(parse_filter("displayName eq 'a'").unwrap()));
+    assert_eq!(o.top, Some(5));
+    assert_eq!(o.select, vec!["id", "displayName"]);
+    assert!(o.extra.is_empty(), "{:?}", o.extra);
 }
 
 #[test]

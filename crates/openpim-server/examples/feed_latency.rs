@@ -60,10 +60,9 @@ async fn main() -> anyhow::Result<()> {
     let b = node(&url, dir_b.path()).await?;
     let http = reqwest::Client::new();
     let base_a = format!("http://{}/v1.0", a.addr);
-    let admin = a.state.issuer.mint(
-        &TokenRequest { upn: "admin@openpim.bench".into(), mfa: true, acrs: vec![], ttl: Duration::from_secs(3600) },
-        time::OffsetDateTime::now_utc(),
-    );
+    let req =
+        TokenRequest::for_upn(&a.state.store, "admin@openpim.bench", true, vec![], Duration::from_secs(3600)).await?;
+    let admin = a.state.issuer.mint(&req, time::OffsetDateTime::now_utc());
     let user: Value = http
         .post(format!("{base_a}/users"))
         .bearer_auth(&admin)

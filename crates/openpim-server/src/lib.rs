@@ -7,6 +7,7 @@ pub mod error;
 pub mod follower;
 pub mod jobs;
 pub mod metrics;
+pub mod normalize;
 pub mod notify;
 pub mod odata;
 mod routes;
@@ -119,7 +120,7 @@ pub async fn start_with_clock(config: ServerConfig, clock: Box<dyn Clock>) -> an
     });
     let listener = TcpListener::bind(config.listen).await?;
     let addr = listener.local_addr()?;
-    let app = NormalizePathLayer::trim_trailing_slash().layer(router(state.clone()));
+    let app = NormalizePathLayer::trim_trailing_slash().layer(case_insensitive_paths().layer(router(state.clone())));
     let (tx, rx) = oneshot::channel::<()>();
     let join = tokio::spawn(async move {
         axum::serve(listener, axum::ServiceExt::<axum::extract::Request>::into_make_service(app))
@@ -149,6 +150,14 @@ pub async fn start_with_clock(config: ServerConfig, clock: Box<dyn Clock>) -> an
     Ok(RunningServer { addr, state, created_admin: boot.created_admin, shutdown: tx, stop_jobs, join, jobs: loops })
 }
 
+/// Graph matches paths' fixed segments ignoring case; this rewrites them to the route table's
+/// casing before routing (see [`normalize`]).
+pub fn case_insensitive_paths(
+) -> tower::util::MapRequestLayer<impl FnMut(axum::extract::Request) -> axum::extract::Request + Clone> {
+    let canon = normalize::PathCanon::new(&routes::graph_routes().patterns);
+    tower::util::MapRequestLayer::new(move |req| canon.apply(req))
+}
+
 /// The whole HTTP surface: the Graph API and the web UI that calls it in-process.
 pub fn router(state: AppState) -> Router {
     ui::mount(api_router(state.clone()), state)
@@ -158,7 +167,7 @@ pub fn router(state: AppState) -> Router {
 fn api_router(state: AppState) -> Router {
     let metrics = metrics::handle();
     Router::new()
-        .merge(routes::graph_routes())
+        .merge(routes::graph_routes().router)
         .route("/healthz", get(healthz))
         .route("/metrics", get(move || std::future::ready(metrics.render())))
         .fallback(routes::not_found)

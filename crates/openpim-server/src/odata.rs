@@ -8,9 +8,16 @@ use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use openpim_odata::{decode_skiptoken, encode_skiptoken, parse_query, validate_select, EntitySchema, QueryOptions};
+use openpim_odata::{
+    decode_skiptoken, encode_skiptoken, parse_query, validate_select, EntitySchema, ExpandItem, QueryOptions,
+};
 use openpim_store::{ListRequest, Page};
 use serde_json::{Map, Value};
+use std::sync::OnceLock;
+
+/// `$expand=*`: every navigation property the entity set supports (Graph PowerShell's
+/// `-ExpandProperty "*"`).
+pub const EXPAND_ALL: &str = "*";
 
 /// Graph's default page size for directory collections.
 pub const DEFAULT_TOP: u32 = 100;
@@ -26,6 +33,9 @@ pub struct OData {
     pub raw_query: String,
     /// `ConsistencyLevel: eventual` was sent (Graph requires it for `$count` on directory objects).
     pub eventual: bool,
+    /// The navigation properties of the entity served, as its handler declared them to
+    /// [`OData::check_expand`]: what `$expand=*` expands and what `$select` keeps when expanded.
+    navigation: OnceLock<Vec<&'static str>>,
 }
 
 impl FromRequestParts<AppState> for OData {
@@ -51,14 +61,37 @@ impl FromRequestParts<AppState> for OData {
             .get("consistencylevel")
             .and_then(|h| h.to_str().ok())
             .is_some_and(|v| v.eq_ignore_ascii_case("eventual"));
-        Ok(OData { options, base: format!("{origin}/v1.0"), path: parts.uri.path().to_string(), raw_query, eventual })
+        Ok(OData {
+            options,
+            base: format!("{origin}/v1.0"),
+            path: parts.uri.path().to_string(),
+            raw_query,
+            eventual,
+            navigation: OnceLock::new(),
+        })
     }
 }
 
 impl OData {
-    /// `{base}/$metadata#{fragment}`
+    /// `{base}/$metadata#{fragment}`, with the projection Graph writes for `$select` and
+    /// `$expand` (`#users(id,displayName)`, `#roleManagement/directory/roleAssignments(principal())`,
+    /// `...roleAssignments(principal())/$entity`).
     pub fn context(&self, fragment: &str) -> String {
-        format!("{}/$metadata#{fragment}", self.base)
+        let projection = projection(&self.options.select, &self.options.expand, self.navigation());
+        match fragment.strip_suffix("/$entity") {
+            Some(set) => format!("{}/$metadata#{set}{projection}/$entity", self.base),
+            None => format!("{}/$metadata#{fragment}{projection}", self.base),
+        }
+    }
+
+    /// The context of a function's result, e.g. `filterByCurrentUser`:
+    /// `{base}/$metadata#Collection(microsoft.graph.unifiedRoleAssignmentScheduleInstance)`.
+    pub fn function_context(type_name: &str) -> String {
+        format!("Collection({type_name})")
+    }
+
+    fn navigation(&self) -> &[&'static str] {
+        self.navigation.get().map(Vec::as_slice).unwrap_or(&[])
     }
 
     /// Checks options against `schema` and turns them into a store request.
@@ -110,10 +143,13 @@ impl OData {
         self.list_request(schema)
     }
 
-    /// Rejects `$expand` items other than `allowed` (Graph's message for an unknown navigation).
-    pub fn check_expand(&self, type_name: &str, allowed: &[&str]) -> ApiResult<()> {
+    /// Rejects `$expand` items other than `allowed` (Graph's message for an unknown navigation),
+    /// and records `allowed` as the entity's navigation properties (what `*` expands).
+    pub fn check_expand(&self, type_name: &str, allowed: &[&'static str]) -> ApiResult<()> {
+        // The first declaration stands (a handler that delegates declares the same list again).
+        let _ = self.navigation.set(allowed.to_vec());
         for item in &self.options.expand {
-            if !allowed.iter().any(|a| a.eq_ignore_ascii_case(&item.name)) {
+            if item.name != EXPAND_ALL && !allowed.iter().any(|a| a.eq_ignore_ascii_case(&item.name)) {
                 return Err(ApiError::bad_request(format!(
                     "Could not find a navigation property named '{}' on type '{type_name}'.",
                     item.name
@@ -123,8 +159,23 @@ impl OData {
         Ok(())
     }
 
+    /// Was navigation property `name` asked for: by name, or by `$expand=*` when it is one of
+    /// the entity's navigation properties?
     pub fn expands(&self, name: &str) -> bool {
-        self.options.expand.iter().any(|e| e.name.eq_ignore_ascii_case(name))
+        let declared = || self.navigation().iter().any(|n| n.eq_ignore_ascii_case(name));
+        self.options.expand.iter().any(|e| e.name.eq_ignore_ascii_case(name) || (e.name == EXPAND_ALL && declared()))
+    }
+
+    /// `$select` applied to one rendered entity: the selected properties, plus the navigation
+    /// properties that were expanded (Graph keeps them: `$select=id&$expand=principal`).
+    fn project(&self, item: Value) -> Value {
+        if self.options.select.is_empty() {
+            return item;
+        }
+        let mut keep = self.options.select.clone();
+        keep.extend(self.navigation().iter().filter(|n| self.expands(n)).map(|n| n.to_string()));
+        keep.extend(self.options.expand.iter().filter(|e| e.name != EXPAND_ALL).map(|e| e.name.clone()));
+        select(item, &keep)
     }
 
     /// The link to the page after one that started at `offset` and held `len` items.
@@ -135,8 +186,9 @@ impl OData {
             .split('&')
             .filter(|p| !p.is_empty())
             .filter(|p| {
-                let key = p.split('=').next().unwrap_or("").to_ascii_lowercase();
-                let key = percent_encoding::percent_decode_str(&key).decode_utf8_lossy().to_string();
+                // Decoded as `parse_query` decodes keys (`+` is a space, `$skip = 5` is `$skip`).
+                let raw_key = p.split('=').next().unwrap_or("");
+                let key = openpim_odata::decode_component(raw_key).unwrap_or_default().trim().to_ascii_lowercase();
                 key != "$skiptoken" && key != "skiptoken" && key != "$skip" && key != "skip"
             })
             .collect();
@@ -167,14 +219,14 @@ impl OData {
         if page.has_more {
             body.insert("@odata.nextLink".into(), Value::String(self.next_link(offset, page.items.len())));
         }
-        let items = page.items.into_iter().map(|v| select(v, &self.options.select)).collect();
+        let items = page.items.into_iter().map(|v| self.project(v)).collect();
         body.insert("value".into(), Value::Array(items));
         Json(Value::Object(body)).into_response()
     }
 
     /// Renders a single entity with `$select` applied.
     pub fn entity(&self, context_fragment: &str, item: Value) -> Response {
-        entity_response(StatusCode::OK, &self.context(context_fragment), select(item, &self.options.select))
+        entity_response(StatusCode::OK, &self.context(context_fragment), self.project(item))
     }
 
     /// Renders a created entity (201).
@@ -190,6 +242,28 @@ fn entity_response(status: StatusCode, context: &str, item: Value) -> Response {
         body.extend(m);
     }
     (status, Json(Value::Object(body))).into_response()
+}
+
+/// The projection part of a context URL: `(id,displayName,principal(),policy(rules()))`, empty
+/// without `$select` and `$expand`. `*` lists the navigation properties it expanded.
+fn projection(select: &[String], expand: &[ExpandItem], navigation: &[&str]) -> String {
+    let mut parts: Vec<String> = select.to_vec();
+    for item in expand {
+        if item.name == EXPAND_ALL {
+            parts.extend(navigation.iter().map(|n| format!("{n}()")));
+        } else {
+            // In the entity's own casing when it declared the property.
+            let name = navigation.iter().find(|n| n.eq_ignore_ascii_case(&item.name)).copied().unwrap_or(&item.name);
+            let inner = projection(&item.options.select, &item.options.expand, &[]);
+            parts.push(if inner.is_empty() { format!("{name}()") } else { format!("{name}{inner}") });
+        }
+    }
+    parts.dedup();
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!("({})", parts.join(","))
+    }
 }
 
 /// Keeps only the selected properties (and annotations such as `@odata.type`).
@@ -211,6 +285,27 @@ pub fn select(item: Value, fields: &[String]) -> Value {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    fn expand(name: &str, inner: &str) -> ExpandItem {
+        let options = if inner.is_empty() { QueryOptions::default() } else { parse_query(inner).unwrap() };
+        ExpandItem { name: name.into(), options }
+    }
+
+    #[test]
+    fn projections_as_graph_writes_them() {
+        assert_eq!(projection(&[], &[], &[]), "");
+        assert_eq!(projection(&["id".into(), "displayName".into()], &[], &[]), "(id,displayName)");
+        assert_eq!(projection(&[], &[expand("principal", "")], &["principal"]), "(principal())");
+        assert_eq!(projection(&[], &[expand("policy", "$expand=rules")], &["policy"]), "(policy(rules()))");
+        assert_eq!(
+            projection(&["id".into()], &[expand("PRINCIPAL", "$select=id,displayName")], &["principal"]),
+            "(id,principal(id,displayName))"
+        );
+        assert_eq!(
+            projection(&[], &[expand("*", "")], &["principal", "roleDefinition"]),
+            "(principal(),roleDefinition())"
+        );
+    }
 
     #[test]
     fn select_keeps_annotations_and_named_fields() {

@@ -116,7 +116,8 @@ impl AppState {
     }
 
     /// Authorises `op` on the directory object `target` (at the scopes it lives in), including
-    /// the protected-account rule for privileged principals.
+    /// the protected-account rule for privileged principals: those holding, eligible for or
+    /// approving privileged roles (the last two are read from the store).
     pub async fn authorize_on_principal(
         &self,
         caller: &Caller,
@@ -125,7 +126,9 @@ impl AppState {
         audit: &Audit,
     ) -> ApiResult<()> {
         let scopes = self.scopes_of(target).await?;
-        let decision = authz::authorize_on_principal(&self.index(), caller.id(), op, target, &scopes, self.now());
+        let latent = self.store.latent_roles_of(target).await?;
+        let decision =
+            authz::authorize_on_principal(&self.index(), caller.id(), op, target, &scopes, &latent, self.now());
         self.audited(caller, audit, decision).await
     }
 

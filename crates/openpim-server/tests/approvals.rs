@@ -524,14 +524,13 @@ async fn the_configured_approval_timeout_caps_the_stage_timeout() {
     .expect("server starts");
     let client = common::Client::new(&format!("http://{}", server.addr));
     let token = |upn: &str| {
-        server.state.issuer.mint(
-            &openpim_server::auth::TokenRequest {
-                upn: upn.into(),
-                mfa: true,
-                acrs: vec![],
-                ttl: std::time::Duration::from_secs(3600),
-            },
+        common::mint_for_upn(
+            &server,
+            upn,
+            true,
+            &[],
             time::OffsetDateTime::now_utc(),
+            std::time::Duration::from_secs(3600),
         )
     };
     let admin = token(common::ADMIN_UPN);

@@ -51,7 +51,13 @@ async fn token_from_another_issuer_is_rejected() {
     let other_dir = tempfile::tempdir().unwrap();
     let other = LocalIssuer::load_or_create(other_dir.path()).unwrap();
     let foreign = other.mint(
-        &TokenRequest { upn: ADMIN_UPN.into(), mfa: true, acrs: vec![], ttl: Duration::from_secs(3600) },
+        &TokenRequest {
+            oid: uuid::Uuid::parse_str(&ts.admin_id).unwrap(),
+            upn: ADMIN_UPN.into(),
+            mfa: true,
+            acrs: vec![],
+            ttl: Duration::from_secs(3600),
+        },
         time::OffsetDateTime::now_utc(),
     );
     assert_unauthorized(&ts, Some(&foreign)).await;
@@ -128,13 +134,17 @@ async fn disabling_renaming_or_deleting_a_user_takes_effect_on_the_next_request(
     assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
     let (status, body) = ts.client.get("/v1.0/me", &bob).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    // A new UPN: the old token names a user that no longer exists under that name.
+    // A new UPN: the token names bob by object id, so it still acts as bob (issue #12: it used
+    // to follow the name, which let a renamed account's token act as whoever took the name).
     let (status, body) = ts
         .client
         .patch(&format!("/v1.0/users/{bob_id}"), &admin, json!({"userPrincipalName": "robert@contoso.test"}))
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
-    assert_unauthorized(&ts, Some(&bob)).await;
+    let (status, body) = ts.client.get("/v1.0/me", &bob).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["id"], bob_id);
+    assert_eq!(body["userPrincipalName"], "robert@contoso.test");
     let robert = ts.token_for("robert@contoso.test");
     let (status, body) = ts.client.get("/v1.0/me", &robert).await;
     assert_eq!(status, StatusCode::OK, "{body}");

@@ -7,7 +7,6 @@
 mod common;
 
 use common::{Client, TestDatabase, ADMIN_UPN, GLOBAL_ADMINISTRATOR, RM, USER_ADMINISTRATOR};
-use openpim_server::auth::TokenRequest;
 use openpim_server::{RunningServer, ServerConfig};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -45,10 +44,7 @@ async fn node(database_url: &str, issuer_from: Option<&Path>) -> Node {
 }
 
 fn token(n: &Node, upn: &str) -> String {
-    n.server.state.issuer.mint(
-        &TokenRequest { upn: upn.into(), mfa: true, acrs: vec![], ttl: Duration::from_secs(3600) },
-        time::OffsetDateTime::now_utc(),
-    )
+    common::mint_for_upn(&n.server, upn, true, &[], time::OffsetDateTime::now_utc(), Duration::from_secs(3600))
 }
 
 async fn allowed(n: &Node, principal: &str) -> bool {

@@ -5,7 +5,6 @@ mod common;
 
 use axum::routing::post;
 use common::{Client, ADMIN_UPN, RM, USER_ADMINISTRATOR};
-use openpim_server::auth::TokenRequest;
 use openpim_server::notify::{NotificationConfig, SmtpConfig};
 use openpim_server::state::Clock;
 use openpim_server::{RunningServer, ServerConfig};
@@ -142,8 +141,7 @@ async fn start(notifications: NotificationConfig) -> Setup {
 }
 
 fn token(s: &Setup, upn: &str) -> String {
-    let req = TokenRequest { upn: upn.into(), mfa: true, acrs: vec![], ttl: Duration::from_secs(3600) };
-    s.server.state.issuer.mint(&req, time::OffsetDateTime::now_utc())
+    common::mint_for_upn(&s.server, upn, true, &[], time::OffsetDateTime::now_utc(), Duration::from_secs(3600))
 }
 
 /// Creates bob (with a mail address), makes him eligible, and has him activate. Returns bob's id.

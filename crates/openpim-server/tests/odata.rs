@@ -285,3 +285,96 @@ async fn count_path_segments_answer_a_bare_number() {
     assert_eq!(groups, "0");
     ts.stop().await;
 }
+
+/// .NET's `HttpUtility.UrlEncode` (ScubaGear, Maester, PowerShell tools) writes spaces as `+`;
+/// Graph decodes them, inside literals too, and a literal plus is `%2B`. Before, these were 400s
+/// or matched nothing.
+#[tokio::test]
+async fn plus_in_query_strings_is_a_space() {
+    let ts = TestServer::start().await;
+    let admin = ts.admin_token();
+    for q in [
+        "$filter=displayName+eq+%27Global+Reader%27",
+        "%24filter=displayName+eq+'Global+Reader'",
+        "$filter=displayName%20eq%20%27Global+Reader%27",
+        "$filter=startswith(displayName,+'Global+Read')&$select=id,displayName",
+    ] {
+        let (status, body) = ts.client.get(&format!("{RM}/roleDefinitions?{q}"), &admin).await;
+        assert_eq!(status, StatusCode::OK, "{q}: {body}");
+        assert_eq!(ids(&body), vec![GLOBAL_READER.to_string()], "{q}");
+    }
+    // `%2B` is a plus: no role is named "Global+Reader".
+    let (status, body) =
+        ts.client.get(&format!("{RM}/roleDefinitions?$filter=displayName+eq+'Global%2BReader'"), &admin).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(ids(&body).is_empty(), "{body}");
+    // Next links keep working when the query used `+`.
+    ts.create_user_named("p1@openpim.test", "Plus One").await;
+    ts.create_user_named("p2@openpim.test", "Plus Two").await;
+    let (status, first) = ts.client.get("/v1.0/users?$filter=startswith(displayName,'Plus+')&$top=1", &admin).await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    assert_eq!(ids(&first).len(), 1);
+    let next = first["@odata.nextLink"].as_str().expect("next link").to_string();
+    let (status, second) = ts.client.get(&next, &admin).await;
+    assert_eq!(status, StatusCode::OK, "{second}");
+    assert_eq!(ids(&second).len(), 1);
+    assert_ne!(ids(&first), ids(&second));
+    ts.stop().await;
+}
+
+/// Graph matches path segments ignoring case (ids keep their value) and query option names
+/// ignoring case, with spaces around `=` as its docs write them. Before, these were 404s/400s.
+#[tokio::test]
+async fn paths_and_option_names_ignore_case() {
+    let ts = TestServer::start().await;
+    let admin = ts.admin_token();
+    for path in [
+        "/v1.0/rolemanagement/directory/roleAssignments",
+        "/V1.0/ROLEMANAGEMENT/Directory/RoleAssignments",
+        "/v1.0/roleManagement/directory/roleassignments/",
+    ] {
+        let (status, body) = ts.client.get(path, &admin).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {body}");
+        assert_eq!(body["value"].as_array().map(Vec::len), Some(1), "{path}: {body}");
+    }
+    let (status, body) = ts.client.get(&format!("/v1.0/Users/{}", ts.admin_id), &admin).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["id"], ts.admin_id.as_str());
+    // `$count` is a fixed segment, not a user id.
+    let (status, body) = ts.client.get_eventual("/v1.0/USERS/$COUNT", &admin).await;
+    assert_eq!((status, body), (StatusCode::OK, serde_json::json!(1)));
+    // Functions too.
+    let (status, body) = ts
+        .client
+        .get(&format!("{RM}/roleassignmentscheduleinstances/FilterByCurrentUser(on='principal')"), &admin)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["value"][0]["principalId"], ts.admin_id.as_str(), "{body}");
+    // Fixed segments between keys; the keys (policy and rule ids) are passed on as sent.
+    let (_, policies) = ts
+        .client
+        .get(
+            "/v1.0/policies/roleManagementPolicies?$filter=scopeId eq '/' and scopeType eq 'DirectoryRole'&$top=1",
+            &admin,
+        )
+        .await;
+    let policy = policies["value"][0]["id"].as_str().expect("a policy id").to_string();
+    let (status, body) = ts
+        .client
+        .get(&format!("/v1.0/POLICIES/roleManagementpolicies/{policy}/RULES/Expiration_Admin_Eligibility"), &admin)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["id"], "Expiration_Admin_Eligibility");
+    let (status, body) = ts.client.get("/v1.0/nosuchthing", &admin).await;
+    assert_graph_error(status, &body, 404, "UnknownError");
+    for q in [
+        "$Filter=displayName eq 'Global Reader'&$TOP=5",
+        "$filter = displayName eq 'Global Reader'",
+        "$filter+=+displayName+eq+'Global+Reader'&$Select = id",
+    ] {
+        let (status, body) = ts.client.get(&format!("{RM}/roleDefinitions?{q}"), &admin).await;
+        assert_eq!(status, StatusCode::OK, "{q}: {body}");
+        assert_eq!(ids(&body), vec![GLOBAL_READER.to_string()], "{q}");
+    }
+    ts.stop().await;
+}

@@ -8,7 +8,6 @@ mod common;
 mod pim;
 
 use common::{assert_graph_error, GLOBAL_ADMINISTRATOR, USER_ADMINISTRATOR};
-use openpim_server::auth::TokenRequest;
 use pim::*;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -134,15 +133,7 @@ fn approval_rule(required: bool, approvers: Value) -> Value {
 
 /// A token with the given MFA and authentication-context claims.
 fn token_with(pim: &Pim, upn: &str, mfa: bool, acrs: &[&str]) -> String {
-    pim.server.state.issuer.mint(
-        &TokenRequest {
-            upn: upn.into(),
-            mfa,
-            acrs: acrs.iter().map(|s| s.to_string()).collect(),
-            ttl: std::time::Duration::from_secs(3600),
-        },
-        OffsetDateTime::now_utc(),
-    )
+    common::mint_for_upn(&pim.server, upn, mfa, acrs, OffsetDateTime::now_utc(), std::time::Duration::from_secs(3600))
 }
 
 /// Asserts a 400 `RoleAssignmentRequestPolicyValidationFailed` naming `rule`.

@@ -342,3 +342,38 @@ async fn concurrent_duplicate_assignments() {
     assert_eq!(ids(&list).len(), 1);
     ts.stop().await;
 }
+
+/// Graph's role assignments carry `resourceScope` beside `directoryScopeId` ("/" tenant-wide, as
+/// its examples show), and older examples create them with `resourceScope` alone. Before, the
+/// property was missing and such a body was a 400.
+#[tokio::test]
+async fn resource_scope_is_returned_and_accepted() {
+    let ts = TestServer::start().await;
+    let admin = ts.admin_token();
+    let user = ts.create_user("scoped@openpim.test").await;
+    let (status, a) = ts
+        .client
+        .post(&ras(), &admin, json!({"principalId": user, "roleDefinitionId": GLOBAL_READER, "resourceScope": "/"}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{a}");
+    assert_eq!(a["directoryScopeId"], "/");
+    assert_eq!(a["resourceScope"], "/");
+    let (status, got) = ts.client.get(&format!("{}/{}", ras(), a["id"].as_str().unwrap()), &admin).await;
+    assert_eq!(status, StatusCode::OK, "{got}");
+    assert_eq!(got["resourceScope"], "/");
+    let (status, listed) = ts.client.get(&format!("{}?$select=id,resourceScope", ras()), &admin).await;
+    assert_eq!(status, StatusCode::OK, "{listed}");
+    assert!(listed["value"].as_array().unwrap().iter().all(|v| v["resourceScope"] == "/"), "{listed}");
+    let au = ts.create_au("Scope unit").await;
+    let (status, b) = ts
+        .client
+        .post(
+            &ras(),
+            &admin,
+            json!({"principalId": user, "roleDefinitionId": USER_ADMINISTRATOR,
+                   "directoryScopeId": "/", "resourceScope": format!("/administrativeUnits/{au}")}),
+        )
+        .await;
+    assert_graph_error(status, &b, 400, "Request_BadRequest");
+    ts.stop().await;
+}

@@ -358,3 +358,195 @@ async fn bad_filters_are_rejected() {
     }
     pim.stop().await;
 }
+
+/// A role assigned directly (`POST roleAssignments`, not through PIM) shows `startDateTime: null`
+/// in its instance and schedule, as Graph's list-instances example does: "roles assigned outside
+/// PIM" checks (the M365 baseline) look for exactly `startDateTime == null`, `Assigned`, `Direct`.
+/// Before, the stored creation time was shown and such roles looked PIM-managed.
+#[tokio::test]
+async fn direct_assignments_show_no_start() {
+    let pim = Pim::start().await;
+    let admin = pim.admin_token();
+    let (carol, _) = pim.user("carol").await;
+    let (status, body) = pim
+        .client
+        .post(
+            &rm("roleAssignments"),
+            &admin,
+            serde_json::json!({"principalId": carol, "roleDefinitionId": USER_ADMINISTRATOR, "directoryScopeId": "/"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (alice, _, _, _) = two_activated_users(&pim).await;
+
+    for principal in [carol.as_str(), pim.admin_id.as_str()] {
+        let instances = pim.rows_of(ASSIGNMENT_INSTANCES, principal).await;
+        assert_eq!(instances.len(), 1, "{instances:?}");
+        let i = &instances[0];
+        assert_eq!(i["startDateTime"], Value::Null, "{i}");
+        assert_eq!(i["endDateTime"], Value::Null, "{i}");
+        assert_eq!(i["assignmentType"], "Assigned", "{i}");
+        assert_eq!(i["memberType"], "Direct", "{i}");
+        let schedules = pim.rows_of(ASSIGNMENT_SCHEDULES, principal).await;
+        assert_eq!(schedules[0]["scheduleInfo"]["startDateTime"], Value::Null, "{}", schedules[0]);
+        assert_eq!(schedules[0]["createdUsing"], Value::Null, "{}", schedules[0]);
+    }
+    // A PIM activation keeps its start.
+    let activated = pim.rows_of(ASSIGNMENT_INSTANCES, &alice).await;
+    assert_eq!(at(&activated[0]["startDateTime"]), pim.now());
+    // Filtering agrees with what is shown.
+    let outside_pim = pim.list(&format!("{ASSIGNMENT_INSTANCES}?$filter=startDateTime eq null"), &admin).await;
+    let mut who = principals(&outside_pim);
+    who.sort();
+    let mut want = vec![carol.as_str(), pim.admin_id.as_str()];
+    want.sort();
+    assert_eq!(who, want);
+    let in_pim = pim.list(&format!("{ASSIGNMENT_SCHEDULES}?$filter=startDateTime ne null"), &admin).await;
+    assert!(!principals(&in_pim).contains(&carol.as_str()) && principals(&in_pim).contains(&alice.as_str()));
+    pim.stop().await;
+}
+
+/// Request collections (list, get and `filterByCurrentUser`) expand every navigation property
+/// Graph documents for them; `$expand=*` expands them all; `$select` keeps what was expanded.
+#[tokio::test]
+async fn requests_expand_their_navigation_properties() {
+    let pim = Pim::start().await;
+    let (alice, alice_token, _, _) = two_activated_users(&pim).await;
+    let admin = pim.admin_token();
+    let eligibility = pim.rows_of(ELIGIBILITY_SCHEDULES, &alice).await;
+    let eligibility_id = eligibility[0]["id"].as_str().unwrap().to_string();
+    let assignment = pim.rows_of(ASSIGNMENT_SCHEDULES, &alice).await;
+    let assignment_id = assignment[0]["id"].as_str().unwrap().to_string();
+
+    let check_assignment_request = |r: &Value| {
+        assert_eq!(r["roleDefinition"]["id"], USER_ADMINISTRATOR, "{r}");
+        assert_eq!(r["principal"]["id"], alice.as_str(), "{r}");
+        assert_eq!(r["targetSchedule"]["id"], assignment_id.as_str(), "{r}");
+        assert_eq!(r["activatedUsing"]["id"], eligibility_id.as_str(), "{r}");
+    };
+    let expand = "$expand=roleDefinition,activatedUsing,principal,targetSchedule";
+    let filter = format!("$filter=principalId eq '{alice}'");
+    let listed = pim.list(&format!("{ASSIGNMENT_REQUESTS}?{filter}&{expand}"), &admin).await;
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    check_assignment_request(&listed[0]);
+    let request_id = listed[0]["id"].as_str().unwrap().to_string();
+    let (status, one) = pim.client.get(&format!("{ASSIGNMENT_REQUESTS}/{request_id}?{expand}"), &admin).await;
+    assert_eq!(status, StatusCode::OK, "{one}");
+    check_assignment_request(&one);
+    let mine =
+        pim.list(&format!("{ASSIGNMENT_REQUESTS}/filterByCurrentUser(on='principal')?{expand}"), &alice_token).await;
+    check_assignment_request(&mine[0]);
+    // `*` expands the same, plus the scopes (the tenant's directoryScope is null).
+    let starred = pim.list(&format!("{ASSIGNMENT_REQUESTS}?{filter}&$expand=*"), &admin).await;
+    check_assignment_request(&starred[0]);
+    let row = starred[0].as_object().unwrap();
+    assert!(row.contains_key("directoryScope") && row.contains_key("appScope"), "{row:?}");
+    // `$select` keeps the expanded properties.
+    let selected = pim.list(&format!("{ASSIGNMENT_REQUESTS}?{filter}&$select=id,status&{expand}"), &admin).await;
+    check_assignment_request(&selected[0]);
+    assert!(selected[0].get("principalId").is_none(), "{}", selected[0]);
+    assert_eq!(selected[0]["status"], "Provisioned");
+
+    // Eligibility requests: roleDefinition, principal, targetSchedule (no activatedUsing).
+    let expand = "$expand=roleDefinition,principal,targetSchedule";
+    let listed = pim.list(&format!("{ELIGIBILITY_REQUESTS}?{filter}&{expand}"), &admin).await;
+    assert_eq!(listed[0]["roleDefinition"]["id"], USER_ADMINISTRATOR, "{}", listed[0]);
+    assert_eq!(listed[0]["principal"]["id"], alice.as_str());
+    assert_eq!(listed[0]["targetSchedule"]["id"], eligibility_id.as_str());
+    let (status, err) = pim.client.get(&format!("{ELIGIBILITY_REQUESTS}?$expand=activatedUsing"), &admin).await;
+    assert_graph_error(status, &err, 400, "Request_BadRequest");
+
+    // Schedules and instances: `*` and `$select` with `$expand`, list and get.
+    for collection in COLLECTIONS {
+        let rows = pim.list(&format!("{collection}?{filter}&$expand=*"), &admin).await;
+        assert_eq!(rows[0]["principal"]["id"], alice.as_str(), "{collection}: {}", rows[0]);
+        assert_eq!(rows[0]["roleDefinition"]["id"], USER_ADMINISTRATOR, "{collection}");
+        if collection.contains("Assignment") {
+            assert_eq!(rows[0]["activatedUsing"]["id"], eligibility_id.as_str(), "{collection}: {}", rows[0]);
+        } else {
+            assert!(rows[0].get("activatedUsing").is_none(), "{collection}: {}", rows[0]);
+        }
+        let id = rows[0]["id"].as_str().unwrap();
+        let (status, one) =
+            pim.client.get(&format!("{collection}/{id}?$select=id&$expand=principal,roleDefinition"), &admin).await;
+        assert_eq!(status, StatusCode::OK, "{collection}: {one}");
+        assert_eq!(one["principal"]["id"], alice.as_str(), "{collection}: {one}");
+        assert_eq!(one["roleDefinition"]["id"], USER_ADMINISTRATOR, "{collection}: {one}");
+        assert!(one.get("principalId").is_none(), "{collection}: {one}");
+    }
+    pim.stop().await;
+}
+
+/// `@odata.context` carries the projection Graph writes for `$select`/`$expand`, and the
+/// `filterByCurrentUser` functions answer a typed collection, as Graph does.
+#[tokio::test]
+async fn context_urls_follow_select_expand_and_functions() {
+    let pim = Pim::start().await;
+    let (_, alice_token, _, _) = two_activated_users(&pim).await;
+    let admin = pim.admin_token();
+    let context = |body: &Value| body["@odata.context"].as_str().unwrap_or_default().to_string();
+    let (_, body) = pim.client.get(&format!("{}?$expand=principal", rm("roleAssignments")), &admin).await;
+    assert!(context(&body).ends_with("$metadata#roleManagement/directory/roleAssignments(principal())"), "{body}");
+    let (_, body) = pim
+        .client
+        .get(
+            "/v1.0/policies/roleManagementPolicies?$filter=scopeId eq '/' and scopeType eq 'DirectoryRole'&$expand=rules&$top=1",
+            &admin,
+        )
+        .await;
+    assert!(context(&body).ends_with("$metadata#policies/roleManagementPolicies(rules())"), "{}", context(&body));
+    let (_, body) = pim.client.get("/v1.0/users?$select=id,displayName", &admin).await;
+    assert!(context(&body).ends_with("$metadata#users(id,displayName)"), "{}", context(&body));
+    let (_, body) = pim.client.get(&format!("/v1.0/users/{}?$select=id", pim.admin_id), &admin).await;
+    assert!(context(&body).ends_with("$metadata#users(id)/$entity"), "{}", context(&body));
+    let (_, body) = pim.client.get(&format!("{ASSIGNMENT_INSTANCES}?$select=id&$expand=roleDefinition"), &admin).await;
+    assert!(
+        context(&body).ends_with("#roleManagement/directory/roleAssignmentScheduleInstances(id,roleDefinition())"),
+        "{}",
+        context(&body)
+    );
+    for (collection, ty) in [
+        (ELIGIBILITY_REQUESTS, "unifiedRoleEligibilityScheduleRequest"),
+        (ASSIGNMENT_REQUESTS, "unifiedRoleAssignmentScheduleRequest"),
+        (ELIGIBILITY_SCHEDULES, "unifiedRoleEligibilitySchedule"),
+        (ASSIGNMENT_SCHEDULES, "unifiedRoleAssignmentSchedule"),
+        (ELIGIBILITY_INSTANCES, "unifiedRoleEligibilityScheduleInstance"),
+        (ASSIGNMENT_INSTANCES, "unifiedRoleAssignmentScheduleInstance"),
+    ] {
+        let (status, body) =
+            pim.client.get(&format!("{collection}/filterByCurrentUser(on='principal')"), &alice_token).await;
+        assert_eq!(status, StatusCode::OK, "{collection}: {body}");
+        assert!(
+            context(&body).ends_with(&format!("$metadata#Collection(microsoft.graph.{ty})")),
+            "{collection}: {}",
+            context(&body)
+        );
+        assert!(!body["value"].as_array().unwrap().is_empty(), "{collection}: {body}");
+    }
+    pim.stop().await;
+}
+
+/// Graph's create-eligibility example: a 2-year eligibility under the default rules
+/// (`isExpirationRequired: false`, `maximumDuration: P365D`) is Provisioned, and lists with its
+/// full end. When expiration is not required, maximumDuration does not cap the end (as a
+/// permanent schedule would be allowed). Before, it was refused with ExpirationRule.
+#[tokio::test]
+async fn long_schedules_are_accepted_when_expiration_is_not_required() {
+    let pim = Pim::start().await;
+    let admin = pim.admin_token();
+    let (dana, _) = pim.user("dana").await;
+    let end = pim.now() + Duration::days(730);
+    let (status, body) =
+        pim.eligibility_request(&admin, request("adminAssign", &dana, USER_ADMINISTRATOR, Some(until(end)))).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["status"], "Provisioned", "{body}");
+    let rows = pim.rows_of(ELIGIBILITY_SCHEDULES, &dana).await;
+    assert_eq!(at(&rows[0]["scheduleInfo"]["expiration"]["endDateTime"]), end, "{}", rows[0]);
+    // Active assignments likewise (default P180D, not required).
+    let end = pim.now() + Duration::days(400);
+    let (status, body) =
+        pim.assignment_request(&admin, request("adminAssign", &dana, GROUPS_ADMINISTRATOR, Some(until(end)))).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["status"], "Provisioned", "{body}");
+    pim.stop().await;
+}

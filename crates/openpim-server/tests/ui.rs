@@ -5,7 +5,6 @@
 mod common;
 
 use common::*;
-use openpim_server::auth::TokenRequest;
 use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
 use reqwest::StatusCode;
 use std::collections::HashMap;
@@ -104,10 +103,7 @@ impl Browser {
 }
 
 fn mfa_token(ts: &TestServer, upn: &str) -> String {
-    ts.server.state.issuer.mint(
-        &TokenRequest { upn: upn.into(), mfa: true, acrs: vec![], ttl: Duration::from_secs(3600) },
-        time::OffsetDateTime::now_utc(),
-    )
+    common::mint_for_upn(&ts.server, upn, true, &[], time::OffsetDateTime::now_utc(), Duration::from_secs(3600))
 }
 
 /// Bob's eligibility schedules for `role`, as the API reports them.
@@ -340,6 +336,46 @@ async fn activation_shows_requirements_and_policy_failures_as_banners() {
     let bad = b.post("/activate", &[("csrf", &csrf), ("role", &role), ("scope", "/"), ("hours", "soon")]).await;
     let page = b.get(bad.location()).await;
     assert!(page.body.contains("number of hours"));
+    ts.stop().await;
+}
+
+/// The cookie used to be the bearer token itself, and sign-out only asked the browser to forget
+/// it: a stolen cookie kept working after sign-out (issue #12). Now it names a server-side
+/// session that sign-out deletes.
+#[tokio::test]
+async fn sign_out_ends_the_session_so_a_stolen_cookie_is_refused() {
+    let ts = TestServer::start().await;
+    let mut b = Browser::new(&ts.base);
+    let token = ts.admin_token();
+    let home = b.sign_in(&token).await;
+    assert_eq!(home.status, StatusCode::OK);
+    let cookie = b.cookies.get("openpim_session").expect("session cookie").clone();
+    assert_ne!(cookie, token, "the cookie does not carry the bearer token");
+    assert!(!cookie.contains('.'), "nor any JWT");
+
+    // A thief copies the cookie into another browser: it works while the session lives...
+    let mut thief = Browser::new(&ts.base);
+    thief.cookies.insert("openpim_session".into(), cookie.clone());
+    let stolen = thief.get("/roles").await;
+    assert_eq!(stolen.status, StatusCode::OK, "{}", stolen.body);
+
+    // ...and not after the user signs out.
+    let csrf = home.csrf();
+    let out = b.post("/signout", &[("csrf", &csrf)]).await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    assert!(!b.cookies.contains_key("openpim_session"));
+    thief.cookies.insert("openpim_session".into(), cookie.clone());
+    let refused = thief.get("/roles").await;
+    assert_eq!(refused.status, StatusCode::SEE_OTHER);
+    assert_eq!(refused.location(), "/signin");
+    assert!(!thief.cookies.contains_key("openpim_session"), "the dead cookie is cleared");
+    // A form posted with it changes nothing either.
+    thief.cookies.insert("openpim_session".into(), cookie);
+    let post = thief.post("/signout", &[("csrf", &csrf)]).await;
+    assert_eq!(post.status, StatusCode::SEE_OTHER);
+    assert_eq!(post.location(), "/signin");
+    // The bearer token itself is unaffected: it is the API's to judge, and still valid.
+    assert_eq!(ts.client.get("/v1.0/me", &token).await.0, StatusCode::OK);
     ts.stop().await;
 }
 

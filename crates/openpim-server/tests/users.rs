@@ -264,3 +264,52 @@ async fn concurrent_creates_of_one_upn() {
     assert_eq!(ts.count("/v1.0/users").await, 2);
     ts.stop().await;
 }
+
+/// Graph's create-user examples send `userType` and `imAddresses`; they were refused as unknown
+/// properties. Now they are stored, returned, patched, and `userType` filters (guest reviews).
+#[tokio::test]
+async fn user_type_and_im_addresses_are_kept() {
+    let ts = TestServer::start().await;
+    let admin = ts.admin_token();
+    let (status, guest) = ts
+        .client
+        .post(
+            "/v1.0/users",
+            &admin,
+            json!({"accountEnabled": true, "displayName": "Guest Example", "mailNickname": "guest",
+                   "userPrincipalName": "guest@openpim.test", "userType": "Guest",
+                   "imAddresses": ["sip:guest@contoso.com"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{guest}");
+    assert_eq!(guest["userType"], "Guest");
+    assert_eq!(guest["imAddresses"], json!(["sip:guest@contoso.com"]));
+    let id = guest["id"].as_str().unwrap().to_string();
+    let (_, got) = ts.client.get(&format!("/v1.0/users/{id}"), &admin).await;
+    assert_eq!(
+        (got["userType"].clone(), got["imAddresses"].clone()),
+        (json!("Guest"), json!(["sip:guest@contoso.com"]))
+    );
+    // Members by default; the filter tells them apart.
+    let (_, me) = ts.client.get("/v1.0/me", &admin).await;
+    assert_eq!((me["userType"].clone(), me["imAddresses"].clone()), (json!("Member"), json!([])));
+    let (status, guests) =
+        ts.client.get("/v1.0/users?$filter=userType eq 'Guest'&$select=id,userType,imAddresses", &admin).await;
+    assert_eq!(status, StatusCode::OK, "{guests}");
+    assert_eq!(ids(&guests), vec![id.clone()]);
+    assert_eq!(guests["value"][0]["imAddresses"], json!(["sip:guest@contoso.com"]));
+    // PATCH changes them.
+    let (status, body) =
+        ts.client.patch(&format!("/v1.0/users/{id}"), &admin, json!({"userType": "Member", "imAddresses": []})).await;
+    assert!(status.is_success(), "{status}: {body}");
+    let (_, got) = ts.client.get(&format!("/v1.0/users/{id}"), &admin).await;
+    assert_eq!((got["userType"].clone(), got["imAddresses"].clone()), (json!("Member"), json!([])));
+    // Bad values are 400s that change nothing.
+    for bad in [json!({"userType": "Admin"}), json!({"imAddresses": "sip:x"}), json!({"imAddresses": [""]})] {
+        let (status, body) = ts.client.patch(&format!("/v1.0/users/{id}"), &admin, bad.clone()).await;
+        assert_graph_error(status, &body, 400, "Request_BadRequest");
+    }
+    let (_, got) = ts.client.get(&format!("/v1.0/users/{id}"), &admin).await;
+    assert_eq!(got["userType"], "Member");
+    ts.stop().await;
+}

@@ -5,7 +5,7 @@ use crate::list::{list, ListRequest, Page, Restriction};
 use crate::{schema, Store, StoreError, StoreResult, WriteTx};
 use openpim_core::applications::{Application, ServicePrincipal};
 use openpim_core::change::IndexUpdate;
-use openpim_core::directory::{AdministrativeUnit, Group, ObjectKind, User};
+use openpim_core::directory::{AdministrativeUnit, Group, ObjectKind, User, UserType};
 use openpim_core::schedule::Kind;
 use openpim_core::scope::DirectoryScope;
 use openpim_core::{Instant, ObjectId};
@@ -25,8 +25,21 @@ fn decode_user(r: &AnyRow) -> StoreResult<User> {
         job_title: r.opt_text("job_title")?,
         department: r.opt_text("department")?,
         account_enabled: r.bool("account_enabled")?,
+        user_type: {
+            let raw = r.text("user_type")?;
+            UserType::parse(&raw).ok_or_else(|| StoreError::Corrupt(format!("users.user_type '{raw}'")))?
+        },
+        im_addresses: {
+            let raw = r.text("im_addresses")?;
+            serde_json::from_str(&raw).map_err(|_| StoreError::Corrupt(format!("users.im_addresses '{raw}'")))?
+        },
         created: r.time("created_at")?,
     })
+}
+
+/// `imAddresses` as stored: a JSON array of strings.
+fn im_addresses_json(u: &User) -> String {
+    serde_json::Value::from(u.im_addresses.clone()).to_string()
 }
 
 fn decode_group(r: &AnyRow) -> StoreResult<Group> {
@@ -222,8 +235,8 @@ impl WriteTx<'_> {
     pub async fn insert_user(&mut self, u: &User) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO users (id, user_principal_name, upn_lower, display_name, mail_nickname, given_name, \
-             surname, mail, job_title, department, account_enabled, created_at) \
-             VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)",
+             surname, mail, job_title, department, account_enabled, created_at, user_type, im_addresses) \
+             VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)",
         )
         .bind(id_text(u.id))
         .bind(u.user_principal_name.clone())
@@ -237,6 +250,8 @@ impl WriteTx<'_> {
         .bind(u.department.clone())
         .bind(flag(u.account_enabled))
         .bind(micros(u.created))
+        .bind(u.user_type.as_str())
+        .bind(im_addresses_json(u))
         .execute(self.conn())
         .await
         .map_err(StoreError::from_write)?;
@@ -247,7 +262,8 @@ impl WriteTx<'_> {
     pub async fn update_user(&mut self, u: &User) -> StoreResult<()> {
         sqlx::query(
             "UPDATE users SET user_principal_name=$2, upn_lower=$3, display_name=$4, mail_nickname=$5, \
-             given_name=$6, surname=$7, mail=$8, job_title=$9, department=$10, account_enabled=$11 WHERE id=$1",
+             given_name=$6, surname=$7, mail=$8, job_title=$9, department=$10, account_enabled=$11, \
+             user_type=$12, im_addresses=$13 WHERE id=$1",
         )
         .bind(id_text(u.id))
         .bind(u.user_principal_name.clone())
@@ -260,6 +276,8 @@ impl WriteTx<'_> {
         .bind(u.job_title.clone())
         .bind(u.department.clone())
         .bind(flag(u.account_enabled))
+        .bind(u.user_type.as_str())
+        .bind(im_addresses_json(u))
         .execute(self.conn())
         .await
         .map_err(StoreError::from_write)?;

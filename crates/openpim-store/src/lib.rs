@@ -16,9 +16,11 @@ mod invariants;
 mod list;
 pub mod outbox;
 pub mod policies;
+mod protection;
 pub mod roles;
 pub mod schedules;
 pub mod schema;
+pub mod sessions;
 pub mod testing;
 mod write;
 
@@ -121,6 +123,11 @@ impl Store {
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// The URL this store was opened with (tools and tests open a second connection with it).
+    pub fn url(&self) -> &str {
+        &self.url
     }
 
     pub async fn close(&self) {

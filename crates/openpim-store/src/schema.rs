@@ -26,6 +26,9 @@ pub static USER: EntitySchema = EntitySchema {
         ci("department", "department"),
         p("accountEnabled", "account_enabled", PropType::Bool),
         p("createdDateTime", "created_at", PropType::DateTime),
+        p("userType", "user_type", PropType::Enum(&["Member", "Guest"])),
+        // Selectable; not filterable (stored as JSON text, which SQLite and PostgreSQL unpack differently).
+        p("imAddresses", "im_addresses", PropType::StringCollection).not_filterable().not_sortable(),
     ],
 };
 
@@ -100,6 +103,8 @@ pub static ROLE_ASSIGNMENT: EntitySchema = EntitySchema {
         p("roleDefinitionId", "role_definition_id", PropType::Guid),
         p("directoryScopeId", "directory_scope_id", PropType::String),
         p("appScopeId", "app_scope_id", PropType::String),
+        // Graph's older name for the directory scope, still returned beside it.
+        p("resourceScope", "directory_scope_id", PropType::String),
     ],
 };
 
@@ -136,7 +141,12 @@ macro_rules! held_schema {
                 p("status", "status", PropType::String),
                 ci("memberType", "member_type"),
                 ci("assignmentType", "assignment_type"),
-                p("startDateTime", "start_at", PropType::DateTime),
+                // A direct role assignment (no request created it) shows no start, as in Graph.
+                p(
+                    "startDateTime",
+                    "(CASE WHEN created_using IS NULL THEN NULL ELSE start_at END)",
+                    PropType::DateTime
+                ),
                 p("endDateTime", "end_at", PropType::DateTime),
                 p("createdDateTime", "created_at", PropType::DateTime),
                 p("modifiedDateTime", "modified_at", PropType::DateTime),

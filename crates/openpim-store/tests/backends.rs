@@ -68,6 +68,8 @@ fn user(n: u128, display_name: &str, enabled: bool) -> User {
         job_title: if n.is_multiple_of(2) { Some("Engineer".into()) } else { None },
         department: None,
         account_enabled: enabled,
+        user_type: Default::default(),
+        im_addresses: Vec::new(),
         created: T0 + time::Duration::minutes(n as i64),
     }
 }

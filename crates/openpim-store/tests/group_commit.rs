@@ -21,6 +21,8 @@ fn user(n: usize) -> User {
         job_title: None,
         department: None,
         account_enabled: true,
+        user_type: Default::default(),
+        im_addresses: Vec::new(),
         created: time::OffsetDateTime::now_utc(),
     }
 }

@@ -31,6 +31,8 @@ fn user(upn: &str) -> User {
         job_title: None,
         department: None,
         account_enabled: true,
+        user_type: Default::default(),
+        im_addresses: Vec::new(),
         created: now(),
     }
 }

@@ -65,7 +65,7 @@ pub struct Cli {
     data: TempDir,
     /// OPENPIM_CONFIG_DIR of every run: where `login` keeps profiles.
     pub config: TempDir,
-    http: reqwest::Client,
+    pub http: reqwest::Client,
 }
 
 impl Cli {

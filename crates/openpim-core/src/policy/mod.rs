@@ -118,9 +118,15 @@ impl RuleSet {
             }
         }
         let mut failed = Vec::new();
+        // maximumDuration bounds a schedule only when expiration is required. When it is not
+        // ("allow permanent"), any end is accepted, as a permanent schedule would be: Graph's own
+        // example creates a 2-year eligibility under the default rules (not required, P365D) and
+        // shows it Provisioned.
         match input.duration {
             None if self.expiration.is_expiration_required => failed.push("ExpirationRule"),
-            Some(d) if d > self.expiration.maximum_duration => failed.push("ExpirationRule"),
+            Some(d) if self.expiration.is_expiration_required && d > self.expiration.maximum_duration => {
+                failed.push("ExpirationRule")
+            }
             _ => {}
         }
         if self.enablement.justification && !present(input.justification) {
@@ -204,12 +210,21 @@ mod tests {
         .unwrap();
     }
 
+    /// Under the defaults (expiration not required), an admin may make a permanent schedule or
+    /// one of any length, as Graph's 2-year eligibility example shows; before, anything over
+    /// maximumDuration was refused. Once expiration is required, maximumDuration caps the end.
     #[test]
-    fn admin_rules_allow_permanent_but_cap_time_bound() {
+    fn admin_rules_cap_time_bound_schedules_only_when_expiration_is_required() {
         let p = RolePolicy::entra_default();
         let r = p.rules_for(Caller::Admin, Level::Eligibility).unwrap();
         r.check(&input(None)).unwrap();
-        assert!(r.check(&input(Some(Duration::days(366)))).is_err());
+        r.check(&input(Some(Duration::days(731)))).unwrap();
+        let mut required = r.clone();
+        required.expiration.is_expiration_required = true;
+        required.check(&input(Some(Duration::days(365)))).unwrap();
+        let e = required.check(&input(Some(Duration::days(366)))).unwrap_err();
+        assert!(e.message.contains("ExpirationRule"), "{e}");
+        assert!(required.check(&input(None)).is_err());
         assert!(p.rules_for(Caller::EndUser, Level::Eligibility).is_none());
     }
 }

@@ -6,7 +6,7 @@
 //! - verified tokens, by the SHA-256 of the token text. Only tokens that passed full verification
 //!   are stored, and the lifetime (`exp`/`nbf`) is checked again on every hit, so a cached token
 //!   stops working at the same instant an uncached one would;
-//! - users, by object id or UPN. Any committed write to a user (on this node, or on another node
+//! - users, by object id. Any committed write to a user (on this node, or on another node
 //!   as seen through the change feed) empties the cache. A generation number guards the race in
 //!   which a lookup reads the old row, the write commits and empties the cache, and the lookup
 //!   then stores what it read: the store is refused because the generation moved.
@@ -21,12 +21,10 @@ use std::sync::{Arc, Mutex, RwLock};
 const MAX_TOKENS: usize = 50_000;
 const MAX_USERS: usize = 100_000;
 
-/// How a token names its user.
+/// How a token names its user: always by object id (see `Claims::object_id`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum UserKey {
     Id(uuid::Uuid),
-    /// Lower-cased, as UPN comparison is case-insensitive.
-    Upn(String),
 }
 
 #[derive(Default)]
@@ -162,6 +160,8 @@ mod tests {
             job_title: None,
             department: None,
             account_enabled: true,
+            user_type: Default::default(),
+            im_addresses: Vec::new(),
             created: time::OffsetDateTime::UNIX_EPOCH,
         };
         let key = UserKey::Id(user.id);

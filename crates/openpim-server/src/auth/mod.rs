@@ -53,13 +53,45 @@ struct IssuerMeta {
     issuer: String,
 }
 
-/// What `openpim token` asks for.
+/// What `openpim token` asks for. The token names its user by `oid`, the immutable object id:
+/// a UPN can be changed or reused, so a token bound to one would follow the name to whichever
+/// account holds it next. `upn` only fills the informational `upn`/`preferred_username` claims.
 #[derive(Debug, Clone)]
 pub struct TokenRequest {
+    pub oid: uuid::Uuid,
     pub upn: String,
     pub mfa: bool,
     pub acrs: Vec<String>,
     pub ttl: Duration,
+}
+
+/// Why a token could not be requested for a UPN.
+#[derive(Debug, thiserror::Error)]
+pub enum TokenSubjectError {
+    #[error("no user '{0}' in this directory (tokens are minted for existing users only)")]
+    UnknownUser(String),
+    #[error("the user '{0}' is disabled")]
+    Disabled(String),
+    #[error(transparent)]
+    Store(#[from] openpim_store::StoreError),
+}
+
+impl TokenRequest {
+    /// A request for the user who holds `upn` in `store` now, bound to that user's object id:
+    /// a later rename, or another account taking the name, does not move the token.
+    pub async fn for_upn(
+        store: &openpim_store::Store,
+        upn: &str,
+        mfa: bool,
+        acrs: Vec<String>,
+        ttl: Duration,
+    ) -> Result<Self, TokenSubjectError> {
+        let user = store.get_user_by_upn(upn).await?.ok_or_else(|| TokenSubjectError::UnknownUser(upn.into()))?;
+        if !user.account_enabled {
+            return Err(TokenSubjectError::Disabled(user.user_principal_name));
+        }
+        Ok(Self { oid: user.id, upn: user.user_principal_name, mfa, acrs, ttl })
+    }
 }
 
 pub struct LocalIssuer {
@@ -119,7 +151,7 @@ impl LocalIssuer {
         &self.issuer
     }
 
-    /// Signs a token for `req.upn`, valid from `now` for `req.ttl`.
+    /// Signs a token for the user `req.oid`, valid from `now` for `req.ttl`.
     pub fn mint(&self, req: &TokenRequest, now: time::OffsetDateTime) -> String {
         let iat = now.unix_timestamp();
         let mut amr = vec!["pwd".to_string()];
@@ -129,8 +161,8 @@ impl LocalIssuer {
         let claims = Claims {
             iss: self.issuer.clone(),
             aud: AUDIENCES[0].to_string(),
-            sub: req.upn.to_lowercase(),
-            oid: None,
+            sub: req.oid.to_string(),
+            oid: Some(req.oid.to_string()),
             upn: Some(req.upn.clone()),
             preferred_username: Some(req.upn.clone()),
             amr,
@@ -144,11 +176,21 @@ impl LocalIssuer {
             .expect("ES256 signing with a valid key cannot fail")
     }
 
-    /// Verifies signature, algorithm, issuer, audience, expiry and not-before.
+    /// Verifies signature, algorithm, issuer, audience, expiry and not-before, that the lifetime
+    /// (`exp - iat`) is at most [`MAX_TTL`], and that the token names its user by object id.
     pub fn verify(&self, token: &str) -> Result<Claims, ApiError> {
+        let claims = self.verify_signature_and_times(token)?;
+        check_lifetime(&claims)?;
+        claims.object_id()?;
+        Ok(claims)
+    }
+
+    fn verify_signature_and_times(&self, token: &str) -> Result<Claims, ApiError> {
         let mut v = Validation::new(Algorithm::ES256);
         v.set_issuer(&[&self.issuer]);
         v.set_audience(&AUDIENCES);
+        // `iat` is not a claim `jsonwebtoken` knows how to require, but `Claims::iat` is not
+        // optional, so a token without it fails to decode.
         v.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
         v.validate_nbf = true;
         v.leeway = LEEWAY_SECS;
@@ -165,6 +207,35 @@ impl LocalIssuer {
                 _ => "The access token is malformed.",
             };
             ApiError::unauthorized(why)
+        })
+    }
+}
+
+/// Refuses a token that lives longer than [`MAX_TTL`]: a stolen long-lived token signed with the
+/// right key would otherwise stay good for years. Measured from the earlier of `iat` and `nbf`,
+/// so neither can be moved to shorten the apparent lifetime.
+fn check_lifetime(claims: &Claims) -> Result<(), ApiError> {
+    let start = claims.iat.min(claims.nbf);
+    let lifetime = claims.exp.saturating_sub(start);
+    if lifetime > MAX_TTL.as_secs() as i64 + LEEWAY_SECS as i64 {
+        return Err(ApiError::unauthorized(format!(
+            "Lifetime validation failed: the token is valid for {lifetime} seconds, more than the maximum of {} \
+             ({} days).",
+            MAX_TTL.as_secs(),
+            MAX_TTL.as_secs() / 86400
+        )));
+    }
+    Ok(())
+}
+
+impl Claims {
+    /// The user the token is for: the `oid` claim, an object id. Never a name (`upn`, `sub` of
+    /// an unknown shape), since names can be changed and reused.
+    pub fn object_id(&self) -> Result<uuid::Uuid, ApiError> {
+        self.oid.as_deref().and_then(|o| uuid::Uuid::parse_str(o).ok()).ok_or_else(|| {
+            ApiError::unauthorized(
+                "The token does not name its user by object id: the 'oid' claim is missing or invalid.",
+            )
         })
     }
 }
@@ -236,31 +307,26 @@ impl FromRequestParts<AppState> for Caller {
             .filter(|t| !t.is_empty())
             .ok_or_else(|| ApiError::unauthorized("The Authorization header must be 'Bearer <token>'."))?;
         let claims = verified_claims(state, token)?;
-        let key = match claims.oid.as_deref().and_then(|o| uuid::Uuid::parse_str(o).ok()) {
-            Some(oid) => UserKey::Id(oid),
-            None => UserKey::Upn(
-                claims.upn.as_deref().or(claims.preferred_username.as_deref()).unwrap_or(&claims.sub).to_lowercase(),
-            ),
-        };
-        let user = match state.callers.user(&key) {
-            Some(user) => Some(user),
-            None => {
-                let generation = state.callers.generation();
-                let found = match &key {
-                    UserKey::Id(oid) => state.store.get_user(*oid).await?,
-                    UserKey::Upn(upn) => state.store.get_user_by_upn(upn).await?,
-                };
-                if let Some(user) = &found {
-                    state.callers.remember_user(key, user.clone(), generation);
-                }
-                found
-            }
-        };
+        let user = user_by_id(state, claims.object_id()?).await?;
         let user = user.filter(|u| u.account_enabled).ok_or_else(|| {
             ApiError::unauthorized("The token's user does not exist in this directory or is disabled.")
         })?;
         Ok(Caller { mfa: claims.amr.iter().any(|m| m == "mfa"), acrs: claims.acrs.clone(), user })
     }
+}
+
+/// The user with object id `id`, through the caller cache (emptied on every user write).
+pub async fn user_by_id(state: &AppState, id: uuid::Uuid) -> Result<Option<User>, ApiError> {
+    let key = UserKey::Id(id);
+    if let Some(user) = state.callers.user(&key) {
+        return Ok(Some(user));
+    }
+    let generation = state.callers.generation();
+    let found = state.store.get_user(id).await?;
+    if let Some(user) = &found {
+        state.callers.remember_user(key, user.clone(), generation);
+    }
+    Ok(found)
 }
 
 /// Full verification the first time a token is seen; the cached claims afterwards.
@@ -283,11 +349,19 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let issuer = LocalIssuer::load_or_create(dir.path()).unwrap();
         let now = time::OffsetDateTime::now_utc();
-        let req =
-            TokenRequest { upn: "alice@contoso.test".into(), mfa: true, acrs: vec![], ttl: Duration::from_secs(600) };
+        let oid = uuid::Uuid::new_v4();
+        let req = TokenRequest {
+            oid,
+            upn: "alice@contoso.test".into(),
+            mfa: true,
+            acrs: vec![],
+            ttl: Duration::from_secs(600),
+        };
         let tok = issuer.mint(&req, now);
         let claims = issuer.verify(&tok).unwrap();
         assert_eq!(claims.upn.as_deref(), Some("alice@contoso.test"));
+        assert_eq!(claims.object_id().unwrap(), oid);
+        assert_eq!(claims.sub, oid.to_string());
         assert!(claims.amr.contains(&"mfa".to_string()));
         // The same key reloads from disk.
         let again = LocalIssuer::load(dir.path()).unwrap();
@@ -304,6 +378,61 @@ mod tests {
         parts[1] = parts[1].replacen('e', "f", 1);
         assert!(issuer.verify(&parts.join(".")).is_err());
         assert!(issuer.verify("garbage").is_err());
+    }
+
+    /// Signs arbitrary claims with the issuer's own key, as someone holding it (or a buggy
+    /// minting path) could.
+    fn sign(issuer: &LocalIssuer, claims: &serde_json::Value) -> String {
+        jsonwebtoken::encode(&Header::new(Algorithm::ES256), claims, &issuer.encoding).unwrap()
+    }
+
+    fn claims_json(issuer: &LocalIssuer, iat: i64, exp: i64) -> serde_json::Value {
+        serde_json::json!({
+            "iss": issuer.issuer(), "aud": AUDIENCES[0], "sub": "x",
+            "oid": uuid::Uuid::new_v4().to_string(), "iat": iat, "nbf": iat, "exp": exp, "jti": "j",
+        })
+    }
+
+    #[test]
+    fn a_correctly_signed_token_living_longer_than_the_maximum_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let issuer = LocalIssuer::load_or_create(dir.path()).unwrap();
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let max = MAX_TTL.as_secs() as i64;
+        // Exactly the maximum is fine.
+        issuer.verify(&sign(&issuer, &claims_json(&issuer, now, now + max))).unwrap();
+        // Ten years is not.
+        let ten_years = sign(&issuer, &claims_json(&issuer, now, now + 10 * 365 * 86400));
+        let e = issuer.verify(&ten_years).unwrap_err();
+        assert_eq!(e.status, axum::http::StatusCode::UNAUTHORIZED);
+        assert!(e.message.contains("maximum"), "{}", e.message);
+        // Nor a day over the maximum.
+        assert!(issuer.verify(&sign(&issuer, &claims_json(&issuer, now, now + max + 86400))).is_err());
+        // Moving nbf later does not shorten the measured lifetime.
+        let mut late_nbf = claims_json(&issuer, now - 40 * 86400, now + 86400);
+        late_nbf["nbf"] = serde_json::json!(now - 60);
+        assert!(issuer.verify(&sign(&issuer, &late_nbf)).is_err());
+        // Missing iat or nbf: refused.
+        for missing in ["iat", "nbf"] {
+            let mut c = claims_json(&issuer, now, now + 600);
+            c.as_object_mut().unwrap().remove(missing);
+            assert!(issuer.verify(&sign(&issuer, &c)).is_err(), "{missing}");
+        }
+    }
+
+    #[test]
+    fn a_token_without_an_object_id_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let issuer = LocalIssuer::load_or_create(dir.path()).unwrap();
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let mut by_name = claims_json(&issuer, now, now + 600);
+        by_name.as_object_mut().unwrap().remove("oid");
+        by_name["upn"] = serde_json::json!("admin@openpim.test");
+        by_name["sub"] = serde_json::json!("admin@openpim.test");
+        let e = issuer.verify(&sign(&issuer, &by_name)).unwrap_err();
+        assert!(e.message.contains("oid"), "{}", e.message);
+        by_name["oid"] = serde_json::json!("admin@openpim.test");
+        assert!(issuer.verify(&sign(&issuer, &by_name)).is_err(), "an oid that is not an object id");
     }
 
     #[test]

@@ -42,7 +42,9 @@ pub async fn check(State(s): State<AppState>, caller: Caller, Query(q): Query<Ch
             "Checking another principal's access needs a role that reads role assignments.",
         ));
     }
-    let path = s.index().check(principal, &action, &scope, now);
+    // A disabled account can sign in to nothing, so whatever it holds grants nothing either.
+    let disabled = crate::auth::user_by_id(&s, principal).await?.is_some_and(|u| !u.account_enabled);
+    let path = if disabled { None } else { s.index().check(principal, &action, &scope, now) };
     let granted_by = path.map(|p| {
         json!({
             "roleAssignmentScheduleId": p.grant.id,

@@ -40,7 +40,7 @@ fn step_json(step: &ApprovalStep, assigned_to_me: bool) -> Value {
 fn approval_json(a: &Approval, me: ObjectId, my_groups: &[ObjectId]) -> Value {
     json!({
         "id": a.id,
-        "steps": a.steps.iter().map(|s| step_json(s, approval::is_approver(s, me, my_groups) && me != a.requester)).collect::<Vec<_>>(),
+        "steps": a.steps.iter().map(|s| step_json(s, a.assigned_to(s, me, my_groups))).collect::<Vec<_>>(),
     })
 }
 
@@ -86,11 +86,7 @@ pub async fn steps(
     Path(key): Path<String>,
 ) -> ApiResult<Response> {
     let (a, groups) = visible(&s, &caller, &key).await?;
-    let items = a
-        .steps
-        .iter()
-        .map(|st| step_json(st, approval::is_approver(st, caller.id(), &groups) && caller.id() != a.requester))
-        .collect();
+    let items = a.steps.iter().map(|st| step_json(st, a.assigned_to(st, caller.id(), &groups))).collect();
     Ok(q.collection(&format!("{SET}('{}')/steps", a.id), Page { items, has_more: false, count: None }, 0))
 }
 
@@ -103,10 +99,7 @@ pub async fn step(
     let (a, groups) = visible(&s, &caller, &key).await?;
     let step_id = object_id(&step)?;
     let st = found(a.steps.iter().find(|st| st.id == step_id), "approvalStep", &step)?;
-    Ok(q.entity(
-        &format!("{SET}('{}')/steps/$entity", a.id),
-        step_json(st, approval::is_approver(st, caller.id(), &groups) && caller.id() != a.requester),
-    ))
+    Ok(q.entity(&format!("{SET}('{}')/steps/$entity", a.id), step_json(st, a.assigned_to(st, caller.id(), &groups))))
 }
 
 /// PATCH `{approvals}/{id}/steps/{stepId}` with `{"reviewResult": "Approve"|"Deny", "justification": ...}`.

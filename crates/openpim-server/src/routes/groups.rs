@@ -112,7 +112,9 @@ pub async fn add_member(
     let audit =
         target(Audit::new(GROUP_MANAGEMENT, "Add member to group", "Add"), &group).detail("memberId", member_id);
     let op = op_for(&group, Operation::UpdateGroupMembers, Operation::UpdateRoleAssignableGroup);
-    s.authorize(&caller, op, &s.scopes_of(group.id).await?, &audit).await?;
+    // A group eligible for or approving a privileged role is protected like an account: joining
+    // it is as good as holding or handing out that role.
+    s.authorize_on_principal(&caller, op, group.id, &audit).await?;
     check_group_member(&group, member_id, member.kind())?;
     let now = s.now();
     let mut tx = s.store.begin_write().await?;
@@ -134,7 +136,9 @@ pub async fn remove_member(
     let audit = target(Audit::new(GROUP_MANAGEMENT, "Remove member from group", "Delete"), &group)
         .detail("memberId", member_id);
     let op = op_for(&group, Operation::UpdateGroupMembers, Operation::UpdateRoleAssignableGroup);
-    s.authorize(&caller, op, &s.scopes_of(group.id).await?, &audit).await?;
+    // A group eligible for or approving a privileged role is protected like an account: joining
+    // it is as good as holding or handing out that role.
+    s.authorize_on_principal(&caller, op, group.id, &audit).await?;
     let mut tx = s.store.begin_write().await?;
     if !tx.remove_group_member(group.id, member_id).await? {
         tx.rollback().await?;

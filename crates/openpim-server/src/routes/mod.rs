@@ -17,11 +17,31 @@ mod users;
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, MethodRouter};
 use axum::Router;
 
-pub fn graph_routes() -> Router<AppState> {
-    Router::new()
+/// The Graph routes and their path patterns: the patterns teach [`crate::normalize`] which
+/// segments are fixed names (matched ignoring case) and which are keys.
+pub struct GraphRoutes {
+    pub router: Router<AppState>,
+    pub patterns: Vec<&'static str>,
+}
+
+impl GraphRoutes {
+    fn new() -> Self {
+        Self { router: Router::new(), patterns: Vec::new() }
+    }
+
+    /// Like [`Router::route`], recording the pattern.
+    fn route(mut self, path: &'static str, method_router: MethodRouter<AppState>) -> Self {
+        self.patterns.push(path);
+        self.router = self.router.route(path, method_router);
+        self
+    }
+}
+
+pub fn graph_routes() -> GraphRoutes {
+    GraphRoutes::new()
         .route("/v1.0/me", get(users::me))
         .route("/v1.0/me/memberOf", get(users::my_member_of))
         .route("/v1.0/users", get(users::list).post(users::create))

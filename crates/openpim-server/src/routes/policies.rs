@@ -145,8 +145,11 @@ pub async fn update_rule(
 
 fn render_assignment(q: &OData, p: &StoredPolicy) -> Value {
     let mut v = wire::assignment(p);
-    if let Some(item) = q.options.expand.iter().find(|e| e.name.eq_ignore_ascii_case("policy")) {
-        let nested = |name: &str| item.options.expand.iter().any(|e| e.name.eq_ignore_ascii_case(name));
+    if q.expands("policy") {
+        // `policy($expand=rules)` names what to expand inside; `$expand=*` expands the policy alone.
+        let item = q.options.expand.iter().find(|e| e.name.eq_ignore_ascii_case("policy"));
+        let nested =
+            |name: &str| item.is_some_and(|i| i.options.expand.iter().any(|e| e.name.eq_ignore_ascii_case(name)));
         v["policy"] = wire::policy(p, nested("rules"), nested("effectiveRules"));
     }
     v
@@ -168,23 +171,12 @@ fn check_assignment_expand(q: &OData) -> ApiResult<()> {
     Ok(())
 }
 
-/// The context URL Graph uses with `$expand=policy($expand=rules)`.
-fn assignments_context(q: &OData) -> String {
-    match q.options.expand.iter().find(|e| e.name.eq_ignore_ascii_case("policy")) {
-        Some(item) if item.options.expand.iter().any(|e| e.name.eq_ignore_ascii_case("rules")) => {
-            format!("{ASSIGNMENTS}(policy(rules()))")
-        }
-        Some(_) => format!("{ASSIGNMENTS}(policy())"),
-        None => ASSIGNMENTS.to_string(),
-    }
-}
-
 pub async fn list_assignments(State(s): State<AppState>, _caller: Caller, q: OData) -> ApiResult<Response> {
     require_scope_filter(&q)?;
     check_assignment_expand(&q)?;
     let req = q.list_request(&schema::POLICY_ASSIGNMENT)?;
     let page = s.store.list_policy_assignments(&req).await?;
-    Ok(q.collection(&assignments_context(&q), page.map(|p| render_assignment(&q, &p)), req.offset))
+    Ok(q.collection(ASSIGNMENTS, page.map(|p| render_assignment(&q, &p)), req.offset))
 }
 
 pub async fn get_assignment(

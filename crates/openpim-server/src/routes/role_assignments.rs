@@ -23,7 +23,8 @@ use openpim_store::{schema, StoreError};
 use serde_json::Value;
 
 const CONTEXT: &str = "roleManagement/directory/roleAssignments";
-const EXPANDABLE: [&str; 3] = ["principal", "roleDefinition", "directoryScope"];
+/// unifiedRoleAssignment's navigation properties, as Graph's docs list them.
+const EXPANDABLE: [&str; 4] = ["appScope", "directoryScope", "principal", "roleDefinition"];
 
 /// Renders an assignment with the navigation properties `$expand` asked for.
 async fn render(s: &AppState, q: &OData, a: &Schedule) -> ApiResult<Value> {
@@ -37,21 +38,31 @@ async fn render(s: &AppState, q: &OData, a: &Schedule) -> ApiResult<Value> {
         v["roleDefinition"] = r.as_ref().map(wire::role_definition).unwrap_or(Value::Null);
     }
     if q.expands("directoryScope") {
-        v["directoryScope"] = match a.scope {
-            DirectoryScope::AdministrativeUnit(id) => s
-                .store
-                .get_administrative_unit(id)
-                .await?
-                .as_ref()
-                .map(crate::wire::directory::administrative_unit)
-                .unwrap_or(Value::Null),
-            DirectoryScope::Object(id) => {
-                s.store.find_scope_object(id).await?.as_ref().map(scope_object).unwrap_or(Value::Null)
-            }
-            DirectoryScope::Tenant => Value::Null,
-        };
+        v["directoryScope"] = directory_scope_object(s, &a.scope).await?;
+    }
+    if q.expands("appScope") {
+        // OpenPIM has directory scopes only: no app scope is ever set.
+        v["appScope"] = Value::Null;
     }
     Ok(v)
+}
+
+/// The `directoryScope` navigation property: the unit or object a scope names (`null` for the
+/// tenant, as Graph answers for `/`).
+pub(super) async fn directory_scope_object(s: &AppState, scope: &DirectoryScope) -> ApiResult<Value> {
+    Ok(match *scope {
+        DirectoryScope::AdministrativeUnit(id) => s
+            .store
+            .get_administrative_unit(id)
+            .await?
+            .as_ref()
+            .map(crate::wire::directory::administrative_unit)
+            .unwrap_or(Value::Null),
+        DirectoryScope::Object(id) => {
+            s.store.find_scope_object(id).await?.as_ref().map(scope_object).unwrap_or(Value::Null)
+        }
+        DirectoryScope::Tenant => Value::Null,
+    })
 }
 
 /// Graph's audit `targetResources.type` for a principal.
@@ -90,8 +101,16 @@ pub async fn get(State(s): State<AppState>, _caller: Caller, q: OData, Path(id):
     Ok(q.entity(&format!("{CONTEXT}/$entity"), render(&s, &q, &a).await?))
 }
 
-/// Checks that a narrow scope names something that exists.
-pub(super) async fn check_scope_exists(s: &AppState, scope: &DirectoryScope) -> ApiResult<()> {
+/// Checks that a narrow scope names something that exists, and that `role` may be granted there
+/// (only some roles can be scoped to an administrative unit: `authz::check_assignable_at`).
+pub(super) async fn check_scope_exists(
+    s: &AppState,
+    role: openpim_core::ObjectId,
+    scope: &DirectoryScope,
+) -> ApiResult<()> {
+    if let Some(role) = s.store.get_role_definition(role).await? {
+        openpim_core::authz::check_assignable_at(&role, scope)?;
+    }
     let exists = match scope {
         DirectoryScope::Tenant => true,
         DirectoryScope::AdministrativeUnit(id) => s.store.get_administrative_unit(*id).await?.is_some(),
@@ -113,7 +132,7 @@ pub async fn create(State(s): State<AppState>, caller: Caller, q: OData, body: J
         .detail("principalId", input.principal_id)
         .detail("directoryScopeId", scope);
     s.authorize(&caller, Operation::ManageRoleAssignments, &[scope], &attempt).await?;
-    check_scope_exists(&s, &scope).await?;
+    check_scope_exists(&s, input.role_definition_id, &scope).await?;
     let principal = s.store.find_object(input.principal_id).await?;
     let role = s.store.get_role_definition(input.role_definition_id).await?;
     let principal_ref = principal.as_ref().map(|p| match p {

@@ -52,9 +52,30 @@ fn instances_set(kind: Kind) -> &'static str {
     }
 }
 
-/// Parses `filterByCurrentUser(on='principal')` from a path segment.
+/// The navigation properties of a request, as Graph's docs list them.
+fn request_navigation(kind: Kind) -> &'static [&'static str] {
+    match kind {
+        Kind::Eligibility => &["appScope", "directoryScope", "principal", "roleDefinition", "targetSchedule"],
+        Kind::Assignment => {
+            &["activatedUsing", "appScope", "directoryScope", "principal", "roleDefinition", "targetSchedule"]
+        }
+    }
+}
+
+/// The navigation properties of a schedule or an instance, as Graph's docs list them.
+fn held_navigation(kind: Kind) -> &'static [&'static str] {
+    match kind {
+        Kind::Eligibility => &["appScope", "directoryScope", "principal", "roleDefinition"],
+        Kind::Assignment => &["activatedUsing", "appScope", "directoryScope", "principal", "roleDefinition"],
+    }
+}
+
+/// Parses `filterByCurrentUser(on='principal')` from a path segment (the function name ignoring
+/// case, as Graph matches path segments).
 fn filter_by_current_user(segment: &str) -> Option<String> {
-    let inner = segment.strip_prefix("filterByCurrentUser(")?.strip_suffix(')')?;
+    const FUNCTION: &str = "filterByCurrentUser(";
+    let head = segment.get(..FUNCTION.len()).filter(|h| h.eq_ignore_ascii_case(FUNCTION))?;
+    let inner = segment[head.len()..].strip_suffix(')')?;
     let value = inner.trim().strip_prefix("on=")?.trim().trim_matches('\'');
     Some(value.to_string())
 }
@@ -114,7 +135,7 @@ async fn create_request(s: AppState, caller: Caller, q: OData, body: JsonObject,
         authz::authorize(&s.index(), caller.id(), Operation::ManageRoleAssignments, &[req.scope], now).is_ok();
     if req.action == Action::AdminAssign && caller_is_admin {
         // Nothing can be granted at an administrative unit (or object) that does not exist.
-        super::role_assignments::check_scope_exists(&s, &req.scope).await?;
+        super::role_assignments::check_scope_exists(&s, req.role_definition_id, &req.scope).await?;
     }
     let principal = principal_facts(&s, req.principal_id).await?;
     let role = s.store.get_role_definition(req.role_definition_id).await?;
@@ -299,7 +320,12 @@ async fn list_requests(
     kind: Kind,
     filter: Option<RequestFilter>,
 ) -> ApiResult<Response> {
-    q.check_expand(wire::request_type(kind), &["principal", "roleDefinition", "targetSchedule", "activatedUsing"])?;
+    q.check_expand(wire::request_type(kind), request_navigation(kind))?;
+    // `filterByCurrentUser` is a function: Graph answers its result as a typed collection.
+    let context = match filter {
+        Some(_) => OData::function_context(wire::request_type(kind)),
+        None => format!("{RM}/{}", requests_set(kind)),
+    };
     let filter = match filter {
         Some(f) => f,
         None if reads_everything(&s, &caller) => RequestFilter::All,
@@ -321,14 +347,24 @@ async fn list_requests(
     for r in &page.items {
         items.push(expand_request(&s, &q, r).await?);
     }
-    Ok(q.collection(
-        &format!("{RM}/{}", requests_set(kind)),
-        Page { items, has_more: page.has_more, count: page.count },
-        req.offset,
-    ))
+    Ok(q.collection(&context, Page { items, has_more: page.has_more, count: page.count }, req.offset))
 }
 
-async fn expand_common(s: &AppState, q: &OData, v: &mut Value, principal: ObjectId, role: ObjectId) -> ApiResult<()> {
+async fn expand_common(
+    s: &AppState,
+    q: &OData,
+    v: &mut Value,
+    principal: ObjectId,
+    role: ObjectId,
+    scope: &DirectoryScope,
+) -> ApiResult<()> {
+    if q.expands("directoryScope") {
+        v["directoryScope"] = super::role_assignments::directory_scope_object(s, scope).await?;
+    }
+    if q.expands("appScope") {
+        // OpenPIM has directory scopes only: no app scope is ever set.
+        v["appScope"] = Value::Null;
+    }
     if q.expands("principal") {
         v["principal"] = s.store.find_object(principal).await?.as_ref().map(directory_object).unwrap_or(Value::Null);
     }
@@ -350,7 +386,7 @@ fn held(schedule: Schedule) -> HeldSchedule {
 
 async fn expand_request(s: &AppState, q: &OData, r: &ScheduleRequest) -> ApiResult<Value> {
     let mut v = wire::request(r);
-    expand_common(s, q, &mut v, r.principal_id, r.role_definition_id).await?;
+    expand_common(s, q, &mut v, r.principal_id, r.role_definition_id, &r.scope).await?;
     if q.expands("targetSchedule") {
         let target = match r.target_schedule_id {
             Some(id) => s.store.get_schedule(r.kind, id).await?,
@@ -391,7 +427,7 @@ async fn get_request(s: AppState, caller: Caller, q: OData, kind: Kind, key: Str
         };
         return list_requests(s, caller, q, kind, Some(filter)).await;
     }
-    q.check_expand(wire::request_type(kind), &["principal", "roleDefinition", "targetSchedule", "activatedUsing"])?;
+    q.check_expand(wire::request_type(kind), request_navigation(kind))?;
     let id = object_id(&key)?;
     let r = found(s.store.get_request(kind, id).await?, "request", &key)?;
     if r.principal_id != caller.id() && r.created_by != caller.id() && !reads_everything(&s, &caller) {
@@ -402,6 +438,7 @@ async fn get_request(s: AppState, caller: Caller, q: OData, kind: Kind, key: Str
 
 /// `roleAssignmentScheduleRequests/filterByCurrentUser(on='approver')`: requests waiting for the caller's decision.
 async fn requests_awaiting(s: AppState, caller: Caller, q: OData) -> ApiResult<Response> {
+    q.check_expand(wire::request_type(Kind::Assignment), request_navigation(Kind::Assignment))?;
     let (approvals, _) = super::approvals::awaiting(&s, &caller).await?;
     let mut items = Vec::with_capacity(approvals.len());
     for a in &approvals {
@@ -410,7 +447,7 @@ async fn requests_awaiting(s: AppState, caller: Caller, q: OData) -> ApiResult<R
         }
     }
     Ok(q.collection(
-        &format!("{RM}/{}", requests_set(Kind::Assignment)),
+        &OData::function_context(wire::request_type(Kind::Assignment)),
         Page { items, has_more: false, count: None },
         0,
     ))
@@ -469,12 +506,7 @@ async fn list_held(s: AppState, q: OData, kind: Kind, window: Window, holder: Op
         Window::Live => (schedules_set(kind), wire::schedule_type(kind)),
         Window::EffectiveAt(_) => (instances_set(kind), wire::instance_type(kind)),
     };
-    let expandable: &[&str] = if kind == Kind::Assignment {
-        &["principal", "roleDefinition", "activatedUsing"]
-    } else {
-        &["principal", "roleDefinition"]
-    };
-    q.check_expand(ty, expandable)?;
+    q.check_expand(ty, held_navigation(kind))?;
     let schema = match (kind, window) {
         (Kind::Assignment, Window::Live) => &schema::ASSIGNMENT_SCHEDULE,
         (Kind::Assignment, _) => &schema::ASSIGNMENT_INSTANCE,
@@ -487,7 +519,12 @@ async fn list_held(s: AppState, q: OData, kind: Kind, window: Window, holder: Op
     for h in &page.items {
         items.push(render_held(&s, &q, h, window).await?);
     }
-    Ok(q.collection(&format!("{RM}/{set}"), Page { items, has_more: page.has_more, count: page.count }, req.offset))
+    // `filterByCurrentUser` is a function: Graph answers its result as a typed collection.
+    let context = match holder {
+        Some(_) => OData::function_context(ty),
+        None => format!("{RM}/{set}"),
+    };
+    Ok(q.collection(&context, Page { items, has_more: page.has_more, count: page.count }, req.offset))
 }
 
 async fn render_held(s: &AppState, q: &OData, h: &HeldSchedule, window: Window) -> ApiResult<Value> {
@@ -495,7 +532,7 @@ async fn render_held(s: &AppState, q: &OData, h: &HeldSchedule, window: Window) 
         Window::Live => wire::schedule(h),
         Window::EffectiveAt(_) => wire::instance(h),
     };
-    expand_common(s, q, &mut v, h.principal_id, h.schedule.role_definition_id).await?;
+    expand_common(s, q, &mut v, h.principal_id, h.schedule.role_definition_id, &h.schedule.scope).await?;
     if q.expands("activatedUsing") {
         let source = match h.schedule.activated_using {
             Some(e) => s.store.get_schedule(Kind::Eligibility, e).await?,
@@ -531,6 +568,13 @@ async fn get_held(
         Window::Live => schedules_set(kind),
         Window::EffectiveAt(_) => instances_set(kind),
     };
+    q.check_expand(
+        match window {
+            Window::Live => wire::schedule_type(kind),
+            Window::EffectiveAt(_) => wire::instance_type(kind),
+        },
+        held_navigation(kind),
+    )?;
     let h = found(s.store.get_held(kind, window, s.now(), &key).await?, set, &key)?;
     Ok(q.entity(&format!("{RM}/{set}/$entity"), render_held(&s, &q, &h, window).await?))
 }
@@ -648,5 +692,6 @@ mod tests {
         assert_eq!(filter_by_current_user("filterByCurrentUser(on='createdBy')").as_deref(), Some("createdBy"));
         assert_eq!(filter_by_current_user("3fbd929d-8c56-4462-851e-0eb9a7b3a2a5"), None);
         assert_eq!(filter_by_current_user("filterByCurrentUser(x='y')"), None);
+        assert_eq!(filter_by_current_user("FilterByCurrentUser(on='principal')").as_deref(), Some("principal"));
     }
 }

@@ -1,7 +1,14 @@
-//! The browser session: the bearer token in an HttpOnly cookie, flash messages, and CSRF checks.
+//! The browser session: a server-side session named by a random id in an HttpOnly cookie, flash
+//! messages, and CSRF checks.
 //!
-//! CSRF tokens are SHA-256 of a domain label and the session's secret cookie value (the bearer
-//! token, or before sign-in a random pre-session value). A cross-site page can neither read the
+//! The cookie never holds the bearer token the user signed in with. It holds a random session id
+//! whose SHA-256 keys a row in the store (`ui_sessions`: user, MFA, authentication contexts,
+//! expiry no later than the token's). Sign-out deletes the row, so a copied cookie stops working
+//! at once, on every node. Each request mints a short-lived local token for the session's user
+//! to call the API in-process, so the API still checks the user on every call.
+//!
+//! CSRF tokens are SHA-256 of a domain label and the session's secret cookie value (the session
+//! id, or before sign-in a random pre-session value). A cross-site page can neither read the
 //! HttpOnly, SameSite=Strict cookie nor invert the hash, so it cannot forge the form field; and
 //! since the token depends only on the cookie, it holds across restarts and on every node.
 
@@ -69,9 +76,26 @@ pub fn redirect_with(to: &str, flash: Flash, secure: bool) -> Response {
     resp
 }
 
-/// The signed-in user's session, taken from the cookie. The token itself is verified by the API
-/// on every call; a page whose call answers 401 sends the user back to sign in.
+/// How long the bearer token minted for one UI request lives (it is used within the request).
+const REQUEST_TOKEN_TTL: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// The store key of a session id: its SHA-256, hex. The id itself is never stored.
+pub fn session_key(id: &str) -> String {
+    let digest = ring::digest::digest(&ring::digest::SHA256, id.as_bytes());
+    digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Session ids are 32 random bytes, hex: anything else is not worth a store lookup.
+fn well_formed_session_id(v: &str) -> bool {
+    v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// The signed-in user's session, found in the store by the cookie's session id. `token` is a
+/// short-lived bearer token for the session's user, minted for this request; the API verifies it
+/// and the user on every call, and a page whose call answers 401 sends the user back to sign in.
 pub struct Session {
+    /// The session id from the cookie (the secret CSRF tokens derive from).
+    pub id: String,
     pub token: String,
     pub csrf: String,
     pub flash: Option<Flash>,
@@ -81,7 +105,7 @@ pub struct Session {
 impl Session {
     /// Checks a submitted form's CSRF field: the refusal page when it is wrong.
     pub fn csrf_refusal(&self, submitted: &str) -> Option<Response> {
-        (!csrf_ok(&self.token, submitted)).then(view::csrf_refused)
+        (!csrf_ok(&self.id, submitted)).then(view::csrf_refused)
     }
 
     /// Adds the header that clears a flash message once it was shown.
@@ -106,14 +130,44 @@ impl FromRequestParts<UiState> for Session {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &UiState) -> Result<Self, Self::Rejection> {
-        let Some(token) = cookie(&parts.headers, SESSION_COOKIE) else {
+        let Some(id) = cookie(&parts.headers, SESSION_COOKIE) else {
             return Err(Redirect::to("/signin").into_response());
         };
+        let secure = state.secure_cookies();
+        let ended = |message: &str| {
+            let mut resp = redirect_with("/signin", Flash::err(format!("Please sign in again: {message}")), secure);
+            resp.headers_mut().append(header::SET_COOKIE, clear_cookie(SESSION_COOKIE, secure));
+            resp
+        };
+        if !well_formed_session_id(id) {
+            return Err(ended("the session cookie is not valid."));
+        }
+        // Sessions follow real time, like the tokens they come from.
+        let now = time::OffsetDateTime::now_utc();
+        let stored = match state.app.store.ui_session(&session_key(id), now).await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!(error = %e, "could not read a UI session");
+                return Err(view::plain_error(StatusCode::SERVICE_UNAVAILABLE, "The store is unavailable."));
+            }
+        };
+        let Some(stored) = stored else {
+            return Err(ended("the session has ended or expired."));
+        };
+        let remaining = (stored.expires - now).whole_seconds().max(1) as u64;
+        let req = crate::auth::TokenRequest {
+            oid: stored.user_id,
+            upn: String::new(),
+            mfa: stored.mfa,
+            acrs: stored.acrs,
+            ttl: REQUEST_TOKEN_TTL.min(std::time::Duration::from_secs(remaining)),
+        };
         Ok(Session {
-            csrf: csrf_for(token),
-            token: token.to_string(),
+            csrf: csrf_for(id),
+            id: id.to_string(),
+            token: state.app.issuer.mint(&req, now),
             flash: flash_of(&parts.headers),
-            secure: state.secure_cookies(),
+            secure,
         })
     }
 }

@@ -9,6 +9,7 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::Form;
+use openpim_store::sessions::UiSession;
 use ring::rand::SecureRandom;
 use serde::Deserialize;
 
@@ -83,11 +84,32 @@ pub async fn submit(State(ui): State<UiState>, headers: HeaderMap, Form(form): F
             return session::redirect_with("/signin", Flash::err(format!("Sign-in failed: {}", e.message)), secure)
         }
     };
-    let lifetime = (claims.exp - ui.app.now().unix_timestamp()).max(1);
+    // The session lives no longer than the token it was opened with. The cookie gets a random
+    // session id, never the token: sign-out can then end the session for good.
+    let now = time::OffsetDateTime::now_utc();
+    let lifetime = (claims.exp - now.unix_timestamp()).max(1);
+    let (Some(session_id), Ok(user_id)) = (random_hex(), claims.object_id()) else {
+        return view::plain_error(StatusCode::INTERNAL_SERVER_ERROR, "No randomness available.");
+    };
+    let stored = UiSession {
+        user_id,
+        mfa: claims.amr.iter().any(|m| m == "mfa"),
+        acrs: claims.acrs.clone(),
+        created: now,
+        expires: now + time::Duration::seconds(lifetime),
+    };
+    // Housekeeping: expired sessions are refused anyway; forget them now and then.
+    if let Err(e) = ui.app.store.delete_expired_ui_sessions(now).await {
+        tracing::warn!(error = %e, "could not forget expired UI sessions");
+    }
+    if let Err(e) = ui.app.store.insert_ui_session(&session::session_key(&session_id), &stored).await {
+        tracing::error!(error = %e, "could not store a UI session");
+        return view::plain_error(StatusCode::SERVICE_UNAVAILABLE, "The store is unavailable.");
+    }
     let name = view::s(&me["userPrincipalName"]);
     let mut resp = session::redirect_with("/", Flash::ok(format!("Signed in as {name}.")), secure);
     let h = resp.headers_mut();
-    h.append(header::SET_COOKIE, session::set_cookie(SESSION_COOKIE, token, Some(lifetime), secure));
+    h.append(header::SET_COOKIE, session::set_cookie(SESSION_COOKIE, &session_id, Some(lifetime), secure));
     h.append(header::SET_COOKIE, session::clear_cookie(PRESESSION_COOKIE, secure));
     resp
 }
@@ -98,9 +120,17 @@ pub struct CsrfOnly {
     csrf: String,
 }
 
-pub async fn signout(session: Session, Form(form): Form<CsrfOnly>) -> Response {
+/// Ends the session in the store (on every node), then clears the cookie.
+pub async fn signout(State(ui): State<UiState>, session: Session, Form(form): Form<CsrfOnly>) -> Response {
     if let Some(refused) = session.csrf_refusal(&form.csrf) {
         return refused;
+    }
+    if let Err(e) = ui.app.store.delete_ui_session(&session::session_key(&session.id)).await {
+        tracing::error!(error = %e, "could not end a UI session");
+        return view::plain_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "The store is unavailable; you are still signed in.",
+        );
     }
     let mut resp = session.redirect("/signin", Flash::ok("Signed out."));
     resp.headers_mut().append(header::SET_COOKIE, session::clear_cookie(SESSION_COOKIE, session.secure));

@@ -31,7 +31,8 @@ pub fn user(u: &User) -> Value {
         "jobTitle": u.job_title,
         "department": u.department,
         "accountEnabled": u.account_enabled,
-        "userType": "Member",
+        "userType": u.user_type.as_str(),
+        "imAddresses": u.im_addresses,
         "createdDateTime": datetime(u.created),
         "businessPhones": [],
     })
@@ -155,6 +156,8 @@ pub fn read_new_user(mut b: Body) -> ApiResult<NewUser> {
         job_title: b.string("jobTitle")?,
         department: b.string("department")?,
         account_enabled: b.bool("accountEnabled")?,
+        user_type: b.string("userType")?,
+        im_addresses: b.string_list("imAddresses")?,
     };
     // OpenPIM authenticates through tokens; a password sent by a Graph client is not kept.
     b.ignore("passwordProfile");
@@ -174,6 +177,8 @@ pub fn read_user_patch(mut b: Body) -> ApiResult<UserPatch> {
         job_title: b.nullable_string("jobTitle")?,
         department: b.nullable_string("department")?,
         account_enabled: b.bool("accountEnabled")?,
+        user_type: b.string("userType")?,
+        im_addresses: b.string_list("imAddresses")?,
     };
     b.ignore("passwordProfile");
     b.ignore("usageLocation");

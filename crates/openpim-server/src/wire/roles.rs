@@ -37,6 +37,9 @@ pub fn role_assignment(a: &Schedule) -> Value {
         "roleDefinitionId": a.role_definition_id,
         "directoryScopeId": a.scope.to_string(),
         "appScopeId": null,
+        // Graph still returns the older name of the scope beside directoryScopeId ("/" for
+        // tenant-wide, as its examples show); clients such as ScubaGear read it.
+        "resourceScope": a.scope.to_string(),
     })
 }
 
@@ -83,7 +86,15 @@ pub fn read_new_assignment(mut b: Body) -> ApiResult<NewAssignmentBody> {
         b.guid("roleDefinitionId")?.ok_or_else(|| ApiError::bad_request("Property 'roleDefinitionId' is required."))?;
     let directory_scope_id = b.string("directoryScopeId")?;
     let app_scope_id = b.string("appScopeId")?;
+    // The older name Graph's earlier examples send; the same scope when both are given.
+    let resource_scope = b.string("resourceScope")?;
     b.finish()?;
+    let directory_scope_id = match (directory_scope_id, resource_scope) {
+        (Some(d), Some(r)) if d != r => {
+            return Err(ApiError::bad_request("directoryScopeId and resourceScope name different scopes."))
+        }
+        (d, r) => d.or(r),
+    };
     let directory_scope_id = match (directory_scope_id, &app_scope_id) {
         (Some(d), None) => d,
         (None, Some(_)) => {

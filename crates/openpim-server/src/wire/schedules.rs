@@ -68,9 +68,17 @@ pub fn request(r: &ScheduleRequest) -> Value {
     })
 }
 
+/// The start Graph shows for a schedule: none for a role assigned directly (through
+/// `roleAssignments`, not a PIM request), as Graph's examples of instances and schedules show
+/// (`startDateTime: null`, `assignmentType: Assigned`, `memberType: Direct`); "roles assigned
+/// outside PIM" checks key on exactly that. The stored start still bounds the grant.
+fn shown_start(s: &Schedule) -> Option<time::OffsetDateTime> {
+    s.created_using.is_some().then_some(s.start)
+}
+
 fn stored_schedule_info(s: &Schedule) -> Value {
     schedule_info(&RequestSchedule {
-        start: Some(s.start),
+        start: shown_start(s),
         expiration: Expiration { kind: s.expiration_type, end: s.end, duration: s.duration },
     })
 }
@@ -108,7 +116,7 @@ pub fn instance(h: &HeldSchedule) -> Value {
         "roleDefinitionId": s.role_definition_id,
         "directoryScopeId": s.scope.to_string(),
         "appScopeId": null,
-        "startDateTime": datetime(s.start),
+        "startDateTime": shown_start(s).map(datetime),
         "endDateTime": s.end.map(datetime),
         "memberType": h.member_type.as_str(),
     });

@@ -18,6 +18,7 @@ pub const PRIVILEGED_ROLE_ADMINISTRATOR: &str = "e8611ab8-c189-46e8-94e1-60213ab
 pub const USER_ADMINISTRATOR: &str = "fe930be7-5e62-47db-91af-98c3a49a38b1";
 pub const GROUPS_ADMINISTRATOR: &str = "fdd7a751-b60b-444a-984c-02652fe8fa1c";
 pub const GLOBAL_READER: &str = "f2ef992c-3afb-46b9-b7cf-a126ee74c451";
+pub const HELPDESK_ADMINISTRATOR: &str = "729827e3-9c14-49f7-bb1b-9608f156bbb8";
 
 pub const RM: &str = "/v1.0/roleManagement/directory";
 
@@ -174,8 +175,14 @@ impl TestServer {
         drop(_dir);
     }
 
+    /// A token for the user who holds `upn` now (see [`mint_for_upn`]).
     pub fn mint(&self, upn: &str, now: time::OffsetDateTime, ttl: Duration) -> String {
-        self.server.state.issuer.mint(&TokenRequest { upn: upn.to_string(), mfa: false, acrs: vec![], ttl }, now)
+        mint_for_upn(&self.server, upn, false, &[], now, ttl)
+    }
+
+    /// The server's data directory (its issuer key lives there).
+    pub fn data_dir(&self) -> &std::path::Path {
+        self._dir.path()
     }
 
     pub fn token_for(&self, upn: &str) -> String {
@@ -183,7 +190,14 @@ impl TestServer {
     }
 
     pub fn admin_token(&self) -> String {
-        self.token_for(ADMIN_UPN)
+        if self.admin_id.is_empty() {
+            self.token_for(ADMIN_UPN)
+        } else {
+            let oid = uuid::Uuid::parse_str(&self.admin_id).expect("admin id");
+            let req =
+                TokenRequest { oid, upn: ADMIN_UPN.into(), mfa: false, acrs: vec![], ttl: Duration::from_secs(3600) };
+            self.server.state.issuer.mint(&req, time::OffsetDateTime::now_utc())
+        }
     }
 
     /// Creates a user as the admin; returns its id.
@@ -278,6 +292,47 @@ impl TestServer {
     pub async fn count(&self, path: &str) -> usize {
         self.list_all(path, &self.admin_token()).await.len()
     }
+}
+
+/// The object id of the user who holds `upn` in `server`'s directory right now, read from its
+/// database. Tokens name their user by object id (`oid`), but tests think in UPNs; the harness
+/// is synchronous, so the lookup runs on a helper thread with a connection of its own.
+pub fn user_id_by_upn(server: &openpim_server::RunningServer, upn: &str) -> Option<uuid::Uuid> {
+    let url = server.state.store.url().to_string();
+    let upn = upn.to_string();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
+        rt.block_on(async {
+            let store = openpim_store::Store::connect(&url).await.expect("a second connection to the test database");
+            let user = store.get_user_by_upn(&upn).await.expect("user lookup");
+            store.close().await;
+            user.map(|u| u.id)
+        })
+    })
+    .join()
+    .expect("lookup thread")
+}
+
+/// A token (as the local issuer mints them) for the user who holds `upn` now. For a UPN nobody
+/// holds, the token names a random object id, which the server refuses like any unknown user.
+pub fn mint_for_upn(
+    server: &openpim_server::RunningServer,
+    upn: &str,
+    mfa: bool,
+    acrs: &[&str],
+    now: time::OffsetDateTime,
+    ttl: Duration,
+) -> String {
+    let oid = user_id_by_upn(server, upn).unwrap_or_else(uuid::Uuid::new_v4);
+    let req = TokenRequest { oid, upn: upn.to_string(), mfa, acrs: acrs.iter().map(|a| a.to_string()).collect(), ttl };
+    server.state.issuer.mint(&req, now)
+}
+
+/// A token for the user with object id `oid`, whatever its UPN is now.
+pub fn mint_for_id(server: &openpim_server::RunningServer, oid: &str, mfa: bool) -> String {
+    let oid = uuid::Uuid::parse_str(oid).expect("an object id");
+    let req = TokenRequest { oid, upn: String::new(), mfa, acrs: vec![], ttl: Duration::from_secs(3600) };
+    server.state.issuer.mint(&req, time::OffsetDateTime::now_utc())
 }
 
 /// The body of a `members/$ref` POST.

@@ -104,9 +104,20 @@ impl Pim {
     // ---- tokens and principals ----
 
     fn mint(&self, upn: &str, mfa: bool) -> String {
-        self.server.state.issuer.mint(
-            &TokenRequest { upn: upn.into(), mfa, acrs: vec![], ttl: std::time::Duration::from_secs(3600) },
+        if upn == ADMIN_UPN && !self.admin_id.is_empty() {
+            // The admin's id is known: no database lookup for the most used token.
+            let oid = uuid::Uuid::parse_str(&self.admin_id).expect("admin id");
+            let req =
+                TokenRequest { oid, upn: upn.into(), mfa, acrs: vec![], ttl: std::time::Duration::from_secs(3600) };
+            return self.server.state.issuer.mint(&req, OffsetDateTime::now_utc());
+        }
+        crate::common::mint_for_upn(
+            &self.server,
+            upn,
+            mfa,
+            &[],
             OffsetDateTime::now_utc(),
+            std::time::Duration::from_secs(3600),
         )
     }
 
