@@ -23,6 +23,7 @@ use openpim_core::policy::RolePolicy;
 use openpim_core::schedule::{
     self, Action, Context, Effect, Kind, NewRequest, PrincipalFacts, RequestStatus, Schedule, ScheduleRequest,
 };
+use openpim_core::scope::DirectoryScope;
 use openpim_core::ObjectId;
 use openpim_store::directory::DirectoryObject;
 use openpim_store::schedules::{HeldSchedule, RequestFilter, Window};
