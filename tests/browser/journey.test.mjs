@@ -282,7 +282,11 @@ test('admin, bob and alice go through eligibility, activation, approval, deactiv
     admin.getByRole('link', { name: 'Download CSV' }).click(),
   ]);
   const csv = readFileSync(await download.path(), 'utf8').trim().split('\r\n');
-  assert.equal(csv[0], 'activityDateTime,activityDisplayName,category,result,resultReason,initiatedBy,targets,id');
+  // The API's one CSV format (openpim_core::audit::csv): every field quoted.
+  const columns = ['activityDateTime', 'category', 'activityDisplayName', 'operationType', 'result',
+    'resultReason', 'initiatedByUserId', 'initiatedByUserPrincipalName', 'initiatedByUserDisplayName',
+    'targetResources', 'modifiedProperties', 'additionalDetails', 'loggedByService', 'correlationId', 'id'];
+  assert.equal(csv[0], columns.map((c) => `"${c}"`).join(','));
   assert.equal(csv.length - 1, actors.length, 'one CSV line per row on the page');
   assert.ok(csv.some((l) => l.includes('Remove member from role (PIM deactivation)')));
 

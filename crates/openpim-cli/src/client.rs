@@ -60,14 +60,40 @@ impl Client {
         format!("{}{}", self.base, relative)
     }
 
-    async fn send(&self, method: Method, path: &str, body: Option<&Value>) -> CliResult<(StatusCode, Value)> {
-        let token = self.token.as_deref().ok_or_else(|| {
+    fn token(&self) -> CliResult<&str> {
+        self.token.as_deref().ok_or_else(|| {
             CliError::new(
                 Kind::Auth,
                 "NotSignedIn",
                 "no token: pass --token, set OPENPIM_TOKEN, or run `openpim login --server URL --token TOKEN`",
             )
-        })?;
+        })
+    }
+
+    /// GETs a non-JSON resource (the audit CSV) and copies its body to `out` chunk by chunk as
+    /// it arrives. Returns the bytes written; an error answer is the server's Graph error.
+    pub async fn download(&self, path: &str, out: &mut (dyn std::io::Write + Send)) -> CliResult<u64> {
+        let unreachable = |e: reqwest::Error| {
+            CliError::new(Kind::Server, "ServerUnreachable", format!("cannot reach {}: {}", self.base, root_cause(&e)))
+        };
+        let mut resp = self.http.get(self.url(path)).bearer_auth(self.token()?).send().await.map_err(unreachable)?;
+        let status = resp.status();
+        if !status.is_success() {
+            let bytes = resp.bytes().await.map_err(unreachable)?;
+            let value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+            return Err(graph_error(status, &value, &bytes));
+        }
+        let mut written = 0;
+        while let Some(chunk) = resp.chunk().await.map_err(unreachable)? {
+            out.write_all(&chunk).map_err(|e| CliError::local("WriteFailed", e.to_string()))?;
+            written += chunk.len() as u64;
+        }
+        out.flush().map_err(|e| CliError::local("WriteFailed", e.to_string()))?;
+        Ok(written)
+    }
+
+    async fn send(&self, method: Method, path: &str, body: Option<&Value>) -> CliResult<(StatusCode, Value)> {
+        let token = self.token()?;
         let mut req = self.http.request(method, self.url(path)).bearer_auth(token);
         if let Some(b) = body {
             req = req.json(b);

@@ -120,37 +120,10 @@ pub fn end_time(raw: Option<&str>, now: OffsetDateTime) -> String {
     }
 }
 
-/// One CSV field, quoted when it holds a separator, quote or line break (RFC 4180).
-pub fn csv_field(raw: &str) -> String {
-    if raw.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", raw.replace('"', "\"\""))
-    } else {
-        raw.to_string()
-    }
-}
-
-/// One CSV record with CRLF line ending, as RFC 4180 has it.
-pub fn csv_line<S: AsRef<str>>(fields: &[S]) -> String {
-    let mut line = fields.iter().map(|f| csv_field(f.as_ref())).collect::<Vec<_>>().join(",");
-    line.push_str("\r\n");
-    line
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use time::macros::datetime;
-
-    #[test]
-    fn csv_quotes_only_what_needs_it() {
-        assert_eq!(csv_field("plain"), "plain");
-        assert_eq!(csv_field(""), "");
-        assert_eq!(csv_field("a,b"), "\"a,b\"");
-        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
-        assert_eq!(csv_field("two\nlines"), "\"two\nlines\"");
-        assert_eq!(csv_field("cr\rhere"), "\"cr\rhere\"");
-        assert_eq!(csv_line(&["a", "b,c", "\"q\""]), "a,\"b,c\",\"\"\"q\"\"\"\r\n");
-    }
 
     #[test]
     fn tables_align_and_flatten() {

@@ -472,11 +472,21 @@ async fn audit_list_and_csv_export_show_the_steps() {
     assert_eq!(out.code, 0, "{}", out.stderr);
     let csv = std::fs::read_to_string(&file).expect("CSV written");
     let lines: Vec<&str> = csv.split("\r\n").filter(|l| !l.is_empty()).collect();
-    assert!(lines[0].starts_with("activityDateTime,category,activityDisplayName,result"), "{}", lines[0]);
+    // The server's one CSV format: every field quoted (openpim_core::audit::csv).
+    assert!(
+        lines[0].starts_with("\"activityDateTime\",\"category\",\"activityDisplayName\",\"operationType\",\"result\""),
+        "{}",
+        lines[0]
+    );
     let all = rows(&cli.ok(&admin, &["audit", "list", "--top", "999"]).await);
     assert_eq!(lines.len(), all.len() + 1, "every record, one line each");
     assert!(lines.iter().any(|l| l.contains("action=adminAssign")), "{csv}");
-    assert!(lines.iter().any(|l| l.contains("action=selfActivate") && l.contains(",success,")), "{csv}");
+    assert!(lines.iter().any(|l| l.contains("action=selfActivate") && l.contains(",\"success\",")), "{csv}");
+    // Names beside ids: the activation names bob's role and the scope.
+    assert!(
+        lines.iter().any(|l| l.contains("roleName=User Administrator") && l.contains("directoryScopeName=Directory")),
+        "{csv}"
+    );
     // The failure reason holds quotes: CSV doubles them inside a quoted field.
     assert!(csv.contains("\"RoleAssignmentRequestPolicyValidationFailed: The following policy rules failed: [\"\"JustificationRule\"\"]\""), "{csv}");
 
@@ -484,6 +494,13 @@ async fn audit_list_and_csv_export_show_the_steps() {
     let out = cli.run(Some(&admin), &["audit", "export", "--csv"]).await;
     assert_eq!((out.code, out.stdout.lines().count()), (0, lines.len()), "{}", out.stderr);
     cli.run(Some(&bob), &["audit", "list"]).await.assert_error(3, "Authorization_RequestDenied");
+    cli.run(Some(&bob), &["audit", "export", "--csv"]).await.assert_error(3, "Authorization_RequestDenied");
+    // --filter narrows the server's export (bob's refused reads are failures too by now).
+    let failures = rows(&cli.ok(&admin, &["audit", "list", "--top", "999", "--filter", "result eq 'failure'"]).await);
+    let out = cli.run(Some(&admin), &["audit", "export", "--csv", "--filter", "result eq 'failure'"]).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let failures_csv: Vec<&str> = out.stdout.split("\r\n").filter(|l| !l.is_empty()).collect();
+    assert_eq!(failures_csv.len(), failures.len() + 1, "{}", out.stdout);
     cli.stop().await;
 }
 

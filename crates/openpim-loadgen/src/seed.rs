@@ -299,6 +299,7 @@ async fn bootstrap(data_dir: &Path, w: &Workload, now: Instant) -> anyhow::Resul
         result_reason: String::new(),
         initiated_by_id: None,
         initiated_by_upn: Some("openpim-loadgen seed".into()),
+        initiated_by_display_name: None,
         targets: vec![],
         additional_details: vec![("customRoles".into(), custom.len().to_string())],
         correlation_id: ObjectId::new_v4(),

@@ -89,11 +89,13 @@ pub async fn ensure(store: &Store, admin_upn: &str, now: Instant) -> anyhow::Res
         result_reason: String::new(),
         initiated_by_id: None,
         initiated_by_upn: None,
+        initiated_by_display_name: None,
         targets: vec![AuditTarget {
             id: admin.id.to_string(),
             display_name: Some(admin.display_name.clone()),
             kind: "User",
             user_principal_name: Some(admin.user_principal_name.clone()),
+            modified_properties: Vec::new(),
         }],
         additional_details: vec![
             ("tenantId".into(), tenant_id.to_string()),

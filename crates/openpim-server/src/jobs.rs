@@ -32,11 +32,13 @@ fn system_record(
         result_reason: String::new(),
         initiated_by_id: None,
         initiated_by_upn: None,
+        initiated_by_display_name: None,
         targets: vec![AuditTarget {
             id: target.to_string(),
             display_name: None,
             kind: target_kind,
             user_principal_name: None,
+            modified_properties: Vec::new(),
         }],
         additional_details: details,
         correlation_id: ObjectId::new_v4(),

@@ -1,5 +1,6 @@
 //! The OpenPIM HTTP server: Microsoft Graph v1.0-compatible routes over the OpenPIM core.
 
+mod audit_detail;
 pub mod auth;
 pub mod bootstrap;
 pub mod error;

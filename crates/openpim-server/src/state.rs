@@ -3,7 +3,7 @@
 use crate::auth::{Caller, CallerCache, LocalIssuer};
 use crate::error::{ApiError, ApiResult};
 use openpim_core::access::{AccessIndex, AccessPath};
-use openpim_core::audit::{AuditRecord, AuditResult, AuditTarget};
+use openpim_core::audit::{AuditRecord, AuditResult, AuditTarget, ModifiedProperty};
 use openpim_core::authz::{self, Operation};
 use openpim_core::error::DomainResult;
 use openpim_core::scope::DirectoryScope;
@@ -184,12 +184,20 @@ impl Audit {
     }
 
     pub fn target(mut self, kind: &'static str, id: impl ToString, name: Option<&str>, upn: Option<&str>) -> Self {
-        self.targets.push(AuditTarget {
-            id: id.to_string(),
-            display_name: name.map(str::to_string),
-            kind,
-            user_principal_name: upn.map(str::to_string),
-        });
+        self.targets.push(AuditTarget::new(kind, id, name, upn));
+        self
+    }
+
+    /// Records that the last target's property `name` changed from `old` to `new` (JSON text,
+    /// as Graph's `modifiedProperties` carry them).
+    pub fn modified(mut self, name: impl ToString, old: Option<String>, new: Option<String>) -> Self {
+        if let Some(t) = self.targets.last_mut() {
+            t.modified_properties.push(ModifiedProperty {
+                display_name: name.to_string(),
+                old_value: old,
+                new_value: new,
+            });
+        }
         self
     }
 
@@ -209,6 +217,7 @@ impl Audit {
             result_reason: reason.to_string(),
             initiated_by_id: Some(caller.id()),
             initiated_by_upn: Some(caller.user.user_principal_name.clone()),
+            initiated_by_display_name: Some(caller.user.display_name.clone()),
             targets: self.targets.clone(),
             additional_details: self.details.clone(),
             correlation_id: ObjectId::new_v4(),

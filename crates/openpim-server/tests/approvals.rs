@@ -743,3 +743,117 @@ async fn an_approval_after_the_eligibility_went_away_grants_nothing() {
     w.nothing_granted().await;
     w.pim.stop().await;
 }
+
+// ---------------------------------------------------------------- what the audit log tells auditors
+
+/// Every target of an audit row is named, and so is the initiator.
+fn assert_named(audit: &Value) {
+    let initiator = &audit["initiatedBy"]["user"];
+    assert!(initiator["displayName"].as_str().is_some_and(|n| !n.is_empty()), "initiator unnamed: {audit}");
+    for t in audit["targetResources"].as_array().unwrap() {
+        assert!(t["displayName"].as_str().is_some_and(|n| !n.is_empty()), "target unnamed: {audit}");
+    }
+}
+
+#[tokio::test]
+async fn activation_and_decision_records_carry_what_auditors_look_for() {
+    let w = World::new().await;
+    let requested_at = w.pim.now();
+    let mut body = request("selfActivate", &w.bob, USER_ADMINISTRATOR, Some(for_duration(None, "PT2H")));
+    body["ticketInfo"] = json!({"ticketNumber": "INC-4711", "ticketSystem": "ServiceNow"});
+    let (status, created) = w.pim.assignment_request(&w.bob_t, body).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let request_id = created["id"].as_str().unwrap().to_string();
+    let approval = created["approvalId"].as_str().unwrap().to_string();
+
+    // The activation: requestor, role and scope (ids and names), justification, ticket, the
+    // window asked for, and the approval it waits for.
+    let asked = audits_named(&w.pim, "Add member to role (PIM activation)").await;
+    assert_eq!(asked.len(), 1, "{asked:?}");
+    let a = &asked[0];
+    assert_named(a);
+    assert_eq!(a["initiatedBy"]["user"]["displayName"], "bob", "{a}");
+    let role = a["targetResources"].as_array().unwrap().iter().find(|t| t["type"] == "Role").unwrap();
+    assert_eq!(role["displayName"], "User Administrator", "{a}");
+    let principal = a["targetResources"].as_array().unwrap().iter().find(|t| t["type"] == "User").unwrap();
+    assert_eq!(
+        (principal["id"].as_str(), principal["userPrincipalName"].as_str()),
+        (Some(w.bob.as_str()), Some("bob@openpim.test"))
+    );
+    let start = rfc3339(requested_at);
+    let end = rfc3339(requested_at + Duration::hours(2));
+    for (key, value) in [
+        ("requestorId", w.bob.as_str()),
+        ("requestorName", "bob"),
+        ("roleDefinitionId", USER_ADMINISTRATOR),
+        ("roleName", "User Administrator"),
+        ("directoryScopeId", "/"),
+        ("directoryScopeName", "Directory"),
+        ("justification", "Investigating ticket INC-4711"),
+        ("ticketNumber", "INC-4711"),
+        ("ticketSystem", "ServiceNow"),
+        ("requestedStartDateTime", start.as_str()),
+        ("requestedEndDateTime", end.as_str()),
+        ("requestedDuration", "PT2H"),
+        ("requestId", request_id.as_str()),
+        ("status", "PendingApproval"),
+        ("approvalId", approval.as_str()),
+    ] {
+        assert_eq!(detail(a, key), Some(value), "{key}: {a}");
+    }
+    assert_eq!(detail(a, "grantedStartDateTime"), None, "nothing is granted while it waits: {a}");
+
+    // The decision: stage, result, the approver's reason, and what it granted.
+    let step = w.step_id(&approval).await;
+    w.pim.advance(Duration::minutes(10));
+    let approved_at = w.pim.now();
+    let (status, body) = w.decide(&w.alice_t, &approval, &step, "Approve", Some("Known incident")).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let decided = audits_named(&w.pim, "Approve role activation request in PIM").await;
+    assert_eq!(decided.len(), 1, "{decided:?}");
+    let d = &decided[0];
+    assert_named(d);
+    assert_eq!(d["initiatedBy"]["user"]["displayName"], "alice", "{d}");
+    let granted_start = rfc3339(approved_at);
+    let granted_end = rfc3339(approved_at + Duration::hours(2));
+    for (key, value) in [
+        ("approvalId", approval.as_str()),
+        ("approvalStage", "1"),
+        ("approvalResult", "Approve"),
+        ("approvalReason", "Known incident"),
+        ("approverId", w.alice.as_str()),
+        ("approverName", "alice"),
+        ("requestId", request_id.as_str()),
+        ("requestorName", "bob"),
+        ("justification", "Investigating ticket INC-4711"),
+        ("ticketNumber", "INC-4711"),
+        ("directoryScopeName", "Directory"),
+        ("grantedStartDateTime", granted_start.as_str()),
+        ("grantedEndDateTime", granted_end.as_str()),
+        ("grantedDuration", "PT2H"),
+    ] {
+        assert_eq!(detail(d, key), Some(value), "{key}: {d}");
+    }
+    w.pim.stop().await;
+}
+
+#[tokio::test]
+async fn a_refused_decision_is_audited_with_names_and_its_stage() {
+    let w = World::new().await;
+    w.set_approvers(vec![single_user(&w.bob), single_user(&w.alice)]).await;
+    let (_, approval) = w.request().await;
+    let step = w.step_id(&approval).await;
+    // Bob may not decide his own request: refused, audited, and named like any other record.
+    let (status, _) = w.decide(&w.bob_t, &approval, &step, "Approve", Some("me")).await;
+    assert!(status.is_client_error(), "{status}");
+    let refused: Vec<Value> = audits_named(&w.pim, "Approve role activation request in PIM")
+        .await
+        .into_iter()
+        .filter(|a| a["result"] == "failure")
+        .collect();
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert_named(&refused[0]);
+    assert_eq!(detail(&refused[0], "approverName"), Some("bob"), "{}", refused[0]);
+    assert_eq!(detail(&refused[0], "roleName"), Some("User Administrator"), "{}", refused[0]);
+    w.pim.stop().await;
+}

@@ -197,3 +197,222 @@ async fn who_may_read_the_audit_log() {
     assert_graph_error(status, &body, 403, "Authorization_RequestDenied");
     ts.stop().await;
 }
+
+fn detail<'a>(audit: &'a Value, key: &str) -> Option<&'a str> {
+    audit["additionalDetails"].as_array()?.iter().find(|d| d["key"] == key)?["value"].as_str()
+}
+
+#[tokio::test]
+async fn records_name_every_target_and_the_initiator_even_refusals() {
+    let ts = TestServer::start().await;
+    let user = ts.create_user_named("named@openpim.test", "Named Person").await;
+    // The role assignment's writer knows the role's name but only the principal's id.
+    ts.assign_role(&user, GLOBAL_READER, "/").await;
+    let all = audits(&ts, "").await;
+    let added = find(&all, "Add member to role", &user);
+    assert_eq!(added.len(), 1, "{all:#?}");
+    let e = added[0];
+    let principal = e["targetResources"].as_array().unwrap().iter().find(|t| t["id"] == user.as_str()).unwrap();
+    assert_eq!(principal["displayName"], "Named Person", "{e}");
+    assert_eq!(principal["userPrincipalName"], "named@openpim.test", "{e}");
+    assert!(e["initiatedBy"]["user"]["displayName"].is_string(), "{e}");
+    assert_eq!(detail(e, "directoryScopeName"), Some("Directory"), "{e}");
+
+    // A refused attempt (no right to assign roles) is named too.
+    let token = ts.token_for("named@openpim.test");
+    let (status, body) = ts
+        .client
+        .post(
+            &format!("{RM}/roleAssignments"),
+            &token,
+            json!({"principalId": user, "roleDefinitionId": GLOBAL_ADMINISTRATOR, "directoryScopeId": "/"}),
+        )
+        .await;
+    assert_graph_error(status, &body, 403, "Authorization_RequestDenied");
+    let mine = audits(&ts, &format!("$filter=initiatedBy/user/id eq '{user}'")).await;
+    assert_eq!(mine.len(), 1, "{mine:#?}");
+    let refused = &mine[0];
+    assert_eq!(refused["result"], "failure");
+    assert_eq!(refused["initiatedBy"]["user"]["displayName"], "Named Person", "{refused}");
+    assert_eq!(refused["targetResources"][0]["displayName"], "Global Administrator", "{refused}");
+    assert_eq!(detail(refused, "principalName"), Some("Named Person"), "{refused}");
+    assert_eq!(detail(refused, "directoryScopeName"), Some("Directory"), "{refused}");
+    // And the initiator's name can be filtered on.
+    let by_name = audits(&ts, "$filter=initiatedBy/user/displayName eq 'Named Person'").await;
+    assert_eq!(by_name.len(), 1, "{by_name:#?}");
+    ts.stop().await;
+}
+
+#[tokio::test]
+async fn policy_changes_record_old_and_new_values() {
+    let ts = TestServer::start().await;
+    let admin = ts.admin_token();
+    let rows = ts
+        .list_all(
+            &format!(
+                "/v1.0/policies/roleManagementPolicyAssignments?$filter=scopeId eq '/' and scopeType eq 'DirectoryRole' and roleDefinitionId eq '{USER_ADMINISTRATOR}'"
+            ),
+            &admin,
+        )
+        .await;
+    let policy = rows[0]["policyId"].as_str().unwrap().to_string();
+    let (status, body) = ts
+        .client
+        .patch(
+            &format!("/v1.0/policies/roleManagementPolicies/{policy}/rules/Expiration_EndUser_Assignment"),
+            &admin,
+            json!({"@odata.type": "#microsoft.graph.unifiedRoleManagementPolicyExpirationRule",
+                   "id": "Expiration_EndUser_Assignment", "isExpirationRequired": true, "maximumDuration": "PT2H"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let all = audits(&ts, "").await;
+    let changed = find(&all, "Update role setting in PIM", USER_ADMINISTRATOR);
+    assert_eq!(changed.len(), 1, "{all:#?}");
+    let e = changed[0];
+    let role = &e["targetResources"][0];
+    assert_eq!(role["displayName"], "User Administrator", "{e}");
+    let modified = role["modifiedProperties"].as_array().unwrap();
+    assert_eq!(modified.len(), 1, "only the changed property: {e}");
+    assert_eq!(modified[0]["displayName"], "Expiration_EndUser_Assignment.maximumDuration", "{e}");
+    assert_eq!(modified[0]["oldValue"], "\"PT8H\"", "{e}");
+    assert_eq!(modified[0]["newValue"], "\"PT2H\"", "{e}");
+    assert_eq!(detail(e, "ruleId"), Some("Expiration_EndUser_Assignment"), "{e}");
+    ts.stop().await;
+}
+
+// ---------------------------------------------------------------- the CSV export
+
+const CSV: &str = "/v1.0/openpim/auditLogs/directoryAudits/csv";
+
+/// Parses RFC 4180 text (quoted fields, doubled quotes, CRLF records) into records.
+fn parse_csv(text: &str) -> Vec<Vec<String>> {
+    let mut records = Vec::new();
+    let mut record = Vec::new();
+    let mut field = String::new();
+    let mut chars = text.chars().peekable();
+    let mut quoted = false;
+    while let Some(c) = chars.next() {
+        match (quoted, c) {
+            (true, '"') if chars.peek() == Some(&'"') => {
+                chars.next();
+                field.push('"');
+            }
+            (true, '"') => quoted = false,
+            (true, c) => field.push(c),
+            (false, '"') => quoted = true,
+            (false, ',') => record.push(std::mem::take(&mut field)),
+            (false, '\r') if chars.peek() == Some(&'\n') => {
+                chars.next();
+                record.push(std::mem::take(&mut field));
+                records.push(std::mem::take(&mut record));
+            }
+            (false, c) => panic!("unquoted character {c:?} in a CSV that quotes every field"),
+        }
+    }
+    assert!(field.is_empty() && record.is_empty(), "the CSV ends with CRLF");
+    records
+}
+
+async fn get_csv(ts: &TestServer, query: &str, token: &str) -> (StatusCode, reqwest::header::HeaderMap, String) {
+    let path = if query.is_empty() { CSV.to_string() } else { format!("{CSV}?{query}") };
+    let resp = ts.client.http.get(ts.client.url(&path)).bearer_auth(token).send().await.unwrap();
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    (status, headers, resp.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn the_csv_export_holds_every_record_exactly_once_across_pages() {
+    let ts = TestServer::start().await;
+    let admin = ts.admin_token();
+    // 520 users: more than two of the export's pages of records.
+    for i in 0..520 {
+        ts.create_user(&format!("bulk{i}@openpim.test")).await;
+    }
+    // A display name a spreadsheet would run as a formula, in a field the CSV carries verbatim.
+    ts.create_user_named("formula@openpim.test", "=HYPERLINK(\"http://x\",\"y\")").await;
+    let (status, _) = ts
+        .client
+        .post(
+            "/v1.0/users",
+            &ts.token_for("formula@openpim.test"),
+            json!({"userPrincipalName": "z@openpim.test", "displayName": "Z"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    let json_ids: Vec<String> = audits(&ts, "").await.iter().map(|a| a["id"].as_str().unwrap().to_string()).collect();
+    assert!(json_ids.len() > 520, "{}", json_ids.len());
+    let (status, headers, text) = get_csv(&ts, "", &admin).await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    assert!(headers[reqwest::header::CONTENT_TYPE].to_str().unwrap().starts_with("text/csv"));
+    let records = parse_csv(&text);
+    let header = &records[0];
+    assert_eq!(header[0], "activityDateTime");
+    assert!(text.starts_with("\"activityDateTime\",\"category\","), "every field is quoted: {}", &text[..80]);
+    let id_col = header.iter().position(|h| h == "id").unwrap();
+    let csv_ids: Vec<String> = records[1..].iter().map(|r| r[id_col].clone()).collect();
+    assert!(records.iter().all(|r| r.len() == header.len()), "every record has every column");
+    let unique: std::collections::HashSet<&String> = csv_ids.iter().collect();
+    assert_eq!(unique.len(), csv_ids.len(), "no record twice");
+    assert_eq!(csv_ids, json_ids, "every record once, newest first, as the API lists them");
+
+    // Formula injection is defused; other fields are left as they are.
+    let name_col = header.iter().position(|h| h == "initiatedByUserDisplayName").unwrap();
+    let refused = records.iter().find(|r| r[name_col].contains("HYPERLINK")).expect("the refused attempt");
+    assert_eq!(refused[name_col], "'=HYPERLINK(\"http://x\",\"y\")");
+
+    // $filter narrows, $top caps the rows, $orderby orders.
+    let (_, _, text) = get_csv(&ts, "$filter=result%20eq%20'failure'", &admin).await;
+    let failures = parse_csv(&text);
+    assert_eq!(failures.len(), 2, "the header and the one refusal: {text}");
+    let (_, _, text) = get_csv(&ts, "$top=5", &admin).await;
+    assert_eq!(parse_csv(&text).len(), 6, "{text}");
+    let (_, _, text) = get_csv(&ts, "$orderby=activityDateTime%20asc&$top=1", &admin).await;
+    let oldest = parse_csv(&text);
+    assert_eq!(oldest[1][id_col], *json_ids.last().unwrap());
+
+    // A bad filter and a missing right are Graph errors before any row.
+    let (status, _, text) = get_csv(&ts, "$filter=nonsense%20eq%201", &admin).await;
+    let body: Value = serde_json::from_str(&text).unwrap_or_else(|_| panic!("a Graph error, not CSV: {text}"));
+    assert_graph_error(status, &body, 400, "BadRequest");
+    ts.create_user("plain@openpim.test").await;
+    let (status, _, text) = get_csv(&ts, "", &ts.token_for("plain@openpim.test")).await;
+    let body: Value = serde_json::from_str(&text).unwrap_or_else(|_| panic!("a Graph error, not CSV: {text}"));
+    assert_graph_error(status, &body, 403, "Authorization_RequestDenied");
+    ts.stop().await;
+}
+
+#[tokio::test]
+async fn application_scopes_and_service_principals_are_named() {
+    let ts = TestServer::start().await;
+    let admin = ts.admin_token();
+    let (status, app) = ts.client.post("/v1.0/applications", &admin, json!({"displayName": "Payroll App"})).await;
+    assert_eq!(status, StatusCode::CREATED, "{app}");
+    let app_id = app["id"].as_str().unwrap().to_string();
+    let (status, sp) = ts.client.post("/v1.0/servicePrincipals", &admin, json!({"appId": app["appId"]})).await;
+    assert_eq!(status, StatusCode::CREATED, "{sp}");
+    let sp_id = sp["id"].as_str().unwrap().to_string();
+    let user = ts.create_user_named("appdev@openpim.test", "App Developer").await;
+    // Application Administrator over one application: the scope is named after it.
+    ts.assign_role(&user, "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3", &format!("/{app_id}")).await;
+    // A service principal holding a role is a ServicePrincipal target, named.
+    ts.assign_role(&sp_id, GLOBAL_READER, "/").await;
+
+    let all = audits(&ts, "").await;
+    let scoped = find(&all, "Add member to role", &user);
+    assert_eq!(scoped.len(), 1, "{all:#?}");
+    assert_eq!(detail(scoped[0], "directoryScopeName"), Some("Payroll App"), "{}", scoped[0]);
+    let held = find(&all, "Add member to role", &sp_id);
+    assert_eq!(held.len(), 1, "{all:#?}");
+    let target = held[0]["targetResources"].as_array().unwrap().iter().find(|t| t["id"] == sp_id.as_str()).unwrap();
+    assert_eq!(target["type"], "ServicePrincipal", "{}", held[0]);
+    assert_eq!(target["displayName"], sp["displayName"], "{}", held[0]);
+    // Application records read back with their own category and target type.
+    let added = find(&all, "Add application", &app_id);
+    assert_eq!(added.len(), 1, "{all:#?}");
+    assert_eq!(added[0]["category"], "ApplicationManagement", "{}", added[0]);
+    assert_eq!(added[0]["targetResources"][0]["type"], "Application", "{}", added[0]);
+    ts.stop().await;
+}

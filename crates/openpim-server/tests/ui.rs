@@ -562,3 +562,106 @@ async fn groups_show_their_members_and_a_group_can_be_made_eligible_by_name() {
     assert!(home.body.contains("Via: Group"), "{}", home.body);
     ts.stop().await;
 }
+
+/// The policy id of `role` at the tenant scope.
+async fn policy_of(ts: &TestServer, role: &str) -> String {
+    let rows = ts
+        .list_all(
+            &format!(
+                "/v1.0/policies/roleManagementPolicyAssignments?$filter=scopeId%20eq%20'/'%20and%20scopeType%20eq%20'DirectoryRole'%20and%20roleDefinitionId%20eq%20'{role}'"
+            ),
+            &ts.admin_token(),
+        )
+        .await;
+    rows[0]["policyId"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn my_roles_shows_the_requirements_the_api_enforces() {
+    let ts = TestServer::start().await;
+    let bob = ts.create_user("bob@openpim.test").await;
+    let admin = ts.admin_token();
+    let (status, body) = ts
+        .client
+        .post(
+            &format!("{RM}/roleEligibilityScheduleRequests"),
+            &admin,
+            serde_json::json!({"action": "adminAssign", "principalId": bob, "roleDefinitionId": USER_ADMINISTRATOR,
+                   "directoryScopeId": "/", "justification": "on call",
+                   "scheduleInfo": {"expiration": {"type": "noExpiration"}}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    // The enablement rule no longer lists Justification, but the approval rule requires the
+    // requester's justification: core's effective rules (and so the API) still require one.
+    let policy = policy_of(&ts, USER_ADMINISTRATOR).await;
+    let rules = format!("/v1.0/policies/roleManagementPolicies/{policy}/rules");
+    let (status, body) = ts
+        .client
+        .patch(
+            &format!("{rules}/Enablement_EndUser_Assignment"),
+            &admin,
+            serde_json::json!({"@odata.type": "#microsoft.graph.unifiedRoleManagementPolicyEnablementRule",
+                   "id": "Enablement_EndUser_Assignment", "enabledRules": ["MultiFactorAuthentication"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let (status, body) = ts
+        .client
+        .patch(
+            &format!("{rules}/Approval_EndUser_Assignment"),
+            &admin,
+            serde_json::json!({"@odata.type": "#microsoft.graph.unifiedRoleManagementPolicyApprovalRule",
+                   "id": "Approval_EndUser_Assignment",
+                   "setting": {"isApprovalRequired": true, "isRequestorJustificationRequired": true,
+                               "approvalMode": "SingleStage",
+                               "approvalStages": [{"approvalStageTimeOutInDays": 1, "isApproverJustificationRequired": false,
+                                                   "escalationTimeInMinutes": 0, "isEscalationEnabled": false,
+                                                   "primaryApprovers": [{"@odata.type": "#microsoft.graph.singleUser", "userId": ts.admin_id}],
+                                                   "escalationApprovers": []}]}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+
+    let mut b = Browser::new(&ts.base);
+    let home = b.sign_in(&mfa_token(&ts, "bob@openpim.test")).await;
+    assert!(home.body.contains("User Administrator"), "{}", home.body);
+    assert!(home.body.contains("<li>A justification</li>"), "{}", home.body);
+    assert!(home.body.contains("Justification (required)"), "{}", home.body);
+    assert!(home.body.contains("<li>Approval</li>"), "{}", home.body);
+    // What the page says is what the API does: without a justification it refuses.
+    let csrf = home.csrf();
+    let role = USER_ADMINISTRATOR.to_string();
+    let refused = b.post("/activate", &[("csrf", &csrf), ("role", &role), ("scope", "/"), ("hours", "1")]).await;
+    let page = b.get(refused.location()).await;
+    assert!(page.body.contains("JustificationRule"), "{}", page.body);
+    ts.stop().await;
+}
+
+#[tokio::test]
+async fn download_csv_is_the_apis_csv_export() {
+    let ts = TestServer::start().await;
+    ts.create_user_named("csv@openpim.test", "CSV Person").await;
+    let mut admin = Browser::new(&ts.base);
+    admin.sign_in(&ts.admin_token()).await;
+    let csv = admin.get("/audit.csv?actor=admin%40openpim.test").await;
+    assert_eq!(csv.status, StatusCode::OK, "{}", csv.body);
+    assert!(csv.headers["content-type"].to_str().unwrap().starts_with("text/csv"));
+    // Byte for byte what the API serves for the same filter.
+    let filter = "initiatedBy/user/userPrincipalName%20eq%20'admin%40openpim.test'";
+    let api = ts
+        .client
+        .http
+        .get(ts.client.url(&format!("/v1.0/openpim/auditLogs/directoryAudits/csv?$filter={filter}")))
+        .bearer_auth(ts.admin_token())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(csv.body, api);
+    assert!(csv.body.starts_with("\"activityDateTime\",\"category\""), "{}", csv.body);
+    assert!(csv.body.contains("CSV Person"), "{}", csv.body);
+    ts.stop().await;
+}

@@ -3,7 +3,7 @@
 use crate::{StoreError, StoreResult};
 use openpim_odata::{compile_filter, compile_orderby, EntitySchema, Expr, OrderBy, SqlParam};
 use sqlx::any::AnyRow;
-use sqlx::{Any, AnyPool};
+use sqlx::{Any, AnyConnection, AnyPool};
 
 /// What a list endpoint asks of the store (already parsed and bounded by the server).
 #[derive(Debug, Clone, Copy)]
@@ -62,6 +62,19 @@ pub(crate) async fn list<T>(
     req: &ListRequest<'_>,
     map: impl Fn(&AnyRow) -> StoreResult<T>,
 ) -> StoreResult<Page<T>> {
+    let mut conn = pool.acquire().await.map_err(StoreError::Db)?;
+    list_on(&mut conn, table, schema, restriction, req, map).await
+}
+
+/// [`list`] on a given connection (e.g. inside a read transaction, to page through a snapshot).
+pub(crate) async fn list_on<T>(
+    conn: &mut AnyConnection,
+    table: &str,
+    schema: &EntitySchema,
+    restriction: Option<Restriction>,
+    req: &ListRequest<'_>,
+    map: impl Fn(&AnyRow) -> StoreResult<T>,
+) -> StoreResult<Page<T>> {
     let mut clauses = Vec::new();
     let mut params = Vec::new();
     if let Some(r) = restriction {
@@ -77,12 +90,12 @@ pub(crate) async fn list<T>(
     let order_sql = compile_orderby(req.orderby, schema)?;
     let limit = req.top as u64 + 1;
     let sql = format!("SELECT * FROM {table}{where_sql} {order_sql} LIMIT {limit} OFFSET {}", req.offset);
-    let rows = bind_all(sqlx::query(&sql), &params).fetch_all(pool).await.map_err(StoreError::Db)?;
+    let rows = bind_all(sqlx::query(&sql), &params).fetch_all(&mut *conn).await.map_err(StoreError::Db)?;
     let has_more = rows.len() > req.top;
     let items = rows.iter().take(req.top).map(map).collect::<StoreResult<Vec<T>>>()?;
     let count = if req.count {
         let sql = format!("SELECT COUNT(*) AS n FROM {table}{where_sql}");
-        let row = bind_all(sqlx::query(&sql), &params).fetch_one(pool).await.map_err(StoreError::Db)?;
+        let row = bind_all(sqlx::query(&sql), &params).fetch_one(&mut *conn).await.map_err(StoreError::Db)?;
         Some(crate::codec::RowExt::int(&row, "n")? as u64)
     } else {
         None

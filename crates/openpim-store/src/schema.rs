@@ -122,6 +122,7 @@ pub static DIRECTORY_AUDIT: EntitySchema = EntitySchema {
         p("correlationId", "correlation_id", PropType::Guid),
         p("initiatedBy/user/id", "initiated_by_user_id", PropType::Guid),
         ci("initiatedBy/user/userPrincipalName", "initiated_by_upn"),
+        ci("initiatedBy/user/displayName", "initiated_by_display_name"),
     ],
 };
 

@@ -52,6 +52,7 @@ fn record(activity: &str) -> AuditRecord {
         result_reason: String::new(),
         initiated_by_id: None,
         initiated_by_upn: None,
+        initiated_by_display_name: None,
         targets: vec![],
         additional_details: vec![],
         correlation_id: uuid::Uuid::new_v4(),

@@ -3,7 +3,7 @@
 use crate::client::enc;
 use crate::context::Ctx;
 use crate::error::{CliError, CliResult};
-use crate::output::{csv_line, emit, s, time, Table};
+use crate::output::{emit, s, time, Table};
 use clap::{ArgGroup, Subcommand};
 use serde_json::Value;
 use std::path::PathBuf;
@@ -53,26 +53,14 @@ fn initiator(v: &Value) -> String {
     user["userPrincipalName"].as_str().or_else(|| user["id"].as_str()).unwrap_or("").to_string()
 }
 
-/// "Role: User Administrator; User: 1234..." from the target resources.
-fn targets(v: &Value) -> String {
-    v["targetResources"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|t| {
-            let name = t["displayName"].as_str().or_else(|| t["userPrincipalName"].as_str()).unwrap_or(s(t, "id"));
-            format!("{}: {}", s(t, "type"), name)
-        })
-        .collect::<Vec<_>>()
-        .join("; ")
-}
-
-/// [`targets`], with role and principal ids that have no name in the record looked up.
+/// "Role: User Administrator; User: bob@x", with ids that have no name in the record (records
+/// written before the server named every target) looked up.
 async fn named_targets(ctx: &Ctx, v: &Value) -> String {
     let mut out = Vec::new();
     for t in v["targetResources"].as_array().into_iter().flatten() {
         let id = s(t, "id");
-        let name = match t["displayName"].as_str().or_else(|| t["userPrincipalName"].as_str()) {
+        // Users by sign-in name, the rest by display name.
+        let name = match t["userPrincipalName"].as_str().or_else(|| t["displayName"].as_str()) {
             Some(n) => n.to_string(),
             None if s(t, "type") == "Role" => ctx.role_name(id).await,
             None if matches!(s(t, "type"), "User" | "Group") => ctx.principal_name(id).await,
@@ -125,78 +113,27 @@ async fn list(ctx: &Ctx, top: u32, filter: Option<String>) -> CliResult<()> {
     Ok(())
 }
 
-const CSV_HEADER: [&str; 11] = [
-    "activityDateTime",
-    "category",
-    "activityDisplayName",
-    "result",
-    "resultReason",
-    "initiatedByUserPrincipalName",
-    "initiatedByUserId",
-    "targets",
-    "additionalDetails",
-    "id",
-    "correlationId",
-];
+/// The server's CSV export: the one audit CSV format, defined in `openpim_core::audit::csv`.
+const CSV_EXPORT: &str = "/v1.0/openpim/auditLogs/directoryAudits/csv";
 
-pub fn csv_record(v: &Value) -> String {
-    csv_line(&[
-        s(v, "activityDateTime").to_string(),
-        s(v, "category").to_string(),
-        s(v, "activityDisplayName").to_string(),
-        s(v, "result").to_string(),
-        s(v, "resultReason").to_string(),
-        v["initiatedBy"]["user"]["userPrincipalName"].as_str().unwrap_or("").to_string(),
-        v["initiatedBy"]["user"]["id"].as_str().unwrap_or("").to_string(),
-        targets(v),
-        additional(v),
-        s(v, "id").to_string(),
-        s(v, "correlationId").to_string(),
-    ])
-}
-
+/// Streams the server's CSV to `file` or standard output.
 async fn export(ctx: &Ctx, file: Option<PathBuf>, filter: Option<String>) -> CliResult<()> {
-    let records = ctx.client.get_all(&format!("{AUDITS}?$top=999{}", filter_query(&filter))).await?;
-    let mut out = csv_line(&CSV_HEADER);
-    for r in &records {
-        out.push_str(&csv_record(r));
-    }
+    let path = match &filter {
+        Some(f) => format!("{CSV_EXPORT}?$filter={}", enc(f)),
+        None => CSV_EXPORT.to_string(),
+    };
     match file {
-        Some(path) => {
-            std::fs::write(&path, out)
-                .map_err(|e| CliError::local("WriteFailed", format!("cannot write {}: {e}", path.display())))?;
-            eprintln!("Wrote {} audit records to {}", records.len(), path.display());
+        Some(target) => {
+            let mut out = std::io::BufWriter::new(
+                std::fs::File::create(&target)
+                    .map_err(|e| CliError::local("WriteFailed", format!("cannot write {}: {e}", target.display())))?,
+            );
+            let bytes = ctx.client.download(&path, &mut out).await?;
+            eprintln!("Wrote {bytes} bytes of audit records to {}", target.display());
         }
         None => {
-            use std::io::Write;
-            std::io::stdout()
-                .write_all(out.as_bytes())
-                .map_err(|e| CliError::local("WriteFailed", format!("standard output: {e}")))?;
+            ctx.client.download(&path, &mut std::io::stdout()).await?;
         }
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn audit_records_become_quoted_csv() {
-        let v = json!({
-            "id": "1", "category": "RoleManagement", "correlationId": "c",
-            "result": "failure", "resultReason": "RoleAssignmentRequestPolicyValidationFailed: The following policy rules failed: [\"JustificationRule\"]",
-            "activityDisplayName": "Add member to role (PIM activation)", "activityDateTime": "2026-03-02T09:00:00Z",
-            "initiatedBy": {"user": {"id": "u", "userPrincipalName": "bob@x"}},
-            "targetResources": [{"id": "r", "displayName": "User Administrator", "type": "Role"}],
-            "additionalDetails": [{"key": "action", "value": "selfActivate"}],
-        });
-        assert_eq!(
-            csv_record(&v),
-            "2026-03-02T09:00:00Z,RoleManagement,Add member to role (PIM activation),failure,\
-             \"RoleAssignmentRequestPolicyValidationFailed: The following policy rules failed: [\"\"JustificationRule\"\"]\",\
-             bob@x,u,Role: User Administrator,action=selfActivate,1,c\r\n"
-        );
-    }
 }

@@ -1,12 +1,14 @@
 //! Deciding a step of an activation's approval, and granting the activation once approved.
 
 use super::refused;
+use crate::audit_detail;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::notify::{self, Announcement};
 use crate::state::{AppState, Audit};
 use openpim_core::approval::{self, ApprovalStatus, ReviewResult};
 use openpim_core::audit::category::ROLE_MANAGEMENT;
+use openpim_core::audit::detail;
 use openpim_core::authz::{self, Operation};
 use openpim_core::directory::ObjectKind;
 use openpim_core::error::DomainError;
@@ -78,9 +80,11 @@ async fn decide_in(
         "Update",
     )
     .target("Role", request.role_definition_id, None, None)
-    .target("User", request.principal_id, None, None)
-    .detail("requestId", request.id)
-    .detail("approvalId", a.id);
+    .target("User", request.principal_id, None, None);
+    // The request as asked, and this decision (stage, result, reason) as Entra's audit shows it.
+    let stage = a.steps.iter().position(|st| st.id == review.step_id).map_or(0, |i| i + 1);
+    audit = audit_detail::stored_request(audit, &request);
+    audit = audit_detail::decision(audit, &a, stage, caller.id(), review.result, review.justification.as_deref());
     let next =
         match approval::review(&a, review.step_id, caller.id(), &groups, review.result, review.justification, now) {
             Ok(n) => n,
@@ -123,13 +127,13 @@ async fn decide_in(
                     tx.insert_schedule(&sched).await?;
                     notify::enqueue(s, tx, &announce(&request, Event::ActivationApproved)).await?;
                     tx.transition_request(request.id, RequestStatus::PendingApproval, status, completed).await?;
-                    audit = audit.detail("scheduleId", sched.id);
+                    audit = audit_detail::granted(audit, &sched);
                 }
                 Err(e) => {
                     // Approved, but it can no longer be granted (the eligibility went away...).
                     tx.transition_request(request.id, RequestStatus::PendingApproval, RequestStatus::Failed, Some(now))
                         .await?;
-                    audit = audit.detail("failure", format!("{}: {}", e.code, e.message));
+                    audit = audit.detail(detail::FAILURE, format!("{}: {}", e.code, e.message));
                 }
             }
         }

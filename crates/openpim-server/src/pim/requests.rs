@@ -1,12 +1,14 @@
 //! Schedule requests: submit one (any of the 9 actions, eligibility or assignment) and cancel one.
 
 use super::refused;
+use crate::audit_detail;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::notify;
 use crate::state::{AppState, Audit};
 use openpim_core::approval::{self, Approval, ApprovalStatus};
 use openpim_core::audit::category::ROLE_MANAGEMENT;
+use openpim_core::audit::detail;
 use openpim_core::authz::{self, Operation};
 use openpim_core::error::DomainError;
 use openpim_core::policy::{rules as policy_rules, RolePolicy};
@@ -39,12 +41,17 @@ fn activity(kind: Kind, action: Action) -> &'static str {
     }
 }
 
-fn request_audit(req: &NewRequest, role_name: Option<&str>) -> Audit {
-    Audit::new(ROLE_MANAGEMENT, activity(req.kind, req.action), if req.action.is_self() { "Update" } else { "Assign" })
-        .target("Role", req.role_definition_id, role_name, None)
-        .target("User", req.principal_id, None, None)
-        .detail("action", req.action.as_str())
-        .detail("directoryScopeId", req.scope)
+/// The audit record of a schedule request, describing it as asked (see `audit_detail`), so a
+/// refusal carries the same facts as a success.
+fn request_audit(req: &NewRequest, role_name: Option<&str>, requestor: ObjectId, now: Instant) -> Audit {
+    let audit = Audit::new(
+        ROLE_MANAGEMENT,
+        activity(req.kind, req.action),
+        if req.action.is_self() { "Update" } else { "Assign" },
+    )
+    .target("Role", req.role_definition_id, role_name, None)
+    .target("User", req.principal_id, None, None);
+    audit_detail::new_request(audit, req, requestor, now)
 }
 
 /// A store conflict (a uniqueness rule in the database caught a concurrent twin) as the Graph
@@ -130,7 +137,7 @@ async fn decide_in(
         // Entra allows only some roles at an administrative unit's scope.
         openpim_core::authz::check_assignable_at(role, &scope)?;
     }
-    let audit = request_audit(&req, role.as_ref().map(|r| r.display_name.as_str()));
+    let audit = request_audit(&req, role.as_ref().map(|r| r.display_name.as_str()), caller.id(), now);
     let rules = tx.policy_rules_of(role_id).await?;
     let policy = rules.as_deref().map(policy_rules::effective).unwrap_or_else(RolePolicy::entra_default);
     let (live, mut expired) = tx.live_schedule_at(kind, principal_id, role_id, &scope, now).await?;
@@ -188,22 +195,26 @@ async fn persist(
     now: Instant,
 ) -> ApiResult<Audit> {
     let r = &outcome.request;
-    let mut audit = audit.detail("requestId", r.id).detail("status", r.status.as_str());
+    let mut audit = audit_detail::outcome(audit, r);
     let exists =
         conflict_as("RoleAssignmentExists", "The role assignment already exists for this principal, role and scope.");
     match &outcome.effect {
         Effect::Nothing => {}
-        Effect::Create(sched) => tx.insert_schedule(sched).await.map_err(exists)?,
+        Effect::Create(sched) => {
+            tx.insert_schedule(sched).await.map_err(exists)?;
+            audit = audit_detail::granted(audit, sched);
+        }
         Effect::Replace(sched) => {
             let cut = tx.replace_schedule(sched).await.map_err(exists)?;
+            audit = audit_detail::granted(audit, sched);
             if !cut.is_empty() {
-                audit = audit.detail("truncatedActivations", cut.len());
+                audit = audit.detail(detail::TRUNCATED_ACTIVATIONS, cut.len());
             }
         }
         Effect::Remove(sched) => {
             let cascaded = tx.remove_schedule(sched).await.map_err(exists)?;
             if !cascaded.is_empty() {
-                audit = audit.detail("revokedActivations", cascaded.len());
+                audit = audit.detail(detail::REVOKED_ACTIVATIONS, cascaded.len());
             }
         }
     }
@@ -219,7 +230,7 @@ async fn persist(
         let key = (r.principal_id, r.role_definition_id, &r.scope);
         let closed = tx.complete_pending_self_requests(r.kind, key, self_action, now).await?;
         if closed > 0 {
-            audit = audit.detail("answeredSelfRequests", closed);
+            audit = audit.detail(detail::ANSWERED_SELF_REQUESTS, closed);
         }
     }
     if let Some(event) = notification_event(outcome) {
@@ -290,8 +301,8 @@ async fn cancel_in(
     }
     let audit = Audit::new(ROLE_MANAGEMENT, "Cancel request in PIM", "Update")
         .target("Role", r.role_definition_id, None, None)
-        .detail("requestId", r.id)
-        .detail("previousStatus", r.status.as_str());
+        .target("User", r.principal_id, None, None);
+    let audit = audit_detail::stored_request(audit, &r).detail(detail::PREVIOUS_STATUS, r.status.as_str());
     if !tx.transition_request(r.id, r.status, RequestStatus::Canceled, Some(now)).await? {
         return Err(ApiError::bad_request_code(
             "RequestNotCancelable",

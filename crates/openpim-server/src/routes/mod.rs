@@ -155,6 +155,7 @@ pub fn graph_routes() -> GraphRoutes {
         .route("/v1.0/openpim/accessCheck", get(access_check::check))
         .route("/v1.0/auditLogs/directoryAudits", get(audit::list))
         .route("/v1.0/auditLogs/directoryAudits/{id}", get(audit::get))
+        .route("/v1.0/openpim/auditLogs/directoryAudits/csv", get(audit::csv))
 }
 
 /// Parses an object id from a path segment: Graph answers a malformed id with 400.

@@ -127,8 +127,8 @@ pub async fn update_rule(
     )?;
     let audit = Audit::new(ROLE_MANAGEMENT, "Update role setting in PIM", "Update")
         .target("Role", p.role_definition_id, None, None)
-        .detail("policyId", &p.id)
-        .detail("ruleId", &existing.id);
+        .detail(openpim_core::audit::detail::POLICY_ID, &p.id)
+        .detail(openpim_core::audit::detail::RULE_ID, &existing.id);
     s.authorize(&caller, Operation::ManageRolePolicies, &[], &audit).await?;
     let incoming = wire::read_rule(Body::new(body, "microsoft.graph.unifiedRoleManagementPolicyRule"), existing)?;
     let known = existing_approvers(&s, &incoming.kind).await?;
@@ -139,19 +139,29 @@ pub async fn update_rule(
     // Read-modify-write inside the transaction: the other rules are written back as they are
     // now, not as they were before this request, so concurrent PATCHes of different rules of
     // one policy both stick.
-    let updated = match patch_rule_in(&mut tx, &id, &rule_id, incoming, &known).await {
-        Ok((suffix, rules, updated)) => {
-            tx.update_policy_rules(&suffix, &rules, (caller.id(), &caller.user.display_name), now).await?;
-            updated
+    let (before, updated) = match patch_rule_in(&mut tx, &id, &rule_id, incoming, &known).await {
+        Ok(patched) => {
+            tx.update_policy_rules(&patched.suffix, &patched.rules, (caller.id(), &caller.user.display_name), now)
+                .await?;
+            (patched.before, patched.updated)
         }
         Err(e) => {
             tx.rollback().await?;
             return Err(e);
         }
     };
-    let audit = audit.detail("newValue", wire::rule(&updated));
+    // The changed properties with their old and new values, as Entra's audit shows them.
+    let audit = crate::audit_detail::rule_change(audit, &updated.id, &wire::rule(&before), &wire::rule(&updated));
     s.commit(tx, &audit.success(&caller, now)).await?;
     Ok(no_content())
+}
+
+/// A policy's rules after one PATCH, with the rule as it was and as it is now.
+struct PatchedRule {
+    suffix: String,
+    rules: Vec<PolicyRule>,
+    before: PolicyRule,
+    updated: PolicyRule,
 }
 
 /// The policy's rules with `rule_id` replaced by `incoming` applied to its current value.
@@ -161,13 +171,13 @@ async fn patch_rule_in(
     rule_id: &str,
     incoming: PolicyRule,
     known: &HashSet<uuid::Uuid>,
-) -> ApiResult<(String, Vec<PolicyRule>, PolicyRule)> {
+) -> ApiResult<PatchedRule> {
     let p = found(tx.policy_for_update(id).await?, "unifiedRoleManagementPolicy", id)?;
     let current =
         found(p.rules.iter().find(|r| r.id.eq_ignore_ascii_case(rule_id)), "unifiedRoleManagementPolicyRule", rule_id)?;
     let updated = apply_update(current, incoming, known)?;
     let rules = p.rules.iter().map(|r| if r.id == updated.id { updated.clone() } else { r.clone() }).collect();
-    Ok((p.suffix, rules, updated))
+    Ok(PatchedRule { suffix: p.suffix, rules, before: current.clone(), updated })
 }
 
 fn render_assignment(q: &OData, p: &StoredPolicy) -> Value {

@@ -53,6 +53,29 @@ impl<'a> Api<'a> {
         Self { router, token }
     }
 
+    /// GETs `path` and hands back a successful response as it is, body unread (a CSV the UI
+    /// passes through to the browser); an error response becomes a [`GraphError`].
+    pub async fn get_raw(&self, path: &str) -> GraphResult<axum::response::Response> {
+        let req = Request::builder()
+            .method(Method::GET)
+            .uri(path)
+            .header(header::AUTHORIZATION, format!("Bearer {}", self.token))
+            .body(Body::empty())
+            .map_err(|_| GraphError::local("The request could not be built."))?;
+        let resp = match self.router.clone().oneshot(req).await {
+            Ok(r) => r,
+            Err(never) => match never {},
+        };
+        if resp.status().is_success() {
+            return Ok(resp);
+        }
+        let status = resp.status();
+        let bytes = axum::body::to_bytes(resp.into_body(), MAX_RESPONSE_BYTES)
+            .await
+            .map_err(|_| GraphError::local("The API response could not be read."))?;
+        Err(graph_error(status, &serde_json::from_slice(&bytes).unwrap_or(Value::Null)))
+    }
+
     pub async fn call(&self, method: Method, path: &str, body: Option<&Value>) -> GraphResult<Value> {
         let mut req = Request::builder()
             .method(method)
@@ -81,12 +104,7 @@ impl<'a> Api<'a> {
         if status.is_success() {
             return Ok(json);
         }
-        let err = &json["error"];
-        Err(GraphError {
-            status,
-            code: err["code"].as_str().unwrap_or("UnknownError").to_string(),
-            message: err["message"].as_str().unwrap_or("The request failed.").to_string(),
-        })
+        Err(graph_error(status, &json))
     }
 
     pub async fn get(&self, path: &str) -> GraphResult<Value> {
@@ -123,6 +141,16 @@ impl<'a> Api<'a> {
             Value::Array(v) => v,
             _ => Vec::new(),
         })
+    }
+}
+
+/// The error a Graph error body describes.
+fn graph_error(status: StatusCode, json: &Value) -> GraphError {
+    let err = &json["error"];
+    GraphError {
+        status,
+        code: err["code"].as_str().unwrap_or("UnknownError").to_string(),
+        message: err["message"].as_str().unwrap_or("The request failed.").to_string(),
     }
 }
 

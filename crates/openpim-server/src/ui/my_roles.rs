@@ -1,7 +1,7 @@
 //! My roles: what the signed-in user is eligible for and holds now, with Activate (showing what
 //! the role's policy asks first), Deactivate, Extend, and pending requests to cancel.
 
-use super::api::{lit, q, seg, Api};
+use super::api::{seg, Api};
 use super::page;
 use super::session::Session;
 use super::view::{self, Chrome, Flash};
@@ -11,6 +11,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Form;
+use openpim_core::duration;
+use openpim_core::policy::{rules, RolePolicy};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::hash_map::Entry;
@@ -61,6 +63,25 @@ impl Requirements {
         r
     }
 
+    /// What core enforces on an activation: the end-user assignment rules of the role's
+    /// effective policy (`openpim_core::policy::rules::effective`, or Entra's defaults when the
+    /// role has no policy), exactly as the API checks a request. So the form cannot say
+    /// "optional" where the API says "required" (an approval rule demanding the requester's
+    /// justification, say).
+    pub fn from_policy(policy: &RolePolicy) -> Self {
+        let rules = &policy.end_user_assignment;
+        let max = duration::format(rules.expiration.maximum_duration);
+        Requirements {
+            max_minutes: rules.expiration.maximum_duration.whole_minutes(),
+            max_words: view::duration_words(&max),
+            mfa: rules.enablement.multi_factor_authentication,
+            justification: rules.enablement.justification,
+            ticket: rules.enablement.ticketing,
+            approval: rules.approval_required,
+            auth_context: rules.authentication_context.clone(),
+        }
+    }
+
     /// The largest duration offered in the form, in hours (the form's `max`).
     pub fn max_hours(&self) -> String {
         trim_number(self.max_minutes as f64 / 60.0)
@@ -77,16 +98,17 @@ fn trim_number(x: f64) -> String {
     s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
-/// The policy rules of role `role_id` at the tenant scope.
-pub async fn policy_rules(api: &Api<'_>, role_id: &str) -> Result<Vec<Value>, super::api::GraphError> {
-    let filter = format!("scopeId eq '/' and scopeType eq 'DirectoryRole' and roleDefinitionId eq {}", lit(role_id));
-    let path = format!(
-        "/v1.0/policies/roleManagementPolicyAssignments?$filter={}&$expand={}",
-        q(&filter),
-        q("policy($expand=rules)")
-    );
-    let list = api.list(&path).await?;
-    Ok(list.first().and_then(|a| a["policy"]["rules"].as_array().cloned()).unwrap_or_default())
+/// What activating `role_id` requires, from the rules the API enforces (read from the store:
+/// every signed-in user may read role policies through the API as well).
+async fn activation_requirements(ui: &UiState, role_id: &str) -> Result<Requirements, super::api::GraphError> {
+    let Ok(role) = uuid::Uuid::parse_str(role_id) else { return Ok(Requirements::default()) };
+    let stored = ui.app.store.policy_rules_of(role).await.map_err(|e| super::api::GraphError {
+        status: StatusCode::INTERNAL_SERVER_ERROR,
+        code: "UnknownError".into(),
+        message: format!("The role's policy could not be read: {e}"),
+    })?;
+    let policy = stored.as_deref().map(rules::effective).unwrap_or_else(RolePolicy::entra_default);
+    Ok(Requirements::from_policy(&policy))
 }
 
 struct EligibleRow {
@@ -160,8 +182,8 @@ pub async fn page(State(ui): State<UiState>, session: Session) -> Response {
         for e in &eligible {
             let id = view::s(&e["roleDefinitionId"]);
             if let Entry::Vacant(slot) = policies.entry(id) {
-                let rules = policy_rules(&api, slot.key()).await?;
-                slot.insert(Requirements::from_rules(&rules));
+                let reqs = activation_requirements(&ui, slot.key()).await?;
+                slot.insert(reqs);
             }
         }
         Ok::<_, super::api::GraphError>((eligible, active, requests, policies))

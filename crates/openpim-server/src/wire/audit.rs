@@ -20,7 +20,7 @@ pub fn directory_audit(a: &StoredAudit) -> Value {
             "app": null,
             "user": {
                 "id": r.initiated_by_id,
-                "displayName": null,
+                "displayName": r.initiated_by_display_name,
                 "userPrincipalName": r.initiated_by_upn,
                 "ipAddress": null,
             },
@@ -31,7 +31,11 @@ pub fn directory_audit(a: &StoredAudit) -> Value {
             "type": t.kind,
             "userPrincipalName": t.user_principal_name,
             "groupType": null,
-            "modifiedProperties": [],
+            "modifiedProperties": t.modified_properties.iter().map(|p| json!({
+                "displayName": p.display_name,
+                "oldValue": p.old_value,
+                "newValue": p.new_value,
+            })).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
         "additionalDetails": r.additional_details.iter().map(|(k, v)| json!({"key": k, "value": v})).collect::<Vec<_>>(),
     })
