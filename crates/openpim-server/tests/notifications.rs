@@ -132,6 +132,7 @@ async fn start(notifications: NotificationConfig) -> Setup {
             public_url: None,
             approval_timeout: openpim_server::DEFAULT_APPROVAL_TIMEOUT,
             notifications,
+            metrics_access: Default::default(),
         },
         Box::new(clock.clone()),
     )
