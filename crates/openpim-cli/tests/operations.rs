@@ -145,6 +145,11 @@ async fn a_second_server_on_the_same_data_directory_is_refused() {
 async fn recover_grants_global_admin_offline_and_is_audited() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().to_str().unwrap();
+    // A directory no server ever used: refused, and left untouched.
+    let (code, _, err) = run(&["recover", "--data", data, "--grant-global-admin", "ops@openpim.test"]).await;
+    assert_ne!(code, 0);
+    assert!(err.contains("no tenant yet"), "{err}");
+    assert!(!dir.path().join("openpim.db").exists());
     let server = serve(dir.path()).await;
     let admin = token(dir.path(), ADMIN).await;
     // A locked-out user: disabled, no role.

@@ -43,7 +43,7 @@ pub struct Recovery {
 pub enum RecoverError {
     #[error(transparent)]
     DataDir(#[from] crate::datadir::DataDirError),
-    #[error("the store has no tenant yet: start `openpim serve` once to bootstrap it")]
+    #[error("the store has no tenant yet (wrong --data or --database?): start `openpim serve` once to bootstrap it")]
     NotBootstrapped,
     #[error("--grant-global-admin '{0}': {1}")]
     InvalidUser(String, String),
@@ -54,6 +54,10 @@ pub enum RecoverError {
 /// Runs a recovery offline: takes the data directory's lock (so it refuses while a server holds
 /// it), opens the store, applies [`grant_global_admin`] and closes the store.
 pub async fn run(config: &RecoverConfig, now: Instant) -> Result<Recovery, RecoverError> {
+    // Nothing to recover in a directory no server ever used: leave it untouched.
+    if config.database_url.is_none() && !config.data_dir.join(crate::datadir::SQLITE_FILE).exists() {
+        return Err(RecoverError::NotBootstrapped);
+    }
     let lock = DataDirLock::acquire(&config.data_dir)?;
     let store = match &config.database_url {
         Some(url) => Store::connect(url).await?,

@@ -12,8 +12,10 @@ use axum::http::{StatusCode, Uri};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-/// Longest accepted request target (path and query), in bytes.
-pub const MAX_URI_BYTES: usize = 16 * 1024;
+/// Longest accepted request target (path and query), in bytes: room for the longest query the
+/// OData layer reads (which answers a too-long query with its own 400) plus a long path, and well
+/// under hyper's 64 KiB.
+pub const MAX_URI_BYTES: usize = openpim_odata::MAX_QUERY_LEN + 16 * 1024;
 /// Largest accepted total of header names and values, in bytes.
 pub const MAX_HEADER_BYTES: usize = 32 * 1024;
 

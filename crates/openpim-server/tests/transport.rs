@@ -40,13 +40,13 @@ impl Write for Capture {
 #[tokio::test]
 async fn an_over_long_uri_gets_a_graph_414() {
     let ts = TestServer::start().await;
-    let filter = format!("displayName eq '{}'", "a".repeat(20 * 1024));
+    let filter = format!("displayName eq '{}'", "a".repeat(50 * 1024));
     let (status, body) = ts.client.get(&format!("/v1.0/users?$filter={filter}"), &ts.admin_token()).await;
     assert_graph_error(status, &body, 414, "Request_UriTooLong");
     // The web UI's routes too.
     let r = ts
         .client
-        .send(ts.client.request(reqwest::Method::GET, &format!("/signin?x={}", "b".repeat(20 * 1024)), None))
+        .send(ts.client.request(reqwest::Method::GET, &format!("/signin?x={}", "b".repeat(50 * 1024)), None))
         .await;
     assert_graph_error(r.status, &r.body, 414, "Request_UriTooLong");
     ts.stop().await;
