@@ -1,5 +1,6 @@
 //! Direct role assignments: the rules for giving a principal a role at a scope.
 
+use crate::applications::ServicePrincipal;
 use crate::directory::{Group, User};
 use crate::error::{DomainError, DomainResult};
 use crate::roles::RoleDefinition;
@@ -10,6 +11,7 @@ use crate::ObjectId;
 pub enum PrincipalRef<'a> {
     User(&'a User),
     Group(&'a Group),
+    ServicePrincipal(&'a ServicePrincipal),
 }
 
 /// Checks a new assignment of `role` to `principal`. The caller looks the objects up and says
@@ -24,7 +26,7 @@ pub fn check_new_assignment(
     let principal = principal.ok_or_else(|| {
         DomainError::invalid(
             "Request_BadRequest",
-            format!("The principal '{principal_id}' does not exist or is not a user or group."),
+            format!("The principal '{principal_id}' does not exist or is not a user, group or service principal."),
         )
     })?;
     if let PrincipalRef::Group(g) = principal {
@@ -57,10 +59,13 @@ pub fn check_new_assignment(
     Ok(())
 }
 
-/// Refuses to remove the last tenant-wide Global Administrator assignment: that would lock
-/// every administrator out of the tenant for good.
-pub fn check_removal(role_id: ObjectId, scope_is_tenant: bool, global_admin_assignments: u64) -> DomainResult<()> {
-    if role_id == crate::catalog::GLOBAL_ADMINISTRATOR && scope_is_tenant && global_admin_assignments <= 1 {
+/// The tenant must keep at least one enabled user who holds Global Administrator at the tenant
+/// scope, active and permanent (no end), directly or through a role-assignable group: without one,
+/// every administrator is locked out for good (a time-bound holder would lock it out at its end).
+/// The store counts such holders after every write that could change the answer (its
+/// `invariants` module, run inside the write transaction) and refuses the write when none is left.
+pub fn check_global_administrator_remains(permanent_holders: u64) -> DomainResult<()> {
+    if permanent_holders == 0 {
         return Err(DomainError::invalid(
             "LastGlobalAdministrator",
             "This is the last Global Administrator assignment: assign the role to someone else before removing it.",
@@ -121,10 +126,8 @@ mod tests {
 
     #[test]
     fn the_last_global_administrator_stays() {
-        let ga = crate::catalog::GLOBAL_ADMINISTRATOR;
-        assert_eq!(check_removal(ga, true, 1).unwrap_err().code, "LastGlobalAdministrator");
-        check_removal(ga, true, 2).unwrap();
-        check_removal(ga, false, 1).unwrap();
-        check_removal(ObjectId::new_v4(), true, 1).unwrap();
+        assert_eq!(check_global_administrator_remains(0).unwrap_err().code, "LastGlobalAdministrator");
+        check_global_administrator_remains(1).unwrap();
+        check_global_administrator_remains(2).unwrap();
     }
 }

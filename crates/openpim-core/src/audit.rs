@@ -24,13 +24,14 @@ pub mod category {
     pub const GROUP_MANAGEMENT: &str = "GroupManagement";
     pub const ROLE_MANAGEMENT: &str = "RoleManagement";
     pub const DIRECTORY_MANAGEMENT: &str = "DirectoryManagement";
+    pub const APPLICATION_MANAGEMENT: &str = "ApplicationManagement";
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct AuditTarget {
     pub id: String,
     pub display_name: Option<String>,
-    /// Graph's `type`: "User", "Group", "Role", "Directory", "Other".
+    /// Graph's `type`: "User", "Group", "Role", "Directory", "Application", "ServicePrincipal", "Other".
     pub kind: &'static str,
     pub user_principal_name: Option<String>,
 }

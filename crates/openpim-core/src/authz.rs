@@ -25,6 +25,17 @@ pub enum Operation {
     UpdateRoleAssignableGroup,
     DeleteRoleAssignableGroup,
     ManageAdministrativeUnits,
+    /// Applications and service principals: Application and Cloud Application Administrators
+    /// (and Global Administrators) hold these; an assignment at `/{applicationObjectId}` grants
+    /// them over that application only.
+    CreateApplication,
+    UpdateApplication,
+    DeleteApplication,
+    CreateServicePrincipal,
+    UpdateServicePrincipal,
+    EnableServicePrincipal,
+    DisableServicePrincipal,
+    DeleteServicePrincipal,
     ManageRoleDefinitions,
     ManageRoleAssignments,
     /// Change role settings (policy rules). Whoever may assign roles sets the rules for
@@ -53,6 +64,14 @@ impl Operation {
                 "microsoft.directory/roleAssignments/allProperties/allTasks"
             }
             Self::ManageAdministrativeUnits => "microsoft.directory/administrativeUnits/allProperties/allTasks",
+            Self::CreateApplication => "microsoft.directory/applications/create",
+            Self::UpdateApplication => "microsoft.directory/applications/basic/update",
+            Self::DeleteApplication => "microsoft.directory/applications/delete",
+            Self::CreateServicePrincipal => "microsoft.directory/servicePrincipals/create",
+            Self::UpdateServicePrincipal => "microsoft.directory/servicePrincipals/basic/update",
+            Self::EnableServicePrincipal => "microsoft.directory/servicePrincipals/enable",
+            Self::DisableServicePrincipal => "microsoft.directory/servicePrincipals/disable",
+            Self::DeleteServicePrincipal => "microsoft.directory/servicePrincipals/delete",
             Self::ManageRoleDefinitions => "microsoft.directory/roleDefinitions/allProperties/allTasks",
             Self::ReadScheduleRequests => "microsoft.directory/roleAssignments/standard/read",
             Self::ReadAuditLogs => "microsoft.directory/auditLogs/allProperties/read",

@@ -28,6 +28,9 @@ struct CatalogEntry {
     allowed_resource_actions: Vec<String>,
     #[serde(default)]
     is_privileged: bool,
+    /// The built-in roles whose permissions this one inherits, where Microsoft documents it.
+    #[serde(default)]
+    inherits_permissions_from: Vec<ObjectId>,
 }
 
 fn entries() -> &'static [CatalogEntry] {
@@ -62,19 +65,30 @@ pub fn builtin_roles(now: Instant) -> Vec<RoleDefinition> {
         .collect()
 }
 
+/// The built-in roles `template_id` inherits permissions from (Graph's
+/// `unifiedRoleDefinition.inheritsPermissionsFrom`). Only built-in roles inherit, so any other id
+/// (a custom role) gets the empty list.
+pub fn inherits_permissions_from(template_id: ObjectId) -> &'static [ObjectId] {
+    entries().iter().find(|e| e.id == template_id).map_or(&[], |e| e.inherits_permissions_from.as_slice())
+}
+
+/// The directory-object action namespace custom roles may use: every `microsoft.directory/...`
+/// action Entra documents, i.e. the union of the built-in roles' actions and the custom-role
+/// pages' lists (plus the actions Microsoft's own role-definition examples use; see
+/// `data/README.md`). Computed once, lower-cased, from the compiled-in data.
 fn custom_actions() -> &'static HashSet<String> {
     static SET: OnceLock<HashSet<String>> = OnceLock::new();
     SET.get_or_init(|| {
-        CUSTOM_ROLE_ACTIONS
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty() && !l.starts_with('#'))
-            .map(str::to_ascii_lowercase)
-            .collect()
+        let listed = CUSTOM_ROLE_ACTIONS.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#'));
+        let built_in = entries().iter().flat_map(|e| e.allowed_resource_actions.iter().map(String::as_str));
+        listed.chain(built_in).map(str::to_ascii_lowercase).filter(|a| a.starts_with(DIRECTORY_NAMESPACE)).collect()
     })
 }
 
-/// Is `action` one Entra permits in a custom directory role?
+/// Custom directory roles hold only actions on directory objects.
+const DIRECTORY_NAMESPACE: &str = "microsoft.directory/";
+
+/// Is `action` one Entra documents for directory objects, and so allowed in a custom role?
 pub fn is_custom_role_action(action: &str) -> bool {
     custom_actions().contains(&action.to_ascii_lowercase())
 }
@@ -110,10 +124,42 @@ mod tests {
     }
 
     #[test]
+    fn documented_inheritance_points_at_built_in_roles() {
+        let directory_readers = uuid::uuid!("88d8e3e3-8f55-4a1e-953a-9b9898b8876b");
+        assert_eq!(inherits_permissions_from(GROUPS_ADMINISTRATOR), &[directory_readers]);
+        assert_eq!(inherits_permissions_from(HELPDESK_ADMINISTRATOR), &[directory_readers]);
+        assert!(inherits_permissions_from(GLOBAL_ADMINISTRATOR).is_empty());
+        assert!(inherits_permissions_from(ObjectId::new_v4()).is_empty());
+        let ids: HashSet<_> = entries().iter().map(|e| e.id).collect();
+        for e in entries() {
+            for parent in &e.inherits_permissions_from {
+                assert!(ids.contains(parent), "{} inherits from unknown {parent}", e.display_name);
+                assert_ne!(*parent, e.id, "{} inherits from itself", e.display_name);
+            }
+        }
+    }
+
+    #[test]
     fn custom_action_namespace_is_loaded() {
         assert!(is_custom_role_action("microsoft.directory/applications/basic/update"));
         assert!(is_custom_role_action("Microsoft.Directory/Applications/Basic/Update"));
-        assert!(!is_custom_role_action("microsoft.directory/roleAssignments/allProperties/allTasks"));
         assert!(!is_custom_role_action(""));
+    }
+
+    #[test]
+    fn custom_action_namespace_is_the_union_of_the_documented_actions() {
+        // Graph's create-roleDefinition example (and Entra PowerShell's tests) use this one.
+        assert!(is_custom_role_action("microsoft.directory/applications/basic/read"));
+        // Every directory action a built-in role holds is documented, hence allowed ...
+        for role in entries() {
+            for a in role.allowed_resource_actions.iter().filter(|a| a.starts_with(DIRECTORY_NAMESPACE)) {
+                assert!(is_custom_role_action(a), "{}: {a}", role.display_name);
+            }
+        }
+        assert!(is_custom_role_action("microsoft.directory/roleAssignments/allProperties/allTasks"));
+        // ... but actions outside the directory namespace, and made-up ones, are not.
+        assert!(!is_custom_role_action("microsoft.office365.supportTickets/allEntities/allTasks"));
+        assert!(!is_custom_role_action("microsoft.directory/applications/bogus/read"));
+        assert!(!is_custom_role_action("microsoft.directory/*"));
     }
 }

@@ -123,7 +123,7 @@ pub struct NewAdministrativeUnit {
 const MAX_NAME: usize = 256;
 const MAX_UPN: usize = 113 + 1 + 255;
 
-fn required(field: &str, value: Option<String>) -> DomainResult<String> {
+pub(crate) fn required(field: &str, value: Option<String>) -> DomainResult<String> {
     match value {
         Some(v) if !v.trim().is_empty() => checked_text(field, v),
         _ => Err(DomainError::bad_request(format!(
@@ -146,7 +146,7 @@ fn checked_text(field: &str, v: String) -> DomainResult<String> {
     Ok(v)
 }
 
-fn optional(field: &str, v: Option<String>) -> DomainResult<Option<String>> {
+pub(crate) fn optional(field: &str, v: Option<String>) -> DomainResult<Option<String>> {
     v.map(|v| checked_text(field, v)).transpose()
 }
 

@@ -126,7 +126,7 @@ pub fn validate_custom_permissions(perms: &[RolePermission]) -> DomainResult<()>
             if !catalog::is_custom_role_action(action) {
                 return Err(DomainError::bad_request(format!(
                     "The resource action '{action}' is not valid for a custom role. Custom roles \
-                     may use only the microsoft.directory/... actions that Entra allows in custom roles."
+                     may use only the microsoft.directory/... actions that Entra documents."
                 )));
             }
         }
@@ -282,10 +282,13 @@ mod tests {
         let r = ok.build(ObjectId::new_v4(), now).unwrap();
         assert_eq!(r.id, r.template_id);
         assert!(!r.is_built_in);
+        // roleAssignments/allProperties/allTasks used to be refused here; issue #13: every
+        // documented directory action (a built-in role holds this one) is now allowed, and only
+        // undocumented or non-directory actions are refused.
         for bad in [
             "microsoft.directory/bogus/thing",
             "not-an-action",
-            "microsoft.directory/roleAssignments/allProperties/allTasks",
+            "microsoft.office365.supportTickets/allEntities/allTasks",
         ] {
             let e = CustomRoleInput {
                 display_name: Some("x".into()),

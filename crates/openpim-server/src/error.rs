@@ -73,6 +73,7 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Query(q) => q.into(),
+            StoreError::Invariant(violation) => violation.into(),
             StoreError::Conflict(detail) => {
                 tracing::debug!(%detail, "write conflict");
                 Self::new(

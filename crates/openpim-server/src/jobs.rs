@@ -150,18 +150,23 @@ pub async fn locked<T>(
     result.map(Some)
 }
 
-/// Runs `tidy_once` every [`INTERVAL`] until `stop` resolves.
+/// Runs `tidy_once` every [`INTERVAL`] until `stop` resolves (under `supervise`, which restarts
+/// it after a panic).
 pub async fn run(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) {
+    use crate::supervise::TIDY;
     let mut tick = tokio::time::interval(INTERVAL);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
-            _ = tick.tick() => {
-                if let Err(e) = locked(&state, TIDY_LOCK, tidy_once(&state)).await {
-                    tracing::warn!(error = %e, "tidy-up pass failed; will retry");
-                }
-            }
+            _ = tick.tick() => {}
+            _ = state.loops.poked(TIDY) => {}
             _ = stop.changed() => break,
+        }
+        state.loops.pass_starts(TIDY);
+        match locked(&state, TIDY_LOCK, tidy_once(&state)).await {
+            // Another node holding the lock runs the pass: this loop is alive all the same.
+            Ok(_) => state.loops.pass_succeeded(TIDY),
+            Err(e) => tracing::warn!(error = %e, "tidy-up pass failed; will retry"),
         }
     }
 }

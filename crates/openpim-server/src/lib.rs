@@ -12,6 +12,7 @@ pub mod odata;
 pub mod recover;
 mod routes;
 pub mod state;
+pub mod supervise;
 pub mod transport;
 mod ui;
 pub mod wire;
@@ -69,7 +70,8 @@ pub struct RunningServer {
     shutdown: oneshot::Sender<()>,
     stop_jobs: tokio::sync::watch::Sender<bool>,
     join: JoinHandle<std::io::Result<()>>,
-    jobs: JoinHandle<()>,
+    /// The supervisors of the background loops.
+    jobs: Vec<JoinHandle<()>>,
     /// Released after the store is closed, when this value is dropped.
     _data_dir_lock: datadir::DataDirLock,
 }
@@ -80,7 +82,9 @@ impl RunningServer {
         let _ = self.shutdown.send(());
         let _ = self.stop_jobs.send(true);
         self.join.await??;
-        self.jobs.await?;
+        for job in self.jobs {
+            job.await?;
+        }
         self.state.store.close().await;
         Ok(())
     }
@@ -133,6 +137,7 @@ pub async fn start_with_clock(config: ServerConfig, clock: Box<dyn Clock>) -> an
         notifications: config.notifications.clone(),
         feed_position: std::sync::atomic::AtomicI64::new(feed_head),
         follower_paused: std::sync::atomic::AtomicBool::new(false),
+        loops: Default::default(),
     });
     let app = NormalizePathLayer::trim_trailing_slash().layer(router(state.clone()));
     let (tx, rx) = oneshot::channel::<()>();
@@ -146,16 +151,23 @@ pub async fn start_with_clock(config: ServerConfig, clock: Box<dyn Clock>) -> an
             .await
     });
     let (stop_jobs, stop_rx) = tokio::sync::watch::channel(false);
-    let jobs = tokio::spawn({
-        let (state, stop) = (state.clone(), stop_rx.clone());
-        async move {
-            tokio::join!(
-                jobs::run(state.clone(), stop_rx),
-                notify::run(state.clone(), stop.clone()),
-                follower::run(state, stop)
-            );
-        }
-    });
+    // Each loop in a task of its own under a supervisor: a panic in one restarts that one (with
+    // backoff) and shows in /healthz, instead of silently stopping the others.
+    let mut loops =
+        vec![supervise::spawn(state.clone(), supervise::TIDY, jobs::INTERVAL * 8, stop_rx.clone(), jobs::run)];
+    if state.notifications.enabled() {
+        loops.push(supervise::spawn(
+            state.clone(),
+            supervise::NOTIFICATIONS,
+            notify::POLL * 30,
+            stop_rx.clone(),
+            notify::run,
+        ));
+    }
+    if state.store.backend() == openpim_store::Backend::Postgres {
+        // Only several nodes sharing PostgreSQL have other nodes' writes to follow.
+        loops.push(supervise::spawn(state.clone(), supervise::FOLLOWER, follower::POLL * 60, stop_rx, follower::run));
+    }
     Ok(RunningServer {
         addr,
         state,
@@ -163,7 +175,7 @@ pub async fn start_with_clock(config: ServerConfig, clock: Box<dyn Clock>) -> an
         shutdown: tx,
         stop_jobs,
         join,
-        jobs,
+        jobs: loops,
         _data_dir_lock: data_dir_lock,
     })
 }
@@ -197,12 +209,34 @@ async fn method_not_allowed() -> ApiError {
     )
 }
 
+/// Liveness and readiness: the database answers, every background loop is healthy (running,
+/// not panicking again and again, a successful pass within its bound), and on PostgreSQL how far
+/// this node's index is behind the change feed. 503 when any of it fails.
 async fn healthz(State(s): State<AppState>) -> impl IntoResponse {
-    match s.store.ping().await {
-        Ok(()) => (StatusCode::OK, Json(serde_json::json!({"status": "ok", "tenantId": s.tenant_id}))),
-        Err(e) => {
-            tracing::error!(error = %e, "health check failed");
-            (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({"status": "unavailable"})))
-        }
+    if let Err(e) = s.store.ping().await {
+        tracing::error!(error = %e, "health check failed");
+        return (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({"status": "unavailable"})));
     }
+    let loops = s.loops.report();
+    let mut body = serde_json::json!({
+        "status": if loops.healthy { "ok" } else { "degraded" },
+        "tenantId": s.tenant_id,
+        "loops": loops.loops,
+    });
+    if s.store.backend() == openpim_store::Backend::Postgres {
+        body["follower"] = match follower::lag(&s).await {
+            Ok(lag) => serde_json::json!({
+                "position": lag.position,
+                "head": lag.head,
+                "seqBehind": lag.seq_behind,
+                "secondsBehind": lag.seconds_behind,
+            }),
+            Err(e) => {
+                tracing::warn!(error = %e, "health check: could not measure the follower lag");
+                serde_json::Value::Null
+            }
+        };
+    }
+    let status = if loops.healthy { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (status, Json(body))
 }

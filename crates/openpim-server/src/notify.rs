@@ -203,16 +203,19 @@ pub async fn run(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) 
     if !state.notifications.enabled() {
         return;
     }
+    use crate::supervise::NOTIFICATIONS;
     let mut tick = tokio::time::interval(POLL);
     loop {
         tokio::select! {
-            _ = tick.tick() => {
-                // One node delivers at a time, so a receiver never gets the same item twice.
-                if let Err(e) = crate::jobs::locked(&state, crate::jobs::NOTIFY_LOCK, deliver_once(&state)).await {
-                    tracing::warn!(error = %e, "notification pass failed; will retry");
-                }
-            }
+            _ = tick.tick() => {}
+            _ = state.loops.poked(NOTIFICATIONS) => {}
             _ = stop.changed() => break,
+        }
+        state.loops.pass_starts(NOTIFICATIONS);
+        // One node delivers at a time, so a receiver never gets the same item twice.
+        match crate::jobs::locked(&state, crate::jobs::NOTIFY_LOCK, deliver_once(&state)).await {
+            Ok(_) => state.loops.pass_succeeded(NOTIFICATIONS),
+            Err(e) => tracing::warn!(error = %e, "notification pass failed; will retry"),
         }
     }
 }

@@ -51,6 +51,8 @@ pub struct Inner {
     pub feed_position: std::sync::atomic::AtomicI64,
     /// Set by tests to stop following the feed for a while (then the node must catch up).
     pub follower_paused: std::sync::atomic::AtomicBool,
+    /// The background loops' health (and their test hooks), for `/healthz`.
+    pub loops: crate::supervise::Loops,
 }
 
 impl std::ops::Deref for AppState {
@@ -74,16 +76,31 @@ impl AppState {
         self.index.read().expect("access index lock poisoned")
     }
 
-    /// Commits `tx` with its audit record and applies the resulting index updates.
+    /// Commits `tx` with its audit record and applies the resulting index updates. A write the
+    /// store refuses because it would break an invariant changes nothing; the attempt is audited
+    /// with result `failure` and the invariant's reason.
     pub async fn commit(&self, tx: WriteTx<'_>, record: &AuditRecord) -> ApiResult<()> {
         let users_changed = tx.touches("user");
-        tx.commit(record, |updates| {
-            let mut idx = self.index.write().expect("access index lock poisoned");
-            for u in updates {
-                idx.apply(u);
+        let committed = tx
+            .commit(record, |updates| {
+                let mut idx = self.index.write().expect("access index lock poisoned");
+                for u in updates {
+                    idx.apply(u);
+                }
+            })
+            .await;
+        if let Err(openpim_store::StoreError::Invariant(violation)) = &committed {
+            let refused = AuditRecord {
+                id: ObjectId::new_v4(),
+                result: AuditResult::Failure,
+                result_reason: violation.message.clone(),
+                ..record.clone()
+            };
+            if let Err(e) = self.store.record_audit(&refused).await {
+                tracing::error!(error = %e, "could not record a refused attempt");
             }
-        })
-        .await?;
+        }
+        committed?;
         if users_changed {
             self.callers.users_changed();
         }

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{Client, TestDatabase, ADMIN_UPN, RM, USER_ADMINISTRATOR};
+use common::{Client, TestDatabase, ADMIN_UPN, GLOBAL_ADMINISTRATOR, RM, USER_ADMINISTRATOR};
 use openpim_server::auth::TokenRequest;
 use openpim_server::{RunningServer, ServerConfig};
 use reqwest::StatusCode;
@@ -234,4 +234,209 @@ async fn background_jobs_run_on_one_node_at_a_time() {
     a.server.stop().await.unwrap();
     b.server.stop().await.unwrap();
     db.drop().await;
+}
+
+/// Issue #13: a service principal holds roles like a user. Deleting it on node A drops its grants
+/// on node B too (its assignment rows go with it, so B learns of it from the servicePrincipal
+/// feed entry alone).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs PostgreSQL: set OPENPIM_TEST_POSTGRES_URL and run with --include-ignored"]
+async fn a_service_principal_deleted_on_one_node_loses_its_roles_on_the_other() {
+    let (db, a, b) = two_nodes().await;
+    let admin = token(&a, ADMIN_UPN);
+    let (status, app) = a.client.post("/v1.0/applications", &admin, json!({"displayName": "Robot"})).await;
+    assert_eq!(status, StatusCode::CREATED, "{app}");
+    let (status, sp) = a.client.post("/v1.0/servicePrincipals", &admin, json!({"appId": app["appId"]})).await;
+    assert_eq!(status, StatusCode::CREATED, "{sp}");
+    let sp = sp["id"].as_str().unwrap().to_string();
+    let (status, body) = a
+        .client
+        .post(
+            &format!("{RM}/roleAssignments"),
+            &admin,
+            json!({"principalId": sp, "roleDefinitionId": USER_ADMINISTRATOR, "directoryScopeId": "/"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    converges(&b, &sp, true).await;
+    let (status, body) = a.client.delete(&format!("/v1.0/servicePrincipals/{sp}"), &admin).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    assert!(!allowed(&a, &sp).await, "node A applied its own write at once");
+    converges(&b, &sp, false).await;
+    a.server.stop().await.unwrap();
+    b.server.stop().await.unwrap();
+    db.drop().await;
+}
+
+async fn assign_user_administrator(client: Client, admin_token: String, principal: String) -> (StatusCode, Value) {
+    client
+        .post(
+            &format!("{RM}/roleAssignments"),
+            &admin_token,
+            json!({"principalId": principal, "roleDefinitionId": USER_ADMINISTRATOR, "directoryScopeId": "/"}),
+        )
+        .await
+}
+
+/// Feed order is commit order across nodes. Node A's write takes its feed sequence number, then
+/// stops before COMMIT (a test hook); node B writes meanwhile. Were B to commit with the higher
+/// number first, a third node following the feed would read past A's number before A's row is
+/// visible and never apply A's write. The commit path serialises feed writers on a
+/// transaction-scoped advisory lock, so B waits for A and node C applies both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs PostgreSQL: set OPENPIM_TEST_POSTGRES_URL and run with --include-ignored"]
+async fn a_follower_applies_every_commit_when_the_earlier_sequence_number_commits_later() {
+    let (db, a, b) = two_nodes().await;
+    let c = node(db.url.as_deref().unwrap(), Some(a._dir.path())).await;
+    let x = create_user(&a, "x@openpim.test").await;
+    let y = create_user(&a, "y@openpim.test").await;
+    let (reached, resume) = a.server.state.store.pause_next_commit();
+    let a_write = tokio::spawn(assign_user_administrator(a.client.clone(), token(&a, ADMIN_UPN), x.clone()));
+    reached.await.expect("node A's write reached its commit");
+    let mut b_write = tokio::spawn(assign_user_administrator(b.client.clone(), token(&b, ADMIN_UPN), y.clone()));
+    // Give B every chance to commit first (it cannot once feed writers are ordered).
+    let b_first = tokio::select! {
+        r = &mut b_write => Some(r.unwrap()),
+        _ = tokio::time::sleep(Duration::from_secs(2)) => None,
+    };
+    if b_first.is_some() {
+        // B committed the higher sequence number first: let C follow past it.
+        converges(&c, &y, true).await;
+    }
+    resume.send(()).expect("node A's write is waiting");
+    let (status, body) = a_write.await.unwrap();
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (status, body) = match b_first {
+        Some(r) => r,
+        None => b_write.await.unwrap(),
+    };
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    converges(&c, &y, true).await;
+    converges(&c, &x, true).await;
+    for n in [&a, &b, &c] {
+        converges(n, &x, true).await;
+        converges(n, &y, true).await;
+    }
+    for n in [a, b, c] {
+        n.server.stop().await.unwrap();
+    }
+    db.drop().await;
+}
+
+/// A panic in the follower (injected) restarts it after a backoff; it resumes from its position,
+/// so writes made meanwhile still reach the node, and `/healthz` reports the restart and the lag.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs PostgreSQL: set OPENPIM_TEST_POSTGRES_URL and run with --include-ignored"]
+async fn a_panicking_follower_is_restarted_and_catches_up() {
+    use openpim_server::supervise::FOLLOWER;
+    let (db, a, b) = two_nodes().await;
+    let bob = create_user(&a, "bob@openpim.test").await;
+    b.server.state.loops.inject_panics(FOLLOWER, 1);
+    b.server.state.loops.poke(FOLLOWER);
+    let (status, body) = assign_user_administrator(a.client.clone(), token(&a, ADMIN_UPN), bob.clone()).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    converges(&b, &bob, true).await;
+    let start = Instant::now();
+    let health = loop {
+        let r = b.client.send(b.client.request(reqwest::Method::GET, "/healthz", None)).await;
+        if r.body["loops"][FOLLOWER]["restarts"] == 1 && r.body["follower"]["seqBehind"] == 0 {
+            assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+            break r.body;
+        }
+        assert!(start.elapsed() < Duration::from_secs(10), "no restart reported: {}", r.body);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(health["loops"][FOLLOWER]["lastPanic"].as_str().unwrap().contains("injected panic"), "{health}");
+    assert_eq!(health["follower"]["secondsBehind"], 0.0, "{health}");
+    assert!(health["follower"]["head"].as_i64().unwrap() > 0, "{health}");
+    assert_eq!(health["loops"]["tidyUp"]["state"], "running", "the other loops were not touched: {health}");
+    a.server.stop().await.unwrap();
+    b.server.stop().await.unwrap();
+    db.drop().await;
+}
+
+/// Two nodes each remove one of the two Global Administrators at the same moment. Each writer's
+/// invariant check runs under the commit-order lock, after every earlier commit is visible, so
+/// the second one sees the first removal and is refused: one Global Administrator remains.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs PostgreSQL: set OPENPIM_TEST_POSTGRES_URL and run with --include-ignored"]
+async fn two_nodes_cannot_remove_the_last_two_global_administrators_at_once() {
+    let (db, a, b) = two_nodes().await;
+    let admin = token(&a, ADMIN_UPN);
+    let second = create_user(&a, "second@openpim.test").await;
+    let (status, body) = a
+        .client
+        .post(
+            &format!("{RM}/roleAssignments"),
+            &admin,
+            json!({"principalId": second, "roleDefinitionId": GLOBAL_ADMINISTRATOR, "directoryScopeId": "/"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let second_assignment = body["id"].as_str().unwrap().to_string();
+    let (_, list) = a
+        .client
+        .get(&format!("{RM}/roleAssignments?$filter=roleDefinitionId eq '{GLOBAL_ADMINISTRATOR}'"), &admin)
+        .await;
+    let admin_assignment =
+        list["value"].as_array().unwrap().iter().find(|r| r["principalId"] != second.as_str()).unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+    converges_on_role_count(&b, 2).await;
+
+    // Node A removes the admin's assignment and stops before COMMIT, its check already passed.
+    let (reached, resume) = a.server.state.store.pause_next_commit();
+    let a_remove = tokio::spawn({
+        let (client, token) = (a.client.clone(), token(&a, "second@openpim.test"));
+        async move { client.delete(&format!("{RM}/roleAssignments/{admin_assignment}"), &token).await }
+    });
+    reached.await.expect("node A's removal reached its commit");
+    let mut b_remove = tokio::spawn({
+        let (client, token) = (b.client.clone(), token(&b, ADMIN_UPN));
+        async move { client.delete(&format!("{RM}/roleAssignments/{second_assignment}"), &token).await }
+    });
+    let b_first = tokio::select! {
+        r = &mut b_remove => Some(r.unwrap()),
+        _ = tokio::time::sleep(Duration::from_secs(2)) => None,
+    };
+    resume.send(()).expect("node A's removal is waiting");
+    let (status, body) = a_remove.await.unwrap();
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let (status, body) = match b_first {
+        Some(r) => r,
+        None => b_remove.await.unwrap(),
+    };
+    assert_eq!(status, StatusCode::BAD_REQUEST, "node B's removal must be refused: {body}");
+    assert_eq!(body["error"]["code"], "LastGlobalAdministrator", "{body}");
+    let (_, list) = a
+        .client
+        .get(
+            &format!("{RM}/roleAssignments?$filter=roleDefinitionId eq '{GLOBAL_ADMINISTRATOR}'"),
+            &token(&a, "second@openpim.test"),
+        )
+        .await;
+    assert_eq!(list["value"].as_array().unwrap().len(), 1, "{list}");
+    a.server.stop().await.unwrap();
+    b.server.stop().await.unwrap();
+    db.drop().await;
+}
+
+/// Waits (bounded) until `n` has applied the whole feed and lists `want` Global Administrator assignments.
+async fn converges_on_role_count(n: &Node, want: usize) {
+    let start = Instant::now();
+    loop {
+        let (_, list) = n
+            .client
+            .get(
+                &format!("{RM}/roleAssignments?$filter=roleDefinitionId eq '{GLOBAL_ADMINISTRATOR}'"),
+                &token(n, ADMIN_UPN),
+            )
+            .await;
+        if list["value"].as_array().is_some_and(|v| v.len() == want) {
+            return;
+        }
+        assert!(start.elapsed() < Duration::from_secs(10), "node never listed {want} assignments: {list}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }

@@ -190,3 +190,88 @@ async fn non_admins_cannot_manage_role_definitions() {
     assert_eq!(status, StatusCode::CREATED, "{body}");
     ts.stop().await;
 }
+
+const DIRECTORY_READERS: &str = "88d8e3e3-8f55-4a1e-953a-9b9898b8876b";
+const HELPDESK_ADMINISTRATOR: &str = "729827e3-9c14-49f7-bb1b-9608f156bbb8";
+
+/// Issue #13: built-in roles document `inheritsPermissionsFrom` (Groups and Helpdesk
+/// Administrators inherit from Directory Readers); `$expand` used to return `[]` for every role.
+#[tokio::test]
+async fn expand_inherits_permissions_from() {
+    let ts = TestServer::start().await;
+    let admin = ts.admin_token();
+    for role in [GROUPS_ADMINISTRATOR, HELPDESK_ADMINISTRATOR] {
+        let (status, r) = ts.client.get(&format!("{}/{role}?$expand=inheritsPermissionsFrom", defs()), &admin).await;
+        assert_eq!(status, StatusCode::OK, "{r}");
+        let parents = r["inheritsPermissionsFrom"].as_array().unwrap_or_else(|| panic!("{r}"));
+        assert_eq!(parents.len(), 1, "{r}");
+        assert_eq!(parents[0]["id"], DIRECTORY_READERS);
+        assert_eq!(parents[0]["displayName"], "Directory Readers");
+        assert_eq!(parents[0]["isBuiltIn"], true);
+    }
+    // Roles without documented inheritance, and custom roles, expand to an empty list.
+    let (_, r) =
+        ts.client.get(&format!("{}/{GLOBAL_ADMINISTRATOR}?$expand=inheritsPermissionsFrom", defs()), &admin).await;
+    assert_eq!(r["inheritsPermissionsFrom"], json!([]), "{r}");
+    let (status, c) = ts.client.post(&defs(), &admin, custom("Inherits nothing")).await;
+    assert_eq!(status, StatusCode::CREATED, "{c}");
+    let (_, r) = ts
+        .client
+        .get(&format!("{}/{}?$expand=inheritsPermissionsFrom", defs(), c["id"].as_str().unwrap()), &admin)
+        .await;
+    assert_eq!(r["inheritsPermissionsFrom"], json!([]), "{r}");
+    // The list expands too.
+    let (status, body) = ts
+        .client
+        .get(
+            &format!("{}?$filter=displayName eq 'Helpdesk Administrator'&$expand=inheritsPermissionsFrom", defs()),
+            &admin,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["value"][0]["inheritsPermissionsFrom"][0]["id"], DIRECTORY_READERS, "{body}");
+    ts.stop().await;
+}
+
+/// Issue #13: Graph's own create-roleDefinition example uses
+/// `microsoft.directory/applications/basic/read`, and built-in roles' documented actions were
+/// refused too; only undocumented or non-directory actions are refused now.
+#[tokio::test]
+async fn custom_roles_accept_every_documented_directory_action() {
+    let ts = TestServer::start().await;
+    let admin = ts.admin_token();
+    let body = json!({
+        "description": "Update basic properties of application registrations",
+        "displayName": "Application Registration Support Administrator",
+        "rolePermissions": [{"allowedResourceActions": ["microsoft.directory/applications/basic/read"]}],
+        "isEnabled": true
+    });
+    let (status, r) = ts.client.post(&defs(), &admin, body).await;
+    assert_eq!(status, StatusCode::CREATED, "{r}");
+    assert_eq!(
+        r["rolePermissions"][0]["allowedResourceActions"],
+        json!(["microsoft.directory/applications/basic/read"])
+    );
+
+    // An action only a built-in role's documented list names (Directory Readers').
+    let mut from_builtin = custom("From the built-in lists");
+    from_builtin["rolePermissions"][0]["allowedResourceActions"] = json!([
+        "microsoft.directory/servicePrincipals/standard/read",
+        "microsoft.directory/roleAssignments/standard/read"
+    ]);
+    let (status, r) = ts.client.post(&defs(), &admin, from_builtin).await;
+    assert_eq!(status, StatusCode::CREATED, "{r}");
+
+    let before = ts.count(&defs()).await;
+    for bad in
+        ["microsoft.office365.supportTickets/allEntities/allTasks", "microsoft.directory/applications/basic/frob"]
+    {
+        let mut b = custom("Refused");
+        b["rolePermissions"][0]["allowedResourceActions"] = json!([bad]);
+        let (status, body) = ts.client.post(&defs(), &admin, b).await;
+        assert_graph_error(status, &body, 400, "Request_BadRequest");
+        assert!(body["error"]["message"].as_str().unwrap().contains(bad), "{body}");
+    }
+    assert_eq!(ts.count(&defs()).await, before);
+    ts.stop().await;
+}

@@ -3,6 +3,7 @@
 use crate::codec::{flag, id_text, micros, RowExt};
 use crate::list::{list, ListRequest, Page, Restriction};
 use crate::{schema, Store, StoreError, StoreResult, WriteTx};
+use openpim_core::applications::{Application, ServicePrincipal};
 use openpim_core::change::IndexUpdate;
 use openpim_core::directory::{AdministrativeUnit, Group, ObjectKind, User};
 use openpim_core::schedule::Kind;
@@ -55,6 +56,7 @@ fn decode_unit(r: &AnyRow) -> StoreResult<AdministrativeUnit> {
 pub enum DirectoryObject {
     User(User),
     Group(Group),
+    ServicePrincipal(ServicePrincipal),
 }
 
 impl DirectoryObject {
@@ -62,14 +64,23 @@ impl DirectoryObject {
         match self {
             Self::User(u) => u.id,
             Self::Group(g) => g.id,
+            Self::ServicePrincipal(sp) => sp.id,
         }
     }
     pub fn kind(&self) -> ObjectKind {
         match self {
             Self::User(_) => ObjectKind::User,
             Self::Group(_) => ObjectKind::Group,
+            Self::ServicePrincipal(_) => ObjectKind::ServicePrincipal,
         }
     }
+}
+
+/// The object a `/{objectId}` scope names: applications are scopes but never principals.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ScopeObject {
+    Principal(DirectoryObject),
+    Application(Application),
 }
 
 async fn one<'e, E, T>(e: E, sql: &str, id: String, decode: fn(&AnyRow) -> StoreResult<T>) -> StoreResult<Option<T>>
@@ -187,12 +198,23 @@ impl Store {
         rows.iter().map(|r| r.id("unit_id")).collect()
     }
 
-    /// Finds a user or group by id.
+    /// Finds a principal (a user, group or service principal) by id.
     pub async fn find_object(&self, id: ObjectId) -> StoreResult<Option<DirectoryObject>> {
         if let Some(u) = self.get_user(id).await? {
             return Ok(Some(DirectoryObject::User(u)));
         }
-        Ok(self.get_group(id).await?.map(DirectoryObject::Group))
+        if let Some(g) = self.get_group(id).await? {
+            return Ok(Some(DirectoryObject::Group(g)));
+        }
+        Ok(self.get_service_principal(id).await?.map(DirectoryObject::ServicePrincipal))
+    }
+
+    /// Finds what a `/{objectId}` directory scope names: a principal or an application.
+    pub async fn find_scope_object(&self, id: ObjectId) -> StoreResult<Option<ScopeObject>> {
+        if let Some(o) = self.find_object(id).await? {
+            return Ok(Some(ScopeObject::Principal(o)));
+        }
+        Ok(self.get_application(id).await?.map(ScopeObject::Application))
     }
 }
 
@@ -247,7 +269,7 @@ impl WriteTx<'_> {
 
     /// Deletes a principal's memberships, eligibilities and role assignments (shared by user and
     /// group deletion), and ends the activations others made from its eligibilities.
-    async fn delete_principal_links(&mut self, id: ObjectId, now: Instant) -> StoreResult<()> {
+    pub(crate) async fn delete_principal_links(&mut self, id: ObjectId, now: Instant) -> StoreResult<()> {
         let eligibilities = self.eligibility_ids_of(id).await?;
         self.revoke_activations_from(&eligibilities, None).await?;
         // What the principal still had waiting ends with it: a future-dated grant would otherwise
@@ -416,15 +438,7 @@ impl WriteTx<'_> {
     /// through the one removal path (index, change feed, pending requests, derived activations).
     /// Returns how many schedules went with it.
     pub async fn delete_administrative_unit(&mut self, id: ObjectId) -> StoreResult<usize> {
-        let scope = DirectoryScope::AdministrativeUnit(id);
-        let mut removed = 0;
-        // Eligibilities first: removing one also ends the activations made from it.
-        for kind in [Kind::Eligibility, Kind::Assignment] {
-            for schedule in self.schedules_at(kind, &scope).await? {
-                self.remove_schedule(&schedule).await?;
-                removed += 1;
-            }
-        }
+        let removed = self.remove_schedules_at(&DirectoryScope::AdministrativeUnit(id)).await?;
         for sql in [
             "DELETE FROM administrative_unit_members WHERE unit_id = $1",
             "DELETE FROM administrative_units WHERE id = $1",
@@ -432,6 +446,21 @@ impl WriteTx<'_> {
             sqlx::query(sql).bind(id_text(id)).execute(self.conn()).await.map_err(StoreError::Db)?;
         }
         self.feed("administrativeUnit", id, "delete");
+        Ok(removed)
+    }
+
+    /// Removes every eligibility and assignment at `scope` through the one removal path (index,
+    /// change feed, pending requests, derived activations), for a scope that is going away.
+    /// Returns how many schedules went.
+    pub(crate) async fn remove_schedules_at(&mut self, scope: &DirectoryScope) -> StoreResult<usize> {
+        let mut removed = 0;
+        // Eligibilities first: removing one also ends the activations made from it.
+        for kind in [Kind::Eligibility, Kind::Assignment] {
+            for schedule in self.schedules_at(kind, scope).await? {
+                self.remove_schedule(&schedule).await?;
+                removed += 1;
+            }
+        }
         Ok(removed)
     }
 

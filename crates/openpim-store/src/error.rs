@@ -19,6 +19,9 @@ pub enum StoreError {
     /// The commit of a group of writes failed (see `write.rs`); nothing of it was written.
     #[error("commit failed: {0}")]
     Commit(String),
+    /// The write would break a cross-entity invariant (`invariants.rs`); it was rolled back.
+    #[error("invariant violated: {0}")]
+    Invariant(openpim_core::DomainError),
     /// The client's query options could not be applied (bad $filter, $orderby, ...).
     #[error("{0}")]
     Query(#[from] ODataError),

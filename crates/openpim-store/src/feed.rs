@@ -8,8 +8,19 @@ use openpim_core::change::IndexUpdate;
 use openpim_core::schedule::Kind;
 use openpim_core::ObjectId;
 
+/// See [`Store::feed_lag`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FeedLag {
+    pub head: i64,
+    pub oldest_pending: Option<openpim_core::Instant>,
+}
+
 /// The PostgreSQL NOTIFY channel that wakes followers up.
 pub const CHANNEL: &str = "openpim_changes";
+
+/// The PostgreSQL advisory lock every writer holds from the start of its commit until it ends
+/// (`pg_advisory_xact_lock`), so change-feed sequence numbers are allocated in commit order.
+pub const COMMIT_ORDER_LOCK: i64 = 0x0_9e11_0100;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FeedEntry {
@@ -27,6 +38,23 @@ impl Store {
             .await
             .map_err(StoreError::Db)?;
         row.int("head")
+    }
+
+    /// How far a follower at `position` is behind: the feed head, and when the oldest entry it
+    /// has not applied yet was written (`None` when it is up to date).
+    pub async fn feed_lag(&self, position: i64) -> StoreResult<FeedLag> {
+        let row = sqlx::query(
+            "SELECT (SELECT COALESCE(MAX(seq), 0) FROM change_feed) AS head, \
+             (SELECT MIN(at) FROM change_feed WHERE seq > $1) AS oldest_pending",
+        )
+        .bind(position)
+        .fetch_one(self.pool())
+        .await
+        .map_err(StoreError::Db)?;
+        Ok(FeedLag {
+            head: row.int("head")?,
+            oldest_pending: row.opt_int("oldest_pending")?.map(crate::codec::from_micros).transpose()?,
+        })
     }
 
     /// Entries after `seq`, oldest first.
@@ -80,7 +108,8 @@ impl Store {
                     vec![IndexUpdate::MemberRemoved { group_id, member_id }]
                 }
             }
-            "user" if e.operation == "delete" => vec![IndexUpdate::PrincipalDeleted(id()?)],
+            // A service principal holds roles like a user: its deletion drops what it held.
+            "user" | "servicePrincipal" if e.operation == "delete" => vec![IndexUpdate::PrincipalDeleted(id()?)],
             _ => vec![],
         })
     }
@@ -120,9 +149,20 @@ impl Store {
     }
 }
 
+impl Drop for JobLock {
+    fn drop(&mut self) {
+        // Dropped without `release` (the job panicked or was cancelled): the session still holds
+        // the advisory lock, so the connection must not go back to the pool, where it would keep
+        // the job locked for every node. Closing it ends the session and frees the lock.
+        if let Some(conn) = self.conn.as_mut() {
+            conn.close_on_drop();
+        }
+    }
+}
+
 impl JobLock {
-    pub async fn release(self) -> StoreResult<()> {
-        if let Some(mut conn) = self.conn {
+    pub async fn release(mut self) -> StoreResult<()> {
+        if let Some(mut conn) = self.conn.take() {
             sqlx::query("SELECT pg_advisory_unlock($1)")
                 .bind(self.key)
                 .execute(&mut *conn)

@@ -5,12 +5,14 @@
 //! commits the change, its audit record and its change-feed entries in one transaction and hands
 //! back the [`IndexUpdate`]s the in-memory access index must apply.
 
+pub mod applications;
 pub mod approvals;
 pub mod audit;
 mod codec;
 pub mod directory;
 mod error;
 pub mod feed;
+mod invariants;
 mod list;
 pub mod outbox;
 pub mod policies;
@@ -83,6 +85,11 @@ impl Store {
                             conn.execute("PRAGMA synchronous = FULL").await?;
                             conn.execute("PRAGMA busy_timeout = 10000").await?;
                             conn.execute("PRAGMA foreign_keys = ON").await?;
+                            // The OData compiler emits plain LIKE for case-sensitive string
+                            // functions (startswith on ids, scopes, statuses) and LOWER(..) LIKE
+                            // LOWER(..) where Graph folds case; SQLite's LIKE folds ASCII case by
+                            // default, PostgreSQL's does not. This makes both answer alike.
+                            conn.execute("PRAGMA case_sensitive_like = ON").await?;
                             Ok(())
                         })
                     })

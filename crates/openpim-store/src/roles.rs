@@ -165,18 +165,4 @@ impl WriteTx<'_> {
         self.feed("roleDefinition", id, "delete");
         Ok(())
     }
-
-    /// Tenant-wide assignments of `role` (for the last-Global-Administrator rule), read inside
-    /// the write transaction so two concurrent removals cannot both see "one more left".
-    pub async fn count_tenant_assignments_of_role(&mut self, role: ObjectId) -> StoreResult<u64> {
-        let row = sqlx::query(
-            "SELECT COUNT(*) AS n FROM role_assignments WHERE role_definition_id = $1 AND directory_scope_id = '/' \
-             AND status <> 'Expired' AND end_at IS NULL",
-        )
-        .bind(id_text(role))
-        .fetch_one(self.conn())
-        .await
-        .map_err(StoreError::Db)?;
-        Ok(row.int("n")? as u64)
-    }
 }

@@ -50,6 +50,32 @@ pub static ADMINISTRATIVE_UNIT: EntitySchema = EntitySchema {
     properties: &[p("id", "id", PropType::Guid), ci("displayName", "display_name"), ci("description", "description")],
 };
 
+pub static APPLICATION: EntitySchema = EntitySchema {
+    type_name: "microsoft.graph.application",
+    key_column: "id",
+    properties: &[
+        p("id", "id", PropType::Guid),
+        p("appId", "app_id", PropType::Guid),
+        ci("displayName", "display_name"),
+        ci("description", "description"),
+        p("createdDateTime", "created_at", PropType::DateTime),
+    ],
+};
+
+pub static SERVICE_PRINCIPAL: EntitySchema = EntitySchema {
+    type_name: "microsoft.graph.servicePrincipal",
+    key_column: "id",
+    properties: &[
+        p("id", "id", PropType::Guid),
+        p("appId", "app_id", PropType::Guid),
+        ci("appDisplayName", "app_display_name"),
+        ci("displayName", "display_name"),
+        ci("description", "description"),
+        ci("servicePrincipalType", "service_principal_type"),
+        p("accountEnabled", "account_enabled", PropType::Bool),
+    ],
+};
+
 pub static ROLE_DEFINITION: EntitySchema = EntitySchema {
     type_name: "microsoft.graph.unifiedRoleDefinition",
     key_column: "id",

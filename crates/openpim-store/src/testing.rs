@@ -28,3 +28,17 @@ pub async fn drop_postgres_schema(base_url: &str, schema: &str) -> StoreResult<(
     conn.close().await.map_err(StoreError::Db)?;
     Ok(())
 }
+
+impl crate::Store {
+    /// Test hook: the next commit through the write path stops after writing its audit and
+    /// change-feed rows, just before the SQL `COMMIT`. The first receiver fires when it got
+    /// there; sending on (or dropping) the returned sender lets it go on. Used to reproduce
+    /// interleavings such as "the earlier feed sequence number commits later".
+    #[doc(hidden)]
+    pub fn pause_next_commit(&self) -> (tokio::sync::oneshot::Receiver<()>, tokio::sync::oneshot::Sender<()>) {
+        let (reached, reached_rx) = tokio::sync::oneshot::channel();
+        let (resume_tx, resume) = tokio::sync::oneshot::channel();
+        self.gate.set_pause(crate::write::CommitPause { reached, resume });
+        (reached_rx, resume_tx)
+    }
+}

@@ -53,6 +53,15 @@ pub(crate) struct WriteGate {
     queued: AtomicUsize,
     grouped: bool,
     groups_committed: AtomicU64,
+    /// Test hook: the next commit stops after its feed rows, before the SQL COMMIT.
+    pause_next: std::sync::Mutex<Option<CommitPause>>,
+}
+
+/// A commit held before its SQL COMMIT (tests reproduce interleavings with it, see
+/// `Store::pause_next_commit`): `reached` fires when it gets there, `resume` lets it go on.
+pub(crate) struct CommitPause {
+    pub reached: oneshot::Sender<()>,
+    pub resume: oneshot::Receiver<()>,
 }
 
 impl WriteGate {
@@ -62,6 +71,20 @@ impl WriteGate {
             queued: AtomicUsize::new(0),
             grouped,
             groups_committed: AtomicU64::new(0),
+            pause_next: std::sync::Mutex::new(None),
+        }
+    }
+
+    pub(crate) fn set_pause(&self, pause: CommitPause) {
+        *self.pause_next.lock().unwrap_or_else(|e| e.into_inner()) = Some(pause);
+    }
+
+    /// Waits here if a test asked the next commit to pause.
+    async fn pause_point(&self) {
+        let pause = self.pause_next.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(pause) = pause {
+            let _ = pause.reached.send(());
+            let _ = pause.resume.await;
         }
     }
 
@@ -99,7 +122,7 @@ impl WriteGate {
             }
             group.abandoned_savepoint = true;
         }
-        Ok(WriteTx { gate: self, writer: Some(w), updates: Vec::new(), feed: Vec::new(), backend })
+        Ok(WriteTx { gate: self, writer: Some(w), updates: Vec::new(), feed: Vec::new(), backend, pool: pool.clone() })
     }
 }
 
@@ -172,6 +195,8 @@ pub struct WriteTx<'s> {
     updates: Vec<IndexUpdate>,
     feed: Vec<(&'static str, String, &'static str)>,
     backend: crate::Backend,
+    /// For reading the committed state outside this transaction (see the invariants in `commit`).
+    pool: AnyPool,
 }
 
 impl Drop for WriteTx<'_> {
@@ -213,9 +238,38 @@ impl<'s> WriteTx<'s> {
     /// Commits the change together with its audit record, then hands the index updates to
     /// `apply` while this node's writer lock is still held, so the in-memory index sees changes
     /// in exactly the order they were committed. Returns once the change is durable.
+    ///
+    /// Before anything is committed, the invariants the change may affect (`invariants.rs`) are
+    /// checked inside the transaction; a violation rolls this writer back (only its savepoint
+    /// under group commit) and returns [`StoreError::Invariant`].
     pub async fn commit(mut self, record: &AuditRecord, apply: impl FnOnce(Vec<IndexUpdate>)) -> StoreResult<()> {
-        audit::insert(self.conn(), record).await?;
         let at = micros(record.at);
+        if self.backend == crate::Backend::Postgres && !self.feed.is_empty() {
+            // Held until COMMIT: writers on every node append to the feed (and check invariants)
+            // one at a time, so sequence numbers become visible in the order they were allocated
+            // and a follower reading "after my last seq" cannot skip a later-committing row.
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(crate::feed::COMMIT_ORDER_LOCK)
+                .execute(self.conn())
+                .await
+                .map_err(StoreError::Db)?;
+        }
+        let invariants = crate::invariants::affected(self.feed.iter().map(|(entity, _, _)| *entity));
+        for invariant in invariants {
+            if let Err(violation) = (invariant.check)(self.conn(), at).await? {
+                // Data from before the invariant was enforced may already break it. Refusing
+                // every write that touches these entities would then block unrelated work (and
+                // the repair) without protecting anything: only a write that breaks it is refused.
+                let mut committed = self.pool.acquire().await.map_err(StoreError::Db)?;
+                if (invariant.check)(&mut committed, at).await?.is_ok() {
+                    tracing::info!(invariant = invariant.name, %violation, "write refused: it would break an invariant");
+                    self.rollback().await?;
+                    return Err(StoreError::Invariant(violation));
+                }
+                tracing::error!(invariant = invariant.name, %violation, "the committed data already breaks this invariant; repair it");
+            }
+        }
+        audit::insert(self.conn(), record).await?;
         let feed = std::mem::take(&mut self.feed);
         for (entity, id, op) in &feed {
             sqlx::query("INSERT INTO change_feed (at, entity, entity_id, operation) VALUES ($1, $2, $3, $4)")
@@ -235,6 +289,7 @@ impl<'s> WriteTx<'s> {
                 .await
                 .map_err(StoreError::Db)?;
         }
+        self.gate.pause_point().await;
         let gate = self.gate;
         let mut w = self.writer.take().expect("the writer is held until commit or rollback");
         let (done, mut done_rx) = oneshot::channel();

@@ -1,7 +1,7 @@
 //! `/groups` and their members.
 
 use super::object_id;
-use super::ops::{check_principal_removal, found, member_conflict, no_content, referenced_object};
+use super::ops::{found, member_conflict, no_content, referenced_object};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::odata::OData;
@@ -83,7 +83,6 @@ pub async fn remove(State(s): State<AppState>, caller: Caller, Path(id): Path<St
     s.authorize_on_principal(&caller, op, group.id, &audit).await?;
     let now = s.now();
     let mut tx = s.store.begin_write().await?;
-    check_principal_removal(&mut tx, group.id).await?;
     tx.delete_group(group.id, now).await?;
     s.commit(tx, &audit.success(&caller, now)).await?;
     Ok(no_content())

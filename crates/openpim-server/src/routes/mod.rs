@@ -3,6 +3,7 @@
 
 mod access_check;
 mod admin_units;
+mod applications;
 mod approvals;
 mod audit;
 mod groups;
@@ -11,6 +12,7 @@ mod policies;
 mod role_assignments;
 mod role_definitions;
 mod schedules;
+mod service_principals;
 mod users;
 
 use crate::error::{ApiError, ApiResult};
@@ -32,6 +34,18 @@ pub fn graph_routes() -> Router<AppState> {
         .route("/v1.0/groups/{id}/members", get(groups::members))
         .route("/v1.0/groups/{id}/members/$ref", post(groups::add_member))
         .route("/v1.0/groups/{id}/members/{member}/$ref", delete(groups::remove_member))
+        .route("/v1.0/applications", get(applications::list).post(applications::create))
+        .route("/v1.0/applications/$count", get(applications::count))
+        .route(
+            "/v1.0/applications/{id}",
+            get(applications::get).patch(applications::update).delete(applications::remove),
+        )
+        .route("/v1.0/servicePrincipals", get(service_principals::list).post(service_principals::create))
+        .route("/v1.0/servicePrincipals/$count", get(service_principals::count))
+        .route(
+            "/v1.0/servicePrincipals/{id}",
+            get(service_principals::get).patch(service_principals::update).delete(service_principals::remove),
+        )
         .route("/v1.0/directory/administrativeUnits", get(admin_units::list).post(admin_units::create))
         .route("/v1.0/directory/administrativeUnits/$count", get(admin_units::count))
         .route(

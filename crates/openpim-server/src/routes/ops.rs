@@ -4,13 +4,9 @@ use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use openpim_core::assignment::check_removal;
-use openpim_core::catalog::GLOBAL_ADMINISTRATOR;
-use openpim_core::schedule::Kind;
-use openpim_core::scope::DirectoryScope;
 use openpim_core::ObjectId;
 use openpim_store::directory::DirectoryObject;
-use openpim_store::{StoreError, WriteTx};
+use openpim_store::StoreError;
 
 pub fn no_content() -> Response {
     StatusCode::NO_CONTENT.into_response()
@@ -34,15 +30,4 @@ pub fn member_conflict(e: StoreError) -> ApiError {
         ),
         other => other.into(),
     }
-}
-
-/// Deleting a user or group deletes its role assignments too: refuse when that would remove the
-/// last permanent tenant-wide Global Administrator assignment, as `roleAssignments` DELETE does.
-pub async fn check_principal_removal(tx: &mut WriteTx<'_>, principal: ObjectId) -> ApiResult<()> {
-    let held = tx.live_schedule(Kind::Assignment, principal, GLOBAL_ADMINISTRATOR, &DirectoryScope::Tenant).await?;
-    if held.is_some_and(|a| a.end.is_none()) {
-        let global_admins = tx.count_tenant_assignments_of_role(GLOBAL_ADMINISTRATOR).await?;
-        check_removal(GLOBAL_ADMINISTRATOR, true, global_admins)?;
-    }
-    Ok(())
 }

@@ -8,14 +8,13 @@ use crate::error::{ApiError, ApiResult};
 use crate::odata::OData;
 use crate::state::{AppState, Audit};
 use crate::wire::body::{Body, JsonObject};
-use crate::wire::directory::directory_object;
+use crate::wire::directory::{directory_object, scope_object};
 use crate::wire::roles::{self as wire, ROLE_ASSIGNMENT_TYPE};
 use axum::extract::{Path, State};
 use axum::response::Response;
-use openpim_core::assignment::{check_new_assignment, check_removal, PrincipalRef};
+use openpim_core::assignment::{check_new_assignment, PrincipalRef};
 use openpim_core::audit::category::ROLE_MANAGEMENT;
 use openpim_core::authz::Operation;
-use openpim_core::catalog::GLOBAL_ADMINISTRATOR;
 use openpim_core::directory::ObjectKind;
 use openpim_core::schedule::{Kind, Schedule};
 use openpim_core::scope::DirectoryScope;
@@ -47,7 +46,7 @@ async fn render(s: &AppState, q: &OData, a: &Schedule) -> ApiResult<Value> {
                 .map(crate::wire::directory::administrative_unit)
                 .unwrap_or(Value::Null),
             DirectoryScope::Object(id) => {
-                s.store.find_object(id).await?.as_ref().map(directory_object).unwrap_or(Value::Null)
+                s.store.find_scope_object(id).await?.as_ref().map(scope_object).unwrap_or(Value::Null)
             }
             DirectoryScope::Tenant => Value::Null,
         };
@@ -55,10 +54,19 @@ async fn render(s: &AppState, q: &OData, a: &Schedule) -> ApiResult<Value> {
     Ok(v)
 }
 
+/// Graph's audit `targetResources.type` for a principal.
+pub(super) fn principal_type(kind: ObjectKind) -> &'static str {
+    match kind {
+        ObjectKind::User => "User",
+        ObjectKind::Group => "Group",
+        ObjectKind::ServicePrincipal => "ServicePrincipal",
+    }
+}
+
 fn target(audit: Audit, a: &Schedule, role_name: &str) -> Audit {
     audit
         .target("Role", a.role_definition_id, Some(role_name), None)
-        .target(if a.principal_kind == ObjectKind::Group { "Group" } else { "User" }, a.principal_id, None, None)
+        .target(principal_type(a.principal_kind), a.principal_id, None, None)
         .detail("directoryScopeId", a.scope)
         .detail("roleAssignmentId", a.id)
 }
@@ -87,7 +95,8 @@ pub(super) async fn check_scope_exists(s: &AppState, scope: &DirectoryScope) -> 
     let exists = match scope {
         DirectoryScope::Tenant => true,
         DirectoryScope::AdministrativeUnit(id) => s.store.get_administrative_unit(*id).await?.is_some(),
-        DirectoryScope::Object(id) => s.store.find_object(*id).await?.is_some(),
+        // An object scope names a principal or an application (Entra's app-scoped assignments).
+        DirectoryScope::Object(id) => s.store.find_scope_object(*id).await?.is_some(),
     };
     if exists {
         Ok(())
@@ -110,6 +119,7 @@ pub async fn create(State(s): State<AppState>, caller: Caller, q: OData, body: J
     let principal_ref = principal.as_ref().map(|p| match p {
         DirectoryObject::User(u) => PrincipalRef::User(u),
         DirectoryObject::Group(g) => PrincipalRef::Group(g),
+        DirectoryObject::ServicePrincipal(sp) => PrincipalRef::ServicePrincipal(sp),
     });
     let now = s.now();
     let principal_kind = principal.as_ref().map(DirectoryObject::kind).unwrap_or(ObjectKind::User);
@@ -152,18 +162,8 @@ pub async fn remove(State(s): State<AppState>, caller: Caller, Path(id): Path<St
         s.store.get_role_definition(a.role_definition_id).await?.map(|r| r.display_name).unwrap_or_default();
     let audit = target(Audit::new(ROLE_MANAGEMENT, "Remove member from role", "Unassign"), &a, &role_name);
     s.authorize(&caller, Operation::ManageRoleAssignments, &[a.scope], &audit).await?;
+    // Removing the last Global Administrator is refused by the store's invariants at commit.
     let mut tx = s.store.begin_write().await?;
-    let global_admins = if a.role_definition_id == GLOBAL_ADMINISTRATOR {
-        tx.count_tenant_assignments_of_role(GLOBAL_ADMINISTRATOR).await?
-    } else {
-        0
-    };
-    if let Err(e) =
-        check_removal(a.role_definition_id, a.scope == DirectoryScope::Tenant && a.end.is_none(), global_admins)
-    {
-        tx.rollback().await?;
-        return Err(e.into());
-    }
     tx.remove_schedule(&a).await?;
     s.commit(tx, &audit.success(&caller, s.now())).await?;
     Ok(no_content())

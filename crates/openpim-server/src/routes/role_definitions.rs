@@ -12,9 +12,12 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use openpim_core::audit::category::ROLE_MANAGEMENT;
 use openpim_core::authz::Operation;
+use openpim_core::catalog;
 use openpim_core::roles::{built_in_read_only, RoleDefinition};
-use openpim_store::{schema, StoreError};
+use openpim_core::ObjectId;
+use openpim_store::{schema, Page, StoreError};
 use serde_json::Value;
+use std::collections::HashMap;
 
 const CONTEXT: &str = "roleManagement/directory/roleDefinitions";
 
@@ -26,13 +29,28 @@ fn target(audit: Audit, r: &RoleDefinition) -> Audit {
     audit.target("Role", r.id, Some(&r.display_name), None)
 }
 
-/// Renders a role, expanding `inheritsPermissionsFrom` (always empty: roles do not inherit here).
-fn render(q: &OData, r: &RoleDefinition) -> Value {
-    let mut v = wire::role_definition(r);
-    if q.expands("inheritsPermissionsFrom") {
-        v["inheritsPermissionsFrom"] = Value::Array(vec![]);
+/// Renders roles, expanding `inheritsPermissionsFrom` to the built-in roles each one inherits
+/// from (the catalog's documented facts; custom roles inherit nothing, so they get `[]`).
+async fn render_all(s: &AppState, q: &OData, roles: Vec<RoleDefinition>) -> ApiResult<Vec<Value>> {
+    let mut parents: HashMap<ObjectId, Value> = HashMap::new();
+    let mut out = Vec::with_capacity(roles.len());
+    for r in roles {
+        let mut v = wire::role_definition(&r);
+        if q.expands("inheritsPermissionsFrom") {
+            let mut expanded = Vec::new();
+            for parent in catalog::inherits_permissions_from(r.template_id) {
+                if !parents.contains_key(parent) {
+                    // A built-in parent is always in the store (bootstrap writes the whole catalog).
+                    let Some(p) = s.store.get_role_definition(*parent).await? else { continue };
+                    parents.insert(*parent, wire::role_definition(&p));
+                }
+                expanded.push(parents[parent].clone());
+            }
+            v["inheritsPermissionsFrom"] = Value::Array(expanded);
+        }
+        out.push(v);
     }
-    v
+    Ok(out)
 }
 
 fn duplicate_name(e: StoreError) -> ApiError {
@@ -48,14 +66,16 @@ pub async fn list(State(s): State<AppState>, _caller: Caller, q: OData) -> ApiRe
     q.check_expand(ROLE_DEFINITION_TYPE, &["inheritsPermissionsFrom"])?;
     let req = q.list_request(&schema::ROLE_DEFINITION)?;
     let page = s.store.list_role_definitions(&req).await?;
-    Ok(q.collection(CONTEXT, page.map(|r| render(&q, &r)), req.offset))
+    let items = render_all(&s, &q, page.items).await?;
+    Ok(q.collection(CONTEXT, Page { items, has_more: page.has_more, count: page.count }, req.offset))
 }
 
 pub async fn get(State(s): State<AppState>, _caller: Caller, q: OData, Path(id): Path<String>) -> ApiResult<Response> {
     q.check_expand(ROLE_DEFINITION_TYPE, &["inheritsPermissionsFrom"])?;
     q.list_request(&schema::ROLE_DEFINITION)?;
     let role = lookup(&s, &id).await?;
-    Ok(q.entity(&format!("{CONTEXT}/$entity"), render(&q, &role)))
+    let rendered = render_all(&s, &q, vec![role]).await?.pop().unwrap_or_default();
+    Ok(q.entity(&format!("{CONTEXT}/$entity"), rendered))
 }
 
 pub async fn create(State(s): State<AppState>, caller: Caller, q: OData, body: JsonObject) -> ApiResult<Response> {

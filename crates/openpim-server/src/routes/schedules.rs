@@ -106,6 +106,9 @@ async fn principal_facts(s: &AppState, id: ObjectId) -> ApiResult<Option<Princip
             kind: openpim_core::directory::ObjectKind::Group,
             is_assignable_to_role: g.is_assignable_to_role,
         },
+        DirectoryObject::ServicePrincipal(_) => {
+            PrincipalFacts { kind: openpim_core::directory::ObjectKind::ServicePrincipal, is_assignable_to_role: false }
+        }
     }))
 }
 

@@ -1,6 +1,6 @@
 //! `/users` and `/me`.
 
-use super::ops::{check_principal_removal, found, no_content};
+use super::ops::{found, no_content};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::odata::OData;
@@ -100,7 +100,6 @@ pub async fn remove(State(s): State<AppState>, caller: Caller, Path(key): Path<S
     s.authorize_on_principal(&caller, Operation::DeleteUser, user.id, &audit).await?;
     let now = s.now();
     let mut tx = s.store.begin_write().await?;
-    check_principal_removal(&mut tx, user.id).await?;
     tx.delete_user(user.id, now).await?;
     s.commit(tx, &audit.success(&caller, now)).await?;
     Ok(no_content())

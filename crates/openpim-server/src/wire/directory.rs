@@ -1,17 +1,22 @@
-//! users, groups, administrative units.
+//! users, groups, administrative units, applications, service principals.
 
 use super::body::Body;
 use super::datetime;
 use crate::error::ApiResult;
+use openpim_core::applications::{
+    Application, ApplicationPatch, NewApplication, NewServicePrincipal, ServicePrincipal, ServicePrincipalPatch,
+};
 use openpim_core::directory::{
     AdministrativeUnit, Group, GroupPatch, NewAdministrativeUnit, NewGroup, NewUser, User, UserPatch,
 };
-use openpim_store::directory::DirectoryObject;
+use openpim_store::directory::{DirectoryObject, ScopeObject};
 use serde_json::{json, Value};
 
 pub const USER_TYPE: &str = "microsoft.graph.user";
 pub const GROUP_TYPE: &str = "microsoft.graph.group";
 pub const AU_TYPE: &str = "microsoft.graph.administrativeUnit";
+pub const APPLICATION_TYPE: &str = "microsoft.graph.application";
+pub const SERVICE_PRINCIPAL_TYPE: &str = "microsoft.graph.servicePrincipal";
 
 pub fn user(u: &User) -> Value {
     json!({
@@ -58,11 +63,85 @@ pub fn administrative_unit(u: &AdministrativeUnit) -> Value {
     })
 }
 
+pub fn application(a: &Application) -> Value {
+    json!({
+        "@odata.type": "#microsoft.graph.application",
+        "id": a.id,
+        "appId": a.app_id,
+        "displayName": a.display_name,
+        "description": a.description,
+        "createdDateTime": datetime(a.created),
+    })
+}
+
+pub fn service_principal(sp: &ServicePrincipal) -> Value {
+    json!({
+        "@odata.type": "#microsoft.graph.servicePrincipal",
+        "id": sp.id,
+        "appId": sp.app_id,
+        "appDisplayName": sp.app_display_name,
+        "displayName": sp.display_name,
+        "description": sp.description,
+        "servicePrincipalType": sp.service_principal_type,
+        "accountEnabled": sp.account_enabled,
+    })
+}
+
 pub fn directory_object(o: &DirectoryObject) -> Value {
     match o {
         DirectoryObject::User(u) => user(u),
         DirectoryObject::Group(g) => group(g),
+        DirectoryObject::ServicePrincipal(sp) => service_principal(sp),
     }
+}
+
+/// The object a `/{objectId}` directory scope expands to.
+pub fn scope_object(o: &ScopeObject) -> Value {
+    match o {
+        ScopeObject::Principal(p) => directory_object(p),
+        ScopeObject::Application(a) => application(a),
+    }
+}
+
+pub fn read_new_application(mut b: Body) -> ApiResult<NewApplication> {
+    let new = NewApplication { display_name: b.string("displayName")?, description: b.string("description")? };
+    // Sign-in settings are not modelled: OpenPIM manages roles, not app sign-ins.
+    b.ignore("signInAudience");
+    b.finish()?;
+    Ok(new)
+}
+
+pub fn read_application_patch(mut b: Body) -> ApiResult<ApplicationPatch> {
+    let patch = ApplicationPatch {
+        display_name: b.string("displayName")?,
+        description: b.nullable_string("description")?,
+        app_id: b.string("appId")?,
+    };
+    b.ignore("signInAudience");
+    b.finish()?;
+    Ok(patch)
+}
+
+pub fn read_new_service_principal(mut b: Body) -> ApiResult<NewServicePrincipal> {
+    let new = NewServicePrincipal {
+        app_id: b.string("appId")?,
+        display_name: b.string("displayName")?,
+        description: b.string("description")?,
+        account_enabled: b.bool("accountEnabled")?,
+    };
+    b.finish()?;
+    Ok(new)
+}
+
+pub fn read_service_principal_patch(mut b: Body) -> ApiResult<ServicePrincipalPatch> {
+    let patch = ServicePrincipalPatch {
+        display_name: b.string("displayName")?,
+        description: b.nullable_string("description")?,
+        account_enabled: b.bool("accountEnabled")?,
+        app_id: b.string("appId")?,
+    };
+    b.finish()?;
+    Ok(patch)
 }
 
 pub fn read_new_user(mut b: Body) -> ApiResult<NewUser> {
