@@ -99,7 +99,7 @@ set -u
 answer 'roleDefinitions?$filter=' 200 \
     | jq -e '(.value | length) == 1 and .value[0].displayName == "Global Reader"' >/dev/null \
     || fail "the roleDefinitions filter did not return exactly Global Reader"
-answer '/users' 201 | jq -e '.userPrincipalName == "bob@openpim.local"' >/dev/null || fail "bob was not created"
+answer '/v1.0/users' 201 | jq -e '.userPrincipalName == "bob@openpim.local"' >/dev/null || fail "bob was not created"
 [[ "${BOB:-}" =~ ^[0-9a-f-]{36}$ ]] || fail "BOB is not an object id: '${BOB:-}'"
 answer 'roleEligibilityScheduleRequests' 201 \
     | jq -e --arg bob "$BOB" '.action == "adminAssign" and .principalId == $bob and .status == "Provisioned"' >/dev/null \
