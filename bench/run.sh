@@ -26,12 +26,12 @@ done
 if [ "$SMOKE" = 1 ]; then
     # The test suite already built these in the dev profile; reuse it to save CI minutes.
     cargo build -q -p openpim-loadgen -p openpim-cli -p openpim-bench
-    BIN=target/debug
+    BIN="$(scripts/target-dir.sh)/debug"
     DURATION=1s; WARMUP=300ms; FSYNC=1s; ACTIVATIONS=200; CHECK_URLS=2000; SCALE_SIZE=small; SAMPLES=100
     export OPENPIM_BENCH_SMOKE=1
 else
     cargo build -q --release -p openpim-loadgen -p openpim-cli -p openpim-bench
-    BIN=target/release
+    BIN="$(scripts/target-dir.sh)/release"
     DURATION=10s; WARMUP=2s; FSYNC=5s; ACTIVATIONS=5000; CHECK_URLS=20000; SAMPLES=1000
 fi
 LOADGEN="$BIN/openpim-loadgen"

@@ -21,7 +21,7 @@ echo "== npm ci (tests/browser)"
 echo "== cargo build --locked -p openpim-cli"
 cargo build --locked -p openpim-cli
 
-export OPENPIM_BIN="${OPENPIM_BIN:-$PWD/target/debug/openpim}"
+export OPENPIM_BIN="${OPENPIM_BIN:-$(scripts/target-dir.sh)/debug/openpim}"
 export NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost
 
 echo "== node --test tests/browser"

@@ -26,7 +26,7 @@ echo "== cargo build --locked -p openpim-cli"
 cargo build --locked -p openpim-cli
 
 # Test the binary just built (not a possibly stale release build).
-export OPENPIM_BIN="${OPENPIM_BIN:-$PWD/target/debug/openpim}"
+export OPENPIM_BIN="${OPENPIM_BIN:-$(scripts/target-dir.sh)/debug/openpim}"
 
 echo "== pytest tests/sdk"
 export NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost

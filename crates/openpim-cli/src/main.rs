@@ -64,6 +64,8 @@ enum Command {
     Serve(ServeArgs),
     /// Print a bearer token from the local issuer (for bootstrap, scripts and tests).
     Token(TokenArgs),
+    /// Break-glass recovery, offline (the server must be stopped): make a user Global Administrator.
+    Recover(RecoverArgs),
     #[command(flatten)]
     Client(ClientCommand),
 }
@@ -134,6 +136,10 @@ struct ServeArgs {
     /// Log as JSON lines instead of human-readable text.
     #[arg(long, env = "OPENPIM_LOG_JSON")]
     log_json: bool,
+    /// Who may read /metrics: loopback (direct connections from 127.0.0.1/::1 only), token (a
+    /// bearer token whose user may read audit logs), or public.
+    #[arg(long, env = "OPENPIM_METRICS", default_value = "loopback", value_name = "loopback|token|public")]
+    metrics: openpim_server::metrics::MetricsAccess,
 }
 
 #[derive(clap::Args)]
@@ -157,6 +163,19 @@ struct TokenArgs {
     /// Lifetime, e.g. 30m, 1h, 1d (at most 30d).
     #[arg(long, default_value = "1h", value_parser = parse_ttl)]
     ttl: std::time::Duration,
+}
+
+#[derive(clap::Args)]
+struct RecoverArgs {
+    /// Data directory of the stopped server (its lock is taken, so a running server is refused).
+    #[arg(long, env = "OPENPIM_DATA", default_value = "./openpim-data")]
+    data: PathBuf,
+    /// Database URL (sqlite://PATH or postgres://...); defaults to SQLite in the data directory.
+    #[arg(long, env = "OPENPIM_DATABASE_URL")]
+    database: Option<String>,
+    /// UPN to create or re-enable and give a permanent tenant-wide Global Administrator assignment.
+    #[arg(long, value_name = "UPN")]
+    grant_global_admin: String,
 }
 
 fn init_logging(json: bool) {
@@ -206,6 +225,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 _ => None,
             },
         },
+        metrics_access: args.metrics,
     };
     let server = openpim_server::start(config).await.context("starting the server")?;
     if let Some(admin) = &server.created_admin {
@@ -234,6 +254,34 @@ async fn token(args: TokenArgs) -> anyhow::Result<()> {
     let req = TokenRequest::for_upn(&store, &args.user, args.mfa, args.acrs, args.ttl).await;
     store.close().await;
     println!("{}", issuer.mint(&req?, time::OffsetDateTime::now_utc()));
+    Ok(())
+}
+
+async fn recover(args: RecoverArgs) -> anyhow::Result<()> {
+    let operator = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "unknown".into());
+    let config = openpim_server::recover::RecoverConfig {
+        data_dir: args.data.clone(),
+        database_url: args.database,
+        upn: args.grant_global_admin.clone(),
+        operator,
+    };
+    let done = openpim_server::recover::run(&config, time::OffsetDateTime::now_utc()).await?;
+    let upn = &args.grant_global_admin;
+    if done.created_user {
+        eprintln!("Created user {upn} ({}).", done.user_id);
+    } else if done.re_enabled {
+        eprintln!("Re-enabled user {upn} ({}).", done.user_id);
+    }
+    if done.granted {
+        eprintln!("Granted {upn} a permanent Global Administrator assignment at scope /.");
+    } else {
+        eprintln!("{upn} already holds a permanent Global Administrator assignment at scope /.");
+    }
+    eprintln!(
+        "Audited as \"{}\". Start the server, then mint a token with:\n  openpim token --data {} --user {upn} --mfa",
+        openpim_server::recover::ACTIVITY,
+        args.data.display()
+    );
     Ok(())
 }
 
@@ -288,6 +336,7 @@ async fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Command::Serve(args) => serve(args).await,
         Command::Token(args) => token(args).await,
+        Command::Recover(args) => recover(args).await,
         Command::Client(command) => {
             return match client(cli.conn, command).await {
                 Ok(()) => std::process::ExitCode::SUCCESS,

@@ -21,6 +21,9 @@ fn parse_iso(s: &str) -> Option<i64> {
     let mut number = String::new();
     let mut saw_component = false;
     let mut time_components = 0;
+    // Components come at most once each and in ISO 8601's order (Y M W D, then H M S), so
+    // `PT1H1H` or `PT5M1H` is malformed rather than silently added up.
+    let mut last_rank = 0u8;
     for c in s[1..].chars() {
         match c {
             'T' | 't' => {
@@ -32,16 +35,20 @@ fn parse_iso(s: &str) -> Option<i64> {
             '0'..='9' | '.' => number.push(c),
             _ => {
                 let unit = c.to_ascii_uppercase();
-                let scale: f64 = match (in_time, unit) {
-                    (false, 'Y') => 365.0 * 86_400.0,
-                    (false, 'M') => 30.0 * 86_400.0,
-                    (false, 'W') => 7.0 * 86_400.0,
-                    (false, 'D') => 86_400.0,
-                    (true, 'H') => 3_600.0,
-                    (true, 'M') => 60.0,
-                    (true, 'S') => 1.0,
+                let (rank, scale): (u8, f64) = match (in_time, unit) {
+                    (false, 'Y') => (1, 365.0 * 86_400.0),
+                    (false, 'M') => (2, 30.0 * 86_400.0),
+                    (false, 'W') => (3, 7.0 * 86_400.0),
+                    (false, 'D') => (4, 86_400.0),
+                    (true, 'H') => (5, 3_600.0),
+                    (true, 'M') => (6, 60.0),
+                    (true, 'S') => (7, 1.0),
                     _ => return None,
                 };
+                if rank <= last_rank {
+                    return None;
+                }
+                last_rank = rank;
                 let value: f64 = number.parse().ok()?;
                 number.clear();
                 saw_component = true;
@@ -142,6 +149,15 @@ mod tests {
         ] {
             assert_eq!(parse(bad), None, "{bad:?}");
         }
+    }
+
+    #[test]
+    fn rejects_repeated_or_out_of_order_components() {
+        for bad in ["PT1H1H", "PT5M1H", "P1D1D", "P1D1Y", "PT1S1M", "P1M1Y", "PT1H30M30M", "P1DT1H1H"] {
+            assert_eq!(parse(bad), None, "{bad:?}");
+        }
+        // In order, each once: still fine.
+        assert_eq!(parse("P1Y1M1W1DT1H1M1S"), Some(Duration::seconds(365 * 86_400 + 30 * 86_400 + 8 * 86_400 + 3_661)));
     }
 
     #[test]

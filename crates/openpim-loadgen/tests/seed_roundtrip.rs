@@ -42,6 +42,7 @@ async fn seeded_rows_read_back_through_the_api() {
         public_url: None,
         approval_timeout: openpim_server::DEFAULT_APPROVAL_TIMEOUT,
         notifications: Default::default(),
+        metrics_access: Default::default(),
     })
     .await
     .expect("the server starts on the seeded directory");

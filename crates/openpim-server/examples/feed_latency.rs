@@ -26,6 +26,7 @@ async fn node(url: &str, dir: &std::path::Path) -> anyhow::Result<RunningServer>
         public_url: None,
         approval_timeout: openpim_server::DEFAULT_APPROVAL_TIMEOUT,
         notifications: Default::default(),
+        metrics_access: Default::default(),
     })
     .await
 }

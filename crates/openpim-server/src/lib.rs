@@ -3,6 +3,7 @@
 mod audit_detail;
 pub mod auth;
 pub mod bootstrap;
+pub mod datadir;
 pub mod error;
 pub mod follower;
 pub mod jobs;
@@ -12,9 +13,11 @@ pub mod normalize;
 pub mod notify;
 pub mod odata;
 pub mod pim;
+pub mod recover;
 mod routes;
 pub mod state;
 pub mod supervise;
+pub mod transport;
 mod ui;
 pub mod wire;
 
@@ -56,6 +59,8 @@ pub struct ServerConfig {
     pub approval_timeout: std::time::Duration,
     /// Webhook and e-mail notifications (off by default).
     pub notifications: notify::NotificationConfig,
+    /// Who may read `/metrics` (default: loopback clients only).
+    pub metrics_access: metrics::MetricsAccess,
 }
 
 /// Default for [`ServerConfig::approval_timeout`].
@@ -71,6 +76,8 @@ pub struct RunningServer {
     join: JoinHandle<std::io::Result<()>>,
     /// The supervisors of the background loops.
     jobs: Vec<JoinHandle<()>>,
+    /// Released after the store is closed, when this value is dropped.
+    _data_dir_lock: datadir::DataDirLock,
 }
 
 impl RunningServer {
@@ -93,9 +100,14 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<RunningServer> {
 }
 
 pub async fn start_with_clock(config: ServerConfig, clock: Box<dyn Clock>) -> anyhow::Result<RunningServer> {
+    // First the data directory's lock: a second process on the same directory stops here.
+    let data_dir_lock = datadir::DataDirLock::acquire(&config.data_dir)?;
     let store = match &config.database_url {
         Some(url) => Store::connect(url).await?,
-        None => Store::open_sqlite_dir(&config.data_dir).await?,
+        None => {
+            data_dir_lock.precreate_sqlite()?;
+            Store::open_sqlite_dir(&config.data_dir).await?
+        }
     };
     let issuer = LocalIssuer::load_or_create(&config.data_dir)?;
     let boot = bootstrap::ensure(&store, &config.bootstrap_admin, clock.now()).await?;
@@ -106,6 +118,15 @@ pub async fn start_with_clock(config: ServerConfig, clock: Box<dyn Clock>) -> an
     for update in store.load_index().await? {
         index.apply(update);
     }
+    let listener = TcpListener::bind(config.listen).await?;
+    let addr = listener.local_addr()?;
+    if config.public_url.is_none() && !addr.ip().is_loopback() {
+        tracing::warn!(
+            %addr,
+            "no --public-url: @odata.context and @odata.nextLink use the listen address; \
+             set --public-url to the URL clients reach this server at"
+        );
+    }
     let state = AppState::new(Inner {
         store,
         index: RwLock::new(index),
@@ -114,6 +135,8 @@ pub async fn start_with_clock(config: ServerConfig, clock: Box<dyn Clock>) -> an
         clock,
         tenant_id: boot.tenant_id,
         public_url: config.public_url.clone(),
+        listen_origin: format!("http://{addr}"),
+        metrics_access: config.metrics_access,
         approval_timeout: time::Duration::try_from(config.approval_timeout).unwrap_or(time::Duration::hours(24)),
         notifications: config.notifications.clone(),
         feed_position: std::sync::atomic::AtomicI64::new(feed_head),
@@ -121,12 +144,11 @@ pub async fn start_with_clock(config: ServerConfig, clock: Box<dyn Clock>) -> an
         loops: Default::default(),
         limits: limits::RateLimits::new(limits::RateLimitConfig::from_env()),
     });
-    let listener = TcpListener::bind(config.listen).await?;
-    let addr = listener.local_addr()?;
     let app = NormalizePathLayer::trim_trailing_slash().layer(case_insensitive_paths().layer(router(state.clone())));
     let (tx, rx) = oneshot::channel::<()>();
     let join = tokio::spawn(async move {
-        // With the peer's address, which the sign-in rate limit is keyed by.
+        // The peer's address keys the sign-in rate limit and lets `/metrics` tell loopback
+        // clients apart (`--metrics loopback`).
         let app = axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<SocketAddr>(app);
         axum::serve(listener, app)
             .with_graceful_shutdown(async {
@@ -152,7 +174,16 @@ pub async fn start_with_clock(config: ServerConfig, clock: Box<dyn Clock>) -> an
         // Only several nodes sharing PostgreSQL have other nodes' writes to follow.
         loops.push(supervise::spawn(state.clone(), supervise::FOLLOWER, follower::POLL * 60, stop_rx, follower::run));
     }
-    Ok(RunningServer { addr, state, created_admin: boot.created_admin, shutdown: tx, stop_jobs, join, jobs: loops })
+    Ok(RunningServer {
+        addr,
+        state,
+        created_admin: boot.created_admin,
+        shutdown: tx,
+        stop_jobs,
+        join,
+        jobs: loops,
+        _data_dir_lock: data_dir_lock,
+    })
 }
 
 /// Graph matches paths' fixed segments ignoring case; this rewrites them to the route table's
@@ -165,23 +196,22 @@ pub fn case_insensitive_paths(
 
 /// The whole HTTP surface: the Graph API and the web UI that calls it in-process.
 pub fn router(state: AppState) -> Router {
-    ui::mount(api_router(state.clone()), state)
+    ui::mount(api_router(state.clone()), state).layer(axum::middleware::from_fn(transport::limits))
 }
 
 /// The Graph API, health and metrics.
 fn api_router(state: AppState) -> Router {
-    let metrics = metrics::handle();
     Router::new()
         .merge(routes::graph_routes().router)
         .route("/healthz", get(healthz))
-        .route("/metrics", get(move || std::future::ready(metrics.render())))
+        .route("/metrics", get(metrics::endpoint))
         .fallback(routes::not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn(error::graph_errors))
         .layer(axum::middleware::from_fn(metrics::track))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(CatchPanicLayer::custom(|_| ApiError::internal().into_response()))
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(transport::request_span))
         .with_state(state)
 }
 

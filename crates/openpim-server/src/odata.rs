@@ -44,17 +44,11 @@ impl FromRequestParts<AppState> for OData {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let raw_query = parts.uri.query().unwrap_or("").to_string();
         let options = parse_query(&raw_query)?;
+        // Never from the `Host` header: a forged Host would put the attacker's origin into the
+        // next links a client follows with its bearer token.
         let origin = match &state.public_url {
             Some(url) => url.trim_end_matches('/').to_string(),
-            None => {
-                let host = parts
-                    .headers
-                    .get(axum::http::header::HOST)
-                    .and_then(|h| h.to_str().ok())
-                    .filter(|h| h.chars().all(|c| c.is_ascii_alphanumeric() || ".:-[]".contains(c)))
-                    .unwrap_or("localhost");
-                format!("http://{host}")
-            }
+            None => state.listen_origin.clone(),
         };
         let eventual = parts
             .headers

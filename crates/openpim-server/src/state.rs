@@ -38,8 +38,12 @@ pub struct Inner {
     pub callers: CallerCache,
     pub clock: Box<dyn Clock>,
     pub tenant_id: ObjectId,
-    /// Absolute base for `@odata.context`/`nextLink` when set; otherwise taken from `Host`.
+    /// Absolute base for `@odata.context`/`nextLink` when set; otherwise `listen_origin`.
     pub public_url: Option<String>,
+    /// `http://{bound address}`: the base when no public URL is set (never the untrusted `Host`).
+    pub listen_origin: String,
+    /// Who may read `/metrics`.
+    pub metrics_access: crate::metrics::MetricsAccess,
     /// The longest an activation waits for approval before it times out.
     pub approval_timeout: time::Duration,
     pub notifications: crate::notify::NotificationConfig,

@@ -384,3 +384,70 @@ async fn garbage_never_causes_a_server_error() {
     assert_eq!(ts.client.get("/v1.0/me", &admin).await.0, StatusCode::OK);
     ts.stop().await;
 }
+
+/// Rules of the shared body reader (`wire/body.rs`) and the duration parser: every endpoint
+/// inherits them, so they are tried on several.
+#[tokio::test]
+async fn body_hygiene_duplicates_lengths_bidi_and_durations() {
+    let ts = TestServer::start().await;
+    let user = ts.create_user("hygiene@openpim.test").await;
+    let before = snapshot(&ts).await;
+    let changes = successful_changes(&ts).await;
+    let json_ct = Some("application/json");
+    let eligibility = format!("{RM}/roleEligibilityScheduleRequests");
+    let request = |duration: &str, custom_data: Option<String>| {
+        let mut body = json!({
+            "action": "adminAssign", "principalId": user, "roleDefinitionId": USER_ADMINISTRATOR,
+            "directoryScopeId": "/", "justification": "hygiene",
+            "scheduleInfo": {"expiration": {"type": "afterDuration", "duration": duration}}
+        });
+        if let Some(c) = custom_data {
+            body["customData"] = Value::from(c);
+        }
+        body.to_string().into_bytes()
+    };
+    let long = "x".repeat(1025);
+    let cases: Vec<(Method, String, Vec<u8>, &str)> = vec![
+        // The same property twice: the last must not silently win (case-insensitively too).
+        (Method::POST, "/v1.0/users".into(), br#"{"userPrincipalName":"d@openpim.test","displayName":"A","displayName":"B"}"#.to_vec(), "more than once"),
+        (Method::POST, "/v1.0/users".into(), br#"{"userPrincipalName":"d@openpim.test","displayName":"A","DisplayName":"B"}"#.to_vec(), "more than once"),
+        (Method::PATCH, format!("/v1.0/users/{user}"), br#"{"accountEnabled":true,"accountEnabled":false}"#.to_vec(), "more than once"),
+        (Method::POST, eligibility.clone(), format!(r#"{{"action":"adminRemove","principalId":"{user}","roleDefinitionId":"{USER_ADMINISTRATOR}","directoryScopeId":"/","scheduleInfo":{{"expiration":{{"type":"noExpiration","type":"afterDuration"}}}}}}"#).into_bytes(), "more than once"),
+        // Over-long strings.
+        (Method::POST, "/v1.0/users".into(), json!({"userPrincipalName": "l@openpim.test", "displayName": long}).to_string().into_bytes(), "longer than 1024"),
+        (Method::POST, "/v1.0/groups".into(), json!({"displayName": "G", "description": long, "mailEnabled": false, "securityEnabled": true, "mailNickname": "g"}).to_string().into_bytes(), "longer than 1024"),
+        (Method::POST, eligibility.clone(), request("PT1H", Some("c".repeat(4097))), "longer than 4096"),
+        // Bidirectional controls in display names and UPNs ("Trojan Source" spoofing).
+        (Method::POST, "/v1.0/users".into(), json!({"userPrincipalName": "b@openpim.test", "displayName": "admin\u{202E}nimda"}).to_string().into_bytes(), "U+202E"),
+        (Method::POST, "/v1.0/users".into(), json!({"userPrincipalName": "b\u{2066}@openpim.test", "displayName": "B"}).to_string().into_bytes(), "U+2066"),
+        (Method::PATCH, format!("/v1.0/users/{user}"), json!({"displayName": "x\u{202A}y"}).to_string().into_bytes(), "U+202A"),
+        (Method::POST, "/v1.0/directory/administrativeUnits".into(), json!({"displayName": "unit\u{2069}"}).to_string().into_bytes(), "U+2069"),
+        // A duration with a component twice, or out of order.
+        (Method::POST, eligibility.clone(), request("PT1H1H", None), ""),
+        (Method::POST, eligibility.clone(), request("PT5M1H", None), ""),
+    ];
+    for (method, path, body, says) in cases {
+        let shown: String = String::from_utf8_lossy(&body).chars().take(200).collect();
+        let r = raw(&ts, method.clone(), &path, json_ct, body).await;
+        assert_graph_error(r.status, &r.body, 400, r.body["error"]["code"].as_str().unwrap_or("?"));
+        let message = r.body["error"]["message"].as_str().unwrap();
+        assert!(message.contains(says), "{method} {path} {shown}: message should say '{says}': {message}");
+    }
+    assert_eq!(snapshot(&ts).await, before, "a rejected request changed the directory");
+    assert_eq!(successful_changes(&ts).await, changes, "a rejected request was committed");
+
+    // Within the bounds, the same requests succeed: customData may be longer than other strings.
+    let r = raw(&ts, Method::POST, &eligibility, json_ct, request("PT1H", Some("c".repeat(4096)))).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let ok_name = "y".repeat(200);
+    let r = raw(
+        &ts,
+        Method::PATCH,
+        &format!("/v1.0/users/{user}"),
+        json_ct,
+        json!({"displayName": ok_name}).to_string().into_bytes(),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+    ts.stop().await;
+}

@@ -36,6 +36,7 @@ async fn node(database_url: &str, issuer_from: Option<&Path>) -> Node {
         public_url: None,
         approval_timeout: openpim_server::DEFAULT_APPROVAL_TIMEOUT,
         notifications: Default::default(),
+        metrics_access: Default::default(),
     })
     .await
     .unwrap();

@@ -131,6 +131,7 @@ async fn start(notifications: NotificationConfig) -> Setup {
             public_url: None,
             approval_timeout: openpim_server::DEFAULT_APPROVAL_TIMEOUT,
             notifications,
+            metrics_access: Default::default(),
         },
         Box::new(clock.clone()),
     )

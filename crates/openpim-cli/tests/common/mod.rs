@@ -83,6 +83,7 @@ impl Cli {
                 public_url: None,
                 approval_timeout: openpim_server::DEFAULT_APPROVAL_TIMEOUT,
                 notifications: Default::default(),
+                metrics_access: Default::default(),
             },
             Box::new(FakeClock(clock.clone())),
         )

@@ -121,7 +121,10 @@ impl LocalIssuer {
             write_private(&key_path, pkcs8.as_ref())?;
             let meta = IssuerMeta { issuer: format!("https://openpim.local/{}/v2.0", uuid::Uuid::new_v4()) };
             let meta_json = serde_json::to_vec_pretty(&meta).expect("issuer metadata serialises");
-            std::fs::write(data_dir.join(META_FILE), meta_json).map_err(|e| IssuerError::Io(data_dir.into(), e))?;
+            // Owner-only like the key (a stale copy left without its key is replaced).
+            let meta_path = data_dir.join(META_FILE);
+            let _ = std::fs::remove_file(&meta_path);
+            write_private(&meta_path, &meta_json)?;
         }
         Self::load(data_dir)
     }

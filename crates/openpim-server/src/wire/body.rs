@@ -1,12 +1,118 @@
 //! Strict request-body reading: typed fields with clear errors, and unknown properties rejected
 //! the way Graph rejects them. `@odata.*` annotations are accepted and ignored (SDKs send them).
+//!
+//! Parsing itself is strict too, so every endpoint inherits it: a property named twice in one
+//! object (names compare case-insensitively, as Graph matches them) is refused instead of the last
+//! one silently winning; every string is at most [`MAX_STRING_CHARS`] characters
+//! ([`MAX_CUSTOM_DATA_CHARS`] for `customData`); and no string may contain a bidirectional
+//! control character (U+202A–U+202E, U+2066–U+2069), which can make a display name, UPN or
+//! justification read differently from what it is ("Trojan Source" spoofing in lists and audit).
 
 use crate::error::{ApiError, ApiResult};
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::StatusCode;
+use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
+use std::collections::HashSet;
+use std::fmt;
+
+/// Longest string accepted in a request body, in characters.
+pub const MAX_STRING_CHARS: usize = 1024;
+/// Longest `customData` (free-form data a client attaches to a schedule request), in characters.
+pub const MAX_CUSTOM_DATA_CHARS: usize = 4096;
+
+/// The bidirectional formatting characters refused in request strings.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Parses a request body into a JSON value with the checks described in the module docs.
+pub fn parse_strict(bytes: &[u8]) -> Result<Value, serde_json::Error> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = Strict { property: None }.deserialize(&mut de)?;
+    de.end()?;
+    Ok(value)
+}
+
+/// Reads one JSON value; `property` is the name of the object member it is the value of (for
+/// the limit that applies and for messages).
+struct Strict<'a> {
+    property: Option<&'a str>,
+}
+
+impl<'de> DeserializeSeed<'de> for Strict<'_> {
+    type Value = Value;
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Strict<'_> {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Value, E> {
+        let name = self.property.unwrap_or("(value)");
+        let max = match self.property {
+            Some(p) if p.eq_ignore_ascii_case("customData") => MAX_CUSTOM_DATA_CHARS,
+            _ => MAX_STRING_CHARS,
+        };
+        if v.chars().count() > max {
+            return Err(E::custom(format!("property '{name}' is longer than {max} characters")));
+        }
+        if let Some(c) = v.chars().find(|c| is_bidi_control(*c)) {
+            return Err(E::custom(format!(
+                "property '{name}' contains the bidirectional control character U+{:04X}, which is not allowed",
+                c as u32
+            )));
+        }
+        Ok(Value::String(v.to_string()))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Value, E> {
+        self.visit_str(&v)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(v) = seq.next_element_seed(Strict { property: self.property })? {
+            items.push(v);
+        }
+        Ok(Value::Array(items))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Value, A::Error> {
+        let mut map = Map::new();
+        let mut seen = HashSet::new();
+        while let Some(key) = access.next_key::<String>()? {
+            if !seen.insert(key.to_lowercase()) {
+                return Err(de::Error::custom(format!("property '{key}' appears more than once")));
+            }
+            let value = access.next_value_seed(Strict { property: Some(&key) })?;
+            map.insert(key, value);
+        }
+        Ok(Value::Object(map))
+    }
+}
 
 /// A JSON object request body, read field by field.
 pub struct Body {
@@ -38,9 +144,13 @@ impl<S: Send + Sync> FromRequest<S> for JsonObject {
                 ApiError::bad_request("The request body could not be read.")
             }
         })?;
-        match serde_json::from_slice::<Value>(&bytes) {
+        match parse_strict(&bytes) {
             Ok(Value::Object(map)) => Ok(JsonObject(map)),
             Ok(_) => Err(ApiError::bad_request("The request body must be a JSON object.")),
+            // Well-formed JSON that breaks a rule above (duplicate, too long, bidi control).
+            Err(e) if e.classify() == serde_json::error::Category::Data => {
+                Err(ApiError::bad_request(format!("Invalid request body: {e}.")))
+            }
             Err(e) => Err(ApiError::bad_request(format!(
                 "Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format. ({e})"
             ))),

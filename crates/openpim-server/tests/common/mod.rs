@@ -155,6 +155,7 @@ impl TestServer {
             public_url: None,
             approval_timeout: openpim_server::DEFAULT_APPROVAL_TIMEOUT,
             notifications: Default::default(),
+            metrics_access: Default::default(),
         })
         .await
         .expect("server starts");

@@ -68,6 +68,7 @@ impl Pim {
                 public_url: None,
                 approval_timeout: openpim_server::DEFAULT_APPROVAL_TIMEOUT,
                 notifications: Default::default(),
+                metrics_access: Default::default(),
             },
             Box::new(FakeClock(clock.clone())),
         )
