@@ -155,11 +155,35 @@ async fn concurrent_removals_and_activations_leave_only_members_active() {
 /// attempt reaches the audit log.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn refusals_beside_valid_writes_are_all_audited_and_nothing_stalls() {
+    let pim = Arc::new(Pim::start().await);
+    mixed_traffic(pim.clone()).await;
+    Arc::try_unwrap(pim).ok().expect("no task holds the server").stop().await;
+}
+
+/// The same mix with notifications on: every activation then also queues notifications inside
+/// its write (reading the recipients), which once took a second pool connection while holding
+/// the writer and let only a fraction of the activations finish beside forbidden traffic.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn with_notifications_on_refusals_still_neither_stall_nor_go_unaudited() {
+    // Deliveries go nowhere (a closed port): only queueing them is under test here.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let notifications = openpim_server::notify::NotificationConfig {
+        webhook_url: Some(format!("http://127.0.0.1:{port}/hook")),
+        smtp: None,
+    };
+    let pim = Arc::new(Pim::start_with(notifications).await);
+    mixed_traffic(pim.clone()).await;
+    let queued = pim.server.state.store.outbox_count("pending").await.unwrap();
+    assert!(queued >= 40, "each valid activation queued its notifications ({queued} queued)");
+    Arc::try_unwrap(pim).ok().expect("no task holds the server").stop().await;
+}
+
+/// Forbidden, refused and valid requests interleaved, at most 32 in flight; see the tests above.
+async fn mixed_traffic(pim: Arc<Pim>) {
     const FORBIDDEN: usize = 160;
     const REFUSED: usize = 80;
     const VALID: usize = 40;
     const STALL_BOUND: StdDuration = StdDuration::from_secs(10);
-    let pim = Arc::new(Pim::start().await);
     // Mallory has no role: creating users is forbidden (403, audited as a denial).
     let (mallory, mallory_token) = pim.user("mallory").await;
     // Eve is not eligible: activating is refused (400, audited as a failure).
@@ -227,7 +251,6 @@ async fn refusals_beside_valid_writes_are_all_audited_and_nothing_stalls() {
     for (id, _) in &valid {
         assert_eq!(pim.rows_of(ASSIGNMENT_INSTANCES, id).await.len(), 1, "{id} activated");
     }
-    Arc::try_unwrap(pim).ok().expect("no task holds the server").stop().await;
 }
 
 // ---------------------------------------------------------------- item 6: extreme instants

@@ -56,6 +56,11 @@ pub struct Pim {
 
 impl Pim {
     pub async fn start() -> Self {
+        Self::start_with(Default::default()).await
+    }
+
+    /// A server with notifications configured (by default they are off).
+    pub async fn start_with(notifications: openpim_server::notify::NotificationConfig) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let clock = Arc::new(Mutex::new(T0));
         let database = crate::common::TestDatabase::new().await;
@@ -67,7 +72,7 @@ impl Pim {
                 bootstrap_admin: ADMIN_UPN.into(),
                 public_url: None,
                 approval_timeout: openpim_server::DEFAULT_APPROVAL_TIMEOUT,
-                notifications: Default::default(),
+                notifications,
                 metrics_access: Default::default(),
             },
             Box::new(FakeClock(clock.clone())),
