@@ -145,6 +145,16 @@ pub async fn create(State(s): State<AppState>, caller: Caller, q: OData, body: J
     let assignment =
         direct_assignment(input.principal_id, principal_kind, input.role_definition_id, scope, Some(caller.id()), now);
     let mut tx = s.store.begin_write().await?;
+    // The principal and the scope are read again inside the write (row-locked on PostgreSQL): a
+    // principal or scope deleted since the reads above is granted nothing.
+    let principal_ref = match tx.principal_facts(input.principal_id).await? {
+        Some(_) => principal_ref,
+        None => None,
+    };
+    if !tx.scope_exists(&scope).await? {
+        tx.rollback().await?;
+        return Err(ApiError::bad_request(format!("The directory scope '{scope}' does not exist.")));
+    }
     let (live, _) =
         tx.live_schedule_at(Kind::Assignment, input.principal_id, input.role_definition_id, &scope, now).await?;
     let duplicate = live.is_some();
