@@ -79,31 +79,48 @@ pub async fn ensure(store: &Store, admin_upn: &str, now: Instant) -> anyhow::Res
         now,
     ))
     .await?;
-    let record = AuditRecord {
+    let record = system_record(
+        now,
+        category::DIRECTORY_MANAGEMENT,
+        "Bootstrap tenant",
+        "Add",
+        &admin,
+        vec![("tenantId".into(), tenant_id.to_string()), ("builtInRoles".into(), role_count.to_string())],
+    );
+    // The index is loaded from the store after bootstrap, so nothing to apply here.
+    tx.commit(&record, |_| {}).await?;
+    Ok(Bootstrapped { tenant_id, created_admin: Some(admin.user_principal_name) })
+}
+
+/// A successful record of something the server or a local operator did (no signed-in caller),
+/// about one user: the tenant's bootstrap and break-glass recovery.
+pub(crate) fn system_record(
+    now: time::OffsetDateTime,
+    category: &'static str,
+    activity: &str,
+    operation_type: &'static str,
+    user: &openpim_core::directory::User,
+    additional_details: Vec<(String, String)>,
+) -> AuditRecord {
+    AuditRecord {
         id: ObjectId::new_v4(),
         at: now,
-        category: category::DIRECTORY_MANAGEMENT,
-        activity: "Bootstrap tenant".into(),
-        operation_type: "Add",
+        category,
+        activity: activity.into(),
+        operation_type,
         result: AuditResult::Success,
         result_reason: String::new(),
         initiated_by_id: None,
         initiated_by_upn: None,
         initiated_by_display_name: None,
         targets: vec![AuditTarget {
-            id: admin.id.to_string(),
-            display_name: Some(admin.display_name.clone()),
+            id: user.id.to_string(),
+            display_name: Some(user.display_name.clone()),
             kind: "User",
-            user_principal_name: Some(admin.user_principal_name.clone()),
+            user_principal_name: Some(user.user_principal_name.clone()),
             modified_properties: Vec::new(),
         }],
-        additional_details: vec![
-            ("tenantId".into(), tenant_id.to_string()),
-            ("builtInRoles".into(), role_count.to_string()),
-        ],
+        additional_details,
         correlation_id: ObjectId::new_v4(),
-    };
-    // The index is loaded from the store after bootstrap, so nothing to apply here.
-    tx.commit(&record, |_| {}).await?;
-    Ok(Bootstrapped { tenant_id, created_admin: Some(admin.user_principal_name) })
+    }
 }

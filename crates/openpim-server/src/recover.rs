@@ -6,7 +6,7 @@
 
 use crate::bootstrap::direct_assignment;
 use crate::datadir::DataDirLock;
-use openpim_core::audit::{category, AuditRecord, AuditResult, AuditTarget};
+use openpim_core::audit::category;
 use openpim_core::catalog::GLOBAL_ADMINISTRATOR;
 use openpim_core::directory::{NewUser, ObjectKind};
 use openpim_core::schedule::{AssignmentType, Kind, ScheduleStatus};
@@ -127,25 +127,13 @@ pub async fn grant_global_admin(
         ))
         .await?;
     }
-    let record = AuditRecord {
-        id: ObjectId::new_v4(),
-        at: now,
-        category: category::ROLE_MANAGEMENT,
-        activity: ACTIVITY.into(),
-        operation_type: "Add",
-        result: AuditResult::Success,
-        result_reason: String::new(),
-        initiated_by_id: None,
-        initiated_by_upn: None,
-        initiated_by_display_name: None,
-        targets: vec![AuditTarget {
-            id: user.id.to_string(),
-            display_name: Some(user.display_name.clone()),
-            kind: "User",
-            user_principal_name: Some(user.user_principal_name.clone()),
-            modified_properties: Vec::new(),
-        }],
-        additional_details: vec![
+    let record = crate::bootstrap::system_record(
+        now,
+        category::ROLE_MANAGEMENT,
+        ACTIVITY,
+        "Add",
+        &user,
+        vec![
             ("initiatedBy".into(), format!("local operator ({operator}) via `openpim recover`")),
             ("tenantId".into(), tenant_id.to_string()),
             ("roleDefinitionId".into(), GLOBAL_ADMINISTRATOR.to_string()),
@@ -154,8 +142,7 @@ pub async fn grant_global_admin(
             ("userReEnabled".into(), re_enabled.to_string()),
             ("assignmentGranted".into(), (!already_permanent).to_string()),
         ],
-        correlation_id: ObjectId::new_v4(),
-    };
+    );
     // Offline: a server loads the index from the store when it starts; other nodes on a shared
     // database follow the change feed.
     tx.commit(&record, |_| {}).await?;
