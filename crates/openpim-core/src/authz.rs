@@ -9,6 +9,7 @@ use crate::error::{DomainError, DomainResult};
 use crate::roles::RoleDefinition;
 use crate::scope::DirectoryScope;
 use crate::{Instant, ObjectId};
+use std::marker::PhantomData;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Operation {
@@ -46,6 +47,10 @@ pub enum Operation {
     /// Reader and role administrators. Everyone may read their own.
     ReadScheduleRequests,
     ReadAuditLogs,
+    /// Read users, groups, administrative units, applications and service principals. Entra's
+    /// default user permissions let every member user do this; guests need a role that grants
+    /// it (Directory Readers, Global Reader).
+    ReadDirectory,
 }
 
 impl Operation {
@@ -76,13 +81,157 @@ impl Operation {
             Self::ManageRoleDefinitions => "microsoft.directory/roleDefinitions/allProperties/allTasks",
             Self::ReadScheduleRequests => "microsoft.directory/roleAssignments/standard/read",
             Self::ReadAuditLogs => "microsoft.directory/auditLogs/allProperties/read",
+            Self::ReadDirectory => "microsoft.directory/users/standard/read",
         }
+    }
+
+    /// Operations Entra's default user permissions grant every member user (not guests) without
+    /// any role.
+    pub fn is_member_default(self) -> bool {
+        matches!(self, Self::ReadDirectory)
     }
 }
 
+mod sealed {
+    pub trait Sealed {}
+}
+
+/// A type-level name for one [`Operation`]: the parameter of [`Granted`]. Sealed: the set is
+/// [`cap`]'s, generated from the operations, so `Granted<C>` always means "checked for `C::OPERATION`".
+pub trait Capability: sealed::Sealed + Send + Sync + 'static {
+    const OPERATION: Operation;
+}
+
+macro_rules! capabilities {
+    ($($name:ident),* $(,)?) => {
+        /// One zero-sized marker per [`Operation`], named alike.
+        pub mod cap {
+            $(
+                #[derive(Debug, Clone, Copy)]
+                pub struct $name;
+                impl super::sealed::Sealed for $name {}
+                impl super::Capability for $name {
+                    const OPERATION: super::Operation = super::Operation::$name;
+                }
+            )*
+        }
+    };
+}
+
+capabilities!(
+    CreateUser,
+    UpdateUser,
+    DeleteUser,
+    CreateGroup,
+    UpdateGroup,
+    DeleteGroup,
+    UpdateGroupMembers,
+    CreateRoleAssignableGroup,
+    UpdateRoleAssignableGroup,
+    DeleteRoleAssignableGroup,
+    ManageAdministrativeUnits,
+    CreateApplication,
+    UpdateApplication,
+    DeleteApplication,
+    CreateServicePrincipal,
+    UpdateServicePrincipal,
+    EnableServicePrincipal,
+    DisableServicePrincipal,
+    DeleteServicePrincipal,
+    ManageRoleDefinitions,
+    ManageRoleAssignments,
+    ManageRolePolicies,
+    ReadScheduleRequests,
+    ReadAuditLogs,
+    ReadDirectory,
+);
+
+/// Why a [`Granted`] was issued.
+#[derive(Debug, Clone, PartialEq)]
+pub enum GrantBasis {
+    /// A role the caller holds now (directly or through a group) grants the action.
+    Role(AccessPath),
+    /// Entra's default permissions of member users ([`Operation::is_member_default`]).
+    MemberDefault,
+}
+
+/// Proof that `caller` was authorised for `C::OPERATION` (at the scopes it was checked for).
+/// Its fields are private and [`grant`] / [`grant_on_principal`] are the only constructors, so an
+/// operation that takes a `Granted<C>` cannot be called without the check: forgetting it does
+/// not compile.
+///
+/// ```compile_fail
+/// use openpim_core::authz::{cap, Granted};
+/// // Not constructible outside this module:
+/// let forged: Granted<cap::ManageRoleAssignments> = Granted { caller: uuid::Uuid::nil(), basis: todo!(), _cap: std::marker::PhantomData };
+/// ```
+#[derive(Debug, Clone)]
+pub struct Granted<C: Capability> {
+    caller: ObjectId,
+    basis: GrantBasis,
+    _cap: PhantomData<fn() -> C>,
+}
+
+impl<C: Capability> Granted<C> {
+    fn new(caller: ObjectId, basis: GrantBasis) -> Self {
+        Self { caller, basis, _cap: PhantomData }
+    }
+
+    /// The principal the grant was checked for.
+    pub fn caller(&self) -> ObjectId {
+        self.caller
+    }
+
+    pub fn basis(&self) -> &GrantBasis {
+        &self.basis
+    }
+
+    pub fn operation(&self) -> Operation {
+        C::OPERATION
+    }
+}
+
+/// Who is asking: the facts about the caller the checks need beyond the access index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Subject {
+    pub id: ObjectId,
+    /// A member user (not a guest, not a service principal): has Entra's default permissions.
+    pub is_member_user: bool,
+}
+
+/// Checks `C::OPERATION` for `subject` on a target living in `target_scopes` and returns the
+/// proof operations require.
+pub fn grant<C: Capability>(
+    index: &AccessIndex,
+    subject: Subject,
+    target_scopes: &[DirectoryScope],
+    now: Instant,
+) -> DomainResult<Granted<C>> {
+    if C::OPERATION.is_member_default() && subject.is_member_user {
+        return Ok(Granted::new(subject.id, GrantBasis::MemberDefault));
+    }
+    check(index, subject.id, C::OPERATION, target_scopes, now)
+        .map(|path| Granted::new(subject.id, GrantBasis::Role(path)))
+}
+
+/// [`grant`] on the directory object `target`, with the protected-account rule of
+/// [`check_on_principal`].
+pub fn grant_on_principal<C: Capability>(
+    index: &AccessIndex,
+    subject: Subject,
+    target: ObjectId,
+    target_scopes: &[DirectoryScope],
+    latent: &LatentRoles,
+    now: Instant,
+) -> DomainResult<Granted<C>> {
+    check_on_principal(index, subject.id, C::OPERATION, target, target_scopes, latent, now)
+        .map(|path| Granted::new(subject.id, GrantBasis::Role(path)))
+}
+
 /// Checks that `caller` may perform `op` on a target that lives in `target_scopes` (the tenant
-/// plus every administrative unit the target belongs to). Returns the path that allowed it.
-pub fn authorize(
+/// plus every administrative unit the target belongs to). Returns the path that allowed it; an
+/// answer, not a proof: operations that change or reveal state take a [`Granted`] from [`grant`].
+pub fn check(
     index: &AccessIndex,
     caller: ObjectId,
     op: Operation,
@@ -125,9 +274,9 @@ pub fn is_protected(index: &AccessIndex, principal: ObjectId, latent: &LatentRol
         || latent.approver_for.iter().any(privileged)
 }
 
-/// Authorises `op` on the directory object `target`, adding the protected-account rule.
+/// Checks `op` on the directory object `target`, adding the protected-account rule.
 /// `latent` is what the store knows of `target` (see [`LatentRoles`]).
-pub fn authorize_on_principal(
+pub fn check_on_principal(
     index: &AccessIndex,
     caller: ObjectId,
     op: Operation,
@@ -136,11 +285,11 @@ pub fn authorize_on_principal(
     latent: &LatentRoles,
     now: Instant,
 ) -> DomainResult<AccessPath> {
-    let path = authorize(index, caller, op, target_scopes, now)?;
+    let path = check(index, caller, op, target_scopes, now)?;
     if caller != target && is_protected(index, target, latent, now) {
         // Tenant-wide: a role-assignment right scoped to an administrative unit does not reach
         // tenant-wide privileged roles.
-        authorize(index, caller, Operation::ManageRoleAssignments, &[DirectoryScope::Tenant], now).map_err(|_| {
+        check(index, caller, Operation::ManageRoleAssignments, &[DirectoryScope::Tenant], now).map_err(|_| {
             DomainError::forbidden(
                 "Insufficient privileges to complete the operation. The target holds, is eligible \
                  for or approves privileged roles, or belongs to a role-assignable group; only \
@@ -249,12 +398,45 @@ mod tests {
     ];
 
     #[test]
+    fn grants_are_issued_only_when_the_check_passes() {
+        let now = datetime!(2026-06-01 00:00 UTC);
+        let (admin, nobody) = (ObjectId::new_v4(), ObjectId::new_v4());
+        let idx = index_with(admin, PRIVILEGED_ROLE_ADMINISTRATOR, DirectoryScope::Tenant);
+        let member = |id| Subject { id, is_member_user: true };
+        let granted = grant::<cap::ManageRoleAssignments>(&idx, member(admin), &[], now).unwrap();
+        assert_eq!(granted.caller(), admin);
+        assert_eq!(granted.operation(), Operation::ManageRoleAssignments);
+        assert!(
+            matches!(granted.basis(), GrantBasis::Role(p) if p.grant.role_definition_id == PRIVILEGED_ROLE_ADMINISTRATOR)
+        );
+        let e = grant::<cap::ManageRoleAssignments>(&idx, member(nobody), &[], now).unwrap_err();
+        assert_eq!(e.code, "Authorization_RequestDenied");
+    }
+
+    #[test]
+    fn members_read_the_directory_by_default_and_guests_need_a_role() {
+        let now = datetime!(2026-06-01 00:00 UTC);
+        let (reader, guest) = (ObjectId::new_v4(), ObjectId::new_v4());
+        let idx = index_with(reader, catalog::DIRECTORY_READERS, DirectoryScope::Tenant);
+        let member = Subject { id: ObjectId::new_v4(), is_member_user: true };
+        assert_eq!(grant::<cap::ReadDirectory>(&idx, member, &[], now).unwrap().basis(), &GrantBasis::MemberDefault);
+        assert!(grant::<cap::ReadDirectory>(&idx, Subject { id: guest, is_member_user: false }, &[], now).is_err());
+        let guest_reader = Subject { id: reader, is_member_user: false };
+        assert!(matches!(
+            grant::<cap::ReadDirectory>(&idx, guest_reader, &[], now).unwrap().basis(),
+            GrantBasis::Role(_)
+        ));
+        // The default covers reading the directory only: a member may not read everyone's requests.
+        assert!(grant::<cap::ReadScheduleRequests>(&idx, member, &[], now).is_err());
+    }
+
+    #[test]
     fn global_administrator_may_do_everything() {
         let now = datetime!(2026-06-01 00:00 UTC);
         let admin = ObjectId::new_v4();
         let idx = index_with(admin, GLOBAL_ADMINISTRATOR, DirectoryScope::Tenant);
         for op in ALL {
-            authorize(&idx, admin, op, &[], now).unwrap_or_else(|e| panic!("{op:?}: {e}"));
+            check(&idx, admin, op, &[], now).unwrap_or_else(|e| panic!("{op:?}: {e}"));
         }
     }
 
@@ -270,9 +452,9 @@ mod tests {
             Operation::UpdateRoleAssignableGroup,
             Operation::DeleteRoleAssignableGroup,
         ] {
-            authorize(&idx, pra, op, &[], now).unwrap_or_else(|e| panic!("{op:?}: {e}"));
+            check(&idx, pra, op, &[], now).unwrap_or_else(|e| panic!("{op:?}: {e}"));
         }
-        assert!(authorize(&idx, pra, Operation::CreateUser, &[], now).is_err());
+        assert!(check(&idx, pra, Operation::CreateUser, &[], now).is_err());
     }
 
     #[test]
@@ -281,15 +463,15 @@ mod tests {
         for role in [USER_ADMINISTRATOR, GROUPS_ADMINISTRATOR] {
             let who = ObjectId::new_v4();
             let idx = index_with(who, role, DirectoryScope::Tenant);
-            authorize(&idx, who, Operation::CreateGroup, &[], now).unwrap();
-            authorize(&idx, who, Operation::UpdateGroupMembers, &[], now).unwrap();
+            check(&idx, who, Operation::CreateGroup, &[], now).unwrap();
+            check(&idx, who, Operation::UpdateGroupMembers, &[], now).unwrap();
             for op in [
                 Operation::ManageRoleAssignments,
                 Operation::ManageRoleDefinitions,
                 Operation::CreateRoleAssignableGroup,
                 Operation::UpdateRoleAssignableGroup,
             ] {
-                let e = authorize(&idx, who, op, &[], now).unwrap_err();
+                let e = check(&idx, who, op, &[], now).unwrap_err();
                 assert_eq!(e.code, "Authorization_RequestDenied");
             }
         }
@@ -301,9 +483,9 @@ mod tests {
         let who = ObjectId::new_v4();
         let au = DirectoryScope::AdministrativeUnit(ObjectId::new_v4());
         let idx = index_with(who, USER_ADMINISTRATOR, au);
-        authorize(&idx, who, Operation::UpdateUser, &[DirectoryScope::Tenant, au], now).unwrap();
-        assert!(authorize(&idx, who, Operation::UpdateUser, &[DirectoryScope::Tenant], now).is_err());
-        assert!(authorize(&idx, who, Operation::CreateUser, &[], now).is_err());
+        check(&idx, who, Operation::UpdateUser, &[DirectoryScope::Tenant, au], now).unwrap();
+        assert!(check(&idx, who, Operation::UpdateUser, &[DirectoryScope::Tenant], now).is_err());
+        assert!(check(&idx, who, Operation::CreateUser, &[], now).is_err());
     }
 
     #[test]
@@ -322,18 +504,19 @@ mod tests {
             end: None,
             source: GrantSource::Assigned,
         }));
-        authorize_on_principal(&idx, ua, Operation::UpdateUser, plain, &[DirectoryScope::Tenant], &none, now).unwrap();
-        let e = authorize_on_principal(&idx, ua, Operation::UpdateUser, admin, &[DirectoryScope::Tenant], &none, now)
+        check_on_principal(&idx, ua, Operation::UpdateUser, plain, &[DirectoryScope::Tenant], &none, now).unwrap();
+        let e = check_on_principal(&idx, ua, Operation::UpdateUser, admin, &[DirectoryScope::Tenant], &none, now)
             .unwrap_err();
         assert!(e.message.contains("privileged"), "{e}");
         // The Global Administrator may, and anyone may pass the rule for themselves.
-        authorize_on_principal(&idx, admin, Operation::UpdateUser, ua, &[DirectoryScope::Tenant], &none, now).unwrap();
+        check_on_principal(&idx, admin, Operation::UpdateUser, ua, &[DirectoryScope::Tenant], &none, now).unwrap();
         // Membership of a role-assignable group protects too.
         let group = ObjectId::new_v4();
         idx.apply(IndexUpdate::GroupSaved { group_id: group, is_assignable_to_role: true });
         idx.apply(IndexUpdate::MemberAdded { group_id: group, member_id: plain });
-        assert!(authorize_on_principal(&idx, ua, Operation::UpdateUser, plain, &[DirectoryScope::Tenant], &none, now)
-            .is_err());
+        assert!(
+            check_on_principal(&idx, ua, Operation::UpdateUser, plain, &[DirectoryScope::Tenant], &none, now).is_err()
+        );
     }
 
     #[test]
@@ -343,9 +526,8 @@ mod tests {
         let idx = index_with(ua, USER_ADMINISTRATOR, DirectoryScope::Tenant);
         let target = ObjectId::new_v4();
         let tenant = [DirectoryScope::Tenant];
-        let change = |latent: &LatentRoles| {
-            authorize_on_principal(&idx, ua, Operation::UpdateUser, target, &tenant, latent, now)
-        };
+        let change =
+            |latent: &LatentRoles| check_on_principal(&idx, ua, Operation::UpdateUser, target, &tenant, latent, now);
         // Nothing held, nothing latent: a User Administrator may change it.
         change(&LatentRoles::default()).unwrap();
         // Eligible (now or later) for Global Administrator: protected.
@@ -362,7 +544,7 @@ mod tests {
         let pra = ObjectId::new_v4();
         let idx = index_with(pra, PRIVILEGED_ROLE_ADMINISTRATOR, DirectoryScope::Tenant);
         assert!(is_protected(&idx, target, &eligible, now));
-        authorize(&idx, pra, Operation::ManageRoleAssignments, &tenant, now).unwrap();
+        check(&idx, pra, Operation::ManageRoleAssignments, &tenant, now).unwrap();
     }
 
     #[test]
@@ -402,7 +584,7 @@ mod tests {
         let idx = index_with(ObjectId::new_v4(), GLOBAL_ADMINISTRATOR, DirectoryScope::Tenant);
         let stranger = ObjectId::new_v4();
         for op in ALL {
-            assert!(authorize(&idx, stranger, op, &[], now).is_err(), "{op:?}");
+            assert!(check(&idx, stranger, op, &[], now).is_err(), "{op:?}");
         }
     }
 }

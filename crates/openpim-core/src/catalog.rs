@@ -12,6 +12,7 @@ use std::sync::OnceLock;
 pub const GLOBAL_ADMINISTRATOR: ObjectId = uuid::uuid!("62e90394-69f5-4237-9190-012177145e10");
 pub const PRIVILEGED_ROLE_ADMINISTRATOR: ObjectId = uuid::uuid!("e8611ab8-c189-46e8-94e1-60213ab1f814");
 pub const GLOBAL_READER: ObjectId = uuid::uuid!("f2ef992c-3afb-46b9-b7cf-a126ee74c451");
+pub const DIRECTORY_READERS: ObjectId = uuid::uuid!("88d8e3e3-8f55-4a1e-953a-9b9898b8876b");
 pub const USER_ADMINISTRATOR: ObjectId = uuid::uuid!("fe930be7-5e62-47db-91af-98c3a49a38b1");
 pub const HELPDESK_ADMINISTRATOR: ObjectId = uuid::uuid!("729827e3-9c14-49f7-bb1b-9608f156bbb8");
 pub const GROUPS_ADMINISTRATOR: ObjectId = uuid::uuid!("fdd7a751-b60b-444a-984c-02652fe8fa1c");

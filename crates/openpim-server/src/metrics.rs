@@ -13,7 +13,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use openpim_core::audit::category::DIRECTORY_MANAGEMENT;
-use openpim_core::authz::Operation;
+use openpim_core::authz::cap;
 use std::net::SocketAddr;
 use std::sync::OnceLock;
 use std::time::Instant;
@@ -66,7 +66,7 @@ pub async fn endpoint(State(s): State<AppState>, req: Request) -> Response {
                 Err(e) => return e.into_response(),
             };
             let audit = Audit::new(DIRECTORY_MANAGEMENT, "Read metrics", "Read");
-            if let Err(e) = s.authorize(&caller, Operation::ReadAuditLogs, &[], &audit).await {
+            if let Err(e) = s.authorize::<cap::ReadAuditLogs>(&caller, &[], &audit).await {
                 return e.into_response();
             }
         }

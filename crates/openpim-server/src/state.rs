@@ -2,9 +2,9 @@
 
 use crate::auth::{Caller, CallerCache, LocalIssuer};
 use crate::error::{ApiError, ApiResult};
-use openpim_core::access::{AccessIndex, AccessPath};
+use openpim_core::access::AccessIndex;
 use openpim_core::audit::{AuditRecord, AuditResult, AuditTarget, ModifiedProperty};
-use openpim_core::authz::{self, Operation};
+use openpim_core::authz::{self, Capability, Granted};
 use openpim_core::error::DomainResult;
 use openpim_core::scope::DirectoryScope;
 use openpim_core::{Instant, ObjectId};
@@ -129,37 +129,44 @@ impl AppState {
     }
 
     /// Authorises `op` for `caller` on a target in `scopes`; a denial is audited and returned as 403.
-    pub async fn authorize(
+    pub async fn authorize<C: Capability>(
         &self,
         caller: &Caller,
-        op: Operation,
         scopes: &[DirectoryScope],
         audit: &Audit,
-    ) -> ApiResult<()> {
-        let decision = authz::authorize(&self.index(), caller.id(), op, scopes, self.now());
+    ) -> ApiResult<Granted<C>> {
+        let decision = authz::grant::<C>(&self.index(), caller.subject(), scopes, self.now());
         self.audited(caller, audit, decision).await
     }
 
-    /// Authorises `op` on the directory object `target` (at the scopes it lives in), including
+    /// Authorises `C` on the directory object `target` (at the scopes it lives in), including
     /// the protected-account rule for privileged principals: those holding, eligible for or
     /// approving privileged roles (the last two are read from the store).
-    pub async fn authorize_on_principal(
+    pub async fn authorize_on_principal<C: Capability>(
         &self,
         caller: &Caller,
-        op: Operation,
         target: ObjectId,
         audit: &Audit,
-    ) -> ApiResult<()> {
+    ) -> ApiResult<Granted<C>> {
         let scopes = self.scopes_of(target).await?;
         let latent = self.store.latent_roles_of(target).await?;
         let decision =
-            authz::authorize_on_principal(&self.index(), caller.id(), op, target, &scopes, &latent, self.now());
+            authz::grant_on_principal::<C>(&self.index(), caller.subject(), target, &scopes, &latent, self.now());
         self.audited(caller, audit, decision).await
     }
 
+    /// `C` at the tenant, without an audit record when refused: for reads and for deciding what
+    /// to show (a refused read changes nothing, and Entra does not audit it).
+    pub fn permits<C: Capability>(&self, caller: &Caller) -> Option<Granted<C>> {
+        authz::grant::<C>(&self.index(), caller.subject(), &[], self.now()).ok()
+    }
+
     /// Records a denied attempt in the audit log (it changes nothing else) and returns 403.
-    async fn audited(&self, caller: &Caller, audit: &Audit, decision: DomainResult<AccessPath>) -> ApiResult<()> {
-        let Err(denied) = decision else { return Ok(()) };
+    async fn audited<T>(&self, caller: &Caller, audit: &Audit, decision: DomainResult<T>) -> ApiResult<T> {
+        let denied = match decision {
+            Ok(granted) => return Ok(granted),
+            Err(denied) => denied,
+        };
         let record = audit.record(caller, self.now(), AuditResult::Failure, &denied.message);
         self.record_audit(&record).await;
         Err(ApiError::from(denied))

@@ -292,6 +292,33 @@ impl Caller {
     pub fn id(&self) -> openpim_core::ObjectId {
         self.user.id
     }
+
+    /// The facts authorization needs about the caller.
+    pub fn subject(&self) -> openpim_core::authz::Subject {
+        openpim_core::authz::Subject {
+            id: self.user.id,
+            is_member_user: self.user.user_type == openpim_core::directory::UserType::Member,
+        }
+    }
+}
+
+/// A signed-in caller holding capability `C` at the tenant, checked before the handler runs:
+/// a handler that takes `Authorized<C>` shows its requirement in its signature, and the
+/// [`Granted`](openpim_core::authz::Granted) it carries is what operations needing `C` accept.
+/// A refusal is a 403 in Graph's shape (not audited: reads change nothing).
+pub struct Authorized<C: openpim_core::authz::Capability> {
+    pub caller: Caller,
+    pub granted: openpim_core::authz::Granted<C>,
+}
+
+impl<C: openpim_core::authz::Capability> FromRequestParts<AppState> for Authorized<C> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let caller = Caller::from_request_parts(parts, state).await?;
+        let granted = openpim_core::authz::grant::<C>(&state.index(), caller.subject(), &[], state.now())?;
+        Ok(Self { caller, granted })
+    }
 }
 
 impl FromRequestParts<AppState> for Caller {

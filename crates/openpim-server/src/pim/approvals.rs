@@ -9,7 +9,7 @@ use crate::state::{AppState, Audit};
 use openpim_core::approval::{self, ApprovalStatus, ReviewResult};
 use openpim_core::audit::category::ROLE_MANAGEMENT;
 use openpim_core::audit::detail;
-use openpim_core::authz::{self, Operation};
+use openpim_core::authz::{self, cap};
 use openpim_core::directory::ObjectKind;
 use openpim_core::error::DomainError;
 use openpim_core::notify::Event;
@@ -62,7 +62,7 @@ async fn decide_in(
     let groups = tx.group_ids_of(caller.id()).await?;
     // Approvals are visible to their requester, their approvers and those who read all requests.
     let is_approver = a.steps.iter().any(|st| approval::is_approver(st, caller.id(), &groups));
-    let reads_all = authz::authorize(&s.index(), caller.id(), Operation::ReadScheduleRequests, &[], now).is_ok();
+    let reads_all = authz::grant::<cap::ReadScheduleRequests>(&s.index(), caller.subject(), &[], now).is_ok();
     if a.requester != caller.id() && !is_approver && !reads_all {
         return Err(ApiError::not_found("approval", &key));
     }

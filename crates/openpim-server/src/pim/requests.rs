@@ -9,7 +9,7 @@ use crate::state::{AppState, Audit};
 use openpim_core::approval::{self, Approval, ApprovalStatus};
 use openpim_core::audit::category::ROLE_MANAGEMENT;
 use openpim_core::audit::detail;
-use openpim_core::authz::{self, Operation};
+use openpim_core::authz::{self, cap};
 use openpim_core::error::DomainError;
 use openpim_core::policy::{rules as policy_rules, RolePolicy};
 use openpim_core::schedule::{
@@ -83,7 +83,7 @@ pub async fn submit(s: &AppState, caller: &Caller, req: NewRequest) -> ApiResult
     let now = s.now();
     // The caller's own rights come from the access index, which reflects every committed write.
     let caller_is_admin =
-        authz::authorize(&s.index(), caller.id(), Operation::ManageRoleAssignments, &[req.scope], now).is_ok();
+        authz::grant::<cap::ManageRoleAssignments>(&s.index(), caller.subject(), &[req.scope], now).is_ok();
     let validation_only = req.is_validation_only;
     let mut tx = s.store.begin_write().await?;
     let decided = decide_in(s, &mut tx, caller, req, caller_is_admin, now).await;
@@ -289,7 +289,7 @@ async fn cancel_in(
 ) -> ApiResult<Audit> {
     let not_found = || ApiError::not_found("request", &id.to_string());
     let r = tx.request(kind, id).await?.ok_or_else(not_found)?;
-    let is_admin = authz::authorize(&s.index(), caller.id(), Operation::ManageRoleAssignments, &[r.scope], now).is_ok();
+    let is_admin = authz::grant::<cap::ManageRoleAssignments>(&s.index(), caller.subject(), &[r.scope], now).is_ok();
     if r.principal_id != caller.id() && r.created_by != caller.id() && !is_admin {
         return Err(not_found());
     }

@@ -10,7 +10,7 @@ use crate::wire::datetime;
 use axum::extract::{Query, State};
 use axum::Json;
 use openpim_core::access::GrantSource;
-use openpim_core::authz::{self, Operation};
+use openpim_core::authz::{self, cap};
 use openpim_core::scope::DirectoryScope;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -34,7 +34,7 @@ pub async fn check(State(s): State<AppState>, caller: Caller, Query(q): Query<Ch
     let scope = DirectoryScope::parse(q.directory_scope_id.as_deref().unwrap_or("/"))?;
     let now = s.now();
     if principal != caller.id()
-        && authz::authorize(&s.index(), caller.id(), Operation::ReadScheduleRequests, &[], now).is_err()
+        && authz::grant::<cap::ReadScheduleRequests>(&s.index(), caller.subject(), &[], now).is_err()
     {
         return Err(ApiError::new(
             axum::http::StatusCode::FORBIDDEN,

@@ -11,7 +11,7 @@ use crate::wire::directory::{self as wire, AU_TYPE};
 use axum::extract::{Path, State};
 use axum::response::Response;
 use openpim_core::audit::category::DIRECTORY_MANAGEMENT;
-use openpim_core::authz::Operation;
+use openpim_core::authz::cap;
 use openpim_core::directory::{check_au_member, AdministrativeUnit};
 use openpim_store::schema;
 
@@ -42,7 +42,7 @@ pub async fn create(State(s): State<AppState>, caller: Caller, q: OData, body: J
     let now = s.now();
     let unit = new.build(uuid::Uuid::new_v4(), now)?;
     let audit = target(Audit::new(DIRECTORY_MANAGEMENT, "Add administrative unit", "Add"), &unit);
-    s.authorize(&caller, Operation::ManageAdministrativeUnits, &[], &audit).await?;
+    s.authorize::<cap::ManageAdministrativeUnits>(&caller, &[], &audit).await?;
     let mut tx = s.store.begin_write().await?;
     tx.insert_administrative_unit(&unit).await?;
     s.commit(tx, &audit.success(&caller, now)).await?;
@@ -62,7 +62,7 @@ pub async fn update(
     b.finish()?;
     let unit = lookup(&s, &id).await?;
     let audit = target(Audit::new(DIRECTORY_MANAGEMENT, "Update administrative unit", "Update"), &unit);
-    s.authorize(&caller, Operation::ManageAdministrativeUnits, &[], &audit).await?;
+    s.authorize::<cap::ManageAdministrativeUnits>(&caller, &[], &audit).await?;
     let mut next = unit.clone();
     if let Some(name) = display_name {
         if name.trim().is_empty() {
@@ -82,7 +82,7 @@ pub async fn update(
 pub async fn remove(State(s): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Response> {
     let unit = lookup(&s, &id).await?;
     let audit = target(Audit::new(DIRECTORY_MANAGEMENT, "Delete administrative unit", "Delete"), &unit);
-    s.authorize(&caller, Operation::ManageAdministrativeUnits, &[], &audit).await?;
+    s.authorize::<cap::ManageAdministrativeUnits>(&caller, &[], &audit).await?;
     let mut tx = s.store.begin_write().await?;
     let removed = tx.delete_administrative_unit(unit.id).await?;
     let audit = audit.detail("removedSchedules", removed);
@@ -115,7 +115,7 @@ pub async fn add_member(
         .detail("memberId", member_id);
     // Putting an account in a unit hands it to the unit's scoped admins: protected accounts need
     // someone who may assign roles.
-    s.authorize_on_principal(&caller, Operation::ManageAdministrativeUnits, member_id, &audit).await?;
+    s.authorize_on_principal::<cap::ManageAdministrativeUnits>(&caller, member_id, &audit).await?;
     check_au_member(member.kind())?;
     let now = s.now();
     let mut tx = s.store.begin_write().await?;
@@ -136,7 +136,7 @@ pub async fn remove_member(
     let member_id = object_id(&member)?;
     let audit = target(Audit::new(DIRECTORY_MANAGEMENT, "Remove member from administrative unit", "Delete"), &unit)
         .detail("memberId", member_id);
-    s.authorize(&caller, Operation::ManageAdministrativeUnits, &[], &audit).await?;
+    s.authorize::<cap::ManageAdministrativeUnits>(&caller, &[], &audit).await?;
     let mut tx = s.store.begin_write().await?;
     if !tx.remove_unit_member(unit.id, member_id).await? {
         tx.rollback().await?;

@@ -13,7 +13,7 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use openpim_core::applications::Application;
 use openpim_core::audit::category::APPLICATION_MANAGEMENT;
-use openpim_core::authz::Operation;
+use openpim_core::authz::cap;
 use openpim_core::scope::DirectoryScope;
 use openpim_store::schema;
 
@@ -45,7 +45,7 @@ pub async fn get(State(s): State<AppState>, _caller: Caller, q: OData, Path(id):
 pub async fn create(State(s): State<AppState>, caller: Caller, q: OData, body: JsonObject) -> ApiResult<Response> {
     let new = wire::read_new_application(Body::new(body, APPLICATION_TYPE))?;
     let audit = Audit::new(APPLICATION_MANAGEMENT, "Add application", "Add");
-    s.authorize(&caller, Operation::CreateApplication, &[], &audit).await?;
+    s.authorize::<cap::CreateApplication>(&caller, &[], &audit).await?;
     let now = s.now();
     let app = new.build(uuid::Uuid::new_v4(), uuid::Uuid::new_v4(), now)?;
     let mut tx = s.store.begin_write().await?;
@@ -63,7 +63,7 @@ pub async fn update(
     let patch = wire::read_application_patch(Body::new(body, APPLICATION_TYPE))?;
     let app = lookup(&s, &id).await?;
     let audit = target(Audit::new(APPLICATION_MANAGEMENT, "Update application", "Update"), &app);
-    s.authorize(&caller, Operation::UpdateApplication, &scopes(&app), &audit).await?;
+    s.authorize::<cap::UpdateApplication>(&caller, &scopes(&app), &audit).await?;
     let next = patch.apply(&app)?;
     let mut tx = s.store.begin_write().await?;
     tx.update_application(&next).await?;
@@ -76,7 +76,7 @@ pub async fn update(
 pub async fn remove(State(s): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Response> {
     let app = lookup(&s, &id).await?;
     let audit = target(Audit::new(APPLICATION_MANAGEMENT, "Delete application", "Delete"), &app);
-    s.authorize(&caller, Operation::DeleteApplication, &scopes(&app), &audit).await?;
+    s.authorize::<cap::DeleteApplication>(&caller, &scopes(&app), &audit).await?;
     let sp = s.store.get_service_principal_by_app_id(app.app_id).await?;
     if let Some(sp) = &sp {
         // The service principal goes too: deleting it must pass the same checks as deleting it

@@ -13,7 +13,7 @@ use crate::wire::datetime;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use openpim_core::approval::{self, Approval, ApprovalStep, ReviewResult};
-use openpim_core::authz::{self, Operation};
+use openpim_core::authz::{self, cap};
 use openpim_core::ObjectId;
 use openpim_store::Page;
 use serde_json::{json, Value};
@@ -45,7 +45,7 @@ async fn visible(s: &AppState, caller: &Caller, id: &str) -> ApiResult<(Approval
     let a = found(s.store.get_approval(object_id(id)?).await?, "approval", id)?;
     let groups = s.store.group_ids_of(caller.id()).await?;
     let is_approver = a.steps.iter().any(|st| approval::is_approver(st, caller.id(), &groups));
-    let reads_all = authz::authorize(&s.index(), caller.id(), Operation::ReadScheduleRequests, &[], s.now()).is_ok();
+    let reads_all = authz::grant::<cap::ReadScheduleRequests>(&s.index(), caller.subject(), &[], s.now()).is_ok();
     if a.requester != caller.id() && !is_approver && !reads_all {
         return Err(ApiError::not_found("approval", id));
     }

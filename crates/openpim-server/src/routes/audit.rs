@@ -14,16 +14,16 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use openpim_core::audit::category::DIRECTORY_MANAGEMENT;
 use openpim_core::audit::csv;
-use openpim_core::authz::Operation;
+use openpim_core::authz::{cap, Granted};
 use openpim_odata::{Expr, OrderBy};
 use openpim_store::audit::{AuditSnapshot, StoredAudit};
 use openpim_store::{schema, ListRequest, Page, StoreError};
 
 const CONTEXT: &str = "auditLogs/directoryAudits";
 
-async fn authorize(s: &AppState, caller: &Caller) -> ApiResult<()> {
+async fn authorize(s: &AppState, caller: &Caller) -> ApiResult<Granted<cap::ReadAuditLogs>> {
     let audit = Audit::new(DIRECTORY_MANAGEMENT, "Read audit logs", "Read");
-    s.authorize(caller, Operation::ReadAuditLogs, &[], &audit).await
+    s.authorize::<cap::ReadAuditLogs>(caller, &[], &audit).await
 }
 
 /// Graph returns audit logs newest first unless the client asks otherwise.

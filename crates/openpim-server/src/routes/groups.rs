@@ -11,7 +11,7 @@ use crate::wire::directory::{self as wire, GROUP_TYPE};
 use axum::extract::{Path, State};
 use axum::response::Response;
 use openpim_core::audit::category::GROUP_MANAGEMENT;
-use openpim_core::authz::Operation;
+use openpim_core::authz::{cap, Capability};
 use openpim_core::directory::{check_group_member, Group};
 use openpim_store::schema;
 
@@ -23,12 +23,21 @@ fn target(audit: Audit, g: &Group) -> Audit {
     audit.target("Group", g.id, Some(&g.display_name), None)
 }
 
-/// Role-assignable groups have operations of their own (see `Operation`).
-fn op_for(g: &Group, plain: Operation, role_assignable: Operation) -> Operation {
-    if g.is_assignable_to_role {
-        role_assignable
-    } else {
-        plain
+/// Authorises a change to `g` (a new group when `existing` is false): role-assignable groups
+/// have operations of their own (see `Operation`), and an existing group is checked as a
+/// principal (protected groups need the right to assign roles).
+async fn authorize_change<Plain: Capability, RoleAssignable: Capability>(
+    s: &AppState,
+    caller: &Caller,
+    g: &Group,
+    existing: bool,
+    audit: &Audit,
+) -> ApiResult<()> {
+    match (g.is_assignable_to_role, existing) {
+        (false, false) => s.authorize::<Plain>(caller, &[], audit).await.map(drop),
+        (true, false) => s.authorize::<RoleAssignable>(caller, &[], audit).await.map(drop),
+        (false, true) => s.authorize_on_principal::<Plain>(caller, g.id, audit).await.map(drop),
+        (true, true) => s.authorize_on_principal::<RoleAssignable>(caller, g.id, audit).await.map(drop),
     }
 }
 
@@ -50,8 +59,7 @@ pub async fn create(State(s): State<AppState>, caller: Caller, q: OData, body: J
     let group = new.build(uuid::Uuid::new_v4(), now)?;
     let audit = target(Audit::new(GROUP_MANAGEMENT, "Add group", "Add"), &group)
         .detail("isAssignableToRole", group.is_assignable_to_role);
-    let op = op_for(&group, Operation::CreateGroup, Operation::CreateRoleAssignableGroup);
-    s.authorize(&caller, op, &[], &audit).await?;
+    authorize_change::<cap::CreateGroup, cap::CreateRoleAssignableGroup>(&s, &caller, &group, false, &audit).await?;
     let mut tx = s.store.begin_write().await?;
     tx.insert_group(&group).await?;
     s.commit(tx, &audit.success(&caller, now)).await?;
@@ -67,8 +75,7 @@ pub async fn update(
     let patch = wire::read_group_patch(Body::new(body, GROUP_TYPE))?;
     let group = lookup(&s, &id).await?;
     let audit = target(Audit::new(GROUP_MANAGEMENT, "Update group", "Update"), &group);
-    let op = op_for(&group, Operation::UpdateGroup, Operation::UpdateRoleAssignableGroup);
-    s.authorize_on_principal(&caller, op, group.id, &audit).await?;
+    authorize_change::<cap::UpdateGroup, cap::UpdateRoleAssignableGroup>(&s, &caller, &group, true, &audit).await?;
     let next = patch.apply(&group)?;
     let mut tx = s.store.begin_write().await?;
     tx.update_group(&next).await?;
@@ -79,8 +86,7 @@ pub async fn update(
 pub async fn remove(State(s): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Response> {
     let group = lookup(&s, &id).await?;
     let audit = target(Audit::new(GROUP_MANAGEMENT, "Delete group", "Delete"), &group);
-    let op = op_for(&group, Operation::DeleteGroup, Operation::DeleteRoleAssignableGroup);
-    s.authorize_on_principal(&caller, op, group.id, &audit).await?;
+    authorize_change::<cap::DeleteGroup, cap::DeleteRoleAssignableGroup>(&s, &caller, &group, true, &audit).await?;
     let now = s.now();
     let mut tx = s.store.begin_write().await?;
     tx.delete_group(group.id, now).await?;
@@ -111,10 +117,10 @@ pub async fn add_member(
     let member = referenced_object(&s, member_id).await?;
     let audit =
         target(Audit::new(GROUP_MANAGEMENT, "Add member to group", "Add"), &group).detail("memberId", member_id);
-    let op = op_for(&group, Operation::UpdateGroupMembers, Operation::UpdateRoleAssignableGroup);
     // A group eligible for or approving a privileged role is protected like an account: joining
     // it is as good as holding or handing out that role.
-    s.authorize_on_principal(&caller, op, group.id, &audit).await?;
+    authorize_change::<cap::UpdateGroupMembers, cap::UpdateRoleAssignableGroup>(&s, &caller, &group, true, &audit)
+        .await?;
     check_group_member(&group, member_id, member.kind())?;
     let now = s.now();
     let mut tx = s.store.begin_write().await?;
@@ -135,10 +141,10 @@ pub async fn remove_member(
     let member_id = object_id(&member)?;
     let audit = target(Audit::new(GROUP_MANAGEMENT, "Remove member from group", "Delete"), &group)
         .detail("memberId", member_id);
-    let op = op_for(&group, Operation::UpdateGroupMembers, Operation::UpdateRoleAssignableGroup);
     // A group eligible for or approving a privileged role is protected like an account: joining
     // it is as good as holding or handing out that role.
-    s.authorize_on_principal(&caller, op, group.id, &audit).await?;
+    authorize_change::<cap::UpdateGroupMembers, cap::UpdateRoleAssignableGroup>(&s, &caller, &group, true, &audit)
+        .await?;
     let mut tx = s.store.begin_write().await?;
     if !tx.remove_group_member(group.id, member_id).await? {
         tx.rollback().await?;

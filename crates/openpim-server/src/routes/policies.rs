@@ -12,7 +12,7 @@ use crate::wire::policies as wire;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use openpim_core::audit::category::ROLE_MANAGEMENT;
-use openpim_core::authz::Operation;
+use openpim_core::authz::cap;
 use openpim_core::policy::rules::{apply_update, Approver, PolicyRule, RuleKind};
 use openpim_odata::Expr;
 use openpim_store::policies::StoredPolicy;
@@ -129,7 +129,7 @@ pub async fn update_rule(
         .target("Role", p.role_definition_id, None, None)
         .detail(openpim_core::audit::detail::POLICY_ID, &p.id)
         .detail(openpim_core::audit::detail::RULE_ID, &existing.id);
-    s.authorize(&caller, Operation::ManageRolePolicies, &[], &audit).await?;
+    s.authorize::<cap::ManageRolePolicies>(&caller, &[], &audit).await?;
     let incoming = wire::read_rule(Body::new(body, "microsoft.graph.unifiedRoleManagementPolicyRule"), existing)?;
     let known = existing_approvers(&s, &incoming.kind).await?;
     // Validate against the rule as read so far (a bad body is refused without taking the writer).

@@ -14,7 +14,7 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use openpim_core::assignment::{check_new_assignment, PrincipalRef};
 use openpim_core::audit::category::ROLE_MANAGEMENT;
-use openpim_core::authz::Operation;
+use openpim_core::authz::cap;
 use openpim_core::directory::ObjectKind;
 use openpim_core::schedule::{Kind, Schedule};
 use openpim_core::scope::DirectoryScope;
@@ -131,7 +131,7 @@ pub async fn create(State(s): State<AppState>, caller: Caller, q: OData, body: J
         .target("Role", input.role_definition_id, None, None)
         .detail("principalId", input.principal_id)
         .detail("directoryScopeId", scope);
-    s.authorize(&caller, Operation::ManageRoleAssignments, &[scope], &attempt).await?;
+    s.authorize::<cap::ManageRoleAssignments>(&caller, &[scope], &attempt).await?;
     check_scope_exists(&s, input.role_definition_id, &scope).await?;
     let principal = s.store.find_object(input.principal_id).await?;
     let role = s.store.get_role_definition(input.role_definition_id).await?;
@@ -190,7 +190,7 @@ pub async fn remove(State(s): State<AppState>, caller: Caller, Path(id): Path<St
     let role_name =
         s.store.get_role_definition(a.role_definition_id).await?.map(|r| r.display_name).unwrap_or_default();
     let audit = target(Audit::new(ROLE_MANAGEMENT, "Remove member from role", "Unassign"), &a, &role_name);
-    s.authorize(&caller, Operation::ManageRoleAssignments, &[a.scope], &audit).await?;
+    s.authorize::<cap::ManageRoleAssignments>(&caller, &[a.scope], &audit).await?;
     // Removing the last Global Administrator is refused by the store's invariants at commit.
     let mut tx = s.store.begin_write().await?;
     tx.remove_schedule(&a).await?;

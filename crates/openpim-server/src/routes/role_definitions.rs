@@ -11,7 +11,7 @@ use crate::wire::roles::{self as wire, ROLE_DEFINITION_TYPE};
 use axum::extract::{Path, State};
 use axum::response::Response;
 use openpim_core::audit::category::ROLE_MANAGEMENT;
-use openpim_core::authz::Operation;
+use openpim_core::authz::cap;
 use openpim_core::catalog;
 use openpim_core::roles::{built_in_read_only, RoleDefinition};
 use openpim_core::ObjectId;
@@ -81,7 +81,7 @@ pub async fn get(State(s): State<AppState>, _caller: Caller, q: OData, Path(id):
 pub async fn create(State(s): State<AppState>, caller: Caller, q: OData, body: JsonObject) -> ApiResult<Response> {
     let input = wire::read_custom_role(Body::new(body, ROLE_DEFINITION_TYPE))?;
     let audit = Audit::new(ROLE_MANAGEMENT, "Add role definition", "Add");
-    s.authorize(&caller, Operation::ManageRoleDefinitions, &[], &audit).await?;
+    s.authorize::<cap::ManageRoleDefinitions>(&caller, &[], &audit).await?;
     let now = s.now();
     let role = input.build(uuid::Uuid::new_v4(), now)?;
     let audit = target(audit, &role);
@@ -102,7 +102,7 @@ pub async fn update(
     let input = wire::read_custom_role(Body::new(body, ROLE_DEFINITION_TYPE))?;
     let role = lookup(&s, &id).await?;
     let audit = target(Audit::new(ROLE_MANAGEMENT, "Update role definition", "Update"), &role);
-    s.authorize(&caller, Operation::ManageRoleDefinitions, &[], &audit).await?;
+    s.authorize::<cap::ManageRoleDefinitions>(&caller, &[], &audit).await?;
     let now = s.now();
     let next = input.apply(&role, now)?;
     let mut tx = s.store.begin_write().await?;
@@ -114,7 +114,7 @@ pub async fn update(
 pub async fn remove(State(s): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Response> {
     let role = lookup(&s, &id).await?;
     let audit = target(Audit::new(ROLE_MANAGEMENT, "Delete role definition", "Delete"), &role);
-    s.authorize(&caller, Operation::ManageRoleDefinitions, &[], &audit).await?;
+    s.authorize::<cap::ManageRoleDefinitions>(&caller, &[], &audit).await?;
     if role.is_built_in {
         return Err(built_in_read_only(&role).into());
     }

@@ -15,7 +15,7 @@ use crate::wire::schedules as wire;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use openpim_core::authz::{self, Operation};
+use openpim_core::authz::{self, cap};
 use openpim_core::schedule::{self, Kind, Schedule, ScheduleRequest};
 use openpim_core::scope::DirectoryScope;
 use openpim_core::ObjectId;
@@ -83,7 +83,7 @@ async fn create_request(s: AppState, caller: Caller, q: OData, body: JsonObject,
 
 /// May `caller` read everything (not just their own)?
 fn reads_everything(s: &AppState, caller: &Caller) -> bool {
-    authz::authorize(&s.index(), caller.id(), Operation::ReadScheduleRequests, &[], s.now()).is_ok()
+    authz::grant::<cap::ReadScheduleRequests>(&s.index(), caller.subject(), &[], s.now()).is_ok()
 }
 
 async fn list_requests(

@@ -13,7 +13,7 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use openpim_core::applications::{parse_app_id, ServicePrincipal};
 use openpim_core::audit::category::APPLICATION_MANAGEMENT;
-use openpim_core::authz::Operation;
+use openpim_core::authz::{cap, Granted};
 use openpim_store::{schema, StoreError};
 
 async fn lookup(s: &AppState, raw: &str) -> ApiResult<ServicePrincipal> {
@@ -31,8 +31,8 @@ pub(super) async fn authorize_removal(
     caller: &Caller,
     sp: &ServicePrincipal,
     audit: &Audit,
-) -> ApiResult<()> {
-    s.authorize_on_principal(caller, Operation::DeleteServicePrincipal, sp.id, audit).await
+) -> ApiResult<Granted<cap::DeleteServicePrincipal>> {
+    s.authorize_on_principal::<cap::DeleteServicePrincipal>(caller, sp.id, audit).await
 }
 
 pub async fn list(State(s): State<AppState>, _caller: Caller, q: OData) -> ApiResult<Response> {
@@ -50,7 +50,7 @@ pub async fn get(State(s): State<AppState>, _caller: Caller, q: OData, Path(id):
 pub async fn create(State(s): State<AppState>, caller: Caller, q: OData, body: JsonObject) -> ApiResult<Response> {
     let new = wire::read_new_service_principal(Body::new(body, SERVICE_PRINCIPAL_TYPE))?;
     let audit = Audit::new(APPLICATION_MANAGEMENT, "Add service principal", "Add");
-    s.authorize(&caller, Operation::CreateServicePrincipal, &[], &audit).await?;
+    s.authorize::<cap::CreateServicePrincipal>(&caller, &[], &audit).await?;
     // Look up what core needs to decide: the application named by appId, and whether it
     // already has a service principal (the unique index catches a concurrent twin).
     let app_id = new.app_id.as_deref().map(parse_app_id).transpose()?;
@@ -95,17 +95,19 @@ pub async fn update(
     let audit = target(Audit::new(APPLICATION_MANAGEMENT, "Update service principal", "Update"), &sp);
     let next = patch.apply(&sp)?;
     if (&next.display_name, &next.description) != (&sp.display_name, &sp.description) {
-        s.authorize_on_principal(&caller, Operation::UpdateServicePrincipal, sp.id, &audit).await?;
+        s.authorize_on_principal::<cap::UpdateServicePrincipal>(&caller, sp.id, &audit).await?;
     }
     if next.account_enabled != sp.account_enabled {
         // Entra has separate actions for turning a service principal's sign-in on and off.
-        let op =
-            if next.account_enabled { Operation::EnableServicePrincipal } else { Operation::DisableServicePrincipal };
-        s.authorize_on_principal(&caller, op, sp.id, &audit).await?;
+        if next.account_enabled {
+            s.authorize_on_principal::<cap::EnableServicePrincipal>(&caller, sp.id, &audit).await?;
+        } else {
+            s.authorize_on_principal::<cap::DisableServicePrincipal>(&caller, sp.id, &audit).await?;
+        }
     }
     if next == sp {
         // Nothing changes, but the caller must still be allowed to update it.
-        s.authorize_on_principal(&caller, Operation::UpdateServicePrincipal, sp.id, &audit).await?;
+        s.authorize_on_principal::<cap::UpdateServicePrincipal>(&caller, sp.id, &audit).await?;
         return Ok(no_content());
     }
     let mut tx = s.store.begin_write().await?;

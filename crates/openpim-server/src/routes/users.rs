@@ -10,7 +10,7 @@ use crate::wire::directory::{self as wire, USER_TYPE};
 use axum::extract::{Path, State};
 use axum::response::Response;
 use openpim_core::audit::category::USER_MANAGEMENT;
-use openpim_core::authz::Operation;
+use openpim_core::authz::cap;
 use openpim_core::directory::User;
 use openpim_store::{schema, StoreError};
 
@@ -61,7 +61,7 @@ pub async fn me(caller: Caller, q: OData) -> ApiResult<Response> {
 pub async fn create(State(s): State<AppState>, caller: Caller, q: OData, body: JsonObject) -> ApiResult<Response> {
     let new = wire::read_new_user(Body::new(body, USER_TYPE))?;
     let audit = Audit::new(USER_MANAGEMENT, "Add user", "Add");
-    s.authorize(&caller, Operation::CreateUser, &[], &audit).await?;
+    s.authorize::<cap::CreateUser>(&caller, &[], &audit).await?;
     let now = s.now();
     let user = new.build(uuid::Uuid::new_v4(), now)?;
     if s.store.get_user_by_upn(&user.user_principal_name).await?.is_some() {
@@ -82,7 +82,7 @@ pub async fn update(
     let patch = wire::read_user_patch(Body::new(body, USER_TYPE))?;
     let user = lookup(&s, &key).await?;
     let audit = target(Audit::new(USER_MANAGEMENT, "Update user", "Update"), &user);
-    s.authorize_on_principal(&caller, Operation::UpdateUser, user.id, &audit).await?;
+    s.authorize_on_principal::<cap::UpdateUser>(&caller, user.id, &audit).await?;
     let now = s.now();
     let mut tx = s.store.begin_write().await?;
     // Apply the patch to the user as it is inside the write, so a concurrent PATCH of other
@@ -119,7 +119,7 @@ pub async fn remove(State(s): State<AppState>, caller: Caller, Path(key): Path<S
     if user.id == caller.id() {
         return Err(ApiError::bad_request("You cannot delete your own account."));
     }
-    s.authorize_on_principal(&caller, Operation::DeleteUser, user.id, &audit).await?;
+    s.authorize_on_principal::<cap::DeleteUser>(&caller, user.id, &audit).await?;
     let now = s.now();
     let mut tx = s.store.begin_write().await?;
     tx.delete_user(user.id, now).await?;
