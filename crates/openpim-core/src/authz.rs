@@ -370,7 +370,7 @@ mod tests {
             id: ObjectId::new_v4(),
             principal_id: principal,
             role_definition_id: role,
-            scope,
+            scope: scope.into(),
             start: None,
             end: None,
             source: GrantSource::Assigned,
@@ -499,7 +499,7 @@ mod tests {
             id: ObjectId::new_v4(),
             principal_id: admin,
             role_definition_id: GLOBAL_ADMINISTRATOR,
-            scope: DirectoryScope::Tenant,
+            scope: DirectoryScope::Tenant.into(),
             start: None,
             end: None,
             source: GrantSource::Assigned,
@@ -570,8 +570,7 @@ mod tests {
         custom.is_built_in = false;
         custom.role_permissions = vec![crate::roles::RolePermission {
             allowed_resource_actions: vec!["microsoft.directory/users/basic/update".into()],
-            excluded_resource_actions: vec![],
-            condition: None,
+            ..Default::default()
         }];
         check_assignable_at(&custom, &au).unwrap();
         custom.role_permissions[0].allowed_resource_actions = vec!["microsoft.directory/applications/create".into()];
