@@ -745,4 +745,310 @@ mod tests {
         }
         assert!(!idx.allows(alice, "microsoft.directory/users/delete", &DirectoryScope::Tenant, now));
     }
+
+    const SUB: &str = "/subscriptions/9a1f2c3d-4e5f-4a6b-8c7d-0e1f2a3b4c5d";
+
+    fn arm(raw: &str) -> ArmScope {
+        ArmScope::parse(raw).unwrap()
+    }
+
+    fn azure_role(actions: &[&str], not_actions: &[&str], data_actions: &[&str]) -> RoleDefinition {
+        let strings = |items: &[&str]| items.iter().map(|s| s.to_string()).collect();
+        let mut r = role(&[]);
+        r.dialect = PermissionDialect::Azure;
+        r.role_permissions = vec![RolePermission {
+            allowed_resource_actions: strings(actions),
+            excluded_resource_actions: strings(not_actions),
+            allowed_data_actions: strings(data_actions),
+            ..Default::default()
+        }];
+        r
+    }
+
+    const VM_START: Permission<'static> = Permission::AzureAction("Microsoft.Compute/virtualMachines/start/action");
+
+    #[test]
+    fn arm_grants_apply_at_their_scope_and_below() {
+        let now = datetime!(2026-01-01 10:00 UTC);
+        let mut idx = AccessIndex::new();
+        let operator = azure_role(&["Microsoft.Compute/*"], &["Microsoft.Compute/*/delete"], &[]);
+        let rid = operator.id;
+        idx.apply(IndexUpdate::RoleDefinitionSaved(operator));
+        let alice = ObjectId::new_v4();
+        let rg = arm(&format!("{SUB}/resourceGroups/Prod"));
+        let vm = Scope::Arm(arm(&format!("{SUB}/resourceGroups/prod/providers/Microsoft.Compute/virtualMachines/vm1")));
+        let g = grant(alice, rid, rg.clone(), None, None);
+        let gid = g.id;
+        idx.apply(IndexUpdate::GrantAdded(g));
+
+        // At the resource group, and inherited by its resources (whatever their spelling).
+        assert!(idx.allows_permission(alice, VM_START, &Scope::Arm(rg.clone()), now));
+        let path = idx.check_permission(alice, VM_START, &vm, now).expect("inherited from the resource group");
+        assert_eq!(path.grant.scope, Scope::Arm(rg.clone()));
+        assert_eq!(path.matched_permission, "Microsoft.Compute/*");
+        // Not above it, not beside it, not what notActions remove, not the data plane.
+        assert!(!idx.allows_permission(alice, VM_START, &Scope::Arm(arm(SUB)), now));
+        assert!(!idx.allows_permission(alice, VM_START, &Scope::Arm(arm(&format!("{SUB}/resourceGroups/dev"))), now));
+        let delete = Permission::AzureAction("Microsoft.Compute/virtualMachines/delete");
+        assert!(!idx.allows_permission(alice, delete, &vm, now));
+        let data = Permission::AzureDataAction("Microsoft.Compute/virtualMachines/login/action");
+        assert!(!idx.allows_permission(alice, data, &vm, now));
+        // An Azure role at an ARM scope says nothing about the directory, and the other way round.
+        assert!(!idx.allows_permission(alice, Permission::Directory("microsoft.directory/users/create"), &vm, now));
+        assert!(!idx.allows(alice, "Microsoft.Compute/virtualMachines/start/action", &DirectoryScope::Tenant, now));
+        assert!(idx.effective_grants(alice, now).iter().any(|e| e.grant.id == gid));
+
+        idx.apply(IndexUpdate::GrantRemoved(gid));
+        assert!(!idx.allows_permission(alice, VM_START, &vm, now));
+        assert_eq!(idx.grant_count(), 0);
+    }
+
+    #[test]
+    fn management_group_grants_reach_their_subscriptions_through_the_hierarchy() {
+        let now = datetime!(2026-01-01 10:00 UTC);
+        let mut idx = AccessIndex::new();
+        let reader = azure_role(&["*/read"], &[], &[]);
+        let rid = reader.id;
+        idx.apply(IndexUpdate::RoleDefinitionSaved(reader));
+        let (bob, group) = (ObjectId::new_v4(), ObjectId::new_v4());
+        idx.apply(IndexUpdate::GroupSaved { group_id: group, is_assignable_to_role: true });
+        idx.apply(IndexUpdate::MemberAdded { group_id: group, member_id: bob });
+        let root = arm("/providers/Microsoft.Management/managementGroups/root");
+        let platform = arm("/providers/Microsoft.Management/managementGroups/platform");
+        idx.apply(IndexUpdate::GrantAdded(grant(group, rid, root.clone(), None, None)));
+        let target = Scope::Arm(arm(&format!("{SUB}/resourceGroups/rg/providers/Microsoft.Web/sites/app")));
+        let read = Permission::AzureAction("Microsoft.Web/sites/read");
+        assert!(!idx.allows_permission(bob, read, &target, now), "the subscription is in no group yet");
+        idx.apply(IndexUpdate::ManagementGroupParentSet { child: platform.clone(), parent: Some(root.clone()) });
+        idx.apply(IndexUpdate::ManagementGroupParentSet { child: arm(SUB), parent: Some(platform.clone()) });
+        let path = idx.check_permission(bob, read, &target, now).expect("root -> platform -> subscription -> app");
+        assert_eq!(path.via_group, Some(group));
+        assert!(!idx.allows_permission(bob, Permission::AzureAction("Microsoft.Web/sites/write"), &target, now));
+        // A cycle is refused and leaves the tree as it was.
+        idx.apply(IndexUpdate::ManagementGroupParentSet { child: root.clone(), parent: Some(platform) });
+        assert!(idx.allows_permission(bob, read, &target, now));
+        idx.apply(IndexUpdate::ManagementGroupParentSet { child: arm(SUB), parent: None });
+        assert!(!idx.allows_permission(bob, read, &target, now));
+    }
+
+    mod azure_equivalence {
+        //! The index's ARM answer equals the definition: some effective grant of the principal
+        //! (direct or through a role-assignable group) whose scope covers the target and whose
+        //! role grants the permission, evaluated naively over every grant.
+        use super::*;
+        use proptest::prelude::*;
+
+        const MG_ROOT: &str = "/providers/Microsoft.Management/managementGroups/Root";
+        const MG_CHILD: &str = "/providers/Microsoft.Management/managementGroups/child";
+        const SUB_A: &str = "/subscriptions/00000000-0000-4000-8000-00000000000a";
+        const SUB_B: &str = "/subscriptions/00000000-0000-4000-8000-00000000000b";
+
+        /// Every level of ARM and one directory scope, with the hierarchy Root > child > SUB_A,
+        /// Root > SUB_B.
+        fn universe() -> (Vec<Scope>, ManagementGroupTree) {
+            let mut raw = vec![MG_ROOT.to_string(), MG_CHILD.to_string()];
+            for sub in [SUB_A, SUB_B] {
+                raw.push(sub.to_string());
+                for rg in ["rg1", "RG2"] {
+                    raw.push(format!("{sub}/resourceGroups/{rg}"));
+                    let vm = format!("{sub}/resourceGroups/{rg}/providers/Microsoft.Compute/virtualMachines/vm");
+                    raw.push(format!("{vm}/extensions/ext"));
+                    raw.push(vm);
+                    raw.push(format!("{sub}/resourceGroups/{rg}/providers/Microsoft.Storage/storageAccounts/acct"));
+                }
+            }
+            let mut tree = ManagementGroupTree::new();
+            tree.set_parent(&arm(MG_CHILD), Some(arm(MG_ROOT))).unwrap();
+            tree.set_parent(&arm(SUB_A), Some(arm(MG_CHILD))).unwrap();
+            tree.set_parent(&arm(SUB_B), Some(arm(MG_ROOT))).unwrap();
+            let mut scopes: Vec<Scope> = raw.iter().map(|r| Scope::Arm(arm(r))).collect();
+            scopes.push(Scope::TENANT);
+            (scopes, tree)
+        }
+
+        const OPERATIONS: [&str; 10] = [
+            "Microsoft.Compute/virtualMachines/read",
+            "Microsoft.Compute/virtualMachines/write",
+            "Microsoft.Compute/virtualMachines/start/action",
+            "Microsoft.Storage/storageAccounts/read",
+            "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read",
+            "Microsoft.Network/virtualNetworks/subnets/read",
+            "Microsoft.Authorization/roleAssignments/write",
+            "microsoft.authorization/roleassignments/delete",
+            "microsoft.directory/users/create",
+            "read",
+        ];
+
+        const PATTERNS: [&str; 14] = [
+            "*",
+            "*/read",
+            "*/action",
+            "Microsoft.Compute/*",
+            "Microsoft.Network/*/read",
+            "Microsoft.Authorization/*/Write",
+            "Microsoft.Authorization/*/delete",
+            "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/*",
+            "MICROSOFT.COMPUTE/virtualMachines/READ",
+            "Microsoft.*",
+            "Microsoft.Storage/*/read",
+            "microsoft.directory/*",
+            "microsoft.directory/users/create",
+            "read",
+        ];
+
+        fn patterns() -> impl Strategy<Value = Vec<String>> {
+            proptest::collection::vec(proptest::sample::select(PATTERNS.to_vec()).prop_map(String::from), 0..4)
+        }
+
+        fn permission_block() -> impl Strategy<Value = RolePermission> {
+            (patterns(), patterns(), patterns(), patterns()).prop_map(|(a, na, d, nd)| RolePermission {
+                allowed_resource_actions: a,
+                excluded_resource_actions: na,
+                allowed_data_actions: d,
+                excluded_data_actions: nd,
+                condition: None,
+            })
+        }
+
+        /// Azure roles of one or two blocks, sometimes disabled; one in eight is a directory role
+        /// (its data lists dropped), which must never answer an Azure check.
+        fn any_role() -> impl Strategy<Value = RoleDefinition> {
+            (proptest::collection::vec(permission_block(), 1..3), any::<bool>(), 0..8u8).prop_map(
+                |(blocks, enabled, dialect)| {
+                    let mut r = role(&[]);
+                    r.role_permissions = blocks;
+                    r.is_enabled = enabled || dialect > 1;
+                    if dialect == 0 {
+                        r.role_permissions.iter_mut().for_each(|p| {
+                            p.allowed_data_actions.clear();
+                            p.excluded_data_actions.clear();
+                        });
+                    } else {
+                        r.dialect = PermissionDialect::Azure;
+                    }
+                    r
+                },
+            )
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(32))]
+            /// Grants are (holder, role, scope, window) draws: holders 0..3 are users, 3 a
+            /// role-assignable group, 4 an ordinary group; windows: permanent, active, ended, future.
+            #[test]
+            fn index_answer_equals_naive_evaluation(
+                roles in proptest::collection::vec(any_role(), 1..6),
+                specs in proptest::collection::vec((0..5usize, 0..6usize, 0..100usize, 0..4u8), 0..30),
+                members in proptest::collection::vec((0..3usize, 3..5usize), 0..5),
+                recase in any::<bool>(),
+            ) {
+                let now = datetime!(2026-01-01 10:00 UTC);
+                let (scopes, tree) = universe();
+                let principals: Vec<ObjectId> = (0..5).map(|_| ObjectId::new_v4()).collect();
+                let mut idx = AccessIndex::new();
+                for r in &roles {
+                    idx.apply(IndexUpdate::RoleDefinitionSaved(r.clone()));
+                }
+                idx.apply(IndexUpdate::GroupSaved { group_id: principals[3], is_assignable_to_role: true });
+                idx.apply(IndexUpdate::GroupSaved { group_id: principals[4], is_assignable_to_role: false });
+                for &(member, group) in &members {
+                    idx.apply(IndexUpdate::MemberAdded { group_id: principals[group], member_id: principals[member] });
+                }
+                // The hierarchy reaches the index as updates, children first, as a store could send them.
+                for child in [SUB_A, SUB_B, MG_CHILD] {
+                    let parent = arm(child).parent_in(&tree);
+                    idx.apply(IndexUpdate::ManagementGroupParentSet { child: arm(child), parent });
+                }
+                let hour = time::Duration::HOUR;
+                let grants: Vec<Grant> = specs
+                    .iter()
+                    .map(|&(holder, r, scope, window)| {
+                        let (start, end) = match window {
+                            0 => (None, None),
+                            1 => (Some(now - hour), Some(now + hour)),
+                            2 => (Some(now - hour * 2), Some(now - hour)),
+                            _ => (Some(now + hour), None),
+                        };
+                        let role_id = roles[r % roles.len()].id;
+                        grant(principals[holder], role_id, scopes[scope % scopes.len()].clone(), start, end)
+                    })
+                    .collect();
+                for g in &grants {
+                    idx.apply(IndexUpdate::GrantAdded(g.clone()));
+                }
+                let holds_for = |principal: ObjectId, holder: ObjectId| {
+                    holder == principal
+                        || (holder == principals[3] && members.iter().any(|&(m, g)| principals[m] == principal && g == 3))
+                };
+                let naive = |principal: ObjectId, permission: Permission<'_>, target: &Scope| {
+                    grants.iter().any(|g| {
+                        holds_for(principal, g.principal_id)
+                            && g.is_effective(now)
+                            && g.scope.covers(target, &tree)
+                            && roles.iter().any(|r| r.id == g.role_definition_id && r.grants_permission(permission))
+                    })
+                };
+                for &principal in &principals[..3] {
+                    for target in &scopes {
+                        // The index must find grants whatever the target's spelling.
+                        let target = match (recase, target) {
+                            (true, Scope::Arm(a)) => Scope::Arm(arm(&a.to_string().to_ascii_uppercase())),
+                            _ => target.clone(),
+                        };
+                        for op in OPERATIONS {
+                            for permission in [Permission::AzureAction(op), Permission::AzureDataAction(op), Permission::Directory(op)] {
+                                let expected = naive(principal, permission, &target);
+                                let path = idx.check_permission(principal, permission, &target, now);
+                                prop_assert_eq!(path.is_some(), expected, "{:?} at {} for principal {}", permission, target, principal);
+                                prop_assert_eq!(idx.allows_permission(principal, permission, &target, now), expected);
+                                if let Some(path) = path {
+                                    // The reported path is one of the naive answers.
+                                    prop_assert!(path.grant.scope.covers(&target, &tree));
+                                    prop_assert!(holds_for(principal, path.grant.principal_id));
+                                    let role = roles.iter().find(|r| r.id == path.grant.role_definition_id).unwrap();
+                                    prop_assert_eq!(role.granting_pattern_for(permission), Some(path.matched_permission.as_str()));
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+
+        #[test]
+        fn indexed_azure_roles_match_like_their_definitions() {
+            // Every pattern as a role of its own and all together, in both planes, against every
+            // operation and some odd strings.
+            let mut roles: Vec<RoleDefinition> = PATTERNS
+                .iter()
+                .map(|p| {
+                    let mut r = azure_role(&[p], &[], &[p]);
+                    r.role_permissions[0].excluded_data_actions = vec!["*/delete".into()];
+                    r
+                })
+                .collect();
+            roles.push(azure_role(&PATTERNS, &["Microsoft.Compute/*/write", "*/roleAssignments/*"], &PATTERNS[3..]));
+            let mut probes: Vec<String> = OPERATIONS.iter().chain(PATTERNS.iter()).map(|s| s.to_string()).collect();
+            probes.extend(
+                ["", "/", "Microsoft.Compute", "microsoft.compute/", "Microsoft.Compute/virtualMachines/delete"]
+                    .map(String::from),
+            );
+            let mut matched = 0;
+            for r in roles {
+                let indexed = IndexedRole::new(r.clone());
+                for probe in &probes {
+                    for permission in [
+                        Permission::AzureAction(probe),
+                        Permission::AzureDataAction(probe),
+                        Permission::Directory(probe),
+                    ] {
+                        let expected = r.granting_pattern_for(permission);
+                        assert_eq!(indexed.granting_pattern(&Query::new(permission)), expected, "{permission:?}");
+                        matched += usize::from(expected.is_some());
+                    }
+                }
+            }
+            assert!(matched > 100, "the probes must hit many grants, hit {matched}");
+        }
+    }
 }
