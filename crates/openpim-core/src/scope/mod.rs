@@ -48,6 +48,17 @@ impl Scope {
         }
     }
 
+    /// The directory scope, or Graph's 400 for a `directoryScopeId` that is not one: for Graph
+    /// surfaces, which serve directory roles only.
+    pub fn require_directory(&self) -> DomainResult<DirectoryScope> {
+        self.as_directory().ok_or_else(|| {
+            DomainError::invalid(
+                "InvalidDirectoryScope",
+                format!("'{self}' is an Azure resource scope, not a valid directoryScopeId."),
+            )
+        })
+    }
+
     pub fn as_arm(&self) -> Option<&ArmScope> {
         match self {
             Self::Arm(a) => Some(a),
