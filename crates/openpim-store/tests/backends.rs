@@ -647,6 +647,37 @@ async fn approvals_round_trip() {
     b.close().await;
 }
 
+/// String lists (a notification's recipients, a UI session's authentication contexts) are
+/// stored as earlier versions wrote them and read back unchanged.
+#[tokio::test]
+async fn string_lists_round_trip() {
+    let b = Backends::open().await;
+    for (backend, store, url) in &b.stores {
+        let stored_bytes = fixture("string_list.json");
+        let list = openpim_store::records::string_list::decode(&stored_bytes).unwrap();
+
+        let mut tx = store.begin_write().await.unwrap();
+        tx.enqueue_notification("webhook", "test", "{}", &list, T0).await.unwrap();
+        tx.commit(&record("notify"), |_| {}).await.unwrap();
+        assert_eq!(raw_column(url, "SELECT recipients FROM notification_outbox").await, stored_bytes, "{backend}");
+        let due = store.outbox_due(T0, 10).await.unwrap();
+        assert_eq!(due.iter().map(|item| &item.recipients).collect::<Vec<_>>(), vec![&list], "{backend}");
+
+        seed(store).await;
+        let session = openpim_store::sessions::UiSession {
+            user_id: id(0),
+            mfa: true,
+            acrs: list.clone(),
+            created: T0,
+            expires: T0 + time::Duration::hours(1),
+        };
+        store.insert_ui_session("hash", &session).await.unwrap();
+        assert_eq!(raw_column(url, "SELECT acrs FROM ui_sessions").await, stored_bytes, "{backend}");
+        assert_eq!(store.ui_session("hash", T0).await.unwrap(), Some(session), "{backend}");
+    }
+    b.close().await;
+}
+
 /// The tables and columns (name, nullability, and a coarse type) after each backend's migrations.
 async fn columns(url: &str, postgres: bool) -> Vec<(String, String, bool, &'static str)> {
     let mut conn = AnyConnection::connect(url).await.unwrap();
