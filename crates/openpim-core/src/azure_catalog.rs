@@ -12,7 +12,10 @@ mod operations;
 mod pattern;
 mod roles;
 
-pub use custom_role::{validate_custom_role, MAX_ASSIGNABLE_SCOPES, MAX_DESCRIPTION_CHARS, MAX_ROLE_NAME_CHARS};
+pub use custom_role::{
+    check_assignment_at_management_group, validate_custom_role, MAX_ASSIGNABLE_SCOPES, MAX_DESCRIPTION_CHARS,
+    MAX_ROLE_NAME_CHARS,
+};
 pub use operations::{expand, is_known_action, is_known_data_action, operations, OperationKind};
 pub use pattern::pattern_matches;
 pub use roles::{

@@ -1,9 +1,10 @@
 //! The checks ARM runs on a custom Azure role definition before it stores it.
 //!
 //! Only documented rules are implemented. The rules come from Microsoft's "Azure custom roles"
-//! page (MicrosoftDocs/azure-docs, `articles/role-based-access-control/custom-roles.md`, sections
-//! "Custom role properties", "Wildcard permissions" and "Custom role limits"), as collected in
-//! `/work/shared/azure/arm-pim-api.md` §3. Rules that need the store (a name unique among the
+//! page (MicrosoftDocs/azure-docs, `articles/role-based-access-control/custom-roles.md`,
+//! ms.date 11/15/2023, sections "Custom role properties" and "Custom role limits"), also
+//! summarised in `/work/shared/azure/arm-pim-api.md` §3. The one exception is "a role must grant
+//! something", which Azure PowerShell checks before calling ARM (see `check_permissions`). Rules that need the store (a name unique among the
 //! tenant's custom roles, write rights on every assignable scope, no delete while assigned) are
 //! the caller's: issue #15.
 //!
@@ -16,7 +17,7 @@
 //! (`InvalidDataActionOrNotDataAction`). Each such place says so.
 
 use super::operations::{is_known_action, is_known_data_action};
-use super::roles::{builtin_role_by_name, AzureRoleDefinition};
+use super::roles::{builtin_role_by_name, AzureRoleDefinition, CUSTOM_ROLE_TYPE};
 use crate::error::{DomainError, DomainResult};
 
 /// "Custom role limits": a role name is at most 512 characters.
@@ -68,8 +69,9 @@ fn check_name_and_description(role: &AzureRoleDefinition) -> DomainResult<()> {
 }
 
 fn check_permissions(role: &AzureRoleDefinition) -> DomainResult<()> {
-    // "Custom role properties": a role grants management (`Actions`) or data (`DataActions`)
-    // operations; one granting neither is refused. Code: Azure PowerShell's.
+    // Not in Microsoft's docs: Azure PowerShell (Az.Resources' role definition validation)
+    // refuses a role with neither `Actions` nor `DataActions` before it calls ARM, so no
+    // Microsoft client sends one. Code: Azure PowerShell's.
     let grants_something = role.permissions.iter().any(|p| !p.actions.is_empty() || !p.data_actions.is_empty());
     if !grants_something {
         return Err(DomainError::invalid("InvalidActions", "The role must grant at least one action or data action."));
@@ -87,8 +89,8 @@ fn check_permissions(role: &AzureRoleDefinition) -> DomainResult<()> {
     Ok(())
 }
 
-/// One entry of `actions`/`notActions` (or the data lists): at most one `*` ("Wildcard
-/// permissions"); without one, an operation some provider registers in that plane (so a data
+/// One entry of `actions`/`notActions` (or the data lists): at most one `*` ("Custom role
+/// limits": "You can have only one wildcard in an action string"); without one, an operation some provider registers in that plane (so a data
 /// action in `actions` is refused, and the reverse).
 fn check_operation(action: &str, code: &'static str, plane: &str, is_known: fn(&str) -> bool) -> DomainResult<()> {
     match action.matches('*').count() {
@@ -119,25 +121,40 @@ fn check_assignable_scopes(role: &AzureRoleDefinition) -> DomainResult<()> {
         return refuse(format!("A custom role can have at most {MAX_ASSIGNABLE_SCOPES} assignable scopes."));
     }
     for scope in scopes {
-        // "Custom role properties": custom roles cannot use the root scope ("/") ...
+        // "Custom role limits": "You cannot set `AssignableScopes` to the root scope" ...
         if scope.trim_end_matches('/').is_empty() {
             return refuse("The root scope '/' is reserved for built-in roles.".into());
         }
-        // ... nor wildcards in assignable scopes.
+        // ... "You cannot use wildcards (`*`) in `AssignableScopes`".
         if scope.contains('*') {
             return refuse(format!("The assignable scope '{scope}' contains a wildcard (*)."));
         }
     }
-    let management_groups = scopes.iter().filter(|s| is_management_group_scope(s)).count();
-    // "Custom role limits": only one management group in AssignableScopes.
-    if management_groups > 1 {
+    // "Custom role limits": only one management group in AssignableScopes. A role with
+    // DataActions may name one too: only assigning it *at* the management group is refused
+    // (`check_assignment_at_management_group`).
+    if scopes.iter().filter(|s| is_management_group_scope(s)).count() > 1 {
         return refuse("A custom role can have at most one management group in its assignable scopes.".into());
     }
-    // "Custom role limits": custom roles with DataActions cannot have a management group as an
-    // assignable scope.
-    let has_data_actions = role.permissions.iter().any(|p| !p.data_actions.is_empty());
-    if management_groups == 1 && has_data_actions {
-        return refuse("A custom role with data actions cannot have a management group as an assignable scope.".into());
+    Ok(())
+}
+
+/// Refuses assigning `role` at a management-group scope when it is a custom role with data
+/// actions. "Custom role limits": "Custom roles with `DataActions` can't be assigned at the
+/// management group scope", although they may list one management group as assignable and be
+/// assigned at its subscriptions. The caller (issue #15's assignment path) knows the scope is a
+/// management group. No source gives ARM's code; `InvalidRoleAssignmentScope` is this module's.
+pub fn check_assignment_at_management_group(role: &AzureRoleDefinition) -> DomainResult<()> {
+    let is_custom = role.role_type.eq_ignore_ascii_case(CUSTOM_ROLE_TYPE);
+    if is_custom && role.permissions.iter().any(|p| !p.data_actions.is_empty()) {
+        return Err(DomainError::invalid(
+            "InvalidRoleAssignmentScope",
+            format!(
+                "The custom role '{}' has data actions and cannot be assigned at a management group scope; \
+                 assign it at a subscription below the management group instead.",
+                role.role_name
+            ),
+        ));
     }
     Ok(())
 }
@@ -317,13 +334,18 @@ mod tests {
     }
 
     #[test]
-    fn data_actions_cannot_be_assignable_at_a_management_group() {
+    fn a_role_with_data_actions_may_list_a_management_group_but_not_be_assigned_there() {
         let mut role = custom_contributor();
         role.assignable_scopes = vec![MANAGEMENT_GROUP.into()];
+        assert_eq!(check_assignment_at_management_group(&role), Ok(()), "control-plane only");
         role.permissions
             .push(permission(&[], &["Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read"]));
-        assert_eq!(refused_with(&role), "InvalidAssignableScopes");
-        role.assignable_scopes = vec![SUBSCRIPTION.into()];
-        assert_eq!(validate_custom_role(&role), Ok(()));
+        assert_eq!(validate_custom_role(&role), Ok(()), "the definition itself is accepted");
+        let err = check_assignment_at_management_group(&role).unwrap_err();
+        assert_eq!(err.code, "InvalidRoleAssignmentScope");
+        // The rule is about custom roles: built-in roles with data actions are assignable there.
+        let blob_owner = builtin_role_by_name("Storage Blob Data Owner").unwrap();
+        assert!(!blob_owner.permissions[0].data_actions.is_empty());
+        assert_eq!(check_assignment_at_management_group(blob_owner), Ok(()));
     }
 }
