@@ -4,9 +4,10 @@
 //! page (MicrosoftDocs/azure-docs, `articles/role-based-access-control/custom-roles.md`,
 //! ms.date 11/15/2023, sections "Custom role properties" and "Custom role limits"), also
 //! summarised in `/work/shared/azure/arm-pim-api.md` §3. The one exception is "a role must grant
-//! something", which Azure PowerShell checks before calling ARM (see `check_permissions`). Rules that need the store (a name unique among the
-//! tenant's custom roles, write rights on every assignable scope, no delete while assigned) are
-//! the caller's: issue #15.
+//! something", which Azure PowerShell checks before calling ARM (see `check_permissions`).
+//! Rules that need the store (a name unique among the tenant's custom roles, at most 5,000 of
+//! them, write rights on every assignable scope, no delete while assigned) are the caller's:
+//! issue #15.
 //!
 //! Error codes: `InvalidActionOrNotAction` (with ARM's message text) and
 //! `RoleDefinitionWithSameNameExists` (409) are the codes ARM returns, seen in captured ARM
@@ -20,11 +21,11 @@ use super::operations::{is_known_action, is_known_data_action};
 use super::roles::{builtin_role_by_name, AzureRoleDefinition, CUSTOM_ROLE_TYPE};
 use crate::error::{DomainError, DomainResult};
 
-/// "Custom role limits": a role name is at most 512 characters.
+/// "Custom role properties": a role name is at most 512 characters.
 pub const MAX_ROLE_NAME_CHARS: usize = 512;
-/// "Custom role limits": a description is at most 2,048 characters.
+/// "Custom role properties": a description is at most 2,048 characters.
 pub const MAX_DESCRIPTION_CHARS: usize = 2048;
-/// "Custom role limits": at most 2,000 assignable scopes.
+/// "Custom role properties": at most 2,000 assignable scopes.
 pub const MAX_ASSIGNABLE_SCOPES: usize = 2000;
 
 /// How ARM writes a management-group scope; compared case-insensitively like every ARM scope.
@@ -90,8 +91,10 @@ fn check_permissions(role: &AzureRoleDefinition) -> DomainResult<()> {
 }
 
 /// One entry of `actions`/`notActions` (or the data lists): at most one `*` ("Custom role
-/// limits": "You can have only one wildcard in an action string"); without one, an operation some provider registers in that plane (so a data
-/// action in `actions` is refused, and the reverse).
+/// limits": "You can have only one wildcard in an action string"); without one, an operation
+/// some provider registers in that plane (so a data action in `actions` is refused, and the
+/// reverse). Entries with a wildcard are not checked against the catalog: `*` also covers
+/// operations registered later.
 fn check_operation(action: &str, code: &'static str, plane: &str, is_known: fn(&str) -> bool) -> DomainResult<()> {
     match action.matches('*').count() {
         // The code ARM uses for a second wildcard is not documented; the list's code is used.
@@ -167,7 +170,7 @@ fn is_management_group_scope(scope: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::azure_catalog::{AzurePermission, CUSTOM_ROLE_TYPE};
+    use crate::azure_catalog::AzurePermission;
     use crate::ErrorKind;
 
     const SUBSCRIPTION: &str = "/subscriptions/00000000-0000-0000-0000-000000000001";
