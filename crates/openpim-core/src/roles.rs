@@ -164,36 +164,10 @@ fn segments_match(pattern: &[&str], action: &[&str]) -> bool {
     pattern.iter().zip(action).all(|(p, a)| *p == "*" || p.eq_ignore_ascii_case(a))
 }
 
-/// Does the Azure operation pattern `pattern` cover `operation`?
-///
-/// Azure's documented forms (`*`, `*/read`, `Microsoft.Compute/*`, `Microsoft.Network/*/read`,
-/// `Microsoft.CostManagement/exports/*` covering `exports/run/action`) all follow from one rule:
-/// `*` matches any run of characters, `/` included, and the rest compares case-insensitively
-/// (built-in roles write `Microsoft.Authorization/*/Delete` for operations named `.../delete`).
-/// Glob matching with one backtrack point: linear for one `*`, O(len²) at worst.
-pub fn operation_matches(pattern: &str, operation: &str) -> bool {
-    let (p, o) = (pattern.as_bytes(), operation.as_bytes());
-    let (mut pi, mut oi) = (0, 0);
-    // After the last `*` seen: where the pattern resumes, and where in `operation` it matched.
-    let mut backtrack: Option<(usize, usize)> = None;
-    while oi < o.len() {
-        if p.get(pi) == Some(&b'*') {
-            pi += 1;
-            backtrack = Some((pi, oi));
-        } else if p.get(pi).is_some_and(|c| c.eq_ignore_ascii_case(&o[oi])) {
-            pi += 1;
-            oi += 1;
-        } else if let Some((resume, matched)) = backtrack {
-            // Let the `*` swallow one more character and retry.
-            pi = resume;
-            oi = matched + 1;
-            backtrack = Some((resume, oi));
-        } else {
-            return false;
-        }
-    }
-    p[pi..].iter().all(|&c| c == b'*')
-}
+/// Does the Azure operation pattern cover the operation? The Azure catalog's matcher (one
+/// matcher for catalog expansion and access checks): `*` matches any run of characters, `/`
+/// included, and the rest compares case-insensitively.
+pub use crate::azure_catalog::pattern_matches as operation_matches;
 
 /// Input for a new custom role or an update of one.
 #[derive(Debug, Clone, Default)]
