@@ -588,7 +588,7 @@ async fn approvals_round_trip() {
             action: Action::SelfActivate,
             principal_id: id(3),
             role_definition_id: catalog::GLOBAL_READER,
-            scope: DirectoryScope::Tenant,
+            scope: Scope::TENANT,
             justification: Some("audit".into()),
             schedule: None,
             ticket: Ticket::default(),
