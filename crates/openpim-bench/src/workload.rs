@@ -563,7 +563,7 @@ impl Workload {
             id: self.instance_id(index),
             principal_id: self.principal_id(i.principal),
             role_definition_id: self.roles[i.role as usize].id,
-            scope: self.directory_scope(i.scope),
+            scope: self.directory_scope(i.scope).into(),
             start: self.instant(i.start_min),
             end: self.instant(i.end_min),
             // Windows of up to 8 hours are activations; the rest are admin assignments.

@@ -3,11 +3,16 @@
 //! It is an in-memory projection of committed state, kept in step by `apply`. The check compares
 //! every grant's window with the `now` it is given, so a grant stops counting at its end instant
 //! exactly, whatever background jobs are doing.
+//!
+//! It answers for both role worlds: Entra resource actions at directory scopes, and Azure
+//! operations at ARM scopes, where a grant at a scope also applies below it (a subscription's
+//! grant at its resource groups and resources, a management group's at its subscriptions).
 
 use crate::change::IndexUpdate;
-use crate::roles::{action_matches, RoleDefinition, RolePermission};
-use crate::scope::DirectoryScope;
+use crate::roles::{Permission, PermissionDialect, RoleDefinition, RolePermission};
+use crate::scope::{ArmScope, DirectoryScope, ManagementGroupTree, Scope};
 use crate::{Instant, ObjectId};
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
@@ -26,7 +31,7 @@ pub struct Grant {
     pub id: ObjectId,
     pub principal_id: ObjectId,
     pub role_definition_id: ObjectId,
-    pub scope: DirectoryScope,
+    pub scope: Scope,
     pub start: Option<Instant>,
     pub end: Option<Instant>,
     pub source: GrantSource,
@@ -58,12 +63,16 @@ pub struct AccessPath {
 /// A role's permissions, indexed for the access check.
 ///
 /// Checking an action against a role used to try every pattern of the role (Global Administrator
-/// has over 200), splitting both strings each time. Nearly every pattern pins the action's first
-/// two segments (`microsoft.directory/users/...`), so patterns are grouped by that lowercased
-/// "head" and a check only tries the few patterns under the action's head, plus the rare ones
-/// that do not pin it (a `*` in the head, or an entity of one segment). Candidates are tried in
-/// the role's own order, with `action_matches` itself, so the answer and the reported pattern are
-/// exactly those of `RoleDefinition::granting_pattern`.
+/// has over 200), splitting both strings each time. Nearly every pattern pins the start of what
+/// it can match, so patterns are grouped by that lowercased "head" and a check only tries the few
+/// patterns under the requested action's head, plus the rare ones that do not pin it. Candidates
+/// are tried in the role's own order, with the dialect's matcher itself, so the answer and the
+/// reported pattern are exactly those of `RoleDefinition::granting_pattern_for`.
+///
+/// The head depends on the dialect: an Entra action's first two segments
+/// (`microsoft.directory/users`, see `action_matches`), an Azure operation's provider namespace
+/// (`microsoft.compute`: a pattern with no `*` before its first `/` can only match operations of
+/// that namespace, see `operation_matches`).
 #[derive(Debug, Clone)]
 struct IndexedRole {
     definition: Arc<RoleDefinition>,
@@ -74,21 +83,37 @@ struct IndexedRole {
 struct IndexedPermission {
     allowed: PatternIndex,
     excluded: PatternIndex,
+    allowed_data: PatternIndex,
+    excluded_data: PatternIndex,
+}
+
+impl IndexedPermission {
+    /// The indexes of `RolePermission::lists_for(permission)`, in the same order.
+    fn lists_for(&self, permission: Permission<'_>) -> (&PatternIndex, &PatternIndex) {
+        match permission {
+            Permission::Directory(_) | Permission::AzureAction(_) => (&self.allowed, &self.excluded),
+            Permission::AzureDataAction(_) => (&self.allowed_data, &self.excluded_data),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default)]
 struct PatternIndex {
-    /// Lowercased `segment0/segment1` -> positions of the patterns that pin that head, ascending.
+    /// Lowercased head -> positions of the patterns that pin that head, ascending.
     by_head: HashMap<String, Vec<usize>>,
     /// Positions of the patterns that do not pin the head, ascending.
     unpinned: Vec<usize>,
 }
 
 impl PatternIndex {
-    fn new(patterns: &[String]) -> Self {
+    fn new(patterns: &[String], dialect: PermissionDialect) -> Self {
         let mut index = PatternIndex::default();
         for (i, p) in patterns.iter().enumerate() {
-            match pinned_head(p) {
+            let head = match dialect {
+                PermissionDialect::Directory => pinned_head(p),
+                PermissionDialect::Azure => pinned_namespace(p),
+            };
+            match head {
                 Some(head) => index.by_head.entry(head).or_default().push(i),
                 None => index.unpinned.push(i),
             }
@@ -96,9 +121,9 @@ impl PatternIndex {
         index
     }
 
-    /// The first of `patterns` (in their order) that covers `action`, whose head is `head`.
-    fn first_match<'p>(&self, patterns: &'p [String], head: Option<&str>, action: &str) -> Option<&'p str> {
-        let pinned: &[usize] = head.and_then(|h| self.by_head.get(h)).map_or(&[], Vec::as_slice);
+    /// The first of `patterns` (in their order) that covers the query.
+    fn first_match<'p>(&self, patterns: &'p [String], query: &Query<'_>) -> Option<&'p str> {
+        let pinned: &[usize] = query.head.as_deref().and_then(|h| self.by_head.get(h)).map_or(&[], Vec::as_slice);
         let (mut a, mut b) = (pinned.iter().peekable(), self.unpinned.iter().peekable());
         // Merge the two ascending lists so the first match in the role's order wins.
         loop {
@@ -110,7 +135,7 @@ impl PatternIndex {
                 (None, None) => return None,
             };
             let pattern = next.map(|&i| patterns[i].as_str())?;
-            if action_matches(pattern, action) {
+            if query.permission.matched_by(pattern) {
                 return Some(pattern);
             }
         }
@@ -135,50 +160,98 @@ fn pinned_head(pattern: &str) -> Option<String> {
         .then(|| format!("{}/{}", segments[0], segments[1]).to_ascii_lowercase())
 }
 
-/// The lowercased first two segments of an action, if it has two.
-fn action_head(action: &str) -> Option<std::borrow::Cow<'_, str>> {
+/// The lowercased first two segments of a directory action, if it has two.
+fn action_head(action: &str) -> Option<Cow<'_, str>> {
     let first = action.find('/')?;
     let end = action[first + 1..].find('/').map_or(action.len(), |i| first + 1 + i);
-    let head = &action[..end];
-    Some(if head.bytes().any(|b| b.is_ascii_uppercase()) {
-        std::borrow::Cow::Owned(head.to_ascii_lowercase())
+    Some(lowercased(&action[..end]))
+}
+
+/// The lowercased namespace of an Azure operation pattern (what precedes its first `/`) when
+/// no `*` comes before that `/`: then the pattern matches only operations of that namespace.
+fn pinned_namespace(pattern: &str) -> Option<String> {
+    let slash = pattern.find('/')?;
+    let namespace = &pattern[..slash];
+    (!namespace.contains('*')).then(|| namespace.to_ascii_lowercase())
+}
+
+/// The lowercased namespace of an Azure operation, if it has a `/`.
+fn operation_namespace(operation: &str) -> Option<Cow<'_, str>> {
+    operation.find('/').map(|slash| lowercased(&operation[..slash]))
+}
+
+fn lowercased(s: &str) -> Cow<'_, str> {
+    if s.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(s.to_ascii_lowercase())
     } else {
-        std::borrow::Cow::Borrowed(head)
-    })
+        Cow::Borrowed(s)
+    }
+}
+
+/// A permission to check, with its head computed once for every role it is tried against.
+struct Query<'a> {
+    permission: Permission<'a>,
+    head: Option<Cow<'a, str>>,
+}
+
+impl<'a> Query<'a> {
+    fn new(permission: Permission<'a>) -> Self {
+        let head = match permission {
+            Permission::Directory(a) => action_head(a),
+            Permission::AzureAction(a) | Permission::AzureDataAction(a) => operation_namespace(a),
+        };
+        Query { permission, head }
+    }
 }
 
 impl IndexedRole {
     fn new(definition: RoleDefinition) -> Self {
+        let dialect = definition.dialect;
+        let index = |patterns: &[String]| PatternIndex::new(patterns, dialect);
         let permissions = definition
             .role_permissions
             .iter()
             .map(|p: &RolePermission| IndexedPermission {
-                allowed: PatternIndex::new(&p.allowed_resource_actions),
-                excluded: PatternIndex::new(&p.excluded_resource_actions),
+                allowed: index(&p.allowed_resource_actions),
+                excluded: index(&p.excluded_resource_actions),
+                allowed_data: index(&p.allowed_data_actions),
+                excluded_data: index(&p.excluded_data_actions),
             })
             .collect();
         IndexedRole { definition: Arc::new(definition), permissions }
     }
 
-    /// Same answer as `RoleDefinition::granting_pattern(action)`; `head` is `action_head(action)`.
-    fn granting_pattern(&self, head: Option<&str>, action: &str) -> Option<&str> {
-        if !self.definition.is_enabled {
+    /// Same answer as `RoleDefinition::granting_pattern_for(query.permission)`.
+    fn granting_pattern(&self, query: &Query<'_>) -> Option<&str> {
+        let permission = query.permission;
+        if !self.definition.is_enabled || self.definition.dialect != permission.dialect() {
             return None;
         }
         self.definition.role_permissions.iter().zip(&self.permissions).find_map(|(p, idx)| {
-            if idx.excluded.first_match(&p.excluded_resource_actions, head, action).is_some() {
+            let (allowed, excluded) = p.lists_for(permission);
+            let (allowed_idx, excluded_idx) = idx.lists_for(permission);
+            if excluded_idx.first_match(excluded, query).is_some() {
                 return None;
             }
-            idx.allowed.first_match(&p.allowed_resource_actions, head, action)
+            allowed_idx.first_match(allowed, query)
         })
     }
 }
 
+/// Grants are kept per principal and family. Directory grants are few per principal (a check
+/// tries each, as `DirectoryScope::covers` is cheap); ARM grants can be many (one per resource),
+/// so they are keyed by scope and a check looks up the target and each of its ancestors.
 #[derive(Debug, Default, Clone)]
 pub struct AccessIndex {
     roles: HashMap<ObjectId, IndexedRole>,
     grants: HashMap<ObjectId, Grant>,
-    grants_by_principal: HashMap<ObjectId, Vec<ObjectId>>,
+    /// principal -> its directory grants, in the order they were added.
+    directory_grants: HashMap<ObjectId, Vec<ObjectId>>,
+    /// principal -> ARM scope key -> its grants at exactly that scope.
+    arm_grants: HashMap<ObjectId, HashMap<Box<str>, Vec<ObjectId>>>,
+    /// Which management group holds which subscription or group: the ARM ancestors the scope
+    /// strings do not spell out.
+    management_groups: ManagementGroupTree,
     role_assignable_groups: HashSet<ObjectId>,
     /// member -> role-assignable groups it belongs to (role-assignable groups do not nest).
     groups_of_member: HashMap<ObjectId, HashSet<ObjectId>>,
@@ -199,6 +272,11 @@ impl AccessIndex {
         self.grants.len()
     }
 
+    /// The management-group tree ARM checks walk (for `Scope::covers` outside the index).
+    pub fn management_groups(&self) -> &ManagementGroupTree {
+        &self.management_groups
+    }
+
     pub fn apply(&mut self, update: IndexUpdate) {
         match update {
             IndexUpdate::RoleDefinitionSaved(role) => {
@@ -209,10 +287,24 @@ impl AccessIndex {
             }
             IndexUpdate::GrantAdded(grant) => {
                 self.remove_grant(grant.id);
-                self.grants_by_principal.entry(grant.principal_id).or_default().push(grant.id);
+                match &grant.scope {
+                    Scope::Directory(_) => self.directory_grants.entry(grant.principal_id).or_default().push(grant.id),
+                    Scope::Arm(scope) => self
+                        .arm_grants
+                        .entry(grant.principal_id)
+                        .or_default()
+                        .entry(scope.key().into())
+                        .or_default()
+                        .push(grant.id),
+                }
                 self.grants.insert(grant.id, grant);
             }
             IndexUpdate::GrantRemoved(id) => self.remove_grant(id),
+            IndexUpdate::ManagementGroupParentSet { child, parent } => {
+                // Writers validate the move with `ManagementGroupTree::set_parent` before they
+                // commit it, so a refusal here only means a replayed stale update: keep the tree.
+                let _ = self.management_groups.set_parent(&child, parent);
+            }
             IndexUpdate::GroupSaved { group_id, is_assignable_to_role } => {
                 if is_assignable_to_role {
                     self.role_assignable_groups.insert(group_id);
@@ -259,76 +351,173 @@ impl AccessIndex {
     }
 
     fn remove_grant(&mut self, id: ObjectId) {
-        if let Some(old) = self.grants.remove(&id) {
-            if let Some(ids) = self.grants_by_principal.get_mut(&old.principal_id) {
-                ids.retain(|g| *g != id);
-                if ids.is_empty() {
-                    self.grants_by_principal.remove(&old.principal_id);
+        let Some(old) = self.grants.remove(&id) else { return };
+        let principal = old.principal_id;
+        match &old.scope {
+            Scope::Directory(_) => {
+                if let Some(ids) = self.directory_grants.get_mut(&principal) {
+                    ids.retain(|g| *g != id);
+                    if ids.is_empty() {
+                        self.directory_grants.remove(&principal);
+                    }
+                }
+            }
+            Scope::Arm(scope) => {
+                if let Some(by_scope) = self.arm_grants.get_mut(&principal) {
+                    if let Some(ids) = by_scope.get_mut(scope.key()) {
+                        ids.retain(|g| *g != id);
+                        if ids.is_empty() {
+                            by_scope.remove(scope.key());
+                        }
+                    }
+                    if by_scope.is_empty() {
+                        self.arm_grants.remove(&principal);
+                    }
                 }
             }
         }
     }
 
     fn drop_principal(&mut self, id: ObjectId) {
-        for g in self.grants_by_principal.remove(&id).unwrap_or_default() {
+        let directory = self.directory_grants.remove(&id).unwrap_or_default();
+        let arm = self.arm_grants.remove(&id).unwrap_or_default().into_values().flatten();
+        for g in directory.into_iter().chain(arm) {
             self.grants.remove(&g);
         }
     }
 
-    /// Every grant `principal` holds at `now`: its own, then those of its role-assignable groups.
+    /// Every grant `principal` holds at `now`, of both families: its own, then those of its
+    /// role-assignable groups.
     pub fn effective_grants(&self, principal: ObjectId, now: Instant) -> Vec<EffectiveGrant<'_>> {
-        self.effective_grants_iter(principal, now).collect()
+        self.holders(principal)
+            .flat_map(|(holder, via_group)| {
+                let directory = self.directory_grants.get(&holder).into_iter().flatten();
+                let arm = self.arm_grants.get(&holder).into_iter().flat_map(|m| m.values().flatten());
+                directory
+                    .chain(arm)
+                    .filter_map(|id| self.grants.get(id))
+                    .map(move |grant| EffectiveGrant { grant, via_group })
+            })
+            .filter(|e| e.grant.is_effective(now))
+            .collect()
     }
 
-    /// `effective_grants` without collecting them, for the check's hot path.
-    fn effective_grants_iter(&self, principal: ObjectId, now: Instant) -> impl Iterator<Item = EffectiveGrant<'_>> {
-        let direct = self.grants_of(principal).map(|g| EffectiveGrant { grant: g, via_group: None });
-        let via_groups = self
-            .groups_of_member
-            .get(&principal)
-            .into_iter()
-            .flatten()
-            .flat_map(|gid| self.grants_of(*gid).map(move |g| EffectiveGrant { grant: g, via_group: Some(*gid) }));
-        direct.chain(via_groups).filter(move |e| e.grant.is_effective(now))
+    /// Who holds grants on `principal`'s behalf: itself, then each role-assignable group it is
+    /// in (with that group's id).
+    fn holders(&self, principal: ObjectId) -> impl Iterator<Item = (ObjectId, Option<ObjectId>)> + '_ {
+        let groups = self.groups_of_member.get(&principal).into_iter().flatten().map(|g| (*g, Some(*g)));
+        std::iter::once((principal, None)).chain(groups)
     }
 
-    fn grants_of(&self, principal: ObjectId) -> impl Iterator<Item = &Grant> {
-        self.grants_by_principal.get(&principal).into_iter().flatten().filter_map(|id| self.grants.get(id))
+    /// The grants of one bucket of grant ids that are effective at `now`.
+    fn effective<'a>(&'a self, ids: Option<&'a Vec<ObjectId>>, now: Instant) -> impl Iterator<Item = &'a Grant> + 'a {
+        ids.into_iter().flatten().filter_map(|id| self.grants.get(id)).filter(move |g| g.is_effective(now))
     }
 
-    /// The first effective grant (in `effective_grants` order) that allows `action` at `scope`,
-    /// with its role and the pattern that matched. Allocates nothing.
-    fn find_path(
+    /// The first grant whose role allows `query` at the directory `scope`, with its role and the
+    /// pattern that matched. Allocates nothing.
+    fn find_directory_path(
         &self,
         principal: ObjectId,
-        action: &str,
+        query: &Query<'_>,
         scope: &DirectoryScope,
         now: Instant,
     ) -> Option<(EffectiveGrant<'_>, &IndexedRole, &str)> {
-        let head = action_head(action);
-        self.effective_grants_iter(principal, now).find_map(|e| {
-            if !e.grant.scope.covers(scope) {
-                return None;
-            }
-            let role = self.roles.get(&e.grant.role_definition_id)?;
-            let pattern = role.granting_pattern(head.as_deref(), action)?;
-            Some((e, role, pattern))
+        self.holders(principal).find_map(|(holder, via_group)| {
+            self.effective(self.directory_grants.get(&holder), now).find_map(|grant| {
+                if !grant.scope.as_directory().is_some_and(|s| s.covers(scope)) {
+                    return None;
+                }
+                self.matching(grant, via_group, query)
+            })
         })
     }
 
-    /// Is `principal` allowed `action` at `scope` at `now`? Returns the first path that grants it.
-    pub fn check(&self, principal: ObjectId, action: &str, scope: &DirectoryScope, now: Instant) -> Option<AccessPath> {
-        self.find_path(principal, action, scope, now).map(|(e, role, pattern)| AccessPath {
+    /// The first grant whose role allows `query` at the ARM `scope`: the target's own grants,
+    /// then its parent's, and so on up to the root management group (Azure's inheritance), each
+    /// level looked up by key. Allocates nothing.
+    fn find_arm_path(
+        &self,
+        principal: ObjectId,
+        query: &Query<'_>,
+        scope: &ArmScope,
+        now: Instant,
+    ) -> Option<(EffectiveGrant<'_>, &IndexedRole, &str)> {
+        scope.self_and_ancestor_keys(&self.management_groups).find_map(|key| {
+            self.holders(principal).find_map(|(holder, via_group)| {
+                let at_key = self.arm_grants.get(&holder).and_then(|by_scope| by_scope.get(key));
+                self.effective(at_key, now).find_map(|grant| self.matching(grant, via_group, query))
+            })
+        })
+    }
+
+    fn matching<'a>(
+        &'a self,
+        grant: &'a Grant,
+        via_group: Option<ObjectId>,
+        query: &Query<'_>,
+    ) -> Option<(EffectiveGrant<'a>, &'a IndexedRole, &'a str)> {
+        let role = self.roles.get(&grant.role_definition_id)?;
+        let pattern = role.granting_pattern(query)?;
+        Some((EffectiveGrant { grant, via_group }, role, pattern))
+    }
+
+    fn find_path(
+        &self,
+        principal: ObjectId,
+        permission: Permission<'_>,
+        scope: &Scope,
+        now: Instant,
+    ) -> Option<(EffectiveGrant<'_>, &IndexedRole, &str)> {
+        let query = Query::new(permission);
+        match scope {
+            Scope::Directory(scope) => self.find_directory_path(principal, &query, scope, now),
+            Scope::Arm(scope) => self.find_arm_path(principal, &query, scope, now),
+        }
+    }
+
+    fn path(found: (EffectiveGrant<'_>, &IndexedRole, &str)) -> AccessPath {
+        let (e, role, pattern) = found;
+        AccessPath {
             grant: e.grant.clone(),
             via_group: e.via_group,
             role_display_name: role.definition.display_name.clone(),
             matched_permission: pattern.to_string(),
-        })
+        }
+    }
+
+    /// Is `principal` allowed `permission` at `scope` at `now`? Returns the path that grants it:
+    /// a grant at the scope or (ARM) at an ancestor, whose role's dialect and plane match.
+    pub fn check_permission(
+        &self,
+        principal: ObjectId,
+        permission: Permission<'_>,
+        scope: &Scope,
+        now: Instant,
+    ) -> Option<AccessPath> {
+        self.find_path(principal, permission, scope, now).map(Self::path)
+    }
+
+    /// The answer of `check_permission` without building the explanation.
+    pub fn allows_permission(
+        &self,
+        principal: ObjectId,
+        permission: Permission<'_>,
+        scope: &Scope,
+        now: Instant,
+    ) -> bool {
+        self.find_path(principal, permission, scope, now).is_some()
+    }
+
+    /// Is `principal` allowed the directory `action` at `scope` at `now`? Returns the first path
+    /// that grants it.
+    pub fn check(&self, principal: ObjectId, action: &str, scope: &DirectoryScope, now: Instant) -> Option<AccessPath> {
+        self.find_directory_path(principal, &Query::new(Permission::Directory(action)), scope, now).map(Self::path)
     }
 
     /// The answer of `check` without building the explanation (for callers that need only yes/no).
     pub fn allows(&self, principal: ObjectId, action: &str, scope: &DirectoryScope, now: Instant) -> bool {
-        self.find_path(principal, action, scope, now).is_some()
+        self.find_directory_path(principal, &Query::new(Permission::Directory(action)), scope, now).is_some()
     }
 
     /// Is `principal` a member of any role-assignable group?
@@ -338,8 +527,10 @@ impl AccessIndex {
 
     /// Does `principal` hold `role` at the tenant scope at `now` (directly or through a group)?
     pub fn holds_role(&self, principal: ObjectId, role: ObjectId, now: Instant) -> bool {
-        self.effective_grants_iter(principal, now)
-            .any(|e| e.grant.role_definition_id == role && e.grant.scope == DirectoryScope::Tenant)
+        self.holders(principal).any(|(holder, _)| {
+            self.effective(self.directory_grants.get(&holder), now)
+                .any(|g| g.role_definition_id == role && g.scope == DirectoryScope::Tenant)
+        })
     }
 }
 
@@ -360,6 +551,7 @@ mod tests {
             is_enabled: true,
             is_privileged: false,
             version: None,
+            dialect: PermissionDialect::Directory,
             role_permissions: vec![RolePermission {
                 allowed_resource_actions: actions.iter().map(|s| s.to_string()).collect(),
                 ..Default::default()
@@ -372,7 +564,7 @@ mod tests {
     fn grant(
         principal: ObjectId,
         role: ObjectId,
-        scope: DirectoryScope,
+        scope: impl Into<Scope>,
         start: Option<Instant>,
         end: Option<Instant>,
     ) -> Grant {
@@ -380,7 +572,7 @@ mod tests {
             id: ObjectId::new_v4(),
             principal_id: principal,
             role_definition_id: role,
-            scope,
+            scope: scope.into(),
             start,
             end,
             source: GrantSource::Assigned,
@@ -505,7 +697,7 @@ mod tests {
         odd.role_permissions.push(RolePermission {
             allowed_resource_actions: vec!["microsoft.directory/users/delete".into(), "other/thing".into()],
             excluded_resource_actions: vec!["other/*".into()],
-            condition: None,
+            ..Default::default()
         });
         let mut disabled = role(&["microsoft.directory/users/create"]);
         disabled.is_enabled = false;
@@ -526,9 +718,9 @@ mod tests {
                 .iter()
                 .flat_map(|p| p.allowed_resource_actions.iter().chain(&p.excluded_resource_actions));
             for a in probe_actions(own).iter().chain(&shared) {
-                let head = action_head(a);
                 let expected = r.granting_pattern(a);
-                assert_eq!(indexed.granting_pattern(head.as_deref(), a), expected, "{} / {a}", r.display_name);
+                let query = Query::new(Permission::Directory(a));
+                assert_eq!(indexed.granting_pattern(&query), expected, "{} / {a}", r.display_name);
                 matched += usize::from(expected.is_some());
             }
         }
@@ -552,5 +744,311 @@ mod tests {
             assert_eq!(idx.allows(alice, a, &scope, now), idx.check(alice, a, &scope, now).is_some(), "{a}");
         }
         assert!(!idx.allows(alice, "microsoft.directory/users/delete", &DirectoryScope::Tenant, now));
+    }
+
+    const SUB: &str = "/subscriptions/9a1f2c3d-4e5f-4a6b-8c7d-0e1f2a3b4c5d";
+
+    fn arm(raw: &str) -> ArmScope {
+        ArmScope::parse(raw).unwrap()
+    }
+
+    fn azure_role(actions: &[&str], not_actions: &[&str], data_actions: &[&str]) -> RoleDefinition {
+        let strings = |items: &[&str]| items.iter().map(|s| s.to_string()).collect();
+        let mut r = role(&[]);
+        r.dialect = PermissionDialect::Azure;
+        r.role_permissions = vec![RolePermission {
+            allowed_resource_actions: strings(actions),
+            excluded_resource_actions: strings(not_actions),
+            allowed_data_actions: strings(data_actions),
+            ..Default::default()
+        }];
+        r
+    }
+
+    const VM_START: Permission<'static> = Permission::AzureAction("Microsoft.Compute/virtualMachines/start/action");
+
+    #[test]
+    fn arm_grants_apply_at_their_scope_and_below() {
+        let now = datetime!(2026-01-01 10:00 UTC);
+        let mut idx = AccessIndex::new();
+        let operator = azure_role(&["Microsoft.Compute/*"], &["Microsoft.Compute/*/delete"], &[]);
+        let rid = operator.id;
+        idx.apply(IndexUpdate::RoleDefinitionSaved(operator));
+        let alice = ObjectId::new_v4();
+        let rg = arm(&format!("{SUB}/resourceGroups/Prod"));
+        let vm = Scope::Arm(arm(&format!("{SUB}/resourceGroups/prod/providers/Microsoft.Compute/virtualMachines/vm1")));
+        let g = grant(alice, rid, rg.clone(), None, None);
+        let gid = g.id;
+        idx.apply(IndexUpdate::GrantAdded(g));
+
+        // At the resource group, and inherited by its resources (whatever their spelling).
+        assert!(idx.allows_permission(alice, VM_START, &Scope::Arm(rg.clone()), now));
+        let path = idx.check_permission(alice, VM_START, &vm, now).expect("inherited from the resource group");
+        assert_eq!(path.grant.scope, Scope::Arm(rg.clone()));
+        assert_eq!(path.matched_permission, "Microsoft.Compute/*");
+        // Not above it, not beside it, not what notActions remove, not the data plane.
+        assert!(!idx.allows_permission(alice, VM_START, &Scope::Arm(arm(SUB)), now));
+        assert!(!idx.allows_permission(alice, VM_START, &Scope::Arm(arm(&format!("{SUB}/resourceGroups/dev"))), now));
+        let delete = Permission::AzureAction("Microsoft.Compute/virtualMachines/delete");
+        assert!(!idx.allows_permission(alice, delete, &vm, now));
+        let data = Permission::AzureDataAction("Microsoft.Compute/virtualMachines/login/action");
+        assert!(!idx.allows_permission(alice, data, &vm, now));
+        // An Azure role at an ARM scope says nothing about the directory, and the other way round.
+        assert!(!idx.allows_permission(alice, Permission::Directory("microsoft.directory/users/create"), &vm, now));
+        assert!(!idx.allows(alice, "Microsoft.Compute/virtualMachines/start/action", &DirectoryScope::Tenant, now));
+        assert!(idx.effective_grants(alice, now).iter().any(|e| e.grant.id == gid));
+
+        idx.apply(IndexUpdate::GrantRemoved(gid));
+        assert!(!idx.allows_permission(alice, VM_START, &vm, now));
+        assert_eq!(idx.grant_count(), 0);
+    }
+
+    #[test]
+    fn management_group_grants_reach_their_subscriptions_through_the_hierarchy() {
+        let now = datetime!(2026-01-01 10:00 UTC);
+        let mut idx = AccessIndex::new();
+        let reader = azure_role(&["*/read"], &[], &[]);
+        let rid = reader.id;
+        idx.apply(IndexUpdate::RoleDefinitionSaved(reader));
+        let (bob, group) = (ObjectId::new_v4(), ObjectId::new_v4());
+        idx.apply(IndexUpdate::GroupSaved { group_id: group, is_assignable_to_role: true });
+        idx.apply(IndexUpdate::MemberAdded { group_id: group, member_id: bob });
+        let root = arm("/providers/Microsoft.Management/managementGroups/root");
+        let platform = arm("/providers/Microsoft.Management/managementGroups/platform");
+        idx.apply(IndexUpdate::GrantAdded(grant(group, rid, root.clone(), None, None)));
+        let target = Scope::Arm(arm(&format!("{SUB}/resourceGroups/rg/providers/Microsoft.Web/sites/app")));
+        let read = Permission::AzureAction("Microsoft.Web/sites/read");
+        assert!(!idx.allows_permission(bob, read, &target, now), "the subscription is in no group yet");
+        idx.apply(IndexUpdate::ManagementGroupParentSet { child: platform.clone(), parent: Some(root.clone()) });
+        idx.apply(IndexUpdate::ManagementGroupParentSet { child: arm(SUB), parent: Some(platform.clone()) });
+        let path = idx.check_permission(bob, read, &target, now).expect("root -> platform -> subscription -> app");
+        assert_eq!(path.via_group, Some(group));
+        assert!(!idx.allows_permission(bob, Permission::AzureAction("Microsoft.Web/sites/write"), &target, now));
+        // A cycle is refused and leaves the tree as it was.
+        idx.apply(IndexUpdate::ManagementGroupParentSet { child: root.clone(), parent: Some(platform) });
+        assert!(idx.allows_permission(bob, read, &target, now));
+        idx.apply(IndexUpdate::ManagementGroupParentSet { child: arm(SUB), parent: None });
+        assert!(!idx.allows_permission(bob, read, &target, now));
+    }
+
+    mod azure_equivalence {
+        //! The index's ARM answer equals the definition: some effective grant of the principal
+        //! (direct or through a role-assignable group) whose scope covers the target and whose
+        //! role grants the permission, evaluated naively over every grant.
+        use super::*;
+        use proptest::prelude::*;
+
+        const MG_ROOT: &str = "/providers/Microsoft.Management/managementGroups/Root";
+        const MG_CHILD: &str = "/providers/Microsoft.Management/managementGroups/child";
+        const SUB_A: &str = "/subscriptions/00000000-0000-4000-8000-00000000000a";
+        const SUB_B: &str = "/subscriptions/00000000-0000-4000-8000-00000000000b";
+
+        /// Every level of ARM and one directory scope, with the hierarchy Root > child > SUB_A,
+        /// Root > SUB_B.
+        fn universe() -> (Vec<Scope>, ManagementGroupTree) {
+            let mut raw = vec![MG_ROOT.to_string(), MG_CHILD.to_string()];
+            for sub in [SUB_A, SUB_B] {
+                raw.push(sub.to_string());
+                for rg in ["rg1", "RG2"] {
+                    raw.push(format!("{sub}/resourceGroups/{rg}"));
+                    let vm = format!("{sub}/resourceGroups/{rg}/providers/Microsoft.Compute/virtualMachines/vm");
+                    raw.push(format!("{vm}/extensions/ext"));
+                    raw.push(vm);
+                    raw.push(format!("{sub}/resourceGroups/{rg}/providers/Microsoft.Storage/storageAccounts/acct"));
+                }
+            }
+            let mut tree = ManagementGroupTree::new();
+            tree.set_parent(&arm(MG_CHILD), Some(arm(MG_ROOT))).unwrap();
+            tree.set_parent(&arm(SUB_A), Some(arm(MG_CHILD))).unwrap();
+            tree.set_parent(&arm(SUB_B), Some(arm(MG_ROOT))).unwrap();
+            let mut scopes: Vec<Scope> = raw.iter().map(|r| Scope::Arm(arm(r))).collect();
+            scopes.push(Scope::TENANT);
+            (scopes, tree)
+        }
+
+        const OPERATIONS: [&str; 10] = [
+            "Microsoft.Compute/virtualMachines/read",
+            "Microsoft.Compute/virtualMachines/write",
+            "Microsoft.Compute/virtualMachines/start/action",
+            "Microsoft.Storage/storageAccounts/read",
+            "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read",
+            "Microsoft.Network/virtualNetworks/subnets/read",
+            "Microsoft.Authorization/roleAssignments/write",
+            "microsoft.authorization/roleassignments/delete",
+            "microsoft.directory/users/create",
+            "read",
+        ];
+
+        const PATTERNS: [&str; 14] = [
+            "*",
+            "*/read",
+            "*/action",
+            "Microsoft.Compute/*",
+            "Microsoft.Network/*/read",
+            "Microsoft.Authorization/*/Write",
+            "Microsoft.Authorization/*/delete",
+            "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/*",
+            "MICROSOFT.COMPUTE/virtualMachines/READ",
+            "Microsoft.*",
+            "Microsoft.Storage/*/read",
+            "microsoft.directory/*",
+            "microsoft.directory/users/create",
+            "read",
+        ];
+
+        fn patterns() -> impl Strategy<Value = Vec<String>> {
+            proptest::collection::vec(proptest::sample::select(PATTERNS.to_vec()).prop_map(String::from), 0..4)
+        }
+
+        fn permission_block() -> impl Strategy<Value = RolePermission> {
+            (patterns(), patterns(), patterns(), patterns()).prop_map(|(a, na, d, nd)| RolePermission {
+                allowed_resource_actions: a,
+                excluded_resource_actions: na,
+                allowed_data_actions: d,
+                excluded_data_actions: nd,
+                condition: None,
+            })
+        }
+
+        /// Azure roles of one or two blocks, sometimes disabled; one in eight is a directory role
+        /// (its data lists dropped), which must never answer an Azure check.
+        fn any_role() -> impl Strategy<Value = RoleDefinition> {
+            (proptest::collection::vec(permission_block(), 1..3), any::<bool>(), 0..8u8).prop_map(
+                |(blocks, enabled, dialect)| {
+                    let mut r = role(&[]);
+                    r.role_permissions = blocks;
+                    r.is_enabled = enabled || dialect > 1;
+                    if dialect == 0 {
+                        r.role_permissions.iter_mut().for_each(|p| {
+                            p.allowed_data_actions.clear();
+                            p.excluded_data_actions.clear();
+                        });
+                    } else {
+                        r.dialect = PermissionDialect::Azure;
+                    }
+                    r
+                },
+            )
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(32))]
+            /// Grants are (holder, role, scope, window) draws: holders 0..3 are users, 3 a
+            /// role-assignable group, 4 an ordinary group; windows: permanent, active, ended, future.
+            #[test]
+            fn index_answer_equals_naive_evaluation(
+                roles in proptest::collection::vec(any_role(), 1..6),
+                specs in proptest::collection::vec((0..5usize, 0..6usize, 0..100usize, 0..4u8), 0..30),
+                members in proptest::collection::vec((0..3usize, 3..5usize), 0..5),
+                recase in any::<bool>(),
+            ) {
+                let now = datetime!(2026-01-01 10:00 UTC);
+                let (scopes, tree) = universe();
+                let principals: Vec<ObjectId> = (0..5).map(|_| ObjectId::new_v4()).collect();
+                let mut idx = AccessIndex::new();
+                for r in &roles {
+                    idx.apply(IndexUpdate::RoleDefinitionSaved(r.clone()));
+                }
+                idx.apply(IndexUpdate::GroupSaved { group_id: principals[3], is_assignable_to_role: true });
+                idx.apply(IndexUpdate::GroupSaved { group_id: principals[4], is_assignable_to_role: false });
+                for &(member, group) in &members {
+                    idx.apply(IndexUpdate::MemberAdded { group_id: principals[group], member_id: principals[member] });
+                }
+                // The hierarchy reaches the index as updates, children first, as a store could send them.
+                for child in [SUB_A, SUB_B, MG_CHILD] {
+                    let parent = arm(child).parent_in(&tree);
+                    idx.apply(IndexUpdate::ManagementGroupParentSet { child: arm(child), parent });
+                }
+                let hour = time::Duration::HOUR;
+                let grants: Vec<Grant> = specs
+                    .iter()
+                    .map(|&(holder, r, scope, window)| {
+                        let (start, end) = match window {
+                            0 => (None, None),
+                            1 => (Some(now - hour), Some(now + hour)),
+                            2 => (Some(now - hour * 2), Some(now - hour)),
+                            _ => (Some(now + hour), None),
+                        };
+                        let role_id = roles[r % roles.len()].id;
+                        grant(principals[holder], role_id, scopes[scope % scopes.len()].clone(), start, end)
+                    })
+                    .collect();
+                for g in &grants {
+                    idx.apply(IndexUpdate::GrantAdded(g.clone()));
+                }
+                let holds_for = |principal: ObjectId, holder: ObjectId| {
+                    holder == principal
+                        || (holder == principals[3] && members.iter().any(|&(m, g)| principals[m] == principal && g == 3))
+                };
+                let naive = |principal: ObjectId, permission: Permission<'_>, target: &Scope| {
+                    grants.iter().any(|g| {
+                        holds_for(principal, g.principal_id)
+                            && g.is_effective(now)
+                            && g.scope.covers(target, &tree)
+                            && roles.iter().any(|r| r.id == g.role_definition_id && r.grants_permission(permission))
+                    })
+                };
+                for &principal in &principals[..3] {
+                    for target in &scopes {
+                        // The index must find grants whatever the target's spelling.
+                        let target = match (recase, target) {
+                            (true, Scope::Arm(a)) => Scope::Arm(arm(&a.to_string().to_ascii_uppercase())),
+                            _ => target.clone(),
+                        };
+                        for op in OPERATIONS {
+                            for permission in [Permission::AzureAction(op), Permission::AzureDataAction(op), Permission::Directory(op)] {
+                                let expected = naive(principal, permission, &target);
+                                let path = idx.check_permission(principal, permission, &target, now);
+                                prop_assert_eq!(path.is_some(), expected, "{:?} at {} for principal {}", permission, target, principal);
+                                prop_assert_eq!(idx.allows_permission(principal, permission, &target, now), expected);
+                                if let Some(path) = path {
+                                    // The reported path is one of the naive answers.
+                                    prop_assert!(path.grant.scope.covers(&target, &tree));
+                                    prop_assert!(holds_for(principal, path.grant.principal_id));
+                                    let role = roles.iter().find(|r| r.id == path.grant.role_definition_id).unwrap();
+                                    prop_assert_eq!(role.granting_pattern_for(permission), Some(path.matched_permission.as_str()));
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+
+        #[test]
+        fn indexed_azure_roles_match_like_their_definitions() {
+            // Every pattern as a role of its own and all together, in both planes, against every
+            // operation and some odd strings.
+            let mut roles: Vec<RoleDefinition> = PATTERNS
+                .iter()
+                .map(|p| {
+                    let mut r = azure_role(&[p], &[], &[p]);
+                    r.role_permissions[0].excluded_data_actions = vec!["*/delete".into()];
+                    r
+                })
+                .collect();
+            roles.push(azure_role(&PATTERNS, &["Microsoft.Compute/*/write", "*/roleAssignments/*"], &PATTERNS[3..]));
+            let mut probes: Vec<String> = OPERATIONS.iter().chain(PATTERNS.iter()).map(|s| s.to_string()).collect();
+            probes.extend(
+                ["", "/", "Microsoft.Compute", "microsoft.compute/", "Microsoft.Compute/virtualMachines/delete"]
+                    .map(String::from),
+            );
+            let mut matched = 0;
+            for r in roles {
+                let indexed = IndexedRole::new(r.clone());
+                for probe in &probes {
+                    for permission in [
+                        Permission::AzureAction(probe),
+                        Permission::AzureDataAction(probe),
+                        Permission::Directory(probe),
+                    ] {
+                        let expected = r.granting_pattern_for(permission);
+                        assert_eq!(indexed.granting_pattern(&Query::new(permission)), expected, "{permission:?}");
+                        matched += usize::from(expected.is_some());
+                    }
+                }
+            }
+            assert!(matched > 100, "the probes must hit many grants, hit {matched}");
+        }
     }
 }

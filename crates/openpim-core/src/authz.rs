@@ -6,8 +6,8 @@
 
 use crate::access::{AccessIndex, AccessPath};
 use crate::error::{DomainError, DomainResult};
-use crate::roles::RoleDefinition;
-use crate::scope::DirectoryScope;
+use crate::roles::{PermissionDialect, RoleDefinition};
+use crate::scope::{DirectoryScope, Scope};
 use crate::{Instant, ObjectId};
 use std::marker::PhantomData;
 
@@ -324,12 +324,29 @@ pub const AU_SCOPABLE_BUILTIN_ROLES: [ObjectId; 12] = [
 const AU_RELEVANT_ACTIONS: [&str; 3] =
     ["microsoft.directory/users/", "microsoft.directory/groups/", "microsoft.directory/devices/"];
 
-/// Checks that `role` may be granted (assigned, made eligible, activated) at `scope`. An
-/// administrative unit scope only takes the roles Entra documents for it: a Global Administrator
-/// "scoped" to a unit would mean nothing, and an attacker allowed to assign roles in a unit must
-/// not be able to hand out tenant-wide power there.
-pub fn check_assignable_at(role: &RoleDefinition, scope: &DirectoryScope) -> DomainResult<()> {
-    let DirectoryScope::AdministrativeUnit(_) = scope else { return Ok(()) };
+/// Checks that `role` may be granted (assigned, made eligible, activated) at `scope`. A role
+/// applies only in its own world: directory roles at directory scopes, Azure roles at ARM scopes.
+/// An administrative unit scope only takes the roles Entra documents for it: a Global
+/// Administrator "scoped" to a unit would mean nothing, and an attacker allowed to assign roles in
+/// a unit must not be able to hand out tenant-wide power there.
+pub fn check_assignable_at(role: &RoleDefinition, scope: &Scope) -> DomainResult<()> {
+    let directory_scope = match (role.dialect, scope) {
+        (PermissionDialect::Directory, Scope::Directory(d)) => d,
+        (PermissionDialect::Azure, Scope::Arm(_)) => return Ok(()),
+        (PermissionDialect::Directory, Scope::Arm(_)) => {
+            return Err(DomainError::bad_request(format!(
+                "The role '{}' is a directory role and cannot be granted at the Azure resource scope '{scope}'.",
+                role.display_name
+            )))
+        }
+        (PermissionDialect::Azure, Scope::Directory(_)) => {
+            return Err(DomainError::bad_request(format!(
+                "The role '{}' is an Azure resource role and cannot be granted at the directory scope '{scope}'.",
+                role.display_name
+            )))
+        }
+    };
+    let DirectoryScope::AdministrativeUnit(_) = directory_scope else { return Ok(()) };
     let allowed = if role.is_built_in {
         AU_SCOPABLE_BUILTIN_ROLES.contains(&role.template_id) || AU_SCOPABLE_BUILTIN_ROLES.contains(&role.id)
     } else {
@@ -370,7 +387,7 @@ mod tests {
             id: ObjectId::new_v4(),
             principal_id: principal,
             role_definition_id: role,
-            scope,
+            scope: scope.into(),
             start: None,
             end: None,
             source: GrantSource::Assigned,
@@ -499,7 +516,7 @@ mod tests {
             id: ObjectId::new_v4(),
             principal_id: admin,
             role_definition_id: GLOBAL_ADMINISTRATOR,
-            scope: DirectoryScope::Tenant,
+            scope: DirectoryScope::Tenant.into(),
             start: None,
             end: None,
             source: GrantSource::Assigned,
@@ -554,14 +571,14 @@ mod tests {
         let role = |id: ObjectId| roles.iter().find(|r| r.id == id).expect("built-in role");
         let au = DirectoryScope::AdministrativeUnit(ObjectId::new_v4());
         for id in AU_SCOPABLE_BUILTIN_ROLES {
-            check_assignable_at(role(id), &au).unwrap_or_else(|e| panic!("{}: {e}", role(id).display_name));
+            check_assignable_at(role(id), &au.into()).unwrap_or_else(|e| panic!("{}: {e}", role(id).display_name));
         }
         for id in [GLOBAL_ADMINISTRATOR, PRIVILEGED_ROLE_ADMINISTRATOR, crate::catalog::GLOBAL_READER] {
-            let e = check_assignable_at(role(id), &au).unwrap_err();
+            let e = check_assignable_at(role(id), &au.into()).unwrap_err();
             assert_eq!(e.code, "Request_BadRequest", "{e}");
             assert!(e.message.contains("administrative unit"), "{e}");
             // Tenant-wide is fine.
-            check_assignable_at(role(id), &DirectoryScope::Tenant).unwrap();
+            check_assignable_at(role(id), &Scope::TENANT).unwrap();
         }
         // A custom role: scopable when it manages users, groups or devices.
         let mut custom = role(USER_ADMINISTRATOR).clone();
@@ -570,12 +587,26 @@ mod tests {
         custom.is_built_in = false;
         custom.role_permissions = vec![crate::roles::RolePermission {
             allowed_resource_actions: vec!["microsoft.directory/users/basic/update".into()],
-            excluded_resource_actions: vec![],
-            condition: None,
+            ..Default::default()
         }];
-        check_assignable_at(&custom, &au).unwrap();
+        check_assignable_at(&custom, &au.into()).unwrap();
         custom.role_permissions[0].allowed_resource_actions = vec!["microsoft.directory/applications/create".into()];
-        assert!(check_assignable_at(&custom, &au).is_err());
+        assert!(check_assignable_at(&custom, &au.into()).is_err());
+    }
+
+    #[test]
+    fn roles_are_granted_only_in_their_own_world() {
+        let now = datetime!(2026-06-01 00:00 UTC);
+        let roles = catalog::builtin_roles(now);
+        let user_admin = roles.iter().find(|r| r.id == USER_ADMINISTRATOR).unwrap();
+        let subscription = Scope::parse("/subscriptions/9a1f2c3d-4e5f-4a6b-8c7d-0e1f2a3b4c5d").unwrap();
+        let e = check_assignable_at(user_admin, &subscription).unwrap_err();
+        assert!(e.message.contains("directory role"), "{e}");
+        let mut azure = user_admin.clone();
+        azure.dialect = crate::roles::PermissionDialect::Azure;
+        check_assignable_at(&azure, &subscription).unwrap();
+        let e = check_assignable_at(&azure, &Scope::TENANT).unwrap_err();
+        assert!(e.message.contains("Azure resource role"), "{e}");
     }
 
     #[test]

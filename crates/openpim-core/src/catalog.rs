@@ -3,7 +3,7 @@
 //! The data files under `data/` are taken from Microsoft's public permissions reference; see
 //! `data/README.md` for provenance and how to regenerate them.
 
-use crate::roles::{RoleDefinition, RolePermission};
+use crate::roles::{PermissionDialect, RoleDefinition, RolePermission};
 use crate::{Instant, ObjectId};
 use serde::Deserialize;
 use std::collections::HashSet;
@@ -55,10 +55,10 @@ pub fn builtin_roles(now: Instant) -> Vec<RoleDefinition> {
             is_enabled: true,
             is_privileged: e.is_privileged,
             version: Some("1".to_string()),
+            dialect: PermissionDialect::Directory,
             role_permissions: vec![RolePermission {
                 allowed_resource_actions: e.allowed_resource_actions.clone(),
-                excluded_resource_actions: vec![],
-                condition: None,
+                ..Default::default()
             }],
             created: now,
             modified: now,

@@ -5,6 +5,7 @@
 
 use crate::access::Grant;
 use crate::roles::RoleDefinition;
+use crate::scope::ArmScope;
 use crate::ObjectId;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -13,6 +14,12 @@ pub enum IndexUpdate {
     RoleDefinitionDeleted(ObjectId),
     GrantAdded(Grant),
     GrantRemoved(ObjectId),
+    /// A subscription or management group moved under another management group (or to the
+    /// top, `None`): the ARM ancestry that scope strings do not spell out.
+    ManagementGroupParentSet {
+        child: ArmScope,
+        parent: Option<ArmScope>,
+    },
     /// A group was created or changed; only role-assignable groups matter to the index.
     GroupSaved {
         group_id: ObjectId,

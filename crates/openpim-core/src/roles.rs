@@ -1,18 +1,83 @@
 //! Role definitions and permission matching.
 //!
-//! A role definition is a named set of resource actions (`microsoft.directory/users/create`).
-//! Built-in roles come from the catalog and are read-only; custom roles are made by admins and
-//! may use only the actions Entra allows in custom roles.
+//! A role definition is a named set of permissions in one of two dialects ([`PermissionDialect`]):
+//! Entra resource actions (`microsoft.directory/users/create`) for directory roles, or Azure
+//! operations (`Microsoft.Compute/virtualMachines/read`) for Azure resource roles. Built-in roles
+//! come from the catalog and are read-only; custom roles are made by admins and may use only the
+//! actions Entra allows in custom roles.
 
 use crate::catalog;
 use crate::error::{DomainError, DomainResult};
 use crate::{Instant, ObjectId};
 
+/// One permission block. For directory roles these are Graph's `unifiedRolePermission` fields.
+/// For Azure roles they hold ARM's `permissions[]` entry: `actions` and `notActions` are the
+/// resource-action lists, `dataActions` and `notDataActions` the data-action lists (always
+/// empty for directory roles: Entra has no data plane).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct RolePermission {
     pub allowed_resource_actions: Vec<String>,
     pub excluded_resource_actions: Vec<String>,
+    pub allowed_data_actions: Vec<String>,
+    pub excluded_data_actions: Vec<String>,
     pub condition: Option<String>,
+}
+
+/// Which language a role definition's permissions are written in, and so how they match.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum PermissionDialect {
+    /// Entra resource actions, matched by [`action_matches`].
+    #[default]
+    Directory,
+    /// Azure operations, matched by [`operation_matches`]; control and data plane kept apart.
+    Azure,
+}
+
+/// What an access check asks for. Each kind is answered only by roles of its dialect, and an
+/// Azure action never by a data action (nor the other way round).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Permission<'a> {
+    /// An Entra resource action (`microsoft.directory/users/create`).
+    Directory(&'a str),
+    /// An Azure control-plane operation (`Microsoft.Compute/virtualMachines/start/action`).
+    AzureAction(&'a str),
+    /// An Azure data-plane operation (`Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read`).
+    AzureDataAction(&'a str),
+}
+
+impl Permission<'_> {
+    pub fn dialect(self) -> PermissionDialect {
+        match self {
+            Self::Directory(_) => PermissionDialect::Directory,
+            Self::AzureAction(_) | Self::AzureDataAction(_) => PermissionDialect::Azure,
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Directory(a) | Self::AzureAction(a) | Self::AzureDataAction(a) => a,
+        }
+    }
+
+    /// Does the granted `pattern` cover this permission, in this permission's dialect?
+    pub fn matched_by(self, pattern: &str) -> bool {
+        match self {
+            Self::Directory(a) => action_matches(pattern, a),
+            Self::AzureAction(a) | Self::AzureDataAction(a) => operation_matches(pattern, a),
+        }
+    }
+}
+
+impl RolePermission {
+    /// The (allowed, excluded) pattern lists that answer `permission`.
+    pub fn lists_for(&self, permission: Permission<'_>) -> (&[String], &[String]) {
+        match permission {
+            Permission::Directory(_) | Permission::AzureAction(_) => {
+                (&self.allowed_resource_actions, &self.excluded_resource_actions)
+            }
+            Permission::AzureDataAction(_) => (&self.allowed_data_actions, &self.excluded_data_actions),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -25,31 +90,41 @@ pub struct RoleDefinition {
     pub is_enabled: bool,
     pub is_privileged: bool,
     pub version: Option<String>,
+    pub dialect: PermissionDialect,
     pub role_permissions: Vec<RolePermission>,
     pub created: Instant,
     pub modified: Instant,
 }
 
 impl RoleDefinition {
-    /// True when this role's permissions grant `action` (exclusions win over grants).
+    /// True when this role's permissions grant the directory `action` (exclusions win over grants).
     pub fn grants(&self, action: &str) -> bool {
-        self.is_enabled
-            && self.role_permissions.iter().any(|p| {
-                p.allowed_resource_actions.iter().any(|a| action_matches(a, action))
-                    && !p.excluded_resource_actions.iter().any(|a| action_matches(a, action))
-            })
+        self.granting_pattern(action).is_some()
     }
 
-    /// The first allowed action pattern that grants `action`, for explanations.
+    /// The first allowed action pattern that grants the directory `action`, for explanations.
     pub fn granting_pattern(&self, action: &str) -> Option<&str> {
-        if !self.is_enabled {
+        self.granting_pattern_for(Permission::Directory(action))
+    }
+
+    pub fn grants_permission(&self, permission: Permission<'_>) -> bool {
+        self.granting_pattern_for(permission).is_some()
+    }
+
+    /// The first allowed pattern that grants `permission`, in the role's order: a permission
+    /// block grants when one of its allowed patterns matches and none of its excluded ones does
+    /// (Azure's "actions minus notActions", evaluated per block as Entra does). A role of the
+    /// other dialect, or a disabled role, grants nothing.
+    pub fn granting_pattern_for(&self, permission: Permission<'_>) -> Option<&str> {
+        if !self.is_enabled || self.dialect != permission.dialect() {
             return None;
         }
         self.role_permissions.iter().find_map(|p| {
-            if p.excluded_resource_actions.iter().any(|a| action_matches(a, action)) {
+            let (allowed, excluded) = p.lists_for(permission);
+            if excluded.iter().any(|a| permission.matched_by(a)) {
                 return None;
             }
-            p.allowed_resource_actions.iter().find(|a| action_matches(a, action)).map(String::as_str)
+            allowed.iter().find(|a| permission.matched_by(a)).map(String::as_str)
         })
     }
 }
@@ -89,6 +164,11 @@ fn segments_match(pattern: &[&str], action: &[&str]) -> bool {
     pattern.iter().zip(action).all(|(p, a)| *p == "*" || p.eq_ignore_ascii_case(a))
 }
 
+/// Does the Azure operation pattern cover the operation? The Azure catalog's matcher (one
+/// matcher for catalog expansion and access checks): `*` matches any run of characters, `/`
+/// included, and the rest compares case-insensitively.
+pub use crate::azure_catalog::pattern_matches as operation_matches;
+
 /// Input for a new custom role or an update of one.
 #[derive(Debug, Clone, Default)]
 pub struct CustomRoleInput {
@@ -121,6 +201,9 @@ pub fn validate_custom_permissions(perms: &[RolePermission]) -> DomainResult<()>
             return Err(DomainError::bad_request(
                 "Conditions on role permissions are not supported for custom directory roles.",
             ));
+        }
+        if !p.allowed_data_actions.is_empty() || !p.excluded_data_actions.is_empty() {
+            return Err(DomainError::bad_request("Directory roles have no data actions."));
         }
         for action in p.allowed_resource_actions.iter().chain(&p.excluded_resource_actions) {
             if !catalog::is_custom_role_action(action) {
@@ -162,6 +245,7 @@ impl CustomRoleInput {
             is_enabled: self.is_enabled.unwrap_or(true),
             is_privileged: false,
             version: self.version.flatten(),
+            dialect: PermissionDialect::Directory,
             role_permissions,
             created: now,
             modified: now,
@@ -247,10 +331,11 @@ mod tests {
             is_enabled: true,
             is_privileged: false,
             version: None,
+            dialect: PermissionDialect::Directory,
             role_permissions: vec![RolePermission {
                 allowed_resource_actions: allowed.iter().map(|s| s.to_string()).collect(),
                 excluded_resource_actions: excluded.iter().map(|s| s.to_string()).collect(),
-                condition: None,
+                ..Default::default()
             }],
             created: now,
             modified: now,
@@ -268,6 +353,89 @@ mod tests {
         );
         r.is_enabled = false;
         assert!(!r.grants("microsoft.directory/users/create"));
+    }
+
+    #[test]
+    fn azure_wildcards_match_across_segments_case_insensitively() {
+        let yes = [
+            ("*", "Microsoft.Compute/virtualMachines/read"),
+            ("*/read", "Microsoft.Network/virtualNetworks/subnets/read"),
+            ("Microsoft.Compute/*", "Microsoft.Compute/virtualMachines/start/action"),
+            ("Microsoft.Network/*/read", "Microsoft.Network/virtualNetworks/subnets/read"),
+            ("Microsoft.CostManagement/exports/*", "Microsoft.CostManagement/exports/run/action"),
+            ("Microsoft.Authorization/*/Delete", "microsoft.authorization/roleAssignments/delete"),
+            ("microsoft.compute/virtualmachines/read", "Microsoft.Compute/virtualMachines/read"),
+            ("Microsoft.*/read", "Microsoft.Web/sites/read"),
+            ("a*b*c", "a/x/b/y/c"),
+            ("a*", "a"),
+        ];
+        for (pattern, operation) in yes {
+            assert!(operation_matches(pattern, operation), "{pattern} should cover {operation}");
+        }
+        let no = [
+            ("*/read", "Microsoft.Compute/virtualMachines/write"),
+            ("Microsoft.Compute/*", "Microsoft.ComputeSchedule/actions/read"),
+            ("Microsoft.Network/*/read", "Microsoft.Network/virtualNetworks/write"),
+            ("Microsoft.Compute/virtualMachines/read", "Microsoft.Compute/virtualMachines/read/extra"),
+            ("Microsoft.Compute/virtualMachines/read", "Microsoft.Compute/virtualMachines"),
+            ("a*b*c", "a/x/b/y/d"),
+            ("", "x"),
+        ];
+        for (pattern, operation) in no {
+            assert!(!operation_matches(pattern, operation), "{pattern} must not cover {operation}");
+        }
+        // `*` in the operation is no wildcard.
+        assert!(!operation_matches("Microsoft.Compute/read", "Microsoft.*/read"));
+    }
+
+    fn azure_role(permission: RolePermission) -> RoleDefinition {
+        let mut r = role(&[], &[]);
+        r.dialect = PermissionDialect::Azure;
+        r.role_permissions = vec![permission];
+        r
+    }
+
+    fn strings(items: &[&str]) -> Vec<String> {
+        items.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn azure_roles_subtract_not_actions_and_keep_the_planes_apart() {
+        // Contributor's shape: everything but authorization writes, no data plane.
+        let contributor = azure_role(RolePermission {
+            allowed_resource_actions: strings(&["*"]),
+            excluded_resource_actions: strings(&[
+                "Microsoft.Authorization/*/Delete",
+                "Microsoft.Authorization/*/Write",
+            ]),
+            ..Default::default()
+        });
+        assert!(contributor.grants_permission(Permission::AzureAction("Microsoft.Compute/virtualMachines/write")));
+        assert!(
+            !contributor.grants_permission(Permission::AzureAction("Microsoft.Authorization/roleAssignments/write"))
+        );
+        assert!(contributor.grants_permission(Permission::AzureAction("Microsoft.Authorization/roleAssignments/read")));
+        // `*` in actions never grants a data action.
+        let blob_read = "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read";
+        assert!(!contributor.grants_permission(Permission::AzureDataAction(blob_read)));
+        // Nor does a data action grant the control-plane operation of the same name.
+        let reader = azure_role(RolePermission {
+            allowed_data_actions: strings(&["Microsoft.Storage/storageAccounts/blobServices/containers/blobs/*"]),
+            excluded_data_actions: strings(&["*/delete"]),
+            ..Default::default()
+        });
+        assert_eq!(
+            reader.granting_pattern_for(Permission::AzureDataAction(blob_read)),
+            Some("Microsoft.Storage/storageAccounts/blobServices/containers/blobs/*")
+        );
+        assert!(!reader.grants_permission(Permission::AzureAction(blob_read)));
+        let blob_delete = "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/delete";
+        assert!(!reader.grants_permission(Permission::AzureDataAction(blob_delete)));
+        // The dialects never answer for each other.
+        assert!(!contributor.grants("microsoft.directory/users/create"));
+        let ga_like = role(&["microsoft.directory/*"], &[]);
+        assert!(!ga_like.grants_permission(Permission::AzureAction("microsoft.directory/users/create")));
+        assert!(ga_like.grants_permission(Permission::Directory("microsoft.directory/users/create")));
     }
 
     #[test]

@@ -8,7 +8,7 @@ use crate::directory::ObjectKind;
 use crate::error::{DomainError, DomainResult};
 use crate::policy::{self, PolicyInput, RolePolicy};
 use crate::roles::RoleDefinition;
-use crate::scope::DirectoryScope;
+use crate::scope::Scope;
 use crate::{Instant, ObjectId};
 use time::Duration;
 
@@ -246,7 +246,7 @@ pub struct Schedule {
     pub principal_id: ObjectId,
     pub principal_kind: ObjectKind,
     pub role_definition_id: ObjectId,
-    pub scope: DirectoryScope,
+    pub scope: Scope,
     /// Assignments only: made by an admin, or activated from an eligibility.
     pub assignment_type: Option<AssignmentType>,
     pub start: Instant,
@@ -290,7 +290,7 @@ impl Schedule {
             id: self.id,
             principal_id: self.principal_id,
             role_definition_id: self.role_definition_id,
-            scope: self.scope,
+            scope: self.scope.clone(),
             start: Some(self.start),
             end: self.end,
             source: match self.assignment_type {
@@ -309,7 +309,7 @@ pub struct ScheduleRequest {
     pub action: Action,
     pub principal_id: ObjectId,
     pub role_definition_id: ObjectId,
-    pub scope: DirectoryScope,
+    pub scope: Scope,
     pub justification: Option<String>,
     pub schedule: Option<RequestSchedule>,
     pub ticket: Ticket,
@@ -330,7 +330,7 @@ pub struct NewRequest {
     pub action: Action,
     pub principal_id: ObjectId,
     pub role_definition_id: ObjectId,
-    pub scope: DirectoryScope,
+    pub scope: Scope,
     pub justification: Option<String>,
     pub schedule: Option<RequestSchedule>,
     pub ticket: Ticket,
@@ -552,7 +552,7 @@ pub fn decide(req: NewRequest, ctx: &Context<'_>) -> DomainResult<Outcome> {
             principal_id: req.principal_id,
             principal_kind: principal.kind,
             role_definition_id: role.id,
-            scope: req.scope,
+            scope: req.scope.clone(),
             assignment_type: (req.kind == Kind::Assignment).then_some(assignment_type),
             start,
             end,
@@ -857,7 +857,7 @@ pub fn activate_approved(
         principal_id: request.principal_id,
         principal_kind,
         role_definition_id: request.role_definition_id,
-        scope: request.scope,
+        scope: request.scope.clone(),
         assignment_type: Some(AssignmentType::Activated),
         start,
         end: Some(end),
@@ -923,7 +923,7 @@ mod tests {
                 action,
                 principal_id: self.alice,
                 role_definition_id: self.role.id,
-                scope: DirectoryScope::Tenant,
+                scope: Scope::TENANT,
                 justification: Some("ticket 42".into()),
                 schedule,
                 ticket: Ticket::default(),

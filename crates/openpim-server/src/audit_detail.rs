@@ -9,7 +9,7 @@ use openpim_core::approval::{Approval, ReviewResult};
 use openpim_core::audit::detail as d;
 use openpim_core::duration;
 use openpim_core::schedule::{NewRequest, RequestSchedule, Schedule, ScheduleRequest, Ticket};
-use openpim_core::scope::DirectoryScope;
+use openpim_core::scope::Scope;
 use openpim_core::{Instant, ObjectId};
 use serde_json::Value;
 
@@ -24,7 +24,7 @@ fn asked(
     requestor: ObjectId,
     principal: ObjectId,
     role: ObjectId,
-    scope: DirectoryScope,
+    scope: &Scope,
     justification: Option<&str>,
     ticket: &Ticket,
     schedule: Option<&RequestSchedule>,
@@ -65,7 +65,7 @@ pub fn new_request(audit: Audit, r: &NewRequest, requestor: ObjectId, now: Insta
         requestor,
         r.principal_id,
         r.role_definition_id,
-        r.scope,
+        &r.scope,
         r.justification.as_deref(),
         &r.ticket,
         r.schedule.as_ref(),
@@ -80,7 +80,7 @@ pub fn stored_request(audit: Audit, r: &ScheduleRequest) -> Audit {
         r.created_by,
         r.principal_id,
         r.role_definition_id,
-        r.scope,
+        &r.scope,
         r.justification.as_deref(),
         &r.ticket,
         r.schedule.as_ref(),

@@ -24,7 +24,7 @@ pub fn direct_assignment(
         principal_id: principal,
         principal_kind,
         role_definition_id: role,
-        scope,
+        scope: scope.into(),
         assignment_type: Some(AssignmentType::Assigned),
         start: now,
         end: None,

@@ -8,7 +8,7 @@ use crate::wire::datetime;
 use openpim_core::catalog::{GLOBAL_ADMINISTRATOR, PRIVILEGED_ROLE_ADMINISTRATOR};
 pub use openpim_core::notify::Event;
 use openpim_core::notify::{self, DefaultRecipients};
-use openpim_core::scope::DirectoryScope;
+use openpim_core::scope::Scope;
 use openpim_core::ObjectId;
 use openpim_store::outbox::OutboxItem;
 use openpim_store::WriteTx;
@@ -58,7 +58,7 @@ pub struct Announcement {
     pub request_id: Option<ObjectId>,
     pub principal_id: ObjectId,
     pub role_definition_id: ObjectId,
-    pub scope: DirectoryScope,
+    pub scope: Scope,
     pub justification: Option<String>,
     /// Users or groups that approve (for `ApprovalRequired`).
     pub approvers: Vec<ObjectId>,

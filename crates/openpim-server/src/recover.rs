@@ -10,7 +10,7 @@ use openpim_core::audit::category;
 use openpim_core::catalog::GLOBAL_ADMINISTRATOR;
 use openpim_core::directory::{NewUser, ObjectKind};
 use openpim_core::schedule::{AssignmentType, Kind, ScheduleStatus};
-use openpim_core::scope::DirectoryScope;
+use openpim_core::scope::{DirectoryScope, Scope};
 use openpim_core::{Instant, ObjectId};
 use openpim_store::Store;
 use std::path::PathBuf;
@@ -105,7 +105,7 @@ pub async fn grant_global_admin(
         Some(user) => (user, false, false),
     };
     let (live, _ended) =
-        tx.live_schedule_at(Kind::Assignment, user.id, GLOBAL_ADMINISTRATOR, &DirectoryScope::Tenant, now).await?;
+        tx.live_schedule_at(Kind::Assignment, user.id, GLOBAL_ADMINISTRATOR, &Scope::TENANT, now).await?;
     let already_permanent = live.as_ref().is_some_and(|s| {
         s.end.is_none()
             && s.assignment_type == Some(AssignmentType::Assigned)

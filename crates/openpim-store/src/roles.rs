@@ -4,11 +4,24 @@ use crate::codec::{flag, id_text, micros, RowExt};
 use crate::list::{list, ListRequest, Page};
 use crate::{schema, Store, StoreError, StoreResult, WriteTx};
 use openpim_core::change::IndexUpdate;
-use openpim_core::roles::{RoleDefinition, RolePermission};
+use openpim_core::roles::{PermissionDialect, RoleDefinition, RolePermission};
 use openpim_core::schedule::Kind;
 use openpim_core::ObjectId;
 use serde_json::{json, Value};
 use sqlx::any::AnyRow;
+
+/// `role_definitions` has no dialect column yet: every stored role is a directory role, so an
+/// Azure role is refused rather than stored and read back as a directory role. (Azure role
+/// storage comes with the Azure catalog, with its own column.)
+fn directory_only(r: &RoleDefinition) -> StoreResult<()> {
+    match r.dialect {
+        PermissionDialect::Directory => Ok(()),
+        PermissionDialect::Azure => Err(StoreError::Unsupported(format!(
+            "role definition {} is an Azure role; only directory roles are stored",
+            r.id
+        ))),
+    }
+}
 
 fn permissions_json(perms: &[RolePermission]) -> String {
     Value::Array(
@@ -37,6 +50,7 @@ fn decode_permissions(raw: &str) -> StoreResult<Vec<RolePermission>> {
             allowed_resource_actions: strings(p, "allowedResourceActions"),
             excluded_resource_actions: strings(p, "excludedResourceActions"),
             condition: p.get("condition").and_then(Value::as_str).map(str::to_string),
+            ..Default::default()
         })
         .collect())
 }
@@ -51,6 +65,7 @@ fn decode_role(r: &AnyRow) -> StoreResult<RoleDefinition> {
         is_enabled: r.bool("is_enabled")?,
         is_privileged: r.bool("is_privileged")?,
         version: r.opt_text("version")?,
+        dialect: PermissionDialect::Directory,
         role_permissions: decode_permissions(&r.text("role_permissions")?)?,
         created: r.time("created_at")?,
         modified: r.time("modified_at")?,
@@ -118,6 +133,7 @@ impl WriteTx<'_> {
     }
 
     pub async fn insert_role_definition(&mut self, r: &RoleDefinition) -> StoreResult<()> {
+        directory_only(r)?;
         sqlx::query(
             "INSERT INTO role_definitions (id, template_id, display_name, description, is_built_in, is_enabled, \
              is_privileged, version, role_permissions, created_at, modified_at) \
@@ -143,6 +159,7 @@ impl WriteTx<'_> {
     }
 
     pub async fn update_role_definition(&mut self, r: &RoleDefinition) -> StoreResult<()> {
+        directory_only(r)?;
         sqlx::query(
             "UPDATE role_definitions SET display_name=$2, description=$3, is_enabled=$4, version=$5, \
              role_permissions=$6, modified_at=$7 WHERE id=$1",

@@ -11,7 +11,7 @@ use openpim_core::schedule::{
     Action, AssignmentType, Expiration, ExpirationType, Kind, MemberType, PrincipalFacts, RequestSchedule,
     RequestStatus, Schedule, ScheduleRequest, ScheduleStatus, Ticket,
 };
-use openpim_core::scope::DirectoryScope;
+use openpim_core::scope::{DirectoryScope, Scope};
 use openpim_core::{Instant, ObjectId};
 use openpim_odata::SqlParam;
 use sqlx::any::AnyRow;
@@ -45,7 +45,7 @@ fn decode_schedule(r: &AnyRow, kind: Kind, id_col: &str, principal_col: &str) ->
         principal_id: r.id(principal_col)?,
         principal_kind: ObjectKind::parse(&principal_type).ok_or_else(|| corrupt("principal_type", &principal_type))?,
         role_definition_id: r.id("role_definition_id")?,
-        scope: DirectoryScope::parse(&scope_raw).map_err(|_| corrupt("scope", &scope_raw))?,
+        scope: Scope::parse(&scope_raw).map_err(|_| corrupt("scope", &scope_raw))?,
         assignment_type: match r.opt_text("assignment_type")?.as_deref() {
             Some("Activated") => Some(AssignmentType::Activated),
             Some(_) => Some(AssignmentType::Assigned),
@@ -139,7 +139,7 @@ fn decode_request(r: &AnyRow) -> StoreResult<ScheduleRequest> {
         action: Action::parse(&action_raw).ok_or_else(|| corrupt("action", &action_raw))?,
         principal_id: r.id("principal_id")?,
         role_definition_id: r.id("role_definition_id")?,
-        scope: DirectoryScope::parse(&scope_raw).map_err(|_| corrupt("scope", &scope_raw))?,
+        scope: Scope::parse(&scope_raw).map_err(|_| corrupt("scope", &scope_raw))?,
         justification: r.opt_text("justification")?,
         schedule,
         ticket: Ticket { number: r.opt_text("ticket_number")?, system: r.opt_text("ticket_system")? },
@@ -319,7 +319,7 @@ impl WriteTx<'_> {
     async fn schedule_for(
         &mut self,
         kind: Kind,
-        (principal, role, scope): (ObjectId, ObjectId, &DirectoryScope),
+        (principal, role, scope): (ObjectId, ObjectId, &Scope),
         condition: &str,
     ) -> StoreResult<Option<Schedule>> {
         let sql = format!(
@@ -343,7 +343,7 @@ impl WriteTx<'_> {
         kind: Kind,
         principal: ObjectId,
         role: ObjectId,
-        scope: &DirectoryScope,
+        scope: &Scope,
     ) -> StoreResult<Option<Schedule>> {
         self.schedule_for(kind, (principal, role, scope), "status <> 'Expired'").await
     }
@@ -356,7 +356,7 @@ impl WriteTx<'_> {
         kind: Kind,
         principal: ObjectId,
         role: ObjectId,
-        scope: &DirectoryScope,
+        scope: &Scope,
         now: Instant,
     ) -> StoreResult<(Option<Schedule>, Option<Schedule>)> {
         match self.live_schedule(kind, principal, role, scope).await? {
@@ -374,7 +374,7 @@ impl WriteTx<'_> {
         kind: Kind,
         principal: ObjectId,
         role: ObjectId,
-        scope: &DirectoryScope,
+        scope: &Scope,
     ) -> StoreResult<Option<Schedule>> {
         self.schedule_for(kind, (principal, role, scope), "status = 'Expired' ORDER BY end_at DESC").await
     }
@@ -394,7 +394,7 @@ impl WriteTx<'_> {
         &mut self,
         principals: &[ObjectId],
         role: ObjectId,
-        scope: &DirectoryScope,
+        scope: &Scope,
     ) -> StoreResult<Vec<Schedule>> {
         let sql = format!(
             "SELECT * FROM role_eligibilities WHERE principal_id = $1 AND role_definition_id = $2 \
@@ -757,7 +757,7 @@ impl WriteTx<'_> {
     pub async fn complete_pending_self_requests(
         &mut self,
         kind: Kind,
-        (principal, role, scope): (ObjectId, ObjectId, &DirectoryScope),
+        (principal, role, scope): (ObjectId, ObjectId, &Scope),
         self_action: openpim_core::schedule::Action,
         now: Instant,
     ) -> StoreResult<u64> {

@@ -44,7 +44,7 @@ fn global_admin(principal: ObjectId, end: Option<OffsetDateTime>) -> Schedule {
         principal_id: principal,
         principal_kind: ObjectKind::User,
         role_definition_id: GLOBAL_ADMINISTRATOR,
-        scope: DirectoryScope::Tenant,
+        scope: DirectoryScope::Tenant.into(),
         assignment_type: Some(AssignmentType::Assigned),
         start: now(),
         end,

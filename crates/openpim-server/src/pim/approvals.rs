@@ -147,7 +147,7 @@ fn announce(request: &ScheduleRequest, event: Event) -> Announcement {
         request_id: Some(request.id),
         principal_id: request.principal_id,
         role_definition_id: request.role_definition_id,
-        scope: request.scope,
+        scope: request.scope.clone(),
         justification: request.justification.clone(),
         approvers: vec![],
     }

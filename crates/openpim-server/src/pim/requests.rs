@@ -82,8 +82,13 @@ struct Accepted {
 pub async fn submit(s: &AppState, caller: &Caller, req: NewRequest) -> ApiResult<ScheduleRequest> {
     let now = s.now();
     // The caller's own rights come from the access index, which reflects every committed write.
-    let caller_is_admin =
-        authz::grant::<cap::ManageRoleAssignments>(&s.index(), caller.subject(), &[req.scope], now).is_ok();
+    let caller_is_admin = authz::grant::<cap::ManageRoleAssignments>(
+        &s.index(),
+        caller.subject(),
+        &[req.scope.require_directory()?],
+        now,
+    )
+    .is_ok();
     let validation_only = req.is_validation_only;
     let mut tx = s.store.begin_write().await?;
     let decided = decide_in(s, &mut tx, caller, req, caller_is_admin, now).await;
@@ -126,8 +131,8 @@ async fn decide_in(
     caller_is_admin: bool,
     now: Instant,
 ) -> ApiResult<Decision> {
-    let (kind, principal_id, role_id, scope) = (req.kind, req.principal_id, req.role_definition_id, req.scope);
-    if req.action == Action::AdminAssign && caller_is_admin && !tx.scope_exists(&scope).await? {
+    let (kind, principal_id, role_id, scope) = (req.kind, req.principal_id, req.role_definition_id, req.scope.clone());
+    if req.action == Action::AdminAssign && caller_is_admin && !tx.scope_exists(&scope.require_directory()?).await? {
         // Nothing can be granted at an administrative unit (or object) that does not exist.
         return Err(ApiError::bad_request(format!("The directory scope '{scope}' does not exist.")));
     }
@@ -242,7 +247,7 @@ async fn persist(
             request_id: Some(r.id),
             principal_id: r.principal_id,
             role_definition_id: r.role_definition_id,
-            scope: r.scope,
+            scope: r.scope.clone(),
             justification: r.justification.clone(),
             approvers,
         };
@@ -289,7 +294,9 @@ async fn cancel_in(
 ) -> ApiResult<Audit> {
     let not_found = || ApiError::not_found("request", &id.to_string());
     let r = tx.request(kind, id).await?.ok_or_else(not_found)?;
-    let is_admin = authz::grant::<cap::ManageRoleAssignments>(&s.index(), caller.subject(), &[r.scope], now).is_ok();
+    let is_admin =
+        authz::grant::<cap::ManageRoleAssignments>(&s.index(), caller.subject(), &[r.scope.require_directory()?], now)
+            .is_ok();
     if r.principal_id != caller.id() && r.created_by != caller.id() && !is_admin {
         return Err(not_found());
     }

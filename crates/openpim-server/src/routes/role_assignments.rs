@@ -38,7 +38,7 @@ async fn render(s: &AppState, q: &OData, a: &Schedule) -> ApiResult<Value> {
         v["roleDefinition"] = r.as_ref().map(wire::role_definition).unwrap_or(Value::Null);
     }
     if q.expands("directoryScope") {
-        v["directoryScope"] = directory_scope_object(s, &a.scope).await?;
+        v["directoryScope"] = directory_scope_object(s, &a.scope.require_directory()?).await?;
     }
     if q.expands("appScope") {
         // OpenPIM has directory scopes only: no app scope is ever set.
@@ -78,7 +78,7 @@ fn target(audit: Audit, a: &Schedule, role_name: &str) -> Audit {
     audit
         .target("Role", a.role_definition_id, Some(role_name), None)
         .target(principal_type(a.principal_kind), a.principal_id, None, None)
-        .detail("directoryScopeId", a.scope)
+        .detail("directoryScopeId", &a.scope)
         .detail("roleAssignmentId", a.id)
 }
 
@@ -109,7 +109,7 @@ pub(super) async fn check_scope_exists(
     scope: &DirectoryScope,
 ) -> ApiResult<()> {
     if let Some(role) = s.store.get_role_definition(role).await? {
-        openpim_core::authz::check_assignable_at(&role, scope)?;
+        openpim_core::authz::check_assignable_at(&role, &(*scope).into())?;
     }
     let exists = match scope {
         DirectoryScope::Tenant => true,
@@ -156,7 +156,7 @@ pub async fn create(State(s): State<AppState>, caller: Caller, q: OData, body: J
         return Err(ApiError::bad_request(format!("The directory scope '{scope}' does not exist.")));
     }
     let (live, _) =
-        tx.live_schedule_at(Kind::Assignment, input.principal_id, input.role_definition_id, &scope, now).await?;
+        tx.live_schedule_at(Kind::Assignment, input.principal_id, input.role_definition_id, &scope.into(), now).await?;
     let duplicate = live.is_some();
     if let Err(e) =
         check_new_assignment(input.principal_id, principal_ref, input.role_definition_id, role.as_ref(), duplicate)
@@ -190,7 +190,7 @@ pub async fn remove(State(s): State<AppState>, caller: Caller, Path(id): Path<St
     let role_name =
         s.store.get_role_definition(a.role_definition_id).await?.map(|r| r.display_name).unwrap_or_default();
     let audit = target(Audit::new(ROLE_MANAGEMENT, "Remove member from role", "Unassign"), &a, &role_name);
-    s.authorize::<cap::ManageRoleAssignments>(&caller, &[a.scope], &audit).await?;
+    s.authorize::<cap::ManageRoleAssignments>(&caller, &[a.scope.require_directory()?], &audit).await?;
     // Removing the last Global Administrator is refused by the store's invariants at commit.
     let mut tx = s.store.begin_write().await?;
     tx.remove_schedule(&a).await?;

@@ -159,7 +159,7 @@ fn held(schedule: Schedule) -> HeldSchedule {
 
 async fn expand_request(s: &AppState, q: &OData, r: &ScheduleRequest) -> ApiResult<Value> {
     let mut v = wire::request(r);
-    expand_common(s, q, &mut v, r.principal_id, r.role_definition_id, &r.scope).await?;
+    expand_common(s, q, &mut v, r.principal_id, r.role_definition_id, &r.scope.require_directory()?).await?;
     if q.expands("targetSchedule") {
         let target = match r.target_schedule_id {
             Some(id) => s.store.get_schedule(r.kind, id).await?,
@@ -263,7 +263,8 @@ async fn render_held(s: &AppState, q: &OData, h: &HeldSchedule, window: Window) 
         Window::Live => wire::schedule(h),
         Window::EffectiveAt(_) => wire::instance(h),
     };
-    expand_common(s, q, &mut v, h.principal_id, h.schedule.role_definition_id, &h.schedule.scope).await?;
+    expand_common(s, q, &mut v, h.principal_id, h.schedule.role_definition_id, &h.schedule.scope.require_directory()?)
+        .await?;
     if q.expands("activatedUsing") {
         let source = match h.schedule.activated_using {
             Some(e) => s.store.get_schedule(Kind::Eligibility, e).await?,

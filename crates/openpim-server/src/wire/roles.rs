@@ -48,6 +48,8 @@ fn read_permission(b: &mut Body) -> ApiResult<RolePermission> {
         allowed_resource_actions: b.string_list("allowedResourceActions")?.unwrap_or_default(),
         excluded_resource_actions: b.string_list("excludedResourceActions")?.unwrap_or_default(),
         condition: b.string("condition")?,
+        // Graph's unifiedRolePermission has no data actions (directory roles have none).
+        ..Default::default()
     })
 }
 

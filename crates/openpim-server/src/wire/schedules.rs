@@ -210,7 +210,7 @@ pub fn read_request(mut b: Body, kind: Kind) -> ApiResult<NewRequest> {
         action,
         principal_id,
         role_definition_id,
-        scope,
+        scope: scope.into(),
         justification,
         schedule,
         ticket,

@@ -1,4 +1,4 @@
-//! Directory scopes: where a role assignment applies.
+//! Directory scopes: where an Entra role assignment applies.
 //!
 //! Graph writes them as strings: `/` (the whole tenant), `/administrativeUnits/{id}` (members of
 //! an administrative unit) or `/{objectId}` (one object, e.g. an application).

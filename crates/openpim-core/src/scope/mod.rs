@@ -1,0 +1,110 @@
+//! Scopes: where a role assignment, eligibility or policy applies.
+//!
+//! One type with two families, so one schedule engine and one access index serve both role
+//! worlds: directory scopes for Entra roles ([`DirectoryScope`]) and Azure Resource Manager scopes
+//! for Azure roles ([`ArmScope`]). Both are stored and exchanged as the strings their APIs use;
+//! the two families never overlap (`/` is the directory tenant) and never cover each other.
+
+mod arm;
+mod directory;
+mod hierarchy;
+
+pub use arm::{ArmScope, ArmScopeError, ArmScopeKind};
+pub use directory::DirectoryScope;
+pub use hierarchy::{
+    HierarchyError, ManagementGroupTree, NoManagementGroups, ScopeHierarchy, MAX_MANAGEMENT_GROUP_DEPTH,
+};
+
+use crate::error::{DomainError, DomainResult};
+use std::fmt;
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Scope {
+    Directory(DirectoryScope),
+    Arm(ArmScope),
+}
+
+impl Scope {
+    /// Reads either family from its text: strings starting with `/subscriptions` or `/providers`
+    /// are ARM scopes (with ARM's errors), everything else a directory scope (with Graph's).
+    pub fn parse(raw: &str) -> DomainResult<Self> {
+        let first = raw.strip_prefix('/').map(|rest| rest.split('/').next().unwrap_or_default());
+        let is_arm =
+            first.is_some_and(|s| s.eq_ignore_ascii_case("subscriptions") || s.eq_ignore_ascii_case("providers"));
+        if !is_arm {
+            return DirectoryScope::parse(raw).map(Self::Directory);
+        }
+        ArmScope::parse(raw).map(Self::Arm).map_err(|e| {
+            DomainError::invalid("InvalidScope", format!("'{raw}' is not a valid Azure resource scope: {e}."))
+        })
+    }
+
+    pub const TENANT: Scope = Scope::Directory(DirectoryScope::Tenant);
+
+    pub fn as_directory(&self) -> Option<DirectoryScope> {
+        match self {
+            Self::Directory(d) => Some(*d),
+            Self::Arm(_) => None,
+        }
+    }
+
+    /// The directory scope, or Graph's 400 for a `directoryScopeId` that is not one: for Graph
+    /// surfaces, which serve directory roles only.
+    pub fn require_directory(&self) -> DomainResult<DirectoryScope> {
+        self.as_directory().ok_or_else(|| {
+            DomainError::invalid(
+                "InvalidDirectoryScope",
+                format!("'{self}' is an Azure resource scope, not a valid directoryScopeId."),
+            )
+        })
+    }
+
+    pub fn as_arm(&self) -> Option<&ArmScope> {
+        match self {
+            Self::Arm(a) => Some(a),
+            Self::Directory(_) => None,
+        }
+    }
+
+    /// True when an assignment at `self` grants rights at `target`. Within the directory, the
+    /// tenant covers everything and a narrower scope only itself; within ARM, a scope covers
+    /// itself and everything below it (`hierarchy` places subscriptions in management groups).
+    /// A directory scope never covers an ARM scope, nor the other way round.
+    pub fn covers<H: ScopeHierarchy + ?Sized>(&self, target: &Scope, hierarchy: &H) -> bool {
+        match (self, target) {
+            (Self::Directory(s), Self::Directory(t)) => s.covers(t),
+            (Self::Arm(s), Self::Arm(t)) => s.covers(t, hierarchy),
+            _ => false,
+        }
+    }
+}
+
+impl From<DirectoryScope> for Scope {
+    fn from(scope: DirectoryScope) -> Self {
+        Self::Directory(scope)
+    }
+}
+
+impl From<ArmScope> for Scope {
+    fn from(scope: ArmScope) -> Self {
+        Self::Arm(scope)
+    }
+}
+
+impl PartialEq<DirectoryScope> for Scope {
+    fn eq(&self, other: &DirectoryScope) -> bool {
+        self.as_directory().is_some_and(|d| d == *other)
+    }
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Directory(d) => d.fmt(f),
+            Self::Arm(a) => a.fmt(f),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
