@@ -156,6 +156,12 @@ impl Approval {
             && (step.reviewed_by == Some(who) || !self.decided_by(who))
     }
 
+    /// May `who` see this approval: its requester and anyone listed as an approver of a stage
+    /// (directly or through `groups`)? Others need a role that reads everyone's requests.
+    pub fn concerns(&self, who: ObjectId, groups: &[ObjectId]) -> bool {
+        who == self.requester || self.steps.iter().any(|s| is_approver(s, who, groups))
+    }
+
     /// May `who` decide the current step now? Never the requester, and nobody who decided an
     /// earlier stage: each stage is meant to be a different person's judgement.
     pub fn awaits(&self, who: ObjectId, groups: &[ObjectId], now: Instant) -> bool {
