@@ -55,6 +55,9 @@ pub enum Operation {
     /// Role Administrators, as Graph documents for `roleManagementPolicies`.
     ReadRolePolicies,
     ReadAuditLogs,
+    /// Read role definitions (the catalog and custom roles): every member user by Entra's
+    /// default permissions; guests need a role that grants it (Directory Readers, Global Reader).
+    ReadRoleDefinitions,
     /// Read users, groups, administrative units, applications and service principals. Entra's
     /// default user permissions let every member user do this; guests need a role that grants
     /// it (Directory Readers, Global Reader).
@@ -91,13 +94,14 @@ impl Operation {
             Self::ReadRolePolicies => "microsoft.directory/privilegedIdentityManagement/allProperties/read",
             Self::ReadAuditLogs => "microsoft.directory/auditLogs/allProperties/read",
             Self::ReadDirectory => "microsoft.directory/users/standard/read",
+            Self::ReadRoleDefinitions => "microsoft.directory/roleDefinitions/standard/read",
         }
     }
 
     /// Operations Entra's default user permissions grant every member user (not guests) without
     /// any role.
     pub fn is_member_default(self) -> bool {
-        matches!(self, Self::ReadDirectory)
+        matches!(self, Self::ReadDirectory | Self::ReadRoleDefinitions)
     }
 }
 
@@ -153,6 +157,7 @@ capabilities!(
     ReadRoleAssignments,
     ReadRolePolicies,
     ReadAuditLogs,
+    ReadRoleDefinitions,
     ReadDirectory,
 );
 
@@ -474,6 +479,11 @@ mod tests {
         let plain = ObjectId::new_v4();
         assert!(grant::<cap::ReadRoleAssignments>(&idx, member(plain), &[], now).is_err());
         assert!(grant::<cap::ReadRolePolicies>(&idx, member(plain), &[], now).is_err());
+        // Role definitions are every member's to read; a guest needs Directory Readers.
+        grant::<cap::ReadRoleDefinitions>(&idx, member(plain), &[], now).unwrap();
+        let guest = |id| Subject { id, is_member_user: false };
+        assert!(grant::<cap::ReadRoleDefinitions>(&idx, guest(plain), &[], now).is_err());
+        grant::<cap::ReadRoleDefinitions>(&idx, guest(reader), &[], now).unwrap();
         assert_eq!(own_principal(member(plain)).principal(), plain);
         // Global Reader and Privileged Role Administrator read both.
         for role in [catalog::GLOBAL_READER, PRIVILEGED_ROLE_ADMINISTRATOR] {

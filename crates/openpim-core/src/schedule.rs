@@ -1483,8 +1483,9 @@ mod tests {
     fn accepted_requests_announce_what_entra_notifies() {
         use crate::notify::Event;
         let w = World::new();
-        let assign = decide(w.req(Kind::Eligibility, Action::AdminAssign, permanent()), &w.ctx(T0, w.admin, None, None))
-            .unwrap();
+        let assign =
+            decide(w.req(Kind::Eligibility, Action::AdminAssign, permanent()), &w.ctx(T0, w.admin, None, None))
+                .unwrap();
         assert_eq!(assign.notification(), Some(Event::EligibilityAssigned));
         let active =
             decide(w.req(Kind::Assignment, Action::AdminAssign, permanent()), &w.ctx(T0, w.admin, None, None)).unwrap();
