@@ -112,9 +112,26 @@ async fn a_member_without_a_reading_role_gets_403_on_everyones_lists_and_200_on_
     let (status, body) = get(&pim, &format!("/v1.0/openpim/accessCheck?action={action}"), &alice_token).await;
     assert_eq!((status, body["allowed"].clone()), (StatusCode::OK, json!(true)), "{body}");
 
-    // Role definitions are every member's; role settings are not.
+    // Role definitions are every member's; role settings only for the roles she is eligible for.
     assert_eq!(get(&pim, ROLE_DEFINITIONS, &alice_token).await.0, StatusCode::OK);
     let (status, body) = get(&pim, POLICY_ASSIGNMENTS, &alice_token).await;
+    assert_graph_error(status, &body, 403, "Authorization_RequestDenied");
+    let expand = "&$expand=policy($expand=rules)";
+    let hers = pim
+        .list(&format!("{POLICY_ASSIGNMENTS} and roleDefinitionId eq '{USER_ADMINISTRATOR}'{expand}"), &alice_token)
+        .await;
+    assert_eq!(hers.len(), 1, "{hers:?}");
+    assert_eq!(hers[0]["roleDefinitionId"], USER_ADMINISTRATOR);
+    let policy = hers[0]["policyId"].as_str().expect("policyId").to_string();
+    let (status, body) =
+        get(&pim, &format!("/v1.0/policies/roleManagementPolicies/{policy}/rules"), &alice_token).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let not_hers = format!("{POLICY_ASSIGNMENTS} and roleDefinitionId eq '{GROUPS_ADMINISTRATOR}'");
+    let (status, body) = get(&pim, &not_hers, &alice_token).await;
+    assert_graph_error(status, &body, 403, "Authorization_RequestDenied");
+    let bobs = pim.list(&not_hers, &pim.admin_token()).await;
+    let bobs_policy = bobs[0]["policyId"].as_str().expect("policyId");
+    let (status, body) = get(&pim, &format!("/v1.0/policies/roleManagementPolicies/{bobs_policy}"), &alice_token).await;
     assert_graph_error(status, &body, 403, "Authorization_RequestDenied");
     pim.stop().await;
 }

@@ -1,17 +1,54 @@
-//! Role settings (role management policies and their rules): reading them needs
-//! `ReadRolePolicies` (Entra's PIM readers and role administrators), changing a rule
-//! `ManageRolePolicies`. Members learn what activating their own eligible roles requires from
-//! the web UI's "My roles" page and from the activation's own answer.
+//! Role settings (role management policies and their rules). Every role's settings are for
+//! Entra's PIM readers and role administrators (`ReadRolePolicies`); anyone reads the settings
+//! of the roles they are eligible for, which say what activating them asks (what Entra's PIM
+//! shows its users under "My roles"). Changing a rule needs `ManageRolePolicies`.
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::state::{AppState, Audit};
-use openpim_core::authz::{cap, Granted};
+use openpim_core::authz::{cap, Granted, OwnPrincipal};
 use openpim_core::policy::rules::{apply_update, Approver, PolicyRule, RuleKind};
+use openpim_core::ObjectId;
 use openpim_store::policies::StoredPolicy;
 use openpim_store::{ListRequest, Page, WriteTx};
 use std::collections::HashSet;
 
+/// On what grounds role settings are read.
+#[derive(Debug, Clone)]
+pub enum PolicyReader {
+    /// Every role's settings.
+    Reader(Granted<cap::ReadRolePolicies>),
+    /// The settings of the roles the caller is eligible for (now or later, directly or through
+    /// a group).
+    Eligible(OwnPrincipal),
+}
+
+impl PolicyReader {
+    pub fn of(s: &AppState, caller: &Caller) -> Self {
+        match s.permits::<cap::ReadRolePolicies>(caller) {
+            Some(granted) => Self::Reader(granted),
+            None => Self::Eligible(openpim_core::authz::own_principal(caller.subject())),
+        }
+    }
+}
+
+fn refused() -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::FORBIDDEN,
+        "Authorization_RequestDenied",
+        "Reading role settings needs a role that grants \
+         'microsoft.directory/privilegedIdentityManagement/allProperties/read' (Global Reader, Security \
+         Reader, Privileged Role Administrator, ...). Without one, you may read the settings of the roles you \
+         are eligible for, by roleDefinitionId.",
+    )
+}
+
+/// The roles `own` is eligible for, now or later, directly or through a group.
+async fn eligible_roles(s: &AppState, own: &OwnPrincipal) -> ApiResult<Vec<ObjectId>> {
+    Ok(s.store.latent_roles_of(own.principal()).await?.eligible_for)
+}
+
+/// Every role's policies (this collection names no role, so it is for readers only).
 pub async fn list(
     s: &AppState,
     _granted: &Granted<cap::ReadRolePolicies>,
@@ -20,16 +57,32 @@ pub async fn list(
     Ok(s.store.list_policies(req).await?)
 }
 
+/// Policy assignments: every role's for a reader; for anyone else, those whose `$filter` keeps
+/// only a role they are eligible for (`roleDefinitionId eq '...'`).
 pub async fn list_assignments(
     s: &AppState,
-    _granted: &Granted<cap::ReadRolePolicies>,
+    reader: &PolicyReader,
     req: &ListRequest<'_>,
 ) -> ApiResult<Page<StoredPolicy>> {
+    if let PolicyReader::Eligible(own) = reader {
+        let mine = eligible_roles(s, own).await?;
+        if !mine.iter().any(|role| super::reads::filter_pins(req.filter, "roleDefinitionId", *role)) {
+            return Err(refused());
+        }
+    }
     Ok(s.store.list_policy_assignments(req).await?)
 }
 
-pub async fn get(s: &AppState, _granted: &Granted<cap::ReadRolePolicies>, id: &str) -> ApiResult<Option<StoredPolicy>> {
-    Ok(s.store.get_policy(id).await?)
+/// One policy by id: any for a reader; for anyone else, only a role's they are eligible for (403
+/// for the others: every role has a policy, so its existence tells nothing).
+pub async fn get(s: &AppState, reader: &PolicyReader, id: &str) -> ApiResult<Option<StoredPolicy>> {
+    let Some(p) = s.store.get_policy(id).await? else { return Ok(None) };
+    if let PolicyReader::Eligible(own) = reader {
+        if !eligible_roles(s, own).await?.contains(&p.role_definition_id) {
+            return Err(refused());
+        }
+    }
+    Ok(Some(p))
 }
 
 /// The rule a PATCH names, with its policy, before the caller's right to change it is checked

@@ -1,12 +1,14 @@
 //! `/policies/roleManagementPolicies` and `/policies/roleManagementPolicyAssignments`:
 //! each role's settings, readable by Entra's PIM readers and role administrators
-//! (`ReadRolePolicies`), and changed rule by rule by those who may assign roles.
+//! (`ReadRolePolicies`) and, for the roles they are eligible for, by anyone; changed
+//! rule by rule by those who may assign roles.
 
 use super::ops::{found, no_content};
 use crate::auth::{Authorized, Caller};
 use crate::error::{ApiError, ApiResult};
 use crate::odata::OData;
-use crate::pim::{self, policies::RuleChange};
+use crate::pim;
+use crate::pim::policies::{PolicyReader, RuleChange};
 use crate::state::{AppState, Audit};
 use crate::wire::body::{Body, JsonObject};
 use crate::wire::policies as wire;
@@ -63,29 +65,25 @@ pub async fn list(
     Ok(q.collection(POLICIES, page.map(|p| wire::policy(&p, rules, effective)), req.offset))
 }
 
-/// The policy `id`, read on the caller's proof.
-async fn policy(s: &AppState, reader: &Authorized<cap::ReadRolePolicies>, id: &str) -> ApiResult<StoredPolicy> {
-    found(pim::policies::get(s, &reader.granted, id).await?, "unifiedRoleManagementPolicy", id)
+/// The policy `id`, if the caller may read it.
+async fn policy(s: &AppState, caller: &Caller, id: &str) -> ApiResult<StoredPolicy> {
+    let reader = PolicyReader::of(s, caller);
+    found(pim::policies::get(s, &reader, id).await?, "unifiedRoleManagementPolicy", id)
 }
 
-pub async fn get(
-    State(s): State<AppState>,
-    reader: Authorized<cap::ReadRolePolicies>,
-    q: OData,
-    Path(id): Path<String>,
-) -> ApiResult<Response> {
+pub async fn get(State(s): State<AppState>, caller: Caller, q: OData, Path(id): Path<String>) -> ApiResult<Response> {
     let (rules, effective) = expand_flags(&q)?;
-    let p = policy(&s, &reader, &id).await?;
+    let p = policy(&s, &caller, &id).await?;
     Ok(q.entity(&format!("{POLICIES}/$entity"), wire::policy(&p, rules, effective)))
 }
 
 pub async fn list_rules(
     State(s): State<AppState>,
-    reader: Authorized<cap::ReadRolePolicies>,
+    caller: Caller,
     q: OData,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    let p = policy(&s, &reader, &id).await?;
+    let p = policy(&s, &caller, &id).await?;
     if q.options.filter.is_some() || !q.options.orderby.is_empty() {
         return Err(ApiError::bad_request("$filter and $orderby are not supported on policy rules."));
     }
@@ -96,11 +94,11 @@ pub async fn list_rules(
 
 pub async fn get_rule(
     State(s): State<AppState>,
-    reader: Authorized<cap::ReadRolePolicies>,
+    caller: Caller,
     q: OData,
     Path((id, rule)): Path<(String, String)>,
 ) -> ApiResult<Response> {
-    let p = policy(&s, &reader, &id).await?;
+    let p = policy(&s, &caller, &id).await?;
     let r = found(p.rules.iter().find(|r| r.id.eq_ignore_ascii_case(&rule)), "unifiedRoleManagementPolicyRule", &rule)?;
     Ok(q.entity(&format!("{POLICIES}('{}')/rules/$entity", p.id), wire::rule(r)))
 }
@@ -154,28 +152,24 @@ fn check_assignment_expand(q: &OData) -> ApiResult<()> {
     Ok(())
 }
 
-pub async fn list_assignments(
-    State(s): State<AppState>,
-    reader: Authorized<cap::ReadRolePolicies>,
-    q: OData,
-) -> ApiResult<Response> {
+pub async fn list_assignments(State(s): State<AppState>, caller: Caller, q: OData) -> ApiResult<Response> {
     require_scope_filter(&q)?;
     check_assignment_expand(&q)?;
     let req = q.list_request(&schema::POLICY_ASSIGNMENT)?;
-    let page = pim::policies::list_assignments(&s, &reader.granted, &req).await?;
+    let page = pim::policies::list_assignments(&s, &PolicyReader::of(&s, &caller), &req).await?;
     Ok(q.collection(ASSIGNMENTS, page.map(|p| render_assignment(&q, &p)), req.offset))
 }
 
 pub async fn get_assignment(
     State(s): State<AppState>,
-    reader: Authorized<cap::ReadRolePolicies>,
+    caller: Caller,
     q: OData,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     check_assignment_expand(&q)?;
     let (policy_id, role) =
         id.rsplit_once('_').ok_or_else(|| ApiError::not_found("unifiedRoleManagementPolicyAssignment", &id))?;
-    let p = pim::policies::get(&s, &reader.granted, policy_id)
+    let p = pim::policies::get(&s, &PolicyReader::of(&s, &caller), policy_id)
         .await?
         .filter(|p| p.role_definition_id.to_string().eq_ignore_ascii_case(role))
         .ok_or_else(|| ApiError::not_found("unifiedRoleManagementPolicyAssignment", &id))?;
