@@ -292,6 +292,24 @@ mod tests {
     }
 
     #[test]
+    fn an_approval_concerns_its_requester_and_every_stages_approvers_only() {
+        let (bob, alice, carol, eve) = (ObjectId::new_v4(), ObjectId::new_v4(), ObjectId::new_v4(), ObjectId::new_v4());
+        let group = ObjectId::new_v4();
+        let through_group = Approver::GroupMembers { group_id: group, description: None };
+        let a = start(
+            ObjectId::new_v4(),
+            bob,
+            &settings(vec![vec![user(alice)], vec![user(carol), through_group]]),
+            T0,
+            Duration::hours(24),
+        );
+        assert!(a.concerns(bob, &[]), "the requester");
+        assert!(a.concerns(alice, &[]) && a.concerns(carol, &[]), "approvers of any stage, not only the current one");
+        assert!(a.concerns(eve, &[group]), "an approver through a group");
+        assert!(!a.concerns(eve, &[]) && !a.concerns(eve, &[ObjectId::new_v4()]));
+    }
+
+    #[test]
     fn nobody_approves_their_own_request_even_as_a_listed_approver() {
         let bob = ObjectId::new_v4();
         let a = start(ObjectId::new_v4(), bob, &settings(vec![vec![user(bob)]]), T0, Duration::hours(24));
