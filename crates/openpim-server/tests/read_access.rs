@@ -83,6 +83,8 @@ async fn a_member_without_a_reading_role_gets_403_on_everyones_lists_and_200_on_
     }
     let requests = pim.list(&format!("{ASSIGNMENT_REQUESTS}/filterByCurrentUser(on='principal')"), &alice_token).await;
     assert_eq!(principals(&requests), vec![alice.clone()]);
+    let requests = pim.list(&format!("{ELIGIBILITY_REQUESTS}?$filter=principalId eq '{alice}'"), &alice_token).await;
+    assert_eq!(principals(&requests), vec![alice.clone()], "the admin's request making her eligible");
     // Her activation is a role assignment in effect: hers to read.
     let held = pim.list(&format!("{ROLE_ASSIGNMENTS}?$filter=principalId eq '{alice}'"), &alice_token).await;
     assert_eq!(principals(&held), vec![alice.clone()]);
