@@ -156,6 +156,12 @@ impl Approval {
             && (step.reviewed_by == Some(who) || !self.decided_by(who))
     }
 
+    /// May `who` see this approval: its requester and anyone listed as an approver of a stage
+    /// (directly or through `groups`)? Others need a role that reads everyone's requests.
+    pub fn concerns(&self, who: ObjectId, groups: &[ObjectId]) -> bool {
+        who == self.requester || self.steps.iter().any(|s| is_approver(s, who, groups))
+    }
+
     /// May `who` decide the current step now? Never the requester, and nobody who decided an
     /// earlier stage: each stage is meant to be a different person's judgement.
     pub fn awaits(&self, who: ObjectId, groups: &[ObjectId], now: Instant) -> bool {
@@ -283,6 +289,24 @@ mod tests {
         assert_eq!(e.code, "ApprovalNotPending");
         let denied = review(&a, step, alice, &[], ReviewResult::Deny, Some("no".into()), T0).unwrap();
         assert_eq!(denied.status, ApprovalStatus::Denied);
+    }
+
+    #[test]
+    fn an_approval_concerns_its_requester_and_every_stages_approvers_only() {
+        let (bob, alice, carol, eve) = (ObjectId::new_v4(), ObjectId::new_v4(), ObjectId::new_v4(), ObjectId::new_v4());
+        let group = ObjectId::new_v4();
+        let through_group = Approver::GroupMembers { group_id: group, description: None };
+        let a = start(
+            ObjectId::new_v4(),
+            bob,
+            &settings(vec![vec![user(alice)], vec![user(carol), through_group]]),
+            T0,
+            Duration::hours(24),
+        );
+        assert!(a.concerns(bob, &[]), "the requester");
+        assert!(a.concerns(alice, &[]) && a.concerns(carol, &[]), "approvers of any stage, not only the current one");
+        assert!(a.concerns(eve, &[group]), "an approver through a group");
+        assert!(!a.concerns(eve, &[]) && !a.concerns(eve, &[ObjectId::new_v4()]));
     }
 
     #[test]

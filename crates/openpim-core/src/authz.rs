@@ -43,10 +43,21 @@ pub enum Operation {
     /// Change role settings (policy rules). Whoever may assign roles sets the rules for
     /// assigning them: Global and Privileged Role Administrators.
     ManageRolePolicies,
-    /// Read everyone's schedule requests (justifications, tickets): Global Reader, Security
-    /// Reader and role administrators. Everyone may read their own.
-    ReadScheduleRequests,
+    /// Read who holds, is eligible for or asked for which role: everyone's role assignments,
+    /// eligibility and assignment schedules, their instances and schedule requests
+    /// (justifications, tickets), and another principal's access check. Entra's
+    /// `roleAssignments/standard/read`: Directory Readers, Global Reader and role administrators;
+    /// not a member user's default (knowing who can become Global Administrator is an
+    /// attacker's map). Everyone reads their own through [`OwnPrincipal`].
+    ReadRoleAssignments,
+    /// Read role settings (role management policies and their rules): Entra's PIM readers
+    /// (Global Reader, Security Reader, Security Operator, Security Administrator) and Privileged
+    /// Role Administrators, as Graph documents for `roleManagementPolicies`.
+    ReadRolePolicies,
     ReadAuditLogs,
+    /// Read role definitions (the catalog and custom roles): every member user by Entra's
+    /// default permissions; guests need a role that grants it (Directory Readers, Global Reader).
+    ReadRoleDefinitions,
     /// Read users, groups, administrative units, applications and service principals. Entra's
     /// default user permissions let every member user do this; guests need a role that grants
     /// it (Directory Readers, Global Reader).
@@ -79,16 +90,18 @@ impl Operation {
             Self::DisableServicePrincipal => "microsoft.directory/servicePrincipals/disable",
             Self::DeleteServicePrincipal => "microsoft.directory/servicePrincipals/delete",
             Self::ManageRoleDefinitions => "microsoft.directory/roleDefinitions/allProperties/allTasks",
-            Self::ReadScheduleRequests => "microsoft.directory/roleAssignments/standard/read",
+            Self::ReadRoleAssignments => "microsoft.directory/roleAssignments/standard/read",
+            Self::ReadRolePolicies => "microsoft.directory/privilegedIdentityManagement/allProperties/read",
             Self::ReadAuditLogs => "microsoft.directory/auditLogs/allProperties/read",
             Self::ReadDirectory => "microsoft.directory/users/standard/read",
+            Self::ReadRoleDefinitions => "microsoft.directory/roleDefinitions/standard/read",
         }
     }
 
     /// Operations Entra's default user permissions grant every member user (not guests) without
     /// any role.
     pub fn is_member_default(self) -> bool {
-        matches!(self, Self::ReadDirectory)
+        matches!(self, Self::ReadDirectory | Self::ReadRoleDefinitions)
     }
 }
 
@@ -141,8 +154,10 @@ capabilities!(
     ManageRoleDefinitions,
     ManageRoleAssignments,
     ManageRolePolicies,
-    ReadScheduleRequests,
+    ReadRoleAssignments,
+    ReadRolePolicies,
     ReadAuditLogs,
+    ReadRoleDefinitions,
     ReadDirectory,
 );
 
@@ -189,6 +204,26 @@ impl<C: Capability> Granted<C> {
     pub fn operation(&self) -> Operation {
         C::OPERATION
     }
+}
+
+/// Proof that an operation concerns the caller's own principal only: their own schedules,
+/// instances and requests (`filterByCurrentUser`), their own self-service requests. Made only
+/// by [`own_principal`] from the authenticated subject, so "the caller's principal" cannot be
+/// confused with an id taken from a request body or a filter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OwnPrincipal {
+    principal: ObjectId,
+}
+
+impl OwnPrincipal {
+    pub fn principal(&self) -> ObjectId {
+        self.principal
+    }
+}
+
+/// The [`OwnPrincipal`] proof of `subject`: everyone may act on and read what is their own.
+pub fn own_principal(subject: Subject) -> OwnPrincipal {
+    OwnPrincipal { principal: subject.id }
 }
 
 /// Who is asking: the facts about the caller the checks need beyond the access index.
@@ -395,7 +430,7 @@ mod tests {
         idx
     }
 
-    const ALL: [Operation; 16] = [
+    const ALL: [Operation; 17] = [
         Operation::CreateUser,
         Operation::UpdateUser,
         Operation::DeleteUser,
@@ -410,7 +445,8 @@ mod tests {
         Operation::ManageRoleDefinitions,
         Operation::ManageRoleAssignments,
         Operation::ManageRolePolicies,
-        Operation::ReadScheduleRequests,
+        Operation::ReadRoleAssignments,
+        Operation::ReadRolePolicies,
         Operation::ReadAuditLogs,
     ];
 
@@ -444,7 +480,35 @@ mod tests {
             GrantBasis::Role(_)
         ));
         // The default covers reading the directory only: a member may not read everyone's requests.
-        assert!(grant::<cap::ReadScheduleRequests>(&idx, member, &[], now).is_err());
+        assert!(grant::<cap::ReadRoleAssignments>(&idx, member, &[], now).is_err());
+    }
+
+    #[test]
+    fn reading_who_holds_roles_needs_a_directory_read_role_and_settings_a_pim_reader() {
+        let now = datetime!(2026-06-01 00:00 UTC);
+        let member = |id| Subject { id, is_member_user: true };
+        let reader = ObjectId::new_v4();
+        let idx = index_with(reader, catalog::DIRECTORY_READERS, DirectoryScope::Tenant);
+        // Directory Readers see everyone's assignments and schedules, not the PIM settings.
+        grant::<cap::ReadRoleAssignments>(&idx, member(reader), &[], now).unwrap();
+        assert!(grant::<cap::ReadRolePolicies>(&idx, member(reader), &[], now).is_err());
+        // A member without a role sees neither: only their own.
+        let plain = ObjectId::new_v4();
+        assert!(grant::<cap::ReadRoleAssignments>(&idx, member(plain), &[], now).is_err());
+        assert!(grant::<cap::ReadRolePolicies>(&idx, member(plain), &[], now).is_err());
+        // Role definitions are every member's to read; a guest needs Directory Readers.
+        grant::<cap::ReadRoleDefinitions>(&idx, member(plain), &[], now).unwrap();
+        let guest = |id| Subject { id, is_member_user: false };
+        assert!(grant::<cap::ReadRoleDefinitions>(&idx, guest(plain), &[], now).is_err());
+        grant::<cap::ReadRoleDefinitions>(&idx, guest(reader), &[], now).unwrap();
+        assert_eq!(own_principal(member(plain)).principal(), plain);
+        // Global Reader and Privileged Role Administrator read both.
+        for role in [catalog::GLOBAL_READER, PRIVILEGED_ROLE_ADMINISTRATOR] {
+            let who = ObjectId::new_v4();
+            let idx = index_with(who, role, DirectoryScope::Tenant);
+            grant::<cap::ReadRoleAssignments>(&idx, member(who), &[], now).unwrap();
+            grant::<cap::ReadRolePolicies>(&idx, member(who), &[], now).unwrap();
+        }
     }
 
     #[test]

@@ -388,6 +388,65 @@ pub struct Outcome {
     pub answers_self_requests: Option<Action>,
 }
 
+impl Outcome {
+    /// The notification an accepted request announces, as Entra notifies: an admin's new
+    /// eligibility or assignment, an activation that took effect, or one waiting for approvers.
+    /// Extensions, renewals, updates and removals announce nothing.
+    pub fn notification(&self) -> Option<crate::notify::Event> {
+        use crate::notify::Event;
+        let r = &self.request;
+        match (&self.effect, r.kind, r.action) {
+            (Effect::Create(_), Kind::Eligibility, Action::AdminAssign) => Some(Event::EligibilityAssigned),
+            (Effect::Create(_), Kind::Assignment, Action::AdminAssign) => Some(Event::AssignmentAssigned),
+            (Effect::Create(_), Kind::Assignment, Action::SelfActivate) => Some(Event::Activated),
+            (Effect::Nothing, _, Action::SelfActivate) if r.status == RequestStatus::PendingApproval => {
+                Some(Event::ApprovalRequired)
+            }
+            _ => None,
+        }
+    }
+}
+
+impl ScheduleRequest {
+    /// Is this request `who`'s own business: its principal or its creator? They see and may
+    /// cancel it without any role.
+    pub fn concerns(&self, who: ObjectId) -> bool {
+        self.principal_id == who || self.created_by == who
+    }
+}
+
+/// The status an approved activation's request moves to once its schedule exists, and when it
+/// completed: `Granted` while a future-dated activation waits for its start (completing then),
+/// `Provisioned` when it is in effect now.
+pub fn approved_request_status(activation: &Schedule, now: Instant) -> (RequestStatus, Instant) {
+    let status = if activation.start > now { RequestStatus::Granted } else { RequestStatus::Provisioned };
+    (status, activation.start.max(now))
+}
+
+/// What canceling a request withdraws besides the request itself.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cancellation {
+    /// The future-dated schedule this request created and that has not started yet: it is
+    /// withdrawn with its request (one already in effect stays; removing it is a deactivation).
+    pub withdraw: Option<Schedule>,
+}
+
+/// Cancels `request`, which must still be waiting (for its start or a decision). `target` is
+/// the schedule it points at (`targetScheduleId`), when there is one.
+pub fn cancel(request: &ScheduleRequest, target: Option<&Schedule>, now: Instant) -> DomainResult<Cancellation> {
+    if !request.status.is_cancelable() {
+        return Err(bad(
+            "RequestNotCancelable",
+            format!("A request with status '{}' cannot be canceled.", request.status.as_str()),
+        ));
+    }
+    let withdraw = target
+        .filter(|_| request.status == RequestStatus::Granted)
+        .filter(|t| t.start > now && t.created_using == Some(request.id))
+        .cloned();
+    Ok(Cancellation { withdraw })
+}
+
 fn bad(code: &'static str, message: impl Into<String>) -> DomainError {
     DomainError::invalid(code, message)
 }
@@ -1418,6 +1477,84 @@ mod tests {
             decide(w.req(Kind::Eligibility, Action::AdminAssign, permanent()), &w.ctx(T0, w.admin, None, None))
                 .unwrap();
         assert_eq!(assign.answers_self_requests, None);
+    }
+
+    #[test]
+    fn accepted_requests_announce_what_entra_notifies() {
+        use crate::notify::Event;
+        let w = World::new();
+        let assign =
+            decide(w.req(Kind::Eligibility, Action::AdminAssign, permanent()), &w.ctx(T0, w.admin, None, None))
+                .unwrap();
+        assert_eq!(assign.notification(), Some(Event::EligibilityAssigned));
+        let active =
+            decide(w.req(Kind::Assignment, Action::AdminAssign, permanent()), &w.ctx(T0, w.admin, None, None)).unwrap();
+        assert_eq!(active.notification(), Some(Event::AssignmentAssigned));
+        let elig = eligible(&w, T0);
+        let activation = decide(
+            w.req(Kind::Assignment, Action::SelfActivate, after(None, Duration::hours(1))),
+            &w.ctx(T0, w.alice, None, Some(&elig)),
+        )
+        .unwrap();
+        assert_eq!(activation.notification(), Some(Event::Activated));
+        // A pending activation asks its approvers; an extension announces nothing.
+        let mut pending = activation.clone();
+        pending.effect = Effect::Nothing;
+        pending.request.status = RequestStatus::PendingApproval;
+        assert_eq!(pending.notification(), Some(Event::ApprovalRequired));
+        let expiring = created(
+            decide(
+                w.req(Kind::Eligibility, Action::AdminAssign, after(None, Duration::days(3))),
+                &w.ctx(T0, w.admin, None, None),
+            )
+            .unwrap(),
+        );
+        let extend = decide(
+            w.req(Kind::Eligibility, Action::AdminExtend, after(None, Duration::days(30))),
+            &w.ctx(T0 + Duration::days(1), w.admin, Some(&expiring), None),
+        )
+        .unwrap();
+        assert_eq!(extend.notification(), None);
+    }
+
+    #[test]
+    fn an_approved_activation_is_granted_until_it_starts() {
+        let w = World::new();
+        let elig = eligible(&w, T0);
+        let activation = created(
+            decide(
+                w.req(Kind::Assignment, Action::SelfActivate, after(None, Duration::hours(1))),
+                &w.ctx(T0, w.alice, None, Some(&elig)),
+            )
+            .unwrap(),
+        );
+        assert_eq!(approved_request_status(&activation, T0), (RequestStatus::Provisioned, T0));
+        // Approved before its requested start: granted now, completed when it starts.
+        let before_start = T0 - Duration::minutes(30);
+        assert_eq!(approved_request_status(&activation, before_start), (RequestStatus::Granted, activation.start));
+    }
+
+    #[test]
+    fn canceling_withdraws_only_a_future_grant_the_request_made() {
+        let w = World::new();
+        let outcome = decide(
+            w.req(Kind::Eligibility, Action::AdminAssign, after(Some(T0 + Duration::days(1)), Duration::days(3))),
+            &w.ctx(T0, w.admin, None, None),
+        )
+        .unwrap();
+        let request = outcome.request.clone();
+        assert_eq!(request.status, RequestStatus::Granted);
+        assert!(request.concerns(w.admin) && !request.concerns(ObjectId::new_v4()));
+        let sched = created(outcome);
+        // Before it starts: withdrawn with its request.
+        assert_eq!(cancel(&request, Some(&sched), T0).unwrap().withdraw, Some(sched.clone()));
+        // Once in effect it stays, and a schedule another request made is never withdrawn.
+        assert_eq!(cancel(&request, Some(&sched), T0 + Duration::days(2)).unwrap().withdraw, None);
+        let other = Schedule { created_using: Some(ObjectId::new_v4()), ..sched.clone() };
+        assert_eq!(cancel(&request, Some(&other), T0).unwrap().withdraw, None);
+        // A request already done cannot be canceled.
+        let done = ScheduleRequest { status: RequestStatus::Provisioned, ..request };
+        assert_eq!(cancel(&done, Some(&sched), T0).unwrap_err().code, "RequestNotCancelable");
     }
 
     #[test]

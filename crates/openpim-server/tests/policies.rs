@@ -13,6 +13,8 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use time::{Duration, OffsetDateTime};
 
+/// Security Reader: reads PIM settings (`privilegedIdentityManagement/allProperties/read`).
+const SECURITY_READER: &str = "5d6b6bb7-de71-4623-b4af-96380a352509";
 const POLICIES: &str = "/v1.0/policies/roleManagementPolicies";
 const POLICY_ASSIGNMENTS: &str = "/v1.0/policies/roleManagementPolicyAssignments";
 const ROLE_DEFINITIONS: &str = "/v1.0/roleManagement/directory/roleDefinitions";
@@ -778,7 +780,7 @@ async fn invalid_rule_patches_are_refused_and_change_nothing() {
 }
 
 #[tokio::test]
-async fn only_role_administrators_change_rules_but_everyone_reads_them() {
+async fn only_role_administrators_change_rules_and_only_pim_readers_read_them() {
     let pim = Pim::start().await;
     let policy = policy_id(&pim, USER_ADMINISTRATOR).await;
     let (_, plain_t) = pim.user("plain").await;
@@ -813,7 +815,18 @@ async fn only_role_administrators_change_rules_but_everyone_reads_them() {
         .count();
     assert_eq!(refused, 2, "both refusals are in the audit log");
 
-    // Reading is open to every signed-in user.
+    // Reading needs Entra's PIM read permission (docs/SECURITY.md): a Security Reader has it,
+    // a plain user and a User Administrator do not.
+    let (reader, reader_t) = pim.user("securityreader").await;
+    let (status, assigned) = pim
+        .client
+        .post(
+            &rm("roleAssignments"),
+            &pim.admin_token(),
+            json!({"principalId": reader, "roleDefinitionId": SECURITY_READER, "directoryScopeId": "/"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{assigned}");
     for path in [
         format!("{POLICIES}?{DIRECTORY_ROLE_FILTER}"),
         format!("{POLICIES}/{policy}?$expand=rules"),
@@ -821,8 +834,12 @@ async fn only_role_administrators_change_rules_but_everyone_reads_them() {
         rule_path(&policy, "Enablement_EndUser_Assignment"),
         format!("{POLICY_ASSIGNMENTS}?{DIRECTORY_ROLE_FILTER} and roleDefinitionId eq '{USER_ADMINISTRATOR}'&$expand=policy($expand=rules)"),
     ] {
-        let (status, body) = pim.client.get(&path, &plain_t).await;
-        assert_eq!(status, StatusCode::OK, "GET {path} as a plain user: {body}");
+        let (status, read) = pim.client.get(&path, &reader_t).await;
+        assert_eq!(status, StatusCode::OK, "GET {path} as a Security Reader: {read}");
+        for token in [&plain_t, &ua_t] {
+            let (status, refused) = pim.client.get(&path, token).await;
+            assert_graph_error(status, &refused, 403, "Authorization_RequestDenied");
+        }
     }
 
     // The admin's PATCH is audited as a success naming the rule.

@@ -207,12 +207,22 @@ impl Store {
         row.as_ref().map(|r| decode_held(r, kind)).transpose()
     }
 
-    /// Direct role assignments in effect at `now` (the `roleAssignments` endpoint).
-    pub async fn list_role_assignments(&self, now: Instant, req: &ListRequest<'_>) -> StoreResult<Page<Schedule>> {
+    /// Direct role assignments in effect at `now` (the `roleAssignments` endpoint), of
+    /// `holder` only when given.
+    pub async fn list_role_assignments(
+        &self,
+        now: Instant,
+        holder: Option<ObjectId>,
+        req: &ListRequest<'_>,
+    ) -> StoreResult<Page<Schedule>> {
         let n = micros(now);
-        let restriction = Restriction {
-            sql: format!("status <> 'Expired' AND start_at <= {n} AND (end_at IS NULL OR end_at > {n})"),
-            params: vec![],
+        let in_effect = format!("status <> 'Expired' AND start_at <= {n} AND (end_at IS NULL OR end_at > {n})");
+        let restriction = match holder {
+            Some(h) => Restriction {
+                sql: format!("{in_effect} AND principal_id = $1"),
+                params: vec![SqlParam::Text(id_text(h))],
+            },
+            None => Restriction { sql: in_effect, params: vec![] },
         };
         list(self.pool(), "role_assignments", &schema::ROLE_ASSIGNMENT, Some(restriction), req, |r| {
             decode_schedule(r, Kind::Assignment, "id", "principal_id")

@@ -1,15 +1,16 @@
-//! Deciding a step of an activation's approval, and granting the activation once approved.
+//! Approvals of activations: reading the ones a caller may see, deciding a step, and granting
+//! the activation once approved.
 
-use super::refused;
+use super::{refused, Visibility};
 use crate::audit_detail;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::notify::{self, Announcement};
 use crate::state::{AppState, Audit};
-use openpim_core::approval::{self, ApprovalStatus, ReviewResult};
+use openpim_core::approval::{self, Approval, ApprovalStatus, ReviewResult};
 use openpim_core::audit::category::ROLE_MANAGEMENT;
 use openpim_core::audit::detail;
-use openpim_core::authz::{self, cap};
+use openpim_core::authz::OwnPrincipal;
 use openpim_core::directory::ObjectKind;
 use openpim_core::error::DomainError;
 use openpim_core::notify::Event;
@@ -31,13 +32,39 @@ enum Decided {
     Done(Audit),
 }
 
+/// The approvals waiting for the caller's decision now, with the groups the caller is in (an
+/// approver may be listed through a group).
+pub async fn awaiting(s: &AppState, own: &OwnPrincipal) -> ApiResult<(Vec<Approval>, Vec<ObjectId>)> {
+    let me = own.principal();
+    let groups = s.store.group_ids_of(me).await?;
+    let now = s.now();
+    let pending = s.store.pending_approvals(now).await?;
+    Ok((pending.into_iter().filter(|a| a.awaits(me, &groups, now)).collect(), groups))
+}
+
+/// One approval, with the caller's groups, if the caller may see it: its requester and its
+/// approvers always; others only when they read everyone's requests. To anyone else it does
+/// not exist.
+pub async fn visible(
+    s: &AppState,
+    own: &OwnPrincipal,
+    visibility: &Visibility,
+    id: ObjectId,
+) -> ApiResult<Option<(Approval, Vec<ObjectId>)>> {
+    let Some(a) = s.store.get_approval(id).await? else { return Ok(None) };
+    let groups = s.store.group_ids_of(own.principal()).await?;
+    let shown = matches!(visibility, Visibility::Everyone(_)) || a.concerns(own.principal(), &groups);
+    Ok(shown.then_some((a, groups)))
+}
+
 /// Records `caller`'s decision on a step. The approval, the request, the caller's groups and,
 /// when the approval completes, the live schedule, the eligibilities (through the groups the
 /// principal is in now) and the policy are all read inside the write.
-pub async fn decide(s: &AppState, caller: &Caller, review: Review) -> ApiResult<()> {
+/// `visibility` says whether the caller would see the approval without being part of it.
+pub async fn decide(s: &AppState, caller: &Caller, visibility: &Visibility, review: Review) -> ApiResult<()> {
     let now = s.now();
     let mut tx = s.store.begin_write().await?;
-    match decide_in(s, &mut tx, caller, review, now).await {
+    match decide_in(s, &mut tx, caller, visibility, review, now).await {
         Ok(Decided::Done(audit)) => s.commit(tx, &audit.success(caller, now)).await,
         Ok(Decided::Refused(audit, e)) => {
             tx.rollback().await?;
@@ -54,6 +81,7 @@ async fn decide_in(
     s: &AppState,
     tx: &mut WriteTx<'_>,
     caller: &Caller,
+    visibility: &Visibility,
     review: Review,
     now: Instant,
 ) -> ApiResult<Decided> {
@@ -61,9 +89,7 @@ async fn decide_in(
     let a = tx.approval(review.approval_id).await?.ok_or_else(|| ApiError::not_found("approval", &key))?;
     let groups = tx.group_ids_of(caller.id()).await?;
     // Approvals are visible to their requester, their approvers and those who read all requests.
-    let is_approver = a.steps.iter().any(|st| approval::is_approver(st, caller.id(), &groups));
-    let reads_all = authz::grant::<cap::ReadScheduleRequests>(&s.index(), caller.subject(), &[], now).is_ok();
-    if a.requester != caller.id() && !is_approver && !reads_all {
+    if !matches!(visibility, Visibility::Everyone(_)) && !a.concerns(caller.id(), &groups) {
         return Err(ApiError::not_found("approval", &key));
     }
     let request = tx
@@ -122,11 +148,10 @@ async fn decide_in(
                 .unwrap_or_else(RolePolicy::entra_default);
             match schedule::activate_approved(&request, ObjectKind::User, &eligibilities, live.as_ref(), &policy, now) {
                 Ok(sched) => {
-                    let status = if sched.start > now { RequestStatus::Granted } else { RequestStatus::Provisioned };
-                    let completed = Some(sched.start.max(now));
+                    let (status, completed) = schedule::approved_request_status(&sched, now);
                     tx.insert_schedule(&sched).await?;
                     notify::enqueue(s, tx, &announce(&request, Event::ActivationApproved)).await?;
-                    tx.transition_request(request.id, RequestStatus::PendingApproval, status, completed).await?;
+                    tx.transition_request(request.id, RequestStatus::PendingApproval, status, Some(completed)).await?;
                     audit = audit_detail::granted(audit, &sched);
                 }
                 Err(e) => {

@@ -9,7 +9,7 @@ use crate::state::{AppState, Audit};
 use openpim_core::approval::{self, Approval, ApprovalStatus};
 use openpim_core::audit::category::ROLE_MANAGEMENT;
 use openpim_core::audit::detail;
-use openpim_core::authz::{self, cap};
+use openpim_core::authz::{self, cap, Granted, OwnPrincipal};
 use openpim_core::error::DomainError;
 use openpim_core::policy::{rules as policy_rules, RolePolicy};
 use openpim_core::schedule::{
@@ -77,18 +77,43 @@ struct Accepted {
     audit: Audit,
 }
 
+/// On whose authority a schedule request is made.
+#[derive(Debug, Clone)]
+pub enum RequestAuthority {
+    /// An administrator at the request's scope: may take the admin actions for any principal.
+    Admin(Granted<cap::ManageRoleAssignments>),
+    /// Anyone, for their own principal only: the `self*` actions (core refuses an admin
+    /// action, or a self action for someone else, on this authority).
+    SelfService(OwnPrincipal),
+}
+
+impl RequestAuthority {
+    /// The authority `caller` has for a request at `scope`, from the access index (which
+    /// reflects every committed write): an admin's when they hold it there, their own otherwise.
+    /// Graph requests name directory scopes only: an ARM scope is refused here (400).
+    pub fn of(s: &AppState, caller: &Caller, scope: &openpim_core::scope::Scope) -> ApiResult<Self> {
+        let scope = scope.require_directory()?;
+        Ok(match authz::grant::<cap::ManageRoleAssignments>(&s.index(), caller.subject(), &[scope], s.now()) {
+            Ok(granted) => Self::Admin(granted),
+            Err(_) => Self::SelfService(authz::own_principal(caller.subject())),
+        })
+    }
+
+    fn is_admin(&self) -> bool {
+        matches!(self, Self::Admin(_))
+    }
+}
+
 /// Submits a schedule request on behalf of `caller` and returns the request as recorded (or,
 /// for `isValidationOnly`, as it would have been).
-pub async fn submit(s: &AppState, caller: &Caller, req: NewRequest) -> ApiResult<ScheduleRequest> {
+pub async fn submit(
+    s: &AppState,
+    caller: &Caller,
+    authority: &RequestAuthority,
+    req: NewRequest,
+) -> ApiResult<ScheduleRequest> {
     let now = s.now();
-    // The caller's own rights come from the access index, which reflects every committed write.
-    let caller_is_admin = authz::grant::<cap::ManageRoleAssignments>(
-        &s.index(),
-        caller.subject(),
-        &[req.scope.require_directory()?],
-        now,
-    )
-    .is_ok();
+    let caller_is_admin = authority.is_admin();
     let validation_only = req.is_validation_only;
     let mut tx = s.store.begin_write().await?;
     let decided = decide_in(s, &mut tx, caller, req, caller_is_admin, now).await;
@@ -238,7 +263,7 @@ async fn persist(
             audit = audit.detail(detail::ANSWERED_SELF_REQUESTS, closed);
         }
     }
-    if let Some(event) = notification_event(outcome) {
+    if let Some(event) = outcome.notification() {
         let approvers = approval
             .map(|a| a.steps.iter().take(1).flat_map(|s| s.approvers.iter().map(|ap| ap.object_id())).collect())
             .unwrap_or_default();
@@ -256,26 +281,13 @@ async fn persist(
     Ok(audit)
 }
 
-/// The notification a successful request announces, as Entra notifies.
-fn notification_event(outcome: &Outcome) -> Option<notify::Event> {
-    let r = &outcome.request;
-    match (&outcome.effect, r.kind, r.action) {
-        (Effect::Create(_), Kind::Eligibility, Action::AdminAssign) => Some(notify::Event::EligibilityAssigned),
-        (Effect::Create(_), Kind::Assignment, Action::AdminAssign) => Some(notify::Event::AssignmentAssigned),
-        (Effect::Create(_), Kind::Assignment, Action::SelfActivate) => Some(notify::Event::Activated),
-        (Effect::Nothing, _, Action::SelfActivate) if r.status == RequestStatus::PendingApproval => {
-            Some(notify::Event::ApprovalRequired)
-        }
-        _ => None,
-    }
-}
-
-/// Cancels a request that is still waiting (for its start or a decision). Its principal, its
-/// creator and admins at its scope may cancel it; to anyone else it does not exist.
-pub async fn cancel(s: &AppState, caller: &Caller, kind: Kind, id: ObjectId) -> ApiResult<()> {
+/// Cancels a request that is still waiting (for its start or a decision). Its principal and its
+/// creator may cancel it on their own authority (`own`), admins at its scope on theirs; to
+/// anyone else it does not exist.
+pub async fn cancel(s: &AppState, caller: &Caller, own: &OwnPrincipal, kind: Kind, id: ObjectId) -> ApiResult<()> {
     let now = s.now();
     let mut tx = s.store.begin_write().await?;
-    match cancel_in(s, &mut tx, caller, kind, id, now).await {
+    match cancel_in(s, &mut tx, caller, own, kind, id, now).await {
         Ok(audit) => s.commit(tx, &audit.success(caller, now)).await,
         Err(e) => {
             tx.rollback().await?;
@@ -288,24 +300,24 @@ async fn cancel_in(
     s: &AppState,
     tx: &mut WriteTx<'_>,
     caller: &Caller,
+    own: &OwnPrincipal,
     kind: Kind,
     id: ObjectId,
     now: Instant,
 ) -> ApiResult<Audit> {
     let not_found = || ApiError::not_found("request", &id.to_string());
     let r = tx.request(kind, id).await?.ok_or_else(not_found)?;
-    let is_admin =
+    let admin_here = || {
         authz::grant::<cap::ManageRoleAssignments>(&s.index(), caller.subject(), &[r.scope.require_directory()?], now)
-            .is_ok();
-    if r.principal_id != caller.id() && r.created_by != caller.id() && !is_admin {
+    };
+    if !r.concerns(own.principal()) && admin_here().is_err() {
         return Err(not_found());
     }
-    if !r.status.is_cancelable() {
-        return Err(ApiError::bad_request_code(
-            "RequestNotCancelable",
-            format!("A request with status '{}' cannot be canceled.", r.status.as_str()),
-        ));
-    }
+    let target = match r.target_schedule_id {
+        Some(t) => tx.schedule(kind, t).await?,
+        None => None,
+    };
+    let cancellation = schedule::cancel(&r, target.as_ref(), now)?;
     let audit = Audit::new(ROLE_MANAGEMENT, "Cancel request in PIM", "Update")
         .target("Role", r.role_definition_id, None, None)
         .target("User", r.principal_id, None, None);
@@ -323,15 +335,8 @@ async fn cancel_in(
             tx.save_pending_approval(&a).await?;
         }
     }
-    // A future-dated grant that has not started yet is withdrawn with its request.
-    if r.status == RequestStatus::Granted {
-        if let Some(target) = r.target_schedule_id {
-            if let Some(sched) = tx.schedule(kind, target).await? {
-                if sched.start > now && sched.created_using == Some(r.id) {
-                    tx.remove_schedule(&sched).await?;
-                }
-            }
-        }
+    if let Some(sched) = &cancellation.withdraw {
+        tx.remove_schedule(sched).await?;
     }
     Ok(audit)
 }

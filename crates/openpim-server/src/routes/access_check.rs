@@ -5,6 +5,7 @@
 use super::object_id;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
+use crate::pim::{self, access::AccessAnswer, access::AccessOf};
 use crate::state::AppState;
 use crate::wire::datetime;
 use axum::extract::{Query, State};
@@ -12,6 +13,7 @@ use axum::Json;
 use openpim_core::access::GrantSource;
 use openpim_core::authz::{self, cap};
 use openpim_core::scope::DirectoryScope;
+use openpim_core::ObjectId;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -32,19 +34,25 @@ pub async fn check(State(s): State<AppState>, caller: Caller, Query(q): Query<Ch
         ApiError::bad_request("Query parameter 'action' is required (e.g. microsoft.directory/users/password/update).")
     })?;
     let scope = DirectoryScope::parse(q.directory_scope_id.as_deref().unwrap_or("/"))?;
-    let now = s.now();
-    if principal != caller.id()
-        && authz::grant::<cap::ReadScheduleRequests>(&s.index(), caller.subject(), &[], now).is_err()
-    {
-        return Err(ApiError::new(
-            axum::http::StatusCode::FORBIDDEN,
-            "Authorization_RequestDenied",
-            "Checking another principal's access needs a role that reads role assignments.",
-        ));
-    }
-    // A disabled account can sign in to nothing, so whatever it holds grants nothing either.
-    let disabled = crate::auth::user_by_id(&s, principal).await?.is_some_and(|u| !u.account_enabled);
-    let path = if disabled { None } else { s.index().check(principal, &action, &scope, now) };
+    let of = if principal == caller.id() {
+        AccessOf::Own(authz::own_principal(caller.subject()))
+    } else {
+        let granted = s.permits::<cap::ReadRoleAssignments>(&caller).ok_or_else(|| {
+            ApiError::new(
+                axum::http::StatusCode::FORBIDDEN,
+                "Authorization_RequestDenied",
+                "Checking another principal's access needs a role that reads role assignments.",
+            )
+        })?;
+        AccessOf::Other(principal, granted)
+    };
+    let answer = pim::access::check(&s, &of, &action, &scope).await?;
+    Ok(Json(render(principal, &action, &scope, answer)))
+}
+
+/// The answer as OpenPIM's `accessCheckResult`.
+fn render(principal: ObjectId, action: &str, scope: &DirectoryScope, answer: AccessAnswer) -> Value {
+    let AccessAnswer { at: now, path } = answer;
     let granted_by = path.map(|p| {
         json!({
             "roleAssignmentScheduleId": p.grant.id,
@@ -59,7 +67,7 @@ pub async fn check(State(s): State<AppState>, caller: Caller, Query(q): Query<Ch
             "endDateTime": p.grant.end.map(datetime),
         })
     });
-    Ok(Json(json!({
+    json!({
         "@odata.type": "#openpim.accessCheckResult",
         "allowed": granted_by.is_some(),
         "principalId": principal,
@@ -67,5 +75,5 @@ pub async fn check(State(s): State<AppState>, caller: Caller, Query(q): Query<Ch
         "directoryScopeId": scope.to_string(),
         "evaluatedDateTime": datetime(now),
         "grantedBy": granted_by,
-    })))
+    })
 }

@@ -6,14 +6,14 @@ use super::ops::{found, no_content};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::odata::OData;
-use crate::pim;
+use crate::pim::{self, Visibility};
 use crate::state::AppState;
 use crate::wire::body::{Body, JsonObject};
 use crate::wire::datetime;
 use axum::extract::{Path, State};
 use axum::response::Response;
-use openpim_core::approval::{self, Approval, ApprovalStep, ReviewResult};
-use openpim_core::authz::{self, cap};
+use openpim_core::approval::{Approval, ApprovalStep, ReviewResult};
+use openpim_core::authz;
 use openpim_core::ObjectId;
 use openpim_store::Page;
 use serde_json::{json, Value};
@@ -40,24 +40,11 @@ fn approval_json(a: &Approval, me: ObjectId, my_groups: &[ObjectId]) -> Value {
     })
 }
 
-/// Approvals are visible to their requester, their approvers and those who read all requests.
-async fn visible(s: &AppState, caller: &Caller, id: &str) -> ApiResult<(Approval, Vec<ObjectId>)> {
-    let a = found(s.store.get_approval(object_id(id)?).await?, "approval", id)?;
-    let groups = s.store.group_ids_of(caller.id()).await?;
-    let is_approver = a.steps.iter().any(|st| approval::is_approver(st, caller.id(), &groups));
-    let reads_all = authz::grant::<cap::ReadScheduleRequests>(&s.index(), caller.subject(), &[], s.now()).is_ok();
-    if a.requester != caller.id() && !is_approver && !reads_all {
-        return Err(ApiError::not_found("approval", id));
-    }
-    Ok((a, groups))
-}
-
-/// Approvals waiting for `caller` right now.
-pub async fn awaiting(s: &AppState, caller: &Caller) -> ApiResult<(Vec<Approval>, Vec<ObjectId>)> {
-    let groups = s.store.group_ids_of(caller.id()).await?;
-    let now = s.now();
-    let pending = s.store.pending_approvals(now).await?;
-    Ok((pending.into_iter().filter(|a| a.awaits(caller.id(), &groups, now)).collect(), groups))
+/// The approval `key`, if the caller may see it (else 404), with the caller's groups.
+async fn visible(s: &AppState, caller: &Caller, key: &str) -> ApiResult<(Approval, Vec<ObjectId>)> {
+    let own = authz::own_principal(caller.subject());
+    let visibility = Visibility::for_item(s, caller);
+    found(pim::approvals::visible(s, &own, &visibility, object_id(key)?).await?, "approval", key)
 }
 
 pub async fn get(State(s): State<AppState>, caller: Caller, q: OData, Path(key): Path<String>) -> ApiResult<Response> {
@@ -67,7 +54,7 @@ pub async fn get(State(s): State<AppState>, caller: Caller, q: OData, Path(key):
                 "roleAssignmentApprovals support filterByCurrentUser(on='approver') only.",
             ));
         }
-        let (list, groups) = awaiting(&s, &caller).await?;
+        let (list, groups) = pim::approvals::awaiting(&s, &authz::own_principal(caller.subject())).await?;
         let items = list.iter().map(|a| approval_json(a, caller.id(), &groups)).collect();
         return Ok(q.collection(SET, Page { items, has_more: false, count: None }, 0));
     }
@@ -113,6 +100,6 @@ pub async fn decide(
     b.finish()?;
     let review =
         pim::approvals::Review { approval_id: object_id(&key)?, step_id: object_id(&step)?, result, justification };
-    pim::approvals::decide(&s, &caller, review).await?;
+    pim::approvals::decide(&s, &caller, &Visibility::for_item(&s, &caller), review).await?;
     Ok(no_content())
 }

@@ -1,11 +1,14 @@
 //! `/policies/roleManagementPolicies` and `/policies/roleManagementPolicyAssignments`:
-//! each role's settings, readable by everyone (so people know what activation asks of them),
-//! and changed rule by rule by those who may assign roles.
+//! each role's settings, readable by Entra's PIM readers and role administrators
+//! (`ReadRolePolicies`) and, for the roles they are eligible for, by anyone; changed
+//! rule by rule by those who may assign roles.
 
 use super::ops::{found, no_content};
-use crate::auth::Caller;
+use crate::auth::{Authorized, Caller};
 use crate::error::{ApiError, ApiResult};
 use crate::odata::OData;
+use crate::pim;
+use crate::pim::policies::{PolicyReader, RuleChange};
 use crate::state::{AppState, Audit};
 use crate::wire::body::{Body, JsonObject};
 use crate::wire::policies as wire;
@@ -13,12 +16,10 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use openpim_core::audit::category::ROLE_MANAGEMENT;
 use openpim_core::authz::cap;
-use openpim_core::policy::rules::{apply_update, Approver, PolicyRule, RuleKind};
 use openpim_odata::Expr;
 use openpim_store::policies::StoredPolicy;
 use openpim_store::{schema, Page};
 use serde_json::Value;
-use std::collections::HashSet;
 
 const POLICIES: &str = "policies/roleManagementPolicies";
 const ASSIGNMENTS: &str = "policies/roleManagementPolicyAssignments";
@@ -52,27 +53,37 @@ fn expand_flags(q: &OData) -> ApiResult<(bool, bool)> {
     Ok((q.expands("rules"), q.expands("effectiveRules")))
 }
 
-pub async fn list(State(s): State<AppState>, _caller: Caller, q: OData) -> ApiResult<Response> {
+pub async fn list(
+    State(s): State<AppState>,
+    reader: Authorized<cap::ReadRolePolicies>,
+    q: OData,
+) -> ApiResult<Response> {
     require_scope_filter(&q)?;
     let (rules, effective) = expand_flags(&q)?;
     let req = q.list_request(&schema::POLICY)?;
-    let page = s.store.list_policies(&req).await?;
+    let page = pim::policies::list(&s, &reader.granted, &req).await?;
     Ok(q.collection(POLICIES, page.map(|p| wire::policy(&p, rules, effective)), req.offset))
 }
 
-pub async fn get(State(s): State<AppState>, _caller: Caller, q: OData, Path(id): Path<String>) -> ApiResult<Response> {
+/// The policy `id`, if the caller may read it.
+async fn policy(s: &AppState, caller: &Caller, id: &str) -> ApiResult<StoredPolicy> {
+    let reader = PolicyReader::of(s, caller);
+    found(pim::policies::get(s, &reader, id).await?, "unifiedRoleManagementPolicy", id)
+}
+
+pub async fn get(State(s): State<AppState>, caller: Caller, q: OData, Path(id): Path<String>) -> ApiResult<Response> {
     let (rules, effective) = expand_flags(&q)?;
-    let p = found(s.store.get_policy(&id).await?, "unifiedRoleManagementPolicy", &id)?;
+    let p = policy(&s, &caller, &id).await?;
     Ok(q.entity(&format!("{POLICIES}/$entity"), wire::policy(&p, rules, effective)))
 }
 
 pub async fn list_rules(
     State(s): State<AppState>,
-    _caller: Caller,
+    caller: Caller,
     q: OData,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    let p = found(s.store.get_policy(&id).await?, "unifiedRoleManagementPolicy", &id)?;
+    let p = policy(&s, &caller, &id).await?;
     if q.options.filter.is_some() || !q.options.orderby.is_empty() {
         return Err(ApiError::bad_request("$filter and $orderby are not supported on policy rules."));
     }
@@ -83,34 +94,13 @@ pub async fn list_rules(
 
 pub async fn get_rule(
     State(s): State<AppState>,
-    _caller: Caller,
+    caller: Caller,
     q: OData,
     Path((id, rule)): Path<(String, String)>,
 ) -> ApiResult<Response> {
-    let p = found(s.store.get_policy(&id).await?, "unifiedRoleManagementPolicy", &id)?;
+    let p = policy(&s, &caller, &id).await?;
     let r = found(p.rules.iter().find(|r| r.id.eq_ignore_ascii_case(&rule)), "unifiedRoleManagementPolicyRule", &rule)?;
     Ok(q.entity(&format!("{POLICIES}('{}')/rules/$entity", p.id), wire::rule(r)))
-}
-
-/// Which listed approvers exist in the directory.
-async fn existing_approvers(s: &AppState, kind: &RuleKind) -> ApiResult<HashSet<uuid::Uuid>> {
-    let mut listed: Vec<Approver> = Vec::new();
-    if let RuleKind::Approval(a) = kind {
-        for stage in &a.stages {
-            listed.extend(stage.primary_approvers.iter().chain(&stage.escalation_approvers).cloned());
-        }
-    }
-    let mut found = HashSet::new();
-    for approver in listed {
-        let exists = match approver {
-            Approver::SingleUser { user_id, .. } => s.store.get_user(user_id).await?.is_some(),
-            Approver::GroupMembers { group_id, .. } => s.store.get_group(group_id).await?.is_some(),
-        };
-        if exists {
-            found.insert(approver.object_id());
-        }
-    }
-    Ok(found)
 }
 
 pub async fn update_rule(
@@ -119,65 +109,19 @@ pub async fn update_rule(
     Path((id, rule_id)): Path<(String, String)>,
     body: JsonObject,
 ) -> ApiResult<Response> {
-    let p = found(s.store.get_policy(&id).await?, "unifiedRoleManagementPolicy", &id)?;
-    let existing = found(
-        p.rules.iter().find(|r| r.id.eq_ignore_ascii_case(&rule_id)),
-        "unifiedRoleManagementPolicyRule",
-        &rule_id,
-    )?;
+    let (p, existing) = pim::policies::rule_to_update(&s, &id, &rule_id).await?;
     let audit = Audit::new(ROLE_MANAGEMENT, "Update role setting in PIM", "Update")
         .target("Role", p.role_definition_id, None, None)
         .detail(openpim_core::audit::detail::POLICY_ID, &p.id)
         .detail(openpim_core::audit::detail::RULE_ID, &existing.id);
-    s.authorize::<cap::ManageRolePolicies>(&caller, &[], &audit).await?;
-    let incoming = wire::read_rule(Body::new(body, "microsoft.graph.unifiedRoleManagementPolicyRule"), existing)?;
-    let known = existing_approvers(&s, &incoming.kind).await?;
-    // Validate against the rule as read so far (a bad body is refused without taking the writer).
-    apply_update(existing, incoming.clone(), &known)?;
-    let now = s.now();
-    let mut tx = s.store.begin_write().await?;
-    // Read-modify-write inside the transaction: the other rules are written back as they are
-    // now, not as they were before this request, so concurrent PATCHes of different rules of
-    // one policy both stick.
-    let (before, updated) = match patch_rule_in(&mut tx, &id, &rule_id, incoming, &known).await {
-        Ok(patched) => {
-            tx.update_policy_rules(&patched.suffix, &patched.rules, (caller.id(), &caller.user.display_name), now)
-                .await?;
-            (patched.before, patched.updated)
-        }
-        Err(e) => {
-            tx.rollback().await?;
-            return Err(e);
-        }
-    };
+    let granted = s.authorize::<cap::ManageRolePolicies>(&caller, &[], &audit).await?;
+    let incoming = wire::read_rule(Body::new(body, "microsoft.graph.unifiedRoleManagementPolicyRule"), &existing)?;
     // The changed properties with their old and new values, as Entra's audit shows them.
-    let audit = crate::audit_detail::rule_change(audit, &updated.id, &wire::rule(&before), &wire::rule(&updated));
-    s.commit(tx, &audit.success(&caller, now)).await?;
+    let audited = |c: &RuleChange| {
+        crate::audit_detail::rule_change(audit, &c.updated.id, &wire::rule(&c.before), &wire::rule(&c.updated))
+    };
+    pim::policies::update_rule(&s, &granted, &caller, (&p.id, &existing), incoming, audited).await?;
     Ok(no_content())
-}
-
-/// A policy's rules after one PATCH, with the rule as it was and as it is now.
-struct PatchedRule {
-    suffix: String,
-    rules: Vec<PolicyRule>,
-    before: PolicyRule,
-    updated: PolicyRule,
-}
-
-/// The policy's rules with `rule_id` replaced by `incoming` applied to its current value.
-async fn patch_rule_in(
-    tx: &mut openpim_store::WriteTx<'_>,
-    id: &str,
-    rule_id: &str,
-    incoming: PolicyRule,
-    known: &HashSet<uuid::Uuid>,
-) -> ApiResult<PatchedRule> {
-    let p = found(tx.policy_for_update(id).await?, "unifiedRoleManagementPolicy", id)?;
-    let current =
-        found(p.rules.iter().find(|r| r.id.eq_ignore_ascii_case(rule_id)), "unifiedRoleManagementPolicyRule", rule_id)?;
-    let updated = apply_update(current, incoming, known)?;
-    let rules = p.rules.iter().map(|r| if r.id == updated.id { updated.clone() } else { r.clone() }).collect();
-    Ok(PatchedRule { suffix: p.suffix, rules, before: current.clone(), updated })
 }
 
 fn render_assignment(q: &OData, p: &StoredPolicy) -> Value {
@@ -208,26 +152,24 @@ fn check_assignment_expand(q: &OData) -> ApiResult<()> {
     Ok(())
 }
 
-pub async fn list_assignments(State(s): State<AppState>, _caller: Caller, q: OData) -> ApiResult<Response> {
+pub async fn list_assignments(State(s): State<AppState>, caller: Caller, q: OData) -> ApiResult<Response> {
     require_scope_filter(&q)?;
     check_assignment_expand(&q)?;
     let req = q.list_request(&schema::POLICY_ASSIGNMENT)?;
-    let page = s.store.list_policy_assignments(&req).await?;
+    let page = pim::policies::list_assignments(&s, &PolicyReader::of(&s, &caller), &req).await?;
     Ok(q.collection(ASSIGNMENTS, page.map(|p| render_assignment(&q, &p)), req.offset))
 }
 
 pub async fn get_assignment(
     State(s): State<AppState>,
-    _caller: Caller,
+    caller: Caller,
     q: OData,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     check_assignment_expand(&q)?;
     let (policy_id, role) =
         id.rsplit_once('_').ok_or_else(|| ApiError::not_found("unifiedRoleManagementPolicyAssignment", &id))?;
-    let p = s
-        .store
-        .get_policy(policy_id)
+    let p = pim::policies::get(&s, &PolicyReader::of(&s, &caller), policy_id)
         .await?
         .filter(|p| p.role_definition_id.to_string().eq_ignore_ascii_case(role))
         .ok_or_else(|| ApiError::not_found("unifiedRoleManagementPolicyAssignment", &id))?;

@@ -2,7 +2,7 @@
 
 use super::object_id;
 use super::ops::{found, no_content};
-use crate::auth::Caller;
+use crate::auth::{Authorized, Caller};
 use crate::error::{ApiError, ApiResult};
 use crate::odata::OData;
 use crate::state::{AppState, Audit};
@@ -62,7 +62,11 @@ fn duplicate_name(e: StoreError) -> ApiError {
     }
 }
 
-pub async fn list(State(s): State<AppState>, _caller: Caller, q: OData) -> ApiResult<Response> {
+pub async fn list(
+    State(s): State<AppState>,
+    _reader: Authorized<cap::ReadRoleDefinitions>,
+    q: OData,
+) -> ApiResult<Response> {
     q.check_expand(ROLE_DEFINITION_TYPE, &["inheritsPermissionsFrom"])?;
     let req = q.list_request(&schema::ROLE_DEFINITION)?;
     let page = s.store.list_role_definitions(&req).await?;
@@ -70,7 +74,12 @@ pub async fn list(State(s): State<AppState>, _caller: Caller, q: OData) -> ApiRe
     Ok(q.collection(CONTEXT, Page { items, has_more: page.has_more, count: page.count }, req.offset))
 }
 
-pub async fn get(State(s): State<AppState>, _caller: Caller, q: OData, Path(id): Path<String>) -> ApiResult<Response> {
+pub async fn get(
+    State(s): State<AppState>,
+    _reader: Authorized<cap::ReadRoleDefinitions>,
+    q: OData,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
     q.check_expand(ROLE_DEFINITION_TYPE, &["inheritsPermissionsFrom"])?;
     q.list_request(&schema::ROLE_DEFINITION)?;
     let role = lookup(&s, &id).await?;
@@ -131,7 +140,11 @@ pub async fn remove(State(s): State<AppState>, caller: Caller, Path(id): Path<St
 }
 
 /// `GET /roleManagement/directory/roleDefinitions/$count`
-pub async fn count(State(s): State<AppState>, _caller: Caller, q: OData) -> ApiResult<Response> {
+pub async fn count(
+    State(s): State<AppState>,
+    _reader: Authorized<cap::ReadRoleDefinitions>,
+    q: OData,
+) -> ApiResult<Response> {
     let page = s.store.list_role_definitions(&q.count_request(q.list_request(&schema::ROLE_DEFINITION)?)).await?;
     Ok(OData::count_response(page.count))
 }

@@ -6,7 +6,9 @@ use super::ops::{found, no_content};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::odata::OData;
-use crate::pim;
+use crate::pim::reads::RequestsOf;
+use crate::pim::requests::RequestAuthority;
+use crate::pim::{self, Visibility};
 use crate::state::AppState;
 use crate::wire::body::{Body, JsonObject};
 use crate::wire::directory::directory_object;
@@ -15,11 +17,12 @@ use crate::wire::schedules as wire;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use openpim_core::authz::{self, cap};
+use openpim_core::authz::{self, cap, OwnPrincipal};
 use openpim_core::schedule::{self, Kind, Schedule, ScheduleRequest};
 use openpim_core::scope::DirectoryScope;
 use openpim_core::ObjectId;
-use openpim_store::schedules::{HeldSchedule, RequestFilter, Window};
+use openpim_odata::Expr;
+use openpim_store::schedules::{HeldSchedule, Window};
 use openpim_store::{schema, Page};
 use serde_json::Value;
 
@@ -74,48 +77,54 @@ fn filter_by_current_user(segment: &str) -> Option<String> {
     Some(value.to_string())
 }
 
-/// POST a schedule request of `kind`: parse, submit, render.
+/// POST a schedule request of `kind`: parse, submit on the caller's authority, render.
 async fn create_request(s: AppState, caller: Caller, q: OData, body: JsonObject, kind: Kind) -> ApiResult<Response> {
     let req = wire::read_request(Body::new(body, wire::request_type(kind)), kind)?;
-    let request = pim::requests::submit(&s, &caller, req).await?;
+    let authority = RequestAuthority::of(&s, &caller, &req.scope)?;
+    let request = pim::requests::submit(&s, &caller, &authority, req).await?;
     Ok(q.created(&format!("{RM}/{}/$entity", requests_set(kind)), wire::request(&request)))
 }
 
-/// May `caller` read everything (not just their own)?
-fn reads_everything(s: &AppState, caller: &Caller) -> bool {
-    authz::grant::<cap::ReadScheduleRequests>(&s.index(), caller.subject(), &[], s.now()).is_ok()
+/// Everyone's requests for a caller who reads role assignments; their own when the `$filter`
+/// keeps only their principal; refused otherwise.
+fn all_requests(s: &AppState, caller: &Caller, filter: Option<&Expr>, kind: Kind) -> ApiResult<RequestsOf> {
+    if let Some(granted) = s.permits::<cap::ReadRoleAssignments>(caller) {
+        return Ok(RequestsOf::Everyone(granted));
+    }
+    if pim::reads::filter_pins(filter, "principalId", caller.id()) {
+        return Ok(RequestsOf::Principal(authz::own_principal(caller.subject())));
+    }
+    Err(ApiError::new(
+        StatusCode::FORBIDDEN,
+        "Authorization_RequestDenied",
+        format!(
+            "Listing every schedule request needs a role that reads role assignments. Use \
+             {}/filterByCurrentUser(on='principal') for your own.",
+            requests_set(kind)
+        ),
+    ))
 }
 
+/// GET `{requests}`: everyone's (`of` is `None`), or the caller's through `filterByCurrentUser`.
 async fn list_requests(
     s: AppState,
     caller: Caller,
     q: OData,
     kind: Kind,
-    filter: Option<RequestFilter>,
+    of: Option<RequestsOf>,
 ) -> ApiResult<Response> {
     q.check_expand(wire::request_type(kind), request_navigation(kind))?;
     // `filterByCurrentUser` is a function: Graph answers its result as a typed collection.
-    let context = match filter {
+    let context = match of {
         Some(_) => OData::function_context(wire::request_type(kind)),
         None => format!("{RM}/{}", requests_set(kind)),
     };
-    let filter = match filter {
-        Some(f) => f,
-        None if reads_everything(&s, &caller) => RequestFilter::All,
-        None => {
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "Authorization_RequestDenied",
-                format!(
-                    "Listing every schedule request needs a role that reads role assignments. Use \
-                     {}/filterByCurrentUser(on='principal') for your own.",
-                    requests_set(kind)
-                ),
-            ))
-        }
-    };
     let req = q.list_request(&schema::SCHEDULE_REQUEST)?;
-    let page = s.store.list_requests(kind, filter, &req).await?;
+    let of = match of {
+        Some(of) => of,
+        None => all_requests(&s, &caller, req.filter, kind)?,
+    };
+    let page = pim::reads::requests(&s, kind, &of, &req).await?;
     let mut items = Vec::with_capacity(page.items.len());
     for r in &page.items {
         items.push(expand_request(&s, &q, r).await?);
@@ -186,11 +195,12 @@ async fn expand_request(s: &AppState, q: &OData, r: &ScheduleRequest) -> ApiResu
 /// GET `{requests}/{id}` or `{requests}/filterByCurrentUser(on='...')`.
 async fn get_request(s: AppState, caller: Caller, q: OData, kind: Kind, key: String) -> ApiResult<Response> {
     if let Some(on) = filter_by_current_user(&key) {
-        let filter = match on.as_str() {
-            "principal" => RequestFilter::Principal(caller.id()),
-            "createdBy" => RequestFilter::CreatedBy(caller.id()),
+        let own = authz::own_principal(caller.subject());
+        let of = match on.as_str() {
+            "principal" => RequestsOf::Principal(own),
+            "createdBy" => RequestsOf::CreatedBy(own),
             "approver" if kind == Kind::Assignment => {
-                return requests_awaiting(s, caller, q).await;
+                return requests_awaiting(s, own, q).await;
             }
             other => {
                 return Err(ApiError::bad_request(format!(
@@ -198,26 +208,21 @@ async fn get_request(s: AppState, caller: Caller, q: OData, kind: Kind, key: Str
                 )))
             }
         };
-        return list_requests(s, caller, q, kind, Some(filter)).await;
+        return list_requests(s, caller, q, kind, Some(of)).await;
     }
     q.check_expand(wire::request_type(kind), request_navigation(kind))?;
-    let id = object_id(&key)?;
-    let r = found(s.store.get_request(kind, id).await?, "request", &key)?;
-    if r.principal_id != caller.id() && r.created_by != caller.id() && !reads_everything(&s, &caller) {
-        return Err(ApiError::not_found("request", &key));
-    }
+    let visibility = Visibility::for_item(&s, &caller);
+    let r = found(pim::reads::request(&s, kind, &visibility, object_id(&key)?).await?, "request", &key)?;
     Ok(q.entity(&format!("{RM}/{}/$entity", requests_set(kind)), expand_request(&s, &q, &r).await?))
 }
 
 /// `roleAssignmentScheduleRequests/filterByCurrentUser(on='approver')`: requests waiting for the caller's decision.
-async fn requests_awaiting(s: AppState, caller: Caller, q: OData) -> ApiResult<Response> {
+async fn requests_awaiting(s: AppState, own: OwnPrincipal, q: OData) -> ApiResult<Response> {
     q.check_expand(wire::request_type(Kind::Assignment), request_navigation(Kind::Assignment))?;
-    let (approvals, _) = super::approvals::awaiting(&s, &caller).await?;
-    let mut items = Vec::with_capacity(approvals.len());
-    for a in &approvals {
-        if let Some(r) = s.store.get_request(Kind::Assignment, a.request_id).await? {
-            items.push(expand_request(&s, &q, &r).await?);
-        }
+    let requests = pim::reads::requests_awaiting(&s, &own).await?;
+    let mut items = Vec::with_capacity(requests.len());
+    for r in &requests {
+        items.push(expand_request(&s, &q, r).await?);
     }
     Ok(q.collection(
         &OData::function_context(wire::request_type(Kind::Assignment)),
@@ -228,33 +233,49 @@ async fn requests_awaiting(s: AppState, caller: Caller, q: OData) -> ApiResult<R
 
 /// POST `{requests}/{id}/cancel`.
 async fn cancel_request(s: AppState, caller: Caller, kind: Kind, key: String) -> ApiResult<Response> {
-    pim::requests::cancel(&s, &caller, kind, object_id(&key)?).await?;
+    let own = authz::own_principal(caller.subject());
+    pim::requests::cancel(&s, &caller, &own, kind, object_id(&key)?).await?;
     Ok(no_content())
 }
 
-async fn list_held(s: AppState, q: OData, kind: Kind, window: Window, holder: Option<ObjectId>) -> ApiResult<Response> {
+/// The OData schema of schedules or instances of `kind`.
+fn held_schema(kind: Kind, window: Window) -> &'static openpim_odata::EntitySchema {
+    match (kind, window) {
+        (Kind::Assignment, Window::Live) => &schema::ASSIGNMENT_SCHEDULE,
+        (Kind::Assignment, _) => &schema::ASSIGNMENT_INSTANCE,
+        (Kind::Eligibility, Window::Live) => &schema::ELIGIBILITY_SCHEDULE,
+        (Kind::Eligibility, _) => &schema::ELIGIBILITY_INSTANCE,
+    }
+}
+
+/// GET schedules or instances: everyone's (`own` is `None`: the caller must read role
+/// assignments, or filter on their own principal), or the caller's through `filterByCurrentUser`.
+async fn list_held(
+    s: AppState,
+    caller: Caller,
+    q: OData,
+    kind: Kind,
+    window: Window,
+    own: Option<OwnPrincipal>,
+) -> ApiResult<Response> {
     let (set, ty) = match window {
         Window::Live => (schedules_set(kind), wire::schedule_type(kind)),
         Window::EffectiveAt(_) => (instances_set(kind), wire::instance_type(kind)),
     };
     q.check_expand(ty, held_navigation(kind))?;
-    let schema = match (kind, window) {
-        (Kind::Assignment, Window::Live) => &schema::ASSIGNMENT_SCHEDULE,
-        (Kind::Assignment, _) => &schema::ASSIGNMENT_INSTANCE,
-        (Kind::Eligibility, Window::Live) => &schema::ELIGIBILITY_SCHEDULE,
-        (Kind::Eligibility, _) => &schema::ELIGIBILITY_INSTANCE,
+    let req = q.list_request(held_schema(kind, window))?;
+    let through_function = own.is_some();
+    let visibility = match own {
+        Some(own) => Visibility::Own(own),
+        None => Visibility::for_list(&s, &caller, req.filter, set)?,
     };
-    let req = q.list_request(schema)?;
-    let page = s.store.list_held(kind, window, s.now(), holder, &req).await?;
+    let page = pim::reads::held(&s, kind, window, &visibility, &req).await?;
     let mut items = Vec::with_capacity(page.items.len());
     for h in &page.items {
         items.push(render_held(&s, &q, h, window).await?);
     }
     // `filterByCurrentUser` is a function: Graph answers its result as a typed collection.
-    let context = match holder {
-        Some(_) => OData::function_context(ty),
-        None => format!("{RM}/{set}"),
-    };
+    let context = if through_function { OData::function_context(ty) } else { format!("{RM}/{set}") };
     Ok(q.collection(&context, Page { items, has_more: page.has_more, count: page.count }, req.offset))
 }
 
@@ -294,7 +315,8 @@ async fn get_held(
                 "filterByCurrentUser(on='{on}') is not supported for schedules and instances: use 'principal'."
             )));
         }
-        return list_held(s, q, kind, window, Some(caller.id())).await;
+        let own = authz::own_principal(caller.subject());
+        return list_held(s, caller, q, kind, window, Some(own)).await;
     }
     let set = match window {
         Window::Live => schedules_set(kind),
@@ -307,7 +329,8 @@ async fn get_held(
         },
         held_navigation(kind),
     )?;
-    let h = found(s.store.get_held(kind, window, s.now(), &key).await?, set, &key)?;
+    let visibility = Visibility::for_item(&s, &caller);
+    let h = found(pim::reads::held_one(&s, kind, window, &visibility, &key).await?, set, &key)?;
     Ok(q.entity(&format!("{RM}/{set}/$entity"), render_held(&s, &q, &h, window).await?))
 }
 
@@ -365,19 +388,19 @@ pub async fn cancel_assignment_request(
 ) -> ApiResult<Response> {
     cancel_request(s, c, Kind::Assignment, k).await
 }
-pub async fn list_eligibility_schedules(State(s): State<AppState>, _c: Caller, q: OData) -> ApiResult<Response> {
-    list_held(s, q, Kind::Eligibility, Window::Live, None).await
+pub async fn list_eligibility_schedules(State(s): State<AppState>, c: Caller, q: OData) -> ApiResult<Response> {
+    list_held(s, c, q, Kind::Eligibility, Window::Live, None).await
 }
-pub async fn list_assignment_schedules(State(s): State<AppState>, _c: Caller, q: OData) -> ApiResult<Response> {
-    list_held(s, q, Kind::Assignment, Window::Live, None).await
+pub async fn list_assignment_schedules(State(s): State<AppState>, c: Caller, q: OData) -> ApiResult<Response> {
+    list_held(s, c, q, Kind::Assignment, Window::Live, None).await
 }
-pub async fn list_eligibility_instances(State(s): State<AppState>, _c: Caller, q: OData) -> ApiResult<Response> {
+pub async fn list_eligibility_instances(State(s): State<AppState>, c: Caller, q: OData) -> ApiResult<Response> {
     let now = s.now();
-    list_held(s, q, Kind::Eligibility, Window::EffectiveAt(now), None).await
+    list_held(s, c, q, Kind::Eligibility, Window::EffectiveAt(now), None).await
 }
-pub async fn list_assignment_instances(State(s): State<AppState>, _c: Caller, q: OData) -> ApiResult<Response> {
+pub async fn list_assignment_instances(State(s): State<AppState>, c: Caller, q: OData) -> ApiResult<Response> {
     let now = s.now();
-    list_held(s, q, Kind::Assignment, Window::EffectiveAt(now), None).await
+    list_held(s, c, q, Kind::Assignment, Window::EffectiveAt(now), None).await
 }
 pub async fn get_eligibility_schedule(
     State(s): State<AppState>,

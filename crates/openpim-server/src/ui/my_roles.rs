@@ -98,8 +98,10 @@ fn trim_number(x: f64) -> String {
     s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
-/// What activating `role_id` requires, from the rules the API enforces (read from the store:
-/// every signed-in user may read role policies through the API as well).
+/// What activating `role_id` requires, from the rules the API enforces. Read from the store, not
+/// through the API: role settings are for Entra's PIM readers there (docs/SECURITY.md), but a
+/// member may know what activating a role they are eligible for asks of them, and this page
+/// only asks for the roles of their own eligibilities.
 async fn activation_requirements(ui: &UiState, role_id: &str) -> Result<Requirements, super::api::GraphError> {
     let Ok(role) = uuid::Uuid::parse_str(role_id) else { return Ok(Requirements::default()) };
     let stored = ui.app.store.policy_rules_of(role).await.map_err(|e| super::api::GraphError {
