@@ -32,5 +32,6 @@ pub struct ApprovalStep {
 pub struct StepDecision {
     /// `Approve` or `Deny`.
     pub review_result: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub justification: Option<String>,
 }

@@ -98,3 +98,29 @@ pub enum DirectoryObject {
     Group(Group),
     ServicePrincipal(ServicePrincipal),
 }
+
+impl DirectoryObject {
+    pub fn id(&self) -> Uuid {
+        match self {
+            Self::User(u) => u.id,
+            Self::Group(g) => g.id,
+            Self::ServicePrincipal(sp) => sp.id,
+        }
+    }
+
+    pub fn display_name(&self) -> &str {
+        match self {
+            Self::User(u) => &u.display_name,
+            Self::Group(g) => &g.display_name,
+            Self::ServicePrincipal(sp) => &sp.display_name,
+        }
+    }
+
+    /// Users only.
+    pub fn user_principal_name(&self) -> Option<&str> {
+        match self {
+            Self::User(u) => Some(&u.user_principal_name),
+            _ => None,
+        }
+    }
+}

@@ -184,3 +184,39 @@ impl PolicyRule {
         }
     }
 }
+
+/// A rule PATCH body: the rule's `@odata.type` and id, and only the settings it changes (the
+/// server keeps the others).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "@odata.type")]
+pub enum PolicyRulePatch {
+    #[serde(rename = "#microsoft.graph.unifiedRoleManagementPolicyExpirationRule", rename_all = "camelCase")]
+    Expiration {
+        id: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        is_expiration_required: Option<bool>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        maximum_duration: Option<String>,
+    },
+    #[serde(rename = "#microsoft.graph.unifiedRoleManagementPolicyEnablementRule", rename_all = "camelCase")]
+    Enablement { id: String, enabled_rules: Vec<String> },
+    #[serde(rename = "#microsoft.graph.unifiedRoleManagementPolicyApprovalRule")]
+    Approval { id: String, setting: ApprovalSettingsPatch },
+}
+
+/// The approval settings a PATCH changes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApprovalSettingsPatch {
+    pub is_approval_required: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval_mode: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval_stages: Option<Vec<ApprovalStagePatch>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApprovalStagePatch {
+    pub primary_approvers: Vec<SubjectSet>,
+}

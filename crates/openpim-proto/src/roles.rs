@@ -59,3 +59,20 @@ pub struct NewUnifiedRoleAssignment {
     pub role_definition_id: Uuid,
     pub directory_scope_id: String,
 }
+
+/// The body of a new custom role (POST `roleDefinitions`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NewUnifiedRoleDefinition {
+    pub display_name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub is_enabled: bool,
+    pub role_permissions: Vec<NewUnifiedRolePermission>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NewUnifiedRolePermission {
+    pub allowed_resource_actions: Vec<String>,
+}

@@ -90,6 +90,12 @@ pub struct UnifiedRoleScheduleRequest {
     pub created_by: IdentitySet,
     pub schedule_info: Option<RequestSchedule>,
     pub ticket_info: TicketInfo,
+    /// `$expand=principal`: the holder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub principal: Option<crate::directory::DirectoryObject>,
+    /// `$expand=roleDefinition`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role_definition: Option<crate::roles::UnifiedRoleDefinition>,
 }
 
 /// The body of a new schedule request (POST `role{Eligibility,Assignment}ScheduleRequests`):
@@ -129,7 +135,9 @@ pub enum NewExpiration {
         end_date_time: OffsetDateTime,
     },
     /// ISO 8601 (`PT8H`).
-    AfterDuration { duration: String },
+    AfterDuration {
+        duration: String,
+    },
 }
 
 /// unifiedRoleEligibilitySchedule and unifiedRoleAssignmentSchedule.
@@ -156,6 +164,12 @@ pub struct UnifiedRoleSchedule {
     /// Assignment schedules only: `Assigned` or `Activated`; absent from eligibility schedules.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub assignment_type: Option<String>,
+    /// `$expand=principal`: the holder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub principal: Option<crate::directory::DirectoryObject>,
+    /// `$expand=roleDefinition`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role_definition: Option<crate::roles::UnifiedRoleDefinition>,
 }
 
 /// unifiedRoleEligibilityScheduleInstance: an eligibility in effect now.
@@ -175,6 +189,12 @@ pub struct UnifiedRoleEligibilityScheduleInstance {
     pub end_date_time: Option<OffsetDateTime>,
     pub member_type: String,
     pub role_eligibility_schedule_id: Uuid,
+    /// `$expand=principal`: the holder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub principal: Option<crate::directory::DirectoryObject>,
+    /// `$expand=roleDefinition`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role_definition: Option<crate::roles::UnifiedRoleDefinition>,
 }
 
 /// unifiedRoleAssignmentScheduleInstance: an assignment in effect now.
@@ -196,4 +216,10 @@ pub struct UnifiedRoleAssignmentScheduleInstance {
     pub assignment_type: Option<String>,
     pub role_assignment_origin_id: Uuid,
     pub role_assignment_schedule_id: Uuid,
+    /// `$expand=principal`: the holder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub principal: Option<crate::directory::DirectoryObject>,
+    /// `$expand=roleDefinition`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role_definition: Option<crate::roles::UnifiedRoleDefinition>,
 }

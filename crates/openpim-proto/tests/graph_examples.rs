@@ -26,7 +26,8 @@ fn entity_body(mut body: Value) -> Value {
 }
 
 fn round_trip<T: Serialize + DeserializeOwned>(title: &str, body: &Value) -> T {
-    let typed: T = serde_json::from_value(body.clone()).unwrap_or_else(|e| panic!("{title}: does not deserialise: {e}"));
+    let typed: T =
+        serde_json::from_value(body.clone()).unwrap_or_else(|e| panic!("{title}: does not deserialise: {e}"));
     let back = serde_json::to_value(&typed).unwrap();
     assert_eq!(&back, body, "{title}: re-serialised JSON differs");
     typed
@@ -90,5 +91,9 @@ fn context_and_paging_round_trip() {
     });
     let c: Collection<Value> = serde_json::from_value(page.clone()).unwrap();
     assert_eq!(c.count, Some(3));
-    assert_eq!(serde_json::to_string(&c).unwrap(), serde_json::to_string(&page).unwrap(), "order as the server sends it");
+    assert_eq!(
+        serde_json::to_string(&c).unwrap(),
+        serde_json::to_string(&page).unwrap(),
+        "order as the server sends it"
+    );
 }
