@@ -168,8 +168,9 @@ fn ends_soon(end: Option<time::OffsetDateTime>, now: time::OffsetDateTime) -> bo
     end.is_some_and(|e| e - now <= time::Duration::days(14))
 }
 
-fn is<T: std::str::FromStr + PartialEq>(raw: Option<&str>, value: T) -> bool {
-    raw.and_then(|r| r.parse().ok()) == Some(value)
+/// Whether a vocabulary value the API sent is `value`.
+fn is<T: std::str::FromStr + PartialEq>(raw: &str, value: T) -> bool {
+    raw.parse().ok() == Some(value)
 }
 
 pub async fn page(State(ui): State<UiState>, session: Session) -> Response {
@@ -204,7 +205,7 @@ pub async fn page(State(ui): State<UiState>, session: Session) -> Response {
         .iter()
         .enumerate()
         .map(|(i, e)| {
-            let direct = is(Some(e.member_type.as_str()), MemberType::Direct);
+            let direct = is(&e.member_type, MemberType::Direct);
             EligibleRow {
                 reqs: policies.get(&e.role_definition_id).cloned().unwrap_or_default(),
                 role_name: role_name(e.role_definition.as_ref(), e.role_definition_id),
@@ -222,8 +223,8 @@ pub async fn page(State(ui): State<UiState>, session: Session) -> Response {
         .iter()
         .enumerate()
         .map(|(i, a)| {
-            let direct = is(Some(a.member_type.as_str()), MemberType::Direct);
-            let activated = is(a.assignment_type.as_deref(), AssignmentType::Activated);
+            let direct = is(&a.member_type, MemberType::Direct);
+            let activated = a.assignment_type.as_deref().is_some_and(|t| is(t, AssignmentType::Activated));
             ActiveRow {
                 role_id: a.role_definition_id.to_string(),
                 role_name: role_name(a.role_definition.as_ref(), a.role_definition_id),
@@ -241,7 +242,7 @@ pub async fn page(State(ui): State<UiState>, session: Session) -> Response {
         .collect();
     let pending = requests
         .iter()
-        .filter(|r| is(Some(r.status.as_str()), RequestStatus::PendingApproval))
+        .filter(|r| is(&r.status, RequestStatus::PendingApproval))
         .map(|r| PendingRow {
             id: r.id.to_string(),
             role_name: role_name(r.role_definition.as_ref(), r.role_definition_id),

@@ -14,8 +14,9 @@ use axum::Form;
 use openpim_core::schedule::{Action, MemberType};
 use openpim_proto::directory::{DirectoryObject, Group, User};
 use openpim_proto::roles::UnifiedRoleDefinition;
-use openpim_proto::schedules::UnifiedRoleScheduleRequest;
-use openpim_proto::schedules::{NewExpiration, NewRequestSchedule, NewScheduleRequest, UnifiedRoleSchedule};
+use openpim_proto::schedules::{
+    NewExpiration, NewRequestSchedule, NewScheduleRequest, UnifiedRoleSchedule, UnifiedRoleScheduleRequest,
+};
 use serde::Deserialize;
 use time::OffsetDateTime;
 use uuid::Uuid;
