@@ -78,7 +78,7 @@ async fn list(ctx: &Ctx, all: bool) -> CliResult<()> {
         }
     }
     // Newest first, whichever collection they came from.
-    rows.sort_by(|a, b| b.created_date_time.cmp(&a.created_date_time));
+    rows.sort_by_key(|r| std::cmp::Reverse(r.created_date_time));
     emit(ctx.format, &rows, || {
         let mut t = Table::new(&["ID", "CREATED", "ACTION", "PRINCIPAL", "ROLE", "SCOPE", "STATUS", "JUSTIFICATION"]);
         for r in &rows {

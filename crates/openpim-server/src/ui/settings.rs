@@ -233,7 +233,8 @@ async fn patches(api: &Api<'_>, old: &Settings, new: &Settings) -> Result<Vec<(&
             (new.ticket, Enablement::Ticketing),
         ]
         .into_iter()
-        .filter_map(|(on, rule)| on.then(|| rule.to_string()))
+        .filter(|(on, _)| *on)
+        .map(|(_, rule)| rule.to_string())
         .collect();
         let id = "Enablement_EndUser_Assignment";
         out.push((id, PolicyRulePatch::Enablement { id: id.into(), enabled_rules }));
