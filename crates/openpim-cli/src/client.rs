@@ -2,8 +2,11 @@
 //! into [`CliError`]s, and collections read to the end through `@odata.nextLink`.
 
 use crate::error::{CliError, CliResult, Kind};
+use openpim_proto::Collection;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use reqwest::{Method, StatusCode};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::time::Duration;
 
@@ -138,6 +141,35 @@ impl Client {
         Ok(self.send(Method::PATCH, path, Some(body)).await?.1)
     }
 
+    /// GET into the answer's proto type.
+    pub async fn get_as<T: DeserializeOwned>(&self, path: &str) -> CliResult<T> {
+        typed(path, self.get(path).await?)
+    }
+
+    /// [`Client::get_opt`] into the answer's proto type.
+    pub async fn get_opt_as<T: DeserializeOwned>(&self, path: &str) -> CliResult<Option<T>> {
+        self.get_opt(path).await?.map(|v| typed(path, v)).transpose()
+    }
+
+    /// POSTs a proto request body and reads the answer into its proto type.
+    pub async fn post_as<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: &B) -> CliResult<T> {
+        let body = serde_json::to_value(body)
+            .map_err(|e| CliError::new(Kind::Local, "BadRequestBody", format!("the request body: {e}")))?;
+        typed(path, self.post(path, &body).await?)
+    }
+
+    /// PATCHes a proto body (Graph answers 204).
+    pub async fn patch_with<B: Serialize>(&self, path: &str, body: &B) -> CliResult<()> {
+        let body = serde_json::to_value(body)
+            .map_err(|e| CliError::new(Kind::Local, "BadRequestBody", format!("the request body: {e}")))?;
+        self.patch(path, &body).await.map(drop)
+    }
+
+    /// Every item of a collection in its proto type.
+    pub async fn get_all_as<T: DeserializeOwned>(&self, path: &str) -> CliResult<Vec<T>> {
+        self.get_all(path).await?.into_iter().map(|v| typed(path, v)).collect()
+    }
+
     /// Every item of a collection, following `@odata.nextLink`.
     pub async fn get_all(&self, path: &str) -> CliResult<Vec<Value>> {
         let mut items = Vec::new();
@@ -152,15 +184,20 @@ impl Client {
                     format!("{path} did not end after {MAX_PAGES} pages"),
                 ));
             }
-            let body = self.get(&url).await?;
-            match body.get("value").and_then(Value::as_array) {
-                Some(page) => items.extend(page.iter().cloned()),
-                None => return Err(CliError::new(Kind::Server, "BadResponse", format!("{path} is not a collection"))),
-            }
-            next = body.get("@odata.nextLink").and_then(Value::as_str).map(str::to_string);
+            let page: Collection<Value> = serde_json::from_value(self.get(&url).await?)
+                .map_err(|_| CliError::new(Kind::Server, "BadResponse", format!("{path} is not a collection")))?;
+            items.extend(page.value);
+            next = page.next_link;
         }
         Ok(items)
     }
+}
+
+/// An answer in its proto type; one that does not fit means the server speaks another version.
+fn typed<T: DeserializeOwned>(path: &str, value: Value) -> CliResult<T> {
+    serde_json::from_value(value).map_err(|e| {
+        CliError::new(Kind::Server, "BadResponse", format!("the answer to {path} is not what this client expects: {e}"))
+    })
 }
 
 /// The innermost cause of a transport error (reqwest's top level says little, e.g. "error
@@ -176,10 +213,9 @@ fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
 /// A Graph error body (`{"error":{"code","message"}}`) as a typed error; anything else by status.
 fn graph_error(status: StatusCode, value: &Value, bytes: &[u8]) -> CliError {
     let kind = Kind::of_status(status.as_u16());
-    let err = &value["error"];
-    match (err["code"].as_str(), err["message"].as_str()) {
-        (Some(code), message) => CliError::new(kind, code, message.unwrap_or("").to_string()),
-        _ => {
+    match openpim_proto::GraphError::deserialize(value) {
+        Ok(body) => CliError::new(kind, &body.error.code, body.error.message),
+        Err(_) => {
             let text = String::from_utf8_lossy(bytes);
             let text = text.trim();
             let message = if text.is_empty() {

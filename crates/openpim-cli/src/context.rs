@@ -3,20 +3,22 @@
 
 use crate::client::Client;
 use crate::output::Format;
-use serde_json::Value;
+use openpim_proto::directory::User;
+use openpim_proto::roles::UnifiedRoleDefinition;
 use std::collections::HashMap;
 use std::sync::Mutex;
 use time::OffsetDateTime;
+use uuid::Uuid;
 
 pub struct Ctx {
     pub client: Client,
     pub format: Format,
     pub now: OffsetDateTime,
     /// Every role definition (id, names), fetched once per run.
-    pub(crate) roles: Mutex<Option<Vec<Value>>>,
+    pub(crate) roles: Mutex<Option<Vec<UnifiedRoleDefinition>>>,
     /// Object id → UPN or group name, for showing principals.
-    pub(crate) names: Mutex<HashMap<String, String>>,
-    pub(crate) me: Mutex<Option<Value>>,
+    pub(crate) names: Mutex<HashMap<Uuid, String>>,
+    pub(crate) me: Mutex<Option<User>>,
 }
 
 impl Ctx {

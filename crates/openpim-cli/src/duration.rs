@@ -1,12 +1,15 @@
-//! Durations as people type them (`90m`, `8h`, `1h30m`, `2d`) or as Graph sends them (`PT8H`,
-//! `P365D`), and back: ISO 8601 for the wire, `1h 30m` for people.
+//! Durations as people type them (`90m`, `8h`, `1h30m`, `2d`, read by `humantime`) or as Graph
+//! sends them (`PT8H`, `P365D`, read by core's ISO 8601 parser, the one the server uses), and
+//! back: ISO 8601 for the wire (core's formatter), `1h 30m` for people.
+
+use openpim_core::duration as iso;
 
 const MINUTE: u64 = 60;
 const HOUR: u64 = 60 * MINUTE;
 const DAY: u64 = 24 * HOUR;
 
-/// Parses a positive duration into seconds: `90m`, `8h`, `1h30m`, `2d`, `45s`, `1w`, or ISO 8601
-/// (`PT8H`, `P1DT2H`, `P1Y` = 365 days and `P1M` = 30 days, as the server counts them).
+/// Parses a positive duration into whole seconds: `90m`, `8h`, `1h30m`, `2d`, `45s`, `1w`, or ISO
+/// 8601 (`PT8H`, `P1DT2H`; `P1Y` = 365 days and `P1M` = 30 days, as the server counts them).
 pub fn parse(raw: &str) -> Result<u64, String> {
     let s = raw.trim();
     if s.is_empty() {
@@ -20,102 +23,19 @@ pub fn parse(raw: &str) -> Result<u64, String> {
     Ok(secs)
 }
 
+/// Human input. `humantime` also reads bare numbers as nothing and fractions of a second; a
+/// whole number of seconds is what the API deals in, so anything shorter counts as zero.
 fn parse_human(s: &str) -> Option<u64> {
-    let mut total: u64 = 0;
-    let mut digits = String::new();
-    let mut seen_unit = false;
-    for c in s.chars() {
-        if c.is_ascii_digit() {
-            digits.push(c);
-        } else if c.is_whitespace() {
-            continue;
-        } else {
-            let unit = match c.to_ascii_lowercase() {
-                'w' => 7 * DAY,
-                'd' => DAY,
-                'h' => HOUR,
-                'm' => MINUTE,
-                's' => 1,
-                _ => return None,
-            };
-            let n: u64 = digits.parse().ok()?;
-            total = total.checked_add(n.checked_mul(unit)?)?;
-            digits.clear();
-            seen_unit = true;
-        }
-    }
-    // A bare number has no unit to go by: refuse rather than guess.
-    if !digits.is_empty() || !seen_unit {
-        return None;
-    }
-    Some(total)
+    humantime::parse_duration(s).ok().map(|d| d.as_secs())
 }
 
 fn parse_iso(s: &str) -> Option<u64> {
-    let upper = s.to_ascii_uppercase();
-    let body = upper.strip_prefix('P')?;
-    let (date, time) = match body.split_once('T') {
-        Some((d, t)) => {
-            if t.is_empty() {
-                return None;
-            }
-            (d, Some(t))
-        }
-        None => (body, None),
-    };
-    if date.is_empty() && time.is_none() {
-        return None;
-    }
-    let mut total = iso_part(date, &[('Y', 365 * DAY), ('M', 30 * DAY), ('W', 7 * DAY), ('D', DAY)])?;
-    if let Some(t) = time {
-        total = total.checked_add(iso_part(t, &[('H', HOUR), ('M', MINUTE), ('S', 1)])?)?;
-    }
-    Some(total)
-}
-
-/// Sums `<n><unit>` pairs whose units appear in `units`' order, each at most once.
-fn iso_part(s: &str, units: &[(char, u64)]) -> Option<u64> {
-    let mut total: u64 = 0;
-    let mut digits = String::new();
-    let mut next_unit = 0;
-    for c in s.chars() {
-        if c.is_ascii_digit() || c == '.' {
-            digits.push(c);
-            continue;
-        }
-        let pos = units.iter().skip(next_unit).position(|(u, _)| *u == c)? + next_unit;
-        // Fractions only make sense for seconds; whole numbers elsewhere.
-        let n: u64 = if c == 'S' { digits.parse::<f64>().ok()?.floor() as u64 } else { digits.parse().ok()? };
-        total = total.checked_add(n.checked_mul(units[pos].1)?)?;
-        digits.clear();
-        next_unit = pos + 1;
-    }
-    if !digits.is_empty() {
-        return None;
-    }
-    Some(total)
+    u64::try_from(iso::parse(s)?.whole_seconds()).ok()
 }
 
 /// Seconds as ISO 8601 (`PT1H30M`, `P2D`, `P1DT2H`), the form the server reads.
 pub fn to_iso(secs: u64) -> String {
-    let (d, rest) = (secs / DAY, secs % DAY);
-    let (h, m, s) = (rest / HOUR, rest % HOUR / MINUTE, rest % MINUTE);
-    let mut out = String::from("P");
-    if d > 0 {
-        out.push_str(&format!("{d}D"));
-    }
-    if rest > 0 || d == 0 {
-        out.push('T');
-        for (n, u) in [(h, 'H'), (m, 'M'), (s, 'S')] {
-            if n > 0 {
-                out.push_str(&format!("{n}{u}"));
-            }
-        }
-        if rest == 0 {
-            out.push_str("0S");
-        }
-    }
-    out
+    iso::format(time::Duration::seconds(i64::try_from(secs).unwrap_or(i64::MAX)))
 }
 
 /// Seconds for people: `1h 30m`, `2d 4h`, `45s`; `0s` for nothing.
@@ -170,7 +90,8 @@ mod tests {
         assert_eq!(parse("P1Y"), Ok(365 * 86400));
         assert_eq!(parse("P1M"), Ok(30 * 86400));
         assert_eq!(parse("PT1M"), Ok(60));
-        assert_eq!(parse("PT1.5S"), Ok(1));
+        // Core rounds fractions of a second, as the server reads them.
+        assert_eq!(parse("PT1.5S"), Ok(2));
     }
 
     #[test]

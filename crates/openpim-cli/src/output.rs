@@ -2,9 +2,8 @@
 //! times shown as `2026-03-02 09:00 UTC (in 1h 59m)`.
 
 use crate::duration;
-use serde_json::Value;
+use serde::Serialize;
 use std::io::IsTerminal;
-use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -81,42 +80,28 @@ pub fn details(pairs: &[(&str, String)]) -> String {
     pairs.iter().map(|(k, v)| format!("{:<width$} {}\n", format!("{k}:"), one_line(v))).collect()
 }
 
-/// Prints `json` or the table `table` builds, as the format says.
-pub fn emit(format: Format, json: &Value, table: impl FnOnce() -> String) {
+/// Prints `out` as JSON or the table `table` builds, as the format says.
+pub fn emit<T: Serialize + ?Sized>(format: Format, out: &T, table: impl FnOnce() -> String) {
     match format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(json).unwrap_or_else(|_| json.to_string())),
+        Format::Json => match serde_json::to_string_pretty(out) {
+            Ok(text) => println!("{text}"),
+            Err(e) => eprintln!("the result could not be written as JSON: {e}"),
+        },
         Format::Table => print!("{}", table()),
     }
 }
 
-/// A string property, or "" when absent or not a string.
-pub fn s<'a>(v: &'a Value, key: &str) -> &'a str {
-    v.get(key).and_then(Value::as_str).unwrap_or("")
-}
-
-pub fn parse_time(raw: &str) -> Option<OffsetDateTime> {
-    OffsetDateTime::parse(raw, &Rfc3339).ok()
-}
-
-/// `2026-03-02 09:00 UTC` for an RFC 3339 instant (the raw text if it does not parse).
-pub fn time(raw: &str) -> String {
-    match parse_time(raw) {
-        Some(t) => {
-            let t = t.to_offset(time::UtcOffset::UTC);
-            format!("{:04}-{:02}-{:02} {:02}:{:02} UTC", t.year(), u8::from(t.month()), t.day(), t.hour(), t.minute())
-        }
-        None => raw.to_string(),
-    }
+/// `2026-03-02 09:00 UTC`.
+pub fn time(t: OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    format!("{:04}-{:02}-{:02} {:02}:{:02} UTC", t.year(), u8::from(t.month()), t.day(), t.hour(), t.minute())
 }
 
 /// An end time for people: "permanent" when there is none, else the time and how far off it is.
-pub fn end_time(raw: Option<&str>, now: OffsetDateTime) -> String {
-    match raw.filter(|r| !r.is_empty()) {
+pub fn end_time(end: Option<OffsetDateTime>, now: OffsetDateTime) -> String {
+    match end {
         None => "permanent".into(),
-        Some(r) => match parse_time(r) {
-            Some(t) => format!("{} ({})", time(r), duration::relative((t - now).whole_seconds())),
-            None => r.to_string(),
-        },
+        Some(t) => format!("{} ({})", time(t), duration::relative((t - now).whole_seconds())),
     }
 }
 
@@ -137,10 +122,9 @@ mod tests {
     #[test]
     fn times_for_people() {
         let now = datetime!(2026-03-02 09:00:00 UTC);
-        assert_eq!(time("2026-03-02T10:59:30Z"), "2026-03-02 10:59 UTC");
-        assert_eq!(end_time(Some("2026-03-02T10:59:30Z"), now), "2026-03-02 10:59 UTC (in 1h 59m)");
+        assert_eq!(time(datetime!(2026-03-02 11:59:30 +01:00)), "2026-03-02 10:59 UTC");
+        assert_eq!(end_time(Some(datetime!(2026-03-02 10:59:30 UTC)), now), "2026-03-02 10:59 UTC (in 1h 59m)");
         assert_eq!(end_time(None, now), "permanent");
-        assert_eq!(end_time(Some("not a time"), now), "not a time");
         assert_eq!(details(&[("a", "1".into()), ("long", "2".into())]), "a:    1\nlong: 2\n");
     }
 }

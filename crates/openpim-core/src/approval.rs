@@ -9,7 +9,19 @@ use crate::{Instant, ObjectId};
 use serde::{Deserialize, Serialize};
 use time::Duration;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::Display,
+    strum::EnumString,
+    strum::AsRefStr,
+    strum::IntoStaticStr,
+)]
 pub enum StepStatus {
     NotStarted,
     InProgress,
@@ -18,15 +30,24 @@ pub enum StepStatus {
 
 impl StepStatus {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::NotStarted => "NotStarted",
-            Self::InProgress => "InProgress",
-            Self::Completed => "Completed",
-        }
+        self.into()
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::Display,
+    strum::EnumString,
+    strum::AsRefStr,
+    strum::IntoStaticStr,
+)]
+#[strum(ascii_case_insensitive)]
 pub enum ReviewResult {
     NotReviewed,
     Approve,
@@ -35,14 +56,12 @@ pub enum ReviewResult {
 
 impl ReviewResult {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::NotReviewed => "NotReviewed",
-            Self::Approve => "Approve",
-            Self::Deny => "Deny",
-        }
+        self.into()
     }
+    /// A reviewer's decision: `Approve` or `Deny`, in any casing; `NotReviewed` is a state, not a
+    /// decision.
     pub fn parse(raw: &str) -> Option<Self> {
-        [Self::Approve, Self::Deny].into_iter().find(|r| r.as_str().eq_ignore_ascii_case(raw))
+        raw.parse().ok().filter(|r| *r != Self::NotReviewed)
     }
 }
 

@@ -7,7 +7,10 @@ pub mod detail;
 
 use crate::{Instant, ObjectId};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, strum::Display, strum::EnumString, strum::AsRefStr, strum::IntoStaticStr,
+)]
+#[strum(serialize_all = "lowercase")]
 pub enum AuditResult {
     Success,
     Failure,
@@ -15,10 +18,7 @@ pub enum AuditResult {
 
 impl AuditResult {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Success => "success",
-            Self::Failure => "failure",
-        }
+        self.into()
     }
 }
 

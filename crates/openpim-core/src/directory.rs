@@ -4,7 +4,10 @@ use crate::error::{DomainError, DomainResult};
 use crate::{Instant, ObjectId};
 
 /// The kinds of directory object that can hold a role or be a member of something.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, strum::Display, strum::EnumString, strum::AsRefStr, strum::IntoStaticStr,
+)]
+#[strum(serialize_all = "camelCase")]
 pub enum ObjectKind {
     User,
     Group,
@@ -13,24 +16,15 @@ pub enum ObjectKind {
 
 impl ObjectKind {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::User => "user",
-            Self::Group => "group",
-            Self::ServicePrincipal => "servicePrincipal",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "user" => Some(Self::User),
-            "group" => Some(Self::Group),
-            "servicePrincipal" => Some(Self::ServicePrincipal),
-            _ => None,
-        }
+        self.into()
     }
 }
 
 /// Graph's `userType`: a member of the organisation or a guest.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, strum::Display, strum::EnumString, strum::AsRefStr, strum::IntoStaticStr,
+)]
+#[strum(ascii_case_insensitive)]
 pub enum UserType {
     #[default]
     Member,
@@ -39,15 +33,7 @@ pub enum UserType {
 
 impl UserType {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Member => "Member",
-            Self::Guest => "Guest",
-        }
-    }
-
-    /// Graph's values, in any casing (clients send `member` and `Member` alike).
-    pub fn parse(s: &str) -> Option<Self> {
-        [Self::Member, Self::Guest].into_iter().find(|t| t.as_str().eq_ignore_ascii_case(s))
+        self.into()
     }
 }
 
@@ -247,7 +233,7 @@ impl NewUser {
 }
 
 fn user_type(raw: &str) -> DomainResult<UserType> {
-    UserType::parse(raw).ok_or_else(|| {
+    raw.parse::<UserType>().map_err(|_| {
         DomainError::bad_request(format!(
             "Invalid value specified for property 'userType' of resource 'User': '{raw}'; use Member or Guest."
         ))

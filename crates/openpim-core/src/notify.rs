@@ -5,7 +5,10 @@
 use crate::policy::rules::{NotificationLevel, PolicyRule, RecipientType, RuleKind};
 use crate::policy::{Caller, Level};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, strum::Display, strum::EnumString, strum::AsRefStr, strum::IntoStaticStr,
+)]
+#[strum(serialize_all = "camelCase")]
 pub enum Event {
     EligibilityAssigned,
     AssignmentAssigned,
@@ -17,14 +20,7 @@ pub enum Event {
 
 impl Event {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::EligibilityAssigned => "eligibilityAssigned",
-            Self::AssignmentAssigned => "assignmentAssigned",
-            Self::Activated => "activated",
-            Self::ApprovalRequired => "approvalRequired",
-            Self::ActivationApproved => "activationApproved",
-            Self::ActivationDenied => "activationDenied",
-        }
+        self.into()
     }
 
     /// A sentence for e-mail subjects.

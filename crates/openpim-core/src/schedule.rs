@@ -34,7 +34,10 @@ impl Kind {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, strum::Display, strum::EnumString, strum::AsRefStr, strum::IntoStaticStr,
+)]
+#[strum(serialize_all = "camelCase", ascii_case_insensitive)]
 pub enum Action {
     AdminAssign,
     AdminUpdate,
@@ -61,22 +64,7 @@ impl Action {
     ];
 
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::AdminAssign => "adminAssign",
-            Self::AdminUpdate => "adminUpdate",
-            Self::AdminRemove => "adminRemove",
-            Self::AdminExtend => "adminExtend",
-            Self::AdminRenew => "adminRenew",
-            Self::SelfActivate => "selfActivate",
-            Self::SelfDeactivate => "selfDeactivate",
-            Self::SelfExtend => "selfExtend",
-            Self::SelfRenew => "selfRenew",
-        }
-    }
-
-    /// Graph sends camelCase; accept any casing.
-    pub fn parse(raw: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|a| a.as_str().eq_ignore_ascii_case(raw))
+        self.into()
     }
 
     pub fn is_self(self) -> bool {
@@ -101,7 +89,10 @@ impl Action {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, strum::Display, strum::EnumString, strum::AsRefStr, strum::IntoStaticStr,
+)]
+#[strum(serialize_all = "camelCase", ascii_case_insensitive)]
 pub enum ExpirationType {
     NotSpecified,
     NoExpiration,
@@ -111,17 +102,7 @@ pub enum ExpirationType {
 
 impl ExpirationType {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::NotSpecified => "notSpecified",
-            Self::NoExpiration => "noExpiration",
-            Self::AfterDateTime => "afterDateTime",
-            Self::AfterDuration => "afterDuration",
-        }
-    }
-    pub fn parse(raw: &str) -> Option<Self> {
-        [Self::NotSpecified, Self::NoExpiration, Self::AfterDateTime, Self::AfterDuration]
-            .into_iter()
-            .find(|t| t.as_str().eq_ignore_ascii_case(raw))
+        self.into()
     }
 }
 
@@ -145,7 +126,9 @@ pub struct Ticket {
     pub system: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, strum::Display, strum::EnumString, strum::AsRefStr, strum::IntoStaticStr,
+)]
 pub enum RequestStatus {
     Provisioned,
     Granted,
@@ -160,23 +143,7 @@ pub enum RequestStatus {
 
 impl RequestStatus {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Provisioned => "Provisioned",
-            Self::Granted => "Granted",
-            Self::Revoked => "Revoked",
-            Self::Canceled => "Canceled",
-            Self::Denied => "Denied",
-            Self::Failed => "Failed",
-            Self::PendingApproval => "PendingApproval",
-            Self::PendingAdminDecision => "PendingAdminDecision",
-            Self::TimedOut => "TimedOut",
-        }
-    }
-    pub fn parse(raw: &str) -> Option<Self> {
-        use RequestStatus::*;
-        [Provisioned, Granted, Revoked, Canceled, Denied, Failed, PendingApproval, PendingAdminDecision, TimedOut]
-            .into_iter()
-            .find(|s| s.as_str() == raw)
+        self.into()
     }
     /// Requests that are still waiting for something (a start time, a decision) can be canceled.
     pub fn is_cancelable(self) -> bool {
@@ -184,7 +151,9 @@ impl RequestStatus {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, strum::Display, strum::EnumString, strum::AsRefStr, strum::IntoStaticStr,
+)]
 pub enum AssignmentType {
     Assigned,
     Activated,
@@ -192,14 +161,13 @@ pub enum AssignmentType {
 
 impl AssignmentType {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Assigned => "Assigned",
-            Self::Activated => "Activated",
-        }
+        self.into()
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, strum::Display, strum::EnumString, strum::AsRefStr, strum::IntoStaticStr,
+)]
 pub enum MemberType {
     Direct,
     Group,
@@ -207,14 +175,13 @@ pub enum MemberType {
 
 impl MemberType {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Direct => "Direct",
-            Self::Group => "Group",
-        }
+        self.into()
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, strum::Display, strum::EnumString, strum::AsRefStr, strum::IntoStaticStr,
+)]
 pub enum ScheduleStatus {
     /// In effect now (or permanently).
     Provisioned,
@@ -226,14 +193,7 @@ pub enum ScheduleStatus {
 
 impl ScheduleStatus {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Provisioned => "Provisioned",
-            Self::Granted => "Granted",
-            Self::Expired => "Expired",
-        }
-    }
-    pub fn parse(raw: &str) -> Option<Self> {
-        [Self::Provisioned, Self::Granted, Self::Expired].into_iter().find(|s| s.as_str() == raw)
+        self.into()
     }
 }
 

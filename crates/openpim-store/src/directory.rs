@@ -27,7 +27,7 @@ fn decode_user(r: &AnyRow) -> StoreResult<User> {
         account_enabled: r.bool("account_enabled")?,
         user_type: {
             let raw = r.text("user_type")?;
-            UserType::parse(&raw).ok_or_else(|| StoreError::Corrupt(format!("users.user_type '{raw}'")))?
+            raw.parse::<UserType>().map_err(|_| StoreError::Corrupt(format!("users.user_type '{raw}'")))?
         },
         im_addresses: {
             let raw = r.text("im_addresses")?;

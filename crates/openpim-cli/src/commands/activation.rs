@@ -1,11 +1,15 @@
 //! `openpim activate|deactivate|my roles`: the signed-in user's own roles.
 
-use super::{duration_arg, schedule_info, schedule_row, schedule_table, ticket_info, AssignmentType};
+use super::{duration_arg, request, schedule_info, schedule_row, schedule_table, ticket_info, AssignmentType, Held};
 use crate::context::Ctx;
 use crate::error::CliResult;
-use crate::output::{details, emit, end_time, s};
+use crate::output::{details, emit, end_time};
 use clap::{Args, Subcommand};
-use serde_json::{json, Value};
+use openpim_core::schedule::{Action, RequestStatus};
+use openpim_proto::schedules::{
+    NewScheduleRequest, UnifiedRoleAssignmentScheduleInstance, UnifiedRoleEligibilityScheduleInstance,
+    UnifiedRoleScheduleRequest,
+};
 
 /// One hour unless asked otherwise: short enough for any default policy (at most 8 hours).
 const DEFAULT_ACTIVATION_SECS: u64 = 3600;
@@ -48,34 +52,24 @@ pub enum MyCommand {
 pub async fn activate(ctx: &Ctx, a: ActivateArgs) -> CliResult<()> {
     let role = ctx.role(&a.role).await?;
     let me = ctx.me().await?;
-    let mut body = json!({
-        "action": "selfActivate",
-        "principalId": me["id"],
-        "roleDefinitionId": role["id"],
-        "directoryScopeId": a.scope,
-        "scheduleInfo": schedule_info(None, Some(a.duration.unwrap_or(DEFAULT_ACTIVATION_SECS)), None),
-    });
-    if let Some(j) = &a.justification {
-        body["justification"] = json!(j);
-    }
-    if let Some(t) = ticket_info(a.ticket.as_deref(), a.ticket_system.as_deref()) {
-        body["ticketInfo"] = t;
-    }
-    let req = ctx.client.post(&AssignmentType::Active.collection("ScheduleRequests"), &body).await?;
+    let body = NewScheduleRequest {
+        schedule_info: Some(schedule_info(None, Some(a.duration.unwrap_or(DEFAULT_ACTIVATION_SECS)), None)),
+        ticket_info: ticket_info(a.ticket.as_deref(), a.ticket_system.as_deref()),
+        ..request(Action::SelfActivate, me.id, role.id, &a.scope, a.justification.clone())
+    };
+    let req: UnifiedRoleScheduleRequest =
+        ctx.client.post_as(&AssignmentType::Active.collection("ScheduleRequests"), &body).await?;
     emit(ctx.format, &req, || {
-        let mut pairs = vec![
-            ("Role", s(&role, "displayName").to_string()),
-            ("Status", s(&req, "status").to_string()),
-            ("Request", s(&req, "id").to_string()),
-        ];
-        if let Some(approval) = req["approvalId"].as_str() {
-            pairs.push(("Approval", approval.to_string()));
+        let mut pairs =
+            vec![("Role", role.display_name.clone()), ("Status", req.status.clone()), ("Request", req.id.to_string())];
+        if let Some(approval) = &req.approval_id {
+            pairs.push(("Approval", approval.clone()));
         }
-        if let Some(d) = req["scheduleInfo"]["expiration"]["duration"].as_str() {
+        if let Some(d) = req.schedule_info.as_ref().and_then(|i| i.expiration.duration.as_deref()) {
             pairs.push(("Duration", crate::duration::human_iso(d)));
         }
         let mut out = details(&pairs);
-        if s(&req, "status") == "PendingApproval" {
+        if req.status.parse() == Ok(RequestStatus::PendingApproval) {
             out.push_str("Waiting for an approver; `openpim requests list` shows its progress.\n");
         }
         out
@@ -86,15 +80,11 @@ pub async fn activate(ctx: &Ctx, a: ActivateArgs) -> CliResult<()> {
 pub async fn deactivate(ctx: &Ctx, a: DeactivateArgs) -> CliResult<()> {
     let role = ctx.role(&a.role).await?;
     let me = ctx.me().await?;
-    let body = json!({
-        "action": "selfDeactivate",
-        "principalId": me["id"],
-        "roleDefinitionId": role["id"],
-        "directoryScopeId": a.scope,
-    });
-    let req = ctx.client.post(&AssignmentType::Active.collection("ScheduleRequests"), &body).await?;
+    let body = request(Action::SelfDeactivate, me.id, role.id, &a.scope, None);
+    let req: UnifiedRoleScheduleRequest =
+        ctx.client.post_as(&AssignmentType::Active.collection("ScheduleRequests"), &body).await?;
     emit(ctx.format, &req, || {
-        format!("Deactivated {} (request {}, status {})\n", s(&role, "displayName"), s(&req, "id"), s(&req, "status"))
+        format!("Deactivated {} (request {}, status {})\n", role.display_name, req.id, req.status)
     });
     Ok(())
 }
@@ -106,16 +96,22 @@ pub async fn my(ctx: &Ctx, cmd: MyCommand) -> CliResult<()> {
 }
 
 async fn my_roles(ctx: &Ctx) -> CliResult<()> {
+    let mine =
+        |kind: AssignmentType| format!("{}/filterByCurrentUser(on='principal')", kind.collection("ScheduleInstances"));
+    let mut held: Vec<(Held, AssignmentType)> = Vec::new();
+    let eligible: Vec<UnifiedRoleEligibilityScheduleInstance> =
+        ctx.client.get_all_as(&mine(AssignmentType::Eligible)).await?;
+    held.extend(eligible.into_iter().map(|i| (i.into(), AssignmentType::Eligible)));
+    let active: Vec<UnifiedRoleAssignmentScheduleInstance> =
+        ctx.client.get_all_as(&mine(AssignmentType::Active)).await?;
+    held.extend(active.into_iter().map(|i| (i.into(), AssignmentType::Active)));
     let mut rows = Vec::new();
-    for kind in [AssignmentType::Eligible, AssignmentType::Active] {
-        let path = format!("{}/filterByCurrentUser(on='principal')", kind.collection("ScheduleInstances"));
-        for v in ctx.client.get_all(&path).await? {
-            let mut row = schedule_row(ctx, &v, kind).await;
-            // Instances are what is in effect now; say when each one ends, for people and scripts.
-            row["ends"] = json!(end_time(row["endDateTime"].as_str(), ctx.now));
-            rows.push(row);
-        }
+    for (h, kind) in held {
+        let mut row = schedule_row(ctx, h, kind).await;
+        // Instances are what is in effect now; say when each one ends, for people and scripts.
+        row.ends = Some(end_time(row.end_date_time, ctx.now));
+        rows.push(row);
     }
-    emit(ctx.format, &Value::from(rows.clone()), || schedule_table(ctx, &rows, false));
+    emit(ctx.format, &rows, || schedule_table(ctx, &rows, false));
     Ok(())
 }

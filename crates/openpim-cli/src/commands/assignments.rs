@@ -1,13 +1,17 @@
 //! `openpim assignments list|add|remove`: what admins grant (eligible or active), through the
 //! PIM request collections.
 
-use super::{duration_arg, rfc3339_arg, schedule_info, schedule_row, schedule_table, ticket_info, AssignmentType};
+use super::{
+    duration_arg, request, rfc3339_arg, schedule_info, schedule_row, schedule_table, ticket_info, AssignmentType,
+};
 use crate::client::{enc, literal};
 use crate::context::Ctx;
 use crate::error::CliResult;
-use crate::output::{details, emit, end_time, s};
+use crate::output::{details, emit, end_time};
 use clap::{Args, Subcommand};
-use serde_json::{json, Value};
+use openpim_core::schedule::Action;
+use openpim_proto::schedules::{NewScheduleRequest, UnifiedRoleSchedule, UnifiedRoleScheduleRequest};
+use time::OffsetDateTime;
 
 #[derive(Subcommand)]
 pub enum AssignmentsCommand {
@@ -54,13 +58,13 @@ pub struct AddArgs {
     scope: String,
     /// When it starts (RFC 3339); now by default.
     #[arg(long, value_parser = rfc3339_arg)]
-    start: Option<String>,
+    start: Option<OffsetDateTime>,
     /// How long it lasts, e.g. 8h, 30d, PT8H; permanent without --duration or --until.
     #[arg(long, value_parser = duration_arg, conflicts_with = "until")]
     duration: Option<u64>,
     /// When it ends (RFC 3339).
     #[arg(long, value_parser = rfc3339_arg)]
-    until: Option<String>,
+    until: Option<OffsetDateTime>,
     /// Why (the default policy requires one for active assignments).
     #[arg(long)]
     justification: Option<String>,
@@ -90,10 +94,10 @@ async fn list(
 ) -> CliResult<()> {
     let mut clauses = Vec::new();
     if let Some(r) = role {
-        clauses.push(format!("roleDefinitionId eq {}", literal(s(&ctx.role(&r).await?, "id"))));
+        clauses.push(format!("roleDefinitionId eq {}", literal(&ctx.role(&r).await?.id.to_string())));
     }
     if let Some(p) = principal {
-        clauses.push(format!("principalId eq {}", literal(&ctx.principal(&p).await?.id)));
+        clauses.push(format!("principalId eq {}", literal(&ctx.principal(&p).await?.id.to_string())));
     }
     let query = if clauses.is_empty() { String::new() } else { format!("?$filter={}", enc(&clauses.join(" and "))) };
     let kinds = match kind {
@@ -102,45 +106,39 @@ async fn list(
     };
     let mut rows = Vec::new();
     for k in kinds {
-        for v in ctx.client.get_all(&format!("{}{query}", k.collection("Schedules"))).await? {
-            rows.push(schedule_row(ctx, &v, k).await);
+        let schedules: Vec<UnifiedRoleSchedule> =
+            ctx.client.get_all_as(&format!("{}{query}", k.collection("Schedules"))).await?;
+        for v in schedules {
+            rows.push(schedule_row(ctx, v.into(), k).await);
         }
     }
-    emit(ctx.format, &Value::from(rows.clone()), || schedule_table(ctx, &rows, true));
+    emit(ctx.format, &rows, || schedule_table(ctx, &rows, true));
     Ok(())
 }
 
 async fn add(ctx: &Ctx, a: AddArgs) -> CliResult<()> {
     let role = ctx.role(&a.role).await?;
     let principal = ctx.principal(&a.principal).await?;
-    let mut body = json!({
-        "action": "adminAssign",
-        "principalId": principal.id,
-        "roleDefinitionId": role["id"],
-        "directoryScopeId": a.scope,
-        "scheduleInfo": schedule_info(a.start.as_deref(), a.duration, a.until.as_deref()),
-    });
-    if let Some(j) = &a.justification {
-        body["justification"] = json!(j);
-    }
-    if let Some(t) = ticket_info(a.ticket.as_deref(), a.ticket_system.as_deref()) {
-        body["ticketInfo"] = t;
-    }
-    let req = ctx.client.post(&a.kind.collection("ScheduleRequests"), &body).await?;
+    let body = NewScheduleRequest {
+        schedule_info: Some(schedule_info(a.start, a.duration, a.until)),
+        ticket_info: ticket_info(a.ticket.as_deref(), a.ticket_system.as_deref()),
+        ..request(Action::AdminAssign, principal.id, role.id, &a.scope, a.justification.clone())
+    };
+    let req: UnifiedRoleScheduleRequest = ctx.client.post_as(&a.kind.collection("ScheduleRequests"), &body).await?;
     emit(ctx.format, &req, || {
-        let window = &req["scheduleInfo"];
-        let end = window["expiration"]["endDateTime"].as_str();
-        let until = match (end, window["expiration"]["duration"].as_str()) {
+        let expiration = req.schedule_info.as_ref().map(|w| &w.expiration);
+        let end = expiration.and_then(|e| e.end_date_time);
+        let until = match (end, expiration.and_then(|e| e.duration.as_deref())) {
             (None, Some(d)) => format!("for {}", crate::duration::human_iso(d)),
             _ => end_time(end, ctx.now),
         };
         details(&[
-            ("Request", s(&req, "id").into()),
-            ("Status", s(&req, "status").into()),
+            ("Request", req.id.to_string()),
+            ("Status", req.status.clone()),
             ("Type", a.kind.label().into()),
             ("Principal", principal.name.clone()),
-            ("Role", s(&role, "displayName").into()),
-            ("Scope", s(&req, "directoryScopeId").into()),
+            ("Role", role.display_name.clone()),
+            ("Scope", req.directory_scope_id.clone()),
             ("Ends", until),
         ])
     });
@@ -157,25 +155,17 @@ async fn remove(
 ) -> CliResult<()> {
     let role = ctx.role(role).await?;
     let principal = ctx.principal(principal).await?;
-    let mut body = json!({
-        "action": "adminRemove",
-        "principalId": principal.id,
-        "roleDefinitionId": role["id"],
-        "directoryScopeId": scope,
-    });
-    if let Some(j) = justification {
-        body["justification"] = json!(j);
-    }
-    let req = ctx.client.post(&kind.collection("ScheduleRequests"), &body).await?;
+    let body = request(Action::AdminRemove, principal.id, role.id, scope, justification);
+    let req: UnifiedRoleScheduleRequest = ctx.client.post_as(&kind.collection("ScheduleRequests"), &body).await?;
     emit(ctx.format, &req, || {
         format!(
             "Removed {} assignment of {} to {} at {} (request {}, status {})\n",
             kind.label(),
             principal.name,
-            s(&role, "displayName"),
+            role.display_name,
             scope,
-            s(&req, "id"),
-            s(&req, "status")
+            req.id,
+            req.status
         )
     });
     Ok(())

@@ -3,10 +3,12 @@
 use crate::client::enc;
 use crate::context::Ctx;
 use crate::error::{CliError, CliResult};
-use crate::output::{emit, s, time, Table};
+use crate::output::{emit, time, Table};
 use clap::{ArgGroup, Subcommand};
-use serde_json::Value;
+use openpim_proto::audit::DirectoryAudit;
+use openpim_proto::Collection;
 use std::path::PathBuf;
+use uuid::Uuid;
 
 const AUDITS: &str = "/v1.0/auditLogs/directoryAudits";
 
@@ -48,43 +50,37 @@ fn filter_query(filter: &Option<String>) -> String {
 }
 
 /// Who did it: the initiating user's UPN (or id).
-fn initiator(v: &Value) -> String {
-    let user = &v["initiatedBy"]["user"];
-    user["userPrincipalName"].as_str().or_else(|| user["id"].as_str()).unwrap_or("").to_string()
+fn initiator(v: &DirectoryAudit) -> String {
+    let Some(user) = &v.initiated_by.user else { return String::new() };
+    user.user_principal_name.clone().or_else(|| user.id.map(|id| id.to_string())).unwrap_or_default()
 }
 
 /// "Role: User Administrator; User: bob@x", with ids that have no name in the record (records
 /// written before the server named every target) looked up.
-async fn named_targets(ctx: &Ctx, v: &Value) -> String {
+async fn named_targets(ctx: &Ctx, v: &DirectoryAudit) -> String {
     let mut out = Vec::new();
-    for t in v["targetResources"].as_array().into_iter().flatten() {
-        let id = s(t, "id");
+    for t in &v.target_resources {
         // Users by sign-in name, the rest by display name.
-        let name = match t["userPrincipalName"].as_str().or_else(|| t["displayName"].as_str()) {
-            Some(n) => n.to_string(),
-            None if s(t, "type") == "Role" => ctx.role_name(id).await,
-            None if matches!(s(t, "type"), "User" | "Group") => ctx.principal_name(id).await,
-            None => id.to_string(),
+        let name = match (t.user_principal_name.as_ref().or(t.display_name.as_ref()), Uuid::parse_str(&t.id)) {
+            (Some(n), _) => n.clone(),
+            (None, Ok(id)) if t.kind == "Role" => ctx.role_name(id).await,
+            (None, Ok(id)) if matches!(t.kind.as_str(), "User" | "Group") => ctx.principal_name(id).await,
+            (None, _) => t.id.clone(),
         };
-        out.push(format!("{}: {}", s(t, "type"), name));
+        out.push(format!("{}: {}", t.kind, name));
     }
     out.join("; ")
 }
 
-fn additional(v: &Value) -> String {
-    v["additionalDetails"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|d| format!("{}={}", s(d, "key"), s(d, "value")))
-        .collect::<Vec<_>>()
-        .join("; ")
+fn additional(v: &DirectoryAudit) -> String {
+    v.additional_details.iter().map(|d| format!("{}={}", d.key, d.value)).collect::<Vec<_>>().join("; ")
 }
 
 async fn list(ctx: &Ctx, top: u32, filter: Option<String>) -> CliResult<()> {
     // One page of `top`: the newest records, not the whole log.
-    let body = ctx.client.get(&format!("{AUDITS}?$top={top}{}", filter_query(&filter))).await?;
-    let records: Vec<Value> = body["value"].as_array().cloned().unwrap_or_default();
+    let page: Collection<DirectoryAudit> =
+        ctx.client.get_as(&format!("{AUDITS}?$top={top}{}", filter_query(&filter))).await?;
+    let records = page.value;
     // Tables name what the records only identify; JSON keeps the records as the server sent them.
     let mut named = Vec::with_capacity(records.len());
     if ctx.format == crate::output::Format::Table {
@@ -92,16 +88,16 @@ async fn list(ctx: &Ctx, top: u32, filter: Option<String>) -> CliResult<()> {
             named.push(named_targets(ctx, r).await);
         }
     }
-    emit(ctx.format, &Value::from(records.clone()), || {
+    emit(ctx.format, &records, || {
         let mut t = Table::new(&["TIME", "ACTIVITY", "RESULT", "BY", "TARGETS", "DETAILS"]);
         for (r, names) in records.iter().zip(named) {
-            let result = match s(r, "resultReason") {
-                "" => s(r, "result").to_string(),
-                reason => format!("{}: {reason}", s(r, "result")),
+            let result = match r.result_reason.as_str() {
+                "" => r.result.clone(),
+                reason => format!("{}: {reason}", r.result),
             };
             t.row(vec![
-                time(s(r, "activityDateTime")),
-                s(r, "activityDisplayName").into(),
+                time(r.activity_date_time),
+                r.activity_display_name.clone(),
                 result,
                 initiator(r),
                 names,

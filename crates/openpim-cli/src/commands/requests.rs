@@ -4,9 +4,33 @@ use super::AssignmentType;
 use crate::client::enc;
 use crate::context::Ctx;
 use crate::error::{CliError, CliResult, Kind};
-use crate::output::{emit, s, time, Table};
+use crate::output::{emit, time, Table};
 use clap::Subcommand;
-use serde_json::{json, Value};
+use openpim_proto::schedules::{RequestSchedule, UnifiedRoleScheduleRequest};
+use serde::Serialize;
+use serde_json::json;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// A request as `requests list` prints it (its JSON is the `--output json` contract).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RequestRow {
+    id: Uuid,
+    collection: &'static str,
+    action: String,
+    status: String,
+    principal_id: Uuid,
+    principal: String,
+    role_definition_id: Uuid,
+    role: String,
+    directory_scope_id: String,
+    justification: Option<String>,
+    approval_id: Option<String>,
+    #[serde(with = "openpim_proto::datetime")]
+    created_date_time: OffsetDateTime,
+    schedule_info: Option<RequestSchedule>,
+}
 
 #[derive(Subcommand)]
 pub enum RequestsCommand {
@@ -34,39 +58,39 @@ async fn list(ctx: &Ctx, all: bool) -> CliResult<()> {
     for kind in [AssignmentType::Active, AssignmentType::Eligible] {
         let base = kind.collection("ScheduleRequests");
         let path = if all { base } else { format!("{base}/filterByCurrentUser(on='principal')") };
-        for v in ctx.client.get_all(&path).await? {
-            let principal_id = s(&v, "principalId");
-            rows.push(json!({
-                "id": v["id"],
-                "collection": kind.label(),
-                "action": v["action"],
-                "status": v["status"],
-                "principalId": principal_id,
-                "principal": ctx.principal_name(principal_id).await,
-                "roleDefinitionId": v["roleDefinitionId"],
-                "role": ctx.role_name(s(&v, "roleDefinitionId")).await,
-                "directoryScopeId": v["directoryScopeId"],
-                "justification": v["justification"],
-                "approvalId": v["approvalId"],
-                "createdDateTime": v["createdDateTime"],
-                "scheduleInfo": v["scheduleInfo"],
-            }));
+        let requests: Vec<UnifiedRoleScheduleRequest> = ctx.client.get_all_as(&path).await?;
+        for v in requests {
+            rows.push(RequestRow {
+                id: v.id,
+                collection: kind.label(),
+                action: v.action,
+                status: v.status,
+                principal_id: v.principal_id,
+                principal: ctx.principal_name(v.principal_id).await,
+                role_definition_id: v.role_definition_id,
+                role: ctx.role_name(v.role_definition_id).await,
+                directory_scope_id: v.directory_scope_id,
+                justification: v.justification,
+                approval_id: v.approval_id,
+                created_date_time: v.created_date_time,
+                schedule_info: v.schedule_info,
+            });
         }
     }
-    // Newest first, whichever collection they came from (RFC 3339 in UTC sorts as text).
-    rows.sort_by(|a, b| s(b, "createdDateTime").cmp(s(a, "createdDateTime")));
-    emit(ctx.format, &Value::from(rows.clone()), || {
+    // Newest first, whichever collection they came from.
+    rows.sort_by_key(|r| std::cmp::Reverse(r.created_date_time));
+    emit(ctx.format, &rows, || {
         let mut t = Table::new(&["ID", "CREATED", "ACTION", "PRINCIPAL", "ROLE", "SCOPE", "STATUS", "JUSTIFICATION"]);
         for r in &rows {
             t.row(vec![
-                s(r, "id").into(),
-                time(s(r, "createdDateTime")),
-                s(r, "action").into(),
-                s(r, "principal").into(),
-                s(r, "role").into(),
-                s(r, "directoryScopeId").into(),
-                s(r, "status").into(),
-                s(r, "justification").into(),
+                r.id.to_string(),
+                time(r.created_date_time),
+                r.action.clone(),
+                r.principal.clone(),
+                r.role.clone(),
+                r.directory_scope_id.clone(),
+                r.status.clone(),
+                r.justification.clone().unwrap_or_default(),
             ]);
         }
         t.render()

@@ -3,10 +3,24 @@
 use crate::client::enc;
 use crate::context::Ctx;
 use crate::error::CliResult;
-use crate::output::{details, emit, s, Table};
+use crate::output::{details, emit, Table};
 use crate::resolve::ROLE_DEFINITIONS;
 use clap::Subcommand;
-use serde_json::{json, Value};
+use openpim_proto::roles::{NewUnifiedRoleDefinition, NewUnifiedRolePermission, UnifiedRoleDefinition};
+use serde::Serialize;
+use uuid::Uuid;
+
+/// A role as `roles list` prints it (its JSON is the `--output json` contract).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RoleRow {
+    id: Uuid,
+    display_name: String,
+    template_id: Option<Uuid>,
+    is_built_in: bool,
+    is_enabled: bool,
+    description: Option<String>,
+}
 
 #[derive(Subcommand)]
 pub enum RolesCommand {
@@ -56,31 +70,30 @@ pub async fn run(ctx: &Ctx, cmd: RolesCommand) -> CliResult<()> {
 
 async fn list(ctx: &Ctx, name: Option<String>, custom: bool, builtin: bool) -> CliResult<()> {
     let needle = name.map(|n| n.to_lowercase());
-    let mut roles: Vec<Value> = ctx
+    let mut roles: Vec<RoleRow> = ctx
         .roles()
         .await?
         .into_iter()
-        .filter(|r| needle.as_ref().is_none_or(|n| s(r, "displayName").to_lowercase().contains(n.as_str())))
-        .filter(|r| {
-            let is_builtin = r["isBuiltIn"].as_bool().unwrap_or(false);
-            !(custom && is_builtin || builtin && !is_builtin)
-        })
-        .map(|r| {
-            json!({
-                "id": r["id"], "displayName": r["displayName"], "templateId": r["templateId"],
-                "isBuiltIn": r["isBuiltIn"], "isEnabled": r["isEnabled"], "description": r["description"],
-            })
+        .filter(|r| needle.as_ref().is_none_or(|n| r.display_name.to_lowercase().contains(n.as_str())))
+        .filter(|r| !(custom && r.is_built_in || builtin && !r.is_built_in))
+        .map(|r| RoleRow {
+            id: r.id,
+            display_name: r.display_name,
+            template_id: r.template_id,
+            is_built_in: r.is_built_in,
+            is_enabled: r.is_enabled,
+            description: r.description,
         })
         .collect();
-    roles.sort_by_key(|r| s(r, "displayName").to_lowercase());
-    emit(ctx.format, &Value::from(roles.clone()), || {
+    roles.sort_by_key(|r| r.display_name.to_lowercase());
+    emit(ctx.format, &roles, || {
         let mut t = Table::new(&["NAME", "ID", "TYPE", "ENABLED"]);
         for r in &roles {
             t.row(vec![
-                s(r, "displayName").into(),
-                s(r, "id").into(),
-                if r["isBuiltIn"].as_bool().unwrap_or(false) { "built-in" } else { "custom" }.into(),
-                if r["isEnabled"].as_bool().unwrap_or(false) { "yes" } else { "no" }.into(),
+                r.display_name.clone(),
+                r.id.to_string(),
+                if r.is_built_in { "built-in" } else { "custom" }.into(),
+                if r.is_enabled { "yes" } else { "no" }.into(),
             ]);
         }
         t.render()
@@ -88,28 +101,23 @@ async fn list(ctx: &Ctx, name: Option<String>, custom: bool, builtin: bool) -> C
     Ok(())
 }
 
-fn actions_of(role: &Value) -> Vec<String> {
-    role["rolePermissions"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .flat_map(|p| p["allowedResourceActions"].as_array().into_iter().flatten())
-        .filter_map(|a| a.as_str().map(str::to_string))
-        .collect()
+fn actions_of(role: &UnifiedRoleDefinition) -> Vec<String> {
+    role.role_permissions.iter().flat_map(|p| p.allowed_resource_actions.iter().cloned()).collect()
 }
 
 async fn show(ctx: &Ctx, arg: &str) -> CliResult<()> {
-    let id = s(&ctx.role(arg).await?, "id").to_string();
-    let role = ctx.client.get(&format!("{ROLE_DEFINITIONS}/{}", enc(&id))).await?;
+    let id = ctx.role(arg).await?.id;
+    let role: UnifiedRoleDefinition =
+        ctx.client.get_as(&format!("{ROLE_DEFINITIONS}/{}", enc(&id.to_string()))).await?;
     emit(ctx.format, &role, || {
         let actions = actions_of(&role);
         let mut out = details(&[
-            ("Name", s(&role, "displayName").into()),
-            ("Id", s(&role, "id").into()),
-            ("Template id", s(&role, "templateId").into()),
-            ("Type", if role["isBuiltIn"].as_bool().unwrap_or(false) { "built-in" } else { "custom" }.into()),
-            ("Enabled", if role["isEnabled"].as_bool().unwrap_or(false) { "yes" } else { "no" }.into()),
-            ("Description", s(&role, "description").into()),
+            ("Name", role.display_name.clone()),
+            ("Id", role.id.to_string()),
+            ("Template id", role.template_id.map(|t| t.to_string()).unwrap_or_default()),
+            ("Type", if role.is_built_in { "built-in" } else { "custom" }.into()),
+            ("Enabled", if role.is_enabled { "yes" } else { "no" }.into()),
+            ("Description", role.description.clone().unwrap_or_default()),
             ("Permissions", format!("{} allowed actions", actions.len())),
         ]);
         for a in actions {
@@ -128,13 +136,13 @@ async fn create(
     disabled: bool,
 ) -> CliResult<()> {
     let actions: Vec<String> = actions.into_iter().map(|a| a.trim().to_string()).filter(|a| !a.is_empty()).collect();
-    let body = json!({
-        "displayName": name,
-        "description": description,
-        "isEnabled": !disabled,
-        "rolePermissions": [{"allowedResourceActions": actions}],
-    });
-    let role = ctx.client.post(ROLE_DEFINITIONS, &body).await?;
-    emit(ctx.format, &role, || format!("Created custom role '{}' ({})\n", s(&role, "displayName"), s(&role, "id")));
+    let body = NewUnifiedRoleDefinition {
+        display_name: name,
+        description,
+        is_enabled: !disabled,
+        role_permissions: vec![NewUnifiedRolePermission { allowed_resource_actions: actions }],
+    };
+    let role: UnifiedRoleDefinition = ctx.client.post_as(ROLE_DEFINITIONS, &body).await?;
+    emit(ctx.format, &role, || format!("Created custom role '{}' ({})\n", role.display_name, role.id));
     Ok(())
 }

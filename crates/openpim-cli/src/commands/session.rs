@@ -2,7 +2,7 @@
 
 use crate::client::Client;
 use crate::error::{CliError, CliResult, Kind};
-use crate::output::{emit, s, Format};
+use crate::output::{emit, Format};
 use crate::profile::{self, Profile, Profiles};
 use serde_json::json;
 
@@ -12,8 +12,8 @@ pub async fn login(server: &str, token: Option<String>, name: &str, format: Form
         CliError::new(Kind::Auth, "NotSignedIn", "login needs a token: --token TOKEN or OPENPIM_TOKEN")
     })?;
     let client = Client::new(server, Some(token.trim().to_string()))?;
-    let me = client.get("/v1.0/me").await?;
-    let upn = s(&me, "userPrincipalName").to_string();
+    let me: openpim_proto::directory::User = client.get_as("/v1.0/me").await?;
+    let upn = me.user_principal_name;
     let path = profile::file()?;
     let mut profiles = Profiles::load(&path)?;
     profiles.profiles.insert(

@@ -10,14 +10,42 @@ use time::Duration;
 pub mod rules;
 
 /// `Admin` for admin* actions, `EndUser` for self* actions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+    strum::Display,
+    strum::EnumString,
+    strum::AsRefStr,
+    strum::IntoStaticStr,
+)]
+#[strum(ascii_case_insensitive)]
 pub enum Caller {
     Admin,
     EndUser,
 }
 
 /// `Eligibility` for eligibility requests, `Assignment` for assignment requests.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+    strum::Display,
+    strum::EnumString,
+    strum::AsRefStr,
+    strum::IntoStaticStr,
+)]
+#[strum(ascii_case_insensitive)]
 pub enum Level {
     Eligibility,
     Assignment,

@@ -18,7 +18,20 @@ pub struct RuleTarget {
     pub enforced_settings: Vec<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::Display,
+    strum::EnumString,
+    strum::AsRefStr,
+    strum::IntoStaticStr,
+)]
+#[strum(ascii_case_insensitive)]
 pub enum Enablement {
     MultiFactorAuthentication,
     Justification,
@@ -27,16 +40,7 @@ pub enum Enablement {
 
 impl Enablement {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::MultiFactorAuthentication => "MultiFactorAuthentication",
-            Self::Justification => "Justification",
-            Self::Ticketing => "Ticketing",
-        }
-    }
-    pub fn parse(raw: &str) -> Option<Self> {
-        [Self::MultiFactorAuthentication, Self::Justification, Self::Ticketing]
-            .into_iter()
-            .find(|e| e.as_str().eq_ignore_ascii_case(raw))
+        self.into()
     }
 }
 
@@ -57,7 +61,20 @@ pub struct ApprovalStage {
     pub escalation_approvers: Vec<Approver>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::Display,
+    strum::EnumString,
+    strum::AsRefStr,
+    strum::IntoStaticStr,
+)]
+#[strum(ascii_case_insensitive)]
 pub enum ApprovalMode {
     SingleStage,
     Serial,
@@ -67,17 +84,7 @@ pub enum ApprovalMode {
 
 impl ApprovalMode {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::SingleStage => "SingleStage",
-            Self::Serial => "Serial",
-            Self::Parallel => "Parallel",
-            Self::NoApproval => "NoApproval",
-        }
-    }
-    pub fn parse(raw: &str) -> Option<Self> {
-        [Self::SingleStage, Self::Serial, Self::Parallel, Self::NoApproval]
-            .into_iter()
-            .find(|m| m.as_str().eq_ignore_ascii_case(raw))
+        self.into()
     }
 }
 
@@ -90,7 +97,20 @@ pub struct ApprovalSettings {
     pub stages: Vec<ApprovalStage>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::Display,
+    strum::EnumString,
+    strum::AsRefStr,
+    strum::IntoStaticStr,
+)]
+#[strum(ascii_case_insensitive)]
 pub enum NotificationLevel {
     None,
     Critical,
@@ -99,18 +119,24 @@ pub enum NotificationLevel {
 
 impl NotificationLevel {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::None => "None",
-            Self::Critical => "Critical",
-            Self::All => "All",
-        }
-    }
-    pub fn parse(raw: &str) -> Option<Self> {
-        [Self::None, Self::Critical, Self::All].into_iter().find(|l| l.as_str().eq_ignore_ascii_case(raw))
+        self.into()
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::Display,
+    strum::EnumString,
+    strum::AsRefStr,
+    strum::IntoStaticStr,
+)]
+#[strum(ascii_case_insensitive)]
 pub enum RecipientType {
     Requestor,
     Approver,
@@ -119,14 +145,7 @@ pub enum RecipientType {
 
 impl RecipientType {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Requestor => "Requestor",
-            Self::Approver => "Approver",
-            Self::Admin => "Admin",
-        }
-    }
-    pub fn parse(raw: &str) -> Option<Self> {
-        [Self::Requestor, Self::Approver, Self::Admin].into_iter().find(|r| r.as_str().eq_ignore_ascii_case(raw))
+        self.into()
     }
 }
 

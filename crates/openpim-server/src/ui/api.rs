@@ -4,6 +4,9 @@
 use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
 use axum::Router;
+use openpim_proto::Collection;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tower::ServiceExt;
 
@@ -119,6 +122,31 @@ impl<'a> Api<'a> {
         self.call(Method::PATCH, path, Some(body)).await
     }
 
+    /// GETs `path` into its proto type.
+    pub async fn get_as<T: DeserializeOwned>(&self, path: &str) -> GraphResult<T> {
+        typed(self.get(path).await?)
+    }
+
+    /// POSTs a proto request body and reads the answer into its proto type.
+    pub async fn post_as<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: &B) -> GraphResult<T> {
+        typed(self.post(path, &json_body(body)?).await?)
+    }
+
+    /// PATCHes a proto body; PATCH answers 204, so there is nothing to read.
+    pub async fn patch_with<B: Serialize>(&self, path: &str, body: &B) -> GraphResult<()> {
+        self.patch(path, &json_body(body)?).await.map(drop)
+    }
+
+    /// Every item of a collection, in its proto type (see [`Api::list_all`]).
+    pub async fn list_all_as<T: DeserializeOwned>(&self, path: &str) -> GraphResult<Vec<T>> {
+        self.list_all(path).await?.into_iter().map(typed).collect()
+    }
+
+    /// A collection's first page, in its proto type.
+    pub async fn list_as<T: DeserializeOwned>(&self, path: &str) -> GraphResult<Vec<T>> {
+        Ok(typed::<Collection<T>>(self.get(path).await?)?.value)
+    }
+
     /// Every item of a collection, following `@odata.nextLink` (at most [`MAX_PAGES`] pages).
     pub async fn list_all(&self, path: &str) -> GraphResult<Vec<Value>> {
         let mut items = Vec::new();
@@ -133,24 +161,27 @@ impl<'a> Api<'a> {
         }
         Ok(items)
     }
-
-    /// A collection's first page only.
-    pub async fn list(&self, path: &str) -> GraphResult<Vec<Value>> {
-        let mut page = self.get(path).await?;
-        Ok(match page["value"].take() {
-            Value::Array(v) => v,
-            _ => Vec::new(),
-        })
-    }
 }
 
-/// The error a Graph error body describes.
+/// An API answer in its proto type. The API and the proto types are one contract, so an answer
+/// that does not fit is a defect; the page says so instead of showing half-read data.
+fn typed<T: DeserializeOwned>(json: Value) -> GraphResult<T> {
+    serde_json::from_value(json).map_err(|e| {
+        tracing::error!(error = %e, "an API answer does not fit its proto type");
+        GraphError::local("The API response was not understood.")
+    })
+}
+
+fn json_body<B: Serialize>(body: &B) -> GraphResult<Value> {
+    serde_json::to_value(body).map_err(|_| GraphError::local("The request could not be built."))
+}
+
+/// The error a Graph error body describes (`openpim_proto::GraphError`); a body of another shape
+/// is reported as an unknown error with the response's status.
 fn graph_error(status: StatusCode, json: &Value) -> GraphError {
-    let err = &json["error"];
-    GraphError {
-        status,
-        code: err["code"].as_str().unwrap_or("UnknownError").to_string(),
-        message: err["message"].as_str().unwrap_or("The request failed.").to_string(),
+    match openpim_proto::GraphError::deserialize(json) {
+        Ok(body) => GraphError { status, code: body.error.code, message: body.error.message },
+        Err(_) => GraphError { status, code: "UnknownError".into(), message: "The request failed.".into() },
     }
 }
 

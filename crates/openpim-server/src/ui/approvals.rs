@@ -10,8 +10,11 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Form;
+use openpim_core::approval::{ReviewResult, StepStatus};
+use openpim_core::schedule::ExpirationType;
+use openpim_proto::approvals::{Approval, StepDecision};
+use openpim_proto::schedules::{RequestSchedule, UnifiedRoleScheduleRequest};
 use serde::Deserialize;
-use serde_json::{json, Value};
 
 const RM: &str = "/v1.0/roleManagement/directory";
 
@@ -35,15 +38,17 @@ struct ApprovalsPage {
 }
 
 /// "from START for 2 hours" / "from START until END", from a request's scheduleInfo.
-fn window(info: &Value) -> String {
-    let start = match view::when(&info["startDateTime"]) {
+fn window(info: Option<&RequestSchedule>) -> String {
+    let start = match view::when(info.and_then(|i| i.start_date_time)) {
         s if s.is_empty() => "when approved".to_string(),
         s => format!("from {s}"),
     };
-    let exp = &info["expiration"];
-    match exp["type"].as_str() {
-        Some("afterDuration") => format!("{start} for {}", view::duration_words(&view::s(&exp["duration"]))),
-        Some("afterDateTime") => format!("{start} until {}", view::when(&exp["endDateTime"])),
+    let Some(exp) = info.map(|i| &i.expiration) else { return format!("{start}, no end") };
+    match exp.kind.parse() {
+        Ok(ExpirationType::AfterDuration) => {
+            format!("{start} for {}", view::duration_words(exp.duration.as_deref().unwrap_or_default()))
+        }
+        Ok(ExpirationType::AfterDateTime) => format!("{start} until {}", view::when(exp.end_date_time)),
         _ => format!("{start}, no end"),
     }
 }
@@ -57,7 +62,7 @@ pub async fn page(State(ui): State<UiState>, session: Session) -> Response {
     let path = format!(
         "{RM}/roleAssignmentScheduleRequests/filterByCurrentUser(on='approver')?$expand=principal,roleDefinition"
     );
-    let requests = match api.list_all(&path).await {
+    let requests = match api.list_all_as::<UnifiedRoleScheduleRequest>(&path).await {
         Ok(r) => r,
         Err(e) => return page::load_failed(&session, chrome, &e),
     };
@@ -65,21 +70,27 @@ pub async fn page(State(ui): State<UiState>, session: Session) -> Response {
         .iter()
         .enumerate()
         .map(|(i, r)| {
-            let p = &r["principal"];
-            let ticket = [view::s(&r["ticketInfo"]["ticketSystem"]), view::s(&r["ticketInfo"]["ticketNumber"])]
+            let p = r.principal.as_ref();
+            let ticket = [&r.ticket_info.ticket_system, &r.ticket_info.ticket_number]
                 .into_iter()
+                .flatten()
                 .filter(|s| !s.is_empty())
+                .cloned()
                 .collect::<Vec<_>>()
                 .join(" ");
             Row {
-                approval_id: view::s(&r["approvalId"]),
-                requester: format!("{} ({})", view::s(&p["displayName"]), view::s(&p["userPrincipalName"])),
-                role_name: view::s(&r["roleDefinition"]["displayName"]),
-                scope_label: view::scope_label(&view::s(&r["directoryScopeId"])),
-                justification: view::s(&r["justification"]),
+                approval_id: r.approval_id.clone().unwrap_or_default(),
+                requester: format!(
+                    "{} ({})",
+                    p.map(|p| p.display_name()).unwrap_or_default(),
+                    p.and_then(|p| p.user_principal_name()).unwrap_or_default()
+                ),
+                role_name: r.role_definition.as_ref().map(|d| d.display_name.clone()).unwrap_or_default(),
+                scope_label: view::scope_label(&r.directory_scope_id),
+                justification: r.justification.clone().unwrap_or_default(),
                 ticket,
-                window: window(&r["scheduleInfo"]),
-                created: view::when(&r["createdDateTime"]),
+                window: window(r.schedule_info.as_ref()),
+                created: view::when(Some(r.created_date_time)),
                 key: format!("r{i}"),
             }
         })
@@ -102,32 +113,38 @@ pub async fn decide(State(ui): State<UiState>, session: Session, Form(f): Form<D
     if let Some(refused) = session.csrf_refusal(&f.csrf) {
         return refused;
     }
+    // Exactly the form's two buttons; the API reads any casing, the form sends these.
     let decision = match f.decision.as_str() {
-        "Approve" | "Deny" => f.decision.clone(),
+        "Approve" => ReviewResult::Approve,
+        "Deny" => ReviewResult::Deny,
         _ => return session.redirect("/approvals", Flash::err("Choose Approve or Deny.")),
     };
     let api = Api::new(&ui.api, &session.token);
     let base = format!("{RM}/roleAssignmentApprovals/{}", seg(f.approval.trim()));
     let result = async {
-        let approval = api.get(&base).await?;
-        let steps = approval["steps"].as_array().cloned().unwrap_or_default();
-        let step = steps
+        let approval: Approval = api.get_as(&base).await?;
+        let in_progress = |s: &&openpim_proto::approvals::ApprovalStep| s.status.parse() == Ok(StepStatus::InProgress);
+        let step = approval
+            .steps
             .iter()
-            .find(|s| s["assignedToMe"].as_bool() == Some(true) && s["status"].as_str() == Some("InProgress"))
-            .or_else(|| steps.iter().find(|s| s["status"].as_str() == Some("InProgress")))
+            .find(|s| s.assigned_to_me && in_progress(s))
+            .or_else(|| approval.steps.iter().find(in_progress))
             .ok_or_else(|| GraphError {
                 status: StatusCode::BAD_REQUEST,
                 code: "ApprovalNotPending".into(),
                 message: "This request has no stage waiting for a decision.".into(),
             })?;
         let reason = f.reason.trim();
-        let body = json!({"reviewResult": decision, "justification": if reason.is_empty() { Value::Null } else { Value::from(reason) }});
-        api.patch(&format!("{base}/steps/{}", seg(&view::s(&step["id"]))), &body).await
+        let body = StepDecision {
+            review_result: decision.to_string(),
+            justification: Some(reason).filter(|r| !r.is_empty()).map(str::to_string),
+        };
+        api.patch_with(&format!("{base}/steps/{}", step.id), &body).await
     }
     .await;
     match result {
         Ok(_) => {
-            let done = if decision == "Approve" { "approved" } else { "denied" };
+            let done = if decision == ReviewResult::Approve { "approved" } else { "denied" };
             session.redirect("/approvals", Flash::ok(format!("The request is {done}.")))
         }
         Err(e) if e.is_unauthenticated() => super::signin::expired(&session, &e.message),

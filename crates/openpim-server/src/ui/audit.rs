@@ -10,8 +10,9 @@ use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
+use openpim_proto::audit::DirectoryAudit;
+use openpim_proto::Collection;
 use serde::Deserialize;
-use serde_json::Value;
 
 /// The API's CSV export of the audit log.
 const CSV_EXPORT: &str = "/v1.0/openpim/auditLogs/directoryAudits/csv";
@@ -76,34 +77,29 @@ struct Row {
 }
 
 /// "Role User Administrator; User bob@x" (the store names every target when it writes a record).
-fn targets(a: &Value) -> String {
-    a["targetResources"]
-        .as_array()
-        .map(|ts| {
-            ts.iter()
-                .map(|t| {
-                    let name = t["userPrincipalName"].as_str().or(t["displayName"].as_str()).unwrap_or_default();
-                    let kind = view::s(&t["type"]);
-                    if name.is_empty() {
-                        format!("{kind} {}", view::s(&t["id"]))
-                    } else {
-                        format!("{kind} {name}")
-                    }
-                })
-                .collect::<Vec<_>>()
-                .join("; ")
+fn targets(a: &DirectoryAudit) -> String {
+    a.target_resources
+        .iter()
+        .map(|t| {
+            let name = t.user_principal_name.as_deref().or(t.display_name.as_deref()).unwrap_or_default();
+            if name.is_empty() {
+                format!("{} {}", t.kind, t.id)
+            } else {
+                format!("{} {name}", t.kind)
+            }
         })
-        .unwrap_or_default()
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
-fn row(a: &Value) -> Row {
+fn row(a: &DirectoryAudit) -> Row {
     Row {
-        when: view::when(&a["activityDateTime"]),
-        activity: view::s(&a["activityDisplayName"]),
-        actor: view::s(&a["initiatedBy"]["user"]["userPrincipalName"]),
+        when: view::when(Some(a.activity_date_time)),
+        activity: a.activity_display_name.clone(),
+        actor: a.initiated_by.user.as_ref().and_then(|u| u.user_principal_name.clone()).unwrap_or_default(),
         targets: targets(a),
-        result: view::s(&a["result"]),
-        reason: view::s(&a["resultReason"]),
+        result: a.result.clone(),
+        reason: a.result_reason.clone(),
     }
 }
 
@@ -135,16 +131,12 @@ pub async fn page(State(ui): State<UiState>, session: Session, Query(f): Query<F
         }
     };
     let api = Api::new(&ui.api, &session.token);
-    let mut page = match api.get(&path(filter.as_deref(), PAGE_ROWS)).await {
+    let page: Collection<DirectoryAudit> = match api.get_as(&path(filter.as_deref(), PAGE_ROWS)).await {
         Ok(p) => p,
         Err(e) => return page::load_failed(&session, chrome, &e),
     };
-    let items = match page["value"].take() {
-        Value::Array(v) => v,
-        _ => vec![],
-    };
-    let more = page["@odata.nextLink"].is_string();
-    let rows = items.iter().map(row).collect();
+    let more = page.next_link.is_some();
+    let rows = page.value.iter().map(row).collect();
     let csv_link = format!("/audit.csv?{}", query_string(&f));
     session.finish(view::render(StatusCode::OK, &AuditPage { page: chrome, f, rows, more, csv_link }))
 }

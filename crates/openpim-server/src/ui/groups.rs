@@ -1,6 +1,6 @@
 //! Groups: the role-assignable groups and their members.
 
-use super::api::{seg, Api, GraphError};
+use super::api::{Api, GraphError};
 use super::page;
 use super::session::Session;
 use super::view::{self, Chrome};
@@ -9,6 +9,7 @@ use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
+use openpim_proto::directory::{DirectoryObject, Group};
 
 struct Member {
     name: String,
@@ -35,16 +36,19 @@ pub async fn page(State(ui): State<UiState>, session: Session) -> Response {
     };
     let api = Api::new(&ui.api, &session.token);
     let loaded = async {
-        let groups = api.list_all("/v1.0/groups?$filter=isAssignableToRole%20eq%20true").await?;
+        let groups: Vec<Group> = api.list_all_as("/v1.0/groups?$filter=isAssignableToRole%20eq%20true").await?;
         let mut rows = Vec::with_capacity(groups.len());
         for g in groups {
-            let members = api.list_all(&format!("/v1.0/groups/{}/members", seg(&view::s(&g["id"])))).await?;
+            let members: Vec<DirectoryObject> = api.list_all_as(&format!("/v1.0/groups/{}/members", g.id)).await?;
             rows.push(GroupRow {
-                name: view::s(&g["displayName"]),
-                description: view::s(&g["description"]),
+                name: g.display_name,
+                description: g.description.unwrap_or_default(),
                 members: members
                     .iter()
-                    .map(|m| Member { name: view::s(&m["displayName"]), upn: view::s(&m["userPrincipalName"]) })
+                    .map(|m| Member {
+                        name: m.display_name().to_string(),
+                        upn: m.user_principal_name().unwrap_or_default().to_string(),
+                    })
                     .collect(),
             });
         }

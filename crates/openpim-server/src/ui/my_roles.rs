@@ -13,10 +13,17 @@ use axum::response::Response;
 use axum::Form;
 use openpim_core::duration;
 use openpim_core::policy::{rules, RolePolicy};
+use openpim_core::schedule::{Action, AssignmentType, MemberType, RequestStatus};
+use openpim_proto::policies::PolicyRule;
+use openpim_proto::roles::UnifiedRoleDefinition;
+use openpim_proto::schedules::{
+    NewExpiration, NewRequestSchedule, NewScheduleRequest, TicketInfo, UnifiedRoleAssignmentScheduleInstance,
+    UnifiedRoleEligibilityScheduleInstance, UnifiedRoleScheduleRequest,
+};
 use serde::Deserialize;
-use serde_json::{json, Value};
 use std::collections::hash_map::Entry;
 use std::collections::HashMap;
+use uuid::Uuid;
 
 const RM: &str = "/v1.0/roleManagement/directory";
 
@@ -33,29 +40,25 @@ pub struct Requirements {
 }
 
 impl Requirements {
-    pub fn from_rules(rules: &[Value]) -> Self {
+    pub fn from_rules(rules: &[PolicyRule]) -> Self {
         let mut r = Requirements::default();
         for rule in rules {
-            match rule["id"].as_str().unwrap_or_default() {
-                "Expiration_EndUser_Assignment" => {
-                    let max = view::s(&rule["maximumDuration"]);
-                    r.max_minutes = view::duration_minutes(&max);
-                    r.max_words = view::duration_words(&max);
+            match (rule.id(), rule) {
+                ("Expiration_EndUser_Assignment", PolicyRule::Expiration(e)) => {
+                    r.max_minutes = view::duration_minutes(&e.maximum_duration);
+                    r.max_words = view::duration_words(&e.maximum_duration);
                 }
-                "Enablement_EndUser_Assignment" => {
-                    let enabled: Vec<&str> = rule["enabledRules"]
-                        .as_array()
-                        .map(|a| a.iter().filter_map(Value::as_str).collect())
-                        .unwrap_or_default();
-                    r.mfa = enabled.contains(&"MultiFactorAuthentication");
-                    r.justification = enabled.contains(&"Justification");
-                    r.ticket = enabled.contains(&"Ticketing");
+                ("Enablement_EndUser_Assignment", PolicyRule::Enablement(e)) => {
+                    let enabled = |which: rules::Enablement| e.enabled_rules.iter().any(|r| r.parse() == Ok(which));
+                    r.mfa = enabled(rules::Enablement::MultiFactorAuthentication);
+                    r.justification = enabled(rules::Enablement::Justification);
+                    r.ticket = enabled(rules::Enablement::Ticketing);
                 }
-                "Approval_EndUser_Assignment" => {
-                    r.approval = rule["setting"]["isApprovalRequired"].as_bool().unwrap_or(false);
+                ("Approval_EndUser_Assignment", PolicyRule::Approval(a)) => {
+                    r.approval = a.setting.is_approval_required;
                 }
-                "AuthenticationContext_EndUser_Assignment" if rule["isEnabled"].as_bool() == Some(true) => {
-                    r.auth_context = rule["claimValue"].as_str().map(str::to_string);
+                ("AuthenticationContext_EndUser_Assignment", PolicyRule::AuthenticationContext(c)) if c.is_enabled => {
+                    r.auth_context = c.claim_value.clone();
                 }
                 _ => {}
             }
@@ -98,12 +101,11 @@ fn trim_number(x: f64) -> String {
     s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
-/// What activating `role_id` requires, from the rules the API enforces. Read from the store, not
+/// What activating `role` requires, from the rules the API enforces. Read from the store, not
 /// through the API: role settings are for Entra's PIM readers there (docs/SECURITY.md), but a
 /// member may know what activating a role they are eligible for asks of them, and this page
 /// only asks for the roles of their own eligibilities.
-async fn activation_requirements(ui: &UiState, role_id: &str) -> Result<Requirements, super::api::GraphError> {
-    let Ok(role) = uuid::Uuid::parse_str(role_id) else { return Ok(Requirements::default()) };
+async fn activation_requirements(ui: &UiState, role: Uuid) -> Result<Requirements, super::api::GraphError> {
     let stored = ui.app.store.policy_rules_of(role).await.map_err(|e| super::api::GraphError {
         status: StatusCode::INTERNAL_SERVER_ERROR,
         code: "UnknownError".into(),
@@ -158,15 +160,19 @@ struct MyRolesPage {
     mfa_note: bool,
 }
 
-fn role_name(v: &Value) -> String {
-    v["roleDefinition"]["displayName"].as_str().map(str::to_string).unwrap_or_else(|| view::s(&v["roleDefinitionId"]))
+/// The role's name when the API expanded it (`$expand=roleDefinition`), else its id.
+fn role_name(expanded: Option<&UnifiedRoleDefinition>, id: Uuid) -> String {
+    expanded.map_or_else(|| id.to_string(), |d| d.display_name.clone())
 }
 
 /// Whether a time-bound schedule ends within 14 days, when Extend applies.
-fn ends_soon(end: &Value, now: time::OffsetDateTime) -> bool {
-    end.as_str()
-        .and_then(|s| time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok())
-        .is_some_and(|e| e - now <= time::Duration::days(14))
+fn ends_soon(end: Option<time::OffsetDateTime>, now: time::OffsetDateTime) -> bool {
+    end.is_some_and(|e| e - now <= time::Duration::days(14))
+}
+
+/// Whether a vocabulary value the API sent is `value`.
+fn is<T: std::str::FromStr + PartialEq>(raw: &str, value: T) -> bool {
+    raw.parse().ok() == Some(value)
 }
 
 pub async fn page(State(ui): State<UiState>, session: Session) -> Response {
@@ -177,14 +183,16 @@ pub async fn page(State(ui): State<UiState>, session: Session) -> Response {
     let api = Api::new(&ui.api, &session.token);
     let mine = "filterByCurrentUser(on='principal')?$expand=roleDefinition";
     let loaded = async {
-        let eligible = api.list_all(&format!("{RM}/roleEligibilityScheduleInstances/{mine}")).await?;
-        let active = api.list_all(&format!("{RM}/roleAssignmentScheduleInstances/{mine}")).await?;
-        let requests = api.list_all(&format!("{RM}/roleAssignmentScheduleRequests/{mine}")).await?;
-        let mut policies: HashMap<String, Requirements> = HashMap::new();
+        let eligible: Vec<UnifiedRoleEligibilityScheduleInstance> =
+            api.list_all_as(&format!("{RM}/roleEligibilityScheduleInstances/{mine}")).await?;
+        let active: Vec<UnifiedRoleAssignmentScheduleInstance> =
+            api.list_all_as(&format!("{RM}/roleAssignmentScheduleInstances/{mine}")).await?;
+        let requests: Vec<UnifiedRoleScheduleRequest> =
+            api.list_all_as(&format!("{RM}/roleAssignmentScheduleRequests/{mine}")).await?;
+        let mut policies: HashMap<Uuid, Requirements> = HashMap::new();
         for e in &eligible {
-            let id = view::s(&e["roleDefinitionId"]);
-            if let Entry::Vacant(slot) = policies.entry(id) {
-                let reqs = activation_requirements(&ui, slot.key()).await?;
+            if let Entry::Vacant(slot) = policies.entry(e.role_definition_id) {
+                let reqs = activation_requirements(&ui, *slot.key()).await?;
                 slot.insert(reqs);
             }
         }
@@ -199,19 +207,17 @@ pub async fn page(State(ui): State<UiState>, session: Session) -> Response {
         .iter()
         .enumerate()
         .map(|(i, e)| {
-            let role_id = view::s(&e["roleDefinitionId"]);
-            let scope = view::s(&e["directoryScopeId"]);
-            let direct = e["memberType"].as_str() == Some("Direct");
+            let direct = is(&e.member_type, MemberType::Direct);
             EligibleRow {
-                reqs: policies.get(&role_id).cloned().unwrap_or_default(),
-                role_name: role_name(e),
-                scope_label: view::scope_label(&scope),
-                member_type: view::s(&e["memberType"]),
-                end: view::when(&e["endDateTime"]),
-                can_extend: direct && ends_soon(&e["endDateTime"], now),
+                reqs: policies.get(&e.role_definition_id).cloned().unwrap_or_default(),
+                role_name: role_name(e.role_definition.as_ref(), e.role_definition_id),
+                scope_label: view::scope_label(&e.directory_scope_id),
+                member_type: e.member_type.clone(),
+                end: view::when(e.end_date_time),
+                can_extend: direct && ends_soon(e.end_date_time, now),
                 key: format!("e{i}"),
-                role_id,
-                scope,
+                role_id: e.role_definition_id.to_string(),
+                scope: e.directory_scope_id.clone(),
             }
         })
         .collect();
@@ -219,37 +225,40 @@ pub async fn page(State(ui): State<UiState>, session: Session) -> Response {
         .iter()
         .enumerate()
         .map(|(i, a)| {
-            let scope = view::s(&a["directoryScopeId"]);
-            let direct = a["memberType"].as_str() == Some("Direct");
-            let activated = a["assignmentType"].as_str() == Some("Activated");
+            let direct = is(&a.member_type, MemberType::Direct);
+            let activated = a.assignment_type.as_deref().is_some_and(|t| is(t, AssignmentType::Activated));
             ActiveRow {
-                role_id: view::s(&a["roleDefinitionId"]),
-                role_name: role_name(a),
-                scope_label: view::scope_label(&scope),
-                assignment_type: view::s(&a["assignmentType"]),
-                member_type: view::s(&a["memberType"]),
-                start: view::when(&a["startDateTime"]),
-                end: view::when(&a["endDateTime"]),
+                role_id: a.role_definition_id.to_string(),
+                role_name: role_name(a.role_definition.as_ref(), a.role_definition_id),
+                scope_label: view::scope_label(&a.directory_scope_id),
+                assignment_type: a.assignment_type.clone().unwrap_or_default(),
+                member_type: a.member_type.clone(),
+                start: view::when(a.start_date_time),
+                end: view::when(a.end_date_time),
                 can_deactivate: direct && activated,
-                can_extend: direct && !activated && ends_soon(&a["endDateTime"], now),
+                can_extend: direct && !activated && ends_soon(a.end_date_time, now),
                 key: format!("a{i}"),
-                scope,
+                scope: a.directory_scope_id.clone(),
             }
         })
         .collect();
     let pending = requests
         .iter()
-        .filter(|r| r["status"].as_str() == Some("PendingApproval"))
+        .filter(|r| is(&r.status, RequestStatus::PendingApproval))
         .map(|r| PendingRow {
-            id: view::s(&r["id"]),
-            role_name: role_name(r),
-            status: view::s(&r["status"]),
-            created: view::when(&r["createdDateTime"]),
-            justification: view::s(&r["justification"]),
+            id: r.id.to_string(),
+            role_name: role_name(r.role_definition.as_ref(), r.role_definition_id),
+            status: r.status.clone(),
+            created: view::when(Some(r.created_date_time)),
+            justification: r.justification.clone().unwrap_or_default(),
         })
         .collect();
     let mfa_note = eligible.iter().any(|e| e.reqs.mfa);
     session.finish(view::render(StatusCode::OK, &MyRolesPage { page: chrome, eligible, active, pending, mfa_note }))
+}
+
+fn unknown_role(session: &Session) -> Response {
+    session.redirect("/", Flash::err("Choose a role from the list."))
 }
 
 #[derive(Deserialize, Default)]
@@ -274,41 +283,73 @@ fn parse_hours(raw: &str) -> Option<i64> {
 }
 
 /// The signed-in user's id, needed as `principalId` in self-service requests.
-async fn my_id(api: &Api<'_>) -> Result<String, super::api::GraphError> {
-    Ok(view::s(&api.get("/v1.0/me").await?["id"]))
+async fn my_id(api: &Api<'_>) -> Result<Uuid, super::api::GraphError> {
+    Ok(api.get_as::<openpim_proto::directory::User>("/v1.0/me").await?.id)
 }
 
-fn non_empty(s: &str) -> Value {
-    match s.trim() {
-        "" => Value::Null,
-        t => Value::from(t),
+fn non_empty(s: &str) -> Option<String> {
+    Some(s.trim()).filter(|t| !t.is_empty()).map(str::to_string)
+}
+
+/// The role and scope a form names, as a self-service request's target.
+struct Target {
+    role: Uuid,
+    scope: String,
+}
+
+impl Target {
+    /// The form's role must be a role id (the page only offers those); anything else is refused
+    /// here with a message rather than sent on.
+    fn read(role: &str, scope: &str) -> Option<Self> {
+        Some(Self { role: Uuid::parse_str(role.trim()).ok()?, scope: scope.trim().to_string() })
     }
+
+    fn request(self, action: Action, me: Uuid, justification: &str) -> NewScheduleRequest {
+        NewScheduleRequest {
+            action: action.to_string(),
+            principal_id: me,
+            role_definition_id: self.role,
+            directory_scope_id: self.scope,
+            justification: non_empty(justification),
+            schedule_info: None,
+            ticket_info: None,
+        }
+    }
+}
+
+/// Ends after `duration` (ISO 8601), starting now.
+fn for_duration(duration: String) -> Option<NewRequestSchedule> {
+    Some(NewRequestSchedule { start_date_time: None, expiration: NewExpiration::AfterDuration { duration } })
 }
 
 /// Sends a self-service request and turns the answer into a flash message.
-async fn self_request(session: &Session, ui: &UiState, set: &str, body: impl FnOnce(String) -> Value) -> Response {
+async fn self_request(
+    session: &Session,
+    ui: &UiState,
+    set: &str,
+    body: impl FnOnce(Uuid) -> NewScheduleRequest,
+) -> Response {
     let api = Api::new(&ui.api, &session.token);
     let result = async {
         let me = my_id(&api).await?;
-        let mut r = api.post(&format!("{RM}/{set}"), &body(me)).await?;
+        let r: UnifiedRoleScheduleRequest = api.post_as(&format!("{RM}/{set}"), &body(me)).await?;
         // The request's answer has the role's id only; its name reads better in the message.
-        let role = format!("{RM}/roleDefinitions/{}", seg(&view::s(&r["roleDefinitionId"])));
-        if let Ok(def) = api.get(&role).await {
-            r["roleDefinition"] = def;
-        }
-        Ok::<_, super::api::GraphError>(r)
+        let role = format!("{RM}/roleDefinitions/{}", r.role_definition_id);
+        let def = api.get_as::<UnifiedRoleDefinition>(&role).await.ok();
+        Ok::<_, super::api::GraphError>((role_name(def.as_ref(), r.role_definition_id), r.status))
     }
     .await;
     match result {
-        Ok(r) => {
-            let role = role_name(&r);
-            let text = match r["status"].as_str().unwrap_or_default() {
-                "Revoked" => format!("{role} is deactivated."),
-                "Provisioned" => format!("{role} is active."),
-                "Granted" => format!("{role} is granted and starts later."),
-                "PendingApproval" => format!("Your request for {role} is waiting for approval."),
-                "PendingAdminDecision" => format!("Your request for {role} is waiting for an administrator."),
-                other => format!("Request for {role}: {other}."),
+        Ok((role, status)) => {
+            let text = match status.parse::<RequestStatus>() {
+                Ok(RequestStatus::Revoked) => format!("{role} is deactivated."),
+                Ok(RequestStatus::Provisioned) => format!("{role} is active."),
+                Ok(RequestStatus::Granted) => format!("{role} is granted and starts later."),
+                Ok(RequestStatus::PendingApproval) => format!("Your request for {role} is waiting for approval."),
+                Ok(RequestStatus::PendingAdminDecision) => {
+                    format!("Your request for {role} is waiting for an administrator.")
+                }
+                _ => format!("Request for {role}: {status}."),
             };
             session.redirect("/", Flash::ok(text))
         }
@@ -324,21 +365,15 @@ pub async fn activate(State(ui): State<UiState>, session: Session, Form(f): Form
     let Some(minutes) = parse_hours(&f.hours) else {
         return session.redirect("/", Flash::err("The duration must be a number of hours, such as 1 or 0.5."));
     };
-    let ticket = if f.ticket_number.trim().is_empty() && f.ticket_system.trim().is_empty() {
-        Value::Null
-    } else {
-        json!({"ticketNumber": non_empty(&f.ticket_number), "ticketSystem": non_empty(&f.ticket_system)})
-    };
-    self_request(&session, &ui, "roleAssignmentScheduleRequests", |me| {
-        json!({
-            "action": "selfActivate",
-            "principalId": me,
-            "roleDefinitionId": f.role.trim(),
-            "directoryScopeId": f.scope.trim(),
-            "justification": non_empty(&f.justification),
-            "scheduleInfo": {"startDateTime": null, "expiration": {"type": "afterDuration", "duration": format!("PT{minutes}M")}},
-            "ticketInfo": ticket,
-        })
+    let Some(target) = Target::read(&f.role, &f.scope) else { return unknown_role(&session) };
+    let ticket_number = non_empty(&f.ticket_number);
+    let ticket_system = non_empty(&f.ticket_system);
+    let ticket_info =
+        (ticket_number.is_some() || ticket_system.is_some()).then_some(TicketInfo { ticket_number, ticket_system });
+    self_request(&session, &ui, "roleAssignmentScheduleRequests", |me| NewScheduleRequest {
+        schedule_info: for_duration(format!("PT{minutes}M")),
+        ticket_info,
+        ..target.request(Action::SelfActivate, me, &f.justification)
     })
     .await
 }
@@ -358,14 +393,9 @@ pub async fn deactivate(State(ui): State<UiState>, session: Session, Form(f): Fo
     if let Some(refused) = session.csrf_refusal(&f.csrf) {
         return refused;
     }
+    let Some(target) = Target::read(&f.role, &f.scope) else { return unknown_role(&session) };
     self_request(&session, &ui, "roleAssignmentScheduleRequests", |me| {
-        json!({
-            "action": "selfDeactivate",
-            "principalId": me,
-            "roleDefinitionId": f.role.trim(),
-            "directoryScopeId": f.scope.trim(),
-            "justification": non_empty(&f.justification),
-        })
+        target.request(Action::SelfDeactivate, me, &f.justification)
     })
     .await
 }
@@ -383,15 +413,10 @@ pub async fn extend(State(ui): State<UiState>, session: Session, Form(f): Form<R
         Ok(d) if (1..=3650).contains(&d) => d,
         _ => return session.redirect("/", Flash::err("The extension must be a whole number of days (1 to 3650).")),
     };
-    self_request(&session, &ui, set, |me| {
-        json!({
-            "action": "selfExtend",
-            "principalId": me,
-            "roleDefinitionId": f.role.trim(),
-            "directoryScopeId": f.scope.trim(),
-            "justification": non_empty(&f.justification),
-            "scheduleInfo": {"startDateTime": null, "expiration": {"type": "afterDuration", "duration": format!("P{days}D")}},
-        })
+    let Some(target) = Target::read(&f.role, &f.scope) else { return unknown_role(&session) };
+    self_request(&session, &ui, set, |me| NewScheduleRequest {
+        schedule_info: for_duration(format!("P{days}D")),
+        ..target.request(Action::SelfExtend, me, &f.justification)
     })
     .await
 }
@@ -408,7 +433,8 @@ pub async fn cancel(State(ui): State<UiState>, session: Session, Form(f): Form<C
         return refused;
     }
     let api = Api::new(&ui.api, &session.token);
-    match api.post(&format!("{RM}/roleAssignmentScheduleRequests/{}/cancel", seg(f.id.trim())), &json!({})).await {
+    let path = format!("{RM}/roleAssignmentScheduleRequests/{}/cancel", seg(f.id.trim()));
+    match api.post(&path, &serde_json::json!({})).await {
         Ok(_) => session.redirect("/", Flash::ok("The request is canceled.")),
         Err(e) if e.is_unauthenticated() => super::signin::expired(&session, &e.message),
         Err(e) => session.redirect("/", Flash::graph(&e)),
@@ -431,11 +457,28 @@ mod tests {
 
     #[test]
     fn requirements_from_rules() {
-        let rules = vec![
-            json!({"id": "Expiration_EndUser_Assignment", "maximumDuration": "PT8H"}),
-            json!({"id": "Enablement_EndUser_Assignment", "enabledRules": ["MultiFactorAuthentication", "Justification"]}),
-            json!({"id": "Approval_EndUser_Assignment", "setting": {"isApprovalRequired": true}}),
-        ];
+        let target = |level: &str| {
+            serde_json::json!({"caller": "EndUser", "operations": ["all"], "level": level,
+                               "inheritableSettings": [], "enforcedSettings": []})
+        };
+        let rules: Vec<PolicyRule> = serde_json::from_value(serde_json::json!([
+            {"@odata.type": "#microsoft.graph.unifiedRoleManagementPolicyExpirationRule",
+             "id": "Expiration_EndUser_Assignment", "target": target("Assignment"),
+             "isExpirationRequired": true, "maximumDuration": "PT8H"},
+            {"@odata.type": "#microsoft.graph.unifiedRoleManagementPolicyEnablementRule",
+             "id": "Enablement_EndUser_Assignment", "target": target("Assignment"),
+             "enabledRules": ["MultiFactorAuthentication", "Justification"]},
+            {"@odata.type": "#microsoft.graph.unifiedRoleManagementPolicyApprovalRule",
+             "id": "Approval_EndUser_Assignment", "target": target("Assignment"),
+             "setting": {"isApprovalRequired": true, "isApprovalRequiredForExtension": false,
+                         "isRequestorJustificationRequired": true, "approvalMode": "SingleStage",
+                         "approvalStages": []}},
+            // The same settings aimed at eligibility: not what activation asks.
+            {"@odata.type": "#microsoft.graph.unifiedRoleManagementPolicyEnablementRule",
+             "id": "Enablement_EndUser_Eligibility", "target": target("Eligibility"),
+             "enabledRules": ["Ticketing"]},
+        ]))
+        .unwrap();
         let r = Requirements::from_rules(&rules);
         assert_eq!((r.max_minutes, r.mfa, r.justification, r.ticket, r.approval), (480, true, true, false, true));
         assert_eq!(r.max_hours(), "8");

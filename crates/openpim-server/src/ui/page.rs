@@ -8,7 +8,7 @@ use super::UiState;
 use askama::Template;
 use axum::http::StatusCode;
 use axum::response::Response;
-use serde_json::Value;
+use openpim_proto::directory::User;
 
 /// The signed-in user (`/v1.0/me`) and the layout for a page in `section`.
 pub async fn start(
@@ -16,11 +16,11 @@ pub async fn start(
     session: &Session,
     section: &'static str,
     title: &str,
-) -> Result<(Chrome, Value), Response> {
+) -> Result<(Chrome, User), Response> {
     let api = Api::new(&ui.api, &session.token);
-    match api.get("/v1.0/me").await {
+    match api.get_as::<User>("/v1.0/me").await {
         Ok(me) => {
-            let user = format!("{} ({})", view::s(&me["displayName"]), view::s(&me["userPrincipalName"]));
+            let user = format!("{} ({})", me.display_name, me.user_principal_name);
             let chrome = Chrome {
                 title: title.to_string(),
                 section,

@@ -11,8 +11,15 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Form;
+use openpim_core::schedule::{Action, MemberType};
+use openpim_proto::directory::{DirectoryObject, Group, User};
+use openpim_proto::roles::UnifiedRoleDefinition;
+use openpim_proto::schedules::{
+    NewExpiration, NewRequestSchedule, NewScheduleRequest, UnifiedRoleSchedule, UnifiedRoleScheduleRequest,
+};
 use serde::Deserialize;
-use serde_json::{json, Value};
+use time::OffsetDateTime;
+use uuid::Uuid;
 
 const RM: &str = "/v1.0/roleManagement/directory";
 
@@ -45,7 +52,7 @@ pub async fn list(State(ui): State<UiState>, session: Session, Query(query): Que
         Err(resp) => return resp,
     };
     let api = Api::new(&ui.api, &session.token);
-    let all = match api.list_all(&format!("{RM}/roleDefinitions")).await {
+    let all = match api.list_all_as::<UnifiedRoleDefinition>(&format!("{RM}/roleDefinitions")).await {
         Ok(r) => r,
         Err(e) => return page::load_failed(&session, chrome, &e),
     };
@@ -53,13 +60,13 @@ pub async fn list(State(ui): State<UiState>, session: Session, Query(query): Que
     let needle = query.q.trim().to_lowercase();
     let mut roles: Vec<RoleRow> = all
         .iter()
-        .filter(|r| needle.is_empty() || view::s(&r["displayName"]).to_lowercase().contains(&needle))
+        .filter(|r| needle.is_empty() || r.display_name.to_lowercase().contains(&needle))
         .map(|r| RoleRow {
-            id: view::s(&r["id"]),
-            name: view::s(&r["displayName"]),
-            description: view::s(&r["description"]),
-            built_in: r["isBuiltIn"].as_bool().unwrap_or(false),
-            privileged: r["isPrivileged"].as_bool().unwrap_or(false),
+            id: r.id.to_string(),
+            name: r.display_name.clone(),
+            description: r.description.clone().unwrap_or_default(),
+            built_in: r.is_built_in,
+            privileged: r.is_privileged.unwrap_or(false),
         })
         .collect();
     roles.sort_by_key(|r| r.name.to_lowercase());
@@ -97,39 +104,40 @@ struct Section {
     rows: Vec<HolderRow>,
 }
 
-fn principal_label(p: &Value) -> (String, String) {
-    let name = view::s(&p["displayName"]);
-    let kind = match p["@odata.type"].as_str().unwrap_or_default() {
-        t if t.ends_with("group") => "Group",
-        t if t.ends_with("user") => "User",
-        _ => "Principal",
+/// "Name (upn)" and the kind of holder, from the expanded principal (`None` when the API could
+/// not expand it: the label is then empty and the row shows the id).
+fn principal_label(p: Option<&DirectoryObject>) -> (String, String) {
+    let Some(p) = p else { return (String::new(), "Principal".to_string()) };
+    let kind = match p {
+        DirectoryObject::Group(_) => "Group",
+        DirectoryObject::User(_) => "User",
+        DirectoryObject::ServicePrincipal(_) => "Principal",
     };
-    let label = match p["userPrincipalName"].as_str() {
+    let name = p.display_name();
+    let label = match p.user_principal_name() {
         Some(upn) => format!("{name} ({upn})"),
-        None => name,
+        None => name.to_string(),
     };
     (label, kind.to_string())
 }
 
-fn holder_rows(items: &[Value], prefix: &str) -> Vec<HolderRow> {
+fn holder_rows(items: &[UnifiedRoleSchedule], prefix: &str) -> Vec<HolderRow> {
     items
         .iter()
         .enumerate()
         .map(|(i, h)| {
-            let (principal, principal_kind) = principal_label(&h["principal"]);
-            let scope = view::s(&h["directoryScopeId"]);
-            let info = &h["scheduleInfo"];
+            let (principal, principal_kind) = principal_label(h.principal.as_ref());
             HolderRow {
-                principal_id: view::s(&h["principalId"]),
-                principal: if principal.is_empty() { view::s(&h["principalId"]) } else { principal },
+                principal_id: h.principal_id.to_string(),
+                principal: if principal.is_empty() { h.principal_id.to_string() } else { principal },
                 principal_kind,
-                member_type: view::s(&h["memberType"]),
-                assignment_type: view::s(&h["assignmentType"]),
-                scope_label: view::scope_label(&scope),
-                scope,
-                start: view::when(&info["startDateTime"]),
-                end: view::when(&info["expiration"]["endDateTime"]),
-                direct: h["memberType"].as_str() == Some("Direct"),
+                member_type: h.member_type.clone(),
+                assignment_type: h.assignment_type.clone().unwrap_or_default(),
+                scope_label: view::scope_label(&h.directory_scope_id),
+                scope: h.directory_scope_id.clone(),
+                start: view::when(h.schedule_info.start_date_time),
+                end: view::when(h.schedule_info.expiration.end_date_time),
+                direct: h.member_type.parse() == Ok(MemberType::Direct),
                 key: format!("{prefix}{i}"),
             }
         })
@@ -143,22 +151,23 @@ pub async fn detail(State(ui): State<UiState>, session: Session, Path(id): Path<
     };
     let api = Api::new(&ui.api, &session.token);
     let loaded = async {
-        let role = api.get(&format!("{RM}/roleDefinitions/{}", seg(&id))).await?;
+        let role: UnifiedRoleDefinition = api.get_as(&format!("{RM}/roleDefinitions/{}", seg(&id))).await?;
         let filter = q(&format!("roleDefinitionId eq {}", lit(&id)));
-        let eligible =
-            api.list_all(&format!("{RM}/roleEligibilitySchedules?$filter={filter}&$expand=principal")).await?;
-        let active = api.list_all(&format!("{RM}/roleAssignmentSchedules?$filter={filter}&$expand=principal")).await?;
+        let eligible: Vec<UnifiedRoleSchedule> =
+            api.list_all_as(&format!("{RM}/roleEligibilitySchedules?$filter={filter}&$expand=principal")).await?;
+        let active: Vec<UnifiedRoleSchedule> =
+            api.list_all_as(&format!("{RM}/roleAssignmentSchedules?$filter={filter}&$expand=principal")).await?;
         Ok::<_, GraphError>((role, eligible, active))
     };
     let (role, eligible, active) = match loaded.await {
         Ok(x) => x,
         Err(e) => return page::load_failed(&session, chrome, &e),
     };
-    chrome.title = view::s(&role["displayName"]);
+    chrome.title = role.display_name;
     let page = RolePage {
         page: chrome,
-        role_id: view::s(&role["id"]),
-        description: view::s(&role["description"]),
+        role_id: role.id.to_string(),
+        description: role.description.unwrap_or_default(),
         sections: vec![
             Section { kind: "eligible", title: "Eligible assignments", rows: holder_rows(&eligible, "e") },
             Section { kind: "active", title: "Active assignments", rows: holder_rows(&active, "a") },
@@ -181,29 +190,34 @@ pub struct AssignForm {
     scope: String,
 }
 
-/// A `datetime-local` value (taken as UTC) as an ISO 8601 instant; empty stays `None`.
-fn utc(raw: &str, what: &str) -> Result<Option<String>, Flash> {
+/// A `datetime-local` value (taken as UTC) as an instant; empty stays `None`.
+fn utc(raw: &str, what: &str) -> Result<Option<OffsetDateTime>, Flash> {
     let raw = raw.trim();
     if raw.is_empty() {
         return Ok(None);
     }
     let with_seconds = if raw.len() == 16 { format!("{raw}:00Z") } else { format!("{raw}Z") };
-    time::OffsetDateTime::parse(&with_seconds, &time::format_description::well_known::Rfc3339)
-        .map(|_| Some(with_seconds))
+    OffsetDateTime::parse(&with_seconds, &time::format_description::well_known::Rfc3339)
+        .map(Some)
         .map_err(|_| Flash::err(format!("The {what} time '{raw}' is not a date and time like 2026-12-31T17:00.")))
 }
 
-fn schedule_info(f: &AssignForm) -> Result<Value, Flash> {
-    let start = utc(&f.start, "start")?;
+fn schedule_info(f: &AssignForm) -> Result<NewRequestSchedule, Flash> {
+    let start_date_time = utc(&f.start, "start")?;
     let expiration = if f.permanent == "on" {
-        json!({"type": "noExpiration"})
+        NewExpiration::NoExpiration
     } else {
         match utc(&f.end, "end")? {
-            Some(end) => json!({"type": "afterDateTime", "endDateTime": end}),
+            Some(end_date_time) => NewExpiration::AfterDateTime { end_date_time },
             None => return Err(Flash::err("Give an end time, or tick Permanent.")),
         }
     };
-    Ok(json!({"startDateTime": start, "expiration": expiration}))
+    Ok(NewRequestSchedule { start_date_time, expiration })
+}
+
+/// An id the page put in a form or its path: anything else is refused before the API is asked.
+fn id_of(raw: &str, what: &str) -> Result<Uuid, Flash> {
+    Uuid::parse_str(raw.trim()).map_err(|_| Flash::err(format!("'{}' is not a {what} id.", raw.trim())))
 }
 
 fn requests_set(kind: &str) -> Result<&'static str, Flash> {
@@ -215,22 +229,23 @@ fn requests_set(kind: &str) -> Result<&'static str, Flash> {
 }
 
 /// A user by UPN (anything with an `@`), else a group by its exact display name.
-async fn resolve_member(api: &Api<'_>, member: &str) -> Result<String, Flash> {
+async fn resolve_member(api: &Api<'_>, member: &str) -> Result<Uuid, Flash> {
     let member = member.trim();
     if member.is_empty() {
         return Err(Flash::err("Give a member: a user's sign-in name or a group's name."));
     }
     if member.contains('@') {
-        return match api.get(&format!("/v1.0/users/{}", seg(member))).await {
-            Ok(u) => Ok(view::s(&u["id"])),
+        return match api.get_as::<User>(&format!("/v1.0/users/{}", seg(member))).await {
+            Ok(u) => Ok(u.id),
             Err(e) if e.status == StatusCode::NOT_FOUND => Err(Flash::err(format!("There is no user '{member}'."))),
             Err(e) => Err(Flash::graph(&e)),
         };
     }
     let filter = q(&format!("displayName eq {}", lit(member)));
-    let groups = api.list(&format!("/v1.0/groups?$filter={filter}")).await.map_err(|e| Flash::graph(&e))?;
+    let groups: Vec<Group> =
+        api.list_as(&format!("/v1.0/groups?$filter={filter}")).await.map_err(|e| Flash::graph(&e))?;
     match groups.as_slice() {
-        [g] => Ok(view::s(&g["id"])),
+        [g] => Ok(g.id),
         [] => Err(Flash::err(format!("There is no group named '{member}' (users are given by sign-in name)."))),
         _ => Err(Flash::err(format!("Several groups are named '{member}'."))),
     }
@@ -240,13 +255,17 @@ fn back(id: &str) -> String {
     format!("/roles/{}", seg(id))
 }
 
-async fn admin_request(session: &Session, ui: &UiState, id: &str, set: &str, body: Value, done: &str) -> Response {
+async fn admin_request(
+    session: &Session,
+    ui: &UiState,
+    id: &str,
+    set: &str,
+    body: NewScheduleRequest,
+    done: &str,
+) -> Response {
     let api = Api::new(&ui.api, &session.token);
-    match api.post(&format!("{RM}/{set}"), &body).await {
-        Ok(r) => {
-            let status = view::s(&r["status"]);
-            session.redirect(&back(id), Flash::ok(format!("{done} (status {status}).")))
-        }
+    match api.post_as::<_, UnifiedRoleScheduleRequest>(&format!("{RM}/{set}"), &body).await {
+        Ok(r) => session.redirect(&back(id), Flash::ok(format!("{done} (status {}).", r.status))),
         Err(e) if e.is_unauthenticated() => super::signin::expired(session, &e.message),
         Err(e) => session.redirect(&back(id), Flash::graph(&e)),
     }
@@ -264,31 +283,43 @@ pub async fn assign(
     let api = Api::new(&ui.api, &session.token);
     let prepared = async {
         let set = requests_set(&f.kind)?;
+        let role = id_of(&id, "role")?;
         let info = schedule_info(&f)?;
         let principal = resolve_member(&api, &f.member).await?;
-        Ok::<_, Flash>((set, info, principal))
+        Ok::<_, Flash>((set, role, info, principal))
     };
-    let (set, info, principal) = match prepared.await {
+    let (set, role, info, principal) = match prepared.await {
         Ok(x) => x,
         Err(flash) => return session.redirect(&back(&id), flash),
     };
-    let body = json!({
-        "action": "adminAssign",
-        "principalId": principal,
-        "roleDefinitionId": id,
-        "directoryScopeId": "/",
-        "justification": non_empty(&f.justification),
-        "scheduleInfo": info,
-    });
+    let body = NewScheduleRequest {
+        action: Action::AdminAssign.to_string(),
+        principal_id: principal,
+        role_definition_id: role,
+        directory_scope_id: "/".to_string(),
+        justification: non_empty(&f.justification),
+        schedule_info: Some(info),
+        ticket_info: None,
+    };
     let done = format!("{} is now {} for this role", f.member.trim(), f.kind);
     admin_request(&session, &ui, &id, set, body, &done).await
 }
 
-fn non_empty(s: &str) -> Value {
-    match s.trim() {
-        "" => Value::Null,
-        t => Value::from(t),
-    }
+fn non_empty(s: &str) -> Option<String> {
+    Some(s.trim()).filter(|t| !t.is_empty()).map(str::to_string)
+}
+
+/// A request about one holder's existing assignment (remove, update), as the row's form names it.
+fn holder_request(id: &str, f: &AssignForm, action: Action) -> Result<NewScheduleRequest, Flash> {
+    Ok(NewScheduleRequest {
+        action: action.to_string(),
+        principal_id: id_of(&f.principal, "principal")?,
+        role_definition_id: id_of(id, "role")?,
+        directory_scope_id: f.scope.trim().to_string(),
+        justification: non_empty(&f.justification),
+        schedule_info: None,
+        ticket_info: None,
+    })
 }
 
 pub async fn remove(
@@ -300,17 +331,11 @@ pub async fn remove(
     if let Some(refused) = session.csrf_refusal(&f.csrf) {
         return refused;
     }
-    let set = match requests_set(&f.kind) {
-        Ok(s) => s,
+    let prepared = requests_set(&f.kind).and_then(|set| Ok((set, holder_request(&id, &f, Action::AdminRemove)?)));
+    let (set, body) = match prepared {
+        Ok(x) => x,
         Err(flash) => return session.redirect(&back(&id), flash),
     };
-    let body = json!({
-        "action": "adminRemove",
-        "principalId": f.principal.trim(),
-        "roleDefinitionId": id,
-        "directoryScopeId": f.scope.trim(),
-        "justification": non_empty(&f.justification),
-    });
     admin_request(&session, &ui, &id, set, body, "Removed").await
 }
 
@@ -323,19 +348,14 @@ pub async fn update(
     if let Some(refused) = session.csrf_refusal(&f.csrf) {
         return refused;
     }
-    let prepared = requests_set(&f.kind).and_then(|set| Ok((set, schedule_info(&f)?)));
-    let (set, info) = match prepared {
+    let prepared = requests_set(&f.kind).and_then(|set| {
+        let info = schedule_info(&f)?;
+        Ok((set, NewScheduleRequest { schedule_info: Some(info), ..holder_request(&id, &f, Action::AdminUpdate)? }))
+    });
+    let (set, body) = match prepared {
         Ok(x) => x,
         Err(flash) => return session.redirect(&back(&id), flash),
     };
-    let body = json!({
-        "action": "adminUpdate",
-        "principalId": f.principal.trim(),
-        "roleDefinitionId": id,
-        "directoryScopeId": f.scope.trim(),
-        "justification": non_empty(&f.justification),
-        "scheduleInfo": info,
-    });
     admin_request(&session, &ui, &id, set, body, "Updated").await
 }
 
@@ -345,7 +365,7 @@ mod tests {
 
     #[test]
     fn local_times_are_utc() {
-        assert_eq!(utc("2026-12-31T17:00", "end").unwrap().as_deref(), Some("2026-12-31T17:00:00Z"));
+        assert_eq!(utc("2026-12-31T17:00", "end").unwrap(), Some(time::macros::datetime!(2026-12-31 17:00 UTC)));
         assert_eq!(utc("", "end").unwrap(), None);
         assert!(utc("tomorrow", "end").is_err());
         assert!(utc("2026-13-01T00:00", "end").is_err());

@@ -12,12 +12,14 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Form;
+use openpim_core::policy::rules::{ApprovalMode, Enablement};
+use openpim_proto::directory::{Group, User};
+use openpim_proto::policies::{
+    ApprovalSettingsPatch, ApprovalStagePatch, PolicyRule, PolicyRulePatch, SubjectSet,
+    UnifiedRoleManagementPolicyAssignment,
+};
+use openpim_proto::roles::UnifiedRoleDefinition;
 use serde::Deserialize;
-use serde_json::{json, Value};
-
-const EXPIRATION: &str = "#microsoft.graph.unifiedRoleManagementPolicyExpirationRule";
-const ENABLEMENT: &str = "#microsoft.graph.unifiedRoleManagementPolicyEnablementRule";
-const APPROVAL: &str = "#microsoft.graph.unifiedRoleManagementPolicyApprovalRule";
 
 /// The settings the editor shows, as read from (or to be written to) the rules.
 #[derive(Debug, Clone, PartialEq)]
@@ -41,44 +43,55 @@ struct Loaded {
     settings: Settings,
 }
 
-fn rule<'a>(rules: &'a [Value], id: &str) -> &'a Value {
-    rules.iter().find(|r| r["id"].as_str() == Some(id)).unwrap_or(&Value::Null)
+fn rule<'a>(rules: &'a [PolicyRule], id: &str) -> Option<&'a PolicyRule> {
+    rules.iter().find(|r| r.id() == id)
 }
 
-fn days(rule: &Value) -> i64 {
-    view::duration_minutes(&view::s(&rule["maximumDuration"])) / (24 * 60)
+/// An admin expiration rule's (permanent allowed, maximum days); as a missing rule reads.
+fn expiration(rules: &[PolicyRule], id: &str) -> (bool, i64) {
+    match rule(rules, id) {
+        Some(PolicyRule::Expiration(e)) => {
+            (!e.is_expiration_required, view::duration_minutes(&e.maximum_duration) / (24 * 60))
+        }
+        _ => (false, 0),
+    }
 }
 
 async fn load(api: &Api<'_>, role_id: &str) -> Result<Loaded, GraphError> {
-    let role = api.get(&format!("/v1.0/roleManagement/directory/roleDefinitions/{}", seg(role_id))).await?;
+    let role: UnifiedRoleDefinition =
+        api.get_as(&format!("/v1.0/roleManagement/directory/roleDefinitions/{}", seg(role_id))).await?;
     let filter = format!("scopeId eq '/' and scopeType eq 'DirectoryRole' and roleDefinitionId eq {}", lit(role_id));
     let path = format!(
         "/v1.0/policies/roleManagementPolicyAssignments?$filter={}&$expand={}",
         q(&filter),
         q("policy($expand=rules)")
     );
-    let list = api.list(&path).await?;
-    let assignment = list.first().cloned().unwrap_or(Value::Null);
-    let rules = assignment["policy"]["rules"].as_array().cloned().unwrap_or_default();
+    let assignment = api.list_as::<UnifiedRoleManagementPolicyAssignment>(&path).await?.into_iter().next();
+    let policy_id = assignment.as_ref().map(|a| a.policy_id.clone()).unwrap_or_default();
+    let rules = assignment.and_then(|a| a.policy).and_then(|p| p.rules).unwrap_or_default();
     let reqs = Requirements::from_rules(&rules);
-    let approval_rule = rule(&rules, "Approval_EndUser_Assignment");
-    let mut approvers = Vec::new();
-    let stage_approvers =
-        approval_rule["setting"]["approvalStages"][0]["primaryApprovers"].as_array().cloned().unwrap_or_default();
-    for a in stage_approvers {
-        if let Some(user) = a["userId"].as_str() {
-            let u = api.get(&format!("/v1.0/users/{}", seg(user))).await?;
-            approvers.push(view::s(&u["userPrincipalName"]));
-        } else if let Some(group) = a["groupId"].as_str() {
-            let g = api.get(&format!("/v1.0/groups/{}", seg(group))).await?;
-            approvers.push(view::s(&g["displayName"]));
+    let stage_approvers = match rule(&rules, "Approval_EndUser_Assignment") {
+        Some(PolicyRule::Approval(a)) => {
+            a.setting.approval_stages.first().map(|s| s.primary_approvers.clone()).unwrap_or_default()
         }
+        _ => vec![],
+    };
+    let mut approvers = Vec::new();
+    for a in stage_approvers {
+        approvers.push(match a {
+            SubjectSet::SingleUser { user_id, .. } => {
+                api.get_as::<User>(&format!("/v1.0/users/{user_id}")).await?.user_principal_name
+            }
+            SubjectSet::GroupMembers { group_id, .. } => {
+                api.get_as::<Group>(&format!("/v1.0/groups/{group_id}")).await?.display_name
+            }
+        });
     }
-    let elig = rule(&rules, "Expiration_Admin_Eligibility");
-    let act = rule(&rules, "Expiration_Admin_Assignment");
+    let (eligible_permanent, eligible_days) = expiration(&rules, "Expiration_Admin_Eligibility");
+    let (active_permanent, active_days) = expiration(&rules, "Expiration_Admin_Assignment");
     Ok(Loaded {
-        policy_id: view::s(&assignment["policyId"]),
-        role_name: view::s(&role["displayName"]),
+        policy_id,
+        role_name: role.display_name,
         settings: Settings {
             activation_minutes: reqs.max_minutes,
             mfa: reqs.mfa,
@@ -86,10 +99,10 @@ async fn load(api: &Api<'_>, role_id: &str) -> Result<Loaded, GraphError> {
             ticket: reqs.ticket,
             approval: reqs.approval,
             approvers,
-            eligible_permanent: elig["isExpirationRequired"].as_bool() == Some(false),
-            eligible_days: days(elig),
-            active_permanent: act["isExpirationRequired"].as_bool() == Some(false),
-            active_days: days(act),
+            eligible_permanent,
+            eligible_days,
+            active_permanent,
+            active_days,
         },
     })
 }
@@ -181,61 +194,67 @@ fn from_form(f: &SettingsForm) -> Result<Settings, Flash> {
 }
 
 /// A user (by UPN) or a group (by name) as an approver.
-async fn approver(api: &Api<'_>, who: &str) -> Result<Value, Flash> {
+async fn approver(api: &Api<'_>, who: &str) -> Result<SubjectSet, Flash> {
+    let description = Some(who.to_string());
     if who.contains('@') {
-        let u = api
-            .get(&format!("/v1.0/users/{}", seg(who)))
+        let u: User = api
+            .get_as(&format!("/v1.0/users/{}", seg(who)))
             .await
             .map_err(|_| Flash::err(format!("There is no user '{who}' to approve.")))?;
-        return Ok(
-            json!({"@odata.type": "#microsoft.graph.singleUser", "userId": view::s(&u["id"]), "description": who}),
-        );
+        return Ok(SubjectSet::SingleUser { is_backup: false, user_id: u.id, description });
     }
     let filter = q(&format!("displayName eq {}", lit(who)));
-    let groups = api.list(&format!("/v1.0/groups?$filter={filter}")).await.map_err(|e| Flash::graph(&e))?;
+    let groups: Vec<Group> =
+        api.list_as(&format!("/v1.0/groups?$filter={filter}")).await.map_err(|e| Flash::graph(&e))?;
     match groups.as_slice() {
-        [g] => Ok(
-            json!({"@odata.type": "#microsoft.graph.groupMembers", "groupId": view::s(&g["id"]), "description": who}),
-        ),
+        [g] => Ok(SubjectSet::GroupMembers { is_backup: false, group_id: g.id, description }),
         _ => Err(Flash::err(format!("There is no single group named '{who}' (users are given by sign-in name)."))),
     }
 }
 
 /// The rule PATCHes that turn `old` into `new`, in a fixed order.
-async fn patches(api: &Api<'_>, old: &Settings, new: &Settings) -> Result<Vec<(&'static str, Value)>, Flash> {
+async fn patches(api: &Api<'_>, old: &Settings, new: &Settings) -> Result<Vec<(&'static str, PolicyRulePatch)>, Flash> {
     let mut out = Vec::new();
     if old.activation_minutes != new.activation_minutes {
+        let id = "Expiration_EndUser_Assignment";
         out.push((
-            "Expiration_EndUser_Assignment",
-            json!({"@odata.type": EXPIRATION, "id": "Expiration_EndUser_Assignment",
-                   "maximumDuration": format!("PT{}M", new.activation_minutes)}),
+            id,
+            PolicyRulePatch::Expiration {
+                id: id.into(),
+                is_expiration_required: None,
+                maximum_duration: Some(format!("PT{}M", new.activation_minutes)),
+            },
         ));
     }
     if (old.mfa, old.justification, old.ticket) != (new.mfa, new.justification, new.ticket) {
-        let enabled: Vec<&str> =
-            [(new.mfa, "MultiFactorAuthentication"), (new.justification, "Justification"), (new.ticket, "Ticketing")]
-                .into_iter()
-                .filter_map(|(on, name)| on.then_some(name))
-                .collect();
-        out.push((
-            "Enablement_EndUser_Assignment",
-            json!({"@odata.type": ENABLEMENT, "id": "Enablement_EndUser_Assignment", "enabledRules": enabled}),
-        ));
+        let enabled_rules = [
+            (new.mfa, Enablement::MultiFactorAuthentication),
+            (new.justification, Enablement::Justification),
+            (new.ticket, Enablement::Ticketing),
+        ]
+        .into_iter()
+        .filter(|(on, _)| *on)
+        .map(|(_, rule)| rule.to_string())
+        .collect();
+        let id = "Enablement_EndUser_Assignment";
+        out.push((id, PolicyRulePatch::Enablement { id: id.into(), enabled_rules }));
     }
     if old.approval != new.approval || (new.approval && old.approvers != new.approvers) {
         let setting = if new.approval {
-            let mut list = Vec::new();
+            let mut primary_approvers = Vec::new();
             for who in &new.approvers {
-                list.push(approver(api, who).await?);
+                primary_approvers.push(approver(api, who).await?);
             }
-            json!({"isApprovalRequired": true, "approvalMode": "SingleStage", "approvalStages": [{"primaryApprovers": list}]})
+            ApprovalSettingsPatch {
+                is_approval_required: true,
+                approval_mode: Some(ApprovalMode::SingleStage.to_string()),
+                approval_stages: Some(vec![ApprovalStagePatch { primary_approvers }]),
+            }
         } else {
-            json!({"isApprovalRequired": false})
+            ApprovalSettingsPatch { is_approval_required: false, approval_mode: None, approval_stages: None }
         };
-        out.push((
-            "Approval_EndUser_Assignment",
-            json!({"@odata.type": APPROVAL, "id": "Approval_EndUser_Assignment", "setting": setting}),
-        ));
+        let id = "Approval_EndUser_Assignment";
+        out.push((id, PolicyRulePatch::Approval { id: id.into(), setting }));
     }
     for (id, old_perm, old_days, perm, days) in [
         (
@@ -250,7 +269,11 @@ async fn patches(api: &Api<'_>, old: &Settings, new: &Settings) -> Result<Vec<(&
         if (old_perm, old_days) != (perm, days) {
             out.push((
                 id,
-                json!({"@odata.type": EXPIRATION, "id": id, "isExpirationRequired": !perm, "maximumDuration": format!("P{days}D")}),
+                PolicyRulePatch::Expiration {
+                    id: id.into(),
+                    is_expiration_required: Some(!perm),
+                    maximum_duration: Some(format!("P{days}D")),
+                },
             ));
         }
     }
@@ -287,7 +310,7 @@ pub async fn save(
     let mut done = Vec::new();
     for (rule_id, body) in changes {
         let path = format!("/v1.0/policies/roleManagementPolicies/{}/rules/{rule_id}", seg(&loaded.policy_id));
-        if let Err(e) = api.patch(&path, &body).await {
+        if let Err(e) = api.patch_with(&path, &body).await {
             if e.is_unauthenticated() {
                 return super::signin::expired(&session, &e.message);
             }

@@ -78,7 +78,7 @@ pub async fn submit(State(ui): State<UiState>, headers: HeaderMap, Form(form): F
             return session::redirect_with("/signin", Flash::err(format!("Sign-in failed: {}", e.message)), secure)
         }
     };
-    let me = match Api::new(&ui.api, token).get("/v1.0/me").await {
+    let me = match Api::new(&ui.api, token).get_as::<openpim_proto::directory::User>("/v1.0/me").await {
         Ok(me) => me,
         Err(e) => {
             return session::redirect_with("/signin", Flash::err(format!("Sign-in failed: {}", e.message)), secure)
@@ -106,7 +106,7 @@ pub async fn submit(State(ui): State<UiState>, headers: HeaderMap, Form(form): F
         tracing::error!(error = %e, "could not store a UI session");
         return view::plain_error(StatusCode::SERVICE_UNAVAILABLE, "The store is unavailable.");
     }
-    let name = view::s(&me["userPrincipalName"]);
+    let name = me.user_principal_name;
     let mut resp = session::redirect_with("/", Flash::ok(format!("Signed in as {name}.")), secure);
     let h = resp.headers_mut();
     h.append(header::SET_COOKIE, session::set_cookie(SESSION_COOKIE, &session_id, Some(lifetime), secure));

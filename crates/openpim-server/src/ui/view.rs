@@ -4,7 +4,6 @@ use super::api::GraphError;
 use askama::Template;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
-use serde_json::Value;
 
 /// A one-time message shown after a form's redirect.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -119,30 +118,11 @@ pub fn csrf_refused() -> Response {
     )
 }
 
-/// `2026-11-23T01:02:03.5Z` → `2026-11-23 01:02 UTC`; anything else is shown as it is.
-pub fn when(v: &Value) -> String {
-    match v.as_str() {
-        None => String::new(),
-        Some(s) => match time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339) {
-            Ok(t) => {
-                let t = t.to_offset(time::UtcOffset::UTC);
-                format!(
-                    "{:04}-{:02}-{:02} {:02}:{:02} UTC",
-                    t.year(),
-                    u8::from(t.month()),
-                    t.day(),
-                    t.hour(),
-                    t.minute()
-                )
-            }
-            Err(_) => s.to_string(),
-        },
-    }
-}
-
-/// A string property, empty when absent.
-pub fn s(v: &Value) -> String {
-    v.as_str().unwrap_or_default().to_string()
+/// `2026-11-23T01:02:03.5Z` → `2026-11-23 01:02 UTC`; nothing when there is no time.
+pub fn when(t: Option<time::OffsetDateTime>) -> String {
+    let Some(t) = t else { return String::new() };
+    let t = t.to_offset(time::UtcOffset::UTC);
+    format!("{:04}-{:02}-{:02} {:02}:{:02} UTC", t.year(), u8::from(t.month()), t.day(), t.hour(), t.minute())
 }
 
 /// A directory scope as people read it.
@@ -198,8 +178,9 @@ mod tests {
 
     #[test]
     fn formats() {
-        assert_eq!(when(&Value::from("2026-11-23T01:02:03.5Z")), "2026-11-23 01:02 UTC");
-        assert_eq!(when(&Value::Null), "");
+        assert_eq!(when(Some(time::macros::datetime!(2026-11-23 01:02:03.5 UTC))), "2026-11-23 01:02 UTC");
+        assert_eq!(when(Some(time::macros::datetime!(2026-11-23 02:02:03 +01:00))), "2026-11-23 01:02 UTC");
+        assert_eq!(when(None), "");
         assert_eq!(duration_words("PT8H"), "8 hours");
         assert_eq!(duration_words("PT90M"), "90 minutes");
         assert_eq!(duration_words("P365D"), "365 days");

@@ -1,7 +1,7 @@
 //! users, groups, administrative units, applications, service principals.
 
 use super::body::Body;
-use super::datetime;
+use super::to_json;
 use crate::error::ApiResult;
 use openpim_core::applications::{
     Application, ApplicationPatch, NewApplication, NewServicePrincipal, ServicePrincipal, ServicePrincipalPatch,
@@ -9,82 +9,80 @@ use openpim_core::applications::{
 use openpim_core::directory::{
     AdministrativeUnit, Group, GroupPatch, NewAdministrativeUnit, NewGroup, NewUser, User, UserPatch,
 };
+use openpim_proto::directory as proto;
+use openpim_proto::odata_type;
 use openpim_store::directory::{DirectoryObject, ScopeObject};
-use serde_json::{json, Value};
+use serde_json::Value;
 
-pub const USER_TYPE: &str = "microsoft.graph.user";
-pub const GROUP_TYPE: &str = "microsoft.graph.group";
-pub const AU_TYPE: &str = "microsoft.graph.administrativeUnit";
-pub const APPLICATION_TYPE: &str = "microsoft.graph.application";
-pub const SERVICE_PRINCIPAL_TYPE: &str = "microsoft.graph.servicePrincipal";
+pub use proto::{APPLICATION_TYPE, AU_TYPE, GROUP_TYPE, SERVICE_PRINCIPAL_TYPE, USER_TYPE};
 
 pub fn user(u: &User) -> Value {
-    json!({
-        "@odata.type": "#microsoft.graph.user",
-        "id": u.id,
-        "userPrincipalName": u.user_principal_name,
-        "displayName": u.display_name,
-        "mailNickname": u.mail_nickname,
-        "givenName": u.given_name,
-        "surname": u.surname,
-        "mail": u.mail,
-        "jobTitle": u.job_title,
-        "department": u.department,
-        "accountEnabled": u.account_enabled,
-        "userType": u.user_type.as_str(),
-        "imAddresses": u.im_addresses,
-        "createdDateTime": datetime(u.created),
-        "businessPhones": [],
+    to_json(&proto::User {
+        odata_type: Some(odata_type(USER_TYPE)),
+        id: u.id,
+        user_principal_name: u.user_principal_name.clone(),
+        display_name: u.display_name.clone(),
+        mail_nickname: u.mail_nickname.clone(),
+        given_name: u.given_name.clone(),
+        surname: u.surname.clone(),
+        mail: u.mail.clone(),
+        job_title: u.job_title.clone(),
+        department: u.department.clone(),
+        account_enabled: u.account_enabled,
+        user_type: u.user_type.to_string(),
+        im_addresses: u.im_addresses.clone(),
+        created_date_time: u.created,
+        business_phones: vec![],
     })
 }
 
 pub fn group(g: &Group) -> Value {
-    json!({
-        "@odata.type": "#microsoft.graph.group",
-        "id": g.id,
-        "displayName": g.display_name,
-        "description": g.description,
-        "mailNickname": g.mail_nickname,
-        "mailEnabled": g.mail_enabled,
-        "securityEnabled": g.security_enabled,
-        "isAssignableToRole": g.is_assignable_to_role,
-        "groupTypes": [],
-        "visibility": if g.is_assignable_to_role { Some("Private") } else { None },
-        "createdDateTime": datetime(g.created),
+    to_json(&proto::Group {
+        odata_type: Some(odata_type(GROUP_TYPE)),
+        id: g.id,
+        display_name: g.display_name.clone(),
+        description: g.description.clone(),
+        mail_nickname: g.mail_nickname.clone(),
+        mail_enabled: g.mail_enabled,
+        security_enabled: g.security_enabled,
+        is_assignable_to_role: g.is_assignable_to_role,
+        group_types: vec![],
+        visibility: g.is_assignable_to_role.then(|| "Private".to_string()),
+        created_date_time: g.created,
     })
 }
 
 pub fn administrative_unit(u: &AdministrativeUnit) -> Value {
-    json!({
-        "@odata.type": "#microsoft.graph.administrativeUnit",
-        "id": u.id,
-        "displayName": u.display_name,
-        "description": u.description,
-        "visibility": null,
+    to_json(&proto::AdministrativeUnit {
+        odata_type: Some(odata_type(AU_TYPE)),
+        id: u.id,
+        display_name: u.display_name.clone(),
+        description: u.description.clone(),
+        visibility: None,
     })
 }
 
 pub fn application(a: &Application) -> Value {
-    json!({
-        "@odata.type": "#microsoft.graph.application",
-        "id": a.id,
-        "appId": a.app_id,
-        "displayName": a.display_name,
-        "description": a.description,
-        "createdDateTime": datetime(a.created),
+    to_json(&proto::Application {
+        odata_type: Some(odata_type(APPLICATION_TYPE)),
+        id: a.id,
+        app_id: a.app_id,
+        display_name: a.display_name.clone(),
+        description: a.description.clone(),
+        created_date_time: a.created,
     })
 }
 
 pub fn service_principal(sp: &ServicePrincipal) -> Value {
-    json!({
-        "@odata.type": "#microsoft.graph.servicePrincipal",
-        "id": sp.id,
-        "appId": sp.app_id,
-        "appDisplayName": sp.app_display_name,
-        "displayName": sp.display_name,
-        "description": sp.description,
-        "servicePrincipalType": sp.service_principal_type,
-        "accountEnabled": sp.account_enabled,
+    to_json(&proto::ServicePrincipal {
+        odata_type: Some(odata_type(SERVICE_PRINCIPAL_TYPE)),
+        id: sp.id,
+        app_id: sp.app_id,
+        app_display_name: sp.app_display_name.clone(),
+        display_name: sp.display_name.clone(),
+        description: sp.description.clone(),
+        service_principal_type: sp.service_principal_type.clone(),
+        account_enabled: sp.account_enabled,
     })
 }
 

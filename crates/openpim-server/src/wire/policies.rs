@@ -1,7 +1,7 @@
 //! unifiedRoleManagementPolicy, its polymorphic rules, and policy assignments.
 
 use super::body::Body;
-use super::datetime;
+use super::to_json;
 use crate::error::{ApiError, ApiResult};
 use openpim_core::duration;
 use openpim_core::policy::rules::{
@@ -9,127 +9,141 @@ use openpim_core::policy::rules::{
     RuleKind, RuleTarget,
 };
 use openpim_core::policy::{Caller, Level};
+use openpim_proto::odata_type;
+use openpim_proto::policies as proto;
 use openpim_store::policies::StoredPolicy;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
-pub const POLICY_TYPE: &str = "microsoft.graph.unifiedRoleManagementPolicy";
-pub const ASSIGNMENT_TYPE: &str = "microsoft.graph.unifiedRoleManagementPolicyAssignment";
+pub use proto::{ASSIGNMENT_TYPE, POLICY_TYPE};
 
-fn caller_str(c: Caller) -> &'static str {
-    match c {
-        Caller::Admin => "Admin",
-        Caller::EndUser => "EndUser",
-    }
-}
-
-fn level_str(l: Level) -> &'static str {
-    match l {
-        Level::Eligibility => "Eligibility",
-        Level::Assignment => "Assignment",
-    }
-}
-
-fn approvers(list: &[Approver]) -> Vec<Value> {
+fn approvers(list: &[Approver]) -> Vec<proto::SubjectSet> {
     list.iter()
         .map(|a| match a {
             Approver::SingleUser { user_id, description } => {
-                json!({"@odata.type": "#microsoft.graph.singleUser", "isBackup": false, "userId": user_id, "description": description})
+                proto::SubjectSet::SingleUser { is_backup: false, user_id: *user_id, description: description.clone() }
             }
-            Approver::GroupMembers { group_id, description } => {
-                json!({"@odata.type": "#microsoft.graph.groupMembers", "isBackup": false, "groupId": group_id, "description": description})
-            }
+            Approver::GroupMembers { group_id, description } => proto::SubjectSet::GroupMembers {
+                is_backup: false,
+                group_id: *group_id,
+                description: description.clone(),
+            },
         })
         .collect()
 }
 
-pub fn rule(r: &PolicyRule) -> Value {
-    let mut v = json!({
-        "@odata.type": r.kind.odata_type(),
-        "id": r.id,
-        "target": {
-            "caller": caller_str(r.target.caller),
-            "operations": r.target.operations,
-            "level": level_str(r.target.level),
-            "inheritableSettings": r.target.inheritable_settings,
-            "enforcedSettings": r.target.enforced_settings,
-        },
-    });
-    let fields = match &r.kind {
-        RuleKind::Expiration { is_expiration_required, maximum_duration } => json!({
-            "isExpirationRequired": is_expiration_required,
-            "maximumDuration": duration::format(*maximum_duration),
-        }),
-        RuleKind::Enablement { enabled_rules } => {
-            json!({"enabledRules": enabled_rules.iter().map(|e| e.as_str()).collect::<Vec<_>>()})
-        }
-        RuleKind::Approval(a) => json!({"setting": {
-            "isApprovalRequired": a.is_approval_required,
-            "isApprovalRequiredForExtension": a.is_approval_required_for_extension,
-            "isRequestorJustificationRequired": a.is_requestor_justification_required,
-            "approvalMode": a.approval_mode.as_str(),
-            "approvalStages": a.stages.iter().map(|s| json!({
-                "approvalStageTimeOutInDays": s.timeout_in_days,
-                "isApproverJustificationRequired": s.is_approver_justification_required,
-                "escalationTimeInMinutes": s.escalation_time_in_minutes,
-                "isEscalationEnabled": s.is_escalation_enabled,
-                "primaryApprovers": approvers(&s.primary_approvers),
-                "escalationApprovers": approvers(&s.escalation_approvers),
-            })).collect::<Vec<_>>(),
-        }}),
-        RuleKind::AuthenticationContext { is_enabled, claim_value } => {
-            json!({"isEnabled": is_enabled, "claimValue": claim_value})
-        }
-        RuleKind::Notification { recipient_type, level, is_default_recipients_enabled, recipients } => json!({
-            "notificationType": "Email",
-            "recipientType": recipient_type.as_str(),
-            "notificationLevel": level.as_str(),
-            "isDefaultRecipientsEnabled": is_default_recipients_enabled,
-            "notificationRecipients": recipients,
-        }),
-    };
-    if let (Value::Object(m), Value::Object(f)) = (&mut v, fields) {
-        m.extend(f);
+fn target(t: &RuleTarget) -> proto::RuleTarget {
+    proto::RuleTarget {
+        caller: t.caller.to_string(),
+        operations: t.operations.clone(),
+        level: t.level.to_string(),
+        inheritable_settings: t.inheritable_settings.clone(),
+        enforced_settings: t.enforced_settings.clone(),
     }
-    v
+}
+
+fn typed_rule(r: &PolicyRule) -> proto::PolicyRule {
+    let (id, target) = (r.id.clone(), target(&r.target));
+    match &r.kind {
+        RuleKind::Expiration { is_expiration_required, maximum_duration } => {
+            proto::PolicyRule::Expiration(proto::ExpirationRule {
+                id,
+                target,
+                is_expiration_required: *is_expiration_required,
+                maximum_duration: duration::format(*maximum_duration),
+            })
+        }
+        RuleKind::Enablement { enabled_rules } => proto::PolicyRule::Enablement(proto::EnablementRule {
+            id,
+            target,
+            enabled_rules: enabled_rules.iter().map(ToString::to_string).collect(),
+        }),
+        RuleKind::Approval(a) => proto::PolicyRule::Approval(proto::ApprovalRule {
+            id,
+            target,
+            setting: proto::ApprovalSettings {
+                is_approval_required: a.is_approval_required,
+                is_approval_required_for_extension: a.is_approval_required_for_extension,
+                is_requestor_justification_required: a.is_requestor_justification_required,
+                approval_mode: a.approval_mode.to_string(),
+                approval_stages: a
+                    .stages
+                    .iter()
+                    .map(|s| proto::ApprovalStage {
+                        approval_stage_time_out_in_days: s.timeout_in_days,
+                        is_approver_justification_required: s.is_approver_justification_required,
+                        escalation_time_in_minutes: s.escalation_time_in_minutes,
+                        is_escalation_enabled: s.is_escalation_enabled,
+                        primary_approvers: approvers(&s.primary_approvers),
+                        escalation_approvers: approvers(&s.escalation_approvers),
+                    })
+                    .collect(),
+            },
+        }),
+        RuleKind::AuthenticationContext { is_enabled, claim_value } => {
+            proto::PolicyRule::AuthenticationContext(proto::AuthenticationContextRule {
+                id,
+                target,
+                is_enabled: *is_enabled,
+                claim_value: claim_value.clone(),
+            })
+        }
+        RuleKind::Notification { recipient_type, level, is_default_recipients_enabled, recipients } => {
+            proto::PolicyRule::Notification(proto::NotificationRule {
+                id,
+                target,
+                notification_type: "Email".to_string(),
+                recipient_type: recipient_type.to_string(),
+                notification_level: level.to_string(),
+                is_default_recipients_enabled: *is_default_recipients_enabled,
+                notification_recipients: recipients.clone(),
+            })
+        }
+    }
+}
+
+pub fn rule(r: &PolicyRule) -> Value {
+    to_json(&typed_rule(r))
+}
+
+fn typed_policy(p: &StoredPolicy, with_rules: bool, with_effective: bool) -> proto::UnifiedRoleManagementPolicy {
+    let rules = || p.rules.iter().map(typed_rule).collect::<Vec<_>>();
+    proto::UnifiedRoleManagementPolicy {
+        odata_type: Some(odata_type(POLICY_TYPE)),
+        id: p.id.clone(),
+        display_name: p.scope_type.clone(),
+        description: p.scope_type.clone(),
+        is_organization_default: p.is_organization_default,
+        scope_id: p.scope_id.clone(),
+        scope_type: p.scope_type.clone(),
+        last_modified_date_time: p.last_modified,
+        last_modified_by: proto::LastModifiedBy {
+            display_name: p.last_modified_by.as_ref().map(|b| b.1.clone()),
+            id: p.last_modified_by.as_ref().map(|b| b.0),
+        },
+        rules: with_rules.then(rules),
+        effective_rules: with_effective.then(rules),
+    }
 }
 
 pub fn policy(p: &StoredPolicy, with_rules: bool, with_effective: bool) -> Value {
-    let mut v = json!({
-        "@odata.type": format!("#{POLICY_TYPE}"),
-        "id": p.id,
-        "displayName": p.scope_type,
-        "description": p.scope_type,
-        "isOrganizationDefault": p.is_organization_default,
-        "scopeId": p.scope_id,
-        "scopeType": p.scope_type,
-        "lastModifiedDateTime": p.last_modified.map(datetime),
-        "lastModifiedBy": {
-            "displayName": p.last_modified_by.as_ref().map(|b| b.1.clone()),
-            "id": p.last_modified_by.as_ref().map(|b| b.0),
-        },
-    });
-    if with_rules {
-        v["rules"] = Value::Array(p.rules.iter().map(rule).collect());
-    }
-    if with_effective {
-        v["effectiveRules"] = Value::Array(p.rules.iter().map(rule).collect());
-    }
-    v
+    to_json(&typed_policy(p, with_rules, with_effective))
 }
 
 pub fn assignment(p: &StoredPolicy) -> Value {
-    json!({
-        "@odata.type": format!("#{ASSIGNMENT_TYPE}"),
-        "id": format!("{}_{}", p.id, p.role_definition_id),
-        "policyId": p.id,
-        "scopeId": p.scope_id,
-        "scopeType": p.scope_type,
-        "roleDefinitionId": p.role_definition_id,
+    to_json(&proto::UnifiedRoleManagementPolicyAssignment {
+        odata_type: Some(odata_type(ASSIGNMENT_TYPE)),
+        id: format!("{}_{}", p.id, p.role_definition_id),
+        policy_id: p.id.clone(),
+        scope_id: p.scope_id.clone(),
+        scope_type: p.scope_type.clone(),
+        role_definition_id: p.role_definition_id,
+        policy: None,
     })
 }
 
-fn enum_value<T>(raw: Option<String>, key: &str, parse: fn(&str) -> Option<T>) -> ApiResult<Option<T>> {
-    raw.map(|r| parse(&r).ok_or_else(|| ApiError::bad_request(format!("'{r}' is not a valid value for '{key}'."))))
+/// A vocabulary value (core's strum-derived enums), or a 400 naming the property.
+fn enum_value<T: std::str::FromStr>(raw: Option<String>, key: &str) -> ApiResult<Option<T>> {
+    raw.map(|r| r.parse().map_err(|_| ApiError::bad_request(format!("'{r}' is not a valid value for '{key}'."))))
         .transpose()
 }
 
@@ -142,16 +156,8 @@ fn object(v: Value, what: &str) -> ApiResult<Map<String, Value>> {
 
 fn read_target(v: Value, existing: &RuleTarget) -> ApiResult<RuleTarget> {
     let mut b = Body::from_map(object(v, "target")?, "microsoft.graph.unifiedRoleManagementPolicyRuleTarget");
-    let caller = enum_value(b.string("caller")?, "caller", |s| match s.to_ascii_lowercase().as_str() {
-        "admin" => Some(Caller::Admin),
-        "enduser" => Some(Caller::EndUser),
-        _ => None,
-    })?;
-    let level = enum_value(b.string("level")?, "level", |s| match s.to_ascii_lowercase().as_str() {
-        "eligibility" => Some(Level::Eligibility),
-        "assignment" => Some(Level::Assignment),
-        _ => None,
-    })?;
+    let caller = enum_value::<Caller>(b.string("caller")?, "caller")?;
+    let level = enum_value::<Level>(b.string("level")?, "level")?;
     let operations = b.string_list("operations")?;
     let inheritable = b.string_list("inheritableSettings")?;
     let enforced = b.string_list("enforcedSettings")?;
@@ -265,7 +271,7 @@ pub fn read_rule(mut b: Body, existing: &PolicyRule) -> ApiResult<PolicyRule> {
                 Some(list) => {
                     let mut out = Vec::new();
                     for r in list {
-                        let e = Enablement::parse(&r).ok_or_else(|| {
+                        let e = r.parse::<Enablement>().map_err(|_| {
                             ApiError::bad_request(format!(
                                 "'{r}' is not a valid enabled rule: use MultiFactorAuthentication, Justification or Ticketing."
                             ))
@@ -284,7 +290,7 @@ pub fn read_rule(mut b: Body, existing: &PolicyRule) -> ApiResult<PolicyRule> {
                 None | Some(Value::Null) => current.clone(),
                 Some(v) => {
                     let mut s = Body::from_map(object(v, "setting")?, "microsoft.graph.approvalSettings");
-                    let mode = enum_value(s.string("approvalMode")?, "approvalMode", ApprovalMode::parse)?;
+                    let mode = enum_value::<ApprovalMode>(s.string("approvalMode")?, "approvalMode")?;
                     let stages = match s.take_value("approvalStages") {
                         None | Some(Value::Null) => current.stages.clone(),
                         Some(Value::Array(items)) => items
@@ -327,13 +333,13 @@ pub fn read_rule(mut b: Body, existing: &PolicyRule) -> ApiResult<PolicyRule> {
                     return Err(ApiError::bad_request("notificationType must be 'Email'."));
                 }
             }
-            let new_recipient = enum_value(b.string("recipientType")?, "recipientType", RecipientType::parse)?;
+            let new_recipient = enum_value::<RecipientType>(b.string("recipientType")?, "recipientType")?;
             if new_recipient.is_some_and(|r| r != *recipient_type) {
                 return Err(ApiError::bad_request("The recipientType of a notification rule is fixed by its id."));
             }
             RuleKind::Notification {
                 recipient_type: *recipient_type,
-                level: enum_value(b.string("notificationLevel")?, "notificationLevel", NotificationLevel::parse)?
+                level: enum_value::<NotificationLevel>(b.string("notificationLevel")?, "notificationLevel")?
                     .unwrap_or(*level),
                 is_default_recipients_enabled: b
                     .bool("isDefaultRecipientsEnabled")?

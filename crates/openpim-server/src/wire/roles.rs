@@ -1,45 +1,51 @@
 //! unifiedRoleDefinition and unifiedRoleAssignment.
 
 use super::body::Body;
+use super::to_json;
 use crate::error::{ApiError, ApiResult};
 use openpim_core::roles::{CustomRoleInput, RoleDefinition, RolePermission};
 use openpim_core::schedule::Schedule;
-use serde_json::{json, Value};
+use openpim_proto::odata_type;
+use openpim_proto::roles as proto;
+use serde_json::Value;
 
-pub const ROLE_DEFINITION_TYPE: &str = "microsoft.graph.unifiedRoleDefinition";
-pub const ROLE_ASSIGNMENT_TYPE: &str = "microsoft.graph.unifiedRoleAssignment";
+pub use proto::{ROLE_ASSIGNMENT_TYPE, ROLE_DEFINITION_TYPE};
 
 pub fn role_definition(r: &RoleDefinition) -> Value {
-    json!({
-        "@odata.type": "#microsoft.graph.unifiedRoleDefinition",
-        "id": r.id,
-        "description": r.description,
-        "displayName": r.display_name,
-        "isBuiltIn": r.is_built_in,
-        "isEnabled": r.is_enabled,
-        "isPrivileged": r.is_privileged,
-        "resourceScopes": ["/"],
-        "templateId": r.template_id,
-        "version": r.version,
-        "rolePermissions": r.role_permissions.iter().map(|p| json!({
-            "allowedResourceActions": p.allowed_resource_actions,
-            "excludedResourceActions": p.excluded_resource_actions,
-            "condition": p.condition,
-        })).collect::<Vec<_>>(),
+    to_json(&proto::UnifiedRoleDefinition {
+        odata_type: Some(odata_type(ROLE_DEFINITION_TYPE)),
+        id: r.id,
+        description: Some(r.description.clone()),
+        display_name: r.display_name.clone(),
+        is_built_in: r.is_built_in,
+        is_enabled: r.is_enabled,
+        is_privileged: Some(r.is_privileged),
+        resource_scopes: Some(vec!["/".to_string()]),
+        template_id: Some(r.template_id),
+        version: r.version.clone(),
+        role_permissions: r
+            .role_permissions
+            .iter()
+            .map(|p| proto::UnifiedRolePermission {
+                allowed_resource_actions: p.allowed_resource_actions.clone(),
+                excluded_resource_actions: Some(p.excluded_resource_actions.clone()),
+                condition: p.condition.clone(),
+            })
+            .collect(),
     })
 }
 
 pub fn role_assignment(a: &Schedule) -> Value {
-    json!({
-        "@odata.type": "#microsoft.graph.unifiedRoleAssignment",
-        "id": a.id,
-        "principalId": a.principal_id,
-        "roleDefinitionId": a.role_definition_id,
-        "directoryScopeId": a.scope.to_string(),
-        "appScopeId": null,
+    to_json(&proto::UnifiedRoleAssignment {
+        odata_type: Some(odata_type(ROLE_ASSIGNMENT_TYPE)),
+        id: a.id,
+        principal_id: a.principal_id,
+        role_definition_id: a.role_definition_id,
+        directory_scope_id: a.scope.to_string(),
+        app_scope_id: None,
         // Graph still returns the older name of the scope beside directoryScopeId ("/" for
         // tenant-wide, as its examples show); clients such as ScubaGear read it.
-        "resourceScope": a.scope.to_string(),
+        resource_scope: Some(a.scope.to_string()),
     })
 }
 

@@ -1,70 +1,81 @@
 //! Schedule requests, schedules and instances in Graph's shapes.
 
 use super::body::Body;
-use super::datetime;
+use super::to_json;
 use crate::error::{ApiError, ApiResult};
 use openpim_core::duration;
 use openpim_core::schedule::{
     Action, Expiration, ExpirationType, Kind, NewRequest, RequestSchedule, Schedule, ScheduleRequest, Ticket,
 };
 use openpim_core::scope::DirectoryScope;
+use openpim_proto::odata_type;
+use openpim_proto::schedules as proto;
 use openpim_store::schedules::HeldSchedule;
-use serde_json::{json, Value};
+use serde_json::Value;
 use time::format_description::well_known::Rfc3339;
 
 pub fn request_type(kind: Kind) -> &'static str {
     match kind {
-        Kind::Eligibility => "microsoft.graph.unifiedRoleEligibilityScheduleRequest",
-        Kind::Assignment => "microsoft.graph.unifiedRoleAssignmentScheduleRequest",
+        Kind::Eligibility => proto::ELIGIBILITY_REQUEST_TYPE,
+        Kind::Assignment => proto::ASSIGNMENT_REQUEST_TYPE,
     }
 }
 
 pub fn schedule_type(kind: Kind) -> &'static str {
     match kind {
-        Kind::Eligibility => "microsoft.graph.unifiedRoleEligibilitySchedule",
-        Kind::Assignment => "microsoft.graph.unifiedRoleAssignmentSchedule",
+        Kind::Eligibility => proto::ELIGIBILITY_SCHEDULE_TYPE,
+        Kind::Assignment => proto::ASSIGNMENT_SCHEDULE_TYPE,
     }
 }
 
 pub fn instance_type(kind: Kind) -> &'static str {
     match kind {
-        Kind::Eligibility => "microsoft.graph.unifiedRoleEligibilityScheduleInstance",
-        Kind::Assignment => "microsoft.graph.unifiedRoleAssignmentScheduleInstance",
+        Kind::Eligibility => proto::ELIGIBILITY_INSTANCE_TYPE,
+        Kind::Assignment => proto::ASSIGNMENT_INSTANCE_TYPE,
     }
 }
 
-fn schedule_info(s: &RequestSchedule) -> Value {
-    json!({
-        "startDateTime": s.start.map(datetime),
-        "recurrence": null,
-        "expiration": {
-            "type": s.expiration.kind.as_str(),
-            "endDateTime": s.expiration.end.map(datetime),
-            "duration": s.expiration.duration.map(duration::format),
+fn schedule_info(s: &RequestSchedule) -> proto::RequestSchedule {
+    proto::RequestSchedule {
+        start_date_time: s.start,
+        recurrence: None,
+        expiration: proto::ExpirationPattern {
+            kind: s.expiration.kind.to_string(),
+            end_date_time: s.expiration.end,
+            duration: s.expiration.duration.map(duration::format),
         },
-    })
+    }
 }
 
 pub fn request(r: &ScheduleRequest) -> Value {
-    json!({
-        "@odata.type": format!("#{}", request_type(r.kind)),
-        "id": r.id,
-        "status": r.status.as_str(),
-        "createdDateTime": datetime(r.created),
-        "completedDateTime": r.completed.map(datetime),
-        "approvalId": r.approval_id,
-        "customData": r.custom_data,
-        "action": r.action.as_str(),
-        "principalId": r.principal_id,
-        "roleDefinitionId": r.role_definition_id,
-        "directoryScopeId": r.scope.to_string(),
-        "appScopeId": null,
-        "isValidationOnly": r.is_validation_only,
-        "targetScheduleId": r.target_schedule_id,
-        "justification": r.justification,
-        "createdBy": {"application": null, "device": null, "user": {"displayName": null, "id": r.created_by}},
-        "scheduleInfo": r.schedule.as_ref().map(schedule_info),
-        "ticketInfo": {"ticketNumber": r.ticket.number, "ticketSystem": r.ticket.system},
+    to_json(&proto::UnifiedRoleScheduleRequest {
+        odata_type: Some(odata_type(request_type(r.kind))),
+        id: r.id,
+        status: r.status.to_string(),
+        created_date_time: r.created,
+        completed_date_time: r.completed,
+        approval_id: r.approval_id.clone(),
+        custom_data: r.custom_data.clone(),
+        action: r.action.to_string(),
+        principal_id: r.principal_id,
+        role_definition_id: r.role_definition_id,
+        directory_scope_id: r.scope.to_string(),
+        app_scope_id: None,
+        is_validation_only: r.is_validation_only,
+        target_schedule_id: r.target_schedule_id,
+        justification: r.justification.clone(),
+        created_by: proto::IdentitySet {
+            application: None,
+            device: None,
+            user: Some(proto::Identity { display_name: None, id: Some(r.created_by) }),
+        },
+        schedule_info: r.schedule.as_ref().map(schedule_info),
+        ticket_info: proto::TicketInfo {
+            ticket_number: r.ticket.number.clone(),
+            ticket_system: r.ticket.system.clone(),
+        },
+        principal: None,
+        role_definition: None,
     })
 }
 
@@ -76,7 +87,7 @@ fn shown_start(s: &Schedule) -> Option<time::OffsetDateTime> {
     s.created_using.is_some().then_some(s.start)
 }
 
-fn stored_schedule_info(s: &Schedule) -> Value {
+fn stored_schedule_info(s: &Schedule) -> proto::RequestSchedule {
     schedule_info(&RequestSchedule {
         start: shown_start(s),
         expiration: Expiration { kind: s.expiration_type, end: s.end, duration: s.duration },
@@ -86,49 +97,60 @@ fn stored_schedule_info(s: &Schedule) -> Value {
 /// A schedule as its holder sees it (`unifiedRoleEligibilitySchedule` / `...AssignmentSchedule`).
 pub fn schedule(h: &HeldSchedule) -> Value {
     let s = &h.schedule;
-    let mut v = json!({
-        "@odata.type": format!("#{}", schedule_type(s.kind)),
-        "id": h.id,
-        "principalId": h.principal_id,
-        "roleDefinitionId": s.role_definition_id,
-        "directoryScopeId": s.scope.to_string(),
-        "appScopeId": null,
-        "createdDateTime": datetime(s.created),
-        "createdUsing": s.created_using,
-        "modifiedDateTime": datetime(s.modified),
-        "status": s.status.as_str(),
-        "scheduleInfo": stored_schedule_info(s),
-        "memberType": h.member_type.as_str(),
-    });
-    if let Some(t) = s.assignment_type {
-        v["assignmentType"] = Value::from(t.as_str());
-    }
-    v
+    to_json(&proto::UnifiedRoleSchedule {
+        odata_type: Some(odata_type(schedule_type(s.kind))),
+        id: h.id.clone(),
+        principal_id: h.principal_id,
+        role_definition_id: s.role_definition_id,
+        directory_scope_id: s.scope.to_string(),
+        app_scope_id: None,
+        created_date_time: s.created,
+        created_using: s.created_using,
+        modified_date_time: s.modified,
+        status: s.status.to_string(),
+        schedule_info: stored_schedule_info(s),
+        member_type: h.member_type.to_string(),
+        assignment_type: s.assignment_type.map(|t| t.to_string()),
+        principal: None,
+        role_definition: None,
+    })
 }
 
 /// An instance: the schedule in effect now.
 pub fn instance(h: &HeldSchedule) -> Value {
     let s = &h.schedule;
-    let mut v = json!({
-        "@odata.type": format!("#{}", instance_type(s.kind)),
-        "id": h.id,
-        "principalId": h.principal_id,
-        "roleDefinitionId": s.role_definition_id,
-        "directoryScopeId": s.scope.to_string(),
-        "appScopeId": null,
-        "startDateTime": shown_start(s).map(datetime),
-        "endDateTime": s.end.map(datetime),
-        "memberType": h.member_type.as_str(),
-    });
     match s.kind {
-        Kind::Eligibility => v["roleEligibilityScheduleId"] = Value::from(s.id.to_string()),
-        Kind::Assignment => {
-            v["assignmentType"] = Value::from(s.assignment_type.map(|t| t.as_str()));
-            v["roleAssignmentOriginId"] = Value::from(s.id.to_string());
-            v["roleAssignmentScheduleId"] = Value::from(s.id.to_string());
-        }
+        Kind::Eligibility => to_json(&proto::UnifiedRoleEligibilityScheduleInstance {
+            odata_type: Some(odata_type(instance_type(s.kind))),
+            id: h.id.clone(),
+            principal_id: h.principal_id,
+            role_definition_id: s.role_definition_id,
+            directory_scope_id: s.scope.to_string(),
+            app_scope_id: None,
+            start_date_time: shown_start(s),
+            end_date_time: s.end,
+            member_type: h.member_type.to_string(),
+            role_eligibility_schedule_id: s.id,
+            principal: None,
+            role_definition: None,
+        }),
+        Kind::Assignment => to_json(&proto::UnifiedRoleAssignmentScheduleInstance {
+            odata_type: Some(odata_type(instance_type(s.kind))),
+            id: h.id.clone(),
+            principal_id: h.principal_id,
+            role_definition_id: s.role_definition_id,
+            directory_scope_id: s.scope.to_string(),
+            app_scope_id: None,
+            start_date_time: shown_start(s),
+            end_date_time: s.end,
+            member_type: h.member_type.to_string(),
+            assignment_type: s.assignment_type.map(|t| t.to_string()),
+            role_assignment_origin_id: s.id,
+            role_assignment_schedule_id: s.id,
+            principal: None,
+            role_definition: None,
+        }),
     }
-    v
 }
 
 fn parse_time(key: &str, raw: &str) -> ApiResult<time::OffsetDateTime> {
@@ -151,7 +173,7 @@ fn read_schedule_info(v: Value) -> ApiResult<RequestSchedule> {
             let mut e = Body::from_map(m, "microsoft.graph.expirationPattern");
             let kind = match e.string("type")? {
                 None => ExpirationType::NotSpecified,
-                Some(t) => ExpirationType::parse(&t).ok_or_else(|| {
+                Some(t) => t.parse::<ExpirationType>().map_err(|_| {
                     ApiError::bad_request(format!(
                         "'{t}' is not a valid expiration type: use noExpiration, afterDateTime or afterDuration."
                     ))
@@ -176,8 +198,9 @@ fn read_schedule_info(v: Value) -> ApiResult<RequestSchedule> {
 /// Reads a schedule request body of the given kind.
 pub fn read_request(mut b: Body, kind: Kind) -> ApiResult<NewRequest> {
     let action_raw = b.string("action")?.ok_or_else(|| ApiError::bad_request("Property 'action' is required."))?;
-    let action = Action::parse(&action_raw)
-        .ok_or_else(|| ApiError::bad_request(format!("'{action_raw}' is not a valid value for property 'action'.")))?;
+    let action = action_raw
+        .parse::<Action>()
+        .map_err(|_| ApiError::bad_request(format!("'{action_raw}' is not a valid value for property 'action'.")))?;
     let principal_id =
         b.guid("principalId")?.ok_or_else(|| ApiError::bad_request("Property 'principalId' is required."))?;
     let role_definition_id =

@@ -1,0 +1,65 @@
+//! `directoryAudit`.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DirectoryAudit {
+    pub id: Uuid,
+    pub category: String,
+    pub correlation_id: Uuid,
+    /// `success` or `failure` (core's `AuditResult`).
+    pub result: String,
+    pub result_reason: String,
+    pub activity_display_name: String,
+    #[serde(with = "crate::datetime")]
+    pub activity_date_time: OffsetDateTime,
+    pub logged_by_service: String,
+    pub operation_type: String,
+    pub initiated_by: AuditActivityInitiator,
+    pub target_resources: Vec<TargetResource>,
+    pub additional_details: Vec<KeyValue>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditActivityInitiator {
+    pub app: Option<serde_json::Value>,
+    pub user: Option<UserIdentity>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserIdentity {
+    pub id: Option<Uuid>,
+    pub display_name: Option<String>,
+    pub user_principal_name: Option<String>,
+    pub ip_address: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TargetResource {
+    pub id: String,
+    pub display_name: Option<String>,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub user_principal_name: Option<String>,
+    pub group_type: Option<String>,
+    pub modified_properties: Vec<ModifiedProperty>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ModifiedProperty {
+    pub display_name: String,
+    pub old_value: Option<String>,
+    pub new_value: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KeyValue {
+    pub key: String,
+    pub value: String,
+}
