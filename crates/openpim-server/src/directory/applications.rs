@@ -2,9 +2,9 @@
 //! deleting one removes what is scoped to it, and its service principal with what that holds.
 
 use super::errors::{changed_since_authorized, gone};
-use super::{settle, Audited, DirectoryEntity};
+use super::{write, Audited, DirectoryEntity};
 use crate::auth::Caller;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::state::{AppState, Audit};
 use openpim_core::applications::{Application, ApplicationPatch, NewApplication};
 use openpim_core::audit::category::APPLICATION_MANAGEMENT;
@@ -80,11 +80,9 @@ impl DirectoryEntity for Application {
         new: NewApplication,
         audit: Audit,
     ) -> ApiResult<Self> {
-        let now = s.now();
-        let app = new.build(ObjectId::new_v4(), ObjectId::new_v4(), now)?;
-        let mut tx = s.store.begin_write().await?;
-        let done = tx.insert_application(&app).await.map(|()| ((), app.target(audit))).map_err(ApiError::from);
-        settle(s, tx, caller, now, done).await.map(|()| app)
+        let app = new.build(ObjectId::new_v4(), ObjectId::new_v4(), s.now())?;
+        let audit = app.target(audit);
+        write(s, caller, async |tx, _| Ok((tx.insert_application(&app).await?, audit))).await.map(|()| app)
     }
 
     async fn update(
@@ -95,16 +93,13 @@ impl DirectoryEntity for Application {
         patch: ApplicationPatch,
         audit: Audit,
     ) -> ApiResult<Self> {
-        let now = s.now();
-        let mut tx = s.store.begin_write().await?;
-        let done = async {
+        write(s, caller, async |tx, _| {
             let current = tx.application_for_update(id).await?.ok_or_else(|| gone("application", id))?;
             let next = patch.apply(&current)?;
             tx.update_application(&next).await?;
             Ok((next, audit))
-        }
-        .await;
-        settle(s, tx, caller, now, done).await
+        })
+        .await
     }
 
     /// Deletes an application, its service principal (which loses everything it holds) and
@@ -117,9 +112,7 @@ impl DirectoryEntity for Application {
         id: ObjectId,
         audit: Audit,
     ) -> ApiResult<()> {
-        let now = s.now();
-        let mut tx = s.store.begin_write().await?;
-        let done = async {
+        write(s, caller, async |tx, now| {
             let app = tx.application_for_update(id).await?.ok_or_else(|| gone("application", id))?;
             let sp = tx.service_principal_by_app_id(app.app_id).await?;
             if sp.as_ref().map(|sp| sp.id) != granted.service_principal.as_ref().map(|(id, _)| *id) {
@@ -131,8 +124,7 @@ impl DirectoryEntity for Application {
                 None => audit,
             };
             Ok(((), if removed > 0 { audit.detail("removedScopedSchedules", removed) } else { audit }))
-        }
-        .await;
-        settle(s, tx, caller, now, done).await
+        })
+        .await
     }
 }

@@ -1,9 +1,9 @@
 //! Groups and their members.
 
 use super::errors::{changed_since_authorized, gone, member_exists, not_a_member, on_conflict};
-use super::{settle, Audited, DirectoryEntity, GroupGrant};
+use super::{write, Audited, DirectoryEntity, GroupGrant, Members};
 use crate::auth::Caller;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::state::{AppState, Audit};
 use openpim_core::audit::category::GROUP_MANAGEMENT;
 use openpim_core::audit::detail;
@@ -27,7 +27,7 @@ pub type MembersGrant = GroupGrant<cap::UpdateGroupMembers, cap::UpdateRoleAssig
 /// Authorises `Plain` or `RoleAssignable`, whichever a group with `is_assignable_to_role` needs.
 /// An existing group is checked as a principal: a protected group (eligible for or approving a
 /// privileged role) needs the right to assign roles.
-pub async fn authorize<Plain: Capability, RoleAssignable: Capability>(
+async fn authorize<Plain: Capability, RoleAssignable: Capability>(
     s: &AppState,
     caller: &Caller,
     existing: Option<ObjectId>,
@@ -97,15 +97,12 @@ impl DirectoryEntity for Group {
         new: NewGroup,
         audit: Audit,
     ) -> ApiResult<Group> {
-        let now = s.now();
-        let group = new.build(ObjectId::new_v4(), now)?;
+        let group = new.build(ObjectId::new_v4(), s.now())?;
         if !granted.covers(group.is_assignable_to_role) {
             return Err(changed_since_authorized());
         }
         let audit = group.target(audit).detail("isAssignableToRole", group.is_assignable_to_role);
-        let mut tx = s.store.begin_write().await?;
-        let done = tx.insert_group(&group).await.map(|()| ((), audit)).map_err(ApiError::from);
-        settle(s, tx, caller, now, done).await.map(|()| group)
+        write(s, caller, async |tx, _| Ok((tx.insert_group(&group).await?, audit))).await.map(|()| group)
     }
 
     async fn update(
@@ -116,15 +113,12 @@ impl DirectoryEntity for Group {
         patch: GroupPatch,
         audit: Audit,
     ) -> ApiResult<Group> {
-        let now = s.now();
-        let mut tx = s.store.begin_write().await?;
-        let done = async {
-            let next = patch.apply(&group_in(&mut tx, id, granted).await?)?;
+        write(s, caller, async |tx, _| {
+            let next = patch.apply(&group_in(tx, id, granted).await?)?;
             tx.update_group(&next).await?;
             Ok((next, audit))
-        }
-        .await;
-        settle(s, tx, caller, now, done).await
+        })
+        .await
     }
 
     /// Deletes a group with its memberships, what it holds and what is scoped to it (`/{id}`).
@@ -135,63 +129,72 @@ impl DirectoryEntity for Group {
         id: ObjectId,
         audit: Audit,
     ) -> ApiResult<()> {
-        let now = s.now();
-        let mut tx = s.store.begin_write().await?;
-        let done = async {
-            group_in(&mut tx, id, granted).await?;
-            tx.delete_group(id, now).await?;
+        write(s, caller, async |tx, now| {
+            group_in(tx, id, granted).await?;
+            Ok((tx.delete_group(id, now).await?, audit))
+        })
+        .await
+    }
+}
+
+impl Members for Group {
+    type AddGrant = MembersGrant;
+    type RemoveGrant = MembersGrant;
+    const MEMBER_ACTIVITIES: [&'static str; 2] = ["Add member to group", "Remove member from group"];
+
+    /// A group eligible for or approving a privileged role is protected like an account:
+    /// joining it is as good as holding or handing out that role.
+    async fn authorize_add(
+        &self,
+        s: &AppState,
+        caller: &Caller,
+        _: ObjectId,
+        audit: &Audit,
+    ) -> ApiResult<MembersGrant> {
+        authorize(s, caller, Some(self.id), self.is_assignable_to_role, audit).await
+    }
+
+    async fn authorize_remove(&self, s: &AppState, caller: &Caller, audit: &Audit) -> ApiResult<MembersGrant> {
+        authorize(s, caller, Some(self.id), self.is_assignable_to_role, audit).await
+    }
+
+    /// Core's rules: no group in a role-assignable group, no group in itself.
+    async fn add_member(
+        s: &AppState,
+        caller: &Caller,
+        granted: &MembersGrant,
+        id: ObjectId,
+        member: ObjectId,
+        audit: Audit,
+    ) -> ApiResult<()> {
+        write(s, caller, async |tx, now| {
+            let group = group_in(tx, id, granted).await?;
+            let object = tx.object_in_write(member).await?.ok_or_else(|| gone("directoryObject", member))?;
+            check_group_member(&group, member, object.kind())?;
+            tx.add_group_member(id, member, object.kind(), now).await.map_err(on_conflict(member_exists))?;
             Ok(((), audit))
-        }
-        .await;
-        settle(s, tx, caller, now, done).await
+        })
+        .await
     }
-}
 
-/// Adds `member` (a user, group or service principal) to the group, as core's rules allow: no
-/// group in a role-assignable group, no group in itself.
-pub async fn add_member(
-    s: &AppState,
-    caller: &Caller,
-    granted: &MembersGrant,
-    id: ObjectId,
-    member: ObjectId,
-    audit: Audit,
-) -> ApiResult<()> {
-    let now = s.now();
-    let mut tx = s.store.begin_write().await?;
-    let done = async {
-        let group = group_in(&mut tx, id, granted).await?;
-        let object = tx.object_in_write(member).await?.ok_or_else(|| gone("directoryObject", member))?;
-        check_group_member(&group, member, object.kind())?;
-        tx.add_group_member(id, member, object.kind(), now).await.map_err(on_conflict(member_exists))?;
-        Ok(((), audit))
+    /// In the same write, the member loses what it activated from the group's eligibilities.
+    async fn remove_member(
+        s: &AppState,
+        caller: &Caller,
+        granted: &MembersGrant,
+        id: ObjectId,
+        member: ObjectId,
+        audit: Audit,
+    ) -> ApiResult<()> {
+        write(s, caller, async |tx, _| {
+            group_in(tx, id, granted).await?;
+            if !tx.remove_group_member(id, member).await? {
+                return Err(not_a_member(member));
+            }
+            let eligibilities = tx.eligibility_ids_of(id).await?;
+            let revoked = tx.revoke_activations_from(&eligibilities, Some(member)).await?;
+            Ok(((), if revoked.is_empty() { audit } else { audit.detail(detail::REVOKED_ACTIVATIONS, revoked.len()) }))
+        })
+        .await
     }
-    .await;
-    settle(s, tx, caller, now, done).await
-}
-
-/// Removes `member` from the group; in the same write it loses what it activated from the
-/// group's eligibilities. Returns the ids of the activations revoked.
-pub async fn remove_member(
-    s: &AppState,
-    caller: &Caller,
-    granted: &MembersGrant,
-    id: ObjectId,
-    member: ObjectId,
-    audit: Audit,
-) -> ApiResult<Vec<ObjectId>> {
-    let now = s.now();
-    let mut tx = s.store.begin_write().await?;
-    let done = async {
-        group_in(&mut tx, id, granted).await?;
-        if !tx.remove_group_member(id, member).await? {
-            return Err(not_a_member(member));
-        }
-        let eligibilities = tx.eligibility_ids_of(id).await?;
-        let revoked = tx.revoke_activations_from(&eligibilities, Some(member)).await?;
-        let audit = if revoked.is_empty() { audit } else { audit.detail(detail::REVOKED_ACTIVATIONS, revoked.len()) };
-        Ok((revoked, audit))
-    }
-    .await;
-    settle(s, tx, caller, now, done).await
 }

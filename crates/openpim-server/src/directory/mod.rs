@@ -114,6 +114,51 @@ pub trait DirectoryEntity: Audited + Sized + Send + Sync + 'static {
     ) -> impl Future<Output = ApiResult<()>> + Send;
 }
 
+/// An entity kind with members (groups, administrative units): adding and removing them.
+pub trait Members: DirectoryEntity {
+    type AddGrant: Send + Sync + 'static;
+    type RemoveGrant: Send + Sync + 'static;
+    /// Entra's activities for adding and removing a member.
+    const MEMBER_ACTIVITIES: [&'static str; 2];
+
+    fn authorize_add(
+        &self,
+        s: &AppState,
+        caller: &Caller,
+        member: ObjectId,
+        audit: &Audit,
+    ) -> impl Future<Output = ApiResult<Self::AddGrant>> + Send;
+    fn authorize_remove(
+        &self,
+        s: &AppState,
+        caller: &Caller,
+        audit: &Audit,
+    ) -> impl Future<Output = ApiResult<Self::RemoveGrant>> + Send;
+    /// Adds the principal `member` to `owner`, as core's rules for this kind allow.
+    fn add_member(
+        s: &AppState,
+        caller: &Caller,
+        granted: &Self::AddGrant,
+        owner: ObjectId,
+        member: ObjectId,
+        audit: Audit,
+    ) -> impl Future<Output = ApiResult<()>> + Send;
+    fn remove_member(
+        s: &AppState,
+        caller: &Caller,
+        granted: &Self::RemoveGrant,
+        owner: ObjectId,
+        member: ObjectId,
+        audit: Audit,
+    ) -> impl Future<Output = ApiResult<()>> + Send;
+}
+
+/// The audit record of adding `member` to (or removing it from) `owner`.
+pub fn member_audit<E: Members>(change: Change, owner: &E, member: ObjectId) -> Audit {
+    let activity = if change == Change::Add { E::MEMBER_ACTIVITIES[0] } else { E::MEMBER_ACTIVITIES[1] };
+    owner.target(Audit::new(E::CATEGORY, activity, change.operation_type())).detail("memberId", member)
+}
+
 /// The audit record of `change` to an entity of type `E` (not yet targeted: see [`Audited::target`]).
 pub fn audit_of<E: Audited>(change: Change) -> Audit {
     let activity = match change {
@@ -139,16 +184,21 @@ impl<P: Capability, R: Capability> GroupGrant<P, R> {
     }
 }
 
-/// Ends a write: commits it with the audit record of its success, or rolls it back and passes
-/// the error on.
-async fn settle<T>(
+/// Runs `change` in one write transaction opened first, so everything it reads decides the
+/// outcome at commit, and commits it with the audit record it returns; an error rolls it back.
+/// A change that wrote nothing (a patch equal to what is stored) commits and audits nothing.
+async fn write<T>(
     s: &AppState,
-    tx: WriteTx<'_>,
     caller: &Caller,
-    now: Instant,
-    done: ApiResult<(T, Audit)>,
+    change: impl AsyncFnOnce(&mut WriteTx<'_>, Instant) -> ApiResult<(T, Audit)>,
 ) -> ApiResult<T> {
-    match done {
+    let now = s.now();
+    let mut tx = s.store.begin_write().await?;
+    match change(&mut tx, now).await {
+        Ok((value, _)) if tx.is_unchanged() => {
+            tx.rollback().await?;
+            Ok(value)
+        }
         Ok((value, audit)) => {
             s.commit(tx, &audit.success(caller, now)).await?;
             Ok(value)

@@ -2,7 +2,7 @@
 //! like a user or a group.
 
 use super::errors::{changed_since_authorized, duplicate_service_principal, gone, on_conflict};
-use super::{settle, Audited, DirectoryEntity};
+use super::{write, Audited, DirectoryEntity};
 use crate::auth::Caller;
 use crate::error::ApiResult;
 use crate::state::{AppState, Audit};
@@ -116,9 +116,7 @@ impl DirectoryEntity for ServicePrincipal {
         audit: Audit,
     ) -> ApiResult<Self> {
         let app_id = new.app_id.as_deref().map(parse_app_id).transpose()?;
-        let now = s.now();
-        let mut tx = s.store.begin_write().await?;
-        let done = async {
+        write(s, caller, async |tx, now| {
             let (application, existing) = match app_id {
                 Some(app_id) => {
                     (tx.application_by_app_id(app_id).await?, tx.service_principal_by_app_id(app_id).await?.is_some())
@@ -129,9 +127,8 @@ impl DirectoryEntity for ServicePrincipal {
             tx.insert_service_principal(&sp).await.map_err(on_conflict(|| duplicate_service_principal(sp.app_id)))?;
             let audit = sp.target(audit);
             Ok((sp, audit))
-        }
-        .await;
-        settle(s, tx, caller, now, done).await
+        })
+        .await
     }
 
     /// A patch that changes nothing writes nothing.
@@ -143,9 +140,7 @@ impl DirectoryEntity for ServicePrincipal {
         patch: ServicePrincipalPatch,
         audit: Audit,
     ) -> ApiResult<Self> {
-        let now = s.now();
-        let mut tx = s.store.begin_write().await?;
-        let done = async {
+        write(s, caller, async |tx, _| {
             let current = tx.service_principal_for_update(id).await?.ok_or_else(|| gone("servicePrincipal", id))?;
             let next = patch.apply(&current)?;
             if !granted.covers(&current, &next) {
@@ -156,29 +151,18 @@ impl DirectoryEntity for ServicePrincipal {
             }
             let audit = audit.detail("accountEnabled", next.account_enabled);
             Ok((next, audit))
-        }
-        .await;
-        match done {
-            Ok((unchanged, _)) if !tx.touches("servicePrincipal") => {
-                tx.rollback().await?;
-                Ok(unchanged)
-            }
-            done => settle(s, tx, caller, now, done).await,
-        }
+        })
+        .await
     }
 
     /// Deletes a service principal as a user is deleted: its memberships, assignments and
     /// eligibilities go, its pending requests and activations are revoked, and what is scoped
     /// to it.
     async fn remove(s: &AppState, caller: &Caller, _: &Self::DeleteGrant, id: ObjectId, audit: Audit) -> ApiResult<()> {
-        let now = s.now();
-        let mut tx = s.store.begin_write().await?;
-        let done = async {
+        write(s, caller, async |tx, now| {
             tx.service_principal_for_update(id).await?.ok_or_else(|| gone("servicePrincipal", id))?;
-            tx.delete_service_principal(id, now).await?;
-            Ok(((), audit))
-        }
-        .await;
-        settle(s, tx, caller, now, done).await
+            Ok((tx.delete_service_principal(id, now).await?, audit))
+        })
+        .await
     }
 }

@@ -1,9 +1,9 @@
 //! Administrative units and their members.
 
 use super::errors::{gone, member_exists, not_a_member, on_conflict};
-use super::{settle, Audited, DirectoryEntity};
+use super::{write, Audited, DirectoryEntity, Members};
 use crate::auth::Caller;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::state::{AppState, Audit};
 use openpim_core::audit::category::DIRECTORY_MANAGEMENT;
 use openpim_core::authz::{cap, Granted};
@@ -20,7 +20,7 @@ impl Audited for AdministrativeUnit {
     }
 }
 
-/// Every unit operation needs the same capability, tenant-wide.
+/// Every unit operation needs the same capability.
 pub type Grant = Granted<cap::ManageAdministrativeUnits>;
 
 async fn unit_in(tx: &mut WriteTx<'_>, id: ObjectId) -> ApiResult<AdministrativeUnit> {
@@ -28,7 +28,7 @@ async fn unit_in(tx: &mut WriteTx<'_>, id: ObjectId) -> ApiResult<Administrative
 }
 
 /// The right to manage units, tenant-wide.
-pub async fn authorize(s: &AppState, caller: &Caller, audit: &Audit) -> ApiResult<Grant> {
+async fn authorize(s: &AppState, caller: &Caller, audit: &Audit) -> ApiResult<Grant> {
     s.authorize(caller, &[], audit).await
 }
 
@@ -62,12 +62,9 @@ impl DirectoryEntity for AdministrativeUnit {
     }
 
     async fn create(s: &AppState, caller: &Caller, _: &Grant, new: Self::New, audit: Audit) -> ApiResult<Self> {
-        let now = s.now();
-        let unit = new.build(ObjectId::new_v4(), now)?;
-        let mut tx = s.store.begin_write().await?;
-        let done =
-            tx.insert_administrative_unit(&unit).await.map(|()| ((), unit.target(audit))).map_err(ApiError::from);
-        settle(s, tx, caller, now, done).await.map(|()| unit)
+        let unit = new.build(ObjectId::new_v4(), s.now())?;
+        let audit = unit.target(audit);
+        write(s, caller, async |tx, _| Ok((tx.insert_administrative_unit(&unit).await?, audit))).await.map(|()| unit)
     }
 
     async fn update(
@@ -78,73 +75,75 @@ impl DirectoryEntity for AdministrativeUnit {
         patch: AdministrativeUnitPatch,
         audit: Audit,
     ) -> ApiResult<Self> {
-        let now = s.now();
-        let mut tx = s.store.begin_write().await?;
-        let done = async {
-            let next = patch.apply(&unit_in(&mut tx, id).await?)?;
+        write(s, caller, async |tx, _| {
+            let next = patch.apply(&unit_in(tx, id).await?)?;
             tx.update_administrative_unit(&next).await?;
             Ok((next, audit))
-        }
-        .await;
-        settle(s, tx, caller, now, done).await
+        })
+        .await
     }
 
     /// Deletes a unit with its memberships and every assignment and eligibility scoped to it.
     async fn remove(s: &AppState, caller: &Caller, _: &Grant, id: ObjectId, audit: Audit) -> ApiResult<()> {
-        let now = s.now();
-        let mut tx = s.store.begin_write().await?;
-        let done = async {
-            unit_in(&mut tx, id).await?;
+        write(s, caller, async |tx, _| {
+            unit_in(tx, id).await?;
             let removed = tx.delete_administrative_unit(id).await?;
             Ok(((), audit.detail("removedSchedules", removed)))
-        }
-        .await;
-        settle(s, tx, caller, now, done).await
+        })
+        .await
     }
 }
 
-/// Adds a user or group to the unit (core's rule: nothing else belongs in one). `granted` must
-/// have been checked on the member (`AppState::authorize_on_principal`): putting an account in a
-/// unit hands it to the unit's scoped admins, so a protected account needs someone who may
-/// assign roles.
-pub async fn add_member(
-    s: &AppState,
-    caller: &Caller,
-    _granted: &Grant,
-    id: ObjectId,
-    member: ObjectId,
-    audit: Audit,
-) -> ApiResult<()> {
-    let now = s.now();
-    let mut tx = s.store.begin_write().await?;
-    let done = async {
-        unit_in(&mut tx, id).await?;
-        let object = tx.object_in_write(member).await?.ok_or_else(|| gone("directoryObject", member))?;
-        check_au_member(object.kind())?;
-        tx.add_unit_member(id, member, object.kind(), now).await.map_err(on_conflict(member_exists))?;
-        Ok(((), audit))
-    }
-    .await;
-    settle(s, tx, caller, now, done).await
-}
+impl Members for AdministrativeUnit {
+    type AddGrant = Grant;
+    type RemoveGrant = Grant;
+    const MEMBER_ACTIVITIES: [&'static str; 2] =
+        ["Add member to administrative unit", "Remove member from administrative unit"];
 
-pub async fn remove_member(
-    s: &AppState,
-    caller: &Caller,
-    _granted: &Grant,
-    id: ObjectId,
-    member: ObjectId,
-    audit: Audit,
-) -> ApiResult<()> {
-    let now = s.now();
-    let mut tx = s.store.begin_write().await?;
-    let done = async {
-        unit_in(&mut tx, id).await?;
-        if !tx.remove_unit_member(id, member).await? {
-            return Err(not_a_member(member));
-        }
-        Ok(((), audit))
+    /// Checked on the member: putting an account in a unit hands it to the unit's scoped admins,
+    /// so a protected account needs someone who may assign roles.
+    async fn authorize_add(&self, s: &AppState, caller: &Caller, member: ObjectId, audit: &Audit) -> ApiResult<Grant> {
+        s.authorize_on_principal(caller, member, audit).await
     }
-    .await;
-    settle(s, tx, caller, now, done).await
+
+    async fn authorize_remove(&self, s: &AppState, caller: &Caller, audit: &Audit) -> ApiResult<Grant> {
+        authorize(s, caller, audit).await
+    }
+
+    /// Core's rule: only users and groups belong in a unit.
+    async fn add_member(
+        s: &AppState,
+        caller: &Caller,
+        _: &Grant,
+        id: ObjectId,
+        member: ObjectId,
+        audit: Audit,
+    ) -> ApiResult<()> {
+        write(s, caller, async |tx, now| {
+            unit_in(tx, id).await?;
+            let object = tx.object_in_write(member).await?.ok_or_else(|| gone("directoryObject", member))?;
+            check_au_member(object.kind())?;
+            tx.add_unit_member(id, member, object.kind(), now).await.map_err(on_conflict(member_exists))?;
+            Ok(((), audit))
+        })
+        .await
+    }
+
+    async fn remove_member(
+        s: &AppState,
+        caller: &Caller,
+        _: &Grant,
+        id: ObjectId,
+        member: ObjectId,
+        audit: Audit,
+    ) -> ApiResult<()> {
+        write(s, caller, async |tx, _| {
+            unit_in(tx, id).await?;
+            match tx.remove_unit_member(id, member).await? {
+                true => Ok(((), audit)),
+                false => Err(not_a_member(member)),
+            }
+        })
+        .await
+    }
 }

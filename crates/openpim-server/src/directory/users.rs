@@ -1,7 +1,7 @@
 //! Users.
 
 use super::errors::{duplicate_upn, gone, on_conflict};
-use super::{settle, Audited, DirectoryEntity};
+use super::{write, Audited, DirectoryEntity};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::state::{AppState, Audit};
@@ -61,18 +61,16 @@ impl DirectoryEntity for User {
         new: NewUser,
         audit: Audit,
     ) -> ApiResult<User> {
-        let now = s.now();
-        let user = new.build(ObjectId::new_v4(), now)?;
-        let mut tx = s.store.begin_write().await?;
-        let done = async {
+        let user = new.build(ObjectId::new_v4(), s.now())?;
+        write(s, caller, async |tx, _| {
             if tx.upn_taken(&user.user_principal_name).await? {
                 return Err(duplicate_upn(&user.user_principal_name));
             }
             tx.insert_user(&user).await.map_err(on_conflict(|| duplicate_upn(&user.user_principal_name)))?;
             Ok(((), user.target(audit)))
-        }
-        .await;
-        settle(s, tx, caller, now, done).await.map(|()| user)
+        })
+        .await
+        .map(|()| user)
     }
 
     /// Patching the user as it is inside the write keeps a concurrent PATCH of other properties.
@@ -84,16 +82,13 @@ impl DirectoryEntity for User {
         patch: UserPatch,
         audit: Audit,
     ) -> ApiResult<User> {
-        let now = s.now();
-        let mut tx = s.store.begin_write().await?;
-        let done = async {
+        write(s, caller, async |tx, _| {
             let current = tx.user_for_update(id).await?.ok_or_else(|| gone("user", id))?;
             let next = patch.apply(&current)?;
             tx.update_user(&next).await.map_err(on_conflict(|| duplicate_upn(&next.user_principal_name)))?;
             Ok((next, audit))
-        }
-        .await;
-        settle(s, tx, caller, now, done).await
+        })
+        .await
     }
 
     /// Deletes a user with its memberships, what it holds and what is scoped to it (`/{id}`).
@@ -102,14 +97,11 @@ impl DirectoryEntity for User {
         if id == caller.id() {
             return Err(ApiError::bad_request("You cannot delete your own account."));
         }
-        let now = s.now();
-        let mut tx = s.store.begin_write().await?;
-        let done = async {
+        write(s, caller, async |tx, now| {
             tx.user_for_update(id).await?.ok_or_else(|| gone("user", id))?;
             tx.delete_user(id, now).await?;
             Ok(((), audit))
-        }
-        .await;
-        settle(s, tx, caller, now, done).await
+        })
+        .await
     }
 }

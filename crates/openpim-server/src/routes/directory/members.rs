@@ -3,29 +3,25 @@
 
 use super::{lookup, AdministrativeUnits, DirectoryKind, Groups, Users};
 use crate::auth::{Authorized, Caller};
-use crate::directory::{self, Audited, Change, DirectoryEntity};
+use crate::directory::{member_audit, Change, DirectoryEntity, Members};
 use crate::error::ApiResult;
 use crate::odata::OData;
 use crate::routes::object_id;
 use crate::routes::ops::no_content;
-use crate::state::{AppState, Audit};
+use crate::state::AppState;
 use crate::wire::body::JsonObject;
 use crate::wire::directory as wire;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use openpim_core::authz::cap;
-use openpim_core::directory::{AdministrativeUnit, Group};
 use openpim_core::ObjectId;
 use openpim_store::directory::DirectoryObject;
 use openpim_store::{schema, ListRequest, Page, Store, StoreResult};
 use std::future::Future;
 
-/// A kind whose entities have members (`/members`, `/members/$ref`).
-pub trait Membership: DirectoryKind {
-    type AddGrant: Send + Sync + 'static;
-    type RemoveGrant: Send + Sync + 'static;
-    /// Entra's activities for adding and removing a member.
-    const ACTIVITIES: [&'static str; 2];
+/// A kind whose entities have members (`/members`, `/members/$ref`); adding and removing them
+/// are the entity's [`Members`] operations.
+pub trait Membership: DirectoryKind<Entity: Members> {
     /// The route patterns: `/members`, `/members/$ref`, `/members/{member}/$ref`.
     const MEMBER_PATHS: [&'static str; 3];
 
@@ -34,88 +30,17 @@ pub trait Membership: DirectoryKind {
         owner: ObjectId,
         req: &ListRequest<'_>,
     ) -> impl Future<Output = StoreResult<Page<DirectoryObject>>> + Send;
-    fn authorize_add(
-        s: &AppState,
-        caller: &Caller,
-        owner: &Self::Entity,
-        member: ObjectId,
-        audit: &Audit,
-    ) -> impl Future<Output = ApiResult<Self::AddGrant>> + Send;
-    fn authorize_remove(
-        s: &AppState,
-        caller: &Caller,
-        owner: &Self::Entity,
-        audit: &Audit,
-    ) -> impl Future<Output = ApiResult<Self::RemoveGrant>> + Send;
-    fn add_member(
-        s: &AppState,
-        caller: &Caller,
-        granted: &Self::AddGrant,
-        owner: ObjectId,
-        member: ObjectId,
-        audit: Audit,
-    ) -> impl Future<Output = ApiResult<()>> + Send;
-    fn remove_member(
-        s: &AppState,
-        caller: &Caller,
-        granted: &Self::RemoveGrant,
-        owner: ObjectId,
-        member: ObjectId,
-        audit: Audit,
-    ) -> impl Future<Output = ApiResult<()>> + Send;
-}
-
-/// The audit record of adding `member` to (or removing it from) `owner`.
-fn member_audit<K: Membership>(change: Change, owner: &K::Entity, member: ObjectId) -> Audit {
-    let activity = if change == Change::Add { K::ACTIVITIES[0] } else { K::ACTIVITIES[1] };
-    let audit = Audit::new(<K::Entity as Audited>::CATEGORY, activity, change.operation_type());
-    owner.target(audit).detail("memberId", member)
 }
 
 impl Membership for Groups {
-    type AddGrant = directory::groups::MembersGrant;
-    type RemoveGrant = directory::groups::MembersGrant;
-    const ACTIVITIES: [&'static str; 2] = ["Add member to group", "Remove member from group"];
     const MEMBER_PATHS: [&'static str; 3] =
         ["/v1.0/groups/{id}/members", "/v1.0/groups/{id}/members/$ref", "/v1.0/groups/{id}/members/{member}/$ref"];
     async fn members(store: &Store, owner: ObjectId, req: &ListRequest<'_>) -> StoreResult<Page<DirectoryObject>> {
         store.list_group_members(owner, req).await
     }
-    /// A group eligible for or approving a privileged role is protected like an account:
-    /// joining it is as good as holding or handing out that role.
-    async fn authorize_add(s: &AppState, c: &Caller, g: &Group, _: ObjectId, a: &Audit) -> ApiResult<Self::AddGrant> {
-        directory::groups::authorize(s, c, Some(g.id), g.is_assignable_to_role, a).await
-    }
-    async fn authorize_remove(s: &AppState, c: &Caller, g: &Group, a: &Audit) -> ApiResult<Self::RemoveGrant> {
-        directory::groups::authorize(s, c, Some(g.id), g.is_assignable_to_role, a).await
-    }
-    async fn add_member(
-        s: &AppState,
-        c: &Caller,
-        g: &Self::AddGrant,
-        owner: ObjectId,
-        member: ObjectId,
-        a: Audit,
-    ) -> ApiResult<()> {
-        directory::groups::add_member(s, c, g, owner, member, a).await
-    }
-    async fn remove_member(
-        s: &AppState,
-        c: &Caller,
-        g: &Self::RemoveGrant,
-        owner: ObjectId,
-        member: ObjectId,
-        a: Audit,
-    ) -> ApiResult<()> {
-        directory::groups::remove_member(s, c, g, owner, member, a).await.map(drop)
-    }
 }
 
 impl Membership for AdministrativeUnits {
-    type AddGrant = directory::units::Grant;
-    type RemoveGrant = directory::units::Grant;
-    const ACTIVITIES: [&'static str; 2] =
-        ["Add member to administrative unit", "Remove member from administrative unit"];
     const MEMBER_PATHS: [&'static str; 3] = [
         "/v1.0/directory/administrativeUnits/{id}/members",
         "/v1.0/directory/administrativeUnits/{id}/members/$ref",
@@ -123,45 +48,6 @@ impl Membership for AdministrativeUnits {
     ];
     async fn members(store: &Store, owner: ObjectId, req: &ListRequest<'_>) -> StoreResult<Page<DirectoryObject>> {
         store.list_unit_members(owner, req).await
-    }
-    /// Putting an account in a unit hands it to the unit's scoped admins: checked on the member,
-    /// so a protected account needs someone who may assign roles.
-    async fn authorize_add(
-        s: &AppState,
-        c: &Caller,
-        _: &AdministrativeUnit,
-        member: ObjectId,
-        a: &Audit,
-    ) -> ApiResult<Self::AddGrant> {
-        s.authorize_on_principal(c, member, a).await
-    }
-    async fn authorize_remove(
-        s: &AppState,
-        c: &Caller,
-        _: &AdministrativeUnit,
-        a: &Audit,
-    ) -> ApiResult<Self::RemoveGrant> {
-        directory::units::authorize(s, c, a).await
-    }
-    async fn add_member(
-        s: &AppState,
-        c: &Caller,
-        g: &Self::AddGrant,
-        owner: ObjectId,
-        member: ObjectId,
-        a: Audit,
-    ) -> ApiResult<()> {
-        directory::units::add_member(s, c, g, owner, member, a).await
-    }
-    async fn remove_member(
-        s: &AppState,
-        c: &Caller,
-        g: &Self::RemoveGrant,
-        owner: ObjectId,
-        member: ObjectId,
-        a: Audit,
-    ) -> ApiResult<()> {
-        directory::units::remove_member(s, c, g, owner, member, a).await
     }
 }
 
@@ -185,9 +71,9 @@ pub async fn add_member<K: Membership>(
 ) -> ApiResult<Response> {
     let member = wire::read_reference(&body.0)?;
     let owner = lookup::<K>(&s, &id).await?;
-    let audit = member_audit::<K>(Change::Add, &owner, member);
-    let granted = K::authorize_add(&s, &caller, &owner, member, &audit).await?;
-    K::add_member(&s, &caller, &granted, owner.id(), member, audit).await?;
+    let audit = member_audit(Change::Add, &owner, member);
+    let granted = owner.authorize_add(&s, &caller, member, &audit).await?;
+    K::Entity::add_member(&s, &caller, &granted, owner.id(), member, audit).await?;
     Ok(no_content())
 }
 
@@ -198,9 +84,9 @@ pub async fn remove_member<K: Membership>(
 ) -> ApiResult<Response> {
     let owner = lookup::<K>(&s, &id).await?;
     let member = object_id(&member)?;
-    let audit = member_audit::<K>(Change::Delete, &owner, member);
-    let granted = K::authorize_remove(&s, &caller, &owner, &audit).await?;
-    K::remove_member(&s, &caller, &granted, owner.id(), member, audit).await?;
+    let audit = member_audit(Change::Delete, &owner, member);
+    let granted = owner.authorize_remove(&s, &caller, &audit).await?;
+    K::Entity::remove_member(&s, &caller, &granted, owner.id(), member, audit).await?;
     Ok(no_content())
 }
 
