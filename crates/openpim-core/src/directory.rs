@@ -139,6 +139,13 @@ pub struct NewAdministrativeUnit {
     pub description: Option<String>,
 }
 
+/// A partial update of an administrative unit: outer `None` = leave as is; `Some(None)` = clear.
+#[derive(Debug, Clone, Default)]
+pub struct AdministrativeUnitPatch {
+    pub display_name: Option<String>,
+    pub description: Option<Option<String>>,
+}
+
 const MAX_NAME: usize = 256;
 const MAX_UPN: usize = 113 + 1 + 255;
 
@@ -396,6 +403,20 @@ impl NewAdministrativeUnit {
     }
 }
 
+impl AdministrativeUnitPatch {
+    /// Applies the patch to a copy of `unit`, validating every changed field.
+    pub fn apply(self, unit: &AdministrativeUnit) -> DomainResult<AdministrativeUnit> {
+        let mut next = unit.clone();
+        if let Some(v) = self.display_name {
+            next.display_name = required("displayName", Some(v))?;
+        }
+        if let Some(v) = self.description {
+            next.description = optional("description", v)?;
+        }
+        Ok(next)
+    }
+}
+
 /// Checks that `member` (of kind `member_kind`) may join `group`.
 ///
 /// Role-assignable groups take users and service principals only: Entra forbids nesting groups
@@ -494,6 +515,26 @@ mod tests {
         GroupPatch { is_assignable_to_role: Some(true), ..Default::default() }.apply(&g).unwrap();
         let e = GroupPatch { security_enabled: Some(false), ..Default::default() }.apply(&g).unwrap_err();
         assert!(e.message.contains("security-enabled"));
+    }
+
+    #[test]
+    fn unit_patches_validate_what_they_change() {
+        let unit = NewAdministrativeUnit { display_name: Some("West".into()), description: Some("d".into()) }
+            .build(ObjectId::new_v4(), now())
+            .unwrap();
+        let e =
+            AdministrativeUnitPatch { display_name: Some(" ".into()), ..Default::default() }.apply(&unit).unwrap_err();
+        assert!(e.message.contains("displayName"), "{e}");
+        let e = AdministrativeUnitPatch { display_name: Some("x".repeat(257)), ..Default::default() }
+            .apply(&unit)
+            .unwrap_err();
+        assert!(e.message.contains("longer than"), "{e}");
+        let next = AdministrativeUnitPatch { display_name: Some("East".into()), description: Some(None) }
+            .apply(&unit)
+            .unwrap();
+        assert_eq!((next.display_name.as_str(), next.description.as_deref(), next.id), ("East", None, unit.id));
+        // Nothing sent, nothing changed.
+        assert_eq!(AdministrativeUnitPatch::default().apply(&unit).unwrap(), unit);
     }
 
     #[test]

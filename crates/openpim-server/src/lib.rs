@@ -4,6 +4,7 @@ mod audit_detail;
 pub mod auth;
 pub mod bootstrap;
 pub mod datadir;
+pub mod directory;
 pub mod error;
 pub mod follower;
 pub mod jobs;

@@ -9,7 +9,7 @@ use openpim_core::scope::DirectoryScope;
 use openpim_core::{Instant, ObjectId};
 use sqlx::any::AnyRow;
 
-fn decode_application(r: &AnyRow) -> StoreResult<Application> {
+pub(crate) fn decode_application(r: &AnyRow) -> StoreResult<Application> {
     Ok(Application {
         id: r.id("id")?,
         app_id: r.id("app_id")?,
@@ -19,7 +19,7 @@ fn decode_application(r: &AnyRow) -> StoreResult<Application> {
     })
 }
 
-fn decode_service_principal(r: &AnyRow) -> StoreResult<ServicePrincipal> {
+pub(crate) fn decode_service_principal(r: &AnyRow) -> StoreResult<ServicePrincipal> {
     Ok(ServicePrincipal {
         id: r.id("id")?,
         app_id: r.id("app_id")?,
@@ -64,6 +64,32 @@ impl Store {
 }
 
 impl WriteTx<'_> {
+    /// An application, read (and on PostgreSQL row-locked) inside the write.
+    pub async fn application_for_update(&mut self, id: ObjectId) -> StoreResult<Option<Application>> {
+        self.row_in_write("applications", id, false, decode_application).await
+    }
+
+    /// A service principal, read (and on PostgreSQL row-locked) inside the write.
+    pub async fn service_principal_for_update(&mut self, id: ObjectId) -> StoreResult<Option<ServicePrincipal>> {
+        self.row_in_write("service_principals", id, false, decode_service_principal).await
+    }
+
+    /// The application with `app_id`, read inside the write and on PostgreSQL share-locked, so
+    /// it cannot be deleted before a service principal made for it commits.
+    pub async fn application_by_app_id(&mut self, app_id: ObjectId) -> StoreResult<Option<Application>> {
+        let sql = format!("SELECT * FROM applications WHERE app_id = $1{}", self.lock_rows(true));
+        let row = sqlx::query(&sql).bind(id_text(app_id)).fetch_optional(self.conn()).await.map_err(StoreError::Db)?;
+        row.as_ref().map(decode_application).transpose()
+    }
+
+    /// The service principal of the application `app_id`, read inside the write (and locked on
+    /// PostgreSQL): deleting an application deletes it too.
+    pub async fn service_principal_by_app_id(&mut self, app_id: ObjectId) -> StoreResult<Option<ServicePrincipal>> {
+        let sql = format!("SELECT * FROM service_principals WHERE app_id = $1{}", self.lock_rows(false));
+        let row = sqlx::query(&sql).bind(id_text(app_id)).fetch_optional(self.conn()).await.map_err(StoreError::Db)?;
+        row.as_ref().map(decode_service_principal).transpose()
+    }
+
     pub async fn insert_application(&mut self, a: &Application) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO applications (id, app_id, display_name, description, created_at) VALUES ($1,$2,$3,$4,$5)",
@@ -96,8 +122,8 @@ impl WriteTx<'_> {
     /// every assignment and eligibility scoped to the application. Returns how many schedules
     /// scoped to the application went with it.
     pub async fn delete_application(&mut self, app: &Application, now: Instant) -> StoreResult<usize> {
-        if let Some(sp) = self.service_principal_of(app.app_id).await? {
-            self.delete_service_principal(sp, now).await?;
+        if let Some(sp) = self.service_principal_by_app_id(app.app_id).await? {
+            self.delete_service_principal(sp.id, now).await?;
         }
         let removed = self.remove_schedules_at(&DirectoryScope::Object(app.id)).await?;
         sqlx::query("DELETE FROM applications WHERE id = $1")
@@ -107,16 +133,6 @@ impl WriteTx<'_> {
             .map_err(StoreError::Db)?;
         self.feed("application", app.id, "delete");
         Ok(removed)
-    }
-
-    /// The id of the service principal of the application `app_id`, read inside this transaction.
-    async fn service_principal_of(&mut self, app_id: ObjectId) -> StoreResult<Option<ObjectId>> {
-        let row = sqlx::query("SELECT id FROM service_principals WHERE app_id = $1")
-            .bind(id_text(app_id))
-            .fetch_optional(self.conn())
-            .await
-            .map_err(StoreError::Db)?;
-        row.map(|r| r.id("id")).transpose()
     }
 
     /// `Conflict` when the application already has a service principal (unique `app_id`).

@@ -232,12 +232,56 @@ impl Store {
 }
 
 impl WriteTx<'_> {
+    /// One row of `table` by id, read inside the write and on PostgreSQL locked until commit:
+    /// `FOR UPDATE` for the row the write changes, `FOR SHARE` for a fact it depends on.
+    pub(crate) async fn row_in_write<T>(
+        &mut self,
+        table: &str,
+        id: ObjectId,
+        share: bool,
+        decode: fn(&AnyRow) -> StoreResult<T>,
+    ) -> StoreResult<Option<T>> {
+        let sql = format!("SELECT * FROM {table} WHERE id = $1{}", self.lock_rows(share));
+        one(self.conn(), &sql, id_text(id), decode).await
+    }
+
     /// A user, read (and on PostgreSQL row-locked) inside the write, for read-modify-write
     /// updates that must not lose a concurrent change.
     pub async fn user_for_update(&mut self, id: ObjectId) -> StoreResult<Option<User>> {
-        let sql = format!("SELECT * FROM users WHERE id = $1{}", self.lock_rows(false));
-        let row = sqlx::query(&sql).bind(id_text(id)).fetch_optional(self.conn()).await.map_err(StoreError::Db)?;
-        row.as_ref().map(decode_user).transpose()
+        self.row_in_write("users", id, false, decode_user).await
+    }
+
+    /// Whether another user already has `upn` (case-insensitively), read inside the write; the
+    /// unique index still catches a twin committed on another node meanwhile.
+    pub async fn upn_taken(&mut self, upn: &str) -> StoreResult<bool> {
+        let sql = format!("SELECT 1 AS one FROM users WHERE upn_lower = $1{}", self.lock_rows(true));
+        let row =
+            sqlx::query(&sql).bind(upn.to_lowercase()).fetch_optional(self.conn()).await.map_err(StoreError::Db)?;
+        Ok(row.is_some())
+    }
+
+    /// A group, read (and on PostgreSQL row-locked) inside the write.
+    pub async fn group_for_update(&mut self, id: ObjectId) -> StoreResult<Option<Group>> {
+        self.row_in_write("directory_groups", id, false, decode_group).await
+    }
+
+    /// An administrative unit, read (and on PostgreSQL row-locked) inside the write.
+    pub async fn unit_for_update(&mut self, id: ObjectId) -> StoreResult<Option<AdministrativeUnit>> {
+        self.row_in_write("administrative_units", id, false, decode_unit).await
+    }
+
+    /// The principal (user, group or service principal) `id`, read inside the write and on
+    /// PostgreSQL share-locked: a member being added cannot be deleted before the write commits.
+    pub async fn object_in_write(&mut self, id: ObjectId) -> StoreResult<Option<DirectoryObject>> {
+        if let Some(u) = self.row_in_write("users", id, true, decode_user).await? {
+            return Ok(Some(DirectoryObject::User(u)));
+        }
+        if let Some(g) = self.row_in_write("directory_groups", id, true, decode_group).await? {
+            return Ok(Some(DirectoryObject::Group(g)));
+        }
+        let sp =
+            self.row_in_write("service_principals", id, true, crate::applications::decode_service_principal).await?;
+        Ok(sp.map(DirectoryObject::ServicePrincipal))
     }
 
     pub async fn insert_user(&mut self, u: &User) -> StoreResult<()> {
@@ -328,8 +372,11 @@ impl WriteTx<'_> {
         Ok(())
     }
 
+    /// Deletes a user with everything it holds (see `delete_principal_links`) and every
+    /// assignment and eligibility scoped to it (`/{id}`).
     pub async fn delete_user(&mut self, id: ObjectId, now: Instant) -> StoreResult<()> {
         self.delete_principal_links(id, now).await?;
+        self.remove_schedules_at(&DirectoryScope::Object(id)).await?;
         sqlx::query("DELETE FROM users WHERE id = $1")
             .bind(id_text(id))
             .execute(self.conn())
@@ -379,8 +426,11 @@ impl WriteTx<'_> {
         Ok(())
     }
 
+    /// Deletes a group with its memberships, what it holds (see `delete_principal_links`) and
+    /// every assignment and eligibility scoped to it (`/{id}`).
     pub async fn delete_group(&mut self, id: ObjectId, now: Instant) -> StoreResult<()> {
         self.delete_principal_links(id, now).await?;
+        self.remove_schedules_at(&DirectoryScope::Object(id)).await?;
         sqlx::query("DELETE FROM group_members WHERE group_id = $1")
             .bind(id_text(id))
             .execute(self.conn())

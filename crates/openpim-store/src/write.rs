@@ -249,6 +249,11 @@ impl<'s> WriteTx<'s> {
         self.feed.push((entity, id.to_string(), operation));
     }
 
+    /// Whether nothing has been written yet (every write notes a change-feed row).
+    pub fn is_unchanged(&self) -> bool {
+        self.feed.is_empty()
+    }
+
     /// Whether this change writes rows of `entity` (a change-feed entity name such as "user").
     pub fn touches(&self, entity: &str) -> bool {
         self.feed.iter().any(|(e, _, _)| *e == entity)

@@ -2,18 +2,14 @@
 //! through the one write path, and renders.
 
 mod access_check;
-mod admin_units;
-mod applications;
 mod approvals;
 mod audit;
-mod groups;
+mod directory;
 mod ops;
 mod policies;
 mod role_assignments;
 mod role_definitions;
 mod schedules;
-mod service_principals;
-mod users;
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -38,43 +34,36 @@ impl GraphRoutes {
         self.router = self.router.route(path, method_router);
         self
     }
+
+    /// A directory entity kind's collection, `$count` and item, served by the generic handlers.
+    fn entities<K: directory::DirectoryKind>(self) -> Self {
+        use directory::{count, create, get as read, list, remove, update};
+        self.route(K::PATHS.collection, get(list::<K>).post(create::<K>))
+            .route(K::PATHS.count, get(count::<K>))
+            .route(K::PATHS.item, get(read::<K>).patch(update::<K>).delete(remove::<K>))
+    }
+
+    /// A kind's members and their `$ref`s.
+    fn members<K: directory::Membership>(self) -> Self {
+        let [list, add, remove] = K::MEMBER_PATHS;
+        self.route(list, get(directory::members::<K>))
+            .route(add, post(directory::add_member::<K>))
+            .route(remove, delete(directory::remove_member::<K>))
+    }
 }
 
 pub fn graph_routes() -> GraphRoutes {
     GraphRoutes::new()
-        .route("/v1.0/me", get(users::me))
-        .route("/v1.0/me/memberOf", get(users::my_member_of))
-        .route("/v1.0/users", get(users::list).post(users::create))
-        .route("/v1.0/users/$count", get(users::count))
-        .route("/v1.0/users/{id}", get(users::get).patch(users::update).delete(users::remove))
-        .route("/v1.0/users/{id}/memberOf", get(users::member_of))
-        .route("/v1.0/groups", get(groups::list).post(groups::create))
-        .route("/v1.0/groups/$count", get(groups::count))
-        .route("/v1.0/groups/{id}", get(groups::get).patch(groups::update).delete(groups::remove))
-        .route("/v1.0/groups/{id}/members", get(groups::members))
-        .route("/v1.0/groups/{id}/members/$ref", post(groups::add_member))
-        .route("/v1.0/groups/{id}/members/{member}/$ref", delete(groups::remove_member))
-        .route("/v1.0/applications", get(applications::list).post(applications::create))
-        .route("/v1.0/applications/$count", get(applications::count))
-        .route(
-            "/v1.0/applications/{id}",
-            get(applications::get).patch(applications::update).delete(applications::remove),
-        )
-        .route("/v1.0/servicePrincipals", get(service_principals::list).post(service_principals::create))
-        .route("/v1.0/servicePrincipals/$count", get(service_principals::count))
-        .route(
-            "/v1.0/servicePrincipals/{id}",
-            get(service_principals::get).patch(service_principals::update).delete(service_principals::remove),
-        )
-        .route("/v1.0/directory/administrativeUnits", get(admin_units::list).post(admin_units::create))
-        .route("/v1.0/directory/administrativeUnits/$count", get(admin_units::count))
-        .route(
-            "/v1.0/directory/administrativeUnits/{id}",
-            get(admin_units::get).patch(admin_units::update).delete(admin_units::remove),
-        )
-        .route("/v1.0/directory/administrativeUnits/{id}/members", get(admin_units::members))
-        .route("/v1.0/directory/administrativeUnits/{id}/members/$ref", post(admin_units::add_member))
-        .route("/v1.0/directory/administrativeUnits/{id}/members/{member}/$ref", delete(admin_units::remove_member))
+        .route("/v1.0/me", get(directory::me))
+        .route("/v1.0/me/memberOf", get(directory::my_member_of))
+        .entities::<directory::Users>()
+        .route("/v1.0/users/{id}/memberOf", get(directory::member_of))
+        .entities::<directory::Groups>()
+        .members::<directory::Groups>()
+        .entities::<directory::Applications>()
+        .entities::<directory::ServicePrincipals>()
+        .entities::<directory::AdministrativeUnits>()
+        .members::<directory::AdministrativeUnits>()
         .route(
             "/v1.0/roleManagement/directory/roleDefinitions",
             get(role_definitions::list).post(role_definitions::create),

@@ -7,7 +7,8 @@ use openpim_core::applications::{
     Application, ApplicationPatch, NewApplication, NewServicePrincipal, ServicePrincipal, ServicePrincipalPatch,
 };
 use openpim_core::directory::{
-    AdministrativeUnit, Group, GroupPatch, NewAdministrativeUnit, NewGroup, NewUser, User, UserPatch,
+    AdministrativeUnit, AdministrativeUnitPatch, Group, GroupPatch, NewAdministrativeUnit, NewGroup, NewUser, User,
+    UserPatch,
 };
 use openpim_proto::directory as proto;
 use openpim_proto::odata_type;
@@ -223,6 +224,16 @@ pub fn read_new_administrative_unit(mut b: Body) -> ApiResult<NewAdministrativeU
     b.ignore("visibility");
     b.finish()?;
     Ok(new)
+}
+
+pub fn read_administrative_unit_patch(mut b: Body) -> ApiResult<AdministrativeUnitPatch> {
+    let patch = AdministrativeUnitPatch {
+        display_name: b.string("displayName")?,
+        description: b.nullable_string("description")?,
+    };
+    b.ignore("visibility");
+    b.finish()?;
+    Ok(patch)
 }
 
 /// Reads `{"@odata.id": ".../directoryObjects/{id}"}` (the body of a `$ref` POST).
