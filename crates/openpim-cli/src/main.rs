@@ -140,6 +140,12 @@ struct ServeArgs {
     /// bearer token whose user may read audit logs), or public.
     #[arg(long, env = "OPENPIM_METRICS", default_value = "loopback", value_name = "loopback|token|public")]
     metrics: openpim_server::metrics::MetricsAccess,
+    /// Serve HTTPS with this PEM certificate chain (reloaded on SIGHUP and when the file changes).
+    #[arg(long, env = "OPENPIM_TLS_CERT", requires = "tls_key", value_name = "FILE")]
+    tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, env = "OPENPIM_TLS_KEY", requires = "tls_cert", value_name = "FILE")]
+    tls_key: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -226,6 +232,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             },
         },
         metrics_access: args.metrics,
+        tls: match (args.tls_cert, args.tls_key) {
+            (Some(cert), Some(key)) => Some(openpim_server::tls::TlsFiles { cert, key }),
+            _ => None,
+        },
     };
     let server = openpim_server::start(config).await.context("starting the server")?;
     if let Some(admin) = &server.created_admin {
@@ -236,7 +246,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         );
     }
     tracing::info!(addr = %server.addr, "OpenPIM listening");
-    eprintln!("OpenPIM listening on http://{}", server.addr);
+    eprintln!("OpenPIM listening on {}", server.state.listen_origin);
     shutdown_signal().await;
     tracing::info!("shutting down");
     server.stop().await

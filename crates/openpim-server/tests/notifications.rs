@@ -132,6 +132,7 @@ async fn start(notifications: NotificationConfig) -> Setup {
             approval_timeout: openpim_server::DEFAULT_APPROVAL_TIMEOUT,
             notifications,
             metrics_access: Default::default(),
+            tls: None,
         },
         Box::new(clock.clone()),
     )

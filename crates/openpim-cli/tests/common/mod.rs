@@ -84,6 +84,7 @@ impl Cli {
                 approval_timeout: openpim_server::DEFAULT_APPROVAL_TIMEOUT,
                 notifications: Default::default(),
                 metrics_access: Default::default(),
+                tls: None,
             },
             Box::new(FakeClock(clock.clone())),
         )

@@ -156,6 +156,7 @@ impl TestServer {
             approval_timeout: openpim_server::DEFAULT_APPROVAL_TIMEOUT,
             notifications: Default::default(),
             metrics_access: Default::default(),
+            tls: None,
         })
         .await
         .expect("server starts");

@@ -74,6 +74,7 @@ impl Pim {
                 approval_timeout: openpim_server::DEFAULT_APPROVAL_TIMEOUT,
                 notifications,
                 metrics_access: Default::default(),
+                tls: None,
             },
             Box::new(FakeClock(clock.clone())),
         )
