@@ -146,6 +146,54 @@ struct ServeArgs {
     /// The PEM private key of --tls-cert.
     #[arg(long, env = "OPENPIM_TLS_KEY", requires = "tls_cert", value_name = "FILE")]
     tls_key: Option<PathBuf>,
+    #[command(flatten)]
+    oidc: OidcArgs,
+}
+
+/// Trusted external OpenID Connect issuers (see README, "Signing in with your identity provider").
+#[derive(clap::Args)]
+#[command(next_help_heading = "OpenID Connect")]
+struct OidcArgs {
+    /// Accept access tokens from this issuer (repeatable, or comma-separated in the variable).
+    /// https is required, except on loopback addresses.
+    #[arg(long = "oidc-issuer", env = "OPENPIM_OIDC_ISSUER", value_delimiter = ',', value_name = "URL")]
+    issuers: Vec<String>,
+    /// The `aud` of OpenPIM's tokens from the --oidc-issuer in the same position (or one for all).
+    #[arg(long = "oidc-audience", env = "OPENPIM_OIDC_AUDIENCE", value_delimiter = ',', value_name = "AUD")]
+    audiences: Vec<String>,
+    /// The claim naming the directory user: default (oid as object id, then preferred_username
+    /// or upn as userPrincipalName), oid, sub, preferred_username, upn or email.
+    #[arg(long = "oidc-user-claim", env = "OPENPIM_OIDC_USER_CLAIM", default_value = "default")]
+    user_claim: openpim_server::auth::external::UserClaim,
+    /// An `acr` value that means the sign-in used MFA (repeatable), besides `amr` containing `mfa`.
+    #[arg(long = "oidc-mfa-acr", env = "OPENPIM_OIDC_MFA_ACR", value_delimiter = ',', value_name = "ACR")]
+    mfa_acr_values: Vec<String>,
+}
+
+impl OidcArgs {
+    /// One issuer configuration per --oidc-issuer, each with its audience.
+    fn issuers(self) -> anyhow::Result<Vec<openpim_server::auth::external::IssuerConfig>> {
+        let audience_for = |i: usize| match self.audiences.len() {
+            1 => Ok(self.audiences[0].clone()),
+            n if n == self.issuers.len() => Ok(self.audiences[i].clone()),
+            n => Err(anyhow::anyhow!(
+                "{} --oidc-issuer but {n} --oidc-audience: give one audience per issuer, in the same order, \
+                 or one for all",
+                self.issuers.len()
+            )),
+        };
+        self.issuers
+            .iter()
+            .enumerate()
+            .map(|(i, issuer)| {
+                let mut config = openpim_server::auth::external::IssuerConfig::new(issuer, vec![audience_for(i)?])
+                    .map_err(anyhow::Error::msg)?;
+                config.user_claim = self.user_claim;
+                config.mfa_acr_values = self.mfa_acr_values.clone();
+                Ok(config)
+            })
+            .collect()
+    }
 }
 
 #[derive(clap::Args)]
@@ -236,6 +284,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             (Some(cert), Some(key)) => Some(openpim_server::tls::TlsFiles { cert, key }),
             _ => None,
         },
+        oidc_issuers: args.oidc.issuers()?,
     };
     let server = openpim_server::start(config).await.context("starting the server")?;
     if let Some(admin) = &server.created_admin {

@@ -44,6 +44,7 @@ async fn seeded_rows_read_back_through_the_api() {
         notifications: Default::default(),
         metrics_access: Default::default(),
         tls: None,
+        oidc_issuers: Vec::new(),
     })
     .await
     .expect("the server starts on the seeded directory");

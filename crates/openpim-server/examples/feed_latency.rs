@@ -28,6 +28,7 @@ async fn node(url: &str, dir: &std::path::Path) -> anyhow::Result<RunningServer>
         notifications: Default::default(),
         metrics_access: Default::default(),
         tls: None,
+        oidc_issuers: Vec::new(),
     })
     .await
 }

@@ -64,6 +64,8 @@ pub struct ServerConfig {
     pub metrics_access: metrics::MetricsAccess,
     /// Serve HTTPS with this certificate and key; plain HTTP when `None`.
     pub tls: Option<tls::TlsFiles>,
+    /// External OpenID Connect issuers whose access tokens are accepted.
+    pub oidc_issuers: Vec<auth::external::IssuerConfig>,
 }
 
 /// Default for [`ServerConfig::approval_timeout`].
@@ -140,6 +142,7 @@ pub async fn start_with_clock(config: ServerConfig, clock: Box<dyn Clock>) -> an
         store,
         index: RwLock::new(index),
         issuer,
+        external: auth::external::ExternalIssuers::new(config.oidc_issuers.clone()),
         callers: crate::auth::CallerCache::new(),
         clock,
         tenant_id: boot.tenant_id,

@@ -519,6 +519,7 @@ async fn the_configured_approval_timeout_caps_the_stage_timeout() {
             notifications: Default::default(),
             metrics_access: Default::default(),
             tls: None,
+            oidc_issuers: Vec::new(),
         },
         Box::new(FakeClock(clock.clone())),
     )

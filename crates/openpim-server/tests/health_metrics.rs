@@ -79,6 +79,7 @@ async fn metrics_with_token_access_need_a_reader_role() {
         notifications: Default::default(),
         metrics_access: openpim_server::metrics::MetricsAccess::Token,
         tls: None,
+        oidc_issuers: Vec::new(),
     })
     .await
     .unwrap();

@@ -38,6 +38,7 @@ async fn node(database_url: &str, issuer_from: Option<&Path>) -> Node {
         notifications: Default::default(),
         metrics_access: Default::default(),
         tls: None,
+        oidc_issuers: Vec::new(),
     })
     .await
     .unwrap();

@@ -133,6 +133,7 @@ async fn start(notifications: NotificationConfig) -> Setup {
             notifications,
             metrics_access: Default::default(),
             tls: None,
+            oidc_issuers: Vec::new(),
         },
         Box::new(clock.clone()),
     )

@@ -45,6 +45,7 @@ async fn start_tls(dir: &Path, files: &TlsFiles) -> anyhow::Result<RunningServer
         notifications: Default::default(),
         metrics_access: Default::default(),
         tls: Some(files.clone()),
+        oidc_issuers: Vec::new(),
     })
     .await
 }

@@ -85,6 +85,7 @@ impl Cli {
                 notifications: Default::default(),
                 metrics_access: Default::default(),
                 tls: None,
+                oidc_issuers: Vec::new(),
             },
             Box::new(FakeClock(clock.clone())),
         )

@@ -157,6 +157,7 @@ impl TestServer {
             notifications: Default::default(),
             metrics_access: Default::default(),
             tls: None,
+            oidc_issuers: Vec::new(),
         })
         .await
         .expect("server starts");

@@ -75,6 +75,7 @@ impl Pim {
                 notifications,
                 metrics_access: Default::default(),
                 tls: None,
+                oidc_issuers: Vec::new(),
             },
             Box::new(FakeClock(clock.clone())),
         )
