@@ -416,16 +416,21 @@ async fn user_by_key(state: &AppState, key: &UserKey) -> Result<Option<User>, Ap
 }
 
 /// Full verification the first time a token is seen; the cached result afterwards. A token
-/// claiming a configured external issuer is verified against that issuer's keys; any other goes
-/// to the local issuer (which refuses a foreign `iss`).
+/// claiming a configured external issuer is verified against that issuer's keys, one claiming
+/// the local issuer (or unreadable) by the local issuer; any other issuer is refused up front.
 async fn verified_token(state: &AppState, token: &str) -> Result<Arc<VerifiedToken>, ApiError> {
     let now_unix = time::OffsetDateTime::now_utc().unix_timestamp();
     if let Some(verified) = state.callers.verified_token(token, now_unix) {
         return Ok(verified);
     }
-    let verified = match unverified_issuer(token).filter(|iss| state.external.trusts(iss)) {
-        Some(iss) => state.external.verify(&iss, token).await?,
-        None => state.issuer.verify(token)?.into_verified()?,
+    let verified = match unverified_issuer(token) {
+        Some(iss) if state.external.trusts(&iss) => state.external.verify(&iss, token).await?,
+        Some(iss) if iss != state.issuer.issuer() => {
+            return Err(ApiError::unauthorized(
+                "Issuer validation failed: the token was not issued by a trusted issuer.",
+            ))
+        }
+        _ => state.issuer.verify(token)?.into_verified()?,
     };
     let verified = Arc::new(verified);
     state.callers.remember_token(token, verified.clone(), now_unix);
