@@ -168,6 +168,10 @@ struct OidcArgs {
     /// An `acr` value that means the sign-in used MFA (repeatable), besides `amr` containing `mfa`.
     #[arg(long = "oidc-mfa-acr", env = "OPENPIM_OIDC_MFA_ACR", value_delimiter = ',', value_name = "ACR")]
     mfa_acr_values: Vec<String>,
+    /// Create a directory user (no roles) on the first sign-in of someone the directory lacks,
+    /// instead of refusing them.
+    #[arg(long = "oidc-jit", env = "OPENPIM_OIDC_JIT")]
+    jit: bool,
 }
 
 impl OidcArgs {
@@ -190,6 +194,7 @@ impl OidcArgs {
                     .map_err(anyhow::Error::msg)?;
                 config.user_claim = self.user_claim;
                 config.mfa_acr_values = self.mfa_acr_values.clone();
+                config.jit = self.jit;
                 Ok(config)
             })
             .collect()

@@ -309,3 +309,43 @@ fn activation(principal: &str, action: &str) -> Value {
     json!({"action": action, "principalId": principal, "roleDefinitionId": USER_ADMINISTRATOR,
            "directoryScopeId": "/", "justification": "Ticket INC-4711", "scheduleInfo": schedule})
 }
+
+#[tokio::test]
+async fn an_issuer_with_just_in_time_creation_adds_an_unknown_user_once() {
+    let Some(provider) = Provider::start().await else { return };
+    let mut config = provider.issuer_config();
+    config.jit = true;
+    let ts = TestServer::start_with(|c| c.oidc_issuers = vec![config]).await;
+    let carol = "carol@openpim.test";
+    let r = me(&ts, &provider.token("carol-cli", "carol-secret").await).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["userPrincipalName"], carol);
+    assert_eq!(r.body["displayName"], "Carol");
+    let id = r.body["id"].clone();
+    // A second token finds the same user instead of creating another.
+    let again = me(&ts, &provider.token("carol-cli", "carol-secret").await).await;
+    assert_eq!(again.body["id"], id);
+    let (status, user) = ts.client.get(&format!("/v1.0/users/{carol}"), &ts.admin_token()).await;
+    assert_eq!(status, StatusCode::OK, "{user}");
+    assert_eq!(user["id"], id);
+    // The creation is audited once, as an "Add user" by the sign-in.
+    let audits = ts.list_all("/v1.0/auditLogs/directoryAudits", &ts.admin_token()).await;
+    let added: Vec<&Value> = audits
+        .iter()
+        .filter(|a| a["activityDisplayName"] == "Add user" && a["targetResources"][0]["id"] == id)
+        .collect();
+    assert_eq!(added.len(), 1, "{audits:?}");
+    assert!(added[0].to_string().contains(&provider.issuer), "{}", added[0]);
+    // Just-in-time creation gives no roles: Carol cannot create users.
+    let (status, body) = ts
+        .client
+        .post(
+            "/v1.0/users",
+            &provider.token("carol-cli", "carol-secret").await,
+            json!({"accountEnabled": true, "displayName": "X", "mailNickname": "x", "userPrincipalName": "x@openpim.test",
+                   "passwordProfile": {"password": "Secret-123456"}}),
+        )
+        .await;
+    assert_graph_error(status, &body, 403, "Authorization_RequestDenied");
+    ts.stop().await;
+}

@@ -125,6 +125,7 @@ mod tests {
             nbf: Some(nbf),
             exp,
             leeway: LEEWAY,
+            jit: None,
         })
     }
 

@@ -7,7 +7,7 @@
 //! read: role-assignable group membership lives in OpenPIM, not in a token.
 
 use super::jwks::{self, KeySet, ALGORITHMS};
-use super::{jwt_error, UserKey, VerifiedToken};
+use super::{jwt_error, JitUser, UserKey, VerifiedToken};
 use crate::error::ApiError;
 use jsonwebtoken::{Algorithm, Validation};
 use serde::Deserialize;
@@ -62,6 +62,8 @@ pub struct IssuerConfig {
     pub mfa_acr_values: Vec<String>,
     /// Least time between two key-set fetches caused by an unknown `kid`.
     pub min_key_refetch: Duration,
+    /// Create a directory user on first sign-in when the token names none (just-in-time).
+    pub jit: bool,
 }
 
 impl IssuerConfig {
@@ -78,6 +80,7 @@ impl IssuerConfig {
             user_claim: UserClaim::Default,
             mfa_acr_values: Vec::new(),
             min_key_refetch: jwks::DEFAULT_MIN_REFETCH,
+            jit: false,
         })
     }
 }
@@ -98,6 +101,8 @@ struct ExternalClaims {
     upn: Option<String>,
     #[serde(default)]
     email: Option<String>,
+    #[serde(default)]
+    name: Option<String>,
     #[serde(default)]
     amr: Vec<String>,
     #[serde(default)]
@@ -180,7 +185,7 @@ impl IssuerConfig {
     fn reduce(&self, c: ExternalClaims) -> VerifiedToken {
         let id = |v: &Option<String>| v.as_deref().and_then(|s| uuid::Uuid::parse_str(s).ok()).map(UserKey::Id);
         let name = |v: &Option<String>| v.as_deref().filter(|s| !s.is_empty()).map(|s| UserKey::Upn(s.to_lowercase()));
-        let user = match self.user_claim {
+        let user: Vec<UserKey> = match self.user_claim {
             UserClaim::Default => {
                 [id(&c.oid), name(&c.preferred_username), name(&c.upn)].into_iter().flatten().collect()
             }
@@ -192,7 +197,29 @@ impl IssuerConfig {
         };
         let mfa = c.amr.iter().any(|m| m == "mfa")
             || c.acr.as_ref().is_some_and(|acr| self.mfa_acr_values.iter().any(|v| v == acr));
-        VerifiedToken { user, mfa, acrs: c.acrs, nbf: c.nbf, exp: c.exp, leeway: LEEWAY_SECS }
+        let jit = if self.jit { self.jit_user(&c, &user) } else { None };
+        VerifiedToken { user, mfa, acrs: c.acrs, nbf: c.nbf, exp: c.exp, leeway: LEEWAY_SECS, jit }
+    }
+
+    /// The user to create when none is found: the object id the mapping looks for (if it looks
+    /// for one), and the name it looks for (else the first name claim present), so the next
+    /// token finds the created user.
+    fn jit_user(&self, c: &ExternalClaims, keys: &[UserKey]) -> Option<JitUser> {
+        let id = keys.iter().find_map(|k| match k {
+            UserKey::Id(id) => Some(*id),
+            UserKey::Upn(_) => None,
+        });
+        let upn = keys
+            .iter()
+            .find_map(|k| match k {
+                UserKey::Upn(upn) => Some(upn.clone()),
+                UserKey::Id(_) => None,
+            })
+            .or_else(|| {
+                [&c.preferred_username, &c.upn, &c.email].into_iter().flatten().next().map(|n| n.to_lowercase())
+            })?;
+        let display_name = c.name.clone().filter(|n| !n.trim().is_empty()).unwrap_or_else(|| upn.clone());
+        Some(JitUser { id, upn, display_name, issuer: self.issuer.clone() })
     }
 }
 
@@ -238,6 +265,29 @@ mod tests {
         let with_contexts = config.reduce(claims(serde_json::json!({"exp": 1, "acrs": ["c1", "c2"]})));
         assert_eq!(with_contexts.acrs, vec!["c1", "c2"]);
         assert!(!with_contexts.mfa);
+    }
+
+    #[test]
+    fn just_in_time_users_are_found_by_the_same_mapping_next_time() {
+        let oid = uuid::Uuid::new_v4();
+        let mut config = IssuerConfig::new("https://idp.test", vec!["api".into()]).unwrap();
+        let token = || {
+            claims(
+                serde_json::json!({"exp": 1, "oid": oid.to_string(), "preferred_username": "Dan@Contoso.test", "name": "Dan"}),
+            )
+        };
+        assert!(config.reduce(token()).jit.is_none(), "off unless configured");
+        config.jit = true;
+        let jit = config.reduce(token()).jit.unwrap();
+        assert_eq!((jit.id, jit.upn.as_str(), jit.display_name.as_str()), (Some(oid), "dan@contoso.test", "Dan"));
+        config.user_claim = UserClaim::Email;
+        let by_mail = config.reduce(claims(serde_json::json!({"exp": 1, "email": "dan@mail.test"}))).jit.unwrap();
+        assert_eq!(
+            (by_mail.id, by_mail.upn.as_str(), by_mail.display_name.as_str()),
+            (None, "dan@mail.test", "dan@mail.test")
+        );
+        // Nothing to name the user by: nothing to create.
+        assert!(config.reduce(claims(serde_json::json!({"exp": 1, "sub": "x"}))).jit.is_none());
     }
 
     #[test]

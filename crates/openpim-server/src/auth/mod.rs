@@ -17,6 +17,7 @@ use std::time::Duration;
 
 mod cache;
 pub mod external;
+mod jit;
 mod jwks;
 pub use cache::{CallerCache, UserKey};
 
@@ -247,6 +248,7 @@ impl Claims {
             nbf: Some(self.nbf),
             exp: self.exp,
             leeway: LEEWAY_SECS as i64,
+            jit: None,
         })
     }
 
@@ -355,7 +357,10 @@ impl FromRequestParts<AppState> for Caller {
             .filter(|t| !t.is_empty())
             .ok_or_else(|| ApiError::unauthorized("The Authorization header must be 'Bearer <token>'."))?;
         let verified = verified_token(state, token).await?;
-        let user = token_user(state, &verified).await?;
+        let user = match (token_user(state, &verified).await?, &verified.jit) {
+            (None, Some(new)) => Some(jit::provision(state, new).await?),
+            (found, _) => found,
+        };
         let user = user.filter(|u| u.account_enabled).ok_or_else(|| {
             ApiError::unauthorized("The token's user does not exist in this directory or is disabled.")
         })?;
@@ -383,6 +388,17 @@ pub struct VerifiedToken {
     pub exp: i64,
     /// The clock skew tolerated for this token's issuer, in seconds.
     pub leeway: i64,
+    /// The user to create if none is found (issuers with just-in-time creation only).
+    pub jit: Option<JitUser>,
+}
+
+/// A user an external issuer's token may create on first sign-in.
+#[derive(Debug, Clone)]
+pub struct JitUser {
+    pub id: Option<uuid::Uuid>,
+    pub upn: String,
+    pub display_name: String,
+    pub issuer: String,
 }
 
 /// The user a verified token names: the first of its keys that finds one.
