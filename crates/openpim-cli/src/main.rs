@@ -419,3 +419,81 @@ async fn main() -> std::process::ExitCode {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn serve_args(args: &[&str]) -> ServeArgs {
+        let cli = Cli::try_parse_from(["openpim", "serve"].iter().chain(args)).expect("arguments parse");
+        match cli.command {
+            Command::Serve(args) => args,
+            _ => unreachable!("parsed a serve command"),
+        }
+    }
+
+    #[test]
+    fn oidc_issuers_pair_with_their_audiences() {
+        let issuers = serve_args(&[
+            "--oidc-issuer",
+            "https://a.example.com",
+            "--oidc-audience",
+            "api://a",
+            "--oidc-issuer",
+            "https://b.example.com",
+            "--oidc-audience",
+            "api://b",
+            "--oidc-mfa-acr",
+            "gold",
+            "--oidc-jit",
+        ])
+        .oidc
+        .issuers()
+        .unwrap();
+        let pairs: Vec<_> = issuers.iter().map(|i| (i.issuer.as_str(), i.audiences.clone(), i.jit)).collect();
+        assert_eq!(
+            pairs,
+            vec![
+                ("https://a.example.com", vec!["api://a".to_string()], true),
+                ("https://b.example.com", vec!["api://b".to_string()], true)
+            ]
+        );
+        assert_eq!(issuers[1].mfa_acr_values, vec!["gold"]);
+        // One audience serves every issuer.
+        let shared = serve_args(&[
+            "--oidc-issuer",
+            "https://a.example.com",
+            "--oidc-issuer",
+            "https://b.example.com",
+            "--oidc-audience",
+            "api://x",
+        ])
+        .oidc
+        .issuers()
+        .unwrap();
+        assert!(shared.iter().all(|i| i.audiences == vec!["api://x".to_string()]));
+        // Two issuers, three audiences: which goes where is unclear, so refused.
+        let e = serve_args(&[
+            "--oidc-issuer",
+            "https://a.example.com",
+            "--oidc-issuer",
+            "https://b.example.com",
+            "--oidc-audience",
+            "1",
+            "--oidc-audience",
+            "2",
+            "--oidc-audience",
+            "3",
+        ])
+        .oidc
+        .issuers()
+        .unwrap_err();
+        assert!(e.to_string().contains("one audience per issuer"), "{e}");
+        // No audience at all, or plain http to a remote host: refused.
+        assert!(serve_args(&["--oidc-issuer", "https://a.example.com"]).oidc.issuers().is_err());
+        assert!(serve_args(&["--oidc-issuer", "http://a.example.com", "--oidc-audience", "x"]).oidc.issuers().is_err());
+        // TLS files come in pairs.
+        assert!(Cli::try_parse_from(["openpim", "serve", "--tls-cert", "c.pem"]).is_err());
+        assert!(serve_args(&["--tls-cert", "c.pem", "--tls-key", "k.pem"]).tls_key.is_some());
+    }
+}

@@ -110,6 +110,11 @@ async fn serves_https_with_the_given_certificate_and_not_plain_http() {
     let me: serde_json::Value = resp.json().await.unwrap();
     assert_eq!(me["userPrincipalName"], ADMIN_UPN);
 
+    // The web UI's cookies are Secure without a --public-url: the server itself speaks https.
+    let signin = client.get(url(&server, "/signin")).send().await.unwrap();
+    let cookies: Vec<&str> = signin.headers().get_all("set-cookie").iter().map(|c| c.to_str().unwrap()).collect();
+    assert!(!cookies.is_empty() && cookies.iter().all(|c| c.contains("; Secure")), "{cookies:?}");
+
     // A client that does not trust the certificate refuses the connection.
     let stranger = client_trusting(&fresh_self_signed(), &server);
     assert!(me_status(&stranger, &server, &token).await.is_err(), "an untrusted certificate is refused");

@@ -99,7 +99,7 @@ impl KeySet {
         let mut cached = self.cached.lock().await;
         let stale = cached.fetched.is_none_or(|at| at.elapsed() >= MAX_AGE);
         let may_refetch = cached.attempted.is_none_or(|at| at.elapsed() >= self.min_refetch);
-        if stale && may_refetch || !cached.keys.contains_key(kid) && may_refetch {
+        if may_refetch && (stale || !cached.keys.contains_key(kid)) {
             cached.attempted = Some(Instant::now());
             match self.fetch(cached.jwks_uri.clone()).await {
                 Ok((jwks_uri, keys)) => {
