@@ -103,11 +103,19 @@ impl IntoResponse for ApiError {
             .ok()
             .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
             .unwrap_or_default();
-        let request_id = uuid::Uuid::new_v4().to_string();
+        // The ids the response's headers carry (`transport::request_ids`); an error rendered
+        // outside any request (a unit test) gets a fresh id.
+        let (request_id, client_request_id) = match crate::transport::current() {
+            Some(ids) => (ids.request_id.to_string(), ids.client_request_id),
+            None => {
+                let id = uuid::Uuid::new_v4().to_string();
+                (id.clone(), id)
+            }
+        };
         let body = json!({"error": {
             "code": self.code,
             "message": self.message,
-            "innerError": {"date": now, "request-id": request_id, "client-request-id": request_id}
+            "innerError": {"date": now, "request-id": request_id, "client-request-id": client_request_id}
         }});
         let mut resp = (self.status, axum::Json(body)).into_response();
         if self.status == StatusCode::UNAUTHORIZED {

@@ -223,7 +223,10 @@ pub fn case_insensitive_paths(
 
 /// The whole HTTP surface: the Graph API and the web UI that calls it in-process.
 pub fn router(state: AppState) -> Router {
-    ui::mount(api_router(state.clone()), state).layer(axum::middleware::from_fn(transport::limits))
+    ui::mount(api_router(state.clone()), state)
+        .layer(axum::middleware::from_fn(transport::limits))
+        // Outermost, so every response (a 414 or 431 too) carries the request's ids.
+        .layer(axum::middleware::from_fn(transport::request_ids))
 }
 
 /// The Graph API, health and metrics.

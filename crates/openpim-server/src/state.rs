@@ -84,6 +84,7 @@ impl AppState {
     /// store refuses because it would break an invariant changes nothing; the attempt is audited
     /// with result `failure` and the invariant's reason.
     pub async fn commit(&self, tx: WriteTx<'_>, record: &AuditRecord) -> ApiResult<()> {
+        let record: &AuditRecord = &in_this_request(record);
         let users_changed = tx.touches("user");
         let committed = tx
             .commit(record, |updates| {
@@ -112,6 +113,7 @@ impl AppState {
     /// Records an attempt that changes nothing else (denied, refused) through the one write
     /// path, in the group commit like every write. A record that cannot be written is logged.
     pub async fn record_audit(&self, record: &AuditRecord) {
+        let record: &AuditRecord = &in_this_request(record);
         if let (AuditResult::Failure, Some(caller)) = (record.result, record.initiated_by_id) {
             // Each refusal spends the caller's budget; past it, they are answered 429 up front.
             self.limits.note_refusal(caller);
@@ -182,6 +184,17 @@ impl AppState {
     }
 }
 
+/// `record` as written during the current request: correlated with the request's id (Graph's
+/// `correlationId`), whoever built it. Outside a request it keeps its own.
+fn in_this_request(record: &AuditRecord) -> std::borrow::Cow<'_, AuditRecord> {
+    match crate::transport::current() {
+        Some(ids) if ids.request_id != record.correlation_id => {
+            std::borrow::Cow::Owned(AuditRecord { correlation_id: ids.request_id, ..record.clone() })
+        }
+        _ => std::borrow::Cow::Borrowed(record),
+    }
+}
+
 /// Describes an operation for the audit log; turned into a record on success or denial.
 pub struct Audit {
     pub category: &'static str,
@@ -233,7 +246,7 @@ impl Audit {
             initiated_by_display_name: Some(caller.user.display_name.clone()),
             targets: self.targets.clone(),
             additional_details: self.details.clone(),
-            correlation_id: ObjectId::new_v4(),
+            correlation_id: crate::transport::correlation_id(),
         }
     }
 

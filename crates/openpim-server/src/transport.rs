@@ -1,6 +1,7 @@
-//! Transport hygiene shared by every route (API and web UI): request-line and header size limits
-//! answered with Graph error bodies, and request logging that never records a token passed in
-//! the query string.
+//! Transport hygiene shared by every route (API and web UI): one request id per request (in the
+//! response headers, the trace span, error bodies and audit records), request-line and header
+//! size limits answered with Graph error bodies, and request logging that never records a token
+//! passed in the query string.
 //!
 //! hyper has limits of its own (a URI over 64 KiB, more than 100 header lines, or about 400 KiB of
 //! headers) and answers those with an empty 414/431 before any route runs. The limits here are
@@ -8,9 +9,62 @@
 
 use crate::error::ApiError;
 use axum::extract::Request;
-use axum::http::{StatusCode, Uri};
+use axum::http::{HeaderName, HeaderValue, StatusCode, Uri};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use openpim_core::ObjectId;
+
+/// Graph's response header naming the request (a GUID the service generates).
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("request-id");
+/// Graph's header for the client's own id of a request (a GUID), echoed in the response.
+pub const CLIENT_REQUEST_ID: HeaderName = HeaderName::from_static("client-request-id");
+
+/// The ids of the request being served: ours, and the client's (the client's own when it sent a
+/// well-formed GUID, otherwise ours, as Graph answers).
+#[derive(Debug, Clone)]
+pub struct RequestIds {
+    pub request_id: ObjectId,
+    pub client_request_id: String,
+}
+
+tokio::task_local! {
+    /// Set for the whole of a request's handling, so code far from the request (error bodies,
+    /// audit records) finds its ids without every function passing them along. The web UI's
+    /// in-process API calls run inside the browser request's scope and so share its id.
+    static CURRENT: RequestIds;
+}
+
+/// The ids of the request this code runs for, if it runs for one (not in a background job).
+pub fn current() -> Option<RequestIds> {
+    CURRENT.try_with(Clone::clone).ok()
+}
+
+/// The correlation id of an audit record written now: the request's id, or a fresh one outside
+/// any request (background jobs, start-up).
+pub fn correlation_id() -> ObjectId {
+    current().map_or_else(ObjectId::new_v4, |ids| ids.request_id)
+}
+
+/// The client's `client-request-id` if it is a GUID in its usual 8-4-4-4-12 form; anything else
+/// is ignored rather than echoed into our headers, logs and error bodies.
+fn client_request_id(req: &Request) -> Option<String> {
+    let raw = req.headers().get(&CLIENT_REQUEST_ID)?.to_str().ok()?.trim();
+    (raw.len() == 36 && ObjectId::try_parse(raw).is_ok()).then(|| raw.to_string())
+}
+
+/// Gives the request its ids (a fresh v4 GUID, and the client's), serves it with them in scope
+/// and in its extensions (for the trace span), and answers with both headers.
+pub async fn request_ids(mut req: Request, next: Next) -> Response {
+    let request_id = ObjectId::new_v4();
+    let client_request_id = client_request_id(&req).unwrap_or_else(|| request_id.to_string());
+    let ids = RequestIds { request_id, client_request_id };
+    req.extensions_mut().insert(ids.clone());
+    let mut resp = CURRENT.scope(ids.clone(), next.run(req)).await;
+    let headers = resp.headers_mut();
+    headers.insert(REQUEST_ID, HeaderValue::from_str(&ids.request_id.to_string()).expect("a GUID is a header value"));
+    headers.insert(CLIENT_REQUEST_ID, HeaderValue::from_str(&ids.client_request_id).expect("checked to be a GUID"));
+    resp
+}
 
 /// Longest accepted request target (path and query), in bytes: room for the longest query the
 /// OData layer reads (which answers a too-long query with its own 400) plus a long path, and well
@@ -65,9 +119,18 @@ pub fn redacted_uri(uri: &Uri) -> String {
     format!("{}?{}", uri.path(), query.join("&"))
 }
 
-/// The request span of the trace layer: method and the redacted URI (never the raw query).
+/// The request span of the trace layer: the request id, method and the redacted URI (never the
+/// raw query). The id comes from the request's extensions, or for the web UI's in-process API
+/// calls, from the browser request they serve.
 pub fn request_span(req: &Request) -> tracing::Span {
-    tracing::debug_span!("request", method = %req.method(), uri = %redacted_uri(req.uri()), version = ?req.version())
+    let request_id = req.extensions().get::<RequestIds>().cloned().or_else(current).map(|ids| ids.request_id);
+    tracing::debug_span!(
+        "request",
+        request_id = %request_id.map(|id| id.to_string()).unwrap_or_default(),
+        method = %req.method(),
+        uri = %redacted_uri(req.uri()),
+        version = ?req.version()
+    )
 }
 
 #[cfg(test)]

@@ -113,3 +113,19 @@ async fn tokens_in_query_strings_are_never_logged() {
     let signature = secret.rsplit('.').next().unwrap();
     assert!(!text.contains(signature), "the token reached the log");
 }
+
+#[tokio::test]
+async fn the_request_span_carries_the_request_id() {
+    let log = captured_log();
+    let ts = TestServer::start().await;
+    let r = ts.client.send(ts.client.request(reqwest::Method::GET, "/v1.0/me", Some(&ts.admin_token()))).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let request_id = r.headers.get("request-id").expect("request-id header").to_str().unwrap().to_string();
+    ts.stop().await;
+    let text = String::from_utf8_lossy(&log.lock().unwrap()).to_string();
+    let line = text
+        .lines()
+        .find(|l| l.contains(&format!("request_id={request_id}")))
+        .unwrap_or_else(|| panic!("no log line names request {request_id}:\n{text}"));
+    assert!(line.contains("uri=/v1.0/me"), "the id is in the request's own span: {line}");
+}

@@ -1,7 +1,7 @@
 //! Approvals of activation requests.
 
 use crate::codec::{id_text, micros, RowExt};
-use crate::{Store, StoreError, StoreResult, WriteTx};
+use crate::{records, Store, StoreError, StoreResult, WriteTx};
 use openpim_core::approval::{Approval, ApprovalStatus};
 use openpim_core::{Instant, ObjectId};
 use sqlx::any::AnyRow;
@@ -29,8 +29,7 @@ fn decode(r: &AnyRow) -> StoreResult<Approval> {
         request_id: r.id("request_id")?,
         requester: r.id("requester_id")?,
         status,
-        steps: serde_json::from_str(&r.text("steps")?)
-            .map_err(|e| StoreError::Corrupt(format!("approval steps: {e}")))?,
+        steps: records::approval_steps::decode(&r.text("steps")?)?,
         created: r.time("created_at")?,
         expires: r.time("expires_at")?,
     })
@@ -93,7 +92,7 @@ impl WriteTx<'_> {
     }
 
     pub async fn insert_approval(&mut self, a: &Approval) -> StoreResult<()> {
-        let steps = serde_json::to_string(&a.steps).map_err(|e| StoreError::Corrupt(format!("approval steps: {e}")))?;
+        let steps = records::approval_steps::encode(&a.steps)?;
         sqlx::query(
             "INSERT INTO approvals (id, request_id, requester_id, status, steps, created_at, expires_at) \
              VALUES ($1,$2,$3,$4,$5,$6,$7)",
@@ -115,7 +114,7 @@ impl WriteTx<'_> {
     /// Saves a decided or progressed approval, only if it was still pending (so two approvers
     /// deciding at once, or the timeout job racing an approver, cannot both win).
     pub async fn save_pending_approval(&mut self, a: &Approval) -> StoreResult<bool> {
-        let steps = serde_json::to_string(&a.steps).map_err(|e| StoreError::Corrupt(format!("approval steps: {e}")))?;
+        let steps = records::approval_steps::encode(&a.steps)?;
         let done = sqlx::query("UPDATE approvals SET status = $2, steps = $3 WHERE id = $1 AND status = 'Pending'")
             .bind(id_text(a.id))
             .bind(status_text(a.status))

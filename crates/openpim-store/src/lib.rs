@@ -17,6 +17,7 @@ mod list;
 pub mod outbox;
 pub mod policies;
 mod protection;
+pub mod records;
 pub mod roles;
 pub mod schedules;
 pub mod schema;

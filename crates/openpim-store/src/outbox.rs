@@ -1,7 +1,7 @@
 //! The notification outbox.
 
 use crate::codec::{id_text, micros, RowExt};
-use crate::{Store, StoreError, StoreResult, WriteTx};
+use crate::{records, Store, StoreError, StoreResult, WriteTx};
 use openpim_core::{Instant, ObjectId};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -32,8 +32,7 @@ impl Store {
                     channel: r.text("channel")?,
                     event: r.text("event")?,
                     payload: r.text("payload")?,
-                    recipients: serde_json::from_str(&r.text("recipients")?)
-                        .map_err(|e| StoreError::Corrupt(format!("outbox recipients: {e}")))?,
+                    recipients: records::string_list::decode(&r.text("recipients")?)?,
                     attempts: r.int("attempts")?,
                     created: r.time("created_at")?,
                 })
@@ -140,7 +139,7 @@ impl WriteTx<'_> {
         recipients: &[String],
         now: Instant,
     ) -> StoreResult<()> {
-        let recipients = serde_json::to_string(recipients).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let recipients = records::string_list::encode(recipients)?;
         sqlx::query(
             "INSERT INTO notification_outbox (id, channel, event, payload, recipients, status, attempts, \
              next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $6)",

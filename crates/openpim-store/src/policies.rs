@@ -2,7 +2,7 @@
 
 use crate::codec::{id_text, micros, RowExt};
 use crate::list::{list, ListRequest, Page};
-use crate::{schema, Store, StoreError, StoreResult, WriteTx};
+use crate::{records, schema, Store, StoreError, StoreResult, WriteTx};
 use openpim_core::policy::rules::PolicyRule;
 use openpim_core::{Instant, ObjectId};
 use sqlx::any::AnyRow;
@@ -32,8 +32,7 @@ const VIEW: &str = "(SELECT 'DirectoryRole_' || id_suffix AS id, 'DirectoryRole'
                      FROM role_management_policies p) policies";
 
 fn decode(r: &AnyRow) -> StoreResult<StoredPolicy> {
-    let rules: Vec<PolicyRule> =
-        serde_json::from_str(&r.text("rules")?).map_err(|e| StoreError::Corrupt(format!("policy rules: {e}")))?;
+    let rules = records::policy_rules::decode(&r.text("rules")?)?;
     let by = match (r.opt_text("last_modified_by_id")?, r.opt_text("last_modified_by_name")?) {
         (Some(id), name) => Some((crate::codec::parse_id(&id)?, name.unwrap_or_default())),
         _ => None,
@@ -49,10 +48,6 @@ fn decode(r: &AnyRow) -> StoreResult<StoredPolicy> {
         last_modified_by: by,
         rules,
     })
-}
-
-fn rules_json(rules: &[PolicyRule]) -> StoreResult<String> {
-    serde_json::to_string(rules).map_err(|e| StoreError::Corrupt(format!("policy rules: {e}")))
 }
 
 impl Store {
@@ -102,10 +97,7 @@ impl WriteTx<'_> {
         let lock = self.lock_rows(true);
         let sql = format!("SELECT rules FROM role_management_policies WHERE role_definition_id = $1{lock}");
         let row = sqlx::query(&sql).bind(id_text(role)).fetch_optional(self.conn()).await.map_err(StoreError::Db)?;
-        row.map(|r| {
-            serde_json::from_str(&r.text("rules")?).map_err(|e| StoreError::Corrupt(format!("policy rules: {e}")))
-        })
-        .transpose()
+        row.map(|r| records::policy_rules::decode(&r.text("rules")?)).transpose()
     }
 
     /// Creates `role`'s policy at scope '/' with `rules`.
@@ -122,7 +114,7 @@ impl WriteTx<'_> {
         )
         .bind(suffix.clone())
         .bind(id_text(role))
-        .bind(rules_json(rules)?)
+        .bind(records::policy_rules::encode(rules)?)
         .execute(self.conn())
         .await
         .map_err(StoreError::from_write)?;
@@ -143,7 +135,7 @@ impl WriteTx<'_> {
              last_modified_by_name = $5 WHERE id_suffix = $1",
         )
         .bind(suffix.to_string())
-        .bind(rules_json(rules)?)
+        .bind(records::policy_rules::encode(rules)?)
         .bind(micros(now))
         .bind(id_text(by.0))
         .bind(by.1.to_string())

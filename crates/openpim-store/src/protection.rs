@@ -3,10 +3,9 @@
 //! grants in effect.
 
 use crate::codec::{id_text, RowExt};
-use crate::{Store, StoreError, StoreResult};
+use crate::{records, Store, StoreError, StoreResult};
 use openpim_core::approval::listed_approvers;
 use openpim_core::authz::LatentRoles;
-use openpim_core::policy::rules::PolicyRule;
 use openpim_core::ObjectId;
 
 impl Store {
@@ -39,8 +38,7 @@ impl Store {
                     .await
                     .map_err(StoreError::Db)?;
             for row in &rows {
-                let rules: Vec<PolicyRule> = serde_json::from_str(&row.text("rules")?)
-                    .map_err(|e| StoreError::Corrupt(format!("policy rules: {e}")))?;
+                let rules = records::policy_rules::decode(&row.text("rules")?)?;
                 let role = row.id("role_definition_id")?;
                 if listed_approvers(&rules).contains(holder) && !latent.approver_for.contains(&role) {
                     latent.approver_for.push(role);

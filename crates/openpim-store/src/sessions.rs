@@ -2,7 +2,7 @@
 //! Stored by the hash of the session id, so the table alone lets nobody sign in.
 
 use crate::codec::{flag, id_text, micros, RowExt};
-use crate::{Store, StoreError, StoreResult};
+use crate::{records, Store, StoreError, StoreResult};
 use openpim_core::{Instant, ObjectId};
 
 /// A signed-in browser: who, how they authenticated, and until when.
@@ -20,7 +20,7 @@ pub struct UiSession {
 impl Store {
     /// Records a new session under `id_hash` (the SHA-256 of the cookie's session id).
     pub async fn insert_ui_session(&self, id_hash: &str, s: &UiSession) -> StoreResult<()> {
-        let acrs = serde_json::to_string(&s.acrs).map_err(|e| StoreError::Corrupt(format!("session acrs: {e}")))?;
+        let acrs = records::string_list::encode(&s.acrs)?;
         sqlx::query(
             "INSERT INTO ui_sessions (id_hash, user_id, mfa, acrs, created_at, expires_at) \
              VALUES ($1, $2, $3, $4, $5, $6)",
@@ -49,8 +49,7 @@ impl Store {
             Ok(UiSession {
                 user_id: r.id("user_id")?,
                 mfa: r.bool("mfa")?,
-                acrs: serde_json::from_str(&r.text("acrs")?)
-                    .map_err(|e| StoreError::Corrupt(format!("session acrs: {e}")))?,
+                acrs: records::string_list::decode(&r.text("acrs")?)?,
                 created: r.time("created_at")?,
                 expires: r.time("expires_at")?,
             })

@@ -81,7 +81,7 @@ pub fn mount(api: Router, app: AppState) -> Router {
         .layer(CatchPanicLayer::custom(|_| {
             view::plain_error(StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong; nothing more is known.")
         }))
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(crate::transport::request_span))
         .with_state(state);
     api.merge(ui)
 }
