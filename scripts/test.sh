@@ -12,6 +12,13 @@ cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+# The OpenID provider of the sign-in tests (crates/openpim-server/tests/oidc.rs). Without node
+# those tests skip loudly; with node they need these packages.
+if command -v node >/dev/null 2>&1; then
+    echo "== npm ci (tests/oidc)"
+    (cd tests/oidc && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
 echo "== cargo test (SQLite store)"
 env -u OPENPIM_TEST_POSTGRES_URL cargo test --workspace --locked
 

@@ -140,6 +140,65 @@ struct ServeArgs {
     /// bearer token whose user may read audit logs), or public.
     #[arg(long, env = "OPENPIM_METRICS", default_value = "loopback", value_name = "loopback|token|public")]
     metrics: openpim_server::metrics::MetricsAccess,
+    /// Serve HTTPS with this PEM certificate chain (reloaded on SIGHUP and when the file changes).
+    #[arg(long, env = "OPENPIM_TLS_CERT", requires = "tls_key", value_name = "FILE")]
+    tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, env = "OPENPIM_TLS_KEY", requires = "tls_cert", value_name = "FILE")]
+    tls_key: Option<PathBuf>,
+    #[command(flatten)]
+    oidc: OidcArgs,
+}
+
+/// Trusted external OpenID Connect issuers (see README, "Signing in with your identity provider").
+#[derive(clap::Args)]
+#[command(next_help_heading = "OpenID Connect")]
+struct OidcArgs {
+    /// Accept access tokens from this issuer (repeatable, or comma-separated in the variable).
+    /// https is required, except on loopback addresses.
+    #[arg(long = "oidc-issuer", env = "OPENPIM_OIDC_ISSUER", value_delimiter = ',', value_name = "URL")]
+    issuers: Vec<String>,
+    /// The `aud` of OpenPIM's tokens from the --oidc-issuer in the same position (or one for all).
+    #[arg(long = "oidc-audience", env = "OPENPIM_OIDC_AUDIENCE", value_delimiter = ',', value_name = "AUD")]
+    audiences: Vec<String>,
+    /// The claim naming the directory user: default (oid as object id, then preferred_username
+    /// or upn as userPrincipalName), oid, sub, preferred_username, upn or email.
+    #[arg(long = "oidc-user-claim", env = "OPENPIM_OIDC_USER_CLAIM", default_value = "default")]
+    user_claim: openpim_server::auth::external::UserClaim,
+    /// An `acr` value that means the sign-in used MFA (repeatable), besides `amr` containing `mfa`.
+    #[arg(long = "oidc-mfa-acr", env = "OPENPIM_OIDC_MFA_ACR", value_delimiter = ',', value_name = "ACR")]
+    mfa_acr_values: Vec<String>,
+    /// Create a directory user (no roles) on the first sign-in of someone the directory lacks,
+    /// instead of refusing them.
+    #[arg(long = "oidc-jit", env = "OPENPIM_OIDC_JIT")]
+    jit: bool,
+}
+
+impl OidcArgs {
+    /// One issuer configuration per --oidc-issuer, each with its audience.
+    fn issuers(self) -> anyhow::Result<Vec<openpim_server::auth::external::IssuerConfig>> {
+        let audience_for = |i: usize| match self.audiences.len() {
+            1 => Ok(self.audiences[0].clone()),
+            n if n == self.issuers.len() => Ok(self.audiences[i].clone()),
+            n => Err(anyhow::anyhow!(
+                "{} --oidc-issuer but {n} --oidc-audience: give one audience per issuer, in the same order, \
+                 or one for all",
+                self.issuers.len()
+            )),
+        };
+        self.issuers
+            .iter()
+            .enumerate()
+            .map(|(i, issuer)| {
+                let mut config = openpim_server::auth::external::IssuerConfig::new(issuer, vec![audience_for(i)?])
+                    .map_err(anyhow::Error::msg)?;
+                config.user_claim = self.user_claim;
+                config.mfa_acr_values = self.mfa_acr_values.clone();
+                config.jit = self.jit;
+                Ok(config)
+            })
+            .collect()
+    }
 }
 
 #[derive(clap::Args)]
@@ -226,6 +285,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             },
         },
         metrics_access: args.metrics,
+        tls: match (args.tls_cert, args.tls_key) {
+            (Some(cert), Some(key)) => Some(openpim_server::tls::TlsFiles { cert, key }),
+            _ => None,
+        },
+        oidc_issuers: args.oidc.issuers()?,
     };
     let server = openpim_server::start(config).await.context("starting the server")?;
     if let Some(admin) = &server.created_admin {
@@ -236,7 +300,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         );
     }
     tracing::info!(addr = %server.addr, "OpenPIM listening");
-    eprintln!("OpenPIM listening on http://{}", server.addr);
+    eprintln!("OpenPIM listening on {}", server.state.listen_origin);
     shutdown_signal().await;
     tracing::info!("shutting down");
     server.stop().await
@@ -353,5 +417,83 @@ async fn main() -> std::process::ExitCode {
             eprintln!("openpim: {e:#}");
             std::process::ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn serve_args(args: &[&str]) -> ServeArgs {
+        let cli = Cli::try_parse_from(["openpim", "serve"].iter().chain(args)).expect("arguments parse");
+        match cli.command {
+            Command::Serve(args) => args,
+            _ => unreachable!("parsed a serve command"),
+        }
+    }
+
+    #[test]
+    fn oidc_issuers_pair_with_their_audiences() {
+        let issuers = serve_args(&[
+            "--oidc-issuer",
+            "https://a.example.com",
+            "--oidc-audience",
+            "api://a",
+            "--oidc-issuer",
+            "https://b.example.com",
+            "--oidc-audience",
+            "api://b",
+            "--oidc-mfa-acr",
+            "gold",
+            "--oidc-jit",
+        ])
+        .oidc
+        .issuers()
+        .unwrap();
+        let pairs: Vec<_> = issuers.iter().map(|i| (i.issuer.as_str(), i.audiences.clone(), i.jit)).collect();
+        assert_eq!(
+            pairs,
+            vec![
+                ("https://a.example.com", vec!["api://a".to_string()], true),
+                ("https://b.example.com", vec!["api://b".to_string()], true)
+            ]
+        );
+        assert_eq!(issuers[1].mfa_acr_values, vec!["gold"]);
+        // One audience serves every issuer.
+        let shared = serve_args(&[
+            "--oidc-issuer",
+            "https://a.example.com",
+            "--oidc-issuer",
+            "https://b.example.com",
+            "--oidc-audience",
+            "api://x",
+        ])
+        .oidc
+        .issuers()
+        .unwrap();
+        assert!(shared.iter().all(|i| i.audiences == vec!["api://x".to_string()]));
+        // Two issuers, three audiences: which goes where is unclear, so refused.
+        let e = serve_args(&[
+            "--oidc-issuer",
+            "https://a.example.com",
+            "--oidc-issuer",
+            "https://b.example.com",
+            "--oidc-audience",
+            "1",
+            "--oidc-audience",
+            "2",
+            "--oidc-audience",
+            "3",
+        ])
+        .oidc
+        .issuers()
+        .unwrap_err();
+        assert!(e.to_string().contains("one audience per issuer"), "{e}");
+        // No audience at all, or plain http to a remote host: refused.
+        assert!(serve_args(&["--oidc-issuer", "https://a.example.com"]).oidc.issuers().is_err());
+        assert!(serve_args(&["--oidc-issuer", "http://a.example.com", "--oidc-audience", "x"]).oidc.issuers().is_err());
+        // TLS files come in pairs.
+        assert!(Cli::try_parse_from(["openpim", "serve", "--tls-cert", "c.pem"]).is_err());
+        assert!(serve_args(&["--tls-cert", "c.pem", "--tls-key", "k.pem"]).tls_key.is_some());
     }
 }

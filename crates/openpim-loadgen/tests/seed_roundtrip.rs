@@ -43,6 +43,8 @@ async fn seeded_rows_read_back_through_the_api() {
         approval_timeout: openpim_server::DEFAULT_APPROVAL_TIMEOUT,
         notifications: Default::default(),
         metrics_access: Default::default(),
+        tls: None,
+        oidc_issuers: Vec::new(),
     })
     .await
     .expect("the server starts on the seeded directory");

@@ -27,6 +27,8 @@ async fn node(url: &str, dir: &std::path::Path) -> anyhow::Result<RunningServer>
         approval_timeout: openpim_server::DEFAULT_APPROVAL_TIMEOUT,
         notifications: Default::default(),
         metrics_access: Default::default(),
+        tls: None,
+        oidc_issuers: Vec::new(),
     })
     .await
 }

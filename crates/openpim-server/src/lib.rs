@@ -18,6 +18,7 @@ pub mod recover;
 mod routes;
 pub mod state;
 pub mod supervise;
+pub mod tls;
 pub mod transport;
 mod ui;
 pub mod wire;
@@ -62,6 +63,10 @@ pub struct ServerConfig {
     pub notifications: notify::NotificationConfig,
     /// Who may read `/metrics` (default: loopback clients only).
     pub metrics_access: metrics::MetricsAccess,
+    /// Serve HTTPS with this certificate and key; plain HTTP when `None`.
+    pub tls: Option<tls::TlsFiles>,
+    /// External OpenID Connect issuers whose access tokens are accepted.
+    pub oidc_issuers: Vec<auth::external::IssuerConfig>,
 }
 
 /// Default for [`ServerConfig::approval_timeout`].
@@ -119,8 +124,14 @@ pub async fn start_with_clock(config: ServerConfig, clock: Box<dyn Clock>) -> an
     for update in store.load_index().await? {
         index.apply(update);
     }
+    // Loaded before binding, so a bad certificate stops the start with its reason.
+    let tls = match &config.tls {
+        Some(files) => Some((files.clone(), files.load().await?)),
+        None => None,
+    };
     let listener = TcpListener::bind(config.listen).await?;
     let addr = listener.local_addr()?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
     if config.public_url.is_none() && !addr.ip().is_loopback() {
         tracing::warn!(
             %addr,
@@ -132,11 +143,12 @@ pub async fn start_with_clock(config: ServerConfig, clock: Box<dyn Clock>) -> an
         store,
         index: RwLock::new(index),
         issuer,
+        external: auth::external::ExternalIssuers::new(config.oidc_issuers.clone()),
         callers: crate::auth::CallerCache::new(),
         clock,
         tenant_id: boot.tenant_id,
         public_url: config.public_url.clone(),
-        listen_origin: format!("http://{addr}"),
+        listen_origin: format!("{scheme}://{addr}"),
         metrics_access: config.metrics_access,
         approval_timeout: time::Duration::try_from(config.approval_timeout).unwrap_or(time::Duration::hours(24)),
         notifications: config.notifications.clone(),
@@ -147,21 +159,36 @@ pub async fn start_with_clock(config: ServerConfig, clock: Box<dyn Clock>) -> an
     });
     let app = NormalizePathLayer::trim_trailing_slash().layer(case_insensitive_paths().layer(router(state.clone())));
     let (tx, rx) = oneshot::channel::<()>();
-    let join = tokio::spawn(async move {
-        // The peer's address keys the sign-in rate limit and lets `/metrics` tell loopback
-        // clients apart (`--metrics loopback`).
-        let app = axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<SocketAddr>(app);
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = rx.await;
-            })
-            .await
-    });
+    // The peer's address keys the sign-in rate limit and lets `/metrics` tell loopback clients
+    // apart (`--metrics loopback`).
+    // The outer Router accepts any request body type, as axum-server's TLS connections need.
+    let app = Router::new().fallback_service(app).into_make_service_with_connect_info::<SocketAddr>();
     let (stop_jobs, stop_rx) = tokio::sync::watch::channel(false);
+    let mut loops = Vec::new();
+    let join = match tls {
+        Some((files, tls_config)) => {
+            loops.push(tls::spawn_reloader(files, tls_config.clone(), stop_rx.clone()));
+            let handle = axum_server::Handle::new();
+            let server = axum_server::from_tcp_rustls(listener.into_std()?, tls_config)?.handle(handle.clone());
+            tokio::spawn(async move {
+                tokio::spawn(async move {
+                    let _ = rx.await;
+                    handle.graceful_shutdown(None);
+                });
+                server.serve(app).await
+            })
+        }
+        None => tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = rx.await;
+                })
+                .await
+        }),
+    };
     // Each loop in a task of its own under a supervisor: a panic in one restarts that one (with
     // backoff) and shows in /healthz, instead of silently stopping the others.
-    let mut loops =
-        vec![supervise::spawn(state.clone(), supervise::TIDY, jobs::INTERVAL * 8, stop_rx.clone(), jobs::run)];
+    loops.push(supervise::spawn(state.clone(), supervise::TIDY, jobs::INTERVAL * 8, stop_rx.clone(), jobs::run));
     if state.notifications.enabled() {
         loops.push(supervise::spawn(
             state.clone(),

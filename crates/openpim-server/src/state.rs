@@ -34,6 +34,8 @@ pub struct Inner {
     pub store: Store,
     pub index: RwLock<AccessIndex>,
     pub issuer: LocalIssuer,
+    /// Trusted external OpenID Connect issuers (none unless configured).
+    pub external: crate::auth::external::ExternalIssuers,
     /// Verified tokens and callers' user rows, so a request does not pay for them every time.
     pub callers: CallerCache,
     pub clock: Box<dyn Clock>,

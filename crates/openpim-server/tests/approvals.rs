@@ -518,6 +518,8 @@ async fn the_configured_approval_timeout_caps_the_stage_timeout() {
             approval_timeout: std::time::Duration::from_secs(3600),
             notifications: Default::default(),
             metrics_access: Default::default(),
+            tls: None,
+            oidc_issuers: Vec::new(),
         },
         Box::new(FakeClock(clock.clone())),
     )

@@ -78,6 +78,8 @@ async fn metrics_with_token_access_need_a_reader_role() {
         approval_timeout: openpim_server::DEFAULT_APPROVAL_TIMEOUT,
         notifications: Default::default(),
         metrics_access: openpim_server::metrics::MetricsAccess::Token,
+        tls: None,
+        oidc_issuers: Vec::new(),
     })
     .await
     .unwrap();

@@ -37,6 +37,8 @@ async fn node(database_url: &str, issuer_from: Option<&Path>) -> Node {
         approval_timeout: openpim_server::DEFAULT_APPROVAL_TIMEOUT,
         notifications: Default::default(),
         metrics_access: Default::default(),
+        tls: None,
+        oidc_issuers: Vec::new(),
     })
     .await
     .unwrap();

@@ -132,6 +132,8 @@ async fn start(notifications: NotificationConfig) -> Setup {
             approval_timeout: openpim_server::DEFAULT_APPROVAL_TIMEOUT,
             notifications,
             metrics_access: Default::default(),
+            tls: None,
+            oidc_issuers: Vec::new(),
         },
         Box::new(clock.clone()),
     )

@@ -84,6 +84,8 @@ impl Cli {
                 approval_timeout: openpim_server::DEFAULT_APPROVAL_TIMEOUT,
                 notifications: Default::default(),
                 metrics_access: Default::default(),
+                tls: None,
+                oidc_issuers: Vec::new(),
             },
             Box::new(FakeClock(clock.clone())),
         )

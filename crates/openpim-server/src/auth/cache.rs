@@ -11,7 +11,7 @@
 //!   which a lookup reads the old row, the write commits and empties the cache, and the lookup
 //!   then stores what it read: the store is refused because the generation moved.
 
-use super::{Claims, LEEWAY_SECS};
+use super::VerifiedToken;
 use openpim_core::directory::User;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -21,15 +21,17 @@ use std::sync::{Arc, Mutex, RwLock};
 const MAX_TOKENS: usize = 50_000;
 const MAX_USERS: usize = 100_000;
 
-/// How a token names its user: always by object id (see `Claims::object_id`).
+/// How a token names its user: by object id (local tokens always, see `Claims::object_id`), or
+/// by userPrincipalName, lower-cased (external issuers configured to map a name claim).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum UserKey {
     Id(uuid::Uuid),
+    Upn(String),
 }
 
 #[derive(Default)]
 pub struct CallerCache {
-    tokens: Mutex<HashMap<[u8; 32], Arc<Claims>>>,
+    tokens: Mutex<HashMap<[u8; 32], Arc<VerifiedToken>>>,
     users: RwLock<HashMap<UserKey, User>>,
     generation: AtomicU64,
 }
@@ -47,14 +49,14 @@ impl CallerCache {
     }
 
     /// The claims of a token verified earlier, if it is still within its lifetime at `now_unix`.
-    pub fn verified_token(&self, token: &str, now_unix: i64) -> Option<Arc<Claims>> {
+    pub fn verified_token(&self, token: &str, now_unix: i64) -> Option<Arc<VerifiedToken>> {
         let key = Self::token_key(token);
         let mut tokens = self.tokens.lock().unwrap_or_else(|p| p.into_inner());
         let claims = tokens.get(&key)?.clone();
         if within_lifetime(&claims, now_unix) {
             Some(claims)
         } else {
-            if claims.exp.saturating_add(LEEWAY_SECS as i64) <= now_unix {
+            if claims.exp.saturating_add(claims.leeway) <= now_unix {
                 tokens.remove(&key);
             }
             None
@@ -62,11 +64,11 @@ impl CallerCache {
     }
 
     /// Remembers a token that passed full verification.
-    pub fn remember_token(&self, token: &str, claims: Arc<Claims>, now_unix: i64) {
+    pub fn remember_token(&self, token: &str, claims: Arc<VerifiedToken>, now_unix: i64) {
         let key = Self::token_key(token);
         let mut tokens = self.tokens.lock().unwrap_or_else(|p| p.into_inner());
         if tokens.len() >= MAX_TOKENS {
-            tokens.retain(|_, c| c.exp.saturating_add(LEEWAY_SECS as i64) > now_unix);
+            tokens.retain(|_, c| c.exp.saturating_add(c.leeway) > now_unix);
             if tokens.len() >= MAX_TOKENS {
                 tokens.clear();
             }
@@ -103,30 +105,27 @@ impl CallerCache {
     }
 }
 
-/// The same lifetime rule `jsonwebtoken` applies on full verification (with our leeway).
-fn within_lifetime(claims: &Claims, now_unix: i64) -> bool {
-    let leeway = LEEWAY_SECS as i64;
-    claims.exp.saturating_add(leeway) > now_unix && claims.nbf.saturating_sub(leeway) <= now_unix
+/// The same lifetime rule `jsonwebtoken` applies on full verification (with the issuer's leeway).
+fn within_lifetime(token: &VerifiedToken, now_unix: i64) -> bool {
+    token.exp.saturating_add(token.leeway) > now_unix
+        && token.nbf.is_none_or(|nbf| nbf.saturating_sub(token.leeway) <= now_unix)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn claims(nbf: i64, exp: i64) -> Arc<Claims> {
-        Arc::new(Claims {
-            iss: "i".into(),
-            aud: "a".into(),
-            sub: "s".into(),
-            oid: None,
-            upn: Some("alice@contoso.test".into()),
-            preferred_username: None,
-            amr: vec![],
+    const LEEWAY: i64 = 5;
+
+    fn claims(nbf: i64, exp: i64) -> Arc<VerifiedToken> {
+        Arc::new(VerifiedToken {
+            user: vec![UserKey::Upn("alice@contoso.test".into())],
+            mfa: false,
             acrs: vec![],
-            iat: nbf,
-            nbf,
+            nbf: Some(nbf),
             exp,
-            jti: "j".into(),
+            leeway: LEEWAY,
+            jit: None,
         })
     }
 
@@ -137,8 +136,8 @@ mod tests {
         assert!(cache.verified_token("tok", 1500).is_some());
         assert!(cache.verified_token("other", 1500).is_none());
         // Within the leeway after exp, still valid; after it, gone for good.
-        assert!(cache.verified_token("tok", 2000 + LEEWAY_SECS as i64 - 1).is_some());
-        assert!(cache.verified_token("tok", 2000 + LEEWAY_SECS as i64).is_none());
+        assert!(cache.verified_token("tok", 2000 + LEEWAY - 1).is_some());
+        assert!(cache.verified_token("tok", 2000 + LEEWAY).is_none());
         assert!(cache.verified_token("tok", 1500).is_none(), "an expired entry is dropped");
         // Not yet valid.
         cache.remember_token("later", claims(5000, 6000), 1000);

@@ -1,5 +1,6 @@
 //! Bearer tokens: the local issuer (mints and verifies ES256 JWTs with a key kept in the data
-//! directory) and the `Caller` extractor that turns a verified token into a directory user.
+//! directory), external OpenID Connect issuers ([`external`]), and the `Caller` extractor that
+//! turns a verified token from either into a directory user.
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -15,6 +16,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 mod cache;
+pub mod external;
+mod jit;
+mod jwks;
 pub use cache::{CallerCache, UserKey};
 
 /// Audiences we accept: Graph's URL and its well-known application id, as Entra issues them.
@@ -197,21 +201,24 @@ impl LocalIssuer {
         v.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
         v.validate_nbf = true;
         v.leeway = LEEWAY_SECS;
-        jsonwebtoken::decode::<Claims>(token, &self.decoding, &v).map(|d| d.claims).map_err(|e| {
-            use jsonwebtoken::errors::ErrorKind as K;
-            let why = match e.kind() {
-                K::ExpiredSignature | K::ImmatureSignature => {
-                    "Lifetime validation failed, the token is expired or not yet valid."
-                }
-                K::InvalidSignature => "Signature validation failed.",
-                K::InvalidIssuer => "Issuer validation failed: the token was not issued by a trusted issuer.",
-                K::InvalidAudience => "Audience validation failed.",
-                K::InvalidAlgorithm => "The token's signing algorithm is not accepted.",
-                _ => "The access token is malformed.",
-            };
-            ApiError::unauthorized(why)
-        })
+        jsonwebtoken::decode::<Claims>(token, &self.decoding, &v).map(|d| d.claims).map_err(jwt_error)
     }
+}
+
+/// A refused JWT as the 401 a client sees.
+fn jwt_error(e: jsonwebtoken::errors::Error) -> ApiError {
+    use jsonwebtoken::errors::ErrorKind as K;
+    let why = match e.kind() {
+        K::ExpiredSignature | K::ImmatureSignature => {
+            "Lifetime validation failed, the token is expired or not yet valid."
+        }
+        K::InvalidSignature => "Signature validation failed.",
+        K::InvalidIssuer => "Issuer validation failed: the token was not issued by a trusted issuer.",
+        K::InvalidAudience => "Audience validation failed.",
+        K::InvalidAlgorithm => "The token's signing algorithm is not accepted.",
+        _ => "The access token is malformed.",
+    };
+    ApiError::unauthorized(why)
 }
 
 /// Refuses a token that lives longer than [`MAX_TTL`]: a stolen long-lived token signed with the
@@ -232,6 +239,19 @@ fn check_lifetime(claims: &Claims) -> Result<(), ApiError> {
 }
 
 impl Claims {
+    /// What the caller extractor needs from a verified local token.
+    fn into_verified(self) -> Result<VerifiedToken, ApiError> {
+        Ok(VerifiedToken {
+            user: vec![UserKey::Id(self.object_id()?)],
+            mfa: self.amr.iter().any(|m| m == "mfa"),
+            acrs: self.acrs,
+            nbf: Some(self.nbf),
+            exp: self.exp,
+            leeway: LEEWAY_SECS as i64,
+            jit: None,
+        })
+    }
+
     /// The user the token is for: the `oid` claim, an object id. Never a name (`upn`, `sub` of
     /// an unknown shape), since names can be changed and reused.
     pub fn object_id(&self) -> Result<uuid::Uuid, ApiError> {
@@ -336,8 +356,11 @@ impl FromRequestParts<AppState> for Caller {
             .map(str::trim)
             .filter(|t| !t.is_empty())
             .ok_or_else(|| ApiError::unauthorized("The Authorization header must be 'Bearer <token>'."))?;
-        let claims = verified_claims(state, token)?;
-        let user = user_by_id(state, claims.object_id()?).await?;
+        let verified = verified_token(state, token).await?;
+        let user = match (token_user(state, &verified).await?, &verified.jit) {
+            (None, Some(new)) => Some(jit::provision(state, new).await?),
+            (found, _) => found,
+        };
         let user = user.filter(|u| u.account_enabled).ok_or_else(|| {
             ApiError::unauthorized("The token's user does not exist in this directory or is disabled.")
         })?;
@@ -347,33 +370,99 @@ impl FromRequestParts<AppState> for Caller {
                 wait,
             ));
         }
-        Ok(Caller { mfa: claims.amr.iter().any(|m| m == "mfa"), acrs: claims.acrs.clone(), user })
+        Ok(Caller { mfa: verified.mfa, acrs: verified.acrs.clone(), user })
     }
+}
+
+/// A token that passed full verification, reduced to what authorisation needs. Whichever issuer
+/// signed it, the rest of the server sees only this.
+#[derive(Debug, Clone)]
+pub struct VerifiedToken {
+    /// Directory keys naming the user, tried in order: the first that finds a user is the caller.
+    pub user: Vec<UserKey>,
+    /// The provider asserts multi-factor authentication (`amr` has `mfa`, or a configured `acr`).
+    pub mfa: bool,
+    /// Authentication context class references the sign-in satisfied.
+    pub acrs: Vec<String>,
+    pub nbf: Option<i64>,
+    pub exp: i64,
+    /// The clock skew tolerated for this token's issuer, in seconds.
+    pub leeway: i64,
+    /// The user to create if none is found (issuers with just-in-time creation only).
+    pub jit: Option<JitUser>,
+}
+
+/// A user an external issuer's token may create on first sign-in.
+#[derive(Debug, Clone)]
+pub struct JitUser {
+    pub id: Option<uuid::Uuid>,
+    pub upn: String,
+    pub display_name: String,
+    pub issuer: String,
+}
+
+/// The user a verified token names: the first of its keys that finds one.
+async fn token_user(state: &AppState, verified: &VerifiedToken) -> Result<Option<User>, ApiError> {
+    for key in &verified.user {
+        if let Some(user) = user_by_key(state, key).await? {
+            return Ok(Some(user));
+        }
+    }
+    Ok(None)
 }
 
 /// The user with object id `id`, through the caller cache (emptied on every user write).
 pub async fn user_by_id(state: &AppState, id: uuid::Uuid) -> Result<Option<User>, ApiError> {
-    let key = UserKey::Id(id);
-    if let Some(user) = state.callers.user(&key) {
+    user_by_key(state, &UserKey::Id(id)).await
+}
+
+async fn user_by_key(state: &AppState, key: &UserKey) -> Result<Option<User>, ApiError> {
+    if let Some(user) = state.callers.user(key) {
         return Ok(Some(user));
     }
     let generation = state.callers.generation();
-    let found = state.store.get_user(id).await?;
+    let found = match key {
+        UserKey::Id(id) => state.store.get_user(*id).await?,
+        UserKey::Upn(upn) => state.store.get_user_by_upn(upn).await?,
+    };
     if let Some(user) = &found {
-        state.callers.remember_user(key, user.clone(), generation);
+        state.callers.remember_user(key.clone(), user.clone(), generation);
     }
     Ok(found)
 }
 
-/// Full verification the first time a token is seen; the cached claims afterwards.
-fn verified_claims(state: &AppState, token: &str) -> Result<Arc<Claims>, ApiError> {
+/// Full verification the first time a token is seen; the cached result afterwards. A token
+/// claiming a configured external issuer is verified against that issuer's keys, one claiming
+/// the local issuer (or unreadable) by the local issuer; any other issuer is refused up front.
+async fn verified_token(state: &AppState, token: &str) -> Result<Arc<VerifiedToken>, ApiError> {
     let now_unix = time::OffsetDateTime::now_utc().unix_timestamp();
-    if let Some(claims) = state.callers.verified_token(token, now_unix) {
-        return Ok(claims);
+    if let Some(verified) = state.callers.verified_token(token, now_unix) {
+        return Ok(verified);
     }
-    let claims = Arc::new(state.issuer.verify(token)?);
-    state.callers.remember_token(token, claims.clone(), now_unix);
-    Ok(claims)
+    let verified = match unverified_issuer(token) {
+        Some(iss) if state.external.trusts(&iss) => state.external.verify(&iss, token).await?,
+        Some(iss) if iss != state.issuer.issuer() => {
+            return Err(ApiError::unauthorized(
+                "Issuer validation failed: the token was not issued by a trusted issuer.",
+            ))
+        }
+        _ => state.issuer.verify(token)?.into_verified()?,
+    };
+    let verified = Arc::new(verified);
+    state.callers.remember_token(token, verified.clone(), now_unix);
+    Ok(verified)
+}
+
+/// The `iss` a token claims, read without verifying anything: it only picks the verifier.
+fn unverified_issuer(token: &str) -> Option<String> {
+    use base64::Engine;
+    #[derive(Deserialize)]
+    struct Iss {
+        iss: String,
+    }
+    let payload = token.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).ok()?;
+    serde_json::from_slice::<Iss>(&bytes).ok().map(|c| c.iss)
 }
 
 #[cfg(test)]

@@ -40,9 +40,10 @@ pub struct UiState {
 }
 
 impl UiState {
-    /// Cookies get `Secure` when the configured public URL is https.
+    /// Cookies get `Secure` when clients reach the server over https: the configured public URL
+    /// says so, or, without one, the server itself serves TLS.
     fn secure_cookies(&self) -> bool {
-        self.app.public_url.as_deref().is_some_and(|u| u.starts_with("https://"))
+        self.app.public_url.as_deref().unwrap_or(&self.app.listen_origin).starts_with("https://")
     }
 }
 

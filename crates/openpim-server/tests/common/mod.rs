@@ -144,10 +144,15 @@ pub struct TestServer {
 
 impl TestServer {
     pub async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    /// A server whose configuration `configure` adjusts (e.g. trusted external issuers).
+    pub async fn start_with(configure: impl FnOnce(&mut ServerConfig)) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let database = TestDatabase::new().await;
         let database_url = database.url.clone();
-        let server = openpim_server::start(ServerConfig {
+        let mut config = ServerConfig {
             listen: "127.0.0.1:0".parse().unwrap(),
             data_dir: dir.path().to_path_buf(),
             database_url,
@@ -156,9 +161,11 @@ impl TestServer {
             approval_timeout: openpim_server::DEFAULT_APPROVAL_TIMEOUT,
             notifications: Default::default(),
             metrics_access: Default::default(),
-        })
-        .await
-        .expect("server starts");
+            tls: None,
+            oidc_issuers: Vec::new(),
+        };
+        configure(&mut config);
+        let server = openpim_server::start(config).await.expect("server starts");
         assert_eq!(server.created_admin.as_deref(), Some(ADMIN_UPN), "a fresh store bootstraps the admin");
         let base = format!("http://{}", server.addr);
         let client = Client::new(&base);

@@ -74,6 +74,8 @@ impl Pim {
                 approval_timeout: openpim_server::DEFAULT_APPROVAL_TIMEOUT,
                 notifications,
                 metrics_access: Default::default(),
+                tls: None,
+                oidc_issuers: Vec::new(),
             },
             Box::new(FakeClock(clock.clone())),
         )

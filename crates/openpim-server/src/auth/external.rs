@@ -1,0 +1,299 @@
+//! Access tokens from external OpenID Connect providers (Entra ID, Keycloak, Okta, ...).
+//!
+//! Each trusted issuer is configured with the audiences it issues OpenPIM tokens for and how its
+//! claims name a directory user. A token is verified against its issuer's published keys
+//! ([`jwks`](super::jwks)), then reduced to a [`VerifiedToken`]: which user, and what the
+//! provider says about how they signed in (MFA, authentication contexts). Group claims are not
+//! read: role-assignable group membership lives in OpenPIM, not in a token.
+
+use super::jwks::{self, KeySet, ALGORITHMS};
+use super::{jwt_error, JitUser, UserKey, VerifiedToken};
+use crate::error::ApiError;
+use jsonwebtoken::{Algorithm, Validation};
+use serde::Deserialize;
+use std::time::Duration;
+
+/// Tolerated clock skew between the provider and us when checking `exp`/`nbf`.
+pub const LEEWAY_SECS: i64 = 60;
+
+/// Which claim names the directory user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum UserClaim {
+    /// `oid` against the user's object id, else `preferred_username`, then `upn`, against its
+    /// userPrincipalName (Entra's claims; most providers send `preferred_username`).
+    #[default]
+    Default,
+    /// `oid` against the object id.
+    Oid,
+    /// `sub` against the object id (providers whose subject is the user's id in OpenPIM).
+    Sub,
+    /// `preferred_username` against the userPrincipalName.
+    PreferredUsername,
+    /// `upn` against the userPrincipalName.
+    Upn,
+    /// `email` against the userPrincipalName.
+    Email,
+}
+
+impl std::str::FromStr for UserClaim {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Ok(match s {
+            "default" => Self::Default,
+            "oid" => Self::Oid,
+            "sub" => Self::Sub,
+            "preferred_username" => Self::PreferredUsername,
+            "upn" => Self::Upn,
+            "email" => Self::Email,
+            _ => return Err(format!("'{s}': use one of default, oid, sub, preferred_username, upn, email")),
+        })
+    }
+}
+
+/// One trusted issuer.
+#[derive(Debug, Clone)]
+pub struct IssuerConfig {
+    /// The issuer URL, exactly as its tokens' `iss` claim and its discovery document state it.
+    pub issuer: String,
+    /// Accepted `aud` values (at least one).
+    pub audiences: Vec<String>,
+    pub user_claim: UserClaim,
+    /// `acr` values that count as multi-factor authentication (besides `amr` containing `mfa`).
+    pub mfa_acr_values: Vec<String>,
+    /// Least time between two key-set fetches caused by an unknown `kid`.
+    pub min_key_refetch: Duration,
+    /// Create a directory user on first sign-in when the token names none (just-in-time).
+    pub jit: bool,
+}
+
+impl IssuerConfig {
+    /// An issuer with the default claim mapping, refusing a non-https URL (except on loopback)
+    /// and an empty audience list.
+    pub fn new(issuer: &str, audiences: Vec<String>) -> Result<Self, String> {
+        jwks::check_transport(issuer).map_err(|e| format!("OIDC issuer {e}"))?;
+        if audiences.iter().all(|a| a.trim().is_empty()) {
+            return Err(format!("OIDC issuer '{issuer}' needs an audience (--oidc-audience)"));
+        }
+        Ok(Self {
+            issuer: issuer.to_string(),
+            audiences,
+            user_claim: UserClaim::Default,
+            mfa_acr_values: Vec::new(),
+            min_key_refetch: jwks::DEFAULT_MIN_REFETCH,
+            jit: false,
+        })
+    }
+}
+
+/// The claims read from an external token (signature and times already checked).
+#[derive(Debug, Deserialize)]
+struct ExternalClaims {
+    exp: i64,
+    #[serde(default)]
+    nbf: Option<i64>,
+    #[serde(default)]
+    sub: Option<String>,
+    #[serde(default)]
+    oid: Option<String>,
+    #[serde(default)]
+    preferred_username: Option<String>,
+    #[serde(default)]
+    upn: Option<String>,
+    #[serde(default)]
+    email: Option<String>,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    amr: Vec<String>,
+    #[serde(default)]
+    acr: Option<String>,
+    #[serde(default)]
+    acrs: Vec<String>,
+}
+
+struct Issuer {
+    config: IssuerConfig,
+    keys: KeySet,
+}
+
+/// The configured external issuers.
+#[derive(Default)]
+pub struct ExternalIssuers {
+    issuers: Vec<Issuer>,
+}
+
+impl ExternalIssuers {
+    pub fn new(configs: Vec<IssuerConfig>) -> Self {
+        let issuers = configs
+            .into_iter()
+            .map(|config| Issuer { keys: KeySet::new(&config.issuer, config.min_key_refetch), config })
+            .collect();
+        Self { issuers }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.issuers.is_empty()
+    }
+
+    /// Whether a token claiming issuer `iss` is one of ours to verify.
+    pub fn trusts(&self, iss: &str) -> bool {
+        self.issuers.iter().any(|i| i.config.issuer == iss)
+    }
+
+    /// Full verification of a token claiming issuer `iss`: a trusted issuer, an accepted
+    /// algorithm, a key the issuer publishes, the signature, `iss`, `aud`, `exp` and `nbf`.
+    pub async fn verify(&self, iss: &str, token: &str) -> Result<VerifiedToken, ApiError> {
+        let issuer = self.issuers.iter().find(|i| i.config.issuer == iss).ok_or_else(|| {
+            ApiError::unauthorized("Issuer validation failed: the token was not issued by a trusted issuer.")
+        })?;
+        // `decode_header` refuses `alg: none` (not an algorithm jsonwebtoken knows).
+        let header = jsonwebtoken::decode_header(token).map_err(jwt_error)?;
+        if !ALGORITHMS.contains(&header.alg) {
+            return Err(ApiError::unauthorized(format!(
+                "The token's signing algorithm {:?} is not accepted (RS256, ES256 or PS256).",
+                header.alg
+            )));
+        }
+        let kid = header
+            .kid
+            .ok_or_else(|| ApiError::unauthorized("The token does not name its signing key (no 'kid' header)."))?;
+        let key = issuer.keys.key(&kid, header.alg).await.map_err(|e| match e {
+            jwks::KeyError::Unavailable(why) => {
+                tracing::warn!(issuer = %iss, error = %why, "cannot fetch the issuer's signing keys");
+                ApiError::unauthorized("The token's issuer could not be reached to check its signature.")
+            }
+            other => ApiError::unauthorized(format!("Signature validation failed: {other}.")),
+        })?;
+        let claims: ExternalClaims =
+            jsonwebtoken::decode(token, &key, &validation(&issuer.config, header.alg)).map_err(jwt_error)?.claims;
+        Ok(issuer.config.reduce(claims))
+    }
+}
+
+fn validation(config: &IssuerConfig, alg: Algorithm) -> Validation {
+    let mut v = Validation::new(alg);
+    v.set_issuer(&[&config.issuer]);
+    v.set_audience(&config.audiences);
+    v.set_required_spec_claims(&["exp", "iss", "aud"]);
+    v.validate_nbf = true;
+    v.leeway = LEEWAY_SECS as u64;
+    v
+}
+
+impl IssuerConfig {
+    /// Who the token is for and what the provider asserts about the sign-in.
+    fn reduce(&self, c: ExternalClaims) -> VerifiedToken {
+        let id = |v: &Option<String>| v.as_deref().and_then(|s| uuid::Uuid::parse_str(s).ok()).map(UserKey::Id);
+        let name = |v: &Option<String>| v.as_deref().filter(|s| !s.is_empty()).map(|s| UserKey::Upn(s.to_lowercase()));
+        let user: Vec<UserKey> = match self.user_claim {
+            UserClaim::Default => {
+                [id(&c.oid), name(&c.preferred_username), name(&c.upn)].into_iter().flatten().collect()
+            }
+            UserClaim::Oid => id(&c.oid).into_iter().collect(),
+            UserClaim::Sub => id(&c.sub).into_iter().collect(),
+            UserClaim::PreferredUsername => name(&c.preferred_username).into_iter().collect(),
+            UserClaim::Upn => name(&c.upn).into_iter().collect(),
+            UserClaim::Email => name(&c.email).into_iter().collect(),
+        };
+        let mfa = c.amr.iter().any(|m| m == "mfa")
+            || c.acr.as_ref().is_some_and(|acr| self.mfa_acr_values.iter().any(|v| v == acr));
+        let jit = if self.jit { self.jit_user(&c, &user) } else { None };
+        VerifiedToken { user, mfa, acrs: c.acrs, nbf: c.nbf, exp: c.exp, leeway: LEEWAY_SECS, jit }
+    }
+
+    /// The user to create when none is found: the object id the mapping looks for (if it looks
+    /// for one), and the name it looks for (else the first name claim present), so the next
+    /// token finds the created user.
+    fn jit_user(&self, c: &ExternalClaims, keys: &[UserKey]) -> Option<JitUser> {
+        let id = keys.iter().find_map(|k| match k {
+            UserKey::Id(id) => Some(*id),
+            UserKey::Upn(_) => None,
+        });
+        let upn = keys
+            .iter()
+            .find_map(|k| match k {
+                UserKey::Upn(upn) => Some(upn.clone()),
+                UserKey::Id(_) => None,
+            })
+            .or_else(|| {
+                [&c.preferred_username, &c.upn, &c.email].into_iter().flatten().next().map(|n| n.to_lowercase())
+            })?;
+        let display_name = c.name.clone().filter(|n| !n.trim().is_empty()).unwrap_or_else(|| upn.clone());
+        Some(JitUser { id, upn, display_name, issuer: self.issuer.clone() })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claims(json: serde_json::Value) -> ExternalClaims {
+        serde_json::from_value(json).unwrap()
+    }
+
+    #[test]
+    fn claims_map_to_user_keys_in_the_configured_order() {
+        let oid = uuid::Uuid::new_v4();
+        let all = || {
+            claims(serde_json::json!({"exp": 1, "oid": oid.to_string(), "sub": oid.to_string(),
+                "preferred_username": "Alice@Contoso.test", "upn": "alice.upn@contoso.test", "email": "a@mail.test"}))
+        };
+        let mut config = IssuerConfig::new("https://idp.test", vec!["api".into()]).unwrap();
+        assert_eq!(
+            config.reduce(all()).user,
+            vec![
+                UserKey::Id(oid),
+                UserKey::Upn("alice@contoso.test".into()),
+                UserKey::Upn("alice.upn@contoso.test".into())
+            ]
+        );
+        config.user_claim = UserClaim::Email;
+        assert_eq!(config.reduce(all()).user, vec![UserKey::Upn("a@mail.test".into())]);
+        config.user_claim = UserClaim::Sub;
+        assert_eq!(config.reduce(all()).user, vec![UserKey::Id(oid)]);
+        // A `sub` that is not an object id names nobody under the `sub` mapping.
+        assert!(config.reduce(claims(serde_json::json!({"exp": 1, "sub": "alice"}))).user.is_empty());
+    }
+
+    #[test]
+    fn mfa_comes_from_amr_or_a_configured_acr() {
+        let mut config = IssuerConfig::new("https://idp.test", vec!["api".into()]).unwrap();
+        assert!(config.reduce(claims(serde_json::json!({"exp": 1, "amr": ["pwd", "mfa"]}))).mfa);
+        assert!(!config.reduce(claims(serde_json::json!({"exp": 1, "amr": ["pwd"], "acr": "gold"}))).mfa);
+        config.mfa_acr_values = vec!["gold".into()];
+        assert!(config.reduce(claims(serde_json::json!({"exp": 1, "amr": ["pwd"], "acr": "gold"}))).mfa);
+        let with_contexts = config.reduce(claims(serde_json::json!({"exp": 1, "acrs": ["c1", "c2"]})));
+        assert_eq!(with_contexts.acrs, vec!["c1", "c2"]);
+        assert!(!with_contexts.mfa);
+    }
+
+    #[test]
+    fn just_in_time_users_are_found_by_the_same_mapping_next_time() {
+        let oid = uuid::Uuid::new_v4();
+        let mut config = IssuerConfig::new("https://idp.test", vec!["api".into()]).unwrap();
+        let token = || {
+            claims(
+                serde_json::json!({"exp": 1, "oid": oid.to_string(), "preferred_username": "Dan@Contoso.test", "name": "Dan"}),
+            )
+        };
+        assert!(config.reduce(token()).jit.is_none(), "off unless configured");
+        config.jit = true;
+        let jit = config.reduce(token()).jit.unwrap();
+        assert_eq!((jit.id, jit.upn.as_str(), jit.display_name.as_str()), (Some(oid), "dan@contoso.test", "Dan"));
+        config.user_claim = UserClaim::Email;
+        let by_mail = config.reduce(claims(serde_json::json!({"exp": 1, "email": "dan@mail.test"}))).jit.unwrap();
+        assert_eq!(
+            (by_mail.id, by_mail.upn.as_str(), by_mail.display_name.as_str()),
+            (None, "dan@mail.test", "dan@mail.test")
+        );
+        // Nothing to name the user by: nothing to create.
+        assert!(config.reduce(claims(serde_json::json!({"exp": 1, "sub": "x"}))).jit.is_none());
+    }
+
+    #[test]
+    fn issuers_need_https_and_an_audience() {
+        assert!(IssuerConfig::new("http://idp.example.com", vec!["api".into()]).is_err());
+        assert!(IssuerConfig::new("https://idp.example.com", vec![]).is_err());
+        assert!(IssuerConfig::new("http://127.0.0.1:9000", vec!["api".into()]).is_ok());
+    }
+}
