@@ -8,37 +8,16 @@ use crate::error::{ApiError, ApiResult};
 use crate::odata::OData;
 use crate::pim::{self, Visibility};
 use crate::state::AppState;
+use crate::wire::approvals::{self as wire, Viewer};
 use crate::wire::body::{Body, JsonObject};
-use crate::wire::datetime;
 use axum::extract::{Path, State};
 use axum::response::Response;
-use openpim_core::approval::{Approval, ApprovalStep, ReviewResult};
+use openpim_core::approval::{Approval, ReviewResult};
 use openpim_core::authz;
 use openpim_core::ObjectId;
 use openpim_store::Page;
-use serde_json::{json, Value};
 
 const SET: &str = "roleManagement/directory/roleAssignmentApprovals";
-
-fn step_json(step: &ApprovalStep, assigned_to_me: bool) -> Value {
-    json!({
-        "id": step.id,
-        "displayName": null,
-        "assignedToMe": assigned_to_me,
-        "status": step.status.as_str(),
-        "reviewResult": step.review_result.as_str(),
-        "reviewedDateTime": step.reviewed_at.map(datetime),
-        "reviewedBy": step.reviewed_by.map(|id| json!({"id": id, "displayName": null})),
-        "justification": step.justification,
-    })
-}
-
-fn approval_json(a: &Approval, me: ObjectId, my_groups: &[ObjectId]) -> Value {
-    json!({
-        "id": a.id,
-        "steps": a.steps.iter().map(|s| step_json(s, a.assigned_to(s, me, my_groups))).collect::<Vec<_>>(),
-    })
-}
 
 /// The approval `key`, if the caller may see it (else 404), with the caller's groups.
 async fn visible(s: &AppState, caller: &Caller, key: &str) -> ApiResult<(Approval, Vec<ObjectId>)> {
@@ -55,11 +34,12 @@ pub async fn get(State(s): State<AppState>, caller: Caller, q: OData, Path(key):
             ));
         }
         let (list, groups) = pim::approvals::awaiting(&s, &authz::own_principal(caller.subject())).await?;
-        let items = list.iter().map(|a| approval_json(a, caller.id(), &groups)).collect();
+        let viewer = Viewer { id: caller.id(), groups: &groups };
+        let items = list.iter().map(|a| wire::approval(a, &viewer)).collect();
         return Ok(q.collection(SET, Page { items, has_more: false, count: None }, 0));
     }
     let (a, groups) = visible(&s, &caller, &key).await?;
-    Ok(q.entity(&format!("{SET}/$entity"), approval_json(&a, caller.id(), &groups)))
+    Ok(q.entity(&format!("{SET}/$entity"), wire::approval(&a, &Viewer { id: caller.id(), groups: &groups })))
 }
 
 pub async fn steps(
@@ -69,7 +49,8 @@ pub async fn steps(
     Path(key): Path<String>,
 ) -> ApiResult<Response> {
     let (a, groups) = visible(&s, &caller, &key).await?;
-    let items = a.steps.iter().map(|st| step_json(st, a.assigned_to(st, caller.id(), &groups))).collect();
+    let viewer = Viewer { id: caller.id(), groups: &groups };
+    let items = a.steps.iter().map(|st| wire::approval_step(&a, st, &viewer)).collect();
     Ok(q.collection(&format!("{SET}('{}')/steps", a.id), Page { items, has_more: false, count: None }, 0))
 }
 
@@ -82,7 +63,8 @@ pub async fn step(
     let (a, groups) = visible(&s, &caller, &key).await?;
     let step_id = object_id(&step)?;
     let st = found(a.steps.iter().find(|st| st.id == step_id), "approvalStep", &step)?;
-    Ok(q.entity(&format!("{SET}('{}')/steps/$entity", a.id), step_json(st, a.assigned_to(st, caller.id(), &groups))))
+    let viewer = Viewer { id: caller.id(), groups: &groups };
+    Ok(q.entity(&format!("{SET}('{}')/steps/$entity", a.id), wire::approval_step(&a, st, &viewer)))
 }
 
 /// PATCH `{approvals}/{id}/steps/{stepId}` with `{"reviewResult": "Approve"|"Deny", "justification": ...}`.
