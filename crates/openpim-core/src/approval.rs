@@ -6,21 +6,10 @@
 use crate::error::{DomainError, DomainResult};
 use crate::policy::rules::{ApprovalSettings, Approver};
 use crate::{Instant, ObjectId};
-use serde::{Deserialize, Serialize};
 use time::Duration;
 
 #[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Serialize,
-    Deserialize,
-    strum::Display,
-    strum::EnumString,
-    strum::AsRefStr,
-    strum::IntoStaticStr,
+    Debug, Clone, Copy, PartialEq, Eq, strum::Display, strum::EnumString, strum::AsRefStr, strum::IntoStaticStr,
 )]
 pub enum StepStatus {
     NotStarted,
@@ -35,17 +24,7 @@ impl StepStatus {
 }
 
 #[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Serialize,
-    Deserialize,
-    strum::Display,
-    strum::EnumString,
-    strum::AsRefStr,
-    strum::IntoStaticStr,
+    Debug, Clone, Copy, PartialEq, Eq, strum::Display, strum::EnumString, strum::AsRefStr, strum::IntoStaticStr,
 )]
 #[strum(ascii_case_insensitive)]
 pub enum ReviewResult {
@@ -65,7 +44,7 @@ impl ReviewResult {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ApprovalStatus {
     Pending,
     Approved,
@@ -74,7 +53,7 @@ pub enum ApprovalStatus {
     Canceled,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApprovalStep {
     pub id: ObjectId,
     pub approvers: Vec<Approver>,
@@ -86,7 +65,7 @@ pub struct ApprovalStep {
     pub justification: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Approval {
     pub id: ObjectId,
     pub request_id: ObjectId,

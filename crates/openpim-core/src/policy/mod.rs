@@ -11,18 +11,7 @@ pub mod rules;
 
 /// `Admin` for admin* actions, `EndUser` for self* actions.
 #[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    serde::Serialize,
-    serde::Deserialize,
-    strum::Display,
-    strum::EnumString,
-    strum::AsRefStr,
-    strum::IntoStaticStr,
+    Debug, Clone, Copy, PartialEq, Eq, Hash, strum::Display, strum::EnumString, strum::AsRefStr, strum::IntoStaticStr,
 )]
 #[strum(ascii_case_insensitive)]
 pub enum Caller {
@@ -32,18 +21,7 @@ pub enum Caller {
 
 /// `Eligibility` for eligibility requests, `Assignment` for assignment requests.
 #[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    serde::Serialize,
-    serde::Deserialize,
-    strum::Display,
-    strum::EnumString,
-    strum::AsRefStr,
-    strum::IntoStaticStr,
+    Debug, Clone, Copy, PartialEq, Eq, Hash, strum::Display, strum::EnumString, strum::AsRefStr, strum::IntoStaticStr,
 )]
 #[strum(ascii_case_insensitive)]
 pub enum Level {

@@ -5,11 +5,10 @@
 use super::{Caller, EnablementRule, ExpirationRule, Level, RolePolicy, RuleSet};
 use crate::error::{DomainError, DomainResult};
 use crate::ObjectId;
-use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 use time::Duration;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RuleTarget {
     pub caller: Caller,
     pub operations: Vec<String>,
@@ -19,17 +18,7 @@ pub struct RuleTarget {
 }
 
 #[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Serialize,
-    Deserialize,
-    strum::Display,
-    strum::EnumString,
-    strum::AsRefStr,
-    strum::IntoStaticStr,
+    Debug, Clone, Copy, PartialEq, Eq, strum::Display, strum::EnumString, strum::AsRefStr, strum::IntoStaticStr,
 )]
 #[strum(ascii_case_insensitive)]
 pub enum Enablement {
@@ -45,13 +34,13 @@ impl Enablement {
 }
 
 /// Who may approve: one user, or the members of a group.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Approver {
     SingleUser { user_id: ObjectId, description: Option<String> },
     GroupMembers { group_id: ObjectId, description: Option<String> },
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApprovalStage {
     pub timeout_in_days: i32,
     pub is_approver_justification_required: bool,
@@ -62,17 +51,7 @@ pub struct ApprovalStage {
 }
 
 #[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Serialize,
-    Deserialize,
-    strum::Display,
-    strum::EnumString,
-    strum::AsRefStr,
-    strum::IntoStaticStr,
+    Debug, Clone, Copy, PartialEq, Eq, strum::Display, strum::EnumString, strum::AsRefStr, strum::IntoStaticStr,
 )]
 #[strum(ascii_case_insensitive)]
 pub enum ApprovalMode {
@@ -88,7 +67,7 @@ impl ApprovalMode {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApprovalSettings {
     pub is_approval_required: bool,
     pub is_approval_required_for_extension: bool,
@@ -98,17 +77,7 @@ pub struct ApprovalSettings {
 }
 
 #[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Serialize,
-    Deserialize,
-    strum::Display,
-    strum::EnumString,
-    strum::AsRefStr,
-    strum::IntoStaticStr,
+    Debug, Clone, Copy, PartialEq, Eq, strum::Display, strum::EnumString, strum::AsRefStr, strum::IntoStaticStr,
 )]
 #[strum(ascii_case_insensitive)]
 pub enum NotificationLevel {
@@ -124,17 +93,7 @@ impl NotificationLevel {
 }
 
 #[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Serialize,
-    Deserialize,
-    strum::Display,
-    strum::EnumString,
-    strum::AsRefStr,
-    strum::IntoStaticStr,
+    Debug, Clone, Copy, PartialEq, Eq, strum::Display, strum::EnumString, strum::AsRefStr, strum::IntoStaticStr,
 )]
 #[strum(ascii_case_insensitive)]
 pub enum RecipientType {
@@ -149,7 +108,7 @@ impl RecipientType {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RuleKind {
     Expiration {
         is_expiration_required: bool,
@@ -186,7 +145,7 @@ impl RuleKind {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PolicyRule {
     pub id: String,
     pub target: RuleTarget,

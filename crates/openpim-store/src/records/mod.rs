@@ -15,6 +15,9 @@
 //! existing row reads as it is, with no migration. Each v1 document is a bare JSON array. A
 //! future version is written as an object `{"v": 2, ...}`; its decoder keeps reading arrays as
 //! v1, so old rows stay readable without rewriting them.
+//!
+//! Core's policy and approval types derive no serde traits at all, so they cannot be stored (or
+//! sent) by accident without going through a record type.
 
 pub mod approval_steps;
 pub mod policy_rules;
