@@ -665,3 +665,23 @@ async fn download_csv_is_the_apis_csv_export() {
     assert!(csv.body.contains("CSV Person"), "{}", csv.body);
     ts.stop().await;
 }
+
+#[tokio::test]
+async fn a_member_without_a_reading_role_sees_the_role_but_not_who_holds_it() {
+    let ts = TestServer::start().await;
+    ts.create_user("bob@openpim.test").await;
+    let mut admin = Browser::new(&ts.base);
+    admin.sign_in(&ts.admin_token()).await;
+    let as_admin = admin.get(&format!("/roles/{USER_ADMINISTRATOR}")).await;
+    assert!(!as_admin.body.contains("shown to directory readers"), "an administrator sees the holders");
+    assert!(as_admin.body.contains("Eligible assignments"));
+
+    let mut b = Browser::new(&ts.base);
+    b.sign_in(&ts.token_for("bob@openpim.test")).await;
+    let page = b.get(&format!("/roles/{USER_ADMINISTRATOR}")).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("User Administrator"), "the role itself is readable by members");
+    assert!(page.body.contains("shown to directory readers"), "the holders are not: {}", page.body);
+    assert!(!page.body.contains("Eligible assignments"));
+    ts.stop().await;
+}

@@ -95,6 +95,9 @@ struct RolePage {
     role_id: String,
     description: String,
     sections: Vec<Section>,
+    /// The caller may read the role but not who holds it (that needs a role that reads role
+    /// assignments: docs/SECURITY.md), so the page says so instead of failing.
+    holders_hidden: bool,
 }
 
 /// Eligible or active assignments: the `kind` is what the remove/update forms send.
@@ -153,16 +156,26 @@ pub async fn detail(State(ui): State<UiState>, session: Session, Path(id): Path<
     let loaded = async {
         let role: UnifiedRoleDefinition = api.get_as(&format!("{RM}/roleDefinitions/{}", seg(&id))).await?;
         let filter = q(&format!("roleDefinitionId eq {}", lit(&id)));
-        let eligible: Vec<UnifiedRoleSchedule> =
-            api.list_all_as(&format!("{RM}/roleEligibilitySchedules?$filter={filter}&$expand=principal")).await?;
-        let active: Vec<UnifiedRoleSchedule> =
-            api.list_all_as(&format!("{RM}/roleAssignmentSchedules?$filter={filter}&$expand=principal")).await?;
-        Ok::<_, GraphError>((role, eligible, active))
+        let holders = async {
+            let eligible: Vec<UnifiedRoleSchedule> =
+                api.list_all_as(&format!("{RM}/roleEligibilitySchedules?$filter={filter}&$expand=principal")).await?;
+            let active: Vec<UnifiedRoleSchedule> =
+                api.list_all_as(&format!("{RM}/roleAssignmentSchedules?$filter={filter}&$expand=principal")).await?;
+            Ok::<_, GraphError>((eligible, active))
+        };
+        let holders = match holders.await {
+            Ok(h) => Some(h),
+            Err(e) if e.status == StatusCode::FORBIDDEN => None,
+            Err(e) => return Err(e),
+        };
+        Ok::<_, GraphError>((role, holders))
     };
-    let (role, eligible, active) = match loaded.await {
+    let (role, holders) = match loaded.await {
         Ok(x) => x,
         Err(e) => return page::load_failed(&session, chrome, &e),
     };
+    let holders_hidden = holders.is_none();
+    let (eligible, active) = holders.unwrap_or_default();
     chrome.title = role.display_name;
     let page = RolePage {
         page: chrome,
@@ -172,6 +185,7 @@ pub async fn detail(State(ui): State<UiState>, session: Session, Path(id): Path<
             Section { kind: "eligible", title: "Eligible assignments", rows: holder_rows(&eligible, "e") },
             Section { kind: "active", title: "Active assignments", rows: holder_rows(&active, "a") },
         ],
+        holders_hidden,
     };
     session.finish(view::render(StatusCode::OK, &page))
 }
