@@ -8,16 +8,20 @@
 #   ./bench/run.sh --scale-size N  full run, scale step on N users instead of 1M
 #   ./bench/run.sh --smoke         CI smoke: dev build, small workload, ~1 s per step, no timing
 #                                  assertions (only that every step runs and answers correctly)
+#   ./bench/run.sh --server-bin P  measure another build of the `openpim` binary (e.g. an earlier
+#                                  commit's, to compare before/after) with this tree's load tools
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SMOKE=0
 SCALE_SIZE=large
+SERVER_BIN=
 while [ $# -gt 0 ]; do
     case "$1" in
         --smoke) SMOKE=1 ;;
         --scale-size) SCALE_SIZE="$2"; shift ;;
-        -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+        --server-bin) SERVER_BIN="$(realpath "$2")"; shift ;;
+        -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
         *) echo "unknown argument: $1" >&2; exit 64 ;;
     esac
     shift
@@ -35,7 +39,7 @@ else
     DURATION=10s; WARMUP=2s; FSYNC=5s; ACTIVATIONS=5000; CHECK_URLS=20000; SAMPLES=1000
 fi
 LOADGEN="$BIN/openpim-loadgen"
-OPENPIM="$BIN/openpim"
+OPENPIM="${SERVER_BIN:-$BIN/openpim}"
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/openpim-bench.XXXXXX")
 STAMP=$(date -u +%Y%m%dT%H%M%SZ)
