@@ -248,26 +248,29 @@ fn init_logging(json: bool) {
     }
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
+/// Installs the SIGTERM and SIGINT handlers and returns what resolves on either. Called before
+/// the server starts: a signal that arrives as soon as it listens (a supervisor, a test) must
+/// stop it gracefully, not find the default action still in place and kill it.
+#[cfg(unix)]
+fn install_shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+    let mut int = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
+    Ok(async move {
+        tokio::select! { _ = term.recv() => {}, _ = int.recv() => {} }
+    })
+}
+
+#[cfg(not(unix))]
+fn install_shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    Ok(async {
         let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    })
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     init_logging(args.log_json);
+    let shutdown = install_shutdown_signal()?;
     let config = ServerConfig {
         listen: args.listen,
         data_dir: args.data.clone(),
@@ -301,7 +304,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     tracing::info!(addr = %server.addr, "OpenPIM listening");
     eprintln!("OpenPIM listening on {}", server.state.listen_origin);
-    shutdown_signal().await;
+    shutdown.await;
     tracing::info!("shutting down");
     server.stop().await
 }
