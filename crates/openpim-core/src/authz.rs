@@ -11,8 +11,30 @@ use crate::scope::{DirectoryScope, Scope};
 use crate::{Instant, ObjectId};
 use std::marker::PhantomData;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Operation {
+/// Declares [`Operation`] and, for each of its variants, the zero-sized marker of the same name in
+/// [`cap`], from one list: an operation cannot exist without its capability type.
+macro_rules! operations {
+    ($($(#[$doc:meta])* $name:ident,)*) => {
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum Operation {
+            $($(#[$doc])* $name,)*
+        }
+
+        /// One zero-sized marker per [`Operation`], named alike.
+        pub mod cap {
+            $(
+                #[derive(Debug, Clone, Copy)]
+                pub struct $name;
+                impl super::sealed::Sealed for $name {}
+                impl super::Capability for $name {
+                    const OPERATION: super::Operation = super::Operation::$name;
+                }
+            )*
+        }
+    };
+}
+
+operations! {
     CreateUser,
     UpdateUser,
     DeleteUser,
@@ -114,52 +136,6 @@ mod sealed {
 pub trait Capability: sealed::Sealed + Send + Sync + 'static {
     const OPERATION: Operation;
 }
-
-macro_rules! capabilities {
-    ($($name:ident),* $(,)?) => {
-        /// One zero-sized marker per [`Operation`], named alike.
-        pub mod cap {
-            $(
-                #[derive(Debug, Clone, Copy)]
-                pub struct $name;
-                impl super::sealed::Sealed for $name {}
-                impl super::Capability for $name {
-                    const OPERATION: super::Operation = super::Operation::$name;
-                }
-            )*
-        }
-    };
-}
-
-capabilities!(
-    CreateUser,
-    UpdateUser,
-    DeleteUser,
-    CreateGroup,
-    UpdateGroup,
-    DeleteGroup,
-    UpdateGroupMembers,
-    CreateRoleAssignableGroup,
-    UpdateRoleAssignableGroup,
-    DeleteRoleAssignableGroup,
-    ManageAdministrativeUnits,
-    CreateApplication,
-    UpdateApplication,
-    DeleteApplication,
-    CreateServicePrincipal,
-    UpdateServicePrincipal,
-    EnableServicePrincipal,
-    DisableServicePrincipal,
-    DeleteServicePrincipal,
-    ManageRoleDefinitions,
-    ManageRoleAssignments,
-    ManageRolePolicies,
-    ReadRoleAssignments,
-    ReadRolePolicies,
-    ReadAuditLogs,
-    ReadRoleDefinitions,
-    ReadDirectory,
-);
 
 /// Why a [`Granted`] was issued.
 #[derive(Debug, Clone, PartialEq)]
