@@ -172,32 +172,67 @@ struct OidcArgs {
     /// instead of refusing them.
     #[arg(long = "oidc-jit", env = "OPENPIM_OIDC_JIT")]
     jit: bool,
+    // CLI sign-in (`openpim login`, device flow).
+    /// The provider's public client for `openpim login` (device authorization grant), for the
+    /// --oidc-issuer in the same position (or one for all).
+    #[arg(long = "oidc-cli-client-id", env = "OPENPIM_OIDC_CLI_CLIENT_ID", value_delimiter = ',', value_name = "ID")]
+    cli_client_ids: Vec<String>,
+    /// How clients ask the --oidc-issuer in the same position (or all) for OpenPIM's audience:
+    /// resource (RFC 8707 parameter), scope ({audience}/.default, Entra ID) or none.
+    #[arg(
+        long = "oidc-cli-audience-via",
+        env = "OPENPIM_OIDC_CLI_AUDIENCE_VIA",
+        value_delimiter = ',',
+        value_name = "resource|scope|none"
+    )]
+    cli_audience_via: Vec<openpim_server::auth::external::AudienceVia>,
+    /// TOML file with one [[issuer]] section per trusted issuer and every per-issuer setting;
+    /// its issuers come after the --oidc-issuer ones (see README).
+    #[arg(long = "oidc-config", env = "OPENPIM_OIDC_CONFIG", value_name = "FILE")]
+    config_file: Option<PathBuf>,
+}
+
+/// The value of a per-issuer flag for issuer `i` of `issuers`: none given, one for all, or one
+/// per issuer in the same order; any other count is ambiguous and refused.
+fn positional<T: Clone>(values: &[T], issuers: usize, i: usize, flag: &str) -> anyhow::Result<Option<T>> {
+    match values.len() {
+        0 => Ok(None),
+        1 => Ok(Some(values[0].clone())),
+        n if n == issuers => Ok(Some(values[i].clone())),
+        n => Err(anyhow::anyhow!(
+            "{issuers} --oidc-issuer but {n} {flag}: give one per issuer, in the same order, or one for all"
+        )),
+    }
 }
 
 impl OidcArgs {
-    /// One issuer configuration per --oidc-issuer, each with its audience.
+    /// One issuer configuration per --oidc-issuer, each with its audience, then the issuer
+    /// file's.
     fn issuers(self) -> anyhow::Result<Vec<openpim_server::auth::external::IssuerConfig>> {
-        let audience_for = |i: usize| match self.audiences.len() {
-            1 => Ok(self.audiences[0].clone()),
-            n if n == self.issuers.len() => Ok(self.audiences[i].clone()),
-            n => Err(anyhow::anyhow!(
-                "{} --oidc-issuer but {n} --oidc-audience: give one audience per issuer, in the same order, \
-                 or one for all",
-                self.issuers.len()
-            )),
-        };
-        self.issuers
+        use openpim_server::auth::external::{CliSignIn, IssuerConfig};
+        let n = self.issuers.len();
+        let mut configs = self
+            .issuers
             .iter()
             .enumerate()
             .map(|(i, issuer)| {
-                let mut config = openpim_server::auth::external::IssuerConfig::new(issuer, vec![audience_for(i)?])
-                    .map_err(anyhow::Error::msg)?;
+                let audience = positional(&self.audiences, n, i, "--oidc-audience")?.unwrap_or_default();
+                let mut config = IssuerConfig::new(issuer, vec![audience]).map_err(anyhow::Error::msg)?;
                 config.user_claim = self.user_claim;
                 config.mfa_acr_values = self.mfa_acr_values.clone();
                 config.jit = self.jit;
+                config.cli = CliSignIn {
+                    client_id: positional(&self.cli_client_ids, n, i, "--oidc-cli-client-id")?,
+                    audience_via: positional(&self.cli_audience_via, n, i, "--oidc-cli-audience-via")?
+                        .unwrap_or_default(),
+                };
                 Ok(config)
             })
-            .collect()
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        if let Some(path) = &self.config_file {
+            configs.extend(openpim_server::auth::issuer_file::load(path)?);
+        }
+        Ok(configs)
     }
 }
 
@@ -427,6 +462,36 @@ async fn main() -> std::process::ExitCode {
 mod tests {
     use super::*;
 
+    #[test]
+    fn issuer_file_sections_come_after_the_flags() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("issuers.toml");
+        std::fs::write(&file, "[[issuer]]\nurl = \"https://file.example.com\"\naudience = \"api://f\"\njit = true\n")
+            .unwrap();
+        let file_arg = file.to_str().unwrap();
+        let issuers = serve_args(&[
+            "--oidc-issuer",
+            "https://flag.example.com",
+            "--oidc-audience",
+            "api://x",
+            "--oidc-config",
+            file_arg,
+        ])
+        .oidc
+        .issuers()
+        .unwrap();
+        let got: Vec<_> = issuers.iter().map(|i| (i.issuer.as_str(), i.audiences[0].as_str(), i.jit)).collect();
+        assert_eq!(
+            got,
+            vec![("https://flag.example.com", "api://x", false), ("https://file.example.com", "api://f", true)]
+        );
+        // The file alone is enough, and its errors name it.
+        assert_eq!(serve_args(&["--oidc-config", file_arg]).oidc.issuers().unwrap().len(), 1);
+        std::fs::write(&file, "[[issuer]]\nurl = \"https://file.example.com\"\n").unwrap();
+        let e = serve_args(&["--oidc-config", file_arg]).oidc.issuers().unwrap_err().to_string();
+        assert!(e.contains(file_arg) && e.contains("`audience`"), "{e}");
+    }
+
     fn serve_args(args: &[&str]) -> ServeArgs {
         let cli = Cli::try_parse_from(["openpim", "serve"].iter().chain(args)).expect("arguments parse");
         match cli.command {
@@ -491,10 +556,32 @@ mod tests {
         .oidc
         .issuers()
         .unwrap_err();
-        assert!(e.to_string().contains("one audience per issuer"), "{e}");
+        assert!(e.to_string().contains("3 --oidc-audience: give one per issuer"), "{e}");
         // No audience at all, or plain http to a remote host: refused.
         assert!(serve_args(&["--oidc-issuer", "https://a.example.com"]).oidc.issuers().is_err());
         assert!(serve_args(&["--oidc-issuer", "http://a.example.com", "--oidc-audience", "x"]).oidc.issuers().is_err());
+        // The CLI's client ids pair the same way; the audience style may be one for all.
+        let issuers = serve_args(&[
+            "--oidc-issuer",
+            "https://a.example.com",
+            "--oidc-issuer",
+            "https://b.example.com",
+            "--oidc-audience",
+            "api://x",
+            "--oidc-cli-client-id",
+            "cli-a",
+            "--oidc-cli-client-id",
+            "cli-b",
+            "--oidc-cli-audience-via",
+            "scope",
+        ])
+        .oidc
+        .issuers()
+        .unwrap();
+        let cli: Vec<_> = issuers.iter().map(|i| (i.cli.client_id.as_deref(), i.cli.audience_via)).collect();
+        use openpim_server::auth::external::AudienceVia;
+        assert_eq!(cli, vec![(Some("cli-a"), AudienceVia::Scope), (Some("cli-b"), AudienceVia::Scope)]);
+        assert!(Cli::try_parse_from(["openpim", "serve", "--oidc-cli-audience-via", "header"]).is_err());
         // TLS files come in pairs.
         assert!(Cli::try_parse_from(["openpim", "serve", "--tls-cert", "c.pem"]).is_err());
         assert!(serve_args(&["--tls-cert", "c.pem", "--tls-key", "k.pem"]).tls_key.is_some());
