@@ -4,6 +4,7 @@
 mod client;
 mod commands;
 mod context;
+mod device_flow;
 mod duration;
 mod error;
 mod output;
@@ -66,6 +67,11 @@ enum Command {
     Token(TokenArgs),
     /// Break-glass recovery, offline (the server must be stopped): make a user Global Administrator.
     Recover(RecoverArgs),
+    /// Sign in to a server: with --token, check it and save it; without, sign in at the server's
+    /// identity provider (device flow). Saved under the profile (file mode 0600).
+    Login(LoginArgs),
+    /// Forget a saved profile.
+    Logout,
     #[command(flatten)]
     Client(ClientCommand),
 }
@@ -73,10 +79,6 @@ enum Command {
 /// The commands that talk to a server over HTTP.
 #[derive(Subcommand)]
 enum ClientCommand {
-    /// Check a token against a server and save both under a profile (file mode 0600).
-    Login,
-    /// Forget a saved profile.
-    Logout,
     /// Role definitions: list, show, create custom roles.
     #[command(subcommand)]
     Roles(RolesCommand),
@@ -102,6 +104,13 @@ enum ClientCommand {
     /// The audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+}
+
+#[derive(clap::Args)]
+struct LoginArgs {
+    /// The identity provider to sign in with, when the server trusts several (its issuer URL).
+    #[arg(long, value_name = "URL", conflicts_with = "token")]
+    issuer: Option<String>,
 }
 
 #[derive(clap::Args)]
@@ -400,26 +409,46 @@ fn read_token_from_stdin() -> Result<String, CliError> {
     Ok(line.trim().to_string())
 }
 
-/// Runs a client command. A saved profile's token is only sent to the profile's own server.
-async fn client(conn: ConnArgs, command: ClientCommand) -> Result<(), CliError> {
-    let format = output::Format::resolve(conn.output);
-    let mut conn = conn;
-    // `--token -` reads the token from standard input, keeping it out of the process list.
+/// `--token -` reads the token from standard input, keeping it out of the process list.
+fn read_token_arg(conn: &mut ConnArgs) -> Result<(), CliError> {
     if conn.token.as_deref() == Some("-") {
         conn.token = Some(read_token_from_stdin()?);
     }
+    Ok(())
+}
+
+/// `login`: checks and saves the token it was given, or gets one at the server's provider; never
+/// reuses one already saved.
+async fn login(mut conn: ConnArgs, args: LoginArgs) -> Result<(), CliError> {
+    let format = output::Format::resolve(conn.output);
+    read_token_arg(&mut conn)?;
+    let saved = commands::session::saved(&conn.profile)?;
+    let server = conn.server.or_else(|| saved.map(|p| p.server)).unwrap_or_else(|| DEFAULT_SERVER.to_string());
+    let credential = match conn.token {
+        Some(token) => commands::session::Credential::Token(token),
+        None => commands::session::Credential::DeviceFlow { issuer: args.issuer },
+    };
+    commands::session::login(&server, credential, &conn.profile, format).await
+}
+
+/// Runs a client command. A saved profile's token is only sent to the profile's own server, and
+/// refreshed first when it came from an identity provider and is near its end.
+async fn client(mut conn: ConnArgs, command: ClientCommand) -> Result<(), CliError> {
+    let format = output::Format::resolve(conn.output);
+    read_token_arg(&mut conn)?;
     let saved = commands::session::saved(&conn.profile)?;
     let server = conn
         .server
         .clone()
         .or_else(|| saved.as_ref().map(|p| p.server.clone()))
         .unwrap_or_else(|| DEFAULT_SERVER.to_string());
-    let token = conn.token.clone().or_else(|| saved.filter(|p| same_server(&p.server, &server)).map(|p| p.token));
-    // Login checks and saves the token it was given, never one already saved.
+    let token = match (conn.token.clone(), saved.filter(|p| same_server(&p.server, &server))) {
+        (Some(token), _) => Some(token),
+        (None, Some(profile)) => Some(commands::session::current_token(&conn.profile, profile).await?),
+        (None, None) => None,
+    };
     let connect = || client::Client::new(&server, token.clone()).map(|c| context::Ctx::new(c, format));
     match command {
-        ClientCommand::Login => commands::session::login(&server, conn.token, &conn.profile, format).await,
-        ClientCommand::Logout => commands::session::logout(&conn.profile, format),
         ClientCommand::Roles(c) => commands::roles::run(&connect()?, c).await,
         ClientCommand::Assignments(c) => commands::assignments::run(&connect()?, c).await,
         ClientCommand::Activate(a) => commands::activation::activate(&connect()?, a).await,
@@ -432,6 +461,17 @@ async fn client(conn: ConnArgs, command: ClientCommand) -> Result<(), CliError> 
     }
 }
 
+/// A client command's exit status, its error (if any) on standard error.
+fn exit(result: Result<(), CliError>) -> std::process::ExitCode {
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            e.exit_code()
+        }
+    }
+}
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
@@ -439,15 +479,12 @@ async fn main() -> std::process::ExitCode {
         Command::Serve(args) => serve(args).await,
         Command::Token(args) => token(args).await,
         Command::Recover(args) => recover(args).await,
-        Command::Client(command) => {
-            return match client(cli.conn, command).await {
-                Ok(()) => std::process::ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    e.exit_code()
-                }
-            }
+        Command::Login(args) => return exit(login(cli.conn, args).await),
+        Command::Logout => {
+            let format = output::Format::resolve(cli.conn.output);
+            return exit(commands::session::logout(&cli.conn.profile, format));
         }
+        Command::Client(command) => return exit(client(cli.conn, command).await),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
