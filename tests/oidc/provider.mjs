@@ -4,6 +4,8 @@
 // Environment:
 //   OIDC_PORT       port to listen on at 127.0.0.1 (default 0: any free port)
 //   OIDC_AUDIENCE   the `aud` of OpenPIM access tokens (default api://openpim)
+//   OIDC_ACCESS_TTL lifetime of access tokens in seconds (default: oidc-provider's, 1 hour), short
+//                   to make a client refresh
 //
 // On start it prints one JSON line to stdout:
 //   {"issuer": "http://127.0.0.1:PORT", "keys": [{"kid", "alg", "privatePem", "publicPem"}]}
@@ -27,6 +29,7 @@ import { exportJWK, exportPKCS8, exportSPKI, generateKeyPair } from 'jose';
 
 const port = Number(process.env.OIDC_PORT || 0);
 const audience = process.env.OIDC_AUDIENCE || 'api://openpim';
+const accessTtl = process.env.OIDC_ACCESS_TTL ? Number(process.env.OIDC_ACCESS_TTL) : undefined;
 
 const accounts = {
   alice: { preferred_username: 'alice@openpim.test', name: 'Alice', amr: ['pwd', 'mfa'] },
@@ -89,7 +92,13 @@ function makeProvider(issuer) {
         getResourceServerInfo: (_ctx, resource, client) => {
           if (resource !== audience) throw new Provider.errors.InvalidTarget();
           const alg = client.clientId === 'alice-ps256' ? 'PS256' : 'ES256';
-          return { scope: 'openpim', audience, accessTokenFormat: 'jwt', jwt: { sign: { alg } } };
+          return {
+            scope: 'openpim',
+            audience,
+            accessTokenFormat: 'jwt',
+            jwt: { sign: { alg } },
+            ...(accessTtl ? { accessTokenTTL: accessTtl } : {}),
+          };
         },
       },
     },
