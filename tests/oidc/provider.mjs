@@ -25,6 +25,7 @@
 
 import http from 'node:http';
 import Provider from 'oidc-provider';
+import { createMemoryAdapter } from 'oidc-provider/lib/adapters/memory_adapter.js';
 import { exportJWK, exportPKCS8, exportSPKI, generateKeyPair } from 'jose';
 
 const port = Number(process.env.OIDC_PORT || 0);
@@ -74,8 +75,13 @@ function accountClaims(id) {
   return a && { preferred_username: a.preferred_username, name: a.name, amr: a.amr };
 }
 
+// One store for every provider instance: a key rotation (a new instance with the new key) keeps
+// the sessions, grants and refresh tokens issued before it, as a real provider's rotation does.
+const adapter = createMemoryAdapter();
+
 function makeProvider(issuer) {
   const provider = new Provider(issuer, {
+    adapter,
     clients,
     jwks: { keys: keys.map((k) => k.jwk) },
     findAccount: async (_ctx, id) =>

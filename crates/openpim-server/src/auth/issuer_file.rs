@@ -13,6 +13,7 @@
 //! jit = false
 //! cli_client_id = "CLI-APP-ID"
 //! cli_audience_via = "scope"          # resource (default), scope or none
+//! min_key_refetch_secs = 30           # least time between key-set fetches for unknown `kid`s
 //! ```
 //!
 //! `client_id`, `client_secret` and `client_secret_file` (the web UI's confidential client) are
@@ -47,6 +48,8 @@ struct IssuerSection {
     cli_client_id: Option<String>,
     #[serde(default)]
     cli_audience_via: Option<String>,
+    #[serde(default)]
+    min_key_refetch_secs: Option<u64>,
     /// The web UI's client (authorization-code flow), read by the web sign-in.
     #[serde(default)]
     #[allow(dead_code)]
@@ -106,6 +109,9 @@ impl IssuerSection {
             Some(v) => v.parse::<AudienceVia>().map_err(|e| at("cli_audience_via", e))?,
             None => AudienceVia::default(),
         };
+        if let Some(secs) = self.min_key_refetch_secs {
+            config.min_key_refetch = std::time::Duration::from_secs(secs);
+        }
         config.mfa_acr_values = self.mfa_acr;
         config.jit = self.jit;
         config.display_name = self.display_name.filter(|n| !n.trim().is_empty());
@@ -131,6 +137,7 @@ mod tests {
             jit = true
             cli_client_id = "cli-app"
             cli_audience_via = "scope"
+            min_key_refetch_secs = 5
             client_id = "web-app"
             client_secret_file = "/run/secrets/web"
 
@@ -148,6 +155,7 @@ mod tests {
         assert!(entra.jit);
         assert_eq!(entra.shown_name(), "Contoso");
         assert_eq!(entra.cli, CliSignIn { client_id: Some("cli-app".into()), audience_via: AudienceVia::Scope });
+        assert_eq!(entra.min_key_refetch, std::time::Duration::from_secs(5));
         assert!(entra.client_scopes().contains(&"api://openpim/.default".to_string()));
         assert_eq!(entra.client_resource(), None);
         // Defaults for what the second section leaves out.

@@ -46,11 +46,20 @@ pub async fn start(env: &[(&str, &str)]) -> Option<RunningProvider> {
         .spawn()
         .expect("node starts");
     let stdout = child.stdout.take().expect("piped stdout");
+    let mut stdout = BufReader::new(stdout);
     let mut line = String::new();
-    tokio::time::timeout(Duration::from_secs(30), BufReader::new(stdout).read_line(&mut line))
+    tokio::time::timeout(Duration::from_secs(30), stdout.read_line(&mut line))
         .await
         .expect("the provider starts within 30 s")
         .expect("the provider's start line");
+    // oidc-provider prints notices on stdout later (e.g. on the first device-flow page): keep
+    // reading, or its writes fail with EPIPE and take it down.
+    tokio::spawn(async move {
+        let mut rest = String::new();
+        while matches!(stdout.read_line(&mut rest).await, Ok(n) if n > 0) {
+            rest.clear();
+        }
+    });
     let start_line: serde_json::Value =
         serde_json::from_str(&line).unwrap_or_else(|e| panic!("start line {line:?}: {e}"));
     let issuer = start_line["issuer"].as_str().expect("the start line names the issuer").to_string();
