@@ -90,6 +90,7 @@ function makeProvider(issuer) {
     features: {
       clientCredentials: { enabled: true },
       deviceFlow: { enabled: true },
+      revocation: { enabled: true },
       devInteractions: { enabled: true },
       resourceIndicators: {
         enabled: true,

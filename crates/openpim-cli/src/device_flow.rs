@@ -21,6 +21,9 @@ pub struct ProviderMetadata {
     pub token_endpoint: String,
     #[serde(default)]
     pub device_authorization_endpoint: Option<String>,
+    /// RFC 7009, where the provider has one.
+    #[serde(default)]
+    pub revocation_endpoint: Option<String>,
 }
 
 /// What the client asks for: its id, the scopes and (when the provider takes one) the resource.
@@ -126,8 +129,8 @@ impl Provider {
             ));
         }
         check_transport(&metadata.token_endpoint)?;
-        if let Some(device) = &metadata.device_authorization_endpoint {
-            check_transport(device)?;
+        for endpoint in [&metadata.device_authorization_endpoint, &metadata.revocation_endpoint].into_iter().flatten() {
+            check_transport(endpoint)?;
         }
         Ok(Self { http, metadata })
     }
@@ -214,6 +217,19 @@ impl Provider {
             )),
             Err(e) => Err(described("RefreshFailed", e)),
         }
+    }
+
+    /// Revokes a refresh token (RFC 7009). `false` when the provider offers no revocation.
+    pub async fn revoke(&self, client_id: &str, refresh_token: &str) -> CliResult<bool> {
+        let Some(endpoint) = &self.metadata.revocation_endpoint else { return Ok(false) };
+        let form = [("token", refresh_token), ("token_type_hint", "refresh_token"), ("client_id", client_id)];
+        let resp = self.http.post(endpoint).form(&form).send().await.map_err(provider_error)?;
+        let status = resp.status();
+        if status.is_success() {
+            return Ok(true);
+        }
+        let bytes = resp.bytes().await.map_err(provider_error)?;
+        Err(oauth_error("RevocationFailed", &bytes))
     }
 
     /// One token request: the tokens, or the provider's OAuth error.

@@ -482,7 +482,7 @@ async fn main() -> std::process::ExitCode {
         Command::Login(args) => return exit(login(cli.conn, args).await),
         Command::Logout => {
             let format = output::Format::resolve(cli.conn.output);
-            return exit(commands::session::logout(&cli.conn.profile, format));
+            return exit(commands::session::logout(&cli.conn.profile, format).await);
         }
         Command::Client(command) => return exit(client(cli.conn, command).await),
     };

@@ -97,6 +97,26 @@ impl Profiles {
     }
 }
 
+/// Holds the profiles' lock file (`profiles.lock` next to `path`) until dropped, so that two
+/// `openpim` processes do not refresh the same sign-in at once: with refresh-token rotation the
+/// second would present a used refresh token, which providers answer by revoking the sign-in.
+pub fn lock(path: &Path) -> CliResult<std::fs::File> {
+    let io = |e: std::io::Error| CliError::local("ProfileLockFailed", format!("{}: {e}", path.display()));
+    if let Some(dir) = path.parent() {
+        create_private_dir(dir).map_err(io)?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.create(true).truncate(false).write(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let file = options.open(path.with_extension("lock")).map_err(io)?;
+    file.lock().map_err(io)?;
+    Ok(file)
+}
+
 #[cfg(unix)]
 fn refuse_if_exposed(path: &Path) -> CliResult<()> {
     use std::os::unix::fs::PermissionsExt;

@@ -246,6 +246,16 @@ async fn device_flow_login_then_silent_refresh_across_a_key_rotation() {
     assert_eq!(kid(third["token"].as_str().unwrap()), rotated["kid"].as_str().unwrap());
     assert_ne!(kid(&second_token), kid(third["token"].as_str().unwrap()));
 
+    // Two commands at once on an expired token: one refreshes, the other waits for it and uses
+    // the new token (presenting the rotated-away refresh token would make the provider revoke
+    // the whole sign-in).
+    wait_past_expiry(&cli).await;
+    let args = ["my", "roles", "--output", "json"];
+    let (a, b) = tokio::join!(cli.exec(&args, &[]), cli.exec(&args, &[]));
+    assert_eq!((a.code, b.code), (0, 0), "{}\n{}", a.stderr, b.stderr);
+    let after = cli.exec(&args, &[]).await;
+    assert_eq!(after.code, 0, "the sign-in survived concurrent refreshes: {}", after.stderr);
+
     // A refresh token the provider refuses (revoked, or used twice) means signing in again.
     let mut broken: Value = serde_json::from_str(&std::fs::read_to_string(cli.profile_file()).unwrap()).unwrap();
     broken["profiles"]["default"]["provider"]["refreshToken"] = Value::from("not-a-refresh-token");
@@ -266,10 +276,28 @@ async fn device_flow_login_then_silent_refresh_across_a_key_rotation() {
         std::fs::set_permissions(cli.profile_file(), std::fs::Permissions::from_mode(0o600)).unwrap();
     }
 
-    // Logout forgets the tokens.
+    // Logout forgets the tokens, and revokes the refresh token at the provider: a copy of it is
+    // refused there afterwards.
+    let last_refresh = profile(&cli)["provider"]["refreshToken"].as_str().unwrap().to_string();
     let out = cli.exec(&["logout", "--output", "json"], &[]).await;
-    assert_eq!(out.json()["removed"], Value::Bool(true));
+    assert_eq!(
+        (out.json()["removed"].as_bool(), out.json()["refreshTokenRevoked"].as_bool()),
+        (Some(true), Some(true))
+    );
     assert!(!std::fs::read_to_string(cli.profile_file()).unwrap().contains("refreshToken"));
+    let reuse = reqwest::Client::new()
+        .post(format!("{}/token", provider.issuer))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", last_refresh.as_str()),
+            ("client_id", "openpim-cli"),
+            ("resource", AUDIENCE),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reuse.status().as_u16(), 400, "the revoked refresh token is refused");
+    assert_eq!(reuse.json::<Value>().await.unwrap()["error"], "invalid_grant");
     cli.exec(&["--server", &cli.base, "my", "roles", "--output", "json"], &[]).await.assert_error(3, "NotSignedIn");
     cli.stop().await;
 }

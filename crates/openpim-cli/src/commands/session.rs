@@ -142,8 +142,18 @@ fn now() -> i64 {
 }
 
 /// The access token of the saved profile `name`, refreshed first when it is near its end (and
-/// the refreshed tokens saved).
+/// the refreshed tokens saved). Refreshes are serialised through the profiles' lock, and the
+/// profile is read again under it: another process may have refreshed it meanwhile.
 pub async fn current_token(name: &str, saved: Profile) -> CliResult<String> {
+    if !saved.provider.as_ref().is_some_and(|s| s.needs_refresh(now())) {
+        return Ok(saved.token);
+    }
+    let path = profile::file()?;
+    let _lock = profile::lock(&path)?;
+    let mut profiles = Profiles::load(&path)?;
+    let Some(saved) = profiles.profiles.get(name).cloned() else {
+        return Err(CliError::new(Kind::Auth, "NotSignedIn", format!("profile '{name}' was removed meanwhile")));
+    };
     let Some(session) = saved.provider.clone().filter(|s| s.needs_refresh(now())) else {
         return Ok(saved.token);
     };
@@ -158,8 +168,6 @@ pub async fn current_token(name: &str, saved: Profile) -> CliResult<String> {
     let request =
         TokenRequest { client_id: &session.client_id, scopes: &session.scopes, resource: session.resource.as_deref() };
     let tokens = provider.refresh(&request, &refresh_token).await?;
-    let path = profile::file()?;
-    let mut profiles = Profiles::load(&path)?;
     let token = tokens.access_token.clone();
     profiles
         .profiles
@@ -168,14 +176,22 @@ pub async fn current_token(name: &str, saved: Profile) -> CliResult<String> {
     Ok(token)
 }
 
-pub fn logout(name: &str, format: Format) -> CliResult<()> {
+/// Forgets the profile `name`; a refresh token in it is revoked at its provider first (when the
+/// provider can), so a copy of the file is useless afterwards.
+pub async fn logout(name: &str, format: Format) -> CliResult<()> {
     let path = profile::file()?;
+    let _lock = profile::lock(&path)?;
     let mut profiles = Profiles::load(&path)?;
-    let removed = profiles.profiles.remove(name).is_some();
-    if removed {
+    let removed = profiles.profiles.remove(name);
+    let revoked = match removed.as_ref().and_then(|p| p.provider.as_ref()) {
+        Some(session) => revoke(session).await,
+        None => false,
+    };
+    if removed.is_some() {
         profiles.save(&path)?;
     }
-    let out = json!({"profile": name, "removed": removed});
+    let removed = removed.is_some();
+    let out = json!({"profile": name, "removed": removed, "refreshTokenRevoked": revoked});
     emit(format, &out, || {
         if removed {
             format!("Signed out: profile '{name}' removed\n")
@@ -184,6 +200,30 @@ pub fn logout(name: &str, format: Format) -> CliResult<()> {
         }
     });
     Ok(())
+}
+
+/// Best effort: logging out must work when the provider is unreachable, so a failure is a
+/// warning (the token then stays valid at the provider until it expires).
+async fn revoke(session: &ProviderSession) -> bool {
+    let Some(refresh_token) = &session.refresh_token else { return false };
+    let result = match Provider::discover(&session.issuer).await {
+        Ok(provider) => provider.revoke(&session.client_id, refresh_token).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(true) => true,
+        Ok(false) => {
+            eprintln!("note: {} cannot revoke tokens; the refresh token stays valid until it expires", session.issuer);
+            false
+        }
+        Err(e) => {
+            eprintln!(
+                "warning: the refresh token could not be revoked at {} ({e}); it stays valid until it expires",
+                session.issuer
+            );
+            false
+        }
+    }
 }
 
 /// The profile `name`, if saved. A broken profile file is an error only when it is needed.
