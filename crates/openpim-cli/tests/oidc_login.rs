@@ -126,6 +126,17 @@ impl Browser {
         }
         panic!("the device sign-in did not finish: {page}");
     }
+
+    /// Enters the code, then presses "Abort" on the provider's confirmation page.
+    async fn abort_device_sign_in(&mut self, issuer: &str, user_code: &str) {
+        let page = self.fetch(issuer, self.http.get(format!("{issuer}/device"))).await;
+        let enter = first_form(&page, user_code, "").expect("the code form");
+        let page = self.fetch(issuer, self.http.post(&enter.action).form(&enter.fields)).await;
+        let mut confirm = first_form(&page, user_code, "").expect("the confirmation form");
+        assert!(confirm.fields.iter().any(|(k, _)| k == "confirm"), "a confirmation page: {page}");
+        confirm.fields.push(("abort".into(), "yes".into()));
+        self.fetch(issuer, self.http.post(&confirm.action).form(&confirm.fields)).await;
+    }
 }
 
 /// The saved profile `default`.
@@ -142,30 +153,10 @@ fn kid(jwt: &str) -> String {
     header["kid"].as_str().unwrap().to_string()
 }
 
-/// Waits until the saved access token has expired (by its `expiresAt`).
-async fn wait_past_expiry(cli: &Cli) {
-    let expires_at = profile(cli)["provider"]["expiresAt"].as_i64().expect("expiresAt");
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    tokio::time::sleep(Duration::from_secs((expires_at - now + 1).max(0) as u64)).await;
-}
-
-#[cfg(unix)]
-fn mode(path: &std::path::Path) -> u32 {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn device_flow_login_then_silent_refresh_across_a_key_rotation() {
-    let Some(provider) =
-        oidc_provider::start(&[("OIDC_AUDIENCE", AUDIENCE), ("OIDC_ACCESS_TTL", ACCESS_TTL_SECS)]).await
-    else {
-        return;
-    };
-    let files = tempfile::tempdir().unwrap();
-    let cli = Cli::start_with(issuer_file(&provider.issuer, files.path())).await;
-
-    // `openpim login --server URL`: the CLI shows the code on standard error and waits.
+/// Starts `openpim login --server URL --output json` and reads its instructions up to the user
+/// code: the running login, the code, what it showed, and the rest of its standard error (read
+/// until it exits).
+async fn start_login(cli: &Cli) -> (tokio::process::Child, String, String, tokio::task::JoinHandle<String>) {
     let mut login = tokio::process::Command::new(env!("CARGO_BIN_EXE_openpim"));
     for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("OPENPIM_")) {
         login.env_remove(k);
@@ -193,13 +184,49 @@ async fn device_flow_login_then_silent_refresh_across_a_key_rotation() {
             break code.trim().to_string();
         }
     };
+    let rest = tokio::spawn(async move {
+        let mut rest = String::new();
+        while let Ok(Some(line)) = stderr.next_line().await {
+            rest.push_str(&line);
+            rest.push('\n');
+        }
+        rest
+    });
+    (login, user_code, shown, rest)
+}
+
+/// Waits until the saved access token has expired (by its `expiresAt`).
+async fn wait_past_expiry(cli: &Cli) {
+    let expires_at = profile(cli)["provider"]["expiresAt"].as_i64().expect("expiresAt");
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    tokio::time::sleep(Duration::from_secs((expires_at - now + 1).max(0) as u64)).await;
+}
+
+#[cfg(unix)]
+fn mode(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn device_flow_login_then_silent_refresh_across_a_key_rotation() {
+    let Some(provider) =
+        oidc_provider::start(&[("OIDC_AUDIENCE", AUDIENCE), ("OIDC_ACCESS_TTL", ACCESS_TTL_SECS)]).await
+    else {
+        return;
+    };
+    let files = tempfile::tempdir().unwrap();
+    let cli = Cli::start_with(issuer_file(&provider.issuer, files.path())).await;
+
+    // `openpim login --server URL`: the CLI shows the code on standard error and waits.
+    let (login, user_code, shown, rest) = start_login(&cli).await;
     assert!(shown.contains(&format!("open {}/device?user_code={user_code}", provider.issuer)), "{shown}");
     Browser::new().complete_device_sign_in(&provider.issuer, &user_code, "alice").await;
     let done = tokio::time::timeout(Duration::from_secs(60), login.wait_with_output())
         .await
         .expect("login finishes after the sign-in")
         .unwrap();
-    assert!(done.status.success(), "login failed: {}", String::from_utf8_lossy(&done.stdout));
+    assert!(done.status.success(), "login failed: {}", rest.await.unwrap());
     let out: Value = serde_json::from_slice(&done.stdout).unwrap();
     assert_eq!((out["user"].as_str(), out["issuer"].as_str()), (Some(ALICE), Some(provider.issuer.as_str())));
 
@@ -299,5 +326,24 @@ async fn device_flow_login_then_silent_refresh_across_a_key_rotation() {
     assert_eq!(reuse.status().as_u16(), 400, "the revoked refresh token is refused");
     assert_eq!(reuse.json::<Value>().await.unwrap()["error"], "invalid_grant");
     cli.exec(&["--server", &cli.base, "my", "roles", "--output", "json"], &[]).await.assert_error(3, "NotSignedIn");
+    cli.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_sign_in_aborted_at_the_provider_is_refused_and_saves_nothing() {
+    let Some(provider) = oidc_provider::start(&[("OIDC_AUDIENCE", AUDIENCE)]).await else { return };
+    let files = tempfile::tempdir().unwrap();
+    let cli = Cli::start_with(issuer_file(&provider.issuer, files.path())).await;
+    let (login, user_code, _, rest) = start_login(&cli).await;
+    Browser::new().abort_device_sign_in(&provider.issuer, &user_code).await;
+    let done = tokio::time::timeout(Duration::from_secs(60), login.wait_with_output())
+        .await
+        .expect("login ends after the refusal")
+        .unwrap();
+    let rest = rest.await.unwrap();
+    assert_eq!(done.status.code(), Some(3), "access_denied is a sign-in failure (exit 3): {rest}");
+    assert!(rest.contains("error: SignInDenied: "), "{rest}");
+    assert!(done.stdout.is_empty(), "nothing on stdout: {}", String::from_utf8_lossy(&done.stdout));
+    assert!(!cli.profile_file().exists(), "no profile saved");
     cli.stop().await;
 }
