@@ -59,7 +59,17 @@ pub async fn login(server: &str, credential: Credential, name: &str, format: For
 /// The server's sign-in configuration, the issuer to use, the device flow at it (the user is
 /// told on standard error where to go), and the session to keep.
 async fn device_flow(server: &str, wanted: Option<&str>) -> CliResult<(Tokens, ProviderSession)> {
-    let config: SigninConfiguration = Client::new(server, None)?.get_public_as("/openpim/signin-configuration").await?;
+    let config: SigninConfiguration =
+        Client::new(server, None)?.get_public_as("/openpim/signin-configuration").await.map_err(|e| {
+            if e.kind == Kind::NotFound {
+                CliError::not_found(
+                    "NoSignInProvider",
+                    format!("{server} offers no sign-in configuration (an older server?): sign in with --token TOKEN"),
+                )
+            } else {
+                e
+            }
+        })?;
     let issuer = pick_issuer(&config, wanted)?;
     let client_id = issuer.cli_client_id.clone().unwrap_or_default();
     let provider = Provider::discover(&issuer.issuer).await?;
