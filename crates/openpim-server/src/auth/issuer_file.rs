@@ -17,7 +17,8 @@
 //! ```
 //!
 //! `client_id`, `client_secret` and `client_secret_file` (the web UI's confidential client) are
-//! accepted here too; the web UI sign-in reads them.
+//! accepted here too, so files written for the web UI's provider sign-in load; nothing reads them
+//! until that sign-in exists.
 
 use super::external::{AudienceVia, CliSignIn, IssuerConfig, UserClaim};
 use serde::Deserialize;
@@ -50,7 +51,7 @@ struct IssuerSection {
     cli_audience_via: Option<String>,
     #[serde(default)]
     min_key_refetch_secs: Option<u64>,
-    /// The web UI's client (authorization-code flow), read by the web sign-in.
+    /// The web UI's client (authorization-code flow): accepted, not read yet (see the module doc).
     #[serde(default)]
     #[allow(dead_code)]
     client_id: Option<String>,
