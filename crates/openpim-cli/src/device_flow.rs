@@ -180,19 +180,7 @@ impl Provider {
             }
             match self.token(&form).await? {
                 Ok(tokens) => return Ok(tokens),
-                Err(e) => match e.error.as_str() {
-                    "authorization_pending" => {}
-                    "slow_down" => interval += SLOW_DOWN_STEP,
-                    "expired_token" => return Err(expired()),
-                    "access_denied" => {
-                        return Err(CliError::new(
-                            Kind::Auth,
-                            "SignInDenied",
-                            "the sign-in was refused at the provider",
-                        ))
-                    }
-                    _ => return Err(described("SignInFailed", e)),
-                },
+                Err(e) => interval = next_interval(interval, e)?,
             }
         }
     }
@@ -256,6 +244,18 @@ impl Provider {
     }
 }
 
+/// RFC 8628 §3.5: what a token-endpoint error means while polling: wait the same interval
+/// (`authorization_pending`), 5 seconds longer from now on (`slow_down`), or stop.
+fn next_interval(interval: u64, e: OAuthError) -> CliResult<u64> {
+    match e.error.as_str() {
+        "authorization_pending" => Ok(interval),
+        "slow_down" => Ok(interval + SLOW_DOWN_STEP),
+        "expired_token" => Err(expired()),
+        "access_denied" => Err(CliError::new(Kind::Auth, "SignInDenied", "the sign-in was refused at the provider")),
+        _ => Err(described("SignInFailed", e)),
+    }
+}
+
 fn expired() -> CliError {
     CliError::new(
         Kind::Auth,
@@ -293,6 +293,20 @@ mod tests {
         assert!(check_transport("http://[::1]:9000").is_ok());
         assert_eq!(check_transport("http://login.example.com").unwrap_err().code, "InsecureIssuerUrl");
         assert_eq!(check_transport("not a url").unwrap_err().code, "InvalidIssuerUrl");
+    }
+
+    #[test]
+    fn polling_follows_the_providers_answers() {
+        let answer = |error: &str| OAuthError { error: error.into(), error_description: None };
+        assert_eq!(next_interval(5, answer("authorization_pending")).unwrap(), 5);
+        assert_eq!(next_interval(5, answer("slow_down")).unwrap(), 10);
+        assert_eq!(next_interval(10, answer("slow_down")).unwrap(), 15, "slow_down adds up");
+        assert_eq!(next_interval(5, answer("expired_token")).unwrap_err().code, "SignInExpired");
+        assert_eq!(next_interval(5, answer("access_denied")).unwrap_err().code, "SignInDenied");
+        let e = next_interval(5, OAuthError { error: "invalid_client".into(), error_description: Some("who?".into()) })
+            .unwrap_err();
+        assert_eq!((e.code.as_str(), e.kind), ("SignInFailed", Kind::Auth));
+        assert!(e.message.contains("invalid_client: who?"), "{}", e.message);
     }
 
     #[test]

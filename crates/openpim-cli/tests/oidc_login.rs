@@ -221,6 +221,9 @@ async fn device_flow_login_then_silent_refresh_across_a_key_rotation() {
     // `openpim login --server URL`: the CLI shows the code on standard error and waits.
     let (login, user_code, shown, rest) = start_login(&cli).await;
     assert!(shown.contains(&format!("open {}/device?user_code={user_code}", provider.issuer)), "{shown}");
+    // The person takes a while: the CLI's first poll (after the provider's 5 s default interval)
+    // is answered `authorization_pending`, and it keeps waiting.
+    tokio::time::sleep(Duration::from_secs(6)).await;
     Browser::new().complete_device_sign_in(&provider.issuer, &user_code, "alice").await;
     let done = tokio::time::timeout(Duration::from_secs(60), login.wait_with_output())
         .await
