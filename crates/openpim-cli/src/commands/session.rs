@@ -70,8 +70,8 @@ async fn device_flow(server: &str, wanted: Option<&str>) -> CliResult<(Tokens, P
                 e
             }
         })?;
-    let issuer = pick_issuer(&config, wanted)?;
-    let client_id = issuer.cli_client_id.clone().unwrap_or_default();
+    let (issuer, client_id) = pick_issuer(&config, wanted)?;
+    let client_id = client_id.to_string();
     let provider = Provider::discover(&issuer.issuer).await?;
     let request = TokenRequest { client_id: &client_id, scopes: &issuer.scopes, resource: issuer.resource.as_deref() };
     let device = provider.authorize_device(&request).await?;
@@ -106,13 +106,15 @@ fn instructions(server: &str, provider: &str, device: &DeviceAuthorization) -> S
     text
 }
 
-/// The issuer to sign in with: the one asked for, else the only one set up for the CLI.
-fn pick_issuer<'a>(config: &'a SigninConfiguration, wanted: Option<&str>) -> CliResult<&'a SigninIssuer> {
-    let usable: Vec<&SigninIssuer> = config.issuers.iter().filter(|i| i.cli_client_id.is_some()).collect();
-    let names = || usable.iter().map(|i| i.issuer.as_str()).collect::<Vec<_>>().join(", ");
+/// The issuer to sign in with and its CLI client id: the one asked for, else the only one set up
+/// for the CLI.
+fn pick_issuer<'a>(config: &'a SigninConfiguration, wanted: Option<&str>) -> CliResult<(&'a SigninIssuer, &'a str)> {
+    let usable: Vec<(&SigninIssuer, &str)> =
+        config.issuers.iter().filter_map(|i| Some((i, i.cli_client_id.as_deref()?))).collect();
+    let names = || usable.iter().map(|(i, _)| i.issuer.as_str()).collect::<Vec<_>>().join(", ");
     let same = |a: &str, b: &str| a.trim_end_matches('/') == b.trim_end_matches('/');
     match wanted {
-        Some(w) => usable.iter().copied().find(|i| same(&i.issuer, w)).ok_or_else(|| {
+        Some(w) => usable.iter().copied().find(|(i, _)| same(&i.issuer, w)).ok_or_else(|| {
             let why = if config.issuers.iter().any(|i| same(&i.issuer, w)) {
                 "trusts it but has no CLI client for it (--oidc-cli-client-id)".to_string()
             } else {
@@ -121,7 +123,7 @@ fn pick_issuer<'a>(config: &'a SigninConfiguration, wanted: Option<&str>) -> Cli
             CliError::not_found("IssuerNotConfigured", format!("the server {why}; CLI sign-in works with: {}", names()))
         }),
         None => match usable.as_slice() {
-            [one] => Ok(one),
+            [one] => Ok(*one),
             [] => Err(CliError::not_found(
                 "NoSignInProvider",
                 "the server has no identity provider set up for CLI sign-in (--oidc-cli-client-id); \
@@ -273,8 +275,9 @@ mod tests {
             local_issuer_enabled: true,
             issuers: vec![issuer("https://a.example", Some("cli-a")), issuer("https://web-only.example", None)],
         };
-        assert_eq!(pick_issuer(&config, None).unwrap().issuer, "https://a.example");
-        assert_eq!(pick_issuer(&config, Some("https://a.example/")).unwrap().issuer, "https://a.example");
+        let (picked, client_id) = pick_issuer(&config, None).unwrap();
+        assert_eq!((picked.issuer.as_str(), client_id), ("https://a.example", "cli-a"));
+        assert_eq!(pick_issuer(&config, Some("https://a.example/")).unwrap().0.issuer, "https://a.example");
         let e = pick_issuer(&config, Some("https://web-only.example")).unwrap_err();
         assert!(e.message.contains("no CLI client"), "{}", e.message);
         let e = pick_issuer(&config, Some("https://other.example")).unwrap_err();
