@@ -4,6 +4,8 @@
 // Environment:
 //   OIDC_PORT       port to listen on at 127.0.0.1 (default 0: any free port)
 //   OIDC_AUDIENCE   the `aud` of OpenPIM access tokens (default api://openpim)
+//   OIDC_ACCESS_TTL lifetime of access tokens in seconds (default: oidc-provider's, 1 hour), short
+//                   to make a client refresh
 //
 // On start it prints one JSON line to stdout:
 //   {"issuer": "http://127.0.0.1:PORT", "keys": [{"kid", "alg", "privatePem", "publicPem"}]}
@@ -23,10 +25,12 @@
 
 import http from 'node:http';
 import Provider from 'oidc-provider';
+import { createMemoryAdapter } from 'oidc-provider/lib/adapters/memory_adapter.js';
 import { exportJWK, exportPKCS8, exportSPKI, generateKeyPair } from 'jose';
 
 const port = Number(process.env.OIDC_PORT || 0);
 const audience = process.env.OIDC_AUDIENCE || 'api://openpim';
+const accessTtl = process.env.OIDC_ACCESS_TTL ? Number(process.env.OIDC_ACCESS_TTL) : undefined;
 
 const accounts = {
   alice: { preferred_username: 'alice@openpim.test', name: 'Alice', amr: ['pwd', 'mfa'] },
@@ -71,8 +75,13 @@ function accountClaims(id) {
   return a && { preferred_username: a.preferred_username, name: a.name, amr: a.amr };
 }
 
+// One store for every provider instance: a key rotation (a new instance with the new key) keeps
+// the sessions, grants and refresh tokens issued before it, as a real provider's rotation does.
+const adapter = createMemoryAdapter();
+
 function makeProvider(issuer) {
   const provider = new Provider(issuer, {
+    adapter,
     clients,
     jwks: { keys: keys.map((k) => k.jwk) },
     findAccount: async (_ctx, id) =>
@@ -81,6 +90,7 @@ function makeProvider(issuer) {
     features: {
       clientCredentials: { enabled: true },
       deviceFlow: { enabled: true },
+      revocation: { enabled: true },
       devInteractions: { enabled: true },
       resourceIndicators: {
         enabled: true,
@@ -89,7 +99,13 @@ function makeProvider(issuer) {
         getResourceServerInfo: (_ctx, resource, client) => {
           if (resource !== audience) throw new Provider.errors.InvalidTarget();
           const alg = client.clientId === 'alice-ps256' ? 'PS256' : 'ES256';
-          return { scope: 'openpim', audience, accessTokenFormat: 'jwt', jwt: { sign: { alg } } };
+          return {
+            scope: 'openpim',
+            audience,
+            accessTokenFormat: 'jwt',
+            jwt: { sign: { alg } },
+            ...(accessTtl ? { accessTokenTTL: accessTtl } : {}),
+          };
         },
       },
     },

@@ -96,8 +96,17 @@ impl Client {
     }
 
     async fn send(&self, method: Method, path: &str, body: Option<&Value>) -> CliResult<(StatusCode, Value)> {
-        let token = self.token()?;
-        let mut req = self.http.request(method, self.url(path)).bearer_auth(token);
+        let req = self.http.request(method, self.url(path)).bearer_auth(self.token()?);
+        self.exchange(req, body).await
+    }
+
+    /// GETs a resource served without a token (the sign-in configuration) into its type.
+    pub async fn get_public_as<T: DeserializeOwned>(&self, path: &str) -> CliResult<T> {
+        let (_, value) = self.exchange(self.http.get(self.url(path)), None).await?;
+        typed(path, value)
+    }
+
+    async fn exchange(&self, mut req: reqwest::RequestBuilder, body: Option<&Value>) -> CliResult<(StatusCode, Value)> {
         if let Some(b) = body {
             req = req.json(b);
         }

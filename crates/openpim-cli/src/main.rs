@@ -4,6 +4,7 @@
 mod client;
 mod commands;
 mod context;
+mod device_flow;
 mod duration;
 mod error;
 mod output;
@@ -61,11 +62,17 @@ const DEFAULT_SERVER: &str = "http://127.0.0.1:8080";
 #[derive(Subcommand)]
 enum Command {
     /// Run the OpenPIM service.
-    Serve(ServeArgs),
+    // Boxed: its flags outweigh every other command's (clippy::large_enum_variant).
+    Serve(Box<ServeArgs>),
     /// Print a bearer token from the local issuer (for bootstrap, scripts and tests).
     Token(TokenArgs),
     /// Break-glass recovery, offline (the server must be stopped): make a user Global Administrator.
     Recover(RecoverArgs),
+    /// Sign in to a server: with --token, check it and save it; without, sign in at the server's
+    /// identity provider (device flow). Saved under the profile (file mode 0600).
+    Login(LoginArgs),
+    /// Forget a saved profile.
+    Logout,
     #[command(flatten)]
     Client(ClientCommand),
 }
@@ -73,10 +80,6 @@ enum Command {
 /// The commands that talk to a server over HTTP.
 #[derive(Subcommand)]
 enum ClientCommand {
-    /// Check a token against a server and save both under a profile (file mode 0600).
-    Login,
-    /// Forget a saved profile.
-    Logout,
     /// Role definitions: list, show, create custom roles.
     #[command(subcommand)]
     Roles(RolesCommand),
@@ -102,6 +105,13 @@ enum ClientCommand {
     /// The audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+}
+
+#[derive(clap::Args)]
+struct LoginArgs {
+    /// The identity provider to sign in with, when the server trusts several (its issuer URL).
+    #[arg(long, value_name = "URL", conflicts_with = "token")]
+    issuer: Option<String>,
 }
 
 #[derive(clap::Args)]
@@ -172,32 +182,67 @@ struct OidcArgs {
     /// instead of refusing them.
     #[arg(long = "oidc-jit", env = "OPENPIM_OIDC_JIT")]
     jit: bool,
+    // CLI sign-in (`openpim login`, device flow).
+    /// The provider's public client for `openpim login` (device authorization grant), for the
+    /// --oidc-issuer in the same position (or one for all).
+    #[arg(long = "oidc-cli-client-id", env = "OPENPIM_OIDC_CLI_CLIENT_ID", value_delimiter = ',', value_name = "ID")]
+    cli_client_ids: Vec<String>,
+    /// How clients ask the --oidc-issuer in the same position (or all) for OpenPIM's audience:
+    /// resource (RFC 8707 parameter), scope ({audience}/.default, Entra ID) or none.
+    #[arg(
+        long = "oidc-cli-audience-via",
+        env = "OPENPIM_OIDC_CLI_AUDIENCE_VIA",
+        value_delimiter = ',',
+        value_name = "resource|scope|none"
+    )]
+    cli_audience_via: Vec<openpim_server::auth::external::AudienceVia>,
+    /// TOML file with one [[issuer]] section per trusted issuer and every per-issuer setting;
+    /// its issuers come after the --oidc-issuer ones (see README).
+    #[arg(long = "oidc-config", env = "OPENPIM_OIDC_CONFIG", value_name = "FILE")]
+    config_file: Option<PathBuf>,
+}
+
+/// The value of a per-issuer flag for issuer `i` of `issuers`: none given, one for all, or one
+/// per issuer in the same order; any other count is ambiguous and refused.
+fn positional<T: Clone>(values: &[T], issuers: usize, i: usize, flag: &str) -> anyhow::Result<Option<T>> {
+    match values.len() {
+        0 => Ok(None),
+        1 => Ok(Some(values[0].clone())),
+        n if n == issuers => Ok(Some(values[i].clone())),
+        n => Err(anyhow::anyhow!(
+            "{issuers} --oidc-issuer but {n} {flag}: give one per issuer, in the same order, or one for all"
+        )),
+    }
 }
 
 impl OidcArgs {
-    /// One issuer configuration per --oidc-issuer, each with its audience.
+    /// One issuer configuration per --oidc-issuer, each with its audience, then the issuer
+    /// file's.
     fn issuers(self) -> anyhow::Result<Vec<openpim_server::auth::external::IssuerConfig>> {
-        let audience_for = |i: usize| match self.audiences.len() {
-            1 => Ok(self.audiences[0].clone()),
-            n if n == self.issuers.len() => Ok(self.audiences[i].clone()),
-            n => Err(anyhow::anyhow!(
-                "{} --oidc-issuer but {n} --oidc-audience: give one audience per issuer, in the same order, \
-                 or one for all",
-                self.issuers.len()
-            )),
-        };
-        self.issuers
+        use openpim_server::auth::external::{CliSignIn, IssuerConfig};
+        let n = self.issuers.len();
+        let mut configs = self
+            .issuers
             .iter()
             .enumerate()
             .map(|(i, issuer)| {
-                let mut config = openpim_server::auth::external::IssuerConfig::new(issuer, vec![audience_for(i)?])
-                    .map_err(anyhow::Error::msg)?;
+                let audience = positional(&self.audiences, n, i, "--oidc-audience")?.unwrap_or_default();
+                let mut config = IssuerConfig::new(issuer, vec![audience]).map_err(anyhow::Error::msg)?;
                 config.user_claim = self.user_claim;
                 config.mfa_acr_values = self.mfa_acr_values.clone();
                 config.jit = self.jit;
+                config.cli = CliSignIn {
+                    client_id: positional(&self.cli_client_ids, n, i, "--oidc-cli-client-id")?,
+                    audience_via: positional(&self.cli_audience_via, n, i, "--oidc-cli-audience-via")?
+                        .unwrap_or_default(),
+                };
                 Ok(config)
             })
-            .collect()
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        if let Some(path) = &self.config_file {
+            configs.extend(openpim_server::auth::issuer_file::load(path)?);
+        }
+        Ok(configs)
     }
 }
 
@@ -365,26 +410,46 @@ fn read_token_from_stdin() -> Result<String, CliError> {
     Ok(line.trim().to_string())
 }
 
-/// Runs a client command. A saved profile's token is only sent to the profile's own server.
-async fn client(conn: ConnArgs, command: ClientCommand) -> Result<(), CliError> {
-    let format = output::Format::resolve(conn.output);
-    let mut conn = conn;
-    // `--token -` reads the token from standard input, keeping it out of the process list.
+/// `--token -` reads the token from standard input, keeping it out of the process list.
+fn read_token_arg(conn: &mut ConnArgs) -> Result<(), CliError> {
     if conn.token.as_deref() == Some("-") {
         conn.token = Some(read_token_from_stdin()?);
     }
+    Ok(())
+}
+
+/// `login`: checks and saves the token it was given, or gets one at the server's provider; never
+/// reuses one already saved.
+async fn login(mut conn: ConnArgs, args: LoginArgs) -> Result<(), CliError> {
+    let format = output::Format::resolve(conn.output);
+    read_token_arg(&mut conn)?;
+    let saved = commands::session::saved(&conn.profile)?;
+    let server = conn.server.or_else(|| saved.map(|p| p.server)).unwrap_or_else(|| DEFAULT_SERVER.to_string());
+    let credential = match conn.token {
+        Some(token) => commands::session::Credential::Token(token),
+        None => commands::session::Credential::DeviceFlow { issuer: args.issuer },
+    };
+    commands::session::login(&server, credential, &conn.profile, format).await
+}
+
+/// Runs a client command. A saved profile's token is only sent to the profile's own server, and
+/// refreshed first when it came from an identity provider and is near its end.
+async fn client(mut conn: ConnArgs, command: ClientCommand) -> Result<(), CliError> {
+    let format = output::Format::resolve(conn.output);
+    read_token_arg(&mut conn)?;
     let saved = commands::session::saved(&conn.profile)?;
     let server = conn
         .server
         .clone()
         .or_else(|| saved.as_ref().map(|p| p.server.clone()))
         .unwrap_or_else(|| DEFAULT_SERVER.to_string());
-    let token = conn.token.clone().or_else(|| saved.filter(|p| same_server(&p.server, &server)).map(|p| p.token));
-    // Login checks and saves the token it was given, never one already saved.
+    let token = match (conn.token.clone(), saved.filter(|p| same_server(&p.server, &server))) {
+        (Some(token), _) => Some(token),
+        (None, Some(profile)) => Some(commands::session::current_token(&conn.profile, profile).await?),
+        (None, None) => None,
+    };
     let connect = || client::Client::new(&server, token.clone()).map(|c| context::Ctx::new(c, format));
     match command {
-        ClientCommand::Login => commands::session::login(&server, conn.token, &conn.profile, format).await,
-        ClientCommand::Logout => commands::session::logout(&conn.profile, format),
         ClientCommand::Roles(c) => commands::roles::run(&connect()?, c).await,
         ClientCommand::Assignments(c) => commands::assignments::run(&connect()?, c).await,
         ClientCommand::Activate(a) => commands::activation::activate(&connect()?, a).await,
@@ -397,22 +462,30 @@ async fn client(conn: ConnArgs, command: ClientCommand) -> Result<(), CliError> 
     }
 }
 
+/// A client command's exit status, its error (if any) on standard error.
+fn exit(result: Result<(), CliError>) -> std::process::ExitCode {
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            e.exit_code()
+        }
+    }
+}
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Serve(args) => serve(args).await,
+        Command::Serve(args) => serve(*args).await,
         Command::Token(args) => token(args).await,
         Command::Recover(args) => recover(args).await,
-        Command::Client(command) => {
-            return match client(cli.conn, command).await {
-                Ok(()) => std::process::ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    e.exit_code()
-                }
-            }
+        Command::Login(args) => return exit(login(cli.conn, args).await),
+        Command::Logout => {
+            let format = output::Format::resolve(cli.conn.output);
+            return exit(commands::session::logout(&cli.conn.profile, format).await);
         }
+        Command::Client(command) => return exit(client(cli.conn, command).await),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -427,10 +500,40 @@ async fn main() -> std::process::ExitCode {
 mod tests {
     use super::*;
 
+    #[test]
+    fn issuer_file_sections_come_after_the_flags() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("issuers.toml");
+        std::fs::write(&file, "[[issuer]]\nurl = \"https://file.example.com\"\naudience = \"api://f\"\njit = true\n")
+            .unwrap();
+        let file_arg = file.to_str().unwrap();
+        let issuers = serve_args(&[
+            "--oidc-issuer",
+            "https://flag.example.com",
+            "--oidc-audience",
+            "api://x",
+            "--oidc-config",
+            file_arg,
+        ])
+        .oidc
+        .issuers()
+        .unwrap();
+        let got: Vec<_> = issuers.iter().map(|i| (i.issuer.as_str(), i.audiences[0].as_str(), i.jit)).collect();
+        assert_eq!(
+            got,
+            vec![("https://flag.example.com", "api://x", false), ("https://file.example.com", "api://f", true)]
+        );
+        // The file alone is enough, and its errors name it.
+        assert_eq!(serve_args(&["--oidc-config", file_arg]).oidc.issuers().unwrap().len(), 1);
+        std::fs::write(&file, "[[issuer]]\nurl = \"https://file.example.com\"\n").unwrap();
+        let e = serve_args(&["--oidc-config", file_arg]).oidc.issuers().unwrap_err().to_string();
+        assert!(e.contains(file_arg) && e.contains("`audience`"), "{e}");
+    }
+
     fn serve_args(args: &[&str]) -> ServeArgs {
         let cli = Cli::try_parse_from(["openpim", "serve"].iter().chain(args)).expect("arguments parse");
         match cli.command {
-            Command::Serve(args) => args,
+            Command::Serve(args) => *args,
             _ => unreachable!("parsed a serve command"),
         }
     }
@@ -491,10 +594,32 @@ mod tests {
         .oidc
         .issuers()
         .unwrap_err();
-        assert!(e.to_string().contains("one audience per issuer"), "{e}");
+        assert!(e.to_string().contains("3 --oidc-audience: give one per issuer"), "{e}");
         // No audience at all, or plain http to a remote host: refused.
         assert!(serve_args(&["--oidc-issuer", "https://a.example.com"]).oidc.issuers().is_err());
         assert!(serve_args(&["--oidc-issuer", "http://a.example.com", "--oidc-audience", "x"]).oidc.issuers().is_err());
+        // The CLI's client ids pair the same way; the audience style may be one for all.
+        let issuers = serve_args(&[
+            "--oidc-issuer",
+            "https://a.example.com",
+            "--oidc-issuer",
+            "https://b.example.com",
+            "--oidc-audience",
+            "api://x",
+            "--oidc-cli-client-id",
+            "cli-a",
+            "--oidc-cli-client-id",
+            "cli-b",
+            "--oidc-cli-audience-via",
+            "scope",
+        ])
+        .oidc
+        .issuers()
+        .unwrap();
+        let cli: Vec<_> = issuers.iter().map(|i| (i.cli.client_id.as_deref(), i.cli.audience_via)).collect();
+        use openpim_server::auth::external::AudienceVia;
+        assert_eq!(cli, vec![(Some("cli-a"), AudienceVia::Scope), (Some("cli-b"), AudienceVia::Scope)]);
+        assert!(Cli::try_parse_from(["openpim", "serve", "--oidc-cli-audience-via", "header"]).is_err());
         // TLS files come in pairs.
         assert!(Cli::try_parse_from(["openpim", "serve", "--tls-cert", "c.pem"]).is_err());
         assert!(serve_args(&["--tls-cert", "c.pem", "--tls-key", "k.pem"]).tls_key.is_some());

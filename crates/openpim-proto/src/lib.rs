@@ -17,6 +17,7 @@ pub mod error;
 pub mod policies;
 pub mod roles;
 pub mod schedules;
+pub mod signin;
 
 pub use collection::Collection;
 pub use error::GraphError;

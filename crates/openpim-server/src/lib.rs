@@ -235,6 +235,7 @@ fn api_router(state: AppState) -> Router {
     Router::new()
         .merge(routes::graph_routes().router)
         .route("/healthz", get(healthz))
+        .route("/openpim/signin-configuration", get(routes::signin::configuration))
         .route("/metrics", get(metrics::endpoint))
         .fallback(routes::not_found)
         .method_not_allowed_fallback(method_not_allowed)

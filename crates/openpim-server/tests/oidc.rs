@@ -3,8 +3,7 @@
 //! accepted; tokens forged or mis-issued in every way listed in issue #14 are refused with a 401
 //! Graph error; a key rotation is followed; MFA comes from the provider's `amr`.
 //!
-//! Needs node and `npm ci` in tests/oidc (CI does both). Without node the tests say so loudly and
-//! return; with node but without the packages they fail, so CI cannot skip them by accident.
+//! Needs node and `npm ci` in tests/oidc (see tests/common/oidc_provider.rs).
 
 mod common;
 
@@ -15,9 +14,7 @@ use openpim_server::auth::external::IssuerConfig;
 use reqwest::{Method, StatusCode};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use std::path::PathBuf;
 use std::time::Duration;
-use tokio::io::{AsyncBufReadExt, BufReader};
 
 const AUDIENCE: &str = "api://openpim";
 const ALICE: &str = "alice@openpim.test";
@@ -40,7 +37,7 @@ struct Ready {
 
 /// The running provider; killed when dropped.
 struct Provider {
-    _child: tokio::process::Child,
+    _running: common::oidc_provider::RunningProvider,
     issuer: String,
     keys: Vec<KeyInfo>,
     http: reqwest::Client,
@@ -49,37 +46,10 @@ struct Provider {
 impl Provider {
     /// Starts the provider, or `None` (after saying so on stderr) when node is not installed.
     async fn start() -> Option<Self> {
-        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/oidc");
-        if std::process::Command::new("node").arg("--version").output().is_err() {
-            eprintln!(
-                "\n*** SKIPPED: node is not installed, so the OpenID provider tests did not run. ***\n\
-                 *** Install node and run `npm ci` in tests/oidc to run them.                 ***\n"
-            );
-            return None;
-        }
-        assert!(
-            dir.join("node_modules/oidc-provider").exists(),
-            "node is installed but tests/oidc has no packages: run `npm ci` in {}",
-            dir.display()
-        );
-        let mut child = tokio::process::Command::new("node")
-            .arg("provider.mjs")
-            .current_dir(&dir)
-            .env("OIDC_AUDIENCE", AUDIENCE)
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("node starts");
-        let stdout = child.stdout.take().unwrap();
-        let mut line = String::new();
-        tokio::time::timeout(Duration::from_secs(30), BufReader::new(stdout).read_line(&mut line))
-            .await
-            .expect("the provider starts within 30 s")
-            .expect("the provider's start line");
-        let ready: Ready = serde_json::from_str(&line).unwrap_or_else(|e| panic!("start line {line:?}: {e}"));
+        let running = common::oidc_provider::start(&[("OIDC_AUDIENCE", AUDIENCE)]).await?;
+        let ready: Ready = serde_json::from_value(running.start_line.clone()).expect("the start line's keys");
         let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap();
-        Some(Self { _child: child, issuer: ready.issuer, keys: ready.keys, http })
+        Some(Self { _running: running, issuer: ready.issuer, keys: ready.keys, http })
     }
 
     /// OpenPIM's configuration for this provider; unknown `kid`s may refetch its keys every 1 s.
@@ -348,4 +318,35 @@ async fn an_issuer_with_just_in_time_creation_adds_an_unknown_user_once() {
         .await;
     assert_graph_error(status, &body, 403, "Authorization_RequestDenied");
     ts.stop().await;
+}
+
+/// The sign-in configuration is served without a token and lists what clients need: issuer,
+/// public client id, scopes, audience and how to ask for it. No provider is contacted for it.
+#[tokio::test]
+async fn signin_configuration_tells_clients_how_to_sign_in() {
+    use openpim_server::auth::external::{AudienceVia, CliSignIn};
+    let mut entra = IssuerConfig::new("https://login.example.com/t/v2.0", vec!["api://openpim".into()]).unwrap();
+    entra.display_name = Some("Contoso".into());
+    entra.cli = CliSignIn { client_id: Some("cli-app".into()), audience_via: AudienceVia::Scope };
+    let web_only = IssuerConfig::new("http://127.0.0.1:9", vec![AUDIENCE.into()]).unwrap();
+    let ts = TestServer::start_with(|c| c.oidc_issuers = vec![entra, web_only]).await;
+    let r = ts.client.send(ts.client.request(Method::GET, "/openpim/signin-configuration", None)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(
+        r.body,
+        json!({
+            "localIssuerEnabled": true,
+            "issuers": [
+                {"issuer": "https://login.example.com/t/v2.0", "displayName": "Contoso", "cliClientId": "cli-app",
+                 "scopes": ["openid", "profile", "offline_access", "api://openpim/.default"],
+                 "audience": "api://openpim", "resource": null},
+                {"issuer": "http://127.0.0.1:9", "displayName": "127.0.0.1", "cliClientId": null,
+                 "scopes": ["openid", "profile", "offline_access"], "audience": AUDIENCE, "resource": AUDIENCE}
+            ]
+        })
+    );
+    // Without issuers: an empty list, and the local issuer.
+    let plain = TestServer::start().await;
+    let r = plain.client.send(plain.client.request(Method::GET, "/openpim/signin-configuration", None)).await;
+    assert_eq!(r.body, json!({"localIssuerEnabled": true, "issuers": []}));
 }

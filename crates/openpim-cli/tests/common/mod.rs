@@ -70,6 +70,11 @@ pub struct Cli {
 
 impl Cli {
     pub async fn start() -> Self {
+        Self::start_with(Vec::new()).await
+    }
+
+    /// A server that also trusts the external issuers `oidc_issuers`.
+    pub async fn start_with(oidc_issuers: Vec<openpim_server::auth::external::IssuerConfig>) -> Self {
         let data = tempfile::tempdir().expect("data dir");
         let config = tempfile::tempdir().expect("config dir");
         let now = OffsetDateTime::now_utc();
@@ -85,7 +90,7 @@ impl Cli {
                 notifications: Default::default(),
                 metrics_access: Default::default(),
                 tls: None,
-                oidc_issuers: Vec::new(),
+                oidc_issuers,
             },
             Box::new(FakeClock(clock.clone())),
         )

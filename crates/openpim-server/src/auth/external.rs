@@ -64,6 +64,78 @@ pub struct IssuerConfig {
     pub min_key_refetch: Duration,
     /// Create a directory user on first sign-in when the token names none (just-in-time).
     pub jit: bool,
+    /// The provider's name as people see it ("Contoso Entra ID").
+    pub display_name: Option<String>,
+    /// How people sign in to this issuer from the `openpim` CLI (device flow).
+    pub cli: CliSignIn,
+}
+
+/// The CLI's device-flow sign-in at one issuer, as `GET /openpim/signin-configuration` tells the
+/// CLI. Without a client id the CLI cannot sign in with this issuer.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CliSignIn {
+    /// The provider's public client registered for the device authorization grant.
+    pub client_id: Option<String>,
+    /// How the token request names OpenPIM's audience.
+    pub audience_via: AudienceVia,
+}
+
+/// How a client asks a provider for an access token whose `aud` is OpenPIM's: providers differ.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum AudienceVia {
+    /// RFC 8707's `resource` parameter (oidc-provider, Okta, Authentik, ADFS).
+    #[default]
+    Resource,
+    /// The scope `{audience}/.default` (Entra ID).
+    Scope,
+    /// Nothing: the provider puts the audience in by its own configuration (Keycloak's audience
+    /// mapper, Dex).
+    None,
+}
+
+impl std::str::FromStr for AudienceVia {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Ok(match s {
+            "resource" => Self::Resource,
+            "scope" => Self::Scope,
+            "none" => Self::None,
+            _ => return Err(format!("'{s}': use one of resource, scope, none")),
+        })
+    }
+}
+
+impl IssuerConfig {
+    /// The scopes a client requests for an OpenPIM access token with a refresh token.
+    pub fn client_scopes(&self) -> Vec<String> {
+        let mut scopes = vec!["openid".to_string(), "profile".to_string(), "offline_access".to_string()];
+        if self.cli.audience_via == AudienceVia::Scope {
+            if let Some(audience) = self.audience() {
+                scopes.push(format!("{}/.default", audience.trim_end_matches('/')));
+            }
+        }
+        scopes
+    }
+
+    /// The `resource` parameter a client sends, when the provider takes one.
+    pub fn client_resource(&self) -> Option<&str> {
+        self.audience().filter(|_| self.cli.audience_via == AudienceVia::Resource)
+    }
+
+    /// The audience clients ask for: the first configured one.
+    pub fn audience(&self) -> Option<&str> {
+        self.audiences.iter().map(|a| a.trim()).find(|a| !a.is_empty())
+    }
+
+    /// The name people see for this issuer: the configured one, else the issuer's host.
+    pub fn shown_name(&self) -> String {
+        self.display_name.clone().unwrap_or_else(|| {
+            reqwest::Url::parse(&self.issuer)
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_string))
+                .unwrap_or_else(|| self.issuer.clone())
+        })
+    }
 }
 
 impl IssuerConfig {
@@ -81,6 +153,8 @@ impl IssuerConfig {
             mfa_acr_values: Vec::new(),
             min_key_refetch: jwks::DEFAULT_MIN_REFETCH,
             jit: false,
+            display_name: None,
+            cli: CliSignIn::default(),
         })
     }
 }
@@ -133,6 +207,11 @@ impl ExternalIssuers {
 
     pub fn is_empty(&self) -> bool {
         self.issuers.is_empty()
+    }
+
+    /// The configured issuers, in configuration order.
+    pub fn configs(&self) -> impl Iterator<Item = &IssuerConfig> {
+        self.issuers.iter().map(|i| &i.config)
     }
 
     /// Whether a token claiming issuer `iss` is one of ours to verify.

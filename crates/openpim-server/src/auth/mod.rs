@@ -17,6 +17,7 @@ use std::time::Duration;
 
 mod cache;
 pub mod external;
+pub mod issuer_file;
 mod jit;
 mod jwks;
 pub use cache::{CallerCache, UserKey};

@@ -10,6 +10,7 @@ mod policies;
 mod role_assignments;
 mod role_definitions;
 mod schedules;
+pub(crate) mod signin;
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
