@@ -172,11 +172,98 @@ struct OidcArgs {
     /// instead of refusing them.
     #[arg(long = "oidc-jit", env = "OPENPIM_OIDC_JIT")]
     jit: bool,
+    #[command(flatten)]
+    web: WebSigninArgs,
+}
+
+/// Web UI sign-in through the issuers ("Sign in with <provider>"), and the local issuer's
+/// token sign-in. Per-issuer values pair with --oidc-issuer by position; `-` leaves a place empty.
+#[derive(clap::Args)]
+struct WebSigninArgs {
+    /// The web UI's client id at the --oidc-issuer in the same position (`-`: no web sign-in
+    /// there). Its redirect URI is {public URL}/signin/oidc/callback.
+    #[arg(long = "oidc-client-id", env = "OPENPIM_OIDC_CLIENT_ID", value_delimiter = ',', value_name = "ID")]
+    client_ids: Vec<String>,
+    /// The secret of the --oidc-client-id in the same position (`-` or none: a public client,
+    /// PKCE alone).
+    #[arg(
+        long = "oidc-client-secret",
+        env = "OPENPIM_OIDC_CLIENT_SECRET",
+        value_delimiter = ',',
+        hide_env_values = true,
+        value_name = "SECRET",
+        conflicts_with = "client_secret_files"
+    )]
+    client_secrets: Vec<String>,
+    /// Like --oidc-client-secret, read from a file (kept out of the process list).
+    #[arg(
+        long = "oidc-client-secret-file",
+        env = "OPENPIM_OIDC_CLIENT_SECRET_FILE",
+        value_delimiter = ',',
+        value_name = "FILE"
+    )]
+    client_secret_files: Vec<String>,
+    /// The provider's name on the sign-in page [default: the issuer's host].
+    #[arg(long = "oidc-display-name", env = "OPENPIM_OIDC_DISPLAY_NAME", value_delimiter = ',', value_name = "NAME")]
+    display_names: Vec<String>,
+    /// Accept tokens of this server's local issuer (`openpim token`, token paste on the sign-in
+    /// page). With false, people sign in through an --oidc-issuer only.
+    #[arg(long = "local-issuer", env = "OPENPIM_LOCAL_ISSUER", default_value_t = true, action = clap::ArgAction::Set, value_name = "true|false")]
+    local_issuer: bool,
+}
+
+impl WebSigninArgs {
+    /// Adds the web clients and display names to `issuers`, by position.
+    fn apply(&self, issuers: &mut [openpim_server::auth::external::IssuerConfig]) -> anyhow::Result<()> {
+        let n = issuers.len();
+        let ids = positional(&self.client_ids, n, "--oidc-client-id")?;
+        let secrets = if self.client_secret_files.is_empty() {
+            positional(&self.client_secrets, n, "--oidc-client-secret")?
+        } else {
+            positional(&self.client_secret_files, n, "--oidc-client-secret-file")?
+                .into_iter()
+                .map(|file| {
+                    file.map(|f| {
+                        std::fs::read_to_string(&f)
+                            .map(|s| s.trim().to_string())
+                            .with_context(|| format!("reading --oidc-client-secret-file {f}"))
+                    })
+                    .transpose()
+                })
+                .collect::<anyhow::Result<_>>()?
+        };
+        let names = positional(&self.display_names, n, "--oidc-display-name")?;
+        for (i, issuer) in issuers.iter_mut().enumerate() {
+            issuer.display_name = names[i].clone();
+            issuer.web_client = match (ids[i].clone(), secrets[i].clone()) {
+                (Some(client_id), client_secret) => {
+                    Some(openpim_server::auth::external::WebClient { client_id, client_secret })
+                }
+                (None, Some(_)) => anyhow::bail!("a client secret is given for issuer {} without a client id", i + 1),
+                (None, None) => None,
+            };
+        }
+        Ok(())
+    }
+}
+
+/// Values given per issuer: none, or one per issuer in the same order (`-` or empty: none for
+/// that issuer).
+fn positional(values: &[String], issuers: usize, flag: &str) -> anyhow::Result<Vec<Option<String>>> {
+    match values.len() {
+        0 => Ok(vec![None; issuers]),
+        n if n == issuers => {
+            Ok(values.iter().map(|v| Some(v.trim().to_string()).filter(|v| !v.is_empty() && v != "-")).collect())
+        }
+        n => {
+            anyhow::bail!("{issuers} --oidc-issuer but {n} {flag}: give one per issuer, in the same order (- for none)")
+        }
+    }
 }
 
 impl OidcArgs {
     /// One issuer configuration per --oidc-issuer, each with its audience.
-    fn issuers(self) -> anyhow::Result<Vec<openpim_server::auth::external::IssuerConfig>> {
+    fn issuers(&self) -> anyhow::Result<Vec<openpim_server::auth::external::IssuerConfig>> {
         let audience_for = |i: usize| match self.audiences.len() {
             1 => Ok(self.audiences[0].clone()),
             n if n == self.issuers.len() => Ok(self.audiences[i].clone()),
@@ -197,7 +284,8 @@ impl OidcArgs {
                 config.jit = self.jit;
                 Ok(config)
             })
-            .collect()
+            .collect::<anyhow::Result<Vec<_>>>()
+            .and_then(|mut configs| self.web.apply(&mut configs).map(|()| configs))
     }
 }
 
@@ -293,6 +381,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             _ => None,
         },
         oidc_issuers: args.oidc.issuers()?,
+        local_issuer: args.oidc.web.local_issuer,
     };
     let server = openpim_server::start(config).await.context("starting the server")?;
     if let Some(admin) = &server.created_admin {
@@ -495,6 +584,35 @@ mod tests {
         // No audience at all, or plain http to a remote host: refused.
         assert!(serve_args(&["--oidc-issuer", "https://a.example.com"]).oidc.issuers().is_err());
         assert!(serve_args(&["--oidc-issuer", "http://a.example.com", "--oidc-audience", "x"]).oidc.issuers().is_err());
+        // Web clients pair with issuers by position; `-` leaves one without.
+        let web = serve_args(&[
+            "--oidc-issuer",
+            "https://a.example.com",
+            "--oidc-issuer",
+            "https://b.example.com",
+            "--oidc-audience",
+            "api://x",
+            "--oidc-client-id",
+            "-,web-b",
+            "--oidc-client-secret",
+            "-,s3cret",
+            "--oidc-display-name",
+            "A,Bee",
+        ]);
+        assert!(web.oidc.web.local_issuer, "the local issuer stays on by default");
+        let web = web.oidc.issuers().unwrap();
+        assert!(web[0].web_client.is_none());
+        let b = web[1].web_client.as_ref().unwrap();
+        assert_eq!((b.client_id.as_str(), b.client_secret.as_deref()), ("web-b", Some("s3cret")));
+        assert_eq!(web[1].provider_name(), "Bee");
+        assert!(!format!("{:?}", web[1]).contains("s3cret"), "secrets stay out of logs");
+        let e =
+            serve_args(&["--oidc-issuer", "https://a.example.com", "--oidc-audience", "x", "--oidc-client-id", "a,b"])
+                .oidc
+                .issuers()
+                .unwrap_err();
+        assert!(e.to_string().contains("one per issuer"), "{e}");
+        assert!(!serve_args(&["--local-issuer", "false"]).oidc.web.local_issuer);
         // TLS files come in pairs.
         assert!(Cli::try_parse_from(["openpim", "serve", "--tls-cert", "c.pem"]).is_err());
         assert!(serve_args(&["--tls-cert", "c.pem", "--tls-key", "k.pem"]).tls_key.is_some());

@@ -86,6 +86,7 @@ impl Cli {
                 metrics_access: Default::default(),
                 tls: None,
                 oidc_issuers: Vec::new(),
+                local_issuer: true,
             },
             Box::new(FakeClock(clock.clone())),
         )
