@@ -205,6 +205,9 @@ pub async fn callback(State(ui): State<UiState>, headers: HeaderMap, Query(q): Q
     let (to, title, cookies) = match outcome {
         Ok(SignedIn { session_id, lifetime, flash }) => {
             let cookies = vec![
+                // Done with: a refused answer leaves it, so a forged callback cannot end a
+                // sign-in in flight.
+                flow_cookie("", 0, secure),
                 session::set_cookie(SESSION_COOKIE, &session_id, Some(lifetime), secure),
                 session::clear_cookie(PRESESSION_COOKIE, secure),
                 flash_cookie(&flash, secure),
@@ -215,7 +218,6 @@ pub async fn callback(State(ui): State<UiState>, headers: HeaderMap, Query(q): Q
     };
     let mut resp = view::render(StatusCode::OK, &ContinuePage { title, to });
     let h = resp.headers_mut();
-    h.append(header::SET_COOKIE, flow_cookie("", 0, secure));
     for c in cookies {
         h.append(header::SET_COOKIE, c);
     }
@@ -370,7 +372,10 @@ async fn redeem(ui: &UiState, config: &IssuerConfig, code: &str, verifier: &str)
         let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
         req = req.basic_auth(enc(&client.client_id), Some(enc(secret)));
     }
-    let resp = req.send().await.map_err(|e| format!("the token endpoint cannot be reached: {e}"))?;
+    let resp = req.send().await.map_err(|e| {
+        let cause = std::error::Error::source(&e).map(|s| format!(" ({s})")).unwrap_or_default();
+        format!("the token endpoint cannot be reached: {e}{cause}")
+    })?;
     let status = resp.status();
     let body: serde_json::Value = resp.json().await.map_err(|_| format!("the token endpoint answered {status}"))?;
     if !status.is_success() {
