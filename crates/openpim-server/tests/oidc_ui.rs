@@ -118,6 +118,7 @@ struct Browser {
 
 struct Page {
     status: StatusCode,
+    csp: String,
     location: String,
     set_cookies: Vec<String>,
     body: String,
@@ -155,6 +156,8 @@ impl Browser {
 
     async fn finish(&mut self, resp: reqwest::Response) -> Page {
         let status = resp.status();
+        let csp =
+            resp.headers().get("content-security-policy").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
         let location = resp.headers().get(LOCATION).map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
         let set_cookies: Vec<String> =
             resp.headers().get_all(SET_COOKIE).iter().map(|v| v.to_str().unwrap().to_string()).collect();
@@ -167,7 +170,7 @@ impl Browser {
                 self.cookies.insert(k.to_string(), v.to_string());
             }
         }
-        Page { status, location, set_cookies, body: resp.text().await.unwrap() }
+        Page { status, csp, location, set_cookies, body: resp.text().await.unwrap() }
     }
 
     fn cookie_header(&self) -> String {
@@ -261,6 +264,8 @@ async fn a_person_signs_in_with_the_provider_and_signs_out_there_too() {
     assert!(home.body.contains("Signed in as bob@openpim.test with Test IdP."), "{}", home.body);
 
     // Sign-out ends the session here and continues to the provider's end-session endpoint.
+    // Forms may be redirected to the provider (sign-out, step-up), and nowhere else.
+    assert!(home.csp.contains(&format!("form-action 'self' {};", provider.issuer)), "{}", home.csp);
     let csrf = home.field("csrf");
     let old_session = browser.cookies["openpim_session"].clone();
     let out = browser.post(&format!("{}/signout", ts.base), &[("csrf", &csrf)]).await;

@@ -158,6 +158,8 @@ struct MyRolesPage {
     active: Vec<ActiveRow>,
     pending: Vec<PendingRow>,
     mfa_note: bool,
+    /// The session's provider can step up to MFA (see `oidc::step_up`).
+    step_up: bool,
 }
 
 /// The role's name when the API expanded it (`$expand=roleDefinition`), else its id.
@@ -254,7 +256,9 @@ pub async fn page(State(ui): State<UiState>, session: Session) -> Response {
         })
         .collect();
     let mfa_note = eligible.iter().any(|e| e.reqs.mfa);
-    session.finish(view::render(StatusCode::OK, &MyRolesPage { page: chrome, eligible, active, pending, mfa_note }))
+    let step_up = super::oidc::can_step_up(&ui, &session);
+    let page = MyRolesPage { page: chrome, eligible, active, pending, mfa_note, step_up };
+    session.finish(view::render(StatusCode::OK, &page))
 }
 
 fn unknown_role(session: &Session) -> Response {
@@ -502,6 +506,23 @@ pub async fn cancel(State(ui): State<UiState>, session: Session, Form(f): Form<C
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_refusal_for_mfa_alone_asks_for_a_step_up() {
+        let refusal = |code: &str, message: &str| super::super::api::GraphError {
+            status: StatusCode::BAD_REQUEST,
+            code: code.into(),
+            message: message.into(),
+        };
+        let code = "RoleAssignmentRequestPolicyValidationFailed";
+        assert!(wants_mfa_only(&refusal(code, "The following policy rules failed: [\"MfaRule\"]")));
+        // A missing justification is not fixed by signing in again.
+        assert!(!wants_mfa_only(&refusal(
+            code,
+            "The following policy rules failed: [\"JustificationRule\",\"MfaRule\"]"
+        )));
+        assert!(!wants_mfa_only(&refusal("Forbidden", "The following policy rules failed: [\"MfaRule\"]")));
+    }
 
     #[test]
     fn hours_parse() {

@@ -69,6 +69,11 @@ pub async fn step_up(ui: &UiState, session: &Session, pending: &PendingActivatio
     })
 }
 
+/// Whether the session's provider can be asked for MFA from here (it has a web client).
+pub fn can_step_up(ui: &UiState, session: &Session) -> bool {
+    session.issuer.as_deref().and_then(|iss| ui.app.external.config(iss)).is_some_and(|c| c.web_client.is_some())
+}
+
 /// Where the provider's sign-out is, for a session it signed in: its `end_session_endpoint` with
 /// `id_token_hint` and `post_logout_redirect_uri` back to our sign-in page.
 pub async fn provider_logout(ui: &UiState, session: &Session) -> Option<String> {
