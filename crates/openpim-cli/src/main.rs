@@ -61,7 +61,7 @@ const DEFAULT_SERVER: &str = "http://127.0.0.1:8080";
 #[derive(Subcommand)]
 enum Command {
     /// Run the OpenPIM service.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Print a bearer token from the local issuer (for bootstrap, scripts and tests).
     Token(TokenArgs),
     /// Break-glass recovery, offline (the server must be stopped): make a user Global Administrator.
@@ -182,12 +182,19 @@ struct OidcArgs {
 struct WebSigninArgs {
     /// The web UI's client id at the --oidc-issuer in the same position (`-`: no web sign-in
     /// there). Its redirect URI is {public URL}/signin/oidc/callback.
-    #[arg(long = "oidc-client-id", env = "OPENPIM_OIDC_CLIENT_ID", value_delimiter = ',', value_name = "ID")]
+    #[arg(
+        long = "oidc-client-id",
+        allow_hyphen_values = true,
+        env = "OPENPIM_OIDC_CLIENT_ID",
+        value_delimiter = ',',
+        value_name = "ID"
+    )]
     client_ids: Vec<String>,
     /// The secret of the --oidc-client-id in the same position (`-` or none: a public client,
     /// PKCE alone).
     #[arg(
         long = "oidc-client-secret",
+        allow_hyphen_values = true,
         env = "OPENPIM_OIDC_CLIENT_SECRET",
         value_delimiter = ',',
         hide_env_values = true,
@@ -198,13 +205,20 @@ struct WebSigninArgs {
     /// Like --oidc-client-secret, read from a file (kept out of the process list).
     #[arg(
         long = "oidc-client-secret-file",
+        allow_hyphen_values = true,
         env = "OPENPIM_OIDC_CLIENT_SECRET_FILE",
         value_delimiter = ',',
         value_name = "FILE"
     )]
     client_secret_files: Vec<String>,
     /// The provider's name on the sign-in page [default: the issuer's host].
-    #[arg(long = "oidc-display-name", env = "OPENPIM_OIDC_DISPLAY_NAME", value_delimiter = ',', value_name = "NAME")]
+    #[arg(
+        long = "oidc-display-name",
+        allow_hyphen_values = true,
+        env = "OPENPIM_OIDC_DISPLAY_NAME",
+        value_delimiter = ',',
+        value_name = "NAME"
+    )]
     display_names: Vec<String>,
     /// Accept tokens of this server's local issuer (`openpim token`, token paste on the sign-in
     /// page). With false, people sign in through an --oidc-issuer only.
@@ -490,7 +504,7 @@ async fn client(conn: ConnArgs, command: ClientCommand) -> Result<(), CliError> 
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Serve(args) => serve(args).await,
+        Command::Serve(args) => serve(*args).await,
         Command::Token(args) => token(args).await,
         Command::Recover(args) => recover(args).await,
         Command::Client(command) => {
@@ -519,7 +533,7 @@ mod tests {
     fn serve_args(args: &[&str]) -> ServeArgs {
         let cli = Cli::try_parse_from(["openpim", "serve"].iter().chain(args)).expect("arguments parse");
         match cli.command {
-            Command::Serve(args) => args,
+            Command::Serve(args) => *args,
             _ => unreachable!("parsed a serve command"),
         }
     }
