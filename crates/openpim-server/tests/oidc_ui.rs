@@ -133,6 +133,19 @@ impl Page {
         self.body[start..].split('"').next().unwrap().to_string()
     }
 
+    /// Every hidden field of the page, in order.
+    fn hidden_fields(&self) -> Vec<(String, String)> {
+        self.body
+            .split("<input type=\"hidden\" ")
+            .skip(1)
+            .filter_map(|rest| {
+                let name = rest.split("name=\"").nth(1)?.split('"').next()?;
+                let value = rest.split("value=\"").nth(1)?.split('"').next()?;
+                Some((name.to_string(), value.to_string()))
+            })
+            .collect()
+    }
+
     /// The first form's `action`.
     fn form_action(&self) -> String {
         let start = self.body.find("action=\"").unwrap_or_else(|| panic!("no form in: {}", self.body)) + 8;
@@ -211,9 +224,16 @@ async fn through_provider(browser: &mut Browser, provider: &Provider, authorize:
             continue;
         }
         assert_eq!(page.status, StatusCode::OK, "{url}: {}", page.body);
-        // The provider's login form.
         let action = absolute(&provider.issuer, &page.form_action());
-        let posted = browser.post(&action, &[("prompt", "login"), ("login", login), ("password", "any")]).await;
+        let posted = if page.body.contains("name=\"login\"") {
+            // The provider's login form.
+            browser.post(&action, &[("prompt", "login"), ("login", login), ("password", "any")]).await
+        } else {
+            // A form the provider submits by script (ending its session of another account).
+            let fields = page.hidden_fields();
+            let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            browser.post(&action, &fields).await
+        };
         assert!(posted.status.is_redirection(), "login: {} {}", posted.status, posted.body);
         url = absolute(&action, &posted.location);
     }
@@ -421,6 +441,7 @@ async fn activating_a_role_that_needs_mfa_steps_up_at_the_provider_and_completes
     let Some(provider) = Provider::start().await else { return };
     let ts = start(&provider, false).await;
     let bob = ts.create_user(BOB).await;
+    ts.create_user("alice@openpim.test").await;
     let (status, body) = ts
         .client
         .post(
@@ -462,7 +483,30 @@ async fn activating_a_role_that_needs_mfa_steps_up_at_the_provider_and_completes
     let active = ts.list_all(&format!("{RM}/roleAssignmentScheduleInstances"), &ts.admin_token()).await;
     assert!(!active.iter().any(|a| a["principalId"] == bob.as_str()), "{active:?}");
 
-    // The provider asks for the login again (prompt=login) and, asked for MFA, asserts it.
+    // Someone else (alice, with MFA) signing in at that prompt takes nothing over.
+    let callback_url = through_provider(&mut browser, &provider, &sent.location, "alice").await;
+    let callback = browser.get(&callback_url).await;
+    assert!(!callback.sets_session(), "{:?}", callback.set_cookies);
+    let home = landing(&mut browser, &ts, &callback).await;
+    assert!(home.body.contains("not for the account of this session"), "{}", home.body);
+    assert!(home.body.contains("bob@openpim.test"), "still bob's session: {}", home.body);
+    let active = ts.list_all(&format!("{RM}/roleAssignmentScheduleInstances"), &ts.admin_token()).await;
+    assert!(!active.iter().any(|a| a["principalId"] == bob.as_str()), "{active:?}");
+
+    // Bob tries again; the provider asks for the login again (prompt=login) and, asked for MFA,
+    // asserts it.
+    let csrf = home.field("csrf");
+    let activate = [
+        ("csrf", csrf.as_str()),
+        ("role", USER_ADMINISTRATOR),
+        ("scope", "/"),
+        ("hours", "1"),
+        ("justification", "INC-4711 password resets"),
+        ("ticket_number", ""),
+        ("ticket_system", ""),
+    ];
+    let sent = browser.post(&format!("{}/activate", ts.base), &activate).await;
+    assert!(sent.location.starts_with(&provider.issuer), "{}", sent.location);
     let callback_url = through_provider(&mut browser, &provider, &sent.location, "bob").await;
     let callback = browser.get(&callback_url).await;
     assert!(callback.sets_session(), "{:?}", callback.set_cookies);

@@ -315,6 +315,23 @@ async fn finish_sign_in(ui: &UiState, headers: &HeaderMap, q: CallbackQuery) -> 
             "{name} did not confirm multi-factor authentication, so the role was not activated. Sign in with MFA and try again."
         )));
     }
+    // A step-up continues the same person's session: someone else signing in at the prompt
+    // neither takes it over nor completes its activation.
+    if let Some(old) = &request.replaces_session {
+        let same_person = match ui.app.store.ui_session(old, now).await {
+            Ok(Some(s)) => s.user_id == user.id,
+            Ok(None) => false,
+            Err(e) => {
+                tracing::error!(error = %e, "could not read the session being stepped up");
+                false
+            }
+        };
+        if !same_person {
+            return Err(refused(format!(
+                "The sign-in with {name} was not for the account of this session (or the session ended), so nothing was activated."
+            )));
+        }
+    }
     let expires = time::OffsetDateTime::from_unix_timestamp(verified.exp).unwrap_or(now).min(now + MAX_SESSION);
     if expires <= now {
         return Err(refused(format!("Sign-in with {name} failed: the ID token has expired.")));
