@@ -71,7 +71,13 @@ pub fn mount(api: Router, app: AppState) -> Router {
         )
         .route("/signout", post(signin::signout))
         .route(oidc::CALLBACK_PATH, get(oidc::callback))
-        .route("/signin/oidc/{index}", get(oidc::start))
+        .route(
+            "/signin/oidc/{index}",
+            get(oidc::start).route_layer(axum::middleware::from_fn_with_state(
+                state.app.clone(),
+                crate::limits::limit_signin_starts,
+            )),
+        )
         .route("/approvals", get(approvals::page).post(approvals::decide))
         .route("/roles", get(roles::list))
         .route("/roles/{id}", get(roles::detail))
