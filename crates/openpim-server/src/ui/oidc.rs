@@ -251,10 +251,9 @@ impl Refused {
     }
 }
 
-async fn finish_sign_in(ui: &UiState, headers: &HeaderMap, q: CallbackQuery) -> Result<SignedIn, Refused> {
-    let state = q
-        .state
-        .as_deref()
+/// Takes the sign-in `state` names out of the store, if this browser started it.
+async fn take_request(ui: &UiState, headers: &HeaderMap, state: Option<&str>) -> Result<OidcAuthRequest, Refused> {
+    let state = state
         .filter(|s| !s.is_empty())
         .ok_or_else(|| Refused::signin("Sign-in failed: the provider's answer has no state."))?;
     let now = time::OffsetDateTime::now_utc();
@@ -275,6 +274,47 @@ async fn finish_sign_in(ui: &UiState, headers: &HeaderMap, q: CallbackQuery) -> 
     {
         return Err(Refused::signin("This sign-in was started in another browser: please sign in again."));
     }
+    Ok(request)
+}
+
+/// For a step-up: the activation to complete, once the new sign-in is known to have MFA and to
+/// be the same person's as the session it replaces (someone else signing in at the prompt
+/// neither takes the session over nor completes its activation). `None` for a plain sign-in.
+async fn step_up_activation(
+    ui: &UiState,
+    request: &OidcAuthRequest,
+    user: uuid::Uuid,
+    mfa: bool,
+    name: &str,
+) -> Result<Option<PendingActivation>, String> {
+    let (Some(old), Some(json)) = (&request.replaces_session, &request.pending_action) else { return Ok(None) };
+    let pending: PendingActivation = serde_json::from_str(json)
+        .map_err(|_| "The activation to complete could not be read; please submit it again.".to_string())?;
+    if !mfa {
+        return Err(format!(
+            "{name} did not confirm multi-factor authentication, so the role was not activated. Sign in with MFA \
+             and try again."
+        ));
+    }
+    let same_person = match ui.app.store.ui_session(old, time::OffsetDateTime::now_utc()).await {
+        Ok(session) => session.is_some_and(|s| s.user_id == user),
+        Err(e) => {
+            tracing::error!(error = %e, "could not read the session being stepped up");
+            false
+        }
+    };
+    if !same_person {
+        return Err(format!(
+            "The sign-in with {name} was not for the account of this session (or the session ended), so nothing \
+             was activated."
+        ));
+    }
+    Ok(Some(pending))
+}
+
+async fn finish_sign_in(ui: &UiState, headers: &HeaderMap, q: CallbackQuery) -> Result<SignedIn, Refused> {
+    let request = take_request(ui, headers, q.state.as_deref()).await?;
+    let now = time::OffsetDateTime::now_utc();
     let stepping_up = request.replaces_session.is_some();
     let back = if stepping_up { "/" } else { "/signin" };
     let refused = |message: String| Refused { to: back, flash: Flash::err(message) };
@@ -303,35 +343,7 @@ async fn finish_sign_in(ui: &UiState, headers: &HeaderMap, q: CallbackQuery) -> 
     let user = crate::auth::resolve_user(&ui.app, &verified)
         .await
         .map_err(|e| refused(format!("Sign-in with {name} failed: {}", e.message)))?;
-    let pending: Option<PendingActivation> = match &request.pending_action {
-        Some(json) => Some(
-            serde_json::from_str(json)
-                .map_err(|_| refused("The activation to complete could not be read; please submit it again.".into()))?,
-        ),
-        None => None,
-    };
-    if pending.is_some() && !verified.mfa {
-        return Err(refused(format!(
-            "{name} did not confirm multi-factor authentication, so the role was not activated. Sign in with MFA and try again."
-        )));
-    }
-    // A step-up continues the same person's session: someone else signing in at the prompt
-    // neither takes it over nor completes its activation.
-    if let Some(old) = &request.replaces_session {
-        let same_person = match ui.app.store.ui_session(old, now).await {
-            Ok(Some(s)) => s.user_id == user.id,
-            Ok(None) => false,
-            Err(e) => {
-                tracing::error!(error = %e, "could not read the session being stepped up");
-                false
-            }
-        };
-        if !same_person {
-            return Err(refused(format!(
-                "The sign-in with {name} was not for the account of this session (or the session ended), so nothing was activated."
-            )));
-        }
-    }
+    let pending = step_up_activation(ui, &request, user.id, verified.mfa, &name).await.map_err(refused)?;
     let expires = time::OffsetDateTime::from_unix_timestamp(verified.exp).unwrap_or(now).min(now + MAX_SESSION);
     if expires <= now {
         return Err(refused(format!("Sign-in with {name} failed: the ID token has expired.")));
