@@ -19,7 +19,8 @@
 //   carol@openpim.test  amr ["pwd","mfa"]   client carol-cli / carol-secret (not in OpenPIM)
 // Public client openpim-cli has the device-authorization grant.
 // Confidential client openpim-web / openpim-web-secret is OpenPIM's web UI: authorization code
-// with PKCE required, ID tokens carrying amr/acr. Its login page (devInteractions: any password)
+// with PKCE required, ID tokens carrying amr/acr; openpim-web-public is the same as a public
+// client (no secret, PKCE alone). Its login page (devInteractions: any password)
 // signs in the account named; bob gets amr ["pwd"], or ["pwd","mfa"] when the authorization
 // request asks for MFA (acr_values, or claims requesting amr "mfa"): the provider does step-up.
 //
@@ -70,8 +71,15 @@ const webClient = {
   post_logout_redirect_uris: uris(process.env.OIDC_WEB_POST_LOGOUT),
 };
 
+// The same as a public client (no secret: PKCE alone).
+const { client_secret: _secret, ...withoutSecret } = webClient;
+const publicWebClient = { ...withoutSecret, client_id: 'openpim-web-public', token_endpoint_auth_method: 'none' };
+const webClients = [webClient, publicWebClient];
+const isWebClient = (clientId) => webClients.some((c) => c.client_id === clientId);
+
 const clients = [
   webClient,
+  publicWebClient,
   ...Object.keys(clientAccount).map((id) => ({
     client_id: id,
     client_secret: `${clientAccount[id]}-secret`,
@@ -109,8 +117,8 @@ function makeProvider(issuer) {
     loadExistingGrant: async (ctx) => {
       const grantId = ctx.oidc.result?.consent?.grantId || ctx.oidc.session.grantIdFor(ctx.oidc.client.clientId);
       if (grantId) return ctx.oidc.provider.Grant.find(grantId);
-      if (ctx.oidc.client.clientId !== webClient.client_id) return undefined;
-      const grant = new ctx.oidc.provider.Grant({ clientId: webClient.client_id, accountId: ctx.oidc.session.accountId });
+      if (!isWebClient(ctx.oidc.client.clientId)) return undefined;
+      const grant = new ctx.oidc.provider.Grant({ clientId: ctx.oidc.client.clientId, accountId: ctx.oidc.session.accountId });
       grant.addOIDCScope('openid profile email');
       grant.addOIDCClaims(['amr', 'acr']);
       await grant.save();
@@ -124,7 +132,7 @@ function makeProvider(issuer) {
       devInteractions: { enabled: true },
       resourceIndicators: {
         enabled: true,
-        defaultResource: (_ctx, client) => (client.clientId === webClient.client_id ? undefined : audience),
+        defaultResource: (_ctx, client) => (isWebClient(client.clientId) ? undefined : audience),
         useGrantedResource: () => true,
         getResourceServerInfo: (_ctx, resource, client) => {
           if (resource !== audience) throw new Provider.errors.InvalidTarget();
@@ -189,8 +197,10 @@ const server = http.createServer(async (req, res) => {
     let data = '';
     for await (const chunk of req) data += chunk;
     const uris = JSON.parse(data);
-    webClient.redirect_uris = uris.redirect_uris || [];
-    webClient.post_logout_redirect_uris = uris.post_logout_redirect_uris || [];
+    for (const client of webClients) {
+      client.redirect_uris = uris.redirect_uris || [];
+      client.post_logout_redirect_uris = uris.post_logout_redirect_uris || [];
+    }
     handler = makeProvider(issuer);
     res.end('{}');
     return;

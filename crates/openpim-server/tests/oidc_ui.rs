@@ -307,6 +307,25 @@ async fn a_person_signs_in_with_the_provider_and_signs_out_there_too() {
 }
 
 #[tokio::test]
+async fn a_public_client_signs_in_with_pkce_alone() {
+    let Some(provider) = Provider::start().await else { return };
+    let mut config = provider.issuer_config(false);
+    config.web_client = Some(WebClient { client_id: "openpim-web-public".into(), client_secret: None });
+    let ts = TestServer::start_with(|c| c.oidc_issuers = vec![config]).await;
+    provider.register(&ts.base).await;
+    ts.create_user(BOB).await;
+    let mut browser = Browser::new();
+    let start = browser.get(&format!("{}/signin/oidc/0", ts.base)).await;
+    assert_eq!(query(&start.location)["client_id"], "openpim-web-public");
+    let callback_url = through_provider(&mut browser, &provider, &start.location, "bob").await;
+    let callback = browser.get(&callback_url).await;
+    assert!(callback.sets_session(), "{:?}", callback.set_cookies);
+    let home = landing(&mut browser, &ts, &callback).await;
+    assert!(home.body.contains("Signed in as bob@openpim.test with Test IdP."), "{}", home.body);
+    ts.stop().await;
+}
+
+#[tokio::test]
 async fn forged_replayed_and_foreign_callbacks_open_no_session() {
     let Some(provider) = Provider::start().await else { return };
     let ts = start(&provider, false).await;
