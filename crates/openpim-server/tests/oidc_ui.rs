@@ -1,6 +1,6 @@
 //! Web UI sign-in through a real OpenID provider (panva's `oidc-provider`, tests/oidc/provider.mjs):
 //! the authorization-code flow driven hop by hop with reqwest, through the provider's own login
-//! page. Covers sign-in and sign-out, refused callbacks (forged state, replay, another browser,
+//! page. Covers sign-in (confidential and public clients) and sign-out, refused callbacks (forged state, replay, another browser,
 //! the provider's error), ID tokens for another client or nonce, unknown users, MFA step-up on
 //! activation, and a server with the local issuer turned off.
 //!
