@@ -1,8 +1,8 @@
 //! Web UI sign-in through a real OpenID provider (panva's `oidc-provider`, tests/oidc/provider.mjs):
 //! the authorization-code flow driven hop by hop with reqwest, through the provider's own login
-//! page. Covers sign-in (confidential and public clients) and sign-out, refused callbacks (forged state, replay, another browser,
-//! the provider's error), ID tokens for another client or nonce, unknown users, MFA step-up on
-//! activation, and a server with the local issuer turned off.
+//! page. Covers sign-in (confidential and public clients) and sign-out, refused callbacks (forged
+//! state, replay, another browser, the provider's error), ID tokens for another client or nonce,
+//! unknown users, MFA step-up on activation, and a server with the local issuer turned off.
 //!
 //! Needs node and `npm ci` in tests/oidc, like tests/oidc.rs: without node the tests say so and
 //! return; with node but without the packages they fail.
