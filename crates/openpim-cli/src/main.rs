@@ -200,6 +200,93 @@ struct OidcArgs {
     /// its issuers come after the --oidc-issuer ones (see README).
     #[arg(long = "oidc-config", env = "OPENPIM_OIDC_CONFIG", value_name = "FILE")]
     config_file: Option<PathBuf>,
+    #[command(flatten)]
+    web: WebSigninArgs,
+}
+
+/// Web UI sign-in through the issuers ("Sign in with <provider>"), and the local issuer's
+/// token sign-in. Per-issuer values pair with --oidc-issuer by position; `-` leaves a place empty.
+#[derive(clap::Args)]
+struct WebSigninArgs {
+    /// The web UI's client id at the --oidc-issuer in the same position (`-`: no web sign-in
+    /// there). Its redirect URI is {public URL}/signin/oidc/callback.
+    #[arg(
+        long = "oidc-client-id",
+        allow_hyphen_values = true,
+        env = "OPENPIM_OIDC_CLIENT_ID",
+        value_delimiter = ',',
+        value_name = "ID"
+    )]
+    client_ids: Vec<String>,
+    /// The secret of the --oidc-client-id in the same position (`-` or none: a public client,
+    /// PKCE alone).
+    #[arg(
+        long = "oidc-client-secret",
+        allow_hyphen_values = true,
+        env = "OPENPIM_OIDC_CLIENT_SECRET",
+        value_delimiter = ',',
+        hide_env_values = true,
+        value_name = "SECRET",
+        conflicts_with = "client_secret_files"
+    )]
+    client_secrets: Vec<String>,
+    /// Like --oidc-client-secret, read from a file (kept out of the process list).
+    #[arg(
+        long = "oidc-client-secret-file",
+        allow_hyphen_values = true,
+        env = "OPENPIM_OIDC_CLIENT_SECRET_FILE",
+        value_delimiter = ',',
+        value_name = "FILE"
+    )]
+    client_secret_files: Vec<String>,
+    /// The provider's name on the sign-in page [default: the issuer's host].
+    #[arg(
+        long = "oidc-display-name",
+        allow_hyphen_values = true,
+        env = "OPENPIM_OIDC_DISPLAY_NAME",
+        value_delimiter = ',',
+        value_name = "NAME"
+    )]
+    display_names: Vec<String>,
+    /// Accept tokens of this server's local issuer (`openpim token`, token paste on the sign-in
+    /// page). With false, people sign in through an --oidc-issuer only.
+    #[arg(long = "local-issuer", env = "OPENPIM_LOCAL_ISSUER", default_value_t = true, action = clap::ArgAction::Set, value_name = "true|false")]
+    local_issuer: bool,
+}
+
+impl WebSigninArgs {
+    /// Adds the web clients and display names to `issuers`, by position.
+    fn apply(&self, issuers: &mut [openpim_server::auth::external::IssuerConfig]) -> anyhow::Result<()> {
+        let n = issuers.len();
+        // `-` (or an empty value) leaves that issuer without one.
+        let given = |values: &[String], i: usize, flag: &str| -> anyhow::Result<Option<String>> {
+            Ok(positional(values, n, i, flag)?.map(|v| v.trim().to_string()).filter(|v| !v.is_empty() && v != "-"))
+        };
+        for (i, issuer) in issuers.iter_mut().enumerate() {
+            let secret = if self.client_secret_files.is_empty() {
+                given(&self.client_secrets, i, "--oidc-client-secret")?
+            } else {
+                given(&self.client_secret_files, i, "--oidc-client-secret-file")?
+                    .map(|f| {
+                        std::fs::read_to_string(&f)
+                            .map(|s| s.trim().to_string())
+                            .with_context(|| format!("reading --oidc-client-secret-file {f}"))
+                    })
+                    .transpose()?
+            };
+            if let Some(name) = given(&self.display_names, i, "--oidc-display-name")? {
+                issuer.display_name = Some(name);
+            }
+            issuer.web_client = match (given(&self.client_ids, i, "--oidc-client-id")?, secret) {
+                (Some(client_id), client_secret) => {
+                    Some(openpim_server::auth::external::WebClient { client_id, client_secret })
+                }
+                (None, Some(_)) => anyhow::bail!("a client secret is given for issuer {} without a client id", i + 1),
+                (None, None) => None,
+            };
+        }
+        Ok(())
+    }
 }
 
 /// The value of a per-issuer flag for issuer `i` of `issuers`: none given, one for all, or one
@@ -218,7 +305,7 @@ fn positional<T: Clone>(values: &[T], issuers: usize, i: usize, flag: &str) -> a
 impl OidcArgs {
     /// One issuer configuration per --oidc-issuer, each with its audience, then the issuer
     /// file's.
-    fn issuers(self) -> anyhow::Result<Vec<openpim_server::auth::external::IssuerConfig>> {
+    fn issuers(&self) -> anyhow::Result<Vec<openpim_server::auth::external::IssuerConfig>> {
         use openpim_server::auth::external::{CliSignIn, IssuerConfig};
         let n = self.issuers.len();
         let mut configs = self
@@ -242,6 +329,7 @@ impl OidcArgs {
         if let Some(path) = &self.config_file {
             configs.extend(openpim_server::auth::issuer_file::load(path)?);
         }
+        self.web.apply(&mut configs[..n])?;
         Ok(configs)
     }
 }
@@ -338,6 +426,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             _ => None,
         },
         oidc_issuers: args.oidc.issuers()?,
+        local_issuer: args.oidc.web.local_issuer,
     };
     let server = openpim_server::start(config).await.context("starting the server")?;
     if let Some(admin) = &server.created_admin {
@@ -620,6 +709,35 @@ mod tests {
         use openpim_server::auth::external::AudienceVia;
         assert_eq!(cli, vec![(Some("cli-a"), AudienceVia::Scope), (Some("cli-b"), AudienceVia::Scope)]);
         assert!(Cli::try_parse_from(["openpim", "serve", "--oidc-cli-audience-via", "header"]).is_err());
+        // Web clients pair with issuers by position; `-` leaves one without.
+        let web = serve_args(&[
+            "--oidc-issuer",
+            "https://a.example.com",
+            "--oidc-issuer",
+            "https://b.example.com",
+            "--oidc-audience",
+            "api://x",
+            "--oidc-client-id",
+            "-,web-b",
+            "--oidc-client-secret",
+            "-,s3cret",
+            "--oidc-display-name",
+            "A,Bee",
+        ]);
+        assert!(web.oidc.web.local_issuer, "the local issuer stays on by default");
+        let web = web.oidc.issuers().unwrap();
+        assert!(web[0].web_client.is_none());
+        let b = web[1].web_client.as_ref().unwrap();
+        assert_eq!((b.client_id.as_str(), b.client_secret.as_deref()), ("web-b", Some("s3cret")));
+        assert_eq!(web[1].provider_name(), "Bee");
+        assert!(!format!("{:?}", web[1]).contains("s3cret"), "secrets stay out of logs");
+        let e =
+            serve_args(&["--oidc-issuer", "https://a.example.com", "--oidc-audience", "x", "--oidc-client-id", "a,b"])
+                .oidc
+                .issuers()
+                .unwrap_err();
+        assert!(e.to_string().contains("one per issuer"), "{e}");
+        assert!(!serve_args(&["--local-issuer", "false"]).oidc.web.local_issuer);
         // TLS files come in pairs.
         assert!(Cli::try_parse_from(["openpim", "serve", "--tls-cert", "c.pem"]).is_err());
         assert!(serve_args(&["--tls-cert", "c.pem", "--tls-key", "k.pem"]).tls_key.is_some());

@@ -45,6 +45,7 @@ async fn seeded_rows_read_back_through_the_api() {
         metrics_access: Default::default(),
         tls: None,
         oidc_issuers: Vec::new(),
+        local_issuer: true,
     })
     .await
     .expect("the server starts on the seeded directory");

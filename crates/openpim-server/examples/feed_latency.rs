@@ -29,6 +29,7 @@ async fn node(url: &str, dir: &std::path::Path) -> anyhow::Result<RunningServer>
         metrics_access: Default::default(),
         tls: None,
         oidc_issuers: Vec::new(),
+        local_issuer: true,
     })
     .await
 }

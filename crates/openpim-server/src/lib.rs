@@ -67,6 +67,9 @@ pub struct ServerConfig {
     pub tls: Option<tls::TlsFiles>,
     /// External OpenID Connect issuers whose access tokens are accepted.
     pub oidc_issuers: Vec<auth::external::IssuerConfig>,
+    /// Accept tokens of the local issuer from clients (`openpim token`, token paste). When
+    /// false, people sign in through an external provider only.
+    pub local_issuer: bool,
 }
 
 /// Default for [`ServerConfig::approval_timeout`].
@@ -143,6 +146,7 @@ pub async fn start_with_clock(config: ServerConfig, clock: Box<dyn Clock>) -> an
         store,
         index: RwLock::new(index),
         issuer,
+        local_issuer_enabled: config.local_issuer,
         external: auth::external::ExternalIssuers::new(config.oidc_issuers.clone()),
         callers: crate::auth::CallerCache::new(),
         clock,

@@ -142,15 +142,35 @@ pub async fn limit_signins(
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
-    use axum::response::IntoResponse;
     if req.method() == axum::http::Method::POST {
-        let ip = req.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
-        if let Some(wait) = ip.and_then(|ip| state.limits.signin_wait(ip)) {
-            return crate::error::ApiError::too_many_requests("Too many sign-in attempts from this address.", wait)
-                .into_response();
+        if let Some(refused) = spend_signin(&state, &req) {
+            return refused;
         }
     }
     next.run(req).await
+}
+
+/// Middleware for "Sign in with <provider>": each start spends a sign-in of the address (it
+/// stores a pending sign-in and may reach out to the provider), whatever the method.
+pub async fn limit_signin_starts(
+    axum::extract::State(state): axum::extract::State<crate::state::AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    match spend_signin(&state, &req) {
+        Some(refused) => refused,
+        None => next.run(req).await,
+    }
+}
+
+/// The 429 for a request whose address spent its sign-ins, if it did.
+fn spend_signin(state: &crate::state::AppState, req: &axum::extract::Request) -> Option<axum::response::Response> {
+    use axum::response::IntoResponse;
+    let ip = req.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip())?;
+    let wait = state.limits.signin_wait(ip)?;
+    Some(
+        crate::error::ApiError::too_many_requests("Too many sign-in attempts from this address.", wait).into_response(),
+    )
 }
 
 #[cfg(test)]

@@ -34,6 +34,9 @@ pub struct Inner {
     pub store: Store,
     pub index: RwLock<AccessIndex>,
     pub issuer: LocalIssuer,
+    /// Whether the local issuer's tokens (`openpim token`, the sign-in page's token paste) are
+    /// accepted from clients. The web UI's own in-process calls use it either way.
+    pub local_issuer_enabled: bool,
     /// Trusted external OpenID Connect issuers (none unless configured).
     pub external: crate::auth::external::ExternalIssuers,
     /// Verified tokens and callers' user rows, so a request does not pay for them every time.

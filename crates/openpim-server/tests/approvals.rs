@@ -520,6 +520,7 @@ async fn the_configured_approval_timeout_caps_the_stage_timeout() {
             metrics_access: Default::default(),
             tls: None,
             oidc_issuers: Vec::new(),
+            local_issuer: true,
         },
         Box::new(FakeClock(clock.clone())),
     )

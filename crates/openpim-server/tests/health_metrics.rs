@@ -80,6 +80,7 @@ async fn metrics_with_token_access_need_a_reader_role() {
         metrics_access: openpim_server::metrics::MetricsAccess::Token,
         tls: None,
         oidc_issuers: Vec::new(),
+        local_issuer: true,
     })
     .await
     .unwrap();

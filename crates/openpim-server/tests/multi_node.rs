@@ -39,6 +39,7 @@ async fn node(database_url: &str, issuer_from: Option<&Path>) -> Node {
         metrics_access: Default::default(),
         tls: None,
         oidc_issuers: Vec::new(),
+        local_issuer: true,
     })
     .await
     .unwrap();

@@ -134,6 +134,7 @@ async fn start(notifications: NotificationConfig) -> Setup {
             metrics_access: Default::default(),
             tls: None,
             oidc_issuers: Vec::new(),
+            local_issuer: true,
         },
         Box::new(clock.clone()),
     )

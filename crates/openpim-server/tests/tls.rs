@@ -46,6 +46,7 @@ async fn start_tls(dir: &Path, files: &TlsFiles) -> anyhow::Result<RunningServer
         metrics_access: Default::default(),
         tls: Some(files.clone()),
         oidc_issuers: Vec::new(),
+        local_issuer: true,
     })
     .await
 }

@@ -670,10 +670,44 @@ async fn string_lists_round_trip() {
             acrs: list.clone(),
             created: T0,
             expires: T0 + time::Duration::hours(1),
+            issuer: Some("https://idp.test".into()),
+            id_token: Some("a.b.c".into()),
         };
         store.insert_ui_session("hash", &session).await.unwrap();
         assert_eq!(raw_column(url, "SELECT acrs FROM ui_sessions").await, stored_bytes, "{backend}");
         assert_eq!(store.ui_session("hash", T0).await.unwrap(), Some(session), "{backend}");
+    }
+    b.close().await;
+}
+
+/// A sign-in sent to a provider is answered once: taking it deletes it, an expired one is not
+/// handed out, and adding one sweeps the expired.
+#[tokio::test]
+async fn oidc_auth_requests_are_taken_once_and_expire() {
+    let b = Backends::open().await;
+    for (backend, store, _) in &b.stores {
+        let request = |expires| openpim_store::sessions::OidcAuthRequest {
+            browser_hash: "browser".into(),
+            issuer: "https://idp.test".into(),
+            nonce: "n".into(),
+            pkce_verifier: "v".into(),
+            replaces_session: Some("old".into()),
+            pending_action: Some("{}".into()),
+            created: T0,
+            expires,
+        };
+        let live = request(T0 + time::Duration::minutes(10));
+        store.insert_oidc_auth_request("s1", &live).await.unwrap();
+        store.insert_oidc_auth_request("s2", &request(T0 + time::Duration::minutes(1))).await.unwrap();
+        assert_eq!(store.take_oidc_auth_request("s1", T0).await.unwrap(), Some(live.clone()), "{backend}");
+        assert_eq!(store.take_oidc_auth_request("s1", T0).await.unwrap(), None, "{backend}: taken once");
+        let later = T0 + time::Duration::minutes(5);
+        assert_eq!(store.take_oidc_auth_request("s2", later).await.unwrap(), None, "{backend}: expired");
+        store.insert_oidc_auth_request("s3", &request(T0 + time::Duration::minutes(1))).await.unwrap();
+        let sweeping = openpim_store::sessions::OidcAuthRequest { created: later, ..live };
+        store.insert_oidc_auth_request("s4", &sweeping).await.unwrap();
+        assert_eq!(store.take_oidc_auth_request("s3", T0).await.unwrap(), None, "{backend}: swept");
+        assert!(store.take_oidc_auth_request("s4", later).await.unwrap().is_some(), "{backend}");
     }
     b.close().await;
 }

@@ -91,6 +91,7 @@ impl Cli {
                 metrics_access: Default::default(),
                 tls: None,
                 oidc_issuers,
+                local_issuer: true,
             },
             Box::new(FakeClock(clock.clone())),
         )

@@ -126,6 +126,7 @@ mod tests {
             exp,
             leeway: LEEWAY,
             jit: None,
+            local: true,
         })
     }
 

@@ -6,12 +6,14 @@
 //! provider says about how they signed in (MFA, authentication contexts). Group claims are not
 //! read: role-assignable group membership lives in OpenPIM, not in a token.
 
+use super::discovery::{self, Endpoints};
 use super::jwks::{self, KeySet, ALGORITHMS};
 use super::{jwt_error, JitUser, UserKey, VerifiedToken};
 use crate::error::ApiError;
 use jsonwebtoken::{Algorithm, Validation};
 use serde::Deserialize;
 use std::time::Duration;
+use subtle::ConstantTimeEq;
 
 /// Tolerated clock skew between the provider and us when checking `exp`/`nbf`.
 pub const LEEWAY_SECS: i64 = 60;
@@ -64,8 +66,10 @@ pub struct IssuerConfig {
     pub min_key_refetch: Duration,
     /// Create a directory user on first sign-in when the token names none (just-in-time).
     pub jit: bool,
-    /// The provider's name as people see it ("Contoso Entra ID").
+    /// The provider's name as people see it ("Contoso Entra ID"); by default the issuer URL's host.
     pub display_name: Option<String>,
+    /// The web UI's client at this issuer, for "Sign in with <provider>" (none: no web sign-in).
+    pub web_client: Option<WebClient>,
     /// How people sign in to this issuer from the `openpim` CLI (device flow).
     pub cli: CliSignIn,
 }
@@ -126,15 +130,23 @@ impl IssuerConfig {
     pub fn audience(&self) -> Option<&str> {
         self.audiences.iter().map(|a| a.trim()).find(|a| !a.is_empty())
     }
+}
 
-    /// The name people see for this issuer: the configured one, else the issuer's host.
-    pub fn shown_name(&self) -> String {
-        self.display_name.clone().unwrap_or_else(|| {
-            reqwest::Url::parse(&self.issuer)
-                .ok()
-                .and_then(|u| u.host_str().map(str::to_string))
-                .unwrap_or_else(|| self.issuer.clone())
-        })
+/// The web UI's OAuth client at an issuer: confidential (with a secret, and PKCE) or public
+/// (PKCE alone). Its redirect URI is `{public URL}/signin/oidc/callback`.
+#[derive(Clone)]
+pub struct WebClient {
+    pub client_id: String,
+    pub client_secret: Option<String>,
+}
+
+impl std::fmt::Debug for WebClient {
+    /// Never prints the secret (configurations end up in logs).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebClient")
+            .field("client_id", &self.client_id)
+            .field("client_secret", &self.client_secret.as_ref().map(|_| "<redacted>"))
+            .finish()
     }
 }
 
@@ -155,8 +167,30 @@ impl IssuerConfig {
             jit: false,
             display_name: None,
             cli: CliSignIn::default(),
+            web_client: None,
         })
     }
+
+    /// The provider's name as the sign-in page shows it.
+    pub fn provider_name(&self) -> String {
+        self.display_name.clone().filter(|n| !n.trim().is_empty()).unwrap_or_else(|| {
+            reqwest::Url::parse(&self.issuer)
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_string))
+                .unwrap_or_else(|| self.issuer.clone())
+        })
+    }
+}
+
+/// An ID token's claims: the user's, and those binding it to our sign-in.
+#[derive(Debug, Deserialize)]
+struct IdTokenClaims {
+    #[serde(flatten)]
+    base: ExternalClaims,
+    #[serde(default)]
+    nonce: Option<String>,
+    #[serde(default)]
+    azp: Option<String>,
 }
 
 /// The claims read from an external token (signature and times already checked).
@@ -188,6 +222,7 @@ struct ExternalClaims {
 struct Issuer {
     config: IssuerConfig,
     keys: KeySet,
+    endpoints: discovery::EndpointCache,
 }
 
 /// The configured external issuers.
@@ -200,7 +235,11 @@ impl ExternalIssuers {
     pub fn new(configs: Vec<IssuerConfig>) -> Self {
         let issuers = configs
             .into_iter()
-            .map(|config| Issuer { keys: KeySet::new(&config.issuer, config.min_key_refetch), config })
+            .map(|config| Issuer {
+                keys: KeySet::new(&config.issuer, config.min_key_refetch),
+                endpoints: discovery::EndpointCache::new(&config.issuer),
+                config,
+            })
             .collect();
         Self { issuers }
     }
@@ -222,9 +261,90 @@ impl ExternalIssuers {
     /// Full verification of a token claiming issuer `iss`: a trusted issuer, an accepted
     /// algorithm, a key the issuer publishes, the signature, `iss`, `aud`, `exp` and `nbf`.
     pub async fn verify(&self, iss: &str, token: &str) -> Result<VerifiedToken, ApiError> {
-        let issuer = self.issuers.iter().find(|i| i.config.issuer == iss).ok_or_else(|| {
+        let issuer = self.issuer(iss)?;
+        let (key, alg) = issuer.signing_key(token).await?;
+        let claims: ExternalClaims =
+            jsonwebtoken::decode(token, &key, &validation(&issuer.config, alg)).map_err(jwt_error)?.claims;
+        Ok(issuer.config.reduce(claims))
+    }
+
+    /// Full verification of an ID token the web sign-in received from `iss`'s token endpoint
+    /// (OpenID Connect Core 3.1.3.7): the issuer's key and an accepted algorithm, `iss`, `aud`
+    /// containing our web client id, `azp` (if present) naming it, `exp`/`nbf`, and the `nonce`
+    /// the sign-in was sent with. Mapped to a user exactly as the issuer's access tokens are.
+    pub async fn verify_id_token(&self, iss: &str, id_token: &str, nonce: &str) -> Result<VerifiedToken, ApiError> {
+        let issuer = self.issuer(iss)?;
+        let client =
+            issuer.config.web_client.as_ref().ok_or_else(|| {
+                ApiError::unauthorized("This issuer has no web client configured (--oidc-client-id).")
+            })?;
+        let (key, alg) = issuer.signing_key(id_token).await?;
+        let mut v = validation(&issuer.config, alg);
+        v.set_audience(&[&client.client_id]);
+        v.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        let claims: IdTokenClaims = jsonwebtoken::decode(id_token, &key, &v).map_err(jwt_error)?.claims;
+        let nonce_ok = claims
+            .nonce
+            .as_deref()
+            .is_some_and(|n| n.len() == nonce.len() && bool::from(n.as_bytes().ct_eq(nonce.as_bytes())));
+        if !nonce_ok {
+            return Err(ApiError::unauthorized("The ID token's nonce is not the one this sign-in was sent with."));
+        }
+        if claims.azp.as_ref().is_some_and(|azp| *azp != client.client_id) {
+            return Err(ApiError::unauthorized("The ID token was issued to another client (azp)."));
+        }
+        Ok(issuer.config.reduce(claims.base))
+    }
+
+    /// The issuers with a web client, in configuration order.
+    pub fn web_sign_in(&self) -> impl Iterator<Item = &IssuerConfig> {
+        self.issuers.iter().map(|i| &i.config).filter(|c| c.web_client.is_some())
+    }
+
+    /// The configuration of issuer `iss`, if trusted.
+    pub fn config(&self, iss: &str) -> Option<&IssuerConfig> {
+        self.issuers.iter().map(|i| &i.config).find(|c| c.issuer == iss)
+    }
+
+    /// The provider endpoints of issuer `iss`, from its discovery document (cached).
+    pub async fn endpoints(&self, iss: &str) -> Result<Endpoints, discovery::DiscoveryError> {
+        match self.issuers.iter().find(|i| i.config.issuer == iss) {
+            Some(issuer) => issuer.endpoints.get().await,
+            None => Err(discovery::DiscoveryError(format!("'{iss}' is not a configured issuer"))),
+        }
+    }
+
+    /// Origins (scheme://host:port) the web sign-in sends browsers to: the issuers with a web
+    /// client and the endpoints discovered for them so far. The UI's Content-Security-Policy
+    /// lets forms be redirected there (sign-out, step-up).
+    pub fn web_origins(&self) -> Vec<String> {
+        let mut origins: Vec<String> = Vec::new();
+        for issuer in self.issuers.iter().filter(|i| i.config.web_client.is_some()) {
+            let cached = issuer.endpoints.cached();
+            let urls = std::iter::once(issuer.config.issuer.as_str())
+                .chain(cached.iter().flat_map(|e| e.browser_urls()))
+                .filter_map(|u| reqwest::Url::parse(u).ok());
+            for url in urls {
+                let origin = url.origin().ascii_serialization();
+                if origin != "null" && !origins.contains(&origin) {
+                    origins.push(origin);
+                }
+            }
+        }
+        origins
+    }
+
+    fn issuer(&self, iss: &str) -> Result<&Issuer, ApiError> {
+        self.issuers.iter().find(|i| i.config.issuer == iss).ok_or_else(|| {
             ApiError::unauthorized("Issuer validation failed: the token was not issued by a trusted issuer.")
-        })?;
+        })
+    }
+}
+
+impl Issuer {
+    /// The published key that signed `token`, if its algorithm is one we accept.
+    async fn signing_key(&self, token: &str) -> Result<(jsonwebtoken::DecodingKey, Algorithm), ApiError> {
+        let iss = &self.config.issuer;
         // `decode_header` refuses `alg: none` (not an algorithm jsonwebtoken knows).
         let header = jsonwebtoken::decode_header(token).map_err(jwt_error)?;
         if !ALGORITHMS.contains(&header.alg) {
@@ -236,16 +356,14 @@ impl ExternalIssuers {
         let kid = header
             .kid
             .ok_or_else(|| ApiError::unauthorized("The token does not name its signing key (no 'kid' header)."))?;
-        let key = issuer.keys.key(&kid, header.alg).await.map_err(|e| match e {
+        let key = self.keys.key(&kid, header.alg).await.map_err(|e| match e {
             jwks::KeyError::Unavailable(why) => {
                 tracing::warn!(issuer = %iss, error = %why, "cannot fetch the issuer's signing keys");
                 ApiError::unauthorized("The token's issuer could not be reached to check its signature.")
             }
             other => ApiError::unauthorized(format!("Signature validation failed: {other}.")),
         })?;
-        let claims: ExternalClaims =
-            jsonwebtoken::decode(token, &key, &validation(&issuer.config, header.alg)).map_err(jwt_error)?.claims;
-        Ok(issuer.config.reduce(claims))
+        Ok((key, header.alg))
     }
 }
 
@@ -277,7 +395,7 @@ impl IssuerConfig {
         let mfa = c.amr.iter().any(|m| m == "mfa")
             || c.acr.as_ref().is_some_and(|acr| self.mfa_acr_values.iter().any(|v| v == acr));
         let jit = if self.jit { self.jit_user(&c, &user) } else { None };
-        VerifiedToken { user, mfa, acrs: c.acrs, nbf: c.nbf, exp: c.exp, leeway: LEEWAY_SECS, jit }
+        VerifiedToken { user, mfa, acrs: c.acrs, nbf: c.nbf, exp: c.exp, leeway: LEEWAY_SECS, jit, local: false }
     }
 
     /// The user to create when none is found: the object id the mapping looks for (if it looks

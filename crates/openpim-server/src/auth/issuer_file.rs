@@ -14,13 +14,11 @@
 //! cli_client_id = "CLI-APP-ID"
 //! cli_audience_via = "scope"          # resource (default), scope or none
 //! min_key_refetch_secs = 30           # least time between key-set fetches for unknown `kid`s
+//! client_id = "WEB-APP-ID"            # the web UI's client ("Sign in with Contoso")
+//! client_secret_file = "/etc/openpim/web-secret"   # or client_secret; none: a public client
 //! ```
-//!
-//! `client_id`, `client_secret` and `client_secret_file` (the web UI's confidential client) are
-//! accepted here too, so files written for the web UI's provider sign-in load; nothing reads them
-//! until that sign-in exists.
 
-use super::external::{AudienceVia, CliSignIn, IssuerConfig, UserClaim};
+use super::external::{AudienceVia, CliSignIn, IssuerConfig, UserClaim, WebClient};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
@@ -51,15 +49,13 @@ struct IssuerSection {
     cli_audience_via: Option<String>,
     #[serde(default)]
     min_key_refetch_secs: Option<u64>,
-    /// The web UI's client (authorization-code flow): accepted, not read yet (see the module doc).
+    /// The web UI's client (authorization-code flow); with a secret (or a file holding it) a
+    /// confidential client, without one a public client.
     #[serde(default)]
-    #[allow(dead_code)]
     client_id: Option<String>,
     #[serde(default)]
-    #[allow(dead_code)]
     client_secret: Option<String>,
     #[serde(default)]
-    #[allow(dead_code)]
     client_secret_file: Option<PathBuf>,
 }
 
@@ -117,6 +113,24 @@ impl IssuerSection {
         config.jit = self.jit;
         config.display_name = self.display_name.filter(|n| !n.trim().is_empty());
         config.cli = CliSignIn { client_id: self.cli_client_id.filter(|c| !c.trim().is_empty()), audience_via };
+        let client_secret = match (self.client_secret, &self.client_secret_file) {
+            (Some(_), Some(_)) => {
+                return Err(at("client_secret_file", "give client_secret or client_secret_file, not both".into()))
+            }
+            (secret, None) => secret,
+            (None, Some(file)) => Some(
+                std::fs::read_to_string(file)
+                    .map(|s| s.trim().to_string())
+                    .map_err(|e| at("client_secret_file", format!("cannot read {}: {e}", file.display())))?,
+            ),
+        };
+        config.web_client = match self.client_id.filter(|c| !c.trim().is_empty()) {
+            Some(client_id) => Some(WebClient { client_id, client_secret: client_secret.filter(|s| !s.is_empty()) }),
+            None if client_secret.is_some() => {
+                return Err(at("client_secret", "a client secret needs a client_id".into()))
+            }
+            None => None,
+        };
         Ok(config)
     }
 }
@@ -140,7 +154,7 @@ mod tests {
             cli_audience_via = "scope"
             min_key_refetch_secs = 5
             client_id = "web-app"
-            client_secret_file = "/run/secrets/web"
+            client_secret = "s3cret"
 
             [[issuer]]
             url = "http://127.0.0.1:9000"
@@ -154,16 +168,19 @@ mod tests {
         assert_eq!(entra.user_claim, UserClaim::Oid);
         assert_eq!(entra.mfa_acr_values, vec!["gold"]);
         assert!(entra.jit);
-        assert_eq!(entra.shown_name(), "Contoso");
+        assert_eq!(entra.provider_name(), "Contoso");
         assert_eq!(entra.cli, CliSignIn { client_id: Some("cli-app".into()), audience_via: AudienceVia::Scope });
         assert_eq!(entra.min_key_refetch, std::time::Duration::from_secs(5));
         assert!(entra.client_scopes().contains(&"api://openpim/.default".to_string()));
         assert_eq!(entra.client_resource(), None);
+        let web = entra.web_client.as_ref().expect("the web client is read");
+        assert_eq!((web.client_id.as_str(), web.client_secret.as_deref()), ("web-app", Some("s3cret")));
         // Defaults for what the second section leaves out.
         let local = &issuers[1];
         assert_eq!((local.user_claim, local.jit, local.cli.client_id.clone()), (UserClaim::Default, false, None));
         assert_eq!(local.client_resource(), Some("api://openpim"));
-        assert_eq!(local.shown_name(), "127.0.0.1");
+        assert_eq!(local.provider_name(), "127.0.0.1");
+        assert!(local.web_client.is_none());
         assert!(parse("").unwrap().is_empty());
     }
 
@@ -182,6 +199,10 @@ mod tests {
         assert!(e.contains("field `user_claim`: 'nickname'"), "{e}");
         let e = err("[[issuer]]\nurl = \"https://a.example\"\naudience = \"x\"\ncli_audience_via = \"header\"\n");
         assert!(e.contains("field `cli_audience_via`"), "{e}");
+        let e = err("[[issuer]]\nurl = \"https://a.example\"\naudience = \"x\"\nclient_id = \"w\"\nclient_secret_file = \"/nonexistent/openpim-secret\"\n");
+        assert!(e.contains("field `client_secret_file`: cannot read /nonexistent/openpim-secret"), "{e}");
+        let e = err("[[issuer]]\nurl = \"https://a.example\"\naudience = \"x\"\nclient_secret = \"s\"\n");
+        assert!(e.contains("field `client_secret`: a client secret needs a client_id"), "{e}");
         let e = err("[[issuer]]\naudience = \"x\"\n");
         assert!(e.contains("missing field `url`"), "{e}");
         let e = err("[[issuer]]\nurl = \"https://a.example\"\naudience = \"x\"\njit = \"yes\"\n");

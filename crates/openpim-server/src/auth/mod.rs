@@ -16,6 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 mod cache;
+pub mod discovery;
 pub mod external;
 pub mod issuer_file;
 mod jit;
@@ -250,6 +251,7 @@ impl Claims {
             exp: self.exp,
             leeway: LEEWAY_SECS as i64,
             jit: None,
+            local: true,
         })
     }
 
@@ -358,13 +360,14 @@ impl FromRequestParts<AppState> for Caller {
             .filter(|t| !t.is_empty())
             .ok_or_else(|| ApiError::unauthorized("The Authorization header must be 'Bearer <token>'."))?;
         let verified = verified_token(state, token).await?;
-        let user = match (token_user(state, &verified).await?, &verified.jit) {
-            (None, Some(new)) => Some(jit::provision(state, new).await?),
-            (found, _) => found,
-        };
-        let user = user.filter(|u| u.account_enabled).ok_or_else(|| {
-            ApiError::unauthorized("The token's user does not exist in this directory or is disabled.")
-        })?;
+        // The UI's in-process calls carry tokens of the local issuer even when it is closed to
+        // everyone else; only they can set the marker (it is not a header).
+        if verified.local && !state.local_issuer_enabled && parts.extensions.get::<InProcessCall>().is_none() {
+            return Err(ApiError::unauthorized(
+                "Tokens from this server's local issuer are not accepted (the server runs with --local-issuer=false).",
+            ));
+        }
+        let user = resolve_user(state, &verified).await?;
         if let Some(wait) = state.limits.caller_wait(user.id) {
             return Err(ApiError::too_many_requests(
                 "Too many refused requests from this caller; retry after the time in Retry-After.",
@@ -373,6 +376,22 @@ impl FromRequestParts<AppState> for Caller {
         }
         Ok(Caller { mfa: verified.mfa, acrs: verified.acrs.clone(), user })
     }
+}
+
+/// Marks a request the web UI sends in-process through the API router (see `ui::api`).
+#[derive(Debug, Clone, Copy)]
+pub struct InProcessCall;
+
+/// The enabled directory user a verified token (or ID token) names: found by its keys in order,
+/// or created just in time when its issuer is configured so. The same mapping for API calls
+/// and web sign-in.
+pub async fn resolve_user(state: &AppState, verified: &VerifiedToken) -> Result<User, ApiError> {
+    let user = match (token_user(state, verified).await?, &verified.jit) {
+        (None, Some(new)) => Some(jit::provision(state, new).await?),
+        (found, _) => found,
+    };
+    user.filter(|u| u.account_enabled)
+        .ok_or_else(|| ApiError::unauthorized("The token's user does not exist in this directory or is disabled."))
 }
 
 /// A token that passed full verification, reduced to what authorisation needs. Whichever issuer
@@ -391,6 +410,8 @@ pub struct VerifiedToken {
     pub leeway: i64,
     /// The user to create if none is found (issuers with just-in-time creation only).
     pub jit: Option<JitUser>,
+    /// Signed by this server's local issuer (not an external provider).
+    pub local: bool,
 }
 
 /// A user an external issuer's token may create on first sign-in.

@@ -12,7 +12,7 @@ pub async fn configuration(State(s): State<AppState>) -> Json<SigninConfiguratio
         .configs()
         .map(|c| SigninIssuer {
             issuer: c.issuer.clone(),
-            display_name: c.shown_name(),
+            display_name: c.provider_name(),
             cli_client_id: c.cli.client_id.clone(),
             scopes: c.client_scopes(),
             audience: c.audience().unwrap_or_default().to_string(),

@@ -60,6 +60,7 @@ impl<'a> Api<'a> {
     /// passes through to the browser); an error response becomes a [`GraphError`].
     pub async fn get_raw(&self, path: &str) -> GraphResult<axum::response::Response> {
         let req = Request::builder()
+            .extension(crate::auth::InProcessCall)
             .method(Method::GET)
             .uri(path)
             .header(header::AUTHORIZATION, format!("Bearer {}", self.token))
@@ -81,6 +82,7 @@ impl<'a> Api<'a> {
 
     pub async fn call(&self, method: Method, path: &str, body: Option<&Value>) -> GraphResult<Value> {
         let mut req = Request::builder()
+            .extension(crate::auth::InProcessCall)
             .method(method)
             .uri(path)
             .header(header::AUTHORIZATION, format!("Bearer {}", self.token))

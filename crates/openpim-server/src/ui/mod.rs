@@ -10,6 +10,7 @@ mod approvals;
 mod audit;
 mod groups;
 mod my_roles;
+mod oidc;
 mod page;
 mod roles;
 mod session;
@@ -19,7 +20,7 @@ mod view;
 
 use crate::state::AppState;
 use axum::extract::DefaultBodyLimit;
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::http::{header, HeaderValue};
 use axum::middleware::Next;
@@ -43,7 +44,13 @@ impl UiState {
     /// Cookies get `Secure` when clients reach the server over https: the configured public URL
     /// says so, or, without one, the server itself serves TLS.
     fn secure_cookies(&self) -> bool {
-        self.app.public_url.as_deref().unwrap_or(&self.app.listen_origin).starts_with("https://")
+        self.public_base().starts_with("https://")
+    }
+
+    /// The URL browsers reach the UI at (the public URL, else the listen address), without a
+    /// trailing slash.
+    fn public_base(&self) -> String {
+        self.app.public_url.as_deref().unwrap_or(&self.app.listen_origin).trim_end_matches('/').to_string()
     }
 }
 
@@ -63,6 +70,14 @@ pub fn mount(api: Router, app: AppState) -> Router {
                 .route_layer(axum::middleware::from_fn_with_state(state.app.clone(), crate::limits::limit_signins)),
         )
         .route("/signout", post(signin::signout))
+        .route(oidc::CALLBACK_PATH, get(oidc::callback))
+        .route(
+            "/signin/oidc/{index}",
+            get(oidc::start).route_layer(axum::middleware::from_fn_with_state(
+                state.app.clone(),
+                crate::limits::limit_signin_starts,
+            )),
+        )
         .route("/approvals", get(approvals::page).post(approvals::decide))
         .route("/roles", get(roles::list))
         .route("/roles/{id}", get(roles::detail))
@@ -75,7 +90,7 @@ pub fn mount(api: Router, app: AppState) -> Router {
         .route("/audit.csv", get(audit::csv))
         .route("/static/app.css", get(stylesheet))
         .layer(axum::middleware::from_fn_with_state(state.clone(), session::reject_cross_site_posts))
-        .layer(axum::middleware::from_fn(security_headers))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), security_headers))
         // The API's layers wrap only the API's routes, so the UI adds its own.
         .layer(DefaultBodyLimit::max(MAX_FORM_BYTES))
         .layer(CatchPanicLayer::custom(|_| {
@@ -97,12 +112,23 @@ async fn stylesheet() -> Response {
 
 /// Headers every UI response carries; pages (anything but the stylesheet) are never cached,
 /// since they show one user's roles.
-async fn security_headers(req: Request, next: Next) -> Response {
+/// Forms may lead to the identity providers' sign-in and sign-out pages too (a step-up after
+/// Activate, the provider's sign-out after Sign out): browsers apply `form-action` to the
+/// redirects that follow a form.
+async fn security_headers(State(ui): State<UiState>, req: Request, next: Next) -> Response {
     let mut resp = next.run(req).await;
+    let mut form_action = String::from("'self'");
+    for origin in ui.app.external.web_origins() {
+        form_action.push(' ');
+        form_action.push_str(&origin);
+    }
+    let csp = format!("default-src 'self'; frame-ancestors 'none'; form-action {form_action}; base-uri 'none'");
     let h = resp.headers_mut();
     h.insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"),
+        HeaderValue::from_str(&csp).unwrap_or_else(|_| {
+            HeaderValue::from_static("default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
+        }),
     );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));

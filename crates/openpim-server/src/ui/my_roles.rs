@@ -20,7 +20,7 @@ use openpim_proto::schedules::{
     NewExpiration, NewRequestSchedule, NewScheduleRequest, TicketInfo, UnifiedRoleAssignmentScheduleInstance,
     UnifiedRoleEligibilityScheduleInstance, UnifiedRoleScheduleRequest,
 };
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use uuid::Uuid;
@@ -158,6 +158,8 @@ struct MyRolesPage {
     active: Vec<ActiveRow>,
     pending: Vec<PendingRow>,
     mfa_note: bool,
+    /// The session's provider can step up to MFA (see `oidc::step_up`).
+    step_up: bool,
 }
 
 /// The role's name when the API expanded it (`$expand=roleDefinition`), else its id.
@@ -254,7 +256,9 @@ pub async fn page(State(ui): State<UiState>, session: Session) -> Response {
         })
         .collect();
     let mfa_note = eligible.iter().any(|e| e.reqs.mfa);
-    session.finish(view::render(StatusCode::OK, &MyRolesPage { page: chrome, eligible, active, pending, mfa_note }))
+    let step_up = super::oidc::can_step_up(&ui, &session);
+    let page = MyRolesPage { page: chrome, eligible, active, pending, mfa_note, step_up };
+    session.finish(view::render(StatusCode::OK, &page))
 }
 
 fn unknown_role(session: &Session) -> Response {
@@ -322,6 +326,34 @@ fn for_duration(duration: String) -> Option<NewRequestSchedule> {
     Some(NewRequestSchedule { start_date_time: None, expiration: NewExpiration::AfterDuration { duration } })
 }
 
+/// Sends a self-service request with `token`: the role's name and the request's status.
+async fn send_self_request(
+    ui: &UiState,
+    token: &str,
+    set: &str,
+    body: impl FnOnce(Uuid) -> NewScheduleRequest,
+) -> Result<(String, String), super::api::GraphError> {
+    let api = Api::new(&ui.api, token);
+    let me = my_id(&api).await?;
+    let r: UnifiedRoleScheduleRequest = api.post_as(&format!("{RM}/{set}"), &body(me)).await?;
+    // The request's answer has the role's id only; its name reads better in the message.
+    let role = format!("{RM}/roleDefinitions/{}", r.role_definition_id);
+    let def = api.get_as::<UnifiedRoleDefinition>(&role).await.ok();
+    Ok((role_name(def.as_ref(), r.role_definition_id), r.status))
+}
+
+/// What the user reads about a request the API accepted.
+fn outcome(role: &str, status: &str) -> Flash {
+    Flash::ok(match status.parse::<RequestStatus>() {
+        Ok(RequestStatus::Revoked) => format!("{role} is deactivated."),
+        Ok(RequestStatus::Provisioned) => format!("{role} is active."),
+        Ok(RequestStatus::Granted) => format!("{role} is granted and starts later."),
+        Ok(RequestStatus::PendingApproval) => format!("Your request for {role} is waiting for approval."),
+        Ok(RequestStatus::PendingAdminDecision) => format!("Your request for {role} is waiting for an administrator."),
+        _ => format!("Request for {role}: {status}."),
+    })
+}
+
 /// Sends a self-service request and turns the answer into a flash message.
 async fn self_request(
     session: &Session,
@@ -329,33 +361,55 @@ async fn self_request(
     set: &str,
     body: impl FnOnce(Uuid) -> NewScheduleRequest,
 ) -> Response {
-    let api = Api::new(&ui.api, &session.token);
-    let result = async {
-        let me = my_id(&api).await?;
-        let r: UnifiedRoleScheduleRequest = api.post_as(&format!("{RM}/{set}"), &body(me)).await?;
-        // The request's answer has the role's id only; its name reads better in the message.
-        let role = format!("{RM}/roleDefinitions/{}", r.role_definition_id);
-        let def = api.get_as::<UnifiedRoleDefinition>(&role).await.ok();
-        Ok::<_, super::api::GraphError>((role_name(def.as_ref(), r.role_definition_id), r.status))
-    }
-    .await;
-    match result {
-        Ok((role, status)) => {
-            let text = match status.parse::<RequestStatus>() {
-                Ok(RequestStatus::Revoked) => format!("{role} is deactivated."),
-                Ok(RequestStatus::Provisioned) => format!("{role} is active."),
-                Ok(RequestStatus::Granted) => format!("{role} is granted and starts later."),
-                Ok(RequestStatus::PendingApproval) => format!("Your request for {role} is waiting for approval."),
-                Ok(RequestStatus::PendingAdminDecision) => {
-                    format!("Your request for {role} is waiting for an administrator.")
-                }
-                _ => format!("Request for {role}: {status}."),
-            };
-            session.redirect("/", Flash::ok(text))
-        }
+    match send_self_request(ui, &session.token, set, body).await {
+        Ok((role, status)) => session.redirect("/", outcome(&role, &status)),
         Err(e) if e.is_unauthenticated() => super::signin::expired(session, &e.message),
         Err(e) => session.redirect("/", Flash::graph(&e)),
     }
+}
+
+/// An activation as the form asked for it: what an MFA step-up keeps while the user signs in
+/// again at their provider, to complete it afterwards.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PendingActivation {
+    role: Uuid,
+    scope: String,
+    minutes: i64,
+    justification: String,
+    ticket_number: Option<String>,
+    ticket_system: Option<String>,
+}
+
+impl PendingActivation {
+    fn request(&self, me: Uuid) -> NewScheduleRequest {
+        let (ticket_number, ticket_system) = (self.ticket_number.clone(), self.ticket_system.clone());
+        let ticket_info =
+            (ticket_number.is_some() || ticket_system.is_some()).then_some(TicketInfo { ticket_number, ticket_system });
+        NewScheduleRequest {
+            schedule_info: for_duration(format!("PT{}M", self.minutes)),
+            ticket_info,
+            ..Target { role: self.role, scope: self.scope.clone() }.request(
+                Action::SelfActivate,
+                me,
+                &self.justification,
+            )
+        }
+    }
+
+    /// Sends the activation with `token` (after a step-up: the new session's) and says how it went.
+    pub async fn complete(&self, ui: &UiState, token: &str) -> Flash {
+        match send_self_request(ui, token, "roleAssignmentScheduleRequests", |me| self.request(me)).await {
+            Ok((role, status)) => outcome(&role, &status),
+            Err(e) => Flash::graph(&e),
+        }
+    }
+}
+
+/// Whether the API refused an activation only for want of multi-factor authentication in the
+/// session ("RoleAssignmentRequestPolicyValidationFailed" naming the MfaRule alone), which a
+/// sign-in with MFA at the provider can fix.
+fn wants_mfa_only(e: &super::api::GraphError) -> bool {
+    e.code == "RoleAssignmentRequestPolicyValidationFailed" && e.message.contains("failed: [\"MfaRule\"]")
 }
 
 pub async fn activate(State(ui): State<UiState>, session: Session, Form(f): Form<ActivateForm>) -> Response {
@@ -366,16 +420,24 @@ pub async fn activate(State(ui): State<UiState>, session: Session, Form(f): Form
         return session.redirect("/", Flash::err("The duration must be a number of hours, such as 1 or 0.5."));
     };
     let Some(target) = Target::read(&f.role, &f.scope) else { return unknown_role(&session) };
-    let ticket_number = non_empty(&f.ticket_number);
-    let ticket_system = non_empty(&f.ticket_system);
-    let ticket_info =
-        (ticket_number.is_some() || ticket_system.is_some()).then_some(TicketInfo { ticket_number, ticket_system });
-    self_request(&session, &ui, "roleAssignmentScheduleRequests", |me| NewScheduleRequest {
-        schedule_info: for_duration(format!("PT{minutes}M")),
-        ticket_info,
-        ..target.request(Action::SelfActivate, me, &f.justification)
-    })
-    .await
+    let pending = PendingActivation {
+        role: target.role,
+        scope: target.scope,
+        minutes,
+        justification: f.justification,
+        ticket_number: non_empty(&f.ticket_number),
+        ticket_system: non_empty(&f.ticket_system),
+    };
+    match send_self_request(&ui, &session.token, "roleAssignmentScheduleRequests", |me| pending.request(me)).await {
+        Ok((role, status)) => session.redirect("/", outcome(&role, &status)),
+        Err(e) if e.is_unauthenticated() => super::signin::expired(&session, &e.message),
+        // Step-up: the session's provider can ask for MFA; the activation completes on return.
+        Err(e) if wants_mfa_only(&e) && !session.mfa => match super::oidc::step_up(&ui, &session, &pending).await {
+            Some(to_provider) => to_provider,
+            None => session.redirect("/", Flash::graph(&e)),
+        },
+        Err(e) => session.redirect("/", Flash::graph(&e)),
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -444,6 +506,23 @@ pub async fn cancel(State(ui): State<UiState>, session: Session, Form(f): Form<C
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_refusal_for_mfa_alone_asks_for_a_step_up() {
+        let refusal = |code: &str, message: &str| super::super::api::GraphError {
+            status: StatusCode::BAD_REQUEST,
+            code: code.into(),
+            message: message.into(),
+        };
+        let code = "RoleAssignmentRequestPolicyValidationFailed";
+        assert!(wants_mfa_only(&refusal(code, "The following policy rules failed: [\"MfaRule\"]")));
+        // A missing justification is not fixed by signing in again.
+        assert!(!wants_mfa_only(&refusal(
+            code,
+            "The following policy rules failed: [\"JustificationRule\",\"MfaRule\"]"
+        )));
+        assert!(!wants_mfa_only(&refusal("Forbidden", "The following policy rules failed: [\"MfaRule\"]")));
+    }
 
     #[test]
     fn hours_parse() {

@@ -20,6 +20,7 @@ use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use base64::Engine;
+use openpim_store::sessions::UiSession;
 use subtle::ConstantTimeEq;
 
 pub const SESSION_COOKIE: &str = "openpim_session";
@@ -100,6 +101,12 @@ pub struct Session {
     pub csrf: String,
     pub flash: Option<Flash>,
     pub secure: bool,
+    /// The sign-in passed multi-factor authentication.
+    pub mfa: bool,
+    /// The external provider the user signed in through (none: a local token).
+    pub issuer: Option<String>,
+    /// That sign-in's ID token, for the provider's sign-out.
+    pub id_token: Option<String>,
 }
 
 impl Session {
@@ -154,22 +161,68 @@ impl FromRequestParts<UiState> for Session {
         let Some(stored) = stored else {
             return Err(ended("the session has ended or expired."));
         };
-        let remaining = (stored.expires - now).whole_seconds().max(1) as u64;
-        let req = crate::auth::TokenRequest {
-            oid: stored.user_id,
-            upn: String::new(),
-            mfa: stored.mfa,
-            acrs: stored.acrs,
-            ttl: REQUEST_TOKEN_TTL.min(std::time::Duration::from_secs(remaining)),
-        };
         Ok(Session {
             csrf: csrf_for(id),
             id: id.to_string(),
-            token: state.app.issuer.mint(&req, now),
+            token: request_token(state, &stored, now),
             flash: flash_of(&parts.headers),
             secure,
+            mfa: stored.mfa,
+            issuer: stored.issuer,
+            id_token: stored.id_token,
         })
     }
+}
+
+/// A bearer token for the session's user, for this request's in-process API calls.
+pub fn request_token(state: &UiState, stored: &UiSession, now: time::OffsetDateTime) -> String {
+    let remaining = (stored.expires - now).whole_seconds().max(1) as u64;
+    let req = crate::auth::TokenRequest {
+        oid: stored.user_id,
+        upn: String::new(),
+        mfa: stored.mfa,
+        acrs: stored.acrs.clone(),
+        ttl: REQUEST_TOKEN_TTL.min(std::time::Duration::from_secs(remaining)),
+    };
+    state.app.issuer.mint(&req, now)
+}
+
+/// A random 32-byte value, hex: session ids, pre-session values, OpenID `state` and `nonce`.
+pub fn random_hex() -> Option<String> {
+    use ring::rand::SecureRandom;
+    let mut bytes = [0u8; 32];
+    ring::rand::SystemRandom::new().fill(&mut bytes).ok()?;
+    Some(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Why a session could not be opened.
+pub enum OpenFailed {
+    NoRandomness,
+    Store(openpim_store::StoreError),
+}
+
+impl OpenFailed {
+    pub fn page(&self) -> Response {
+        match self {
+            Self::NoRandomness => view::plain_error(StatusCode::INTERNAL_SERVER_ERROR, "No randomness available."),
+            Self::Store(e) => {
+                tracing::error!(error = %e, "could not store a UI session");
+                view::plain_error(StatusCode::SERVICE_UNAVAILABLE, "The store is unavailable.")
+            }
+        }
+    }
+}
+
+/// Stores a new session and returns its id (for the cookie) and lifetime in seconds. The id is
+/// fresh on every sign-in, so a session id planted before sign-in is never promoted.
+pub async fn open(state: &UiState, stored: &UiSession) -> Result<(String, i64), OpenFailed> {
+    let id = random_hex().ok_or(OpenFailed::NoRandomness)?;
+    // Housekeeping: expired sessions are refused anyway; forget them now and then.
+    if let Err(e) = state.app.store.delete_expired_ui_sessions(stored.created).await {
+        tracing::warn!(error = %e, "could not forget expired UI sessions");
+    }
+    state.app.store.insert_ui_session(&session_key(&id), stored).await.map_err(OpenFailed::Store)?;
+    Ok((id, (stored.expires - stored.created).whole_seconds().max(1)))
 }
 
 /// Refuses state-changing requests that a browser marks as coming from another site, before any

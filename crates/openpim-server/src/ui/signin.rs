@@ -7,10 +7,9 @@ use super::UiState;
 use askama::Template;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::Form;
 use openpim_store::sessions::UiSession;
-use ring::rand::SecureRandom;
 use serde::Deserialize;
 
 #[derive(Template)]
@@ -18,6 +17,10 @@ use serde::Deserialize;
 struct SigninPage {
     csrf: String,
     flash: Option<Flash>,
+    /// "Sign in with <name>" links: (index among the web sign-in issuers, provider name).
+    providers: Vec<(usize, String)>,
+    /// The local issuer is enabled, so a pasted token may sign in.
+    token_signin: bool,
 }
 
 /// The sign-in form. Its CSRF token comes from a random pre-session cookie, so another site
@@ -25,14 +28,21 @@ struct SigninPage {
 pub async fn page(State(ui): State<UiState>, headers: HeaderMap) -> Response {
     let (presession, fresh) = match session::cookie(&headers, PRESESSION_COOKIE) {
         Some(v) if v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()) => (v.to_string(), false),
-        _ => match random_hex() {
+        _ => match session::random_hex() {
             Some(v) => (v, true),
             None => return view::plain_error(StatusCode::INTERNAL_SERVER_ERROR, "No randomness available."),
         },
     };
     let flash = session::flash_of(&headers);
     let had_flash = flash.is_some();
-    let mut resp = view::render(StatusCode::OK, &SigninPage { csrf: session::csrf_for(&presession), flash });
+    let providers = ui.app.external.web_sign_in().map(|c| c.provider_name()).enumerate().collect();
+    let page = SigninPage {
+        csrf: session::csrf_for(&presession),
+        flash,
+        providers,
+        token_signin: ui.app.local_issuer_enabled,
+    };
+    let mut resp = view::render(StatusCode::OK, &page);
     let secure = ui.secure_cookies();
     if fresh {
         resp.headers_mut()
@@ -42,12 +52,6 @@ pub async fn page(State(ui): State<UiState>, headers: HeaderMap) -> Response {
         resp.headers_mut().append(header::SET_COOKIE, session::clear_cookie("openpim_flash", secure));
     }
     resp
-}
-
-fn random_hex() -> Option<String> {
-    let mut bytes = [0u8; 32];
-    ring::rand::SystemRandom::new().fill(&mut bytes).ok()?;
-    Some(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
 #[derive(Deserialize, Default)]
@@ -64,6 +68,12 @@ pub async fn submit(State(ui): State<UiState>, headers: HeaderMap, Form(form): F
     };
     if !session::csrf_ok(presession, &form.csrf) {
         return view::csrf_refused();
+    }
+    if !ui.app.local_issuer_enabled {
+        return view::plain_error(
+            StatusCode::FORBIDDEN,
+            "Signing in with a token is turned off on this server: sign in with your identity provider.",
+        );
     }
     let token = form.token.trim();
     let token = token.strip_prefix("Bearer ").unwrap_or(token).trim();
@@ -88,8 +98,8 @@ pub async fn submit(State(ui): State<UiState>, headers: HeaderMap, Form(form): F
     // session id, never the token: sign-out can then end the session for good.
     let now = time::OffsetDateTime::now_utc();
     let lifetime = (claims.exp - now.unix_timestamp()).max(1);
-    let (Some(session_id), Ok(user_id)) = (random_hex(), claims.object_id()) else {
-        return view::plain_error(StatusCode::INTERNAL_SERVER_ERROR, "No randomness available.");
+    let Ok(user_id) = claims.object_id() else {
+        return session::redirect_with("/signin", Flash::err("Sign-in failed: the token names no user."), secure);
     };
     let stored = UiSession {
         user_id,
@@ -97,15 +107,13 @@ pub async fn submit(State(ui): State<UiState>, headers: HeaderMap, Form(form): F
         acrs: claims.acrs.clone(),
         created: now,
         expires: now + time::Duration::seconds(lifetime),
+        issuer: None,
+        id_token: None,
     };
-    // Housekeeping: expired sessions are refused anyway; forget them now and then.
-    if let Err(e) = ui.app.store.delete_expired_ui_sessions(now).await {
-        tracing::warn!(error = %e, "could not forget expired UI sessions");
-    }
-    if let Err(e) = ui.app.store.insert_ui_session(&session::session_key(&session_id), &stored).await {
-        tracing::error!(error = %e, "could not store a UI session");
-        return view::plain_error(StatusCode::SERVICE_UNAVAILABLE, "The store is unavailable.");
-    }
+    let (session_id, lifetime) = match session::open(&ui, &stored).await {
+        Ok(opened) => opened,
+        Err(failed) => return failed.page(),
+    };
     let name = me.user_principal_name;
     let mut resp = session::redirect_with("/", Flash::ok(format!("Signed in as {name}.")), secure);
     let h = resp.headers_mut();
@@ -120,7 +128,8 @@ pub struct CsrfOnly {
     csrf: String,
 }
 
-/// Ends the session in the store (on every node), then clears the cookie.
+/// Ends the session in the store (on every node), then clears the cookie. A session from a
+/// provider that offers RP-initiated logout continues there, so the provider's session ends too.
 pub async fn signout(State(ui): State<UiState>, session: Session, Form(form): Form<CsrfOnly>) -> Response {
     if let Some(refused) = session.csrf_refusal(&form.csrf) {
         return refused;
@@ -132,7 +141,10 @@ pub async fn signout(State(ui): State<UiState>, session: Session, Form(form): Fo
             "The store is unavailable; you are still signed in.",
         );
     }
-    let mut resp = session.redirect("/signin", Flash::ok("Signed out."));
+    let mut resp = match super::oidc::provider_logout(&ui, &session).await {
+        Some(url) => axum::response::Redirect::to(&url).into_response(),
+        None => session.redirect("/signin", Flash::ok("Signed out.")),
+    };
     resp.headers_mut().append(header::SET_COOKIE, session::clear_cookie(SESSION_COOKIE, session.secure));
     resp
 }

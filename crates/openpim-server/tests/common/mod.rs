@@ -165,6 +165,7 @@ impl TestServer {
             metrics_access: Default::default(),
             tls: None,
             oidc_issuers: Vec::new(),
+            local_issuer: true,
         };
         configure(&mut config);
         let server = openpim_server::start(config).await.expect("server starts");

@@ -76,6 +76,7 @@ impl Pim {
                 metrics_access: Default::default(),
                 tls: None,
                 oidc_issuers: Vec::new(),
+                local_issuer: true,
             },
             Box::new(FakeClock(clock.clone())),
         )
