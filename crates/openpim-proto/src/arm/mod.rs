@@ -4,6 +4,10 @@
 
 pub mod envelope;
 pub mod error;
+pub mod management_groups;
+pub mod resource_groups;
+pub mod resources;
+pub mod subscriptions;
 
 pub use envelope::ArmList;
 pub use error::{ArmErrorBody, ArmErrorDetail};
