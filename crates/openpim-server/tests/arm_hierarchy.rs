@@ -744,3 +744,51 @@ async fn lists_page_with_next_links_that_keep_the_query() {
     assert_arm_error(&r, 400, "InvalidSkipToken");
     ts.stop().await;
 }
+
+#[tokio::test]
+async fn subscriptions_move_between_management_groups_over_arm() {
+    let ts = TestServer::start().await;
+    let tenant = tenant_id(&ts).await;
+    let (owner, owner_t) = user(&ts, "mover").await;
+    grant_azure_role(&ts, owner, "Owner", &mg_scope(&tenant));
+    assert_eq!(put_group(&ts, &owner_t, "Corp", json!({})).await.status, StatusCode::OK);
+    assert_eq!(register(&ts, SUB_A, "Prod", None).await.0, StatusCode::CREATED);
+    let under =
+        |group: &str| format!("/providers/Microsoft.Management/managementGroups/{group}/subscriptions/{SUB_A}?{MG}");
+
+    let r = arm(&ts, Method::PUT, &under("corp"), Some(&owner_t), None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["type"], "Microsoft.Management/managementGroups/subscriptions");
+    assert_eq!(r.body["properties"]["parent"]["id"], mg_scope("Corp"));
+    assert_eq!(r.body["properties"]["displayName"], "Prod");
+    let r = arm(&ts, Method::GET, &under("Corp"), Some(&owner_t), None).await;
+    assert_eq!((r.status, r.body["name"].as_str()), (StatusCode::OK, Some(SUB_A)), "{}", r.body);
+    let r = arm(&ts, Method::GET, &under(&tenant), Some(&owner_t), None).await;
+    assert_arm_error(&r, 404, "SubscriptionNotFound");
+    // The index follows: a Reader on Corp now sees the subscription.
+    let (reader, reader_t) = user(&ts, "corpreader").await;
+    grant_azure_role(&ts, reader, "Reader", &mg_scope("Corp"));
+    let r = arm(&ts, Method::GET, &format!("/subscriptions/{SUB_A}?{SUBS}"), Some(&reader_t), None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    // Moving needs rights on both groups and on the subscription.
+    let r = arm(&ts, Method::DELETE, &under("Corp"), Some(&reader_t), None).await;
+    assert_arm_error(&r, 403, "AuthorizationFailed");
+    // DELETE puts it back under the root group.
+    let r = arm(&ts, Method::DELETE, &under("Corp"), Some(&owner_t), None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["properties"]["parent"]["id"], mg_scope(&tenant));
+    let r = arm(&ts, Method::GET, &format!("/subscriptions/{SUB_A}?{SUBS}"), Some(&reader_t), None).await;
+    assert_arm_error(&r, 404, "SubscriptionNotFound");
+    let r = arm(&ts, Method::DELETE, &under("Corp"), Some(&owner_t), None).await;
+    assert_arm_error(&r, 404, "SubscriptionNotFound");
+    let r = arm(
+        &ts,
+        Method::PUT,
+        &format!("/providers/Microsoft.Management/managementGroups/Corp/subscriptions/{SUB_B}?{MG}"),
+        Some(&owner_t),
+        None,
+    )
+    .await;
+    assert_arm_error(&r, 404, "SubscriptionNotFound");
+    ts.stop().await;
+}
