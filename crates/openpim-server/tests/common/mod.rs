@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod arm;
 pub mod oidc_provider;
 
 use openpim_server::auth::TokenRequest;
