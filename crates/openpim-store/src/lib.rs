@@ -6,6 +6,7 @@
 //! back the [`IndexUpdate`]s the in-memory access index must apply.
 
 pub mod applications;
+pub mod azure_assignments;
 pub mod approvals;
 pub mod audit;
 mod codec;
@@ -14,6 +15,7 @@ mod error;
 pub mod feed;
 mod invariants;
 mod list;
+mod management_groups;
 pub mod outbox;
 pub mod policies;
 mod protection;

@@ -13,7 +13,8 @@ use crate::access::{AccessIndex, EffectiveGrant};
 use crate::directory::ObjectKind;
 use crate::error::{DomainError, DomainResult};
 use crate::roles::{PermissionDialect, RoleDefinition, RolePermission};
-use crate::scope::{ArmScope, ArmScopeKind, ScopeHierarchy};
+use crate::schedule::{AssignmentType, ExpirationType, Kind, Schedule, ScheduleStatus};
+use crate::scope::{ArmScope, ArmScopeKind, Scope, ScopeHierarchy};
 use crate::{Instant, ObjectId};
 use uuid::{uuid, Uuid};
 
@@ -41,6 +42,46 @@ impl ArmPrincipalType {
             ObjectKind::Group => Self::Group,
             ObjectKind::ServicePrincipal => Self::ServicePrincipal,
         }
+    }
+}
+
+/// An Azure role assignment as stored: a permanent active assignment schedule at an ARM scope
+/// (its id is ARM's assignment name) and what ARM adds to it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ArmRoleAssignment {
+    pub schedule: Schedule,
+    pub description: Option<String>,
+    pub updated_by: Option<ObjectId>,
+}
+
+impl ArmRoleAssignment {
+    /// The schedule of a new assignment made through ARM's `roleAssignments` PUT.
+    pub fn new(new: &NewArmAssignment, principal_kind: ObjectKind, caller: ObjectId, now: Instant) -> Self {
+        let schedule = Schedule {
+            id: new.name,
+            kind: Kind::Assignment,
+            principal_id: new.principal_id,
+            principal_kind,
+            role_definition_id: new.role_definition_id,
+            scope: Scope::Arm(new.scope.clone()),
+            assignment_type: Some(AssignmentType::Assigned),
+            start: now,
+            end: None,
+            expiration_type: ExpirationType::NoExpiration,
+            duration: None,
+            status: ScheduleStatus::Provisioned,
+            created_using: None,
+            activated_using: None,
+            created: now,
+            modified: now,
+            created_by: Some(caller),
+        };
+        Self { schedule, description: new.description.clone(), updated_by: Some(caller) }
+    }
+
+    /// The ARM scope (always one: the store reads only ARM rows into this type).
+    pub fn scope(&self) -> Option<&ArmScope> {
+        self.schedule.scope.as_arm()
     }
 }
 
