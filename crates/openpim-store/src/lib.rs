@@ -6,9 +6,9 @@
 //! back the [`IndexUpdate`]s the in-memory access index must apply.
 
 pub mod applications;
-pub mod azure_assignments;
 pub mod approvals;
 pub mod audit;
+pub mod azure_assignments;
 mod codec;
 pub mod directory;
 mod error;

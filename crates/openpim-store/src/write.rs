@@ -130,7 +130,15 @@ impl WriteGate {
             }
             group.abandoned_savepoint = true;
         }
-        Ok(WriteTx { gate: self, writer: Some(w), updates: Vec::new(), feed: Vec::new(), backend, pool: pool.clone(), touched: Default::default() })
+        Ok(WriteTx {
+            gate: self,
+            writer: Some(w),
+            updates: Vec::new(),
+            feed: Vec::new(),
+            backend,
+            pool: pool.clone(),
+            touched: Default::default(),
+        })
     }
 }
 
