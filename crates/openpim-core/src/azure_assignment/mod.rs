@@ -293,6 +293,120 @@ pub fn check_owner_remains(scope: &str, remaining_owners: u64) -> DomainResult<(
     Ok(())
 }
 
+/// A role assignment list's `$filter`: ARM's documented forms `atScope()`,
+/// `principalId eq '{id}'`, `assignedTo('{id}')`, joined with `and`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListFilter {
+    /// Only assignments at the scope or above it (not below).
+    pub at_scope: bool,
+    /// Only this principal's own assignments.
+    pub principal_id: Option<ObjectId>,
+    /// Only assignments that apply to this user or service principal: its own and those of the
+    /// security groups it is in (transitively).
+    pub assigned_to: Option<ObjectId>,
+}
+
+impl ListFilter {
+    /// Reads `$filter`; anything else is ARM's `UnsupportedQuery` (ids compare as GUIDs, so any
+    /// case is accepted).
+    pub fn parse(raw: Option<&str>) -> DomainResult<Self> {
+        let mut filter = Self::default();
+        let Some(raw) = raw.map(str::trim).filter(|r| !r.is_empty()) else { return Ok(filter) };
+        let unsupported = || {
+            DomainError::invalid(
+                "UnsupportedQuery",
+                format!(
+                    "The filter '{raw}' is not supported. Supported filters are 'atScope()', \
+                     'principalId eq '{{value}}'' and 'assignedTo('{{value}}')', joined with 'and'."
+                ),
+            )
+        };
+        for term in split_and(raw) {
+            let term = term.trim();
+            let lower = term.to_ascii_lowercase();
+            if lower.replace(' ', "") == "atscope()" && !filter.at_scope {
+                filter.at_scope = true;
+            } else if let Some(rest) = strip_prefix_ci(term, "principalId") {
+                let value = strip_eq(rest).ok_or_else(unsupported)?;
+                let id = quoted_guid(value).ok_or_else(unsupported)?;
+                if filter.principal_id.replace(id).is_some() {
+                    return Err(unsupported());
+                }
+            } else if let Some(rest) = strip_prefix_ci(term, "assignedTo") {
+                let inner = rest.trim().strip_prefix('(').and_then(|r| r.strip_suffix(')')).ok_or_else(unsupported)?;
+                let id = quoted_guid(inner).ok_or_else(unsupported)?;
+                if filter.assigned_to.replace(id).is_some() {
+                    return Err(unsupported());
+                }
+            } else {
+                return Err(unsupported());
+            }
+        }
+        Ok(filter)
+    }
+
+    /// Does the filter keep an assignment of `principal` at `at`, listed at `target` (`None`:
+    /// the tenant, where every scope is below)? `groups_of_assignee` are the security groups of
+    /// the `assignedTo` principal.
+    pub fn keeps<H: ScopeHierarchy + ?Sized>(
+        &self,
+        principal: ObjectId,
+        at: &ArmScope,
+        target: Option<&ArmScope>,
+        groups_of_assignee: &[ObjectId],
+        hierarchy: &H,
+    ) -> bool {
+        let scope_ok = match target {
+            None => true,
+            Some(t) if self.at_scope => at.covers(t, hierarchy),
+            Some(t) => at.covers(t, hierarchy) || t.covers(at, hierarchy),
+        };
+        let principal_ok = self.principal_id.is_none_or(|p| p == principal);
+        let assignee_ok = self.assigned_to.is_none_or(|p| p == principal || groups_of_assignee.contains(&principal));
+        scope_ok && principal_ok && assignee_ok
+    }
+}
+
+/// The terms of `raw` separated by the word `and` (any case), outside quotes.
+fn split_and(raw: &str) -> Vec<&str> {
+    let lower = raw.to_ascii_lowercase();
+    let (mut terms, mut start, mut quoted) = (Vec::new(), 0, false);
+    let bytes = lower.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\'' => quoted = !quoted,
+            b' ' if !quoted && lower[i..].starts_with(" and ") => {
+                terms.push(&raw[start..i]);
+                i += " and ".len();
+                start = i;
+                continue;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    terms.push(&raw[start..]);
+    terms
+}
+
+fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
+    (s.len() >= prefix.len() && s.is_char_boundary(prefix.len()) && s[..prefix.len()].eq_ignore_ascii_case(prefix))
+        .then(|| &s[prefix.len()..])
+}
+
+/// `eq '...'` -> `'...'`
+fn strip_eq(s: &str) -> Option<&str> {
+    let rest = strip_prefix_ci(s.trim_start(), "eq")?;
+    rest.starts_with(' ').then(|| rest.trim())
+}
+
+/// A GUID in single quotes.
+fn quoted_guid(value: &str) -> Option<ObjectId> {
+    let inner = value.trim().strip_prefix('\'')?.strip_suffix('\'')?;
+    (inner.len() == 36).then(|| Uuid::try_parse(inner).ok()).flatten()
+}
+
 /// One entry of ARM's `permissions` answer: a permission block of a role in effect.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PermissionBlock {

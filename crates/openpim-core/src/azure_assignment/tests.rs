@@ -248,3 +248,57 @@ fn permissions_list_each_block_in_effect_at_the_scope_and_above() {
     assert!(at_other.iter().any(|b| b.not_actions == ["Microsoft.Authorization/*/Delete"]));
     assert!(permissions_at(&idx, ObjectId::new_v4(), &arm(SUB), now).is_empty());
 }
+
+#[test]
+fn list_filters_read_every_documented_form_and_refuse_others() {
+    let id = uuid!("a3bb8764-cb92-4276-9d2a-ca1e895e55ea");
+    assert_eq!(ListFilter::parse(None), Ok(ListFilter::default()));
+    assert_eq!(ListFilter::parse(Some("atScope()")), Ok(ListFilter { at_scope: true, ..Default::default() }));
+    let upper = "principalId eq 'A3BB8764-CB92-4276-9D2A-CA1E895E55EA'";
+    assert_eq!(ListFilter::parse(Some(upper)), Ok(ListFilter { principal_id: Some(id), ..Default::default() }));
+    let both = "atScope() and assignedTo('a3bb8764-cb92-4276-9d2a-ca1e895e55ea')";
+    assert_eq!(
+        ListFilter::parse(Some(both)),
+        Ok(ListFilter { at_scope: true, assigned_to: Some(id), ..Default::default() })
+    );
+    let both = "assignedTo('a3bb8764-cb92-4276-9d2a-ca1e895e55ea') AND atScope()";
+    assert_eq!(ListFilter::parse(Some(both)).unwrap().assigned_to, Some(id));
+    for bad in [
+        "roleName eq 'x'",
+        "principalId eq 'nope'",
+        "principalId 'a3bb8764-cb92-4276-9d2a-ca1e895e55ea'",
+        "atScope() and atScope()",
+        "assignedTo(a3bb8764-cb92-4276-9d2a-ca1e895e55ea)",
+        "atScope() or principalId eq 'a3bb8764-cb92-4276-9d2a-ca1e895e55ea'",
+    ] {
+        assert_eq!(ListFilter::parse(Some(bad)).unwrap_err().code, "UnsupportedQuery", "{bad}");
+    }
+}
+
+#[test]
+fn list_filters_select_by_scope_and_principal() {
+    let tree = NoManagementGroups;
+    let (sub, rg, other) = (
+        arm(SUB),
+        arm(&format!("{SUB}/resourceGroups/rg")),
+        arm("/subscriptions/00000000-0000-4000-8000-000000000002"),
+    );
+    let (alice, group) = (ObjectId::new_v4(), ObjectId::new_v4());
+    let all = ListFilter::default();
+    // No filter: at, above and below; never beside.
+    assert!(all.keeps(alice, &sub, Some(&rg), &[], &tree));
+    assert!(all.keeps(alice, &rg, Some(&sub), &[], &tree));
+    assert!(!all.keeps(alice, &other, Some(&sub), &[], &tree));
+    assert!(all.keeps(alice, &other, None, &[], &tree));
+    // atScope(): at or above only.
+    let at = ListFilter { at_scope: true, ..Default::default() };
+    assert!(at.keeps(alice, &sub, Some(&rg), &[], &tree));
+    assert!(!at.keeps(alice, &rg, Some(&sub), &[], &tree));
+    // principalId: that principal only; assignedTo: it and its groups.
+    let of_alice = ListFilter { principal_id: Some(alice), ..Default::default() };
+    assert!(of_alice.keeps(alice, &sub, Some(&sub), &[], &tree));
+    assert!(!of_alice.keeps(group, &sub, Some(&sub), &[group], &tree));
+    let to_alice = ListFilter { assigned_to: Some(alice), ..Default::default() };
+    assert!(to_alice.keeps(group, &sub, Some(&sub), &[group], &tree));
+    assert!(!to_alice.keeps(group, &sub, Some(&sub), &[], &tree));
+}
