@@ -4,6 +4,8 @@
 
 pub mod envelope;
 pub mod error;
+pub mod permissions;
+pub mod role_assignments;
 
 pub use envelope::ArmList;
 pub use error::{ArmErrorBody, ArmErrorDetail};

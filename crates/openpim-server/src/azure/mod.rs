@@ -11,6 +11,9 @@ use openpim_core::audit::AuditResult;
 use openpim_core::authz::{self, AzureGranted};
 use openpim_core::scope::ArmScope;
 
+pub mod elevate_access;
+pub mod role_assignments;
+
 /// The audit category of Azure resource changes.
 pub const AUDIT_CATEGORY: &str = "AzureResourceManagement";
 

@@ -22,6 +22,18 @@ use openpim_core::scope::{ArmScope, Scope};
 use openpim_core::ObjectId;
 use openpim_store::{StoreError, WriteTx};
 
+/// Where an Azure role's assignable scopes come from. Until role definitions are stored with
+/// theirs (armroles), the catalog answers for built-in roles and any other is assignable nowhere.
+mod azure_roles {
+    use openpim_core::roles::RoleDefinition;
+
+    pub fn assignable_scopes(role: &RoleDefinition) -> Vec<String> {
+        openpim_core::azure_catalog::builtin_role_by_id(role.id)
+            .map(|r| r.assignable_scopes.clone())
+            .unwrap_or_default()
+    }
+}
+
 /// The audit record of a role assignment change (also of a refused attempt).
 pub fn audit_of(activity: &'static str, operation: &'static str, new: &NewArmAssignment) -> Audit {
     Audit::new(AUDIT_CATEGORY, activity, operation)
@@ -99,11 +111,10 @@ async fn put_in(
     new: &NewArmAssignment,
 ) -> ArmResult<(ArmRoleAssignment, AssignmentWrite)> {
     let now = s.now();
-    super::hierarchy::require_exists(tx, &new.scope).await?;
     let principal = tx.principal_facts(new.principal_id).await?.map(|f| f.kind);
     let role = match tx.role_definition(new.role_definition_id).await? {
         Some(r) => {
-            let scopes = r.azure.assignable_scopes.clone();
+            let scopes = azure_roles::assignable_scopes(&r);
             AzureRoleFacts::of(&r, scopes)
         }
         None => None,
@@ -119,7 +130,13 @@ async fn put_in(
         ));
     }
     let (live, _) = tx
-        .live_schedule_at(Kind::Assignment, new.principal_id, new.role_definition_id, &Scope::Arm(new.scope.clone()), now)
+        .live_schedule_at(
+            Kind::Assignment,
+            new.principal_id,
+            new.role_definition_id,
+            &Scope::Arm(new.scope.clone()),
+            now,
+        )
         .await?;
     let facts = AssignmentFacts {
         principal,
@@ -143,7 +160,9 @@ async fn put_in(
         _ => {
             let assignment = ArmRoleAssignment::new(new, kind, caller.id(), now);
             tx.insert_arm_role_assignment(&assignment).await.map_err(|e| match e {
-                StoreError::Conflict(_) => ArmError::new(StatusCode::CONFLICT, "RoleAssignmentExists", "The role assignment already exists."),
+                StoreError::Conflict(_) => {
+                    ArmError::new(StatusCode::CONFLICT, "RoleAssignmentExists", "The role assignment already exists.")
+                }
                 other => other.into(),
             })?;
             Ok((assignment, AssignmentWrite::Create))
