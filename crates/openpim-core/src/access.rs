@@ -558,6 +558,7 @@ mod tests {
             }],
             created: now,
             modified: now,
+            azure: Default::default(),
         }
     }
 
@@ -907,6 +908,7 @@ mod tests {
                 allowed_data_actions: d,
                 excluded_data_actions: nd,
                 condition: None,
+                condition_version: None,
             })
         }
 

@@ -8,6 +8,7 @@
 pub mod applications;
 pub mod approvals;
 pub mod audit;
+mod azure_roles;
 mod codec;
 pub mod directory;
 mod error;
