@@ -672,6 +672,7 @@ mod tests {
             }],
             created: now,
             modified: now,
+            azure: Default::default(),
         }
     }
 
@@ -1065,6 +1066,7 @@ mod tests {
                 allowed_data_actions: d,
                 excluded_data_actions: nd,
                 condition: None,
+                condition_version: None,
             })
         }
 

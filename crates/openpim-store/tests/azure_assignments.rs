@@ -52,6 +52,7 @@ fn owner_row() -> RoleDefinition {
         role_permissions: vec![RolePermission { allowed_resource_actions: vec!["*".into()], ..Default::default() }],
         created: now(),
         modified: now(),
+        azure: Default::default(),
     }
 }
 

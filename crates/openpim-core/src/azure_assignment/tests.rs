@@ -196,6 +196,7 @@ fn azure_role(actions: &[&str], not_actions: &[&str], data: &[&str]) -> RoleDefi
         }],
         created: now,
         modified: now,
+        azure: Default::default(),
     }
 }
 

@@ -22,17 +22,6 @@ use openpim_core::scope::{ArmScope, Scope};
 use openpim_core::ObjectId;
 use openpim_store::{StoreError, WriteTx};
 
-/// Where an Azure role's assignable scopes come from. Until role definitions are stored with
-/// theirs (armroles), the catalog answers for built-in roles and any other is assignable nowhere.
-mod azure_roles {
-    use openpim_core::roles::RoleDefinition;
-
-    pub fn assignable_scopes(role: &RoleDefinition) -> Vec<String> {
-        openpim_core::azure_catalog::builtin_role_by_id(role.id)
-            .map(|r| r.assignable_scopes.clone())
-            .unwrap_or_default()
-    }
-}
 
 /// The audit record of a role assignment change (also of a refused attempt).
 pub fn audit_of(activity: &'static str, operation: &'static str, new: &NewArmAssignment) -> Audit {
@@ -114,7 +103,7 @@ async fn put_in(
     let principal = tx.principal_facts(new.principal_id).await?.map(|f| f.kind);
     let role = match tx.role_definition(new.role_definition_id).await? {
         Some(r) => {
-            let scopes = azure_roles::assignable_scopes(&r);
+            let scopes = r.azure.assignable_scopes.clone();
             AzureRoleFacts::of(&r, scopes)
         }
         None => None,
