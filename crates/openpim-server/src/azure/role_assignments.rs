@@ -22,7 +22,6 @@ use openpim_core::scope::{ArmScope, Scope};
 use openpim_core::ObjectId;
 use openpim_store::{StoreError, WriteTx};
 
-
 /// The audit record of a role assignment change (also of a refused attempt).
 pub fn audit_of(activity: &'static str, operation: &'static str, new: &NewArmAssignment) -> Audit {
     Audit::new(AUDIT_CATEGORY, activity, operation)

@@ -66,7 +66,8 @@ fn question(q: CheckQuery) -> ApiResult<Question> {
     if q.directory_scope_id.is_some() {
         return Err(ApiError::bad_request("Give either 'directoryScopeId' (Entra) or 'scope' (Azure), not both."));
     }
-    let raw = arm_scope.ok_or_else(|| ApiError::bad_request("'dataAction' needs an ARM 'scope' (e.g. /subscriptions/{id})."))?;
+    let raw = arm_scope
+        .ok_or_else(|| ApiError::bad_request("'dataAction' needs an ARM 'scope' (e.g. /subscriptions/{id})."))?;
     let scope = Scope::parse(&raw)?;
     if scope.as_arm().is_none() {
         return Err(ApiError::bad_request(format!(
