@@ -612,6 +612,18 @@ impl AccessIndex {
         self.find_path(principal, permission, scope, now).map(Self::path)
     }
 
+    /// Does `principal` (or one of its role-assignable groups) hold any role, whatever it grants,
+    /// at `scope` or a scope above it, at `now`? ARM shows a subscription to whoever has a role
+    /// at or above it (`GET /subscriptions`).
+    pub fn holds_any_role_covering(&self, principal: ObjectId, scope: &ArmScope, now: Instant) -> bool {
+        self.holders(principal).any(|(holder, _)| {
+            let Some(by_scope) = self.arm_grants.get(&holder) else { return false };
+            scope
+                .self_and_ancestor_keys(&self.management_groups)
+                .any(|key| self.effective(by_scope.get(key), now).next().is_some())
+        })
+    }
+
     /// The answer of `check_permission` without building the explanation.
     pub fn allows_permission(
         &self,

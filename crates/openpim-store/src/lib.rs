@@ -10,6 +10,7 @@ pub mod approvals;
 pub mod audit;
 pub mod azure_assignments;
 mod azure_roles;
+pub mod azure_resources;
 mod codec;
 pub mod directory;
 mod error;

@@ -6,6 +6,10 @@ pub mod envelope;
 pub mod error;
 pub mod permissions;
 pub mod role_assignments;
+pub mod management_groups;
+pub mod resource_groups;
+pub mod resources;
+pub mod subscriptions;
 
 pub use envelope::ArmList;
 pub use error::{ArmErrorBody, ArmErrorDetail};

@@ -44,3 +44,54 @@ pub fn assert_arm_error(resp: &Resp, expected_status: u16, expected_code: &str) 
     assert!(resp.headers.contains_key("x-ms-request-id"), "no x-ms-request-id on an ARM error");
     assert_ne!(resp.status, StatusCode::INTERNAL_SERVER_ERROR);
 }
+
+/// Gives `principal` the built-in Azure role `role_name` (e.g. "Owner") at the ARM `scope`, in
+/// the server's access index only. Stands in for Azure role assignments (issue #15's
+/// roleAssignments area) in tests of the areas that only consume them; the grant and the role
+/// are the engine's own types, checked by the same index.
+pub fn grant_azure_role(ts: &TestServer, principal: uuid::Uuid, role_name: &str, scope: &str) -> uuid::Uuid {
+    use openpim_core::access::{Grant, GrantSource};
+    use openpim_core::change::IndexUpdate;
+    use openpim_core::roles::{PermissionDialect, RoleDefinition, RolePermission};
+    use openpim_core::scope::{ArmScope, Scope};
+    let builtin = openpim_core::azure_catalog::builtin_role_by_name(role_name).expect("a built-in Azure role");
+    let now = time::OffsetDateTime::now_utc();
+    let role = RoleDefinition {
+        id: builtin.id,
+        template_id: builtin.id,
+        display_name: builtin.role_name.clone(),
+        description: builtin.description.clone(),
+        is_built_in: true,
+        is_enabled: true,
+        is_privileged: false,
+        version: None,
+        dialect: PermissionDialect::Azure,
+        role_permissions: builtin
+            .permissions
+            .iter()
+            .map(|p| RolePermission {
+                allowed_resource_actions: p.actions.clone(),
+                excluded_resource_actions: p.not_actions.clone(),
+                allowed_data_actions: p.data_actions.clone(),
+                excluded_data_actions: p.not_data_actions.clone(),
+                condition: p.condition.clone(),
+            })
+            .collect(),
+        created: now,
+        modified: now,
+    };
+    let grant = Grant {
+        id: uuid::Uuid::new_v4(),
+        principal_id: principal,
+        role_definition_id: builtin.id,
+        scope: Scope::Arm(ArmScope::parse(scope).expect("an ARM scope")),
+        start: None,
+        end: None,
+        source: GrantSource::Assigned,
+    };
+    let id = grant.id;
+    let mut index = ts.server.state.index.write().expect("index lock");
+    index.apply(IndexUpdate::RoleDefinitionSaved(role));
+    index.apply(IndexUpdate::GrantAdded(grant));
+    id
+}
