@@ -4,11 +4,11 @@
 
 pub mod envelope;
 pub mod error;
-pub mod permissions;
-pub mod role_assignments;
 pub mod management_groups;
+pub mod permissions;
 pub mod resource_groups;
 pub mod resources;
+pub mod role_assignments;
 pub mod subscriptions;
 
 pub use envelope::ArmList;

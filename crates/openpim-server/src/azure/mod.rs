@@ -12,9 +12,9 @@ use openpim_core::authz::{self, AzureGranted};
 use openpim_core::scope::ArmScope;
 
 pub mod elevate_access;
-pub mod role_assignments;
 pub mod hierarchy;
 pub mod resources;
+pub mod role_assignments;
 
 /// The audit category of Azure resource changes.
 pub const AUDIT_CATEGORY: &str = openpim_core::audit::category::AZURE_RESOURCE_MANAGEMENT;

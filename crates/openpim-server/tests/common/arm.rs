@@ -75,10 +75,12 @@ pub fn grant_azure_role(ts: &TestServer, principal: uuid::Uuid, role_name: &str,
                 allowed_data_actions: p.data_actions.clone(),
                 excluded_data_actions: p.not_data_actions.clone(),
                 condition: p.condition.clone(),
+                condition_version: p.condition_version.clone(),
             })
             .collect(),
         created: now,
         modified: now,
+        azure: Default::default(),
     };
     let grant = Grant {
         id: uuid::Uuid::new_v4(),
