@@ -616,7 +616,7 @@ impl AccessIndex {
     /// at `scope` or a scope above it, at `now`? ARM shows a subscription to whoever has a role
     /// at or above it (`GET /subscriptions`).
     pub fn holds_any_role_covering(&self, principal: ObjectId, scope: &ArmScope, now: Instant) -> bool {
-        self.holders(principal).any(|(holder, _)| {
+        self.arm_holders(principal).any(|(holder, _)| {
             let Some(by_scope) = self.arm_grants.get(&holder) else { return false };
             scope
                 .self_and_ancestor_keys(&self.management_groups)
@@ -1000,6 +1000,29 @@ mod tests {
         idx.apply(IndexUpdate::GroupDeleted(team));
         assert!(!idx.allows_permission(bob, read, &rg, now));
         assert!(idx.security_groups_of(bob).is_empty());
+    }
+
+    #[test]
+    fn any_role_at_or_above_a_subscription_shows_it() {
+        let now = datetime!(2026-01-01 10:00 UTC);
+        let mut idx = AccessIndex::new();
+        // A role that grants nothing a subscription listing would ask for still counts.
+        let narrow = azure_role(&["Microsoft.Web/sites/restart/action"], &[], &[]);
+        let rid = narrow.id;
+        idx.apply(IndexUpdate::RoleDefinitionSaved(narrow));
+        let (alice, bob) = (ObjectId::new_v4(), ObjectId::new_v4());
+        let corp = arm("/providers/Microsoft.Management/managementGroups/corp");
+        let sub = arm(SUB);
+        idx.apply(IndexUpdate::GrantAdded(grant(alice, rid, corp.clone(), None, None)));
+        assert!(!idx.holds_any_role_covering(alice, &sub, now), "the subscription is not in corp yet");
+        idx.apply(IndexUpdate::ManagementGroupParentSet { child: sub.clone(), parent: Some(corp) });
+        assert!(idx.holds_any_role_covering(alice, &sub, now));
+        // Below the subscription does not count; nor an ended grant.
+        idx.apply(IndexUpdate::GrantAdded(grant(bob, rid, arm(&format!("{SUB}/resourceGroups/rg")), None, None)));
+        assert!(!idx.holds_any_role_covering(bob, &sub, now));
+        let ended = grant(bob, rid, sub.clone(), None, Some(now));
+        idx.apply(IndexUpdate::GrantAdded(ended));
+        assert!(!idx.holds_any_role_covering(bob, &sub, now));
     }
 
     mod azure_equivalence {
