@@ -11,6 +11,9 @@ use crate::scope::{DirectoryScope, Scope};
 use crate::{Instant, ObjectId};
 use std::marker::PhantomData;
 
+mod azure;
+pub use azure::{grant_azure, AzureDenied, AzureGranted};
+
 /// Declares [`Operation`] and, for each of its variants, the zero-sized marker of the same name in
 /// [`cap`], from one list: an operation cannot exist without its capability type.
 macro_rules! operations {

@@ -1,0 +1,9 @@
+//! Azure Resource Manager's JSON shapes (issue #15), one file per API area. ARM sends camelCase
+//! property names and leaves absent optional properties out; a list is `{"value": [...],
+//! "nextLink": "..."}` and an error `{"error": {"code", "message", ...}}`.
+
+pub mod envelope;
+pub mod error;
+
+pub use envelope::ArmList;
+pub use error::{ArmErrorBody, ArmErrorDetail};
