@@ -4,6 +4,7 @@
 
 pub mod envelope;
 pub mod error;
+pub mod role_definitions;
 
 pub use envelope::ArmList;
 pub use error::{ArmErrorBody, ArmErrorDetail};

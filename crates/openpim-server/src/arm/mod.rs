@@ -18,6 +18,7 @@ pub mod envelope;
 pub mod error;
 pub mod path;
 pub mod query;
+pub mod role_definitions;
 
 pub use api_version::ApiVersion;
 pub use body::ArmBody;
@@ -68,7 +69,12 @@ fn areas() -> &'static [Area] {
             // -- armcore: the resource hierarchy --
 
             // -- armroles: role definitions --
-
+            Area {
+                namespace: "Microsoft.Authorization",
+                resource_type: "roleDefinitions",
+                api_versions: role_definitions::API_VERSIONS,
+                handle: |s, r| Box::pin(role_definitions::handle(s, r)),
+            },
             // -- armassign: role assignments, permissions, elevateAccess --
 
             // -- armcore: generic resources (any other namespace; keep last) --
