@@ -102,6 +102,9 @@ enum ClientCommand {
     /// The audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Azure resources: register subscriptions with the resource hierarchy.
+    #[command(subcommand)]
+    Azure(commands::azure::AzureCommand),
 }
 
 #[derive(clap::Args)]
@@ -398,6 +401,7 @@ async fn client(conn: ConnArgs, command: ClientCommand) -> Result<(), CliError> 
         ClientCommand::Approvals(c) => commands::approvals::run(&connect()?, c).await,
         ClientCommand::Policy(c) => commands::policy::run(&connect()?, c).await,
         ClientCommand::Audit(c) => commands::audit::run(&connect()?, c).await,
+        ClientCommand::Azure(c) => commands::azure::run(&connect()?, c).await,
     }
 }
 

@@ -14,12 +14,12 @@ use crate::{Instant, ObjectId};
 ///
 /// ```compile_fail
 /// use openpim_core::authz::AzureGranted;
-/// let forged = AzureGranted { caller: uuid::Uuid::nil(), action: "*", scope: todo!(), path: todo!() };
+/// let forged = AzureGranted { caller: uuid::Uuid::nil(), action: "*".into(), scope: todo!(), path: todo!() };
 /// ```
 #[derive(Debug, Clone)]
 pub struct AzureGranted {
     caller: ObjectId,
-    action: &'static str,
+    action: String,
     scope: ArmScope,
     path: AccessPath,
 }
@@ -29,8 +29,8 @@ impl AzureGranted {
         self.caller
     }
     /// The operation checked (`Microsoft.Resources/subscriptions/resourceGroups/write`).
-    pub fn action(&self) -> &'static str {
-        self.action
+    pub fn action(&self) -> &str {
+        &self.action
     }
     /// The scope it was checked at.
     pub fn scope(&self) -> &ArmScope {
@@ -46,7 +46,7 @@ impl AzureGranted {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AzureDenied {
     pub caller: ObjectId,
-    pub action: &'static str,
+    pub action: String,
     pub scope: ArmScope,
 }
 
@@ -54,12 +54,12 @@ pub struct AzureDenied {
 pub fn grant_azure(
     index: &AccessIndex,
     caller: ObjectId,
-    action: &'static str,
+    action: &str,
     scope: &ArmScope,
     now: Instant,
 ) -> Result<AzureGranted, AzureDenied> {
     match index.check_permission(caller, Permission::AzureAction(action), &Scope::Arm(scope.clone()), now) {
-        Some(path) => Ok(AzureGranted { caller, action, scope: scope.clone(), path }),
-        None => Err(AzureDenied { caller, action, scope: scope.clone() }),
+        Some(path) => Ok(AzureGranted { caller, action: action.to_string(), scope: scope.clone(), path }),
+        None => Err(AzureDenied { caller, action: action.to_string(), scope: scope.clone() }),
     }
 }

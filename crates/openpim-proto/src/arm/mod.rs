@@ -4,7 +4,11 @@
 
 pub mod envelope;
 pub mod error;
+pub mod management_groups;
+pub mod resource_groups;
+pub mod resources;
 pub mod role_definitions;
+pub mod subscriptions;
 
 pub use envelope::ArmList;
 pub use error::{ArmErrorBody, ArmErrorDetail};

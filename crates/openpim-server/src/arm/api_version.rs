@@ -21,6 +21,25 @@ impl ApiVersion {
     }
 }
 
+/// In an area's list: any well-formed version (generic resources, whose providers OpenPIM does
+/// not know).
+pub const ANY: &str = "*";
+
+/// `YYYY-MM-DD` with an optional `-preview`/`-beta`/... suffix of letters.
+fn well_formed(version: &str) -> bool {
+    if !version.is_ascii() {
+        return false;
+    }
+    let (date, suffix) = version.split_at(version.len().min(10));
+    let date_ok = date.len() == 10
+        && date.bytes().enumerate().all(|(i, b)| if i == 4 || i == 7 { b == b'-' } else { b.is_ascii_digit() });
+    let suffix_ok = suffix.is_empty()
+        || suffix
+            .strip_prefix('-')
+            .is_some_and(|s| !s.is_empty() && s.len() <= 16 && s.bytes().all(|b| b.is_ascii_alphanumeric()));
+    date_ok && suffix_ok
+}
+
 /// ARM's message for a request without `api-version`.
 pub const MISSING_MESSAGE: &str = "The api-version query parameter (?api-version=) is required for all requests.";
 
@@ -36,7 +55,10 @@ pub fn require(query: &ArmQuery, accepted: &[&str], any_area: &[&str]) -> ArmRes
         return Err(ArmError::new(StatusCode::BAD_REQUEST, "MissingApiVersionParameter", MISSING_MESSAGE));
     };
     let served = |list: &[&str]| list.iter().any(|v| v.eq_ignore_ascii_case(version));
-    if served(accepted) || (query.is_next_link() && served(any_area)) {
+    if served(accepted)
+        || (query.is_next_link() && served(any_area))
+        || (accepted.contains(&ANY) && well_formed(version))
+    {
         return Ok(ApiVersion(version.to_ascii_lowercase()));
     }
     Err(ArmError::new(
@@ -72,5 +94,12 @@ mod tests {
         assert!(require(&ArmQuery::parse("api-version=2022-04-01"), AREA, ALL).is_err());
         assert!(require(&ArmQuery::parse("api-version=2022-04-01&$skiptoken=x"), AREA, ALL).is_ok());
         assert!(require(&ArmQuery::parse("api-version=2030-01-01&$skiptoken=x"), AREA, ALL).is_err());
+        // An area serving any version still wants one that looks like a version.
+        assert!(require(&ArmQuery::parse("api-version=2023-01-01-preview"), &[ANY], ALL).is_ok());
+        assert!(require(&ArmQuery::parse("api-version=2023-01-01"), &[ANY], ALL).is_ok());
+        for bad in ["latest", "2023-1-01", "2023-01-0é", "ééééééé", "2023-01-01-", "2023-01-01-pre view"] {
+            let q = ArmQuery::parse(&format!("api-version={bad}"));
+            assert_eq!(require(&q, &[ANY], ALL).unwrap_err().code, "InvalidApiVersionParameter", "{bad}");
+        }
     }
 }

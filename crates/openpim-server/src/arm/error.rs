@@ -38,6 +38,12 @@ impl ArmError {
         Self { status, code: code.into(), message: message.into(), target: None, retry_after_secs: None }
     }
 
+    /// The same error with another status (ARM answers some codes with a status of their own).
+    pub fn with_status(mut self, status: StatusCode) -> Self {
+        self.status = status;
+        self
+    }
+
     pub fn with_target(mut self, target: impl Into<String>) -> Self {
         self.target = Some(target.into());
         self

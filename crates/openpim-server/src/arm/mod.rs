@@ -20,6 +20,11 @@ pub mod path;
 pub mod query;
 pub mod role_definitions;
 
+mod management_groups;
+mod resource_groups;
+mod resources;
+mod subscriptions;
+
 pub use api_version::ApiVersion;
 pub use body::ArmBody;
 pub use caller::ArmCaller;
@@ -27,6 +32,7 @@ pub use envelope::Paging;
 pub use error::{ArmError, ArmResult};
 pub use path::{ArmParent, ArmPath};
 pub use query::ArmQuery;
+pub use subscriptions::render as render_subscription;
 
 use crate::state::AppState;
 use axum::body::Bytes;
@@ -67,7 +73,30 @@ fn areas() -> &'static [Area] {
     AREAS.get_or_init(|| {
         vec![
             // -- armcore: the resource hierarchy --
-
+            Area {
+                namespace: "Microsoft.Management",
+                resource_type: "managementGroups",
+                api_versions: management_groups::API_VERSIONS,
+                handle: |s, r| Box::pin(management_groups::handle(s, r)),
+            },
+            Area {
+                namespace: path::RESOURCES_NAMESPACE,
+                resource_type: "subscriptions",
+                api_versions: subscriptions::API_VERSIONS,
+                handle: |s, r| Box::pin(subscriptions::handle(s, r)),
+            },
+            Area {
+                namespace: path::RESOURCES_NAMESPACE,
+                resource_type: "resourceGroups",
+                api_versions: resource_groups::API_VERSIONS,
+                handle: |s, r| Box::pin(resource_groups::handle(s, r)),
+            },
+            Area {
+                namespace: path::RESOURCES_NAMESPACE,
+                resource_type: "resources",
+                api_versions: resource_groups::API_VERSIONS,
+                handle: |s, r| Box::pin(resources::handle_list(s, r)),
+            },
             // -- armroles: role definitions --
             Area {
                 namespace: "Microsoft.Authorization",
@@ -78,6 +107,12 @@ fn areas() -> &'static [Area] {
             // -- armassign: role assignments, permissions, elevateAccess --
 
             // -- armcore: generic resources (any other namespace; keep last) --
+            Area {
+                namespace: "*",
+                resource_type: "*",
+                api_versions: resources::API_VERSIONS,
+                handle: |s, r| Box::pin(resources::handle(s, r)),
+            },
         ]
     })
 }
@@ -86,7 +121,8 @@ fn areas() -> &'static [Area] {
 fn all_api_versions() -> &'static [&'static str] {
     static ALL: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
     ALL.get_or_init(|| {
-        let mut all: Vec<&'static str> = areas().iter().flat_map(|a| a.api_versions.iter().copied()).collect();
+        let mut all: Vec<&'static str> =
+            areas().iter().flat_map(|a| a.api_versions.iter().copied()).filter(|v| *v != api_version::ANY).collect();
         all.sort_unstable();
         all.dedup();
         all

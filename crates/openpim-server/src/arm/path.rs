@@ -133,6 +133,24 @@ impl ArmPath {
         self.namespace.eq_ignore_ascii_case(namespace)
     }
 
+    /// The addressed resource's id, decoded: the scope, `/providers/{namespace}`, then each type
+    /// and name. `None` for a collection.
+    pub fn resource_id(&self) -> Option<String> {
+        if self.is_collection() {
+            return None;
+        }
+        let mut id = self.parent.scope().map(|s| s.as_str().to_string()).unwrap_or_default();
+        id.push_str("/providers/");
+        id.push_str(&self.namespace);
+        for (t, n) in self.types.iter().zip(&self.names) {
+            id.push('/');
+            id.push_str(t);
+            id.push('/');
+            id.push_str(n);
+        }
+        Some(id)
+    }
+
     /// The ARM type of the addressed resource: `Microsoft.Sql/servers/databases`.
     pub fn full_type(&self) -> String {
         std::iter::once(self.namespace.as_str())
@@ -231,6 +249,10 @@ mod tests {
             ("Microsoft.Sql/servers/databases".into(), vec!["s1".to_string(), "db1".to_string()])
         );
         assert!(!p.is_collection());
+        assert_eq!(
+            p.resource_id().unwrap(),
+            format!("/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Sql/servers/s1/databases/db1")
+        );
         // The provider-qualified subscription reads as the plain one.
         let p = parse(&format!(
             "/providers/Microsoft.Subscription/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions"

@@ -13,8 +13,11 @@ use openpim_core::audit::AuditResult;
 use openpim_core::authz::{self, AzureGranted};
 use openpim_core::scope::ArmScope;
 
+pub mod hierarchy;
+pub mod resources;
+
 /// The audit category of Azure resource changes.
-pub const AUDIT_CATEGORY: &str = "AzureResourceManagement";
+pub const AUDIT_CATEGORY: &str = openpim_core::audit::category::AZURE_RESOURCE_MANAGEMENT;
 
 /// Checks Azure RBAC: `caller` needs `action` at `scope` (through a role assigned there or
 /// above). A refusal is audited (result `failure`, as every refused write is) and answered 403
@@ -22,7 +25,7 @@ pub const AUDIT_CATEGORY: &str = "AzureResourceManagement";
 pub async fn authorize(
     state: &AppState,
     caller: &ArmCaller,
-    action: &'static str,
+    action: &str,
     scope: &ArmScope,
     audit: &Audit,
 ) -> ArmResult<AzureGranted> {
@@ -30,7 +33,7 @@ pub async fn authorize(
     match decision {
         Ok(granted) => Ok(granted),
         Err(denied) => {
-            let error = ArmError::authorization_failed(denied.caller, denied.action, denied.scope.as_str());
+            let error = ArmError::authorization_failed(denied.caller, &denied.action, denied.scope.as_str());
             let record = audit.record(caller, state.now(), AuditResult::Failure, &error.message);
             state.record_audit(&record).await;
             Err(error)
@@ -40,12 +43,7 @@ pub async fn authorize(
 
 /// [`authorize`] for a read: refused reads change nothing and are not audited (as on the
 /// directory side).
-pub fn authorize_read(
-    state: &AppState,
-    caller: &ArmCaller,
-    action: &'static str,
-    scope: &ArmScope,
-) -> ArmResult<AzureGranted> {
+pub fn authorize_read(state: &AppState, caller: &ArmCaller, action: &str, scope: &ArmScope) -> ArmResult<AzureGranted> {
     authz::grant_azure(&state.index(), caller.id(), action, scope, state.now())
-        .map_err(|d| ArmError::authorization_failed(d.caller, d.action, d.scope.as_str()))
+        .map_err(|d| ArmError::authorization_failed(d.caller, &d.action, d.scope.as_str()))
 }

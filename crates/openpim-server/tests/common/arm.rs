@@ -44,3 +44,31 @@ pub fn assert_arm_error(resp: &Resp, expected_status: u16, expected_code: &str) 
     assert!(resp.headers.contains_key("x-ms-request-id"), "no x-ms-request-id on an ARM error");
     assert_ne!(resp.status, StatusCode::INTERNAL_SERVER_ERROR);
 }
+
+/// Gives `principal` the built-in Azure role `role_name` (e.g. "Owner") at the ARM `scope`, in
+/// the server's access index only. Stands in for Azure role assignments (issue #15's
+/// roleAssignments area) in tests of the areas that only consume them; the grant and the role
+/// are the engine's own types, checked by the same index.
+pub fn grant_azure_role(ts: &TestServer, principal: uuid::Uuid, role_name: &str, scope: &str) -> uuid::Uuid {
+    use openpim_core::access::{Grant, GrantSource};
+    use openpim_core::change::IndexUpdate;
+    use openpim_core::scope::{ArmScope, Scope};
+    let builtin = openpim_core::azure_catalog::builtin_role_by_name(role_name).expect("a built-in Azure role");
+    let now = time::OffsetDateTime::now_utc();
+    // The same engine role the server loads from the catalog at start.
+    let role = openpim_core::roles::azure::from_catalog(builtin, now);
+    let grant = Grant {
+        id: uuid::Uuid::new_v4(),
+        principal_id: principal,
+        role_definition_id: builtin.id,
+        scope: Scope::Arm(ArmScope::parse(scope).expect("an ARM scope")),
+        start: None,
+        end: None,
+        source: GrantSource::Assigned,
+    };
+    let id = grant.id;
+    let mut index = ts.server.state.index.write().expect("index lock");
+    index.apply(IndexUpdate::RoleDefinitionSaved(role));
+    index.apply(IndexUpdate::GrantAdded(grant));
+    id
+}
