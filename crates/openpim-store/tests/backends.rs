@@ -835,15 +835,19 @@ async fn azure_role_definitions_round_trip_beside_directory_roles() {
         for r in [&builtin, &with_condition, &custom] {
             tx.insert_role_definition(r).await.unwrap();
         }
+        tx.commit(&record("azure roles"), |_| {}).await.unwrap();
         // Same name as a custom Azure role in another case: refused by the database.
         let mut twin = custom.clone();
         twin.id = id(901);
         twin.display_name = "BLOB READER (jit)".into();
+        let mut tx = store.begin_write().await.unwrap();
         let refused = tx.insert_role_definition(&twin).await.unwrap_err();
         assert!(matches!(refused, openpim_store::StoreError::Conflict(_)), "{backend}: {refused}");
+        drop(tx);
+        let mut tx = store.begin_write().await.unwrap();
         assert_eq!(tx.azure_role_named("blob reader (JIT)").await.unwrap(), Some(custom.id), "{backend}");
         assert_eq!(tx.count_custom_azure_roles().await.unwrap(), 1, "{backend}");
-        tx.commit(&record("azure roles"), |_| {}).await.unwrap();
+        drop(tx);
 
         for r in [&builtin, &with_condition, &custom] {
             assert_eq!(

@@ -9,6 +9,7 @@ pub mod permissions;
 pub mod resource_groups;
 pub mod resources;
 pub mod role_assignments;
+pub mod role_definitions;
 pub mod subscriptions;
 
 pub use envelope::ArmList;
