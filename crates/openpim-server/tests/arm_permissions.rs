@@ -212,9 +212,9 @@ async fn access_check_answers_azure_actions_with_the_explanation() {
 
     // Bad questions.
     for bad in [
-        format!("dataAction=Microsoft.Storage/x/read"),
+        "dataAction=Microsoft.Storage/x/read".to_string(),
         format!("action=a&dataAction=b&scope={vm}"),
-        format!("action=Microsoft.Compute/virtualMachines/read&scope=/subscriptions/not-a-guid"),
+        "action=Microsoft.Compute/virtualMachines/read&scope=/subscriptions/not-a-guid".to_string(),
         format!("action=Microsoft.Compute/virtualMachines/read&scope=/administrativeUnits/{alice}"),
         format!("action=x&scope={vm}&directoryScopeId=/"),
     ] {
