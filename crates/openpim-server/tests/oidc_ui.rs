@@ -588,6 +588,32 @@ async fn with_the_local_issuer_off_only_the_provider_signs_people_in() {
     assert_eq!(api.status(), StatusCode::UNAUTHORIZED);
     let body: Value = api.json().await.unwrap();
     assert!(body["error"]["message"].as_str().unwrap().contains("--local-issuer=false"), "{body}");
+    // ARM routes too, with a local token of ARM's audience.
+    let arm_request = openpim_server::auth::TokenRequest {
+        oid: admin,
+        upn: String::new(),
+        mfa: true,
+        acrs: vec![],
+        ttl: std::time::Duration::from_secs(3600),
+    };
+    let arm_token = server.state.issuer.mint_for(
+        &arm_request,
+        openpim_server::auth::TokenAudience::Arm,
+        time::OffsetDateTime::now_utc(),
+    );
+    let arm = reqwest::Client::new()
+        .get(format!("{base}/subscriptions?api-version=2022-12-01"))
+        .bearer_auth(&arm_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(arm.status(), StatusCode::UNAUTHORIZED);
+    let body: Value = arm.json().await.unwrap();
+    assert!(body["error"]["message"].as_str().unwrap().contains("--local-issuer=false"), "{body}");
+    // Clients learn it before they hold a token.
+    let discovery: Value =
+        reqwest::get(format!("{base}/openpim/signin-configuration")).await.unwrap().json().await.unwrap();
+    assert_eq!(discovery["localIssuerEnabled"], json!(false), "{discovery}");
 
     // The provider's sign-in works, and its pages (in-process API calls) load.
     let start = browser.get(&format!("{base}/signin/oidc/0")).await;

@@ -8,13 +8,16 @@
 pub mod applications;
 pub mod approvals;
 pub mod audit;
+pub mod azure_assignments;
 pub mod azure_resources;
+mod azure_roles;
 mod codec;
 pub mod directory;
 mod error;
 pub mod feed;
 mod invariants;
 mod list;
+mod management_groups;
 pub mod outbox;
 pub mod policies;
 mod protection;

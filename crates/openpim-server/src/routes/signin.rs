@@ -19,6 +19,5 @@ pub async fn configuration(State(s): State<AppState>) -> Json<SigninConfiguratio
             resource: c.client_resource().map(str::to_string),
         })
         .collect();
-    // The local issuer cannot be switched off (yet): `openpim token` always works.
-    Json(SigninConfiguration { local_issuer_enabled: true, issuers })
+    Json(SigninConfiguration { local_issuer_enabled: s.local_issuer_enabled, issuers })
 }
