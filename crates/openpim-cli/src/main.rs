@@ -20,7 +20,7 @@ use commands::policy::PolicyCommand;
 use commands::requests::RequestsCommand;
 use commands::roles::RolesCommand;
 use error::CliError;
-use openpim_server::auth::{parse_ttl, LocalIssuer, TokenRequest};
+use openpim_server::auth::{parse_ttl, LocalIssuer, TokenAudience, TokenRequest};
 use openpim_server::notify::{NotificationConfig, SmtpConfig};
 use openpim_server::ServerConfig;
 use std::net::SocketAddr;
@@ -102,6 +102,9 @@ enum ClientCommand {
     /// The audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Azure resources: register subscriptions with the resource hierarchy.
+    #[command(subcommand)]
+    Azure(commands::azure::AzureCommand),
 }
 
 #[derive(clap::Args)]
@@ -222,6 +225,10 @@ struct TokenArgs {
     /// Lifetime, e.g. 30m, 1h, 1d (at most 30d).
     #[arg(long, default_value = "1h", value_parser = parse_ttl)]
     ttl: std::time::Duration,
+    /// The API the token is for: https://graph.microsoft.com (default) or
+    /// https://management.azure.com/ (Azure Resource Manager; also its other spellings).
+    #[arg(long, default_value = "https://graph.microsoft.com", value_parser = TokenAudience::parse)]
+    audience: TokenAudience,
 }
 
 #[derive(clap::Args)]
@@ -320,7 +327,7 @@ async fn token(args: TokenArgs) -> anyhow::Result<()> {
     .context("opening the store to look the user up")?;
     let req = TokenRequest::for_upn(&store, &args.user, args.mfa, args.acrs, args.ttl).await;
     store.close().await;
-    println!("{}", issuer.mint(&req?, time::OffsetDateTime::now_utc()));
+    println!("{}", issuer.mint_for(&req?, args.audience, time::OffsetDateTime::now_utc()));
     Ok(())
 }
 
@@ -394,6 +401,7 @@ async fn client(conn: ConnArgs, command: ClientCommand) -> Result<(), CliError> 
         ClientCommand::Approvals(c) => commands::approvals::run(&connect()?, c).await,
         ClientCommand::Policy(c) => commands::policy::run(&connect()?, c).await,
         ClientCommand::Audit(c) => commands::audit::run(&connect()?, c).await,
+        ClientCommand::Azure(c) => commands::azure::run(&connect()?, c).await,
     }
 }
 

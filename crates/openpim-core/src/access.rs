@@ -498,6 +498,18 @@ impl AccessIndex {
         self.find_path(principal, permission, scope, now).map(Self::path)
     }
 
+    /// Does `principal` (or one of its role-assignable groups) hold any role, whatever it grants,
+    /// at `scope` or a scope above it, at `now`? ARM shows a subscription to whoever has a role
+    /// at or above it (`GET /subscriptions`).
+    pub fn holds_any_role_covering(&self, principal: ObjectId, scope: &ArmScope, now: Instant) -> bool {
+        self.holders(principal).any(|(holder, _)| {
+            let Some(by_scope) = self.arm_grants.get(&holder) else { return false };
+            scope
+                .self_and_ancestor_keys(&self.management_groups)
+                .any(|key| self.effective(by_scope.get(key), now).next().is_some())
+        })
+    }
+
     /// The answer of `check_permission` without building the explanation.
     pub fn allows_permission(
         &self,
@@ -829,6 +841,29 @@ mod tests {
         assert!(idx.allows_permission(bob, read, &target, now));
         idx.apply(IndexUpdate::ManagementGroupParentSet { child: arm(SUB), parent: None });
         assert!(!idx.allows_permission(bob, read, &target, now));
+    }
+
+    #[test]
+    fn any_role_at_or_above_a_subscription_shows_it() {
+        let now = datetime!(2026-01-01 10:00 UTC);
+        let mut idx = AccessIndex::new();
+        // A role that grants nothing a subscription listing would ask for still counts.
+        let narrow = azure_role(&["Microsoft.Web/sites/restart/action"], &[], &[]);
+        let rid = narrow.id;
+        idx.apply(IndexUpdate::RoleDefinitionSaved(narrow));
+        let (alice, bob) = (ObjectId::new_v4(), ObjectId::new_v4());
+        let corp = arm("/providers/Microsoft.Management/managementGroups/corp");
+        let sub = arm(SUB);
+        idx.apply(IndexUpdate::GrantAdded(grant(alice, rid, corp.clone(), None, None)));
+        assert!(!idx.holds_any_role_covering(alice, &sub, now), "the subscription is not in corp yet");
+        idx.apply(IndexUpdate::ManagementGroupParentSet { child: sub.clone(), parent: Some(corp) });
+        assert!(idx.holds_any_role_covering(alice, &sub, now));
+        // Below the subscription does not count; nor an ended grant.
+        idx.apply(IndexUpdate::GrantAdded(grant(bob, rid, arm(&format!("{SUB}/resourceGroups/rg")), None, None)));
+        assert!(!idx.holds_any_role_covering(bob, &sub, now));
+        let ended = grant(bob, rid, sub.clone(), None, Some(now));
+        idx.apply(IndexUpdate::GrantAdded(ended));
+        assert!(!idx.holds_any_role_covering(bob, &sub, now));
     }
 
     mod azure_equivalence {

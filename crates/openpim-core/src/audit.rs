@@ -29,6 +29,9 @@ pub mod category {
     pub const ROLE_MANAGEMENT: &str = "RoleManagement";
     pub const DIRECTORY_MANAGEMENT: &str = "DirectoryManagement";
     pub const APPLICATION_MANAGEMENT: &str = "ApplicationManagement";
+    /// Azure resource roles and the resource hierarchy (OpenPIM's own category: Entra's audit
+    /// log has none for Azure resources, whose changes Azure records in its activity log).
+    pub const AZURE_RESOURCE_MANAGEMENT: &str = "AzureResourceManagement";
 }
 
 /// Graph's `modifiedProperty`: one changed property of a target, old and new values as the

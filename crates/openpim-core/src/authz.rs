@@ -11,6 +11,9 @@ use crate::scope::{DirectoryScope, Scope};
 use crate::{Instant, ObjectId};
 use std::marker::PhantomData;
 
+mod azure;
+pub use azure::{grant_azure, AzureDenied, AzureGranted};
+
 /// Declares [`Operation`] and, for each of its variants, the zero-sized marker of the same name in
 /// [`cap`], from one list: an operation cannot exist without its capability type.
 macro_rules! operations {
@@ -84,6 +87,11 @@ operations! {
     /// default user permissions let every member user do this; guests need a role that grants
     /// it (Directory Readers, Global Reader).
     ReadDirectory,
+    /// Register Azure subscriptions with OpenPIM's resource hierarchy (the OpenPIM extension
+    /// `PUT /openpim/azure/subscriptions/{id}`): tenant-wide administration, which only Global
+    /// Administrators hold (`organization/allProperties/allTasks` is in no other built-in role
+    /// and not allowed in custom roles).
+    RegisterAzureSubscriptions,
 }
 
 impl Operation {
@@ -117,6 +125,7 @@ impl Operation {
             Self::ReadAuditLogs => "microsoft.directory/auditLogs/allProperties/read",
             Self::ReadDirectory => "microsoft.directory/users/standard/read",
             Self::ReadRoleDefinitions => "microsoft.directory/roleDefinitions/standard/read",
+            Self::RegisterAzureSubscriptions => "microsoft.directory/organization/allProperties/allTasks",
         }
     }
 

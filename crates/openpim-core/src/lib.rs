@@ -10,6 +10,7 @@ pub mod assignment;
 pub mod audit;
 pub mod authz;
 pub mod azure_catalog;
+pub mod azure_resources;
 pub mod catalog;
 pub mod change;
 pub mod directory;

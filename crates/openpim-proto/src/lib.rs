@@ -9,6 +9,7 @@
 //! domain so that clients can depend on it alone.
 
 pub mod approvals;
+pub mod arm;
 pub mod audit;
 pub mod collection;
 pub mod datetime;

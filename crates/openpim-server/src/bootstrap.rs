@@ -124,3 +124,53 @@ pub(crate) fn system_record(
         correlation_id: ObjectId::new_v4(),
     }
 }
+
+/// The display name Azure gives the tenant root management group.
+pub const ROOT_GROUP_DISPLAY_NAME: &str = "Tenant Root Group";
+
+/// Ensures the tenant root management group exists (its id is the tenant id, as in Azure):
+/// on every start, so stores bootstrapped before the Azure hierarchy existed get it too. Two
+/// nodes starting together may race; the loser finds the winner's group.
+pub async fn ensure_root_management_group(store: &Store, tenant_id: ObjectId, now: Instant) -> anyhow::Result<()> {
+    use openpim_core::azure_resources::ManagementGroup;
+    let id = tenant_id.to_string();
+    let mut tx = store.begin_write().await?;
+    if tx.management_group_for_update(&id).await?.is_some() {
+        tx.rollback().await?;
+        return Ok(());
+    }
+    let root = ManagementGroup {
+        id: id.clone(),
+        display_name: ROOT_GROUP_DISPLAY_NAME.into(),
+        parent_id: None,
+        updated: now,
+        updated_by: None,
+    };
+    tx.save_management_group(&root, true).await?;
+    let record = AuditRecord {
+        id: ObjectId::new_v4(),
+        at: now,
+        category: crate::azure::AUDIT_CATEGORY,
+        activity: "Create tenant root management group".into(),
+        operation_type: "Add",
+        result: AuditResult::Success,
+        result_reason: String::new(),
+        initiated_by_id: None,
+        initiated_by_upn: None,
+        initiated_by_display_name: None,
+        targets: vec![AuditTarget {
+            id: format!("/providers/Microsoft.Management/managementGroups/{id}"),
+            display_name: Some(ROOT_GROUP_DISPLAY_NAME.into()),
+            kind: "Other",
+            user_principal_name: None,
+            modified_properties: Vec::new(),
+        }],
+        additional_details: Vec::new(),
+        correlation_id: ObjectId::new_v4(),
+    };
+    match tx.commit(&record, |_| {}).await {
+        Ok(()) => Ok(()),
+        Err(openpim_store::StoreError::Conflict(_)) if store.get_management_group(&id).await?.is_some() => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}

@@ -1,7 +1,9 @@
 //! The OpenPIM HTTP server: Microsoft Graph v1.0-compatible routes over the OpenPIM core.
 
+pub mod arm;
 mod audit_detail;
 pub mod auth;
+pub mod azure;
 pub mod bootstrap;
 pub mod datadir;
 pub mod directory;
@@ -117,6 +119,7 @@ pub async fn start_with_clock(config: ServerConfig, clock: Box<dyn Clock>) -> an
     };
     let issuer = LocalIssuer::load_or_create(&config.data_dir)?;
     let boot = bootstrap::ensure(&store, &config.bootstrap_admin, clock.now()).await?;
+    bootstrap::ensure_root_management_group(&store, boot.tenant_id, clock.now()).await?;
     // Read the feed head before loading the index: changes committed meanwhile are replayed by
     // the follower (replays are harmless), so nothing falls in between.
     let feed_head = store.feed_head().await?;
@@ -236,7 +239,7 @@ fn api_router(state: AppState) -> Router {
         .merge(routes::graph_routes().router)
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics::endpoint))
-        .fallback(routes::not_found)
+        .fallback(fallback)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn(error::graph_errors))
         .layer(axum::middleware::from_fn(metrics::track))
@@ -244,6 +247,16 @@ fn api_router(state: AppState) -> Router {
         .layer(CatchPanicLayer::custom(|_| ApiError::internal().into_response()))
         .layer(TraceLayer::new_for_http().make_span_with(transport::request_span))
         .with_state(state)
+}
+
+/// Paths no Graph route matched: Azure Resource Manager's (`/subscriptions...`, `/providers/...`,
+/// any casing; its paths carry the scope in the middle, see [`arm`]) or Graph's 404.
+async fn fallback(state: State<AppState>, req: axum::extract::Request) -> axum::response::Response {
+    if arm::is_arm_path(req.uri().path()) {
+        arm::dispatch(state, req).await
+    } else {
+        routes::not_found().await.into_response()
+    }
 }
 
 async fn method_not_allowed() -> ApiError {

@@ -181,7 +181,14 @@ fn decode(row: &AnyRow) -> StoreResult<StoredAudit> {
             at: row.time("activity_at")?,
             category: static_str(
                 &row.text("category")?,
-                &[USER_MANAGEMENT, GROUP_MANAGEMENT, ROLE_MANAGEMENT, DIRECTORY_MANAGEMENT, APPLICATION_MANAGEMENT],
+                &[
+                    USER_MANAGEMENT,
+                    GROUP_MANAGEMENT,
+                    ROLE_MANAGEMENT,
+                    DIRECTORY_MANAGEMENT,
+                    APPLICATION_MANAGEMENT,
+                    AZURE_RESOURCE_MANAGEMENT,
+                ],
             ),
             activity: row.text("activity_display_name")?,
             operation_type: static_str(

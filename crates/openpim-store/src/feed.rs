@@ -108,6 +108,9 @@ impl Store {
                     vec![IndexUpdate::MemberRemoved { group_id, member_id }]
                 }
             }
+            crate::azure_resources::FEED_MANAGEMENT_GROUP | crate::azure_resources::FEED_SUBSCRIPTION => {
+                self.hierarchy_updates_for(&e.entity, &e.entity_id).await?
+            }
             // A service principal holds roles like a user: its deletion drops what it held.
             "user" | "servicePrincipal" if e.operation == "delete" => vec![IndexUpdate::PrincipalDeleted(id()?)],
             _ => vec![],

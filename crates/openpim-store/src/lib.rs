@@ -8,6 +8,7 @@
 pub mod applications;
 pub mod approvals;
 pub mod audit;
+pub mod azure_resources;
 mod codec;
 pub mod directory;
 mod error;

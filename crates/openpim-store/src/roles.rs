@@ -111,6 +111,9 @@ impl Store {
         for m in &members {
             updates.push(IndexUpdate::MemberAdded { group_id: m.id("group_id")?, member_id: m.id("member_id")? });
         }
+        // The management-group tree before the grants: ARM grants above a subscription are found
+        // through it.
+        updates.extend(self.load_hierarchy().await?);
         let grants = sqlx::query("SELECT id FROM role_assignments WHERE status <> 'Expired'")
             .fetch_all(self.pool())
             .await

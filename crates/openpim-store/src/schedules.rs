@@ -34,7 +34,7 @@ fn corrupt(what: &str, v: &str) -> StoreError {
     StoreError::Corrupt(format!("{what} '{v}'"))
 }
 
-fn decode_schedule(r: &AnyRow, kind: Kind, id_col: &str, principal_col: &str) -> StoreResult<Schedule> {
+pub(crate) fn decode_schedule(r: &AnyRow, kind: Kind, id_col: &str, principal_col: &str) -> StoreResult<Schedule> {
     let scope_raw = r.text("directory_scope_id")?;
     let status = r.text("status")?;
     let exp = r.text("expiration_type")?;

@@ -5,6 +5,7 @@ pub mod activation;
 pub mod approvals;
 pub mod assignments;
 pub mod audit;
+pub mod azure;
 pub mod policy;
 pub mod requests;
 pub mod roles;

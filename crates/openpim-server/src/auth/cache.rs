@@ -119,6 +119,7 @@ mod tests {
 
     fn claims(nbf: i64, exp: i64) -> Arc<VerifiedToken> {
         Arc::new(VerifiedToken {
+            surfaces: Default::default(),
             user: vec![UserKey::Upn("alice@contoso.test".into())],
             mfa: false,
             acrs: vec![],

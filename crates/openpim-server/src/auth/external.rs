@@ -7,7 +7,7 @@
 //! read: role-assignable group membership lives in OpenPIM, not in a token.
 
 use super::jwks::{self, KeySet, ALGORITHMS};
-use super::{jwt_error, JitUser, UserKey, VerifiedToken};
+use super::{jwt_error, JitUser, Surfaces, UserKey, VerifiedToken};
 use crate::error::ApiError;
 use jsonwebtoken::{Algorithm, Validation};
 use serde::Deserialize;
@@ -89,6 +89,9 @@ impl IssuerConfig {
 #[derive(Debug, Deserialize)]
 struct ExternalClaims {
     exp: i64,
+    /// A string or an array of strings (RFC 7519 §4.1.3).
+    #[serde(default)]
+    aud: Option<serde_json::Value>,
     #[serde(default)]
     nbf: Option<i64>,
     #[serde(default)]
@@ -173,7 +176,11 @@ impl ExternalIssuers {
 fn validation(config: &IssuerConfig, alg: Algorithm) -> Validation {
     let mut v = Validation::new(alg);
     v.set_issuer(&[&config.issuer]);
-    v.set_audience(&config.audiences);
+    // The configured audiences name OpenPIM itself (both surfaces); ARM's audiences admit the
+    // ARM surface only, as with the local issuer.
+    let accepted: Vec<&str> =
+        config.audiences.iter().map(String::as_str).chain(super::ARM_AUDIENCES.iter().copied()).collect();
+    v.set_audience(&accepted);
     v.set_required_spec_claims(&["exp", "iss", "aud"]);
     v.validate_nbf = true;
     v.leeway = LEEWAY_SECS as u64;
@@ -198,7 +205,17 @@ impl IssuerConfig {
         let mfa = c.amr.iter().any(|m| m == "mfa")
             || c.acr.as_ref().is_some_and(|acr| self.mfa_acr_values.iter().any(|v| v == acr));
         let jit = if self.jit { self.jit_user(&c, &user) } else { None };
-        VerifiedToken { user, mfa, acrs: c.acrs, nbf: c.nbf, exp: c.exp, leeway: LEEWAY_SECS, jit }
+        let audiences: Vec<&str> = match &c.aud {
+            Some(serde_json::Value::String(a)) => vec![a.as_str()],
+            Some(serde_json::Value::Array(list)) => list.iter().filter_map(|a| a.as_str()).collect(),
+            _ => Vec::new(),
+        };
+        let configured = audiences.iter().any(|a| self.audiences.iter().any(|c| c == a));
+        let surfaces = Surfaces {
+            graph: configured,
+            arm: configured || audiences.iter().any(|a| super::ARM_AUDIENCES.contains(a)),
+        };
+        VerifiedToken { surfaces, user, mfa, acrs: c.acrs, nbf: c.nbf, exp: c.exp, leeway: LEEWAY_SECS, jit }
     }
 
     /// The user to create when none is found: the object id the mapping looks for (if it looks

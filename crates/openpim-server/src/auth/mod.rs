@@ -21,8 +21,84 @@ mod jit;
 mod jwks;
 pub use cache::{CallerCache, UserKey};
 
-/// Audiences we accept: Graph's URL and its well-known application id, as Entra issues them.
+/// Audiences Graph routes accept: Graph's URL and its well-known application id, as Entra
+/// issues them.
 pub const AUDIENCES: [&str; 2] = ["https://graph.microsoft.com", "00000003-0000-0000-c000-000000000000"];
+/// Audiences Azure Resource Manager routes accept: what Entra issues for the scope
+/// `https://management.azure.com/.default` (with and without the trailing slash) and for the
+/// classic `https://management.core.windows.net/` resource, which ARM also takes.
+pub const ARM_AUDIENCES: [&str; 4] = [
+    "https://management.azure.com/",
+    "https://management.azure.com",
+    "https://management.core.windows.net/",
+    "https://management.core.windows.net",
+];
+
+/// The two API surfaces, each accepting tokens for its own audience: a Graph token is refused by
+/// ARM routes and an ARM token by Graph routes, as Entra's resource servers do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Surface {
+    Graph,
+    Arm,
+}
+
+/// Which surfaces a verified token's audience admits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Surfaces {
+    pub graph: bool,
+    pub arm: bool,
+}
+
+impl Surfaces {
+    /// The surfaces of a token whose `aud` is `audience` on the local issuer: Graph's audiences
+    /// admit Graph, ARM's admit ARM.
+    pub fn of_audience(audience: &str) -> Self {
+        Self { graph: AUDIENCES.contains(&audience), arm: ARM_AUDIENCES.contains(&audience) }
+    }
+
+    pub fn admits(self, surface: Surface) -> bool {
+        match surface {
+            Surface::Graph => self.graph,
+            Surface::Arm => self.arm,
+        }
+    }
+}
+
+/// The audience a local token is minted for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TokenAudience {
+    /// `https://graph.microsoft.com` (the default).
+    #[default]
+    Graph,
+    /// `https://management.azure.com/`.
+    Arm,
+}
+
+impl TokenAudience {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Graph => AUDIENCES[0],
+            Self::Arm => ARM_AUDIENCES[0],
+        }
+    }
+
+    /// The audience named by a URL or Graph's application id, as `openpim token --audience`
+    /// takes it: any accepted spelling of either resource.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let raw = raw.trim();
+        let matches = |list: &[&str]| list.iter().any(|a| a.eq_ignore_ascii_case(raw));
+        if matches(&AUDIENCES) || raw.eq_ignore_ascii_case("https://graph.microsoft.com/") {
+            Ok(Self::Graph)
+        } else if matches(&ARM_AUDIENCES) {
+            Ok(Self::Arm)
+        } else {
+            Err(format!(
+                "'{raw}' is not an audience this server accepts: use {} (Graph) or {} (Azure Resource Manager)",
+                AUDIENCES[0], ARM_AUDIENCES[0]
+            ))
+        }
+    }
+}
 const KEY_FILE: &str = "issuer-key.p8";
 const META_FILE: &str = "issuer.json";
 /// Tolerated clock skew when checking exp/nbf.
@@ -158,8 +234,13 @@ impl LocalIssuer {
         &self.issuer
     }
 
-    /// Signs a token for the user `req.oid`, valid from `now` for `req.ttl`.
+    /// Signs a Graph token for the user `req.oid`, valid from `now` for `req.ttl`.
     pub fn mint(&self, req: &TokenRequest, now: time::OffsetDateTime) -> String {
+        self.mint_for(req, TokenAudience::Graph, now)
+    }
+
+    /// Signs a token for the user `req.oid` with audience `audience`.
+    pub fn mint_for(&self, req: &TokenRequest, audience: TokenAudience, now: time::OffsetDateTime) -> String {
         let iat = now.unix_timestamp();
         let mut amr = vec!["pwd".to_string()];
         if req.mfa {
@@ -167,7 +248,7 @@ impl LocalIssuer {
         }
         let claims = Claims {
             iss: self.issuer.clone(),
-            aud: AUDIENCES[0].to_string(),
+            aud: audience.as_str().to_string(),
             sub: req.oid.to_string(),
             oid: Some(req.oid.to_string()),
             upn: Some(req.upn.clone()),
@@ -195,7 +276,8 @@ impl LocalIssuer {
     fn verify_signature_and_times(&self, token: &str) -> Result<Claims, ApiError> {
         let mut v = Validation::new(Algorithm::ES256);
         v.set_issuer(&[&self.issuer]);
-        v.set_audience(&AUDIENCES);
+        let accepted: Vec<&str> = AUDIENCES.iter().chain(ARM_AUDIENCES.iter()).copied().collect();
+        v.set_audience(&accepted);
         // `iat` is not a claim `jsonwebtoken` knows how to require, but `Claims::iat` is not
         // optional, so a token without it fails to decode.
         v.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
@@ -242,6 +324,7 @@ impl Claims {
     /// What the caller extractor needs from a verified local token.
     fn into_verified(self) -> Result<VerifiedToken, ApiError> {
         Ok(VerifiedToken {
+            surfaces: Surfaces::of_audience(&self.aud),
             user: vec![UserKey::Id(self.object_id()?)],
             mfa: self.amr.iter().any(|m| m == "mfa"),
             acrs: self.acrs,
@@ -345,8 +428,21 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let header = parts
-            .headers
+        Caller::authenticate(&parts.headers, state, Surface::Graph).await
+    }
+}
+
+impl Caller {
+    /// The caller a request's bearer token names, for routes of `surface`: the token verified
+    /// (signature, issuer, lifetime, and an audience of that surface), its user found (or
+    /// created, for just-in-time issuers) and enabled, and the caller not over its refusal
+    /// budget. Errors are Graph-shaped; ARM's extractor restates them.
+    pub async fn authenticate(
+        headers: &axum::http::HeaderMap,
+        state: &AppState,
+        surface: Surface,
+    ) -> Result<Caller, ApiError> {
+        let header = headers
             .get(axum::http::header::AUTHORIZATION)
             .ok_or_else(|| ApiError::unauthorized("Access token is empty."))?;
         let token = header
@@ -357,6 +453,12 @@ impl FromRequestParts<AppState> for Caller {
             .filter(|t| !t.is_empty())
             .ok_or_else(|| ApiError::unauthorized("The Authorization header must be 'Bearer <token>'."))?;
         let verified = verified_token(state, token).await?;
+        if !verified.surfaces.admits(surface) {
+            return Err(ApiError::unauthorized(match surface {
+                Surface::Graph => "Audience validation failed: the token is not for Microsoft Graph.",
+                Surface::Arm => "Audience validation failed: the token is not for Azure Resource Manager.",
+            }));
+        }
         let user = match (token_user(state, &verified).await?, &verified.jit) {
             (None, Some(new)) => Some(jit::provision(state, new).await?),
             (found, _) => found,
@@ -378,6 +480,8 @@ impl FromRequestParts<AppState> for Caller {
 /// signed it, the rest of the server sees only this.
 #[derive(Debug, Clone)]
 pub struct VerifiedToken {
+    /// The API surfaces the token's audience admits.
+    pub surfaces: Surfaces,
     /// Directory keys naming the user, tried in order: the first that finds a user is the caller.
     pub user: Vec<UserKey>,
     /// The provider asserts multi-factor authentication (`amr` has `mfa`, or a configured `acr`).

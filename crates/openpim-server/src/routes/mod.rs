@@ -4,6 +4,7 @@
 mod access_check;
 mod approvals;
 mod audit;
+mod azure_subscriptions;
 mod directory;
 mod ops;
 mod policies;
@@ -13,7 +14,7 @@ mod schedules;
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-use axum::routing::{delete, get, post, MethodRouter};
+use axum::routing::{delete, get, post, put, MethodRouter};
 use axum::Router;
 
 /// The Graph routes and their path patterns: the patterns teach [`crate::normalize`] which
@@ -145,6 +146,7 @@ pub fn graph_routes() -> GraphRoutes {
         .route("/v1.0/auditLogs/directoryAudits", get(audit::list))
         .route("/v1.0/auditLogs/directoryAudits/{id}", get(audit::get))
         .route("/v1.0/openpim/auditLogs/directoryAudits/csv", get(audit::csv))
+        .route("/openpim/azure/subscriptions/{id}", put(azure_subscriptions::put))
 }
 
 /// Parses an object id from a path segment: Graph answers a malformed id with 400.

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod arm;
+
 use openpim_server::auth::TokenRequest;
 use openpim_server::{RunningServer, ServerConfig};
 use reqwest::header::HeaderMap;

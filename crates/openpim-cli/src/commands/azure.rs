@@ -1,0 +1,53 @@
+//! `openpim azure subscription add`: registers an Azure subscription with OpenPIM's resource
+//! hierarchy (the server's `PUT /openpim/azure/subscriptions/{id}` extension; Global
+//! Administrators). Running it again renames the subscription or moves it to another
+//! management group.
+
+use crate::context::Ctx;
+use crate::error::CliResult;
+use crate::output::{details, emit};
+use clap::Subcommand;
+use openpim_proto::arm::subscriptions::{RegisterSubscription, Subscription};
+use uuid::Uuid;
+
+#[derive(Subcommand)]
+pub enum AzureCommand {
+    /// Subscriptions.
+    #[command(subcommand)]
+    Subscription(SubscriptionCommand),
+}
+
+#[derive(Subcommand)]
+pub enum SubscriptionCommand {
+    /// Register a subscription (or rename it, or move it to another management group).
+    Add {
+        /// The subscription id (a GUID).
+        #[arg(long)]
+        id: Uuid,
+        /// Its display name.
+        #[arg(long)]
+        name: String,
+        /// The management group holding it (an id or a full id); the tenant root group by default.
+        #[arg(long = "management-group")]
+        management_group: Option<String>,
+    },
+}
+
+pub async fn run(ctx: &Ctx, cmd: AzureCommand) -> CliResult<()> {
+    match cmd {
+        AzureCommand::Subscription(SubscriptionCommand::Add { id, name, management_group }) => {
+            let body = RegisterSubscription { display_name: name, management_group_id: management_group };
+            let path = format!("/openpim/azure/subscriptions/{id}");
+            let registered: Subscription = ctx.client.put_as(&path, &body).await?;
+            emit(ctx.format, &registered, || {
+                details(&[
+                    ("Subscription", registered.subscription_id.clone()),
+                    ("Name", registered.display_name.clone()),
+                    ("Management group", registered.management_group_id.clone().unwrap_or_default()),
+                    ("State", registered.state.clone()),
+                ])
+            });
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,13 @@
+//! Azure Resource Manager's JSON shapes (issue #15), one file per API area. ARM sends camelCase
+//! property names and leaves absent optional properties out; a list is `{"value": [...],
+//! "nextLink": "..."}` and an error `{"error": {"code", "message", ...}}`.
+
+pub mod envelope;
+pub mod error;
+pub mod management_groups;
+pub mod resource_groups;
+pub mod resources;
+pub mod subscriptions;
+
+pub use envelope::ArmList;
+pub use error::{ArmErrorBody, ArmErrorDetail};

@@ -1,0 +1,97 @@
+//! ARM test helpers: tokens with Azure Resource Manager's audience, ARM requests, and the ARM
+//! error assertion.
+
+use super::{user_id_by_upn, Resp, TestServer};
+use openpim_server::auth::{TokenAudience, TokenRequest};
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+use std::time::Duration;
+
+/// A token with audience `https://management.azure.com/` for the user holding `upn`.
+pub fn arm_token_for(ts: &TestServer, upn: &str) -> String {
+    let oid = user_id_by_upn(&ts.server, upn).unwrap_or_else(uuid::Uuid::new_v4);
+    arm_token_for_id(ts, oid)
+}
+
+/// A token with ARM's audience for the user with object id `oid`.
+pub fn arm_token_for_id(ts: &TestServer, oid: uuid::Uuid) -> String {
+    let req = TokenRequest { oid, upn: String::new(), mfa: false, acrs: vec![], ttl: Duration::from_secs(3600) };
+    ts.server.state.issuer.mint_for(&req, TokenAudience::Arm, time::OffsetDateTime::now_utc())
+}
+
+/// The bootstrap administrator's ARM token.
+pub fn arm_admin_token(ts: &TestServer) -> String {
+    arm_token_for_id(ts, uuid::Uuid::parse_str(&ts.admin_id).expect("admin id"))
+}
+
+/// An ARM request with an optional JSON body; `path` includes the query.
+pub async fn arm(ts: &TestServer, method: Method, path: &str, token: Option<&str>, body: Option<&Value>) -> Resp {
+    let mut req = ts.client.request(method, path, token);
+    if let Some(b) = body {
+        req = req.json(b);
+    }
+    ts.client.send(req).await
+}
+
+/// Asserts an ARM error: the status, `{"error":{"code","message"}}` and ARM's request-id header.
+#[track_caller]
+pub fn assert_arm_error(resp: &Resp, expected_status: u16, expected_code: &str) {
+    assert_eq!(resp.status.as_u16(), expected_status, "unexpected status; body: {}", resp.body);
+    let err = resp.body.get("error").unwrap_or_else(|| panic!("no 'error' object in {}", resp.body));
+    assert_eq!(err["code"].as_str(), Some(expected_code), "unexpected error code in {}", resp.body);
+    let message = err["message"].as_str().unwrap_or_else(|| panic!("no error message in {}", resp.body));
+    assert!(!message.trim().is_empty(), "empty error message in {}", resp.body);
+    assert!(resp.headers.contains_key("x-ms-request-id"), "no x-ms-request-id on an ARM error");
+    assert_ne!(resp.status, StatusCode::INTERNAL_SERVER_ERROR);
+}
+
+/// Gives `principal` the built-in Azure role `role_name` (e.g. "Owner") at the ARM `scope`, in
+/// the server's access index only. Stands in for Azure role assignments (issue #15's
+/// roleAssignments area) in tests of the areas that only consume them; the grant and the role
+/// are the engine's own types, checked by the same index.
+pub fn grant_azure_role(ts: &TestServer, principal: uuid::Uuid, role_name: &str, scope: &str) -> uuid::Uuid {
+    use openpim_core::access::{Grant, GrantSource};
+    use openpim_core::change::IndexUpdate;
+    use openpim_core::roles::{PermissionDialect, RoleDefinition, RolePermission};
+    use openpim_core::scope::{ArmScope, Scope};
+    let builtin = openpim_core::azure_catalog::builtin_role_by_name(role_name).expect("a built-in Azure role");
+    let now = time::OffsetDateTime::now_utc();
+    let role = RoleDefinition {
+        id: builtin.id,
+        template_id: builtin.id,
+        display_name: builtin.role_name.clone(),
+        description: builtin.description.clone(),
+        is_built_in: true,
+        is_enabled: true,
+        is_privileged: false,
+        version: None,
+        dialect: PermissionDialect::Azure,
+        role_permissions: builtin
+            .permissions
+            .iter()
+            .map(|p| RolePermission {
+                allowed_resource_actions: p.actions.clone(),
+                excluded_resource_actions: p.not_actions.clone(),
+                allowed_data_actions: p.data_actions.clone(),
+                excluded_data_actions: p.not_data_actions.clone(),
+                condition: p.condition.clone(),
+            })
+            .collect(),
+        created: now,
+        modified: now,
+    };
+    let grant = Grant {
+        id: uuid::Uuid::new_v4(),
+        principal_id: principal,
+        role_definition_id: builtin.id,
+        scope: Scope::Arm(ArmScope::parse(scope).expect("an ARM scope")),
+        start: None,
+        end: None,
+        source: GrantSource::Assigned,
+    };
+    let id = grant.id;
+    let mut index = ts.server.state.index.write().expect("index lock");
+    index.apply(IndexUpdate::RoleDefinitionSaved(role));
+    index.apply(IndexUpdate::GrantAdded(grant));
+    id
+}
