@@ -570,6 +570,7 @@ mod tests {
             }],
             created: now,
             modified: now,
+            azure: Default::default(),
         }
     }
 
@@ -942,6 +943,7 @@ mod tests {
                 allowed_data_actions: d,
                 excluded_data_actions: nd,
                 condition: None,
+                condition_version: None,
             })
         }
 

@@ -62,6 +62,7 @@ pub fn builtin_roles(now: Instant) -> Vec<RoleDefinition> {
             }],
             created: now,
             modified: now,
+            azure: Default::default(),
         })
         .collect()
 }

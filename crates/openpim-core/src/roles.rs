@@ -10,6 +10,8 @@ use crate::catalog;
 use crate::error::{DomainError, DomainResult};
 use crate::{Instant, ObjectId};
 
+pub mod azure;
+
 /// One permission block. For directory roles these are Graph's `unifiedRolePermission` fields.
 /// For Azure roles they hold ARM's `permissions[]` entry: `actions` and `notActions` are the
 /// resource-action lists, `dataActions` and `notDataActions` the data-action lists (always
@@ -21,6 +23,8 @@ pub struct RolePermission {
     pub allowed_data_actions: Vec<String>,
     pub excluded_data_actions: Vec<String>,
     pub condition: Option<String>,
+    /// ARM's `conditionVersion` of `condition` (`"2.0"`); Entra has none.
+    pub condition_version: Option<String>,
 }
 
 /// Which language a role definition's permissions are written in, and so how they match.
@@ -94,6 +98,21 @@ pub struct RoleDefinition {
     pub role_permissions: Vec<RolePermission>,
     pub created: Instant,
     pub modified: Instant,
+    /// ARM's properties of an Azure role (empty for directory roles).
+    pub azure: AzureRoleProperties,
+}
+
+/// What ARM keeps of an Azure role definition beyond the common fields: where it may be
+/// assigned and who made or last changed it (`createdBy`/`updatedBy`; unset for built-ins).
+/// Its `type` is `is_built_in` (`BuiltInRole`/`CustomRole`), `createdOn`/`updatedOn` are
+/// `created`/`modified`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AzureRoleProperties {
+    /// ARM's `assignableScopes` as stored: `/` for built-in roles, canonical ARM scope text
+    /// for custom roles.
+    pub assignable_scopes: Vec<String>,
+    pub created_by: Option<ObjectId>,
+    pub updated_by: Option<ObjectId>,
 }
 
 impl RoleDefinition {
@@ -249,6 +268,7 @@ impl CustomRoleInput {
             role_permissions,
             created: now,
             modified: now,
+            azure: AzureRoleProperties::default(),
         })
     }
 
@@ -339,6 +359,7 @@ mod tests {
             }],
             created: now,
             modified: now,
+            azure: AzureRoleProperties::default(),
         }
     }
 

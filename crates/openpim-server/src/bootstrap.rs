@@ -4,6 +4,7 @@
 use openpim_core::audit::{category, AuditRecord, AuditResult, AuditTarget};
 use openpim_core::catalog::{self, GLOBAL_ADMINISTRATOR};
 use openpim_core::directory::{NewUser, ObjectKind};
+use openpim_core::roles::{azure, RoleDefinition};
 use openpim_core::schedule::{AssignmentType, ExpirationType, Kind, Schedule, ScheduleStatus};
 use openpim_core::scope::DirectoryScope;
 use openpim_core::{Instant, ObjectId};
@@ -90,6 +91,66 @@ pub async fn ensure(store: &Store, admin_upn: &str, now: Instant) -> anyhow::Res
     // The index is loaded from the store after bootstrap, so nothing to apply here.
     tx.commit(&record, |_| {}).await?;
     Ok(Bootstrapped { tenant_id, created_admin: Some(admin.user_principal_name) })
+}
+
+/// What loading the Azure catalog changed.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct AzureCatalogLoad {
+    pub added: usize,
+    pub updated: usize,
+}
+
+/// Brings the store's built-in Azure roles in line with core's catalog (`azure_catalog`, 928
+/// roles): on every start, in one transaction, adding the roles it lacks and rewriting those
+/// that differ (a newer catalog after an upgrade). Unchanged roles are not touched, so a restart
+/// writes nothing and audits nothing; a start that changes roles records one audit entry. Custom
+/// roles are never touched: the catalog's names are refused for them, and the GUIDs are
+/// Microsoft's.
+pub async fn ensure_azure_catalog(store: &Store, now: Instant) -> anyhow::Result<AzureCatalogLoad> {
+    let mut tx = store.begin_write().await?;
+    let stored: std::collections::HashMap<ObjectId, RoleDefinition> =
+        tx.stored_azure_builtin_roles().await?.into_iter().map(|r| (r.id, r)).collect();
+    let mut load = AzureCatalogLoad::default();
+    for role in azure::builtin_roles(now) {
+        match stored.get(&role.id) {
+            None => {
+                tx.insert_role_definition(&role).await?;
+                load.added += 1;
+            }
+            Some(existing) if !azure::same_as_catalog(existing, &role) => {
+                // Keep when it was first stored; the rest is the catalog's.
+                let next = RoleDefinition { created: existing.created, ..role };
+                tx.update_role_definition(&next).await?;
+                load.updated += 1;
+            }
+            Some(_) => {}
+        }
+    }
+    if load == AzureCatalogLoad::default() {
+        // Nothing to write: dropping the transaction rolls it back.
+        return Ok(load);
+    }
+    let record = AuditRecord {
+        id: ObjectId::new_v4(),
+        at: now,
+        category: category::ROLE_MANAGEMENT,
+        activity: "Load Azure built-in roles".into(),
+        operation_type: "Add",
+        result: AuditResult::Success,
+        result_reason: String::new(),
+        initiated_by_id: None,
+        initiated_by_upn: None,
+        initiated_by_display_name: None,
+        targets: Vec::new(),
+        additional_details: vec![
+            ("added".into(), load.added.to_string()),
+            ("updated".into(), load.updated.to_string()),
+        ],
+        correlation_id: ObjectId::new_v4(),
+    };
+    // The index is loaded from the store after this, so nothing to apply here.
+    tx.commit(&record, |_| {}).await?;
+    Ok(load)
 }
 
 /// A successful record of something the server or a local operator did (no signed-in caller),

@@ -275,3 +275,33 @@ async fn custom_roles_accept_every_documented_directory_action() {
     assert_eq!(ts.count(&defs()).await, before);
     ts.stop().await;
 }
+
+/// The 928 built-in Azure roles live in the same store (issue #15) but Graph's directory
+/// surfaces never show them: not in the list, its $count or a $filter, not by id, and not as an
+/// update or delete target. Entra's own "Security Reader" (Azure has one too) is unaffected.
+#[tokio::test]
+async fn azure_roles_stay_out_of_graph() {
+    const AZURE_OWNER: &str = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635";
+    let ts = TestServer::start().await;
+    let admin = ts.admin_token();
+    let all = ts.list_all(&defs(), &admin).await;
+    let entra_count = all.len();
+    assert!(entra_count < 928, "{entra_count} roles: Azure roles leaked into Graph's list");
+    assert!(all.iter().all(|r| r["id"] != AZURE_OWNER && r["displayName"] != "Owner"));
+    let (status, count) = ts.client.get_eventual(&format!("{}/$count", defs()), &admin).await;
+    assert_eq!(status, StatusCode::OK, "{count}");
+    assert_eq!(count, json!(entra_count));
+
+    let (status, body) = ts.client.get(&format!("{}?$filter=displayName eq 'Security Reader'", defs()), &admin).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["value"].as_array().unwrap().len(), 1, "only Entra's Security Reader: {body}");
+    assert_ne!(body["value"][0]["id"], "39bc4728-0917-49c7-9d2c-d95423bc2eb4", "Azure's Security Reader");
+
+    let (status, body) = ts.client.get(&format!("{}/{AZURE_OWNER}", defs()), &admin).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    let (status, body) =
+        ts.client.patch(&format!("{}/{AZURE_OWNER}", defs()), &admin, json!({"description": "x"})).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    let (status, body) = ts.client.delete(&format!("{}/{AZURE_OWNER}", defs()), &admin).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+}

@@ -35,6 +35,9 @@ pub(crate) trait RowExt {
     fn id(&self, col: &str) -> StoreResult<ObjectId> {
         parse_id(&self.text(col)?)
     }
+    fn opt_id(&self, col: &str) -> StoreResult<Option<ObjectId>> {
+        self.opt_text(col)?.as_deref().map(parse_id).transpose()
+    }
     fn bool(&self, col: &str) -> StoreResult<bool> {
         Ok(self.int(col)? != 0)
     }

@@ -22,9 +22,6 @@ pub enum StoreError {
     /// The write would break a cross-entity invariant (`invariants.rs`); it was rolled back.
     #[error("invariant violated: {0}")]
     Invariant(openpim_core::DomainError),
-    /// The store cannot hold this yet (the schema lacks what it needs); nothing was written.
-    #[error("not supported by this store: {0}")]
-    Unsupported(String),
     /// The client's query options could not be applied (bad $filter, $orderby, ...).
     #[error("{0}")]
     Query(#[from] ODataError),

@@ -1,61 +1,39 @@
 //! Role definitions and role assignments, and loading the access index at start-up.
 
 use crate::codec::{flag, id_text, micros, RowExt};
-use crate::list::{list, ListRequest, Page};
-use crate::{schema, Store, StoreError, StoreResult, WriteTx};
+use crate::list::{list, ListRequest, Page, Restriction};
+use crate::{records, schema, Store, StoreError, StoreResult, WriteTx};
 use openpim_core::change::IndexUpdate;
-use openpim_core::roles::{PermissionDialect, RoleDefinition, RolePermission};
+use openpim_core::roles::{azure, AzureRoleProperties, PermissionDialect, RoleDefinition};
 use openpim_core::schedule::Kind;
 use openpim_core::ObjectId;
-use serde_json::{json, Value};
 use sqlx::any::AnyRow;
 
-/// `role_definitions` has no dialect column yet: every stored role is a directory role, so an
-/// Azure role is refused rather than stored and read back as a directory role. (Azure role
-/// storage comes with the Azure catalog, with its own column.)
-fn directory_only(r: &RoleDefinition) -> StoreResult<()> {
-    match r.dialect {
-        PermissionDialect::Directory => Ok(()),
-        PermissionDialect::Azure => Err(StoreError::Unsupported(format!(
-            "role definition {} is an Azure role; only directory roles are stored",
-            r.id
-        ))),
+pub(crate) fn dialect_text(d: PermissionDialect) -> &'static str {
+    match d {
+        PermissionDialect::Directory => "Directory",
+        PermissionDialect::Azure => "Azure",
     }
 }
 
-fn permissions_json(perms: &[RolePermission]) -> String {
-    Value::Array(
-        perms
-            .iter()
-            .map(|p| {
-                json!({"allowedResourceActions": p.allowed_resource_actions,
-                       "excludedResourceActions": p.excluded_resource_actions,
-                       "condition": p.condition})
-            })
-            .collect(),
-    )
-    .to_string()
+fn decode_dialect(raw: &str) -> StoreResult<PermissionDialect> {
+    match raw {
+        "Directory" => Ok(PermissionDialect::Directory),
+        "Azure" => Ok(PermissionDialect::Azure),
+        other => Err(StoreError::Corrupt(format!("role_definitions.dialect: '{other}'"))),
+    }
 }
 
-fn decode_permissions(raw: &str) -> StoreResult<Vec<RolePermission>> {
-    let v: Vec<Value> = serde_json::from_str(raw).map_err(|e| StoreError::Corrupt(format!("role_permissions: {e}")))?;
-    let strings = |p: &Value, k: &str| -> Vec<String> {
-        p.get(k)
-            .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect())
-            .unwrap_or_default()
-    };
-    Ok(v.iter()
-        .map(|p| RolePermission {
-            allowed_resource_actions: strings(p, "allowedResourceActions"),
-            excluded_resource_actions: strings(p, "excludedResourceActions"),
-            condition: p.get("condition").and_then(Value::as_str).map(str::to_string),
-            ..Default::default()
-        })
-        .collect())
+/// What a role's name is unique by within its dialect: a directory name exactly (as it always
+/// was), an Azure name case-insensitively (ARM's rule).
+fn name_key(r: &RoleDefinition) -> String {
+    match r.dialect {
+        PermissionDialect::Directory => r.display_name.clone(),
+        PermissionDialect::Azure => azure::role_name_key(&r.display_name),
+    }
 }
 
-fn decode_role(r: &AnyRow) -> StoreResult<RoleDefinition> {
+pub(crate) fn decode_role(r: &AnyRow) -> StoreResult<RoleDefinition> {
     Ok(RoleDefinition {
         id: r.id("id")?,
         template_id: r.id("template_id")?,
@@ -65,11 +43,21 @@ fn decode_role(r: &AnyRow) -> StoreResult<RoleDefinition> {
         is_enabled: r.bool("is_enabled")?,
         is_privileged: r.bool("is_privileged")?,
         version: r.opt_text("version")?,
-        dialect: PermissionDialect::Directory,
-        role_permissions: decode_permissions(&r.text("role_permissions")?)?,
+        dialect: decode_dialect(&r.text("dialect")?)?,
+        role_permissions: records::role_permissions::decode(&r.text("role_permissions")?)?,
         created: r.time("created_at")?,
         modified: r.time("modified_at")?,
+        azure: AzureRoleProperties {
+            assignable_scopes: records::string_list::decode(&r.text("assignable_scopes")?)?,
+            created_by: r.opt_id("created_by")?,
+            updated_by: r.opt_id("updated_by")?,
+        },
     })
+}
+
+/// Graph's role-definition lists show directory roles only.
+fn directory_roles_only() -> Restriction {
+    Restriction { sql: "dialect = 'Directory'".into(), params: Vec::new() }
 }
 
 impl Store {
@@ -82,8 +70,15 @@ impl Store {
         row.as_ref().map(decode_role).transpose()
     }
 
+    /// A directory role definition (what Graph shows): `None` for an Azure role.
+    pub async fn get_directory_role_definition(&self, id: ObjectId) -> StoreResult<Option<RoleDefinition>> {
+        Ok(self.get_role_definition(id).await?.filter(|r| r.dialect == PermissionDialect::Directory))
+    }
+
+    /// Graph's list of role definitions: directory roles only.
     pub async fn list_role_definitions(&self, req: &ListRequest<'_>) -> StoreResult<Page<RoleDefinition>> {
-        list(self.pool(), "role_definitions", &schema::ROLE_DEFINITION, None, req, decode_role).await
+        list(self.pool(), "role_definitions", &schema::ROLE_DEFINITION, Some(directory_roles_only()), req, decode_role)
+            .await
     }
 
     /// Everything the access index needs, as updates to apply to an empty index.
@@ -136,11 +131,11 @@ impl WriteTx<'_> {
     }
 
     pub async fn insert_role_definition(&mut self, r: &RoleDefinition) -> StoreResult<()> {
-        directory_only(r)?;
         sqlx::query(
             "INSERT INTO role_definitions (id, template_id, display_name, description, is_built_in, is_enabled, \
-             is_privileged, version, role_permissions, created_at, modified_at) \
-             VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)",
+             is_privileged, version, role_permissions, created_at, modified_at, dialect, name_key, \
+             assignable_scopes, created_by, updated_by) \
+             VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16)",
         )
         .bind(id_text(r.id))
         .bind(id_text(r.template_id))
@@ -150,9 +145,14 @@ impl WriteTx<'_> {
         .bind(flag(r.is_enabled))
         .bind(flag(r.is_privileged))
         .bind(r.version.clone())
-        .bind(permissions_json(&r.role_permissions))
+        .bind(records::role_permissions::encode(&r.role_permissions)?)
         .bind(micros(r.created))
         .bind(micros(r.modified))
+        .bind(dialect_text(r.dialect))
+        .bind(name_key(r))
+        .bind(records::string_list::encode(&r.azure.assignable_scopes)?)
+        .bind(r.azure.created_by.map(id_text))
+        .bind(r.azure.updated_by.map(id_text))
         .execute(self.conn())
         .await
         .map_err(StoreError::from_write)?;
@@ -161,19 +161,23 @@ impl WriteTx<'_> {
         Ok(())
     }
 
+    /// Updates what may change: names, description, state, permissions, assignable scopes and
+    /// the updater (the dialect, built-in flag, creation facts and id stay).
     pub async fn update_role_definition(&mut self, r: &RoleDefinition) -> StoreResult<()> {
-        directory_only(r)?;
         sqlx::query(
             "UPDATE role_definitions SET display_name=$2, description=$3, is_enabled=$4, version=$5, \
-             role_permissions=$6, modified_at=$7 WHERE id=$1",
+             role_permissions=$6, modified_at=$7, name_key=$8, assignable_scopes=$9, updated_by=$10 WHERE id=$1",
         )
         .bind(id_text(r.id))
         .bind(r.display_name.clone())
         .bind(r.description.clone())
         .bind(flag(r.is_enabled))
         .bind(r.version.clone())
-        .bind(permissions_json(&r.role_permissions))
+        .bind(records::role_permissions::encode(&r.role_permissions)?)
         .bind(micros(r.modified))
+        .bind(name_key(r))
+        .bind(records::string_list::encode(&r.azure.assignable_scopes)?)
+        .bind(r.azure.updated_by.map(id_text))
         .execute(self.conn())
         .await
         .map_err(StoreError::from_write)?;

@@ -679,8 +679,7 @@ async fn string_lists_round_trip() {
 }
 
 /// Schedules keep their scope as the text they always had: directory scopes as before, ARM
-/// scopes as their canonical text, read back as the same `Scope` on both backends. Azure role
-/// definitions have no column for their dialect yet and are refused rather than stored wrongly.
+/// scopes as their canonical text, read back as the same `Scope` on both backends.
 #[tokio::test]
 async fn scopes_of_both_families_round_trip_through_the_store() {
     let b = Backends::open().await;
@@ -702,11 +701,6 @@ async fn scopes_of_both_families_round_trip_through_the_store() {
         tx.insert_schedule(&at_vm).await.unwrap();
         let found = tx.live_schedule(Kind::Eligibility, id(1), catalog::GLOBAL_READER, &arm).await.unwrap();
         assert_eq!(found.map(|s| s.id), Some(at_vm.id), "{backend}");
-        let mut azure = catalog::builtin_roles(T0).remove(0);
-        azure.id = ObjectId::new_v4();
-        azure.dialect = openpim_core::roles::PermissionDialect::Azure;
-        let refused = tx.insert_role_definition(&azure).await.unwrap_err();
-        assert!(matches!(refused, openpim_store::StoreError::Unsupported(_)), "{backend}: {refused}");
         tx.commit(&record("arm"), |_| {}).await.unwrap();
 
         let read = store.get_schedule(Kind::Eligibility, at_vm.id).await.unwrap().unwrap();
@@ -799,6 +793,137 @@ async fn the_migrations_stay_in_step() {
             only(&sqlite, &postgres),
             only(&postgres, &sqlite)
         );
+    }
+    b.close().await;
+}
+
+/// Azure role definitions share `role_definitions` with directory roles, told apart by the
+/// dialect column (issue #15): they round-trip with ARM's properties (four permission lists,
+/// conditions, assignable scopes, authors) in the v2 permissions format while directory rows
+/// keep v1; names are unique per dialect (Entra and Azure both have "Security Reader") and,
+/// among Azure roles, case-insensitively; Graph's list shows directory roles only; the index
+/// loads both.
+#[tokio::test]
+async fn azure_role_definitions_round_trip_beside_directory_roles() {
+    use openpim_core::roles::{azure, PermissionDialect};
+    let b = Backends::open().await;
+    for (backend, store, url) in &b.stores {
+        seed(store).await;
+        let security_reader = openpim_core::azure_catalog::builtin_role_by_name("Security Reader").unwrap();
+        let builtin = azure::from_catalog(security_reader, T0);
+        let with_condition = openpim_core::azure_catalog::builtin_role_by_name("Key Vault Data Access Administrator")
+            .map(|r| azure::from_catalog(r, T0))
+            .unwrap();
+        let custom = azure::CustomRoleWrite {
+            id: id(900),
+            scope: Some(ArmScope::parse("/subscriptions/9a1f2c3d-4e5f-4a6b-8c7d-0e1f2a3b4c5d").unwrap()),
+            role_name: "Blob Reader (JIT)".into(),
+            description: "reads blobs".into(),
+            role_type: None,
+            assignable_scopes: vec!["/subscriptions/9a1f2c3d-4e5f-4a6b-8c7d-0e1f2a3b4c5d".into()],
+            permissions: vec![openpim_core::roles::RolePermission {
+                allowed_resource_actions: vec!["Microsoft.Storage/storageAccounts/read".into()],
+                allowed_data_actions: vec![
+                    "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read".into()
+                ],
+                ..Default::default()
+            }],
+        }
+        .build(None, id(1), T0)
+        .unwrap();
+        let mut tx = store.begin_write().await.unwrap();
+        for r in [&builtin, &with_condition, &custom] {
+            tx.insert_role_definition(r).await.unwrap();
+        }
+        tx.commit(&record("azure roles"), |_| {}).await.unwrap();
+        // Same name as a custom Azure role in another case: refused by the database.
+        let mut twin = custom.clone();
+        twin.id = id(901);
+        twin.display_name = "BLOB READER (jit)".into();
+        let mut tx = store.begin_write().await.unwrap();
+        let refused = tx.insert_role_definition(&twin).await.unwrap_err();
+        assert!(matches!(refused, openpim_store::StoreError::Conflict(_)), "{backend}: {refused}");
+        drop(tx);
+        let mut tx = store.begin_write().await.unwrap();
+        assert_eq!(tx.azure_role_named("blob reader (JIT)").await.unwrap(), Some(custom.id), "{backend}");
+        assert_eq!(tx.count_custom_azure_roles().await.unwrap(), 1, "{backend}");
+        drop(tx);
+
+        for r in [&builtin, &with_condition, &custom] {
+            assert_eq!(
+                store.azure_role_definition(r.id).await.unwrap().as_ref(),
+                Some(r),
+                "{backend}: {}",
+                r.display_name
+            );
+            assert_eq!(store.get_role_definition(r.id).await.unwrap().as_ref(), Some(r), "{backend}");
+            assert_eq!(
+                store.get_directory_role_definition(r.id).await.unwrap(),
+                None,
+                "{backend}: Graph never sees it"
+            );
+        }
+        assert_eq!(
+            store.azure_role_definition_by_name("security READER").await.unwrap().map(|r| r.id),
+            Some(builtin.id),
+            "{backend}"
+        );
+        // The directory's Security Reader is still there, and still a directory role.
+        let entra = catalog::builtin_roles(T0).into_iter().find(|r| r.display_name == "Security Reader").unwrap();
+        let graph = store.get_directory_role_definition(entra.id).await.unwrap().unwrap();
+        assert_eq!(graph.dialect, PermissionDialect::Directory, "{backend}");
+        assert_eq!(store.azure_role_definition(entra.id).await.unwrap(), None, "{backend}");
+
+        let all = store.azure_role_definitions().await.unwrap();
+        let names: Vec<&str> = all.iter().map(|r| r.display_name.as_str()).collect();
+        assert_eq!(names, ["Blob Reader (JIT)", "Key Vault Data Access Administrator", "Security Reader"], "{backend}");
+        let graph_list = store
+            .list_role_definitions(&ListRequest { filter: None, orderby: &[], top: 999, offset: 0, count: false })
+            .await
+            .unwrap();
+        assert!(graph_list.items.iter().all(|r| r.dialect == PermissionDialect::Directory), "{backend}");
+        assert_eq!(graph_list.items.len(), catalog::builtin_roles(T0).len(), "{backend}");
+
+        // Stored formats: v1 (bare array) for directory roles, v2 for Azure roles.
+        let raw = |id: ObjectId| format!("SELECT role_permissions FROM role_definitions WHERE id = '{id}'");
+        assert!(raw_column(url, &raw(entra.id)).await.starts_with("[{\"allowedResourceActions\""), "{backend}");
+        assert!(raw_column(url, &raw(custom.id)).await.starts_with("{\"v\":2,"), "{backend}");
+        let dialect =
+            raw_column(url, &format!("SELECT dialect FROM role_definitions WHERE id = '{}'", custom.id)).await;
+        assert_eq!(dialect, "Azure", "{backend}");
+
+        let loaded = store.load_index().await.unwrap();
+        let azure_in_index = loaded
+            .iter()
+            .filter(|u| matches!(u, IndexUpdate::RoleDefinitionSaved(r) if r.dialect == PermissionDialect::Azure))
+            .count();
+        assert_eq!(azure_in_index, 3, "{backend}");
+
+        // Deleting a custom role with an ended schedule removes that schedule with it.
+        let mut tx = store.begin_write().await.unwrap();
+        let mut ended = schedule(
+            300,
+            Kind::Assignment,
+            (id(1), ObjectKind::User),
+            custom.id,
+            DirectoryScope::Tenant,
+            None,
+            ScheduleStatus::Expired,
+        );
+        ended.scope = Scope::Arm(ArmScope::parse("/subscriptions/9a1f2c3d-4e5f-4a6b-8c7d-0e1f2a3b4c5d").unwrap());
+        tx.insert_schedule(&ended).await.unwrap();
+        let mut live = ended.clone();
+        live.id = id(301);
+        live.status = ScheduleStatus::Provisioned;
+        tx.insert_schedule(&live).await.unwrap();
+        assert_eq!(tx.count_live_schedules_of_role(custom.id).await.unwrap(), 1, "{backend}");
+        tx.remove_schedule(&live).await.unwrap();
+        assert_eq!(tx.count_live_schedules_of_role(custom.id).await.unwrap(), 0, "{backend}");
+        tx.delete_ended_schedules_of_role(custom.id).await.unwrap();
+        tx.delete_role_definition(custom.id).await.unwrap();
+        tx.commit(&record("delete azure role"), |_| {}).await.unwrap();
+        assert_eq!(store.azure_role_definition(custom.id).await.unwrap(), None, "{backend}");
+        assert_eq!(store.get_schedule(Kind::Assignment, ended.id).await.unwrap(), None, "{backend}");
     }
     b.close().await;
 }

@@ -13,7 +13,7 @@
 use openpim_core::approval::{ReviewResult, StepStatus};
 use openpim_core::policy::rules::{ApprovalMode, Approver, Enablement, NotificationLevel, RecipientType, RuleKind};
 use openpim_core::policy::{Caller, Level};
-use openpim_store::records::{approval_steps, policy_rules, string_list};
+use openpim_store::records::{approval_steps, policy_rules, role_permissions, string_list};
 use std::collections::BTreeSet;
 use time::macros::datetime;
 use time::Duration;
@@ -210,4 +210,75 @@ fn a_corrupt_document_is_reported_not_guessed() {
     let bad_day = fixture("approval_steps_denied.json").replace("[2026,365,", "[2026,366,");
     let err = approval_steps::decode(&bad_day).unwrap_err().to_string();
     assert!(err.contains("instant"), "{err}");
+}
+
+/// What the store wrote for a role's permissions before `records::role_permissions` existed
+/// (the removed `permissions_json`), rebuilt here to show the v1 fixture is those bytes.
+fn permissions_json_before_records(blocks: &[(Vec<&str>, Vec<&str>, Option<&str>)]) -> String {
+    serde_json::Value::Array(
+        blocks
+            .iter()
+            .map(|(allowed, excluded, condition)| {
+                serde_json::json!({"allowedResourceActions": allowed,
+                                   "excludedResourceActions": excluded,
+                                   "condition": condition})
+            })
+            .collect(),
+    )
+    .to_string()
+}
+
+#[test]
+fn directory_role_permissions_stay_version_1() {
+    let stored = fixture("role_permissions_v1.json");
+    assert_eq!(
+        permissions_json_before_records(&[
+            (
+                vec!["microsoft.directory/users/create", "microsoft.directory/users/basic/update"],
+                vec!["microsoft.directory/users/delete"],
+                None
+            ),
+            (vec!["microsoft.directory/applications/credentials/update"], vec![], Some("$ResourceIsSelf")),
+        ]),
+        stored,
+        "the fixture is what earlier versions wrote"
+    );
+    let blocks = role_permissions::decode(&stored).unwrap();
+    assert_eq!(blocks.len(), 2);
+    assert_eq!(
+        blocks[0].allowed_resource_actions,
+        ["microsoft.directory/users/create", "microsoft.directory/users/basic/update"]
+    );
+    assert_eq!(blocks[0].excluded_resource_actions, ["microsoft.directory/users/delete"]);
+    assert_eq!(blocks[0].condition, None);
+    assert_eq!(blocks[1].condition.as_deref(), Some("$ResourceIsSelf"));
+    for b in &blocks {
+        assert!(b.allowed_data_actions.is_empty() && b.excluded_data_actions.is_empty());
+        assert_eq!(b.condition_version, None);
+    }
+    assert_eq!(role_permissions::encode(&blocks).unwrap(), stored, "directory roles are still written as v1");
+}
+
+#[test]
+fn azure_role_permissions_are_version_2() {
+    let stored = fixture("role_permissions_v2.json");
+    let blocks = role_permissions::decode(&stored).unwrap();
+    assert_eq!(blocks.len(), 2);
+    assert_eq!(blocks[0].allowed_resource_actions, ["*"]);
+    assert_eq!(blocks[0].excluded_resource_actions, ["Microsoft.Authorization/*/Delete"]);
+    assert!(blocks[0].allowed_data_actions.is_empty() && blocks[0].excluded_data_actions.is_empty());
+    assert_eq!((blocks[0].condition.as_deref(), blocks[0].condition_version.as_deref()), (None, None));
+    assert_eq!(blocks[1].allowed_resource_actions, ["Microsoft.Authorization/roleAssignments/write"]);
+    assert_eq!(blocks[1].allowed_data_actions, ["Microsoft.Storage/storageAccounts/blobServices/containers/blobs/*"]);
+    assert_eq!(
+        blocks[1].excluded_data_actions,
+        ["Microsoft.Storage/storageAccounts/blobServices/containers/blobs/delete"]
+    );
+    assert!(blocks[1].condition.as_deref().is_some_and(|c| c.starts_with("((!(ActionMatches")));
+    assert_eq!(blocks[1].condition_version.as_deref(), Some("2.0"));
+    assert_eq!(role_permissions::encode(&blocks).unwrap(), stored);
+    // A version the store does not know is corrupt data, never read as something else.
+    for bad in [r#"{"v":3,"permissions":[]}"#, r#"{"permissions":[]}"#, r#"[{"actions":["*"]}]"#] {
+        assert!(role_permissions::decode(bad).is_err(), "{bad}");
+    }
 }

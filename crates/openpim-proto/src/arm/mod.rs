@@ -7,6 +7,7 @@ pub mod error;
 pub mod management_groups;
 pub mod resource_groups;
 pub mod resources;
+pub mod role_definitions;
 pub mod subscriptions;
 
 pub use envelope::ArmList;

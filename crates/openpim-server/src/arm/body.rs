@@ -149,6 +149,24 @@ impl ArmBody {
         }
     }
 
+    /// An array of objects (a role definition's `permissions`), each read with the same rules
+    /// (call [`ArmBody::finish`] on each); messages name the item (`properties.permissions[0]`).
+    pub fn objects(&mut self, key: &str, type_name: &'static str) -> ArmResult<Option<Vec<ArmBody>>> {
+        match self.take(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Array(items)) => items
+                .into_iter()
+                .enumerate()
+                .map(|(i, v)| match v {
+                    Value::Object(map) => Ok(ArmBody { map, path: format!("{}[{i}]", self.at(key)), type_name }),
+                    _ => Err(self.type_error(key, "an array of objects")),
+                })
+                .collect::<ArmResult<Vec<_>>>()
+                .map(Some),
+            Some(_) => Err(self.type_error(key, "an array of objects")),
+        }
+    }
+
     /// A property kept as opaque JSON (a resource's `properties`), as sent.
     pub fn opaque(&mut self, key: &str) -> Option<Value> {
         self.take(key).filter(|v| !v.is_null())

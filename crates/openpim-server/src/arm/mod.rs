@@ -18,6 +18,7 @@ pub mod envelope;
 pub mod error;
 pub mod path;
 pub mod query;
+pub mod role_definitions;
 
 mod management_groups;
 mod resource_groups;
@@ -97,7 +98,12 @@ fn areas() -> &'static [Area] {
                 handle: |s, r| Box::pin(resources::handle_list(s, r)),
             },
             // -- armroles: role definitions --
-
+            Area {
+                namespace: "Microsoft.Authorization",
+                resource_type: "roleDefinitions",
+                api_versions: role_definitions::API_VERSIONS,
+                handle: |s, r| Box::pin(role_definitions::handle(s, r)),
+            },
             // -- armassign: role assignments, permissions, elevateAccess --
 
             // -- armcore: generic resources (any other namespace; keep last) --

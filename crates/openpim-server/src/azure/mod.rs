@@ -5,6 +5,8 @@
 //! The ARM handlers (`crate::arm`) only parse, authorise through [`authorize`], call one
 //! operation and render.
 
+pub mod role_definitions;
+
 use crate::arm::{ArmCaller, ArmError, ArmResult};
 use crate::state::{AppState, Audit};
 use openpim_core::audit::AuditResult;

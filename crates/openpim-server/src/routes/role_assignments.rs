@@ -31,7 +31,7 @@ async fn render(s: &AppState, q: &OData, a: &Schedule) -> ApiResult<Value> {
         v["principal"] = p.as_ref().map(directory_object).unwrap_or(Value::Null);
     }
     if q.expands("roleDefinition") {
-        let r = s.store.get_role_definition(a.role_definition_id).await?;
+        let r = s.store.get_directory_role_definition(a.role_definition_id).await?;
         v["roleDefinition"] = r.as_ref().map(wire::role_definition).unwrap_or(Value::Null);
     }
     if q.expands("directoryScope") {

@@ -22,7 +22,7 @@ use std::collections::HashMap;
 const CONTEXT: &str = "roleManagement/directory/roleDefinitions";
 
 async fn lookup(s: &AppState, raw: &str) -> ApiResult<RoleDefinition> {
-    found(s.store.get_role_definition(object_id(raw)?).await?, "unifiedRoleDefinition", raw)
+    found(s.store.get_directory_role_definition(object_id(raw)?).await?, "unifiedRoleDefinition", raw)
 }
 
 fn target(audit: Audit, r: &RoleDefinition) -> Audit {
@@ -41,7 +41,7 @@ async fn render_all(s: &AppState, q: &OData, roles: Vec<RoleDefinition>) -> ApiR
             for parent in catalog::inherits_permissions_from(r.template_id) {
                 if !parents.contains_key(parent) {
                     // A built-in parent is always in the store (bootstrap writes the whole catalog).
-                    let Some(p) = s.store.get_role_definition(*parent).await? else { continue };
+                    let Some(p) = s.store.get_directory_role_definition(*parent).await? else { continue };
                     parents.insert(*parent, wire::role_definition(&p));
                 }
                 expanded.push(parents[parent].clone());

@@ -152,7 +152,7 @@ async fn expand_common(
     }
     if q.expands("roleDefinition") {
         v["roleDefinition"] =
-            s.store.get_role_definition(role).await?.as_ref().map(role_definition).unwrap_or(Value::Null);
+            s.store.get_directory_role_definition(role).await?.as_ref().map(role_definition).unwrap_or(Value::Null);
     }
     Ok(())
 }

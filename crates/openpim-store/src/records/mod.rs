@@ -1,5 +1,6 @@
 //! The store's own formats for the values it keeps as JSON documents in a column: a policy's
-//! rules, an approval's steps, and plain string lists (outbox recipients, session acrs).
+//! rules, an approval's steps, a role's permission blocks, and plain string lists (outbox
+//! recipients, session acrs, an Azure role's assignable scopes).
 //!
 //! Core's types are the domain's and may be renamed or reshaped freely; the bytes in a database
 //! may not. So nothing here serialises a core type: each document has record types of its own
@@ -22,6 +23,7 @@
 pub mod approval_steps;
 pub mod policy_rules;
 mod primitives;
+pub mod role_permissions;
 pub mod string_list;
 
 use crate::{StoreError, StoreResult};
