@@ -578,8 +578,11 @@ impl Workload {
     pub fn index_updates(&self) -> impl Iterator<Item = IndexUpdate> + '_ {
         let roles = self.roles.iter().cloned().map(IndexUpdate::RoleDefinitionSaved);
         let role_groups = self.groups.iter().filter(|g| g.is_assignable_to_role);
-        let saved =
-            role_groups.clone().map(|g| IndexUpdate::GroupSaved { group_id: g.id, is_assignable_to_role: true });
+        let saved = role_groups.clone().map(|g| IndexUpdate::GroupSaved {
+            group_id: g.id,
+            is_assignable_to_role: true,
+            is_security_enabled: true,
+        });
         let members = role_groups.flat_map(move |g| {
             g.members.iter().map(move |&m| IndexUpdate::MemberAdded { group_id: g.id, member_id: self.user_id(m) })
         });

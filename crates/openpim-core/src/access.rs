@@ -257,6 +257,15 @@ pub struct AccessIndex {
     groups_of_member: HashMap<ObjectId, HashSet<ObjectId>>,
     /// All memberships we were told about, so a group that becomes relevant is complete.
     members_of_group: HashMap<ObjectId, HashSet<ObjectId>>,
+    /// The same memberships seen from the member: every group it is directly in.
+    all_groups_of_member: HashMap<ObjectId, HashSet<ObjectId>>,
+    /// Security-enabled groups (role-assignable groups are security groups too).
+    security_groups: HashSet<ObjectId>,
+    /// member -> every security group it is in, directly or through nested groups: who holds
+    /// Azure role assignments on its behalf. Azure RBAC, unlike Entra roles, honours any
+    /// security group and nesting. Kept up to date on every membership change, so an ARM check
+    /// only reads it.
+    arm_groups_of_member: HashMap<ObjectId, Vec<ObjectId>>,
 }
 
 impl AccessIndex {
@@ -305,28 +314,47 @@ impl AccessIndex {
                 // commit it, so a refusal here only means a replayed stale update: keep the tree.
                 let _ = self.management_groups.set_parent(&child, parent);
             }
-            IndexUpdate::GroupSaved { group_id, is_assignable_to_role } => {
+            IndexUpdate::GroupSaved { group_id, is_assignable_to_role, is_security_enabled } => {
                 if is_assignable_to_role {
                     self.role_assignable_groups.insert(group_id);
                     for m in self.members_of_group.get(&group_id).into_iter().flatten() {
                         self.groups_of_member.entry(*m).or_default().insert(group_id);
                     }
                 }
+                let was_security = if is_security_enabled || is_assignable_to_role {
+                    !self.security_groups.insert(group_id)
+                } else {
+                    self.security_groups.remove(&group_id)
+                };
+                if was_security != self.security_groups.contains(&group_id) {
+                    self.refresh_arm_groups(group_id);
+                }
             }
             IndexUpdate::GroupDeleted(id) => {
+                let affected = self.self_and_nested_members(id);
                 self.role_assignable_groups.remove(&id);
+                self.security_groups.remove(&id);
                 for m in self.members_of_group.remove(&id).into_iter().flatten() {
                     if let Some(gs) = self.groups_of_member.get_mut(&m) {
                         gs.remove(&id);
                     }
+                    if let Some(gs) = self.all_groups_of_member.get_mut(&m) {
+                        gs.remove(&id);
+                    }
                 }
+                self.forget_memberships_of(id);
                 self.drop_principal(id);
+                for m in affected {
+                    self.refresh_arm_groups_of(m);
+                }
             }
             IndexUpdate::MemberAdded { group_id, member_id } => {
                 self.members_of_group.entry(group_id).or_default().insert(member_id);
+                self.all_groups_of_member.entry(member_id).or_default().insert(group_id);
                 if self.role_assignable_groups.contains(&group_id) {
                     self.groups_of_member.entry(member_id).or_default().insert(group_id);
                 }
+                self.refresh_arm_groups(member_id);
             }
             IndexUpdate::MemberRemoved { group_id, member_id } => {
                 if let Some(ms) = self.members_of_group.get_mut(&group_id) {
@@ -335,6 +363,10 @@ impl AccessIndex {
                 if let Some(gs) = self.groups_of_member.get_mut(&member_id) {
                     gs.remove(&group_id);
                 }
+                if let Some(gs) = self.all_groups_of_member.get_mut(&member_id) {
+                    gs.remove(&group_id);
+                }
+                self.refresh_arm_groups(member_id);
             }
             IndexUpdate::PrincipalDeleted(id) => {
                 for g in self.groups_of_member.remove(&id).into_iter().flatten() {
@@ -342,11 +374,65 @@ impl AccessIndex {
                         ms.remove(&id);
                     }
                 }
-                for ms in self.members_of_group.values_mut() {
-                    ms.remove(&id);
-                }
+                self.forget_memberships_of(id);
+                self.arm_groups_of_member.remove(&id);
                 self.drop_principal(id);
             }
+        }
+    }
+
+    /// Removes `id` as a member of every group.
+    fn forget_memberships_of(&mut self, id: ObjectId) {
+        for ms in self.members_of_group.values_mut() {
+            ms.remove(&id);
+        }
+        self.all_groups_of_member.remove(&id);
+    }
+
+    /// `id` and everything nested in it (its members, their members, ...), each once.
+    fn self_and_nested_members(&self, id: ObjectId) -> Vec<ObjectId> {
+        let mut seen = HashSet::from([id]);
+        let mut order = vec![id];
+        let mut next = 0;
+        while let Some(&current) = order.get(next) {
+            next += 1;
+            for m in self.members_of_group.get(&current).into_iter().flatten() {
+                if seen.insert(*m) {
+                    order.push(*m);
+                }
+            }
+        }
+        order
+    }
+
+    /// Recomputes the security groups of `id` and of everything nested in it: a membership
+    /// change at `id` changes the groups above each of them.
+    fn refresh_arm_groups(&mut self, id: ObjectId) {
+        for m in self.self_and_nested_members(id) {
+            self.refresh_arm_groups_of(m);
+        }
+    }
+
+    /// The security groups `member` is in, directly or through groups (membership cycles end).
+    fn refresh_arm_groups_of(&mut self, member: ObjectId) {
+        let mut seen = HashSet::from([member]);
+        let mut queue = vec![member];
+        let mut security = Vec::new();
+        while let Some(current) = queue.pop() {
+            for g in self.all_groups_of_member.get(&current).into_iter().flatten() {
+                if seen.insert(*g) {
+                    queue.push(*g);
+                    if self.security_groups.contains(g) {
+                        security.push(*g);
+                    }
+                }
+            }
+        }
+        if security.is_empty() {
+            self.arm_groups_of_member.remove(&member);
+        } else {
+            security.sort_unstable();
+            self.arm_groups_of_member.insert(member, security);
         }
     }
 
@@ -387,19 +473,46 @@ impl AccessIndex {
     }
 
     /// Every grant `principal` holds at `now`, of both families: its own, then those of its
-    /// role-assignable groups.
+    /// groups (role-assignable groups for directory grants, any security group for ARM grants).
     pub fn effective_grants(&self, principal: ObjectId, now: Instant) -> Vec<EffectiveGrant<'_>> {
-        self.holders(principal)
-            .flat_map(|(holder, via_group)| {
-                let directory = self.directory_grants.get(&holder).into_iter().flatten();
-                let arm = self.arm_grants.get(&holder).into_iter().flat_map(|m| m.values().flatten());
-                directory
-                    .chain(arm)
-                    .filter_map(|id| self.grants.get(id))
-                    .map(move |grant| EffectiveGrant { grant, via_group })
-            })
+        let directory = self.holders(principal).flat_map(|(holder, via_group)| {
+            self.directory_grants.get(&holder).into_iter().flatten().map(move |id| (id, via_group))
+        });
+        let arm = self.arm_holders(principal).flat_map(|(holder, via_group)| {
+            self.arm_grants.get(&holder).into_iter().flat_map(|m| m.values().flatten()).map(move |id| (id, via_group))
+        });
+        directory
+            .chain(arm)
+            .filter_map(|(id, via_group)| self.grants.get(id).map(|grant| EffectiveGrant { grant, via_group }))
             .filter(|e| e.grant.is_effective(now))
             .collect()
+    }
+
+    /// The ARM grants in effect for `principal` at `scope` at `now`: those at the scope and at
+    /// each scope above it, held by the principal or any security group it is in (nested too),
+    /// nearest scope first. What ARM's `permissions` endpoint answers from.
+    pub fn arm_grants_at(&self, principal: ObjectId, scope: &ArmScope, now: Instant) -> Vec<EffectiveGrant<'_>> {
+        scope
+            .self_and_ancestor_keys(&self.management_groups)
+            .flat_map(|key| {
+                self.arm_holders(principal).flat_map(move |(holder, via_group)| {
+                    let at_key = self.arm_grants.get(&holder).and_then(|by_scope| by_scope.get(key));
+                    self.effective(at_key, now).map(move |grant| EffectiveGrant { grant, via_group })
+                })
+            })
+            .collect()
+    }
+
+    /// Who holds Azure role assignments on `principal`'s behalf: itself, then every security
+    /// group it is in, directly or through nested groups (with that group's id).
+    fn arm_holders(&self, principal: ObjectId) -> impl Iterator<Item = (ObjectId, Option<ObjectId>)> + '_ {
+        let groups = self.arm_groups_of_member.get(&principal).into_iter().flatten().map(|g| (*g, Some(*g)));
+        std::iter::once((principal, None)).chain(groups)
+    }
+
+    /// The security groups `principal` is in, directly or through nested groups.
+    pub fn security_groups_of(&self, principal: ObjectId) -> &[ObjectId] {
+        self.arm_groups_of_member.get(&principal).map_or(&[], Vec::as_slice)
     }
 
     /// Who holds grants on `principal`'s behalf: itself, then each role-assignable group it is
@@ -435,7 +548,8 @@ impl AccessIndex {
 
     /// The first grant whose role allows `query` at the ARM `scope`: the target's own grants,
     /// then its parent's, and so on up to the root management group (Azure's inheritance), each
-    /// level looked up by key. Allocates nothing.
+    /// level looked up by key, for the principal and each security group it is in. Allocates
+    /// nothing.
     fn find_arm_path(
         &self,
         principal: ObjectId,
@@ -444,7 +558,7 @@ impl AccessIndex {
         now: Instant,
     ) -> Option<(EffectiveGrant<'_>, &IndexedRole, &str)> {
         scope.self_and_ancestor_keys(&self.management_groups).find_map(|key| {
-            self.holders(principal).find_map(|(holder, via_group)| {
+            self.arm_holders(principal).find_map(|(holder, via_group)| {
                 let at_key = self.arm_grants.get(&holder).and_then(|by_scope| by_scope.get(key));
                 self.effective(at_key, now).find_map(|grant| self.matching(grant, via_group, query))
             })
@@ -622,7 +736,7 @@ mod tests {
         idx.apply(IndexUpdate::MemberAdded { group_id: group, member_id: bob });
         idx.apply(IndexUpdate::GrantAdded(grant(group, rid, DirectoryScope::Tenant, None, None)));
         assert!(idx.check(bob, PWD, &DirectoryScope::Tenant, now).is_none(), "ordinary group must not grant");
-        idx.apply(IndexUpdate::GroupSaved { group_id: group, is_assignable_to_role: true });
+        idx.apply(IndexUpdate::GroupSaved { group_id: group, is_assignable_to_role: true, is_security_enabled: true });
         let path = idx.check(bob, PWD, &DirectoryScope::Tenant, now).expect("granted via group");
         assert_eq!(path.via_group, Some(group));
         assert_eq!(path.matched_permission, PWD);
@@ -824,7 +938,7 @@ mod tests {
         let rid = reader.id;
         idx.apply(IndexUpdate::RoleDefinitionSaved(reader));
         let (bob, group) = (ObjectId::new_v4(), ObjectId::new_v4());
-        idx.apply(IndexUpdate::GroupSaved { group_id: group, is_assignable_to_role: true });
+        idx.apply(IndexUpdate::GroupSaved { group_id: group, is_assignable_to_role: true, is_security_enabled: true });
         idx.apply(IndexUpdate::MemberAdded { group_id: group, member_id: bob });
         let root = arm("/providers/Microsoft.Management/managementGroups/root");
         let platform = arm("/providers/Microsoft.Management/managementGroups/platform");
@@ -865,6 +979,50 @@ mod tests {
         let ended = grant(bob, rid, sub.clone(), None, Some(now));
         idx.apply(IndexUpdate::GrantAdded(ended));
         assert!(!idx.holds_any_role_covering(bob, &sub, now));
+    }
+
+    #[test]
+    fn azure_grants_reach_members_of_nested_security_groups_and_follow_membership_changes() {
+        let now = datetime!(2026-01-01 10:00 UTC);
+        let mut idx = AccessIndex::new();
+        let reader = azure_role(&["*/read"], &[], &[]);
+        let rid = reader.id;
+        idx.apply(IndexUpdate::RoleDefinitionSaved(reader));
+        let (bob, team, platform) = (ObjectId::new_v4(), ObjectId::new_v4(), ObjectId::new_v4());
+        let saved = |group_id, is_security_enabled| IndexUpdate::GroupSaved {
+            group_id,
+            is_assignable_to_role: false,
+            is_security_enabled,
+        };
+        idx.apply(saved(team, true));
+        idx.apply(saved(platform, true));
+        idx.apply(IndexUpdate::MemberAdded { group_id: team, member_id: bob });
+        idx.apply(IndexUpdate::MemberAdded { group_id: platform, member_id: team });
+        idx.apply(IndexUpdate::GrantAdded(grant(platform, rid, arm(SUB), None, None)));
+        let rg = Scope::Arm(arm(&format!("{SUB}/resourceGroups/rg")));
+        let read = Permission::AzureAction("Microsoft.Resources/subscriptions/resourceGroups/read");
+        let path = idx.check_permission(bob, read, &rg, now).expect("bob -> team -> platform");
+        assert_eq!(path.via_group, Some(platform));
+        assert_eq!(idx.security_groups_of(bob).len(), 2);
+        // Directory roles do not pass through these groups: they are not role-assignable.
+        assert!(!idx.in_role_assignable_group(bob));
+        // Unnesting the team ends it; nesting it again restores it.
+        idx.apply(IndexUpdate::MemberRemoved { group_id: platform, member_id: team });
+        assert!(!idx.allows_permission(bob, read, &rg, now));
+        idx.apply(IndexUpdate::MemberAdded { group_id: platform, member_id: team });
+        assert!(idx.allows_permission(bob, read, &rg, now));
+        // A group that is no longer security-enabled passes nothing on.
+        idx.apply(saved(platform, false));
+        assert!(!idx.allows_permission(bob, read, &rg, now));
+        idx.apply(saved(platform, true));
+        assert!(idx.allows_permission(bob, read, &rg, now));
+        // A membership cycle ends the walk.
+        idx.apply(IndexUpdate::MemberAdded { group_id: team, member_id: platform });
+        assert!(idx.allows_permission(bob, read, &rg, now));
+        // Deleting the team cuts bob off from what is above it.
+        idx.apply(IndexUpdate::GroupDeleted(team));
+        assert!(!idx.allows_permission(bob, read, &rg, now));
+        assert!(idx.security_groups_of(bob).is_empty());
     }
 
     mod azure_equivalence {
@@ -971,25 +1129,37 @@ mod tests {
         proptest! {
             #![proptest_config(ProptestConfig::with_cases(32))]
             /// Grants are (holder, role, scope, window) draws: holders 0..3 are users, 3 a
-            /// role-assignable group, 4 an ordinary group; windows: permanent, active, ended, future.
+            /// role-assignable group, 4 a security group, 5 a group that is not security-enabled,
+            /// 6 a security group that group 4 may be nested in; windows: permanent, active,
+            /// ended, future. Grants at directory scopes pass through role-assignable groups only,
+            /// grants at ARM scopes through any security group, nested ones too.
             #[test]
             fn index_answer_equals_naive_evaluation(
                 roles in proptest::collection::vec(any_role(), 1..6),
-                specs in proptest::collection::vec((0..5usize, 0..6usize, 0..100usize, 0..4u8), 0..30),
-                members in proptest::collection::vec((0..3usize, 3..5usize), 0..5),
+                specs in proptest::collection::vec((0..7usize, 0..6usize, 0..100usize, 0..4u8), 0..30),
+                members in proptest::collection::vec((0..3usize, 3..6usize), 0..6),
+                nested in any::<bool>(),
                 recase in any::<bool>(),
             ) {
                 let now = datetime!(2026-01-01 10:00 UTC);
                 let (scopes, tree) = universe();
-                let principals: Vec<ObjectId> = (0..5).map(|_| ObjectId::new_v4()).collect();
+                let principals: Vec<ObjectId> = (0..7).map(|_| ObjectId::new_v4()).collect();
                 let mut idx = AccessIndex::new();
                 for r in &roles {
                     idx.apply(IndexUpdate::RoleDefinitionSaved(r.clone()));
                 }
-                idx.apply(IndexUpdate::GroupSaved { group_id: principals[3], is_assignable_to_role: true });
-                idx.apply(IndexUpdate::GroupSaved { group_id: principals[4], is_assignable_to_role: false });
+                for (group, assignable, security) in [(3, true, true), (4, false, true), (5, false, false), (6, false, true)] {
+                    idx.apply(IndexUpdate::GroupSaved {
+                        group_id: principals[group],
+                        is_assignable_to_role: assignable,
+                        is_security_enabled: security,
+                    });
+                }
                 for &(member, group) in &members {
                     idx.apply(IndexUpdate::MemberAdded { group_id: principals[group], member_id: principals[member] });
+                }
+                if nested {
+                    idx.apply(IndexUpdate::MemberAdded { group_id: principals[6], member_id: principals[4] });
                 }
                 // The hierarchy reaches the index as updates, children first, as a store could send them.
                 for child in [SUB_A, SUB_B, MG_CHILD] {
@@ -1013,19 +1183,40 @@ mod tests {
                 for g in &grants {
                     idx.apply(IndexUpdate::GrantAdded(g.clone()));
                 }
-                let holds_for = |principal: ObjectId, holder: ObjectId| {
+                let member_of = |principal: ObjectId, group: usize| {
+                    members.iter().any(|&(m, g)| principals[m] == principal && g == group)
+                };
+                // Grants at ARM scopes pass through any security group, nested too.
+                let holds_for = |principal: ObjectId, holder: ObjectId, at: &Scope| {
+                    let through = |group: usize| holder == principals[group] && member_of(principal, group);
                     holder == principal
-                        || (holder == principals[3] && members.iter().any(|&(m, g)| principals[m] == principal && g == 3))
+                        || through(3)
+                        || (at.as_arm().is_some()
+                            && (through(4) || (nested && holder == principals[6] && member_of(principal, 4))))
                 };
                 let naive = |principal: ObjectId, permission: Permission<'_>, target: &Scope| {
                     grants.iter().any(|g| {
-                        holds_for(principal, g.principal_id)
+                        holds_for(principal, g.principal_id, &g.scope)
                             && g.is_effective(now)
                             && g.scope.covers(target, &tree)
                             && roles.iter().any(|r| r.id == g.role_definition_id && r.grants_permission(permission))
                     })
                 };
                 for &principal in &principals[..3] {
+                    // The grants in effect at an ARM scope are exactly the covering ones the
+                    // principal holds through itself or its security groups.
+                    for target in scopes.iter().filter_map(Scope::as_arm) {
+                        let mut got: Vec<ObjectId> = idx.arm_grants_at(principal, target, now).iter().map(|e| e.grant.id).collect();
+                        let mut expected: Vec<ObjectId> = grants
+                            .iter()
+                            .filter(|g| holds_for(principal, g.principal_id, &g.scope) && g.is_effective(now))
+                            .filter(|g| g.scope.covers(&Scope::Arm(target.clone()), &tree))
+                            .map(|g| g.id)
+                            .collect();
+                        got.sort();
+                        expected.sort();
+                        prop_assert_eq!(got, expected, "grants at {}", target);
+                    }
                     for target in &scopes {
                         // The index must find grants whatever the target's spelling.
                         let target = match (recase, target) {
@@ -1041,7 +1232,7 @@ mod tests {
                                 if let Some(path) = path {
                                     // The reported path is one of the naive answers.
                                     prop_assert!(path.grant.scope.covers(&target, &tree));
-                                    prop_assert!(holds_for(principal, path.grant.principal_id));
+                                    prop_assert!(holds_for(principal, path.grant.principal_id, &path.grant.scope));
                                     let role = roles.iter().find(|r| r.id == path.grant.role_definition_id).unwrap();
                                     prop_assert_eq!(role.granting_pattern_for(permission), Some(path.matched_permission.as_str()));
                                 }

@@ -578,7 +578,7 @@ mod tests {
         check_on_principal(&idx, admin, Operation::UpdateUser, ua, &[DirectoryScope::Tenant], &none, now).unwrap();
         // Membership of a role-assignable group protects too.
         let group = ObjectId::new_v4();
-        idx.apply(IndexUpdate::GroupSaved { group_id: group, is_assignable_to_role: true });
+        idx.apply(IndexUpdate::GroupSaved { group_id: group, is_assignable_to_role: true, is_security_enabled: true });
         idx.apply(IndexUpdate::MemberAdded { group_id: group, member_id: plain });
         assert!(
             check_on_principal(&idx, ua, Operation::UpdateUser, plain, &[DirectoryScope::Tenant], &none, now).is_err()

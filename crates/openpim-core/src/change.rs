@@ -20,10 +20,12 @@ pub enum IndexUpdate {
         child: ArmScope,
         parent: Option<ArmScope>,
     },
-    /// A group was created or changed; only role-assignable groups matter to the index.
+    /// A group was created or changed. Role-assignable groups pass on directory roles to their
+    /// members; any security group (role-assignable ones are) passes on Azure roles.
     GroupSaved {
         group_id: ObjectId,
         is_assignable_to_role: bool,
+        is_security_enabled: bool,
     },
     GroupDeleted(ObjectId),
     MemberAdded {

@@ -9,6 +9,7 @@ pub mod approval;
 pub mod assignment;
 pub mod audit;
 pub mod authz;
+pub mod azure_assignment;
 pub mod azure_catalog;
 pub mod azure_resources;
 pub mod catalog;

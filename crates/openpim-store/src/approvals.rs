@@ -138,11 +138,12 @@ impl WriteTx<'_> {
     ) -> StoreResult<bool> {
         let row = sqlx::query(
             "SELECT 1 AS one FROM schedule_requests WHERE kind = 'assignment' AND status = 'PendingApproval' \
-             AND principal_id = $1 AND role_definition_id = $2 AND directory_scope_id = $3",
+             AND principal_id = $1 AND role_definition_id = $2 AND scope_key = $3",
         )
         .bind(id_text(principal))
         .bind(id_text(role))
-        .bind(scope.to_string())
+        // The key of a scope is its canonical text lowercased; callers pass the canonical text.
+        .bind(scope.to_ascii_lowercase())
         .fetch_optional(self.conn())
         .await
         .map_err(StoreError::Db)?;

@@ -403,7 +403,11 @@ impl WriteTx<'_> {
         .execute(self.conn())
         .await
         .map_err(StoreError::from_write)?;
-        self.index(IndexUpdate::GroupSaved { group_id: g.id, is_assignable_to_role: g.is_assignable_to_role });
+        self.index(IndexUpdate::GroupSaved {
+            group_id: g.id,
+            is_assignable_to_role: g.is_assignable_to_role,
+            is_security_enabled: g.security_enabled,
+        });
         self.feed("group", g.id, "add");
         Ok(())
     }
@@ -422,6 +426,12 @@ impl WriteTx<'_> {
         .execute(self.conn())
         .await
         .map_err(StoreError::from_write)?;
+        // securityEnabled decides whether the group passes Azure roles on to its members.
+        self.index(IndexUpdate::GroupSaved {
+            group_id: g.id,
+            is_assignable_to_role: g.is_assignable_to_role,
+            is_security_enabled: g.security_enabled,
+        });
         self.feed("group", g.id, "update");
         Ok(())
     }

@@ -92,7 +92,11 @@ impl Store {
             },
             "group" => match self.get_group(id()?).await? {
                 Some(g) => {
-                    vec![IndexUpdate::GroupSaved { group_id: g.id, is_assignable_to_role: g.is_assignable_to_role }]
+                    vec![IndexUpdate::GroupSaved {
+                        group_id: g.id,
+                        is_assignable_to_role: g.is_assignable_to_role,
+                        is_security_enabled: g.security_enabled,
+                    }]
                 }
                 None => vec![IndexUpdate::GroupDeleted(id()?)],
             },

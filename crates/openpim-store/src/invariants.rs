@@ -15,14 +15,26 @@
 use crate::codec::{id_text, RowExt};
 use crate::{StoreError, StoreResult};
 use openpim_core::assignment::check_global_administrator_remains;
+use openpim_core::azure_assignment::{check_owner_remains, OWNER};
 use openpim_core::catalog::GLOBAL_ADMINISTRATOR;
 use openpim_core::error::DomainResult;
+use openpim_core::scope::ArmScope;
 use sqlx::AnyConnection;
 use std::future::Future;
 use std::pin::Pin;
 
-type Check =
-    for<'c> fn(&'c mut AnyConnection, i64) -> Pin<Box<dyn Future<Output = StoreResult<DomainResult<()>>> + Send + 'c>>;
+type Check = for<'c> fn(
+    &'c mut AnyConnection,
+    i64,
+    &'c Touched,
+) -> Pin<Box<dyn Future<Output = StoreResult<DomainResult<()>>> + Send + 'c>>;
+
+/// What a change did that the feed's entity names do not say, noted by the write path.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Touched {
+    /// ARM scopes at which an Owner assignment was removed (`WriteTx::remove_schedule`).
+    pub owner_removals: Vec<ArmScope>,
+}
 
 /// One invariant: the change-feed entities whose writes can break it, and its check, run on the
 /// writer's connection with `now` (microseconds) and answering with core's verdict.
@@ -33,11 +45,18 @@ pub(crate) struct Invariant {
 }
 
 /// Every invariant the write path enforces.
-pub(crate) const INVARIANTS: &[Invariant] = &[Invariant {
-    name: "last Global Administrator",
-    watches: &["role_assignments", "role_eligibilities", "groupMember", "group", "user", "roleDefinition"],
-    check: |conn, now| Box::pin(global_administrator_remains(conn, now)),
-}];
+pub(crate) const INVARIANTS: &[Invariant] = &[
+    Invariant {
+        name: "last Global Administrator",
+        watches: &["role_assignments", "role_eligibilities", "groupMember", "group", "user", "roleDefinition"],
+        check: |conn, now, _| Box::pin(global_administrator_remains(conn, now)),
+    },
+    Invariant {
+        name: "last Owner",
+        watches: &["role_assignments"],
+        check: |conn, now, touched| Box::pin(owners_remain(conn, now, &touched.owner_removals)),
+    },
+];
 
 /// The invariants a change to `entities` must be checked against.
 pub(crate) fn affected<'a>(entities: impl Iterator<Item = &'a str> + Clone) -> Vec<&'static Invariant> {
@@ -70,4 +89,29 @@ async fn global_administrator_remains(conn: &mut AnyConnection, now: i64) -> Sto
         return Ok(Ok(()));
     }
     Ok(check_global_administrator_remains(row.int("holders")? as u64))
+}
+
+/// For each ARM scope that lost an Owner assignment in this change, counts the permanent Owner
+/// assignments in effect at that scope or above it (`azure_assignment::check_owner_remains`).
+/// The scopes above are those the scope string names and the management groups above its
+/// subscription or group (`management_groups::ancestor_keys`).
+async fn owners_remain(conn: &mut AnyConnection, now: i64, removed_at: &[ArmScope]) -> StoreResult<DomainResult<()>> {
+    for scope in removed_at {
+        let keys = crate::management_groups::self_and_ancestor_keys(conn, scope).await?;
+        let placeholders: Vec<String> = (0..keys.len()).map(|i| format!("${}", i + 3)).collect();
+        let sql = format!(
+            "SELECT COUNT(*) AS n FROM role_assignments WHERE role_definition_id = $1 AND status <> 'Expired' \
+             AND end_at IS NULL AND start_at <= $2 AND scope_key IN ({})",
+            placeholders.join(", ")
+        );
+        let mut query = sqlx::query(&sql).bind(id_text(OWNER)).bind(now);
+        for key in keys {
+            query = query.bind(key);
+        }
+        let row = query.fetch_one(&mut *conn).await.map_err(StoreError::Db)?;
+        if let Err(e) = check_owner_remains(scope.as_str(), row.int("n")? as u64) {
+            return Ok(Err(e));
+        }
+    }
+    Ok(Ok(()))
 }

@@ -8,6 +8,7 @@
 pub mod applications;
 pub mod approvals;
 pub mod audit;
+pub mod azure_assignments;
 pub mod azure_resources;
 mod azure_roles;
 mod codec;
@@ -16,6 +17,7 @@ mod error;
 pub mod feed;
 mod invariants;
 mod list;
+mod management_groups;
 pub mod outbox;
 pub mod policies;
 mod protection;

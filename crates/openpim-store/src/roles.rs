@@ -89,20 +89,23 @@ impl Store {
         for r in &roles {
             updates.push(IndexUpdate::RoleDefinitionSaved(decode_role(r)?));
         }
-        let groups = sqlx::query("SELECT id FROM directory_groups WHERE is_assignable_to_role = 1")
+        // Security groups pass Azure roles on to their (nested) members, role-assignable groups
+        // directory roles too; other groups matter as links in a nesting chain.
+        let groups = sqlx::query("SELECT id, is_assignable_to_role, security_enabled FROM directory_groups")
             .fetch_all(self.pool())
             .await
             .map_err(StoreError::Db)?;
         for g in &groups {
-            updates.push(IndexUpdate::GroupSaved { group_id: g.id("id")?, is_assignable_to_role: true });
+            updates.push(IndexUpdate::GroupSaved {
+                group_id: g.id("id")?,
+                is_assignable_to_role: g.bool("is_assignable_to_role")?,
+                is_security_enabled: g.bool("security_enabled")?,
+            });
         }
-        let members = sqlx::query(
-            "SELECT m.group_id, m.member_id FROM group_members m \
-             JOIN directory_groups g ON g.id = m.group_id WHERE g.is_assignable_to_role = 1",
-        )
-        .fetch_all(self.pool())
-        .await
-        .map_err(StoreError::Db)?;
+        let members = sqlx::query("SELECT group_id, member_id FROM group_members")
+            .fetch_all(self.pool())
+            .await
+            .map_err(StoreError::Db)?;
         for m in &members {
             updates.push(IndexUpdate::MemberAdded { group_id: m.id("group_id")?, member_id: m.id("member_id")? });
         }

@@ -64,6 +64,11 @@ pub(crate) fn decode_schedule(r: &AnyRow, kind: Kind, id_col: &str, principal_co
     })
 }
 
+/// An assignment schedule row of `role_assignments`.
+pub(crate) fn decode_assignment(r: &AnyRow) -> StoreResult<Schedule> {
+    decode_schedule(r, Kind::Assignment, "id", "principal_id")
+}
+
 /// A schedule as one principal holds it: directly, or as a member of the group it is assigned to.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HeldSchedule {
@@ -333,14 +338,14 @@ impl WriteTx<'_> {
         condition: &str,
     ) -> StoreResult<Option<Schedule>> {
         let sql = format!(
-            "SELECT * FROM {} WHERE principal_id = $1 AND role_definition_id = $2 AND directory_scope_id = $3 \
+            "SELECT * FROM {} WHERE principal_id = $1 AND role_definition_id = $2 AND scope_key = $3 \
              AND {condition} LIMIT 1",
             table(kind)
         );
         let row = sqlx::query(&sql)
             .bind(id_text(principal))
             .bind(id_text(role))
-            .bind(scope.to_string())
+            .bind(scope.key())
             .fetch_optional(self.conn())
             .await
             .map_err(StoreError::Db)?;
@@ -391,8 +396,9 @@ impl WriteTx<'_> {
 
     /// Every schedule of `kind` (live or expired) at `scope`.
     pub async fn schedules_at(&mut self, kind: Kind, scope: &DirectoryScope) -> StoreResult<Vec<Schedule>> {
-        let sql = format!("SELECT * FROM {} WHERE directory_scope_id = $1", table(kind));
-        let rows = sqlx::query(&sql).bind(scope.to_string()).fetch_all(self.conn()).await.map_err(StoreError::Db)?;
+        let sql = format!("SELECT * FROM {} WHERE scope_key = $1", table(kind));
+        let key = Scope::Directory(*scope).key();
+        let rows = sqlx::query(&sql).bind(key).fetch_all(self.conn()).await.map_err(StoreError::Db)?;
         rows.iter().map(|r| decode_schedule(r, kind, "id", "principal_id")).collect()
     }
 
@@ -408,7 +414,7 @@ impl WriteTx<'_> {
     ) -> StoreResult<Vec<Schedule>> {
         let sql = format!(
             "SELECT * FROM role_eligibilities WHERE principal_id = $1 AND role_definition_id = $2 \
-             AND directory_scope_id = $3 AND status <> 'Expired'{}",
+             AND scope_key = $3 AND status <> 'Expired'{}",
             self.lock_rows(true)
         );
         let mut out = Vec::new();
@@ -416,7 +422,7 @@ impl WriteTx<'_> {
             let rows = sqlx::query(&sql)
                 .bind(id_text(*p))
                 .bind(id_text(role))
-                .bind(scope.to_string())
+                .bind(scope.key())
                 .fetch_all(self.conn())
                 .await
                 .map_err(StoreError::Db)?;
@@ -537,7 +543,8 @@ impl WriteTx<'_> {
         let sql = format!(
             "INSERT INTO {} (id, principal_id, principal_type, role_definition_id, directory_scope_id, app_scope_id, \
              status, assignment_type, start_at, end_at, expiration_type, duration, created_using, activated_using, \
-             created_at, modified_at, created_by) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17)",
+             created_at, modified_at, created_by, scope_key) \
+             VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18)",
             table(s.kind)
         );
         sqlx::query(&sql)
@@ -558,6 +565,7 @@ impl WriteTx<'_> {
             .bind(micros(s.created))
             .bind(micros(s.modified))
             .bind(s.created_by.map(id_text))
+            .bind(s.scope.key())
             .execute(self.conn())
             .await
             .map_err(StoreError::from_write)?;
@@ -661,6 +669,11 @@ impl WriteTx<'_> {
         self.feed(table(s.kind), s.id, "delete");
         self.revoke_granted_requests(s.id).await?;
         let mut cascaded = Vec::new();
+        if let (Kind::Assignment, Scope::Arm(scope)) = (s.kind, &s.scope) {
+            if s.role_definition_id == openpim_core::azure_assignment::OWNER {
+                self.note_owner_removal(scope.clone());
+            }
+        }
         match s.kind {
             Kind::Assignment => self.index(IndexUpdate::GrantRemoved(s.id)),
             Kind::Eligibility => cascaded = self.revoke_activations_from(&[s.id], None).await?,
@@ -731,8 +744,8 @@ impl WriteTx<'_> {
         sqlx::query(
             "INSERT INTO schedule_requests (id, kind, action, principal_id, role_definition_id, directory_scope_id, \
              justification, start_at, expiration_type, end_at, duration, ticket_number, ticket_system, status, \
-             created_at, completed_at, created_by, target_schedule_id, approval_id, custom_data) \
-             VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20)",
+             created_at, completed_at, created_by, target_schedule_id, approval_id, custom_data, scope_key) \
+             VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21)",
         )
         .bind(id_text(r.id))
         .bind(kind_text(r.kind))
@@ -754,6 +767,7 @@ impl WriteTx<'_> {
         .bind(r.target_schedule_id.map(id_text))
         .bind(r.approval_id.clone())
         .bind(r.custom_data.clone())
+        .bind(r.scope.key())
         .execute(self.conn())
         .await
         .map_err(StoreError::from_write)?;
@@ -773,12 +787,12 @@ impl WriteTx<'_> {
     ) -> StoreResult<u64> {
         let done = sqlx::query(
             "UPDATE schedule_requests SET status = 'Provisioned', completed_at = $6 WHERE kind = $1 AND principal_id = $2 \
-             AND role_definition_id = $3 AND directory_scope_id = $4 AND action = $5 AND status = 'PendingAdminDecision'",
+             AND role_definition_id = $3 AND scope_key = $4 AND action = $5 AND status = 'PendingAdminDecision'",
         )
         .bind(kind_text(kind))
         .bind(id_text(principal))
         .bind(id_text(role))
-        .bind(scope.to_string())
+        .bind(scope.key())
         .bind(self_action.as_str())
         .bind(micros(now))
         .execute(self.conn())

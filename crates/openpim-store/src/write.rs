@@ -130,7 +130,15 @@ impl WriteGate {
             }
             group.abandoned_savepoint = true;
         }
-        Ok(WriteTx { gate: self, writer: Some(w), updates: Vec::new(), feed: Vec::new(), backend, pool: pool.clone() })
+        Ok(WriteTx {
+            gate: self,
+            writer: Some(w),
+            updates: Vec::new(),
+            feed: Vec::new(),
+            backend,
+            pool: pool.clone(),
+            touched: Default::default(),
+        })
     }
 }
 
@@ -205,6 +213,8 @@ pub struct WriteTx<'s> {
     backend: crate::Backend,
     /// For reading the committed state outside this transaction (see the invariants in `commit`).
     pool: AnyPool,
+    /// What the change did that an invariant must look at beyond the feed's entity names.
+    pub(crate) touched: crate::invariants::Touched,
 }
 
 impl Drop for WriteTx<'_> {
@@ -249,6 +259,11 @@ impl<'s> WriteTx<'s> {
         self.feed.push((entity, id.to_string(), operation));
     }
 
+    /// Notes that an Owner assignment at an ARM scope was removed (the last-Owner invariant).
+    pub(crate) fn note_owner_removal(&mut self, scope: openpim_core::scope::ArmScope) {
+        self.touched.owner_removals.push(scope);
+    }
+
     /// Whether nothing has been written yet (every write notes a change-feed row).
     pub fn is_unchanged(&self) -> bool {
         self.feed.is_empty()
@@ -279,13 +294,14 @@ impl<'s> WriteTx<'s> {
                 .map_err(StoreError::Db)?;
         }
         let invariants = crate::invariants::affected(self.feed.iter().map(|(entity, _, _)| *entity));
+        let touched = std::mem::take(&mut self.touched);
         for invariant in invariants {
-            if let Err(violation) = (invariant.check)(self.conn(), at).await? {
+            if let Err(violation) = (invariant.check)(self.conn(), at, &touched).await? {
                 // Data from before the invariant was enforced may already break it. Refusing
                 // every write that touches these entities would then block unrelated work (and
                 // the repair) without protecting anything: only a write that breaks it is refused.
                 let mut committed = self.pool.acquire().await.map_err(StoreError::Db)?;
-                if (invariant.check)(&mut committed, at).await?.is_ok() {
+                if (invariant.check)(&mut committed, at, &touched).await?.is_ok() {
                     tracing::info!(invariant = invariant.name, %violation, "write refused: it would break an invariant");
                     self.rollback().await?;
                     return Err(StoreError::Invariant(violation));

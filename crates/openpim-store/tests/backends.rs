@@ -477,7 +477,7 @@ async fn committed_writes_report_their_index_updates() {
         let mut applied = Vec::new();
         tx.commit(&record("add"), |updates| applied = updates).await.unwrap();
         let want = vec![
-            IndexUpdate::GroupSaved { group_id: id(team), is_assignable_to_role: true },
+            IndexUpdate::GroupSaved { group_id: id(team), is_assignable_to_role: true, is_security_enabled: true },
             IndexUpdate::MemberAdded { group_id: id(team), member_id: id(member) },
             IndexUpdate::GrantAdded(group_grant.to_grant()),
             IndexUpdate::GrantAdded(activated.to_grant()),

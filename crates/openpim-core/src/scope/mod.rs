@@ -66,6 +66,16 @@ impl Scope {
         }
     }
 
+    /// The text the store keys this scope on (its `scope_key` column): ARM scopes compare
+    /// case-insensitively, so their ASCII-lowercased form; directory scopes print in one
+    /// spelling with lowercase GUIDs, and lowercasing them keeps one rule for both families.
+    pub fn key(&self) -> String {
+        match self {
+            Self::Directory(d) => d.to_string().to_ascii_lowercase(),
+            Self::Arm(a) => a.key().to_string(),
+        }
+    }
+
     /// True when an assignment at `self` grants rights at `target`. Within the directory, the
     /// tenant covers everything and a narrower scope only itself; within ARM, a scope covers
     /// itself and everything below it (`hierarchy` places subscriptions in management groups).

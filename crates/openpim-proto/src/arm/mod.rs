@@ -5,8 +5,10 @@
 pub mod envelope;
 pub mod error;
 pub mod management_groups;
+pub mod permissions;
 pub mod resource_groups;
 pub mod resources;
+pub mod role_assignments;
 pub mod role_definitions;
 pub mod subscriptions;
 

@@ -14,10 +14,13 @@
 pub mod api_version;
 pub mod body;
 pub mod caller;
+pub mod elevate_access;
 pub mod envelope;
 pub mod error;
 pub mod path;
+pub mod permissions;
 pub mod query;
+pub mod role_assignments;
 pub mod role_definitions;
 
 mod management_groups;
@@ -105,7 +108,24 @@ fn areas() -> &'static [Area] {
                 handle: |s, r| Box::pin(role_definitions::handle(s, r)),
             },
             // -- armassign: role assignments, permissions, elevateAccess --
-
+            Area {
+                namespace: "Microsoft.Authorization",
+                resource_type: "roleAssignments",
+                api_versions: role_assignments::API_VERSIONS,
+                handle: |s, r| Box::pin(role_assignments::handle(s, r)),
+            },
+            Area {
+                namespace: "Microsoft.Authorization",
+                resource_type: "permissions",
+                api_versions: permissions::API_VERSIONS,
+                handle: |s, r| Box::pin(permissions::handle(s, r)),
+            },
+            Area {
+                namespace: "Microsoft.Authorization",
+                resource_type: "elevateAccess",
+                api_versions: elevate_access::API_VERSIONS,
+                handle: |s, r| Box::pin(elevate_access::handle(s, r)),
+            },
             // -- armcore: generic resources (any other namespace; keep last) --
             Area {
                 namespace: "*",
