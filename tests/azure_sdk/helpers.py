@@ -155,6 +155,12 @@ def with_response(operation, *args, **kwargs):
                      **kwargs)
 
 
+def json_of(response) -> Any:
+    """The JSON body of an SDK-level HTTP response: azure.core.rest responses have .json(), the
+    older transport responses the msrest-style clients (azure-mgmt-authorization) hand over do not."""
+    return response.json() if hasattr(response, "json") else json.loads(response.text())
+
+
 def unknown_properties(model_cls, body: dict) -> list[str]:
     """Properties of an ARM response body that the SDK model does not declare (so the SDK drops
     them silently): a wrong casing or a misplaced property shows up here. Checks the envelope and

@@ -73,7 +73,7 @@ def test_get_by_scope_and_name_and_by_id(admin, scenario):
     a = scenario.group_assignment
     response, by_name = helpers.with_response(admin.authorization.role_assignments.get, a.scope, a.name)
     assert by_name.id == a.id
-    unknown = helpers.unknown_properties(RoleAssignment, response.json())
+    unknown = helpers.unknown_properties(RoleAssignment, helpers.json_of(response))
     assert not unknown, f"properties the SDK model does not declare: {unknown}"
     assert admin.authorization.role_assignments.get_by_id(a.id).name == a.name
 

@@ -60,7 +60,7 @@ def test_builtin_role_get_by_scope_and_by_id(admin, subscription_id):
     response, reader = helpers.with_response(admin.authorization.role_definitions.get, scope, helpers.READER)
     assert reader.role_name == "Reader"
     assert response.headers.get("x-ms-request-id")
-    unknown = helpers.unknown_properties(RoleDefinition, response.json())
+    unknown = helpers.unknown_properties(RoleDefinition, helpers.json_of(response))
     assert not unknown, f"properties the SDK model does not declare: {unknown}"
 
     # The tenant-level id form, as role assignments echo it.
