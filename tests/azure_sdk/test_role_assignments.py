@@ -181,3 +181,15 @@ def test_delete_assignment_and_the_role_definition_it_held(admin, directory, sub
     gone = admin.authorization.role_definitions.delete(scope, role_guid)
     assert gone is not None and gone.name == role_guid
     assert admin.authorization.role_definitions.delete(scope, role_guid) is None
+
+
+def test_elevated_access_is_user_access_administrator_at_the_root_scope(elevated_admin, admin_id):
+    # Azure's elevateAccess assigns User Access Administrator at the root scope "/" (id
+    # /providers/Microsoft.Authorization/roleAssignments/{name}); Azure's docs find it with this
+    # call (GET /providers/Microsoft.Authorization/roleAssignments?$filter=principalId eq '{id}').
+    mine = list(elevated_admin.authorization.role_assignments.list_for_scope(
+        "/", filter=f"principalId eq '{admin_id}'"))
+    elevated = [a for a in mine if helpers.guid_of(a.role_definition_id) == helpers.USER_ACCESS_ADMINISTRATOR]
+    assert len(elevated) == 1, f"assignments listed: {[(a.scope, a.role_definition_id) for a in mine]}"
+    assert elevated[0].scope == "/"
+    assert elevated[0].id == f"{ASSIGNMENTS}{elevated[0].name}"
