@@ -4,7 +4,7 @@ One `openpim serve` runs for the whole session on a free port, with a fresh data
 certificate signed by a throw-away CA (scripts/make-test-ca.sh; scripts/test-azure-sdk.sh makes it
 and passes its directory in OPENPIM_AZSDK_CERTS). The SDK refuses bearer tokens over plain HTTP,
 so HTTPS is not optional here. Clients trust the CA through `connection_verify`, and their
-credential (`OpenPimCredential`) hands out tokens minted by `openpim token --audience
+credential (`helpers.OpenPimCredential`) hands out tokens minted by `openpim token --audience
 https://management.azure.com/`: nothing ever contacts a Microsoft host.
 
 Raw HTTP is used only where no Azure SDK has an operation: waiting for /healthz, creating the
@@ -31,15 +31,10 @@ import requests
 os.environ["NO_PROXY"] = "127.0.0.1,localhost"
 os.environ["no_proxy"] = "127.0.0.1,localhost"
 
-from azure.core.credentials import AccessToken  # noqa: E402
-
 import helpers  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ADMIN_UPN = "admin@openpim.local"
-# The audience OpenPIM's ARM routes accept, and the one scope the SDK clients ask a credential for.
-ARM_AUDIENCE = "https://management.azure.com/"
-ARM_SCOPE = "https://management.azure.com/.default"
 
 
 def binary_path() -> Path:
@@ -100,32 +95,6 @@ class Server:
             return self.log_path.read_text(errors="replace")
         except OSError:
             return ""
-
-
-class OpenPimCredential:
-    """An azure.core TokenCredential: ARM-audience tokens of OpenPIM's local issuer for one user.
-
-    The SDK asks for the scope `https://management.azure.com/.default`; anything else means a
-    client is configured for another resource, which would hide a wire mismatch, so it fails.
-    """
-
-    LIFETIME_SECONDS = 3600  # `openpim token`'s default lifetime (1h)
-
-    def __init__(self, server: Server, upn: str):
-        self.server = server
-        self.upn = upn
-        self.requested_scopes: set[tuple[str, ...]] = set()
-        self._cached: AccessToken | None = None
-
-    def get_token(self, *scopes: str, claims=None, tenant_id=None, enable_cae=False, **kwargs) -> AccessToken:
-        self.requested_scopes.add(tuple(scopes))
-        if tuple(scopes) != (ARM_SCOPE,):
-            raise ValueError(f"the SDK asked for scopes {scopes}, expected ({ARM_SCOPE!r},)")
-        # Renew a minute before the token's end, as azure-identity's credentials do.
-        if self._cached is None or self._cached.expires_on - 60 < time.time():
-            token = self.server.token(self.upn, audience=ARM_AUDIENCE)
-            self._cached = AccessToken(token, int(time.time()) + self.LIFETIME_SECONDS)
-        return self._cached
 
 
 @pytest.fixture(scope="session")
@@ -209,7 +178,7 @@ def arm_for(server, subscription_id) -> Callable[..., helpers.Arm]:
 
     def get(upn: str) -> helpers.Arm:
         if upn.lower() not in cache:
-            cache[upn.lower()] = helpers.Arm(server, OpenPimCredential(server, upn), subscription_id)
+            cache[upn.lower()] = helpers.Arm(server, helpers.OpenPimCredential(server, upn), subscription_id)
         return cache[upn.lower()]
 
     return get

@@ -5,12 +5,14 @@ exceptions."""
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from pathlib import Path
 from typing import Any, Optional
 
 import pytest
 import requests
+from azure.core.credentials import AccessToken
 from azure.core.exceptions import HttpResponseError
 from azure.core.rest import HttpRequest
 from azure.mgmt.authorization import AuthorizationManagementClient
@@ -19,6 +21,11 @@ from azure.mgmt.managementgroups import ManagementGroupsMgmtClient
 from azure.mgmt.resource.resources import ResourceManagementClient
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+
+# The audience OpenPIM's ARM routes accept, and the one scope the SDK clients ask a credential for.
+ARM_AUDIENCE = "https://management.azure.com/"
+ARM_SCOPE = "https://management.azure.com/.default"
+GRAPH_AUDIENCE = "https://graph.microsoft.com"
 
 # Built-in Azure roles: the same GUIDs in every tenant and cloud.
 OWNER = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
@@ -63,6 +70,32 @@ def assignment(subscription_id: str, role_guid: str, principal_id: str, principa
 def guid_of(resource_id: str) -> str:
     """The last segment of an ARM id (role definition and assignment names are GUIDs)."""
     return resource_id.rstrip("/").rsplit("/", 1)[-1].lower()
+
+
+class OpenPimCredential:
+    """An azure.core TokenCredential: ARM-audience tokens of OpenPIM's local issuer for one user.
+
+    The SDK asks for the scope `https://management.azure.com/.default`; anything else means a
+    client is configured for another resource, which would hide a wire mismatch, so it fails.
+    """
+
+    LIFETIME_SECONDS = 3600  # `openpim token`'s default lifetime (1h)
+
+    def __init__(self, server, upn: str, audience: str = ARM_AUDIENCE):
+        self.server = server
+        self.upn = upn
+        # Another audience only to check that ARM refuses tokens meant for another API.
+        self.audience = audience
+        self._cached: AccessToken | None = None
+
+    def get_token(self, *scopes: str, claims=None, tenant_id=None, enable_cae=False, **kwargs) -> AccessToken:
+        if tuple(scopes) != (ARM_SCOPE,):
+            raise ValueError(f"the SDK asked for scopes {scopes}, expected ({ARM_SCOPE!r},)")
+        # Renew a minute before the token's end, as azure-identity's credentials do.
+        if self._cached is None or self._cached.expires_on - 60 < time.time():
+            token = self.server.token(self.upn, audience=self.audience)
+            self._cached = AccessToken(token, int(time.time()) + self.LIFETIME_SECONDS)
+        return self._cached
 
 
 class Arm:
