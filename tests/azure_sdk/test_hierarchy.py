@@ -78,18 +78,26 @@ def test_resource_group_delete(admin):
     assert admin.resources.resource_groups.check_existence(name) is False
 
 
-def test_management_group_tree_and_inheritance(admin, admin_id, directory, new_user, arm_for):
+@pytest.fixture(scope="module")
+def root_group(admin, admin_id):
+    """The tenant root group (its name is the tenant id), with the administrator made Owner there:
+    management group writes need rights at the parent, and the elevated administrator (User
+    Access Administrator) may assign them."""
     groups = admin.management_groups.management_groups
     listed = list(groups.list())
     root = next((g for g in listed if g.properties and g.name == g.properties.tenant_id), None)
     assert root is not None, f"no tenant root group (name = tenant id) in {[(g.name, g.properties) for g in listed]}"
-    assert root.id == f"{MG_PREFIX}{root.name}"
-    assert root.type == "Microsoft.Management/managementGroups"
-
-    # Management group writes need rights at the parent: Owner at the root group, given by the
-    # elevated administrator (User Access Administrator at "/").
     admin.authorization.role_assignments.create(
         root.id, str(uuid.uuid4()), helpers.assignment(admin.subscription_id, helpers.OWNER, admin_id, "User"))
+    return root
+
+
+def test_management_group_tree_and_inheritance(admin, root_group, directory, new_user, arm_for):
+    groups = admin.management_groups.management_groups
+    root = root_group
+    assert root.id == f"{MG_PREFIX}{root.name}"
+    assert root.type == "Microsoft.Management/managementGroups"
+    assert root.properties.display_name == "Tenant Root Group"
 
     mg = f"mg-sdk-{uuid.uuid4().hex[:6]}"
     created = groups.begin_create_or_update(mg, CreateManagementGroupRequest(properties=CreateManagementGroupProperties(
@@ -128,3 +136,17 @@ def test_management_group_tree_and_inheritance(admin, admin_id, directory, new_u
     assert 400 <= excinfo.value.status_code < 500
     assert groups.get(mg).name == mg
 
+
+
+def test_empty_management_group_is_deleted(admin, root_group):
+    groups = admin.management_groups.management_groups
+    mg = f"mg-empty-{uuid.uuid4().hex[:6]}"
+    groups.begin_create_or_update(mg, CreateManagementGroupRequest(properties=CreateManagementGroupProperties(
+        display_name=mg, details=CreateManagementGroupDetails(parent=CreateParentGroupInfo(id=root_group.id))))).result()
+    assert mg in [g.name for g in groups.list()]
+    # The SDK's delete accepts only 202 (then polls) or 204.
+    groups.begin_delete(mg).result()
+    assert mg not in [g.name for g in groups.list()]
+    with pytest.raises(HttpResponseError) as excinfo:
+        groups.get(mg)
+    assert excinfo.value.status_code == 404
