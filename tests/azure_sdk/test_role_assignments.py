@@ -121,6 +121,10 @@ def test_list_assigned_to_is_transitive_through_groups(admin, scenario, resource
     assert names(found) == {scenario.group_assignment.name}
     # Reader at the subscription is not the member's.
     assert scenario.user_assignment.name not in names(found)
+    # The combination Azure's docs use.
+    combined = admin.authorization.role_assignments.list_for_resource_group(
+        resource_group, filter=f"atScope() and assignedTo('{scenario.member['id']}')")
+    assert names(combined) == {scenario.group_assignment.name}
 
 
 def test_unknown_principal_is_principal_not_found(admin, subscription_id, resource_group):
