@@ -130,10 +130,12 @@ def test_management_group_tree_and_inheritance(admin, root_group, directory, new
     assert (status, code) == (403, "AuthorizationFailed")
     assert "Microsoft.Resources/subscriptions/resourceGroups/write" in message
 
-    # A group with a child subscription cannot be deleted.
+    # A group with a child subscription cannot be deleted (ARM documents no code for it).
     with pytest.raises(HttpResponseError) as excinfo:
         groups.begin_delete(mg).result()
-    assert 400 <= excinfo.value.status_code < 500
+    status, code, message = arm_error(excinfo)
+    assert 400 <= status < 500 and code
+    assert mg in message
     assert groups.get(mg).name == mg
 
 
