@@ -517,10 +517,7 @@ async fn generic_resources_live_in_resource_groups() {
     let r = arm(
         &ts,
         Method::PUT,
-        &format!(
-            "{}/containers/c1?{v}",
-            format!("{rg}/providers/Microsoft.Storage/storageAccounts/ghost/blobServices/default")
-        ),
+        &format!("{rg}/providers/Microsoft.Storage/storageAccounts/ghost/blobServices/default/containers/c1?{v}"),
         Some(&owner_t),
         Some(&json!({})),
     )

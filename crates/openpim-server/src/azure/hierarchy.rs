@@ -181,11 +181,8 @@ pub async fn put_management_group(
     let (activity, operation) =
         if before.is_some() { ("Update management group", "Update") } else { ("Create management group", "Add") };
     let audit = group_audit(activity, operation, id, input.display_name.as_deref());
-    match &before {
-        Some(_) => {
-            authorize(state, caller, actions::MANAGEMENT_GROUP_WRITE, &scope, &audit).await?;
-        }
-        None => {}
+    if before.is_some() {
+        authorize(state, caller, actions::MANAGEMENT_GROUP_WRITE, &scope, &audit).await?;
     }
     if before.is_none() || moves {
         let parent_scope = management_group_scope(parent.as_deref().unwrap_or(&root_id))?;
