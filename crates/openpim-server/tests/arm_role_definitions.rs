@@ -77,6 +77,20 @@ async fn revoke(ts: &TestServer, id: ObjectId, kind: Kind) {
     state.commit(tx, &record("test revoke")).await.unwrap();
 }
 
+/// Registers a subscription (OpenPIM's extension; the admin holds the Entra right), under the
+/// management group `group` when given.
+async fn register(ts: &TestServer, id: &str, group: Option<&str>) {
+    let mut body = json!({"displayName": format!("Subscription {id}")});
+    if let Some(g) = group {
+        body["managementGroupId"] = json!(g);
+    }
+    let (status, body) = ts
+        .client
+        .call(Method::PUT, &format!("/openpim/azure/subscriptions/{id}"), &ts.admin_token(), Some(&body))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+}
+
 /// A user and their ARM token.
 async fn user(ts: &TestServer, upn: &str) -> (String, String) {
     let id = ts.create_user(upn).await;
@@ -214,11 +228,22 @@ async fn built_in_roles_are_served_at_every_level() {
 #[tokio::test]
 async fn custom_roles_are_written_under_arms_rules() {
     let ts = TestServer::start().await;
+    register(&ts, SUB, None).await;
+    register(&ts, OTHER_SUB, None).await;
     let (owner_id, owner) = user(&ts, "owner@openpim.test").await;
     let (reader_id, reader) = user(&ts, "reader@openpim.test").await;
     grant(&ts, &owner_id, OWNER, &sub(SUB), Kind::Assignment).await;
     grant(&ts, &reader_id, READER, &sub(SUB), Kind::Assignment).await;
     let rg = format!("{}/resourceGroups/Prod", sub(SUB));
+    let r = arm(
+        &ts,
+        Method::PUT,
+        &format!("{rg}?api-version=2021-04-01"),
+        Some(&owner),
+        Some(&json!({"location": "westeurope"})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     let role_id = "6f1b9c2e-0d7a-4c3e-9a5b-1e2f3a4b5c6d";
 
     // Created at its assignable scope, with PascalCase keys as Microsoft's REST samples send.
@@ -324,6 +349,19 @@ async fn custom_roles_are_written_under_arms_rules() {
         (sub(SUB), json!({"properties": {"roleName": "x", "unknown": 1}}), 400, "InvalidRequestContent"),
         (sub(SUB), json!({"properties": {"roleName": "x", "permissions": "all"}}), 400, "InvalidRequestContent"),
         (sub(SUB), json!({"properties": {"permissions": []}}), 400, "InvalidRequestContent"),
+        // Every assignable scope exists in the hierarchy.
+        (
+            sub(SUB),
+            custom_role("Unknown subscription", &[&sub(SUB), "/subscriptions/22222222-3333-4444-8555-666666666666"]),
+            404,
+            "SubscriptionNotFound",
+        ),
+        (
+            sub(SUB),
+            custom_role("Unknown group", &[&sub(SUB), &format!("{}/resourceGroups/Nope", sub(SUB))]),
+            404,
+            "ResourceGroupNotFound",
+        ),
     ];
     for (scope, body, status, code) in cases {
         let r = put(&ts, &scope, fresh, &owner, &body).await;
@@ -420,6 +458,7 @@ async fn custom_roles_are_written_under_arms_rules() {
 #[tokio::test]
 async fn a_tenant_holds_at_most_5000_custom_roles() {
     let ts = TestServer::start().await;
+    register(&ts, SUB, None).await;
     let (owner_id, owner) = user(&ts, "owner@openpim.test").await;
     grant(&ts, &owner_id, OWNER, &sub(SUB), Kind::Assignment).await;
     let state = &ts.server.state;
@@ -487,4 +526,52 @@ async fn the_catalog_load_is_idempotent() {
     assert_eq!((restored.description.as_str(), restored.created), (owner.description.as_str(), owner.created));
     assert_eq!(store.azure_role_definitions().await.unwrap().len(), 928);
     ts.stop().await;
+}
+
+/// A custom role assignable at a management group is listed at the subscriptions below it (the
+/// tree the hierarchy keeps in the index), and writing one needs the right at the group.
+#[tokio::test]
+async fn management_group_roles_reach_their_subscriptions() {
+    let ts = TestServer::start().await;
+    let (owner_id, owner) = user(&ts, "mg-owner@openpim.test").await;
+    let group = "/providers/Microsoft.Management/managementGroups/Apps";
+    grant(&ts, &owner_id, OWNER, &sub(SUB), Kind::Assignment).await;
+    // Creating the group takes the right to write groups under the tenant root: Owner there,
+    // seeded in the index as the hierarchy tests do.
+    common::arm::grant_azure_role(
+        &ts,
+        uuid(&owner_id),
+        "Owner",
+        &format!("/providers/Microsoft.Management/managementGroups/{}", tenant_root(&ts).await),
+    );
+    let r = arm(&ts, Method::PUT, &format!("{group}?api-version=2021-04-01"), Some(&owner), Some(&json!({}))).await;
+    assert!(r.status.is_success(), "{}", r.body);
+    register(&ts, SUB, Some("Apps")).await;
+
+    let role_id = "be6f4a7d-5c2f-4b8d-8f0a-6d7e8f9a0b12";
+    let r = put(&ts, group, role_id, &owner, &custom_role("Apps operator", &[group])).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(r.body["id"], format!("{group}/{DEFS}/{role_id}"));
+    let listed = list_all(&ts, &format!("{}/{DEFS}?{V}&$filter=type eq 'CustomRole'", sub(SUB)), &owner).await;
+    assert_eq!(names(&listed), ["Apps operator"]);
+    // Two management groups are one too many; an unknown group does not exist.
+    let r = put(
+        &ts,
+        group,
+        "cf7a5b8e-6d3a-4c9e-9a1b-7e8f9a0b1c23",
+        &owner,
+        &custom_role("Two groups", &[group, "/providers/Microsoft.Management/managementGroups/Other"]),
+    )
+    .await;
+    assert_arm_error(&r, 400, "InvalidAssignableScopes");
+    let other = "/providers/Microsoft.Management/managementGroups/Nowhere";
+    let r = put(&ts, other, "cf7a5b8e-6d3a-4c9e-9a1b-7e8f9a0b1c23", &owner, &custom_role("Nowhere", &[other])).await;
+    assert_arm_error(&r, 404, "ManagementGroupNotFound");
+    ts.stop().await;
+}
+
+/// The tenant root management group's id (the tenant id, from /healthz).
+async fn tenant_root(ts: &TestServer) -> String {
+    let (_, health) = ts.client.get("/healthz", "").await;
+    health["tenantId"].as_str().expect("tenantId in /healthz").to_string()
 }

@@ -144,17 +144,10 @@ pub async fn check_scopes_exist(
     audit: &Audit,
 ) -> ArmResult<()> {
     for scope in scopes {
-        if let Err(error) = scope_exists(state, scope).await {
+        if let Err(error) = super::hierarchy::exists(state, scope).await {
             return Err(refused(state, caller, audit, error).await);
         }
     }
-    Ok(())
-}
-
-/// Whether the hierarchy holds `scope`. The hierarchy (management groups, subscriptions,
-/// resource groups, resources) is armcore's `azure::hierarchy`; until it is merged here,
-/// nothing can be looked up, so every scope is taken as existing.
-async fn scope_exists(_state: &AppState, _scope: &ArmScope) -> ArmResult<()> {
     Ok(())
 }
 

@@ -52,34 +52,11 @@ pub fn assert_arm_error(resp: &Resp, expected_status: u16, expected_code: &str) 
 pub fn grant_azure_role(ts: &TestServer, principal: uuid::Uuid, role_name: &str, scope: &str) -> uuid::Uuid {
     use openpim_core::access::{Grant, GrantSource};
     use openpim_core::change::IndexUpdate;
-    use openpim_core::roles::{PermissionDialect, RoleDefinition, RolePermission};
     use openpim_core::scope::{ArmScope, Scope};
     let builtin = openpim_core::azure_catalog::builtin_role_by_name(role_name).expect("a built-in Azure role");
     let now = time::OffsetDateTime::now_utc();
-    let role = RoleDefinition {
-        id: builtin.id,
-        template_id: builtin.id,
-        display_name: builtin.role_name.clone(),
-        description: builtin.description.clone(),
-        is_built_in: true,
-        is_enabled: true,
-        is_privileged: false,
-        version: None,
-        dialect: PermissionDialect::Azure,
-        role_permissions: builtin
-            .permissions
-            .iter()
-            .map(|p| RolePermission {
-                allowed_resource_actions: p.actions.clone(),
-                excluded_resource_actions: p.not_actions.clone(),
-                allowed_data_actions: p.data_actions.clone(),
-                excluded_data_actions: p.not_data_actions.clone(),
-                condition: p.condition.clone(),
-            })
-            .collect(),
-        created: now,
-        modified: now,
-    };
+    // The same engine role the server loads from the catalog at start.
+    let role = openpim_core::roles::azure::from_catalog(builtin, now);
     let grant = Grant {
         id: uuid::Uuid::new_v4(),
         principal_id: principal,
