@@ -616,7 +616,7 @@ impl AccessIndex {
     /// at `scope` or a scope above it, at `now`? ARM shows a subscription to whoever has a role
     /// at or above it (`GET /subscriptions`).
     pub fn holds_any_role_covering(&self, principal: ObjectId, scope: &ArmScope, now: Instant) -> bool {
-        self.holders(principal).any(|(holder, _)| {
+        self.arm_holders(principal).any(|(holder, _)| {
             let Some(by_scope) = self.arm_grants.get(&holder) else { return false };
             scope
                 .self_and_ancestor_keys(&self.management_groups)

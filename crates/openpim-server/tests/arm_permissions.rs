@@ -7,8 +7,6 @@ mod common;
 
 use common::arm::{arm, arm_admin_token, arm_token_for, assert_arm_error};
 use common::TestServer;
-use openpim_core::change::IndexUpdate;
-use openpim_core::scope::ArmScope;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -30,7 +28,8 @@ async fn assign(ts: &TestServer, token: &str, scope: &str, role: &str, principal
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
 }
 
-/// The admin elevates, the subscription sits under the tenant root group, and the admin owns it.
+/// The admin elevates, registers the subscription (under the tenant root group), owns it and
+/// creates the resource groups and resources the tests use.
 async fn setup(ts: &TestServer) -> String {
     let admin = arm_admin_token(ts);
     let r = arm(
@@ -42,14 +41,34 @@ async fn setup(ts: &TestServer) -> String {
     )
     .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    let root =
-        ArmScope::parse(&format!("/providers/Microsoft.Management/managementGroups/{}", ts.server.state.tenant_id))
-            .unwrap();
-    ts.server.state.index.write().unwrap().apply(IndexUpdate::ManagementGroupParentSet {
-        child: ArmScope::parse(&format!("/subscriptions/{SUB}")).unwrap(),
-        parent: Some(root),
-    });
+    let (status, body) = ts
+        .client
+        .call(
+            Method::PUT,
+            &format!("/openpim/azure/subscriptions/{SUB}"),
+            &ts.admin_token(),
+            Some(&json!({"displayName": "perm"})),
+        )
+        .await;
+    assert!(status.is_success(), "{body}");
     assign(ts, &admin, &format!("/subscriptions/{SUB}"), OWNER, &ts.admin_id).await;
+    for id in [
+        rg("compute"),
+        rg("data"),
+        format!("{}/providers/Microsoft.Storage/storageAccounts/logs", rg("data")),
+        format!("{}/providers/Microsoft.Compute/virtualMachines/web1", rg("compute")),
+    ] {
+        let version = if id.contains("/providers/") { "2023-01-01" } else { "2021-04-01" };
+        let r = arm(
+            ts,
+            Method::PUT,
+            &format!("{id}?api-version={version}"),
+            Some(&admin),
+            Some(&json!({"location": "westeurope"})),
+        )
+        .await;
+        assert!(r.status.is_success(), "create {id}: {}", r.body);
+    }
     admin
 }
 

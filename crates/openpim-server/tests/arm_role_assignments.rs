@@ -7,8 +7,6 @@ mod common;
 
 use common::arm::{arm, arm_admin_token, arm_token_for, assert_arm_error};
 use common::TestServer;
-use openpim_core::change::IndexUpdate;
-use openpim_core::scope::ArmScope;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -32,15 +30,30 @@ fn root_group(ts: &TestServer) -> String {
     format!("/providers/Microsoft.Management/managementGroups/{}", ts.server.state.tenant_id)
 }
 
-/// Puts the test subscriptions under the tenant root management group in the access index, as
-/// registering them does (the hierarchy's own endpoints are tested in arm_hierarchy.rs).
-fn place_subscriptions_under_root(ts: &TestServer) {
-    let root = ArmScope::parse(&root_group(ts)).unwrap();
-    let mut index = ts.server.state.index.write().unwrap();
+/// Registers the test subscriptions (under the tenant root management group) as the admin.
+async fn register_subscriptions(ts: &TestServer) {
     for s in [SUB, OTHER_SUB] {
-        let child = ArmScope::parse(&format!("/subscriptions/{s}")).unwrap();
-        index.apply(IndexUpdate::ManagementGroupParentSet { child, parent: Some(root.clone()) });
+        let body = json!({"displayName": format!("sub {s}")});
+        let (status, body) = ts
+            .client
+            .call(Method::PUT, &format!("/openpim/azure/subscriptions/{s}"), &ts.admin_token(), Some(&body))
+            .await;
+        assert!(status.is_success(), "register {s}: {body}");
     }
+}
+
+/// Creates a resource group, or a resource (any deeper id), as `token`.
+async fn create(ts: &TestServer, token: &str, id: &str) {
+    let version = if id.contains("/providers/") { "2023-01-01" } else { "2021-04-01" };
+    let r = arm(
+        ts,
+        Method::PUT,
+        &format!("{id}?api-version={version}"),
+        Some(token),
+        Some(&json!({"location": "westeurope"})),
+    )
+    .await;
+    assert!(r.status.is_success(), "create {id}: {}", r.body);
 }
 
 fn assignment_path(scope: &str, name: &str) -> String {
@@ -78,8 +91,11 @@ async fn admin_owns_subscription(ts: &TestServer) -> String {
     )
     .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    place_subscriptions_under_root(ts);
+    register_subscriptions(ts).await;
     put(ts, &admin, &sub(), &guid(), &body(OWNER, &ts.admin_id), 201).await;
+    for name in ["web", "app", "data"] {
+        create(ts, &admin, &rg(name)).await;
+    }
     admin
 }
 
@@ -233,6 +249,7 @@ async fn lists_at_every_scope_with_every_filter() {
     ts.add_group_member(&team, &alice).await;
     ts.add_group_member(&platform, &team).await;
     let vm = format!("{}/providers/Microsoft.Compute/virtualMachines/vm1", rg("app"));
+    create(&ts, &admin, &vm).await;
 
     let (reader_sub, contrib_team, owner_bob_vm, reader_platform, other) = (guid(), guid(), guid(), guid(), guid());
     put(&ts, &admin, &sub(), &reader_sub, &body(READER, &alice), 201).await;
@@ -362,10 +379,18 @@ async fn the_last_owner_stays_and_elevate_access_is_for_global_administrators() 
     put(&ts, &admin, &rg("web"), &below, &body(OWNER, &carol), 201).await;
     let r = arm(&ts, Method::DELETE, &assignment_path(&sub(), &owner), Some(&admin), None).await;
     assert_arm_error(&r, 400, "LastOwnerRoleAssignment");
-    put(&ts, &admin, &sub(), &guid(), &body(OWNER, &carol), 201).await;
+    let carol_owner = guid();
+    put(&ts, &admin, &sub(), &carol_owner, &body(OWNER, &carol), 201).await;
     let r = arm(&ts, Method::DELETE, &assignment_path(&rg("web"), &below), Some(&admin), None).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     let r = arm(&ts, Method::DELETE, &assignment_path(&sub(), &owner), Some(&admin), None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+
+    // An Owner at the tenant root management group is above the subscription too.
+    let r = arm(&ts, Method::DELETE, &assignment_path(&sub(), &carol_owner), Some(&admin), None).await;
+    assert_arm_error(&r, 400, "LastOwnerRoleAssignment");
+    put(&ts, &admin, &root_group(&ts), &guid(), &body(OWNER, &ts.admin_id), 201).await;
+    let r = arm(&ts, Method::DELETE, &assignment_path(&sub(), &carol_owner), Some(&admin), None).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
 
     // Both refusals and the changes are in the audit log.
@@ -377,8 +402,8 @@ async fn the_last_owner_stays_and_elevate_access_is_for_global_administrators() 
     };
     assert_eq!(count("Elevate access", "failure"), 1);
     assert_eq!(count("Elevate access", "success"), 1, "the repeated elevation wrote nothing");
-    assert!(count("Remove Azure role assignment", "failure") >= 2);
-    assert_eq!(count("Remove Azure role assignment", "success"), 2);
+    assert!(count("Remove Azure role assignment", "failure") >= 3);
+    assert_eq!(count("Remove Azure role assignment", "success"), 3);
     assert!(count("Add Azure role assignment", "success") >= 3);
     ts.stop().await;
 }

@@ -73,6 +73,8 @@ pub async fn put(
     debug_assert_eq!(granted.scope(), &new.scope);
     let now = s.now();
     let attempt = creation_attempt(&new);
+    // ARM's SubscriptionNotFound, ResourceGroupNotFound, ... for a scope that does not exist.
+    super::hierarchy::exists(s, &new.scope).await?;
     let mut tx = s.store.begin_write().await?;
     match put_in(s, &mut tx, caller, &new).await {
         Ok((assignment, write)) => {
