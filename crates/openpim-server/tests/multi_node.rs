@@ -438,3 +438,111 @@ async fn converges_on_role_count(n: &Node, want: usize) {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// The management-group tree (what an ARM grant above a subscription reaches) follows on the
+/// other node: a subscription registered on node A into a group created on node A sits under
+/// that group in node B's index once B follows the feed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs PostgreSQL: set OPENPIM_TEST_POSTGRES_URL and run with --include-ignored"]
+async fn the_management_group_tree_follows_on_the_other_node() {
+    use openpim_core::scope::{ArmScope, ScopeHierarchy};
+    let (db, a, b) = two_nodes().await;
+    let tenant = a.server.state.tenant_id;
+    let root = ArmScope::parse(&format!("/providers/Microsoft.Management/managementGroups/{tenant}")).unwrap();
+    // Both nodes made sure of the root group at start; there is one.
+    assert_eq!(b.server.state.store.list_management_groups().await.unwrap().len(), 1);
+    // An owner at the root group (in node A's index: the role assignments API is not this test's).
+    let admin = uuid::Uuid::parse_str(&{
+        let (_, me) = a.client.get("/v1.0/me", &token(&a, ADMIN_UPN)).await;
+        me["id"].as_str().unwrap().to_string()
+    })
+    .unwrap();
+    {
+        use openpim_core::access::{Grant, GrantSource};
+        use openpim_core::change::IndexUpdate;
+        let owner = openpim_core::azure_catalog::builtin_role_by_name("Owner").unwrap();
+        let now = time::OffsetDateTime::now_utc();
+        let role = openpim_core::roles::RoleDefinition {
+            id: owner.id,
+            template_id: owner.id,
+            display_name: owner.role_name.clone(),
+            description: String::new(),
+            is_built_in: true,
+            is_enabled: true,
+            is_privileged: true,
+            version: None,
+            dialect: openpim_core::roles::PermissionDialect::Azure,
+            role_permissions: vec![openpim_core::roles::RolePermission {
+                allowed_resource_actions: vec!["*".into()],
+                excluded_resource_actions: vec![],
+                allowed_data_actions: vec![],
+                excluded_data_actions: vec![],
+                condition: None,
+            }],
+            created: now,
+            modified: now,
+        };
+        let mut index = a.server.state.index.write().unwrap();
+        index.apply(IndexUpdate::RoleDefinitionSaved(role));
+        index.apply(IndexUpdate::GrantAdded(Grant {
+            id: uuid::Uuid::new_v4(),
+            principal_id: admin,
+            role_definition_id: owner.id,
+            scope: openpim_core::scope::Scope::Arm(root.clone()),
+            start: None,
+            end: None,
+            source: GrantSource::Assigned,
+        }));
+    }
+    let arm_token = {
+        let req = openpim_server::auth::TokenRequest {
+            oid: admin,
+            upn: String::new(),
+            mfa: false,
+            acrs: vec![],
+            ttl: Duration::from_secs(3600),
+        };
+        a.server.state.issuer.mint_for(&req, openpim_server::auth::TokenAudience::Arm, time::OffsetDateTime::now_utc())
+    };
+    let r = a
+        .client
+        .send(
+            a.client
+                .request(
+                    reqwest::Method::PUT,
+                    "/providers/Microsoft.Management/managementGroups/Corp?api-version=2021-04-01",
+                    Some(&arm_token),
+                )
+                .json(&json!({})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let sub = uuid::Uuid::new_v4();
+    let (status, body) = a
+        .client
+        .call(
+            reqwest::Method::PUT,
+            &format!("/openpim/azure/subscriptions/{sub}"),
+            &token(&a, ADMIN_UPN),
+            Some(&json!({"displayName": "Prod", "managementGroupId": "Corp"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let corp = ArmScope::parse("/providers/Microsoft.Management/managementGroups/Corp").unwrap();
+    let start = Instant::now();
+    loop {
+        let seen = {
+            let index = b.server.state.index();
+            let tree = index.management_groups();
+            tree.parent_of_subscription(sub) == Some(&corp) && tree.parent_of_management_group(&corp) == Some(&root)
+        };
+        if seen {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(10), "node B never saw the tree");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    a.server.stop().await.unwrap();
+    b.server.stop().await.unwrap();
+    db.drop().await;
+}

@@ -85,3 +85,27 @@ pub struct OperationResults {
     pub name: String,
     pub status: String,
 }
+
+/// `Microsoft.Management/managementGroups/subscriptions`: a subscription under a group.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SubscriptionUnderManagementGroup {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub name: String,
+    pub properties: SubscriptionUnderManagementGroupProperties,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SubscriptionUnderManagementGroupProperties {
+    pub tenant: String,
+    pub display_name: String,
+    pub parent: DescendantParentGroupInfo,
+    pub state: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DescendantParentGroupInfo {
+    pub id: String,
+}

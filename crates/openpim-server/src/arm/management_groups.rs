@@ -22,6 +22,12 @@ fn full_id(id: &str) -> String {
 }
 
 pub async fn handle(state: AppState, req: ArmRequest) -> ArmResult<Response> {
+    let subscription_under_group = req.path.types.len() == 2
+        && req.path.types[1].eq_ignore_ascii_case("subscriptions")
+        && req.path.names.len() == 2;
+    if req.path.parent == ArmParent::Tenant && subscription_under_group {
+        return subscription(&state, &req).await;
+    }
     if req.path.parent != ArmParent::Tenant || req.path.types.len() > 1 {
         return Err(ArmError::invalid_resource_type(
             &req.path.types.join("/"),
@@ -157,4 +163,35 @@ fn render(
             children,
         },
     }
+}
+
+/// `PUT|GET|DELETE .../managementGroups/{group}/subscriptions/{id}`: move a registered
+/// subscription into the group (DELETE: back to the root group), or read it there. 200 with
+/// `SubscriptionUnderManagementGroup`.
+async fn subscription(state: &AppState, req: &ArmRequest) -> ArmResult<Response> {
+    let (group, id) = (req.path.names[0].as_str(), req.path.names[1].as_str());
+    let subscription = match req.method {
+        Method::GET => hierarchy::subscription_in_group(state, &req.caller, group, id).await?,
+        Method::PUT => hierarchy::move_subscription(state, &req.caller, group, id, None).await?,
+        Method::DELETE => {
+            let root = state.tenant_id.to_string();
+            hierarchy::move_subscription(state, &req.caller, &root, id, Some(group)).await?
+        }
+        ref method => return Err(ArmError::method_not_allowed(method)),
+    };
+    let group_id = subscription.management_group_id.clone();
+    Ok(json(
+        StatusCode::OK,
+        &wire::SubscriptionUnderManagementGroup {
+            id: format!("{}/subscriptions/{}", full_id(&group_id), subscription.id),
+            kind: "Microsoft.Management/managementGroups/subscriptions".into(),
+            name: subscription.id.to_string(),
+            properties: wire::SubscriptionUnderManagementGroupProperties {
+                tenant: state.tenant_id.to_string(),
+                display_name: subscription.display_name.clone(),
+                parent: wire::DescendantParentGroupInfo { id: full_id(&group_id) },
+                state: subscription.state.to_string(),
+            },
+        },
+    ))
 }

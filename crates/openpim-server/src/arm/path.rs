@@ -73,6 +73,9 @@ impl ArmPath {
                 format!("The path segment '{}' contains a control character.", bad.escape_debug()),
             ));
         }
+        if segments.is_empty() {
+            return Err(not_found(&encoded));
+        }
         let providers = segments.iter().rposition(|s| s.eq_ignore_ascii_case("providers"));
         let (scope_segments, namespace, rest) = match providers {
             Some(i) => {
@@ -269,6 +272,8 @@ mod tests {
     fn bad_paths_are_arm_errors() {
         assert_eq!(ArmPath::parse("/subscriptions/nope/resourceGroups/rg").unwrap_err().code, "InvalidSubscriptionId");
         assert_eq!(ArmPath::parse("/providers").unwrap_err().status, StatusCode::NOT_FOUND);
+        assert_eq!(ArmPath::parse("/").unwrap_err().status, StatusCode::NOT_FOUND);
+        assert_eq!(ArmPath::parse("").unwrap_err().status, StatusCode::NOT_FOUND);
         assert_eq!(ArmPath::parse("/providers/Microsoft.Foo").unwrap_err().code, "InvalidResourceType");
         assert_eq!(ArmPath::parse("/subscriptions/x%00y").unwrap_err().code, "InvalidRequestUri");
     }

@@ -25,6 +25,9 @@ pub mod actions {
     pub const MANAGEMENT_GROUP_READ: &str = "Microsoft.Management/managementGroups/read";
     pub const MANAGEMENT_GROUP_WRITE: &str = "Microsoft.Management/managementGroups/write";
     pub const MANAGEMENT_GROUP_DELETE: &str = "Microsoft.Management/managementGroups/delete";
+    pub const SUBSCRIPTION_MOVE: &str = "Microsoft.Management/managementGroups/subscriptions/write";
+    /// Moving a subscription needs its owner: whoever may assign roles on it.
+    pub const SUBSCRIPTION_OWN: &str = "Microsoft.Authorization/roleAssignments/write";
     pub const RESOURCE_GROUP_READ: &str = "Microsoft.Resources/subscriptions/resourceGroups/read";
     pub const RESOURCE_GROUP_WRITE: &str = "Microsoft.Resources/subscriptions/resourceGroups/write";
     pub const RESOURCE_GROUP_DELETE: &str = "Microsoft.Resources/subscriptions/resourceGroups/delete";
@@ -464,4 +467,76 @@ pub async fn delete_resource_group(
     let audit = audit.detail("resourcesDeleted", resources);
     state.commit(tx, &audit.success(caller, now)).await?;
     Ok(())
+}
+
+/// Moves a registered subscription into management group `group` (ARM's `PUT .../managementGroups/
+/// {group}/subscriptions/{id}`; `DELETE` moves it back to the root group). As Azure documents it,
+/// the caller needs write rights on the subscription's old and new groups
+/// (`managementGroups/subscriptions/write`) and to own the subscription (role assignments write
+/// there).
+/// With `from`, the subscription must be in that group now (404 `SubscriptionNotFound` if not).
+pub async fn move_subscription(
+    state: &AppState,
+    caller: &ArmCaller,
+    group: &str,
+    id: &str,
+    from: Option<&str>,
+) -> ArmResult<Subscription> {
+    let Some(subscription_id) = (id.len() == 36).then(|| Uuid::try_parse(id).ok()).flatten() else {
+        return Err(crate::arm::path::invalid_subscription_id(id));
+    };
+    let target = management_group_scope(group)?;
+    let before = require_subscription(state, subscription_id).await?;
+    if from.is_some_and(|from| !from.eq_ignore_ascii_case(&before.management_group_id)) {
+        return Err(not_found::subscription(id).into());
+    }
+    let audit = Audit::new(AUDIT_CATEGORY, "Move subscription to management group", "Update")
+        .target("Other", format!("/subscriptions/{subscription_id}"), Some(&before.display_name), None)
+        .detail("managementGroupId", group);
+    let current = management_group_scope(&before.management_group_id)?;
+    for scope in [&target, &current] {
+        authorize(state, caller, actions::SUBSCRIPTION_MOVE, scope, &audit).await?;
+    }
+    authorize(state, caller, actions::SUBSCRIPTION_OWN, &before.scope(), &audit).await?;
+    let now = state.now();
+    let mut tx = state.store.begin_write().await?;
+    let Some(existing) = tx.subscription_for_update(subscription_id).await? else {
+        tx.rollback().await?;
+        return Err(not_found::subscription(id).into());
+    };
+    if !existing.management_group_id.eq_ignore_ascii_case(&before.management_group_id) {
+        tx.rollback().await?;
+        return Err(ArmError::new(StatusCode::CONFLICT, "Conflict", "The subscription moved meanwhile; retry."));
+    }
+    let Some(target_group) = tx.management_group_for_update(group).await? else {
+        tx.rollback().await?;
+        return Err(not_found::management_group(group).into());
+    };
+    let moved = Subscription { management_group_id: target_group.id.clone(), modified: now, ..existing.clone() };
+    tx.save_subscription(&moved, false).await?;
+    let audit = audit.modified(
+        "managementGroupId",
+        Some(json_text(&existing.management_group_id)),
+        Some(json_text(&target_group.id)),
+    );
+    state.commit(tx, &audit.success(caller, now)).await?;
+    Ok(moved)
+}
+
+/// A subscription as seen under a management group (ARM's `GET .../managementGroups/{group}/
+/// subscriptions/{id}`): `managementGroups/read` at the group, and the subscription in it.
+pub async fn subscription_in_group(
+    state: &AppState,
+    caller: &ArmCaller,
+    group: &str,
+    id: &str,
+) -> ArmResult<Subscription> {
+    let found = management_group(state, caller, group).await?;
+    let Some(subscription_id) = (id.len() == 36).then(|| Uuid::try_parse(id).ok()).flatten() else {
+        return Err(crate::arm::path::invalid_subscription_id(id));
+    };
+    match state.store.get_subscription(subscription_id).await? {
+        Some(s) if s.management_group_id.eq_ignore_ascii_case(&found.id) => Ok(s),
+        _ => Err(not_found::subscription(id).into()),
+    }
 }
