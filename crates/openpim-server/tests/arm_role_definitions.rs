@@ -349,12 +349,13 @@ async fn custom_roles_are_written_under_arms_rules() {
         (sub(SUB), json!({"properties": {"roleName": "x", "unknown": 1}}), 400, "InvalidRequestContent"),
         (sub(SUB), json!({"properties": {"roleName": "x", "permissions": "all"}}), 400, "InvalidRequestContent"),
         (sub(SUB), json!({"properties": {"permissions": []}}), 400, "InvalidRequestContent"),
-        // Every assignable scope exists in the hierarchy.
+        // Every assignable scope exists in the hierarchy (where the caller has rights; elsewhere
+        // the answer is 403 whether it exists or not).
         (
             sub(SUB),
             custom_role("Unknown subscription", &[&sub(SUB), "/subscriptions/22222222-3333-4444-8555-666666666666"]),
-            404,
-            "SubscriptionNotFound",
+            403,
+            "AuthorizationFailed",
         ),
         (
             sub(SUB),
@@ -564,9 +565,11 @@ async fn management_group_roles_reach_their_subscriptions() {
     )
     .await;
     assert_arm_error(&r, 400, "InvalidAssignableScopes");
+    // A group that does not exist is in no tree, so no right reaches it: 403, as for a group
+    // the caller may not see.
     let other = "/providers/Microsoft.Management/managementGroups/Nowhere";
     let r = put(&ts, other, "cf7a5b8e-6d3a-4c9e-9a1b-7e8f9a0b1c23", &owner, &custom_role("Nowhere", &[other])).await;
-    assert_arm_error(&r, 404, "ManagementGroupNotFound");
+    assert_arm_error(&r, 403, "AuthorizationFailed");
     ts.stop().await;
 }
 
