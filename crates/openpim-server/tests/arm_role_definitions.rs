@@ -346,6 +346,31 @@ async fn custom_roles_are_written_under_arms_rules() {
             400,
             "InvalidRequestContent",
         ),
+        (
+            sub(SUB),
+            json!({"properties": {"roleName": "Blobs", "permissions": [{"dataActions": ["Microsoft.Storage/storageAccounts/read"]}], "assignableScopes": [sub(SUB)]}}),
+            400,
+            "InvalidDataActionOrNotDataAction",
+        ),
+        // The request parser's string limit (1,024 characters) comes before ARM's 2,048.
+        (
+            sub(SUB),
+            json!({"properties": {"roleName": "Long", "description": "d".repeat(1025), "permissions": [{"actions": ["*/read"]}], "assignableScopes": [sub(SUB)]}}),
+            400,
+            "InvalidRequestContent",
+        ),
+        (
+            sub(SUB),
+            json!({"properties": {"roleName": "Wild", "permissions": [{"actions": ["Microsoft.*/*/read"]}], "assignableScopes": [sub(SUB)]}}),
+            400,
+            "InvalidActionOrNotAction",
+        ),
+        (
+            sub(SUB),
+            json!({"properties": {"roleName": "Conditional", "permissions": [{"actions": ["*/read"], "condition": "x", "conditionVersion": "2.0"}], "assignableScopes": [sub(SUB)]}}),
+            400,
+            "InvalidRoleDefinitionPermissions",
+        ),
         (sub(SUB), json!({"properties": {"roleName": "x", "unknown": 1}}), 400, "InvalidRequestContent"),
         (sub(SUB), json!({"properties": {"roleName": "x", "permissions": "all"}}), 400, "InvalidRequestContent"),
         (sub(SUB), json!({"properties": {"permissions": []}}), 400, "InvalidRequestContent"),
@@ -375,6 +400,9 @@ async fn custom_roles_are_written_under_arms_rules() {
         400,
         "InvalidRoleDefinitionId",
     );
+    // An Entra role's GUID is taken.
+    let r = put(&ts, &sub(SUB), common::GLOBAL_ADMINISTRATOR, &owner, &custom_role("Entra twin", &[&sub(SUB)])).await;
+    assert_arm_error(&r, 409, "RoleDefinitionIdInUse");
     // Built-in roles are read-only.
     assert_arm_error(
         &put(&ts, &sub(SUB), OWNER, &owner, &custom_role("Owner", &[&sub(SUB)])).await,
