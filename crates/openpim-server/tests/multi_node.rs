@@ -462,26 +462,8 @@ async fn the_management_group_tree_follows_on_the_other_node() {
         use openpim_core::change::IndexUpdate;
         let owner = openpim_core::azure_catalog::builtin_role_by_name("Owner").unwrap();
         let now = time::OffsetDateTime::now_utc();
-        let role = openpim_core::roles::RoleDefinition {
-            id: owner.id,
-            template_id: owner.id,
-            display_name: owner.role_name.clone(),
-            description: String::new(),
-            is_built_in: true,
-            is_enabled: true,
-            is_privileged: true,
-            version: None,
-            dialect: openpim_core::roles::PermissionDialect::Azure,
-            role_permissions: vec![openpim_core::roles::RolePermission {
-                allowed_resource_actions: vec!["*".into()],
-                excluded_resource_actions: vec![],
-                allowed_data_actions: vec![],
-                excluded_data_actions: vec![],
-                condition: None,
-            }],
-            created: now,
-            modified: now,
-        };
+        // The engine role the server loads from the catalog (armroles' stored Azure roles).
+        let role = openpim_core::roles::azure::from_catalog(owner, now);
         let mut index = a.server.state.index.write().unwrap();
         index.apply(IndexUpdate::RoleDefinitionSaved(role));
         index.apply(IndexUpdate::GrantAdded(Grant {
