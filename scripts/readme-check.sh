@@ -2,7 +2,8 @@
 # Runs the README as a newcomer would: a fresh clone of this repository, `cargo run --release --
 # serve` there (plus `--listen` on a free port, the only flag added), then every command of the
 # README's "First steps with curl" block, taken from README.md itself, with assertions on the
-# answers; last SIGTERM and a check that the server stopped cleanly. Leaves nothing running.
+# answers; last SIGTERM and a check that the server stopped cleanly. Then the same for the
+# README's Azure walkthrough over HTTPS (a second server with a test CA). Leaves nothing running.
 #
 # It reuses this checkout's target directory (CARGO_TARGET_DIR, default ./target) so the clone does
 # not compile from zero. Needs git, curl, jq and python3.
@@ -121,4 +122,57 @@ SERVER_PID=
 [ "$status" = 0 ] || fail "the server exited with status $status after SIGTERM"
 grep -q "shutting down" "$LOG" || fail "no 'shutting down' line in the server log"
 if command curl -fsS "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1; then fail "something still answers on port $PORT"; fi
+# The README's "Azure resource roles: first steps over HTTPS": its first block (a test CA and
+# `cargo run --release -- serve` with TLS) started as written but on a free port, its second block
+# (the ARM walkthrough with curl) sourced like the first steps, with assertions on the answers.
+echo "== readme-check: README 'Azure resource roles: first steps over HTTPS'"
+awk '/^## Azure resource roles/ {inside=1; next} inside && /^## / {exit} inside && /^```sh/ {code=1; n++; next}
+     code && /^```/ {code=0; next} code {print > ("'"$WORK"'/azure-" n ".sh")}' README.md
+[ -s "$WORK/azure-1.sh" ] && [ -s "$WORK/azure-2.sh" ] || fail "no two sh blocks under '## Azure resource roles' in README.md"
+grep -q '^scripts/make-test-ca.sh tls' "$WORK/azure-1.sh" || fail "the Azure section no longer makes its CA with scripts/make-test-ca.sh tls"
+SERVE_TLS=$(grep '^cargo run --release -- serve ' "$WORK/azure-1.sh") || fail "the Azure section has no 'cargo run --release -- serve' line"
+TLS_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+scripts/make-test-ca.sh tls
+eval "${SERVE_TLS//127.0.0.1:8443/127.0.0.1:$TLS_PORT} >\"\$LOG\" 2>&1 &"
+SERVER_PID=$!
+for _ in $(seq 1 120); do
+    command curl -fsS --cacert tls/ca.pem "https://127.0.0.1:$TLS_PORT/healthz" >/dev/null 2>&1 && break
+    kill -0 "$SERVER_PID" 2>/dev/null || fail "the TLS server exited during start"
+    sleep 0.5
+done
+command curl -fsS --cacert tls/ca.pem "https://127.0.0.1:$TLS_PORT/healthz" >/dev/null || fail "/healthz did not answer over HTTPS"
+sed -i "s|https://127.0.0.1:8443|https://127.0.0.1:$TLS_PORT|g" "$WORK/azure-2.sh"
+set +u
+trap 'fail "a README command of the Azure section failed (its output: $(cat "$WORK/azure-2.out"))"' ERR
+# shellcheck disable=SC1091
+source "$WORK/azure-2.sh" >"$WORK/azure-2.out"
+trap - ERR
+set -u
+[[ "${SUB:-}" =~ ^[0-9a-f-]{36}$ ]] && [[ "${ROLE:-}" =~ ^[0-9a-f-]{36}$ ]] && [[ "${OPS:-}" =~ ^[0-9a-f-]{36}$ ]] \
+    || fail "SUB, ROLE or OPS is not a GUID: '${SUB:-}' '${ROLE:-}' '${OPS:-}'"
+answer "openpim/azure/subscriptions/$SUB" 201 | jq -e '.displayName == "Production"' >/dev/null \
+    || fail "the subscription was not registered"
+answer 'elevateAccess' 200 >/dev/null
+answer "/subscriptions/$SUB/providers/Microsoft.Authorization/roleAssignments/" 201 \
+    | jq -e --arg me "$ME" '.properties.principalId == $me and (.properties.roleDefinitionId | ascii_downcase | endswith("8e3af657-a8ff-443c-a75c-2fe8c4bcb635"))' >/dev/null \
+    || fail "the Owner assignment at the subscription was not made"
+answer 'resourcegroups/rg-web' 201 | jq -e '.name == "rg-web" and .properties.provisioningState == "Succeeded"' >/dev/null \
+    || fail "the resource group was not created"
+answer "roleDefinitions/$ROLE?api-version" 201 \
+    | jq -e '.properties.type == "CustomRole" and (.properties.permissions[0].notActions | index("Microsoft.Authorization/*/Delete"))
+             and .properties.permissions[0].actions == ["*"]' >/dev/null \
+    || fail "the custom role copying Contributor was not created as described"
+answer "rg-web/providers/Microsoft.Authorization/roleAssignments/" 201 \
+    | jq -e --arg ops "$OPS" --arg role "$ROLE" '.properties.principalId == $ops and .properties.principalType == "Group"
+             and (.properties.roleDefinitionId | ascii_downcase | endswith($role))' >/dev/null \
+    || fail "the custom role was not assigned to the group at the resource group"
+answer 'roleAssignments?api-version' 200 \
+    | jq -e --arg ops "$OPS" --arg me "$ME" '[.value[].properties.principalId] | index($ops) and index($me)' >/dev/null \
+    || fail "the resource group's atScope() list lacks the group's or the Owner's assignment"
+kill -TERM "$SERVER_PID"
+status=0
+wait "$SERVER_PID" || status=$?
+SERVER_PID=
+[ "$status" = 0 ] || fail "the TLS server exited with status $status after SIGTERM"
+echo "   Azure walkthrough answered as expected"
 echo "== readme-check: OK"

@@ -959,6 +959,29 @@ mod tests {
     }
 
     #[test]
+    fn any_role_at_or_above_a_subscription_shows_it() {
+        let now = datetime!(2026-01-01 10:00 UTC);
+        let mut idx = AccessIndex::new();
+        // A role that grants nothing a subscription listing would ask for still counts.
+        let narrow = azure_role(&["Microsoft.Web/sites/restart/action"], &[], &[]);
+        let rid = narrow.id;
+        idx.apply(IndexUpdate::RoleDefinitionSaved(narrow));
+        let (alice, bob) = (ObjectId::new_v4(), ObjectId::new_v4());
+        let corp = arm("/providers/Microsoft.Management/managementGroups/corp");
+        let sub = arm(SUB);
+        idx.apply(IndexUpdate::GrantAdded(grant(alice, rid, corp.clone(), None, None)));
+        assert!(!idx.holds_any_role_covering(alice, &sub, now), "the subscription is not in corp yet");
+        idx.apply(IndexUpdate::ManagementGroupParentSet { child: sub.clone(), parent: Some(corp) });
+        assert!(idx.holds_any_role_covering(alice, &sub, now));
+        // Below the subscription does not count; nor an ended grant.
+        idx.apply(IndexUpdate::GrantAdded(grant(bob, rid, arm(&format!("{SUB}/resourceGroups/rg")), None, None)));
+        assert!(!idx.holds_any_role_covering(bob, &sub, now));
+        let ended = grant(bob, rid, sub.clone(), None, Some(now));
+        idx.apply(IndexUpdate::GrantAdded(ended));
+        assert!(!idx.holds_any_role_covering(bob, &sub, now));
+    }
+
+    #[test]
     fn azure_grants_reach_members_of_nested_security_groups_and_follow_membership_changes() {
         let now = datetime!(2026-01-01 10:00 UTC);
         let mut idx = AccessIndex::new();
@@ -1000,29 +1023,6 @@ mod tests {
         idx.apply(IndexUpdate::GroupDeleted(team));
         assert!(!idx.allows_permission(bob, read, &rg, now));
         assert!(idx.security_groups_of(bob).is_empty());
-    }
-
-    #[test]
-    fn any_role_at_or_above_a_subscription_shows_it() {
-        let now = datetime!(2026-01-01 10:00 UTC);
-        let mut idx = AccessIndex::new();
-        // A role that grants nothing a subscription listing would ask for still counts.
-        let narrow = azure_role(&["Microsoft.Web/sites/restart/action"], &[], &[]);
-        let rid = narrow.id;
-        idx.apply(IndexUpdate::RoleDefinitionSaved(narrow));
-        let (alice, bob) = (ObjectId::new_v4(), ObjectId::new_v4());
-        let corp = arm("/providers/Microsoft.Management/managementGroups/corp");
-        let sub = arm(SUB);
-        idx.apply(IndexUpdate::GrantAdded(grant(alice, rid, corp.clone(), None, None)));
-        assert!(!idx.holds_any_role_covering(alice, &sub, now), "the subscription is not in corp yet");
-        idx.apply(IndexUpdate::ManagementGroupParentSet { child: sub.clone(), parent: Some(corp) });
-        assert!(idx.holds_any_role_covering(alice, &sub, now));
-        // Below the subscription does not count; nor an ended grant.
-        idx.apply(IndexUpdate::GrantAdded(grant(bob, rid, arm(&format!("{SUB}/resourceGroups/rg")), None, None)));
-        assert!(!idx.holds_any_role_covering(bob, &sub, now));
-        let ended = grant(bob, rid, sub.clone(), None, Some(now));
-        idx.apply(IndexUpdate::GrantAdded(ended));
-        assert!(!idx.holds_any_role_covering(bob, &sub, now));
     }
 
     mod azure_equivalence {

@@ -122,11 +122,11 @@ pub async fn start_with_clock(config: ServerConfig, clock: Box<dyn Clock>) -> an
     };
     let issuer = LocalIssuer::load_or_create(&config.data_dir)?;
     let boot = bootstrap::ensure(&store, &config.bootstrap_admin, clock.now()).await?;
-    bootstrap::ensure_root_management_group(&store, boot.tenant_id, clock.now()).await?;
     let azure = bootstrap::ensure_azure_catalog(&store, clock.now()).await?;
     if azure.added + azure.updated > 0 {
         tracing::info!(added = azure.added, updated = azure.updated, "loaded the built-in Azure roles");
     }
+    bootstrap::ensure_root_management_group(&store, boot.tenant_id, clock.now()).await?;
     // Read the feed head before loading the index: changes committed meanwhile are replayed by
     // the follower (replays are harmless), so nothing falls in between.
     let feed_head = store.feed_head().await?;

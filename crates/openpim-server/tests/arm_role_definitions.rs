@@ -346,15 +346,41 @@ async fn custom_roles_are_written_under_arms_rules() {
             400,
             "InvalidRequestContent",
         ),
+        (
+            sub(SUB),
+            json!({"properties": {"roleName": "Blobs", "permissions": [{"dataActions": ["Microsoft.Storage/storageAccounts/read"]}], "assignableScopes": [sub(SUB)]}}),
+            400,
+            "InvalidDataActionOrNotDataAction",
+        ),
+        // The request parser's string limit (1,024 characters) comes before ARM's 2,048.
+        (
+            sub(SUB),
+            json!({"properties": {"roleName": "Long", "description": "d".repeat(1025), "permissions": [{"actions": ["*/read"]}], "assignableScopes": [sub(SUB)]}}),
+            400,
+            "InvalidRequestContent",
+        ),
+        (
+            sub(SUB),
+            json!({"properties": {"roleName": "Wild", "permissions": [{"actions": ["Microsoft.*/*/read"]}], "assignableScopes": [sub(SUB)]}}),
+            400,
+            "InvalidActionOrNotAction",
+        ),
+        (
+            sub(SUB),
+            json!({"properties": {"roleName": "Conditional", "permissions": [{"actions": ["*/read"], "condition": "x", "conditionVersion": "2.0"}], "assignableScopes": [sub(SUB)]}}),
+            400,
+            "InvalidRoleDefinitionPermissions",
+        ),
         (sub(SUB), json!({"properties": {"roleName": "x", "unknown": 1}}), 400, "InvalidRequestContent"),
         (sub(SUB), json!({"properties": {"roleName": "x", "permissions": "all"}}), 400, "InvalidRequestContent"),
         (sub(SUB), json!({"properties": {"permissions": []}}), 400, "InvalidRequestContent"),
-        // Every assignable scope exists in the hierarchy.
+        // Every assignable scope exists in the hierarchy (where the caller has rights; elsewhere
+        // the answer is 403 whether it exists or not).
         (
             sub(SUB),
             custom_role("Unknown subscription", &[&sub(SUB), "/subscriptions/22222222-3333-4444-8555-666666666666"]),
-            404,
-            "SubscriptionNotFound",
+            403,
+            "AuthorizationFailed",
         ),
         (
             sub(SUB),
@@ -374,6 +400,9 @@ async fn custom_roles_are_written_under_arms_rules() {
         400,
         "InvalidRoleDefinitionId",
     );
+    // An Entra role's GUID is taken.
+    let r = put(&ts, &sub(SUB), common::GLOBAL_ADMINISTRATOR, &owner, &custom_role("Entra twin", &[&sub(SUB)])).await;
+    assert_arm_error(&r, 409, "RoleDefinitionIdInUse");
     // Built-in roles are read-only.
     assert_arm_error(
         &put(&ts, &sub(SUB), OWNER, &owner, &custom_role("Owner", &[&sub(SUB)])).await,
@@ -564,9 +593,11 @@ async fn management_group_roles_reach_their_subscriptions() {
     )
     .await;
     assert_arm_error(&r, 400, "InvalidAssignableScopes");
+    // A group that does not exist is in no tree, so no right reaches it: 403, as for a group
+    // the caller may not see.
     let other = "/providers/Microsoft.Management/managementGroups/Nowhere";
     let r = put(&ts, other, "cf7a5b8e-6d3a-4c9e-9a1b-7e8f9a0b1c23", &owner, &custom_role("Nowhere", &[other])).await;
-    assert_arm_error(&r, 404, "ManagementGroupNotFound");
+    assert_arm_error(&r, 403, "AuthorizationFailed");
     ts.stop().await;
 }
 

@@ -253,8 +253,10 @@ async fn put(state: &AppState, req: &ArmRequest, scope: Option<ArmScope>, name: 
         Err(e) => return Err(service::refuse(state, &req.caller, &audit, e).await),
     };
     let scopes = service::scopes_to_authorize(&role, existing.as_ref());
-    service::check_scopes_exist(state, &req.caller, &scopes, &audit).await?;
+    // Rights before existence: a caller without rights at a scope learns nothing about it
+    // (403 whether it exists or not), as the hierarchy's own reads answer.
     let rights = service::authorize_on_all(state, &req.caller, actions::WRITE, &scopes, &audit).await?;
+    service::check_scopes_exist(state, &req.caller, &scopes, &audit).await?;
     let written = service::put(state, &req.caller, &rights, write, &audit).await?;
     Ok(super::json(StatusCode::CREATED, &render(&written.role, scope.as_ref())))
 }

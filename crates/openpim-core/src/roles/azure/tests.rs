@@ -163,3 +163,15 @@ fn role_type_filters_parse_case_insensitively() {
     assert_eq!(AzureRoleType::parse("BuiltInRole"), Some(AzureRoleType::BuiltInRole));
     assert_eq!(AzureRoleType::parse("Custom"), None);
 }
+
+/// The issue's walk-through: a copy of Contributor (every block as the catalog has it) plus
+/// `Microsoft.Authorization/*/Delete` passes the custom-role rules.
+#[test]
+fn a_copy_of_contributor_is_a_valid_custom_role() {
+    let contributor = from_catalog(builtin_role_by_name("Contributor").unwrap(), NOW);
+    let mut copy = write(SUB, &[SUB]);
+    copy.permissions = contributor.role_permissions.clone();
+    copy.permissions[0].excluded_resource_actions.push("Microsoft.Authorization/*/Delete".into());
+    let role = copy.build(None, CALLER, NOW).unwrap();
+    assert_eq!(role.role_permissions[0].allowed_resource_actions, ["*"]);
+}
