@@ -187,13 +187,17 @@ def test_delete_assignment_and_the_role_definition_it_held(admin, directory, sub
     assert admin.authorization.role_definitions.delete(scope, role_guid) is None
 
 
-def test_elevated_access_is_user_access_administrator_at_the_root_scope(elevated_admin, admin_id):
-    # Azure's elevateAccess assigns User Access Administrator at the root scope "/" (id
-    # /providers/Microsoft.Authorization/roleAssignments/{name}); Azure's docs find it with this
-    # call (GET /providers/Microsoft.Authorization/roleAssignments?$filter=principalId eq '{id}').
+def test_elevated_access_is_user_access_administrator_above_every_subscription(elevated_admin, admin_id):
+    # Azure's elevateAccess assigns User Access Administrator at the root scope "/". In OpenPIM
+    # "/" is the directory tenant, so the assignment is made at the tenant root management group,
+    # above every management group and subscription (docs/API.md, "elevateAccess"): found by the
+    # call Azure's docs use (GET /providers/Microsoft.Authorization/roleAssignments?$filter=...).
     mine = list(elevated_admin.authorization.role_assignments.list_for_scope(
         "/", filter=f"principalId eq '{admin_id}'"))
     elevated = [a for a in mine if helpers.guid_of(a.role_definition_id) == helpers.USER_ACCESS_ADMINISTRATOR]
     assert len(elevated) == 1, f"assignments listed: {[(a.scope, a.role_definition_id) for a in mine]}"
-    assert elevated[0].scope == "/"
-    assert elevated[0].id == f"{ASSIGNMENTS}{elevated[0].name}"
+    # The tenant root group is the group whose name is the tenant id.
+    groups = list(elevated_admin.management_groups.management_groups.list())
+    root = next(g for g in groups if g.properties and g.name == g.properties.tenant_id)
+    assert elevated[0].scope.lower() == f"/providers/microsoft.management/managementgroups/{root.name}".lower()
+    assert elevated[0].id == f"{elevated[0].scope}{ASSIGNMENTS}{elevated[0].name}"

@@ -76,16 +76,6 @@ pub struct ManagementGroupInfoProperties {
     pub display_name: String,
 }
 
-/// The body of a finished delete (`AzureAsyncOperationResults`, status `Succeeded`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct OperationResults {
-    pub id: String,
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub name: String,
-    pub status: String,
-}
-
 /// `Microsoft.Management/managementGroups/subscriptions`: a subscription under a group.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SubscriptionUnderManagementGroup {

@@ -1,11 +1,11 @@
 //! `/providers/Microsoft.Management/managementGroups[/{groupId}]`: list, get (with
 //! `$expand=children`), create or update, delete.
 //!
-//! Azure answers PUT and DELETE asynchronously (202 and an operation to poll); the spec also
-//! allows 200 with the final body, which is what OpenPIM sends: the change is committed when the
-//! response leaves. azure-mgmt-managementgroups' `begin_create_or_update` / `begin_delete`
-//! accept 200 and finish without polling (ARM polling treats a 200 without
-//! `Azure-AsyncOperation`/`Location` headers as done).
+//! Azure answers PUT and DELETE asynchronously (202 and an operation to poll). OpenPIM commits
+//! the change before it answers, so it answers with the final state instead: PUT 200 with the
+//! group, DELETE 204. Those are what azure-mgmt-managementgroups 2.0.0 accepts without polling
+//! (`begin_create_or_update` takes 200; `begin_delete` takes only 202 or 204, so not 200 with a
+//! body; tests/azure_sdk/test_hierarchy.py runs both).
 
 use super::{json, ArmError, ArmParent, ArmRequest, ArmResult};
 use crate::azure::hierarchy::{self, GroupInput};
@@ -103,14 +103,8 @@ async fn put(state: &AppState, req: &ArmRequest, id: &str) -> ArmResult<Response
 }
 
 async fn delete(state: &AppState, req: &ArmRequest, id: &str) -> ArmResult<Response> {
-    let group = hierarchy::delete_management_group(state, &req.caller, id).await?;
-    let done = wire::OperationResults {
-        id: full_id(&group.id),
-        kind: TYPE.into(),
-        name: group.id,
-        status: "Succeeded".into(),
-    };
-    Ok(json(StatusCode::OK, &done))
+    hierarchy::delete_management_group(state, &req.caller, id).await?;
+    Ok(super::empty(StatusCode::NO_CONTENT))
 }
 
 async fn parent_of(state: &AppState, group: &ManagementGroup) -> ArmResult<Option<ManagementGroup>> {
