@@ -211,6 +211,7 @@ const SCHEDULE_COLS: &[&str] = &[
     "created_at",
     "modified_at",
     "created_by",
+    "scope_key",
 ];
 /// Tables whose secondary indexes are dropped during the load and re-created after it.
 const BULK_TABLES: &[&str] = &[
@@ -450,12 +451,13 @@ async fn load(conn: &mut SqliteConnection, w: &Workload, now: Instant) -> anyhow
             };
             let expiration = if end.is_some() { ExpirationType::AfterDateTime } else { ExpirationType::NoExpiration };
             let role = &w.roles[inst.role as usize];
+            let scope = openpim_core::scope::Scope::Directory(w.directory_scope(inst.scope));
             b.push(vec![
                 id(w.instance_id(idx)),
                 id(principal),
                 Val::Text(principal_type.as_str().into()),
                 id(role.id),
-                Val::Text(w.directory_scope(inst.scope).to_string()),
+                Val::Text(scope.to_string()),
                 Val::Null,
                 Val::Text(status.as_str().into()),
                 assignment_type.map_or(Val::Null, |a| Val::Text(a.as_str().into())),
@@ -468,6 +470,7 @@ async fn load(conn: &mut SqliteConnection, w: &Workload, now: Instant) -> anyhow
                 Val::Int(created.max(start.min(now_us))),
                 Val::Int(created.max(start.min(now_us))),
                 Val::Null,
+                Val::Text(scope.key()),
             ])
             .await?;
         }
