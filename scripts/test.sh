@@ -13,7 +13,7 @@ cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
-# The OpenID provider of the sign-in tests (crates/openpim-server/tests/oidc.rs and the CLI's
+# The OpenID provider of the sign-in tests (crates/openpim-server/tests/integration/oidc.rs and the CLI's
 # device-flow login, crates/openpim-cli/tests/oidc_login.rs). Without node
 # those tests skip loudly; with node they need these packages.
 if command -v node >/dev/null 2>&1; then

@@ -3,7 +3,7 @@
 //! exact second) without sleeping. Tokens are minted against real time because the JWT expiry
 //! is checked against the system clock; only the server's notion of "now" is fake.
 //!
-//! Include with `mod common; #[path = "pim/mod.rs"] mod pim;`.
+//! Included by the integration suite (`tests/integration/main.rs`) as `crate::pim`.
 
 #![allow(dead_code)]
 

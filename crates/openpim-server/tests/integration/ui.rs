@@ -1,0 +1,688 @@
+//! The web UI over real HTTP: sign-in, CSRF refusals, security headers, escaping, and API
+//! refusals surfacing on pages. The UI calls the Graph API in-process, so what it may do is
+//! checked here by asking the API afterwards.
+
+use crate::common;
+
+use common::*;
+use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
+use reqwest::StatusCode;
+use std::collections::HashMap;
+use std::time::Duration;
+
+/// A browser stand-in: keeps cookies, never follows redirects (tests look at each hop).
+struct Browser {
+    base: String,
+    http: reqwest::Client,
+    cookies: HashMap<String, String>,
+}
+
+struct Page {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: String,
+}
+
+impl Page {
+    fn location(&self) -> &str {
+        self.headers.get(LOCATION).and_then(|v| v.to_str().ok()).unwrap_or("")
+    }
+
+    /// The first form's CSRF field.
+    fn csrf(&self) -> String {
+        let marker = "name=\"csrf\" value=\"";
+        let start = self.body.find(marker).unwrap_or_else(|| panic!("no csrf field in: {}", self.body)) + marker.len();
+        self.body[start..].split('"').next().unwrap().to_string()
+    }
+
+    fn set_cookies(&self) -> Vec<String> {
+        self.headers.get_all(SET_COOKIE).iter().map(|v| v.to_str().unwrap().to_string()).collect()
+    }
+}
+
+impl Browser {
+    fn new(base: &str) -> Self {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap();
+        Self { base: base.to_string(), http, cookies: HashMap::new() }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
+    }
+
+    async fn finish(&mut self, resp: reqwest::Response) -> Page {
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        for c in headers.get_all(SET_COOKIE) {
+            let c = c.to_str().unwrap();
+            let (pair, attrs) = c.split_once(';').unwrap_or((c, ""));
+            let (k, v) = pair.split_once('=').unwrap();
+            if v.is_empty() || attrs.contains("Max-Age=0") {
+                self.cookies.remove(k);
+            } else {
+                self.cookies.insert(k.to_string(), v.to_string());
+            }
+        }
+        let body = resp.text().await.unwrap();
+        Page { status, headers, body }
+    }
+
+    async fn get(&mut self, path: &str) -> Page {
+        let resp =
+            self.http.get(format!("{}{path}", self.base)).header("Cookie", self.cookie_header()).send().await.unwrap();
+        self.finish(resp).await
+    }
+
+    async fn post_with(&mut self, path: &str, form: &[(&str, &str)], extra: &[(&str, &str)]) -> Page {
+        let mut req = self.http.post(format!("{}{path}", self.base)).header("Cookie", self.cookie_header()).form(form);
+        for (k, v) in extra {
+            req = req.header(*k, *v);
+        }
+        let resp = req.send().await.unwrap();
+        self.finish(resp).await
+    }
+
+    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+        self.post_with(path, form, &[]).await
+    }
+
+    /// Signs in with `token` through the form; returns the page after the redirect.
+    async fn sign_in(&mut self, token: &str) -> Page {
+        let form = self.get("/signin").await;
+        assert_eq!(form.status, StatusCode::OK);
+        let csrf = form.csrf();
+        let done = self.post("/signin", &[("csrf", &csrf), ("token", token)]).await;
+        assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+        let to = done.location().to_string();
+        self.get(&to).await
+    }
+}
+
+fn mfa_token(ts: &TestServer, upn: &str) -> String {
+    common::mint_for_upn(&ts.server, upn, true, &[], time::OffsetDateTime::now_utc(), Duration::from_secs(3600))
+}
+
+/// Bob's eligibility schedules for `role`, as the API reports them.
+async fn eligibilities(ts: &TestServer, principal: &str, role: &str) -> usize {
+    let path = format!(
+        "{RM}/roleEligibilitySchedules?$filter=principalId%20eq%20'{principal}'%20and%20roleDefinitionId%20eq%20'{role}'"
+    );
+    ts.list_all(&path, &ts.admin_token()).await.len()
+}
+
+#[tokio::test]
+async fn sign_in_sets_a_strict_cookie_and_pages_render_for_that_user() {
+    let ts = TestServer::start().await;
+    let mut b = Browser::new(&ts.base);
+
+    // Not signed in: pages send the browser to the sign-in form.
+    let home = b.get("/").await;
+    assert_eq!(home.status, StatusCode::SEE_OTHER);
+    assert_eq!(home.location(), "/signin");
+
+    let form = b.get("/signin").await;
+    assert!(form.body.contains("name=\"token\""), "the local issuer is on: token paste is offered");
+    assert!(!form.body.contains("/signin/oidc/"), "no identity provider is configured: no provider sign-in");
+    let csrf = form.csrf();
+    let done = b.post("/signin", &[("csrf", &csrf), ("token", &ts.admin_token())]).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER);
+    let session = done.set_cookies().into_iter().find(|c| c.starts_with("openpim_session=")).expect("session cookie");
+    for attr in ["HttpOnly", "SameSite=Strict", "Path=/"] {
+        assert!(session.contains(attr), "{session} has {attr}");
+    }
+    assert!(!session.contains("Secure"), "plain http without an https public URL");
+
+    let home = b.get("/").await;
+    assert_eq!(home.status, StatusCode::OK);
+    assert!(home.body.contains(ADMIN_UPN), "the header names the signed-in user");
+    assert!(home.body.contains("Signed in as"), "the flash message is shown once");
+    let again = b.get("/").await;
+    assert!(!again.body.contains("Signed in as"), "and not twice");
+    for path in ["/roles", "/groups", "/audit", "/approvals", &format!("/roles/{USER_ADMINISTRATOR}")] {
+        let p = b.get(path).await;
+        assert_eq!(p.status, StatusCode::OK, "{path}: {}", p.body);
+    }
+    let settings = b.get(&format!("/roles/{USER_ADMINISTRATOR}/settings")).await;
+    assert_eq!(settings.status, StatusCode::OK);
+    assert!(settings.body.contains("value=\"8\""), "default maximum activation is 8 hours");
+
+    // Sign-out clears the session.
+    let csrf = again.csrf();
+    let out = b.post("/signout", &[("csrf", &csrf)]).await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    assert_eq!(b.get("/").await.location(), "/signin");
+    ts.stop().await;
+}
+
+#[tokio::test]
+async fn bad_tokens_and_forged_sign_ins_are_refused() {
+    let ts = TestServer::start().await;
+    let mut b = Browser::new(&ts.base);
+    // Garbage and expired tokens go back to the form with a message and no session.
+    let expired =
+        ts.mint(ADMIN_UPN, time::OffsetDateTime::now_utc() - time::Duration::hours(2), Duration::from_secs(60));
+    for token in ["not-a-token", expired.as_str()] {
+        let page = b.sign_in(token).await;
+        assert!(page.body.contains("Sign-in failed"), "{}", page.body);
+        assert!(!b.cookies.contains_key("openpim_session"));
+    }
+    // A token for a user who does not exist.
+    let page = b.sign_in(&ts.token_for("ghost@openpim.test")).await;
+    assert!(page.body.contains("Sign-in failed"));
+    assert!(!b.cookies.contains_key("openpim_session"));
+    // A sign-in post without the pre-session cookie's CSRF token is refused.
+    let mut other = Browser::new(&ts.base);
+    let refused = other.post("/signin", &[("csrf", "x"), ("token", &ts.admin_token())]).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert!(!other.cookies.contains_key("openpim_session"));
+    ts.stop().await;
+}
+
+#[tokio::test]
+async fn forms_without_the_right_csrf_token_or_from_another_site_change_nothing() {
+    let ts = TestServer::start().await;
+    let bob = ts.create_user("bob@openpim.test").await;
+    let mut b = Browser::new(&ts.base);
+    let page = b.sign_in(&ts.admin_token()).await;
+    let csrf = page.csrf();
+    let path = format!("/roles/{USER_ADMINISTRATOR}/assign");
+    let form = |csrf: &'static str| {
+        vec![("csrf", csrf), ("member", "bob@openpim.test"), ("kind", "eligible"), ("permanent", "on")]
+    };
+    for bad in ["", "AAAA", "not-the-token-at-all-but-just-as-long-as-one-43c"] {
+        let refused = b.post(&path, &form(bad)).await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN, "csrf {bad:?}");
+        assert!(refused.body.contains("security token"));
+    }
+    let no_field = b.post(&path, &[("member", "bob@openpim.test"), ("kind", "eligible"), ("permanent", "on")]).await;
+    assert_eq!(no_field.status, StatusCode::FORBIDDEN);
+    // The right token, but sent by another site's page.
+    let mut good = form("");
+    good[0].1 = Box::leak(csrf.clone().into_boxed_str());
+    let cross =
+        b.post_with(&path, &good, &[("Origin", "https://evil.example"), ("Sec-Fetch-Site", "cross-site")]).await;
+    assert_eq!(cross.status, StatusCode::FORBIDDEN);
+    let cross_origin = b.post_with(&path, &good, &[("Origin", "http://evil.example")]).await;
+    assert_eq!(cross_origin.status, StatusCode::FORBIDDEN);
+    assert_eq!(eligibilities(&ts, &bob, USER_ADMINISTRATOR).await, 0, "nothing was assigned");
+
+    // The same form with the right token from the same origin works.
+    let origin = ts.base.clone();
+    let ok = b.post_with(&path, &good, &[("Origin", &origin), ("Sec-Fetch-Site", "same-origin")]).await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
+    assert_eq!(eligibilities(&ts, &bob, USER_ADMINISTRATOR).await, 1);
+    let role_page = b.get(ok.location()).await;
+    assert!(role_page.body.contains("is now eligible"), "{}", role_page.body);
+    assert!(role_page.body.contains("bob@openpim.test"));
+    ts.stop().await;
+}
+
+#[tokio::test]
+async fn pages_carry_security_headers() {
+    let ts = TestServer::start().await;
+    let mut b = Browser::new(&ts.base);
+    let signin = b.get("/signin").await;
+    let home = b.sign_in(&ts.admin_token()).await;
+    for page in [&signin, &home] {
+        let h = |name: &str| page.headers.get(name).map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
+        assert!(h("content-security-policy").starts_with("default-src 'self'"));
+        assert!(!h("content-security-policy").contains("unsafe-inline"));
+        assert_eq!(h("x-frame-options"), "DENY");
+        assert_eq!(h("referrer-policy"), "same-origin");
+        assert_eq!(h("cache-control"), "no-store");
+        assert!(!page.body.contains("<script"), "no scripts at all");
+        assert!(!page.body.contains("style="), "no inline styles");
+    }
+    let css = b.get("/static/app.css").await;
+    assert_eq!(css.status, StatusCode::OK);
+    assert!(css.headers["content-type"].to_str().unwrap().starts_with("text/css"));
+    // The API's own responses are unchanged: JSON errors, no UI redirect.
+    let api = ts.client.send(ts.client.request(reqwest::Method::GET, "/v1.0/me", None)).await;
+    assert_eq!(api.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(api.body["error"]["code"], "InvalidAuthenticationToken");
+    ts.stop().await;
+}
+
+#[tokio::test]
+async fn display_names_that_look_like_html_are_escaped() {
+    let ts = TestServer::start().await;
+    let evil = "<script>alert(1)</script>\"><img src=x onerror=alert(2)>";
+    let id = ts.create_user_named("mallory@openpim.test", evil).await;
+    ts.assign_role(&id, GLOBAL_READER, "/").await;
+    let mut b = Browser::new(&ts.base);
+    let home = b.sign_in(&mfa_token(&ts, "mallory@openpim.test")).await;
+    assert_eq!(home.status, StatusCode::OK);
+    assert!(home.body.contains("&#60;script&#62;alert(1)&#60;/script&#62;"), "{}", home.body);
+    assert!(!home.body.contains("<script>alert"));
+    assert!(!home.body.contains("<img src=x"));
+    // An admin viewing the role's holders sees the name escaped too.
+    let mut admin = Browser::new(&ts.base);
+    admin.sign_in(&ts.admin_token()).await;
+    let role = admin.get(&format!("/roles/{GLOBAL_READER}")).await;
+    assert!(role.body.contains("&#60;script&#62;"));
+    assert!(!role.body.contains("<script>alert"));
+    ts.stop().await;
+}
+
+#[tokio::test]
+async fn a_non_admin_cannot_add_an_assignment_and_sees_the_api_refusal() {
+    let ts = TestServer::start().await;
+    let bob = ts.create_user("bob@openpim.test").await;
+    let mut b = Browser::new(&ts.base);
+    let home = b.sign_in(&mfa_token(&ts, "bob@openpim.test")).await;
+    let csrf = home.csrf();
+    let path = format!("/roles/{USER_ADMINISTRATOR}/assign");
+    let resp = b
+        .post(&path, &[("csrf", &csrf), ("member", "bob@openpim.test"), ("kind", "eligible"), ("permanent", "on")])
+        .await;
+    assert_eq!(resp.status, StatusCode::SEE_OTHER);
+    let page = b.get(resp.location()).await;
+    assert!(page.body.contains("Not allowed. Authorization_RequestDenied"), "{}", page.body);
+    assert_eq!(eligibilities(&ts, &bob, USER_ADMINISTRATOR).await, 0);
+    // Pages that need a role say so with the API's 403.
+    let audit = b.get("/audit").await;
+    assert_eq!(audit.status, StatusCode::FORBIDDEN);
+    assert!(audit.body.contains("You need a role that allows this page. Authorization_RequestDenied"));
+    let csv = b.get("/audit.csv").await;
+    assert_eq!(csv.status, StatusCode::FORBIDDEN);
+    ts.stop().await;
+}
+
+#[tokio::test]
+async fn activation_shows_requirements_and_policy_failures_as_banners() {
+    let ts = TestServer::start().await;
+    let bob = ts.create_user("bob@openpim.test").await;
+    let mut admin = Browser::new(&ts.base);
+    let page = admin.sign_in(&ts.admin_token()).await;
+    let csrf = page.csrf();
+    let added = admin
+        .post(
+            &format!("/roles/{USER_ADMINISTRATOR}/assign"),
+            &[("csrf", &csrf), ("member", "bob@openpim.test"), ("kind", "eligible"), ("permanent", "on")],
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::SEE_OTHER);
+
+    let mut b = Browser::new(&ts.base);
+    let home = b.sign_in(&mfa_token(&ts, "bob@openpim.test")).await;
+    assert!(home.body.contains("User Administrator"));
+    assert!(home.body.contains("At most 8 hours"));
+    assert!(home.body.contains("Multi-factor authentication"));
+    assert!(home.body.contains("A justification"));
+    let csrf = home.csrf();
+    // Without a justification the API refuses; the banner carries its code and rule.
+    let role = USER_ADMINISTRATOR.to_string();
+    let no_reason = b.post("/activate", &[("csrf", &csrf), ("role", &role), ("scope", "/"), ("hours", "1")]).await;
+    let page = b.get(no_reason.location()).await;
+    assert!(page.body.contains("RoleAssignmentRequestPolicyValidationFailed"), "{}", page.body);
+    assert!(page.body.contains("JustificationRule"));
+    // With one it is active.
+    let ok = b
+        .post(
+            "/activate",
+            &[("csrf", &csrf), ("role", &role), ("scope", "/"), ("hours", "1"), ("justification", "INC-1")],
+        )
+        .await;
+    let page = b.get(ok.location()).await;
+    assert!(page.body.contains("User Administrator is active."), "{}", page.body);
+    assert!(page.body.contains("Activated"));
+    let check = format!("/v1.0/openpim/accessCheck?principalId={bob}&action=microsoft.directory/users/create");
+    let (_, body) = ts.client.get(&check, &ts.admin_token()).await;
+    assert_eq!(body["allowed"], true);
+    // A malformed duration is a clear message, not a crash.
+    let bad = b.post("/activate", &[("csrf", &csrf), ("role", &role), ("scope", "/"), ("hours", "soon")]).await;
+    let page = b.get(bad.location()).await;
+    assert!(page.body.contains("number of hours"));
+    ts.stop().await;
+}
+
+/// The cookie used to be the bearer token itself, and sign-out only asked the browser to forget
+/// it: a stolen cookie kept working after sign-out (issue #12). Now it names a server-side
+/// session that sign-out deletes.
+#[tokio::test]
+async fn sign_out_ends_the_session_so_a_stolen_cookie_is_refused() {
+    let ts = TestServer::start().await;
+    let mut b = Browser::new(&ts.base);
+    let token = ts.admin_token();
+    let home = b.sign_in(&token).await;
+    assert_eq!(home.status, StatusCode::OK);
+    let cookie = b.cookies.get("openpim_session").expect("session cookie").clone();
+    assert_ne!(cookie, token, "the cookie does not carry the bearer token");
+    assert!(!cookie.contains('.'), "nor any JWT");
+
+    // A thief copies the cookie into another browser: it works while the session lives...
+    let mut thief = Browser::new(&ts.base);
+    thief.cookies.insert("openpim_session".into(), cookie.clone());
+    let stolen = thief.get("/roles").await;
+    assert_eq!(stolen.status, StatusCode::OK, "{}", stolen.body);
+
+    // ...and not after the user signs out.
+    let csrf = home.csrf();
+    let out = b.post("/signout", &[("csrf", &csrf)]).await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    assert!(!b.cookies.contains_key("openpim_session"));
+    thief.cookies.insert("openpim_session".into(), cookie.clone());
+    let refused = thief.get("/roles").await;
+    assert_eq!(refused.status, StatusCode::SEE_OTHER);
+    assert_eq!(refused.location(), "/signin");
+    assert!(!thief.cookies.contains_key("openpim_session"), "the dead cookie is cleared");
+    // A form posted with it changes nothing either.
+    thief.cookies.insert("openpim_session".into(), cookie);
+    let post = thief.post("/signout", &[("csrf", &csrf)]).await;
+    assert_eq!(post.status, StatusCode::SEE_OTHER);
+    assert_eq!(post.location(), "/signin");
+    // The bearer token itself is unaffected: it is the API's to judge, and still valid.
+    assert_eq!(ts.client.get("/v1.0/me", &token).await.0, StatusCode::OK);
+    ts.stop().await;
+}
+
+#[tokio::test]
+async fn an_invalid_session_cookie_sends_the_browser_back_to_sign_in() {
+    let ts = TestServer::start().await;
+    let mut b = Browser::new(&ts.base);
+    let expired =
+        ts.mint(ADMIN_UPN, time::OffsetDateTime::now_utc() - time::Duration::hours(2), Duration::from_secs(60));
+    for bad in [expired.as_str(), "garbage"] {
+        b.cookies.insert("openpim_session".into(), bad.into());
+        let page = b.get("/roles").await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER);
+        assert_eq!(page.location(), "/signin");
+        assert!(!b.cookies.contains_key("openpim_session"), "the bad cookie is cleared");
+        let form = b.get("/signin").await;
+        assert!(form.body.contains("Please sign in again"), "{}", form.body);
+    }
+    ts.stop().await;
+}
+
+#[tokio::test]
+async fn admins_update_and_remove_through_the_role_page_and_refusals_show_the_api_code() {
+    let ts = TestServer::start().await;
+    let bob = ts.create_user("bob@openpim.test").await;
+    let mut admin = Browser::new(&ts.base);
+    let csrf = admin.sign_in(&ts.admin_token()).await.csrf();
+    let role = format!("/roles/{GLOBAL_READER}");
+    let end = (time::OffsetDateTime::now_utc() + time::Duration::days(7)).date();
+    let end = format!("{end}T12:00");
+    let added = admin
+        .post(
+            &format!("{role}/assign"),
+            &[("csrf", &csrf), ("member", "bob@openpim.test"), ("kind", "eligible"), ("end", &end)],
+        )
+        .await;
+    let page = admin.get(added.location()).await;
+    assert!(page.body.contains("is now eligible"), "{}", page.body);
+    assert!(page.body.contains(&format!("{} UTC", end.replace('T', " "))), "the end time is shown");
+
+    // Bob may ask to extend an eligibility that ends within 14 days; an admin decides.
+    let mut b = Browser::new(&ts.base);
+    let home = b.sign_in(&mfa_token(&ts, "bob@openpim.test")).await;
+    assert!(home.body.contains("Extend eligibility by"));
+    let extend = b
+        .post(
+            "/extend",
+            &[("csrf", &home.csrf()), ("role", GLOBAL_READER), ("scope", "/"), ("kind", "eligibility"), ("days", "30")],
+        )
+        .await;
+    assert!(b.get(extend.location()).await.body.contains("waiting for an administrator"));
+
+    // The admin moves the end; the API reports the new end.
+    let new_end = (time::OffsetDateTime::now_utc() + time::Duration::days(20)).date();
+    let updated = admin
+        .post(
+            &format!("{role}/update"),
+            &[
+                ("csrf", &csrf),
+                ("kind", "eligible"),
+                ("principal", &bob),
+                ("scope", "/"),
+                ("end", &format!("{new_end}T08:30")),
+            ],
+        )
+        .await;
+    let page = admin.get(updated.location()).await;
+    assert!(page.body.contains("Updated"), "{}", page.body);
+    let path = format!("{RM}/roleEligibilitySchedules?$filter=principalId%20eq%20'{bob}'");
+    let schedules = ts.list_all(&path, &ts.admin_token()).await;
+    assert_eq!(schedules.len(), 1);
+    let got = schedules[0]["scheduleInfo"]["expiration"]["endDateTime"].as_str().unwrap().to_string();
+    assert!(got.starts_with(&format!("{new_end}T08:30:00")), "{got}");
+
+    // Removing it right away breaks the 5-minute rule: the API's code is shown, nothing changes.
+    let removed = admin
+        .post(&format!("{role}/remove"), &[("csrf", &csrf), ("kind", "eligible"), ("principal", &bob), ("scope", "/")])
+        .await;
+    let page = admin.get(removed.location()).await;
+    assert!(page.body.contains("class=\"flash err\""), "{}", page.body);
+    assert!(page.body.contains("EligibleDurationTooShort"), "{}", page.body);
+    assert_eq!(eligibilities(&ts, &bob, GLOBAL_READER).await, 1);
+
+    // A typo in the member or a bad date is a clear message.
+    let typo = admin
+        .post(
+            &format!("{role}/assign"),
+            &[("csrf", &csrf), ("member", "nobody@openpim.test"), ("kind", "eligible"), ("permanent", "on")],
+        )
+        .await;
+    assert!(admin.get(typo.location()).await.body.contains("There is no user"));
+    let bad_date = admin
+        .post(
+            &format!("{role}/assign"),
+            &[("csrf", &csrf), ("member", "bob@openpim.test"), ("kind", "active"), ("end", "soon")],
+        )
+        .await;
+    assert!(admin.get(bad_date.location()).await.body.contains("is not a date and time"));
+    ts.stop().await;
+}
+
+#[tokio::test]
+async fn nobody_approves_their_own_request_through_the_ui() {
+    let ts = TestServer::start().await;
+    let bob = ts.create_user("bob@openpim.test").await;
+    let mut admin = Browser::new(&ts.base);
+    let csrf = admin.sign_in(&ts.admin_token()).await.csrf();
+    let role = format!("/roles/{USER_ADMINISTRATOR}");
+    admin
+        .post(
+            &format!("{role}/assign"),
+            &[("csrf", &csrf), ("member", "bob@openpim.test"), ("kind", "eligible"), ("permanent", "on")],
+        )
+        .await;
+    // Approval by bob himself, set through the settings editor.
+    let settings = admin.get(&format!("{role}/settings")).await;
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("activation_hours", "8"),
+        ("mfa", "on"),
+        ("justification", "on"),
+        ("approval", "on"),
+        ("approvers", "bob@openpim.test"),
+        ("eligible_permanent", "on"),
+        ("eligible_days", "365"),
+        ("active_permanent", "on"),
+        ("active_days", "180"),
+    ];
+    assert_eq!(settings.status, StatusCode::OK);
+    let saved = admin.post(&format!("{role}/settings"), &form).await;
+    let page = admin.get(saved.location()).await;
+    assert!(page.body.contains("Saved: Approval_EndUser_Assignment."), "{}", page.body);
+    assert!(page.body.contains("value=\"bob@openpim.test\""));
+
+    let mut b = Browser::new(&ts.base);
+    let home = b.sign_in(&mfa_token(&ts, "bob@openpim.test")).await;
+    let csrf_b = home.csrf();
+    let asked = b
+        .post(
+            "/activate",
+            &[("csrf", &csrf_b), ("role", USER_ADMINISTRATOR), ("scope", "/"), ("hours", "1"), ("justification", "x")],
+        )
+        .await;
+    assert!(b.get(asked.location()).await.body.contains("waiting for approval"));
+    let path = format!("{RM}/roleAssignmentScheduleRequests?$filter=principalId%20eq%20'{bob}'");
+    let requests = ts.list_all(&path, &ts.admin_token()).await;
+    let approval = requests[0]["approvalId"].as_str().unwrap().to_string();
+    let decided = b.post("/approvals", &[("csrf", &csrf_b), ("approval", &approval), ("decision", "Approve")]).await;
+    let page = b.get(decided.location()).await;
+    let flash = page.body.split("class=\"flash err\"").nth(1).expect("an error banner").split("</p>").next().unwrap();
+    assert!(flash.contains("Authorization_RequestDenied: Nobody can approve or deny their own request."), "{flash}");
+    let requests = ts.list_all(&path, &ts.admin_token()).await;
+    assert_eq!(requests[0]["status"], "PendingApproval", "still pending");
+    ts.stop().await;
+}
+
+#[tokio::test]
+async fn groups_show_their_members_and_a_group_can_be_made_eligible_by_name() {
+    let ts = TestServer::start().await;
+    let bob = ts.create_user_named("bob@openpim.test", "Bob Builder").await;
+    let group = ts.create_group("Helpdesk Admins", true).await;
+    ts.add_group_member(&group, &bob).await;
+    ts.create_group("Not assignable", false).await;
+    let mut admin = Browser::new(&ts.base);
+    let csrf = admin.sign_in(&ts.admin_token()).await.csrf();
+    let groups = admin.get("/groups").await;
+    assert!(groups.body.contains("Helpdesk Admins"));
+    assert!(groups.body.contains("Bob Builder (bob@openpim.test)"));
+    assert!(!groups.body.contains("Not assignable"), "only role-assignable groups are listed");
+
+    let role = format!("/roles/{USER_ADMINISTRATOR}");
+    let added = admin
+        .post(
+            &format!("{role}/assign"),
+            &[("csrf", &csrf), ("member", "Helpdesk Admins"), ("kind", "eligible"), ("permanent", "on")],
+        )
+        .await;
+    let page = admin.get(added.location()).await;
+    assert!(page.body.contains("Helpdesk Admins is now eligible"), "{}", page.body);
+    assert!(page.body.contains("<td data-label=\"Type\">Group</td>"), "{}", page.body);
+    // Bob is eligible through the group, and My roles says so.
+    let mut b = Browser::new(&ts.base);
+    let home = b.sign_in(&mfa_token(&ts, "bob@openpim.test")).await;
+    assert!(home.body.contains("Via: Group"), "{}", home.body);
+    ts.stop().await;
+}
+
+/// The policy id of `role` at the tenant scope.
+async fn policy_of(ts: &TestServer, role: &str) -> String {
+    let rows = ts
+        .list_all(
+            &format!(
+                "/v1.0/policies/roleManagementPolicyAssignments?$filter=scopeId%20eq%20'/'%20and%20scopeType%20eq%20'DirectoryRole'%20and%20roleDefinitionId%20eq%20'{role}'"
+            ),
+            &ts.admin_token(),
+        )
+        .await;
+    rows[0]["policyId"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn my_roles_shows_the_requirements_the_api_enforces() {
+    let ts = TestServer::start().await;
+    let bob = ts.create_user("bob@openpim.test").await;
+    let admin = ts.admin_token();
+    let (status, body) = ts
+        .client
+        .post(
+            &format!("{RM}/roleEligibilityScheduleRequests"),
+            &admin,
+            serde_json::json!({"action": "adminAssign", "principalId": bob, "roleDefinitionId": USER_ADMINISTRATOR,
+                   "directoryScopeId": "/", "justification": "on call",
+                   "scheduleInfo": {"expiration": {"type": "noExpiration"}}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    // The enablement rule no longer lists Justification, but the approval rule requires the
+    // requester's justification: core's effective rules (and so the API) still require one.
+    let policy = policy_of(&ts, USER_ADMINISTRATOR).await;
+    let rules = format!("/v1.0/policies/roleManagementPolicies/{policy}/rules");
+    let (status, body) = ts
+        .client
+        .patch(
+            &format!("{rules}/Enablement_EndUser_Assignment"),
+            &admin,
+            serde_json::json!({"@odata.type": "#microsoft.graph.unifiedRoleManagementPolicyEnablementRule",
+                   "id": "Enablement_EndUser_Assignment", "enabledRules": ["MultiFactorAuthentication"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let (status, body) = ts
+        .client
+        .patch(
+            &format!("{rules}/Approval_EndUser_Assignment"),
+            &admin,
+            serde_json::json!({"@odata.type": "#microsoft.graph.unifiedRoleManagementPolicyApprovalRule",
+                   "id": "Approval_EndUser_Assignment",
+                   "setting": {"isApprovalRequired": true, "isRequestorJustificationRequired": true,
+                               "approvalMode": "SingleStage",
+                               "approvalStages": [{"approvalStageTimeOutInDays": 1, "isApproverJustificationRequired": false,
+                                                   "escalationTimeInMinutes": 0, "isEscalationEnabled": false,
+                                                   "primaryApprovers": [{"@odata.type": "#microsoft.graph.singleUser", "userId": ts.admin_id}],
+                                                   "escalationApprovers": []}]}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+
+    let mut b = Browser::new(&ts.base);
+    let home = b.sign_in(&mfa_token(&ts, "bob@openpim.test")).await;
+    assert!(home.body.contains("User Administrator"), "{}", home.body);
+    assert!(home.body.contains("<li>A justification</li>"), "{}", home.body);
+    assert!(home.body.contains("Justification (required)"), "{}", home.body);
+    assert!(home.body.contains("<li>Approval</li>"), "{}", home.body);
+    // What the page says is what the API does: without a justification it refuses.
+    let csrf = home.csrf();
+    let role = USER_ADMINISTRATOR.to_string();
+    let refused = b.post("/activate", &[("csrf", &csrf), ("role", &role), ("scope", "/"), ("hours", "1")]).await;
+    let page = b.get(refused.location()).await;
+    assert!(page.body.contains("JustificationRule"), "{}", page.body);
+    ts.stop().await;
+}
+
+#[tokio::test]
+async fn download_csv_is_the_apis_csv_export() {
+    let ts = TestServer::start().await;
+    ts.create_user_named("csv@openpim.test", "CSV Person").await;
+    let mut admin = Browser::new(&ts.base);
+    admin.sign_in(&ts.admin_token()).await;
+    let csv = admin.get("/audit.csv?actor=admin%40openpim.test").await;
+    assert_eq!(csv.status, StatusCode::OK, "{}", csv.body);
+    assert!(csv.headers["content-type"].to_str().unwrap().starts_with("text/csv"));
+    // Byte for byte what the API serves for the same filter.
+    let filter = "initiatedBy/user/userPrincipalName%20eq%20'admin%40openpim.test'";
+    let api = ts
+        .client
+        .http
+        .get(ts.client.url(&format!("/v1.0/openpim/auditLogs/directoryAudits/csv?$filter={filter}")))
+        .bearer_auth(ts.admin_token())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(csv.body, api);
+    assert!(csv.body.starts_with("\"activityDateTime\",\"category\""), "{}", csv.body);
+    assert!(csv.body.contains("CSV Person"), "{}", csv.body);
+    ts.stop().await;
+}
+
+#[tokio::test]
+async fn a_member_without_a_reading_role_sees_the_role_but_not_who_holds_it() {
+    let ts = TestServer::start().await;
+    ts.create_user("bob@openpim.test").await;
+    let mut admin = Browser::new(&ts.base);
+    admin.sign_in(&ts.admin_token()).await;
+    let as_admin = admin.get(&format!("/roles/{USER_ADMINISTRATOR}")).await;
+    assert!(!as_admin.body.contains("shown to directory readers"), "an administrator sees the holders");
+    assert!(as_admin.body.contains("Eligible assignments"));
+
+    let mut b = Browser::new(&ts.base);
+    b.sign_in(&ts.token_for("bob@openpim.test")).await;
+    let page = b.get(&format!("/roles/{USER_ADMINISTRATOR}")).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("User Administrator"), "the role itself is readable by members");
+    assert!(page.body.contains("shown to directory readers"), "the holders are not: {}", page.body);
+    assert!(!page.body.contains("Eligible assignments"));
+    ts.stop().await;
+}
