@@ -18,9 +18,7 @@ use reqwest::StatusCode;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::time::Duration;
-use tokio::io::{AsyncBufReadExt, BufReader};
 
 const AUDIENCE: &str = "api://openpim";
 const WEB_CLIENT: &str = "openpim-web";
@@ -43,41 +41,19 @@ struct Ready {
 
 /// The running provider; killed when dropped.
 struct Provider {
-    _child: tokio::process::Child,
+    _running: common::oidc_provider::RunningProvider,
     issuer: String,
     keys: Vec<KeyInfo>,
 }
 
 impl Provider {
-    /// Starts the provider, or `None` (after saying so on stderr) when node is not installed.
+    /// Starts the provider (the suite's shared start-up, `common::oidc_provider`), or `None`
+    /// (after saying so on stderr) when node is not installed.
     async fn start() -> Option<Self> {
-        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/oidc");
-        if std::process::Command::new("node").arg("--version").output().is_err() {
-            eprintln!("\n*** SKIPPED: node is not installed, so the web sign-in tests did not run. ***\n");
-            return None;
-        }
-        assert!(
-            dir.join("node_modules/oidc-provider").exists(),
-            "node is installed but tests/oidc has no packages: run `npm ci` in {}",
-            dir.display()
-        );
-        let mut child = tokio::process::Command::new("node")
-            .arg("provider.mjs")
-            .current_dir(&dir)
-            .env("OIDC_AUDIENCE", AUDIENCE)
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("node starts");
-        let stdout = child.stdout.take().unwrap();
-        let mut line = String::new();
-        tokio::time::timeout(Duration::from_secs(30), BufReader::new(stdout).read_line(&mut line))
-            .await
-            .expect("the provider starts within 30 s")
-            .expect("the provider's start line");
-        let ready: Ready = serde_json::from_str(&line).unwrap_or_else(|e| panic!("start line {line:?}: {e}"));
-        Some(Self { _child: child, issuer: ready.issuer, keys: ready.keys })
+        let running = common::oidc_provider::start(&[("OIDC_AUDIENCE", AUDIENCE)]).await?;
+        let ready: Ready = serde_json::from_value(running.start_line.clone())
+            .unwrap_or_else(|e| panic!("start line {}: {e}", running.start_line));
+        Some(Self { _running: running, issuer: ready.issuer, keys: ready.keys })
     }
 
     /// OpenPIM's configuration for this provider, with the web client.
