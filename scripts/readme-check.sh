@@ -169,10 +169,41 @@ answer "rg-web/providers/Microsoft.Authorization/roleAssignments/" 201 \
 answer 'roleAssignments?api-version' 200 \
     | jq -e --arg ops "$OPS" --arg me "$ME" '[.value[].properties.principalId] | index($ops) and index($me)' >/dev/null \
     || fail "the resource group's atScope() list lacks the group's or the Owner's assignment"
+echo "   Azure RBAC walkthrough answered as expected"
+
+# The third block: PIM for Azure resources (settings, eligibility, activation, approval), sourced
+# in the same shell so it continues with SUB, ROLE, ME and the tokens.
+[ -s "$WORK/azure-3.sh" ] || fail "no third sh block (PIM for Azure resources) under '## Azure resource roles'"
+sed -i "s|https://127.0.0.1:8443|https://127.0.0.1:$TLS_PORT|g" "$WORK/azure-3.sh"
+set +u
+trap 'fail "a README command of the Azure PIM block failed (its output: $(cat "$WORK/azure-3.out"))"' ERR
+# shellcheck disable=SC1091
+source "$WORK/azure-3.sh" >"$WORK/azure-3.out"
+trap - ERR
+set -u
+[[ "${CONTRACTOR:-}" =~ ^[0-9a-f-]{36}$ ]] || fail "CONTRACTOR is not a GUID: '${CONTRACTOR:-}'"
+[[ "${POLICY:-}" == /subscriptions/$SUB/providers/Microsoft.Authorization/roleManagementPolicies/* ]] \
+    || fail "the policy assignment list did not name the role's policy at the subscription: '${POLICY:-}'"
+answer 'roleManagementPolicies/' 200 \
+    | jq -e '[.properties.rules[] | select(.id == "Approval_EndUser_Assignment") | .setting.isApprovalRequired] == [true]' \
+        >/dev/null || fail "the approval rule was not set on the role's settings"
+answer 'roleEligibilityScheduleRequests/' 201 \
+    | jq -e --arg who "$CONTRACTOR" '.properties.status == "Provisioned" and .properties.principalId == $who' >/dev/null \
+    || fail "the contractor was not made eligible"
+answer 'roleAssignmentScheduleRequests/' 201 | jq -e '.properties.status == "PendingApproval"' >/dev/null \
+    || fail "the contractor's activation did not wait for approval"
+[[ "${APPROVAL:-}" == /providers/Microsoft.Authorization/roleAssignmentApprovals/* ]] \
+    || fail "the pending activation named no approval: '${APPROVAL:-}'"
+answer '/stages/' 200 | jq -e '.properties.reviewResult == "Approve"' >/dev/null \
+    || fail "the approver's decision was not recorded"
+answer 'rg-web/providers/Microsoft.Authorization/permissions' 200 \
+    | jq -e '[.value[].actions[]] | index("*")' >/dev/null \
+    || fail "after approval the contractor's permissions at rg-web lack the custom role's actions"
+echo "   Azure PIM walkthrough answered as expected"
+
 kill -TERM "$SERVER_PID"
 status=0
 wait "$SERVER_PID" || status=$?
 SERVER_PID=
 [ "$status" = 0 ] || fail "the TLS server exited with status $status after SIGTERM"
-echo "   Azure walkthrough answered as expected"
 echo "== readme-check: OK"

@@ -36,6 +36,11 @@ import helpers  # noqa: E402
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ADMIN_UPN = "admin@openpim.local"
 
+# libfaketime moves the server's clock for PIM's time rules (the 5-minute lock, expiry); as in the
+# Graph SDK suite (tests/sdk), only when Debian's faketime is installed (CI installs it).
+FAKETIME_LIB = next((p for p in (Path("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"),
+                                  Path("/usr/lib/faketime/libfaketime.so.1")) if p.exists()), None)
+
 
 def binary_path() -> Path:
     """$OPENPIM_BIN if set (scripts/test-azure-sdk.sh sets it), else target/debug/openpim."""
@@ -77,6 +82,17 @@ class Server:
         # The server's --database when not SQLite in the data directory: `openpim token` looks the
         # user up there.
         self.database: str | None = None
+        self.clock_file: Path | None = None
+        self.clock_offset = 0
+
+    def advance(self, minutes: int) -> None:
+        """Moves the server's clock forward (libfaketime reads the offset file on every call).
+        Sparingly: the session shares the server, and tokens are minted in real time, so the
+        offset eats into their hour (keep the session's total well under 45 minutes)."""
+        if self.clock_file is None:
+            pytest.skip("libfaketime is not installed (apt-get install faketime); cannot move the server's clock")
+        self.clock_offset += minutes
+        self.clock_file.write_text(f"+{self.clock_offset}m\n")
 
     def token(self, upn: str, audience: str | None = None) -> str:
         """A token of the local issuer for `upn`; Graph's audience unless `audience` is given."""
@@ -118,9 +134,17 @@ def server() -> Server:
         separator = "&" if "?" in postgres else "?"
         database = f"{postgres}{separator}options=-c%20search_path%3D{schema}"
         args += ["--database", database]
+    # The server's wall clock follows an offset file the PIM tests move forward (monotonic timers
+    # stay real).
+    clock_file = data / "clock-offset"
+    if FAKETIME_LIB is not None:
+        clock_file.write_text("+0m\n")
+        env.update(LD_PRELOAD=str(FAKETIME_LIB), FAKETIME_TIMESTAMP_FILE=str(clock_file),
+                   FAKETIME_NO_CACHE="1", FAKETIME_DONT_FAKE_MONOTONIC="1")
     proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env)
     srv = Server(binary, data, port, certs / "ca.pem", proc, log_path)
     srv.database = database
+    srv.clock_file = clock_file if FAKETIME_LIB is not None else None
     deadline = time.monotonic() + 60
     try:
         while True:

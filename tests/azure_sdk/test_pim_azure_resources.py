@@ -1,0 +1,250 @@
+"""PIM for Azure resources through azure-mgmt-authorization 4.0.0: issue #16's scenario from the
+"Use Azure custom roles in PIM" page. Employees are eligible for a built-in role and activate it
+without approval; contractors get a custom role duplicating it, whose settings at the subscription
+require approval. A contractor activates at a resource group below the subscription, an approver
+approves through roleAssignmentApprovals, the effective permissions change, and the activation
+ends by deactivation (after the 5-minute lock) and by expiry. Every call goes through the SDK's
+operation groups (2020-10-01 for PIM, 2021-01-01-preview for approvals, 2022-04-01 for roles and
+permissions); the server's clock moves with libfaketime.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import pytest
+from azure.mgmt.authorization.v2020_10_01.models import (
+    ApprovalSettings,
+    ApprovalStage,
+    RoleAssignmentScheduleRequest,
+    RoleEligibilityScheduleRequest,
+    RoleManagementPolicy,
+    RoleManagementPolicyApprovalRule,
+    RoleManagementPolicyRuleTarget,
+    UserSet,
+)
+from azure.mgmt.authorization.v2021_01_01_preview.models import RoleAssignmentApprovalStepProperties
+from azure.mgmt.authorization.v2022_04_01.models import Permission, RoleDefinition
+
+import helpers
+from helpers import arm_error
+
+# Built-in "Virtual Machine Contributor": the role the custom-roles page duplicates for contractors.
+VM_CONTRIBUTOR = "9980e02c-c2be-4d73-94e8-173b1dc7cf3c"
+VM_START = "Microsoft.Compute/virtualMachines/start/action"
+# Eligibilities end: Azure's default settings for a resource role require an end (at most a year).
+ELIGIBLE_FOR = "P180D"
+
+
+def schedule(duration: str | None = None) -> dict:
+    """scheduleInfo starting now (the server's now: no startDateTime), for `duration` or for good."""
+    if duration is None:
+        return {"expiration": {"type": "NoExpiration"}}
+    return {"expiration": {"type": "AfterDuration", "duration": duration}}
+
+
+def role_id(subscription_id: str, guid: str) -> str:
+    return helpers.role_definition_id(subscription_id, guid)
+
+
+def actions_at_group(arm: helpers.Arm, resource_group: str) -> set[str]:
+    """The caller's effective control-plane actions at the resource group (permissions API)."""
+    return {a.lower() for p in arm.authorization.permissions.list_for_resource_group(resource_group)
+            for a in (p.actions or [])}
+
+
+def actions_at_subscription(arm: helpers.Arm, subscription_id: str) -> set[str]:
+    """The same at the subscription (the permissions API there has no SDK operation)."""
+    response = arm.send("GET", f"/subscriptions/{subscription_id}/providers/Microsoft.Authorization/permissions"
+                               "?api-version=2022-04-01")
+    assert response.status_code == 200, response.text()
+    return {a.lower() for p in response.json()["value"] for a in p.get("actions", [])}
+
+
+def policy_for(arm: helpers.Arm, scope: str, role_guid: str) -> RoleManagementPolicy:
+    """The role's settings at `scope`, found as clients find them: through the policy assignment
+    that names the role (the SDK's list has no $filter), then the policy it points to."""
+    assignments = [a for a in arm.authorization.role_management_policy_assignments.list_for_scope(scope)
+                   if helpers.guid_of(a.role_definition_id) == role_guid]
+    assert len(assignments) == 1, f"one policy assignment for {role_guid} at {scope}: {assignments}"
+    return arm.authorization.role_management_policies.get(scope, helpers.guid_of(assignments[0].policy_id))
+
+
+@pytest.fixture(scope="module")
+def contractor_role(admin, subscription_id):
+    """The custom role duplicating Virtual Machine Contributor, assignable at the subscription."""
+    scope = helpers.subscription_scope(subscription_id)
+    source = admin.authorization.role_definitions.get(scope, VM_CONTRIBUTOR)
+    guid = str(uuid.uuid4())
+    block = source.permissions[0]
+    admin.authorization.role_definitions.create_or_update(scope, guid, RoleDefinition(
+        role_name=f"Virtual Machine Contributor (contractors) {guid[:8]}",
+        description="Virtual Machine Contributor for contractors: activation needs approval",
+        role_type="CustomRole",
+        permissions=[Permission(actions=list(block.actions), not_actions=list(block.not_actions or []))],
+        assignable_scopes=[scope],
+    ))
+    return guid
+
+
+@pytest.fixture(scope="module")
+def approver(directory, admin, subscription_id):
+    """A user who approves contractors' activations (and holds no Azure role)."""
+    return directory.create_user("approver")
+
+
+@pytest.fixture(scope="module")
+def approval_required(admin, subscription_id, contractor_role, approver):
+    """The contractor role's settings at the subscription: activation needs the approver."""
+    scope = helpers.subscription_scope(subscription_id)
+    policy = policy_for(admin, scope, contractor_role)
+    rule = RoleManagementPolicyApprovalRule(
+        id="Approval_EndUser_Assignment",
+        target=RoleManagementPolicyRuleTarget(caller="EndUser", operations=["All"], level="Assignment"),
+        setting=ApprovalSettings(
+            is_approval_required=True, is_approval_required_for_extension=False,
+            is_requestor_justification_required=True, approval_mode="SingleStage",
+            approval_stages=[ApprovalStage(
+                approval_stage_time_out_in_days=1, is_approver_justification_required=True,
+                escalation_time_in_minutes=0, is_escalation_enabled=False,
+                primary_approvers=[UserSet(user_type="User", is_backup=False, id=approver["id"],
+                                           description="Contractor approver")],
+            )],
+        ),
+    )
+    updated = admin.authorization.role_management_policies.update(scope, policy.name,
+                                                                   RoleManagementPolicy(rules=[rule]))
+    return updated
+
+
+def test_settings_are_per_role_and_scope_and_answer_every_rule(admin, subscription_id, resource_group,
+                                                               contractor_role, approval_required):
+    rules = {r.id: r for r in approval_required.rules}
+    assert rules["Approval_EndUser_Assignment"].setting.is_approval_required is True
+    # A partial update keeps the other rules (merged by id, as Azure answers it).
+    assert {"Expiration_EndUser_Assignment", "Enablement_EndUser_Assignment",
+            "Expiration_Admin_Eligibility"} <= set(rules)
+    # Not inherited: the resource group below keeps the defaults, the built-in keeps its own.
+    below = policy_for(admin, helpers.resource_group_scope(subscription_id, resource_group), contractor_role)
+    assert {r.id: r for r in below.rules}["Approval_EndUser_Assignment"].setting.is_approval_required is False
+    builtin = policy_for(admin, helpers.subscription_scope(subscription_id), VM_CONTRIBUTOR)
+    assert {r.id: r for r in builtin.rules}["Approval_EndUser_Assignment"].setting.is_approval_required is False
+
+
+def test_an_employee_activates_the_builtin_role_without_approval(server, admin, arm_for, directory,
+                                                                 subscription_id, resource_group):
+    employee = directory.create_user("employee")
+    scope = helpers.subscription_scope(subscription_id)
+    eligibility = admin.authorization.role_eligibility_schedule_requests.create(
+        scope, str(uuid.uuid4()), RoleEligibilityScheduleRequest(
+            principal_id=employee["id"], role_definition_id=role_id(subscription_id, VM_CONTRIBUTOR),
+            request_type="AdminAssign", justification="employees are eligible", schedule_info=schedule(ELIGIBLE_FOR)))
+    assert eligibility.status == "Provisioned"
+
+    me = arm_for(employee["userPrincipalName"])
+    assert VM_START.lower() not in actions_at_group(me, resource_group)
+    group_scope = helpers.resource_group_scope(subscription_id, resource_group)
+    activation = me.authorization.role_assignment_schedule_requests.create(
+        group_scope, str(uuid.uuid4()), RoleAssignmentScheduleRequest(
+            principal_id=employee["id"], role_definition_id=role_id(subscription_id, VM_CONTRIBUTOR),
+            request_type="SelfActivate", justification="patching the VMs", schedule_info=schedule("PT1H")))
+    assert activation.status == "Provisioned", activation.status
+    assert VM_START.lower() in actions_at_group(me, resource_group)
+    instances = [i for i in me.authorization.role_assignment_schedule_instances.list_for_scope(
+        group_scope, filter="asTarget()") if helpers.guid_of(i.role_definition_id) == VM_CONTRIBUTOR]
+    assert [i.assignment_type for i in instances] == ["Activated"]
+
+
+def test_a_contractor_activates_at_a_resource_group_with_approval_then_deactivates(
+        server, admin, arm_for, directory, subscription_id, resource_group, contractor_role,
+        approval_required, approver):
+    contractor = directory.create_user("contractor")
+    sub_scope = helpers.subscription_scope(subscription_id)
+    group_scope = helpers.resource_group_scope(subscription_id, resource_group)
+    role = role_id(subscription_id, contractor_role)
+    eligible = admin.authorization.role_eligibility_schedule_requests.create(
+        sub_scope, str(uuid.uuid4()), RoleEligibilityScheduleRequest(
+            principal_id=contractor["id"], role_definition_id=role, request_type="AdminAssign",
+            justification="six-month contract", schedule_info=schedule(ELIGIBLE_FOR)))
+    assert eligible.status == "Provisioned"
+
+    me = arm_for(contractor["userPrincipalName"])
+    before = actions_at_group(me, resource_group)
+    assert VM_START.lower() not in before
+
+    # Activation at the resource group below the eligibility's subscription waits for approval.
+    request_name = str(uuid.uuid4())
+    pending = me.authorization.role_assignment_schedule_requests.create(
+        group_scope, request_name, RoleAssignmentScheduleRequest(
+            principal_id=contractor["id"], role_definition_id=role, request_type="SelfActivate",
+            justification="maintenance window", schedule_info=schedule("PT1H")))
+    assert pending.status == "PendingApproval", pending.status
+    assert pending.approval_id, "a pending request names its approval"
+    assert VM_START.lower() not in actions_at_group(me, resource_group)
+
+    # The requester cannot approve their own request.
+    approver_arm = arm_for(approver["userPrincipalName"])
+    approval_id = helpers.guid_of(pending.approval_id)
+    [stage] = approval_stages(approver_arm, approval_id)
+    with pytest.raises(Exception) as refused:
+        me.authorization.role_assignment_approval_step.put(
+            approval_id, stage.name, RoleAssignmentApprovalStepProperties(review_result="Approve",
+                                                                          justification="me"))
+    status, _code, _message = arm_error(refused)
+    assert status in (403, 400), status
+
+    # The approver approves; the contractor now holds the role's actions at the resource group.
+    decided = approver_arm.authorization.role_assignment_approval_step.put(
+        approval_id, stage.name, RoleAssignmentApprovalStepProperties(review_result="Approve",
+                                                                      justification="planned change"))
+    assert decided.review_result == "Approve"
+    assert me.authorization.role_assignment_schedule_requests.get(group_scope, request_name).status in (
+        "Provisioned", "Granted")
+    assert VM_START.lower() in actions_at_group(me, resource_group)
+    # ... at the resource group only: not at the subscription where the eligibility is.
+    assert VM_START.lower() not in actions_at_subscription(me, subscription_id)
+
+    # Deactivation within 5 minutes of activation is refused; after them it ends the access.
+    deactivate = RoleAssignmentScheduleRequest(principal_id=contractor["id"], role_definition_id=role,
+                                               request_type="SelfDeactivate")
+    with pytest.raises(Exception) as too_soon:
+        me.authorization.role_assignment_schedule_requests.create(group_scope, str(uuid.uuid4()), deactivate)
+    status, code, _ = arm_error(too_soon)
+    assert (status, code) == (400, "ActiveDurationTooShort"), (status, code)
+    server.advance(6)
+    done = me.authorization.role_assignment_schedule_requests.create(group_scope, str(uuid.uuid4()), deactivate)
+    assert done.status in ("Revoked", "Provisioned"), done.status
+    assert VM_START.lower() not in actions_at_group(me, resource_group)
+
+
+def approval_stages(approver_arm: helpers.Arm, approval_id: str) -> list:
+    """The approval's stages as its approver reads them (the one stage of a single-stage rule)."""
+    approval = approver_arm.authorization.role_assignment_approval.get_by_id(approval_id)
+    stages = approval.stages or []
+    assert len(stages) == 1, stages
+    assert stages[0].status in ("InProgress", "NotStarted"), stages[0].status
+    return stages
+
+
+def test_an_activation_ends_at_its_exact_expiry(server, admin, arm_for, directory, subscription_id,
+                                               resource_group):
+    person = directory.create_user("shortlived")
+    scope = helpers.subscription_scope(subscription_id)
+    role = role_id(subscription_id, VM_CONTRIBUTOR)
+    admin.authorization.role_eligibility_schedule_requests.create(
+        scope, str(uuid.uuid4()), RoleEligibilityScheduleRequest(
+            principal_id=person["id"], role_definition_id=role, request_type="AdminAssign",
+            justification="eligible", schedule_info=schedule(ELIGIBLE_FOR)))
+    me = arm_for(person["userPrincipalName"])
+    activation = me.authorization.role_assignment_schedule_requests.create(
+        scope, str(uuid.uuid4()), RoleAssignmentScheduleRequest(
+            principal_id=person["id"], role_definition_id=role, request_type="SelfActivate",
+            justification="ten minutes", schedule_info=schedule("PT10M")))
+    assert activation.status == "Provisioned", activation.status
+    assert VM_START.lower() in actions_at_group(me, resource_group)
+    [instance] = [i for i in me.authorization.role_assignment_schedule_instances.list_for_scope(
+        scope, filter="asTarget()") if helpers.guid_of(i.role_definition_id) == VM_CONTRIBUTOR]
+    assert instance.end_date_time - instance.start_date_time == dt.timedelta(minutes=10)
+    server.advance(11)
+    assert VM_START.lower() not in actions_at_group(me, resource_group)
