@@ -123,7 +123,8 @@ impl CedarAzure {
                 Principal::Group(g) => uid(&group, w.groups[g as usize].id.to_string()),
             };
             for t in &templates[&role] {
-                let vals = HashMap::from([(SlotId::principal(), holder.clone()), (SlotId::resource(), uid(&scope, key(s)))]);
+                let vals =
+                    HashMap::from([(SlotId::principal(), holder.clone()), (SlotId::resource(), uid(&scope, key(s)))]);
                 policies.link(t.clone(), PolicyId::new(format!("a{linked}")), vals).map_err(|e| e.to_string())?;
                 linked += 1;
             }

@@ -13,7 +13,9 @@
 use openpim_core::access::{Grant, GrantSource};
 use openpim_core::azure_catalog::{self, OperationKind};
 use openpim_core::change::IndexUpdate;
-use openpim_core::roles::{azure as azure_roles, AzureRoleProperties, PermissionDialect, RoleDefinition, RolePermission};
+use openpim_core::roles::{
+    azure as azure_roles, AzureRoleProperties, PermissionDialect, RoleDefinition, RolePermission,
+};
 use openpim_core::scope::{ArmScope, ArmScopeKind, Scope};
 use openpim_core::{Instant, ObjectId};
 use rand::{Rng, SeedableRng};
@@ -263,7 +265,12 @@ const CUSTOM_ROLES: &[(&str, &[Block])] = &[
     (
         "Bench SQL Two Blocks",
         &[
-            (&["Microsoft.Sql/*"], &["Microsoft.Sql/servers/delete", "Microsoft.Sql/servers/databases/delete"], &[], &[]),
+            (
+                &["Microsoft.Sql/*"],
+                &["Microsoft.Sql/servers/delete", "Microsoft.Sql/servers/databases/delete"],
+                &[],
+                &[],
+            ),
             (&["Microsoft.Sql/servers/databases/delete"], &[], &[], &[]),
         ],
     ),
@@ -347,7 +354,11 @@ impl AzureWorkload {
                     .collect(),
                 created: now,
                 modified: now,
-                azure: AzureRoleProperties { assignable_scopes: vec![root.clone()], created_by: None, updated_by: None },
+                azure: AzureRoleProperties {
+                    assignable_scopes: vec![root.clone()],
+                    created_by: None,
+                    updated_by: None,
+                },
             });
         }
         let assignments = Self::generate_assignments(spec, &scopes, &roles, users.len() as u32, groups.len(), &mut rng);
@@ -420,10 +431,8 @@ impl AzureWorkload {
         for i in 0..count {
             let id = random_id(rng);
             // A third of the groups are members of an earlier group, at most three levels deep.
-            let parent =
-                if i > 0 && rng.random_bool(0.33) { Some(rng.random_range(0..i)) } else { None }.filter(|&p| {
-                    groups[p as usize].depth < 2
-                });
+            let parent = if i > 0 && rng.random_bool(0.33) { Some(rng.random_range(0..i)) } else { None }
+                .filter(|&p| groups[p as usize].depth < 2);
             let depth = parent.map_or(0, |p| groups[p as usize].depth + 1);
             groups.push(SecurityGroup { id, parent, depth });
         }
@@ -455,7 +464,8 @@ impl AzureWorkload {
             })
             .collect();
         let popular_total: u32 = popular.iter().map(|(_, w)| w).sum();
-        let custom: Vec<u16> = roles.iter().enumerate().filter(|(_, r)| !r.is_built_in).map(|(i, _)| i as u16).collect();
+        let custom: Vec<u16> =
+            roles.iter().enumerate().filter(|(_, r)| !r.is_built_in).map(|(i, _)| i as u16).collect();
         let unconditioned: Vec<u16> = roles
             .iter()
             .enumerate()
@@ -484,7 +494,17 @@ impl AzureWorkload {
                 let draw = rng.random_range(0..100u32);
                 let role = if draw < popular_total {
                     let mut left = draw;
-                    popular.iter().find(|(_, w)| if left < *w { true } else { left -= w; false }).map(|(r, _)| *r)
+                    popular
+                        .iter()
+                        .find(|(_, w)| {
+                            if left < *w {
+                                true
+                            } else {
+                                left -= w;
+                                false
+                            }
+                        })
+                        .map(|(r, _)| *r)
                 } else {
                     None
                 };
@@ -576,7 +596,10 @@ impl AzureWorkload {
         }));
         for (u, gs) in self.user_groups.iter().enumerate() {
             out.extend(
-                gs.iter().map(|&g| IndexUpdate::MemberAdded { group_id: self.groups[g as usize].id, member_id: self.users[u] }),
+                gs.iter().map(|&g| IndexUpdate::MemberAdded {
+                    group_id: self.groups[g as usize].id,
+                    member_id: self.users[u],
+                }),
             );
         }
         for (i, a) in self.assignments.iter().enumerate() {
@@ -640,7 +663,10 @@ impl AzureWorkload {
             .iter()
             .copied()
             .filter(|&i| {
-                self.roles[self.assignments[i].role as usize].role_permissions.iter().any(|p| !p.allowed_data_actions.is_empty())
+                self.roles[self.assignments[i].role as usize]
+                    .role_permissions
+                    .iter()
+                    .any(|p| !p.allowed_data_actions.is_empty())
             })
             .collect();
         let universe: [Vec<&'static str>; 2] = [
@@ -855,13 +881,19 @@ mod tests {
             assert_eq!(parsed.key(), s.text.to_ascii_lowercase());
             assert_eq!(parsed.kind(), s.kind);
             let parent = parsed.parent_in(index.management_groups());
-            assert_eq!(parent.map(|p| p.key().to_string()), s.parent.map(|p| w.scopes[p as usize].text.to_ascii_lowercase()));
+            assert_eq!(
+                parent.map(|p| p.key().to_string()),
+                s.parent.map(|p| w.scopes[p as usize].text.to_ascii_lowercase())
+            );
         }
         assert_eq!(index.grant_count(), w.assignments.len());
         // Every level holds assignments, groups nest, windows of every kind exist.
-        for kind in
-            [ArmScopeKind::ManagementGroup, ArmScopeKind::Subscription, ArmScopeKind::ResourceGroup, ArmScopeKind::Resource]
-        {
+        for kind in [
+            ArmScopeKind::ManagementGroup,
+            ArmScopeKind::Subscription,
+            ArmScopeKind::ResourceGroup,
+            ArmScopeKind::Resource,
+        ] {
             assert!(w.assignments.iter().any(|a| w.scopes[a.scope as usize].kind == kind), "{kind:?}");
         }
         assert!(w.groups.iter().any(|g| g.depth == 2));
