@@ -20,7 +20,9 @@ pub const AGREEMENT_SAMPLE: usize = 2_000;
 /// with `OPENPIM_BENCH_SMOKE=1`), `OPENPIM_BENCH_QUERIES` (timed query list, default 2000),
 /// `OPENPIM_BENCH_AZURE_AGREEMENT` (how many of the timed queries the engines must also agree on
 /// before timing, default 100: at the large size an anchor check takes a good part of a second),
-/// `OPENPIM_BENCH_SECONDS` (time per engine; default 3, 0.3 in smoke runs).
+/// `OPENPIM_BENCH_SECONDS` (time per engine; default 3, 0.3 in smoke runs),
+/// `OPENPIM_BENCH_AZURE_MIN_CHECKS` (the anchors are timed on at least this many checks even when
+/// that takes longer; default 20, 5 in smoke runs).
 #[derive(Debug, Clone)]
 pub struct AzureRunConfig {
     pub size: String,
@@ -28,6 +30,7 @@ pub struct AzureRunConfig {
     pub queries: usize,
     pub timed_agreement: usize,
     pub seconds: f64,
+    pub anchor_checks: u64,
     pub smoke: bool,
 }
 
@@ -58,7 +61,8 @@ impl AzureRunConfig {
             Err(_) if smoke => 0.3,
             Err(_) => 3.0,
         };
-        Ok(AzureRunConfig { size, spec, queries, timed_agreement, seconds, smoke })
+        let anchor_checks = number("OPENPIM_BENCH_AZURE_MIN_CHECKS", if smoke { 5 } else { 20 })?.max(1);
+        Ok(AzureRunConfig { size, spec, queries, timed_agreement, seconds, anchor_checks, smoke })
     }
 }
 
@@ -151,8 +155,13 @@ impl AzureSetup {
 
 /// Checks per second of `engine` over `prepared` (cycled), and how many checks were timed: after
 /// one warm-up check, batches double while they take under 10 ms, so the clock is read rarely
-/// for a fast engine and a slow one stops soon after `min_time`.
-pub fn rate<Q, E: AccessEngine<Q>>(engine: &E, prepared: &[E::Prepared], min_time: Duration) -> (f64, u64) {
+/// for a fast engine and a slow one stops soon after `min_time` (but not before `min_checks`).
+pub fn rate<Q, E: AccessEngine<Q>>(
+    engine: &E,
+    prepared: &[E::Prepared],
+    min_time: Duration,
+    min_checks: u64,
+) -> (f64, u64) {
     if prepared.is_empty() {
         return (0.0, 0);
     }
@@ -166,7 +175,7 @@ pub fn rate<Q, E: AccessEngine<Q>>(engine: &E, prepared: &[E::Prepared], min_tim
             next = (next + 1) % prepared.len();
         }
         checks += batch;
-        if start.elapsed() >= min_time {
+        if start.elapsed() >= min_time && checks >= min_checks {
             break;
         }
         if batch_start.elapsed() < Duration::from_millis(10) {
@@ -198,11 +207,12 @@ pub struct AzureFigures {
 }
 
 impl AzureFigures {
-    pub fn measure(setup: &AzureSetup, agreement: Agreement, min_time: Duration) -> AzureFigures {
+    /// Times each engine for `min_time`, the anchors for at least `anchor_checks` checks.
+    pub fn measure(setup: &AzureSetup, agreement: Agreement, min_time: Duration, anchor_checks: u64) -> AzureFigures {
         let q = &setup.queries;
-        let (openpim, openpim_checks) = rate(&setup.openpim, &setup.openpim.prepare_all(q), min_time);
-        let (casbin, casbin_checks) = rate(&setup.casbin, &setup.casbin.prepare_all(q), min_time);
-        let (cedar, cedar_checks) = rate(&setup.cedar, &setup.cedar.prepare_all(q), min_time);
+        let (openpim, openpim_checks) = rate(&setup.openpim, &setup.openpim.prepare_all(q), min_time, 1);
+        let (casbin, casbin_checks) = rate(&setup.casbin, &setup.casbin.prepare_all(q), min_time, anchor_checks);
+        let (cedar, cedar_checks) = rate(&setup.cedar, &setup.cedar.prepare_all(q), min_time, anchor_checks);
         let allowed = setup.openpim.prepare_all(q).iter().filter(|p| setup.openpim.allows(p)).count();
         let w = &setup.workload;
         AzureFigures {

@@ -26,7 +26,7 @@ fn run() -> Result<(), String> {
     eprintln!("agreed ({} allowed); loading Azure size {}...", agreement.allowed, cfg.size);
     let setup = AzureSetup::load(&cfg)?;
     eprintln!("{}", setup.describe());
-    let figures = AzureFigures::measure(&setup, agreement, Duration::from_secs_f64(cfg.seconds));
+    let figures = AzureFigures::measure(&setup, agreement, Duration::from_secs_f64(cfg.seconds), cfg.anchor_checks);
     eprint!("{}", figures.table());
     println!("{}", figures.json());
     Ok(())
