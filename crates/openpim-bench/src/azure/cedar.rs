@@ -190,3 +190,31 @@ impl AccessEngine<AzureQuery> for CedarAzure {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::azure::AzureSpec;
+
+    fn role(w: &AzureWorkload, name: &str) -> u16 {
+        w.roles.iter().position(|r| r.display_name == name).expect("role exists") as u16
+    }
+
+    #[test]
+    fn templates_encode_exclusions_per_block_and_lowercase_patterns() {
+        let w = AzureWorkload::generate(&AzureSpec::small());
+        let contributor = template_text(&w, role(&w, "Contributor"), Plane::Action).expect("grants actions");
+        assert!(contributor.starts_with("permit(principal in ?principal, action == Action::\"action\""));
+        assert!(contributor.contains("(context.op like \"*\") && !("), "{contributor}");
+        assert!(contributor.contains("context.op like \"microsoft.authorization/*/delete\""), "{contributor}");
+        // Contributor grants no data action: no data-plane template.
+        assert_eq!(template_text(&w, role(&w, "Contributor"), Plane::Data), None);
+        // Two blocks: the second grants what the first excludes, so they are OR-ed, not merged.
+        let sql = template_text(&w, role(&w, "Bench SQL Two Blocks"), Plane::Action).expect("grants actions");
+        assert!(sql.contains("&& !(context.op like \"microsoft.sql/servers/delete\""), "{sql}");
+        assert!(sql.contains(") || (context.op like \"microsoft.sql/servers/databases/delete\")"), "{sql}");
+        let upper = template_text(&w, role(&w, "Bench Upper Case"), Plane::Action).expect("grants actions");
+        assert!(upper.contains("\"microsoft.compute/*/read\""), "{upper}");
+        assert!(Template::parse(None, &sql).is_ok());
+    }
+}
