@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # OpenPIM's HTTP benchmark in one go: machine ceilings (hyper hello-world, raw SQLite fsync loop),
 # access checks over HTTP at 1 and 64 connections, durable selfActivate throughput, the scale run
-# on the large workload, and part A's in-process benchmark; then a Markdown table of every figure
-# beside its ceiling, the ratio and the target. Raw JSON goes to bench/results/ (git-ignored).
+# on the large workload, part A's in-process benchmark and its Azure RBAC counterpart (`azure-check`,
+# issue #15); then a Markdown table of every figure beside its ceiling, the ratio and the target.
+# Raw JSON goes to bench/results/ (git-ignored).
 #
 #   ./bench/run.sh                 full run (release build; the large workload: 1M users)
 #   ./bench/run.sh --scale-size N  full run, scale step on N users instead of 1M
@@ -10,31 +11,36 @@
 #                                  assertions (only that every step runs and answers correctly)
 #   ./bench/run.sh --server-bin P  measure another build of the `openpim` binary (e.g. an earlier
 #                                  commit's, to compare before/after) with this tree's load tools
+#   ./bench/run.sh --azure-only    only the in-process Azure RBAC step (with --smoke: small workload)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SMOKE=0
 SCALE_SIZE=large
 SERVER_BIN=
+AZURE_ONLY=0
 while [ $# -gt 0 ]; do
     case "$1" in
         --smoke) SMOKE=1 ;;
         --scale-size) SCALE_SIZE="$2"; shift ;;
         --server-bin) SERVER_BIN="$(realpath "$2")"; shift ;;
-        -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+        --azure-only) AZURE_ONLY=1 ;;
+        -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
         *) echo "unknown argument: $1" >&2; exit 64 ;;
     esac
     shift
 done
 
+PACKAGES=(-p openpim-loadgen -p openpim-cli -p openpim-bench)
+[ "$AZURE_ONLY" = 1 ] && PACKAGES=(-p openpim-bench)
 if [ "$SMOKE" = 1 ]; then
     # The test suite already built these in the dev profile; reuse it to save CI minutes.
-    cargo build -q -p openpim-loadgen -p openpim-cli -p openpim-bench
+    cargo build -q "${PACKAGES[@]}"
     BIN="$(scripts/target-dir.sh)/debug"
     DURATION=1s; WARMUP=300ms; FSYNC=1s; ACTIVATIONS=200; CHECK_URLS=2000; SCALE_SIZE=small; SAMPLES=100
     export OPENPIM_BENCH_SMOKE=1
 else
-    cargo build -q --release -p openpim-loadgen -p openpim-cli -p openpim-bench
+    cargo build -q --release "${PACKAGES[@]}"
     BIN="$(scripts/target-dir.sh)/release"
     DURATION=10s; WARMUP=2s; FSYNC=5s; ACTIVATIONS=5000; CHECK_URLS=20000; SAMPLES=1000
 fi
@@ -95,6 +101,26 @@ wait_healthy() { # URL PID
     echo "git: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
 } > "$RESULTS/machine.txt"
 
+azure_step() {
+    step "Azure RBAC: in-process access checks at ARM scopes vs casbin-rs and cedar-policy ($([ "$SMOKE" = 1 ] && echo small || echo "${OPENPIM_BENCH_AZURE_SIZE:-large}") workload)"
+    measure "azure in-process" "$RESULTS/azure-inprocess.json" "$BIN/azure-check"
+}
+
+finish() {
+    python3 bench/table.py "$RESULTS" | tee "$RESULTS/table.md"
+    echo "raw results: $RESULTS" >&2
+    if [ ${#FAILED[@]} -gt 0 ]; then
+        echo "FAILED: ${FAILED[*]}" >&2
+        exit 1
+    fi
+}
+
+if [ "$AZURE_ONLY" = 1 ]; then
+    azure_step
+    finish
+    exit 0
+fi
+
 step "ceiling: hyper hello-world server"
 "$LOADGEN" hello-server --listen 127.0.0.1:0 > "$WORK/hello.out" &
 HELLO=$!; PIDS+=("$HELLO")
@@ -146,10 +172,5 @@ measure scale "$RESULTS/scale.json" "$LOADGEN" scale --data "$SCALE_DIR" --binar
 
 step "part A: in-process access checks vs casbin-rs and cedar-policy (openpim-bench)"
 "$BIN/access-check" > "$RESULTS/inprocess.json"
-
-python3 bench/table.py "$RESULTS" | tee "$RESULTS/table.md"
-echo "raw results: $RESULTS" >&2
-if [ ${#FAILED[@]} -gt 0 ]; then
-    echo "FAILED: ${FAILED[*]}" >&2
-    exit 1
-fi
+azure_step
+finish

@@ -75,10 +75,11 @@ if s:
                  f"{s['list_requests']} requests, 1 conn", "–", "p99 < 20 ms",
                  verdict(s["list_latency"]["p99_ms"] < 20)))
 
-print("| figure | measured | anchor / ceiling (same run) | ratio | target | |")
-print("|---|---|---|---|---|---|")
-for r in rows:
-    print("| " + " | ".join(r) + " |")
+if rows:
+    print("| figure | measured | anchor / ceiling (same run) | ratio | target | |")
+    print("|---|---|---|---|---|---|")
+    for r in rows:
+        print("| " + " | ".join(r) + " |")
 
 seeds = [x for x in (load("seed-small.json"), load("seed-scale.json")) if x]
 for x in seeds:
@@ -93,3 +94,13 @@ if inproc is not None:
     if k and inproc.get("openpim_checks_per_s"):
         print(f"HTTP at 1 connection does {pct(k['requests_per_s'], inproc['openpim_checks_per_s'])} "
               "of the in-process check rate: the rest is HTTP, token verification and the caller lookup")
+
+az = load("azure-inprocess.json")
+if az is not None:
+    print(f"\nin-process Azure RBAC checks (`azure-check`, size {az['size']}: {az['assignments']:,} assignments, "
+          f"{az['scopes']:,} scopes, {az['users']:,} users, {az['groups']:,} groups; one thread): "
+          f"OpenPIM {fmt(az['openpim_checks_per_s'], '/s')}, casbin-rs {fmt(az['casbin_checks_per_s'], '/s')} "
+          f"({az['ratio_casbin']:,.0f}× slower, {az['casbin_checks_timed']} checks timed), "
+          f"cedar-policy {fmt(az['cedar_checks_per_s'], '/s')} ({az['ratio_cedar']:,.0f}× slower, "
+          f"{az['cedar_checks_timed']} checks timed); the engines agreed on {az['agreement_sample']:,} sample and "
+          f"{az['agreement_timed']:,} timed queries first")

@@ -8,18 +8,20 @@ use crate::workload::{Query, Workload};
 use openpim_core::access::AccessIndex;
 use openpim_core::Instant;
 
-pub trait AccessEngine {
+/// `Q` is the query type: the directory workload's [`Query`] by default, or the Azure workload's
+/// [`crate::azure::AzureQuery`].
+pub trait AccessEngine<Q = Query> {
     /// The engine's own form of a query.
     type Prepared;
 
     fn name(&self) -> &'static str;
 
-    fn prepare(&self, query: &Query) -> Self::Prepared;
+    fn prepare(&self, query: &Q) -> Self::Prepared;
 
     /// Is the prepared query allowed?
     fn allows(&self, prepared: &Self::Prepared) -> bool;
 
-    fn prepare_all(&self, queries: &[Query]) -> Vec<Self::Prepared> {
+    fn prepare_all(&self, queries: &[Q]) -> Vec<Self::Prepared> {
         queries.iter().map(|q| self.prepare(q)).collect()
     }
 }
