@@ -45,3 +45,4 @@ mod schedules_lists;
 mod supervision;
 mod ui;
 mod users;
+mod arm_lists;
