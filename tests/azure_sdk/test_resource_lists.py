@@ -80,7 +80,7 @@ def test_resources_list_by_resource_group(admin, arm_for, directory, subscriptio
     storage = [r.name for r in admin.resources.resources.list_by_resource_group(
         group_a, filter="resourceType eq 'Microsoft.Storage/storageAccounts'")]
     assert storage == [f"st{tag}a"]
-    assert [r.name for r in admin.resources.resources.list_by_resource_group(group_a, top=1)] == in_a
+    assert sorted(r.name for r in admin.resources.resources.list_by_resource_group(group_a, top=1)) == in_a
 
     # A Reader of one group sees that group's resources in the subscription's list, and no others.
     user = directory.create_user("listreader")
