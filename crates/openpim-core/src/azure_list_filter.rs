@@ -25,7 +25,10 @@ use std::collections::BTreeMap;
 
 /// ARM's refusal of a `$filter` it does not support.
 pub fn invalid_filter(raw: &str, why: &str) -> DomainError {
-    DomainError::invalid("InvalidFilterInQueryString", format!("Invalid $filter '{raw}' specified in the query string. {why}"))
+    DomainError::invalid(
+        "InvalidFilterInQueryString",
+        format!("Invalid $filter '{raw}' specified in the query string. {why}"),
+    )
 }
 
 /// A tag condition: a tag name (or name prefix), and optionally the value it must have.
@@ -125,9 +128,16 @@ pub enum Node {
     And(Box<Node>, Box<Node>),
     Or(Box<Node>, Box<Node>),
     /// `{property} eq|ne '{value}'`; the property as written.
-    Compare { property: String, negated: bool, value: String },
+    Compare {
+        property: String,
+        negated: bool,
+        value: String,
+    },
     /// `substringof('{value}', {property})`
-    Substring { property: String, value: String },
+    Substring {
+        property: String,
+        value: String,
+    },
     /// `startswith(tagName, '{prefix}')`
     TagPrefix(String),
 }
@@ -336,7 +346,10 @@ struct Parser<'a> {
 
 impl Parser<'_> {
     fn bad(&self) -> DomainError {
-        invalid_filter(self.raw, "Supported: eq/ne on location, resourceType, name, resourceGroup; substringof(); tagName/tagValue.")
+        invalid_filter(
+            self.raw,
+            "Supported: eq/ne on location, resourceType, name, resourceGroup; substringof(); tagName/tagValue.",
+        )
     }
 
     fn peek(&self) -> Option<&Token> {

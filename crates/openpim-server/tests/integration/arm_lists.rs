@@ -64,7 +64,8 @@ async fn estate(ts: &TestServer) -> String {
     put_tagged(ts, &admin, &rg("plain"), "eastus", json!({})).await;
     let storage = "Microsoft.Storage/storageAccounts";
     let vms = "Microsoft.Compute/virtualMachines";
-    put_tagged(ts, &admin, &resource("prod-web", vms, "web-demo-1"), "westeurope", json!({"department": "sales"})).await;
+    put_tagged(ts, &admin, &resource("prod-web", vms, "web-demo-1"), "westeurope", json!({"department": "sales"}))
+        .await;
     put_tagged(ts, &admin, &resource("prod-web", storage, "prodlogs"), "westeurope", json!({"owner": "ann"})).await;
     put_tagged(ts, &admin, &resource("dev-web", vms, "web-demo-2"), "eastus", json!({"owner": "bob"})).await;
     put_tagged(ts, &admin, &resource("dev-web", storage, "devlogs"), "West Europe", json!({})).await;
@@ -85,7 +86,8 @@ async fn resource_groups_filter_by_tag_and_page_by_top() {
     let prod = list(&ts, &admin, &groups("$filter=tagName eq 'environment' and tagValue eq 'Prod'")).await;
     assert_eq!(names(&prod), ["prod-web"]);
     assert_eq!(prod["value"][0]["tags"]["team"], "web", "resource groups keep their tags");
-    let prod_lower = list(&ts, &admin, &groups("$filter=tagName%20eq%20'environment'%20and%20tagValue%20eq%20'prod'")).await;
+    let prod_lower =
+        list(&ts, &admin, &groups("$filter=tagName%20eq%20'environment'%20and%20tagValue%20eq%20'prod'")).await;
     assert!(names(&prod_lower).is_empty(), "{prod_lower}");
     // What ARM does not filter resource groups on is refused, never ignored.
     for bad in ["name eq 'plain'", "tagValue eq 'Prod'", "location eq 'eastus'", "tagName eq 'x"] {
@@ -148,7 +150,8 @@ async fn resources_list_at_the_subscription_and_the_group_with_arms_filters() {
     assert!(by_tag["value"][0].get("tags").is_none(), "{by_tag}");
 
     // The same at a resource group.
-    let group = list(&ts, &admin, &in_group("prod-web", "$filter=resourceType eq 'Microsoft.Compute/virtualMachines'")).await;
+    let group =
+        list(&ts, &admin, &in_group("prod-web", "$filter=resourceType eq 'Microsoft.Compute/virtualMachines'")).await;
     assert_eq!(names(&group), ["web-demo-1"]);
     let (paged, pages) = names_over_pages(&ts, &admin, &in_group("dev-web", "$top=1")).await;
     assert_eq!((paged, pages), (vec!["web-demo-2".to_string(), "devlogs".into()], 2));

@@ -5,8 +5,8 @@
 
 use crate::common;
 
-use common::arm::{arm, arm_token_for, assert_arm_error, create_arm as create};
 use common::arm::elevate;
+use common::arm::{arm, arm_token_for, assert_arm_error, create_arm as create};
 use common::TestServer;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -414,11 +414,16 @@ async fn elevated_access_lives_at_the_root_scope_and_is_removed_there() {
     let r = arm(&ts, Method::GET, &assignment_path(&sub(), &name), Some(&admin), None).await;
     assert_arm_error(&r, 404, "RoleAssignmentNotFound");
     // The caller's permissions at `/` are User Access Administrator's.
-    let r = arm(&ts, Method::GET, &format!("/providers/Microsoft.Authorization/permissions?{V}"), Some(&admin), None)
-        .await;
+    let r =
+        arm(&ts, Method::GET, &format!("/providers/Microsoft.Authorization/permissions?{V}"), Some(&admin), None).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    let actions: Vec<&str> =
-        r.body["value"].as_array().unwrap().iter().flat_map(|p| p["actions"].as_array().unwrap()).map(|a| a.as_str().unwrap()).collect();
+    let actions: Vec<&str> = r.body["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|p| p["actions"].as_array().unwrap())
+        .map(|a| a.as_str().unwrap())
+        .collect();
     assert!(actions.contains(&"Microsoft.Authorization/*"), "{actions:?}");
 
     // UAA at `/` may assign at `/`: Reader for Dave reaches every subscription (he now sees it),
@@ -432,7 +437,8 @@ async fn elevated_access_lives_at_the_root_scope_and_is_removed_there() {
     assert_eq!(created["properties"]["scope"], "/");
     assert_eq!(created["id"], format!("/providers/Microsoft.Authorization/roleAssignments/{reader_at_root}"));
     let r = arm(&ts, Method::GET, &format!("/subscriptions?api-version=2022-12-01"), Some(&dave_token), None).await;
-    let seen: Vec<&str> = r.body["value"].as_array().unwrap().iter().map(|s| s["subscriptionId"].as_str().unwrap()).collect();
+    let seen: Vec<&str> =
+        r.body["value"].as_array().unwrap().iter().map(|s| s["subscriptionId"].as_str().unwrap()).collect();
     assert!(seen.contains(&SUB) && seen.contains(&OTHER_SUB), "{}", r.body);
     let r = arm(&ts, Method::GET, &format!("{}?api-version=2021-04-01", rg("web")), Some(&dave_token), None).await;
     assert_eq!(r.status, StatusCode::OK, "Reader at / reads a resource group: {}", r.body);
@@ -471,6 +477,26 @@ async fn elevated_access_lives_at_the_root_scope_and_is_removed_there() {
         )
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body_}");
+    let dave_graph = ts.token_for("dave@root.test");
+    let check = |query: &str| {
+        let (ts, token, query) = (&ts, dave_graph.clone(), query.to_string());
+        async move { ts.client.get(&format!("/v1.0/openpim/accessCheck?{query}"), &token).await }
+    };
+    let (status, answer) = check("action=microsoft.directory/users/standard/read&directoryScopeId=/").await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let directory_grant = &answer["grantedBy"];
+    assert_ne!(directory_grant["roleDefinitionId"], READER, "never the Azure Reader at ARM's /: {answer}");
+    let (_, answer) = check("action=microsoft.directory/users/create&directoryScopeId=/").await;
+    assert_eq!(answer["allowed"], false, "{answer}");
+    // The Azure question at ARM's `/` is answered by the assignment there.
+    let (status, answer) = check("action=Microsoft.Compute/virtualMachines/read&scope=/").await;
+    assert_eq!((status, &answer["allowed"]), (StatusCode::OK, &json!(true)), "{answer}");
+    assert_eq!(
+        (&answer["grantedBy"]["scope"], &answer["grantedBy"]["roleDefinitionId"]),
+        (&json!("/"), &json!(READER))
+    );
+    let (_, answer) = check("action=Microsoft.Compute/virtualMachines/write&scope=/").await;
+    assert_eq!(answer["allowed"], false, "{answer}");
 
     // Removing the elevation: DELETE on its id (200 with it), then it is gone (404, 204 again),
     // and the admin, still a Global Administrator of the directory, holds nothing at `/`.
@@ -485,8 +511,8 @@ async fn elevated_access_lives_at_the_root_scope_and_is_removed_there() {
     assert_arm_error(&r, 403, "AuthorizationFailed");
     let r = arm(&ts, Method::PUT, &assignment_path("", &guid()), Some(&admin), Some(&body(READER, &dave))).await;
     assert_arm_error(&r, 403, "AuthorizationFailed");
-    let r = arm(&ts, Method::GET, &format!("/providers/Microsoft.Authorization/permissions?{V}"), Some(&admin), None)
-        .await;
+    let r =
+        arm(&ts, Method::GET, &format!("/providers/Microsoft.Authorization/permissions?{V}"), Some(&admin), None).await;
     assert_eq!(r.body["value"].as_array().map(Vec::len), Some(0), "{}", r.body);
     let (status, _) = ts.client.get("/v1.0/users", &ts.admin_token()).await;
     assert_eq!(status, StatusCode::OK, "the directory role is untouched");
@@ -499,7 +525,11 @@ async fn elevated_access_lives_at_the_root_scope_and_is_removed_there() {
     // The removal and the refusals are audited.
     let (_, logs) = ts.client.get("/v1.0/auditLogs/directoryAudits?$top=200", &ts.admin_token()).await;
     let entries = logs["value"].as_array().unwrap();
-    assert!(entries.iter().any(|e| e["activityDisplayName"] == "Remove Azure role assignment" && e["result"] == "success"));
-    assert!(entries.iter().any(|e| e["activityDisplayName"] == "Add Azure role assignment" && e["result"] == "failure"));
+    assert!(entries
+        .iter()
+        .any(|e| e["activityDisplayName"] == "Remove Azure role assignment" && e["result"] == "success"));
+    assert!(entries
+        .iter()
+        .any(|e| e["activityDisplayName"] == "Add Azure role assignment" && e["result"] == "failure"));
     ts.stop().await;
 }
