@@ -210,9 +210,9 @@ def arm_for(server, subscription_id) -> Callable[..., helpers.Arm]:
 
 @pytest.fixture(scope="session")
 def elevated_admin(arm_for, admin_id) -> helpers.Arm:
-    """The Global Administrator after elevateAccess: User Access Administrator over every
-    subscription (Azure: at the root `/`; OpenPIM: at the tenant root management group, see
-    docs/API.md), as in Azure, where a Global Administrator has no Azure rights until elevating."""
+    """The Global Administrator after elevateAccess: User Access Administrator at the root scope
+    `/`, over every management group and subscription, as in Azure, where a Global Administrator
+    has no Azure rights until elevating."""
     arm = arm_for(ADMIN_UPN)
     arm.authorization.global_administrator.elevate_access()
     return arm

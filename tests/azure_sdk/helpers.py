@@ -32,6 +32,8 @@ OWNER = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
 CONTRIBUTOR = "b24988ac-6180-42a0-ab88-20f7382dd24c"
 READER = "acdd72a7-3385-48ef-bd42-f606fba81ae7"
 USER_ACCESS_ADMINISTRATOR = "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9"
+# Entra's Global Administrator (a directory role, assigned through Graph).
+GLOBAL_ADMINISTRATOR = "62e90394-69f5-4237-9190-012177145e10"
 
 # What the newcomer scenario of issue #15 takes away from the Contributor copy.
 AUTHORIZATION_DELETE = "Microsoft.Authorization/*/Delete"
@@ -162,6 +164,12 @@ class Directory:
     def add_member(self, group_id: str, member_id: str) -> None:
         self._call("POST", f"/v1.0/groups/{group_id}/members/$ref",
                    {"@odata.id": f"{self.origin}/v1.0/directoryObjects/{member_id}"})
+
+    def assign_directory_role(self, principal_id: str, role_definition_id: str) -> dict:
+        """An Entra role assignment at the directory tenant `/` (Graph)."""
+        return self._call("POST", "/v1.0/roleManagement/directory/roleAssignments", {
+            "principalId": principal_id, "roleDefinitionId": role_definition_id, "directoryScopeId": "/",
+        })
 
     def register_subscription(self, subscription_id: str, display_name: str,
                               management_group_id: Optional[str] = None) -> dict:

@@ -187,17 +187,47 @@ def test_delete_assignment_and_the_role_definition_it_held(admin, directory, sub
     assert admin.authorization.role_definitions.delete(scope, role_guid) is None
 
 
-def test_elevated_access_is_user_access_administrator_above_every_subscription(elevated_admin, admin_id):
-    # Azure's elevateAccess assigns User Access Administrator at the root scope "/". In OpenPIM
-    # "/" is the directory tenant, so the assignment is made at the tenant root management group,
-    # above every management group and subscription (docs/API.md, "elevateAccess"): found by the
-    # call Azure's docs use (GET /providers/Microsoft.Authorization/roleAssignments?$filter=...).
+def test_elevated_access_is_user_access_administrator_at_the_root_scope(elevated_admin, admin_id):
+    # Azure's elevateAccess assigns User Access Administrator at the root scope "/", found by the
+    # call Microsoft's elevate-access page uses (GET /providers/Microsoft.Authorization/
+    # roleAssignments?$filter=principalId eq '{id}').
     mine = list(elevated_admin.authorization.role_assignments.list_for_scope(
         "/", filter=f"principalId eq '{admin_id}'"))
     elevated = [a for a in mine if helpers.guid_of(a.role_definition_id) == helpers.USER_ACCESS_ADMINISTRATOR]
     assert len(elevated) == 1, f"assignments listed: {[(a.scope, a.role_definition_id) for a in mine]}"
-    # The tenant root group is the group whose name is the tenant id.
-    groups = list(elevated_admin.management_groups.management_groups.list())
-    root = next(g for g in groups if g.properties and g.name == g.properties.tenant_id)
-    assert elevated[0].scope.lower() == f"/providers/microsoft.management/managementgroups/{root.name}".lower()
-    assert elevated[0].id == f"{elevated[0].scope}{ASSIGNMENTS}{elevated[0].name}"
+    assert elevated[0].scope == "/"
+    assert elevated[0].id == f"{ASSIGNMENTS}{elevated[0].name}"
+    assert elevated[0].role_definition_id == (
+        f"/providers/Microsoft.Authorization/roleDefinitions/{helpers.USER_ACCESS_ADMINISTRATOR}")
+    assert elevated_admin.authorization.role_assignments.get("/", elevated[0].name).scope == "/"
+
+
+def test_elevated_access_is_removed_at_the_root_scope(arm_for, directory, subscription_id):
+    # A second Global Administrator: no Azure rights until elevating, User Access Administrator
+    # at "/" after, and nothing again once that assignment is deleted (Microsoft's documented way
+    # of removing elevated access), while the directory role stays.
+    user = directory.create_user("globaladmin")
+    directory.assign_directory_role(user["id"], helpers.GLOBAL_ADMINISTRATOR)
+    arm = arm_for(user["userPrincipalName"])
+    with pytest.raises(HttpResponseError) as excinfo:
+        list(arm.authorization.role_assignments.list_for_subscription())
+    assert arm_error(excinfo)[:2] == (403, "AuthorizationFailed")
+
+    arm.authorization.global_administrator.elevate_access()
+    mine = list(arm.authorization.role_assignments.list_for_scope("/", filter=f"principalId eq '{user['id']}'"))
+    assert [(a.scope, helpers.guid_of(a.role_definition_id)) for a in mine] == [
+        ("/", helpers.USER_ACCESS_ADMINISTRATOR)]
+    # "/" is above the subscription.
+    at_subscription = list(arm.authorization.role_assignments.list_for_subscription(
+        filter=f"principalId eq '{user['id']}'"))
+    assert [a.name for a in at_subscription] == [mine[0].name]
+
+    deleted = arm.authorization.role_assignments.delete("/", mine[0].name)
+    assert (deleted.name, deleted.scope) == (mine[0].name, "/")
+    assert list(arm.authorization.role_assignments.list_for_scope(
+        "/", filter=f"principalId eq '{user['id']}'")) == []
+    with pytest.raises(HttpResponseError) as excinfo:
+        list(arm.authorization.role_assignments.list_for_subscription())
+    assert arm_error(excinfo)[:2] == (403, "AuthorizationFailed")
+    assert directory._call("GET", "/v1.0/roleManagement/directory/roleAssignments"
+                           f"?$filter=principalId eq '{user['id']}'")["value"], "the directory role stays"

@@ -894,6 +894,43 @@ mod tests {
 
     const VM_START: Permission<'static> = Permission::AzureAction("Microsoft.Compute/virtualMachines/start/action");
 
+    /// Graph's `/` (the directory tenant) and ARM's `/` (the root above every management group)
+    /// are written alike and are different scopes: a grant at one never answers a check at the
+    /// other, even for a role whose permissions would match.
+    #[test]
+    fn the_arm_root_and_the_directory_tenant_never_stand_for_each_other() {
+        let now = datetime!(2026-01-01 10:00 UTC);
+        let mut idx = AccessIndex::new();
+        // A directory role granting everything, and an Azure role granting everything.
+        let directory_all = role(&["microsoft.directory/*"]);
+        let azure_all = azure_role(&["*"], &[], &["*"]);
+        let (directory_id, azure_id) = (directory_all.id, azure_all.id);
+        idx.apply(IndexUpdate::RoleDefinitionSaved(directory_all));
+        idx.apply(IndexUpdate::RoleDefinitionSaved(azure_all));
+        let (elevated, global_admin) = (ObjectId::new_v4(), ObjectId::new_v4());
+        idx.apply(IndexUpdate::GrantAdded(grant(elevated, azure_id, ArmScope::root(), None, None)));
+        idx.apply(IndexUpdate::GrantAdded(grant(global_admin, directory_id, DirectoryScope::Tenant, None, None)));
+        let users_create = Permission::Directory("microsoft.directory/users/create");
+        let vm = Scope::Arm(arm(&format!("{SUB}/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm1")));
+        let group = Scope::Arm(arm("/providers/Microsoft.Management/managementGroups/g"));
+        let arm_root = Scope::Arm(ArmScope::root());
+
+        // The Azure grant at ARM's root reaches every ARM scope, and nothing in the directory.
+        for at in [&vm, &group, &arm_root] {
+            assert!(idx.allows_permission(elevated, VM_START, at, now), "{at}");
+        }
+        assert!(!idx.allows(elevated, "microsoft.directory/users/create", &DirectoryScope::Tenant, now));
+        assert!(!idx.allows_permission(elevated, users_create, &Scope::TENANT, now));
+        assert!(!idx.allows_permission(elevated, users_create, &arm_root, now));
+        // The directory grant at the tenant reaches the directory, and nothing in ARM, not even
+        // ARM's root.
+        assert!(idx.allows(global_admin, "microsoft.directory/users/create", &DirectoryScope::Tenant, now));
+        for at in [&vm, &group, &arm_root] {
+            assert!(!idx.allows_permission(global_admin, VM_START, at, now), "{at}");
+            assert!(!idx.allows_permission(global_admin, users_create, at, now), "{at}");
+        }
+    }
+
     #[test]
     fn arm_grants_apply_at_their_scope_and_below() {
         let now = datetime!(2026-01-01 10:00 UTC);

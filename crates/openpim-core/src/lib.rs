@@ -11,6 +11,7 @@ pub mod audit;
 pub mod authz;
 pub mod azure_assignment;
 pub mod azure_catalog;
+pub mod azure_list_filter;
 pub mod azure_resources;
 pub mod catalog;
 pub mod change;

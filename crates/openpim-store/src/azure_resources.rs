@@ -190,6 +190,17 @@ impl Store {
         rows.iter().map(decode_resource).collect()
     }
 
+    /// Every resource of a subscription (in all its resource groups, child resources included),
+    /// ordered by id.
+    pub async fn list_resources_in_subscription(&self, subscription: Uuid) -> StoreResult<Vec<Resource>> {
+        let rows = sqlx::query("SELECT * FROM azure_resources WHERE scope_key LIKE $1 ESCAPE '\\' ORDER BY scope_key")
+            .bind(below(&format!("/subscriptions/{subscription}")))
+            .fetch_all(self.pool())
+            .await
+            .map_err(StoreError::Db)?;
+        rows.iter().map(decode_resource).collect()
+    }
+
     /// The management-group tree as index updates (for loading the access index).
     pub async fn load_hierarchy(&self) -> StoreResult<Vec<IndexUpdate>> {
         Ok(tree_updates(&self.list_management_groups().await?, &self.list_subscriptions().await?))

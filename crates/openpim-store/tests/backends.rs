@@ -13,7 +13,7 @@ use openpim_core::directory::{Group, ObjectKind, User};
 use openpim_core::policy::rules::RuleKind;
 use openpim_core::schedule::{Action, RequestStatus, ScheduleRequest, Ticket};
 use openpim_core::schedule::{AssignmentType, ExpirationType, Kind, Schedule, ScheduleStatus};
-use openpim_core::scope::{ArmScope, DirectoryScope, Scope};
+use openpim_core::scope::{ArmScope, DirectoryScope, Scope, ROOT_STORED};
 use openpim_core::ObjectId;
 use openpim_odata::{parse_filter, OrderBy};
 use openpim_store::records::{approval_steps, policy_rules};
@@ -749,6 +749,38 @@ async fn scopes_of_both_families_round_trip_through_the_store() {
                 .await
                 .unwrap();
         assert_eq!(raw, vm, "{backend}");
+
+        // ARM's root `/` is kept apart from the directory tenant `/`: its own text and key, read
+        // back as ARM's root, and never found as a directory-tenant schedule.
+        let root = Scope::Arm(ArmScope::root());
+        let mut at_root = schedule(
+            201,
+            Kind::Assignment,
+            (id(1), ObjectKind::User),
+            catalog::GLOBAL_READER,
+            DirectoryScope::Tenant,
+            None,
+            ScheduleStatus::Provisioned,
+        );
+        at_root.scope = root.clone();
+        let mut tx = store.begin_write().await.unwrap();
+        tx.insert_schedule(&at_root).await.unwrap();
+        let found = tx.live_schedule(Kind::Assignment, id(1), catalog::GLOBAL_READER, &root).await.unwrap();
+        assert_eq!(found.map(|s| s.id), Some(at_root.id), "{backend}");
+        let as_tenant =
+            tx.live_schedule(Kind::Assignment, id(1), catalog::GLOBAL_READER, &Scope::TENANT).await.unwrap();
+        assert_ne!(as_tenant.map(|s| s.id), Some(at_root.id), "{backend}: ARM's / is not the tenant");
+        tx.commit(&record("arm root"), |_| {}).await.unwrap();
+        let read = store.get_schedule(Kind::Assignment, at_root.id).await.unwrap().unwrap();
+        assert_eq!((&read.scope, read.scope.to_string()), (&root, "/".to_string()), "{backend}");
+        let mut conn = AnyConnection::connect(url).await.unwrap();
+        let row = sqlx::query("SELECT directory_scope_id, scope_key FROM role_assignments WHERE id = $1")
+            .bind(at_root.id.to_string())
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+        let (text, key): (String, String) = (row.get("directory_scope_id"), row.get("scope_key"));
+        assert_eq!((text.as_str(), key.as_str()), (ROOT_STORED, "/providers/microsoft.authorization"), "{backend}");
     }
     b.close().await;
 }

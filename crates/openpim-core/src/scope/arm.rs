@@ -13,7 +13,11 @@
 //! of that text (ASCII only: byte offsets stay the same, so an ancestor's key is a prefix of its
 //! descendant's key, which is what lets the access index walk ancestors without allocating).
 //!
-//! `/` is not an ARM scope here: it is the directory tenant (`DirectoryScope::Tenant`).
+//! `/` on ARM's wire is ARM's root scope ([`ArmScope::root`]), above every management group: the
+//! scope of what `elevateAccess` grants. It is a different scope from the directory tenant that
+//! Graph also writes `/` (`DirectoryScope::Tenant`): [`Scope::parse`](super::Scope::parse) reads
+//! `/` as the directory tenant, ARM's wire reads it with [`ArmScope::parse`], and the store keeps
+//! the ARM root under its own text and key ([`ROOT_STORED`]), so neither can stand for the other.
 //! The provider-qualified subscription form some PIM clients send,
 //! `/providers/Microsoft.Subscription/subscriptions/{id}`, is read as `/subscriptions/{id}`.
 
@@ -27,6 +31,8 @@ use uuid::Uuid;
 /// The level of an ARM scope, from the widest to the narrowest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ArmScopeKind {
+    /// ARM's root scope `/`: above every management group, subscription and resource.
+    Root,
     ManagementGroup,
     Subscription,
     ResourceGroup,
@@ -40,8 +46,6 @@ pub enum ArmScopeKind {
 pub enum ArmScopeError {
     #[error("an ARM scope must start with '/'")]
     NotAbsolute,
-    #[error("'/' is the directory tenant, not an Azure resource scope")]
-    TenantRoot,
     #[error("an ARM scope must not end with '/'")]
     TrailingSlash,
     #[error("an ARM scope must not contain an empty segment ('//')")]
@@ -61,6 +65,12 @@ pub enum ArmScopeError {
     InvalidCharacter(String),
 }
 
+/// How the store writes ARM's root scope (its `directory_scope_id` column; lowercased, its
+/// `scope_key`): not `/`, which is the directory tenant's text and key there. It starts with
+/// `/providers/` so the store's ARM-row filters include it, and ARM's wire never reads it as a
+/// scope ([`ArmScope::parse`] refuses it: a namespace without a resource type).
+pub const ROOT_STORED: &str = "/providers/Microsoft.Authorization";
+
 /// An ARM scope. Cheap to clone (one reference count).
 #[derive(Clone)]
 pub struct ArmScope(Arc<Inner>);
@@ -73,7 +83,8 @@ struct Inner {
     key: String,
     /// Where each scope on the path from the root of this string to itself ends in `text`
     /// (and `key`), with its kind: `/subscriptions/s`, `/subscriptions/s/resourceGroups/rg`, ...
-    /// The last entry is this scope itself.
+    /// The last entry is this scope itself. ARM's root is on no other scope's path (its key is
+    /// no prefix of theirs): the walks add it at the end. The root's own entry ends its `key`.
     path: Vec<(usize, ArmScopeKind)>,
     subscription_id: Option<Uuid>,
 }
@@ -82,7 +93,7 @@ impl ArmScope {
     pub fn parse(raw: &str) -> Result<Self, ArmScopeError> {
         let rest = raw.strip_prefix('/').ok_or(ArmScopeError::NotAbsolute)?;
         if rest.is_empty() {
-            return Err(ArmScopeError::TenantRoot);
+            return Ok(Self::root());
         }
         if rest.ends_with('/') {
             return Err(ArmScopeError::TrailingSlash);
@@ -153,6 +164,35 @@ impl ArmScope {
         Ok(builder.finish(Some(subscription_id)))
     }
 
+    /// ARM's root scope `/` (printed `/`, keyed and stored as [`ROOT_STORED`]).
+    pub fn root() -> Self {
+        static ROOT: std::sync::OnceLock<ArmScope> = std::sync::OnceLock::new();
+        ROOT.get_or_init(|| {
+            let key = ROOT_STORED.to_ascii_lowercase();
+            ArmScope(Arc::new(Inner {
+                text: "/".to_string(),
+                path: vec![(key.len(), ArmScopeKind::Root)],
+                key,
+                subscription_id: None,
+            }))
+        })
+        .clone()
+    }
+
+    pub fn is_root(&self) -> bool {
+        self.kind() == ArmScopeKind::Root
+    }
+
+    /// What goes before `/providers/...` in the id of something at this scope: the scope's text,
+    /// and nothing for the root (`/providers/Microsoft.Authorization/roleAssignments/{id}`).
+    pub fn id_prefix(&self) -> &str {
+        if self.is_root() {
+            ""
+        } else {
+            self.as_str()
+        }
+    }
+
     pub fn kind(&self) -> ArmScopeKind {
         self.0.path.last().expect("a scope is on its own path").1
     }
@@ -184,24 +224,26 @@ impl ArmScope {
         self.ancestors(hierarchy).next()
     }
 
-    /// Every scope above this one, nearest first, ending with the root management group that
-    /// `hierarchy` knows of.
+    /// Every scope above this one, nearest first: the management groups that `hierarchy` knows
+    /// of, then ARM's root `/` (for every scope but the root itself).
     pub fn ancestors<'a, H: ScopeHierarchy + ?Sized>(
         &'a self,
         hierarchy: &'a H,
     ) -> impl Iterator<Item = ArmScope> + 'a {
         let on_path = (0..self.0.path.len() - 1).rev().map(|i| self.prefix(i));
-        on_path.chain(self.management_groups_above(hierarchy).cloned())
+        let root = (!self.is_root()).then(ArmScope::root);
+        on_path.chain(self.management_groups_above(hierarchy).cloned()).chain(root)
     }
 
-    /// The keys of this scope and of every scope above it, nearest first: what the access index
-    /// looks grants up by. Allocates nothing.
+    /// The keys of this scope and of every scope above it, nearest first, ARM's root last: what
+    /// the access index looks grants up by. Allocates nothing.
     pub fn self_and_ancestor_keys<'a, H: ScopeHierarchy + ?Sized>(
         &'a self,
         hierarchy: &'a H,
     ) -> impl Iterator<Item = &'a str> + 'a {
         let on_path = self.0.path.iter().rev().map(|&(end, _)| &self.0.key[..end]);
-        on_path.chain(self.management_groups_above(hierarchy).map(ArmScope::key))
+        let root = (!self.is_root()).then_some(ROOT_KEY);
+        on_path.chain(self.management_groups_above(hierarchy).map(ArmScope::key)).chain(root)
     }
 
     /// True when a role assignment at `self` applies at `target`: `self` is `target` or one of
@@ -216,9 +258,10 @@ impl ArmScope {
         &'a self,
         hierarchy: &'a H,
     ) -> impl Iterator<Item = &'a ArmScope> + 'a {
-        let first = match self.0.subscription_id {
-            Some(subscription) => hierarchy.parent_of_subscription(subscription),
-            None => hierarchy.parent_of_management_group(self),
+        let first = match (self.0.subscription_id, self.is_root()) {
+            (_, true) => None,
+            (Some(subscription), _) => hierarchy.parent_of_subscription(subscription),
+            (None, _) => hierarchy.parent_of_management_group(self),
         };
         std::iter::successors(first, move |group| hierarchy.parent_of_management_group(group))
             .take(MAX_MANAGEMENT_GROUP_DEPTH)
@@ -235,6 +278,9 @@ impl ArmScope {
         }))
     }
 }
+
+/// [`ROOT_STORED`] lowercased: the root's key.
+const ROOT_KEY: &str = "/providers/microsoft.authorization";
 
 /// Subscription ids are GUIDs in their hyphenated form (`uuid` alone would also take braces,
 /// URNs and the 32-digit form, which ARM does not).

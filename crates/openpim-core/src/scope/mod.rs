@@ -2,20 +2,24 @@
 //!
 //! One type with two families, so one schedule engine and one access index serve both role
 //! worlds: directory scopes for Entra roles ([`DirectoryScope`]) and Azure Resource Manager scopes
-//! for Azure roles ([`ArmScope`]). Both are stored and exchanged as the strings their APIs use;
-//! the two families never overlap (`/` is the directory tenant) and never cover each other.
+//! for Azure roles ([`ArmScope`]). Both are exchanged as the strings their APIs use and never
+//! cover each other. Both APIs write their root `/`: Graph's directory tenant and ARM's root
+//! scope (what `elevateAccess` grants) are different scopes, so the one place they meet, the
+//! store, keeps ARM's root under its own text ([`Scope::stored`], [`Scope::from_stored`]):
+//! `Scope::parse("/")` is the directory tenant, ARM's wire reads `/` with `ArmScope::parse`.
 
 mod arm;
 mod directory;
 mod hierarchy;
 
-pub use arm::{ArmScope, ArmScopeError, ArmScopeKind};
+pub use arm::{ArmScope, ArmScopeError, ArmScopeKind, ROOT_STORED};
 pub use directory::DirectoryScope;
 pub use hierarchy::{
     HierarchyError, ManagementGroupTree, NoManagementGroups, ScopeHierarchy, MAX_MANAGEMENT_GROUP_DEPTH,
 };
 
 use crate::error::{DomainError, DomainResult};
+use std::borrow::Cow;
 use std::fmt;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -40,6 +44,24 @@ impl Scope {
     }
 
     pub const TENANT: Scope = Scope::Directory(DirectoryScope::Tenant);
+
+    /// The text the store writes for this scope: what [`Scope::parse`] reads, except ARM's root
+    /// (`/` on ARM's wire), which is written [`ROOT_STORED`] so it never reads back as the
+    /// directory tenant.
+    pub fn stored(&self) -> Cow<'_, str> {
+        match self {
+            Self::Arm(a) if a.is_root() => Cow::Borrowed(ROOT_STORED),
+            other => Cow::Owned(other.to_string()),
+        }
+    }
+
+    /// Reads what [`Scope::stored`] wrote.
+    pub fn from_stored(raw: &str) -> DomainResult<Self> {
+        if raw.eq_ignore_ascii_case(ROOT_STORED) {
+            return Ok(Self::Arm(ArmScope::root()));
+        }
+        Self::parse(raw)
+    }
 
     pub fn as_directory(&self) -> Option<DirectoryScope> {
         match self {
@@ -67,8 +89,9 @@ impl Scope {
     }
 
     /// The text the store keys this scope on (its `scope_key` column): ARM scopes compare
-    /// case-insensitively, so their ASCII-lowercased form; directory scopes print in one
-    /// spelling with lowercase GUIDs, and lowercasing them keeps one rule for both families.
+    /// case-insensitively, so their ASCII-lowercased form ([`Scope::stored`] lowercased for ARM's
+    /// root); directory scopes print in one spelling with lowercase GUIDs, and lowercasing them
+    /// keeps one rule for both families. The two roots' keys differ (`/` is the directory's).
     pub fn key(&self) -> String {
         match self {
             Self::Directory(d) => d.to_string().to_ascii_lowercase(),

@@ -55,7 +55,6 @@ fn malformed_arm_scopes_get_typed_errors() {
     let cases: Vec<(String, ArmScopeError)> = vec![
         ("".into(), NotAbsolute),
         ("subscriptions/x".into(), NotAbsolute),
-        ("/".into(), TenantRoot),
         (format!("{sub}/"), TrailingSlash),
         (format!("{sub}//resourceGroups/rg"), EmptySegment),
         ("//subscriptions".into(), EmptySegment),
@@ -123,6 +122,7 @@ fn parents_follow_the_string_then_the_hierarchy() {
             format!("/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Sql/servers/s1"),
             format!("/subscriptions/{SUB}/resourceGroups/rg"),
             format!("/subscriptions/{SUB}"),
+            "/".to_string(),
         ]
     );
     let server = vm.parent().unwrap();
@@ -138,11 +138,12 @@ fn parents_follow_the_string_then_the_hierarchy() {
     tree.set_parent(&subscription, Some(finance.clone())).unwrap();
     assert_eq!(subscription.parent_in(&tree), Some(finance.clone()));
     let chain: Vec<ArmScope> = vm.ancestors(&tree).collect();
-    assert_eq!(&chain[2..], [subscription.clone(), finance.clone(), root.clone()]);
+    assert_eq!(&chain[2..], [subscription.clone(), finance.clone(), root.clone(), ArmScope::root()]);
     let keys: Vec<&str> = vm.self_and_ancestor_keys(&tree).collect();
-    assert_eq!(keys.len(), 6);
+    assert_eq!(keys.len(), 7);
     assert_eq!(keys[0], vm.key());
     assert_eq!(keys[5], root.key());
+    assert_eq!(keys[6], ArmScope::root().key());
 
     // Management groups cover what is in them (at any depth); nothing covers upwards.
     let other_sub = arm("/subscriptions/00000000-0000-4000-8000-000000000001");
@@ -155,9 +156,51 @@ fn parents_follow_the_string_then_the_hierarchy() {
     assert!(!finance.covers(&root, &tree));
     assert!(root.covers(&finance, &tree));
 
-    // Moving a subscription out moves its resources with it.
+    // Moving a subscription out moves its resources with it; ARM's root still covers them.
     tree.set_parent(&subscription, None).unwrap();
     assert!(!root.covers(&vm, &tree));
+    assert!(ArmScope::root().covers(&vm, &tree));
+    assert!(ArmScope::root().covers(&vm, &NoManagementGroups));
+}
+
+#[test]
+fn arm_root_is_above_everything_and_never_the_directory_tenant() {
+    let root = arm("/");
+    assert_eq!(root, ArmScope::root());
+    assert!(root.is_root());
+    assert_eq!((root.kind(), root.to_string(), root.id_prefix()), (ArmScopeKind::Root, "/".to_string(), ""));
+    assert_eq!(root.key(), ROOT_STORED.to_ascii_lowercase());
+    assert_eq!((root.parent(), root.subscription_id()), (None, None));
+    assert_eq!(root.ancestors(&NoManagementGroups).count(), 0);
+    assert_eq!(root.self_and_ancestor_keys(&NoManagementGroups).collect::<Vec<_>>(), [root.key()]);
+    let mg = arm("/providers/Microsoft.Management/managementGroups/g");
+    let rg = arm(&format!("/subscriptions/{SUB}/resourceGroups/rg"));
+    for below in [&mg, &rg] {
+        assert!(root.covers(below, &NoManagementGroups));
+        assert!(!below.covers(&root, &NoManagementGroups));
+        assert_eq!(below.ancestors(&NoManagementGroups).last(), Some(root.clone()));
+    }
+    assert!(root.covers(&root, &NoManagementGroups));
+    // The stored text is not a scope on ARM's wire.
+    assert!(ArmScope::parse(ROOT_STORED).is_err());
+    assert!(Scope::parse(ROOT_STORED).is_err());
+
+    // Graph's `/` and ARM's `/`: one text on the wire, two scopes, two stored forms and keys.
+    let arm_root = Scope::Arm(root.clone());
+    assert_ne!(arm_root, Scope::TENANT);
+    assert_eq!(Scope::parse("/").unwrap(), Scope::TENANT);
+    assert_eq!(Scope::TENANT.stored(), "/");
+    assert_eq!(arm_root.stored(), ROOT_STORED);
+    assert_ne!(arm_root.key(), Scope::TENANT.key());
+    assert_eq!(Scope::from_stored(&arm_root.stored()).unwrap(), arm_root);
+    assert_eq!(Scope::from_stored("/").unwrap(), Scope::TENANT);
+    assert_eq!(Scope::from_stored(&ROOT_STORED.to_ascii_lowercase()).unwrap(), arm_root);
+    let au = Scope::Directory(DirectoryScope::AdministrativeUnit(uuid::Uuid::new_v4()));
+    for directory in [Scope::TENANT, au] {
+        assert!(!arm_root.covers(&directory, &NoManagementGroups));
+        assert!(!directory.covers(&arm_root, &NoManagementGroups));
+    }
+    assert_eq!(DirectoryScope::parse(ROOT_STORED).unwrap_err().code, "InvalidDirectoryScope");
 }
 
 #[test]
@@ -177,7 +220,7 @@ fn the_hierarchy_refuses_cycles_and_non_groups() {
     let sub = arm(&format!("/subscriptions/{SUB}"));
     assert_eq!(tree.set_parent(&sub, Some(rg.clone())), Err(HierarchyError::NotAManagementGroup(rg)));
     // The refused cycle left the tree as it was.
-    assert_eq!(c.ancestors(&tree).collect::<Vec<_>>(), [b, a]);
+    assert_eq!(c.ancestors(&tree).collect::<Vec<_>>(), [b, a, ArmScope::root()]);
 }
 
 #[test]
@@ -257,7 +300,7 @@ proptest! {
     fn every_ancestor_covers_and_is_a_parseable_prefix(raw in canonical_scope()) {
         let scope = ArmScope::parse(&raw).unwrap();
         let mut below = scope.clone();
-        for ancestor in scope.ancestors(&NoManagementGroups) {
+        for ancestor in scope.ancestors(&NoManagementGroups).filter(|a| !a.is_root()) {
             prop_assert!(raw.starts_with(&ancestor.to_string()));
             prop_assert_eq!(ArmScope::parse(&ancestor.to_string()).unwrap().kind(), ancestor.kind());
             prop_assert_eq!(below.parent(), Some(ancestor.clone()));
@@ -266,6 +309,9 @@ proptest! {
             below = ancestor;
         }
         prop_assert!(matches!(below.kind(), ArmScopeKind::Subscription | ArmScopeKind::ManagementGroup));
+        prop_assert!(ArmScope::root().covers(&scope, &NoManagementGroups));
+        let root = ArmScope::root();
+        prop_assert_eq!(scope.self_and_ancestor_keys(&NoManagementGroups).last(), Some(root.key()));
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! `GET {scope}/providers/Microsoft.Authorization/permissions`: the caller's own permissions at a
-//! management group, subscription, resource group or resource, one entry per permission block
+//! `GET {scope}/providers/Microsoft.Authorization/permissions`: the caller's own permissions at
+//! ARM's root `/` (no scope in the path), a management group, subscription, resource group or
+//! resource, one entry per permission block
 //! of each Azure role assigned to them (or to a security group they are in) at the scope or
 //! above. Anyone may ask about themselves, as in Azure.
 
@@ -8,6 +9,7 @@ use crate::state::AppState;
 use axum::http::{Method, StatusCode};
 use axum::response::Response;
 use openpim_core::azure_assignment::{permissions_at, PermissionBlock};
+use openpim_core::scope::ArmScope;
 use openpim_proto::arm::permissions::Permission;
 
 pub const API_VERSIONS: &[&str] =
@@ -24,17 +26,11 @@ pub async fn handle(s: AppState, req: ArmRequest) -> ArmResult<Response> {
             Some(req.api_version.as_str()),
         ));
     }
-    let scope = req.path.parent.scope().ok_or_else(|| {
-        ArmError::new(
-            StatusCode::BAD_REQUEST,
-            "InvalidScope",
-            "Permissions are listed at a management group, subscription, resource group or resource.",
-        )
-    })?;
+    let scope = req.path.parent.scope().cloned().unwrap_or_else(ArmScope::root);
     let blocks = {
         let index = s.index();
         // A disabled account holds nothing (as the access check answers).
-        permissions_at(&index, req.caller.id(), scope, s.now())
+        permissions_at(&index, req.caller.id(), &scope, s.now())
     };
     let all: Vec<Permission> = blocks.into_iter().map(render).collect();
     let page = req.paging()?.page(all, &req, &s);

@@ -3,6 +3,9 @@
 //! write `+` for spaces): values are percent-decoded with `+` as a space, and parameter names
 //! compare ignoring case (`$skipToken`, `$skiptoken`).
 
+/// The largest page a `$top` asks for.
+pub const MAX_TOP: usize = 1000;
+
 /// Decoded query parameters, in order.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ArmQuery(Vec<(String, String)>);
@@ -30,6 +33,21 @@ impl ArmQuery {
     /// `$filter`, if given and not blank.
     pub fn filter(&self) -> Option<&str> {
         self.get("$filter").map(str::trim).filter(|f| !f.is_empty())
+    }
+
+    /// `$top` as the resource-group and resource lists read it: a positive whole number, the
+    /// page size (their next links carry it on); above [`MAX_TOP`] reads as [`MAX_TOP`]. Anything
+    /// else is 400 `InvalidQueryParameterValue` (no source gives ARM's code; the name is ours).
+    pub fn top(&self) -> Result<Option<usize>, super::ArmError> {
+        let Some(raw) = self.get("$top").map(str::trim) else { return Ok(None) };
+        match raw.parse::<u64>() {
+            Ok(n) if n > 0 => Ok(Some(usize::try_from(n).unwrap_or(MAX_TOP).min(MAX_TOP))),
+            _ => Err(super::ArmError::new(
+                axum::http::StatusCode::BAD_REQUEST,
+                "InvalidQueryParameterValue",
+                format!("The value '{raw}' of the query parameter '$top' is not valid: expected a positive integer."),
+            )),
+        }
     }
 
     /// `$skiptoken` (any casing), if given.
@@ -62,5 +80,15 @@ mod tests {
         assert_eq!(q.filter(), Some("principalId eq 'x'"));
         assert!(!q.is_next_link());
         assert_eq!(ArmQuery::parse("").get("api-version"), None);
+    }
+
+    #[test]
+    fn top_is_a_positive_page_size() {
+        assert_eq!(ArmQuery::parse("$top=5").top().unwrap(), Some(5));
+        assert_eq!(ArmQuery::parse("%24TOP=5000").top().unwrap(), Some(MAX_TOP));
+        assert_eq!(ArmQuery::parse("a=b").top().unwrap(), None);
+        for bad in ["$top=0", "$top=-1", "$top=x", "$top="] {
+            assert_eq!(ArmQuery::parse(bad).top().unwrap_err().code, "InvalidQueryParameterValue", "{bad}");
+        }
     }
 }

@@ -12,6 +12,7 @@ use crate::azure::hierarchy::{self, ResourceGroupInput};
 use crate::state::AppState;
 use axum::http::{Method, StatusCode};
 use axum::response::Response;
+use openpim_core::azure_list_filter::ResourceGroupFilter;
 use openpim_core::azure_resources::ResourceGroup;
 use openpim_core::scope::ArmScopeKind;
 use openpim_proto::arm::resource_groups::{self as wire, TYPE};
@@ -58,9 +59,12 @@ pub async fn handle(state: AppState, req: ArmRequest) -> ArmResult<Response> {
     };
     match (req.method.clone(), req.path.name().map(str::to_string)) {
         (Method::GET, None) => {
+            // ARM filters resource groups by tag only (`ResourceGroups_List`); `$top` is the page size.
+            let filter = ResourceGroupFilter::parse(req.query.filter())?;
+            let paging = paging_with_top(&req)?;
             let groups = hierarchy::resource_groups(&state, &req.caller, subscription).await?;
-            let items: Vec<wire::ResourceGroup> = groups.iter().map(render).collect();
-            Ok(json(StatusCode::OK, &req.paging()?.page(items, &req, &state)))
+            let items: Vec<wire::ResourceGroup> = groups.iter().filter(|g| filter.keeps(&g.tags)).map(render).collect();
+            Ok(json(StatusCode::OK, &paging.page(items, &req, &state)))
         }
         (Method::GET, Some(name)) => {
             let group = hierarchy::resource_group(&state, &req.caller, subscription, &name).await?;
@@ -74,6 +78,15 @@ pub async fn handle(state: AppState, req: ArmRequest) -> ArmResult<Response> {
         }
         (method, _) => Err(ArmError::method_not_allowed(&method)),
     }
+}
+
+/// The page a list request asks for, `$top` items long when it gives one.
+pub(super) fn paging_with_top(req: &ArmRequest) -> ArmResult<super::Paging> {
+    let paging = req.paging()?;
+    Ok(match req.query.top()? {
+        Some(top) => paging.with_size(top),
+        None => paging,
+    })
 }
 
 /// 204 when the group exists, 404 when not (ARM's `checkExistence`; no body either way).

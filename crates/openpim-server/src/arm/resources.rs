@@ -1,6 +1,7 @@
 //! Generic resources: `PUT|GET|DELETE /subscriptions/{s}/resourceGroups/{rg}/providers/{ns}/
 //! {type}/{name}[/{childType}/{childName}...]?api-version=*` (any well-formed version: OpenPIM
-//! does not know the providers), and `GET .../resourceGroups/{rg}/resources` (the list).
+//! does not know the providers), and the lists `GET /subscriptions/{s}/resources` and
+//! `GET .../resourceGroups/{rg}/resources` with ARM's `$filter` (`azure_list_filter`) and `$top`.
 //! Namespaces ARM itself serves (`Microsoft.Authorization`, `Microsoft.Management`,
 //! `Microsoft.Resources`, `Microsoft.Subscription`) are not generic resources.
 //!
@@ -12,6 +13,7 @@ use crate::azure::resources::{self as service, ResourceInput};
 use crate::state::AppState;
 use axum::http::{Method, StatusCode};
 use axum::response::Response;
+use openpim_core::azure_list_filter::ResourceFilter;
 use openpim_core::azure_resources::Resource;
 use openpim_core::scope::{ArmScope, ArmScopeKind};
 use openpim_proto::arm::resources::GenericResource;
@@ -23,18 +25,42 @@ const RESERVED_NAMESPACES: [&str; 4] =
 
 pub const API_VERSIONS: &[&str] = &[super::api_version::ANY];
 
-/// `GET .../resourceGroups/{rg}/resources`.
+/// `GET /subscriptions/{s}/resources` and `GET .../resourceGroups/{rg}/resources`: the
+/// resources the caller may read there (as the resource-group list shows the groups the caller
+/// may read), filtered, `$top` a page.
 pub async fn handle_list(state: AppState, req: ArmRequest) -> ArmResult<Response> {
-    let rg = match req.path.parent.scope() {
-        Some(scope) if scope.kind() == ArmScopeKind::ResourceGroup && req.path.is_collection() => scope.clone(),
+    let container = match req.path.parent.scope() {
+        Some(scope)
+            if matches!(scope.kind(), ArmScopeKind::ResourceGroup | ArmScopeKind::Subscription)
+                && req.path.is_collection()
+                && req.path.types.len() == 1 =>
+        {
+            scope.clone()
+        }
         _ => return Err(unknown_type(&req)),
     };
     if req.method != Method::GET {
         return Err(ArmError::method_not_allowed(&req.method));
     }
-    let items: Vec<GenericResource> =
-        service::resources_in(&state, &req.caller, &rg).await?.iter().map(|r| render(r, false)).collect();
-    Ok(json(StatusCode::OK, &req.paging()?.page(items, &req, &state)))
+    let filter = ResourceFilter::parse(req.query.filter())?;
+    let paging = super::resource_groups::paging_with_top(&req)?;
+    let all = match container.kind() {
+        ArmScopeKind::Subscription => service::resources_in_subscription(&state, &req.caller, &container).await?,
+        _ => service::resources_in(&state, &req.caller, &container).await?,
+    };
+    let items: Vec<GenericResource> = all
+        .iter()
+        .filter(|r| filter.keeps(&service::facts(r)))
+        .map(|r| {
+            let mut item = render(r, false);
+            if filter.hides_tags() {
+                // ARM: "the original tags for each resource will not be returned".
+                item.tags = Default::default();
+            }
+            item
+        })
+        .collect();
+    Ok(json(StatusCode::OK, &paging.page(items, &req, &state)))
 }
 
 /// One generic resource, by its id.

@@ -1,6 +1,9 @@
 //! `{scope}/providers/Microsoft.Authorization/roleAssignments[/{name}]`: PUT, GET, DELETE and
-//! list at every scope level (the tenant, management groups, subscriptions, resource groups,
-//! resources). `GET /{roleAssignmentId}` with the full id is the same path.
+//! list at every scope level (ARM's root `/`, management groups, subscriptions, resource groups,
+//! resources). `GET /{roleAssignmentId}` with the full id is the same path. At the root the path
+//! has no scope (`/providers/Microsoft.Authorization/roleAssignments/{name}`), and what lives there
+//! is what `elevateAccess` made; only a caller holding `roleAssignments/write` at `/` (User Access
+//! Administrator or Owner there) may assign at it.
 
 use super::{json, ArmError, ArmRequest, ArmResult};
 use crate::azure::{self, role_assignments};
@@ -45,7 +48,7 @@ pub async fn handle(s: AppState, req: ArmRequest) -> ArmResult<Response> {
         (&Method::GET, None) => list(&s, &req, scope.as_ref()).await,
         (method, Some(name)) => {
             let name = assignment_name(name)?;
-            let Some(scope) = scope else { return at_root(&req, name) };
+            let scope = scope.unwrap_or_else(ArmScope::root);
             match *method {
                 Method::GET => get(&s, &req, &scope, name).await,
                 Method::PUT => put(&s, &req, scope, name).await,
@@ -66,22 +69,6 @@ fn assignment_name(raw: &str) -> ArmResult<ObjectId> {
             format!("The role assignment ID '{raw}' is not valid. The role assignment ID must be a GUID."),
         )
     })
-}
-
-/// Azure's root scope `/` holds only what `elevateAccess` makes; OpenPIM makes that at the
-/// tenant root management group (docs/API.md), so nothing lives at `/` itself.
-fn at_root(req: &ArmRequest, name: ObjectId) -> ArmResult<Response> {
-    match req.method {
-        Method::GET => Err(not_found(name)),
-        Method::DELETE => Ok(super::empty(StatusCode::NO_CONTENT)),
-        Method::PUT => Err(ArmError::new(
-            StatusCode::BAD_REQUEST,
-            "InvalidScope",
-            "Role assignments at the root scope '/' are made through elevateAccess only; assign at a management \
-             group, subscription, resource group or resource.",
-        )),
-        ref other => Err(ArmError::method_not_allowed(other)),
-    }
 }
 
 fn not_found(name: ObjectId) -> ArmError {
@@ -122,8 +109,10 @@ async fn delete(s: &AppState, req: &ArmRequest, scope: &ArmScope, name: ObjectId
     Ok(json(StatusCode::OK, &render(&found)))
 }
 
-/// The list at `scope` (`None`: the tenant). Reading needs `roleAssignments/read` at the scope;
-/// at the tenant, each assignment is shown to callers who may read at its own scope.
+/// The list at `scope` (`None`: the path without a scope, ARM's root `/`, where every assignment
+/// is at or below). Reading needs `roleAssignments/read` at the scope; at the root, each
+/// assignment is shown to callers who may read at its own scope (so anyone may list their own
+/// with `principalId eq`, as Microsoft's elevate-access page does, without reading at `/`).
 async fn list(s: &AppState, req: &ArmRequest, scope: Option<&ArmScope>) -> ArmResult<Response> {
     if let Some(scope) = scope {
         azure::authorize_read(s, &req.caller, READ, scope)?;
@@ -140,10 +129,11 @@ async fn list(s: &AppState, req: &ArmRequest, scope: Option<&ArmScope>) -> ArmRe
         let index = s.index();
         let hierarchy = index.management_groups();
         let groups = filter.assigned_to.map(|p| index.security_groups_of(p).to_vec()).unwrap_or_default();
+        let target = scope.cloned().unwrap_or_else(ArmScope::root);
         all.iter()
             .filter(|a| {
                 let Some(at) = a.scope() else { return false };
-                filter.keeps(a.schedule.principal_id, at, scope, &groups, hierarchy)
+                filter.keeps(a.schedule.principal_id, at, Some(&target), &groups, hierarchy)
                     && (scope.is_some()
                         || openpim_core::authz::grant_azure(&index, req.caller.id(), READ, at, now).is_ok())
             })
@@ -238,12 +228,12 @@ pub fn role_definition_id(scope: &ArmScope, role: uuid::Uuid) -> String {
 pub fn render(a: &ArmRoleAssignment) -> RoleAssignment {
     let s = &a.schedule;
     let scope = s.scope.to_string();
-    let role_definition_id = match a.scope() {
-        Some(at) => role_definition_id(at, s.role_definition_id),
-        None => format!("/providers/Microsoft.Authorization/roleDefinitions/{}", s.role_definition_id),
+    let (role_definition_id, id_prefix) = match a.scope() {
+        Some(at) => (role_definition_id(at, s.role_definition_id), at.id_prefix()),
+        None => (format!("/providers/Microsoft.Authorization/roleDefinitions/{}", s.role_definition_id), ""),
     };
     RoleAssignment {
-        id: format!("{scope}/providers/Microsoft.Authorization/roleAssignments/{}", s.id),
+        id: format!("{id_prefix}/providers/Microsoft.Authorization/roleAssignments/{}", s.id),
         name: s.id.to_string(),
         resource_type: ROLE_ASSIGNMENT_TYPE.to_string(),
         properties: RoleAssignmentProperties {

@@ -1,10 +1,9 @@
 //! `elevateAccess`: an Entra Global Administrator (holding the directory role in effect now)
-//! gets User Access Administrator at the root of the Azure hierarchy, audited.
-//!
-//! Azure records that assignment at scope `/`. In OpenPIM `/` is the directory tenant, so the
-//! root of the Azure hierarchy is the tenant root management group (id = the tenant id), which
-//! every management group and subscription sits under: the grant reaches exactly what Azure's
-//! does, and it is listed, read and removed as an assignment at that management group.
+//! gets User Access Administrator at ARM's root scope `/`, audited, as Azure records it
+//! (Microsoft's "Elevate access to manage all Azure subscriptions and management groups"):
+//! listed with `GET /providers/Microsoft.Authorization/roleAssignments?$filter=principalId eq
+//! '{id}'` and removed with `DELETE /providers/Microsoft.Authorization/roleAssignments/{name}`.
+//! ARM's root is not the directory tenant (`Scope::TENANT`), so the grant gives nothing in Entra.
 
 use super::AUDIT_CATEGORY;
 use crate::arm::{ArmCaller, ArmError, ArmResult};
@@ -19,12 +18,6 @@ use openpim_core::schedule::Kind;
 use openpim_core::scope::{ArmScope, Scope};
 use openpim_core::ObjectId;
 
-/// The tenant root management group's scope: the root of the Azure hierarchy.
-pub fn root_scope(tenant_id: ObjectId) -> ArmScope {
-    ArmScope::parse(&format!("/providers/Microsoft.Management/managementGroups/{tenant_id}"))
-        .expect("a GUID is a valid management group id")
-}
-
 fn audit(root: &ArmScope) -> Audit {
     Audit::new(AUDIT_CATEGORY, "Elevate access", "Assign")
         .target("Role", USER_ACCESS_ADMINISTRATOR, Some("User Access Administrator"), None)
@@ -34,7 +27,7 @@ fn audit(root: &ArmScope) -> Audit {
 /// Elevates the caller; idempotent (an elevated caller keeps their one assignment).
 pub async fn elevate(s: &AppState, caller: &ArmCaller) -> ArmResult<()> {
     let now = s.now();
-    let root = root_scope(s.tenant_id);
+    let root = ArmScope::root();
     let record = audit(&root);
     let is_global_admin = s.index().holds_role(caller.id(), GLOBAL_ADMINISTRATOR, now);
     if let Err(refused) = check_may_elevate(is_global_admin, caller.id()) {

@@ -9,6 +9,7 @@ use super::{authorize, authorize_read, AUDIT_CATEGORY};
 use crate::arm::{ArmCaller, ArmError, ArmResult};
 use crate::state::{AppState, Audit};
 use axum::http::StatusCode;
+use openpim_core::azure_list_filter::ResourceFacts;
 use openpim_core::azure_resources::{self as rules, not_found, Resource};
 use openpim_core::scope::{ArmScope, ArmScopeKind, NoManagementGroups};
 use std::collections::BTreeMap;
@@ -91,6 +92,47 @@ pub async fn resources_in(state: &AppState, caller: &ArmCaller, rg: &ArmScope) -
     }
     let all = state.store.list_resources(rg).await?;
     Ok(all.into_iter().filter(|r| authorize_read(state, caller, &action(&r.id, "read"), &r.id).is_ok()).collect())
+}
+
+/// The resources of a subscription the caller may read (each resource's own read, at it or
+/// above it). The subscription must exist (`SubscriptionNotFound`); as for the resource-group
+/// list, a caller who may read nothing there gets an empty list.
+pub async fn resources_in_subscription(
+    state: &AppState,
+    caller: &ArmCaller,
+    subscription: &ArmScope,
+) -> ArmResult<Vec<Resource>> {
+    let id = subscription.subscription_id().unwrap_or_default();
+    if state.store.get_subscription(id).await?.is_none() {
+        return Err(not_found::subscription(&id.to_string()).into());
+    }
+    let all = state.store.list_resources_in_subscription(id).await?;
+    Ok(all.into_iter().filter(|r| authorize_read(state, caller, &action(&r.id, "read"), &r.id).is_ok()).collect())
+}
+
+/// What a list `$filter` looks at in a resource.
+pub fn facts(r: &Resource) -> ResourceFacts<'_> {
+    ResourceFacts {
+        resource_type: &r.resource_type,
+        name: &r.name,
+        location: r.location.as_deref(),
+        resource_group: resource_group_name(&r.id),
+        tags: &r.tags,
+    }
+}
+
+/// The name of the resource group a resource id sits in (`""` if none).
+fn resource_group_name(id: &ArmScope) -> &str {
+    let text = id.as_str();
+    let lower = id.key();
+    lower
+        .find("/resourcegroups/")
+        .map(|at| {
+            let start = at + "/resourcegroups/".len();
+            let end = text[start..].find('/').map_or(text.len(), |e| start + e);
+            &text[start..end]
+        })
+        .unwrap_or("")
 }
 
 /// Creates or replaces a resource (`{type}/write` at it). Returns it and whether it was created.

@@ -18,7 +18,7 @@ use axum::Json;
 use openpim_core::access::GrantSource;
 use openpim_core::authz::{self, cap};
 use openpim_core::roles::Permission;
-use openpim_core::scope::{DirectoryScope, Scope};
+use openpim_core::scope::{ArmScope, DirectoryScope, Scope};
 use openpim_core::ObjectId;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -68,7 +68,9 @@ fn question(q: CheckQuery) -> ApiResult<Question> {
     }
     let raw = arm_scope
         .ok_or_else(|| ApiError::bad_request("'dataAction' needs an ARM 'scope' (e.g. /subscriptions/{id})."))?;
-    let scope = Scope::parse(&raw)?;
+    // `scope` names an ARM scope, so `/` is ARM's root here (never the directory tenant, which
+    // `directoryScopeId` names).
+    let scope = if raw == "/" { Scope::Arm(ArmScope::root()) } else { Scope::parse(&raw)? };
     if scope.as_arm().is_none() {
         return Err(ApiError::bad_request(format!(
             "'{raw}' is not an Azure resource scope: expected /subscriptions/... or \

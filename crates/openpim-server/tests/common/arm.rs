@@ -72,3 +72,69 @@ pub fn grant_azure_role(ts: &TestServer, principal: uuid::Uuid, role_name: &str,
     index.apply(IndexUpdate::GrantAdded(grant));
     id
 }
+
+/// The api-version of the role assignment and permission requests the tests send.
+pub const AUTHORIZATION_VERSION: &str = "api-version=2022-04-01";
+
+/// `POST /providers/Microsoft.Authorization/elevateAccess` as `token`.
+pub async fn elevate(ts: &TestServer, token: &str) -> Resp {
+    arm(ts, Method::POST, "/providers/Microsoft.Authorization/elevateAccess?api-version=2016-07-01", Some(token), None)
+        .await
+}
+
+/// Registers subscription `id` (under the tenant root management group) as the admin, through
+/// OpenPIM's Graph-side extension.
+pub async fn register_subscription(ts: &TestServer, id: &str, display_name: &str) {
+    let (status, body) = ts
+        .client
+        .call(
+            Method::PUT,
+            &format!("/openpim/azure/subscriptions/{id}"),
+            &ts.admin_token(),
+            Some(&serde_json::json!({ "displayName": display_name })),
+        )
+        .await;
+    assert!(status.is_success(), "register {id}: {body}");
+}
+
+/// Creates a resource group, or a resource (any id with `/providers/`), in West Europe as `token`.
+pub async fn create_arm(ts: &TestServer, token: &str, id: &str) {
+    let version = if id.contains("/providers/") { "2023-01-01" } else { "2021-04-01" };
+    let body = serde_json::json!({"location": "westeurope"});
+    let r = arm(ts, Method::PUT, &format!("{id}?api-version={version}"), Some(token), Some(&body)).await;
+    assert!(r.status.is_success(), "create {id}: {}", r.body);
+}
+
+/// Assigns the Azure role with GUID `role` to `principal` at `scope` through ARM as `token`,
+/// under a new name, expecting 201; returns the name.
+pub async fn assign(ts: &TestServer, token: &str, scope: &str, role: &str, principal: &str) -> String {
+    let name = uuid::Uuid::new_v4().to_string();
+    let path = format!("{scope}/providers/Microsoft.Authorization/roleAssignments/{name}?{AUTHORIZATION_VERSION}");
+    let body = serde_json::json!({"properties": {
+        "roleDefinitionId": format!("/providers/Microsoft.Authorization/roleDefinitions/{role}"),
+        "principalId": principal,
+    }});
+    let r = arm(ts, Method::PUT, &path, Some(token), Some(&body)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "assign {role} at {scope}: {}", r.body);
+    name
+}
+
+/// Owner's built-in GUID.
+pub const OWNER_ROLE: &str = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635";
+
+/// The set-up the ARM suites share, as the Azure SDK suite does it: the admin elevates (User
+/// Access Administrator at `/`), registers `subscriptions`, makes itself Owner of the first and
+/// creates `ids` there (resource groups and resources, in order). Returns the admin's ARM token.
+pub async fn admin_owns_subscription(ts: &TestServer, subscriptions: &[&str], ids: &[String]) -> String {
+    let admin = arm_admin_token(ts);
+    let r = elevate(ts, &admin).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    for s in subscriptions {
+        register_subscription(ts, s, &format!("sub {s}")).await;
+    }
+    assign(ts, &admin, &format!("/subscriptions/{}", subscriptions[0]), OWNER_ROLE, &ts.admin_id).await;
+    for id in ids {
+        create_arm(ts, &admin, id).await;
+    }
+    admin
+}

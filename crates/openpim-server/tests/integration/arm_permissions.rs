@@ -5,14 +5,13 @@
 
 use crate::common;
 
-use common::arm::{arm, arm_admin_token, arm_token_for, assert_arm_error};
+use common::arm::{arm, arm_token_for, assert_arm_error, assign};
 use common::TestServer;
 use reqwest::{Method, StatusCode};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 const SUB: &str = "6e4d2b3c-0000-4000-8000-00000000b661";
 const V: &str = "api-version=2022-04-01";
-const OWNER: &str = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635";
 const READER: &str = "acdd72a7-3385-48ef-bd42-f606fba81ae7";
 const VM_CONTRIBUTOR: &str = "9980e02c-c2be-4d73-94e8-173b1dc7cf3c";
 const BLOB_READER: &str = "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1";
@@ -21,55 +20,16 @@ fn rg(name: &str) -> String {
     format!("/subscriptions/{SUB}/resourceGroups/{name}")
 }
 
-async fn assign(ts: &TestServer, token: &str, scope: &str, role: &str, principal: &str) {
-    let path = format!("{scope}/providers/Microsoft.Authorization/roleAssignments/{}?{V}", uuid::Uuid::new_v4());
-    let body = json!({"properties": {"roleDefinitionId": format!("/providers/Microsoft.Authorization/roleDefinitions/{role}"), "principalId": principal}});
-    let r = arm(ts, Method::PUT, &path, Some(token), Some(&body)).await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
-}
-
-/// The admin elevates, registers the subscription (under the tenant root group), owns it and
-/// creates the resource groups and resources the tests use.
+/// The shared set-up: the admin elevated and Owner of the subscription, with the resource groups
+/// and resources the tests use.
 async fn setup(ts: &TestServer) -> String {
-    let admin = arm_admin_token(ts);
-    let r = arm(
-        ts,
-        Method::POST,
-        "/providers/Microsoft.Authorization/elevateAccess?api-version=2016-07-01",
-        Some(&admin),
-        None,
-    )
-    .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    let (status, body) = ts
-        .client
-        .call(
-            Method::PUT,
-            &format!("/openpim/azure/subscriptions/{SUB}"),
-            &ts.admin_token(),
-            Some(&json!({"displayName": "perm"})),
-        )
-        .await;
-    assert!(status.is_success(), "{body}");
-    assign(ts, &admin, &format!("/subscriptions/{SUB}"), OWNER, &ts.admin_id).await;
-    for id in [
+    let ids = [
         rg("compute"),
         rg("data"),
         format!("{}/providers/Microsoft.Storage/storageAccounts/logs", rg("data")),
         format!("{}/providers/Microsoft.Compute/virtualMachines/web1", rg("compute")),
-    ] {
-        let version = if id.contains("/providers/") { "2023-01-01" } else { "2021-04-01" };
-        let r = arm(
-            ts,
-            Method::PUT,
-            &format!("{id}?api-version={version}"),
-            Some(&admin),
-            Some(&json!({"location": "westeurope"})),
-        )
-        .await;
-        assert!(r.status.is_success(), "create {id}: {}", r.body);
-    }
-    admin
+    ];
+    common::arm::admin_owns_subscription(ts, &[SUB], &ids).await
 }
 
 async fn permissions(ts: &TestServer, token: &str, scope: &str) -> Vec<Value> {

@@ -5,7 +5,8 @@
 
 use crate::common;
 
-use common::arm::{arm, arm_admin_token, arm_token_for, assert_arm_error};
+use common::arm::elevate;
+use common::arm::{arm, arm_token_for, assert_arm_error, create_arm as create};
 use common::TestServer;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -30,32 +31,6 @@ fn root_group(ts: &TestServer) -> String {
     format!("/providers/Microsoft.Management/managementGroups/{}", ts.server.state.tenant_id)
 }
 
-/// Registers the test subscriptions (under the tenant root management group) as the admin.
-async fn register_subscriptions(ts: &TestServer) {
-    for s in [SUB, OTHER_SUB] {
-        let body = json!({"displayName": format!("sub {s}")});
-        let (status, body) = ts
-            .client
-            .call(Method::PUT, &format!("/openpim/azure/subscriptions/{s}"), &ts.admin_token(), Some(&body))
-            .await;
-        assert!(status.is_success(), "register {s}: {body}");
-    }
-}
-
-/// Creates a resource group, or a resource (any deeper id), as `token`.
-async fn create(ts: &TestServer, token: &str, id: &str) {
-    let version = if id.contains("/providers/") { "2023-01-01" } else { "2021-04-01" };
-    let r = arm(
-        ts,
-        Method::PUT,
-        &format!("{id}?api-version={version}"),
-        Some(token),
-        Some(&json!({"location": "westeurope"})),
-    )
-    .await;
-    assert!(r.status.is_success(), "create {id}: {}", r.body);
-}
-
 fn assignment_path(scope: &str, name: &str) -> String {
     format!("{scope}/providers/Microsoft.Authorization/roleAssignments/{name}?{V}")
 }
@@ -78,25 +53,9 @@ fn guid() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
-/// The admin elevates (User Access Administrator at the root) and makes itself Owner of the
-/// subscription, as the Azure SDK suite does.
+/// The shared set-up: the admin elevated and Owner of the subscription, three resource groups.
 async fn admin_owns_subscription(ts: &TestServer) -> String {
-    let admin = arm_admin_token(ts);
-    let r = arm(
-        ts,
-        Method::POST,
-        "/providers/Microsoft.Authorization/elevateAccess?api-version=2016-07-01",
-        Some(&admin),
-        None,
-    )
-    .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    register_subscriptions(ts).await;
-    put(ts, &admin, &sub(), &guid(), &body(OWNER, &ts.admin_id), 201).await;
-    for name in ["web", "app", "data"] {
-        create(ts, &admin, &rg(name)).await;
-    }
-    admin
+    common::arm::admin_owns_subscription(ts, &[SUB, OTHER_SUB], &[rg("web"), rg("app"), rg("data")]).await
 }
 
 fn names(list: &Value) -> Vec<String> {
@@ -338,8 +297,7 @@ async fn the_last_owner_stays_and_elevate_access_is_for_global_administrators() 
     )
     .await;
     assert_arm_error(&r, 403, "AuthorizationFailed");
-    // The admin's elevation is an assignment at the tenant root management group, and repeating
-    // it changes nothing.
+    // The admin's elevation is an assignment at ARM's root `/`, and repeating it changes nothing.
     let r = arm(
         &ts,
         Method::POST,
@@ -349,7 +307,7 @@ async fn the_last_owner_stays_and_elevate_access_is_for_global_administrators() 
     )
     .await;
     assert_eq!(r.status, StatusCode::OK);
-    let uaa = list(&ts, &admin, &root_group(&ts), Some(&format!("principalId eq '{}'", ts.admin_id))).await;
+    let uaa = list(&ts, &admin, "", Some(&format!("principalId eq '{}'", ts.admin_id))).await;
     let uaa: Vec<&Value> = uaa["value"]
         .as_array()
         .unwrap()
@@ -357,7 +315,7 @@ async fn the_last_owner_stays_and_elevate_access_is_for_global_administrators() 
         .filter(|a| a["properties"]["roleDefinitionId"].as_str().unwrap().ends_with(UAA))
         .collect();
     assert_eq!(uaa.len(), 1, "{uaa:?}");
-    assert_eq!(uaa[0]["properties"]["scope"], root_group(&ts));
+    assert_eq!(uaa[0]["properties"]["scope"], "/");
 
     // The admin's Owner assignment at the subscription is the only Owner there: it stays.
     let owners = list(&ts, &admin, &sub(), Some("atScope()")).await;
@@ -405,5 +363,173 @@ async fn the_last_owner_stays_and_elevate_access_is_for_global_administrators() 
     assert!(count("Remove Azure role assignment", "failure") >= 3);
     assert_eq!(count("Remove Azure role assignment", "success"), 3);
     assert!(count("Add Azure role assignment", "success") >= 3);
+    ts.stop().await;
+}
+
+/// The role assignment at `/` in a list, by name.
+fn find<'a>(list: &'a Value, name: &str) -> Option<&'a Value> {
+    list["value"].as_array().unwrap().iter().find(|a| a["name"] == name)
+}
+
+/// `elevateAccess` grants User Access Administrator at ARM's root `/` (Microsoft's elevate-access
+/// page: listed with `principalId eq`, removed with DELETE on its id); `/` covers every
+/// management group, subscription and resource, only whoever may write role assignments at `/`
+/// assigns there, and an assignment at ARM's `/` is never the directory tenant's `/`.
+#[tokio::test]
+async fn elevated_access_lives_at_the_root_scope_and_is_removed_there() {
+    let ts = TestServer::start().await;
+    let admin = admin_owns_subscription(&ts).await;
+    let root_list = |filter: String| {
+        let ts = &ts;
+        let admin = admin.clone();
+        async move { list(ts, &admin, "", Some(&filter)).await }
+    };
+    let mine = root_list(format!("principalId+eq+'{}'", ts.admin_id)).await;
+    let elevated = mine["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["properties"]["roleDefinitionId"].as_str().unwrap().ends_with(UAA))
+        .unwrap_or_else(|| panic!("no UAA at / in {mine}"))
+        .clone();
+    let name = elevated["name"].as_str().unwrap().to_string();
+    assert_eq!(elevated["id"], format!("/providers/Microsoft.Authorization/roleAssignments/{name}"));
+    assert_eq!(elevated["properties"]["scope"], "/");
+    assert_eq!(
+        elevated["properties"]["roleDefinitionId"],
+        format!("/providers/Microsoft.Authorization/roleDefinitions/{UAA}")
+    );
+    assert_eq!(elevated["properties"]["principalType"], "User");
+    // Read by its id; seen from below (at, above and below a subscription); `atScope()` at `/`
+    // shows what is at `/` only.
+    let by_id = format!("/providers/Microsoft.Authorization/roleAssignments/{name}?{V}");
+    let r = arm(&ts, Method::GET, &by_id, Some(&admin), None).await;
+    assert_eq!((r.status, &r.body["properties"]["scope"]), (StatusCode::OK, &json!("/")), "{}", r.body);
+    assert!(find(&list(&ts, &admin, &sub(), None).await, &name).is_some());
+    assert!(find(&list(&ts, &admin, &root_group(&ts), Some("atScope()")).await, &name).is_some());
+    let at_root = root_list("atScope()".into()).await;
+    assert!(find(&at_root, &name).is_some());
+    assert!(at_root["value"].as_array().unwrap().iter().all(|a| a["properties"]["scope"] == "/"), "{at_root}");
+    // The same name under a scope is not found there.
+    let r = arm(&ts, Method::GET, &assignment_path(&sub(), &name), Some(&admin), None).await;
+    assert_arm_error(&r, 404, "RoleAssignmentNotFound");
+    // The caller's permissions at `/` are User Access Administrator's.
+    let r =
+        arm(&ts, Method::GET, &format!("/providers/Microsoft.Authorization/permissions?{V}"), Some(&admin), None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let actions: Vec<&str> = r.body["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|p| p["actions"].as_array().unwrap())
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert!(actions.contains(&"Microsoft.Authorization/*"), "{actions:?}");
+
+    // UAA at `/` may assign at `/`: Reader for Dave reaches every subscription (he now sees it),
+    // and Dave, a reader, may not assign at `/`.
+    let dave = ts.create_user("dave@root.test").await;
+    let dave_token = arm_token_for(&ts, "dave@root.test");
+    let r = arm(&ts, Method::GET, &format!("/subscriptions?api-version=2022-12-01"), Some(&dave_token), None).await;
+    assert_eq!(r.body["value"].as_array().map(Vec::len), Some(0), "{}", r.body);
+    let reader_at_root = guid();
+    let created = put(&ts, &admin, "", &reader_at_root, &body(READER, &dave), 201).await;
+    assert_eq!(created["properties"]["scope"], "/");
+    assert_eq!(created["id"], format!("/providers/Microsoft.Authorization/roleAssignments/{reader_at_root}"));
+    let r = arm(&ts, Method::GET, &format!("/subscriptions?api-version=2022-12-01"), Some(&dave_token), None).await;
+    let seen: Vec<&str> =
+        r.body["value"].as_array().unwrap().iter().map(|s| s["subscriptionId"].as_str().unwrap()).collect();
+    assert!(seen.contains(&SUB) && seen.contains(&OTHER_SUB), "{}", r.body);
+    let r = arm(&ts, Method::GET, &format!("{}?api-version=2021-04-01", rg("web")), Some(&dave_token), None).await;
+    assert_eq!(r.status, StatusCode::OK, "Reader at / reads a resource group: {}", r.body);
+    let r = arm(&ts, Method::PUT, &assignment_path("", &guid()), Some(&dave_token), Some(&body(READER, &dave))).await;
+    assert_arm_error(&r, 403, "AuthorizationFailed");
+    assert!(r.body["error"]["message"].as_str().unwrap().contains("over scope '/'"), "{}", r.body);
+    // Dave sees his own assignment at `/` in the root list without any right at `/` to read
+    // others'; the admin's elevation is not shown to him.
+    let r = arm(
+        &ts,
+        Method::GET,
+        &format!("/providers/Microsoft.Authorization/roleAssignments?{V}&$filter=principalId+eq+'{dave}'"),
+        Some(&dave_token),
+        None,
+    )
+    .await;
+    assert_eq!(names(&r.body), [reader_at_root.clone()], "{}", r.body);
+
+    // An Azure role at ARM's `/` is nothing in the directory: Dave (Reader at `/`) and the
+    // admin's UAA do not appear among Graph's tenant-wide assignments, and Dave cannot create
+    // users, nor is the access check an Entra grant for him.
+    let (status, graph) = ts
+        .client
+        .get("/v1.0/roleManagement/directory/roleAssignments?$filter=directoryScopeId+eq+'/'", &ts.admin_token())
+        .await;
+    assert_eq!(status, StatusCode::OK, "{graph}");
+    let graph_ids: Vec<&str> = graph["value"].as_array().unwrap().iter().map(|a| a["id"].as_str().unwrap()).collect();
+    assert!(!graph_ids.contains(&name.as_str()) && !graph_ids.contains(&reader_at_root.as_str()), "{graph}");
+    let (status, body_) = ts
+        .client
+        .post(
+            "/v1.0/users",
+            &ts.token_for("dave@root.test"),
+            json!({"accountEnabled": true, "displayName": "X", "mailNickname": "x", "userPrincipalName": "x@root.test",
+                   "passwordProfile": {"password": "Secret-12345!"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body_}");
+    let dave_graph = ts.token_for("dave@root.test");
+    let check = |query: &str| {
+        let (ts, token, query) = (&ts, dave_graph.clone(), query.to_string());
+        async move { ts.client.get(&format!("/v1.0/openpim/accessCheck?{query}"), &token).await }
+    };
+    let (status, answer) = check("action=microsoft.directory/users/standard/read&directoryScopeId=/").await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let directory_grant = &answer["grantedBy"];
+    assert_ne!(directory_grant["roleDefinitionId"], READER, "never the Azure Reader at ARM's /: {answer}");
+    let (_, answer) = check("action=microsoft.directory/users/create&directoryScopeId=/").await;
+    assert_eq!(answer["allowed"], false, "{answer}");
+    // The Azure question at ARM's `/` is answered by the assignment there.
+    let (status, answer) = check("action=Microsoft.Compute/virtualMachines/read&scope=/").await;
+    assert_eq!((status, &answer["allowed"]), (StatusCode::OK, &json!(true)), "{answer}");
+    assert_eq!(
+        (&answer["grantedBy"]["scope"], &answer["grantedBy"]["roleDefinitionId"]),
+        (&json!("/"), &json!(READER))
+    );
+    let (_, answer) = check("action=Microsoft.Compute/virtualMachines/write&scope=/").await;
+    assert_eq!(answer["allowed"], false, "{answer}");
+
+    // Removing the elevation: DELETE on its id (200 with it), then it is gone (404, 204 again),
+    // and the admin, still a Global Administrator of the directory, holds nothing at `/`.
+    let r = arm(&ts, Method::DELETE, &by_id, Some(&admin), None).await;
+    assert_eq!((r.status, &r.body["name"]), (StatusCode::OK, &json!(name)), "{}", r.body);
+    let mine = root_list(format!("principalId eq '{}'", ts.admin_id)).await;
+    assert!(find(&mine, &name).is_none(), "{mine}");
+    // With it went the admin's right to read or delete at `/` at all.
+    let r = arm(&ts, Method::GET, &by_id, Some(&admin), None).await;
+    assert_arm_error(&r, 403, "AuthorizationFailed");
+    let r = arm(&ts, Method::DELETE, &by_id, Some(&admin), None).await;
+    assert_arm_error(&r, 403, "AuthorizationFailed");
+    let r = arm(&ts, Method::PUT, &assignment_path("", &guid()), Some(&admin), Some(&body(READER, &dave))).await;
+    assert_arm_error(&r, 403, "AuthorizationFailed");
+    let r =
+        arm(&ts, Method::GET, &format!("/providers/Microsoft.Authorization/permissions?{V}"), Some(&admin), None).await;
+    assert_eq!(r.body["value"].as_array().map(Vec::len), Some(0), "{}", r.body);
+    let (status, _) = ts.client.get("/v1.0/users", &ts.admin_token()).await;
+    assert_eq!(status, StatusCode::OK, "the directory role is untouched");
+    // Elevating again makes a new assignment at `/`.
+    let r = elevate(&ts, &admin).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let mine = root_list(format!("principalId eq '{}'", ts.admin_id)).await;
+    assert!(mine["value"].as_array().unwrap().iter().any(|a| a["properties"]["scope"] == "/" && a["name"] != name));
+
+    // The removal and the refusals are audited.
+    let (_, logs) = ts.client.get("/v1.0/auditLogs/directoryAudits?$top=200", &ts.admin_token()).await;
+    let entries = logs["value"].as_array().unwrap();
+    assert!(entries
+        .iter()
+        .any(|e| e["activityDisplayName"] == "Remove Azure role assignment" && e["result"] == "success"));
+    assert!(entries
+        .iter()
+        .any(|e| e["activityDisplayName"] == "Add Azure role assignment" && e["result"] == "failure"));
     ts.stop().await;
 }

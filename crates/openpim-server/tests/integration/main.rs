@@ -20,6 +20,7 @@ mod applications;
 mod approvals;
 mod arm_foundation;
 mod arm_hierarchy;
+mod arm_lists;
 mod arm_permissions;
 mod arm_role_assignments;
 mod arm_role_definitions;
