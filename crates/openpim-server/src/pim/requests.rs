@@ -213,28 +213,7 @@ async fn decide_in(
     }
     let (eligibilities, pending_activation) = if req.action == Action::SelfActivate {
         // Eligibility can be held through the role-assignable groups the principal is in *now*.
-        let mut holders = vec![principal_id];
-        let eligibilities = match scope.as_arm() {
-            None => {
-                holders.extend(tx.role_assignable_groups_of(principal_id).await?);
-                tx.eligibilities_of(&holders, role_id, &scope).await?
-            }
-            Some(arm) => {
-                // Azure RBAC honours any group, and an eligibility at a scope can be activated
-                // there or at any scope below it ("just enough access"): the eligibilities at
-                // the scope and at each of its ancestors, management groups included.
-                holders.extend(tx.groups_of(principal_id).await?);
-                let scopes: Vec<ArmScope> = {
-                    let index = s.index();
-                    std::iter::once(arm.clone()).chain(arm.ancestors(index.management_groups())).collect()
-                };
-                let mut found = Vec::new();
-                for at in scopes {
-                    found.extend(tx.eligibilities_of(&holders, role_id, &Scope::Arm(at)).await?);
-                }
-                found
-            }
-        };
+        let eligibilities = activatable_eligibilities(s, tx, principal_id, role_id, &scope).await?;
         (eligibilities, tx.pending_activation_exists(principal_id, role_id, &scope.to_string()).await?)
     } else {
         (Vec::new(), false)
@@ -270,10 +249,43 @@ async fn decide_in(
     Ok(Decision::Accepted(Box::new(Accepted { outcome, approval, audit })))
 }
 
+/// The live eligibilities an activation of `role` at `scope` by `principal` can be made from,
+/// read inside the write. Directory roles: at the scope itself, held directly or through the
+/// role-assignable groups the principal is in *now*. Azure roles: Azure RBAC honours any group,
+/// and an eligibility at a scope can be activated there or at any scope below it ("just enough
+/// access"), so those at the scope and at each of its ancestors, management groups included.
+pub(crate) async fn activatable_eligibilities(
+    s: &AppState,
+    tx: &mut WriteTx<'_>,
+    principal_id: ObjectId,
+    role_id: ObjectId,
+    scope: &Scope,
+) -> ApiResult<Vec<schedule::Schedule>> {
+    let mut holders = vec![principal_id];
+    match scope.as_arm() {
+        None => {
+            holders.extend(tx.role_assignable_groups_of(principal_id).await?);
+            Ok(tx.eligibilities_of(&holders, role_id, scope).await?)
+        }
+        Some(arm) => {
+            holders.extend(tx.groups_of(principal_id).await?);
+            let scopes: Vec<ArmScope> = {
+                let index = s.index();
+                std::iter::once(arm.clone()).chain(arm.ancestors(index.management_groups())).collect()
+            };
+            let mut found = Vec::new();
+            for at in scopes {
+                found.extend(tx.eligibilities_of(&holders, role_id, &Scope::Arm(at)).await?);
+            }
+            Ok(found)
+        }
+    }
+}
+
 /// The policy a request at `scope` is checked against, read inside the write: the stored rules of
 /// the role's policy and their effective form. Directory roles have their policy at `/` (Entra's
 /// defaults when it is missing).
-async fn policy_of(
+pub(crate) async fn policy_of(
     tx: &mut WriteTx<'_>,
     role_id: ObjectId,
     scope: &Scope,
