@@ -328,7 +328,8 @@ pub struct Context<'a> {
     /// requested window (see [`best_eligibility`]).
     pub eligibilities: &'a [Schedule],
     /// For selfActivate: an activation of the same role and scope by the same principal is
-    /// already waiting for approval.
+    /// already waiting for approval. For selfExtend/selfRenew: a request of the same action, kind,
+    /// role and scope by the same principal is already waiting for an administrator.
     pub pending_activation: bool,
     pub policy: &'a RolePolicy,
 }
@@ -412,6 +413,15 @@ pub fn cancel(request: &ScheduleRequest, target: Option<&Schedule>, now: Instant
 
 fn bad(code: &'static str, message: impl Into<String>) -> DomainError {
     DomainError::invalid(code, message)
+}
+
+/// One pending request per principal, role and scope: a second `selfExtend`/`selfRenew` while
+/// the first waits for an administrator.
+fn pending_self_request(action: Action) -> DomainError {
+    bad(
+        "PendingRoleAssignmentRequest",
+        format!("A '{}' request for this role and scope is already waiting for an administrator.", action.as_str()),
+    )
 }
 
 fn exists_error(kind: Kind) -> DomainError {
@@ -753,11 +763,17 @@ pub fn decide(req: NewRequest, ctx: &Context<'_>) -> DomainResult<Outcome> {
             Effect::Remove(live.clone())
         }
         Action::SelfExtend => {
+            if ctx.pending_activation {
+                return Err(pending_self_request(req.action));
+            }
             let live = ctx.live.ok_or_else(|| missing_error(req.kind))?;
             expiring(live)?;
             Effect::Nothing
         }
         Action::SelfRenew => {
+            if ctx.pending_activation {
+                return Err(pending_self_request(req.action));
+            }
             if ctx.live.is_some_and(|l| !l.has_ended(now)) {
                 return Err(bad("InvalidRenewRequest", "The schedule has not expired; extend it instead."));
             }

@@ -6,7 +6,8 @@
 use crate::codec::id_text;
 use crate::schedules::{decode_request, decode_schedule, kind_text, table};
 use crate::{Store, StoreError, StoreResult, WriteTx};
-use openpim_core::schedule::{Kind, Schedule, ScheduleRequest};
+use openpim_core::schedule::{Action, Kind, Schedule, ScheduleRequest};
+use openpim_core::scope::Scope;
 use openpim_core::ObjectId;
 
 /// Rows at ARM scopes (as in `azure_assignments`).
@@ -73,6 +74,29 @@ impl Store {
 }
 
 impl WriteTx<'_> {
+    /// Is a `selfExtend`/`selfRenew` request (`action`) of `kind` for this principal, role and
+    /// scope already waiting for an administrator? Read inside the write.
+    pub async fn pending_self_request_exists(
+        &mut self,
+        kind: Kind,
+        (principal, role, scope): (ObjectId, ObjectId, &Scope),
+        action: Action,
+    ) -> StoreResult<bool> {
+        let row = sqlx::query(
+            "SELECT 1 AS one FROM schedule_requests WHERE kind = $1 AND principal_id = $2 \
+             AND role_definition_id = $3 AND scope_key = $4 AND action = $5 AND status = 'PendingAdminDecision'",
+        )
+        .bind(kind_text(kind))
+        .bind(id_text(principal))
+        .bind(id_text(role))
+        .bind(scope.key())
+        .bind(action.as_str())
+        .fetch_optional(self.conn())
+        .await
+        .map_err(StoreError::Db)?;
+        Ok(row.is_some())
+    }
+
     /// Every group `member` belongs to directly (Azure RBAC, unlike Entra roles, honours any
     /// group), read inside the write and share-locked on PostgreSQL, as
     /// `role_assignable_groups_of` is for directory roles.

@@ -215,6 +215,9 @@ async fn decide_in(
         // Eligibility can be held through the role-assignable groups the principal is in *now*.
         let eligibilities = activatable_eligibilities(s, tx, principal_id, role_id, &scope).await?;
         (eligibilities, tx.pending_activation_exists(principal_id, role_id, &scope.to_string()).await?)
+    } else if matches!(req.action, Action::SelfExtend | Action::SelfRenew) {
+        let key = (principal_id, role_id, &scope);
+        (Vec::new(), tx.pending_self_request_exists(kind, key, req.action).await?)
     } else {
         (Vec::new(), false)
     };
