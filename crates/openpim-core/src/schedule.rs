@@ -1284,6 +1284,21 @@ mod tests {
         let renewed = created(decide(renew, &w.ctx(expired_at, w.admin, Some(&elig), None)).unwrap());
         assert_eq!((renewed.start, renewed.end), (expired_at, Some(expired_at + Duration::days(90))));
         assert_eq!(renewed.status, ScheduleStatus::Provisioned);
+        // Renewal closes 30 days after the end (T0 + 30 days): at the 30th day it is open, a
+        // second later not, for the admin and for the user asking.
+        let renew = w.req(Kind::Eligibility, Action::AdminRenew, after(None, Duration::days(90)));
+        let last = T0 + Duration::days(60);
+        created(decide(renew.clone(), &w.ctx(last, w.admin, Some(&elig), None)).unwrap());
+        let late = last + Duration::seconds(1);
+        let e = decide(renew, &w.ctx(late, w.admin, Some(&elig), None)).unwrap_err();
+        assert_eq!(e.code, "InvalidRenewRequest");
+        let ask = w.req(Kind::Eligibility, Action::SelfRenew, after(None, Duration::days(90)));
+        let e = decide(ask, &w.ctx(late, w.alice, Some(&elig), None)).unwrap_err();
+        assert_eq!(e.code, "InvalidRenewRequest");
+        // One pending ask at a time.
+        let ask = w.req(Kind::Eligibility, Action::SelfExtend, after(None, Duration::days(60)));
+        let ctx = Context { pending_activation: true, ..w.ctx(now, w.alice, Some(&elig), None) };
+        assert_eq!(decide(ask, &ctx).unwrap_err().code, "PendingRoleAssignmentRequest");
     }
 
     #[test]

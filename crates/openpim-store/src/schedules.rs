@@ -270,15 +270,18 @@ impl Store {
         req: &ListRequest<'_>,
     ) -> StoreResult<Page<ScheduleRequest>> {
         let mut params = vec![SqlParam::Text(kind_text(kind).into())];
+        // Graph lists directory requests; those at ARM scopes are PIM for Azure resources'
+        // (`azure_pim::arm_requests`).
+        let directory = "kind = $1 AND scope_key NOT LIKE '/subscriptions/%' AND scope_key NOT LIKE '/providers/%'";
         let sql = match filter {
-            RequestFilter::All => "kind = $1".to_string(),
+            RequestFilter::All => directory.to_string(),
             RequestFilter::Principal(p) => {
                 params.push(SqlParam::Text(id_text(p)));
-                "kind = $1 AND principal_id = $2".to_string()
+                format!("{directory} AND principal_id = $2")
             }
             RequestFilter::CreatedBy(p) => {
                 params.push(SqlParam::Text(id_text(p)));
-                "kind = $1 AND created_by = $2".to_string()
+                format!("{directory} AND created_by = $2")
             }
         };
         list(

@@ -164,7 +164,7 @@ impl PimFilter {
 
     /// The principal whose rows the filter keeps, when it keeps one principal's only.
     fn pinned(&self, caller: ObjectId) -> Option<ObjectId> {
-        if self.as_target {
+        if self.as_target || self.as_requestor {
             return Some(caller);
         }
         self.principal_id.or(self.assigned_to)
@@ -515,4 +515,51 @@ pub async fn eligible_child_resources(s: &AppState, caller: &ArmCaller, scope: &
     let index = s.index();
     let hierarchy = index.management_groups();
     Ok(candidates.into_iter().filter(|c| eligibilities.iter().any(|e| e.covers(c, hierarchy))).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filters_clients_send() {
+        let alice = uuid::uuid!("a3bb8764-cb92-4276-9d2a-ca1e895e55ea");
+        let f = PimFilter::parse(Some("asTarget()")).unwrap();
+        assert!(f.as_target && !f.at_scope);
+        let f = PimFilter::parse(Some("atScope() and assignedTo('A3BB8764-CB92-4276-9D2A-CA1E895E55EA')")).unwrap();
+        assert!(f.at_scope);
+        assert_eq!(f.assigned_to, Some(alice));
+        let f = PimFilter::parse(Some(
+            "(principalId eq 'a3bb8764-cb92-4276-9d2a-ca1e895e55ea') AND status eq 'Provisioned'",
+        ))
+        .unwrap();
+        assert_eq!(f.principal_id, Some(alice));
+        assert_eq!(f.status.as_deref(), Some("Provisioned"));
+        let f = PimFilter::parse(Some(
+            "roleDefinitionId eq '/subscriptions/x/providers/Microsoft.Authorization/roleDefinitions/b24988ac-6180-42a0-ab88-20f7382dd24c'",
+        ))
+        .unwrap();
+        assert_eq!(f.role_definition_id, Some(uuid::uuid!("b24988ac-6180-42a0-ab88-20f7382dd24c")));
+        let f = PimFilter::parse(Some("resourceType eq 'subscription' or resourceType eq 'ResourceGroup'")).unwrap();
+        assert_eq!(f.resource_types, vec!["subscription".to_string(), "resourcegroup".to_string()]);
+        // An 'and' inside a quoted value is not a separator.
+        let f = PimFilter::parse(Some("status eq 'a and b'")).unwrap();
+        assert_eq!(f.status.as_deref(), Some("a and b"));
+        assert!(PimFilter::parse(None).unwrap() == PimFilter::default());
+    }
+
+    #[test]
+    fn bad_filters_are_400s() {
+        for bad in [
+            "nonsense eq 'x'",
+            "principalId eq 'not-a-guid'",
+            "principalId eq a3bb8764-cb92-4276-9d2a-ca1e895e55ea",
+            "status eq 'a' or principalId eq 'b'",
+            "assignedTo('x')",
+            "roleDefinitionId eq '/providers/Microsoft.Authorization/roleAssignments/b24988ac-6180-42a0-ab88-20f7382dd24c'",
+        ] {
+            let e = PimFilter::parse(Some(bad)).unwrap_err();
+            assert_eq!((e.status, e.code.as_str()), (StatusCode::BAD_REQUEST, "InvalidFilter"), "{bad}");
+        }
+    }
 }

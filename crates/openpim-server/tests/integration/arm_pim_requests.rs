@@ -239,6 +239,12 @@ async fn eligibility_admin_assign_then_self_activate_at_a_child_scope_until_the_
     pim.set_now(start + Duration::hours(2));
     assert!(actions_at(&pim, &alice_arm, &rg("web")).await.is_empty(), "the activation ended at the exact second");
 
+    // Graph's request lists are the directory's: the ARM requests are not in them.
+    let (status, graph) =
+        pim.client.get("/v1.0/roleManagement/directory/roleAssignmentScheduleRequests", &pim.admin_token()).await;
+    assert_eq!(status, StatusCode::OK, "{graph}");
+    assert!(!graph.to_string().contains(&alice), "{graph}");
+
     // Both requests are audited with their ARM scope.
     let audits = pim.audits().await;
     let activation = audits
