@@ -16,6 +16,9 @@ use time::Duration;
 pub const MINIMUM_DURATION: Duration = Duration::minutes(5);
 /// Extend applies to schedules that end within this window.
 pub const EXTEND_WINDOW: Duration = Duration::days(14);
+/// Renew applies to schedules that ended at most this long ago (Entra and Azure keep expired
+/// assignments renewable for 30 days).
+pub const RENEW_WINDOW: Duration = Duration::days(30);
 const MAX_JUSTIFICATION: usize = 500;
 const MAX_TICKET_FIELD: usize = 100;
 
@@ -325,7 +328,8 @@ pub struct Context<'a> {
     /// requested window (see [`best_eligibility`]).
     pub eligibilities: &'a [Schedule],
     /// For selfActivate: an activation of the same role and scope by the same principal is
-    /// already waiting for approval.
+    /// already waiting for approval. For selfExtend/selfRenew: a request of the same action, kind,
+    /// role and scope by the same principal is already waiting for an administrator.
     pub pending_activation: bool,
     pub policy: &'a RolePolicy,
 }
@@ -409,6 +413,15 @@ pub fn cancel(request: &ScheduleRequest, target: Option<&Schedule>, now: Instant
 
 fn bad(code: &'static str, message: impl Into<String>) -> DomainError {
     DomainError::invalid(code, message)
+}
+
+/// One pending request per principal, role and scope: a second `selfExtend`/`selfRenew` while
+/// the first waits for an administrator.
+fn pending_self_request(action: Action) -> DomainError {
+    bad(
+        "PendingRoleAssignmentRequest",
+        format!("A '{}' request for this role and scope is already waiting for an administrator.", action.as_str()),
+    )
 }
 
 fn exists_error(kind: Kind) -> DomainError {
@@ -538,7 +551,17 @@ pub fn decide(req: NewRequest, ctx: &Context<'_>) -> DomainResult<Outcome> {
             req.principal_id
         ))
     })?;
-    if principal.kind == ObjectKind::Group && !principal.is_assignable_to_role {
+    // A role's dialect says where it applies: directory roles at directory scopes, Azure roles
+    // at ARM scopes. The other family does not know the role.
+    let is_azure_role = role.dialect == crate::roles::PermissionDialect::Azure;
+    if is_azure_role != req.scope.as_arm().is_some() {
+        return Err(bad(
+            "RoleDefinitionDoesNotExist",
+            format!("The specified role definition with ID '{}' does not exist at scope '{}'.", role.id, req.scope),
+        ));
+    }
+    // Entra grants directory roles only to role-assignable groups; Azure RBAC takes any group.
+    if principal.kind == ObjectKind::Group && !principal.is_assignable_to_role && !is_azure_role {
         return Err(DomainError::bad_request(
             "Only groups created with isAssignableToRole set to true can be eligible for or assigned a directory role.",
         ));
@@ -594,6 +617,18 @@ pub fn decide(req: NewRequest, ctx: &Context<'_>) -> DomainResult<Outcome> {
             return Err(e);
         }
         Ok(())
+    };
+    let renewable = |expired: &Schedule| -> DomainResult<()> {
+        match expired.end {
+            Some(end) if now - end > RENEW_WINDOW => Err(bad(
+                "InvalidRenewRequest",
+                format!(
+                    "Only schedules that ended within the last 30 days can be renewed; this one ended at {}.",
+                    rfc3339(end)
+                ),
+            )),
+            _ => Ok(()),
+        }
     };
     let expiring = |live: &Schedule| -> DomainResult<Instant> {
         match live.end {
@@ -666,6 +701,7 @@ pub fn decide(req: NewRequest, ctx: &Context<'_>) -> DomainResult<Outcome> {
                 .expired
                 .or(ctx.live)
                 .ok_or_else(|| bad("InvalidRenewRequest", "There is no expired schedule to renew."))?;
+            renewable(expired)?;
             let (start, end) = window.expect("needs_schedule");
             policy_check(start, end)?;
             let s = req.schedule.as_ref().expect("needs_schedule");
@@ -727,17 +763,25 @@ pub fn decide(req: NewRequest, ctx: &Context<'_>) -> DomainResult<Outcome> {
             Effect::Remove(live.clone())
         }
         Action::SelfExtend => {
+            if ctx.pending_activation {
+                return Err(pending_self_request(req.action));
+            }
             let live = ctx.live.ok_or_else(|| missing_error(req.kind))?;
             expiring(live)?;
             Effect::Nothing
         }
         Action::SelfRenew => {
+            if ctx.pending_activation {
+                return Err(pending_self_request(req.action));
+            }
             if ctx.live.is_some_and(|l| !l.has_ended(now)) {
                 return Err(bad("InvalidRenewRequest", "The schedule has not expired; extend it instead."));
             }
-            ctx.expired
+            let expired = ctx
+                .expired
                 .or(ctx.live)
                 .ok_or_else(|| bad("InvalidRenewRequest", "There is no expired schedule to renew."))?;
+            renewable(expired)?;
             Effect::Nothing
         }
     };
@@ -1240,6 +1284,21 @@ mod tests {
         let renewed = created(decide(renew, &w.ctx(expired_at, w.admin, Some(&elig), None)).unwrap());
         assert_eq!((renewed.start, renewed.end), (expired_at, Some(expired_at + Duration::days(90))));
         assert_eq!(renewed.status, ScheduleStatus::Provisioned);
+        // Renewal closes 30 days after the end (T0 + 30 days): at the 30th day it is open, a
+        // second later not, for the admin and for the user asking.
+        let renew = w.req(Kind::Eligibility, Action::AdminRenew, after(None, Duration::days(90)));
+        let last = T0 + Duration::days(60);
+        created(decide(renew.clone(), &w.ctx(last, w.admin, Some(&elig), None)).unwrap());
+        let late = last + Duration::seconds(1);
+        let e = decide(renew, &w.ctx(late, w.admin, Some(&elig), None)).unwrap_err();
+        assert_eq!(e.code, "InvalidRenewRequest");
+        let ask = w.req(Kind::Eligibility, Action::SelfRenew, after(None, Duration::days(90)));
+        let e = decide(ask, &w.ctx(late, w.alice, Some(&elig), None)).unwrap_err();
+        assert_eq!(e.code, "InvalidRenewRequest");
+        // One pending ask at a time.
+        let ask = w.req(Kind::Eligibility, Action::SelfExtend, after(None, Duration::days(60)));
+        let ctx = Context { pending_activation: true, ..w.ctx(now, w.alice, Some(&elig), None) };
+        assert_eq!(decide(ask, &ctx).unwrap_err().code, "PendingRoleAssignmentRequest");
     }
 
     #[test]

@@ -23,7 +23,7 @@ pub(crate) fn table(kind: Kind) -> &'static str {
     }
 }
 
-fn kind_text(kind: Kind) -> &'static str {
+pub(crate) fn kind_text(kind: Kind) -> &'static str {
     match kind {
         Kind::Eligibility => "eligibility",
         Kind::Assignment => "assignment",
@@ -122,7 +122,7 @@ fn held_view(kind: Kind, window: Window, now: Instant) -> String {
     )
 }
 
-fn decode_request(r: &AnyRow) -> StoreResult<ScheduleRequest> {
+pub(crate) fn decode_request(r: &AnyRow) -> StoreResult<ScheduleRequest> {
     let kind = if r.text("kind")? == "eligibility" { Kind::Eligibility } else { Kind::Assignment };
     let action_raw = r.text("action")?;
     let status_raw = r.text("status")?;
@@ -270,15 +270,18 @@ impl Store {
         req: &ListRequest<'_>,
     ) -> StoreResult<Page<ScheduleRequest>> {
         let mut params = vec![SqlParam::Text(kind_text(kind).into())];
+        // Graph lists directory requests; those at ARM scopes are PIM for Azure resources'
+        // (`azure_pim::arm_requests`).
+        let directory = "kind = $1 AND scope_key NOT LIKE '/subscriptions/%' AND scope_key NOT LIKE '/providers/%'";
         let sql = match filter {
-            RequestFilter::All => "kind = $1".to_string(),
+            RequestFilter::All => directory.to_string(),
             RequestFilter::Principal(p) => {
                 params.push(SqlParam::Text(id_text(p)));
-                "kind = $1 AND principal_id = $2".to_string()
+                format!("{directory} AND principal_id = $2")
             }
             RequestFilter::CreatedBy(p) => {
                 params.push(SqlParam::Text(id_text(p)));
-                "kind = $1 AND created_by = $2".to_string()
+                format!("{directory} AND created_by = $2")
             }
         };
         list(
