@@ -168,7 +168,9 @@ async fn decide_in(
         openpim_core::authz::check_assignable_at(role, &scope)?;
     }
     let audit = request_audit(&req, role.as_ref().map(|r| r.display_name.as_str()), caller.id(), now);
-    let rules = tx.policy_rules_of(role_id).await?;
+    // The one policy lookup for both scope families (directory: the role's policy; ARM: the
+    // (role, scope)'s, Azure's defaults when unchanged).
+    let rules = tx.policy_rules_at(role_id, &scope).await?;
     let policy = rules.as_deref().map(policy_rules::effective).unwrap_or_else(RolePolicy::entra_default);
     let (live, mut expired) = tx.live_schedule_at(kind, principal_id, role_id, &scope, now).await?;
     if expired.is_none() && matches!(req.action, Action::AdminRenew | Action::SelfRenew) {
