@@ -10,6 +10,7 @@ pub mod approvals;
 pub mod arm_policies;
 pub mod audit;
 pub mod azure_assignments;
+pub mod azure_pim;
 pub mod azure_resources;
 mod azure_roles;
 mod codec;

@@ -288,10 +288,12 @@ pub const AZURE_RULE_ORDER: [&str; 17] = [
 /// No Microsoft source states the defaults as data (the REST examples carry tenant values). These
 /// follow the Azure portal's documented role-settings page for a fresh Azure resource role
 /// (pim-resource-roles-configure-role-settings): activation up to 8 hours, always time-bound,
-/// with Azure MFA and a justification; no approval; eligible assignments expire after one year
-/// and active assignments after six months (permanent ones are not allowed); an active assignment
-/// needs a justification; notifications go to the default recipients. Entra's defaults differ
-/// (permanent assignments allowed), hence a separate set.
+/// with a justification; no approval; eligible assignments expire after one year and active
+/// assignments after six months (permanent ones are not allowed); an active assignment needs a
+/// justification; notifications go to the default recipients. MFA on activation is left off by
+/// default (an administrator turns it on with a PATCH): ARM clients (the Azure CLI and SDKs)
+/// present tokens that often carry no `amr` claim OpenPIM could check. Entra's defaults differ
+/// (permanent assignments allowed, MFA on activation), hence a separate set.
 pub fn azure_default_rules() -> Vec<PolicyRule> {
     let mut rules = default_rules();
     for rule in &mut rules {
@@ -307,6 +309,9 @@ pub fn azure_default_rules() -> Vec<PolicyRule> {
             ("Expiration_EndUser_Assignment", RuleKind::Expiration { is_expiration_required, maximum_duration }) => {
                 *is_expiration_required = true;
                 *maximum_duration = Duration::hours(8);
+            }
+            ("Enablement_EndUser_Assignment", RuleKind::Enablement { enabled_rules }) => {
+                *enabled_rules = vec![Enablement::Justification];
             }
             _ => {}
         }
@@ -522,10 +527,8 @@ mod tests {
         assert_eq!(p.admin_eligibility.expiration.maximum_duration, Duration::days(365));
         assert_eq!(p.admin_assignment.expiration.maximum_duration, Duration::days(180));
         assert_eq!(p.end_user_assignment.expiration.maximum_duration, Duration::hours(8));
-        assert!(
-            p.end_user_assignment.enablement.justification
-                && p.end_user_assignment.enablement.multi_factor_authentication
-        );
+        assert!(p.end_user_assignment.enablement.justification);
+        assert!(!p.end_user_assignment.enablement.multi_factor_authentication);
         assert!(!p.end_user_assignment.approval_required);
     }
 

@@ -14,7 +14,6 @@ use openpim_core::authz::OwnPrincipal;
 use openpim_core::directory::ObjectKind;
 use openpim_core::error::DomainError;
 use openpim_core::notify::Event;
-use openpim_core::policy::{rules as policy_rules, RolePolicy};
 use openpim_core::schedule::{self, Kind, RequestStatus, ScheduleRequest};
 use openpim_core::{Instant, ObjectId};
 use openpim_store::WriteTx;
@@ -138,14 +137,12 @@ async fn decide_in(
                     now,
                 )
                 .await?;
-            let mut holders = vec![request.principal_id];
-            holders.extend(tx.role_assignable_groups_of(request.principal_id).await?);
-            let eligibilities = tx.eligibilities_of(&holders, request.role_definition_id, &request.scope).await?;
-            let policy = tx
-                .policy_rules_at(request.role_definition_id, &request.scope)
-                .await?
-                .map(|r| policy_rules::effective(&r))
-                .unwrap_or_else(RolePolicy::entra_default);
+            // The same eligibilities and role settings the activation was asked against.
+            let (principal, role) = (request.principal_id, request.role_definition_id);
+            let eligibilities =
+                super::requests::activatable_eligibilities(s, tx, principal, role, &request.scope).await?;
+            let policy_scope = super::requests::policy_scope(&request.scope, &eligibilities);
+            let (_, policy) = super::requests::policy_of(tx, role, policy_scope).await?;
             match schedule::activate_approved(&request, ObjectKind::User, &eligibilities, live.as_ref(), &policy, now) {
                 Ok(sched) => {
                     let (status, completed) = schedule::approved_request_status(&sched, now);

@@ -134,10 +134,7 @@ async fn defaults_patch_merge_validation_and_no_inheritance() {
     );
     assert_eq!(rule(&p, "Expiration_Admin_Eligibility")["maximumDuration"], "P365D");
     assert_eq!(rule(&p, "Expiration_Admin_Assignment")["maximumDuration"], "P180D");
-    assert_eq!(
-        rule(&p, "Enablement_EndUser_Assignment")["enabledRules"],
-        json!(["MultiFactorAuthentication", "Justification"])
-    );
+    assert_eq!(rule(&p, "Enablement_EndUser_Assignment")["enabledRules"], json!(["Justification"]));
     assert_eq!(rule(&p, "Approval_EndUser_Assignment")["setting"]["isApprovalRequired"], false);
     assert_eq!(rule(&p, "AuthenticationContext_EndUser_Assignment")["claimValue"], "");
 
