@@ -98,6 +98,18 @@ impl ArmBody {
         }
     }
 
+    /// A whole number that fits an `i32` (ARM's `int32` properties).
+    pub fn int(&mut self, key: &str) -> ArmResult<Option<i32>> {
+        match self.take(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Number(n)) => match n.as_i64().and_then(|v| i32::try_from(v).ok()) {
+                Some(v) => Ok(Some(v)),
+                None => Err(self.type_error(key, "a 32-bit integer")),
+            },
+            Some(_) => Err(self.type_error(key, "an integer")),
+        }
+    }
+
     /// A GUID in its hyphenated form.
     pub fn guid(&mut self, key: &str) -> ArmResult<Option<uuid::Uuid>> {
         match self.string(key)? {

@@ -23,6 +23,8 @@ pub mod permissions;
 pub mod query;
 pub mod role_assignments;
 pub mod role_definitions;
+pub mod role_management_policies;
+pub mod role_management_policy_assignments;
 pub mod schedule_requests;
 pub mod schedules;
 
@@ -128,6 +130,19 @@ fn areas() -> &'static [Area] {
                 resource_type: "elevateAccess",
                 api_versions: elevate_access::API_VERSIONS,
                 handle: |s, r| Box::pin(elevate_access::handle(s, r)),
+            },
+            // -- azpolicy: role settings per (role, scope) --
+            Area {
+                namespace: "Microsoft.Authorization",
+                resource_type: "roleManagementPolicies",
+                api_versions: role_management_policies::API_VERSIONS,
+                handle: |s, r| Box::pin(role_management_policies::handle(s, r)),
+            },
+            Area {
+                namespace: "Microsoft.Authorization",
+                resource_type: "roleManagementPolicyAssignments",
+                api_versions: role_management_policy_assignments::API_VERSIONS,
+                handle: |s, r| Box::pin(role_management_policy_assignments::handle(s, r)),
             },
             // -- azpim: PIM for Azure resources (schedule requests, schedules, instances) --
             Area {

@@ -52,7 +52,7 @@ fn role_id(name: &str) -> ArmResult<ObjectId> {
 /// subscription (`/subscriptions/{s}/providers/Microsoft.Authorization/roleDefinitions/{guid}`,
 /// the form Microsoft's docs show when reading at a subscription); a tenant-level read gives the
 /// tenant form (`/providers/...`).
-fn id_prefix(scope: Option<&ArmScope>) -> String {
+pub(super) fn id_prefix(scope: Option<&ArmScope>) -> String {
     match scope {
         None => String::new(),
         Some(s) if s.kind() == ArmScopeKind::ManagementGroup => s.as_str().to_string(),

@@ -269,7 +269,8 @@ fn id_segment(kind: Kind) -> &'static str {
 
 /// The full id of a request.
 pub fn request_id(kind: Kind, scope: &Scope, id: ObjectId) -> String {
-    format!("{scope}/providers/Microsoft.Authorization/{}/{id}", id_segment(kind))
+    let prefix = scope.as_arm().map_or_else(|| scope.to_string(), |arm| arm.id_prefix().to_string());
+    format!("{prefix}/providers/Microsoft.Authorization/{}/{id}", id_segment(kind))
 }
 
 pub async fn render(s: &AppState, r: &ScheduleRequest) -> ArmResult<proto::ScheduleRequest> {

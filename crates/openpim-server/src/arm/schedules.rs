@@ -135,6 +135,8 @@ pub async fn render(s: &AppState, sched: &Schedule, window: Window, member_type:
     let now = s.now();
     let scope = sched.scope.as_arm().cloned().ok_or_else(ArmError::internal)?;
     let at = scope.to_string();
+    // Ids start with the scope, and with nothing at ARM's root (`/providers/...`).
+    let id_prefix = scope.id_prefix();
     let mut expanded = expanded(s, &scope, sched.role_definition_id, sched.principal_id).await?;
     expanded.principal.principal_type = ArmPrincipalType::of(sched.principal_kind).to_string();
     if sched.principal_kind == ObjectKind::Group && expanded.principal.display_name.is_none() {
@@ -147,7 +149,7 @@ pub async fn render(s: &AppState, sched: &Schedule, window: Window, member_type:
     let is_schedule = window == Window::Schedules;
     let linked = sched.activated_using.map(|e| e.to_string());
     Ok(proto::Schedule {
-        id: full_id(&at, segment, sched.id),
+        id: full_id(id_prefix, segment, sched.id),
         name: sched.id.to_string(),
         resource_type: resource_type.to_string(),
         properties: proto::ScheduleProperties {
@@ -165,11 +167,11 @@ pub async fn render(s: &AppState, sched: &Schedule, window: Window, member_type:
             role_eligibility_schedule_request_id: (!is_assignment && is_schedule).then(|| request_id.clone()),
             role_assignment_schedule_request_id: (is_assignment && is_schedule).then(|| request_id.clone()),
             role_eligibility_schedule_id: (!is_assignment && !is_schedule)
-                .then(|| full_id(&at, schedule_segment, sched.id)),
+                .then(|| full_id(id_prefix, schedule_segment, sched.id)),
             role_assignment_schedule_id: (is_assignment && !is_schedule)
-                .then(|| full_id(&at, schedule_segment, sched.id)),
+                .then(|| full_id(id_prefix, schedule_segment, sched.id)),
             origin_role_assignment_id: (is_assignment && !is_schedule)
-                .then(|| format!("{at}/providers/Microsoft.Authorization/roleAssignments/{}", sched.id)),
+                .then(|| format!("{id_prefix}/providers/Microsoft.Authorization/roleAssignments/{}", sched.id)),
             linked_role_eligibility_schedule_id: is_assignment.then(|| linked.clone()),
             linked_role_eligibility_schedule_instance_id: (is_assignment && !is_schedule).then(|| linked.clone()),
             condition: None,

@@ -448,6 +448,7 @@ pub async fn cancel(s: &AppState, caller: &ArmCaller, r: &ScheduleRequest) -> Ar
 /// ARM's lowercase type of a scope in `expandedProperties` and eligibleChildResources.
 pub fn scope_type(scope: &ArmScope) -> String {
     match scope.kind() {
+        ArmScopeKind::Root => "root".into(),
         ArmScopeKind::ManagementGroup => "managementgroup".into(),
         ArmScopeKind::Subscription => "subscription".into(),
         ArmScopeKind::ResourceGroup => "resourcegroup".into(),
@@ -480,6 +481,16 @@ pub async fn eligible_child_resources(s: &AppState, caller: &ArmCaller, scope: &
         let at = candidates[i].clone();
         i += 1;
         match at.kind() {
+            // Below ARM's root: the tenant root management group (the one without a parent).
+            ArmScopeKind::Root => {
+                for g in s.store.list_management_groups().await? {
+                    if g.parent_id.is_none() {
+                        if let Ok(child) = g.scope() {
+                            candidates.push(child);
+                        }
+                    }
+                }
+            }
             ArmScopeKind::ManagementGroup => {
                 let id = super::hierarchy::management_group_id(&at).to_ascii_lowercase();
                 for g in s.store.list_management_groups().await? {

@@ -137,15 +137,12 @@ async fn decide_in(
                     now,
                 )
                 .await?;
-            let eligibilities = super::requests::activatable_eligibilities(
-                s,
-                tx,
-                request.principal_id,
-                request.role_definition_id,
-                &request.scope,
-            )
-            .await?;
-            let (_, policy) = super::requests::policy_of(tx, request.role_definition_id, &request.scope).await?;
+            // The same eligibilities and role settings the activation was asked against.
+            let (principal, role) = (request.principal_id, request.role_definition_id);
+            let eligibilities =
+                super::requests::activatable_eligibilities(s, tx, principal, role, &request.scope).await?;
+            let policy_scope = super::requests::policy_scope(&request.scope, &eligibilities);
+            let (_, policy) = super::requests::policy_of(tx, role, policy_scope).await?;
             match schedule::activate_approved(&request, ObjectKind::User, &eligibilities, live.as_ref(), &policy, now) {
                 Ok(sched) => {
                     let (status, completed) = schedule::approved_request_status(&sched, now);

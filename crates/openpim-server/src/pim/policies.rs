@@ -138,7 +138,7 @@ pub async fn update_rule(
 }
 
 /// Which listed approvers exist in the directory.
-async fn existing_approvers(s: &AppState, kind: &RuleKind) -> ApiResult<HashSet<uuid::Uuid>> {
+pub async fn existing_approvers(s: &AppState, kind: &RuleKind) -> ApiResult<HashSet<uuid::Uuid>> {
     let mut listed: Vec<Approver> = Vec::new();
     if let RuleKind::Approval(a) = kind {
         for stage in &a.stages {

@@ -206,13 +206,11 @@ async fn decide_in(
         openpim_core::authz::check_assignable_at(role, &scope)?;
     }
     let audit = request_audit(&req, role.as_ref().map(|r| r.display_name.as_str()), caller.id(), now);
-    let (rules, policy) = policy_of(tx, role_id, &scope).await?;
     let (live, mut expired) = tx.live_schedule_at(kind, principal_id, role_id, &scope, now).await?;
     if expired.is_none() && matches!(req.action, Action::AdminRenew | Action::SelfRenew) {
         expired = tx.latest_expired(kind, principal_id, role_id, &scope).await?;
     }
     let (eligibilities, pending_activation) = if req.action == Action::SelfActivate {
-        // Eligibility can be held through the role-assignable groups the principal is in *now*.
         let eligibilities = activatable_eligibilities(s, tx, principal_id, role_id, &scope).await?;
         (eligibilities, tx.pending_activation_exists(principal_id, role_id, &scope.to_string()).await?)
     } else if matches!(req.action, Action::SelfExtend | Action::SelfRenew) {
@@ -221,6 +219,11 @@ async fn decide_in(
     } else {
         (Vec::new(), false)
     };
+    // Role settings are per (role, scope). An activation at a scope below the eligibility ("just
+    // enough access") follows the settings of the eligibility's scope, where the administrator
+    // made the role activatable (the nearest one when several cover the target); everything else
+    // follows the settings of the request's own scope.
+    let (rules, policy) = policy_of(tx, role_id, policy_scope(&scope, &eligibilities)).await?;
     let ctx = Context {
         now,
         request_id,
@@ -252,23 +255,23 @@ async fn decide_in(
     Ok(Decision::Accepted(Box::new(Accepted { outcome, approval, audit })))
 }
 
-/// The live eligibilities an activation of `role` at `scope` by `principal` can be made from,
-/// read inside the write. Directory roles: at the scope itself, held directly or through the
-/// role-assignable groups the principal is in *now*. Azure roles: Azure RBAC honours any group,
-/// and an eligibility at a scope can be activated there or at any scope below it ("just enough
-/// access"), so those at the scope and at each of its ancestors, management groups included.
+/// The eligibilities `principal_id` can activate `role_id` with at `scope`, read inside the write.
+/// Directory roles: held at the scope, directly or through the role-assignable groups the
+/// principal is in *now*. Azure roles: Azure RBAC honours any group, and an eligibility at a scope
+/// can be activated there or at any scope below it ("just enough access"): those at the scope
+/// and at each of its ancestors, management groups included, nearest first.
 pub(crate) async fn activatable_eligibilities(
     s: &AppState,
     tx: &mut WriteTx<'_>,
     principal_id: ObjectId,
     role_id: ObjectId,
     scope: &Scope,
-) -> ApiResult<Vec<schedule::Schedule>> {
+) -> ApiResult<Vec<openpim_core::schedule::Schedule>> {
     let mut holders = vec![principal_id];
-    match scope.as_arm() {
+    Ok(match scope.as_arm() {
         None => {
             holders.extend(tx.role_assignable_groups_of(principal_id).await?);
-            Ok(tx.eligibilities_of(&holders, role_id, scope).await?)
+            tx.eligibilities_of(&holders, role_id, scope).await?
         }
         Some(arm) => {
             holders.extend(tx.groups_of(principal_id).await?);
@@ -280,40 +283,35 @@ pub(crate) async fn activatable_eligibilities(
             for at in scopes {
                 found.extend(tx.eligibilities_of(&holders, role_id, &Scope::Arm(at)).await?);
             }
-            Ok(found)
+            found
         }
+    })
+}
+
+/// Whose role settings an activation follows. Settings are per (role, scope); an activation at a
+/// scope below the eligibility follows the settings of the eligibility's scope, where the
+/// administrator made the role activatable (the nearest one); everything else the settings of
+/// the request's own scope.
+pub(crate) fn policy_scope<'a>(scope: &'a Scope, eligibilities: &'a [openpim_core::schedule::Schedule]) -> &'a Scope {
+    match (scope.as_arm(), eligibilities.first()) {
+        (Some(_), Some(nearest)) => &nearest.scope,
+        _ => scope,
     }
 }
 
-/// The policy a request at `scope` is checked against, read inside the write: the stored rules of
-/// the role's policy and their effective form. Directory roles have their policy at `/` (Entra's
-/// defaults when it is missing).
+/// The policy a request at `scope` is checked against, read inside the write: the stored rules
+/// and their effective form. This is the engine's one policy read, for both families
+/// (`WriteTx::policy_rules_at`): directory roles have their policy at `/` (Entra's defaults when
+/// it is missing); Azure roles the policy of exactly this (role, scope), Azure's defaults when
+/// nobody changed it (settings are not inherited down the hierarchy).
 pub(crate) async fn policy_of(
     tx: &mut WriteTx<'_>,
     role_id: ObjectId,
     scope: &Scope,
 ) -> ApiResult<(Option<Vec<openpim_core::policy::rules::PolicyRule>>, RolePolicy)> {
-    if scope.as_arm().is_some() {
-        // azpolicy replaces this: per-(role, ARM scope) policies are azpolicy's; until they are
-        // stored, every Azure role is checked against Azure's defaults.
-        return Ok((None, azure_default_policy()));
-    }
-    let rules = tx.policy_rules_of(role_id).await?;
+    let rules = tx.policy_rules_at(role_id, scope).await?;
     let policy = rules.as_deref().map(policy_rules::effective).unwrap_or_else(RolePolicy::entra_default);
     Ok((rules, policy))
-}
-
-/// Azure's default role settings for a resource role, as the portal shows a role nobody has
-/// configured: eligible assignments may be permanent; active assignments may be permanent
-/// (RBAC's own role assignments are); activation up to 8 hours with a justification, no MFA
-/// claim and no approval. (Microsoft's docs do not state the defaults as data; these are the
-/// portal's documented defaults minus MFA, which an ARM token cannot prove here.)
-// azpolicy replaces this
-fn azure_default_policy() -> RolePolicy {
-    let mut policy = RolePolicy::entra_default();
-    policy.admin_assignment.enablement.justification = false;
-    policy.end_user_assignment.enablement.multi_factor_authentication = false;
-    policy
 }
 
 /// Writes what core decided: the schedule change, the request, its approval, the answered self
