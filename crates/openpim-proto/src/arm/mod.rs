@@ -2,6 +2,7 @@
 //! property names and leaves absent optional properties out; a list is `{"value": [...],
 //! "nextLink": "..."}` and an error `{"error": {"code", "message", ...}}`.
 
+pub mod approvals;
 pub mod envelope;
 pub mod error;
 pub mod management_groups;

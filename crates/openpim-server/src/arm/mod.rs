@@ -21,6 +21,7 @@ pub mod error;
 pub mod path;
 pub mod permissions;
 pub mod query;
+pub mod role_assignment_approvals;
 pub mod role_assignments;
 pub mod role_definitions;
 pub mod role_management_policies;
@@ -143,6 +144,12 @@ fn areas() -> &'static [Area] {
                 resource_type: "roleManagementPolicyAssignments",
                 api_versions: role_management_policy_assignments::API_VERSIONS,
                 handle: |s, r| Box::pin(role_management_policy_assignments::handle(s, r)),
+            },
+            Area {
+                namespace: "Microsoft.Authorization",
+                resource_type: "roleAssignmentApprovals",
+                api_versions: role_assignment_approvals::API_VERSIONS,
+                handle: |s, r| Box::pin(role_assignment_approvals::handle(s, r)),
             },
             // -- azpim: PIM for Azure resources (schedule requests, schedules, instances) --
             Area {

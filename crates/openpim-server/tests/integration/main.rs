@@ -18,6 +18,7 @@ mod admin_units;
 mod adversarial;
 mod applications;
 mod approvals;
+mod arm_approvals;
 mod arm_foundation;
 mod arm_hierarchy;
 mod arm_lists;
