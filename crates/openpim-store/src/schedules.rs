@@ -45,7 +45,7 @@ pub(crate) fn decode_schedule(r: &AnyRow, kind: Kind, id_col: &str, principal_co
         principal_id: r.id(principal_col)?,
         principal_kind: principal_type.parse::<ObjectKind>().map_err(|_| corrupt("principal_type", &principal_type))?,
         role_definition_id: r.id("role_definition_id")?,
-        scope: Scope::from_stored(&scope_raw).map_err(|_| corrupt("scope", &scope_raw))?,
+        scope: Scope::parse(&scope_raw).map_err(|_| corrupt("scope", &scope_raw))?,
         assignment_type: match r.opt_text("assignment_type")?.as_deref() {
             Some("Activated") => Some(AssignmentType::Activated),
             Some(_) => Some(AssignmentType::Assigned),
@@ -144,7 +144,7 @@ pub(crate) fn decode_request(r: &AnyRow) -> StoreResult<ScheduleRequest> {
         action: action_raw.parse::<Action>().map_err(|_| corrupt("action", &action_raw))?,
         principal_id: r.id("principal_id")?,
         role_definition_id: r.id("role_definition_id")?,
-        scope: Scope::from_stored(&scope_raw).map_err(|_| corrupt("scope", &scope_raw))?,
+        scope: Scope::parse(&scope_raw).map_err(|_| corrupt("scope", &scope_raw))?,
         justification: r.opt_text("justification")?,
         schedule,
         ticket: Ticket { number: r.opt_text("ticket_number")?, system: r.opt_text("ticket_system")? },
@@ -555,7 +555,7 @@ impl WriteTx<'_> {
             .bind(id_text(s.principal_id))
             .bind(s.principal_kind.as_str())
             .bind(id_text(s.role_definition_id))
-            .bind(s.scope.stored().into_owned())
+            .bind(s.scope.to_string())
             .bind(Option::<String>::None)
             .bind(s.status.as_str())
             .bind(s.assignment_type.map(AssignmentType::as_str))
@@ -755,7 +755,7 @@ impl WriteTx<'_> {
         .bind(r.action.as_str())
         .bind(id_text(r.principal_id))
         .bind(id_text(r.role_definition_id))
-        .bind(r.scope.stored().into_owned())
+        .bind(r.scope.to_string())
         .bind(r.justification.clone())
         .bind(s.and_then(|s| s.start).map(micros))
         .bind(s.map(|s| s.expiration.kind.as_str()))

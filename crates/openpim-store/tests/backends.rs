@@ -833,7 +833,7 @@ async fn scopes_of_both_families_round_trip_through_the_store() {
         assert_ne!(as_tenant.map(|s| s.id), Some(at_root.id), "{backend}: ARM's / is not the tenant");
         tx.commit(&record("arm root"), |_| {}).await.unwrap();
         let read = store.get_schedule(Kind::Assignment, at_root.id).await.unwrap().unwrap();
-        assert_eq!((&read.scope, read.scope.to_string()), (&root, "/".to_string()), "{backend}");
+        assert_eq!((&read.scope, read.scope.to_string()), (&root, ROOT_STORED.to_string()), "{backend}");
         let mut conn = AnyConnection::connect(url).await.unwrap();
         let row = sqlx::query("SELECT directory_scope_id, scope_key FROM role_assignments WHERE id = $1")
             .bind(at_root.id.to_string())

@@ -157,6 +157,13 @@ fn custom_roles_are_assignable_only_at_or_below_their_assignable_scopes() {
     // Built-in roles with data actions may be assigned there.
     let builtin_data = AzureRoleFacts { is_custom: false, assignable_scopes: vec!["/".into()], ..data };
     assert!(check_assignable_scope(&builtin_data, &arm(MG), &tree).is_ok());
+    // ARM's root `/`: built-in roles (assignable at "/") may be assigned there, a custom role
+    // never, not even one assignable at the top management group.
+    let root = ArmScope::root();
+    assert!(check_assignable_scope(&builtin_reader(), &root, &tree).is_ok());
+    for role in [&at_group, &role] {
+        assert_eq!(check_assignable_scope(role, &root, &tree).unwrap_err().code, "InvalidRoleAssignmentScope");
+    }
 }
 
 #[test]

@@ -17,7 +17,8 @@
 //! scope of what `elevateAccess` grants. It is a different scope from the directory tenant that
 //! Graph also writes `/` (`DirectoryScope::Tenant`): [`Scope::parse`](super::Scope::parse) reads
 //! `/` as the directory tenant, ARM's wire reads it with [`ArmScope::parse`], and the store keeps
-//! the ARM root under its own text and key ([`ROOT_STORED`]), so neither can stand for the other.
+//! the ARM root under its own text and key ([`ROOT_STORED`], also what `Scope` prints), so neither
+//! can stand for the other.
 //! The provider-qualified subscription form some PIM clients send,
 //! `/providers/Microsoft.Subscription/subscriptions/{id}`, is read as `/subscriptions/{id}`.
 
@@ -65,10 +66,10 @@ pub enum ArmScopeError {
     InvalidCharacter(String),
 }
 
-/// How the store writes ARM's root scope (its `directory_scope_id` column; lowercased, its
-/// `scope_key`): not `/`, which is the directory tenant's text and key there. It starts with
-/// `/providers/` so the store's ARM-row filters include it, and ARM's wire never reads it as a
-/// scope ([`ArmScope::parse`] refuses it: a namespace without a resource type).
+/// How a `Scope` writes ARM's root scope, and so how the store keeps it (its `directory_scope_id`
+/// column; lowercased, its `scope_key`): not `/`, which is the directory tenant's text and key.
+/// It starts with `/providers/` so the store's ARM-row filters include it, and ARM's wire never
+/// reads it as a scope ([`ArmScope::parse`] refuses it: a namespace without a resource type).
 pub const ROOT_STORED: &str = "/providers/Microsoft.Authorization";
 
 /// An ARM scope. Cheap to clone (one reference count).

@@ -3,10 +3,11 @@
 //! One type with two families, so one schedule engine and one access index serve both role
 //! worlds: directory scopes for Entra roles ([`DirectoryScope`]) and Azure Resource Manager scopes
 //! for Azure roles ([`ArmScope`]). Both are exchanged as the strings their APIs use and never
-//! cover each other. Both APIs write their root `/`: Graph's directory tenant and ARM's root
-//! scope (what `elevateAccess` grants) are different scopes, so the one place they meet, the
-//! store, keeps ARM's root under its own text ([`Scope::stored`], [`Scope::from_stored`]):
-//! `Scope::parse("/")` is the directory tenant, ARM's wire reads `/` with `ArmScope::parse`.
+//! cover each other. Both APIs write their root `/`, and Graph's directory tenant and ARM's root
+//! scope (what `elevateAccess` grants) are different scopes: a `Scope` never writes ARM's root as
+//! `/`. It prints and parses it as [`ROOT_STORED`] (what the store keeps, and what Graph's lists
+//! show if they meet such a row), while `Scope::parse("/")` is the directory tenant; only ARM's
+//! wire writes and reads ARM's root as `/` (`ArmScope`'s `Display` and `ArmScope::parse`).
 
 mod arm;
 mod directory;
@@ -19,7 +20,6 @@ pub use hierarchy::{
 };
 
 use crate::error::{DomainError, DomainResult};
-use std::borrow::Cow;
 use std::fmt;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -30,8 +30,12 @@ pub enum Scope {
 
 impl Scope {
     /// Reads either family from its text: strings starting with `/subscriptions` or `/providers`
-    /// are ARM scopes (with ARM's errors), everything else a directory scope (with Graph's).
+    /// are ARM scopes (with ARM's errors; [`ROOT_STORED`] is ARM's root), everything else a
+    /// directory scope (with Graph's; `/` is the directory tenant).
     pub fn parse(raw: &str) -> DomainResult<Self> {
+        if raw.eq_ignore_ascii_case(ROOT_STORED) {
+            return Ok(Self::Arm(ArmScope::root()));
+        }
         let first = raw.strip_prefix('/').map(|rest| rest.split('/').next().unwrap_or_default());
         let is_arm =
             first.is_some_and(|s| s.eq_ignore_ascii_case("subscriptions") || s.eq_ignore_ascii_case("providers"));
@@ -44,24 +48,6 @@ impl Scope {
     }
 
     pub const TENANT: Scope = Scope::Directory(DirectoryScope::Tenant);
-
-    /// The text the store writes for this scope: what [`Scope::parse`] reads, except ARM's root
-    /// (`/` on ARM's wire), which is written [`ROOT_STORED`] so it never reads back as the
-    /// directory tenant.
-    pub fn stored(&self) -> Cow<'_, str> {
-        match self {
-            Self::Arm(a) if a.is_root() => Cow::Borrowed(ROOT_STORED),
-            other => Cow::Owned(other.to_string()),
-        }
-    }
-
-    /// Reads what [`Scope::stored`] wrote.
-    pub fn from_stored(raw: &str) -> DomainResult<Self> {
-        if raw.eq_ignore_ascii_case(ROOT_STORED) {
-            return Ok(Self::Arm(ArmScope::root()));
-        }
-        Self::parse(raw)
-    }
 
     pub fn as_directory(&self) -> Option<DirectoryScope> {
         match self {
@@ -89,7 +75,7 @@ impl Scope {
     }
 
     /// The text the store keys this scope on (its `scope_key` column): ARM scopes compare
-    /// case-insensitively, so their ASCII-lowercased form ([`Scope::stored`] lowercased for ARM's
+    /// case-insensitively, so their ASCII-lowercased form ([`ROOT_STORED`] lowercased for ARM's
     /// root); directory scopes print in one spelling with lowercase GUIDs, and lowercasing them
     /// keeps one rule for both families. The two roots' keys differ (`/` is the directory's).
     pub fn key(&self) -> String {
@@ -134,6 +120,8 @@ impl fmt::Display for Scope {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Directory(d) => d.fmt(f),
+            // Never `/`, which is the directory tenant's text.
+            Self::Arm(a) if a.is_root() => f.write_str(ROOT_STORED),
             Self::Arm(a) => a.fmt(f),
         }
     }

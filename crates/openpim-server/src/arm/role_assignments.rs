@@ -227,10 +227,14 @@ pub fn role_definition_id(scope: &ArmScope, role: uuid::Uuid) -> String {
 
 pub fn render(a: &ArmRoleAssignment) -> RoleAssignment {
     let s = &a.schedule;
-    let scope = s.scope.to_string();
-    let (role_definition_id, id_prefix) = match a.scope() {
-        Some(at) => (role_definition_id(at, s.role_definition_id), at.id_prefix()),
-        None => (format!("/providers/Microsoft.Authorization/roleDefinitions/{}", s.role_definition_id), ""),
+    // ARM's text of the scope (`/` for the root, which `Scope` prints otherwise).
+    let (scope, role_definition_id, id_prefix) = match a.scope() {
+        Some(at) => (at.to_string(), role_definition_id(at, s.role_definition_id), at.id_prefix()),
+        None => (
+            s.scope.to_string(),
+            format!("/providers/Microsoft.Authorization/roleDefinitions/{}", s.role_definition_id),
+            "",
+        ),
     };
     RoleAssignment {
         id: format!("{id_prefix}/providers/Microsoft.Authorization/roleAssignments/{}", s.id),

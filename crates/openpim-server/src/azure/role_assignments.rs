@@ -45,7 +45,7 @@ pub fn removal_audit(a: &ArmRoleAssignment) -> Audit {
     Audit::new(AUDIT_CATEGORY, "Remove Azure role assignment", "Unassign")
         .target("Role", a.schedule.role_definition_id, None, None)
         .target(principal_target(a), a.schedule.principal_id, None, None)
-        .detail("scope", &a.schedule.scope)
+        .detail("scope", a.scope().map_or_else(|| a.schedule.scope.to_string(), ToString::to_string))
         .detail("roleAssignmentId", a.schedule.id)
 }
 

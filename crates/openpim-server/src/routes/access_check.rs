@@ -144,7 +144,7 @@ fn render(principal: ObjectId, question: &Question, answer: AccessAnswer) -> Val
             "endDateTime": p.grant.end.map(datetime),
         });
         let scope_key = if is_arm { "scope" } else { "directoryScopeId" };
-        granted[scope_key] = json!(p.grant.scope.to_string());
+        granted[scope_key] = json!(wire_scope(&p.grant.scope));
         granted
     });
     let mut body = json!({
@@ -161,8 +161,17 @@ fn render(principal: ObjectId, question: &Question, answer: AccessAnswer) -> Val
         }
         Question::Azure { operation, data_plane, scope } => {
             body[if *data_plane { "dataAction" } else { "action" }] = json!(operation);
-            body["scope"] = json!(scope.to_string());
+            body["scope"] = json!(wire_scope(scope));
         }
     }
     body
+}
+
+/// A scope as its API writes it: ARM's root is `/` on ARM's side (a `Scope` prints it otherwise,
+/// so it is never read as the directory tenant).
+fn wire_scope(scope: &Scope) -> String {
+    match scope {
+        Scope::Arm(a) => a.to_string(),
+        Scope::Directory(d) => d.to_string(),
+    }
 }

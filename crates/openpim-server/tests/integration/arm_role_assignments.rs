@@ -430,13 +430,13 @@ async fn elevated_access_lives_at_the_root_scope_and_is_removed_there() {
     // and Dave, a reader, may not assign at `/`.
     let dave = ts.create_user("dave@root.test").await;
     let dave_token = arm_token_for(&ts, "dave@root.test");
-    let r = arm(&ts, Method::GET, &format!("/subscriptions?api-version=2022-12-01"), Some(&dave_token), None).await;
+    let r = arm(&ts, Method::GET, "/subscriptions?api-version=2022-12-01", Some(&dave_token), None).await;
     assert_eq!(r.body["value"].as_array().map(Vec::len), Some(0), "{}", r.body);
     let reader_at_root = guid();
     let created = put(&ts, &admin, "", &reader_at_root, &body(READER, &dave), 201).await;
     assert_eq!(created["properties"]["scope"], "/");
     assert_eq!(created["id"], format!("/providers/Microsoft.Authorization/roleAssignments/{reader_at_root}"));
-    let r = arm(&ts, Method::GET, &format!("/subscriptions?api-version=2022-12-01"), Some(&dave_token), None).await;
+    let r = arm(&ts, Method::GET, "/subscriptions?api-version=2022-12-01", Some(&dave_token), None).await;
     let seen: Vec<&str> =
         r.body["value"].as_array().unwrap().iter().map(|s| s["subscriptionId"].as_str().unwrap()).collect();
     assert!(seen.contains(&SUB) && seen.contains(&OTHER_SUB), "{}", r.body);
@@ -455,7 +455,7 @@ async fn elevated_access_lives_at_the_root_scope_and_is_removed_there() {
         None,
     )
     .await;
-    assert_eq!(names(&r.body), [reader_at_root.clone()], "{}", r.body);
+    assert_eq!(names(&r.body), std::slice::from_ref(&reader_at_root), "{}", r.body);
 
     // An Azure role at ARM's `/` is nothing in the directory: Dave (Reader at `/`) and the
     // admin's UAA do not appear among Graph's tenant-wide assignments, and Dave cannot create
