@@ -34,6 +34,7 @@ use cedar_policy::{
     Authorizer, Context, Decision, Entities, Entity, EntityId, EntityTypeName, EntityUid, PolicyId, PolicySet, Request,
     RestrictedExpression, SlotId, Template,
 };
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
 
@@ -106,23 +107,26 @@ impl CedarAzure {
         let mut templates: HashMap<u16, Vec<PolicyId>> = HashMap::new();
         let mut linked = 0usize;
         for (p, role, s) in w.effective_assignments() {
-            if !templates.contains_key(&role) {
-                let mut ids = Vec::new();
-                for plane in [Plane::Action, Plane::Data] {
-                    if let Some(text) = template_text(w, role, plane) {
-                        let id = PolicyId::new(format!("role{role}-{}", plane_action(plane)));
-                        let t = Template::parse(Some(id.clone()), &text).map_err(|e| format!("{e}: {text}"))?;
-                        policies.add_template(t).map_err(|e| e.to_string())?;
-                        ids.push(id);
+            let ids = match templates.entry(role) {
+                Entry::Occupied(e) => e.into_mut(),
+                Entry::Vacant(e) => {
+                    let mut ids = Vec::new();
+                    for plane in [Plane::Action, Plane::Data] {
+                        if let Some(text) = template_text(w, role, plane) {
+                            let id = PolicyId::new(format!("role{role}-{}", plane_action(plane)));
+                            let t = Template::parse(Some(id.clone()), &text).map_err(|e| format!("{e}: {text}"))?;
+                            policies.add_template(t).map_err(|e| e.to_string())?;
+                            ids.push(id);
+                        }
                     }
+                    e.insert(ids)
                 }
-                templates.insert(role, ids);
-            }
+            };
             let holder = match p {
                 Principal::User(u) => uid(&user, w.users[u as usize].to_string()),
                 Principal::Group(g) => uid(&group, w.groups[g as usize].id.to_string()),
             };
-            for t in &templates[&role] {
+            for t in ids.iter() {
                 let vals =
                     HashMap::from([(SlotId::principal(), holder.clone()), (SlotId::resource(), uid(&scope, key(s)))]);
                 policies.link(t.clone(), PolicyId::new(format!("a{linked}")), vals).map_err(|e| e.to_string())?;
