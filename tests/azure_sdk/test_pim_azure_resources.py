@@ -11,6 +11,7 @@ permissions); the server's clock moves with libfaketime.
 from __future__ import annotations
 
 import datetime as dt
+import fnmatch
 import uuid
 
 import pytest
@@ -48,18 +49,26 @@ def role_id(subscription_id: str, guid: str) -> str:
     return helpers.role_definition_id(subscription_id, guid)
 
 
-def actions_at_group(arm: helpers.Arm, resource_group: str) -> set[str]:
-    """The caller's effective control-plane actions at the resource group (permissions API)."""
-    return {a.lower() for p in arm.authorization.permissions.list_for_resource_group(resource_group)
-            for a in (p.actions or [])}
+def allowed(blocks: list[tuple[list[str], list[str]]], action: str) -> bool:
+    """Whether permission blocks (actions, notActions) grant `action` as ARM evaluates them:
+    case-insensitive patterns whose `*` matches any run of characters, `/` included."""
+    def matches(pattern: str) -> bool:
+        return fnmatch.fnmatchcase(action.lower(), pattern.lower())
+    return any(any(map(matches, actions)) and not any(map(matches, not_actions)) for actions, not_actions in blocks)
 
 
-def actions_at_subscription(arm: helpers.Arm, subscription_id: str) -> set[str]:
+def at_group(arm: helpers.Arm, resource_group: str) -> list[tuple[list[str], list[str]]]:
+    """The caller's effective permission blocks at the resource group (permissions API)."""
+    return [(p.actions or [], p.not_actions or [])
+            for p in arm.authorization.permissions.list_for_resource_group(resource_group)]
+
+
+def at_subscription(arm: helpers.Arm, subscription_id: str) -> list[tuple[list[str], list[str]]]:
     """The same at the subscription (the permissions API there has no SDK operation)."""
     response = arm.send("GET", f"/subscriptions/{subscription_id}/providers/Microsoft.Authorization/permissions"
                                "?api-version=2022-04-01")
     assert response.status_code == 200, response.text()
-    return {a.lower() for p in response.json()["value"] for a in p.get("actions", [])}
+    return [(p.get("actions", []), p.get("notActions", [])) for p in response.json()["value"]]
 
 
 def policy_for(arm: helpers.Arm, scope: str, role_guid: str) -> RoleManagementPolicy:
@@ -143,14 +152,14 @@ def test_an_employee_activates_the_builtin_role_without_approval(server, admin, 
     assert eligibility.status == "Provisioned"
 
     me = arm_for(employee["userPrincipalName"])
-    assert VM_START.lower() not in actions_at_group(me, resource_group)
+    assert not allowed(at_group(me, resource_group), VM_START)
     group_scope = helpers.resource_group_scope(subscription_id, resource_group)
     activation = me.authorization.role_assignment_schedule_requests.create(
         group_scope, str(uuid.uuid4()), RoleAssignmentScheduleRequest(
             principal_id=employee["id"], role_definition_id=role_id(subscription_id, VM_CONTRIBUTOR),
             request_type="SelfActivate", justification="patching the VMs", schedule_info=schedule("PT1H")))
     assert activation.status == "Provisioned", activation.status
-    assert VM_START.lower() in actions_at_group(me, resource_group)
+    assert allowed(at_group(me, resource_group), VM_START)
     instances = [i for i in me.authorization.role_assignment_schedule_instances.list_for_scope(
         group_scope, filter="asTarget()") if helpers.guid_of(i.role_definition_id) == VM_CONTRIBUTOR]
     assert [i.assignment_type for i in instances] == ["Activated"]
@@ -170,8 +179,7 @@ def test_a_contractor_activates_at_a_resource_group_with_approval_then_deactivat
     assert eligible.status == "Provisioned"
 
     me = arm_for(contractor["userPrincipalName"])
-    before = actions_at_group(me, resource_group)
-    assert VM_START.lower() not in before
+    assert not allowed(at_group(me, resource_group), VM_START)
 
     # Activation at the resource group below the eligibility's subscription waits for approval.
     request_name = str(uuid.uuid4())
@@ -181,7 +189,7 @@ def test_a_contractor_activates_at_a_resource_group_with_approval_then_deactivat
             justification="maintenance window", schedule_info=schedule("PT1H")))
     assert pending.status == "PendingApproval", pending.status
     assert pending.approval_id, "a pending request names its approval"
-    assert VM_START.lower() not in actions_at_group(me, resource_group)
+    assert not allowed(at_group(me, resource_group), VM_START)
 
     # The requester cannot approve their own request.
     approver_arm = arm_for(approver["userPrincipalName"])
@@ -201,9 +209,9 @@ def test_a_contractor_activates_at_a_resource_group_with_approval_then_deactivat
     assert decided.review_result == "Approve"
     assert me.authorization.role_assignment_schedule_requests.get(group_scope, request_name).status in (
         "Provisioned", "Granted")
-    assert VM_START.lower() in actions_at_group(me, resource_group)
+    assert allowed(at_group(me, resource_group), VM_START)
     # ... at the resource group only: not at the subscription where the eligibility is.
-    assert VM_START.lower() not in actions_at_subscription(me, subscription_id)
+    assert not allowed(at_subscription(me, subscription_id), VM_START)
 
     # Deactivation within 5 minutes of activation is refused; after them it ends the access.
     deactivate = RoleAssignmentScheduleRequest(principal_id=contractor["id"], role_definition_id=role,
@@ -215,7 +223,7 @@ def test_a_contractor_activates_at_a_resource_group_with_approval_then_deactivat
     server.advance(6)
     done = me.authorization.role_assignment_schedule_requests.create(group_scope, str(uuid.uuid4()), deactivate)
     assert done.status in ("Revoked", "Provisioned"), done.status
-    assert VM_START.lower() not in actions_at_group(me, resource_group)
+    assert not allowed(at_group(me, resource_group), VM_START)
 
 
 def approval_stages(approver_arm: helpers.Arm, approval_id: str) -> list:
@@ -242,9 +250,9 @@ def test_an_activation_ends_at_its_exact_expiry(server, admin, arm_for, director
             principal_id=person["id"], role_definition_id=role, request_type="SelfActivate",
             justification="ten minutes", schedule_info=schedule("PT10M")))
     assert activation.status == "Provisioned", activation.status
-    assert VM_START.lower() in actions_at_group(me, resource_group)
+    assert allowed(at_group(me, resource_group), VM_START)
     [instance] = [i for i in me.authorization.role_assignment_schedule_instances.list_for_scope(
         scope, filter="asTarget()") if helpers.guid_of(i.role_definition_id) == VM_CONTRIBUTOR]
     assert instance.end_date_time - instance.start_date_time == dt.timedelta(minutes=10)
     server.advance(11)
-    assert VM_START.lower() not in actions_at_group(me, resource_group)
+    assert not allowed(at_group(me, resource_group), VM_START)
