@@ -699,3 +699,55 @@ async fn schedules_instances_member_types_filters_and_eligible_child_resources()
     assert_eq!(values(&body).len(), 1, "only the direct assignment is left: {body}");
     pim.stop().await;
 }
+
+#[tokio::test]
+async fn an_eligibility_at_a_management_group_is_activated_at_a_resource_group_below_it() {
+    let pim = Pim::start().await;
+    let admin = azure(&pim).await;
+    let (dave, _) = pim.user("dave").await;
+    let dave_arm = arm_token(&pim, &dave);
+    // The subscriptions sit under the tenant root group, where the elevated admin is User Access
+    // Administrator: enough to make an eligibility there.
+    let root = format!("/providers/Microsoft.Management/managementGroups/{}", pim.server.state.tenant_id);
+    make_eligible(&pim, &admin, &root, &dave, READER, "P30D").await;
+
+    let (status, body) = assignment(
+        &pim,
+        &dave_arm,
+        &rg("data"),
+        &request_body("SelfActivate", &dave, READER, Some(schedule_for("PT1H"))),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(actions_at(&pim, &dave_arm, &rg("data")).await, vec!["*/read".to_string()]);
+    assert!(actions_at(&pim, &dave_arm, &rg("web")).await.is_empty());
+
+    // eligibleChildResources at the root group: the group itself, both subscriptions and the
+    // resource groups.
+    let (status, body) = call(
+        &pim,
+        Method::GET,
+        &format!("{root}/providers/Microsoft.Authorization/eligibleChildResources?{V}"),
+        &dave_arm,
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let types: Vec<&str> = values(&body).iter().map(|v| v["type"].as_str().unwrap()).collect();
+    assert_eq!(types.iter().filter(|t| **t == "managementgroup").count(), 1, "{body}");
+    assert_eq!(types.iter().filter(|t| **t == "subscription").count(), 2, "{body}");
+    assert_eq!(types.iter().filter(|t| **t == "resourcegroup").count(), 2, "{body}");
+    // The eligibility shows at the subscription as Inherited.
+    let (_, body) = call(
+        &pim,
+        Method::GET,
+        &format!("{}/providers/Microsoft.Authorization/roleEligibilityScheduleInstances?$filter=asTarget()&{V}", sub()),
+        &dave_arm,
+        None,
+    )
+    .await;
+    assert_eq!(values(&body).len(), 1, "{body}");
+    assert_eq!(values(&body)[0]["properties"]["memberType"], "Inherited");
+    assert_eq!(values(&body)[0]["properties"]["expandedProperties"]["scope"]["type"], "managementgroup");
+    pim.stop().await;
+}
