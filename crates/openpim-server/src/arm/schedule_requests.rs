@@ -42,7 +42,7 @@ pub async fn handle(s: AppState, req: ArmRequest) -> ArmResult<Response> {
         },
         (1, Some(name)) => {
             let name = request_name(name)?;
-            let scope = scope.ok_or_else(|| at_tenant())?;
+            let scope = scope.ok_or_else(at_tenant)?;
             match req.method {
                 Method::GET => get(&s, &req, kind, &scope, name).await,
                 Method::PUT => put(&s, &req, kind, scope, name, false).await,
@@ -51,7 +51,7 @@ pub async fn handle(s: AppState, req: ArmRequest) -> ArmResult<Response> {
         }
         (2, Some(name)) if req.method == Method::POST => {
             let name = request_name(name)?;
-            let scope = scope.ok_or_else(|| at_tenant())?;
+            let scope = scope.ok_or_else(at_tenant)?;
             let operation = req.path.types[1].to_ascii_lowercase();
             match operation.as_str() {
                 "cancel" => cancel(&s, &req, kind, &scope, name).await,
