@@ -68,7 +68,7 @@ fn guid(raw: &str, what: &str) -> ArmResult<ObjectId> {
 /// else it does not exist.
 async fn visible(s: &AppState, req: &ArmRequest, id: ObjectId) -> ArmResult<(Approval, Vec<ObjectId>)> {
     let own = authz::own_principal(req.caller.subject());
-    let visibility = Visibility::Own(own.clone());
+    let visibility = Visibility::Own(own);
     pim::approvals::visible(s, &own, &visibility, id).await?.ok_or_else(|| not_found("", &id.to_string()))
 }
 

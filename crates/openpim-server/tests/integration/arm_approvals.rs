@@ -184,7 +184,7 @@ async fn a_single_user_approver_denies_and_fresh_scopes_need_no_approval() {
     let admin = azure(&pim).await;
     let role = custom_role(&pim, &admin).await;
     let (contractor, _) = pim.user("contractor").await;
-    let (bob, _) = pim.user("bob").await;
+    let (bob, bob_graph) = pim.user("bob").await;
     require_approval(&pim, &admin, &sub(), &role, json!([{"id": bob, "userType": "User", "isBackup": false}])).await;
     let (_, approval) = pending_activation(&pim, &admin, &contractor, &role).await;
     let bob_arm = arm_token(&pim, &bob);
@@ -192,7 +192,18 @@ async fn a_single_user_approver_denies_and_fresh_scopes_need_no_approval() {
     let (status, a) = call(&pim, Method::GET, &approval_path(&approval), &bob_arm, None).await;
     assert_eq!(status, StatusCode::OK, "{a}");
     let stage_id = a["properties"]["stages"][0]["name"].as_str().unwrap().to_string();
-    // An approver's justification is required by the stage; an unknown result is a 400.
+    // The web UI and CLI read approvals through Graph: the same approval waits for Bob there.
+    let (status, graph) = call(
+        &pim,
+        Method::GET,
+        "/v1.0/roleManagement/directory/roleAssignmentApprovals/filterByCurrentUser(on='approver')",
+        &bob_graph,
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{graph}");
+    assert!(graph["value"].as_array().unwrap().iter().any(|a| a["id"] == approval.as_str()), "{graph}");
+    // An unknown result is a 400.
     let (status, body) =
         call(&pim, Method::PUT, &stage_path(&approval, &stage_id), &bob_arm, Some(&json!({"reviewResult": "Maybe"})))
             .await;
