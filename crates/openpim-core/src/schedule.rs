@@ -16,6 +16,9 @@ use time::Duration;
 pub const MINIMUM_DURATION: Duration = Duration::minutes(5);
 /// Extend applies to schedules that end within this window.
 pub const EXTEND_WINDOW: Duration = Duration::days(14);
+/// Renew applies to schedules that ended at most this long ago (Entra and Azure keep expired
+/// assignments renewable for 30 days).
+pub const RENEW_WINDOW: Duration = Duration::days(30);
 const MAX_JUSTIFICATION: usize = 500;
 const MAX_TICKET_FIELD: usize = 100;
 
@@ -538,7 +541,17 @@ pub fn decide(req: NewRequest, ctx: &Context<'_>) -> DomainResult<Outcome> {
             req.principal_id
         ))
     })?;
-    if principal.kind == ObjectKind::Group && !principal.is_assignable_to_role {
+    // A role's dialect says where it applies: directory roles at directory scopes, Azure roles
+    // at ARM scopes. The other family does not know the role.
+    let is_azure_role = role.dialect == crate::roles::PermissionDialect::Azure;
+    if is_azure_role != req.scope.as_arm().is_some() {
+        return Err(bad(
+            "RoleDefinitionDoesNotExist",
+            format!("The specified role definition with ID '{}' does not exist at scope '{}'.", role.id, req.scope),
+        ));
+    }
+    // Entra grants directory roles only to role-assignable groups; Azure RBAC takes any group.
+    if principal.kind == ObjectKind::Group && !principal.is_assignable_to_role && !is_azure_role {
         return Err(DomainError::bad_request(
             "Only groups created with isAssignableToRole set to true can be eligible for or assigned a directory role.",
         ));
@@ -594,6 +607,18 @@ pub fn decide(req: NewRequest, ctx: &Context<'_>) -> DomainResult<Outcome> {
             return Err(e);
         }
         Ok(())
+    };
+    let renewable = |expired: &Schedule| -> DomainResult<()> {
+        match expired.end {
+            Some(end) if now - end > RENEW_WINDOW => Err(bad(
+                "InvalidRenewRequest",
+                format!(
+                    "Only schedules that ended within the last 30 days can be renewed; this one ended at {}.",
+                    rfc3339(end)
+                ),
+            )),
+            _ => Ok(()),
+        }
     };
     let expiring = |live: &Schedule| -> DomainResult<Instant> {
         match live.end {
@@ -666,6 +691,7 @@ pub fn decide(req: NewRequest, ctx: &Context<'_>) -> DomainResult<Outcome> {
                 .expired
                 .or(ctx.live)
                 .ok_or_else(|| bad("InvalidRenewRequest", "There is no expired schedule to renew."))?;
+            renewable(expired)?;
             let (start, end) = window.expect("needs_schedule");
             policy_check(start, end)?;
             let s = req.schedule.as_ref().expect("needs_schedule");
@@ -735,9 +761,11 @@ pub fn decide(req: NewRequest, ctx: &Context<'_>) -> DomainResult<Outcome> {
             if ctx.live.is_some_and(|l| !l.has_ended(now)) {
                 return Err(bad("InvalidRenewRequest", "The schedule has not expired; extend it instead."));
             }
-            ctx.expired
+            let expired = ctx
+                .expired
                 .or(ctx.live)
                 .ok_or_else(|| bad("InvalidRenewRequest", "There is no expired schedule to renew."))?;
+            renewable(expired)?;
             Effect::Nothing
         }
     };

@@ -9,6 +9,7 @@ pub mod applications;
 pub mod approvals;
 pub mod audit;
 pub mod azure_assignments;
+pub mod azure_pim;
 pub mod azure_resources;
 mod azure_roles;
 mod codec;

@@ -23,7 +23,7 @@ pub(crate) fn table(kind: Kind) -> &'static str {
     }
 }
 
-fn kind_text(kind: Kind) -> &'static str {
+pub(crate) fn kind_text(kind: Kind) -> &'static str {
     match kind {
         Kind::Eligibility => "eligibility",
         Kind::Assignment => "assignment",
@@ -122,7 +122,7 @@ fn held_view(kind: Kind, window: Window, now: Instant) -> String {
     )
 }
 
-fn decode_request(r: &AnyRow) -> StoreResult<ScheduleRequest> {
+pub(crate) fn decode_request(r: &AnyRow) -> StoreResult<ScheduleRequest> {
     let kind = if r.text("kind")? == "eligibility" { Kind::Eligibility } else { Kind::Assignment };
     let action_raw = r.text("action")?;
     let status_raw = r.text("status")?;

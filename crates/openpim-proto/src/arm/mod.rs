@@ -6,6 +6,7 @@ pub mod envelope;
 pub mod error;
 pub mod management_groups;
 pub mod permissions;
+pub mod pim;
 pub mod resource_groups;
 pub mod resources;
 pub mod role_assignments;

@@ -15,6 +15,7 @@ pub mod api_version;
 pub mod body;
 pub mod caller;
 pub mod elevate_access;
+pub mod eligible_child_resources;
 pub mod envelope;
 pub mod error;
 pub mod path;
@@ -22,6 +23,8 @@ pub mod permissions;
 pub mod query;
 pub mod role_assignments;
 pub mod role_definitions;
+pub mod schedule_requests;
+pub mod schedules;
 
 mod management_groups;
 mod resource_groups;
@@ -125,6 +128,49 @@ fn areas() -> &'static [Area] {
                 resource_type: "elevateAccess",
                 api_versions: elevate_access::API_VERSIONS,
                 handle: |s, r| Box::pin(elevate_access::handle(s, r)),
+            },
+            // -- azpim: PIM for Azure resources (schedule requests, schedules, instances) --
+            Area {
+                namespace: "Microsoft.Authorization",
+                resource_type: "roleEligibilityScheduleRequests",
+                api_versions: schedule_requests::API_VERSIONS,
+                handle: |s, r| Box::pin(schedule_requests::handle(s, r)),
+            },
+            Area {
+                namespace: "Microsoft.Authorization",
+                resource_type: "roleAssignmentScheduleRequests",
+                api_versions: schedule_requests::API_VERSIONS,
+                handle: |s, r| Box::pin(schedule_requests::handle(s, r)),
+            },
+            Area {
+                namespace: "Microsoft.Authorization",
+                resource_type: "roleEligibilitySchedules",
+                api_versions: schedules::API_VERSIONS,
+                handle: |s, r| Box::pin(schedules::handle(s, r)),
+            },
+            Area {
+                namespace: "Microsoft.Authorization",
+                resource_type: "roleEligibilityScheduleInstances",
+                api_versions: schedules::API_VERSIONS,
+                handle: |s, r| Box::pin(schedules::handle(s, r)),
+            },
+            Area {
+                namespace: "Microsoft.Authorization",
+                resource_type: "roleAssignmentSchedules",
+                api_versions: schedules::API_VERSIONS,
+                handle: |s, r| Box::pin(schedules::handle(s, r)),
+            },
+            Area {
+                namespace: "Microsoft.Authorization",
+                resource_type: "roleAssignmentScheduleInstances",
+                api_versions: schedules::API_VERSIONS,
+                handle: |s, r| Box::pin(schedules::handle(s, r)),
+            },
+            Area {
+                namespace: "Microsoft.Authorization",
+                resource_type: "eligibleChildResources",
+                api_versions: eligible_child_resources::API_VERSIONS,
+                handle: |s, r| Box::pin(eligible_child_resources::handle(s, r)),
             },
             // -- armcore: generic resources (any other namespace; keep last) --
             Area {

@@ -15,6 +15,7 @@ use openpim_core::scope::ArmScope;
 
 pub mod elevate_access;
 pub mod hierarchy;
+pub mod pim;
 pub mod resources;
 pub mod role_assignments;
 

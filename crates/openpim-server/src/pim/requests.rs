@@ -9,12 +9,14 @@ use crate::state::{AppState, Audit};
 use openpim_core::approval::{self, Approval, ApprovalStatus};
 use openpim_core::audit::category::ROLE_MANAGEMENT;
 use openpim_core::audit::detail;
+use openpim_core::authz::AzureGranted;
 use openpim_core::authz::{self, cap, Granted, OwnPrincipal};
 use openpim_core::error::DomainError;
 use openpim_core::policy::{rules as policy_rules, RolePolicy};
 use openpim_core::schedule::{
     self, Action, Context, Effect, Kind, NewRequest, Outcome, RequestStatus, ScheduleRequest,
 };
+use openpim_core::scope::{ArmScope, Scope};
 use openpim_core::{Instant, ObjectId};
 use openpim_store::{StoreError, WriteTx};
 
@@ -43,7 +45,7 @@ fn activity(kind: Kind, action: Action) -> &'static str {
 
 /// The audit record of a schedule request, describing it as asked (see `audit_detail`), so a
 /// refusal carries the same facts as a success.
-fn request_audit(req: &NewRequest, role_name: Option<&str>, requestor: ObjectId, now: Instant) -> Audit {
+pub fn request_audit(req: &NewRequest, role_name: Option<&str>, requestor: ObjectId, now: Instant) -> Audit {
     let audit = Audit::new(
         ROLE_MANAGEMENT,
         activity(req.kind, req.action),
@@ -82,10 +84,17 @@ struct Accepted {
 pub enum RequestAuthority {
     /// An administrator at the request's scope: may take the admin actions for any principal.
     Admin(Granted<cap::ManageRoleAssignments>),
+    /// An Azure administrator at the request's ARM scope
+    /// (`Microsoft.Authorization/roleAssignments/write` there or above: Owner, User Access
+    /// Administrator, Role Based Access Control Administrator).
+    AzureAdmin(AzureGranted),
     /// Anyone, for their own principal only: the `self*` actions (core refuses an admin
     /// action, or a self action for someone else, on this authority).
     SelfService(OwnPrincipal),
 }
+
+/// The Azure operation that makes a caller an administrator of PIM requests at an ARM scope.
+pub const AZURE_ADMIN_ACTION: &str = "Microsoft.Authorization/roleAssignments/write";
 
 impl RequestAuthority {
     /// The authority `caller` has for a request at `scope`, from the access index (which
@@ -99,8 +108,17 @@ impl RequestAuthority {
         })
     }
 
-    fn is_admin(&self) -> bool {
-        matches!(self, Self::Admin(_))
+    /// The authority `caller` has for a request at the ARM `scope`: an Azure administrator's
+    /// when the index grants them [`AZURE_ADMIN_ACTION`] there, their own otherwise.
+    pub fn of_arm(s: &AppState, caller: &Caller, scope: &ArmScope) -> Self {
+        match authz::grant_azure(&s.index(), caller.id(), AZURE_ADMIN_ACTION, scope, s.now()) {
+            Ok(granted) => Self::AzureAdmin(granted),
+            Err(_) => Self::SelfService(authz::own_principal(caller.subject())),
+        }
+    }
+
+    pub fn is_admin(&self) -> bool {
+        matches!(self, Self::Admin(_) | Self::AzureAdmin(_))
     }
 }
 
@@ -112,11 +130,23 @@ pub async fn submit(
     authority: &RequestAuthority,
     req: NewRequest,
 ) -> ApiResult<ScheduleRequest> {
+    submit_as(s, caller, authority, req, ObjectId::new_v4()).await
+}
+
+/// [`submit`] with the request's id chosen by the client (ARM's request names are GUIDs the
+/// client picks); the schedule a request creates takes the same id.
+pub async fn submit_as(
+    s: &AppState,
+    caller: &Caller,
+    authority: &RequestAuthority,
+    req: NewRequest,
+    request_id: ObjectId,
+) -> ApiResult<ScheduleRequest> {
     let now = s.now();
     let caller_is_admin = authority.is_admin();
     let validation_only = req.is_validation_only;
     let mut tx = s.store.begin_write().await?;
-    let decided = decide_in(s, &mut tx, caller, req, caller_is_admin, now).await;
+    let decided = decide_in(s, &mut tx, caller, req, caller_is_admin, request_id, now).await;
     let (outcome, approval, audit) = match decided {
         Ok(Decision::Accepted(accepted)) => {
             let Accepted { outcome, approval, audit } = *accepted;
@@ -154,10 +184,18 @@ async fn decide_in(
     caller: &Caller,
     req: NewRequest,
     caller_is_admin: bool,
+    request_id: ObjectId,
     now: Instant,
 ) -> ApiResult<Decision> {
     let (kind, principal_id, role_id, scope) = (req.kind, req.principal_id, req.role_definition_id, req.scope.clone());
-    if req.action == Action::AdminAssign && caller_is_admin && !tx.scope_exists(&scope.require_directory()?).await? {
+    // An ARM scope's existence is checked by the ARM surface before the write (ARM's
+    // SubscriptionNotFound, ResourceGroupNotFound, ...).
+    let directory_scope = scope.as_directory();
+    let missing_scope = match (req.action, caller_is_admin, directory_scope) {
+        (Action::AdminAssign, true, Some(dir)) => !tx.scope_exists(&dir).await?,
+        _ => false,
+    };
+    if missing_scope {
         // Nothing can be granted at an administrative unit (or object) that does not exist.
         return Err(ApiError::bad_request(format!("The directory scope '{scope}' does not exist.")));
     }
@@ -168,8 +206,7 @@ async fn decide_in(
         openpim_core::authz::check_assignable_at(role, &scope)?;
     }
     let audit = request_audit(&req, role.as_ref().map(|r| r.display_name.as_str()), caller.id(), now);
-    let rules = tx.policy_rules_of(role_id).await?;
-    let policy = rules.as_deref().map(policy_rules::effective).unwrap_or_else(RolePolicy::entra_default);
+    let (rules, policy) = policy_of(tx, role_id, &scope).await?;
     let (live, mut expired) = tx.live_schedule_at(kind, principal_id, role_id, &scope, now).await?;
     if expired.is_none() && matches!(req.action, Action::AdminRenew | Action::SelfRenew) {
         expired = tx.latest_expired(kind, principal_id, role_id, &scope).await?;
@@ -177,15 +214,34 @@ async fn decide_in(
     let (eligibilities, pending_activation) = if req.action == Action::SelfActivate {
         // Eligibility can be held through the role-assignable groups the principal is in *now*.
         let mut holders = vec![principal_id];
-        holders.extend(tx.role_assignable_groups_of(principal_id).await?);
-        let eligibilities = tx.eligibilities_of(&holders, role_id, &scope).await?;
+        let eligibilities = match scope.as_arm() {
+            None => {
+                holders.extend(tx.role_assignable_groups_of(principal_id).await?);
+                tx.eligibilities_of(&holders, role_id, &scope).await?
+            }
+            Some(arm) => {
+                // Azure RBAC honours any group, and an eligibility at a scope can be activated
+                // there or at any scope below it ("just enough access"): the eligibilities at
+                // the scope and at each of its ancestors, management groups included.
+                holders.extend(tx.groups_of(principal_id).await?);
+                let scopes: Vec<ArmScope> = {
+                    let index = s.index();
+                    std::iter::once(arm.clone()).chain(arm.ancestors(index.management_groups())).collect()
+                };
+                let mut found = Vec::new();
+                for at in scopes {
+                    found.extend(tx.eligibilities_of(&holders, role_id, &Scope::Arm(at)).await?);
+                }
+                found
+            }
+        };
         (eligibilities, tx.pending_activation_exists(principal_id, role_id, &scope.to_string()).await?)
     } else {
         (Vec::new(), false)
     };
     let ctx = Context {
         now,
-        request_id: ObjectId::new_v4(),
+        request_id,
         caller: caller.id(),
         caller_is_admin,
         mfa: caller.mfa,
@@ -212,6 +268,37 @@ async fn decide_in(
         None
     };
     Ok(Decision::Accepted(Box::new(Accepted { outcome, approval, audit })))
+}
+
+/// The policy a request at `scope` is checked against, read inside the write: the stored rules of
+/// the role's policy and their effective form. Directory roles have their policy at `/` (Entra's
+/// defaults when it is missing).
+async fn policy_of(
+    tx: &mut WriteTx<'_>,
+    role_id: ObjectId,
+    scope: &Scope,
+) -> ApiResult<(Option<Vec<openpim_core::policy::rules::PolicyRule>>, RolePolicy)> {
+    if scope.as_arm().is_some() {
+        // azpolicy replaces this: per-(role, ARM scope) policies are azpolicy's; until they are
+        // stored, every Azure role is checked against Azure's defaults.
+        return Ok((None, azure_default_policy()));
+    }
+    let rules = tx.policy_rules_of(role_id).await?;
+    let policy = rules.as_deref().map(policy_rules::effective).unwrap_or_else(RolePolicy::entra_default);
+    Ok((rules, policy))
+}
+
+/// Azure's default role settings for a resource role, as the portal shows a role nobody has
+/// configured: eligible assignments may be permanent; active assignments may be permanent
+/// (RBAC's own role assignments are); activation up to 8 hours with a justification, no MFA
+/// claim and no approval. (Microsoft's docs do not state the defaults as data; these are the
+/// portal's documented defaults minus MFA, which an ARM token cannot prove here.)
+// azpolicy replaces this
+fn azure_default_policy() -> RolePolicy {
+    let mut policy = RolePolicy::entra_default();
+    policy.admin_assignment.enablement.justification = false;
+    policy.end_user_assignment.enablement.multi_factor_authentication = false;
+    policy
 }
 
 /// Writes what core decided: the schedule change, the request, its approval, the answered self
@@ -307,10 +394,15 @@ async fn cancel_in(
 ) -> ApiResult<Audit> {
     let not_found = || ApiError::not_found("request", &id.to_string());
     let r = tx.request(kind, id).await?.ok_or_else(not_found)?;
-    let admin_here = || {
-        authz::grant::<cap::ManageRoleAssignments>(&s.index(), caller.subject(), &[r.scope.require_directory()?], now)
+    let admin_here = || -> bool {
+        match &r.scope {
+            Scope::Arm(arm) => authz::grant_azure(&s.index(), caller.id(), AZURE_ADMIN_ACTION, arm, now).is_ok(),
+            Scope::Directory(dir) => {
+                authz::grant::<cap::ManageRoleAssignments>(&s.index(), caller.subject(), &[*dir], now).is_ok()
+            }
+        }
     };
-    if !r.concerns(own.principal()) && admin_here().is_err() {
+    if !r.concerns(own.principal()) && !admin_here() {
         return Err(not_found());
     }
     let target = match r.target_schedule_id {

@@ -21,6 +21,7 @@ mod approvals;
 mod arm_foundation;
 mod arm_hierarchy;
 mod arm_permissions;
+mod arm_pim_requests;
 mod arm_role_assignments;
 mod arm_role_definitions;
 mod audit;
