@@ -73,7 +73,7 @@ pub async fn enqueue(state: &AppState, tx: &mut WriteTx<'_>, a: &Announcement) -
     let now = state.now();
     // Read through the write's own connection: taking a pool connection while holding the
     // writer lock can starve the writer (and everyone queued behind it) of connections.
-    let rules = tx.policy_rules_of(a.role_definition_id).await?.unwrap_or_default();
+    let rules = tx.policy_rules_at(a.role_definition_id, &a.scope).await?.unwrap_or_default();
     let defaults = DefaultRecipients {
         admins: tx.addresses_of_role_holders(&[GLOBAL_ADMINISTRATOR, PRIVILEGED_ROLE_ADMINISTRATOR], now).await?,
         requestor: tx.addresses_of(&[a.principal_id]).await?,

@@ -7,6 +7,7 @@
 
 pub mod applications;
 pub mod approvals;
+pub mod arm_policies;
 pub mod audit;
 pub mod azure_assignments;
 pub mod azure_pim;

@@ -575,6 +575,67 @@ async fn policies_round_trip() {
     b.close().await;
 }
 
+/// Azure role policies are per (role, ARM scope): an unchanged one reads as Azure's defaults, a
+/// changed one only at its own scope (any casing), not above or below it; the engine's one lookup
+/// (`policy_rules_at`) answers the directory policy for directory scopes; a delete resets.
+#[tokio::test]
+async fn arm_policies_are_per_role_and_scope() {
+    use openpim_core::policy::rules::azure_default_rules;
+    use openpim_store::arm_policies::ArmPolicyWrite;
+    let sub = ArmScope::parse("/subscriptions/00000000-0000-0000-0000-0000000000aa").unwrap();
+    let rg = ArmScope::parse("/subscriptions/00000000-0000-0000-0000-0000000000aa/resourceGroups/rg1").unwrap();
+    let sub_upper = ArmScope::parse("/subscriptions/00000000-0000-0000-0000-0000000000AA").unwrap();
+    let b = Backends::open().await;
+    for (backend, store, _url) in &b.stores {
+        seed(store).await;
+        let role = catalog::GLOBAL_READER;
+        let mut tx = store.begin_write().await.unwrap();
+        let defaults = tx.policy_rules_at(role, &Scope::Arm(sub.clone())).await.unwrap();
+        assert_eq!(defaults, Some(azure_default_rules()), "{backend}");
+        let mut changed = azure_default_rules();
+        changed.retain(|r| !r.id.starts_with("Notification_"));
+        let at = T0 + time::Duration::hours(2);
+        let write = ArmPolicyWrite {
+            id: id(77),
+            role_definition_id: role,
+            scope: &sub,
+            rules: &changed,
+            by: (id(3), "bob"),
+            now: at,
+        };
+        tx.put_arm_policy(&write).await.unwrap();
+        tx.commit(&record("arm policy"), |_| {}).await.unwrap();
+
+        let stored = store.arm_policy(role, &sub_upper).await.unwrap().unwrap();
+        assert_eq!(
+            (stored.id, stored.rules.clone(), stored.last_modified),
+            (id(77), changed.clone(), Some(at)),
+            "{backend}"
+        );
+        assert_eq!(stored.last_modified_by, Some((id(3), "bob".to_string())));
+        assert!(store.arm_policy(role, &rg).await.unwrap().is_none(), "{backend}: not inherited");
+        assert_eq!(store.arm_policies_at(&sub).await.unwrap().len(), 1);
+        assert!(store.arm_policies_at(&rg).await.unwrap().is_empty());
+
+        let mut tx = store.begin_write().await.unwrap();
+        assert_eq!(tx.policy_rules_at(role, &Scope::Arm(sub_upper.clone())).await.unwrap(), Some(changed.clone()));
+        assert_eq!(tx.policy_rules_at(role, &Scope::Arm(rg.clone())).await.unwrap(), Some(azure_default_rules()));
+        assert_eq!(
+            tx.policy_rules_at(role, &Scope::Directory(DirectoryScope::Tenant)).await.unwrap(),
+            None,
+            "{backend}: no directory policy seeded"
+        );
+        // A second write replaces the rules of the same row.
+        let again = ArmPolicyWrite { rules: &defaults.clone().unwrap(), ..write.clone() };
+        tx.put_arm_policy(&again).await.unwrap();
+        assert!(tx.delete_arm_policy(role, &sub_upper).await.unwrap());
+        assert!(!tx.delete_arm_policy(role, &sub).await.unwrap());
+        tx.commit(&record("arm policy reset"), |_| {}).await.unwrap();
+        assert!(store.arm_policy(role, &sub).await.unwrap().is_none(), "{backend}");
+    }
+    b.close().await;
+}
+
 /// An approval and its steps are stored in the v1 format and read back whole; a decision saves
 /// only while the approval is still pending, so a second decider (or the timeout job) loses.
 #[tokio::test]

@@ -260,6 +260,81 @@ pub fn default_rules() -> Vec<PolicyRule> {
     rules
 }
 
+/// The 17 rule ids of an Azure resource role's policy, in the order ARM lists them (the REST
+/// spec's GetRoleManagementPolicyByName example).
+pub const AZURE_RULE_ORDER: [&str; 17] = [
+    "Enablement_Admin_Eligibility",
+    "Expiration_Admin_Eligibility",
+    "Notification_Admin_Admin_Eligibility",
+    "Notification_Requestor_Admin_Eligibility",
+    "Notification_Approver_Admin_Eligibility",
+    "Enablement_Admin_Assignment",
+    "Expiration_Admin_Assignment",
+    "Notification_Admin_Admin_Assignment",
+    "Notification_Requestor_Admin_Assignment",
+    "Notification_Approver_Admin_Assignment",
+    "Approval_EndUser_Assignment",
+    "AuthenticationContext_EndUser_Assignment",
+    "Enablement_EndUser_Assignment",
+    "Expiration_EndUser_Assignment",
+    "Notification_Admin_EndUser_Assignment",
+    "Notification_Requestor_EndUser_Assignment",
+    "Notification_Approver_EndUser_Assignment",
+];
+
+/// The 17 rules of an Azure resource role at a scope nobody has changed (role settings are per
+/// role and scope and are not inherited, so every fresh (role, scope) answers these).
+///
+/// No Microsoft source states the defaults as data (the REST examples carry tenant values). These
+/// follow the Azure portal's documented role-settings page for a fresh Azure resource role
+/// (pim-resource-roles-configure-role-settings): activation up to 8 hours, always time-bound,
+/// with Azure MFA and a justification; no approval; eligible assignments expire after one year
+/// and active assignments after six months (permanent ones are not allowed); an active assignment
+/// needs a justification; notifications go to the default recipients. Entra's defaults differ
+/// (permanent assignments allowed), hence a separate set.
+pub fn azure_default_rules() -> Vec<PolicyRule> {
+    let mut rules = default_rules();
+    for rule in &mut rules {
+        match (rule.id.as_str(), &mut rule.kind) {
+            ("Expiration_Admin_Eligibility", RuleKind::Expiration { is_expiration_required, maximum_duration }) => {
+                *is_expiration_required = true;
+                *maximum_duration = Duration::days(365);
+            }
+            ("Expiration_Admin_Assignment", RuleKind::Expiration { is_expiration_required, maximum_duration }) => {
+                *is_expiration_required = true;
+                *maximum_duration = Duration::days(180);
+            }
+            ("Expiration_EndUser_Assignment", RuleKind::Expiration { is_expiration_required, maximum_duration }) => {
+                *is_expiration_required = true;
+                *maximum_duration = Duration::hours(8);
+            }
+            _ => {}
+        }
+    }
+    rules.sort_by_key(|r| AZURE_RULE_ORDER.iter().position(|id| *id == r.id).unwrap_or(usize::MAX));
+    rules
+}
+
+/// Merges a PATCH's rules into `current` by id (ARM's partial PATCH: the rules not named stay as
+/// they are). Each named rule is validated with [`apply_update`] against its current value; an
+/// id the policy does not have is refused.
+pub fn merge_update(
+    current: &[PolicyRule],
+    incoming: Vec<PolicyRule>,
+    known_approvers: &HashSet<ObjectId>,
+) -> DomainResult<Vec<PolicyRule>> {
+    let mut merged = current.to_vec();
+    for mut rule in incoming {
+        let slot = merged
+            .iter_mut()
+            .find(|r| r.id.eq_ignore_ascii_case(&rule.id))
+            .ok_or_else(|| invalid(format!("The policy has no rule '{}'.", rule.id)))?;
+        rule.id = slot.id.clone();
+        *slot = apply_update(slot, rule, known_approvers)?;
+    }
+    Ok(merged)
+}
+
 /// The rules schedule requests are checked against, derived from a policy's rules.
 pub fn effective(rules: &[PolicyRule]) -> RolePolicy {
     let mut policy = RolePolicy::entra_default();
@@ -435,6 +510,40 @@ mod tests {
             assert!(ids.contains(&id), "{id} missing");
         }
         assert_eq!(effective(&rules), RolePolicy::entra_default());
+    }
+
+    #[test]
+    fn azure_defaults_are_time_bound_and_in_arms_order() {
+        let rules = azure_default_rules();
+        let ids: Vec<&str> = rules.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(ids, AZURE_RULE_ORDER);
+        let p = effective(&rules);
+        assert!(p.admin_eligibility.expiration.is_expiration_required);
+        assert_eq!(p.admin_eligibility.expiration.maximum_duration, Duration::days(365));
+        assert_eq!(p.admin_assignment.expiration.maximum_duration, Duration::days(180));
+        assert_eq!(p.end_user_assignment.expiration.maximum_duration, Duration::hours(8));
+        assert!(
+            p.end_user_assignment.enablement.justification
+                && p.end_user_assignment.enablement.multi_factor_authentication
+        );
+        assert!(!p.end_user_assignment.approval_required);
+    }
+
+    #[test]
+    fn merge_replaces_named_rules_only() {
+        let rules = azure_default_rules();
+        let exp = rules.iter().find(|r| r.id == "Expiration_EndUser_Assignment").unwrap();
+        let incoming = PolicyRule {
+            id: "expiration_enduser_assignment".into(),
+            kind: RuleKind::Expiration { is_expiration_required: true, maximum_duration: Duration::hours(2) },
+            ..exp.clone()
+        };
+        let merged = merge_update(&rules, vec![incoming], &HashSet::new()).unwrap();
+        assert_eq!(merged.len(), 17);
+        assert_eq!(effective(&merged).end_user_assignment.expiration.maximum_duration, Duration::hours(2));
+        assert_eq!(merged.iter().filter(|r| **r != rules[rules.iter().position(|x| x.id == r.id).unwrap()]).count(), 1);
+        let unknown = PolicyRule { id: "Nope".into(), ..exp.clone() };
+        assert_eq!(merge_update(&rules, vec![unknown], &HashSet::new()).unwrap_err().code, "InvalidPolicyRule");
     }
 
     #[test]

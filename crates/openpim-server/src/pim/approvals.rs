@@ -142,7 +142,7 @@ async fn decide_in(
             holders.extend(tx.role_assignable_groups_of(request.principal_id).await?);
             let eligibilities = tx.eligibilities_of(&holders, request.role_definition_id, &request.scope).await?;
             let policy = tx
-                .policy_rules_of(request.role_definition_id)
+                .policy_rules_at(request.role_definition_id, &request.scope)
                 .await?
                 .map(|r| policy_rules::effective(&r))
                 .unwrap_or_else(RolePolicy::entra_default);

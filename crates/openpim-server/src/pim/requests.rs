@@ -270,35 +270,19 @@ async fn decide_in(
     Ok(Decision::Accepted(Box::new(Accepted { outcome, approval, audit })))
 }
 
-/// The policy a request at `scope` is checked against, read inside the write: the stored rules of
-/// the role's policy and their effective form. Directory roles have their policy at `/` (Entra's
-/// defaults when it is missing).
+/// The policy a request at `scope` is checked against, read inside the write: the stored rules
+/// and their effective form. Directory roles have their policy at `/` (Entra's defaults when it
+/// is missing); Azure roles one per (role, ARM scope), Azure's defaults until changed.
 async fn policy_of(
     tx: &mut WriteTx<'_>,
     role_id: ObjectId,
     scope: &Scope,
 ) -> ApiResult<(Option<Vec<openpim_core::policy::rules::PolicyRule>>, RolePolicy)> {
-    if scope.as_arm().is_some() {
-        // azpolicy replaces this: per-(role, ARM scope) policies are azpolicy's; until they are
-        // stored, every Azure role is checked against Azure's defaults.
-        return Ok((None, azure_default_policy()));
-    }
-    let rules = tx.policy_rules_of(role_id).await?;
+    // The one policy lookup for both scope families (directory: the role's policy; ARM: the
+    // (role, scope)'s, Azure's defaults when unchanged).
+    let rules = tx.policy_rules_at(role_id, scope).await?;
     let policy = rules.as_deref().map(policy_rules::effective).unwrap_or_else(RolePolicy::entra_default);
     Ok((rules, policy))
-}
-
-/// Azure's default role settings for a resource role, as the portal shows a role nobody has
-/// configured: eligible assignments may be permanent; active assignments may be permanent
-/// (RBAC's own role assignments are); activation up to 8 hours with a justification, no MFA
-/// claim and no approval. (Microsoft's docs do not state the defaults as data; these are the
-/// portal's documented defaults minus MFA, which an ARM token cannot prove here.)
-// azpolicy replaces this
-fn azure_default_policy() -> RolePolicy {
-    let mut policy = RolePolicy::entra_default();
-    policy.admin_assignment.enablement.justification = false;
-    policy.end_user_assignment.enablement.multi_factor_authentication = false;
-    policy
 }
 
 /// Writes what core decided: the schedule change, the request, its approval, the answered self
