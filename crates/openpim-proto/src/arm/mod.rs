@@ -7,6 +7,7 @@ pub mod error;
 pub mod management_groups;
 pub mod permissions;
 pub mod pim;
+pub mod pim_requests;
 pub mod resource_groups;
 pub mod resources;
 pub mod role_assignments;
