@@ -29,6 +29,9 @@ pub enum AzureCommand {
     /// What you hold in Azure.
     #[command(subcommand)]
     My(azure_pim::AzureMyCommand),
+    /// Azure role settings at a scope: show, set.
+    #[command(subcommand)]
+    Policy(super::azure_policy::AzurePolicyCommand),
 }
 
 #[derive(Subcommand)]
@@ -54,6 +57,7 @@ pub async fn run(ctx: &Ctx, cmd: AzureCommand) -> CliResult<()> {
         AzureCommand::Activate(a) => azure_pim::activate(ctx, a).await,
         AzureCommand::Deactivate(a) => azure_pim::deactivate(ctx, a).await,
         AzureCommand::My(c) => azure_pim::my(ctx, c).await,
+        AzureCommand::Policy(c) => super::azure_policy::run(ctx, c).await,
         AzureCommand::Subscription(SubscriptionCommand::Add { id, name, management_group }) => {
             let body = RegisterSubscription { display_name: name, management_group_id: management_group };
             let path = format!("/openpim/azure/subscriptions/{id}");

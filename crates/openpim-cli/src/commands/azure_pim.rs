@@ -54,7 +54,7 @@ pub fn scope_arg(raw: &str) -> Result<String, String> {
 }
 
 /// `{scope}/providers/Microsoft.Authorization/{collection}` (the tenant's for `/`).
-fn at(scope: &str, collection: &str) -> String {
+pub fn at(scope: &str, collection: &str) -> String {
     let prefix = if scope == "/" { "" } else { scope };
     format!("{prefix}/providers/Microsoft.Authorization/{collection}")
 }
