@@ -105,6 +105,7 @@ pub enum AzureAssignmentsCommand {
     /// Eligible and active role assignments in effect at a scope (schedule instances; plain RBAC
     /// role assignments show as active, assigned).
     List {
+        /// ARM scope: /subscriptions/{id}[/resourceGroups/{name}...] or a management group.
         #[arg(long, value_parser = scope_arg)]
         scope: String,
         /// Eligibilities only.
@@ -123,6 +124,7 @@ pub enum AzureAssignmentsCommand {
 #[derive(Args)]
 #[command(group(ArgGroup::new("window").required(true).args(["duration", "end", "permanent"])))]
 pub struct AddArgs {
+    /// ARM scope: /subscriptions/{id}[/resourceGroups/{name}...] or a management group.
     #[arg(long, value_parser = scope_arg)]
     scope: String,
     /// Azure role name (case-insensitive) or role definition GUID.
@@ -159,6 +161,7 @@ pub struct AddArgs {
 #[derive(Args)]
 #[command(group(ArgGroup::new("kind").required(true).args(["eligible", "active"])))]
 pub struct RemoveArgs {
+    /// ARM scope: /subscriptions/{id}[/resourceGroups/{name}...] or a management group.
     #[arg(long, value_parser = scope_arg)]
     scope: String,
     /// Azure role name (case-insensitive) or role definition GUID.

@@ -35,6 +35,7 @@ const ACTIVE_ENABLEMENT: &str = "Enablement_Admin_Assignment";
 pub enum AzurePolicyCommand {
     /// An Azure role's settings at a scope, every rule.
     Show {
+        /// ARM scope: /subscriptions/{id}[/resourceGroups/{name}...] or a management group.
         #[arg(long, value_parser = scope_arg)]
         scope: String,
         /// Azure role name (case-insensitive) or role definition GUID.
@@ -47,6 +48,7 @@ pub enum AzurePolicyCommand {
 
 #[derive(Args)]
 pub struct SetArgs {
+    /// ARM scope: /subscriptions/{id}[/resourceGroups/{name}...] or a management group.
     #[arg(long, value_parser = scope_arg)]
     scope: String,
     /// Azure role name (case-insensitive) or role definition GUID.
