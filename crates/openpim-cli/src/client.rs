@@ -209,6 +209,33 @@ impl Client {
     }
 }
 
+impl Client {
+    /// Every item of an ARM list (`{"value": [...], "nextLink": ...}`), following `nextLink`
+    /// (kept to this server, as [`Client::url`] keeps Graph's next links).
+    pub async fn get_all_arm_as<T: DeserializeOwned>(&self, path: &str) -> CliResult<Vec<T>> {
+        let mut items = Vec::new();
+        let mut next = Some(path.to_string());
+        let mut pages = 0;
+        while let Some(url) = next.take() {
+            pages += 1;
+            if pages > MAX_PAGES {
+                return Err(CliError::new(
+                    Kind::Server,
+                    "TooManyPages",
+                    format!("{path} did not end after {MAX_PAGES} pages"),
+                ));
+            }
+            let page: openpim_proto::arm::ArmList<Value> = serde_json::from_value(self.get(&url).await?)
+                .map_err(|_| CliError::new(Kind::Server, "BadResponse", format!("{path} is not an ARM list")))?;
+            for v in page.value {
+                items.push(typed(path, v)?);
+            }
+            next = page.next_link.filter(|l| !l.is_empty());
+        }
+        Ok(items)
+    }
+}
+
 /// An answer in its proto type; one that does not fit means the server speaks another version.
 fn typed<T: DeserializeOwned>(path: &str, value: Value) -> CliResult<T> {
     serde_json::from_value(value).map_err(|e| {

@@ -12,6 +12,9 @@ use uuid::Uuid;
 
 pub struct Ctx {
     pub client: Client,
+    /// The same server with the token for Azure Resource Manager's routes (`openpim azure`):
+    /// `--arm-token`, else the Graph token (see docs/CLI.md, "Azure resources").
+    pub arm: Client,
     pub format: Format,
     pub now: OffsetDateTime,
     /// Every role definition (id, names), fetched once per run.
@@ -22,9 +25,10 @@ pub struct Ctx {
 }
 
 impl Ctx {
-    pub fn new(client: Client, format: Format) -> Self {
+    pub fn new(client: Client, arm: Client, format: Format) -> Self {
         Self {
             client,
+            arm,
             format,
             now: OffsetDateTime::now_utc(),
             roles: Mutex::new(None),

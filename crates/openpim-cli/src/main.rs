@@ -49,6 +49,12 @@ struct ConnArgs {
     /// Bearer token, or - to read it from standard input [default: the profile's].
     #[arg(long, env = "OPENPIM_TOKEN", global = true, hide_env_values = true, help_heading = "Connection")]
     token: Option<String>,
+    /// Bearer token for Azure Resource Manager's routes (`openpim azure`), e.g. from `openpim
+    /// token --audience https://management.azure.com/`; - reads it from standard input
+    /// [default: the --token/profile token, which an identity provider's token for OpenPIM's
+    /// audience is valid for].
+    #[arg(long, env = "OPENPIM_ARM_TOKEN", global = true, hide_env_values = true, help_heading = "Connection")]
+    arm_token: Option<String>,
     /// Login profile to use (see `openpim login`).
     #[arg(long, env = "OPENPIM_PROFILE", global = true, default_value = "default", help_heading = "Connection")]
     profile: String,
@@ -105,7 +111,8 @@ enum ClientCommand {
     /// The audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
-    /// Azure resources: register subscriptions with the resource hierarchy.
+    /// Azure resources: PIM for Azure roles (roles, assignments, activate, deactivate, my roles)
+    /// over ARM, and registering subscriptions.
     #[command(subcommand)]
     Azure(commands::azure::AzureCommand),
 }
@@ -508,8 +515,14 @@ fn read_token_from_stdin() -> Result<String, CliError> {
 
 /// `--token -` reads the token from standard input, keeping it out of the process list.
 fn read_token_arg(conn: &mut ConnArgs) -> Result<(), CliError> {
+    if conn.token.as_deref() == Some("-") && conn.arm_token.as_deref() == Some("-") {
+        return Err(CliError::usage("--token - and --arm-token - cannot both read standard input"));
+    }
     if conn.token.as_deref() == Some("-") {
         conn.token = Some(read_token_from_stdin()?);
+    }
+    if conn.arm_token.as_deref() == Some("-") {
+        conn.arm_token = Some(read_token_from_stdin()?);
     }
     Ok(())
 }
@@ -544,7 +557,16 @@ async fn client(mut conn: ConnArgs, command: ClientCommand) -> Result<(), CliErr
         (None, Some(profile)) => Some(commands::session::current_token(&conn.profile, profile).await?),
         (None, None) => None,
     };
-    let connect = || client::Client::new(&server, token.clone()).map(|c| context::Ctx::new(c, format));
+    // ARM routes take a token for ARM's audience; without one, the Graph token is tried (an
+    // identity provider's token for OpenPIM's configured audience is valid on both).
+    let arm_token = conn.arm_token.clone().or_else(|| token.clone());
+    let connect = || {
+        Ok::<_, CliError>(context::Ctx::new(
+            client::Client::new(&server, token.clone())?,
+            client::Client::new(&server, arm_token.clone())?,
+            format,
+        ))
+    };
     match command {
         ClientCommand::Roles(c) => commands::roles::run(&connect()?, c).await,
         ClientCommand::Assignments(c) => commands::assignments::run(&connect()?, c).await,

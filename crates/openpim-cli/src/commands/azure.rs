@@ -1,8 +1,10 @@
-//! `openpim azure subscription add`: registers an Azure subscription with OpenPIM's resource
+//! `openpim azure ...`: PIM for Azure resources (roles, assignments, activate, deactivate, my
+//! roles; `azure_pim.rs`) and `openpim azure subscription add`, which registers an Azure subscription with OpenPIM's resource
 //! hierarchy (the server's `PUT /openpim/azure/subscriptions/{id}` extension; Global
 //! Administrators). Running it again renames the subscription or moves it to another
 //! management group.
 
+use super::azure_pim;
 use crate::context::Ctx;
 use crate::error::CliResult;
 use crate::output::{details, emit};
@@ -15,6 +17,21 @@ pub enum AzureCommand {
     /// Subscriptions.
     #[command(subcommand)]
     Subscription(SubscriptionCommand),
+    /// Azure role definitions at a scope.
+    Roles(azure_pim::RolesArgs),
+    /// Eligible and active Azure role assignments at a scope (admins).
+    #[command(subcommand)]
+    Assignments(azure_pim::AzureAssignmentsCommand),
+    /// Activate an Azure role you are eligible for, at its scope or one below.
+    Activate(azure_pim::ActivateArgs),
+    /// End your activation of an Azure role.
+    Deactivate(azure_pim::DeactivateArgs),
+    /// What you hold in Azure.
+    #[command(subcommand)]
+    My(azure_pim::AzureMyCommand),
+    /// Azure role settings at a scope: show, set.
+    #[command(subcommand)]
+    Policy(super::azure_policy::AzurePolicyCommand),
 }
 
 #[derive(Subcommand)]
@@ -35,6 +52,12 @@ pub enum SubscriptionCommand {
 
 pub async fn run(ctx: &Ctx, cmd: AzureCommand) -> CliResult<()> {
     match cmd {
+        AzureCommand::Roles(a) => azure_pim::roles(ctx, a).await,
+        AzureCommand::Assignments(c) => azure_pim::assignments(ctx, c).await,
+        AzureCommand::Activate(a) => azure_pim::activate(ctx, a).await,
+        AzureCommand::Deactivate(a) => azure_pim::deactivate(ctx, a).await,
+        AzureCommand::My(c) => azure_pim::my(ctx, c).await,
+        AzureCommand::Policy(c) => super::azure_policy::run(ctx, c).await,
         AzureCommand::Subscription(SubscriptionCommand::Add { id, name, management_group }) => {
             let body = RegisterSubscription { display_name: name, management_group_id: management_group };
             let path = format!("/openpim/azure/subscriptions/{id}");

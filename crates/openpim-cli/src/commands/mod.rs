@@ -6,6 +6,8 @@ pub mod approvals;
 pub mod assignments;
 pub mod audit;
 pub mod azure;
+pub mod azure_pim;
+pub mod azure_policy;
 pub mod policy;
 pub mod requests;
 pub mod roles;

@@ -8,6 +8,8 @@
 
 #![allow(dead_code)]
 
+pub mod azure;
+
 use openpim_server::state::Clock;
 use openpim_server::{RunningServer, ServerConfig};
 use serde_json::{json, Value};

@@ -8,6 +8,7 @@ pub mod error;
 pub mod management_groups;
 pub mod permissions;
 pub mod pim;
+pub mod pim_requests;
 pub mod policies;
 pub mod resource_groups;
 pub mod resources;
