@@ -89,12 +89,36 @@ fn split_keyword<'a>(text: &'a str, keyword: &str) -> Vec<&'a str> {
     parts
 }
 
+/// `term` without whitespace and enclosing parentheses: `(a eq 'x')` → `a eq 'x'`, while
+/// `asTarget()` keeps its own.
+fn strip_parens(mut term: &str) -> &str {
+    loop {
+        term = term.trim();
+        let Some(inner) = term.strip_prefix('(').and_then(|t| t.strip_suffix(')')) else { return term };
+        // Only when the first parenthesis closes at the very end.
+        let mut depth = 0usize;
+        let balanced = inner.chars().all(|c| {
+            match c {
+                '(' => depth += 1,
+                ')' if depth == 0 => return false,
+                ')' => depth -= 1,
+                _ => {}
+            }
+            true
+        });
+        if !balanced {
+            return term;
+        }
+        term = inner;
+    }
+}
+
 impl PimFilter {
     pub fn parse(raw: Option<&str>) -> ArmResult<Self> {
         let mut f = Self::default();
         let Some(raw) = raw else { return Ok(f) };
         for term in split_keyword(raw, "and") {
-            let term = term.trim().trim_start_matches('(').trim_end_matches(')').trim();
+            let term = strip_parens(term);
             let alternatives = split_keyword(term, "or");
             if alternatives.len() > 1 {
                 for alt in alternatives {

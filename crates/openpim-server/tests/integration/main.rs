@@ -46,3 +46,4 @@ mod schedules_lists;
 mod supervision;
 mod ui;
 mod users;
+mod ui_azure;
