@@ -227,8 +227,9 @@ impl Store {
         req: &ListRequest<'_>,
     ) -> StoreResult<Page<Schedule>> {
         let n = micros(now);
-        let in_effect =
-            format!("status <> 'Expired' AND start_at <= {n} AND (end_at IS NULL OR end_at > {n}) AND {DIRECTORY_ROWS}");
+        let in_effect = format!(
+            "status <> 'Expired' AND start_at <= {n} AND (end_at IS NULL OR end_at > {n}) AND {DIRECTORY_ROWS}"
+        );
         let restriction = match holder {
             Some(h) => Restriction {
                 sql: format!("{in_effect} AND principal_id = $1"),

@@ -144,8 +144,11 @@ async fn load_hierarchy(api: &Api<'_>) -> GraphResult<Hierarchy> {
         list(api, &format!("/providers/Microsoft.Management/managementGroups?{MG_V}")).await?;
     for info in infos {
         let g: ManagementGroup = typed(
-            api.get(&format!("/providers/Microsoft.Management/managementGroups/{}?{MG_V}&$expand=children", q(&info.name)))
-                .await?,
+            api.get(&format!(
+                "/providers/Microsoft.Management/managementGroups/{}?{MG_V}&$expand=children",
+                q(&info.name)
+            ))
+            .await?,
         )?;
         let (mut groups, mut subs) = (Vec::new(), Vec::new());
         for c in g.properties.children.unwrap_or_default() {
@@ -211,7 +214,12 @@ impl Hierarchy {
             href: scope_href(&format!("/subscriptions/{id}")),
         });
         for (rg, resources) in rgs {
-            out.push(Node { depth: depth + 1, label: rg.name.clone(), kind: "Resource group", href: scope_href(&rg.id) });
+            out.push(Node {
+                depth: depth + 1,
+                label: rg.name.clone(),
+                kind: "Resource group",
+                href: scope_href(&rg.id),
+            });
             for r in resources {
                 out.push(Node { depth: depth + 2, label: r.name.clone(), kind: "Resource", href: scope_href(&r.id) });
             }
@@ -466,7 +474,9 @@ fn schedule_info(f: &AdminForm) -> Result<Value, Flash> {
         return Ok(json!({"expiration": {"type": "AfterDateTime", "endDateTime": end}}));
     }
     match f.days.trim().parse::<i64>() {
-        Ok(d) if (1..=3650).contains(&d) => Ok(json!({"expiration": {"type": "AfterDuration", "duration": format!("P{d}D")}})),
+        Ok(d) if (1..=3650).contains(&d) => {
+            Ok(json!({"expiration": {"type": "AfterDuration", "duration": format!("P{d}D")}}))
+        }
         _ if f.days.trim().is_empty() => Err(Flash::err("Give a duration in days, an end time, or tick Permanent.")),
         _ => Err(Flash::err("The duration must be a whole number of days (1 to 3650).")),
     }
@@ -493,7 +503,13 @@ fn role_definition_id(scope: &str, role: Uuid) -> String {
 }
 
 /// Sends one admin request and goes back to the scope's page with the outcome.
-async fn admin_request(session: &Session, ui: &UiState, f: &AdminForm, request_type: &str, properties: Value) -> Response {
+async fn admin_request(
+    session: &Session,
+    ui: &UiState,
+    f: &AdminForm,
+    request_type: &str,
+    properties: Value,
+) -> Response {
     let back = back_to(&f.scope);
     let Ok(set) = collection(&f.kind) else { return session.redirect(&back, Flash::err("Choose Eligible or Active.")) };
     let api = arm(ui, session);
@@ -640,8 +656,7 @@ pub async fn settings(State(ui): State<UiState>, session: Session, Query(query):
     let here = at.as_str().to_string();
     let loaded = async {
         // The API's read check at the scope stands for this page's.
-        api.get(&format!("{here}{AUTHZ}/roleEligibilityScheduleInstances?{PIM_V}&$filter={}", q("atScope()")))
-            .await?;
+        api.get(&format!("{here}{AUTHZ}/roleEligibilityScheduleInstances?{PIM_V}&$filter={}", q("atScope()"))).await?;
         let def: RoleDefinition = typed(api.get(&format!("{here}{AUTHZ}/roleDefinitions/{role}?{RBAC_V}")).await?)?;
         let stored = ui.app.store.arm_policy(role, &at).await.map_err(|e| GraphError {
             status: StatusCode::SERVICE_UNAVAILABLE,
@@ -663,7 +678,10 @@ pub async fn settings(State(ui): State<UiState>, session: Session, Query(query):
             name: "Activation maximum duration".into(),
             value: view::duration_words(&openpim_core::duration::format(act.expiration.maximum_duration)),
         },
-        RuleRow { name: "Multi-factor authentication on activation".into(), value: yes_no(act.enablement.multi_factor_authentication) },
+        RuleRow {
+            name: "Multi-factor authentication on activation".into(),
+            value: yes_no(act.enablement.multi_factor_authentication),
+        },
         RuleRow { name: "Justification on activation".into(), value: yes_no(act.enablement.justification) },
         RuleRow { name: "Ticket information on activation".into(), value: yes_no(act.enablement.ticketing) },
         RuleRow { name: "Approval to activate".into(), value: yes_no(act.approval_required) },
@@ -736,6 +754,15 @@ async fn azure_requirements(ui: &UiState, role: &str, scope: &str) -> super::my_
     super::my_roles::Requirements::from_policy(&policy_rules::effective(&rules))
 }
 
+/// How the user holds a row: `Direct`, `Inherited`, or `Group <name>` (the group the row is for).
+fn via(s: &Schedule) -> String {
+    let p = &s.properties;
+    match (p.member_type.as_str(), p.expanded_properties.principal.display_name.as_deref()) {
+        ("Group", Some(name)) => format!("Group {name}"),
+        (other, _) => other.to_string(),
+    }
+}
+
 pub async fn mine(ui: &UiState, session: &Session) -> AzureMine {
     if !tenant_has_azure(ui).await {
         return AzureMine::default();
@@ -761,14 +788,19 @@ pub async fn mine(ui: &UiState, session: &Session) -> AzureMine {
             rows.push(AzureEligible {
                 key: format!("z{i}"),
                 reqs: azure_requirements(ui, &role_id, &p.scope).await,
-                role_name: p.expanded_properties.role_definition.display_name.clone().unwrap_or_else(|| role_id.clone()),
+                role_name: p
+                    .expanded_properties
+                    .role_definition
+                    .display_name
+                    .clone()
+                    .unwrap_or_else(|| role_id.clone()),
                 role_id,
                 scope_label: p.expanded_properties.scope.display_name.clone().map_or_else(
                     || scope_label(&p.scope),
                     |n| format!("{} ({})", n, p.expanded_properties.scope.scope_type),
                 ),
                 scope: p.scope.clone(),
-                member_type: p.member_type.clone(),
+                member_type: via(e),
                 end: time_label(p.end_date_time.as_deref()),
                 children: options,
             });
@@ -780,7 +812,12 @@ pub async fn mine(ui: &UiState, session: &Session) -> AzureMine {
                 let role_id = role_guid(&p.role_definition_id);
                 let activated = p.assignment_type.as_deref() == Some("Activated");
                 AzureActive {
-                    role_name: p.expanded_properties.role_definition.display_name.clone().unwrap_or_else(|| role_id.clone()),
+                    role_name: p
+                        .expanded_properties
+                        .role_definition
+                        .display_name
+                        .clone()
+                        .unwrap_or_else(|| role_id.clone()),
                     role_id,
                     scope: p.scope.clone(),
                     scope_label: p.expanded_properties.scope.display_name.clone().map_or_else(
@@ -789,7 +826,7 @@ pub async fn mine(ui: &UiState, session: &Session) -> AzureMine {
                     ),
                     assignment_type: p.assignment_type.clone().unwrap_or_default(),
                     can_deactivate: activated && p.member_type == "Direct",
-                    member_type: p.member_type.clone(),
+                    member_type: via(a),
                     start: time_label(Some(&p.start_date_time)),
                     end: time_label(p.end_date_time.as_deref()),
                 }
@@ -816,11 +853,19 @@ pub struct SelfForm {
 }
 
 /// Sends a self request (activate or deactivate) at the form's scope and goes back to My roles.
-async fn self_request(ui: &UiState, session: &Session, f: &SelfForm, request_type: &str, schedule: Option<Value>) -> Response {
+async fn self_request(
+    ui: &UiState,
+    session: &Session,
+    f: &SelfForm,
+    request_type: &str,
+    schedule: Option<Value>,
+) -> Response {
     let Ok(at) = ArmScope::parse(f.scope.trim()) else {
         return session.redirect("/", Flash::err("Choose where to activate: the form names no Azure scope."));
     };
-    let Ok(role) = Uuid::parse_str(f.role.trim()) else { return session.redirect("/", Flash::err("Choose a role from the list.")) };
+    let Ok(role) = Uuid::parse_str(f.role.trim()) else {
+        return session.redirect("/", Flash::err("Choose a role from the list."));
+    };
     let graph = Api::new(&ui.api, &session.token);
     let me = match graph.get_as::<openpim_proto::directory::User>("/v1.0/me").await {
         Ok(u) => u.id,
@@ -891,8 +936,7 @@ mod tests {
     #[test]
     fn write_permission_follows_wildcards_and_not_actions() {
         let owner = json!({"value": [{"actions": ["*"], "notActions": []}]});
-        let contributor =
-            json!({"value": [{"actions": ["*"], "notActions": ["Microsoft.Authorization/*/Write"]}]});
+        let contributor = json!({"value": [{"actions": ["*"], "notActions": ["Microsoft.Authorization/*/Write"]}]});
         let reader = json!({"value": [{"actions": ["*/read"], "notActions": []}]});
         assert!(allows(&owner, WRITE_ACTION));
         assert!(!allows(&contributor, WRITE_ACTION));

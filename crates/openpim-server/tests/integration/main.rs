@@ -45,5 +45,5 @@ mod schedules;
 mod schedules_lists;
 mod supervision;
 mod ui;
-mod users;
 mod ui_azure;
+mod users;

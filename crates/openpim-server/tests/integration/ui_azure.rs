@@ -5,7 +5,7 @@
 //! asking the ARM API afterwards.
 
 use crate::arm_pim_requests::{
-    arm_token, azure, call, eligibility, rbac_assign, request_body, rg, schedule_for, sub, READER, SUB, V,
+    arm_token, azure, call, eligibility, rbac_assign, request_body, rg, schedule_for, sub, CONTRIBUTOR, READER, SUB, V,
 };
 use crate::pim::Pim;
 use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
@@ -106,9 +106,8 @@ fn scope_page(scope: &str) -> String {
 
 /// The live schedules of `collection` at `scope` for `principal`, as ARM reports them.
 async fn schedules(pim: &Pim, admin: &str, collection: &str, scope: &str, principal: &str) -> Vec<Value> {
-    let path = format!(
-        "{scope}/providers/Microsoft.Authorization/{collection}?{V}&$filter=principalId%20eq%20'{principal}'"
-    );
+    let path =
+        format!("{scope}/providers/Microsoft.Authorization/{collection}?{V}&$filter=principalId%20eq%20'{principal}'");
     let (status, body) = call(pim, Method::GET, &path, admin, None).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     body["value"].as_array().cloned().unwrap_or_default()
@@ -223,7 +222,15 @@ async fn admins_browse_the_tree_and_add_update_and_remove_assignments_at_a_scope
     let added = b
         .submit(
             "/azure/assign",
-            &[("csrf", &csrf), ("scope", &data), ("kind", "active"), ("role", READER), ("member", "ops"), ("days", "30"), ("justification", "ops rota")],
+            &[
+                ("csrf", &csrf),
+                ("scope", &data),
+                ("kind", "active"),
+                ("role", READER),
+                ("member", "ops"),
+                ("days", "30"),
+                ("justification", "ops rota"),
+            ],
         )
         .await;
     assert!(flash(&added).contains("AdminAssign: Provisioned"), "{}", flash(&added));
@@ -235,25 +242,47 @@ async fn admins_browse_the_tree_and_add_update_and_remove_assignments_at_a_scope
     let bad = b
         .submit(
             "/azure/assign",
-            &[("csrf", &csrf), ("scope", &data), ("kind", "active"), ("role", READER), ("member", "nobody@openpim.test"), ("days", "3")],
+            &[
+                ("csrf", &csrf),
+                ("scope", &data),
+                ("kind", "active"),
+                ("role", READER),
+                ("member", "nobody@openpim.test"),
+                ("days", "3"),
+            ],
         )
         .await;
     assert!(flash(&bad).contains("There is no user"), "{}", flash(&bad));
     let bad = b
         .submit(
             "/azure/assign",
-            &[("csrf", &csrf), ("scope", &data), ("kind", "active"), ("role", READER), ("member", "alice@openpim.test")],
+            &[
+                ("csrf", &csrf),
+                ("scope", &data),
+                ("kind", "active"),
+                ("role", READER),
+                ("member", "alice@openpim.test"),
+            ],
         )
         .await;
     assert!(flash(&bad).contains("Give a duration"), "{}", flash(&bad));
     assert!(schedules(&pim, &admin, "roleAssignmentSchedules", &data, &alice).await.is_empty());
 
     // Role settings at the scope: Azure's defaults, read-only.
-    let settings = b.get(&format!("/azure/settings?scope={}&role={READER}", percent_encoding::utf8_percent_encode(&data, percent_encoding::NON_ALPHANUMERIC))).await;
+    let settings = b
+        .get(&format!(
+            "/azure/settings?scope={}&role={READER}",
+            percent_encoding::utf8_percent_encode(&data, percent_encoding::NON_ALPHANUMERIC)
+        ))
+        .await;
     assert_eq!(settings.status, StatusCode::OK, "{}", settings.body);
     assert!(settings.body.contains("Reader at Resource group data"), "{}", settings.body);
     assert!(settings.body.contains("8 hours"), "{}", settings.body);
-    assert!(settings.body.contains("Azure&#x27;s default settings") || settings.body.contains("Azure's default"), "{}", settings.body);
+    assert!(
+        settings.body.contains("Azure&#x27;s default settings") || settings.body.contains("Azure's default"),
+        "{}",
+        settings.body
+    );
     pim.stop().await;
 }
 
@@ -295,7 +324,13 @@ async fn a_reader_sees_no_admin_forms_and_refusals_change_nothing() {
     let no_csrf = b
         .post(
             "/azure/assign",
-            &[("scope", &subscription), ("kind", "eligible"), ("role", READER), ("member", "carol@openpim.test"), ("days", "30")],
+            &[
+                ("scope", &subscription),
+                ("kind", "eligible"),
+                ("role", READER),
+                ("member", "carol@openpim.test"),
+                ("days", "30"),
+            ],
         )
         .await;
     assert_eq!(no_csrf.status, StatusCode::FORBIDDEN);
@@ -321,11 +356,25 @@ async fn my_roles_activates_an_azure_eligibility_at_a_child_scope_and_deactivate
     let admin = azure(&pim).await;
     let (alice, alice_token) = pim.user("alice").await;
     let (status, body) =
-        eligibility(&pim, &admin, &sub(), &request_body("AdminAssign", &alice, READER, Some(schedule_for("P365D")))).await;
+        eligibility(&pim, &admin, &sub(), &request_body("AdminAssign", &alice, READER, Some(schedule_for("P365D"))))
+            .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+
+    // And Contributor through a group she is in.
+    let deployers = pim.group("deployers", false).await;
+    pim.add_member(&deployers, &alice).await;
+    let (status, body) = eligibility(
+        &pim,
+        &admin,
+        &rg("data"),
+        &request_body("AdminAssign", &deployers, CONTRIBUTOR, Some(schedule_for("P30D"))),
+    )
+    .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
 
     let mut b = Browser::sign_in(&pim, &alice_token).await;
     let home = b.get("/").await;
+    assert!(home.body.contains("Via: Group deployers"), "{}", home.body);
     assert_eq!(home.status, StatusCode::OK, "{}", home.body);
     assert!(home.body.contains("Eligible Azure roles"), "{}", home.body);
     assert!(home.body.contains("Reader"), "{}", home.body);
@@ -354,7 +403,8 @@ async fn my_roles_activates_an_azure_eligibility_at_a_child_scope_and_deactivate
         .await;
     assert!(flash(&active).contains("Active at Resource group web"), "{}", flash(&active));
     let alice_arm = arm_token(&pim, &alice);
-    let path = format!("{web}/providers/Microsoft.Authorization/roleAssignmentScheduleInstances?{V}&$filter=asTarget()");
+    let path =
+        format!("{web}/providers/Microsoft.Authorization/roleAssignmentScheduleInstances?{V}&$filter=asTarget()");
     let (status, body) = call(&pim, Method::GET, &path, &alice_arm, None).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let rows = body["value"].as_array().unwrap();
@@ -365,8 +415,7 @@ async fn my_roles_activates_an_azure_eligibility_at_a_child_scope_and_deactivate
     assert!(active.body.contains("aria-label=\"Deactivate Reader at"), "{}", active.body);
 
     // Deactivating within five minutes is refused with the reason.
-    let refused =
-        b.submit("/azure/deactivate", &[("csrf", &csrf), ("role", READER), ("scope", &web)]).await;
+    let refused = b.submit("/azure/deactivate", &[("csrf", &csrf), ("role", READER), ("scope", &web)]).await;
     assert!(flash(&refused).contains("ActiveDurationTooShort"), "{}", flash(&refused));
     let (_, body) = call(&pim, Method::GET, &path, &alice_arm, None).await;
     assert_eq!(body["value"].as_array().unwrap().len(), 1, "{body}");
