@@ -130,12 +130,17 @@ struct TreePage {
     nodes: Vec<Node>,
 }
 
+/// A management group's display name, child groups and child subscriptions (lowercased ids).
+type GroupNode = (String, Vec<String>, Vec<String>);
+/// A subscription's display name and its resource groups with their resources.
+type SubscriptionNode = (String, Vec<(ResourceGroup, Vec<GenericResource>)>);
+
 /// What the tree is built from: groups with their children, subscriptions with their groups and
 /// resources.
 #[derive(Default)]
 struct Hierarchy {
-    groups: BTreeMap<String, (String, Vec<String>, Vec<String>)>,
-    subscriptions: BTreeMap<String, (String, Vec<(ResourceGroup, Vec<GenericResource>)>)>,
+    groups: BTreeMap<String, GroupNode>,
+    subscriptions: BTreeMap<String, SubscriptionNode>,
 }
 
 async fn load_hierarchy(api: &Api<'_>) -> GraphResult<Hierarchy> {
@@ -420,7 +425,7 @@ pub async fn scope(State(ui): State<UiState>, session: Session, Query(query): Qu
             name: r.properties.role_name,
         })
         .collect();
-    roles.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()));
+    roles.sort_by_key(|r| r.name.to_lowercase());
     chrome.title = scope_label(&here);
     let page = ScopePage {
         page: chrome,
