@@ -932,8 +932,11 @@ mod tests {
 
     #[test]
     fn labels_and_links() {
-        assert_eq!(scope_label("/subscriptions/abc"), "Subscription abc");
-        assert_eq!(scope_label("/subscriptions/abc/resourceGroups/web"), "Resource group web");
+        let sub = "/subscriptions/7a1c0de5-0000-4000-8000-00000000a161";
+        assert_eq!(scope_label(sub), "Subscription 7a1c0de5-0000-4000-8000-00000000a161");
+        assert_eq!(scope_label(&format!("{sub}/resourceGroups/web")), "Resource group web");
+        // Not a scope: shown as it is.
+        assert_eq!(scope_label("/subscriptions/abc"), "/subscriptions/abc");
         assert_eq!(path_of_link("https://h:1/subscriptions/x?a=b").as_deref(), Some("/subscriptions/x?a=b"));
         assert_eq!(scope_href("/subscriptions/a"), "/azure/scope?id=%2Fsubscriptions%2Fa");
     }
