@@ -29,4 +29,4 @@ export NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost
 
 echo "== node --test tests/browser"
 cd tests/browser
-exec node --test --test-concurrency=1 "$@" journey.test.mjs oidc.test.mjs
+exec node --test --test-concurrency=1 "$@" journey.test.mjs oidc.test.mjs azure.test.mjs

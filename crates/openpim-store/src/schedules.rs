@@ -102,6 +102,11 @@ pub enum Window {
 }
 
 /// The SQL of the held-schedules view. `now` is inlined as an integer we computed ourselves.
+/// Rows at directory scopes: the Graph lists show only these. The same tables hold Azure role
+/// assignments and PIM for Azure rows at ARM scopes (keys `/subscriptions/...`,
+/// `/providers/...`), which Graph cannot render (`InvalidDirectoryScope`).
+const DIRECTORY_ROWS: &str = "NOT (scope_key LIKE '/subscriptions/%' OR scope_key LIKE '/providers/%')";
+
 fn held_view(kind: Kind, window: Window, now: Instant) -> String {
     let t = table(kind);
     let now_us = micros(now);
@@ -110,6 +115,7 @@ fn held_view(kind: Kind, window: Window, now: Instant) -> String {
         let at_us = micros(at);
         cond = format!("s.status <> 'Expired' AND s.start_at <= {at_us} AND (s.end_at IS NULL OR s.end_at > {at_us})");
     }
+    cond.push_str(&format!(" AND {}", DIRECTORY_ROWS.replace("scope_key", "s.scope_key")));
     let cols = "s.principal_id AS assigned_principal_id, s.principal_type, s.role_definition_id, \
                 s.directory_scope_id, s.app_scope_id, s.status, s.assignment_type, s.start_at, s.end_at, \
                 s.expiration_type, s.duration, s.created_using, s.activated_using, s.created_at, s.modified_at, \
@@ -221,7 +227,9 @@ impl Store {
         req: &ListRequest<'_>,
     ) -> StoreResult<Page<Schedule>> {
         let n = micros(now);
-        let in_effect = format!("status <> 'Expired' AND start_at <= {n} AND (end_at IS NULL OR end_at > {n})");
+        let in_effect = format!(
+            "status <> 'Expired' AND start_at <= {n} AND (end_at IS NULL OR end_at > {n}) AND {DIRECTORY_ROWS}"
+        );
         let restriction = match holder {
             Some(h) => Restriction {
                 sql: format!("{in_effect} AND principal_id = $1"),
@@ -272,16 +280,15 @@ impl Store {
         let mut params = vec![SqlParam::Text(kind_text(kind).into())];
         // Graph lists directory requests; those at ARM scopes are PIM for Azure resources'
         // (`azure_pim::arm_requests`).
-        let directory = "kind = $1 AND scope_key NOT LIKE '/subscriptions/%' AND scope_key NOT LIKE '/providers/%'";
         let sql = match filter {
-            RequestFilter::All => directory.to_string(),
+            RequestFilter::All => format!("kind = $1 AND {DIRECTORY_ROWS}"),
             RequestFilter::Principal(p) => {
                 params.push(SqlParam::Text(id_text(p)));
-                format!("{directory} AND principal_id = $2")
+                format!("kind = $1 AND principal_id = $2 AND {DIRECTORY_ROWS}")
             }
             RequestFilter::CreatedBy(p) => {
                 params.push(SqlParam::Text(id_text(p)));
-                format!("{directory} AND created_by = $2")
+                format!("kind = $1 AND created_by = $2 AND {DIRECTORY_ROWS}")
             }
         };
         list(

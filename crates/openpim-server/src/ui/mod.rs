@@ -8,6 +8,7 @@
 mod api;
 mod approvals;
 mod audit;
+mod azure;
 mod groups;
 mod my_roles;
 mod oidc;
@@ -88,6 +89,15 @@ pub fn mount(api: Router, app: AppState) -> Router {
         .route("/groups", get(groups::page))
         .route("/audit", get(audit::page))
         .route("/audit.csv", get(audit::csv))
+        // -- Azure resources (issue #16) --
+        .route("/azure", get(azure::tree))
+        .route("/azure/scope", get(azure::scope))
+        .route("/azure/settings", get(azure::settings))
+        .route("/azure/assign", post(azure::assign))
+        .route("/azure/update", post(azure::update))
+        .route("/azure/remove", post(azure::remove))
+        .route("/azure/activate", post(azure::activate))
+        .route("/azure/deactivate", post(azure::deactivate))
         .route("/static/app.css", get(stylesheet))
         .layer(axum::middleware::from_fn_with_state(state.clone(), session::reject_cross_site_posts))
         .layer(axum::middleware::from_fn_with_state(state.clone(), security_headers))

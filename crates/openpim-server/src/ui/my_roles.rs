@@ -160,6 +160,8 @@ struct MyRolesPage {
     mfa_note: bool,
     /// The session's provider can step up to MFA (see `oidc::step_up`).
     step_up: bool,
+    /// Azure resource roles (`ui/azure.rs`).
+    azure: super::azure::AzureMine,
 }
 
 /// The role's name when the API expanded it (`$expand=roleDefinition`), else its id.
@@ -257,7 +259,8 @@ pub async fn page(State(ui): State<UiState>, session: Session) -> Response {
         .collect();
     let mfa_note = eligible.iter().any(|e| e.reqs.mfa);
     let step_up = super::oidc::can_step_up(&ui, &session);
-    let page = MyRolesPage { page: chrome, eligible, active, pending, mfa_note, step_up };
+    let azure = super::azure::mine(&ui, &session).await;
+    let page = MyRolesPage { page: chrome, eligible, active, pending, mfa_note, step_up, azure };
     session.finish(view::render(StatusCode::OK, &page))
 }
 
@@ -278,7 +281,7 @@ pub struct ActivateForm {
 }
 
 /// Minutes in a duration typed as hours ("1", "0.5", "1,5").
-fn parse_hours(raw: &str) -> Option<i64> {
+pub(super) fn parse_hours(raw: &str) -> Option<i64> {
     let h: f64 = raw.trim().replace(',', ".").parse().ok()?;
     if !h.is_finite() || h <= 0.0 || h > 24.0 * 366.0 {
         return None;

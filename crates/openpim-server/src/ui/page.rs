@@ -28,6 +28,7 @@ pub async fn start(
                 csrf: session.csrf.clone(),
                 flash: session.flash.clone(),
                 error: None,
+                azure: super::azure::tenant_has_azure(ui).await,
             };
             Ok((chrome, me))
         }
@@ -40,6 +41,7 @@ pub async fn start(
                 csrf: session.csrf.clone(),
                 flash: session.flash.clone(),
                 error: None,
+                azure: false,
             },
             &e,
         ))),

@@ -205,7 +205,7 @@ pub struct AssignForm {
 }
 
 /// A `datetime-local` value (taken as UTC) as an instant; empty stays `None`.
-fn utc(raw: &str, what: &str) -> Result<Option<OffsetDateTime>, Flash> {
+pub(super) fn utc(raw: &str, what: &str) -> Result<Option<OffsetDateTime>, Flash> {
     let raw = raw.trim();
     if raw.is_empty() {
         return Ok(None);
@@ -243,7 +243,7 @@ fn requests_set(kind: &str) -> Result<&'static str, Flash> {
 }
 
 /// A user by UPN (anything with an `@`), else a group by its exact display name.
-async fn resolve_member(api: &Api<'_>, member: &str) -> Result<Uuid, Flash> {
+pub(super) async fn resolve_member(api: &Api<'_>, member: &str) -> Result<Uuid, Flash> {
     let member = member.trim();
     if member.is_empty() {
         return Err(Flash::err("Give a member: a user's sign-in name or a group's name."));

@@ -98,6 +98,9 @@ pub struct Session {
     /// The session id from the cookie (the secret CSRF tokens derive from).
     pub id: String,
     pub token: String,
+    /// The same user's short-lived token with Azure Resource Manager's audience, for the Azure
+    /// pages' in-process ARM calls (`ui/azure.rs`).
+    pub arm_token: String,
     pub csrf: String,
     pub flash: Option<Flash>,
     pub secure: bool,
@@ -165,6 +168,7 @@ impl FromRequestParts<UiState> for Session {
             csrf: csrf_for(id),
             id: id.to_string(),
             token: request_token(state, &stored, now),
+            arm_token: request_token_for(state, &stored, now, crate::auth::TokenAudience::Arm),
             flash: flash_of(&parts.headers),
             secure,
             mfa: stored.mfa,
@@ -176,6 +180,16 @@ impl FromRequestParts<UiState> for Session {
 
 /// A bearer token for the session's user, for this request's in-process API calls.
 pub fn request_token(state: &UiState, stored: &UiSession, now: time::OffsetDateTime) -> String {
+    request_token_for(state, stored, now, crate::auth::TokenAudience::Graph)
+}
+
+/// [`request_token`] with the given audience (Graph, or ARM for the Azure pages).
+pub fn request_token_for(
+    state: &UiState,
+    stored: &UiSession,
+    now: time::OffsetDateTime,
+    audience: crate::auth::TokenAudience,
+) -> String {
     let remaining = (stored.expires - now).whole_seconds().max(1) as u64;
     let req = crate::auth::TokenRequest {
         oid: stored.user_id,
@@ -184,7 +198,7 @@ pub fn request_token(state: &UiState, stored: &UiSession, now: time::OffsetDateT
         acrs: stored.acrs.clone(),
         ttl: REQUEST_TOKEN_TTL.min(std::time::Duration::from_secs(remaining)),
     };
-    state.app.issuer.mint(&req, now)
+    state.app.issuer.mint_for(&req, audience, now)
 }
 
 /// A random 32-byte value, hex: session ids, pre-session values, OpenID `state` and `nonce`.

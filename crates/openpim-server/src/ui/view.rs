@@ -71,6 +71,8 @@ pub struct Chrome {
     pub flash: Option<Flash>,
     /// A problem loading the page (e.g. the API's 403), shown as a banner.
     pub error: Option<String>,
+    /// The tenant has Azure resources: the navigation links to them.
+    pub azure: bool,
 }
 
 impl Chrome {

@@ -48,4 +48,5 @@ mod schedules;
 mod schedules_lists;
 mod supervision;
 mod ui;
+mod ui_azure;
 mod users;
