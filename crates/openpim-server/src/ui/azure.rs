@@ -98,9 +98,11 @@ pub fn scope_href(scope: &str) -> String {
 /// A scope as people read it: its kind and its last name.
 pub fn scope_label(scope: &str) -> String {
     match ArmScope::parse(scope) {
+        Ok(s) if s.is_root() => "Root (/)".to_string(),
         Ok(s) => {
             let name = s.as_str().trim_end_matches('/').rsplit('/').next().unwrap_or("").to_string();
             let kind = match s.kind() {
+                ArmScopeKind::Root => "Root",
                 ArmScopeKind::ManagementGroup => "Management group",
                 ArmScopeKind::Subscription => "Subscription",
                 ArmScopeKind::ResourceGroup => "Resource group",
