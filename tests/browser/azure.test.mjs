@@ -7,20 +7,14 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, mkdirSync, rmSync, existsSync, openSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { chromium } from 'playwright-core';
+import * as harness from './harness.mjs';
+import { ADMIN, BIN, assertFlash, launchBrowser, screenshots, startServer } from './harness.mjs';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const BIN = process.env.OPENPIM_BIN || join(ROOT, 'target', 'debug', 'openpim');
-const SHOTS = join(ROOT, 'test-artifacts', 'browser');
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const ADMIN = 'admin@openpim.local';
 const DANA = 'dana@openpim.local';
 const SUB = '5b0c1a2d-0000-4000-8000-00000000b016';
 const OWNER = '8e3af657-a8ff-443c-a75c-2fe8c4bcb635';
@@ -30,47 +24,15 @@ let server;
 let data;
 let origin;
 let browser;
-let shot = 0;
+const snap = screenshots('azure-');
 
-function freePort() {
-  return new Promise((ok, fail) => {
-    const s = createServer();
-    s.once('error', fail);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => ok(port));
-    });
-  });
-}
+/** A request to the server (Graph under /v1.0, ARM at its own paths); fails on an error. */
+const call = (method, path, tok, body) => harness.call(origin, method, path, tok, body);
 
 function token(upn, audience) {
   const args = ['token', '--data', data, '--user', upn, '--mfa'];
   if (audience) args.push('--audience', audience);
   return execFileSync(BIN, args, { encoding: 'utf8' }).trim();
-}
-
-/** A request to the server (Graph under /v1.0, ARM at its own paths); fails on an error. */
-async function call(method, path, tok, body) {
-  const resp = await fetch(`${origin}${path}`, {
-    method,
-    headers: { Authorization: `Bearer ${tok}`, 'Content-Type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await resp.text();
-  assert.ok(resp.ok, `${method} ${path}: ${resp.status} ${text}`);
-  return text ? JSON.parse(text) : null;
-}
-
-async function snap(page, name) {
-  shot += 1;
-  await page.screenshot({ path: join(SHOTS, `azure-${String(shot).padStart(2, '0')}-${name}.png`), fullPage: true });
-}
-
-async function assertFlash(page, text) {
-  const flash = page.locator('p.flash').first();
-  await flash.waitFor();
-  const got = await flash.innerText();
-  assert.ok(got.includes(text), `expected a message with "${text}", got "${got}"`);
 }
 
 async function signedIn(upn) {
@@ -85,29 +47,8 @@ async function signedIn(upn) {
 }
 
 before(async () => {
-  assert.ok(existsSync(BIN), `${BIN} is missing: run scripts/test-browser.sh (it builds it)`);
-  mkdirSync(SHOTS, { recursive: true });
   data = mkdtempSync(join(tmpdir(), 'openpim-browser-azure-'));
-  const port = await freePort();
-  origin = `http://127.0.0.1:${port}`;
-  const log = openSync(join(data, 'server.log'), 'w');
-  const env = { ...process.env };
-  delete env.OPENPIM_DATABASE_URL;
-  server = spawn(BIN, ['serve', '--listen', `127.0.0.1:${port}`, '--data', data, '--bootstrap-admin', ADMIN], {
-    stdio: ['ignore', log, log],
-    env: { ...env, OPENPIM_LOG: 'warn' },
-  });
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    assert.equal(server.exitCode, null, `openpim serve exited:\n${readFileSync(join(data, 'server.log'), 'utf8')}`);
-    try {
-      if ((await fetch(`${origin}/healthz`)).ok) break;
-    } catch {
-      // not listening yet
-    }
-    assert.ok(Date.now() < deadline, 'openpim serve did not become healthy');
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  ({ server, origin } = await startServer(data));
   // A user, a subscription the admin owns, and a resource group in it.
   const graph = token(ADMIN);
   await call('POST', '/v1.0/users', graph, {
@@ -132,7 +73,7 @@ before(async () => {
     },
   );
   await call('PUT', `/subscriptions/${SUB}/resourceGroups/web?api-version=2021-04-01`, arm, { location: 'westeurope' });
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu'] });
+  browser = await launchBrowser();
 });
 
 after(async () => {

@@ -6,22 +6,15 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, readFileSync, mkdirSync, rmSync, existsSync, openSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync, readFileSync, mkdirSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { join } from 'node:path';
+import { ADMIN, BIN, SHOTS, assertFlash, launchBrowser, screenshots, startServer } from './harness.mjs';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const BIN = process.env.OPENPIM_BIN || join(ROOT, 'target', 'debug', 'openpim');
-const SHOTS = join(ROOT, 'test-artifacts', 'browser');
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const FAKETIME = ['/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1', '/usr/lib/faketime/libfaketime.so.1'].find(
   existsSync,
 );
-const ADMIN = 'admin@openpim.local';
 const BOB = 'bob@openpim.local';
 const ALICE = 'alice@openpim.local';
 const USER_ADMIN = 'User Administrator';
@@ -31,18 +24,7 @@ let server;
 let data;
 let origin;
 let browser;
-let shot = 0;
-
-function freePort() {
-  return new Promise((ok, fail) => {
-    const s = createServer();
-    s.once('error', fail);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => ok(port));
-    });
-  });
-}
+const snap = screenshots('');
 
 function token(upn) {
   return execFileSync(BIN, ['token', '--data', data, '--user', upn, '--mfa'], { encoding: 'utf8' }).trim();
@@ -67,13 +49,6 @@ function advanceClock(minutes) {
   writeFileSync(join(data, 'clock-offset'), `+${offsetMinutes}m\n`);
 }
 
-async function snap(page, name) {
-  shot += 1;
-  const file = join(SHOTS, `${String(shot).padStart(2, '0')}-${name}.png`);
-  await page.screenshot({ path: file, fullPage: true });
-  return file;
-}
-
 async function signedIn(upn, viewport = { width: 1280, height: 900 }) {
   const context = await browser.newContext({ viewport, acceptDownloads: true });
   const page = await context.newPage();
@@ -83,13 +58,6 @@ async function signedIn(upn, viewport = { width: 1280, height: 900 }) {
   await page.waitForURL(`${origin}/`);
   await assertFlash(page, `Signed in as ${upn}.`);
   return page;
-}
-
-async function assertFlash(page, text) {
-  const flash = page.locator('p.flash').first();
-  await flash.waitFor();
-  const got = await flash.innerText();
-  assert.ok(got.includes(text), `expected a message with "${text}", got "${got}"`);
 }
 
 /** The card of an eligible role on My roles. */
@@ -102,44 +70,19 @@ function activeRow(page, role) {
 }
 
 before(async () => {
-  assert.ok(existsSync(BIN), `${BIN} is missing: run scripts/test-browser.sh (it builds it)`);
   assert.ok(FAKETIME, 'libfaketime is needed to move the server clock (apt-get install faketime)');
   rmSync(SHOTS, { recursive: true, force: true });
   mkdirSync(SHOTS, { recursive: true });
   data = mkdtempSync(join(tmpdir(), 'openpim-browser-'));
   writeFileSync(join(data, 'clock-offset'), '+0m\n');
-  const port = await freePort();
-  origin = `http://127.0.0.1:${port}`;
-  const log = openSync(join(data, 'server.log'), 'w');
-  // SQLite in the temp data dir, whatever the caller's environment says.
-  const env = { ...process.env };
-  delete env.OPENPIM_DATABASE_URL;
-  server = spawn(
-    BIN,
-    ['serve', '--listen', `127.0.0.1:${port}`, '--data', data, '--bootstrap-admin', ADMIN],
-    {
-      stdio: ['ignore', log, log],
-      env: {
-        ...env,
-        OPENPIM_LOG: 'warn',
-        LD_PRELOAD: FAKETIME,
-        FAKETIME_TIMESTAMP_FILE: join(data, 'clock-offset'),
-        FAKETIME_NO_CACHE: '1',
-        FAKETIME_DONT_FAKE_MONOTONIC: '1',
-      },
+  ({ server, origin } = await startServer(data, {
+    extraEnv: {
+      LD_PRELOAD: FAKETIME,
+      FAKETIME_TIMESTAMP_FILE: join(data, 'clock-offset'),
+      FAKETIME_NO_CACHE: '1',
+      FAKETIME_DONT_FAKE_MONOTONIC: '1',
     },
-  );
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    assert.equal(server.exitCode, null, `openpim serve exited:\n${readFileSync(join(data, 'server.log'), 'utf8')}`);
-    try {
-      if ((await fetch(`${origin}/healthz`)).ok) break;
-    } catch {
-      // not listening yet
-    }
-    assert.ok(Date.now() < deadline, 'openpim serve did not become healthy');
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  }));
   const admin = token(ADMIN);
   for (const [upn, name] of [
     [BOB, 'Bob Builder'],
@@ -152,7 +95,7 @@ before(async () => {
       mailNickname: upn.split('@')[0],
     });
   }
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu'] });
+  browser = await launchBrowser();
 });
 
 after(async () => {

@@ -10,19 +10,12 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, readFileSync, mkdirSync, rmSync, existsSync, openSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdtempSync, writeFileSync, readFileSync, rmSync, existsSync, openSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { tmpdir } from 'node:os';
-import { join, resolve, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { join } from 'node:path';
+import { ADMIN, BIN, ROOT, assertFlash, freePort, launchBrowser, screenshots, startServer } from './harness.mjs';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const BIN = process.env.OPENPIM_BIN || join(ROOT, 'target', 'debug', 'openpim');
-const SHOTS = join(ROOT, 'test-artifacts', 'browser');
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const ADMIN = 'admin@openpim.local';
 const BOB = 'bob@openpim.test';
 const ALICE = 'alice@openpim.test';
 const USER_ADMIN = 'User Administrator';
@@ -35,18 +28,7 @@ let server;
 let data;
 let origin;
 let browser;
-let shot = 0;
-
-function freePort() {
-  return new Promise((ok, fail) => {
-    const s = createServer();
-    s.once('error', fail);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => ok(port));
-    });
-  });
-}
+const snap = screenshots('oidc-');
 
 async function api(method, path, tok, body) {
   const resp = await fetch(`${origin}${path}`, {
@@ -57,18 +39,6 @@ async function api(method, path, tok, body) {
   const text = await resp.text();
   assert.ok(resp.ok, `${method} ${path}: ${resp.status} ${text}`);
   return text ? JSON.parse(text) : null;
-}
-
-async function snap(page, name) {
-  shot += 1;
-  await page.screenshot({ path: join(SHOTS, `oidc-${String(shot).padStart(2, '0')}-${name}.png`), fullPage: true });
-}
-
-async function assertFlash(page, text) {
-  const flash = page.locator('p.flash').first();
-  await flash.waitFor();
-  const got = await flash.innerText();
-  assert.ok(got.includes(text), `expected a message with "${text}", got "${got}"`);
 }
 
 /** The provider's login page (devInteractions): any password; the login names the account. */
@@ -91,9 +61,7 @@ async function signInWithProvider(login, upn) {
 }
 
 before(async () => {
-  assert.ok(existsSync(BIN), `${BIN} is missing: run scripts/test-browser.sh (it builds it)`);
   assert.ok(existsSync(join(ROOT, 'tests', 'oidc', 'node_modules', 'oidc-provider')), 'run npm ci in tests/oidc');
-  mkdirSync(SHOTS, { recursive: true });
   data = mkdtempSync(join(tmpdir(), 'openpim-browser-oidc-'));
   const port = await freePort();
   origin = `http://127.0.0.1:${port}`;
@@ -118,30 +86,14 @@ before(async () => {
   // The client secret from a file, as a deployment would keep it.
   const secretFile = join(data, 'web-client-secret');
   writeFileSync(secretFile, 'openpim-web-secret\n', { mode: 0o600 });
-  const log = openSync(join(data, 'server.log'), 'w');
-  const env = { ...process.env, OPENPIM_LOG: 'warn' };
-  delete env.OPENPIM_DATABASE_URL;
-  server = spawn(
-    BIN,
-    [
-      'serve', '--listen', `127.0.0.1:${port}`, '--data', data, '--bootstrap-admin', ADMIN,
+  ({ server } = await startServer(data, {
+    port,
+    extraArgs: [
       '--oidc-issuer', issuer, '--oidc-audience', 'api://openpim',
       '--oidc-client-id', 'openpim-web', '--oidc-client-secret-file', secretFile,
       '--oidc-display-name', PROVIDER_NAME,
     ],
-    { stdio: ['ignore', log, log], env },
-  );
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    assert.equal(server.exitCode, null, `openpim serve exited:\n${readFileSync(join(data, 'server.log'), 'utf8')}`);
-    try {
-      if ((await fetch(`${origin}/healthz`)).ok) break;
-    } catch {
-      // not listening yet
-    }
-    assert.ok(Date.now() < deadline, 'openpim serve did not become healthy');
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  }));
   // The directory: bob and alice (as the provider names them), bob eligible for User Administrator.
   const admin = execFileSync(BIN, ['token', '--data', data, '--user', ADMIN, '--mfa'], { encoding: 'utf8' }).trim();
   const ids = {};
@@ -155,7 +107,7 @@ before(async () => {
     action: 'adminAssign', principalId: ids[BOB], roleDefinitionId: USER_ADMIN_ID, directoryScopeId: '/',
     justification: 'Bob joins the helpdesk rota', scheduleInfo: { expiration: { type: 'noExpiration' } },
   });
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu'] });
+  browser = await launchBrowser();
 });
 
 after(async () => {

@@ -93,9 +93,9 @@ async fn azure_pim_roles_assign_activate_deactivate_remove() {
     // activate at a child scope (the resource group), for 2 hours.
     let web = rg("web");
     let act = ["azure", "activate", "Reader", "--scope", &web, "--duration", "2h", "--justification", "deploy"];
-    // Azure's default role settings require MFA on activation: the server's code, exit 5.
-    let no_mfa = arm_token_mfa(&cli, "alice@openpim.test", false).await;
-    az(&cli, &alice, &no_mfa, &act).await.assert_error(5, "RoleAssignmentRequestPolicyValidationFailed");
+    // Azure's default role settings require a justification on activation: the server's code, exit 5.
+    let unjustified = ["azure", "activate", "Reader", "--scope", &web, "--duration", "2h"];
+    az(&cli, &alice, &alice_arm, &unjustified).await.assert_error(5, "RoleAssignmentRequestPolicyValidationFailed");
     let activated = ok(&az(&cli, &alice, &alice_arm, &act).await);
     let p = &activated["properties"];
     assert_eq!(p["status"], "Provisioned", "{activated}");

@@ -137,7 +137,13 @@ fn ignore_read_only(b: &mut ArmBody) {
 }
 
 fn approval_id(a: &Approval) -> String {
-    format!("/providers/{}/{}", proto::APPROVAL_TYPE, a.id)
+    resource_id(&a.id.to_string())
+}
+
+/// An approval's resource id, `/providers/Microsoft.Authorization/roleAssignmentApprovals/{id}`:
+/// also what a schedule request's `approvalId` says (clients strip the prefix or call the id).
+pub fn resource_id(approval: &str) -> String {
+    format!("/providers/{}/{}", proto::APPROVAL_TYPE, approval)
 }
 
 async fn render(

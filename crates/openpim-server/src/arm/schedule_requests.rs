@@ -318,7 +318,7 @@ pub async fn render(s: &AppState, r: &ScheduleRequest) -> ArmResult<proto::Sched
             principal_type: expanded.principal.principal_type.clone(),
             request_type: pascal(r.action.as_str()),
             status: r.status.as_str().to_string(),
-            approval_id: r.approval_id.clone(),
+            approval_id: r.approval_id.as_deref().map(super::role_assignment_approvals::resource_id),
             schedule_info: info,
             target_role_eligibility_schedule_instance_id: eligibility_target.as_ref().map(|_| None),
             target_role_eligibility_schedule_id: eligibility_target,

@@ -79,8 +79,11 @@ async fn pending_activation(pim: &Pim, admin: &str, contractor: &str, role: &str
     assert_eq!(status, StatusCode::CREATED, "{request}");
     assert_eq!(request["properties"]["status"], "PendingApproval", "{request}");
     let approval = request["properties"]["approvalId"].as_str().expect("an approval id").to_string();
-    // ARM clients pass the id as given; it may be the bare GUID or a full resource id.
-    let approval = approval.rsplit('/').next().unwrap().to_string();
+    // Azure names the approval by its resource id; clients strip the prefix to call its routes.
+    let approval = approval
+        .strip_prefix("/providers/Microsoft.Authorization/roleAssignmentApprovals/")
+        .unwrap_or_else(|| panic!("approvalId is the approval's resource id: {approval}"))
+        .to_string();
     (request, approval)
 }
 
