@@ -28,5 +28,7 @@ export OPENPIM_BIN="${OPENPIM_BIN:-$(scripts/target-dir.sh)/debug/openpim}"
 export NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost
 
 echo "== node --test tests/browser"
+# Each run's screenshots only (node may run the journeys in any order).
+rm -rf test-artifacts/browser
 cd tests/browser
 exec node --test --test-concurrency=1 "$@" journey.test.mjs oidc.test.mjs azure.test.mjs

@@ -7,10 +7,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, readFileSync, mkdirSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ADMIN, BIN, SHOTS, assertFlash, launchBrowser, screenshots, startServer } from './harness.mjs';
+import { ADMIN, BIN, assertFlash, launchBrowser, screenshots, startServer } from './harness.mjs';
 
 const FAKETIME = ['/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1', '/usr/lib/faketime/libfaketime.so.1'].find(
   existsSync,
@@ -71,8 +71,6 @@ function activeRow(page, role) {
 
 before(async () => {
   assert.ok(FAKETIME, 'libfaketime is needed to move the server clock (apt-get install faketime)');
-  rmSync(SHOTS, { recursive: true, force: true });
-  mkdirSync(SHOTS, { recursive: true });
   data = mkdtempSync(join(tmpdir(), 'openpim-browser-'));
   writeFileSync(join(data, 'clock-offset'), '+0m\n');
   ({ server, origin } = await startServer(data, {
