@@ -5,9 +5,10 @@
 //! unit) assignments work the way they do in Entra, with no list of role names to keep in step.
 
 use crate::access::{AccessIndex, AccessPath};
+use crate::azure_assignment::{check_assignable_scope, AzureRoleFacts};
 use crate::error::{DomainError, DomainResult};
 use crate::roles::{PermissionDialect, RoleDefinition};
-use crate::scope::{DirectoryScope, Scope};
+use crate::scope::{DirectoryScope, Scope, ScopeHierarchy};
 use crate::{Instant, ObjectId};
 use std::marker::PhantomData;
 
@@ -344,15 +345,28 @@ pub const AU_SCOPABLE_BUILTIN_ROLES: [ObjectId; 12] = [
 const AU_RELEVANT_ACTIONS: [&str; 3] =
     ["microsoft.directory/users/", "microsoft.directory/groups/", "microsoft.directory/devices/"];
 
-/// Checks that `role` may be granted (assigned, made eligible, activated) at `scope`. A role
-/// applies only in its own world: directory roles at directory scopes, Azure roles at ARM scopes.
-/// An administrative unit scope only takes the roles Entra documents for it: a Global
-/// Administrator "scoped" to a unit would mean nothing, and an attacker allowed to assign roles in
-/// a unit must not be able to hand out tenant-wide power there.
-pub fn check_assignable_at(role: &RoleDefinition, scope: &Scope) -> DomainResult<()> {
+/// Checks that `role` may be granted (assigned, made eligible, activated, updated, extended or
+/// renewed) at `scope`: the one rule every write that grants a role goes through (PIM requests of
+/// both kinds, direct assignments; Azure RBAC assignments through the same
+/// [`check_assignable_scope`]). A role applies only in its own world: directory roles at
+/// directory scopes, Azure roles at ARM scopes. An Azure role only at or below one of its
+/// `assignableScopes` (`hierarchy` places subscriptions in management groups), as ARM refuses
+/// a role assignment or schedule request elsewhere. An administrative unit scope only takes the
+/// roles Entra documents for it: a Global Administrator "scoped" to a unit would mean nothing,
+/// and an attacker allowed to assign roles in a unit must not be able to hand out tenant-wide
+/// power there.
+pub fn check_assignable_at<H: ScopeHierarchy + ?Sized>(
+    role: &RoleDefinition,
+    scope: &Scope,
+    hierarchy: &H,
+) -> DomainResult<()> {
     let directory_scope = match (role.dialect, scope) {
         (PermissionDialect::Directory, Scope::Directory(d)) => d,
-        (PermissionDialect::Azure, Scope::Arm(_)) => return Ok(()),
+        (PermissionDialect::Azure, Scope::Arm(arm)) => {
+            let facts = AzureRoleFacts::of(role, role.azure.assignable_scopes.clone())
+                .expect("an Azure-dialect role has Azure role facts");
+            return check_assignable_scope(&facts, arm, hierarchy);
+        }
         (PermissionDialect::Directory, Scope::Arm(_)) => {
             return Err(DomainError::bad_request(format!(
                 "The role '{}' is a directory role and cannot be granted at the Azure resource scope '{scope}'.",
@@ -395,6 +409,7 @@ mod tests {
         self, GLOBAL_ADMINISTRATOR, GROUPS_ADMINISTRATOR, PRIVILEGED_ROLE_ADMINISTRATOR, USER_ADMINISTRATOR,
     };
     use crate::change::IndexUpdate;
+    use crate::scope::NoManagementGroups;
     use time::macros::datetime;
 
     fn index_with(principal: ObjectId, role: ObjectId, scope: DirectoryScope) -> AccessIndex {
@@ -620,14 +635,15 @@ mod tests {
         let role = |id: ObjectId| roles.iter().find(|r| r.id == id).expect("built-in role");
         let au = DirectoryScope::AdministrativeUnit(ObjectId::new_v4());
         for id in AU_SCOPABLE_BUILTIN_ROLES {
-            check_assignable_at(role(id), &au.into()).unwrap_or_else(|e| panic!("{}: {e}", role(id).display_name));
+            check_assignable_at(role(id), &au.into(), &NoManagementGroups)
+                .unwrap_or_else(|e| panic!("{}: {e}", role(id).display_name));
         }
         for id in [GLOBAL_ADMINISTRATOR, PRIVILEGED_ROLE_ADMINISTRATOR, crate::catalog::GLOBAL_READER] {
-            let e = check_assignable_at(role(id), &au.into()).unwrap_err();
+            let e = check_assignable_at(role(id), &au.into(), &NoManagementGroups).unwrap_err();
             assert_eq!(e.code, "Request_BadRequest", "{e}");
             assert!(e.message.contains("administrative unit"), "{e}");
             // Tenant-wide is fine.
-            check_assignable_at(role(id), &Scope::TENANT).unwrap();
+            check_assignable_at(role(id), &Scope::TENANT, &NoManagementGroups).unwrap();
         }
         // A custom role: scopable when it manages users, groups or devices.
         let mut custom = role(USER_ADMINISTRATOR).clone();
@@ -638,9 +654,9 @@ mod tests {
             allowed_resource_actions: vec!["microsoft.directory/users/basic/update".into()],
             ..Default::default()
         }];
-        check_assignable_at(&custom, &au.into()).unwrap();
+        check_assignable_at(&custom, &au.into(), &NoManagementGroups).unwrap();
         custom.role_permissions[0].allowed_resource_actions = vec!["microsoft.directory/applications/create".into()];
-        assert!(check_assignable_at(&custom, &au.into()).is_err());
+        assert!(check_assignable_at(&custom, &au.into(), &NoManagementGroups).is_err());
     }
 
     #[test]
@@ -649,13 +665,35 @@ mod tests {
         let roles = catalog::builtin_roles(now);
         let user_admin = roles.iter().find(|r| r.id == USER_ADMINISTRATOR).unwrap();
         let subscription = Scope::parse("/subscriptions/9a1f2c3d-4e5f-4a6b-8c7d-0e1f2a3b4c5d").unwrap();
-        let e = check_assignable_at(user_admin, &subscription).unwrap_err();
+        let e = check_assignable_at(user_admin, &subscription, &NoManagementGroups).unwrap_err();
         assert!(e.message.contains("directory role"), "{e}");
         let mut azure = user_admin.clone();
         azure.dialect = crate::roles::PermissionDialect::Azure;
-        check_assignable_at(&azure, &subscription).unwrap();
-        let e = check_assignable_at(&azure, &Scope::TENANT).unwrap_err();
+        azure.azure.assignable_scopes = vec!["/".into()];
+        check_assignable_at(&azure, &subscription, &NoManagementGroups).unwrap();
+        let e = check_assignable_at(&azure, &Scope::TENANT, &NoManagementGroups).unwrap_err();
         assert!(e.message.contains("Azure resource role"), "{e}");
+    }
+
+    #[test]
+    fn an_azure_role_is_granted_only_at_or_below_its_assignable_scopes() {
+        let now = datetime!(2026-06-01 00:00 UTC);
+        let reader = crate::azure_catalog::builtin_role_by_name("Reader").unwrap();
+        let mut custom = crate::roles::azure::from_catalog(reader, now);
+        custom.is_built_in = false;
+        let sub = "/subscriptions/9a1f2c3d-4e5f-4a6b-8c7d-0e1f2a3b4c5d";
+        custom.azure.assignable_scopes = vec![format!("{sub}/resourceGroups/web")];
+        let at = |s: &str| Scope::parse(s).unwrap();
+        check_assignable_at(&custom, &at(&format!("{sub}/resourceGroups/web")), &NoManagementGroups).unwrap();
+        check_assignable_at(&custom, &at(&format!("{sub}/resourceGroups/WEB/providers/A.B/c/d")), &NoManagementGroups)
+            .unwrap();
+        for outside in [sub.to_string(), format!("{sub}/resourceGroups/data")] {
+            let e = check_assignable_at(&custom, &at(&outside), &NoManagementGroups).unwrap_err();
+            assert_eq!(e.code, "InvalidRoleAssignmentScope", "{e}");
+        }
+        // Built-in roles are assignable everywhere ARM reaches.
+        let builtin = crate::roles::azure::from_catalog(reader, now);
+        check_assignable_at(&builtin, &at(sub), &NoManagementGroups).unwrap();
     }
 
     #[test]

@@ -59,6 +59,10 @@ pub struct Announcement {
     pub principal_id: ObjectId,
     pub role_definition_id: ObjectId,
     pub scope: Scope,
+    /// Whose role settings (notification rules included) apply: the scope the request's rules
+    /// were read at (`pim::requests::policy_scope`), above `scope` for an activation below its
+    /// eligibility.
+    pub policy_scope: Scope,
     pub justification: Option<String>,
     /// Users or groups that approve (for `ApprovalRequired`).
     pub approvers: Vec<ObjectId>,
@@ -73,7 +77,7 @@ pub async fn enqueue(state: &AppState, tx: &mut WriteTx<'_>, a: &Announcement) -
     let now = state.now();
     // Read through the write's own connection: taking a pool connection while holding the
     // writer lock can starve the writer (and everyone queued behind it) of connections.
-    let rules = tx.policy_rules_at(a.role_definition_id, &a.scope).await?.unwrap_or_default();
+    let rules = tx.policy_rules_at(a.role_definition_id, &a.policy_scope).await?.unwrap_or_default();
     let defaults = DefaultRecipients {
         admins: tx.addresses_of_role_holders(&[GLOBAL_ADMINISTRATOR, PRIVILEGED_ROLE_ADMINISTRATOR], now).await?,
         requestor: tx.addresses_of(&[a.principal_id]).await?,

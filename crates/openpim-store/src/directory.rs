@@ -338,7 +338,8 @@ impl WriteTx<'_> {
     }
 
     /// Deletes a principal's memberships, eligibilities and role assignments (shared by user and
-    /// group deletion), and ends the activations others made from its eligibilities.
+    /// group deletion), and ends the activations others made from its eligibilities or, through
+    /// it, from the eligibilities of the groups it was nested in.
     pub(crate) async fn delete_principal_links(&mut self, id: ObjectId, now: Instant) -> StoreResult<()> {
         let eligibilities = self.eligibility_ids_of(id).await?;
         self.revoke_activations_from(&eligibilities, None).await?;
@@ -361,6 +362,14 @@ impl WriteTx<'_> {
         .execute(self.conn())
         .await
         .map_err(StoreError::Db)?;
+        let parents: Vec<ObjectId> = sqlx::query("SELECT group_id FROM group_members WHERE member_id = $1")
+            .bind(id_text(id))
+            .fetch_all(self.conn())
+            .await
+            .map_err(StoreError::Db)?
+            .iter()
+            .map(|r| r.id("group_id"))
+            .collect::<StoreResult<_>>()?;
         for sql in [
             "DELETE FROM role_eligibilities WHERE principal_id = $1",
             "DELETE FROM group_members WHERE member_id = $1",
@@ -368,6 +377,10 @@ impl WriteTx<'_> {
             "DELETE FROM role_assignments WHERE principal_id = $1",
         ] {
             sqlx::query(sql).bind(id_text(id)).execute(self.conn()).await.map_err(StoreError::Db)?;
+        }
+        // A deleted group's members no longer reach the groups it was nested in.
+        for parent in parents {
+            self.revoke_activations_no_longer_reached(parent).await?;
         }
         Ok(())
     }

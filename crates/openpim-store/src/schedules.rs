@@ -711,7 +711,13 @@ impl WriteTx<'_> {
                 revoked.push(r.id("id")?);
             }
         }
-        for id in &revoked {
+        self.delete_activations(&revoked).await?;
+        Ok(revoked)
+    }
+
+    /// Deletes the activations `ids` (and revokes their requests still waiting for their start).
+    pub(crate) async fn delete_activations(&mut self, ids: &[ObjectId]) -> StoreResult<()> {
+        for id in ids {
             sqlx::query("DELETE FROM role_assignments WHERE id = $1")
                 .bind(id_text(*id))
                 .execute(self.conn())
@@ -721,7 +727,7 @@ impl WriteTx<'_> {
             self.feed("role_assignments", id, "delete");
             self.revoke_granted_requests(*id).await?;
         }
-        Ok(revoked)
+        Ok(())
     }
 
     /// A request still waiting for its start (`Granted`) whose schedule was removed will never

@@ -192,7 +192,10 @@ impl Members for Group {
                 return Err(not_a_member(member));
             }
             let eligibilities = tx.eligibility_ids_of(id).await?;
-            let revoked = tx.revoke_activations_from(&eligibilities, Some(member)).await?;
+            let mut revoked = tx.revoke_activations_from(&eligibilities, Some(member)).await?;
+            // Members of a nested group lose what they activated through it (Azure roles honour
+            // nested security groups), here and in every group above this one.
+            revoked.extend(tx.revoke_activations_no_longer_reached(id).await?);
             Ok(((), if revoked.is_empty() { audit } else { audit.detail(detail::REVOKED_ACTIVATIONS, revoked.len()) }))
         })
         .await

@@ -15,6 +15,7 @@ use openpim_core::directory::ObjectKind;
 use openpim_core::error::DomainError;
 use openpim_core::notify::Event;
 use openpim_core::schedule::{self, Kind, RequestStatus, ScheduleRequest};
+use openpim_core::scope::Scope;
 use openpim_core::{Instant, ObjectId};
 use openpim_store::WriteTx;
 
@@ -125,7 +126,12 @@ async fn decide_in(
         ApprovalStatus::Pending | ApprovalStatus::TimedOut | ApprovalStatus::Canceled => {}
         ApprovalStatus::Denied => {
             tx.transition_request(request.id, RequestStatus::PendingApproval, RequestStatus::Denied, Some(now)).await?;
-            notify::enqueue(s, tx, &announce(&request, Event::ActivationDenied)).await?;
+            // Notified under the role settings the activation was asked against.
+            let (principal, role) = (request.principal_id, request.role_definition_id);
+            let eligibilities =
+                super::requests::activatable_eligibilities(s, tx, principal, role, &request.scope).await?;
+            let policy_scope = super::requests::policy_scope(&request.scope, &eligibilities);
+            notify::enqueue(s, tx, &announce(&request, Event::ActivationDenied, policy_scope)).await?;
         }
         ApprovalStatus::Approved => {
             let (live, _) = tx
@@ -143,11 +149,20 @@ async fn decide_in(
                 super::requests::activatable_eligibilities(s, tx, principal, role, &request.scope).await?;
             let policy_scope = super::requests::policy_scope(&request.scope, &eligibilities);
             let (_, policy) = super::requests::policy_of(tx, role, policy_scope).await?;
-            match schedule::activate_approved(&request, ObjectKind::User, &eligibilities, live.as_ref(), &policy, now) {
+            // Still grantable there (a custom Azure role's assignable scopes may have narrowed).
+            let grantable = match tx.role_definition(role).await? {
+                Some(definition) => super::requests::grantable_at(s, &definition, &request.scope),
+                None => Ok(()),
+            };
+            let approved = grantable.and_then(|()| {
+                schedule::activate_approved(&request, ObjectKind::User, &eligibilities, live.as_ref(), &policy, now)
+            });
+            match approved {
                 Ok(sched) => {
                     let (status, completed) = schedule::approved_request_status(&sched, now);
                     tx.insert_schedule(&sched).await?;
-                    notify::enqueue(s, tx, &announce(&request, Event::ActivationApproved)).await?;
+                    let announcement = announce(&request, Event::ActivationApproved, policy_scope);
+                    notify::enqueue(s, tx, &announcement).await?;
                     tx.transition_request(request.id, RequestStatus::PendingApproval, status, Some(completed)).await?;
                     audit = audit_detail::granted(audit, &sched);
                 }
@@ -163,13 +178,14 @@ async fn decide_in(
     Ok(Decided::Done(audit))
 }
 
-fn announce(request: &ScheduleRequest, event: Event) -> Announcement {
+fn announce(request: &ScheduleRequest, event: Event, policy_scope: &Scope) -> Announcement {
     Announcement {
         event,
         request_id: Some(request.id),
         principal_id: request.principal_id,
         role_definition_id: request.role_definition_id,
         scope: request.scope.clone(),
+        policy_scope: policy_scope.clone(),
         justification: request.justification.clone(),
         approvers: vec![],
     }

@@ -12,6 +12,7 @@ use openpim_core::authz::{cap, check_assignable_at, Granted};
 use openpim_core::directory::ObjectKind;
 use openpim_core::schedule::{Kind, Schedule};
 use openpim_core::scope::DirectoryScope;
+use openpim_core::scope::NoManagementGroups;
 use openpim_core::ObjectId;
 use openpim_store::directory::DirectoryObject;
 use openpim_store::{StoreError, WriteTx};
@@ -97,7 +98,7 @@ async fn create_in(
     let role = tx.role_definition(input.role_definition_id).await?;
     if let Some(role) = &role {
         // Entra allows only some roles at an administrative unit's scope.
-        check_assignable_at(role, &input.scope.into())?;
+        check_assignable_at(role, &input.scope.into(), &NoManagementGroups)?;
     }
     if !tx.scope_exists(&input.scope).await? {
         return Err(ApiError::bad_request(format!("The directory scope '{}' does not exist.", input.scope)));

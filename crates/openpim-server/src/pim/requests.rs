@@ -13,6 +13,7 @@ use openpim_core::authz::AzureGranted;
 use openpim_core::authz::{self, cap, Granted, OwnPrincipal};
 use openpim_core::error::DomainError;
 use openpim_core::policy::{rules as policy_rules, RolePolicy};
+use openpim_core::roles::RoleDefinition;
 use openpim_core::schedule::{
     self, Action, Context, Effect, Kind, NewRequest, Outcome, RequestStatus, ScheduleRequest,
 };
@@ -77,6 +78,8 @@ struct Accepted {
     outcome: Outcome,
     approval: Option<Approval>,
     audit: Audit,
+    /// Whose role settings decided the request ([`policy_scope`]): its notification rules apply.
+    policy_scope: Scope,
 }
 
 /// On whose authority a schedule request is made.
@@ -147,10 +150,10 @@ pub async fn submit_as(
     let validation_only = req.is_validation_only;
     let mut tx = s.store.begin_write().await?;
     let decided = decide_in(s, &mut tx, caller, req, caller_is_admin, request_id, now).await;
-    let (outcome, approval, audit) = match decided {
+    let (outcome, approval, audit, policy_scope) = match decided {
         Ok(Decision::Accepted(accepted)) => {
-            let Accepted { outcome, approval, audit } = *accepted;
-            (outcome, approval, audit)
+            let Accepted { outcome, approval, audit, policy_scope } = *accepted;
+            (outcome, approval, audit, policy_scope)
         }
         Ok(Decision::Refused(audit, e)) => {
             tx.rollback().await?;
@@ -165,7 +168,7 @@ pub async fn submit_as(
         tx.rollback().await?;
         return Ok(outcome.request);
     }
-    match persist(s, &mut tx, &outcome, approval.as_ref(), audit, now).await {
+    match persist(s, &mut tx, &outcome, approval.as_ref(), &policy_scope, audit, now).await {
         Ok(audit) => {
             s.commit(tx, &audit.success(caller, now)).await?;
             Ok(outcome.request)
@@ -201,11 +204,15 @@ async fn decide_in(
     }
     let principal = tx.principal_facts(principal_id).await?;
     let role = tx.role_definition(role_id).await?;
-    if let (Action::AdminAssign, Some(role)) = (req.action, role.as_ref()) {
-        // Entra allows only some roles at an administrative unit's scope.
-        openpim_core::authz::check_assignable_at(role, &scope)?;
-    }
     let audit = request_audit(&req, role.as_ref().map(|r| r.display_name.as_str()), caller.id(), now);
+    if let Some(role) = role.as_ref().filter(|_| grants(req.action)) {
+        // Where the role may be granted at all: administrative units take only some Entra roles;
+        // an Azure role only at or below its assignableScopes (read inside the write, so a custom
+        // role narrowed meanwhile is seen).
+        if let Err(e) = grantable_at(s, role, &scope) {
+            return Ok(Decision::Refused(audit, e));
+        }
+    }
     let (live, mut expired) = tx.live_schedule_at(kind, principal_id, role_id, &scope, now).await?;
     if expired.is_none() && matches!(req.action, Action::AdminRenew | Action::SelfRenew) {
         expired = tx.latest_expired(kind, principal_id, role_id, &scope).await?;
@@ -223,7 +230,8 @@ async fn decide_in(
     // enough access") follows the settings of the eligibility's scope, where the administrator
     // made the role activatable (the nearest one when several cover the target); everything else
     // follows the settings of the request's own scope.
-    let (rules, policy) = policy_of(tx, role_id, policy_scope(&scope, &eligibilities)).await?;
+    let policy_scope = policy_scope(&scope, &eligibilities).clone();
+    let (rules, policy) = policy_of(tx, role_id, &policy_scope).await?;
     let ctx = Context {
         now,
         request_id,
@@ -252,12 +260,26 @@ async fn decide_in(
     } else {
         None
     };
-    Ok(Decision::Accepted(Box::new(Accepted { outcome, approval, audit })))
+    Ok(Decision::Accepted(Box::new(Accepted { outcome, approval, audit, policy_scope })))
+}
+
+/// Whether `action` gives (or keeps giving) the principal the role at the request's scope: every
+/// action but the removals, which must stay possible whatever changed about the role.
+fn grants(action: Action) -> bool {
+    !matches!(action, Action::AdminRemove | Action::SelfDeactivate)
+}
+
+/// Core's rule on where `role` may be granted (`authz::check_assignable_at`), with the
+/// management-group hierarchy the access index keeps. Every PIM write that grants goes through
+/// it: requests of both kinds here, and an approved activation (`pim::approvals`).
+pub(crate) fn grantable_at(s: &AppState, role: &RoleDefinition, scope: &Scope) -> Result<(), DomainError> {
+    authz::check_assignable_at(role, scope, s.index().management_groups())
 }
 
 /// The eligibilities `principal_id` can activate `role_id` with at `scope`, read inside the write.
 /// Directory roles: held at the scope, directly or through the role-assignable groups the
-/// principal is in *now*. Azure roles: Azure RBAC honours any group, and an eligibility at a scope
+/// principal is in *now*. Azure roles: Azure RBAC honours any security group, nested ones too
+/// (`WriteTx::security_groups_of`, as the access index does), and an eligibility at a scope
 /// can be activated there or at any scope below it ("just enough access"): those at the scope
 /// and at each of its ancestors, management groups included, nearest first.
 pub(crate) async fn activatable_eligibilities(
@@ -274,7 +296,7 @@ pub(crate) async fn activatable_eligibilities(
             tx.eligibilities_of(&holders, role_id, scope).await?
         }
         Some(arm) => {
-            holders.extend(tx.groups_of(principal_id).await?);
+            holders.extend(tx.security_groups_of(principal_id).await?);
             let scopes: Vec<ArmScope> = {
                 let index = s.index();
                 std::iter::once(arm.clone()).chain(arm.ancestors(index.management_groups())).collect()
@@ -288,7 +310,8 @@ pub(crate) async fn activatable_eligibilities(
     })
 }
 
-/// Whose role settings an activation follows. Settings are per (role, scope); an activation at a
+/// Whose role settings an activation follows: the engine's one answer, used for its rules, its
+/// approval and its notifications alike. Settings are per (role, scope); an activation at a
 /// scope below the eligibility follows the settings of the eligibility's scope, where the
 /// administrator made the role activatable (the nearest one); everything else the settings of
 /// the request's own scope.
@@ -321,6 +344,7 @@ async fn persist(
     tx: &mut WriteTx<'_>,
     outcome: &Outcome,
     approval: Option<&Approval>,
+    policy_scope: &Scope,
     audit: Audit,
     now: Instant,
 ) -> ApiResult<Audit> {
@@ -373,6 +397,7 @@ async fn persist(
             principal_id: r.principal_id,
             role_definition_id: r.role_definition_id,
             scope: r.scope.clone(),
+            policy_scope: policy_scope.clone(),
             justification: r.justification.clone(),
             approvers,
         };

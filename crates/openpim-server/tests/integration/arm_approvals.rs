@@ -17,7 +17,7 @@ use time::Duration;
 const A: &str = "api-version=2021-01-01-preview";
 
 /// Creates the custom role "Web Deployer" assignable at the subscription; returns its GUID.
-async fn custom_role(pim: &Pim, admin: &str) -> String {
+pub async fn custom_role(pim: &Pim, admin: &str) -> String {
     let id = guid();
     let body = json!({"properties": {
         "roleName": "Web Deployer",
@@ -32,8 +32,8 @@ async fn custom_role(pim: &Pim, admin: &str) -> String {
     id
 }
 
-/// Requires approval by `approvers` (ARM UserSets) for activating `role` at `scope`.
-async fn require_approval(pim: &Pim, admin: &str, scope: &str, role: &str, approvers: Value) {
+/// PATCHes `rules` (ARM rule objects, merged by id) into the settings of `role` at `scope`.
+pub async fn patch_rules(pim: &Pim, admin: &str, scope: &str, role: &str, rules: Value) {
     let filter = format!("roleDefinitionId%20eq%20'{scope}/providers/Microsoft.Authorization/roleDefinitions/{role}'");
     let list = format!(
         "{scope}/providers/Microsoft.Authorization/roleManagementPolicies?api-version=2020-10-01&$filter={filter}"
@@ -41,28 +41,34 @@ async fn require_approval(pim: &Pim, admin: &str, scope: &str, role: &str, appro
     let (status, body) = call(pim, Method::GET, &list, admin, None).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let policy_id = body["value"][0]["id"].as_str().expect("policy id").to_string();
-    let patch = json!({"properties": {"rules": [{
-        "id": "Approval_EndUser_Assignment", "ruleType": "RoleManagementPolicyApprovalRule",
-        "target": {"caller": "EndUser", "operations": ["All"], "level": "Assignment"},
-        "setting": {"isApprovalRequired": true, "isApprovalRequiredForExtension": false, "isRequestorJustificationRequired": true,
-            "approvalMode": "SingleStage", "approvalStages": [{"approvalStageTimeOutInDays": 1, "isApproverJustificationRequired": true,
-            "escalationTimeInMinutes": 0, "isEscalationEnabled": false, "primaryApprovers": approvers, "escalationApprovers": null}]}
-    }]}});
+    let patch = json!({"properties": {"rules": rules}});
     let (status, body) =
         call(pim, Method::PATCH, &format!("{policy_id}?api-version=2020-10-01"), admin, Some(&patch)).await;
     assert_eq!(status, StatusCode::OK, "{body}");
 }
 
-fn approval_path(id: &str) -> String {
+/// Requires approval by `approvers` (ARM UserSets) for activating `role` at `scope`.
+pub async fn require_approval(pim: &Pim, admin: &str, scope: &str, role: &str, approvers: Value) {
+    let rule = json!({
+        "id": "Approval_EndUser_Assignment", "ruleType": "RoleManagementPolicyApprovalRule",
+        "target": {"caller": "EndUser", "operations": ["All"], "level": "Assignment"},
+        "setting": {"isApprovalRequired": true, "isApprovalRequiredForExtension": false, "isRequestorJustificationRequired": true,
+            "approvalMode": "SingleStage", "approvalStages": [{"approvalStageTimeOutInDays": 1, "isApproverJustificationRequired": true,
+            "escalationTimeInMinutes": 0, "isEscalationEnabled": false, "primaryApprovers": approvers, "escalationApprovers": null}]}
+    });
+    patch_rules(pim, admin, scope, role, json!([rule])).await;
+}
+
+pub fn approval_path(id: &str) -> String {
     format!("/providers/Microsoft.Authorization/roleAssignmentApprovals/{id}?{A}")
 }
 
-fn stage_path(id: &str, stage: &str) -> String {
+pub fn stage_path(id: &str, stage: &str) -> String {
     format!("/providers/Microsoft.Authorization/roleAssignmentApprovals/{id}/stages/{stage}?{A}")
 }
 
 /// Eligible at the subscription, activating at the resource group `web`: PendingApproval.
-async fn pending_activation(pim: &Pim, admin: &str, contractor: &str, role: &str) -> (Value, String) {
+pub async fn pending_activation(pim: &Pim, admin: &str, contractor: &str, role: &str) -> (Value, String) {
     let contractor_arm = arm_token(pim, contractor);
     let (status, body) =
         eligibility(pim, admin, &sub(), &request_body("AdminAssign", contractor, role, Some(schedule_for("P30D"))))

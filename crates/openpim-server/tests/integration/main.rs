@@ -24,6 +24,7 @@ mod arm_hierarchy;
 mod arm_lists;
 mod arm_permissions;
 mod arm_pim_requests;
+mod arm_pim_rules;
 mod arm_policies;
 mod arm_role_assignments;
 mod arm_role_definitions;
