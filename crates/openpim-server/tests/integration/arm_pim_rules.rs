@@ -163,6 +163,15 @@ async fn an_eligibility_held_through_nested_groups_is_activated_until_the_nestin
     let (status, body) = assignment(&pim, &user_arm, &rg("data"), &activate).await;
     assert_arm_error(status, &body, 400, "RoleAssignmentRequestPolicyValidationFailed");
     assert!(body["error"]["message"].as_str().unwrap().contains("EligibilityRule"), "{body}");
+
+    // Nested again, the user activates; deleting the inner group revokes that activation too.
+    pim.add_member(&outer, &inner).await;
+    let (status, body) = assignment(&pim, &user_arm, &rg("data"), &activate).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(actions_at(&pim, &user_arm, &rg("data")).await, ["*/read"]);
+    let (status, body) = pim.client.delete(&format!("/v1.0/groups/{inner}"), &pim.admin_token()).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    assert!(actions_at(&pim, &user_arm, &rg("data")).await.is_empty(), "the activation is revoked");
     pim.stop().await;
 }
 
