@@ -135,6 +135,34 @@ async fn a_custom_roles_assignable_scopes_bound_every_pim_write() {
 }
 
 #[tokio::test]
+async fn an_approval_completing_after_the_role_was_narrowed_grants_nothing() {
+    let pim = Pim::start().await;
+    let admin = azure(&pim).await;
+    let role = custom_role(&pim, &admin).await;
+    let (contractor, _) = pim.user("contractor").await;
+    let (carol, _) = pim.user("carol").await;
+    require_approval(&pim, &admin, &sub(), &role, json!([{"id": carol, "userType": "User", "isBackup": false}])).await;
+    let (request, approval) = pending_activation(&pim, &admin, &contractor, &role).await; // at `web`
+    set_assignable_scopes(&pim, &admin, &role, &[rg("data")]).await;
+
+    let carol_arm = arm_token(&pim, &carol);
+    let (status, a) = call(&pim, Method::GET, &approval_path(&approval), &carol_arm, None).await;
+    assert_eq!(status, StatusCode::OK, "{a}");
+    let stage = a["properties"]["stages"][0]["name"].as_str().unwrap().to_string();
+    let approve = json!({"properties": {"reviewResult": "Approve", "justification": "ok"}});
+    let (status, body) = call(&pim, Method::PATCH, &stage_path(&approval, &stage), &carol_arm, Some(&approve)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // Approved, but the role is no longer assignable at `web`: the request fails, nothing is granted.
+    let name = request["name"].as_str().unwrap();
+    let path = format!("{}/providers/Microsoft.Authorization/roleAssignmentScheduleRequests/{name}?{V}", rg("web"));
+    let (status, got) = call(&pim, Method::GET, &path, &admin, None).await;
+    assert_eq!(status, StatusCode::OK, "{got}");
+    assert_eq!(got["properties"]["status"], "Failed", "{got}");
+    assert!(actions_at(&pim, &arm_token(&pim, &contractor), &rg("web")).await.is_empty());
+    pim.stop().await;
+}
+
+#[tokio::test]
 async fn an_eligibility_held_through_nested_groups_is_activated_until_the_nesting_ends() {
     let pim = Pim::start().await;
     let admin = azure(&pim).await;
