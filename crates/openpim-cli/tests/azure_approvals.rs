@@ -92,7 +92,8 @@ async fn azure_approvals_approve_deny_and_no_self_approval() {
     assert_eq!(request["directoryScopeId"], s.as_str());
     assert_eq!(request["justification"], "deploy");
     assert!(request["window"].as_str().unwrap().ends_with("for 1h"), "{row}");
-    let table = cli.run(Some(&carol), &["--arm-token", &carol_arm, "azure", "approvals", "list", "--output", "table"]).await;
+    let table =
+        cli.run(Some(&carol), &["--arm-token", &carol_arm, "azure", "approvals", "list", "--output", "table"]).await;
     assert_eq!(table.code, 0, "{}", table.stderr);
     for text in [first.as_str(), "alice@openpim.test", "Reader", s.as_str(), "deploy"] {
         assert!(table.stdout.contains(text), "{text} in {}", table.stdout);
@@ -118,12 +119,17 @@ async fn azure_approvals_approve_deny_and_no_self_approval() {
     let shown = ok(&az(&cli, &carol, &carol_arm, &["azure", "approvals", "show", by_request]).await);
     assert_eq!(shown["approvalId"], first.as_str());
     let unknown = uuid::Uuid::new_v4().to_string();
-    az(&cli, &carol, &carol_arm, &["azure", "approvals", "show", &unknown]).await.assert_error(4, "RoleAssignmentApprovalNotFound");
+    az(&cli, &carol, &carol_arm, &["azure", "approvals", "show", &unknown])
+        .await
+        .assert_error(4, "RoleAssignmentApprovalNotFound");
 
     // Azure's default stage wants the approver's justification: the server's refusal, exit 5.
-    az(&cli, &carol, &carol_arm, &["azure", "approvals", "approve", &first]).await.assert_error(5, "ApproverJustificationRequired");
+    az(&cli, &carol, &carol_arm, &["azure", "approvals", "approve", &first])
+        .await
+        .assert_error(5, "ApproverJustificationRequired");
     let decided =
-        ok(&az(&cli, &carol, &carol_arm, &["azure", "approvals", "approve", &first, "--justification", "on call"]).await);
+        ok(&az(&cli, &carol, &carol_arm, &["azure", "approvals", "approve", &first, "--justification", "on call"])
+            .await);
     let p = &decided["properties"];
     assert_eq!((p["status"].as_str(), p["reviewResult"].as_str()), (Some("Completed"), Some("Approve")), "{decided}");
     assert_eq!(p["reviewedBy"]["principalId"], carol_id.as_str());
@@ -145,7 +151,8 @@ async fn azure_approvals_approve_deny_and_no_self_approval() {
     // Deny: a second activation at the resource group (`--reason` as `openpim approvals` takes it).
     let act = ["azure", "activate", "Reader", "--scope", &web, "--duration", "1h", "--justification", "hotfix"];
     let second = approval_guid(&ok(&az(&cli, &alice, &alice_arm, &act).await));
-    let denied = ok(&az(&cli, &carol, &carol_arm, &["azure", "approvals", "deny", &second, "--reason", "not now"]).await);
+    let denied =
+        ok(&az(&cli, &carol, &carol_arm, &["azure", "approvals", "deny", &second, "--reason", "not now"]).await);
     assert_eq!(denied["properties"]["reviewResult"], "Deny", "{denied}");
     let mine = ok(&az(&cli, &alice, &alice_arm, &["azure", "my", "roles"]).await);
     assert!(active_at(&mine, &web).is_empty(), "denied, not active: {mine}");

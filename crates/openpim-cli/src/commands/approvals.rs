@@ -96,7 +96,11 @@ pub(super) fn is_azure(r: &UnifiedRoleScheduleRequest) -> bool {
 }
 
 /// `r` as a row, with its requester's and role's names (an Azure role's through ARM).
-pub(super) async fn waiting_row(ctx: &Ctx, azure_roles: &mut AzureRoleNames, r: UnifiedRoleScheduleRequest) -> WaitingRow {
+pub(super) async fn waiting_row(
+    ctx: &Ctx,
+    azure_roles: &mut AzureRoleNames,
+    r: UnifiedRoleScheduleRequest,
+) -> WaitingRow {
     let azure = is_azure(&r);
     let role = if azure {
         azure_roles.name(ctx, r.role_definition_id).await

@@ -139,7 +139,9 @@ async fn find(ctx: &Ctx, arg: &str) -> CliResult<ApprovalView> {
     let not_found = || {
         CliError::not_found(
             "RoleAssignmentApprovalNotFound",
-            format!("no Azure approval or request '{arg}' that you may see; `openpim azure approvals list` shows yours"),
+            format!(
+                "no Azure approval or request '{arg}' that you may see; `openpim azure approvals list` shows yours"
+            ),
         )
     };
     let id = approval_guid(arg).ok_or_else(not_found)?;
@@ -274,12 +276,7 @@ async fn decide(ctx: &Ctx, a: DecideArgs, result: ReviewResult) -> CliResult<()>
     emit(ctx.format, &decided, || {
         let verb = if result == ReviewResult::Approve { "Approved" } else { "Denied" };
         let who = v.request.as_ref().map(|f| format!(": {} as {} at {}", f.requester, f.role, f.directory_scope_id));
-        format!(
-            "{verb} approval {} ({}){}\n",
-            v.approval_id,
-            decided.properties.display_name,
-            who.unwrap_or_default()
-        )
+        format!("{verb} approval {} ({}){}\n", v.approval_id, decided.properties.display_name, who.unwrap_or_default())
     });
     Ok(())
 }

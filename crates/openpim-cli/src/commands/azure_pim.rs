@@ -486,7 +486,13 @@ struct RequestBuilder {
 }
 
 impl RequestBuilder {
-    fn new(kind: Collection, request_type: RequestType, scope: &str, role_definition_id: String, principal: Uuid) -> Self {
+    fn new(
+        kind: Collection,
+        request_type: RequestType,
+        scope: &str,
+        role_definition_id: String,
+        principal: Uuid,
+    ) -> Self {
         Self {
             kind,
             scope: scope.to_string(),
@@ -514,8 +520,8 @@ impl RequestBuilder {
 
     /// `ticketInfo` when a ticket number or system was given.
     fn ticket(mut self, number: Option<String>, system: Option<String>) -> Self {
-        self.properties.ticket_info =
-            (number.is_some() || system.is_some()).then_some(TicketInfo { ticket_number: number, ticket_system: system });
+        self.properties.ticket_info = (number.is_some() || system.is_some())
+            .then_some(TicketInfo { ticket_number: number, ticket_system: system });
         self
     }
 
@@ -665,10 +671,9 @@ pub async fn activate(ctx: &Ctx, a: ActivateArgs) -> CliResult<()> {
 pub async fn deactivate(ctx: &Ctx, a: DeactivateArgs) -> CliResult<()> {
     let role = held_role(ctx, Collection::Active, &a.role).await?;
     let me = my_id(ctx).await?;
-    let req =
-        RequestBuilder::new(Collection::Active, RequestType::SelfDeactivate, &a.scope, role.id_at(&a.scope), me)
-            .send(ctx)
-            .await?;
+    let req = RequestBuilder::new(Collection::Active, RequestType::SelfDeactivate, &a.scope, role.id_at(&a.scope), me)
+        .send(ctx)
+        .await?;
     emit(ctx.format, &req, || {
         format!(
             "Deactivated {} at {} (request {}, status {})\n",
@@ -739,7 +744,9 @@ mod tests {
         for absent in ["scheduleInfo", "justification", "ticketInfo"] {
             assert!(v.get(absent).is_none(), "{absent} in {v}");
         }
-        let v = body(RequestBuilder::new(Collection::Eligible, RequestType::AdminRemove, sub, "r".into(), me).ticket(None, None));
+        let v = body(
+            RequestBuilder::new(Collection::Eligible, RequestType::AdminRemove, sub, "r".into(), me).ticket(None, None),
+        );
         assert!(v.get("ticketInfo").is_none(), "{v}");
         assert!(is_arm_scope(sub) && !is_arm_scope("/") && !is_arm_scope("/administrativeUnits/x"));
     }

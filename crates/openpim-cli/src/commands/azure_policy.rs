@@ -399,7 +399,8 @@ async fn set(ctx: &Ctx, a: SetArgs) -> CliResult<()> {
         changed.push(r);
     }
     let body = RulesPatch { properties: RulesPatchProperties { rules: changed } };
-    let updated: RoleManagementPolicy = ctx.arm.patch_as(&format!("{policy_id}?api-version={POLICY_API}"), &body).await?;
+    let updated: RoleManagementPolicy =
+        ctx.arm.patch_as(&format!("{policy_id}?api-version={POLICY_API}"), &body).await?;
     let summary = summarize(&role_name, &updated);
     emit(ctx.format, &summary, || render(&summary));
     Ok(())
@@ -419,7 +420,8 @@ mod tests {
 
     #[test]
     fn rules_read_for_people() {
-        let exp = typed(json!({"id": "Expiration_EndUser_Assignment", "ruleType": "RoleManagementPolicyExpirationRule",
+        let exp =
+            typed(json!({"id": "Expiration_EndUser_Assignment", "ruleType": "RoleManagementPolicyExpirationRule",
                          "isExpirationRequired": true, "maximumDuration": "PT8H"}));
         assert_eq!(readable(&exp), "an end is required, at most 8h");
         let en = typed(json!({"id": "Enablement_EndUser_Assignment", "ruleType": "RoleManagementPolicyEnablementRule",

@@ -228,7 +228,8 @@ async fn a_single_user_approver_denies_and_fresh_scopes_need_no_approval() {
     assert_eq!(request["roleDefinitionId"], role.as_str());
     assert!(request["roleDefinition"].is_null() && request["directoryScope"].is_null(), "{request}");
     // Read by id, an Azure role's request stays ARM's: Graph's 400, even for its principal.
-    let by_id = format!("/v1.0/roleManagement/directory/roleAssignmentScheduleRequests/{}", request["id"].as_str().unwrap());
+    let by_id =
+        format!("/v1.0/roleManagement/directory/roleAssignmentScheduleRequests/{}", request["id"].as_str().unwrap());
     let (status, body) = call(&pim, Method::GET, &by_id, &contractor_graph, None).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert_eq!(body["error"]["code"], "InvalidDirectoryScope", "{body}");
