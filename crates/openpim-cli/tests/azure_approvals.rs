@@ -160,5 +160,16 @@ async fn azure_approvals_approve_deny_and_no_self_approval() {
     let shown = ok(&az(&cli, &alice, &alice_arm, &["azure", "approvals", "show", &second]).await);
     assert_eq!(shown["status"], "Denied", "{shown}");
     assert_eq!(shown["stages"][0]["properties"]["justification"], "not now");
+
+    // The directory's command decides an Azure role's approval too (here by its request id).
+    cli.advance(time::Duration::minutes(6));
+    ok(&az(&cli, &alice, &alice_arm, &["azure", "deactivate", "Reader", "--scope", &s]).await);
+    let act = ["azure", "activate", "Reader", "--scope", &s, "--duration", "1h", "--justification", "again"];
+    let third = ok(&az(&cli, &alice, &alice_arm, &act).await);
+    let request_id = third["name"].as_str().unwrap();
+    let decided = ok(&az(&cli, &carol, &carol_arm, &["approvals", "approve", request_id, "--reason", "ok"]).await);
+    assert_eq!(decided["approvalId"], approval_guid(&third).as_str(), "{decided}");
+    let mine = ok(&az(&cli, &alice, &alice_arm, &["azure", "my", "roles"]).await);
+    assert_eq!(active_at(&mine, &s).len(), 1, "approved through Graph: {mine}");
     cli.stop().await;
 }
