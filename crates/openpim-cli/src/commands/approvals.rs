@@ -75,7 +75,7 @@ pub async fn run(ctx: &Ctx, cmd: ApprovalsCommand) -> CliResult<()> {
 }
 
 /// "from 09:00 for 2h", "from 09:00 until 11:00", as the request asked.
-pub(super) fn window(info: Option<&RequestSchedule>) -> String {
+fn window(info: Option<&RequestSchedule>) -> String {
     let start = info.and_then(|i| i.start_date_time).map(time).unwrap_or_else(|| "approval".into());
     let exp = info.map(|i| &i.expiration);
     match (exp.and_then(|e| e.duration.as_deref()), exp.and_then(|e| e.end_date_time)) {
