@@ -174,6 +174,13 @@ impl Client {
         typed(path, self.send(Method::PUT, path, Some(&body)).await?.1)
     }
 
+    /// PATCHes a proto body and reads the answer into its proto type (ARM answers the resource).
+    pub async fn patch_as<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: &B) -> CliResult<T> {
+        let body = serde_json::to_value(body)
+            .map_err(|e| CliError::new(Kind::Local, "BadRequestBody", format!("the request body: {e}")))?;
+        typed(path, self.patch(path, &body).await?)
+    }
+
     /// PATCHes a proto body (Graph answers 204).
     pub async fn patch_with<B: Serialize>(&self, path: &str, body: &B) -> CliResult<()> {
         let body = serde_json::to_value(body)

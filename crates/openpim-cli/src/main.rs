@@ -111,8 +111,8 @@ enum ClientCommand {
     /// The audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
-    /// Azure resources: PIM for Azure roles (roles, assignments, activate, deactivate, my roles)
-    /// over ARM, and registering subscriptions.
+    /// Azure resources: PIM for Azure roles (roles, assignments, activate, deactivate, my roles,
+    /// approvals, policy) over ARM, and registering subscriptions.
     #[command(subcommand)]
     Azure(commands::azure::AzureCommand),
 }

@@ -1,5 +1,13 @@
 //! `openpim approvals list|approve|deny`: activations waiting for the caller's decision.
+//!
+//! One approver decides directory and Azure roles alike, and OpenPIM's Graph approver list
+//! (`filterByCurrentUser(on='approver')`) carries both: an Azure role's request shows marked
+//! `azure`, with its ARM scope in `directoryScopeId` and its role named through ARM (see
+//! `openpim azure approvals`, which reads the same approvals the ARM way). Deciding goes through
+//! Graph's approval for both.
 
+use super::azure_approvals::AzureRoleNames;
+use super::azure_pim::is_arm_scope;
 use super::RM;
 use crate::client::enc;
 use crate::context::Ctx;
@@ -15,22 +23,25 @@ use serde_json::json;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-/// A request waiting for a decision, as `approvals list` prints it (the `--output json` contract).
-#[derive(Serialize)]
+/// A request waiting for a decision, as `approvals list` (and `azure approvals list`, as an
+/// approval's `request`) prints it: the `--output json` contract.
+#[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
-struct WaitingRow {
+pub(super) struct WaitingRow {
     approval_id: Option<String>,
+    /// An Azure role's request: `directoryScopeId` is its ARM scope.
+    pub azure: bool,
     request_id: Uuid,
     principal_id: Uuid,
-    requester: String,
+    pub requester: String,
     role_definition_id: Uuid,
-    role: String,
-    directory_scope_id: String,
-    justification: Option<String>,
+    pub role: String,
+    pub directory_scope_id: String,
+    pub justification: Option<String>,
     ticket_info: TicketInfo,
     #[serde(with = "openpim_proto::datetime")]
-    created_date_time: OffsetDateTime,
-    window: String,
+    pub created_date_time: OffsetDateTime,
+    pub window: String,
     schedule_info: Option<RequestSchedule>,
 }
 
@@ -74,31 +85,58 @@ fn window(info: Option<&RequestSchedule>) -> String {
     }
 }
 
+/// Every request waiting for the caller's decision, directory and Azure roles alike.
+pub(super) async fn waiting_requests(ctx: &Ctx) -> CliResult<Vec<UnifiedRoleScheduleRequest>> {
+    ctx.client.get_all_as(&format!("{RM}/roleAssignmentScheduleRequests/filterByCurrentUser(on='approver')")).await
+}
+
+/// Is `r` a request for an Azure role (made at an ARM scope)?
+pub(super) fn is_azure(r: &UnifiedRoleScheduleRequest) -> bool {
+    is_arm_scope(&r.directory_scope_id)
+}
+
+/// `r` as a row, with its requester's and role's names (an Azure role's through ARM).
+pub(super) async fn waiting_row(
+    ctx: &Ctx,
+    azure_roles: &mut AzureRoleNames,
+    r: UnifiedRoleScheduleRequest,
+) -> WaitingRow {
+    let azure = is_azure(&r);
+    let role = if azure {
+        azure_roles.name(ctx, r.role_definition_id).await
+    } else {
+        ctx.role_name(r.role_definition_id).await
+    };
+    WaitingRow {
+        approval_id: r.approval_id,
+        azure,
+        request_id: r.id,
+        principal_id: r.principal_id,
+        requester: ctx.principal_name(r.principal_id).await,
+        role_definition_id: r.role_definition_id,
+        role,
+        directory_scope_id: r.directory_scope_id,
+        justification: r.justification,
+        ticket_info: r.ticket_info,
+        created_date_time: r.created_date_time,
+        window: window(r.schedule_info.as_ref()),
+        schedule_info: r.schedule_info,
+    }
+}
+
 async fn list(ctx: &Ctx) -> CliResult<()> {
-    let path = format!("{RM}/roleAssignmentScheduleRequests/filterByCurrentUser(on='approver')");
     let mut rows = Vec::new();
-    let waiting: Vec<UnifiedRoleScheduleRequest> = ctx.client.get_all_as(&path).await?;
-    for v in waiting {
-        rows.push(WaitingRow {
-            approval_id: v.approval_id,
-            request_id: v.id,
-            principal_id: v.principal_id,
-            requester: ctx.principal_name(v.principal_id).await,
-            role_definition_id: v.role_definition_id,
-            role: ctx.role_name(v.role_definition_id).await,
-            directory_scope_id: v.directory_scope_id,
-            justification: v.justification,
-            ticket_info: v.ticket_info,
-            created_date_time: v.created_date_time,
-            window: window(v.schedule_info.as_ref()),
-            schedule_info: v.schedule_info,
-        });
+    let mut azure_roles = AzureRoleNames::default();
+    for r in waiting_requests(ctx).await? {
+        rows.push(waiting_row(ctx, &mut azure_roles, r).await);
     }
     emit(ctx.format, &rows, || {
-        let mut t = Table::new(&["APPROVAL", "REQUESTED", "REQUESTER", "ROLE", "SCOPE", "WINDOW", "JUSTIFICATION"]);
+        let mut t =
+            Table::new(&["APPROVAL", "KIND", "REQUESTED", "REQUESTER", "ROLE", "SCOPE", "WINDOW", "JUSTIFICATION"]);
         for r in &rows {
             t.row(vec![
                 r.approval_id.clone().unwrap_or_default(),
+                if r.azure { "azure" } else { "directory" }.to_string(),
                 time(r.created_date_time),
                 r.requester.clone(),
                 r.role.clone(),
@@ -118,10 +156,7 @@ async fn approval(ctx: &Ctx, id: &str) -> CliResult<Approval> {
     if let Some(a) = ctx.client.get_opt_as(&format!("{APPROVALS}/{}", enc(id))).await? {
         return Ok(a);
     }
-    let waiting: Vec<UnifiedRoleScheduleRequest> = ctx
-        .client
-        .get_all_as(&format!("{RM}/roleAssignmentScheduleRequests/filterByCurrentUser(on='approver')"))
-        .await?;
+    let waiting = waiting_requests(ctx).await?;
     let as_id = Uuid::parse_str(id.trim()).ok();
     let request = match waiting.into_iter().find(|r| Some(r.id) == as_id) {
         Some(r) => Some(r),

@@ -1,5 +1,5 @@
 //! `openpim azure ...`: PIM for Azure resources (roles, assignments, activate, deactivate, my
-//! roles; `azure_pim.rs`) and `openpim azure subscription add`, which registers an Azure subscription with OpenPIM's resource
+//! roles; `azure_pim.rs`; approvals, `azure_approvals.rs`; role settings, `azure_policy.rs`) and `openpim azure subscription add`, which registers an Azure subscription with OpenPIM's resource
 //! hierarchy (the server's `PUT /openpim/azure/subscriptions/{id}` extension; Global
 //! Administrators). Running it again renames the subscription or moves it to another
 //! management group.
@@ -32,6 +32,9 @@ pub enum AzureCommand {
     /// Azure role settings at a scope: show, set.
     #[command(subcommand)]
     Policy(super::azure_policy::AzurePolicyCommand),
+    /// Azure role activations waiting for your approval: list, show, approve, deny.
+    #[command(subcommand)]
+    Approvals(super::azure_approvals::AzureApprovalsCommand),
 }
 
 #[derive(Subcommand)]
@@ -58,6 +61,7 @@ pub async fn run(ctx: &Ctx, cmd: AzureCommand) -> CliResult<()> {
         AzureCommand::Deactivate(a) => azure_pim::deactivate(ctx, a).await,
         AzureCommand::My(c) => azure_pim::my(ctx, c).await,
         AzureCommand::Policy(c) => super::azure_policy::run(ctx, c).await,
+        AzureCommand::Approvals(c) => super::azure_approvals::run(ctx, c).await,
         AzureCommand::Subscription(SubscriptionCommand::Add { id, name, management_group }) => {
             let body = RegisterSubscription { display_name: name, management_group_id: management_group };
             let path = format!("/openpim/azure/subscriptions/{id}");

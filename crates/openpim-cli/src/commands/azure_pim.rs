@@ -53,6 +53,12 @@ pub fn scope_arg(raw: &str) -> Result<String, String> {
     }
 }
 
+/// Is `raw` an ARM scope below the tenant (a management group, subscription, resource group or
+/// resource)? Directory scopes (`/`, `/administrativeUnits/{id}`, `/{objectId}`) are not.
+pub fn is_arm_scope(raw: &str) -> bool {
+    raw.trim() != "/" && scope_arg(raw).is_ok()
+}
+
 /// `{scope}/providers/Microsoft.Authorization/{collection}` (the tenant's for `/`).
 pub fn at(scope: &str, collection: &str) -> String {
     let prefix = if scope == "/" { "" } else { scope };
@@ -450,23 +456,87 @@ async fn list(ctx: &Ctx, scope: &str, eligible: bool, active: bool) -> CliResult
     Ok(())
 }
 
-/// PUTs a request with a new GUID name into `kind`'s request collection at `scope`.
-async fn put_request(
-    ctx: &Ctx,
-    scope: &str,
-    kind: Collection,
-    properties: NewScheduleRequestProperties,
-) -> CliResult<ScheduleRequest> {
-    let path = format!(
-        "{}/{}?api-version={PIM_API}",
-        at(scope, &format!("{}ScheduleRequests", kind.prefix())),
-        Uuid::new_v4()
-    );
-    ctx.arm.put_as(&path, &NewScheduleRequest { properties }).await
+/// ARM's request types the CLI sends (`requestType`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RequestType {
+    AdminAssign,
+    AdminRemove,
+    SelfActivate,
+    SelfDeactivate,
 }
 
-fn ticket(number: Option<String>, system: Option<String>) -> Option<TicketInfo> {
-    (number.is_some() || system.is_some()).then_some(TicketInfo { ticket_number: number, ticket_system: system })
+impl RequestType {
+    fn as_str(self) -> &'static str {
+        match self {
+            RequestType::AdminAssign => "AdminAssign",
+            RequestType::AdminRemove => "AdminRemove",
+            RequestType::SelfActivate => "SelfActivate",
+            RequestType::SelfDeactivate => "SelfDeactivate",
+        }
+    }
+}
+
+/// One schedule request, as every command builds it: a request type for a principal in a role
+/// at a scope, in one of the two collections, with the window, justification and ticket a kind
+/// adds. `send` PUTs it under a new GUID name.
+struct RequestBuilder {
+    kind: Collection,
+    scope: String,
+    properties: NewScheduleRequestProperties,
+}
+
+impl RequestBuilder {
+    fn new(
+        kind: Collection,
+        request_type: RequestType,
+        scope: &str,
+        role_definition_id: String,
+        principal: Uuid,
+    ) -> Self {
+        Self {
+            kind,
+            scope: scope.to_string(),
+            properties: NewScheduleRequestProperties {
+                role_definition_id,
+                principal_id: principal.to_string(),
+                request_type: request_type.as_str().to_string(),
+                schedule_info: None,
+                justification: None,
+                ticket_info: None,
+            },
+        }
+    }
+
+    /// Ends after `duration` seconds, at `end`, or never.
+    fn window(mut self, duration: Option<u64>, end: Option<OffsetDateTime>) -> Self {
+        self.properties.schedule_info = Some(window(duration, end));
+        self
+    }
+
+    fn justification(mut self, justification: Option<String>) -> Self {
+        self.properties.justification = justification;
+        self
+    }
+
+    /// `ticketInfo` when a ticket number or system was given.
+    fn ticket(mut self, number: Option<String>, system: Option<String>) -> Self {
+        self.properties.ticket_info = (number.is_some() || system.is_some())
+            .then_some(TicketInfo { ticket_number: number, ticket_system: system });
+        self
+    }
+
+    fn body(self) -> NewScheduleRequest {
+        NewScheduleRequest { properties: self.properties }
+    }
+
+    async fn send(self, ctx: &Ctx) -> CliResult<ScheduleRequest> {
+        let path = format!(
+            "{}/{}?api-version={PIM_API}",
+            at(&self.scope, &format!("{}ScheduleRequests", self.kind.prefix())),
+            Uuid::new_v4()
+        );
+        ctx.arm.put_as(&path, &self.body()).await
+    }
 }
 
 fn window(duration: Option<u64>, end: Option<OffsetDateTime>) -> ScheduleInfo {
@@ -519,15 +589,12 @@ async fn add(ctx: &Ctx, a: AddArgs) -> CliResult<()> {
     let role = role(ctx, &a.scope, &a.role).await?;
     let principal = ctx.principal(&a.principal).await?;
     let kind = if a.active { Collection::Active } else { Collection::Eligible };
-    let props = NewScheduleRequestProperties {
-        role_definition_id: role.id.clone(),
-        principal_id: principal.id.to_string(),
-        request_type: "AdminAssign".into(),
-        schedule_info: Some(window(a.duration, a.end)),
-        justification: a.justification,
-        ticket_info: ticket(a.ticket, a.ticket_system),
-    };
-    let req = put_request(ctx, &a.scope, kind, props).await?;
+    let req = RequestBuilder::new(kind, RequestType::AdminAssign, &a.scope, role.id.clone(), principal.id)
+        .window(a.duration, a.end)
+        .justification(a.justification)
+        .ticket(a.ticket, a.ticket_system)
+        .send(ctx)
+        .await?;
     emit(ctx.format, &req, || request_details(ctx, &req, kind, &principal.name, &role.properties.role_name));
     Ok(())
 }
@@ -536,15 +603,10 @@ async fn remove(ctx: &Ctx, a: RemoveArgs) -> CliResult<()> {
     let role = role(ctx, &a.scope, &a.role).await?;
     let principal = ctx.principal(&a.principal).await?;
     let kind = if a.active { Collection::Active } else { Collection::Eligible };
-    let props = NewScheduleRequestProperties {
-        role_definition_id: role.id.clone(),
-        principal_id: principal.id.to_string(),
-        request_type: "AdminRemove".into(),
-        schedule_info: None,
-        justification: a.justification,
-        ticket_info: None,
-    };
-    let req = put_request(ctx, &a.scope, kind, props).await?;
+    let req = RequestBuilder::new(kind, RequestType::AdminRemove, &a.scope, role.id.clone(), principal.id)
+        .justification(a.justification)
+        .send(ctx)
+        .await?;
     emit(ctx.format, &req, || {
         format!(
             "Removed the {} assignment of {} to {} at {} (request {}, status {})\n",
@@ -577,15 +639,12 @@ async fn my_id(ctx: &Ctx) -> CliResult<Uuid> {
 pub async fn activate(ctx: &Ctx, a: ActivateArgs) -> CliResult<()> {
     let role = held_role(ctx, Collection::Eligible, &a.role).await?;
     let me = my_id(ctx).await?;
-    let props = NewScheduleRequestProperties {
-        role_definition_id: role.id_at(&a.scope),
-        principal_id: me.to_string(),
-        request_type: "SelfActivate".into(),
-        schedule_info: Some(window(Some(a.duration.unwrap_or(DEFAULT_ACTIVATION_SECS)), None)),
-        justification: a.justification,
-        ticket_info: ticket(a.ticket, a.ticket_system),
-    };
-    let req = put_request(ctx, &a.scope, Collection::Active, props).await?;
+    let req = RequestBuilder::new(Collection::Active, RequestType::SelfActivate, &a.scope, role.id_at(&a.scope), me)
+        .window(Some(a.duration.unwrap_or(DEFAULT_ACTIVATION_SECS)), None)
+        .justification(a.justification)
+        .ticket(a.ticket, a.ticket_system)
+        .send(ctx)
+        .await?;
     emit(ctx.format, &req, || {
         let mut pairs = vec![
             ("Role", role.name.clone()),
@@ -612,15 +671,9 @@ pub async fn activate(ctx: &Ctx, a: ActivateArgs) -> CliResult<()> {
 pub async fn deactivate(ctx: &Ctx, a: DeactivateArgs) -> CliResult<()> {
     let role = held_role(ctx, Collection::Active, &a.role).await?;
     let me = my_id(ctx).await?;
-    let props = NewScheduleRequestProperties {
-        role_definition_id: role.id_at(&a.scope),
-        principal_id: me.to_string(),
-        request_type: "SelfDeactivate".into(),
-        schedule_info: None,
-        justification: None,
-        ticket_info: None,
-    };
-    let req = put_request(ctx, &a.scope, Collection::Active, props).await?;
+    let req = RequestBuilder::new(Collection::Active, RequestType::SelfDeactivate, &a.scope, role.id_at(&a.scope), me)
+        .send(ctx)
+        .await?;
     emit(ctx.format, &req, || {
         format!(
             "Deactivated {} at {} (request {}, status {})\n",
@@ -667,6 +720,35 @@ mod tests {
             at(sub, "roleEligibilityScheduleRequests"),
             format!("{sub}/providers/Microsoft.Authorization/roleEligibilityScheduleRequests")
         );
+    }
+
+    #[test]
+    fn one_builder_for_every_request_kind() {
+        let me = Uuid::new_v4();
+        let sub = "/subscriptions/5c1e0f3a-9b7d-4c2e-8f10-0000000000c1";
+        let body = |b: RequestBuilder| serde_json::to_value(b.body()).unwrap()["properties"].clone();
+        let assign = RequestBuilder::new(Collection::Eligible, RequestType::AdminAssign, sub, "r".into(), me)
+            .window(Some(3600), None)
+            .justification(Some("web tier".into()))
+            .ticket(Some("T-1".into()), None);
+        let v = body(assign);
+        assert_eq!(v["requestType"], "AdminAssign");
+        assert_eq!(v["principalId"], me.to_string());
+        assert_eq!(v["roleDefinitionId"], "r");
+        assert_eq!(v["scheduleInfo"]["expiration"]["duration"], "PT1H");
+        assert_eq!(v["justification"], "web tier");
+        assert_eq!(v["ticketInfo"], serde_json::json!({"ticketNumber": "T-1", "ticketSystem": null}));
+        // A removal or a deactivation carries no window, justification or ticket it was not given.
+        let v = body(RequestBuilder::new(Collection::Active, RequestType::SelfDeactivate, sub, "r".into(), me));
+        assert_eq!(v["requestType"], "SelfDeactivate");
+        for absent in ["scheduleInfo", "justification", "ticketInfo"] {
+            assert!(v.get(absent).is_none(), "{absent} in {v}");
+        }
+        let v = body(
+            RequestBuilder::new(Collection::Eligible, RequestType::AdminRemove, sub, "r".into(), me).ticket(None, None),
+        );
+        assert!(v.get("ticketInfo").is_none(), "{v}");
+        assert!(is_arm_scope(sub) && !is_arm_scope("/") && !is_arm_scope("/administrativeUnits/x"));
     }
 
     #[test]

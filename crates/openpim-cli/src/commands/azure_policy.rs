@@ -3,10 +3,10 @@
 //! '...'`), shown rule by rule for people, and changed with one `PATCH` of the policy carrying
 //! only the rules that change (ARM merges rules by id).
 //!
-//! The rules are read as JSON values rather than typed: the CLI touches four of them
-//! (`Expiration_EndUser_Assignment`, `Enablement_EndUser_Assignment`,
-//! `Approval_EndUser_Assignment`, and reads the others), and sends back each changed rule as the
-//! server gave it, with only the changed settings replaced.
+//! The policy is read into `openpim_proto::arm::policies` (the types the server renders it
+//! with); `set` changes three rules (`Expiration_EndUser_Assignment`,
+//! `Enablement_EndUser_Assignment`, `Approval_EndUser_Assignment`) and sends back each changed
+//! rule as the server gave it, with only the changed settings replaced.
 
 use super::azure_pim::{at, role, scope_arg};
 use super::duration_arg;
@@ -17,8 +17,11 @@ use crate::error::{CliError, CliResult, Kind};
 use crate::output::{details, emit, Table};
 use crate::resolve::PrincipalKind;
 use clap::{Args, Subcommand};
+use openpim_proto::arm::policies::{
+    ApprovalSettings, ApprovalStage, PolicyRule, RoleManagementPolicy, RoleManagementPolicyAssignment, RuleSettings,
+    UserSet,
+};
 use serde::Serialize;
-use serde_json::{json, Value};
 
 /// The api-version of role management policies and their assignments.
 const POLICY_API: &str = "2020-10-01";
@@ -84,23 +87,19 @@ pub async fn run(ctx: &Ctx, cmd: AzurePolicyCommand) -> CliResult<()> {
 }
 
 /// The role's name and its policy at `scope`.
-async fn load(ctx: &Ctx, scope: &str, role_arg: &str) -> CliResult<(String, Value)> {
+async fn load(ctx: &Ctx, scope: &str, role_arg: &str) -> CliResult<(String, RoleManagementPolicy)> {
     let role = role(ctx, scope, role_arg).await?;
     let filter = format!("roleDefinitionId eq {}", literal(&role.id));
     let path =
         format!("{}?api-version={POLICY_API}&$filter={}", at(scope, "roleManagementPolicyAssignments"), enc(&filter));
-    let assignments: Vec<Value> = ctx.arm.get_all_arm_as(&path).await?;
-    let policy_id = assignments
-        .iter()
-        .find_map(|a| a["properties"]["policyId"].as_str())
-        .ok_or_else(|| {
-            CliError::not_found(
-                "PolicyNotFound",
-                format!("no role management policy applies to '{}' at {scope}", role.properties.role_name),
-            )
-        })?
-        .to_string();
-    let policy = ctx.arm.get(&format!("{policy_id}?api-version={POLICY_API}")).await?;
+    let assignments: Vec<RoleManagementPolicyAssignment> = ctx.arm.get_all_arm_as(&path).await?;
+    let policy_id = assignments.into_iter().next().map(|a| a.properties.policy_id).ok_or_else(|| {
+        CliError::not_found(
+            "PolicyNotFound",
+            format!("no role management policy applies to '{}' at {scope}", role.properties.role_name),
+        )
+    })?;
+    let policy = ctx.arm.get_as(&format!("{policy_id}?api-version={POLICY_API}")).await?;
     Ok((role.properties.role_name, policy))
 }
 
@@ -125,7 +124,7 @@ struct PolicySummary {
     /// `MultiFactorAuthentication`, `Justification`, `Ticketing`.
     activation_requires: Vec<String>,
     approval_required: bool,
-    approvers: Vec<Value>,
+    approvers: Vec<UserSet>,
     /// The claim value when the authentication context rule is on.
     authentication_context: Option<String>,
     eligible_expiration_required: bool,
@@ -136,55 +135,64 @@ struct PolicySummary {
     rules: Vec<RuleLine>,
 }
 
-fn rules(policy: &Value) -> &[Value] {
-    policy["properties"]["rules"].as_array().map(Vec::as_slice).unwrap_or_default()
+fn rule<'a>(policy: &'a RoleManagementPolicy, id: &str) -> Option<&'a PolicyRule> {
+    policy.properties.rules.iter().find(|r| r.id.eq_ignore_ascii_case(id))
 }
 
-fn rule<'a>(policy: &'a Value, id: &str) -> Option<&'a Value> {
-    rules(policy).iter().find(|r| r["id"].as_str().is_some_and(|i| i.eq_ignore_ascii_case(id)))
+/// An expiration rule's (required, maximum duration).
+fn expiration(rule: Option<&PolicyRule>) -> Option<(bool, &str)> {
+    match &rule?.settings {
+        RuleSettings::Expiration { is_expiration_required, maximum_duration } => {
+            Some((*is_expiration_required, maximum_duration))
+        }
+        _ => None,
+    }
 }
 
-fn strings(v: &Value) -> Vec<String> {
-    v.as_array().map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect()).unwrap_or_default()
+/// An enablement rule's list (empty for any other rule).
+fn enabled(rule: Option<&PolicyRule>) -> Vec<String> {
+    match rule.map(|r| &r.settings) {
+        Some(RuleSettings::Enablement { enabled_rules }) => enabled_rules.clone(),
+        _ => Vec::new(),
+    }
 }
 
-fn approvers_of(rule: &Value) -> Vec<Value> {
-    rule["setting"]["approvalStages"]
-        .as_array()
-        .map(|stages| {
-            stages.iter().flat_map(|s| s["primaryApprovers"].as_array().cloned().unwrap_or_default()).collect()
-        })
-        .unwrap_or_default()
+fn approval(rule: Option<&PolicyRule>) -> Option<&ApprovalSettings> {
+    match &rule?.settings {
+        RuleSettings::Approval { setting } => Some(setting),
+        _ => None,
+    }
 }
 
-fn approver_name(a: &Value) -> String {
-    a["description"].as_str().filter(|d| !d.is_empty()).or(a["id"].as_str()).unwrap_or("?").to_string()
+fn approvers_of(setting: &ApprovalSettings) -> Vec<UserSet> {
+    setting.approval_stages.iter().flat_map(|s| s.primary_approvers.iter().cloned()).collect()
+}
+
+fn approver_name(a: &UserSet) -> String {
+    a.description.clone().filter(|d| !d.is_empty()).unwrap_or_else(|| a.id.clone())
 }
 
 /// One rule in a line: "required, at most 8h", "requires MultiFactorAuthentication", ...
-fn readable(rule: &Value) -> String {
-    let rule_type = rule["ruleType"].as_str().unwrap_or("");
-    let on = |v: &Value| v.as_bool().unwrap_or(false);
-    match rule_type {
-        "RoleManagementPolicyExpirationRule" => {
-            let max = rule["maximumDuration"].as_str().map(human_iso).unwrap_or_else(|| "?".into());
-            if on(&rule["isExpirationRequired"]) {
+fn readable(rule: &PolicyRule) -> String {
+    match &rule.settings {
+        RuleSettings::Expiration { is_expiration_required, maximum_duration } => {
+            let max = human_iso(maximum_duration);
+            if *is_expiration_required {
                 format!("an end is required, at most {max}")
             } else {
                 format!("no end required (at most {max} when one is given)")
             }
         }
-        "RoleManagementPolicyEnablementRule" => {
-            let enabled = strings(&rule["enabledRules"]);
-            if enabled.is_empty() {
+        RuleSettings::Enablement { enabled_rules } => {
+            if enabled_rules.is_empty() {
                 "requires nothing".into()
             } else {
-                format!("requires {}", enabled.join(", "))
+                format!("requires {}", enabled_rules.join(", "))
             }
         }
-        "RoleManagementPolicyApprovalRule" => {
-            if on(&rule["setting"]["isApprovalRequired"]) {
-                let names: Vec<String> = approvers_of(rule).iter().map(approver_name).collect();
+        RuleSettings::Approval { setting } => {
+            if setting.is_approval_required {
+                let names: Vec<String> = approvers_of(setting).iter().map(approver_name).collect();
                 format!(
                     "approval required, by {}",
                     if names.is_empty() { "nobody yet".into() } else { names.join(", ") }
@@ -193,59 +201,60 @@ fn readable(rule: &Value) -> String {
                 "no approval".into()
             }
         }
-        "RoleManagementPolicyAuthenticationContextRule" => {
-            if on(&rule["isEnabled"]) {
-                format!("authentication context {}", rule["claimValue"].as_str().unwrap_or(""))
+        RuleSettings::AuthenticationContext { is_enabled, claim_value } => {
+            if *is_enabled {
+                format!("authentication context {claim_value}")
             } else {
                 "no authentication context".into()
             }
         }
-        "RoleManagementPolicyNotificationRule" => {
-            let extra = strings(&rule["notificationRecipients"]);
+        RuleSettings::Notification {
+            notification_type,
+            recipient_type,
+            is_default_recipients_enabled,
+            notification_level,
+            notification_recipients,
+        } => {
+            let extra = notification_recipients.clone().unwrap_or_default();
             format!(
-                "{} e-mail to {} ({}), default recipients {}{}",
-                rule["notificationType"].as_str().unwrap_or("?"),
-                rule["recipientType"].as_str().unwrap_or("?"),
-                rule["notificationLevel"].as_str().unwrap_or("?"),
-                if on(&rule["isDefaultRecipientsEnabled"]) { "on" } else { "off" },
+                "{notification_type} e-mail to {recipient_type} ({notification_level}), default recipients {}{}",
+                if *is_default_recipients_enabled { "on" } else { "off" },
                 if extra.is_empty() { String::new() } else { format!(", also {}", extra.join(", ")) }
             )
         }
-        other => format!("({other})"),
     }
 }
 
-fn summarize(role_name: &str, policy: &Value) -> PolicySummary {
-    let get = |id: &str| rule(policy, id).cloned().unwrap_or(Value::Null);
-    let (expiration, enablement, approval) =
-        (get(ACTIVATION_EXPIRATION), get(ACTIVATION_ENABLEMENT), get(ACTIVATION_APPROVAL));
-    let auth = get(ACTIVATION_AUTH_CONTEXT);
-    let (eligible, active) = (get(ELIGIBLE_EXPIRATION), get(ACTIVE_EXPIRATION));
-    let duration = |r: &Value| r["maximumDuration"].as_str().map(str::to_string);
+fn summarize(role_name: &str, policy: &RoleManagementPolicy) -> PolicySummary {
+    let get = |id: &str| rule(policy, id);
+    let activation = expiration(get(ACTIVATION_EXPIRATION));
+    let (eligible, active) = (expiration(get(ELIGIBLE_EXPIRATION)), expiration(get(ACTIVE_EXPIRATION)));
+    let approval = approval(get(ACTIVATION_APPROVAL));
+    let auth = match get(ACTIVATION_AUTH_CONTEXT).map(|r| &r.settings) {
+        Some(RuleSettings::AuthenticationContext { is_enabled: true, claim_value }) => Some(claim_value.clone()),
+        _ => None,
+    };
+    let max = |e: Option<(bool, &str)>| e.map(|(_, m)| m.to_string());
+    let required = |e: Option<(bool, &str)>| e.is_some_and(|(r, _)| r);
     PolicySummary {
-        policy_id: policy["id"].as_str().unwrap_or("").to_string(),
-        scope: policy["properties"]["scope"].as_str().unwrap_or("").to_string(),
+        policy_id: policy.id.clone(),
+        scope: policy.properties.scope.clone(),
         role: role_name.to_string(),
-        max_activation: duration(&expiration),
-        activation_requires: strings(&enablement["enabledRules"]),
-        approval_required: approval["setting"]["isApprovalRequired"].as_bool().unwrap_or(false),
-        approvers: approvers_of(&approval),
-        authentication_context: auth["isEnabled"]
-            .as_bool()
-            .unwrap_or(false)
-            .then(|| auth["claimValue"].as_str().unwrap_or("").to_string()),
-        eligible_expiration_required: eligible["isExpirationRequired"].as_bool().unwrap_or(false),
-        max_eligible: duration(&eligible),
-        active_expiration_required: active["isExpirationRequired"].as_bool().unwrap_or(false),
-        max_active: duration(&active),
-        active_assignment_requires: strings(&get(ACTIVE_ENABLEMENT)["enabledRules"]),
-        rules: rules(policy)
+        max_activation: max(activation),
+        activation_requires: enabled(get(ACTIVATION_ENABLEMENT)),
+        approval_required: approval.is_some_and(|a| a.is_approval_required),
+        approvers: approval.map(approvers_of).unwrap_or_default(),
+        authentication_context: auth,
+        eligible_expiration_required: required(eligible),
+        max_eligible: max(eligible),
+        active_expiration_required: required(active),
+        max_active: max(active),
+        active_assignment_requires: enabled(get(ACTIVE_ENABLEMENT)),
+        rules: policy
+            .properties
+            .rules
             .iter()
-            .map(|r| RuleLine {
-                id: r["id"].as_str().unwrap_or("").to_string(),
-                rule_type: r["ruleType"].as_str().unwrap_or("").to_string(),
-                summary: readable(r),
-            })
+            .map(|r| RuleLine { id: r.id.clone(), rule_type: r.rule_type.clone(), summary: readable(r) })
             .collect(),
     }
 }
@@ -293,6 +302,44 @@ fn toggle(enabled: &mut Vec<String>, name: &str, on: bool) {
     }
 }
 
+/// The body of the `PATCH`: only the rules that change (ARM merges rules by id).
+#[derive(Serialize)]
+struct RulesPatch {
+    properties: RulesPatchProperties,
+}
+
+#[derive(Serialize)]
+struct RulesPatchProperties {
+    rules: Vec<PolicyRule>,
+}
+
+/// A policy without the rule a change needs, or with it of another type, is the server's fault.
+fn bad_rule(policy_id: &str, id: &str) -> CliError {
+    CliError::new(Kind::Server, "BadResponse", format!("policy {policy_id} has no {id} rule of the expected type"))
+}
+
+/// Activation needs approval (`required`) or not; `approvers` (the resolved `--approver`s), when
+/// given, replace the first stage's.
+fn require_approval(setting: &mut ApprovalSettings, required: bool, approvers: Vec<UserSet>) {
+    setting.is_approval_required = required;
+    if required && setting.approval_mode == "NoApproval" {
+        setting.approval_mode = "SingleStage".into();
+    }
+    if !approvers.is_empty() {
+        // The first stage keeps its timeouts; Azure's default rule has one stage.
+        let mut stage = setting.approval_stages.first().cloned().unwrap_or(ApprovalStage {
+            approval_stage_time_out_in_days: 1,
+            is_approver_justification_required: true,
+            escalation_time_in_minutes: 0,
+            primary_approvers: Vec::new(),
+            is_escalation_enabled: false,
+            escalation_approvers: None,
+        });
+        stage.primary_approvers = approvers;
+        setting.approval_stages = vec![stage];
+    }
+}
+
 async fn set(ctx: &Ctx, a: SetArgs) -> CliResult<()> {
     if a.require_approval == Some(false) && !a.approvers.is_empty() {
         return Err(CliError::usage("--approver goes with approval required, not --require-approval=false"));
@@ -308,58 +355,52 @@ async fn set(ctx: &Ctx, a: SetArgs) -> CliResult<()> {
         ));
     }
     let (role_name, policy) = load(ctx, &a.scope, &a.role).await?;
-    let policy_id = policy["id"].as_str().unwrap_or("").to_string();
-    let current = |id: &str| {
-        rule(&policy, id)
-            .cloned()
-            .ok_or_else(|| CliError::new(Kind::Server, "BadResponse", format!("policy {policy_id} has no rule {id}")))
-    };
+    let policy_id = policy.id.clone();
+    let current = |id: &str| rule(&policy, id).cloned().ok_or_else(|| bad_rule(&policy_id, id));
     let mut changed = Vec::new();
     if let Some(secs) = a.max_activation {
         let mut r = current(ACTIVATION_EXPIRATION)?;
-        r["maximumDuration"] = json!(to_iso(secs));
+        let RuleSettings::Expiration { maximum_duration, .. } = &mut r.settings else {
+            return Err(bad_rule(&policy_id, ACTIVATION_EXPIRATION));
+        };
+        *maximum_duration = to_iso(secs);
         changed.push(r);
     }
     if a.require_justification.is_some() || a.require_mfa.is_some() {
         let mut r = current(ACTIVATION_ENABLEMENT)?;
-        let mut enabled = strings(&r["enabledRules"]);
+        let RuleSettings::Enablement { enabled_rules } = &mut r.settings else {
+            return Err(bad_rule(&policy_id, ACTIVATION_ENABLEMENT));
+        };
         if let Some(on) = a.require_justification {
-            toggle(&mut enabled, "Justification", on);
+            toggle(enabled_rules, "Justification", on);
         }
         if let Some(on) = a.require_mfa {
-            toggle(&mut enabled, "MultiFactorAuthentication", on);
+            toggle(enabled_rules, "MultiFactorAuthentication", on);
         }
-        r["enabledRules"] = json!(enabled);
         changed.push(r);
     }
     if a.require_approval.is_some() || !a.approvers.is_empty() {
-        let mut r = current(ACTIVATION_APPROVAL)?;
-        let required = a.require_approval.unwrap_or(true);
-        r["setting"]["isApprovalRequired"] = json!(required);
-        if required && r["setting"]["approvalMode"].as_str().is_none_or(|m| m == "NoApproval") {
-            r["setting"]["approvalMode"] = json!("SingleStage");
-        }
-        if !a.approvers.is_empty() {
-            let mut sets = Vec::new();
-            for raw in &a.approvers {
-                let p = ctx.principal(raw).await?;
-                let user_type = if p.kind == PrincipalKind::Group { "Group" } else { "User" };
-                sets.push(
-                    json!({"userType": user_type, "isBackup": false, "id": p.id.to_string(), "description": p.name}),
-                );
-            }
-            // The first stage keeps its timeouts; Azure's default rule has one stage.
-            let mut stage = r["setting"]["approvalStages"].get(0).cloned().unwrap_or_else(|| {
-                json!({"approvalStageTimeOutInDays": 1, "isApproverJustificationRequired": true,
-                       "escalationTimeInMinutes": 0, "isEscalationEnabled": false, "escalationApprovers": null})
+        let mut approvers = Vec::with_capacity(a.approvers.len());
+        for raw in &a.approvers {
+            let p = ctx.principal(raw).await?;
+            let user_type = if p.kind == PrincipalKind::Group { "Group" } else { "User" };
+            approvers.push(UserSet {
+                user_type: user_type.into(),
+                is_backup: false,
+                id: p.id.to_string(),
+                description: Some(p.name),
             });
-            stage["primaryApprovers"] = json!(sets);
-            r["setting"]["approvalStages"] = json!([stage]);
         }
+        let mut r = current(ACTIVATION_APPROVAL)?;
+        let RuleSettings::Approval { setting } = &mut r.settings else {
+            return Err(bad_rule(&policy_id, ACTIVATION_APPROVAL));
+        };
+        require_approval(setting, a.require_approval.unwrap_or(true), approvers);
         changed.push(r);
     }
-    let body = json!({"properties": {"rules": changed}});
-    let updated = ctx.arm.patch(&format!("{policy_id}?api-version={POLICY_API}"), &body).await?;
+    let body = RulesPatch { properties: RulesPatchProperties { rules: changed } };
+    let updated: RoleManagementPolicy =
+        ctx.arm.patch_as(&format!("{policy_id}?api-version={POLICY_API}"), &body).await?;
     let summary = summarize(&role_name, &updated);
     emit(ctx.format, &summary, || render(&summary));
     Ok(())
@@ -368,20 +409,56 @@ async fn set(ctx: &Ctx, a: SetArgs) -> CliResult<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
+
+    fn typed(v: serde_json::Value) -> PolicyRule {
+        let mut v = v;
+        v["target"] = json!({"caller": "EndUser", "operations": ["All"], "level": "Assignment",
+                             "targetObjects": null, "inheritableSettings": null, "enforcedSettings": null});
+        serde_json::from_value(v).expect("a policy rule")
+    }
 
     #[test]
     fn rules_read_for_people() {
-        let exp = json!({"id": "Expiration_EndUser_Assignment", "ruleType": "RoleManagementPolicyExpirationRule",
-                         "isExpirationRequired": true, "maximumDuration": "PT8H"});
+        let exp =
+            typed(json!({"id": "Expiration_EndUser_Assignment", "ruleType": "RoleManagementPolicyExpirationRule",
+                         "isExpirationRequired": true, "maximumDuration": "PT8H"}));
         assert_eq!(readable(&exp), "an end is required, at most 8h");
-        let en = json!({"ruleType": "RoleManagementPolicyEnablementRule", "enabledRules": ["MultiFactorAuthentication", "Justification"]});
+        let en = typed(json!({"id": "Enablement_EndUser_Assignment", "ruleType": "RoleManagementPolicyEnablementRule",
+                              "enabledRules": ["MultiFactorAuthentication", "Justification"]}));
         assert_eq!(readable(&en), "requires MultiFactorAuthentication, Justification");
-        let ap = json!({"ruleType": "RoleManagementPolicyApprovalRule", "setting": {"isApprovalRequired": true,
-                        "approvalStages": [{"primaryApprovers": [{"id": "x", "description": "bob@x"}]}]}});
+        let ap = typed(json!({"id": "Approval_EndUser_Assignment", "ruleType": "RoleManagementPolicyApprovalRule",
+            "setting": {"isApprovalRequired": true, "isApprovalRequiredForExtension": false,
+                "isRequestorJustificationRequired": true, "approvalMode": "SingleStage",
+                "approvalStages": [{"approvalStageTimeOutInDays": 1, "isApproverJustificationRequired": true,
+                    "escalationTimeInMinutes": 0, "isEscalationEnabled": false, "escalationApprovers": null,
+                    "primaryApprovers": [{"userType": "User", "isBackup": false, "id": "x", "description": "bob@x"}]}]}}));
         assert_eq!(readable(&ap), "approval required, by bob@x");
         let mut v = vec!["Justification".to_string()];
         toggle(&mut v, "justification", false);
         toggle(&mut v, "MultiFactorAuthentication", true);
         assert_eq!(v, vec!["MultiFactorAuthentication".to_string()]);
+    }
+
+    #[test]
+    fn requiring_approval_sets_the_mode_and_the_first_stage() {
+        let mut setting = ApprovalSettings {
+            is_approval_required: false,
+            is_approval_required_for_extension: false,
+            is_requestor_justification_required: true,
+            approval_mode: "NoApproval".into(),
+            approval_stages: Vec::new(),
+        };
+        let carol = UserSet { user_type: "User".into(), is_backup: false, id: "c".into(), description: None };
+        require_approval(&mut setting, true, vec![carol.clone()]);
+        assert!(setting.is_approval_required);
+        assert_eq!(setting.approval_mode, "SingleStage");
+        assert_eq!(setting.approval_stages.len(), 1);
+        assert_eq!(setting.approval_stages[0].primary_approvers, vec![carol.clone()]);
+        assert_eq!(approver_name(&carol), "c");
+        // Turning it off keeps the approvers for the next time.
+        require_approval(&mut setting, false, Vec::new());
+        assert!(!setting.is_approval_required);
+        assert_eq!(setting.approval_stages[0].primary_approvers.len(), 1);
     }
 }

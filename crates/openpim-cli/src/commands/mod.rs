@@ -6,6 +6,7 @@ pub mod approvals;
 pub mod assignments;
 pub mod audit;
 pub mod azure;
+pub mod azure_approvals;
 pub mod azure_pim;
 pub mod azure_policy;
 pub mod policy;

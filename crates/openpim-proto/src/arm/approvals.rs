@@ -55,3 +55,14 @@ pub struct ActorIdentity {
     pub principal_type: String,
     pub user_principal_name: Option<String>,
 }
+
+/// The body of a decision on a stage (`PATCH .../stages/{stageId}`), at the top level as
+/// Microsoft's docs show it; used by `openpim azure approvals approve|deny`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StageDecision {
+    /// `Approve` or `Deny`.
+    pub review_result: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub justification: Option<String>,
+}

@@ -138,10 +138,13 @@ async fn expand_common(
     v: &mut Value,
     principal: ObjectId,
     role: ObjectId,
-    scope: &DirectoryScope,
+    scope: Option<&DirectoryScope>,
 ) -> ApiResult<()> {
     if q.expands("directoryScope") {
-        v["directoryScope"] = super::role_assignments::directory_scope_object(s, scope).await?;
+        v["directoryScope"] = match scope {
+            Some(scope) => super::role_assignments::directory_scope_object(s, scope).await?,
+            None => Value::Null,
+        };
     }
     if q.expands("appScope") {
         // OpenPIM has directory scopes only: no app scope is ever set.
@@ -168,7 +171,10 @@ fn held(schedule: Schedule) -> HeldSchedule {
 
 async fn expand_request(s: &AppState, q: &OData, r: &ScheduleRequest) -> ApiResult<Value> {
     let mut v = wire::request(r);
-    expand_common(s, q, &mut v, r.principal_id, r.role_definition_id, &r.scope.require_directory()?).await?;
+    // The approver list (`filterByCurrentUser(on='approver')`) also carries Azure roles' requests,
+    // as one approver decides both: their ARM scope and Azure role are no directory objects, so
+    // those navigation properties expand to null.
+    expand_common(s, q, &mut v, r.principal_id, r.role_definition_id, r.scope.as_directory().as_ref()).await?;
     if q.expands("targetSchedule") {
         let target = match r.target_schedule_id {
             Some(id) => s.store.get_schedule(r.kind, id).await?,
@@ -213,6 +219,8 @@ async fn get_request(s: AppState, caller: Caller, q: OData, kind: Kind, key: Str
     q.check_expand(wire::request_type(kind), request_navigation(kind))?;
     let visibility = Visibility::for_item(&s, &caller);
     let r = found(pim::reads::request(&s, kind, &visibility, object_id(&key)?).await?, "request", &key)?;
+    // By id, Graph serves directory requests; an Azure role's is ARM's.
+    r.scope.require_directory()?;
     Ok(q.entity(&format!("{RM}/{}/$entity", requests_set(kind)), expand_request(&s, &q, &r).await?))
 }
 
@@ -284,8 +292,8 @@ async fn render_held(s: &AppState, q: &OData, h: &HeldSchedule, window: Window) 
         Window::Live => wire::schedule(h),
         Window::EffectiveAt(_) => wire::instance(h),
     };
-    expand_common(s, q, &mut v, h.principal_id, h.schedule.role_definition_id, &h.schedule.scope.require_directory()?)
-        .await?;
+    let scope = h.schedule.scope.require_directory()?;
+    expand_common(s, q, &mut v, h.principal_id, h.schedule.role_definition_id, Some(&scope)).await?;
     if q.expands("activatedUsing") {
         let source = match h.schedule.activated_using {
             Some(e) => s.store.get_schedule(Kind::Eligibility, e).await?,

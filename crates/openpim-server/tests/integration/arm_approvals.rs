@@ -192,7 +192,7 @@ async fn a_single_user_approver_denies_and_fresh_scopes_need_no_approval() {
     let pim = Pim::start().await;
     let admin = azure(&pim).await;
     let role = custom_role(&pim, &admin).await;
-    let (contractor, _) = pim.user("contractor").await;
+    let (contractor, contractor_graph) = pim.user("contractor").await;
     let (bob, bob_graph) = pim.user("bob").await;
     require_approval(&pim, &admin, &sub(), &role, json!([{"id": bob, "userType": "User", "isBackup": false}])).await;
     let (_, approval) = pending_activation(&pim, &admin, &contractor, &role).await;
@@ -212,6 +212,33 @@ async fn a_single_user_approver_denies_and_fresh_scopes_need_no_approval() {
     .await;
     assert_eq!(status, StatusCode::OK, "{graph}");
     assert!(graph["value"].as_array().unwrap().iter().any(|a| a["id"] == approval.as_str()), "{graph}");
+    // So does its request, at its ARM scope: Graph's directory navigation properties expand to
+    // null for it (they answered 400 InvalidDirectoryScope to the whole list before).
+    let (status, waiting) = call(
+        &pim,
+        Method::GET,
+        "/v1.0/roleManagement/directory/roleAssignmentScheduleRequests/filterByCurrentUser(on='approver')\
+         ?$expand=roleDefinition,directoryScope",
+        &bob_graph,
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{waiting}");
+    let request = waiting["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["approvalId"] == approval.as_str())
+        .unwrap_or_else(|| panic!("the request of {approval} in {waiting}"));
+    assert_eq!(request["directoryScopeId"], rg("web").as_str());
+    assert_eq!(request["roleDefinitionId"], role.as_str());
+    assert!(request["roleDefinition"].is_null() && request["directoryScope"].is_null(), "{request}");
+    // Read by id, an Azure role's request stays ARM's: Graph's 400, even for its principal.
+    let by_id =
+        format!("/v1.0/roleManagement/directory/roleAssignmentScheduleRequests/{}", request["id"].as_str().unwrap());
+    let (status, body) = call(&pim, Method::GET, &by_id, &contractor_graph, None).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["error"]["code"], "InvalidDirectoryScope", "{body}");
     // An unknown result is a 400.
     let (status, body) =
         call(&pim, Method::PUT, &stage_path(&approval, &stage_id), &bob_arm, Some(&json!({"reviewResult": "Maybe"})))
