@@ -11,6 +11,7 @@
 //! a filter that keeps only the caller's own rows (`asTarget()`, `principalId eq '{caller}'`).
 
 use crate::arm::{ArmCaller, ArmError, ArmResult};
+use crate::pim;
 use crate::pim::requests::{self, RequestAuthority, AZURE_ADMIN_ACTION};
 use crate::state::AppState;
 use axum::http::StatusCode;
@@ -18,6 +19,7 @@ use openpim_core::authz;
 use openpim_core::schedule::{Action, Kind, NewRequest, Schedule, ScheduleRequest};
 use openpim_core::scope::{ArmScope, ArmScopeKind, ScopeHierarchy};
 use openpim_core::{Instant, ObjectId};
+use std::collections::HashSet;
 
 /// The Azure operation that lets a caller read everyone's PIM rows at a scope.
 pub const READ_ACTION: &str = "Microsoft.Authorization/roleAssignments/read";
@@ -200,6 +202,11 @@ pub fn list_scope(
     scope: Option<&ArmScope>,
     filter: PimFilter,
 ) -> ArmResult<ListScope> {
+    if filter.as_approver {
+        // asApprover(): the requests waiting for the caller's decision, whoever they are for.
+        // Which ones is the approvals' business ([`requests_list`]), not the caller's read rights.
+        return Ok(ListScope { scope: scope.cloned(), principals: None, target: None, filter });
+    }
     let now = s.now();
     let index = s.index();
     let reads_all = scope.is_some_and(|at| authz::grant_azure(&index, caller.id(), READ_ACTION, at, now).is_ok());
@@ -247,6 +254,9 @@ pub enum Window {
 
 /// The schedules (or instances) of `kind` a list at `ls` shows, in id order.
 pub async fn schedules(s: &AppState, kind: Kind, window: Window, ls: &ListScope) -> ArmResult<Vec<Placed>> {
+    if ls.filter.as_approver {
+        return Err(invalid_filter("asApprover() applies to schedule requests, not to schedules or instances"));
+    }
     let now = s.now();
     let rows = s.store.arm_schedules(kind, ls.principals.as_deref()).await?;
     let index = s.index();
@@ -332,6 +342,13 @@ pub async fn requests_list(
     let f = &ls.filter;
     // asRequestor(): what the caller asked for, whoever it was for.
     let principals = if f.as_requestor { None } else { ls.principals.clone() };
+    // asApprover(): only the requests whose approval waits for the caller now.
+    let awaiting: Option<HashSet<ObjectId>> = if f.as_approver {
+        let (approvals, _) = pim::approvals::awaiting(s, &authz::own_principal(caller.0.subject())).await?;
+        Some(approvals.iter().map(|a| a.request_id).collect())
+    } else {
+        None
+    };
     let rows = s.store.arm_requests(kind, principals.as_deref()).await?;
     let index = s.index();
     let hierarchy = index.management_groups();
@@ -347,6 +364,7 @@ pub async fn requests_list(
                 None => true,
             };
             (!f.at_scope || above)
+                && awaiting.as_ref().is_none_or(|ids| ids.contains(&r.id))
                 && (!f.as_requestor || r.created_by == caller.id())
                 && f.requestor_id.is_none_or(|id| r.created_by == id)
                 && f.role_definition_id.is_none_or(|id| r.role_definition_id == id)

@@ -155,6 +155,27 @@ async fn subscription_settings_require_approval_a_group_member_approves_and_nobo
     let listed: Vec<&str> = mine["value"].as_array().unwrap().iter().map(|a| a["name"].as_str().unwrap()).collect();
     assert_eq!(listed, [approval.as_str()]);
     assert_eq!(mine["value"][0]["properties"]["stages"][0]["properties"]["assignedToMe"], true);
+    // ARM's own way for an approver to read the requests: asApprover() on the tenant's list.
+    // Carol reads no role assignments anywhere, yet sees the request waiting for her; Dave sees
+    // none; asApprover() means nothing on schedules.
+    let waiting =
+        "/providers/Microsoft.Authorization/roleAssignmentScheduleRequests?api-version=2020-10-01&$filter=asApprover()";
+    let (status, rows) = call(&pim, Method::GET, waiting, &carol_arm, None).await;
+    assert_eq!(status, StatusCode::OK, "{rows}");
+    let rows = rows["value"].as_array().unwrap().clone();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0]["properties"]["principalId"], contractor.as_str());
+    assert_eq!(rows[0]["properties"]["status"], "PendingApproval");
+    assert_eq!(rows[0]["properties"]["scope"], rg("web").as_str());
+    let (status, rows) = call(&pim, Method::GET, waiting, &dave_arm, None).await;
+    assert_eq!(status, StatusCode::OK, "{rows}");
+    assert_eq!(rows["value"], json!([]), "nothing waits for Dave");
+    let on_schedules = format!(
+        "{}/providers/Microsoft.Authorization/roleAssignmentSchedules?api-version=2020-10-01&$filter=asApprover()",
+        sub()
+    );
+    let (status, body) = call(&pim, Method::GET, &on_schedules, &admin, None).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     let (status, st) = call(&pim, Method::GET, &stage_path(&approval, &stage_id), &carol_arm, None).await;
     assert_eq!(status, StatusCode::OK, "{st}");
     assert_eq!(st["type"], "Microsoft.Authorization/roleAssignmentApprovals/stages");
