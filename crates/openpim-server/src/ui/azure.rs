@@ -373,15 +373,20 @@ pub async fn scope(State(ui): State<UiState>, session: Session, Query(query): Qu
     let loaded = async {
         let filter = q("atScope()");
         let eligible: Vec<Schedule> =
-            list(&api, &format!("{here}{AUTHZ}/roleEligibilityScheduleInstances?{PIM_V}&$filter={filter}")).await?;
+            list(&api, &format!("{}?{PIM_V}&$filter={filter}", at.collection_id("roleEligibilityScheduleInstances")))
+                .await?;
         let active: Vec<Schedule> =
-            list(&api, &format!("{here}{AUTHZ}/roleAssignmentScheduleInstances?{PIM_V}&$filter={filter}")).await?;
+            list(&api, &format!("{}?{PIM_V}&$filter={filter}", at.collection_id("roleAssignmentScheduleInstances")))
+                .await?;
         let rbac: Vec<RoleAssignment> =
-            list(&api, &format!("{here}{AUTHZ}/roleAssignments?{RBAC_V}&$filter={filter}")).await?;
-        let perms = api.get(&format!("{here}{AUTHZ}/permissions?{RBAC_V}")).await?;
+            list(&api, &format!("{}?{RBAC_V}&$filter={filter}", at.collection_id("roleAssignments"))).await?;
+        let perms = api.get(&format!("{}?{RBAC_V}", at.collection_id("permissions"))).await?;
         let can_write = allows(&perms, WRITE_ACTION);
-        let roles: Vec<RoleDefinition> =
-            if can_write { list(&api, &format!("{here}{AUTHZ}/roleDefinitions?{RBAC_V}")).await? } else { Vec::new() };
+        let roles: Vec<RoleDefinition> = if can_write {
+            list(&api, &format!("{}?{RBAC_V}", at.collection_id("roleDefinitions"))).await?
+        } else {
+            Vec::new()
+        };
         Ok::<_, GraphError>((eligible, active, rbac, can_write, roles))
     };
     let (eligible, active, rbac, can_write, roles) = match loaded.await {
@@ -663,8 +668,10 @@ pub async fn settings(State(ui): State<UiState>, session: Session, Query(query):
     let here = at.as_str().to_string();
     let loaded = async {
         // The API's read check at the scope stands for this page's.
-        api.get(&format!("{here}{AUTHZ}/roleEligibilityScheduleInstances?{PIM_V}&$filter={}", q("atScope()"))).await?;
-        let def: RoleDefinition = typed(api.get(&format!("{here}{AUTHZ}/roleDefinitions/{role}?{RBAC_V}")).await?)?;
+        let instances = at.collection_id("roleEligibilityScheduleInstances");
+        api.get(&format!("{instances}?{PIM_V}&$filter={}", q("atScope()"))).await?;
+        let def: RoleDefinition =
+            typed(api.get(&format!("{}?{RBAC_V}", at.resource_id("roleDefinitions", role))).await?)?;
         let stored = ui.app.store.arm_policy(role, &at).await.map_err(|e| GraphError {
             status: StatusCode::SERVICE_UNAVAILABLE,
             code: "UnknownError".into(),
