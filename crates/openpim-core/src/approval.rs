@@ -135,6 +135,20 @@ pub fn is_approver(step: &ApprovalStep, who: ObjectId, groups: &[ObjectId]) -> b
     })
 }
 
+/// How someone takes part in an approval. ARM's `roleAssignmentApprovals` list filters by it
+/// (`asApprover()`, `asCreatedBy()`, `asTarget()`; none: either). An approval is started for a
+/// self-activation, whose creator is its target, so both of those name the requester.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    /// The requester or an approver of any stage.
+    Any,
+    /// Listed as an approver of a stage, directly or through a group (whether or not it is that
+    /// stage's turn, and even when the caller is also the requester: they see it, never decide it).
+    Approver,
+    /// The principal who asked for the activation.
+    Requester,
+}
+
 impl Approval {
     /// The step waiting for a decision, if any.
     pub fn current_step(&self) -> Option<&ApprovalStep> {
@@ -157,7 +171,18 @@ impl Approval {
     /// May `who` see this approval: its requester and anyone listed as an approver of a stage
     /// (directly or through `groups`)? Others need a role that reads everyone's requests.
     pub fn concerns(&self, who: ObjectId, groups: &[ObjectId]) -> bool {
-        who == self.requester || self.steps.iter().any(|s| is_approver(s, who, groups))
+        self.takes_part(who, groups, Part::Any)
+    }
+
+    /// Does `who` take part in this approval as `part` says (ARM's list filters)?
+    pub fn takes_part(&self, who: ObjectId, groups: &[ObjectId], part: Part) -> bool {
+        let requester = who == self.requester;
+        let approver = || self.steps.iter().any(|s| is_approver(s, who, groups));
+        match part {
+            Part::Any => requester || approver(),
+            Part::Approver => approver(),
+            Part::Requester => requester,
+        }
     }
 
     /// May `who` decide the current step now? Never the requester, and nobody who decided an
@@ -305,6 +330,14 @@ mod tests {
         assert!(a.concerns(alice, &[]) && a.concerns(carol, &[]), "approvers of any stage, not only the current one");
         assert!(a.concerns(eve, &[group]), "an approver through a group");
         assert!(!a.concerns(eve, &[]) && !a.concerns(eve, &[ObjectId::new_v4()]));
+        // ARM's filters: approvers (any stage, any route) for asApprover(), the requester only
+        // for asCreatedBy()/asTarget().
+        assert!(!a.takes_part(bob, &[], Part::Approver) && a.takes_part(bob, &[], Part::Requester));
+        for approver in [(alice, vec![]), (carol, vec![]), (eve, vec![group])] {
+            assert!(a.takes_part(approver.0, &approver.1, Part::Approver));
+            assert!(!a.takes_part(approver.0, &approver.1, Part::Requester));
+        }
+        assert!(!a.takes_part(eve, &[], Part::Approver) && !a.takes_part(eve, &[], Part::Any));
     }
 
     #[test]

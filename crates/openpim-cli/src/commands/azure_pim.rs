@@ -12,6 +12,7 @@ use crate::duration::{human_iso, to_iso};
 use crate::error::{CliError, CliResult, Kind};
 use crate::output::{details, emit, end_time, time, Table};
 use clap::{ArgGroup, Args, Subcommand};
+use openpim_core::scope::{ArmScope, AUTHORIZATION_NAMESPACE};
 use openpim_proto::arm::pim::{Expiration, Schedule, ScheduleInfo, ScheduleRequest, TicketInfo};
 use openpim_proto::arm::pim_requests::{NewScheduleRequest, NewScheduleRequestProperties};
 use openpim_proto::arm::role_definitions::RoleDefinition;
@@ -59,10 +60,14 @@ pub fn is_arm_scope(raw: &str) -> bool {
     raw.trim() != "/" && scope_arg(raw).is_ok()
 }
 
-/// `{scope}/providers/Microsoft.Authorization/{collection}` (the tenant's for `/`).
+/// `{scope}/providers/Microsoft.Authorization/{collection}` (the tenant's for `/`), through core's
+/// one builder. The scopes come from `scope_arg` or the server's answers, so they parse; anything
+/// else is sent as written, for the server to refuse with its own error.
 pub fn at(scope: &str, collection: &str) -> String {
-    let prefix = if scope == "/" { "" } else { scope };
-    format!("{prefix}/providers/Microsoft.Authorization/{collection}")
+    ArmScope::parse(scope).map_or_else(
+        |_| format!("{scope}/providers/{AUTHORIZATION_NAMESPACE}/{collection}"),
+        |s| s.collection_id(collection),
+    )
 }
 
 /// The two PIM collections of ARM: eligibilities and (active) role assignments.

@@ -180,6 +180,13 @@ impl ArmScope {
         .clone()
     }
 
+    /// The subscription scope `/subscriptions/{id}` (the id in its lowercase hyphenated form).
+    pub fn subscription(id: Uuid) -> Self {
+        let mut builder = Builder::default();
+        builder.push(&["/subscriptions/", &id.to_string()], ArmScopeKind::Subscription);
+        builder.finish(Some(id))
+    }
+
     pub fn is_root(&self) -> bool {
         self.kind() == ArmScopeKind::Root
     }

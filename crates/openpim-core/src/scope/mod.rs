@@ -12,12 +12,14 @@
 mod arm;
 mod directory;
 mod hierarchy;
+mod resource_id;
 
 pub use arm::{ArmScope, ArmScopeError, ArmScopeKind, ROOT_STORED};
 pub use directory::DirectoryScope;
 pub use hierarchy::{
     HierarchyError, ManagementGroupTree, NoManagementGroups, ScopeHierarchy, MAX_MANAGEMENT_GROUP_DEPTH,
 };
+pub use resource_id::{AuthorizationResourceId, AUTHORIZATION_NAMESPACE};
 
 use crate::error::{DomainError, DomainResult};
 use std::fmt;

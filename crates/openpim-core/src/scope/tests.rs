@@ -319,3 +319,92 @@ proptest! {
         let _ = Scope::parse(&raw);
     }
 }
+
+#[test]
+fn resource_ids_at_every_scope_kind_and_never_a_doubled_root() {
+    let group = "/providers/Microsoft.Management/managementGroups/Marketing";
+    let rg = format!("/subscriptions/{SUB}/resourceGroups/rg");
+    let vm = format!("{rg}/providers/Microsoft.Compute/virtualMachines/vm1");
+    let cases = [
+        ("/".to_string(), ArmScopeKind::Root, "/providers/Microsoft.Authorization/roleAssignments/a1".to_string()),
+        (
+            group.to_string(),
+            ArmScopeKind::ManagementGroup,
+            format!("{group}/providers/Microsoft.Authorization/roleAssignments/a1"),
+        ),
+        (
+            format!("/subscriptions/{SUB}"),
+            ArmScopeKind::Subscription,
+            format!("/subscriptions/{SUB}/providers/Microsoft.Authorization/roleAssignments/a1"),
+        ),
+        (rg.clone(), ArmScopeKind::ResourceGroup, format!("{rg}/providers/Microsoft.Authorization/roleAssignments/a1")),
+        (vm.clone(), ArmScopeKind::Resource, format!("{vm}/providers/Microsoft.Authorization/roleAssignments/a1")),
+    ];
+    for (raw, kind, expected) in cases {
+        let scope = arm(&raw);
+        assert_eq!(scope.kind(), kind, "{raw}");
+        let id = scope.resource_id("roleAssignments", "a1");
+        assert_eq!(id, expected, "{raw}");
+        assert!(!id.contains("//"), "{id}");
+        assert_eq!(scope.collection_id("roleAssignments") + "/a1", id);
+        // What the builder writes reads back: the scope (nothing at the root), type and name.
+        let back = AuthorizationResourceId::parse(&id).unwrap();
+        let scope_text = if scope.is_root() { String::new() } else { scope.to_string() };
+        assert_eq!((back.scope, back.resource_type, back.name), (scope_text.as_str(), "roleAssignments", "a1"));
+        if !scope.is_root() {
+            assert_eq!(arm(back.scope), scope);
+        }
+    }
+    // Names are written as given: GUIDs, request ids, `{policy}_{role}` assignment names.
+    let id = uuid::Uuid::parse_str("b24988ac-6180-42a0-ab88-20f7382dd24c").unwrap();
+    assert_eq!(
+        ArmScope::root().resource_id("roleDefinitions", id),
+        "/providers/Microsoft.Authorization/roleDefinitions/b24988ac-6180-42a0-ab88-20f7382dd24c"
+    );
+}
+
+#[test]
+fn the_subscription_constructor_matches_the_parsed_scope() {
+    let id = uuid::Uuid::parse_str(SUB).unwrap();
+    let built = ArmScope::subscription(id);
+    assert_eq!(built, arm(&format!("/subscriptions/{}", SUB.to_ascii_uppercase())));
+    assert_eq!(
+        (built.kind(), built.subscription_id(), built.to_string()),
+        (ArmScopeKind::Subscription, Some(id), format!("/subscriptions/{SUB}"))
+    );
+    assert_eq!(built.self_and_ancestor_keys(&NoManagementGroups).count(), 2);
+}
+
+#[test]
+fn authorization_ids_read_back_leniently_but_only_in_their_namespace() {
+    let guid = "b24988ac-6180-42a0-ab88-20f7382dd24c";
+    for raw in [
+        format!("/providers/Microsoft.Authorization/roleDefinitions/{guid}"),
+        format!("/PROVIDERS/microsoft.authorization/ROLEDEFINITIONS/{guid}/"),
+        format!("/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions/{guid}"),
+        format!(" {guid} "),
+    ] {
+        assert_eq!(AuthorizationResourceId::name_of(&raw, "roleDefinitions"), Some(guid), "{raw}");
+    }
+    for bad in [
+        format!("/providers/Microsoft.Authorization/roleAssignments/{guid}"),
+        format!("/providers/Microsoft.Compute/roleDefinitions/{guid}"),
+        format!("/subscriptions/{SUB}/Microsoft.Authorization/roleDefinitions/{guid}"),
+        "/providers/Microsoft.Authorization/roleDefinitions/".to_string(),
+        "/providers/Microsoft.Authorization/roleDefinitions//".to_string(),
+        "Microsoft.Authorization/roleDefinitions".to_string(),
+        String::new(),
+    ] {
+        assert_eq!(AuthorizationResourceId::name_of(&bad, "roleDefinitions"), None, "{bad}");
+    }
+    assert_eq!(AuthorizationResourceId::parse("/providers/Microsoft.Authorization"), None);
+    let upper = format!("/providers/Microsoft.Authorization/roleDefinitions/{}", guid.to_ascii_uppercase());
+    assert_eq!(AuthorizationResourceId::guid_of(&upper, "roleDefinitions"), uuid::Uuid::parse_str(guid).ok());
+    for not_a_guid in [
+        "/providers/Microsoft.Authorization/roleDefinitions/Contributor",
+        "Contributor",
+        "{b24988ac-6180-42a0-ab88-20f7382dd24c}",
+    ] {
+        assert_eq!(AuthorizationResourceId::guid_of(not_a_guid, "roleDefinitions"), None, "{not_a_guid}");
+    }
+}

@@ -5,6 +5,7 @@
 
 use super::{json, ArmError, ArmRequest, ArmResult};
 use crate::azure::pim::{self as service, PimFilter};
+use crate::azure::scope_labels;
 use crate::state::AppState;
 use axum::http::{Method, StatusCode};
 use axum::response::Response;
@@ -32,17 +33,19 @@ pub async fn handle(s: AppState, req: ArmRequest) -> ArmResult<Response> {
     })?;
     let filter = PimFilter::parse(req.query.filter())?;
     let scopes = service::eligible_child_resources(&s, &req.caller, &scope).await?;
-    let items: Vec<EligibleChildResource> = scopes
-        .iter()
-        .map(|at| {
-            let resource_type = service::scope_type(at);
-            EligibleChildResource {
+    let mut items = Vec::with_capacity(scopes.len());
+    for at in &scopes {
+        let label = scope_labels::label(&s, at).await?;
+        let wanted = filter.resource_types.is_empty()
+            || filter.resource_types.iter().any(|t| scope_labels::matches_type(&label, at.kind(), t));
+        if wanted {
+            // Azure names each by its display name (`Pay-As-You-Go`), not its id's last segment.
+            items.push(EligibleChildResource {
                 id: at.to_string(),
-                name: at.as_str().rsplit('/').next().unwrap_or_default().to_string(),
-                resource_type,
-            }
-        })
-        .filter(|item| filter.resource_types.is_empty() || filter.resource_types.contains(&item.resource_type))
-        .collect();
+                name: label.display_name,
+                resource_type: label.scope_type,
+            });
+        }
+    }
     Ok(json(StatusCode::OK, &req.paging()?.page(items, &req, &s)))
 }

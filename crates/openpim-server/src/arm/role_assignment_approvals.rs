@@ -12,8 +12,9 @@ use crate::pim::{self, Visibility};
 use crate::state::AppState;
 use axum::http::{Method, StatusCode};
 use axum::response::Response;
-use openpim_core::approval::{Approval, ApprovalStatus, ApprovalStep, ReviewResult, StepStatus};
+use openpim_core::approval::{Approval, ApprovalStatus, ApprovalStep, Part, ReviewResult, StepStatus};
 use openpim_core::authz;
+use openpim_core::scope::ArmScope;
 use openpim_core::ObjectId;
 use openpim_proto::arm::approvals as proto;
 
@@ -72,23 +73,37 @@ async fn visible(s: &AppState, req: &ArmRequest, id: ObjectId) -> ArmResult<(App
     pim::approvals::visible(s, &own, &visibility, id).await?.ok_or_else(|| not_found("", &id.to_string()))
 }
 
-/// The approvals waiting for the caller's decision (`$filter=asApprover()`, also the default).
+/// The pending approvals the caller takes part in, as Azure's docs describe the list: no
+/// `$filter` lists those where the caller is the requester or an approver, `asApprover()` those
+/// listing the caller as an approver of any stage (`assignedToMe` says whose turn it is),
+/// `asCreatedBy()` and `asTarget()` the caller's own requests'. Paged as other ARM lists
+/// (`nextLink` with `$skiptoken`; `$top` sets the page size).
 async fn list(s: &AppState, req: &ArmRequest) -> ArmResult<Response> {
-    if let Some(f) = req.query.filter() {
-        if !f.replace(' ', "").eq_ignore_ascii_case("asApprover()") {
+    let part = match req.query.filter().map(|f| f.replace(' ', "").to_ascii_lowercase()) {
+        None => Part::Any,
+        Some(f) if f == "asapprover()" => Part::Approver,
+        Some(f) if f == "ascreatedby()" || f == "astarget()" => Part::Requester,
+        Some(_) => {
             return Err(ArmError::new(
                 StatusCode::BAD_REQUEST,
                 "InvalidFilter",
-                format!("The $filter '{f}' is not supported: roleAssignmentApprovals take asApprover()."),
-            ));
+                format!(
+                    "The $filter '{}' is not supported: roleAssignmentApprovals take asApprover(), asCreatedBy() \
+                     or asTarget().",
+                    req.query.filter().unwrap_or_default()
+                ),
+            ))
         }
-    }
-    let (pending, groups) = pim::approvals::awaiting(s, &authz::own_principal(req.caller.subject())).await?;
-    let mut value = Vec::with_capacity(pending.len());
-    for a in &pending {
+    };
+    let paging = super::resource_groups::paging_with_top(req)?;
+    let (pending, groups) = pim::approvals::involving(s, &authz::own_principal(req.caller.subject()), part).await?;
+    // Only the page's approvals are rendered (each reads its reviewers' names).
+    let page = paging.page(pending, req, s);
+    let mut value = Vec::with_capacity(page.value.len());
+    for a in &page.value {
         value.push(render(s, a, req.caller.id(), &groups).await?);
     }
-    Ok(json(StatusCode::OK, &openpim_proto::arm::ArmList { value, next_link: None }))
+    Ok(json(StatusCode::OK, &openpim_proto::arm::ArmList { value, next_link: page.next_link }))
 }
 
 /// Reads the decision and hands it to `pim::approvals::decide`.
@@ -140,10 +155,14 @@ fn approval_id(a: &Approval) -> String {
     resource_id(&a.id.to_string())
 }
 
-/// An approval's resource id, `/providers/Microsoft.Authorization/roleAssignmentApprovals/{id}`:
-/// also what a schedule request's `approvalId` says (clients strip the prefix or call the id).
+/// The collection's type within `Microsoft.Authorization`, as ids write it.
+pub const COLLECTION: &str = "roleAssignmentApprovals";
+
+/// An approval's resource id, `/providers/Microsoft.Authorization/roleAssignmentApprovals/{id}`
+/// (approvals live at ARM's root, whatever the request's scope): also what a schedule request's
+/// `approvalId` says (clients strip the prefix or call the id).
 pub fn resource_id(approval: &str) -> String {
-    format!("/providers/{}/{}", proto::APPROVAL_TYPE, approval)
+    ArmScope::root().resource_id(COLLECTION, approval)
 }
 
 async fn render(

@@ -13,7 +13,7 @@ use axum::response::Response;
 use openpim_core::azure_assignment::{
     ArmPrincipalType, ArmRoleAssignment, AssignmentWrite, ListFilter, NewArmAssignment,
 };
-use openpim_core::scope::ArmScope;
+use openpim_core::scope::{ArmScope, AuthorizationResourceId};
 use openpim_core::ObjectId;
 use openpim_proto::arm::role_assignments::{RoleAssignment, RoleAssignmentProperties, ROLE_ASSIGNMENT_TYPE};
 
@@ -30,6 +30,9 @@ pub const API_VERSIONS: &[&str] = &[
     "2020-10-01-preview",
     "2022-01-01-preview",
 ];
+
+/// The collection's type within `Microsoft.Authorization`, as ids write it.
+pub const COLLECTION: &str = "roleAssignments";
 
 pub const READ: &str = "Microsoft.Authorization/roleAssignments/read";
 pub const WRITE: &str = "Microsoft.Authorization/roleAssignments/write";
@@ -202,47 +205,32 @@ fn read_body(req: &ArmRequest, scope: ArmScope, name: ObjectId) -> ArmResult<New
 /// `/providers/Microsoft.Authorization/roleDefinitions/{guid}`, a subscription-, resource-group-
 /// or management-group-prefixed one, or the bare GUID.
 fn role_definition_guid(raw: &str) -> Option<uuid::Uuid> {
-    let trimmed = raw.trim().trim_end_matches('/');
-    let segments: Vec<&str> = trimmed.split('/').filter(|s| !s.is_empty()).collect();
-    let guid = match segments.as_slice() {
-        [guid] => guid,
-        [.., ns, kind, guid]
-            if ns.eq_ignore_ascii_case("Microsoft.Authorization") && kind.eq_ignore_ascii_case("roleDefinitions") =>
-        {
-            guid
-        }
-        _ => return None,
-    };
-    (guid.len() == 36).then(|| uuid::Uuid::try_parse(guid).ok()).flatten()
+    AuthorizationResourceId::guid_of(raw, super::role_definitions::COLLECTION)
 }
 
 /// The role definition id as ARM writes it in an assignment: subscription-prefixed under a
 /// subscription, the tenant form above.
 pub fn role_definition_id(scope: &ArmScope, role: uuid::Uuid) -> String {
-    match scope.subscription_id() {
-        Some(sub) => format!("/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{role}"),
-        None => format!("/providers/Microsoft.Authorization/roleDefinitions/{role}"),
-    }
+    let at = scope.subscription_id().map_or_else(ArmScope::root, ArmScope::subscription);
+    at.resource_id(super::role_definitions::COLLECTION, role)
 }
 
 pub fn render(a: &ArmRoleAssignment) -> RoleAssignment {
     let s = &a.schedule;
-    // ARM's text of the scope (`/` for the root, which `Scope` prints otherwise).
-    let (scope, role_definition_id, id_prefix) = match a.scope() {
-        Some(at) => (at.to_string(), role_definition_id(at, s.role_definition_id), at.id_prefix()),
-        None => (
-            s.scope.to_string(),
-            format!("/providers/Microsoft.Authorization/roleDefinitions/{}", s.role_definition_id),
-            "",
-        ),
+    // ARM's text of the scope (`/` for the root, which `Scope` prints otherwise). A row outside
+    // ARM (never listed here) is named as if at the root rather than refused.
+    let root = ArmScope::root();
+    let (scope, at) = match a.scope() {
+        Some(at) => (at.to_string(), at),
+        None => (s.scope.to_string(), &root),
     };
     RoleAssignment {
-        id: format!("{id_prefix}/providers/Microsoft.Authorization/roleAssignments/{}", s.id),
+        id: at.resource_id(COLLECTION, s.id),
         name: s.id.to_string(),
         resource_type: ROLE_ASSIGNMENT_TYPE.to_string(),
         properties: RoleAssignmentProperties {
             scope,
-            role_definition_id,
+            role_definition_id: role_definition_id(at, s.role_definition_id),
             principal_id: s.principal_id.to_string(),
             principal_type: ArmPrincipalType::of(s.principal_kind).to_string(),
             description: a.description.clone(),

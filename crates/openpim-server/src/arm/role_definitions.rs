@@ -47,25 +47,30 @@ fn role_id(name: &str) -> ArmResult<ObjectId> {
     }
 }
 
-/// The scope prefix ARM puts on a role definition's id: role definitions live at the tenant, a
+/// The collection's type within `Microsoft.Authorization`, as ids write it.
+pub const COLLECTION: &str = "roleDefinitions";
+
+/// The scope ARM names in a role definition's id: role definitions live at the tenant, a
 /// management group or a subscription, so a read at a resource group or resource names the
 /// subscription (`/subscriptions/{s}/providers/Microsoft.Authorization/roleDefinitions/{guid}`,
 /// the form Microsoft's docs show when reading at a subscription); a tenant-level read gives the
 /// tenant form (`/providers/...`).
-pub(super) fn id_prefix(scope: Option<&ArmScope>) -> String {
+pub(super) fn id_scope(scope: Option<&ArmScope>) -> ArmScope {
     match scope {
-        None => String::new(),
-        Some(s) if s.kind() == ArmScopeKind::ManagementGroup => s.as_str().to_string(),
-        Some(s) => match s.subscription_id() {
-            Some(subscription) => format!("/subscriptions/{subscription}"),
-            None => s.as_str().to_string(),
-        },
+        None => ArmScope::root(),
+        Some(s) if s.kind() == ArmScopeKind::ManagementGroup => s.clone(),
+        Some(s) => s.subscription_id().map_or_else(|| s.clone(), ArmScope::subscription),
     }
+}
+
+/// A role definition's id as read at `scope` (the tenant's for `None`).
+pub(super) fn definition_id(scope: Option<&ArmScope>, role: ObjectId) -> String {
+    id_scope(scope).resource_id(COLLECTION, role)
 }
 
 fn render(role: &RoleDefinition, scope: Option<&ArmScope>) -> proto::RoleDefinition {
     proto::RoleDefinition {
-        id: format!("{}/providers/{ROLE_DEFINITIONS_TYPE}/{}", id_prefix(scope), role.id),
+        id: definition_id(scope, role.id),
         name: role.id,
         resource_type: ROLE_DEFINITIONS_TYPE.to_string(),
         properties: proto::RoleDefinitionProperties {
@@ -314,10 +319,22 @@ mod tests {
 
     #[test]
     fn ids_name_the_subscription_or_group_they_were_read_at() {
+        let role = uuid::uuid!("b24988ac-6180-42a0-ab88-20f7382dd24c");
         let rg = ArmScope::parse("/subscriptions/9a1f2c3d-4e5f-4a6b-8c7d-0e1f2a3b4c5d/resourceGroups/rg").unwrap();
-        assert_eq!(id_prefix(Some(&rg)), "/subscriptions/9a1f2c3d-4e5f-4a6b-8c7d-0e1f2a3b4c5d");
+        assert_eq!(
+            definition_id(Some(&rg), role),
+            "/subscriptions/9a1f2c3d-4e5f-4a6b-8c7d-0e1f2a3b4c5d/providers/Microsoft.Authorization/roleDefinitions/b24988ac-6180-42a0-ab88-20f7382dd24c"
+        );
         let mg = ArmScope::parse("/providers/Microsoft.Management/managementGroups/Marketing").unwrap();
-        assert_eq!(id_prefix(Some(&mg)), "/providers/Microsoft.Management/managementGroups/Marketing");
-        assert_eq!(id_prefix(None), "");
+        assert_eq!(
+            definition_id(Some(&mg), role),
+            "/providers/Microsoft.Management/managementGroups/Marketing/providers/Microsoft.Authorization/roleDefinitions/b24988ac-6180-42a0-ab88-20f7382dd24c"
+        );
+        for tenant in [None, Some(ArmScope::root())] {
+            assert_eq!(
+                definition_id(tenant.as_ref(), role),
+                "/providers/Microsoft.Authorization/roleDefinitions/b24988ac-6180-42a0-ab88-20f7382dd24c"
+            );
+        }
     }
 }

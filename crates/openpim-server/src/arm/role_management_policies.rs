@@ -13,7 +13,7 @@ use openpim_core::policy::rules::{
     RuleKind, RuleTarget,
 };
 use openpim_core::policy::{Caller, Level};
-use openpim_core::scope::{ArmScope, ArmScopeKind};
+use openpim_core::scope::ArmScope;
 use openpim_core::ObjectId;
 use openpim_proto::arm::policies as proto;
 
@@ -446,36 +446,23 @@ fn rule_json(r: &PolicyRule) -> serde_json::Value {
     serde_json::to_value(render_rule(r)).unwrap_or_default()
 }
 
-/// `{id, displayName, type}` of a scope, as `policyProperties.scope` shows it.
+/// `{id, displayName, type}` of a scope, as `policyProperties.scope` shows it: the same label as
+/// PIM's `expandedProperties.scope`.
 pub async fn scope_info(s: &AppState, scope: &ArmScope) -> ArmResult<proto::ScopeInfo> {
-    let last = scope.as_str().rsplit('/').next().unwrap_or("").to_string();
-    let (display_name, kind) = match scope.kind() {
-        // Policies never live at the root (`policy_scope`), but stored scopes may be rendered.
-        ArmScopeKind::Root => ("Root".to_string(), "root"),
-        ArmScopeKind::ManagementGroup => {
-            let group = s.store.get_management_group(&last).await?;
-            (group.map(|g| g.display_name).unwrap_or(last), "managementgroup")
-        }
-        ArmScopeKind::Subscription => {
-            let sub = match scope.subscription_id() {
-                Some(id) => s.store.get_subscription(id).await?,
-                None => None,
-            };
-            (sub.map(|s| s.display_name).unwrap_or(last), "subscription")
-        }
-        ArmScopeKind::ResourceGroup => (last, "resourcegroup"),
-        ArmScopeKind::Resource => (last, "resource"),
-    };
+    let label = crate::azure::scope_labels::label(s, scope).await?;
     Ok(proto::ScopeInfo {
         id: scope.as_str().to_string(),
-        display_name: Some(display_name),
-        info_type: Some(kind.into()),
+        display_name: Some(label.display_name),
+        info_type: Some(label.scope_type),
     })
 }
 
+/// The collection's type within `Microsoft.Authorization`, as ids write it.
+pub const COLLECTION: &str = "roleManagementPolicies";
+
 /// `{scope}/providers/Microsoft.Authorization/roleManagementPolicies/{guid}`.
 pub fn policy_resource_id(p: &service::ArmPolicy) -> String {
-    format!("{}/providers/Microsoft.Authorization/roleManagementPolicies/{}", p.scope.id_prefix(), p.id)
+    p.scope.resource_id(COLLECTION, p.id)
 }
 
 /// Who changed a policy last, or null.

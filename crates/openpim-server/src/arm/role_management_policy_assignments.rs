@@ -140,19 +140,18 @@ async fn delete(s: &AppState, req: &ArmRequest, scope: &ArmScope, name: &str) ->
     }
 }
 
+/// The collection's type within `Microsoft.Authorization`, as ids write it.
+pub const COLLECTION: &str = "roleManagementPolicyAssignments";
+
 /// `{scope}/providers/Microsoft.Authorization/roleManagementPolicyAssignments/{name}`, as the
 /// spec example shows it (its `id` says `roleManagementPolicyAssignment`; OpenPIM uses the
 /// collection's name, the path it serves).
 pub fn render(p: &service::ArmPolicy, scope: &proto::ScopeInfo) -> proto::RoleManagementPolicyAssignment {
     let name = format!("{}_{}", p.id, p.role.id);
-    let role_definition_id = format!(
-        "{}/providers/Microsoft.Authorization/roleDefinitions/{}",
-        super::role_definitions::id_prefix(Some(&p.scope)),
-        p.role.id
-    );
+    let role_definition_id = super::role_definitions::definition_id(Some(&p.scope), p.role.id);
     let policy_id = policies::policy_resource_id(p);
     proto::RoleManagementPolicyAssignment {
-        id: format!("{}/providers/Microsoft.Authorization/roleManagementPolicyAssignments/{name}", p.scope.id_prefix()),
+        id: p.scope.resource_id(COLLECTION, &name),
         name,
         resource_type: proto::POLICY_ASSIGNMENT_TYPE.to_string(),
         properties: proto::PolicyAssignmentProperties {

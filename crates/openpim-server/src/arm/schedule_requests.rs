@@ -268,9 +268,8 @@ fn id_segment(kind: Kind) -> &'static str {
 }
 
 /// The full id of a request.
-pub fn request_id(kind: Kind, scope: &Scope, id: ObjectId) -> String {
-    let prefix = scope.as_arm().map_or_else(|| scope.to_string(), |arm| arm.id_prefix().to_string());
-    format!("{prefix}/providers/Microsoft.Authorization/{}/{id}", id_segment(kind))
+pub fn request_id(kind: Kind, scope: &ArmScope, id: ObjectId) -> String {
+    scope.resource_id(id_segment(kind), id)
 }
 
 pub async fn render(s: &AppState, r: &ScheduleRequest) -> ArmResult<proto::ScheduleRequest> {
@@ -304,7 +303,7 @@ pub async fn render(s: &AppState, r: &ScheduleRequest) -> ArmResult<proto::Sched
         _ => None,
     };
     Ok(proto::ScheduleRequest {
-        id: request_id(r.kind, &r.scope, r.id),
+        id: request_id(r.kind, &scope, r.id),
         name: r.id.to_string(),
         resource_type: match r.kind {
             Kind::Eligibility => proto::ELIGIBILITY_REQUEST_TYPE,

@@ -99,12 +99,12 @@ pub async fn expanded(
     } else {
         (ArmPrincipalType::User, None, None)
     };
-    let scope_name = scope.as_str().rsplit('/').next().map(str::to_string);
+    let label = crate::azure::scope_labels::label(s, scope).await?;
     Ok(proto::ExpandedProperties {
         scope: proto::ExpandedScope {
             id: scope.to_string(),
-            display_name: scope_name,
-            scope_type: service::scope_type(scope),
+            display_name: Some(label.display_name),
+            scope_type: label.scope_type,
         },
         role_definition: proto::ExpandedRoleDefinition { id: role_id(scope, role), display_name: role_name, role_type },
         principal: proto::ExpandedPrincipal {
@@ -127,29 +127,23 @@ fn collection(kind: Kind, window: Window) -> (&'static str, &'static str) {
     }
 }
 
-fn full_id(scope: &str, segment: &str, id: ObjectId) -> String {
-    format!("{scope}/providers/Microsoft.Authorization/{segment}/{id}")
-}
-
 pub async fn render(s: &AppState, sched: &Schedule, window: Window, member_type: &str) -> ArmResult<proto::Schedule> {
     let now = s.now();
     let scope = sched.scope.as_arm().cloned().ok_or_else(ArmError::internal)?;
     let at = scope.to_string();
-    // Ids start with the scope, and with nothing at ARM's root (`/providers/...`).
-    let id_prefix = scope.id_prefix();
     let mut expanded = expanded(s, &scope, sched.role_definition_id, sched.principal_id).await?;
     expanded.principal.principal_type = ArmPrincipalType::of(sched.principal_kind).to_string();
     if sched.principal_kind == ObjectKind::Group && expanded.principal.display_name.is_none() {
         expanded.principal.email = None;
     }
     let (segment, resource_type) = collection(sched.kind, window);
-    let request_id = sched.created_using.map(|r| super::schedule_requests::request_id(sched.kind, &sched.scope, r));
+    let request_id = sched.created_using.map(|r| super::schedule_requests::request_id(sched.kind, &scope, r));
     let (schedule_segment, _) = collection(sched.kind, Window::Schedules);
     let is_assignment = sched.kind == Kind::Assignment;
     let is_schedule = window == Window::Schedules;
     let linked = sched.activated_using.map(|e| e.to_string());
     Ok(proto::Schedule {
-        id: full_id(id_prefix, segment, sched.id),
+        id: scope.resource_id(segment, sched.id),
         name: sched.id.to_string(),
         resource_type: resource_type.to_string(),
         properties: proto::ScheduleProperties {
@@ -167,11 +161,11 @@ pub async fn render(s: &AppState, sched: &Schedule, window: Window, member_type:
             role_eligibility_schedule_request_id: (!is_assignment && is_schedule).then(|| request_id.clone()),
             role_assignment_schedule_request_id: (is_assignment && is_schedule).then(|| request_id.clone()),
             role_eligibility_schedule_id: (!is_assignment && !is_schedule)
-                .then(|| full_id(id_prefix, schedule_segment, sched.id)),
+                .then(|| scope.resource_id(schedule_segment, sched.id)),
             role_assignment_schedule_id: (is_assignment && !is_schedule)
-                .then(|| full_id(id_prefix, schedule_segment, sched.id)),
+                .then(|| scope.resource_id(schedule_segment, sched.id)),
             origin_role_assignment_id: (is_assignment && !is_schedule)
-                .then(|| format!("{id_prefix}/providers/Microsoft.Authorization/roleAssignments/{}", sched.id)),
+                .then(|| scope.resource_id(super::role_assignments::COLLECTION, sched.id)),
             linked_role_eligibility_schedule_id: is_assignment.then(|| linked.clone()),
             linked_role_eligibility_schedule_instance_id: (is_assignment && !is_schedule).then(|| linked.clone()),
             condition: None,

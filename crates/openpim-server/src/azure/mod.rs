@@ -19,6 +19,7 @@ pub mod pim;
 pub mod policies;
 pub mod resources;
 pub mod role_assignments;
+pub mod scope_labels;
 
 /// The audit category of Azure resource changes.
 pub const AUDIT_CATEGORY: &str = openpim_core::audit::category::AZURE_RESOURCE_MANAGEMENT;

@@ -17,7 +17,7 @@ use crate::state::AppState;
 use axum::http::StatusCode;
 use openpim_core::authz;
 use openpim_core::schedule::{Action, Kind, NewRequest, Schedule, ScheduleRequest};
-use openpim_core::scope::{ArmScope, ArmScopeKind, ScopeHierarchy};
+use openpim_core::scope::{ArmScope, ArmScopeKind, AuthorizationResourceId, ScopeHierarchy};
 use openpim_core::{Instant, ObjectId};
 use std::collections::HashSet;
 
@@ -60,12 +60,7 @@ fn guid(raw: &str) -> ArmResult<ObjectId> {
 
 /// The GUID at the end of a role definition id (any form) or a bare GUID.
 pub fn role_guid(raw: &str) -> Option<ObjectId> {
-    let last = raw.trim().trim_end_matches('/').rsplit('/').next()?;
-    let lower = raw.to_ascii_lowercase();
-    if raw.contains('/') && !lower.contains("/providers/microsoft.authorization/roledefinitions/") {
-        return None;
-    }
-    (last.len() == 36).then(|| uuid::Uuid::try_parse(last).ok()).flatten()
+    AuthorizationResourceId::guid_of(raw, "roleDefinitions")
 }
 
 /// Splits `text` on a keyword surrounded by spaces, ignoring case and quoted text.

@@ -42,6 +42,19 @@ pub async fn awaiting(s: &AppState, own: &OwnPrincipal) -> ApiResult<(Vec<Approv
     Ok((pending.into_iter().filter(|a| a.awaits(me, &groups, now)).collect(), groups))
 }
 
+/// The pending approvals the caller takes part in as `part` says (ARM's list and its filters),
+/// with the caller's groups. Decided and timed-out approvals are read one by one (`visible`).
+pub async fn involving(
+    s: &AppState,
+    own: &OwnPrincipal,
+    part: approval::Part,
+) -> ApiResult<(Vec<Approval>, Vec<ObjectId>)> {
+    let me = own.principal();
+    let groups = s.store.group_ids_of(me).await?;
+    let pending = s.store.pending_approvals(s.now()).await?;
+    Ok((pending.into_iter().filter(|a| a.takes_part(me, &groups, part)).collect(), groups))
+}
+
 /// One approval, with the caller's groups, if the caller may see it: its requester and its
 /// approvers always; others only when they read everyone's requests. To anyone else it does
 /// not exist.

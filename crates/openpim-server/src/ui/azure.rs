@@ -38,7 +38,6 @@ const RBAC_V: &str = "api-version=2022-04-01";
 const MG_V: &str = "api-version=2021-04-01";
 const SUB_V: &str = "api-version=2022-12-01";
 const RG_V: &str = "api-version=2021-04-01";
-const AUTHZ: &str = "/providers/Microsoft.Authorization";
 /// What the add/update/remove forms need at a scope, as Azure checks it.
 const WRITE_ACTION: &str = "Microsoft.Authorization/roleAssignments/write";
 /// Pages followed for one ARM list.
@@ -373,15 +372,20 @@ pub async fn scope(State(ui): State<UiState>, session: Session, Query(query): Qu
     let loaded = async {
         let filter = q("atScope()");
         let eligible: Vec<Schedule> =
-            list(&api, &format!("{here}{AUTHZ}/roleEligibilityScheduleInstances?{PIM_V}&$filter={filter}")).await?;
+            list(&api, &format!("{}?{PIM_V}&$filter={filter}", at.collection_id("roleEligibilityScheduleInstances")))
+                .await?;
         let active: Vec<Schedule> =
-            list(&api, &format!("{here}{AUTHZ}/roleAssignmentScheduleInstances?{PIM_V}&$filter={filter}")).await?;
+            list(&api, &format!("{}?{PIM_V}&$filter={filter}", at.collection_id("roleAssignmentScheduleInstances")))
+                .await?;
         let rbac: Vec<RoleAssignment> =
-            list(&api, &format!("{here}{AUTHZ}/roleAssignments?{RBAC_V}&$filter={filter}")).await?;
-        let perms = api.get(&format!("{here}{AUTHZ}/permissions?{RBAC_V}")).await?;
+            list(&api, &format!("{}?{RBAC_V}&$filter={filter}", at.collection_id("roleAssignments"))).await?;
+        let perms = api.get(&format!("{}?{RBAC_V}", at.collection_id("permissions"))).await?;
         let can_write = allows(&perms, WRITE_ACTION);
-        let roles: Vec<RoleDefinition> =
-            if can_write { list(&api, &format!("{here}{AUTHZ}/roleDefinitions?{RBAC_V}")).await? } else { Vec::new() };
+        let roles: Vec<RoleDefinition> = if can_write {
+            list(&api, &format!("{}?{RBAC_V}", at.collection_id("roleDefinitions"))).await?
+        } else {
+            Vec::new()
+        };
         Ok::<_, GraphError>((eligible, active, rbac, can_write, roles))
     };
     let (eligible, active, rbac, can_write, roles) = match loaded.await {
@@ -498,15 +502,15 @@ fn back_to(scope: &str) -> String {
 }
 
 /// PUTs a schedule request of `collection` at `scope` under a new name; the answer's status.
-async fn put_request(api: &Api<'_>, scope: &str, collection: &str, properties: Value) -> GraphResult<String> {
-    let path = format!("{scope}{AUTHZ}/{collection}/{}?{PIM_V}", Uuid::new_v4());
+async fn put_request(api: &Api<'_>, scope: &ArmScope, collection: &str, properties: Value) -> GraphResult<String> {
+    let path = format!("{}?{PIM_V}", scope.resource_id(collection, Uuid::new_v4()));
     let answer: ScheduleRequest = typed(api.call(Method::PUT, &path, Some(&json!({"properties": properties}))).await?)?;
     Ok(answer.properties.status)
 }
 
 /// The request body's role definition id at `scope`.
-fn role_definition_id(scope: &str, role: Uuid) -> String {
-    format!("{scope}{AUTHZ}/roleDefinitions/{role}")
+fn role_definition_id(scope: &ArmScope, role: Uuid) -> String {
+    scope.resource_id("roleDefinitions", role)
 }
 
 /// Sends one admin request and goes back to the scope's page with the outcome.
@@ -519,8 +523,11 @@ async fn admin_request(
 ) -> Response {
     let back = back_to(&f.scope);
     let Ok(set) = collection(&f.kind) else { return session.redirect(&back, Flash::err("Choose Eligible or Active.")) };
+    let Ok(at) = ArmScope::parse(f.scope.trim()) else {
+        return session.redirect(&back, Flash::err("The form names no Azure scope."));
+    };
     let api = arm(ui, session);
-    match put_request(&api, f.scope.trim(), set, properties).await {
+    match put_request(&api, &at, set, properties).await {
         Ok(status) => session.redirect(&back, Flash::ok(format!("{request_type}: {status}."))),
         Err(e) if e.is_unauthenticated() => super::signin::expired(session, &e.message),
         Err(e) => session.redirect(&back, Flash::graph(&e)),
@@ -528,10 +535,10 @@ async fn admin_request(
 }
 
 /// The scope and role a form names; anything else is refused here with a message.
-fn target(f: &AdminForm) -> Result<(String, Uuid), Flash> {
+fn target(f: &AdminForm) -> Result<(ArmScope, Uuid), Flash> {
     let scope = ArmScope::parse(f.scope.trim()).map_err(|_| Flash::err("The form names no Azure scope."))?;
     let role = Uuid::parse_str(f.role.trim()).map_err(|_| Flash::err("Choose a role from the list."))?;
-    Ok((scope.as_str().to_string(), role))
+    Ok((scope, role))
 }
 
 fn justification(raw: &str) -> Value {
@@ -663,8 +670,10 @@ pub async fn settings(State(ui): State<UiState>, session: Session, Query(query):
     let here = at.as_str().to_string();
     let loaded = async {
         // The API's read check at the scope stands for this page's.
-        api.get(&format!("{here}{AUTHZ}/roleEligibilityScheduleInstances?{PIM_V}&$filter={}", q("atScope()"))).await?;
-        let def: RoleDefinition = typed(api.get(&format!("{here}{AUTHZ}/roleDefinitions/{role}?{RBAC_V}")).await?)?;
+        let instances = at.collection_id("roleEligibilityScheduleInstances");
+        api.get(&format!("{instances}?{PIM_V}&$filter={}", q("atScope()"))).await?;
+        let def: RoleDefinition =
+            typed(api.get(&format!("{}?{RBAC_V}", at.resource_id("roleDefinitions", role))).await?)?;
         let stored = ui.app.store.arm_policy(role, &at).await.map_err(|e| GraphError {
             status: StatusCode::SERVICE_UNAVAILABLE,
             code: "UnknownError".into(),
@@ -777,15 +786,24 @@ pub async fn mine(ui: &UiState, session: &Session) -> AzureMine {
     let api = arm(ui, session);
     let filter = q("asTarget()");
     let loaded = async {
+        // The caller's own rows everywhere: the lists at ARM's root with `asTarget()`.
+        let root = ArmScope::root();
         let eligible: Vec<Schedule> =
-            list(&api, &format!("{AUTHZ}/roleEligibilityScheduleInstances?{PIM_V}&$filter={filter}")).await?;
+            list(&api, &format!("{}?{PIM_V}&$filter={filter}", root.collection_id("roleEligibilityScheduleInstances")))
+                .await?;
         let active: Vec<Schedule> =
-            list(&api, &format!("{AUTHZ}/roleAssignmentScheduleInstances?{PIM_V}&$filter={filter}")).await?;
+            list(&api, &format!("{}?{PIM_V}&$filter={filter}", root.collection_id("roleAssignmentScheduleInstances")))
+                .await?;
         let mut rows = Vec::new();
         for (i, e) in eligible.iter().enumerate() {
             let p = &e.properties;
-            let children: Vec<EligibleChildResource> =
-                list(&api, &format!("{}{AUTHZ}/eligibleChildResources?{PIM_V}", p.scope)).await.unwrap_or_default();
+            // No scope, no choices: the eligibility's own scope is still offered below.
+            let children: Vec<EligibleChildResource> = match ArmScope::parse(&p.scope) {
+                Ok(at) => list(&api, &format!("{}?{PIM_V}", at.collection_id("eligibleChildResources")))
+                    .await
+                    .unwrap_or_default(),
+                Err(_) => Vec::new(),
+            };
             let mut options: Vec<(String, String)> =
                 children.into_iter().map(|c| (c.id.clone(), scope_label(&c.id))).collect();
             if !options.iter().any(|(id, _)| id.eq_ignore_ascii_case(&p.scope)) {
@@ -879,10 +897,9 @@ async fn self_request(
         Err(e) if e.is_unauthenticated() => return super::signin::expired(session, &e.message),
         Err(e) => return session.redirect("/", Flash::graph(&e)),
     };
-    let scope = at.as_str();
     let mut props = json!({
         "principalId": me,
-        "roleDefinitionId": role_definition_id(scope, role),
+        "roleDefinitionId": role_definition_id(&at, role),
         "requestType": request_type,
         "justification": justification(&f.justification),
     });
@@ -895,7 +912,8 @@ async fn self_request(
         props["ticketInfo"] = json!({"ticketNumber": number, "ticketSystem": system});
     }
     let api = arm(ui, session);
-    match put_request(&api, scope, "roleAssignmentScheduleRequests", props).await {
+    let scope = at.as_str();
+    match put_request(&api, &at, "roleAssignmentScheduleRequests", props).await {
         Ok(status) => {
             let what = match (request_type, status.as_str()) {
                 ("SelfActivate", "Provisioned") => format!("Active at {}.", scope_label(scope)),

@@ -3,8 +3,10 @@
 //! group below it; the request waits (PendingApproval) with an approval that ARM's preview
 //! `roleAssignmentApprovals` API shows; the contractor cannot approve their own request; a member
 //! of the approver group approves; the permissions API then shows the role's actions. Also: a
-//! denial, and a fresh scope's defaults needing no approval (settings not inherited). SQLite
-//! always; PostgreSQL too when `OPENPIM_TEST_POSTGRES_URL` is set.
+//! denial, and a fresh scope's defaults needing no approval (settings not inherited); the list
+//! paged with next links, and its filters (`asApprover()`, `asCreatedBy()`, `asTarget()`, none)
+//! as Azure's docs describe them. SQLite always; PostgreSQL too when `OPENPIM_TEST_POSTGRES_URL`
+//! is set.
 
 use crate::arm_pim_requests::{
     actions_at, arm_token, assignment, azure, call, eligibility, guid, request_body, rg, schedule_for, sub, SUB,
@@ -302,5 +304,98 @@ async fn a_single_user_approver_denies_and_fresh_scopes_need_no_approval() {
         ["Microsoft.Web/sites/read", "Microsoft.Web/sites/write"]
     );
     let _ = SUB;
+    pim.stop().await;
+}
+
+/// The approvals' names `token` lists from `path`, following next links; and how many pages.
+async fn approvals_over_pages(pim: &Pim, token: &str, path: &str) -> (Vec<String>, usize) {
+    let (mut names, mut pages, mut next) = (Vec::new(), 0, Some(path.to_string()));
+    while let Some(url) = next {
+        let (status, body) = call(pim, Method::GET, &url, token, None).await;
+        assert_eq!(status, StatusCode::OK, "{url}: {body}");
+        names.extend(body["value"].as_array().unwrap().iter().map(|a| a["name"].as_str().unwrap().to_string()));
+        // The next link is absolute, on the server's origin; the client takes the path.
+        next = body["nextLink"].as_str().map(|link| {
+            assert!(link.starts_with("http") && link.contains("skiptoken=") && link.contains(A), "{link}");
+            link[link.find("/providers/").expect("an ARM path")..].to_string()
+        });
+        pages += 1;
+        assert!(pages < 20, "runaway paging");
+    }
+    (names, pages)
+}
+
+#[tokio::test]
+async fn the_approvals_list_pages_and_filters_as_azure_documents() {
+    let pim = Pim::start().await;
+    let admin = azure(&pim).await;
+    let role = custom_role(&pim, &admin).await;
+    let (carol, _) = pim.user("carol").await;
+    let (dave, _) = pim.user("dave").await;
+    require_approval(&pim, &admin, &sub(), &role, json!([{"id": carol, "userType": "User", "isBackup": false}])).await;
+    // Five contractors each wait for Carol: more approvals than a two-item page holds.
+    let mut expected = Vec::new();
+    let mut contractors = Vec::new();
+    for n in 0..5 {
+        let (contractor, _) = pim.user(&format!("contractor{n}")).await;
+        let (_, approval) = pending_activation(&pim, &admin, &contractor, &role).await;
+        expected.push(approval);
+        contractors.push(contractor);
+    }
+    expected.sort();
+    let carol_arm = arm_token(&pim, &carol);
+    let list = |query: &str| format!("/providers/Microsoft.Authorization/roleAssignmentApprovals?{A}{query}");
+
+    // `$top` is the page size: 2 + 2 + 1, no approval twice, none missing.
+    let (mut names, pages) = approvals_over_pages(&pim, &carol_arm, &list("&$top=2")).await;
+    assert_eq!(pages, 3);
+    names.sort();
+    assert_eq!(names, expected);
+    // The filter is kept on every page.
+    let (mut names, pages) = approvals_over_pages(&pim, &carol_arm, &list("&$filter=asApprover()&$top=2")).await;
+    names.sort();
+    assert_eq!((names, pages), (expected.clone(), 3));
+    // Unpaged (the default page holds them all): one page, no next link.
+    let (status, body) = call(&pim, Method::GET, &list(""), &carol_arm, None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["value"].as_array().unwrap().len(), 5);
+    assert!(body.get("nextLink").is_none_or(Value::is_null), "{body}");
+
+    // Who sees what: the approver sees none as their own requests; each requester sees only
+    // their own (no filter, asCreatedBy(), asTarget()) and none as an approver; an outsider none.
+    for filter in ["&$filter=asCreatedBy()", "&$filter=asTarget()"] {
+        assert!(approvals_over_pages(&pim, &carol_arm, &list(filter)).await.0.is_empty(), "{filter}");
+    }
+    let first = arm_token(&pim, &contractors[0]);
+    let mine = approvals_over_pages(&pim, &first, &list("")).await.0;
+    assert_eq!(mine.len(), 1);
+    assert!(expected.contains(&mine[0]));
+    for filter in ["&$filter=asCreatedBy()", "&$filter=asTarget()"] {
+        assert_eq!(approvals_over_pages(&pim, &first, &list(filter)).await.0, mine, "{filter}");
+    }
+    assert!(approvals_over_pages(&pim, &first, &list("&$filter=asApprover()")).await.0.is_empty());
+    let dave_arm = arm_token(&pim, &dave);
+    assert!(approvals_over_pages(&pim, &dave_arm, &list("")).await.0.is_empty());
+
+    // Bad paging and filters are ARM's 400s.
+    for (query, code) in [
+        ("&$filter=asOwner()", "InvalidFilter"),
+        ("&$skiptoken=forged", "InvalidSkipToken"),
+        ("&$top=0", "InvalidQueryParameterValue"),
+    ] {
+        let (status, body) = call(&pim, Method::GET, &list(query), &carol_arm, None).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {body}");
+        assert_eq!(body["error"]["code"], code, "{query}: {body}");
+    }
+
+    // A decided approval leaves the list.
+    let (_, a) = call(&pim, Method::GET, &approval_path(&mine[0]), &carol_arm, None).await;
+    let stage = a["properties"]["stages"][0]["name"].as_str().unwrap().to_string();
+    let approve = json!({"reviewResult": "Approve", "justification": "Planned work"});
+    let (status, body) = call(&pim, Method::PATCH, &stage_path(&mine[0], &stage), &carol_arm, Some(&approve)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (names, pages) = approvals_over_pages(&pim, &carol_arm, &list("&$top=2")).await;
+    assert_eq!((names.len(), pages), (4, 2));
+    assert!(!names.contains(&mine[0]));
     pim.stop().await;
 }

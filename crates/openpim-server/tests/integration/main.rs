@@ -28,6 +28,7 @@ mod arm_pim_rules;
 mod arm_policies;
 mod arm_role_assignments;
 mod arm_role_definitions;
+mod arm_scope_labels;
 mod audit;
 mod auth;
 mod bad_input;
