@@ -2,8 +2,7 @@
 //! caller's decision, over ARM's `roleAssignmentApprovals` (api-version 2021-01-01-preview).
 //!
 //! ARM's approval resource carries its stages only (Azure's portal reads the request beside it,
-//! with `roleAssignmentScheduleRequests?$filter=asApprover()`, which OpenPIM's ARM surface does
-//! not serve yet). OpenPIM serves an approver the request through Graph's
+//! with `roleAssignmentScheduleRequests?$filter=asApprover()`). OpenPIM also serves an approver the request through Graph's
 //! `roleAssignmentScheduleRequests/filterByCurrentUser(on='approver')` (directory and Azure roles
 //! alike, an ARM scope in `directoryScopeId`), so the requester, role, scope, justification and
 //! window come from there (`approvals::waiting_row`, as `openpim approvals list` shows them),
@@ -179,7 +178,18 @@ fn view(a: RoleAssignmentApproval, request: Option<WaitingRow>) -> ApprovalView 
 
 async fn list(ctx: &Ctx) -> CliResult<()> {
     let path = format!("{}?api-version={APPROVALS_API}&$filter={}", collection(), enc("asApprover()"));
+    // asApprover() names every approval listing the caller as an approver, their own requests
+    // and other stages' turns included; the list is what waits for the caller's decision now.
     let approvals: Vec<RoleAssignmentApproval> = ctx.arm.get_all_arm_as(&path).await?;
+    let approvals: Vec<RoleAssignmentApproval> = approvals
+        .into_iter()
+        .filter(|a| {
+            a.properties
+                .stages
+                .iter()
+                .any(|s| s.properties.assigned_to_me && s.properties.status.parse() == Ok(StepStatus::InProgress))
+        })
+        .collect();
     let mut waiting = if approvals.is_empty() { Vec::new() } else { waiting_azure(ctx).await? };
     let mut names = AzureRoleNames::default();
     let mut rows = Vec::with_capacity(approvals.len());
