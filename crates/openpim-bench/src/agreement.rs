@@ -1,34 +1,22 @@
-//! Before anything is timed, the three engines must give the same answer to the same queries.
+//! Before anything is timed, the three engines must give the same answer to the same queries: the
+//! comparison and its report, for any query type (the directory workload's [`crate::workload::Query`]
+//! and the Azure workload's [`crate::azure::AzureQuery`] alike).
 
-use crate::anchors::casbin::Casbin;
-use crate::anchors::cedar::Cedar;
-use crate::engine::{AccessEngine, OpenPim};
-use crate::workload::Query;
+use crate::engine::AccessEngine;
 use std::fmt;
 
-/// A query on which the engines disagree.
+/// A query on which the engines disagree, with each engine's answer.
 #[derive(Debug, Clone)]
-pub struct Mismatch {
-    pub query: Query,
+pub struct Mismatch<Q> {
+    pub query: Q,
     pub openpim: bool,
     pub casbin: bool,
     pub cedar: bool,
 }
 
-impl fmt::Display for Mismatch {
+impl<Q: fmt::Display> fmt::Display for Mismatch<Q> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "user{} ({}) {} at {} [{:?}]: openpim={} casbin={} cedar={}",
-            self.query.user,
-            self.query.principal,
-            self.query.action,
-            self.query.scope,
-            self.query.intent,
-            self.openpim,
-            self.casbin,
-            self.cedar
-        )
+        write!(f, "{}: openpim={} casbin={} cedar={}", self.query, self.openpim, self.casbin, self.cedar)
     }
 }
 
@@ -39,13 +27,15 @@ pub struct Agreement {
     pub allowed: usize,
 }
 
-/// Asks every engine every query; all mismatches, or the agreed tally.
-pub fn compare(
-    queries: &[Query],
-    openpim: &OpenPim,
-    casbin: &Casbin,
-    cedar: &Cedar,
-) -> Result<Agreement, Vec<Mismatch>> {
+/// Asks every engine every query: the agreed tally, or every mismatch. The engines are separate
+/// type parameters so a test can put a deliberately broken engine in OpenPIM's place.
+pub fn compare<Q, O, C, D>(queries: &[Q], openpim: &O, casbin: &C, cedar: &D) -> Result<Agreement, Vec<Mismatch<Q>>>
+where
+    Q: Clone,
+    O: AccessEngine<Q>,
+    C: AccessEngine<Q>,
+    D: AccessEngine<Q>,
+{
     let mut mismatches = Vec::new();
     let mut allowed = 0;
     for q in queries {
@@ -65,7 +55,7 @@ pub fn compare(
 }
 
 /// Renders a failed comparison for a test or bench failure message (first 20 mismatches).
-pub fn describe(mismatches: &[Mismatch]) -> String {
+pub fn describe<Q: fmt::Display>(mismatches: &[Mismatch<Q>]) -> String {
     let mut out = format!("{} queries answered differently:\n", mismatches.len());
     for m in mismatches.iter().take(20) {
         out.push_str(&format!("  {m}\n"));

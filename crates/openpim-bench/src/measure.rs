@@ -1,5 +1,7 @@
 //! The setup shared by the criterion bench and the `access-check` binary, and a plain
 //! throughput measurement for the closing table (criterion keeps its own numbers in its report).
+//! The timed loop ([`rate`]), the load timings and the environment readers serve the Azure run
+//! ([`crate::azure::measure`]) too.
 
 use crate::agreement::{compare, describe, Agreement};
 use crate::anchors::casbin::Casbin;
@@ -36,16 +38,23 @@ impl RunConfig {
         let size = std::env::var("OPENPIM_BENCH_SIZE").unwrap_or_else(|_| "small".into());
         let spec = WorkloadSpec::by_name(&size)
             .ok_or_else(|| format!("OPENPIM_BENCH_SIZE must be small, medium or large, not '{size}'"))?;
-        let number = |name: &str, default: u64| -> Result<u64, String> {
-            match std::env::var(name) {
-                Ok(v) => v.trim().parse().map_err(|_| format!("{name} must be a whole number, not '{v}'")),
-                Err(_) => Ok(default),
-            }
-        };
-        let queries = number("OPENPIM_BENCH_QUERIES", 2_000)?.max(1) as usize;
-        let anchor_max_users = number("OPENPIM_BENCH_ANCHOR_MAX_USERS", 100_000)?.min(u32::MAX as u64) as u32;
-        let smoke = std::env::var("OPENPIM_BENCH_SMOKE").is_ok_and(|v| v == "1" || v.eq_ignore_ascii_case("true"));
+        let queries = env_number("OPENPIM_BENCH_QUERIES", 2_000)?.max(1) as usize;
+        let anchor_max_users = env_number("OPENPIM_BENCH_ANCHOR_MAX_USERS", 100_000)?.min(u32::MAX as u64) as u32;
+        let smoke = smoke_from_env();
         Ok(RunConfig { size: size.trim().to_ascii_lowercase(), spec, queries, anchor_max_users, smoke })
+    }
+}
+
+/// `OPENPIM_BENCH_SMOKE=1` (or `true`): few, short iterations for CI.
+pub fn smoke_from_env() -> bool {
+    std::env::var("OPENPIM_BENCH_SMOKE").is_ok_and(|v| v == "1" || v.eq_ignore_ascii_case("true"))
+}
+
+/// The whole number in the environment variable `name`, or `default` when it is unset.
+pub fn env_number(name: &str, default: u64) -> Result<u64, String> {
+    match std::env::var(name) {
+        Ok(v) => v.trim().parse().map_err(|_| format!("{name} must be a whole number, not '{v}'")),
+        Err(_) => Ok(default),
     }
 }
 
@@ -159,21 +168,42 @@ impl Setup {
     }
 }
 
-/// Checks per second of `engine` over `prepared`, passing over the list until `min_time` has
-/// elapsed (after one warm-up pass).
-pub fn checks_per_second<E: AccessEngine>(engine: &E, prepared: &[E::Prepared], min_time: Duration) -> f64 {
-    for p in prepared {
-        black_box(engine.allows(black_box(p)));
+/// Checks per second of `engine` over `prepared` (cycled), and how many checks were timed: after
+/// one warm-up check, batches double while they take under 10 ms, so the clock is read rarely
+/// for a fast engine and a slow one (an anchor on the large Azure workload takes a good part of
+/// a second per check) stops soon after `min_time` (but not before `min_checks`).
+pub fn rate<Q, E: AccessEngine<Q>>(
+    engine: &E,
+    prepared: &[E::Prepared],
+    min_time: Duration,
+    min_checks: u64,
+) -> (f64, u64) {
+    if prepared.is_empty() {
+        return (0.0, 0);
     }
+    black_box(engine.allows(black_box(&prepared[0])));
     let start = Instant::now();
-    let mut checks = 0u64;
-    while start.elapsed() < min_time || checks == 0 {
-        for p in prepared {
-            black_box(engine.allows(black_box(p)));
+    let (mut checks, mut next, mut batch) = (0u64, 0usize, 1u64);
+    loop {
+        let batch_start = Instant::now();
+        for _ in 0..batch {
+            black_box(engine.allows(black_box(&prepared[next])));
+            next = (next + 1) % prepared.len();
         }
-        checks += prepared.len() as u64;
+        checks += batch;
+        if start.elapsed() >= min_time && checks >= min_checks {
+            break;
+        }
+        if batch_start.elapsed() < Duration::from_millis(10) {
+            batch *= 2;
+        }
     }
-    checks as f64 / start.elapsed().as_secs_f64()
+    (checks as f64 / start.elapsed().as_secs_f64(), checks)
+}
+
+/// Checks per second of `engine` over its own form of `queries`, for at least `min_time`.
+fn checks_per_second<Q, E: AccessEngine<Q>>(engine: &E, queries: &[Q], min_time: Duration) -> f64 {
+    rate(engine, &engine.prepare_all(queries), min_time, 1).0
 }
 
 /// The closing figures of a run.
@@ -196,14 +226,14 @@ pub struct Figures {
 impl Figures {
     pub fn measure(setup: &Setup, agreement: Agreement, min_time: Duration) -> Figures {
         let main = &setup.main;
-        let openpim = checks_per_second(&main.openpim, &main.openpim.prepare_all(&main.queries), min_time);
+        let openpim = checks_per_second(&main.openpim, &main.queries, min_time);
         let anchored = setup.anchor_setup();
         let openpim_at_anchor_size = match &setup.anchor_part {
-            Some(p) => checks_per_second(&p.openpim, &p.openpim.prepare_all(&p.queries), min_time),
+            Some(p) => checks_per_second(&p.openpim, &p.queries, min_time),
             None => openpim,
         };
-        let casbin = checks_per_second(&setup.casbin, &setup.casbin.prepare_all(&anchored.queries), min_time);
-        let cedar = checks_per_second(&setup.cedar, &setup.cedar.prepare_all(&anchored.queries), min_time);
+        let casbin = checks_per_second(&setup.casbin, &anchored.queries, min_time);
+        let cedar = checks_per_second(&setup.cedar, &anchored.queries, min_time);
         let allowed = main.queries.iter().filter(|q| main.openpim.allows(q)).count();
         Figures {
             size: main.size.clone(),

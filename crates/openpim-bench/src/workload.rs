@@ -23,6 +23,7 @@ use openpim_core::{Instant, ObjectId};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::collections::HashSet;
+use std::fmt;
 
 /// The custom-role action namespace, the same file `openpim_core::catalog` validates against.
 const CUSTOM_ROLE_ACTIONS: &str = include_str!("../../openpim-core/data/custom_role_actions.txt");
@@ -206,6 +207,13 @@ pub struct Query {
     pub action: String,
     pub scope: DirectoryScope,
     pub intent: QueryIntent,
+}
+
+/// How a disagreement report names the query.
+impl fmt::Display for Query {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "user{} ({}) {} at {} [{:?}]", self.user, self.principal, self.action, self.scope, self.intent)
+    }
 }
 
 /// A generated directory. See the module docs for its shape.

@@ -3,7 +3,7 @@
 //! control plane, `*` across `/`, case-insensitivity, inheritance down the ARM hierarchy
 //! (management groups included) and group membership (nested groups included).
 
-use openpim_bench::azure::agreement::{compare, describe};
+use openpim_bench::agreement::{compare, describe};
 use openpim_bench::azure::casbin::CasbinAzure;
 use openpim_bench::azure::cedar::CedarAzure;
 use openpim_bench::azure::engine::OpenPimAzure;

@@ -1,13 +1,14 @@
 //! The Azure run: configuration from the environment, loading the three engines, the agreement
-//! checks that come before any timing, and a time-bounded throughput measurement.
+//! checks that come before any timing, and a time-bounded throughput measurement (the directory
+//! run's loop, [`rate`]).
 
-use super::agreement::{compare, describe, Agreement};
 use super::casbin::CasbinAzure;
 use super::cedar::CedarAzure;
 use super::engine::OpenPimAzure;
 use super::workload::{AzureQuery, AzureSpec, AzureWorkload};
+use crate::agreement::{compare, describe, Agreement};
 use crate::engine::AccessEngine;
-use std::hint::black_box;
+use crate::measure::{env_number, rate, smoke_from_env, LoadTimes};
 use std::time::{Duration, Instant};
 
 /// Seed of the timed query list (the agreement sample uses its own).
@@ -36,21 +37,15 @@ pub struct AzureRunConfig {
 
 impl AzureRunConfig {
     pub fn from_env() -> Result<Self, String> {
-        let smoke = std::env::var("OPENPIM_BENCH_SMOKE").is_ok_and(|v| v == "1" || v.eq_ignore_ascii_case("true"));
+        let smoke = smoke_from_env();
         let size = std::env::var("OPENPIM_BENCH_AZURE_SIZE")
             .unwrap_or_else(|_| if smoke { "small" } else { "large" }.into())
             .trim()
             .to_ascii_lowercase();
         let spec = AzureSpec::by_name(&size)
             .ok_or_else(|| format!("OPENPIM_BENCH_AZURE_SIZE must be small or large, not '{size}'"))?;
-        let number = |name: &str, default: u64| -> Result<u64, String> {
-            match std::env::var(name) {
-                Ok(v) => v.trim().parse().map_err(|_| format!("{name} must be a whole number, not '{v}'")),
-                Err(_) => Ok(default),
-            }
-        };
-        let queries = number("OPENPIM_BENCH_QUERIES", 2_000)?.max(1) as usize;
-        let timed_agreement = number("OPENPIM_BENCH_AZURE_AGREEMENT", 100)? as usize;
+        let queries = env_number("OPENPIM_BENCH_QUERIES", 2_000)?.max(1) as usize;
+        let timed_agreement = env_number("OPENPIM_BENCH_AZURE_AGREEMENT", 100)? as usize;
         let seconds = match std::env::var("OPENPIM_BENCH_SECONDS") {
             Ok(v) => v
                 .trim()
@@ -61,7 +56,7 @@ impl AzureRunConfig {
             Err(_) if smoke => 0.3,
             Err(_) => 3.0,
         };
-        let anchor_checks = number("OPENPIM_BENCH_AZURE_MIN_CHECKS", if smoke { 5 } else { 20 })?.max(1);
+        let anchor_checks = env_number("OPENPIM_BENCH_AZURE_MIN_CHECKS", if smoke { 5 } else { 20 })?.max(1);
         Ok(AzureRunConfig { size, spec, queries, timed_agreement, seconds, anchor_checks, smoke })
     }
 }
@@ -73,14 +68,6 @@ pub fn agreement_on_small(sample: usize) -> Result<Agreement, String> {
     let casbin = CasbinAzure::load(&w).map_err(|e| format!("casbin failed to load: {e}"))?;
     let cedar = CedarAzure::load(&w)?;
     compare(&w.queries(sample, AGREEMENT_SEED), &openpim, &casbin, &cedar).map_err(|m| describe(&m))
-}
-
-#[derive(Debug, Clone, Copy, Default)]
-pub struct LoadTimes {
-    pub generate: f64,
-    pub openpim: f64,
-    pub casbin: f64,
-    pub cedar: f64,
 }
 
 pub struct AzureSetup {
@@ -151,38 +138,6 @@ impl AzureSetup {
             t.cedar
         )
     }
-}
-
-/// Checks per second of `engine` over `prepared` (cycled), and how many checks were timed: after
-/// one warm-up check, batches double while they take under 10 ms, so the clock is read rarely
-/// for a fast engine and a slow one stops soon after `min_time` (but not before `min_checks`).
-pub fn rate<Q, E: AccessEngine<Q>>(
-    engine: &E,
-    prepared: &[E::Prepared],
-    min_time: Duration,
-    min_checks: u64,
-) -> (f64, u64) {
-    if prepared.is_empty() {
-        return (0.0, 0);
-    }
-    black_box(engine.allows(black_box(&prepared[0])));
-    let start = Instant::now();
-    let (mut checks, mut next, mut batch) = (0u64, 0usize, 1u64);
-    loop {
-        let batch_start = Instant::now();
-        for _ in 0..batch {
-            black_box(engine.allows(black_box(&prepared[next])));
-            next = (next + 1) % prepared.len();
-        }
-        checks += batch;
-        if start.elapsed() >= min_time && checks >= min_checks {
-            break;
-        }
-        if batch_start.elapsed() < Duration::from_millis(10) {
-            batch *= 2;
-        }
-    }
-    (checks as f64 / start.elapsed().as_secs_f64(), checks)
 }
 
 #[derive(Debug, Clone)]

@@ -13,8 +13,9 @@
 //!   role linked once per assignment, wildcards as Cedar's `like`.
 //!
 //! Each module's docs give its encoding and what, if anything, happens outside the timed region.
+//! The agreement check ([`crate::agreement`]) and the timed loop ([`crate::measure::rate`]) are the
+//! directory benchmark's, generic over the query type.
 
-pub mod agreement;
 pub mod casbin;
 pub mod cedar;
 pub mod engine;

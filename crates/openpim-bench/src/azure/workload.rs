@@ -21,6 +21,7 @@ use openpim_core::{Instant, ObjectId};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::collections::{BTreeSet, HashMap};
+use std::fmt;
 
 /// How big an Azure workload is.
 #[derive(Debug, Clone, PartialEq)]
@@ -188,6 +189,17 @@ pub struct AzureQuery {
     pub intent: Intent,
     /// The query's case was changed from the canonical spelling.
     pub case_changed: bool,
+}
+
+/// How a disagreement report names the query.
+impl fmt::Display for AzureQuery {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "user{} ({}) {:?} '{}' at '{}' [{:?}]",
+            self.user, self.principal, self.plane, self.operation, self.scope, self.intent
+        )
+    }
 }
 
 /// A generated Azure tenant. See the module docs.
