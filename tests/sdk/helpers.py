@@ -97,6 +97,21 @@ def make_eligible(admin, run, principal_id: str, role_id: str) -> None:
         eligibility_request(UnifiedRoleScheduleRequestActions.AdminAssign, principal_id, role_id, no_expiration())))
 
 
+def activate(client, run, principal_id: str, role_id: str, duration="PT1H", justification: Optional[str] = "SDK test",
+             ticket: Optional[TicketInfo] = None) -> UnifiedRoleAssignmentScheduleRequest:
+    """`client`, signed in as `principal_id`, self-activates its eligibility for `role_id` for
+    `duration` (ISO 8601, or a timedelta as Kiota writes it) from now (SDK call)."""
+    return run(client.role_management.directory.role_assignment_schedule_requests.post(assignment_request(
+        UnifiedRoleScheduleRequestActions.SelfActivate, principal_id, role_id, after_duration(duration),
+        justification, ticket)))
+
+
+def deactivate(client, run, principal_id: str, role_id: str) -> UnifiedRoleAssignmentScheduleRequest:
+    """`client`, signed in as `principal_id`, ends its activation of `role_id` (SDK call)."""
+    return run(client.role_management.directory.role_assignment_schedule_requests.post(assignment_request(
+        UnifiedRoleScheduleRequestActions.SelfDeactivate, principal_id, role_id, None, None)))
+
+
 def unparsed_properties(obj, path: str = "$") -> list[str]:
     """Properties of a parsed SDK model that landed in `additional_data` instead of typed fields.
 
