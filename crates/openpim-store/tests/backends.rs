@@ -90,6 +90,7 @@ fn group(n: u128, name: &str, assignable: bool) -> Group {
         mail_enabled: false,
         security_enabled: true,
         is_assignable_to_role: assignable,
+        unified: false,
         created: T0,
     }
 }

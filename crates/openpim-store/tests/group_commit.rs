@@ -37,6 +37,7 @@ fn group(n: usize) -> Group {
         mail_enabled: false,
         security_enabled: true,
         is_assignable_to_role: false,
+        unified: false,
         created: time::OffsetDateTime::now_utc(),
     }
 }

@@ -32,6 +32,7 @@ mod arm_scope_labels;
 mod audit;
 mod auth;
 mod bad_input;
+mod beta;
 mod directory;
 mod groups;
 mod invariants;
