@@ -139,8 +139,9 @@ pub struct GovernanceRoleAssignmentRequestStatus {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct GovernanceRoleAssignment {
-    /// The v1.0 eligibility or assignment schedule id.
-    pub id: Uuid,
+    /// The v1.0 eligibility or assignment schedule id (`{scheduleId}_{memberId}` for a member's
+    /// row of a group's assignment, as v1.0's schedules name it).
+    pub id: String,
     pub resource_id: Uuid,
     pub role_definition_id: Uuid,
     pub subject_id: Uuid,

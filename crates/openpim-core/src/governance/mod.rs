@@ -9,6 +9,7 @@
 //!   JSON-encoded string) ↔ the policy's rules, both ways, with `InvalidRoleSetting` errors.
 //! - [`ids`]: the governance ids (resources, role definitions, settings, assignments).
 
+pub mod errors;
 pub mod ids;
 pub mod request;
 pub mod settings;

@@ -6,6 +6,7 @@ mod approvals;
 mod audit;
 mod azure_subscriptions;
 mod directory;
+pub(crate) mod governance;
 mod ops;
 mod policies;
 mod role_assignments;
