@@ -15,7 +15,7 @@ use std::sync::Arc;
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Segment {
     /// A fixed segment, in its canonical casing (`roleManagement`, `$count`).
-    Fixed(&'static str),
+    Fixed(String),
     /// `{id}`: any value, kept as sent.
     Key,
 }
@@ -28,13 +28,20 @@ pub struct PathCanon {
 
 impl PathCanon {
     /// From route patterns such as `/v1.0/users/{id}/memberOf`.
-    pub fn new<'a>(patterns: impl IntoIterator<Item = &'a &'static str>) -> Self {
+    pub fn new(patterns: impl IntoIterator<Item = impl AsRef<str>>) -> Self {
         let routes = patterns
             .into_iter()
             .map(|p| {
-                p.trim_start_matches('/')
+                p.as_ref()
+                    .trim_start_matches('/')
                     .split('/')
-                    .map(|s| if s.starts_with('{') && s.ends_with('}') { Segment::Key } else { Segment::Fixed(s) })
+                    .map(|s| {
+                        if s.starts_with('{') && s.ends_with('}') {
+                            Segment::Key
+                        } else {
+                            Segment::Fixed(s.to_string())
+                        }
+                    })
                     .collect()
             })
             .collect();
@@ -67,7 +74,7 @@ impl PathCanon {
             .iter()
             .zip(&segments)
             .map(|(want, got)| match want {
-                Segment::Fixed(name) => *name,
+                Segment::Fixed(name) => name.as_str(),
                 Segment::Key => *got,
             })
             .collect();
@@ -99,7 +106,7 @@ mod tests {
     use super::*;
 
     fn canon() -> PathCanon {
-        PathCanon::new(&[
+        PathCanon::new([
             "/v1.0/users",
             "/v1.0/users/$count",
             "/v1.0/users/{id}",

@@ -2,6 +2,7 @@
 //! `@odata.context`, `$select`, `$count`, and rendering entities and collections.
 
 use crate::error::{ApiError, ApiResult};
+use crate::routes::GraphVersion;
 use crate::state::AppState;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -25,8 +26,12 @@ pub const DEFAULT_TOP: u32 = 100;
 /// The parsed query options of a request, plus what is needed to build absolute links.
 pub struct OData {
     pub options: QueryOptions,
-    /// `http://host:port/v1.0`
+    /// The API version the request came in on: `@odata.context` and next links name it.
+    pub version: GraphVersion,
+    /// `http://host:port/v1.0` or `http://host:port/beta`.
     pub base: String,
+    /// `http://host:port`.
+    origin: String,
     /// The request path, e.g. `/v1.0/users`.
     pub path: String,
     /// The raw query string as received (still percent-encoded).
@@ -55,9 +60,12 @@ impl FromRequestParts<AppState> for OData {
             .get("consistencylevel")
             .and_then(|h| h.to_str().ok())
             .is_some_and(|v| v.eq_ignore_ascii_case("eventual"));
+        let version = parts.extensions.get::<GraphVersion>().copied().unwrap_or_default();
         Ok(OData {
             options,
-            base: format!("{origin}/v1.0"),
+            version,
+            base: format!("{origin}/{}", version.segment()),
+            origin,
             path: parts.uri.path().to_string(),
             raw_query,
             eventual,
@@ -188,8 +196,8 @@ impl OData {
             .collect();
         let token_param = format!("$skiptoken={token}");
         kept.push(&token_param);
-        let origin = self.base.trim_end_matches("/v1.0");
-        format!("{origin}{}?{}", self.path, kept.join("&"))
+        // The request's own path, so a /beta page links to the next /beta page.
+        format!("{}{}?{}", self.origin, self.path, kept.join("&"))
     }
 
     /// A request for just the number of matching items (the `/$count` path segment).

@@ -1,4 +1,4 @@
-//! The Graph v1.0 routes. Each handler parses, authorises, calls one core operation, persists
+//! The Graph routes, served under `/v1.0` and `/beta`. Each handler parses, authorises, calls one core operation, persists
 //! through the one write path, and renders.
 
 mod access_check;
@@ -16,14 +16,52 @@ pub(crate) mod signin;
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
 use axum::routing::{delete, get, post, put, MethodRouter};
-use axum::Router;
+use axum::{Extension, Router};
+
+/// The Graph API version a request came in on: `/v1.0` or `/beta`. Every route registered
+/// through [`GraphRoutes`] carries it as a request extension, so handlers and renderers
+/// ([`crate::odata::OData`]) know which surface they answer for without parsing paths.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum GraphVersion {
+    #[default]
+    V1,
+    Beta,
+}
+
+impl GraphVersion {
+    /// The path segment: `v1.0` or `beta`.
+    pub fn segment(self) -> &'static str {
+        match self {
+            GraphVersion::V1 => "v1.0",
+            GraphVersion::Beta => "beta",
+        }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for GraphVersion {
+    type Rejection = std::convert::Infallible;
+
+    /// A route outside [`GraphRoutes`] (none calls this today) is v1.0.
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(parts.extensions.get::<GraphVersion>().copied().unwrap_or_default())
+    }
+}
+
+const V1_PREFIX: &str = "/v1.0/";
+const BETA_PREFIX: &str = "/beta/";
 
 /// The Graph routes and their path patterns: the patterns teach [`crate::normalize`] which
 /// segments are fixed names (matched ignoring case) and which are keys.
+///
+/// Graph serves every v1.0 resource under `/beta` too, so [`GraphRoutes::route`] registers a
+/// `/v1.0/...` pattern under both prefixes with the one handler; beta-only resources are added
+/// with [`GraphRoutes::beta_route`] and exist under `/beta` alone.
 pub struct GraphRoutes {
     pub router: Router<AppState>,
-    pub patterns: Vec<&'static str>,
+    pub patterns: Vec<String>,
 }
 
 impl GraphRoutes {
@@ -31,10 +69,33 @@ impl GraphRoutes {
         Self { router: Router::new(), patterns: Vec::new() }
     }
 
-    /// Like [`Router::route`], recording the pattern.
-    fn route(mut self, path: &'static str, method_router: MethodRouter<AppState>) -> Self {
+    /// Like [`Router::route`], recording the pattern. A `/v1.0/...` pattern is served under
+    /// `/beta/...` as well; other paths (OpenPIM's own `/openpim/...`) only as given.
+    fn route(self, path: &'static str, method_router: MethodRouter<AppState>) -> Self {
+        match path.strip_prefix(V1_PREFIX) {
+            Some(rest) => {
+                let beta = format!("{BETA_PREFIX}{rest}");
+                self.add(path.to_string(), GraphVersion::V1, method_router.clone()).add(
+                    beta,
+                    GraphVersion::Beta,
+                    method_router,
+                )
+            }
+            None => self.add(path.to_string(), GraphVersion::V1, method_router),
+        }
+    }
+
+    /// A route Graph serves under `/beta` only (`path` starts with `/beta/`): it is not
+    /// registered under `/v1.0`, so a v1.0 client gets Graph's 404 for it.
+    #[allow(dead_code)] // The first beta-only resources (governanceRole*) come with the gov work.
+    pub(crate) fn beta_route(self, path: &'static str, method_router: MethodRouter<AppState>) -> Self {
+        assert!(path.starts_with(BETA_PREFIX), "a beta-only route's pattern starts with /beta/: {path}");
+        self.add(path.to_string(), GraphVersion::Beta, method_router)
+    }
+
+    fn add(mut self, path: String, version: GraphVersion, method_router: MethodRouter<AppState>) -> Self {
+        self.router = self.router.route(&path, method_router.layer(Extension(version)));
         self.patterns.push(path);
-        self.router = self.router.route(path, method_router);
         self
     }
 
@@ -163,4 +224,47 @@ pub async fn not_found() -> ApiError {
         "UnknownError",
         "The requested resource or API version does not exist.",
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn ok() -> &'static str {
+        "ok"
+    }
+
+    #[test]
+    fn v1_routes_are_served_under_beta_and_beta_routes_only_there() {
+        let routes = GraphRoutes::new()
+            .route("/v1.0/users/{id}", get(ok))
+            .route("/openpim/azure/subscriptions/{id}", put(ok))
+            .beta_route("/beta/privilegedAccess/{provider}", get(ok));
+        assert_eq!(
+            routes.patterns,
+            [
+                "/v1.0/users/{id}",
+                "/beta/users/{id}",
+                "/openpim/azure/subscriptions/{id}",
+                "/beta/privilegedAccess/{provider}"
+            ]
+        );
+    }
+
+    #[test]
+    fn the_real_table_mirrors_every_v1_pattern_under_beta() {
+        let patterns = graph_routes().patterns;
+        let v1: Vec<&String> = patterns.iter().filter(|p| p.starts_with(V1_PREFIX)).collect();
+        assert!(v1.len() > 40, "{v1:?}");
+        for p in v1 {
+            let beta = p.replacen(V1_PREFIX, BETA_PREFIX, 1);
+            assert!(patterns.contains(&beta), "{p} has no /beta twin");
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "starts with /beta/")]
+    fn a_beta_route_must_be_a_beta_path() {
+        let _ = GraphRoutes::new().beta_route("/v1.0/privilegedAccess", get(ok));
+    }
 }

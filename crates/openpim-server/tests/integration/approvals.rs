@@ -30,33 +30,6 @@ struct World {
     eve_t: String,
 }
 
-fn single_user(id: &str) -> Value {
-    json!({"@odata.type": "#microsoft.graph.singleUser", "userId": id})
-}
-
-fn approval_rule(approvers: Vec<Value>) -> Value {
-    json!({
-        "@odata.type": "#microsoft.graph.unifiedRoleManagementPolicyApprovalRule",
-        "id": "Approval_EndUser_Assignment",
-        "target": {"caller": "EndUser", "operations": ["All"], "level": "Assignment",
-                   "inheritableSettings": [], "enforcedSettings": []},
-        "setting": {
-            "isApprovalRequired": true,
-            "isApprovalRequiredForExtension": false,
-            "isRequestorJustificationRequired": true,
-            "approvalMode": "SingleStage",
-            "approvalStages": [{
-                "approvalStageTimeOutInDays": 1,
-                "isApproverJustificationRequired": true,
-                "escalationTimeInMinutes": 0,
-                "isEscalationEnabled": false,
-                "primaryApprovers": approvers,
-                "escalationApprovers": []
-            }]
-        }
-    })
-}
-
 impl World {
     async fn new() -> Self {
         let pim = Pim::start().await;

@@ -30,6 +30,7 @@ mod arm_role_definitions;
 mod audit;
 mod auth;
 mod bad_input;
+mod beta;
 mod directory;
 mod groups;
 mod invariants;

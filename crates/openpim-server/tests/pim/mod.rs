@@ -379,3 +379,32 @@ pub fn assert_request_shape(v: &Value, kind_set: &str) {
 pub fn rm(path: &str) -> String {
     format!("{RM}/{path}")
 }
+
+/// An approver: one user.
+pub fn single_user(id: &str) -> Value {
+    json!({"@odata.type": "#microsoft.graph.singleUser", "userId": id})
+}
+
+/// `Approval_EndUser_Assignment` requiring one stage of approval by `approvers`.
+pub fn approval_rule(approvers: Vec<Value>) -> Value {
+    json!({
+        "@odata.type": "#microsoft.graph.unifiedRoleManagementPolicyApprovalRule",
+        "id": "Approval_EndUser_Assignment",
+        "target": {"caller": "EndUser", "operations": ["All"], "level": "Assignment",
+                   "inheritableSettings": [], "enforcedSettings": []},
+        "setting": {
+            "isApprovalRequired": true,
+            "isApprovalRequiredForExtension": false,
+            "isRequestorJustificationRequired": true,
+            "approvalMode": "SingleStage",
+            "approvalStages": [{
+                "approvalStageTimeOutInDays": 1,
+                "isApproverJustificationRequired": true,
+                "escalationTimeInMinutes": 0,
+                "isEscalationEnabled": false,
+                "primaryApprovers": approvers,
+                "escalationApprovers": []
+            }]
+        }
+    })
+}
