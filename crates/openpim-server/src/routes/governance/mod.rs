@@ -30,16 +30,10 @@ use serde_json::Value;
 use std::collections::HashMap;
 use time::format_description::well_known::Rfc3339;
 
-/// The providers of `privilegedAccess`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Provider {
-    /// Directory roles; the one resource is the tenant.
-    AadRoles,
-}
-
-/// Where a request points: the provider and, under `resources/{id}/...`, the resource.
+/// Where a request points: under `resources/{id}/...`, the resource (checked to be the
+/// provider's). The provider is `aadRoles`, the tenant's directory roles; its one resource is
+/// the tenant.
 pub struct Location {
-    pub provider: Provider,
     /// The tenant id (the aadRoles resource).
     pub resource: ObjectId,
     /// `{id}` of the item the path names, if any.
@@ -57,8 +51,8 @@ impl FromRequestParts<AppState> for Location {
         let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, s)
             .await
             .map_err(|e| ApiError::bad_request(e.body_text()))?;
-        let provider = match params.get("provider").map(String::as_str) {
-            Some(p) if p.eq_ignore_ascii_case("aadRoles") => Provider::AadRoles,
+        match params.get("provider").map(String::as_str) {
+            Some(p) if p.eq_ignore_ascii_case("aadRoles") => {}
             Some(p) if p.eq_ignore_ascii_case("azureResources") || p.eq_ignore_ascii_case("aadGroups") => {
                 return Err(ApiError::new(
                     StatusCode::NOT_IMPLEMENTED,
@@ -70,14 +64,14 @@ impl FromRequestParts<AppState> for Location {
                 ));
             }
             _ => return Err(crate::routes::not_found().await),
-        };
+        }
         let tenant = s.tenant_id;
         if let Some(rid) = params.get("rid") {
             if !ObjectId::parse_str(rid).is_ok_and(|r| r == tenant) {
                 return Err(resource_not_found(rid));
             }
         }
-        Ok(Location { provider, resource: tenant, id: params.get("id").cloned() })
+        Ok(Location { resource: tenant, id: params.get("id").cloned() })
     }
 }
 
@@ -192,4 +186,81 @@ pub const ALL: openpim_store::ListRequest<'static> =
 /// assignments" form does.
 pub fn pins_subject(filter: Option<&openpim_odata::Expr>, who: ObjectId) -> bool {
     crate::pim::reads::filter_pins(filter, "subjectId", who) || crate::pim::reads::filter_pins(filter, "subject/id", who)
+}
+
+impl super::GraphRoutes {
+    /// The `privilegedAccess` routes, beta-only: each collection at the provider and under
+    /// `resources/{rid}` (the same handler; the resource must be the provider's).
+    pub(crate) fn governance(self) -> Self {
+        use axum::routing::{get, post};
+        self.beta_route("/beta/privilegedAccess/{provider}/resources", get(resources::list))
+            .beta_route("/beta/privilegedAccess/{provider}/resources/register", post(resources::register))
+            .beta_route("/beta/privilegedAccess/{provider}/resources/{rid}", get(resources::get))
+            .beta_route("/beta/privilegedAccess/{provider}/roleDefinitions", get(role_definitions::list))
+            .beta_route("/beta/privilegedAccess/{provider}/roleDefinitions/{id}", get(role_definitions::get))
+            .beta_route(
+                "/beta/privilegedAccess/{provider}/roleDefinitions/{id}/resource",
+                get(role_definitions::resource),
+            )
+            .beta_route("/beta/privilegedAccess/{provider}/resources/{rid}/roleDefinitions", get(role_definitions::list))
+            .beta_route(
+                "/beta/privilegedAccess/{provider}/resources/{rid}/roleDefinitions/{id}",
+                get(role_definitions::get),
+            )
+            .beta_route("/beta/privilegedAccess/{provider}/roleSettings", get(role_settings::list))
+            .beta_route(
+                "/beta/privilegedAccess/{provider}/roleSettings/{id}",
+                get(role_settings::get).patch(role_settings::update),
+            )
+            .beta_route(
+                "/beta/privilegedAccess/{provider}/roleSettings/{id}/roleDefinition",
+                get(role_settings::role_definition),
+            )
+            .beta_route("/beta/privilegedAccess/{provider}/resources/{rid}/roleSettings", get(role_settings::list))
+            .beta_route(
+                "/beta/privilegedAccess/{provider}/resources/{rid}/roleSettings/{id}",
+                get(role_settings::get).patch(role_settings::update),
+            )
+            .beta_route("/beta/privilegedAccess/{provider}/roleAssignments", get(role_assignments::list))
+            .beta_route("/beta/privilegedAccess/{provider}/roleAssignments/export()", get(role_assignments::export))
+            .beta_route("/beta/privilegedAccess/{provider}/roleAssignments/{id}", get(role_assignments::get))
+            .beta_route(
+                "/beta/privilegedAccess/{provider}/roleAssignments/{id}/subject",
+                get(role_assignments::subject),
+            )
+            .beta_route("/beta/privilegedAccess/{provider}/resources/{rid}/roleAssignments", get(role_assignments::list))
+            .beta_route(
+                "/beta/privilegedAccess/{provider}/resources/{rid}/roleAssignments/export()",
+                get(role_assignments::export),
+            )
+            .beta_route(
+                "/beta/privilegedAccess/{provider}/resources/{rid}/roleAssignments/{id}",
+                get(role_assignments::get),
+            )
+            .beta_route(
+                "/beta/privilegedAccess/{provider}/roleAssignmentRequests",
+                get(role_assignment_requests::list).post(role_assignment_requests::create),
+            )
+            .beta_route(
+                "/beta/privilegedAccess/{provider}/roleAssignmentRequests/{id}",
+                get(role_assignment_requests::get),
+            )
+            .beta_route(
+                "/beta/privilegedAccess/{provider}/roleAssignmentRequests/{id}/cancel",
+                post(role_assignment_requests::cancel),
+            )
+            .beta_route(
+                "/beta/privilegedAccess/{provider}/roleAssignmentRequests/{id}/updateRequest",
+                post(role_assignment_requests::update_request),
+            )
+            .beta_route(
+                "/beta/privilegedAccess/{provider}/resources/{rid}/roleAssignmentRequests",
+                get(role_assignment_requests::list).post(role_assignment_requests::create),
+            )
+            .beta_route(
+                "/beta/privilegedAccess/{provider}/resources/{rid}/roleAssignmentRequests/{id}",
+                get(role_assignment_requests::get),
+            )
+            .beta_route("/beta/governanceSubjects/{id}", get(subjects::get))
+    }
 }
