@@ -216,7 +216,9 @@ pub fn statuses_of_sub_status(raw: &str) -> Vec<RequestStatus> {
     const ALL: [RequestStatus; 9] =
         [Provisioned, Granted, Revoked, Canceled, Denied, Failed, PendingApproval, PendingAdminDecision, TimedOut];
     let raw = if raw.eq_ignore_ascii_case("AdminDenied") { "Denied" } else { raw };
-    ALL.into_iter().filter(|s| sub_status(*s).eq_ignore_ascii_case(raw) || s.as_str().eq_ignore_ascii_case(raw)).collect()
+    ALL.into_iter()
+        .filter(|s| sub_status(*s).eq_ignore_ascii_case(raw) || s.as_str().eq_ignore_ascii_case(raw))
+        .collect()
 }
 
 /// `{status, subStatus, statusDetails}` of an engine request. A request is `Closed` once nothing
@@ -327,7 +329,8 @@ mod tests {
     fn schedule_end_duration_and_permanent() {
         let start = datetime!(2018-05-12 23:37:43.356 UTC);
         let end = datetime!(2018-11-08 23:37:43.356 UTC);
-        let s = GovernanceSchedule { start: Some(start), end: Some(end), duration: None }.to_request_schedule().unwrap();
+        let s =
+            GovernanceSchedule { start: Some(start), end: Some(end), duration: None }.to_request_schedule().unwrap();
         assert_eq!(s.expiration.kind, ExpirationType::AfterDateTime);
         assert_eq!(s.expiration.end, Some(end));
         assert_eq!(GovernanceSchedule::from_request_schedule(&s).end, Some(end));
@@ -378,7 +381,7 @@ mod tests {
 
         let activation = status(Action::SelfActivate, RequestStatus::Provisioned);
         assert_eq!((activation.status, activation.sub_status), (Progress::Closed, "Provisioned"));
-        assert!(activation.details.iter().any(|d| *d == ("EligibilityRule", "Grant")));
+        assert!(activation.details.contains(&("EligibilityRule", "Grant")));
 
         let pending = status(Action::SelfActivate, RequestStatus::PendingApproval);
         assert_eq!((pending.status, pending.sub_status), (Progress::InProgress, "PendingAdminDecision"));

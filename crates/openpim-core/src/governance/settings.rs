@@ -247,7 +247,10 @@ pub fn to_rules(current: &[PolicyRule], patch: &SettingsPatch) -> DomainResult<V
                 _ => is_acrs,
             };
             // Start from a rule already changed by this PATCH, else the policy's own.
-            let base = match changed.iter().position(|r| r.target.caller == target.0 && r.target.level == target.1 && pick(&r.kind)) {
+            let base = match changed
+                .iter()
+                .position(|r| r.target.caller == target.0 && r.target.level == target.1 && pick(&r.kind))
+            {
                 Some(i) => changed.remove(i),
                 None => find(current, target, pick)
                     .cloned()
@@ -309,7 +312,9 @@ fn apply(mut rule: PolicyRule, id: &str, doc: &Map<String, Value>) -> DomainResu
             let acrs = match prop(doc, "acrs") {
                 None => None,
                 Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_string()),
-                Some(_) => return Err(invalid("AcrsRule: 'acrs' must be an authentication context id such as \"c1\".")),
+                Some(_) => {
+                    return Err(invalid("AcrsRule: 'acrs' must be an authentication context id such as \"c1\"."))
+                }
             };
             if required && acrs.is_none() {
                 return Err(invalid("AcrsRule: 'acrsRequired' needs an 'acrs' authentication context."));
@@ -336,9 +341,9 @@ fn maximum_grant_period(doc: &Map<String, Value>) -> DomainResult<Option<Duratio
     }
     match prop(doc, "maximumGrantPeriod") {
         None => Ok(None),
-        Some(Value::String(s)) => timespan(s)
-            .map(Some)
-            .ok_or_else(|| invalid(format!("ExpirationRule: 'maximumGrantPeriod' '{s}' is not a [d.]hh:mm:ss time span."))),
+        Some(Value::String(s)) => timespan(s).map(Some).ok_or_else(|| {
+            invalid(format!("ExpirationRule: 'maximumGrantPeriod' '{s}' is not a [d.]hh:mm:ss time span."))
+        }),
         Some(_) => Err(invalid("ExpirationRule: 'maximumGrantPeriod' must be a [d.]hh:mm:ss string.")),
     }
 }
@@ -440,7 +445,10 @@ mod tests {
 
         let user_member = render(&rules, SettingList::UserMember, &());
         let names: Vec<_> = user_member.iter().map(|e| e.rule_identifier.as_str()).collect();
-        assert_eq!(names, ["ExpirationRule", "MfaRule", "JustificationRule", "TicketingRule", "ApprovalRule", "AcrsRule"]);
+        assert_eq!(
+            names,
+            ["ExpirationRule", "MfaRule", "JustificationRule", "TicketingRule", "ApprovalRule", "AcrsRule"]
+        );
         assert_eq!(setting_of(&user_member, "ApprovalRule")["enabled"], false);
         assert_eq!(setting_of(&user_member, "AcrsRule")["acrsRequired"], false);
     }
@@ -487,7 +495,9 @@ mod tests {
         assert!(enabled_rules.contains(&Enablement::Justification));
         assert!(enabled_rules.contains(&Enablement::Ticketing));
         let expiration = changed.iter().find(|r| r.id == "Expiration_EndUser_Assignment").unwrap();
-        assert!(matches!(expiration.kind, RuleKind::Expiration { maximum_duration, .. } if maximum_duration == Duration::hours(8)));
+        assert!(
+            matches!(expiration.kind, RuleKind::Expiration { maximum_duration, .. } if maximum_duration == Duration::hours(8))
+        );
     }
 
     #[test]
@@ -503,12 +513,15 @@ mod tests {
             vec![entry("ApprovalRule", &setting), entry("AcrsRule", r#"{"acrsRequired":true,"acrs":"c1"}"#)],
         )];
         let changed = to_rules(&current, &patch).unwrap();
-        let RuleKind::Approval(a) = &changed.iter().find(|r| r.id == "Approval_EndUser_Assignment").unwrap().kind else {
+        let RuleKind::Approval(a) = &changed.iter().find(|r| r.id == "Approval_EndUser_Assignment").unwrap().kind
+        else {
             panic!()
         };
         assert!(a.is_approval_required);
         assert_eq!(a.stages[0].primary_approvers.len(), 2);
-        assert!(matches!(a.stages[0].primary_approvers[1], Approver::GroupMembers { group_id, .. } if group_id == group));
+        assert!(
+            matches!(a.stages[0].primary_approvers[1], Approver::GroupMembers { group_id, .. } if group_id == group)
+        );
         let acrs = changed.iter().find(|r| r.id == "AuthenticationContext_EndUser_Assignment").unwrap();
         assert_eq!(acrs.kind, RuleKind::AuthenticationContext { is_enabled: true, claim_value: Some("c1".into()) });
 
@@ -531,8 +544,9 @@ mod tests {
         assert_eq!(setting_of(&list, "AcrsRule"), json!({"acrsRequired": true, "acrs": "c1"}));
 
         // The minimal write turns approval off.
-        let off = to_rules(&after, &vec![(SettingList::UserMember, vec![entry("ApprovalRule", r#"{"Approvers":[]}"#)])])
-            .unwrap();
+        let off =
+            to_rules(&after, &vec![(SettingList::UserMember, vec![entry("ApprovalRule", r#"{"Approvers":[]}"#)])])
+                .unwrap();
         let RuleKind::Approval(a) = &off[0].kind else { panic!() };
         assert!(!a.is_approval_required);
     }
@@ -573,7 +587,10 @@ mod tests {
     #[test]
     fn timespans() {
         assert_eq!(timespan("08:00:00"), Some(Duration::hours(8)));
-        assert_eq!(timespan("1.02:03:04"), Some(Duration::days(1) + Duration::hours(2) + Duration::minutes(3) + Duration::seconds(4)));
+        assert_eq!(
+            timespan("1.02:03:04"),
+            Some(Duration::days(1) + Duration::hours(2) + Duration::minutes(3) + Duration::seconds(4))
+        );
         assert_eq!(timespan("25:00:00"), None);
         assert_eq!(timespan("8h"), None);
     }

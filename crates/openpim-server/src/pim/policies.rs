@@ -212,7 +212,8 @@ async fn patch_rules_in(
     let mut rules = p.rules;
     let mut changes = Vec::with_capacity(incoming.len());
     for mut rule in incoming {
-        let slot = rules.iter_mut().find(|r| r.id.eq_ignore_ascii_case(&rule.id)).ok_or_else(|| rule_missing(&rule.id))?;
+        let slot =
+            rules.iter_mut().find(|r| r.id.eq_ignore_ascii_case(&rule.id)).ok_or_else(|| rule_missing(&rule.id))?;
         rule.id = slot.id.clone();
         let updated = apply_update(slot, rule, known)?;
         changes.push(RuleChange { before: slot.clone(), updated: updated.clone() });

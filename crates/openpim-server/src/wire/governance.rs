@@ -59,7 +59,11 @@ fn rule_settings(list: Vec<RuleSetting>) -> Vec<proto::GovernanceRuleSetting> {
 }
 
 /// A role's policy as a governanceRoleSetting; its id is the v1.0 policy id.
-pub fn role_setting(resource_id: ObjectId, p: &StoredPolicy, names: &dyn ApproverNames) -> proto::GovernanceRoleSetting {
+pub fn role_setting(
+    resource_id: ObjectId,
+    p: &StoredPolicy,
+    names: &dyn ApproverNames,
+) -> proto::GovernanceRoleSetting {
     let list = |l| rule_settings(settings::render(&p.rules, l, names));
     proto::GovernanceRoleSetting {
         id: p.id.clone(),
@@ -223,9 +227,9 @@ fn guid_or_empty(b: &mut Body, key: &str) -> ApiResult<Option<ObjectId>> {
     match b.string(key)? {
         None => Ok(None),
         Some(s) if s.is_empty() => Ok(None),
-        Some(s) => {
-            ObjectId::parse_str(&s).map(Some).map_err(|_| ApiError::bad_request(format!("'{s}' is not a valid '{key}'.")))
-        }
+        Some(s) => ObjectId::parse_str(&s)
+            .map(Some)
+            .map_err(|_| ApiError::bad_request(format!("'{s}' is not a valid '{key}'."))),
     }
 }
 

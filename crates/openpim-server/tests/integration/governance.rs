@@ -268,7 +268,8 @@ async fn role_settings_are_the_v1_policy_both_ways() {
     // Reading every role's settings needs a PIM reader; bob is eligible for nothing.
     assert!(w.list("/roleSettings", &w.bob_t).await.is_empty());
     let audits = w.pim.audits().await;
-    let updates: Vec<&Value> = audits.iter().filter(|a| a["activityDisplayName"] == "Update role setting in PIM").collect();
+    let updates: Vec<&Value> =
+        audits.iter().filter(|a| a["activityDisplayName"] == "Update role setting in PIM").collect();
     assert!(updates.iter().any(|a| a["result"] == "success"), "{updates:?}");
     assert!(updates.iter().any(|a| a["result"] == "failure"), "{updates:?}");
     w.pim.stop().await;
@@ -282,7 +283,10 @@ async fn admin_add_user_add_user_remove_admin_remove_over_one_engine() {
 
     // AdminAdd Eligible, as the docs' example (capitalised types, Once schedule with an end).
     let added = w
-        .request_ok(&admin, w.body("AdminAdd", "Eligible", &w.bob, Some(once(now, Some(now + Duration::days(180)), None))))
+        .request_ok(
+            &admin,
+            w.body("AdminAdd", "Eligible", &w.bob, Some(once(now, Some(now + Duration::days(180)), None))),
+        )
         .await;
     assert_eq!(added["type"], "AdminAdd");
     assert_eq!(added["assignmentState"], "Eligible");
@@ -290,7 +294,8 @@ async fn admin_add_user_add_user_remove_admin_remove_over_one_engine() {
     assert_eq!(added["status"]["status"], "Closed", "{added}");
     assert_eq!(added["status"]["statusDetails"][0]["key"], "AdminRequestRule");
     // The same request and schedule in v1.0.
-    let (status, v1) = w.pim.client.get(&format!("{ELIGIBILITY_REQUESTS}/{}", added["id"].as_str().unwrap()), &admin).await;
+    let (status, v1) =
+        w.pim.client.get(&format!("{ELIGIBILITY_REQUESTS}/{}", added["id"].as_str().unwrap()), &admin).await;
     assert_eq!(status, StatusCode::OK, "{v1}");
     assert_eq!(v1["action"], "adminAssign");
     let eligible = w.assignments_of(&w.bob).await;
@@ -316,20 +321,19 @@ async fn admin_add_user_add_user_remove_admin_remove_over_one_engine() {
     let short = once(now, Some(now + Duration::minutes(3)), None);
     let (status, r) = w.request(&admin, w.body("AdminAdd", "Active", &w.alice, Some(short))).await;
     assert_graph_error(status, &r, 400, "RoleAssignmentRequestPolicyValidationFailed");
-    let (status, r) = w.request(&w.bob_t, w.body("UserAdd", "Eligible", &w.bob, Some(once(now, None, Some("PT1H"))))).await;
+    let (status, r) =
+        w.request(&w.bob_t, w.body("UserAdd", "Eligible", &w.bob, Some(once(now, None, Some("PT1H"))))).await;
     assert_graph_error(status, &r, 400, "InvalidRoleAssignmentRequest");
     let (status, r) = w.request(&admin, w.body("AdminAdd", "Eligible", &w.alice, None)).await;
     assert_graph_error(status, &r, 400, "Request_BadRequest");
     // bob is no administrator: AdminAdd for alice is refused; nothing changed.
-    let (status, r) =
-        w.request(&w.bob_t, w.body("AdminAdd", "Eligible", &w.alice, Some(once(now, None, None)))).await;
+    let (status, r) = w.request(&w.bob_t, w.body("AdminAdd", "Eligible", &w.alice, Some(once(now, None, None)))).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{r}");
     assert!(w.assignments_of(&w.alice).await.is_empty());
 
     // UserAdd Active with a reason: an activation linked to the eligibility.
-    let activation = w
-        .request_ok(&w.bob_t, w.body("UserAdd", "Active", &w.bob, Some(once(now, None, Some("PT1H")))))
-        .await;
+    let activation =
+        w.request_ok(&w.bob_t, w.body("UserAdd", "Active", &w.bob, Some(once(now, None, Some("PT1H"))))).await;
     assert_eq!(activation["type"], "UserAdd");
     assert_eq!(activation["reason"], "Investigating ticket INC-4711");
     assert_eq!(activation["schedule"]["duration"], "PT1H");
@@ -356,7 +360,10 @@ async fn admin_add_user_add_user_remove_admin_remove_over_one_engine() {
         w.tenant, w.tenant
     );
     assert_eq!(w.list(&q, &admin).await.len(), 2);
-    let q = format!("/roleAssignments?$filter=(roleDefinition/id eq '{USER_ADMINISTRATOR}') and (resource/id eq '{}')", w.tenant);
+    let q = format!(
+        "/roleAssignments?$filter=(roleDefinition/id eq '{USER_ADMINISTRATOR}') and (resource/id eq '{}')",
+        w.tenant
+    );
     assert_eq!(w.list(&q, &admin).await.len(), 2);
     let (status, r) = w.get("/roleAssignments?$filter=nope eq 1", &admin).await;
     assert_graph_error(status, &r, 400, "BadRequest");
@@ -401,8 +408,11 @@ async fn admin_add_user_add_user_remove_admin_remove_over_one_engine() {
     assert!(!w.pim.allowed(&w.bob_t, "microsoft.directory/users/create").await);
     // AdminRemove, spelled as the seed documents spell it.
     let (status, r) = w
-        .request(&admin, json!({"roleDefinitionId": USER_ADMINISTRATOR, "resourceId": w.tenant, "subjectId": w.bob,
-                                "assignmentState": "Eligible", "type": "AdminRemove", "reason": "No longer needed"}))
+        .request(
+            &admin,
+            json!({"roleDefinitionId": USER_ADMINISTRATOR, "resourceId": w.tenant, "subjectId": w.bob,
+                                "assignmentState": "Eligible", "type": "AdminRemove", "reason": "No longer needed"}),
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{r}");
     assert_eq!(r["status"]["subStatus"], "Revoked");
@@ -414,7 +424,9 @@ async fn admin_add_user_add_user_remove_admin_remove_over_one_engine() {
     assert_eq!(revoked.len(), 2, "{revoked:?}");
     let types: Vec<&str> = revoked.iter().map(|r| r["type"].as_str().unwrap()).collect();
     assert!(types.contains(&"UserRemove") && types.contains(&"AdminRemove"), "{types:?}");
-    let (status, r) = w.get(&format!("/roleAssignmentRequests/{}?$expand=subject", activation["id"].as_str().unwrap()), &w.bob_t).await;
+    let (status, r) = w
+        .get(&format!("/roleAssignmentRequests/{}?$expand=subject", activation["id"].as_str().unwrap()), &w.bob_t)
+        .await;
     assert_eq!(status, StatusCode::OK, "{r}");
     assert_eq!(r["subject"]["id"], w.bob.as_str());
     let (status, r) = w.get("/roleAssignmentRequests", &w.bob_t).await;
@@ -479,12 +491,16 @@ async fn approval_cancel_and_update_request() {
     // updateRequest: bob cannot approve his own; alice (not a reader of everyone's requests) can.
     let pending = w.request_ok(&w.bob_t, activate()).await;
     let id = pending["id"].as_str().unwrap().to_string();
-    let decision = |d: &str| json!({"reason": "approve the request", "decision": d, "assignmentState": "Active",
-                                    "schedule": {"type": "Once", "startDateTime": rfc3339(now)}});
-    let (status, r) = w.post(&format!("/roleAssignmentRequests/{id}/updateRequest"), &w.bob_t, decision("AdminApproved")).await;
+    let decision = |d: &str| {
+        json!({"reason": "approve the request", "decision": d, "assignmentState": "Active",
+                                    "schedule": {"type": "Once", "startDateTime": rfc3339(now)}})
+    };
+    let (status, r) =
+        w.post(&format!("/roleAssignmentRequests/{id}/updateRequest"), &w.bob_t, decision("AdminApproved")).await;
     assert!(status.is_client_error(), "{r}");
     assert!(!w.pim.allowed(&w.bob_t, "microsoft.directory/users/create").await);
-    let (status, r) = w.post(&format!("/roleAssignmentRequests/{id}/updateRequest"), &w.alice_t, decision("Maybe")).await;
+    let (status, r) =
+        w.post(&format!("/roleAssignmentRequests/{id}/updateRequest"), &w.alice_t, decision("Maybe")).await;
     assert_graph_error(status, &r, 400, "Request_BadRequest");
     let (status, r) =
         w.post(&format!("/roleAssignmentRequests/{id}/updateRequest"), &w.alice_t, decision("AdminApproved")).await;
@@ -496,7 +512,8 @@ async fn approval_cancel_and_update_request() {
     let (status, r) =
         w.post(&format!("/roleAssignmentRequests/{id}/updateRequest"), &w.alice_t, decision("AdminDenied")).await;
     assert_graph_error(status, &r, 400, "RoleAssignmentRequestNotFound");
-    let (status, r) = w.post(&format!("/roleAssignmentRequests/{id}/updateRequest"), &admin, decision("AdminDenied")).await;
+    let (status, r) =
+        w.post(&format!("/roleAssignmentRequests/{id}/updateRequest"), &admin, decision("AdminDenied")).await;
     assert_graph_error(status, &r, 400, "RequestCannotBeUpdated");
     let rows = w.assignments_of(&w.bob).await;
     assert!(rows.iter().any(|r| r["assignmentState"] == "Active"), "{rows:?}");
@@ -518,10 +535,17 @@ async fn v1_requests_read_through_the_beta_view() {
     let rows = w.assignments_of(&w.bob).await;
     let eligible = rows.iter().find(|r| r["assignmentState"] == "Eligible").unwrap();
     assert_eq!(eligible["endDateTime"], Value::Null);
-    let resp = w.pim.client.send(w.pim.client.request(Method::GET, &format!("{AAD}/roleAssignments?$top=1&$count=true"), Some(&admin))).await;
+    let resp = w
+        .pim
+        .client
+        .send(w.pim.client.request(Method::GET, &format!("{AAD}/roleAssignments?$top=1&$count=true"), Some(&admin)))
+        .await;
     assert_eq!(resp.status, StatusCode::OK);
     assert_eq!(resp.body["value"].as_array().unwrap().len(), 1);
-    assert!(resp.body["@odata.nextLink"].as_str().unwrap().contains("/beta/privilegedAccess/aadRoles/roleAssignments?"));
+    assert!(resp.body["@odata.nextLink"]
+        .as_str()
+        .unwrap()
+        .contains("/beta/privilegedAccess/aadRoles/roleAssignments?"));
     assert!(resp.body["@odata.count"].as_u64().unwrap() >= 3);
     w.pim.stop().await;
 }

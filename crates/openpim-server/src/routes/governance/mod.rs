@@ -185,7 +185,8 @@ pub const ALL: openpim_store::ListRequest<'static> =
 /// alone or and-ed)? How a caller who reads only their own lists them, as the docs' "my
 /// assignments" form does.
 pub fn pins_subject(filter: Option<&openpim_odata::Expr>, who: ObjectId) -> bool {
-    crate::pim::reads::filter_pins(filter, "subjectId", who) || crate::pim::reads::filter_pins(filter, "subject/id", who)
+    crate::pim::reads::filter_pins(filter, "subjectId", who)
+        || crate::pim::reads::filter_pins(filter, "subject/id", who)
 }
 
 impl super::GraphRoutes {
@@ -202,7 +203,10 @@ impl super::GraphRoutes {
                 "/beta/privilegedAccess/{provider}/roleDefinitions/{id}/resource",
                 get(role_definitions::resource),
             )
-            .beta_route("/beta/privilegedAccess/{provider}/resources/{rid}/roleDefinitions", get(role_definitions::list))
+            .beta_route(
+                "/beta/privilegedAccess/{provider}/resources/{rid}/roleDefinitions",
+                get(role_definitions::list),
+            )
             .beta_route(
                 "/beta/privilegedAccess/{provider}/resources/{rid}/roleDefinitions/{id}",
                 get(role_definitions::get),
@@ -228,7 +232,10 @@ impl super::GraphRoutes {
                 "/beta/privilegedAccess/{provider}/roleAssignments/{id}/subject",
                 get(role_assignments::subject),
             )
-            .beta_route("/beta/privilegedAccess/{provider}/resources/{rid}/roleAssignments", get(role_assignments::list))
+            .beta_route(
+                "/beta/privilegedAccess/{provider}/resources/{rid}/roleAssignments",
+                get(role_assignments::list),
+            )
             .beta_route(
                 "/beta/privilegedAccess/{provider}/resources/{rid}/roleAssignments/export()",
                 get(role_assignments::export),

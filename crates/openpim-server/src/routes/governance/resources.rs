@@ -61,7 +61,10 @@ pub async fn register(_caller: Caller, loc: Location, body: JsonObject) -> ApiRe
     if !external_id.trim().eq_ignore_ascii_case(&loc.resource.to_string()) {
         return Err(ApiError::bad_request_code(
             "ResourceNotFound",
-            format!("'{external_id}' is not a resource of this provider; aadRoles has one resource, the tenant '{}'.", loc.resource),
+            format!(
+                "'{external_id}' is not a resource of this provider; aadRoles has one resource, the tenant '{}'.",
+                loc.resource
+            ),
         ));
     }
     Ok(StatusCode::OK.into_response())

@@ -57,7 +57,10 @@ pub static SCHEMA: EntitySchema = EntitySchema {
 };
 
 fn request_not_found(id: &str) -> ApiError {
-    ApiError::bad_request_code("RoleAssignmentRequestNotFound", format!("The role assignment request '{id}' was not found."))
+    ApiError::bad_request_code(
+        "RoleAssignmentRequestNotFound",
+        format!("The role assignment request '{id}' was not found."),
+    )
 }
 
 /// The tenant: aadRoles requests are at the directory's root scope.
@@ -124,7 +127,7 @@ pub async fn list(State(s): State<AppState>, caller: Caller, q: OData, loc: Loca
         all.extend(page.items.into_iter().filter(|r| r.scope.to_string() == "/"));
     }
     // Newest first, as the portal lists them.
-    all.sort_by(|a, b| b.created.cmp(&a.created));
+    all.sort_by_key(|r| std::cmp::Reverse(r.created));
     let mut items = Vec::with_capacity(all.len());
     for r in &all {
         items.push(render(&s, &q, &loc, r).await?);
@@ -168,7 +171,10 @@ pub async fn create(
     if req.resource_id != loc.resource {
         return Err(ApiError::bad_request_code(
             "ResourceNotFound",
-            format!("The resource '{}' was not found; aadRoles requests name the tenant '{}'.", req.resource_id, loc.resource),
+            format!(
+                "The resource '{}' was not found; aadRoles requests name the tenant '{}'.",
+                req.resource_id, loc.resource
+            ),
         ));
     }
     let (action, kind) = to_action(req.ty, req.state)?;
@@ -179,7 +185,7 @@ pub async fn create(
     if let Some(linked) = req.linked_eligible {
         // The engine activates from the best eligibility itself; a named one must at least exist.
         let eligibility = s.store.get_schedule(Kind::Eligibility, linked).await?;
-        if !eligibility.is_some_and(|e| e.role_definition_id == role.id) {
+        if eligibility.is_none_or(|e| e.role_definition_id != role.id) {
             return Err(ApiError::bad_request_code(
                 "RoleAssignmentDoesNotExist",
                 format!("The eligible role assignment '{linked}' does not exist for this role."),
@@ -252,7 +258,10 @@ pub async fn update_request(
     };
     let approval = s.store.get_approval(approval_id).await?.ok_or_else(|| request_not_found(loc.id()))?;
     let step = approval.current_step().ok_or_else(|| {
-        ApiError::bad_request_code("RequestCannotBeUpdated", "The request's approval has no step waiting for a decision.")
+        ApiError::bad_request_code(
+            "RequestCannotBeUpdated",
+            "The request's approval has no step waiting for a decision.",
+        )
     })?;
     let review = Review {
         approval_id,

@@ -47,7 +47,13 @@ pub async fn find(s: &AppState, raw: &str) -> ApiResult<RoleDefinition> {
 
 /// A role rendered with the navigation properties `q` expands (`roleSetting` only for callers
 /// who may read it).
-pub async fn render(s: &AppState, q: &OData, loc: &Location, caller: &crate::auth::Caller, r: &RoleDefinition) -> ApiResult<Value> {
+pub async fn render(
+    s: &AppState,
+    q: &OData,
+    loc: &Location,
+    caller: &crate::auth::Caller,
+    r: &RoleDefinition,
+) -> ApiResult<Value> {
     let mut v = wire::json(&wire::role_definition(loc.resource, r));
     if q.expands("resource") {
         v["resource"] = wire::json(&wire::tenant_resource(loc.resource));

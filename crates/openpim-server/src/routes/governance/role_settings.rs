@@ -74,7 +74,7 @@ async fn names(s: &AppState, p: &StoredPolicy) -> ApiResult<Names> {
     Ok(Names(found))
 }
 
-async fn render(s: &AppState, q: &OData, loc: &Location, caller: &Caller, p: &StoredPolicy) -> ApiResult<Value> {
+async fn render(s: &AppState, q: &OData, loc: &Location, p: &StoredPolicy) -> ApiResult<Value> {
     let mut v = wire::json(&wire::role_setting(loc.resource, p, &names(s, p).await?));
     if q.expands("resource") {
         v["resource"] = wire::json(&wire::tenant_resource(loc.resource));
@@ -93,7 +93,6 @@ async fn render(s: &AppState, q: &OData, loc: &Location, caller: &Caller, p: &St
             None => Value::Null,
         };
     }
-    let _ = caller;
     Ok(v)
 }
 
@@ -120,7 +119,7 @@ pub async fn list(State(s): State<AppState>, caller: Caller, q: OData, loc: Loca
     let policies = pim::policies::readable(&s, &PolicyReader::of(&s, &caller)).await?;
     let mut items = Vec::with_capacity(policies.len());
     for p in &policies {
-        items.push(render(&s, &q, &loc, &caller, p).await?);
+        items.push(render(&s, &q, &loc, p).await?);
     }
     let (page, offset) = page_in_memory(&q, items, &SCHEMA)?;
     Ok(q.collection(CONTEXT, page, offset))
@@ -134,12 +133,17 @@ async fn find(s: &AppState, caller: &Caller, id: &str) -> ApiResult<StoredPolicy
 pub async fn get(State(s): State<AppState>, caller: Caller, q: OData, loc: Location) -> ApiResult<Response> {
     q.check_expand(wire::ROLE_SETTING_TYPE, NAVIGATION)?;
     let p = find(&s, &caller, loc.id()).await?;
-    let v = render(&s, &q, &loc, &caller, &p).await?;
+    let v = render(&s, &q, &loc, &p).await?;
     Ok(q.entity(&format!("{CONTEXT}/$entity"), v))
 }
 
 /// `roleSettings/{id}/roleDefinition`.
-pub async fn role_definition(State(s): State<AppState>, caller: Caller, q: OData, loc: Location) -> ApiResult<Response> {
+pub async fn role_definition(
+    State(s): State<AppState>,
+    caller: Caller,
+    q: OData,
+    loc: Location,
+) -> ApiResult<Response> {
     q.check_expand(wire::ROLE_DEFINITION_TYPE, &["resource", "roleSetting"])?;
     let p = find(&s, &caller, loc.id()).await?;
     let r = role_definitions::find(&s, &p.role_definition_id.to_string()).await?;
