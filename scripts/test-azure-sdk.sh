@@ -8,7 +8,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 VENV=.venv-azsdk
-PYTHON=${PYTHON:-python3}
 REQS=tests/azure_sdk/requirements.txt
 
 if ! command -v openssl >/dev/null 2>&1; then
@@ -16,18 +15,7 @@ if ! command -v openssl >/dev/null 2>&1; then
     exit 1
 fi
 
-if [ ! -x "$VENV/bin/python" ]; then
-    echo "== creating $VENV"
-    "$PYTHON" -m venv "$VENV"
-fi
-# Reinstall only when the pinned requirements change.
-STAMP="$VENV/.requirements.sha256"
-WANT=$(sha256sum "$REQS" | cut -d' ' -f1)
-if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$WANT" ]; then
-    echo "== installing $REQS"
-    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$REQS"
-    echo "$WANT" > "$STAMP"
-fi
+scripts/python-venv.sh "$VENV" "$REQS"
 
 echo "== cargo build --locked -p openpim-cli"
 cargo build --locked -p openpim-cli

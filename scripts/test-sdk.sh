@@ -6,21 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 VENV=.venv-sdk
-PYTHON=${PYTHON:-python3}
-REQS=tests/sdk/requirements.txt
-
-if [ ! -x "$VENV/bin/python" ]; then
-    echo "== creating $VENV"
-    "$PYTHON" -m venv "$VENV"
-fi
-# Reinstall only when the pinned requirements change.
-STAMP="$VENV/.requirements.sha256"
-WANT=$(sha256sum "$REQS" | cut -d' ' -f1)
-if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$WANT" ]; then
-    echo "== installing $REQS"
-    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$REQS"
-    echo "$WANT" > "$STAMP"
-fi
+scripts/python-venv.sh "$VENV" tests/sdk/requirements.txt
 
 echo "== cargo build --locked -p openpim-cli"
 cargo build --locked -p openpim-cli

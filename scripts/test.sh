@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every OpenPIM test: formatting, lints, the Rust suites (core unit tests, OData, and HTTP
 # tests against real servers on random ports), then the official Microsoft Graph Python SDK
-# driving a real server (tests/sdk, in a virtualenv this script creates), the official Azure SDK
+# driving a real server (tests/sdk, in a virtualenv this script creates), its beta SDK driving
+# /beta (tests/sdk_beta), the official Azure SDK
 # for Python driving a real server over HTTPS (tests/azure_sdk, likewise), and last the web UI in
 # Chromium (tests/browser).
 set -euo pipefail
@@ -35,6 +36,14 @@ env -u OPENPIM_TEST_POSTGRES_URL ./scripts/test-sdk.sh
 if [ -n "${OPENPIM_TEST_POSTGRES_URL:-}" ]; then
     echo "== Microsoft Graph Python SDK suite (PostgreSQL store)"
     ./scripts/test-sdk.sh
+fi
+
+echo "== Microsoft Graph Beta Python SDK suite (SQLite store)"
+env -u OPENPIM_TEST_POSTGRES_URL ./scripts/test-sdk-beta.sh
+
+if [ -n "${OPENPIM_TEST_POSTGRES_URL:-}" ]; then
+    echo "== Microsoft Graph Beta Python SDK suite (PostgreSQL store)"
+    ./scripts/test-sdk-beta.sh
 fi
 
 echo "== Azure SDK for Python suite over HTTPS (SQLite store)"

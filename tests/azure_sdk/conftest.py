@@ -2,178 +2,60 @@
 
 One `openpim serve` runs for the whole session on a free port, with a fresh data directory and a
 certificate signed by a throw-away CA (scripts/make-test-ca.sh; scripts/test-azure-sdk.sh makes it
-and passes its directory in OPENPIM_AZSDK_CERTS). The SDK refuses bearer tokens over plain HTTP,
+and passes its directory in OPENPIM_AZSDK_CERTS); tests/pysupport/openpim_server.py starts it,
+moves its clock and mints tokens. The SDK refuses bearer tokens over plain HTTP,
 so HTTPS is not optional here. Clients trust the CA through `connection_verify`, and their
 credential (`helpers.OpenPimCredential`) hands out tokens minted by `openpim token --audience
 https://management.azure.com/`: nothing ever contacts a Microsoft host.
 
-Raw HTTP is used only where no Azure SDK has an operation: waiting for /healthz, creating the
-directory's users and groups (Microsoft Graph, helpers.Directory) and OpenPIM's subscription
-registration extension. Everything under test goes through the SDK clients.
+Raw HTTP is used only where no Azure SDK has an operation: creating the directory's users and
+groups (Microsoft Graph, helpers.Directory) and OpenPIM's subscription registration extension. Everything under test goes through the SDK clients.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
-import socket
-import subprocess
-import tempfile
-import time
 import uuid
 from pathlib import Path
 from typing import Callable
 
 import pytest
-import requests
+from openpim_server import (
+    ADMIN_UPN,
+    OpenPimServer,
+    ServerConfig,
+    Tls,
+    bypass_proxies_for_localhost,
+    postgres_url_from_env,
+    serving,
+)
 
-# The server is local: no proxy may see these requests.
-os.environ["NO_PROXY"] = "127.0.0.1,localhost"
-os.environ["no_proxy"] = "127.0.0.1,localhost"
+bypass_proxies_for_localhost()  # before any SDK client exists
 
 import helpers  # noqa: E402
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-ADMIN_UPN = "admin@openpim.local"
-
-# libfaketime moves the server's clock for PIM's time rules (the 5-minute lock, expiry); as in the
-# Graph SDK suite (tests/sdk), only when Debian's faketime is installed (CI installs it).
-FAKETIME_LIB = next((p for p in (Path("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"),
-                                  Path("/usr/lib/faketime/libfaketime.so.1")) if p.exists()), None)
-
-
-def binary_path() -> Path:
-    """$OPENPIM_BIN if set (scripts/test-azure-sdk.sh sets it), else target/debug/openpim."""
-    if os.environ.get("OPENPIM_BIN"):
-        return Path(os.environ["OPENPIM_BIN"]).resolve()
-    path = REPO_ROOT / "target" / "debug" / "openpim"
-    if not path.exists():
-        pytest.exit(f"openpim binary not found at {path}: run scripts/test-azure-sdk.sh", returncode=2)
-    return path
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def certificates(workdir: Path) -> Path:
-    """The directory holding ca.pem, server.pem and server-key.pem: the script's, or made here."""
-    given = os.environ.get("OPENPIM_AZSDK_CERTS")
-    if given:
-        return Path(given)
-    target = workdir / "tls"
-    subprocess.run([str(REPO_ROOT / "scripts" / "make-test-ca.sh"), str(target)], check=True, timeout=60)
-    return target
-
-
-class Server:
-    """A running `openpim serve --tls-cert ... --tls-key ...` and what is needed to talk to it."""
-
-    def __init__(self, binary: Path, data: Path, port: int, ca: Path, proc: subprocess.Popen, log_path: Path):
-        self.binary = binary
-        self.data = data
-        self.port = port
-        self.ca = ca
-        self.proc = proc
-        self.log_path = log_path
-        self.origin = f"https://127.0.0.1:{port}"
-        # The server's --database when not SQLite in the data directory: `openpim token` looks the
-        # user up there.
-        self.database: str | None = None
-        self.clock_file: Path | None = None
-        self.clock_offset = 0
-
-    def advance(self, minutes: int) -> None:
-        """Moves the server's clock forward (libfaketime reads the offset file on every call).
-        Sparingly: the session shares the server, and tokens are minted in real time, so the
-        offset eats into their hour (keep the session's total well under 45 minutes)."""
-        if self.clock_file is None:
-            pytest.skip("libfaketime is not installed (apt-get install faketime); cannot move the server's clock")
-        self.clock_offset += minutes
-        self.clock_file.write_text(f"+{self.clock_offset}m\n")
-
-    def token(self, upn: str, audience: str | None = None) -> str:
-        """A token of the local issuer for `upn`; Graph's audience unless `audience` is given."""
-        cmd = [str(self.binary), "token", "--data", str(self.data), "--user", upn, "--mfa"]
-        if self.database:
-            cmd += ["--database", self.database]
-        if audience:
-            cmd += ["--audience", audience]
-        out = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
-        if out.returncode != 0:
-            raise RuntimeError(f"openpim token failed ({out.returncode}): {out.stderr.strip()}")
-        return out.stdout.strip()
-
-    def log(self) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")
-        except OSError:
-            return ""
+# The server's log under failing tests (tests/pysupport; pytest.ini puts it on sys.path).
+pytest_plugins = ["openpim_pytest"]
 
 
 @pytest.fixture(scope="session")
-def server() -> Server:
-    binary = binary_path()
-    data = Path(tempfile.mkdtemp(prefix="openpim-azsdk-"))
-    certs = certificates(data)
-    port = free_port()
-    log_path = data / "server.log"
-    log = open(log_path, "wb")
-    env = dict(os.environ, OPENPIM_LOG="warn")
-    args = [str(binary), "serve", "--listen", f"127.0.0.1:{port}", "--data", str(data),
-            "--bootstrap-admin", ADMIN_UPN,
-            "--tls-cert", str(certs / "server.pem"), "--tls-key", str(certs / "server-key.pem")]
-    # With OPENPIM_TEST_POSTGRES_URL set, the server uses PostgreSQL, in a schema of its own.
-    postgres = os.environ.get("OPENPIM_TEST_POSTGRES_URL")
-    schema = f"openpim_test_{uuid.uuid4().hex}" if postgres else None
-    database = None
-    if postgres:
-        subprocess.run(["psql", "-q", postgres, "-c", f"CREATE SCHEMA {schema}"], check=True)
-        separator = "&" if "?" in postgres else "?"
-        database = f"{postgres}{separator}options=-c%20search_path%3D{schema}"
-        args += ["--database", database]
-    # The server's wall clock follows an offset file the PIM tests move forward (monotonic timers
-    # stay real).
-    clock_file = data / "clock-offset"
-    if FAKETIME_LIB is not None:
-        clock_file.write_text("+0m\n")
-        env.update(LD_PRELOAD=str(FAKETIME_LIB), FAKETIME_TIMESTAMP_FILE=str(clock_file),
-                   FAKETIME_NO_CACHE="1", FAKETIME_DONT_FAKE_MONOTONIC="1")
-    proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env)
-    srv = Server(binary, data, port, certs / "ca.pem", proc, log_path)
-    srv.database = database
-    srv.clock_file = clock_file if FAKETIME_LIB is not None else None
-    deadline = time.monotonic() + 60
-    try:
-        while True:
-            if proc.poll() is not None:
-                pytest.exit(f"openpim serve exited with {proc.returncode}:\n{srv.log()}", returncode=2)
-            try:
-                # Verified against the test CA: the HTTPS set-up itself is under test here.
-                if requests.get(f"{srv.origin}/healthz", timeout=1, verify=str(srv.ca)).status_code == 200:
-                    break
-            except requests.RequestException:
-                pass
-            if time.monotonic() > deadline:
-                proc.kill()
-                pytest.exit(f"openpim serve did not become healthy over HTTPS:\n{srv.log()}", returncode=2)
-            time.sleep(0.1)
+def tls(tmp_path_factory) -> Tls:
+    """The test CA and server certificate: the script's (OPENPIM_AZSDK_CERTS), or made here."""
+    given = os.environ.get("OPENPIM_AZSDK_CERTS")
+    if given:
+        return Tls.from_dir(Path(given))
+    return Tls.make_test_ca(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture(scope="session")
+def server(tls) -> OpenPimServer:
+    """`openpim serve` over HTTPS on SQLite, or PostgreSQL when OPENPIM_TEST_POSTGRES_URL is set;
+    under libfaketime when installed (PIM's time rules: the 5-minute lock, expiry)."""
+    keep_log = os.environ.get("OPENPIM_AZSDK_KEEP_LOG")
+    config = ServerConfig(postgres_url=postgres_url_from_env(), tls=tls, data_prefix="openpim-azsdk-",
+                          keep_log=Path(keep_log) if keep_log else None)
+    with serving(config) as srv:
         yield srv
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
-        if os.environ.get("OPENPIM_AZSDK_KEEP_LOG"):
-            shutil.copy(log_path, os.environ["OPENPIM_AZSDK_KEEP_LOG"])
-        shutil.rmtree(data, ignore_errors=True)
-        if postgres:
-            subprocess.run(["psql", "-q", postgres, "-c", f"DROP SCHEMA IF EXISTS {schema} CASCADE"], check=False)
 
 
 @pytest.fixture(scope="session")

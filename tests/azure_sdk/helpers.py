@@ -16,6 +16,7 @@ from azure.core.credentials import AccessToken
 from azure.core.exceptions import HttpResponseError
 from azure.core.rest import HttpRequest
 from azure.mgmt.authorization import AuthorizationManagementClient
+from azure.mgmt.authorization.v2020_10_01 import models as pim
 from azure.mgmt.authorization.v2022_04_01.models import RoleAssignmentCreateParameters
 from azure.mgmt.managementgroups import ManagementGroupsMgmtClient
 from azure.mgmt.resource.resources import ResourceManagementClient
@@ -72,6 +73,62 @@ def assignment(subscription_id: str, role_guid: str, principal_id: str, principa
 def guid_of(resource_id: str) -> str:
     """The last segment of an ARM id (role definition and assignment names are GUIDs)."""
     return resource_id.rstrip("/").rsplit("/", 1)[-1].lower()
+
+
+def eligibility_request(subscription_id: str, principal_id: str, role_guid: str, request_type: str = "AdminAssign",
+                        duration: Optional[str] = None,
+                        justification: Optional[str] = "SDK: PIM for Azure resources") -> pim.RoleEligibilityScheduleRequest:
+    """A PIM eligibility request (2020-10-01) for a role named in its subscription form. With a
+    `duration` (ISO 8601) the schedule starts at the server's now (no startDateTime) and ends after
+    it; without one the request carries no scheduleInfo (removals, or the role's default)."""
+    info = None
+    if duration is not None:
+        info = pim.RoleEligibilityScheduleRequestPropertiesScheduleInfo(
+            expiration=pim.RoleEligibilityScheduleRequestPropertiesScheduleInfoExpiration(
+                type="AfterDuration", duration=duration))
+    return pim.RoleEligibilityScheduleRequest(
+        principal_id=principal_id, role_definition_id=role_definition_id(subscription_id, role_guid),
+        request_type=request_type, schedule_info=info, justification=justification)
+
+
+def activation_request(subscription_id: str, principal_id: str, role_guid: str, request_type: str = "SelfActivate",
+                       duration: Optional[str] = None,
+                       justification: Optional[str] = "SDK: deploying") -> pim.RoleAssignmentScheduleRequest:
+    """A PIM assignment request (2020-10-01): an activation, deactivation, extension...; the
+    schedule as in eligibility_request."""
+    info = None
+    if duration is not None:
+        info = pim.RoleAssignmentScheduleRequestPropertiesScheduleInfo(
+            expiration=pim.RoleAssignmentScheduleRequestPropertiesScheduleInfoExpiration(
+                type="AfterDuration", duration=duration))
+    return pim.RoleAssignmentScheduleRequest(
+        principal_id=principal_id, role_definition_id=role_definition_id(subscription_id, role_guid),
+        request_type=request_type, schedule_info=info, justification=justification)
+
+
+def make_eligible(admin: "Arm", scope: str, principal_id: str, role_guid: str, duration: str,
+                  justification: str = "SDK: PIM for Azure resources") -> pim.RoleEligibilityScheduleRequest:
+    """The admin makes `principal_id` eligible for the role at `scope` for `duration` (Azure's
+    default settings for a resource role require an end). Returns the request as answered."""
+    return admin.authorization.role_eligibility_schedule_requests.create(
+        scope, str(uuid.uuid4()),
+        eligibility_request(admin.subscription_id, principal_id, role_guid, "AdminAssign", duration, justification))
+
+
+def activate(arm: "Arm", scope: str, principal_id: str, role_guid: str, duration: str,
+             justification: str = "SDK: deploying", name: Optional[str] = None) -> pim.RoleAssignmentScheduleRequest:
+    """The caller activates their eligibility for the role at `scope` (the eligibility's or one
+    below it) for `duration`, as request `name` (a fresh GUID unless given). Returns the request."""
+    return arm.authorization.role_assignment_schedule_requests.create(
+        scope, name or str(uuid.uuid4()),
+        activation_request(arm.subscription_id, principal_id, role_guid, "SelfActivate", duration, justification))
+
+
+def deactivate(arm: "Arm", scope: str, principal_id: str, role_guid: str) -> pim.RoleAssignmentScheduleRequest:
+    """The caller ends their activation of the role at `scope` (no schedule, no justification)."""
+    return arm.authorization.role_assignment_schedule_requests.create(
+        scope, str(uuid.uuid4()),
+        activation_request(arm.subscription_id, principal_id, role_guid, "SelfDeactivate", justification=None))
 
 
 class OpenPimCredential:

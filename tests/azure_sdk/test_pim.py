@@ -14,29 +14,7 @@ from azure.core.exceptions import HttpResponseError
 from azure.mgmt.authorization.v2020_10_01 import models as m
 
 import helpers
-from helpers import arm_error
-
-
-def eligibility_body(subscription_id: str, principal: str, request_type: str, duration: str | None):
-    info = None
-    if duration is not None:
-        info = m.RoleEligibilityScheduleRequestPropertiesScheduleInfo(
-            expiration=m.RoleEligibilityScheduleRequestPropertiesScheduleInfoExpiration(
-                type="AfterDuration", duration=duration))
-    return m.RoleEligibilityScheduleRequest(
-        principal_id=principal, role_definition_id=helpers.role_definition_id(subscription_id, helpers.READER),
-        request_type=request_type, schedule_info=info, justification="SDK: PIM for Azure resources")
-
-
-def activation_body(subscription_id: str, principal: str, request_type: str, duration: str | None):
-    info = None
-    if duration is not None:
-        info = m.RoleAssignmentScheduleRequestPropertiesScheduleInfo(
-            expiration=m.RoleAssignmentScheduleRequestPropertiesScheduleInfoExpiration(
-                type="AfterDuration", duration=duration))
-    return m.RoleAssignmentScheduleRequest(
-        principal_id=principal, role_definition_id=helpers.role_definition_id(subscription_id, helpers.READER),
-        request_type=request_type, schedule_info=info, justification="SDK: deploying")
+from helpers import READER, activate, arm_error, deactivate, eligibility_request, make_eligible
 
 
 @dataclass
@@ -50,12 +28,9 @@ class Scenario:
 def scenario(admin, arm_for, directory, subscription_id, resource_group) -> Scenario:
     user = directory.create_user("eligible")
     sub_scope = helpers.subscription_scope(subscription_id)
-    eligibility = admin.authorization.role_eligibility_schedule_requests.create(
-        sub_scope, str(uuid.uuid4()), eligibility_body(subscription_id, user["id"], "AdminAssign", "P365D"))
-    me = arm_for(user["userPrincipalName"])
-    activation = me.authorization.role_assignment_schedule_requests.create(
-        helpers.resource_group_scope(subscription_id, resource_group), str(uuid.uuid4()),
-        activation_body(subscription_id, user["id"], "SelfActivate", "PT1H"))
+    eligibility = make_eligible(admin, sub_scope, user["id"], READER, "P365D")
+    activation = activate(arm_for(user["userPrincipalName"]),
+                          helpers.resource_group_scope(subscription_id, resource_group), user["id"], READER, "PT1H")
     return Scenario(user, eligibility, activation)
 
 
@@ -106,7 +81,7 @@ def test_validate_writes_nothing(admin, directory, subscription_id):
     scope = helpers.subscription_scope(subscription_id)
     name = str(uuid.uuid4())
     ops = admin.authorization.role_eligibility_schedule_requests
-    validated = ops.validate(scope, name, eligibility_body(subscription_id, other["id"], "AdminAssign", "P30D"))
+    validated = ops.validate(scope, name, eligibility_request(subscription_id, other["id"], READER, "AdminAssign", "P30D"))
     assert validated.status == "Provisioned"
     with pytest.raises(HttpResponseError) as excinfo:
         ops.get(scope, name)
@@ -116,11 +91,10 @@ def test_validate_writes_nothing(admin, directory, subscription_id):
 def test_a_pending_request_is_canceled(admin, arm_for, directory, subscription_id):
     user = directory.create_user("extends")
     scope = helpers.subscription_scope(subscription_id)
-    admin.authorization.role_eligibility_schedule_requests.create(
-        scope, str(uuid.uuid4()), eligibility_body(subscription_id, user["id"], "AdminAssign", "P10D"))
+    make_eligible(admin, scope, user["id"], READER, "P10D")
     me = arm_for(user["userPrincipalName"]).authorization.role_eligibility_schedule_requests
     name = str(uuid.uuid4())
-    asked = me.create(scope, name, eligibility_body(subscription_id, user["id"], "SelfExtend", "P30D"))
+    asked = me.create(scope, name, eligibility_request(subscription_id, user["id"], READER, "SelfExtend", "P30D"))
     assert asked.status == "PendingAdminDecision"
     assert me.cancel(scope, name) is None
     assert me.get(scope, name).status == "Canceled"
@@ -128,9 +102,7 @@ def test_a_pending_request_is_canceled(admin, arm_for, directory, subscription_i
 
 def test_deactivating_within_five_minutes_is_active_duration_too_short(arm_for, scenario, subscription_id,
                                                                       resource_group):
-    me = arm_for(scenario.user["userPrincipalName"]).authorization
+    me = arm_for(scenario.user["userPrincipalName"])
     with pytest.raises(HttpResponseError) as excinfo:
-        me.role_assignment_schedule_requests.create(
-            helpers.resource_group_scope(subscription_id, resource_group), str(uuid.uuid4()),
-            activation_body(subscription_id, scenario.user["id"], "SelfDeactivate", None))
+        deactivate(me, helpers.resource_group_scope(subscription_id, resource_group), scenario.user["id"], READER)
     assert arm_error(excinfo)[:2] == (400, "ActiveDurationTooShort")

@@ -18,8 +18,6 @@ import pytest
 from azure.mgmt.authorization.v2020_10_01.models import (
     ApprovalSettings,
     ApprovalStage,
-    RoleAssignmentScheduleRequest,
-    RoleEligibilityScheduleRequest,
     RoleManagementPolicy,
     RoleManagementPolicyApprovalRule,
     RoleManagementPolicyRuleTarget,
@@ -29,24 +27,13 @@ from azure.mgmt.authorization.v2021_01_01_preview.models import RoleAssignmentAp
 from azure.mgmt.authorization.v2022_04_01.models import Permission, RoleDefinition
 
 import helpers
-from helpers import arm_error
+from helpers import activate, arm_error, deactivate, make_eligible
 
 # Built-in "Virtual Machine Contributor": the role the custom-roles page duplicates for contractors.
 VM_CONTRIBUTOR = "9980e02c-c2be-4d73-94e8-173b1dc7cf3c"
 VM_START = "Microsoft.Compute/virtualMachines/start/action"
 # Eligibilities end: Azure's default settings for a resource role require an end (at most a year).
 ELIGIBLE_FOR = "P180D"
-
-
-def schedule(duration: str | None = None) -> dict:
-    """scheduleInfo starting now (the server's now: no startDateTime), for `duration` or for good."""
-    if duration is None:
-        return {"expiration": {"type": "NoExpiration"}}
-    return {"expiration": {"type": "AfterDuration", "duration": duration}}
-
-
-def role_id(subscription_id: str, guid: str) -> str:
-    return helpers.role_definition_id(subscription_id, guid)
 
 
 def allowed(blocks: list[tuple[list[str], list[str]]], action: str) -> bool:
@@ -145,19 +132,13 @@ def test_an_employee_activates_the_builtin_role_without_approval(server, admin, 
                                                                  subscription_id, resource_group):
     employee = directory.create_user("employee")
     scope = helpers.subscription_scope(subscription_id)
-    eligibility = admin.authorization.role_eligibility_schedule_requests.create(
-        scope, str(uuid.uuid4()), RoleEligibilityScheduleRequest(
-            principal_id=employee["id"], role_definition_id=role_id(subscription_id, VM_CONTRIBUTOR),
-            request_type="AdminAssign", justification="employees are eligible", schedule_info=schedule(ELIGIBLE_FOR)))
+    eligibility = make_eligible(admin, scope, employee["id"], VM_CONTRIBUTOR, ELIGIBLE_FOR, "employees are eligible")
     assert eligibility.status == "Provisioned"
 
     me = arm_for(employee["userPrincipalName"])
     assert not allowed(at_group(me, resource_group), VM_START)
     group_scope = helpers.resource_group_scope(subscription_id, resource_group)
-    activation = me.authorization.role_assignment_schedule_requests.create(
-        group_scope, str(uuid.uuid4()), RoleAssignmentScheduleRequest(
-            principal_id=employee["id"], role_definition_id=role_id(subscription_id, VM_CONTRIBUTOR),
-            request_type="SelfActivate", justification="patching the VMs", schedule_info=schedule("PT1H")))
+    activation = activate(me, group_scope, employee["id"], VM_CONTRIBUTOR, "PT1H", "patching the VMs")
     assert activation.status == "Provisioned", activation.status
     assert allowed(at_group(me, resource_group), VM_START)
     instances = [i for i in me.authorization.role_assignment_schedule_instances.list_for_scope(
@@ -171,11 +152,7 @@ def test_a_contractor_activates_at_a_resource_group_with_approval_then_deactivat
     contractor = directory.create_user("contractor")
     sub_scope = helpers.subscription_scope(subscription_id)
     group_scope = helpers.resource_group_scope(subscription_id, resource_group)
-    role = role_id(subscription_id, contractor_role)
-    eligible = admin.authorization.role_eligibility_schedule_requests.create(
-        sub_scope, str(uuid.uuid4()), RoleEligibilityScheduleRequest(
-            principal_id=contractor["id"], role_definition_id=role, request_type="AdminAssign",
-            justification="six-month contract", schedule_info=schedule(ELIGIBLE_FOR)))
+    eligible = make_eligible(admin, sub_scope, contractor["id"], contractor_role, ELIGIBLE_FOR, "six-month contract")
     assert eligible.status == "Provisioned"
 
     me = arm_for(contractor["userPrincipalName"])
@@ -183,10 +160,8 @@ def test_a_contractor_activates_at_a_resource_group_with_approval_then_deactivat
 
     # Activation at the resource group below the eligibility's subscription waits for approval.
     request_name = str(uuid.uuid4())
-    pending = me.authorization.role_assignment_schedule_requests.create(
-        group_scope, request_name, RoleAssignmentScheduleRequest(
-            principal_id=contractor["id"], role_definition_id=role, request_type="SelfActivate",
-            justification="maintenance window", schedule_info=schedule("PT1H")))
+    pending = activate(me, group_scope, contractor["id"], contractor_role, "PT1H", "maintenance window",
+                       name=request_name)
     assert pending.status == "PendingApproval", pending.status
     assert pending.approval_id, "a pending request names its approval"
     assert not allowed(at_group(me, resource_group), VM_START)
@@ -214,14 +189,12 @@ def test_a_contractor_activates_at_a_resource_group_with_approval_then_deactivat
     assert not allowed(at_subscription(me, subscription_id), VM_START)
 
     # Deactivation within 5 minutes of activation is refused; after them it ends the access.
-    deactivate = RoleAssignmentScheduleRequest(principal_id=contractor["id"], role_definition_id=role,
-                                               request_type="SelfDeactivate")
     with pytest.raises(Exception) as too_soon:
-        me.authorization.role_assignment_schedule_requests.create(group_scope, str(uuid.uuid4()), deactivate)
+        deactivate(me, group_scope, contractor["id"], contractor_role)
     status, code, _ = arm_error(too_soon)
     assert (status, code) == (400, "ActiveDurationTooShort"), (status, code)
     server.advance(6)
-    done = me.authorization.role_assignment_schedule_requests.create(group_scope, str(uuid.uuid4()), deactivate)
+    done = deactivate(me, group_scope, contractor["id"], contractor_role)
     assert done.status in ("Revoked", "Provisioned"), done.status
     assert not allowed(at_group(me, resource_group), VM_START)
 
@@ -239,16 +212,9 @@ def test_an_activation_ends_at_its_exact_expiry(server, admin, arm_for, director
                                                resource_group):
     person = directory.create_user("shortlived")
     scope = helpers.subscription_scope(subscription_id)
-    role = role_id(subscription_id, VM_CONTRIBUTOR)
-    admin.authorization.role_eligibility_schedule_requests.create(
-        scope, str(uuid.uuid4()), RoleEligibilityScheduleRequest(
-            principal_id=person["id"], role_definition_id=role, request_type="AdminAssign",
-            justification="eligible", schedule_info=schedule(ELIGIBLE_FOR)))
+    make_eligible(admin, scope, person["id"], VM_CONTRIBUTOR, ELIGIBLE_FOR, "eligible")
     me = arm_for(person["userPrincipalName"])
-    activation = me.authorization.role_assignment_schedule_requests.create(
-        scope, str(uuid.uuid4()), RoleAssignmentScheduleRequest(
-            principal_id=person["id"], role_definition_id=role, request_type="SelfActivate",
-            justification="ten minutes", schedule_info=schedule("PT10M")))
+    activation = activate(me, scope, person["id"], VM_CONTRIBUTOR, "PT10M", "ten minutes")
     assert activation.status == "Provisioned", activation.status
     assert allowed(at_group(me, resource_group), VM_START)
     [instance] = [i for i in me.authorization.role_assignment_schedule_instances.list_for_scope(

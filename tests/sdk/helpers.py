@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Optional
 
 from kiota_abstractions.base_request_configuration import RequestConfiguration
+from kiota_checks import unparsed_properties  # noqa: F401  (shared with tests/sdk_beta)
 from msgraph.generated.models.expiration_pattern import ExpirationPattern
 from msgraph.generated.models.expiration_pattern_type import ExpirationPatternType
 from msgraph.generated.models.request_schedule import RequestSchedule
@@ -97,28 +98,16 @@ def make_eligible(admin, run, principal_id: str, role_id: str) -> None:
         eligibility_request(UnifiedRoleScheduleRequestActions.AdminAssign, principal_id, role_id, no_expiration())))
 
 
-def unparsed_properties(obj, path: str = "$") -> list[str]:
-    """Properties of a parsed SDK model that landed in `additional_data` instead of typed fields.
+def activate(client, run, principal_id: str, role_id: str, duration="PT1H", justification: Optional[str] = "SDK test",
+             ticket: Optional[TicketInfo] = None) -> UnifiedRoleAssignmentScheduleRequest:
+    """`client`, signed in as `principal_id`, self-activates its eligibility for `role_id` for
+    `duration` (ISO 8601, or a timedelta as Kiota writes it) from now (SDK call)."""
+    return run(client.role_management.directory.role_assignment_schedule_requests.post(assignment_request(
+        UnifiedRoleScheduleRequestActions.SelfActivate, principal_id, role_id, after_duration(duration),
+        justification, ticket)))
 
-    Kiota puts any JSON property it has no deserializer for into `additional_data`; for a
-    wire-compatible server that means wrong casing, a wrong type name, or a missing
-    `@odata.type` on a derived type. Annotations (`@odata.*`) are ignored.
-    """
-    from kiota_abstractions.serialization import Parsable
 
-    found: list[str] = []
-    if isinstance(obj, (list, tuple)):
-        for i, item in enumerate(obj):
-            found += unparsed_properties(item, f"{path}[{i}]")
-        return found
-    if not isinstance(obj, Parsable):
-        return found
-    for key in (getattr(obj, "additional_data", None) or {}):
-        if not key.startswith("@"):
-            found.append(f"{path}.{key}")
-    for name, value in vars(obj).items():
-        if name in ("additional_data", "backing_store"):
-            continue
-        if isinstance(value, (Parsable, list, tuple)):
-            found += unparsed_properties(value, f"{path}.{name}")
-    return found
+def deactivate(client, run, principal_id: str, role_id: str) -> UnifiedRoleAssignmentScheduleRequest:
+    """`client`, signed in as `principal_id`, ends its activation of `role_id` (SDK call)."""
+    return run(client.role_management.directory.role_assignment_schedule_requests.post(assignment_request(
+        UnifiedRoleScheduleRequestActions.SelfDeactivate, principal_id, role_id, None, None)))

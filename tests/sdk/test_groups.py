@@ -8,7 +8,6 @@ from kiota_abstractions.base_request_configuration import RequestConfiguration
 from kiota_abstractions.headers_collection import HeadersCollection
 from msgraph.generated.models.group import Group
 from msgraph.generated.models.reference_create import ReferenceCreate
-from msgraph.generated.models.unified_role_schedule_request_actions import UnifiedRoleScheduleRequestActions as A
 from msgraph.generated.models.user import User
 from msgraph.generated.role_management.directory.role_assignments.role_assignments_request_builder import (
     RoleAssignmentsRequestBuilder,
@@ -18,10 +17,8 @@ from msgraph.generated.users.users_request_builder import UsersRequestBuilder
 
 from helpers import (
     CLOUD_APPLICATION_ADMINISTRATOR,
-    after_duration,
-    assignment_request,
-    eligibility_request,
-    no_expiration,
+    activate,
+    make_eligible,
     query,
 )
 
@@ -56,8 +53,7 @@ def test_eligibility_through_group_and_expanded_principal(admin, server, client_
     user = new_user("viagroup")
     run(admin.groups.by_group_id(group.id).members.ref.post(
         ReferenceCreate(odata_id=f"{server.base_url}/directoryObjects/{user.id}")))
-    run(admin.role_management.directory.role_eligibility_schedule_requests.post(eligibility_request(
-        A.AdminAssign, group.id, CLOUD_APPLICATION_ADMINISTRATOR, no_expiration())))
+    make_eligible(admin, run, group.id, CLOUD_APPLICATION_ADMINISTRATOR)
 
     me = client_for(user.user_principal_name)
     eligible = run(me.role_management.directory.role_eligibility_schedule_instances
@@ -65,8 +61,7 @@ def test_eligibility_through_group_and_expanded_principal(admin, server, client_
     assert [(i.role_definition_id, i.member_type) for i in eligible.value] == [
         (CLOUD_APPLICATION_ADMINISTRATOR, "Group")]
 
-    req = run(me.role_management.directory.role_assignment_schedule_requests.post(assignment_request(
-        A.SelfActivate, user.id, CLOUD_APPLICATION_ADMINISTRATOR, after_duration("PT30M"), "via group")))
+    req = activate(me, run, user.id, CLOUD_APPLICATION_ADMINISTRATOR, "PT30M", "via group")
     assert req.status == "Provisioned"
     active = run(me.role_management.directory.role_assignment_schedule_instances
                  .filter_by_current_user_with_on("principal").get())

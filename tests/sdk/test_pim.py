@@ -22,9 +22,10 @@ from helpers import (
     AUTHENTICATION_ADMINISTRATOR,
     HELPDESK_ADMINISTRATOR,
     USER_ADMINISTRATOR,
+    activate,
     after_date_time,
-    after_duration,
     assignment_request,
+    deactivate,
     eligibility_request,
     make_eligible,
     no_expiration,
@@ -87,8 +88,7 @@ def test_eligibility_admin_assign_no_expiration(admin, client_for, run, new_user
 
     # Duplicate eligibility refused.
     with pytest.raises(ODataError) as err:
-        run(admin.role_management.directory.role_eligibility_schedule_requests.post(
-            eligibility_request(A.AdminAssign, user.id, USER_ADMINISTRATOR, no_expiration())))
+        make_eligible(admin, run, user.id, USER_ADMINISTRATOR)
     assert err.value.error.code == "RoleAssignmentExists"
 
 
@@ -124,9 +124,8 @@ def test_self_activate_and_deactivate(admin, client_for, run, new_user):
     make_eligible(admin, run, user.id, USER_ADMINISTRATOR)
     erin = client_for(user.user_principal_name, mfa=True)
 
-    req = run(erin.role_management.directory.role_assignment_schedule_requests.post(assignment_request(
-        A.SelfActivate, user.id, USER_ADMINISTRATOR, after_duration("PT1H"), "INC-42: reset a password",
-        ticket=TicketInfo(ticket_number="INC-42", ticket_system="ServiceNow"))))
+    req = activate(erin, run, user.id, USER_ADMINISTRATOR, "PT1H", "INC-42: reset a password",
+                   ticket=TicketInfo(ticket_number="INC-42", ticket_system="ServiceNow"))
     assert req.status == "Provisioned"
     assert req.action == A.SelfActivate
     assert req.justification == "INC-42: reset a password"
@@ -157,14 +156,12 @@ def test_self_activate_and_deactivate(admin, client_for, run, new_user):
 
     # A second activation of the same role is a duplicate.
     with pytest.raises(ODataError) as err:
-        run(erin.role_management.directory.role_assignment_schedule_requests.post(assignment_request(
-            A.SelfActivate, user.id, USER_ADMINISTRATOR, after_duration("PT1H"), "again")))
+        activate(erin, run, user.id, USER_ADMINISTRATOR, "PT1H", "again")
     assert err.value.error.code == "RoleAssignmentExists"
 
     # selfDeactivate right away: the 5-minute minimum applies.
     with pytest.raises(ODataError) as err:
-        run(erin.role_management.directory.role_assignment_schedule_requests.post(assignment_request(
-            A.SelfDeactivate, user.id, USER_ADMINISTRATOR, None, None)))
+        deactivate(erin, run, user.id, USER_ADMINISTRATOR)
     assert err.value.response_status_code == 400
     assert err.value.error.code == "ActiveDurationTooShort"
     assert "5 minutes" in err.value.error.message
@@ -175,8 +172,7 @@ def test_self_activate_needs_mfa(admin, client_for, run, new_user):
     make_eligible(admin, run, user.id, APPLICATION_ADMINISTRATOR)
     frank = client_for(user.user_principal_name, mfa=False)
     with pytest.raises(ODataError) as err:
-        run(frank.role_management.directory.role_assignment_schedule_requests.post(assignment_request(
-            A.SelfActivate, user.id, APPLICATION_ADMINISTRATOR, after_duration("PT1H"), "need it")))
+        activate(frank, run, user.id, APPLICATION_ADMINISTRATOR, "PT1H", "need it")
     assert err.value.error.code == "RoleAssignmentRequestPolicyValidationFailed"
     assert "MfaRule" in err.value.error.message
 
@@ -185,8 +181,7 @@ def test_self_activate_without_eligibility(client_for, run, new_user):
     user = new_user("gina")
     gina = client_for(user.user_principal_name)
     with pytest.raises(ODataError) as err:
-        run(gina.role_management.directory.role_assignment_schedule_requests.post(assignment_request(
-            A.SelfActivate, user.id, USER_ADMINISTRATOR, after_duration("PT1H"), "please")))
+        activate(gina, run, user.id, USER_ADMINISTRATOR, "PT1H", "please")
     assert err.value.response_status_code == 400
     assert err.value.error.code == "RoleAssignmentDoesNotExist"
 
@@ -222,8 +217,7 @@ def test_time_bound_active_admin_assign_and_early_remove(admin, client_for, run,
 
     # An admin-made assignment cannot be self-deactivated.
     with pytest.raises(ODataError) as err:
-        run(hank.role_management.directory.role_assignment_schedule_requests.post(assignment_request(
-            A.SelfDeactivate, user.id, AUTHENTICATION_ADMINISTRATOR, None, None)))
+        deactivate(hank, run, user.id, AUTHENTICATION_ADMINISTRATOR)
     assert err.value.error.code in ("RoleAssignmentDoesNotExist", "ActiveDurationTooShort")
 
     # adminRemove of a fresh assignment: refused within 5 minutes of creation. (A Revoked result
@@ -252,8 +246,7 @@ def test_timedelta_durations_as_kiota_writes_them(admin, client_for, run, new_us
     user = new_user("kiota")
     make_eligible(admin, run, user.id, USER_ADMINISTRATOR)
     me = client_for(user.user_principal_name)
-    req = run(me.role_management.directory.role_assignment_schedule_requests.post(assignment_request(
-        A.SelfActivate, user.id, USER_ADMINISTRATOR, after_duration(dt.timedelta(minutes=45)), "timedelta")))
+    req = activate(me, run, user.id, USER_ADMINISTRATOR, dt.timedelta(minutes=45), "timedelta")
     assert req.status == "Provisioned"
     assert req.schedule_info.expiration.duration == dt.timedelta(minutes=45)
 
@@ -262,12 +255,10 @@ def test_removal_after_five_minutes_is_revoked(admin, server, client_for, run, n
     """adminRemove and selfDeactivate answer status Revoked once the 5 minutes have passed."""
     user = new_user("revoked")
     make_eligible(admin, run, user.id, USER_ADMINISTRATOR)
-    mine = client_for(user.user_principal_name).role_management.directory
-    run(mine.role_assignment_schedule_requests.post(
-        assignment_request(A.SelfActivate, user.id, USER_ADMINISTRATOR, after_duration("PT1H"))))
+    me = client_for(user.user_principal_name)
+    activate(me, run, user.id, USER_ADMINISTRATOR)
     server.advance(6)
-    deactivated = run(mine.role_assignment_schedule_requests.post(
-        assignment_request(A.SelfDeactivate, user.id, USER_ADMINISTRATOR, justification=None)))
+    deactivated = deactivate(me, run, user.id, USER_ADMINISTRATOR)
     assert deactivated.status == "Revoked"
     removed = run(admin.role_management.directory.role_eligibility_schedule_requests.post(
         eligibility_request(A.AdminRemove, user.id, USER_ADMINISTRATOR, justification=None)))

@@ -37,7 +37,6 @@ from msgraph.generated.models.unified_role_management_policy_rule_target import 
 from msgraph.generated.models.unified_role_management_policy_rule_target_operations import (
     UnifiedRoleManagementPolicyRuleTargetOperations,
 )
-from msgraph.generated.models.unified_role_schedule_request_actions import UnifiedRoleScheduleRequestActions as A
 from msgraph.generated.policies.role_management_policy_assignments.role_management_policy_assignments_request_builder import (
     RoleManagementPolicyAssignmentsRequestBuilder,
 )
@@ -48,8 +47,7 @@ from helpers import (
     PASSWORD_ADMINISTRATOR,
     SECURITY_READER,
     SHAREPOINT_ADMINISTRATOR,
-    after_duration,
-    assignment_request,
+    activate,
     make_eligible,
     query,
 )
@@ -179,15 +177,13 @@ def test_expiration_rule_patch_is_enforced(admin, client_for, run, new_user):
     make_eligible(admin, run, user.id, role)
     me = client_for(user.user_principal_name)
     with pytest.raises(ODataError) as err:
-        run(me.role_management.directory.role_assignment_schedule_requests.post(assignment_request(
-            A.SelfActivate, user.id, role, after_duration("PT3H"), "three hours please")))
+        activate(me, run, user.id, role, "PT3H", "three hours please")
     assert err.value.response_status_code == 400
     assert err.value.error.code == "RoleAssignmentRequestPolicyValidationFailed"
     assert "ExpirationRule" in err.value.error.message
 
     # Within the new maximum it works.
-    ok = run(me.role_management.directory.role_assignment_schedule_requests.post(assignment_request(
-        A.SelfActivate, user.id, role, after_duration("PT90M"), "ninety minutes")))
+    ok = activate(me, run, user.id, role, "PT90M", "ninety minutes")
     assert ok.status == "Provisioned"
     assert ok.schedule_info.expiration.duration == dt.timedelta(minutes=90)
 
@@ -209,20 +205,16 @@ def test_enablement_rule_patch_is_enforced(admin, client_for, run, new_user):
     make_eligible(admin, run, user.id, role)
     me = client_for(user.user_principal_name)
     with pytest.raises(ODataError) as err:
-        run(me.role_management.directory.role_assignment_schedule_requests.post(assignment_request(
-            A.SelfActivate, user.id, role, after_duration("PT1H"), "no ticket")))
+        activate(me, run, user.id, role, "PT1H", "no ticket")
     assert err.value.error.code == "RoleAssignmentRequestPolicyValidationFailed"
     assert "TicketingRule" in err.value.error.message
     with pytest.raises(ODataError) as err:
-        run(me.role_management.directory.role_assignment_schedule_requests.post(assignment_request(
-            A.SelfActivate, user.id, role, after_duration("PT1H"), None,
-            ticket=TicketInfo(ticket_number="CHG-1", ticket_system="Jira"))))
+        activate(me, run, user.id, role, "PT1H", None, ticket=TicketInfo(ticket_number="CHG-1", ticket_system="Jira"))
     assert err.value.error.code == "RoleAssignmentRequestPolicyValidationFailed"
     assert "JustificationRule" in err.value.error.message
 
-    ok = run(me.role_management.directory.role_assignment_schedule_requests.post(assignment_request(
-        A.SelfActivate, user.id, role, after_duration("PT1H"), "with ticket",
-        ticket=TicketInfo(ticket_number="CHG-1", ticket_system="Jira"))))
+    ok = activate(me, run, user.id, role, "PT1H", "with ticket",
+                  ticket=TicketInfo(ticket_number="CHG-1", ticket_system="Jira"))
     assert ok.status == "Provisioned"
     assert ok.ticket_info.ticket_system == "Jira"
 
@@ -275,8 +267,7 @@ def test_approval_flow(admin, client_for, run, run_unchecked, new_user):
 
     make_eligible(admin, run, requester.id, role)
     me = client_for(requester.user_principal_name)
-    req = run(me.role_management.directory.role_assignment_schedule_requests.post(assignment_request(
-        A.SelfActivate, requester.id, role, after_duration("PT2H"), "quarterly review")))
+    req = activate(me, run, requester.id, role, "PT2H", "quarterly review")
     assert req.status == "PendingApproval"
     assert req.approval_id
     mine = run(me.role_management.directory.role_assignment_schedule_instances
@@ -361,8 +352,7 @@ def test_pending_activation_can_be_canceled(admin, client_for, run, new_user):
         )))
     make_eligible(admin, run, requester.id, role)
     me = client_for(requester.user_principal_name)
-    req = run(me.role_management.directory.role_assignment_schedule_requests.post(assignment_request(
-        A.SelfActivate, requester.id, role, after_duration("PT1H"), "need it")))
+    req = activate(me, run, requester.id, role, "PT1H", "need it")
     assert req.status == "PendingApproval"
     item = me.role_management.directory.role_assignment_schedule_requests.by_unified_role_assignment_schedule_request_id(
         req.id)

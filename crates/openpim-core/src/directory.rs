@@ -68,7 +68,27 @@ pub struct Group {
     pub security_enabled: bool,
     /// Set only at creation; members of such a group can hold directory roles through it.
     pub is_assignable_to_role: bool,
+    /// A Microsoft 365 group (`groupTypes: ["Unified"]`), set only at creation. It changes no
+    /// rule of OpenPIM's beyond being mail-enabled: Graph lets a Microsoft 365 group be
+    /// role-assignable (in v1.0 and beta alike) when it is also security-enabled.
+    pub unified: bool,
     pub created: Instant,
+}
+
+/// Graph's `groupTypes` member for a Microsoft 365 group.
+pub const UNIFIED: &str = "Unified";
+/// Graph's `groupTypes` member for dynamic membership, which OpenPIM does not evaluate.
+pub const DYNAMIC_MEMBERSHIP: &str = "DynamicMembership";
+
+impl Group {
+    /// Graph's `groupTypes`.
+    pub fn group_types(&self) -> Vec<String> {
+        if self.unified {
+            vec![UNIFIED.to_string()]
+        } else {
+            Vec::new()
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -120,6 +140,8 @@ pub struct NewGroup {
     pub mail_enabled: Option<bool>,
     pub security_enabled: Option<bool>,
     pub is_assignable_to_role: Option<bool>,
+    /// Graph's `groupTypes` as sent.
+    pub group_types: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -340,6 +362,12 @@ impl NewGroup {
         if !mail_enabled && !security_enabled {
             return Err(DomainError::bad_request("A group must be mail-enabled, security-enabled, or both."));
         }
+        let unified = unified(self.group_types.unwrap_or_default())?;
+        if unified && !mail_enabled {
+            return Err(DomainError::bad_request(
+                "A Microsoft 365 group (groupTypes 'Unified') must be mail-enabled: mailEnabled must be true.",
+            ));
+        }
         let mail_nickname = match self.mail_nickname {
             Some(n) => required("mailNickname", Some(n))?,
             None => nickname_from(&display_name),
@@ -352,9 +380,31 @@ impl NewGroup {
             mail_enabled,
             security_enabled,
             is_assignable_to_role,
+            unified,
             created: now,
         })
     }
+}
+
+/// Reads `groupTypes`: empty (a security or distribution group) or `Unified` (a Microsoft 365
+/// group), as Graph spells them in any casing. Dynamic membership rules are not evaluated here,
+/// so such a group is refused rather than created with members nobody maintains.
+fn unified(group_types: Vec<String>) -> DomainResult<bool> {
+    let mut unified = false;
+    for t in group_types {
+        if t.eq_ignore_ascii_case(UNIFIED) {
+            unified = true;
+        } else if t.eq_ignore_ascii_case(DYNAMIC_MEMBERSHIP) {
+            return Err(DomainError::bad_request(
+                "Dynamic membership groups (groupTypes 'DynamicMembership') are not supported.",
+            ));
+        } else {
+            return Err(DomainError::bad_request(format!(
+                "Invalid value '{t}' in groupTypes: the supported values are 'Unified' or none."
+            )));
+        }
+    }
+    Ok(unified)
 }
 
 impl GroupPatch {
@@ -384,6 +434,9 @@ impl GroupPatch {
         }
         if next.is_assignable_to_role && !next.security_enabled {
             return Err(DomainError::bad_request("A role-assignable group must stay security-enabled."));
+        }
+        if next.unified && !next.mail_enabled {
+            return Err(DomainError::bad_request("A Microsoft 365 group must stay mail-enabled."));
         }
         if !next.mail_enabled && !next.security_enabled {
             return Err(DomainError::bad_request("A group must be mail-enabled, security-enabled, or both."));
@@ -535,6 +588,32 @@ mod tests {
         assert_eq!((next.display_name.as_str(), next.description.as_deref(), next.id), ("East", None, unit.id));
         // Nothing sent, nothing changed.
         assert_eq!(AdministrativeUnitPatch::default().apply(&unit).unwrap(), unit);
+    }
+
+    #[test]
+    fn microsoft_365_groups_can_be_role_assignable_and_stay_mail_enabled() {
+        let new = |group_types: Vec<&str>, mail_enabled| NewGroup {
+            display_name: Some("Contoso_Helpdesk_Administrators".into()),
+            mail_enabled: Some(mail_enabled),
+            security_enabled: Some(true),
+            is_assignable_to_role: Some(true),
+            group_types: Some(group_types.into_iter().map(String::from).collect()),
+            ..Default::default()
+        };
+        let g = new(vec!["unified"], true).build(ObjectId::new_v4(), now()).unwrap();
+        assert!(g.unified && g.is_assignable_to_role);
+        assert_eq!(g.group_types(), ["Unified"]);
+        let e = GroupPatch { mail_enabled: Some(false), ..Default::default() }.apply(&g).unwrap_err();
+        assert!(e.message.contains("mail-enabled"), "{e}");
+
+        let e = new(vec!["Unified"], false).build(ObjectId::new_v4(), now()).unwrap_err();
+        assert!(e.message.contains("mailEnabled"), "{e}");
+        let e = new(vec!["Unified", "DynamicMembership"], true).build(ObjectId::new_v4(), now()).unwrap_err();
+        assert!(e.message.contains("DynamicMembership"), "{e}");
+        let e = new(vec!["Team"], true).build(ObjectId::new_v4(), now()).unwrap_err();
+        assert!(e.message.contains("'Team'"), "{e}");
+        let plain = new(vec![], true).build(ObjectId::new_v4(), now()).unwrap();
+        assert!(!plain.unified && plain.group_types().is_empty());
     }
 
     #[test]

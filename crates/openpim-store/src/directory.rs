@@ -51,6 +51,7 @@ fn decode_group(r: &AnyRow) -> StoreResult<Group> {
         mail_enabled: r.bool("mail_enabled")?,
         security_enabled: r.bool("security_enabled")?,
         is_assignable_to_role: r.bool("is_assignable_to_role")?,
+        unified: r.bool("is_unified")?,
         created: r.time("created_at")?,
     })
 }
@@ -390,7 +391,7 @@ impl WriteTx<'_> {
     pub async fn insert_group(&mut self, g: &Group) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO directory_groups (id, display_name, description, mail_nickname, mail_enabled, \
-             security_enabled, is_assignable_to_role, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)",
+             security_enabled, is_assignable_to_role, is_unified, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)",
         )
         .bind(id_text(g.id))
         .bind(g.display_name.clone())
@@ -399,6 +400,7 @@ impl WriteTx<'_> {
         .bind(flag(g.mail_enabled))
         .bind(flag(g.security_enabled))
         .bind(flag(g.is_assignable_to_role))
+        .bind(flag(g.unified))
         .bind(micros(g.created))
         .execute(self.conn())
         .await

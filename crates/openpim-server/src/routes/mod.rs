@@ -1,5 +1,5 @@
-//! The Graph routes, served under `/v1.0` and `/beta`. Each handler parses, authorises, calls one core operation, persists
-//! through the one write path, and renders.
+//! The Graph routes, served under `/v1.0` and `/beta`. Each handler parses, authorises, calls
+//! one core operation, persists through the one write path, and renders.
 
 mod access_check;
 mod approvals;

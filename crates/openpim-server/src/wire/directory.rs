@@ -47,7 +47,7 @@ pub fn group(g: &Group) -> Value {
         mail_enabled: g.mail_enabled,
         security_enabled: g.security_enabled,
         is_assignable_to_role: g.is_assignable_to_role,
-        group_types: vec![],
+        group_types: g.group_types(),
         visibility: g.is_assignable_to_role.then(|| "Private".to_string()),
         created_date_time: g.created,
     })
@@ -193,14 +193,8 @@ pub fn read_new_group(mut b: Body) -> ApiResult<NewGroup> {
         mail_enabled: b.bool("mailEnabled")?,
         security_enabled: b.bool("securityEnabled")?,
         is_assignable_to_role: b.bool("isAssignableToRole")?,
+        group_types: b.string_list("groupTypes")?,
     };
-    if let Some(types) = b.string_list("groupTypes")? {
-        if !types.is_empty() {
-            return Err(crate::error::ApiError::bad_request(
-                "Only security groups are supported: groupTypes must be empty.",
-            ));
-        }
-    }
     b.ignore("visibility");
     b.finish()?;
     Ok(new)

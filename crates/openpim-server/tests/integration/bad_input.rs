@@ -144,7 +144,7 @@ async fn bad_paths_and_methods() {
     }
 
     // (`/` itself is the web UI, tested in ui.rs.)
-    for path in ["/v1.0/nothing", "/v2.0/users", "/beta/users", "/v1.0/users/x/y/z", "/nothing"] {
+    for path in ["/v1.0/nothing", "/v2.0/users", "/beta/nothing", "/v1.0/users/x/y/z", "/nothing"] {
         let (status, body) = ts.client.get(path, &admin).await;
         assert_graph_error(status, &body, 404, "UnknownError");
     }

@@ -263,3 +263,153 @@ async fn unknown_beta_paths_are_graph_404s_and_casing_does_not_matter() {
     );
     w.pim.stop().await;
 }
+
+// ---------------------------------------------------------------- Microsoft 365 groups
+
+/// Graph creates role-assignable Microsoft 365 groups in v1.0 and beta alike (v1.0's "Create
+/// group" documents a `Unified`, mail-enabled, role-assignable group too).
+#[tokio::test]
+async fn microsoft_365_groups_can_be_role_assignable_under_both_versions() {
+    let w = World::new().await;
+    let admin = w.pim.admin_token();
+    for (version, nickname) in [("v1.0", "m365v1"), ("beta", "m365beta")] {
+        let (status, g) = w
+            .pim
+            .client
+            .post(
+                &format!("/{version}/groups"),
+                &admin,
+                json!({"displayName": nickname, "groupTypes": ["Unified"], "mailEnabled": true,
+                       "securityEnabled": true, "mailNickname": nickname, "isAssignableToRole": true}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{version}: {g}");
+        assert_eq!(g["groupTypes"], json!(["Unified"]), "{g}");
+        assert_eq!(
+            (&g["mailEnabled"], &g["securityEnabled"], &g["isAssignableToRole"]),
+            (&json!(true), &json!(true), &json!(true))
+        );
+        let id = g["id"].as_str().unwrap();
+        let (status, read) = w.pim.client.get(&format!("/{version}/groups/{id}"), &admin).await;
+        assert_eq!(status, StatusCode::OK, "{read}");
+        assert_eq!(read["groupTypes"], json!(["Unified"]), "stored: {read}");
+        // It stays mail-enabled, and holds roles like any role-assignable group.
+        let (status, body) =
+            w.pim.client.patch(&format!("/{version}/groups/{id}"), &admin, json!({"mailEnabled": false})).await;
+        assert_graph_error(status, &body, 400, "Request_BadRequest");
+        w.pim.client.post(&format!("/{version}/groups/{id}/members/$ref"), &admin, common::reference(&w.bob)).await;
+        let (status, body) = w
+            .pim
+            .client
+            .post(
+                &format!("/{version}/roleManagement/directory/roleAssignments"),
+                &admin,
+                json!({"principalId": id, "roleDefinitionId": HELPDESK_ADMINISTRATOR, "directoryScopeId": "/"}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    let before = w.pim.list("/v1.0/groups", &admin).await.len();
+    for bad in [
+        json!({"displayName": "x", "groupTypes": ["Unified"], "mailEnabled": false, "securityEnabled": true, "mailNickname": "x"}),
+        json!({"displayName": "x", "groupTypes": ["DynamicMembership"], "mailEnabled": false, "securityEnabled": true, "mailNickname": "x"}),
+        json!({"displayName": "x", "groupTypes": ["Team"], "mailEnabled": true, "securityEnabled": true, "mailNickname": "x"}),
+        json!({"displayName": "x", "groupTypes": "Unified", "mailEnabled": true, "securityEnabled": true, "mailNickname": "x"}),
+    ] {
+        let (status, body) = w.pim.client.post("/beta/groups", &admin, bad.clone()).await;
+        assert_graph_error(status, &body, 400, "Request_BadRequest");
+    }
+    assert_eq!(w.pim.list("/v1.0/groups", &admin).await.len(), before, "refused groups were not created");
+    w.pim.stop().await;
+}
+
+// ---------------------------------------------------------------- seed replay
+
+/// "Remove role assignments from a group in Azure Active Directory" (MicrosoftDocs/azure-docs,
+/// articles/active-directory/roles/groups-remove-assignment.md, section "Microsoft Graph API"):
+/// its four requests, as printed. The document's group body is not valid JSON (a comma missing
+/// after `"securityEnabled": true`, one too many after `"isAssignableToRole": true`); it is sent
+/// once as printed (Graph refuses it, nothing is created) and then with only those two commas
+/// mended. The placeholders `{object-id-of-group}`, `{role-definition-id}` and
+/// `{role-assignment-id}` take the ids the earlier answers gave.
+const SEED_GROUP_AS_PRINTED: &str = r#"{
+"description": "This group is assigned to Helpdesk Administrator built-in role of Azure AD",
+"displayName": "Contoso_Helpdesk_Administrators",
+"groupTypes": [
+"Unified"
+],
+"mailEnabled": true,
+"securityEnabled": true
+"mailNickname": "contosohelpdeskadministrators",
+"isAssignableToRole": true,
+}"#;
+const SEED_ROLE_LOOKUP: &str =
+    "/beta/roleManagement/directory/roleDefinitions?$filter=displayName+eq+'Helpdesk Administrator'";
+const SEED_ASSIGNMENT: &str = r#"{
+"principalId":"{object-id-of-group}",
+"roleDefinitionId":"{role-definition-id}",
+"directoryScopeId":"/"
+}"#;
+
+/// The document's JSON with its two comma slips mended, and nothing else changed.
+fn mended(printed: &str) -> String {
+    printed.replace("\"securityEnabled\": true\n", "\"securityEnabled\": true,\n").replace("true,\n}", "true\n}")
+}
+
+#[tokio::test]
+async fn seed_remove_role_assignments_from_a_group_replays_under_beta() {
+    let pim = Pim::start().await;
+    let admin = pim.admin_token();
+    let raw_post = |path: &'static str, body: String| {
+        let req = pim.client.request(reqwest::Method::POST, path, Some(&admin));
+        pim.client.send(req.header("Content-Type", "application/json").body(body))
+    };
+    let groups_before = pim.list("/beta/groups", &admin).await.len();
+
+    // As printed: malformed JSON is a Graph 400, and no group appears.
+    let r = raw_post("/beta/groups", SEED_GROUP_AS_PRINTED.to_string()).await;
+    assert_graph_error(r.status, &r.body, 400, "Request_BadRequest");
+    assert_eq!(pim.list("/beta/groups", &admin).await.len(), groups_before);
+
+    // POST https://graph.microsoft.com/beta/groups
+    let body = mended(SEED_GROUP_AS_PRINTED);
+    serde_json::from_str::<Value>(&body).expect("the mended body is JSON");
+    let r = raw_post("/beta/groups", body).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let group = r.body["id"].as_str().expect("group id").to_string();
+    assert_eq!(r.body["groupTypes"], json!(["Unified"]));
+    assert_eq!(r.body["isAssignableToRole"], true);
+    assert_eq!(r.body["mailNickname"], "contosohelpdeskadministrators");
+
+    // GET https://graph.microsoft.com/beta/roleManagement/directory/roleDefinitions?$filter=...
+    let (status, found) = pim.client.get(SEED_ROLE_LOOKUP, &admin).await;
+    assert_eq!(status, StatusCode::OK, "{found}");
+    let roles = found["value"].as_array().expect("value");
+    assert_eq!(roles.len(), 1, "{found}");
+    let role = roles[0]["id"].as_str().expect("role id").to_string();
+    assert_eq!(role, HELPDESK_ADMINISTRATOR);
+
+    // POST https://graph.microsoft.com/beta/roleManagement/directory/roleAssignments
+    let body = SEED_ASSIGNMENT.replace("{object-id-of-group}", &group).replace("{role-definition-id}", &role);
+    let r = raw_post("/beta/roleManagement/directory/roleAssignments", body).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(
+        (r.body["principalId"].as_str(), r.body["directoryScopeId"].as_str()),
+        (Some(group.as_str()), Some("/"))
+    );
+    let assignment = r.body["id"].as_str().expect("assignment id").to_string();
+    let held = pim
+        .list(&format!("/beta/roleManagement/directory/roleAssignments?$filter=principalId eq '{group}'"), &admin)
+        .await;
+    assert_eq!(row_ids(&held), [assignment.clone()]);
+
+    // DELETE https://graph.microsoft.com/beta/roleManagement/directory/roleAssignments/{role-assignment-id}
+    let (status, body) =
+        pim.client.delete(&format!("/beta/roleManagement/directory/roleAssignments/{assignment}"), &admin).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let held = pim
+        .list(&format!("/beta/roleManagement/directory/roleAssignments?$filter=principalId eq '{group}'"), &admin)
+        .await;
+    assert!(held.is_empty(), "{held:?}");
+    pim.stop().await;
+}
