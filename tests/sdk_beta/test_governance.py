@@ -71,23 +71,29 @@ def setting_of(admin, run, role: str) -> GovernanceRoleSetting:
 
 def test_role_setting_change_is_the_v1_policy(admin, run):
     setting = setting_of(admin, run, USER_ADMINISTRATOR)
-    # The docs' example PATCH: only the list to change.
-    run(aad(admin).role_settings.by_governance_role_setting_id(setting.id).patch(GovernanceRoleSetting(
-        admin_eligible_settings=[GovernanceRuleSetting(
+    settings = aad(admin).role_settings.by_governance_role_setting_id(setting.id)
+    before = next(s for s in setting.admin_eligible_settings if s.rule_identifier == "ExpirationRule")
+    try:
+        # The docs' example PATCH: only the list to change.
+        run(settings.patch(GovernanceRoleSetting(admin_eligible_settings=[GovernanceRuleSetting(
             rule_identifier="ExpirationRule",
             setting=json.dumps({"permanentAssignment": False, "maximumGrantPeriodInMinutes": 129600}))])))
-    rule = run(admin.policies.role_management_policies.by_unified_role_management_policy_id(setting.id)
-               .rules.by_unified_role_management_policy_rule_id("Expiration_Admin_Eligibility").get())
-    assert rule.maximum_duration == dt.timedelta(days=90)
-    assert rule.is_expiration_required is True
-    again = run(aad(admin).role_settings.by_governance_role_setting_id(setting.id).get())
-    expiration = next(s for s in again.admin_eligible_settings if s.rule_identifier == "ExpirationRule")
-    assert json.loads(expiration.setting)["maximumGrantPeriodInMinutes"] == 129600
+        rule = run(admin.policies.role_management_policies.by_unified_role_management_policy_id(setting.id)
+                   .rules.by_unified_role_management_policy_rule_id("Expiration_Admin_Eligibility").get())
+        assert rule.maximum_duration == dt.timedelta(days=90)
+        assert rule.is_expiration_required is True
+        again = run(settings.get())
+        expiration = next(s for s in again.admin_eligible_settings if s.rule_identifier == "ExpirationRule")
+        assert json.loads(expiration.setting)["maximumGrantPeriodInMinutes"] == 129600
 
-    with pytest.raises(ODataError) as refused:
-        run(aad(admin).role_settings.by_governance_role_setting_id(setting.id).patch(GovernanceRoleSetting(
-            user_member_settings=[GovernanceRuleSetting(rule_identifier="MfaRule", setting="not json")])))
-    assert (refused.value.response_status_code, refused.value.error.code) == (400, "InvalidRoleSetting")
+        with pytest.raises(ODataError) as refused:
+            run(settings.patch(GovernanceRoleSetting(
+                user_member_settings=[GovernanceRuleSetting(rule_identifier="MfaRule", setting="not json")])))
+        assert (refused.value.response_status_code, refused.value.error.code) == (400, "InvalidRoleSetting")
+    finally:
+        # The session's other tests share User Administrator's settings: back as they were.
+        run(settings.patch(GovernanceRoleSetting(admin_eligible_settings=[
+            GovernanceRuleSetting(rule_identifier="ExpirationRule", setting=before.setting)])))
 
 
 def test_admin_add_user_add_user_remove_admin_remove(admin, client_for, run, server):
