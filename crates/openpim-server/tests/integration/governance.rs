@@ -255,6 +255,16 @@ async fn role_settings_are_the_v1_policy_both_ways() {
     }
     let after = w.setting_of(USER_ADMINISTRATOR).await;
     assert_eq!(setting_value(&after["userMemberSettings"], "JustificationRule"), json!({"required": true}));
+    let (status, r) = w.patch(&format!("/roleSettings/{policy}"), &admin, json!({"adminEligibleSettings": "x"})).await;
+    assert_graph_error(status, &r, 400, "Request_BadRequest");
+    let (status, r) = w
+        .patch(
+            &format!("/roleSettings/{policy}"),
+            &admin,
+            json!({"adminEligibleSettings": [{"ruleIdentifier": "ExpirationRule"}]}),
+        )
+        .await;
+    assert_graph_error(status, &r, 400, "Request_BadRequest");
     let (status, r) = w.get("/roleSettings/DirectoryRole_nope", &admin).await;
     assert_graph_error(status, &r, 400, "RoleSettingNotFound");
     let (status, r) = w
@@ -326,6 +336,29 @@ async fn admin_add_user_add_user_remove_admin_remove_over_one_engine() {
     assert_graph_error(status, &r, 400, "InvalidRoleAssignmentRequest");
     let (status, r) = w.request(&admin, w.body("AdminAdd", "Eligible", &w.alice, None)).await;
     assert_graph_error(status, &r, 400, "Request_BadRequest");
+    // Malformed bodies: a clear 400 naming the problem, nothing created.
+    let recurring = json!({"type": "Recurring", "startDateTime": rfc3339(now)});
+    let (status, r) = w.request(&admin, w.body("AdminAdd", "Eligible", &w.alice, Some(recurring))).await;
+    assert_graph_error(status, &r, 400, "InvalidRoleAssignmentRequest");
+    let both = once(now, Some(now + Duration::days(1)), Some("PT1H"));
+    let (status, r) = w.request(&admin, w.body("AdminAdd", "Eligible", &w.alice, Some(both))).await;
+    assert_graph_error(status, &r, 400, "InvalidRoleAssignmentRequest");
+    for (key, value) in [
+        ("type", json!(7)),
+        ("type", json!("AdminDelete")),
+        ("subjectId", json!("not-a-guid")),
+        ("assignmentState", json!("Permanent")),
+        ("unknownProperty", json!(true)),
+    ] {
+        let mut body = w.body("AdminAdd", "Eligible", &w.alice, Some(once(now, None, None)));
+        body[key] = value;
+        let (status, r) = w.request(&admin, body).await;
+        assert_graph_error(status, &r, 400, "Request_BadRequest");
+    }
+    let mut other = w.body("AdminAdd", "Eligible", &w.alice, Some(once(now, None, None)));
+    other["resourceId"] = json!(uuid::Uuid::new_v4());
+    let (status, r) = w.request(&admin, other).await;
+    assert_graph_error(status, &r, 400, "ResourceNotFound");
     // bob is no administrator: AdminAdd for alice is refused; nothing changed.
     let (status, r) = w.request(&w.bob_t, w.body("AdminAdd", "Eligible", &w.alice, Some(once(now, None, None)))).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{r}");
