@@ -18,6 +18,7 @@ pub mod change;
 pub mod directory;
 pub mod duration;
 pub mod error;
+pub mod governance;
 pub mod notify;
 pub mod policy;
 pub mod roles;

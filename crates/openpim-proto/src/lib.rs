@@ -15,6 +15,7 @@ pub mod collection;
 pub mod datetime;
 pub mod directory;
 pub mod error;
+pub mod governance;
 pub mod policies;
 pub mod roles;
 pub mod schedules;

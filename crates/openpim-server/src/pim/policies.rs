@@ -73,6 +73,21 @@ pub async fn list_assignments(
     Ok(s.store.list_policy_assignments(req).await?)
 }
 
+/// Every directory role's policy the reader may read, once each (the `DirectoryRole_` form of
+/// its id): all of them for a reader, those of the roles they are eligible for otherwise. For
+/// surfaces that list role settings per role (the beta governanceRoleSettings).
+pub async fn readable(s: &AppState, reader: &PolicyReader) -> ApiResult<Vec<StoredPolicy>> {
+    let all = ListRequest { filter: None, orderby: &[], top: 100_000, offset: 0, count: false };
+    let policies = s.store.list_policies(&all).await?.items.into_iter().filter(|p| p.scope_type == "DirectoryRole");
+    Ok(match reader {
+        PolicyReader::Reader(_) => policies.collect(),
+        PolicyReader::Eligible(own) => {
+            let mine = eligible_roles(s, own).await?;
+            policies.filter(|p| mine.contains(&p.role_definition_id)).collect()
+        }
+    })
+}
+
 /// One policy by id: any for a reader; for anyone else, only a role's they are eligible for (403
 /// for the others: every role has a policy, so its existence tells nothing).
 pub async fn get(s: &AppState, reader: &PolicyReader, id: &str) -> ApiResult<Option<StoredPolicy>> {
@@ -107,34 +122,55 @@ pub struct RuleChange {
     pub updated: PolicyRule,
 }
 
-/// Applies `incoming` to the rule `rule_id` of policy `policy_id`. Validated first against the
-/// rule as read so far (a bad body is refused without taking the writer), then read-modify-write
-/// inside the transaction: the other rules are written back as they are now, so concurrent
-/// PATCHes of different rules of one policy both stick.
+/// Applies `incoming` to the rule `rule_id` of policy `policy_id` (the v1.0 rule PATCH): one
+/// rule through [`update_rules`].
 pub async fn update_rule(
     s: &AppState,
-    _granted: &Granted<cap::ManageRolePolicies>,
+    granted: &Granted<cap::ManageRolePolicies>,
     caller: &Caller,
     (policy_id, existing): (&str, &PolicyRule),
-    incoming: PolicyRule,
+    mut incoming: PolicyRule,
     audit: impl FnOnce(&RuleChange) -> Audit,
 ) -> ApiResult<()> {
     let known = existing_approvers(s, &incoming.kind).await?;
+    // Validated first against the rule as read so far: a bad body is refused without taking
+    // the writer.
     apply_update(existing, incoming.clone(), &known)?;
+    incoming.id = existing.id.clone();
+    update_rules(s, granted, caller, policy_id, vec![incoming], |changes| audit(&changes[0])).await
+}
+
+/// Applies several rules (each by its id) to policy `policy_id` in one write: all of them or,
+/// when one is refused, none. Read-modify-write inside the transaction: each is validated
+/// against its current value there, and the other rules are written back as they are now, so
+/// concurrent PATCHes of different rules of one policy all stick. (The beta roleSetting PATCH
+/// changes several rules at once.)
+pub async fn update_rules(
+    s: &AppState,
+    _granted: &Granted<cap::ManageRolePolicies>,
+    caller: &Caller,
+    policy_id: &str,
+    incoming: Vec<PolicyRule>,
+    audit: impl FnOnce(&[RuleChange]) -> Audit,
+) -> ApiResult<()> {
+    let mut known = HashSet::new();
+    for rule in &incoming {
+        known.extend(existing_approvers(s, &rule.kind).await?);
+    }
     let now = s.now();
     let mut tx = s.store.begin_write().await?;
-    let change = match patch_rule_in(&mut tx, policy_id, &existing.id, incoming, &known).await {
+    let changes = match patch_rules_in(&mut tx, policy_id, incoming, &known).await {
         Ok(patched) => {
             let by = (caller.id(), caller.user.display_name.as_str());
             tx.update_policy_rules(&patched.suffix, &patched.rules, by, now).await?;
-            patched.change
+            patched.changes
         }
         Err(e) => {
             tx.rollback().await?;
             return Err(e);
         }
     };
-    s.commit(tx, &audit(&change).success(caller, now)).await
+    s.commit(tx, &audit(&changes).success(caller, now)).await
 }
 
 /// Which listed approvers exist in the directory.
@@ -158,24 +194,30 @@ pub async fn existing_approvers(s: &AppState, kind: &RuleKind) -> ApiResult<Hash
     Ok(found)
 }
 
-/// A policy's rules after one PATCH.
-struct PatchedRule {
+/// A policy's rules after a PATCH.
+struct PatchedRules {
     suffix: String,
     rules: Vec<PolicyRule>,
-    change: RuleChange,
+    changes: Vec<RuleChange>,
 }
 
-/// The policy's rules with `rule_id` replaced by `incoming` applied to its current value.
-async fn patch_rule_in(
+/// The policy's rules with each of `incoming` (named by id) applied to its current value.
+async fn patch_rules_in(
     tx: &mut WriteTx<'_>,
     id: &str,
-    rule_id: &str,
-    incoming: PolicyRule,
+    incoming: Vec<PolicyRule>,
     known: &HashSet<uuid::Uuid>,
-) -> ApiResult<PatchedRule> {
+) -> ApiResult<PatchedRules> {
     let p = tx.policy_for_update(id).await?.ok_or_else(|| policy_missing(id))?;
-    let current = p.rules.iter().find(|r| r.id.eq_ignore_ascii_case(rule_id)).ok_or_else(|| rule_missing(rule_id))?;
-    let updated = apply_update(current, incoming, known)?;
-    let rules = p.rules.iter().map(|r| if r.id == updated.id { updated.clone() } else { r.clone() }).collect();
-    Ok(PatchedRule { suffix: p.suffix, rules, change: RuleChange { before: current.clone(), updated } })
+    let mut rules = p.rules;
+    let mut changes = Vec::with_capacity(incoming.len());
+    for mut rule in incoming {
+        let slot =
+            rules.iter_mut().find(|r| r.id.eq_ignore_ascii_case(&rule.id)).ok_or_else(|| rule_missing(&rule.id))?;
+        rule.id = slot.id.clone();
+        let updated = apply_update(slot, rule, known)?;
+        changes.push(RuleChange { before: slot.clone(), updated: updated.clone() });
+        *slot = updated;
+    }
+    Ok(PatchedRules { suffix: p.suffix, rules, changes })
 }

@@ -6,6 +6,7 @@ mod approvals;
 mod audit;
 mod azure_subscriptions;
 mod directory;
+pub(crate) mod governance;
 mod ops;
 mod policies;
 mod role_assignments;
@@ -86,7 +87,6 @@ impl GraphRoutes {
 
     /// A route Graph serves under `/beta` only (`path` starts with `/beta/`): it is not
     /// registered under `/v1.0`, so a v1.0 client gets Graph's 404 for it.
-    #[allow(dead_code)] // The first beta-only resources (governanceRole*) come with the gov work.
     pub(crate) fn beta_route(self, path: &'static str, method_router: MethodRouter<AppState>) -> Self {
         assert!(path.starts_with(BETA_PREFIX), "a beta-only route's pattern starts with /beta/: {path}");
         self.add(path.to_string(), GraphVersion::Beta, method_router)
@@ -209,6 +209,7 @@ pub fn graph_routes() -> GraphRoutes {
         .route("/v1.0/auditLogs/directoryAudits/{id}", get(audit::get))
         .route("/v1.0/openpim/auditLogs/directoryAudits/csv", get(audit::csv))
         .route("/openpim/azure/subscriptions/{id}", put(azure_subscriptions::put))
+        .governance()
 }
 
 /// Parses an object id from a path segment: Graph answers a malformed id with 400.

@@ -7,6 +7,7 @@ pub mod approvals;
 pub mod audit;
 pub mod body;
 pub mod directory;
+pub mod governance;
 pub mod policies;
 pub mod roles;
 pub mod schedules;

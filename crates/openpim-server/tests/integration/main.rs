@@ -34,6 +34,7 @@ mod auth;
 mod bad_input;
 mod beta;
 mod directory;
+mod governance;
 mod groups;
 mod invariants;
 mod multi_node;

@@ -1,0 +1,280 @@
+//! `privilegedAccess/{provider}[/resources/{id}]/roleAssignmentRequests`: schedule requests as
+//! governanceRoleAssignmentRequests. A POST is one engine request (`pim::requests::submit`, the
+//! same rules, approval and audit as v1.0); `cancel` is `pim::requests::cancel`; `updateRequest`
+//! is an approver's decision on the request's current approval step (`pim::approvals::decide`).
+
+use super::role_settings::nested_expands;
+use super::{beta_error, page_in_memory, pins_subject, role_definitions, subjects, Location, ALL};
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::odata::OData;
+use crate::pim::approvals::Review;
+use crate::pim::reads::RequestsOf;
+use crate::pim::requests::RequestAuthority;
+use crate::pim::{self, Visibility};
+use crate::routes::ops::no_content;
+use crate::state::AppState;
+use crate::wire::body::{Body, JsonObject};
+use crate::wire::governance as wire;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use openpim_core::approval::ReviewResult;
+use openpim_core::authz::{self, cap};
+use openpim_core::governance::request::to_action;
+use openpim_core::schedule::{Action, Kind, NewRequest, RequestStatus, ScheduleRequest, Ticket};
+use openpim_core::scope::Scope;
+use openpim_core::ObjectId;
+use openpim_odata::{EntitySchema, PropType, Property};
+use serde_json::Value;
+
+pub const CONTEXT: &str = "governanceRoleAssignmentRequests";
+const NAVIGATION: &[&str] = &["resource", "roleDefinition", "subject"];
+
+const fn p(name: &'static str, ty: PropType) -> Property {
+    Property::new(name, name, ty)
+}
+
+pub static SCHEMA: EntitySchema = EntitySchema {
+    type_name: wire::REQUEST_TYPE,
+    key_column: "id",
+    properties: &[
+        p("id", PropType::Guid),
+        p("resourceId", PropType::Guid),
+        p("roleDefinitionId", PropType::Guid),
+        p("subjectId", PropType::Guid),
+        p("linkedEligibleRoleAssignmentId", PropType::Guid),
+        p("type", PropType::String).case_insensitive(),
+        p("assignmentState", PropType::String).case_insensitive(),
+        p("requestedDateTime", PropType::DateTime),
+        p("reason", PropType::String).case_insensitive(),
+        p("status/status", PropType::String).case_insensitive(),
+        p("status/subStatus", PropType::String).case_insensitive(),
+        p("subject/id", PropType::Guid),
+        p("roleDefinition/id", PropType::Guid),
+        p("resource/id", PropType::Guid),
+    ],
+};
+
+fn request_not_found(id: &str) -> ApiError {
+    ApiError::bad_request_code(
+        "RoleAssignmentRequestNotFound",
+        format!("The role assignment request '{id}' was not found."),
+    )
+}
+
+/// The tenant: aadRoles requests are at the directory's root scope.
+fn tenant_scope() -> Scope {
+    Scope::parse("/").expect("'/' is the directory root")
+}
+
+/// The eligibility an activation (or its extension) was made from.
+async fn linked_eligible(s: &AppState, r: &ScheduleRequest) -> ApiResult<Option<ObjectId>> {
+    if r.kind != Kind::Assignment || !r.action.is_self() {
+        return Ok(None);
+    }
+    let Some(target) = r.target_schedule_id else { return Ok(None) };
+    Ok(s.store.get_schedule(Kind::Assignment, target).await?.and_then(|a| a.activated_using))
+}
+
+async fn render(s: &AppState, q: &OData, loc: &Location, r: &ScheduleRequest) -> ApiResult<Value> {
+    let mut v = wire::json(&wire::request(loc.resource, r, linked_eligible(s, r).await?));
+    if q.expands("subject") {
+        v["subject"] = subjects::render(s, r.principal_id).await?;
+    }
+    if q.expands("roleDefinition") {
+        let role = s.store.get_directory_role_definition(r.role_definition_id).await?;
+        v["roleDefinition"] = match role {
+            Some(role) => {
+                let mut d = wire::json(&wire::role_definition(loc.resource, &role));
+                if nested_expands(q, "roleDefinition", "resource") {
+                    d["resource"] = wire::json(&wire::tenant_resource(loc.resource));
+                }
+                d
+            }
+            None => Value::Null,
+        };
+    }
+    if q.expands("resource") {
+        v["resource"] = wire::json(&wire::tenant_resource(loc.resource));
+    }
+    Ok(v)
+}
+
+/// Everyone's requests for a caller who reads role assignments; their own (as principal) when
+/// the `$filter` keeps only their subject; refused otherwise.
+fn requests_of(s: &AppState, caller: &Caller, q: &OData) -> ApiResult<RequestsOf> {
+    if let Some(granted) = s.permits::<cap::ReadRoleAssignments>(caller) {
+        return Ok(RequestsOf::Everyone(granted));
+    }
+    if pins_subject(q.options.filter.as_ref(), caller.id()) {
+        return Ok(RequestsOf::Principal(authz::own_principal(caller.subject())));
+    }
+    Err(ApiError::new(
+        StatusCode::FORBIDDEN,
+        "Authorization_RequestDenied",
+        "Listing everyone's role assignment requests needs a role that reads role assignments. Filter on \
+         your own subjectId for yours.",
+    ))
+}
+
+pub async fn list(State(s): State<AppState>, caller: Caller, q: OData, loc: Location) -> ApiResult<Response> {
+    q.check_expand(wire::REQUEST_TYPE, NAVIGATION)?;
+    let of = requests_of(&s, &caller, &q)?;
+    let mut all = Vec::new();
+    for kind in [Kind::Eligibility, Kind::Assignment] {
+        let page = pim::reads::requests(&s, kind, &of, &ALL).await?;
+        all.extend(page.items.into_iter().filter(|r| r.scope.to_string() == "/"));
+    }
+    // Newest first, as the portal lists them.
+    all.sort_by_key(|r| std::cmp::Reverse(r.created));
+    let mut items = Vec::with_capacity(all.len());
+    for r in &all {
+        items.push(render(&s, &q, &loc, r).await?);
+    }
+    let (page, offset) = page_in_memory(&q, items, &SCHEMA)?;
+    Ok(q.collection(CONTEXT, page, offset))
+}
+
+/// A request by id, of either kind, if the caller may see it.
+async fn find(s: &AppState, caller: &Caller, raw: &str) -> ApiResult<ScheduleRequest> {
+    let id = ObjectId::parse_str(raw).map_err(|_| request_not_found(raw))?;
+    let vis = Visibility::for_item(s, caller);
+    for kind in [Kind::Eligibility, Kind::Assignment] {
+        if let Some(r) = pim::reads::request(s, kind, &vis, id).await? {
+            if r.scope.to_string() == "/" {
+                return Ok(r);
+            }
+        }
+    }
+    Err(request_not_found(raw))
+}
+
+pub async fn get(State(s): State<AppState>, caller: Caller, q: OData, loc: Location) -> ApiResult<Response> {
+    q.check_expand(wire::REQUEST_TYPE, NAVIGATION)?;
+    let r = find(&s, &caller, loc.id()).await?;
+    let v = render(&s, &q, &loc, &r).await?;
+    Ok(q.entity(&format!("{CONTEXT}/$entity"), v))
+}
+
+/// POST: one engine request on the caller's authority at the tenant (an administrator's when
+/// they may manage role assignments there, their own otherwise: core refuses an admin type, or
+/// a user type for someone else, on that authority). 201 with the request.
+pub async fn create(
+    State(s): State<AppState>,
+    caller: Caller,
+    q: OData,
+    loc: Location,
+    body: JsonObject,
+) -> ApiResult<Response> {
+    let req = wire::read_new_request(Body::new(body, wire::REQUEST_TYPE))?;
+    if req.resource_id != loc.resource {
+        return Err(ApiError::bad_request_code(
+            "ResourceNotFound",
+            format!(
+                "The resource '{}' was not found; aadRoles requests name the tenant '{}'.",
+                req.resource_id, loc.resource
+            ),
+        ));
+    }
+    let (action, kind) = to_action(req.ty, req.state)?;
+    let role = role_definitions::find(&s, &req.role_definition_id.to_string()).await?;
+    if s.store.find_object(req.subject_id).await?.is_none() {
+        return Err(subjects::subject_not_found(&req.subject_id.to_string()));
+    }
+    if let Some(linked) = req.linked_eligible {
+        // The engine activates from the best eligibility itself; a named one must at least exist.
+        let eligibility = s.store.get_schedule(Kind::Eligibility, linked).await?;
+        if eligibility.is_none_or(|e| e.role_definition_id != role.id) {
+            return Err(ApiError::bad_request_code(
+                "RoleAssignmentDoesNotExist",
+                format!("The eligible role assignment '{linked}' does not exist for this role."),
+            ));
+        }
+    }
+    let new = NewRequest {
+        kind,
+        action,
+        principal_id: req.subject_id,
+        role_definition_id: role.id,
+        scope: tenant_scope(),
+        justification: req.reason,
+        schedule: req.schedule,
+        ticket: Ticket::default(),
+        is_validation_only: false,
+        custom_data: None,
+    };
+    let authority = RequestAuthority::of(&s, &caller, &new.scope)?;
+    let r = pim::requests::submit(&s, &caller, &authority, new).await.map_err(beta_error)?;
+    let v = render(&s, &q, &loc, &r).await?;
+    Ok(q.created(&format!("{CONTEXT}/$entity"), v))
+}
+
+/// `cancel`: 204; `RoleAssignmentRequestNotFound` for a request the caller cannot see,
+/// `RequestCannotBeCancelled` for one no longer waiting.
+pub async fn cancel(State(s): State<AppState>, caller: Caller, loc: Location) -> ApiResult<Response> {
+    let r = find(&s, &caller, loc.id()).await?;
+    let own = authz::own_principal(caller.subject());
+    pim::requests::cancel(&s, &caller, &own, r.kind, r.id).await.map_err(|e| {
+        if e.status == StatusCode::NOT_FOUND {
+            request_not_found(loc.id())
+        } else {
+            beta_error(e)
+        }
+    })?;
+    Ok(no_content())
+}
+
+/// `updateRequest`: an approver approves (`AdminApproved`) or denies (`AdminDenied`) a request
+/// waiting for a decision; the decision is recorded on the approval's current step, with the
+/// engine's rules (listed approvers, directly or through a group; no self-approval). 204.
+pub async fn update_request(
+    State(s): State<AppState>,
+    caller: Caller,
+    loc: Location,
+    body: JsonObject,
+) -> ApiResult<Response> {
+    let decision = wire::read_update_request(Body::new(body, "microsoft.graph.updateRequestPostRequestBody"))?;
+    let not_waiting = |r: &ScheduleRequest| {
+        ApiError::bad_request_code(
+            "RequestCannotBeUpdated",
+            format!("The request '{}' is not waiting for an admin decision (subStatus PendingAdminDecision).", r.id),
+        )
+    };
+    let pending_approval = |r: &ScheduleRequest| {
+        let pending = r.status == RequestStatus::PendingApproval && r.action == Action::SelfActivate;
+        r.approval_id.as_deref().and_then(|a| ObjectId::parse_str(a).ok()).filter(|_| pending)
+    };
+    let approval_id = match find(&s, &caller, loc.id()).await {
+        Ok(r) => pending_approval(&r).ok_or_else(|| not_waiting(&r))?,
+        // An approver who does not read everyone's requests still decides the ones waiting for
+        // them: a pending activation is looked up, and the decision itself answers "not found"
+        // to anyone the approval does not concern. Anything else stays not found.
+        Err(e) => {
+            let id = ObjectId::parse_str(loc.id()).map_err(|_| e.clone())?;
+            let r = s.store.get_request(Kind::Assignment, id).await?.filter(|r| r.scope.to_string() == "/");
+            r.as_ref().and_then(pending_approval).ok_or(e)?
+        }
+    };
+    let approval = s.store.get_approval(approval_id).await?.ok_or_else(|| request_not_found(loc.id()))?;
+    let step = approval.current_step().ok_or_else(|| {
+        ApiError::bad_request_code(
+            "RequestCannotBeUpdated",
+            "The request's approval has no step waiting for a decision.",
+        )
+    })?;
+    let review = Review {
+        approval_id,
+        step_id: step.id,
+        result: if decision.decision.approves() { ReviewResult::Approve } else { ReviewResult::Deny },
+        justification: Some(decision.reason),
+    };
+    pim::approvals::decide(&s, &caller, &Visibility::for_item(&s, &caller), review).await.map_err(|e| {
+        if e.status == StatusCode::NOT_FOUND {
+            request_not_found(loc.id())
+        } else {
+            beta_error(e)
+        }
+    })?;
+    Ok(no_content())
+}
