@@ -221,7 +221,9 @@ async fn requests_awaiting(s: AppState, own: OwnPrincipal, q: OData) -> ApiResul
     q.check_expand(wire::request_type(Kind::Assignment), request_navigation(Kind::Assignment))?;
     let requests = pim::reads::requests_awaiting(&s, &own).await?;
     let mut items = Vec::with_capacity(requests.len());
-    for r in &requests {
+    // Graph's lists keep to directory scopes: Azure activations awaiting the caller are ARM's
+    // (`roleAssignmentApprovals?$filter=asApprover()`) and have no directoryScopeId to render.
+    for r in requests.iter().filter(|r| r.scope.as_arm().is_none()) {
         items.push(expand_request(&s, &q, r).await?);
     }
     Ok(q.collection(
