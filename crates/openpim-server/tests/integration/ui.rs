@@ -593,3 +593,63 @@ async fn a_member_without_a_reading_role_sees_the_role_but_not_who_holds_it() {
     assert!(!page.body.contains("Eligible assignments"));
     ts.stop().await;
 }
+
+/// The directory pages render through the partials they share with the Azure pages
+/// (`holder_sections.html`, `holder_row.html`, `eligible_card.html`, `role_row.html`) exactly as
+/// before: the same columns, forms, field names and accessible names, and nothing of Azure's.
+#[tokio::test]
+async fn directory_pages_render_the_shared_partials_as_before() {
+    let ts = TestServer::start().await;
+    let bob = ts.create_user("bob@openpim.test").await;
+    let mut admin = Browser::new(&ts.base);
+    let csrf = admin.sign_in(&ts.admin_token()).await.csrf();
+    let role = format!("/roles/{GLOBAL_READER}");
+    let added = admin
+        .submit(
+            &format!("{role}/assign"),
+            &[("csrf", &csrf), ("member", "bob@openpim.test"), ("kind", "eligible"), ("permanent", "on")],
+        )
+        .await;
+    assert!(added.body.contains("is now eligible"), "{}", added.body);
+
+    // The role's page: the holder table of a role, with its forms posting to the role.
+    let page = added.body;
+    let header = "<thead><tr><th scope=\"col\">Member</th><th scope=\"col\">Type</th><th scope=\"col\">Via</th>\
+                  <th scope=\"col\">Scope</th><th scope=\"col\">Start</th><th scope=\"col\">End</th>\
+                  <th scope=\"col\">Actions</th></tr></thead>";
+    assert!(page.contains(header), "{page}");
+    assert!(page.contains("<td data-label=\"Member\">bob (bob@openpim.test)</td>"), "{page}");
+    assert!(page.contains("<td data-label=\"Type\">User</td>"), "{page}");
+    assert!(page.contains("<td data-label=\"Scope\">Directory</td>"), "{page}");
+    assert!(page.contains(&format!("<form method=\"post\" action=\"{role}/remove\" class=\"inline\">")), "{page}");
+    assert!(page.contains(&format!("<form method=\"post\" action=\"{role}/update\" class=\"stack\">")), "{page}");
+    assert!(page.contains(&format!("<input type=\"hidden\" name=\"principal\" value=\"{bob}\">")), "{page}");
+    assert!(page.contains("<input type=\"hidden\" name=\"kind\" value=\"eligible\">"), "{page}");
+    assert!(page.contains("aria-label=\"Remove bob (bob@openpim.test)\""), "{page}");
+    assert!(page.contains("<label for=\"e0-end\">New end (UTC)</label>"), "{page}");
+    for azure_only in ["data-label=\"Role\"", "name=\"role\"", "name=\"days\"", "Settings of"] {
+        assert!(!page.contains(azure_only), "{azure_only} on a directory role's page: {page}");
+    }
+
+    // Bob's My roles: the eligible card activates at its own scope, through /activate.
+    let mut b = Browser::new(&ts.base);
+    let home = b.sign_in(&mfa_token(&ts, "bob@openpim.test")).await.body;
+    assert!(home.contains("<h3 id=\"e0-h\">Global Reader</h3>"), "{home}");
+    assert!(home.contains("<form method=\"post\" action=\"/activate\" class=\"stack\" aria-describedby=\"e0-reqs\">"));
+    assert!(home.contains("<input type=\"hidden\" name=\"scope\" value=\"/\">"), "{home}");
+    assert!(!home.contains("Activate at"), "no scope to choose: {home}");
+    assert!(!home.contains("azure-h"), "no Azure part without an Azure hierarchy: {home}");
+
+    // Activated, it is an active row with Deactivate posting to /deactivate.
+    let csrf = b.get("/").await.csrf();
+    let active = b
+        .submit(
+            "/activate",
+            &[("csrf", &csrf), ("role", GLOBAL_READER), ("scope", "/"), ("hours", "1"), ("justification", "audit")],
+        )
+        .await
+        .body;
+    assert!(active.contains("<td data-label=\"Role\">Global Reader</td>"), "{active}");
+    assert!(active.contains("<form method=\"post\" action=\"/deactivate\" class=\"inline\">"), "{active}");
+    assert!(active.contains("aria-label=\"Deactivate Global Reader\""), "{active}");
+}
