@@ -13,11 +13,6 @@ use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use time::Duration;
 
-/// The address of `pim`'s server, as the test browser takes it.
-fn base(pim: &Pim) -> String {
-    format!("http://{}", pim.server.addr)
-}
-
 fn scope_page(scope: &str) -> String {
     format!("/azure/scope?id={}", percent_encoding::utf8_percent_encode(scope, percent_encoding::NON_ALPHANUMERIC))
 }
@@ -37,7 +32,7 @@ async fn admins_browse_the_tree_and_add_update_and_remove_assignments_at_a_scope
     let admin = azure(&pim).await;
     let (alice, _) = pim.user("alice").await;
     let ops = pim.group("ops", false).await;
-    let mut b = Browser::signed_in(&base(&pim), &pim.admin_token()).await;
+    let mut b = Browser::signed_in(&pim.base(), &pim.admin_token()).await;
 
     // The navigation links to the Azure pages; the tree shows the subscriptions and their groups.
     let home = b.get("/").await;
@@ -204,7 +199,7 @@ async fn a_reader_sees_no_admin_forms_and_refusals_change_nothing() {
     let (carol, carol_token) = pim.user("carol").await;
     rbac_assign(&pim, &admin, &sub(), READER, &bob).await;
 
-    let mut b = Browser::signed_in(&base(&pim), &bob_token).await;
+    let mut b = Browser::signed_in(&pim.base(), &bob_token).await;
     let page = b.get(&scope_page(&sub())).await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     assert!(!page.body.contains("action=\"/azure/assign\""), "{}", page.body);
@@ -246,7 +241,7 @@ async fn a_reader_sees_no_admin_forms_and_refusals_change_nothing() {
     assert_eq!(no_csrf.status, StatusCode::FORBIDDEN);
 
     // Someone who cannot read role assignments there sees the API's refusal, not the rows.
-    let mut c = Browser::signed_in(&base(&pim), &carol_token).await;
+    let mut c = Browser::signed_in(&pim.base(), &carol_token).await;
     let page = c.get(&scope_page(&sub())).await;
     assert_eq!(page.status, StatusCode::FORBIDDEN, "{}", page.body);
     assert!(page.body.contains("AuthorizationFailed"), "{}", page.body);
@@ -282,7 +277,7 @@ async fn my_roles_activates_an_azure_eligibility_at_a_child_scope_and_deactivate
     .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
 
-    let mut b = Browser::signed_in(&base(&pim), &alice_token).await;
+    let mut b = Browser::signed_in(&pim.base(), &alice_token).await;
     let home = b.get("/").await;
     assert!(home.body.contains("Via: Group deployers"), "{}", home.body);
     assert_eq!(home.status, StatusCode::OK, "{}", home.body);

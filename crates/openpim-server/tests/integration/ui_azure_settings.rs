@@ -10,10 +10,6 @@ use crate::pim::Pim;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
-fn base(pim: &Pim) -> String {
-    format!("http://{}", pim.server.addr)
-}
-
 fn enc(s: &str) -> String {
     percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
 }
@@ -76,7 +72,7 @@ async fn an_owner_edits_azure_role_settings_bad_input_changes_nothing_and_a_read
     let page_path = settings_page(&subscription, READER);
     let before = rules(&pim, &admin, &subscription, READER).await;
 
-    let mut b = Browser::signed_in(&base(&pim), &pim.admin_token()).await;
+    let mut b = Browser::signed_in(&pim.base(), &pim.admin_token()).await;
     let page = b.get(&page_path).await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     assert!(page.body.contains("<form method=\"post\" action=\"/azure/settings?scope="), "{}", page.body);
@@ -177,7 +173,7 @@ async fn an_owner_edits_azure_role_settings_bad_input_changes_nothing_and_a_read
     assert_eq!(again.flash(), "Nothing changed.");
 
     // A Reader at the subscription reads the settings, without the editor...
-    let mut r = Browser::signed_in(&base(&pim), &bob_token).await;
+    let mut r = Browser::signed_in(&pim.base(), &bob_token).await;
     let read = r.get(&page_path).await;
     assert_eq!(read.status, StatusCode::OK, "{}", read.body);
     assert!(!read.body.contains("Save settings"), "{}", read.body);
@@ -217,13 +213,13 @@ async fn an_azure_activation_needing_approval_is_approved_on_the_approvals_page(
     // The admin requires approval for Reader at the subscription, by Alice or Bob.
     let subscription = sub();
     let page_path = settings_page(&subscription, READER);
-    let mut a = Browser::signed_in(&base(&pim), &pim.admin_token()).await;
+    let mut a = Browser::signed_in(&pim.base(), &pim.admin_token()).await;
     let csrf = a.get(&page_path).await.csrf();
     let saved = require_approval_by_alice_or_bob(&mut a, &page_path, &csrf).await;
     assert!(saved.flash().contains("Approval_EndUser_Assignment"), "{}", saved.flash());
 
     // Bob activates at a resource group below: pending, shown on his My roles.
-    let mut b = Browser::signed_in(&base(&pim), &bob_token).await;
+    let mut b = Browser::signed_in(&pim.base(), &bob_token).await;
     let home = b.get("/").await;
     assert!(home.body.contains("Request activation"), "{}", home.body);
     let csrf = home.csrf();
@@ -243,7 +239,7 @@ async fn an_azure_activation_needing_approval_is_approved_on_the_approvals_page(
     let own = b.get("/approvals").await;
     assert_eq!(own.status, StatusCode::OK, "{}", own.body);
     assert!(card(&own, "Reader").is_none(), "{}", own.body);
-    let mut al = Browser::signed_in(&base(&pim), &alice_token).await;
+    let mut al = Browser::signed_in(&pim.base(), &alice_token).await;
     let list = al.get("/approvals").await;
     let shown = card(&list, "Reader").unwrap_or_else(|| panic!("no card: {}", list.body));
     let (approval, stage) = (hidden(shown, "approval"), hidden(shown, "stage"));
