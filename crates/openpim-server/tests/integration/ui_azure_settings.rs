@@ -2,7 +2,8 @@
 //! the fake-clock harness: an Owner edits a role's settings at a subscription (bad input and a
 //! forged form change nothing; a Reader only reads them), and an activation that then needs
 //! approval is approved on the Approvals page, which shows its scope, while its requester sees
-//! it pending and then active. What the forms did is checked by asking the ARM API afterwards.
+//! it pending and then active (or cancels it). What the forms did is checked by asking the ARM
+//! API afterwards.
 
 use crate::arm_pim_requests::{arm_token, azure, call, make_eligible, rbac_assign, rg, sub, READER, V};
 use crate::common::ui::{Browser, Page};
@@ -283,4 +284,41 @@ async fn an_azure_activation_needing_approval_is_approved_on_the_approvals_page(
 /// Saves "require approval by Alice or Bob" with the other settings at Azure's defaults.
 async fn require_approval_by_alice_or_bob(b: &mut Browser, page_path: &str, csrf: &str) -> Page {
     b.submit(page_path, &form(csrf, &[("approval", "on"), ("approvers", "alice@openpim.test, bob@openpim.test")])).await
+}
+
+#[tokio::test]
+async fn a_pending_azure_activation_is_canceled_from_my_roles() {
+    let pim = Pim::start().await;
+    let admin = azure(&pim).await;
+    let (_alice, _) = pim.user("alice").await;
+    let (bob, bob_token) = pim.user("bob").await;
+    make_eligible(&pim, &admin, &sub(), &bob, READER, "P30D").await;
+    let subscription = sub();
+    let page_path = settings_page(&subscription, READER);
+    let mut a = Browser::signed_in(&pim.base(), &pim.admin_token()).await;
+    let csrf = a.get(&page_path).await.csrf();
+    require_approval_by_alice_or_bob(&mut a, &page_path, &csrf).await;
+
+    let mut b = Browser::signed_in(&pim.base(), &bob_token).await;
+    let csrf = b.get("/").await.csrf();
+    let pending = b
+        .submit(
+            "/azure/activate",
+            &[("csrf", &csrf), ("role", READER), ("scope", &subscription), ("hours", "1"), ("justification", "x")],
+        )
+        .await;
+    let row = pending.body.split("azure-pending-h").nth(2).expect("the pending table").to_string();
+    let (id, scope) = (hidden(&row, "id"), hidden(&row, "scope"));
+    assert!(row.contains("action=\"/azure/cancel\""), "{row}");
+    // A form naming no request changes nothing.
+    let bad = b.submit("/azure/cancel", &[("csrf", &csrf), ("id", "nonsense"), ("scope", &scope)]).await;
+    assert!(bad.flash().contains("names no Azure request"), "{}", bad.flash());
+    let canceled = b.submit("/azure/cancel", &[("csrf", &csrf), ("id", &id), ("scope", &scope)]).await;
+    assert_eq!(canceled.flash(), "The request is canceled.");
+    assert!(!canceled.body.contains("azure-pending-h"), "{}", canceled.body);
+    let path = format!("{scope}/providers/Microsoft.Authorization/roleAssignmentScheduleRequests/{id}?{V}");
+    let (status, body) = call(&pim, Method::GET, &path, &arm_token(&pim, &bob), None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["properties"]["status"], "Canceled");
+    pim.stop().await;
 }
