@@ -1,7 +1,10 @@
 // The web UI's Azure journey (issue #16), driven in Debian's Chromium by playwright-core against a
 // real `openpim serve`: the admin makes a user eligible for Reader at a subscription from the
 // "Azure resources" pages, the user activates it at a resource group below from My roles, and
-// sees it active there. Screenshots go to test-artifacts/browser/azure-*.png.
+// sees it active there. Then approvals: the admin requires approval for Contributor at the
+// subscription in the role settings editor, a contractor eligible there activates at a resource
+// group (pending), the approver approves on the Approvals page, and the contractor sees it active.
+// Screenshots go to test-artifacts/browser/azure-*.png.
 //
 // Run through scripts/test-browser.sh, which builds the binary and installs what is needed.
 
@@ -18,6 +21,9 @@ import { ADMIN, BIN, assertFlash, launchBrowser, screenshots, startServer } from
 const DANA = 'dana@openpim.local';
 const SUB = '5b0c1a2d-0000-4000-8000-00000000b016';
 const OWNER = '8e3af657-a8ff-443c-a75c-2fe8c4bcb635';
+const CONTRIBUTOR = 'b24988ac-6180-42a0-ab88-20f7382dd24c';
+const CASEY = 'casey@openpim.local';
+const AVERY = 'avery@openpim.local';
 const ARM = 'https://management.azure.com/';
 
 let server;
@@ -57,6 +63,17 @@ before(async () => {
     userPrincipalName: DANA,
     mailNickname: 'dana',
   });
+  for (const [upn, name] of [
+    [CASEY, 'Casey Contractor'],
+    [AVERY, 'Avery Approver'],
+  ]) {
+    await call('POST', '/v1.0/users', graph, {
+      accountEnabled: true,
+      displayName: name,
+      userPrincipalName: upn,
+      mailNickname: upn.split('@')[0],
+    });
+  }
   const arm = token(ADMIN, ARM);
   await call('POST', '/providers/Microsoft.Authorization/elevateAccess?api-version=2016-07-01', arm);
   await call('PUT', `/openpim/azure/subscriptions/${SUB}`, graph, { displayName: 'Production' });
@@ -129,4 +146,78 @@ test('admin makes dana eligible at a subscription; dana activates at a resource 
   assert.ok(text.includes('web'), text);
   await row.getByRole('button', { name: /Deactivate Reader/ }).waitFor();
   await snap(dana, 'dana-sees-reader-active');
+});
+
+test('admin requires approval at a subscription; casey activates at a resource group; avery approves', async () => {
+  // Set-up through the API: Casey is eligible for Contributor at the subscription.
+  const casey = await call('GET', `/v1.0/users/${CASEY}`, token(ADMIN));
+  await call(
+    'PUT',
+    `/subscriptions/${SUB}/providers/Microsoft.Authorization/roleEligibilityScheduleRequests/${randomUUID()}?api-version=2020-10-01`,
+    token(ADMIN, ARM),
+    {
+      properties: {
+        principalId: casey.id,
+        roleDefinitionId: `/subscriptions/${SUB}/providers/Microsoft.Authorization/roleDefinitions/${CONTRIBUTOR}`,
+        requestType: 'AdminAssign',
+        justification: 'contract',
+        scheduleInfo: { expiration: { type: 'AfterDuration', duration: 'P30D' } },
+      },
+    },
+  );
+
+  // 1. The admin opens Contributor's settings at the subscription and requires Avery's approval.
+  const admin = await signedIn(ADMIN);
+  await admin.getByRole('link', { name: 'Azure resources', exact: true }).click();
+  await admin.getByRole('link', { name: 'Production', exact: true }).click();
+  await admin.getByRole('link', { name: 'Settings of Contributor at this scope' }).first().click();
+  await admin.getByRole('heading', { level: 1, name: `Contributor at Subscription ${SUB}` }).waitFor();
+  await admin.getByLabel('Require approval to activate').check();
+  await admin.getByLabel('Approvers (user sign-in names or group names, comma-separated)').fill(AVERY);
+  await snap(admin, 'admin-requires-approval');
+  await admin.getByRole('button', { name: 'Save settings' }).click();
+  await assertFlash(admin, 'Saved: Approval_EndUser_Assignment.');
+  assert.equal(await admin.getByLabel('Require approval to activate').isChecked(), true);
+
+  // 2. Casey activates at the resource group: the request waits for approval.
+  const contractor = await signedIn(CASEY);
+  const card = contractor.locator('section[aria-labelledby="azure-h"] article.role', {
+    has: contractor.getByRole('heading', { name: 'Contributor', exact: true }),
+  });
+  await card.waitFor();
+  assert.ok((await card.innerText()).includes('Approval'), 'the card says approval is required');
+  await card.getByLabel('Activate at').selectOption({ label: 'Resource group web' });
+  await card.getByLabel('Duration').fill('1');
+  await card.getByLabel('Justification').fill('Hotfix 7');
+  await card.getByRole('button', { name: 'Request activation' }).click();
+  await assertFlash(contractor, 'Your activation request is waiting for approval.');
+  const pending = contractor.locator('table[aria-labelledby="azure-pending-h"] tbody tr', { hasText: 'Contributor' });
+  await pending.waitFor();
+  assert.ok((await pending.innerText()).includes('PendingApproval'));
+  await snap(contractor, 'casey-pending');
+
+  // 3. Avery sees it on the Approvals page, with its scope, and approves it.
+  const approver = await signedIn(AVERY);
+  await approver.getByRole('link', { name: 'Approvals' }).click();
+  const request = approver.locator('article.card', {
+    has: approver.getByRole('heading', { name: `Contributor for Casey Contractor (${CASEY})` }),
+  });
+  await request.waitFor();
+  const facts = await request.innerText();
+  assert.ok(facts.includes('Resource group web'), facts);
+  assert.ok(facts.includes(`/subscriptions/${SUB}/resourceGroups/web`), facts);
+  assert.ok(facts.includes('Hotfix 7'), facts);
+  await request.getByLabel('Reason').fill('Approved for the hotfix');
+  await snap(approver, 'avery-approves');
+  await request.getByRole('button', { name: 'Approve' }).click();
+  await assertFlash(approver, 'The request is approved.');
+
+  // 4. Casey's My roles: active at the resource group, nothing pending.
+  await contractor.goto(`${origin}/`);
+  const row = contractor.locator('table[aria-labelledby="azure-active-h"] tbody tr', { hasText: 'Contributor' });
+  await row.waitFor();
+  const text = await row.innerText();
+  assert.ok(text.includes('Activated') && text.includes('web'), text);
+  assert.equal(await contractor.locator('table[aria-labelledby="azure-pending-h"]').count(), 0);
+  await snap(contractor, 'casey-active');
 });

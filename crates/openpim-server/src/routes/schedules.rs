@@ -229,6 +229,9 @@ async fn requests_awaiting(s: AppState, own: OwnPrincipal, q: OData) -> ApiResul
     q.check_expand(wire::request_type(Kind::Assignment), request_navigation(Kind::Assignment))?;
     let requests = pim::reads::requests_awaiting(&s, &own).await?;
     let mut items = Vec::with_capacity(requests.len());
+    // One approver decides both worlds, so Azure roles' requests waiting for the caller are here
+    // too (an ARM scope in directoryScopeId; see expand_request), as Graph's approvals list
+    // (`roleAssignmentApprovals/filterByCurrentUser(on='approver')`) has their approvals.
     for r in &requests {
         items.push(expand_request(&s, &q, r).await?);
     }

@@ -1,4 +1,5 @@
-//! Approvals: activation requests waiting for the signed-in user's decision, with Approve/Deny.
+//! Approvals: activation requests waiting for the signed-in user's decision, with Approve/Deny:
+//! the directory's through Graph, Azure resources' through ARM (`azure_approvals`).
 
 use super::api::{seg, Api, GraphError};
 use super::page;
@@ -12,22 +13,29 @@ use axum::response::Response;
 use axum::Form;
 use openpim_core::approval::{ReviewResult, StepStatus};
 use openpim_core::schedule::ExpirationType;
+use openpim_core::scope::Scope;
 use openpim_proto::approvals::{Approval, StepDecision};
 use openpim_proto::schedules::{RequestSchedule, UnifiedRoleScheduleRequest};
 use serde::Deserialize;
 
 const RM: &str = "/v1.0/roleManagement/directory";
 
-struct Row {
-    approval_id: String,
-    requester: String,
-    role_name: String,
-    scope_label: String,
-    justification: String,
-    ticket: String,
-    window: String,
-    created: String,
-    key: String,
+/// A request waiting for the caller's decision, from either world.
+pub(super) struct Row {
+    pub approval_id: String,
+    /// Azure approvals: the stage assigned to the caller (ARM decides per stage); empty for
+    /// the directory's, whose step the decision looks up.
+    pub stage_id: String,
+    pub requester: String,
+    pub role_name: String,
+    pub scope_label: String,
+    /// Azure approvals: the scope's full path (the label names it by display name).
+    pub scope_path: String,
+    pub justification: String,
+    pub ticket: String,
+    pub window: String,
+    pub created: String,
+    pub key: String,
 }
 
 #[derive(Template)]
@@ -39,17 +47,32 @@ struct ApprovalsPage {
 
 /// "from START for 2 hours" / "from START until END", from a request's scheduleInfo.
 fn window(info: Option<&RequestSchedule>) -> String {
-    let start = match view::when(info.and_then(|i| i.start_date_time)) {
+    let Some(info) = info else { return window_of(None, None) };
+    let exp = &info.expiration;
+    let end = match exp.kind.parse() {
+        Ok(ExpirationType::AfterDuration) => Some(Ends::After(exp.duration.clone().unwrap_or_default())),
+        Ok(ExpirationType::AfterDateTime) => Some(Ends::At(exp.end_date_time)),
+        _ => None,
+    };
+    window_of(info.start_date_time, end)
+}
+
+/// How a requested window ends: after an ISO 8601 duration, or at a time.
+pub(super) enum Ends {
+    After(String),
+    At(Option<time::OffsetDateTime>),
+}
+
+/// A requested window in words (`None`: no end).
+pub(super) fn window_of(start: Option<time::OffsetDateTime>, end: Option<Ends>) -> String {
+    let start = match view::when(start) {
         s if s.is_empty() => "when approved".to_string(),
         s => format!("from {s}"),
     };
-    let Some(exp) = info.map(|i| &i.expiration) else { return format!("{start}, no end") };
-    match exp.kind.parse() {
-        Ok(ExpirationType::AfterDuration) => {
-            format!("{start} for {}", view::duration_words(exp.duration.as_deref().unwrap_or_default()))
-        }
-        Ok(ExpirationType::AfterDateTime) => format!("{start} until {}", view::when(exp.end_date_time)),
-        _ => format!("{start}, no end"),
+    match end {
+        Some(Ends::After(iso)) => format!("{start} for {}", view::duration_words(&iso)),
+        Some(Ends::At(t)) => format!("{start} until {}", view::when(t)),
+        None => format!("{start}, no end"),
     }
 }
 
@@ -66,8 +89,11 @@ pub async fn page(State(ui): State<UiState>, session: Session) -> Response {
         Ok(r) => r,
         Err(e) => return page::load_failed(&session, chrome, &e),
     };
-    let rows = requests
+    // Graph's approver list carries Azure roles' requests too; the page reads those through ARM
+    // (`azure_approvals::rows`), which names the stage to decide.
+    let mut rows: Vec<Row> = requests
         .iter()
+        .filter(|r| matches!(Scope::parse(&r.directory_scope_id), Ok(Scope::Directory(_))))
         .enumerate()
         .map(|(i, r)| {
             let p = r.principal.as_ref();
@@ -80,6 +106,7 @@ pub async fn page(State(ui): State<UiState>, session: Session) -> Response {
                 .join(" ");
             Row {
                 approval_id: r.approval_id.clone().unwrap_or_default(),
+                stage_id: String::new(),
                 requester: format!(
                     "{} ({})",
                     p.map(|p| p.display_name()).unwrap_or_default(),
@@ -87,6 +114,7 @@ pub async fn page(State(ui): State<UiState>, session: Session) -> Response {
                 ),
                 role_name: r.role_definition.as_ref().map(|d| d.display_name.clone()).unwrap_or_default(),
                 scope_label: view::scope_label(&r.directory_scope_id),
+                scope_path: String::new(),
                 justification: r.justification.clone().unwrap_or_default(),
                 ticket,
                 window: window(r.schedule_info.as_ref()),
@@ -95,6 +123,11 @@ pub async fn page(State(ui): State<UiState>, session: Session) -> Response {
             }
         })
         .collect();
+    // Azure activations wait here too.
+    match super::azure_approvals::rows(&ui, &session, rows.len()).await {
+        Ok(azure) => rows.extend(azure),
+        Err(e) => return page::load_failed(&session, chrome, &e),
+    }
     session.finish(view::render(StatusCode::OK, &ApprovalsPage { page: chrome, rows }))
 }
 
@@ -103,6 +136,8 @@ pub async fn page(State(ui): State<UiState>, session: Session) -> Response {
 pub struct DecideForm {
     csrf: String,
     approval: String,
+    /// Set for an Azure approval (its stage assigned to the caller).
+    stage: String,
     decision: String,
     reason: String,
 }
@@ -119,29 +154,13 @@ pub async fn decide(State(ui): State<UiState>, session: Session, Form(f): Form<D
         "Deny" => ReviewResult::Deny,
         _ => return session.redirect("/approvals", Flash::err("Choose Approve or Deny.")),
     };
-    let api = Api::new(&ui.api, &session.token);
-    let base = format!("{RM}/roleAssignmentApprovals/{}", seg(f.approval.trim()));
-    let result = async {
-        let approval: Approval = api.get_as(&base).await?;
-        let in_progress = |s: &&openpim_proto::approvals::ApprovalStep| s.status.parse() == Ok(StepStatus::InProgress);
-        let step = approval
-            .steps
-            .iter()
-            .find(|s| s.assigned_to_me && in_progress(s))
-            .or_else(|| approval.steps.iter().find(in_progress))
-            .ok_or_else(|| GraphError {
-                status: StatusCode::BAD_REQUEST,
-                code: "ApprovalNotPending".into(),
-                message: "This request has no stage waiting for a decision.".into(),
-            })?;
-        let reason = f.reason.trim();
-        let body = StepDecision {
-            review_result: decision.to_string(),
-            justification: Some(reason).filter(|r| !r.is_empty()).map(str::to_string),
-        };
-        api.patch_with(&format!("{base}/steps/{}", step.id), &body).await
-    }
-    .await;
+    let reason = f.reason.trim();
+    let reason = Some(reason).filter(|r| !r.is_empty()).map(str::to_string);
+    let result = if f.stage.trim().is_empty() {
+        decide_directory(&ui, &session, f.approval.trim(), decision, reason).await
+    } else {
+        super::azure_approvals::decide(&ui, &session, f.approval.trim(), f.stage.trim(), decision, reason).await
+    };
     match result {
         Ok(_) => {
             let done = if decision == ReviewResult::Approve { "approved" } else { "denied" };
@@ -150,4 +169,30 @@ pub async fn decide(State(ui): State<UiState>, session: Session, Form(f): Form<D
         Err(e) if e.is_unauthenticated() => super::signin::expired(&session, &e.message),
         Err(e) => session.redirect("/approvals", Flash::graph(&e)),
     }
+}
+
+/// A directory approval: finds the step in progress assigned to the caller and PATCHes it.
+async fn decide_directory(
+    ui: &UiState,
+    session: &Session,
+    approval: &str,
+    decision: ReviewResult,
+    reason: Option<String>,
+) -> Result<(), GraphError> {
+    let api = Api::new(&ui.api, &session.token);
+    let base = format!("{RM}/roleAssignmentApprovals/{}", seg(approval));
+    let approval: Approval = api.get_as(&base).await?;
+    let in_progress = |s: &&openpim_proto::approvals::ApprovalStep| s.status.parse() == Ok(StepStatus::InProgress);
+    let step = approval
+        .steps
+        .iter()
+        .find(|s| s.assigned_to_me && in_progress(s))
+        .or_else(|| approval.steps.iter().find(in_progress))
+        .ok_or_else(|| GraphError {
+            status: StatusCode::BAD_REQUEST,
+            code: "ApprovalNotPending".into(),
+            message: "This request has no stage waiting for a decision.".into(),
+        })?;
+    let body = StepDecision { review_result: decision.to_string(), justification: reason };
+    api.patch_with(&format!("{base}/steps/{}", step.id), &body).await
 }

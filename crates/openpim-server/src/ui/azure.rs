@@ -1,6 +1,7 @@
 //! Azure resources (issue #16): the resource hierarchy as a tree, a scope's eligible and active
-//! assignments with the forms to add, update and remove them, a role's settings at a scope
-//! (read-only), and My roles' Azure part (activate at a chosen child scope, deactivate).
+//! assignments with the forms to add, update and remove them, and My roles' Azure part
+//! (activate at a chosen child scope, deactivate). A role's settings at a scope are
+//! `azure_settings`.
 //!
 //! As every page, these hold no rules: they call Azure Resource Manager's API in-process with
 //! the session's ARM-audience token (`Session::arm_token`), so Azure RBAC, the PIM engine's
@@ -9,6 +10,7 @@
 
 use super::api::{q, Api, GraphError, GraphResult};
 use super::page;
+use super::rows::{ActiveRow, EligibleRow, HolderForms, HolderRow, HolderSection, PendingRow};
 use super::session::Session;
 use super::view::{self, Chrome, Flash};
 use super::UiState;
@@ -33,8 +35,8 @@ use std::collections::{BTreeMap, HashSet};
 use uuid::Uuid;
 
 /// The api-versions the pages call (each one an area serves; see `crate::arm`).
-const PIM_V: &str = "api-version=2020-10-01";
-const RBAC_V: &str = "api-version=2022-04-01";
+pub(super) const PIM_V: &str = "api-version=2020-10-01";
+pub(super) const RBAC_V: &str = "api-version=2022-04-01";
 const MG_V: &str = "api-version=2021-04-01";
 const SUB_V: &str = "api-version=2022-12-01";
 const RG_V: &str = "api-version=2021-04-01";
@@ -44,7 +46,7 @@ const WRITE_ACTION: &str = "Microsoft.Authorization/roleAssignments/write";
 const MAX_PAGES: usize = 50;
 
 /// The session user's view of ARM.
-fn arm<'a>(ui: &'a UiState, session: &'a Session) -> Api<'a> {
+pub(super) fn arm<'a>(ui: &'a UiState, session: &'a Session) -> Api<'a> {
     Api::new(&ui.api, &session.arm_token)
 }
 
@@ -66,7 +68,7 @@ async fn list<T: DeserializeOwned>(api: &Api<'_>, path: &str) -> GraphResult<Vec
     Ok(items)
 }
 
-fn typed<T: DeserializeOwned>(v: Value) -> GraphResult<T> {
+pub(super) fn typed<T: DeserializeOwned>(v: Value) -> GraphResult<T> {
     serde_json::from_value(v).map_err(|e| {
         tracing::error!(error = %e, "an ARM answer does not fit its proto type");
         GraphError {
@@ -250,23 +252,6 @@ pub async fn tree(State(ui): State<UiState>, session: Session) -> Response {
 // ---------------------------------------------------------------------------------------------
 // A scope's page
 
-struct HolderRow {
-    key: String,
-    principal: String,
-    principal_id: String,
-    principal_type: String,
-    role_name: String,
-    role_id: String,
-    member_type: String,
-    assignment_type: String,
-    scope_label: String,
-    start: String,
-    end: String,
-    /// Direct at this very scope: the row the forms can update or remove.
-    direct_here: bool,
-    settings_href: String,
-}
-
 struct RbacRow {
     principal: String,
     principal_type: String,
@@ -286,8 +271,7 @@ struct ScopePage {
     page: Chrome,
     scope: String,
     kind: String,
-    eligible: Vec<HolderRow>,
-    active: Vec<HolderRow>,
+    sections: Vec<HolderSection>,
     rbac: Vec<RbacRow>,
     can_write: bool,
     roles: Vec<RoleOption>,
@@ -306,7 +290,7 @@ fn role_guid(raw: &str) -> String {
 
 /// Whether the permissions ARM lists for the caller at a scope allow `action` (a hint for which
 /// forms to show; the API checks again on every write).
-fn allows(perms: &Value, action: &str) -> bool {
+pub(super) fn allows(perms: &Value, action: &str) -> bool {
     let strings = |v: &Value, k: &str| -> Vec<String> {
         v[k].as_array().map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect()).unwrap_or_default()
     };
@@ -318,27 +302,32 @@ fn allows(perms: &Value, action: &str) -> bool {
     })
 }
 
-fn holder_rows(rows: &[Schedule], here: &str, prefix: &str) -> Vec<HolderRow> {
+/// The holder rows of a scope's page; the forms are offered on direct rows at this very scope
+/// when the caller may write there.
+fn holder_rows(rows: &[Schedule], here: &str, prefix: &str, can_write: bool) -> Vec<HolderRow> {
     rows.iter()
         .enumerate()
         .map(|(i, s)| {
             let p = &s.properties;
             let x = &p.expanded_properties;
             let role_id = role_guid(&p.role_definition_id);
+            let direct = p.member_type == "Direct";
             HolderRow {
                 key: format!("{prefix}{i}"),
                 principal: x.principal.display_name.clone().unwrap_or_else(|| p.principal_id.clone()),
                 principal_id: p.principal_id.clone(),
                 principal_type: p.principal_type.clone(),
                 role_name: x.role_definition.display_name.clone().unwrap_or_else(|| role_id.clone()),
-                settings_href: format!("/azure/settings?scope={}&role={}", q(here), q(&role_id)),
+                role_href: super::azure_settings::href(here, &role_id),
                 role_id,
                 member_type: p.member_type.clone(),
                 assignment_type: p.assignment_type.clone().unwrap_or_default(),
+                scope: p.scope.clone(),
                 scope_label: scope_label(&p.scope),
                 start: time_label(Some(&p.start_date_time)),
                 end: time_label(p.end_date_time.as_deref()),
-                direct_here: p.member_type == "Direct" && p.scope.eq_ignore_ascii_case(here),
+                editable: can_write && direct && p.scope.eq_ignore_ascii_case(here),
+                note: if direct { String::new() } else { p.member_type.clone() },
             }
         })
         .collect()
@@ -436,8 +425,16 @@ pub async fn scope(State(ui): State<UiState>, session: Session, Query(query): Qu
     let page = ScopePage {
         page: chrome,
         kind: crate::azure::pim::scope_type(&at),
-        eligible: holder_rows(&eligible, &here, "e"),
-        active: holder_rows(&active, &here, "a"),
+        sections: HolderSection::pair(
+            holder_rows(&eligible, &here, "e", can_write),
+            holder_rows(&active, &here, "a", can_write),
+            HolderForms {
+                remove_action: "/azure/remove".into(),
+                update_action: "/azure/update".into(),
+                with_role: true,
+                update_days: true,
+            },
+        ),
         rbac,
         can_write,
         roles,
@@ -614,149 +611,28 @@ pub async fn remove(State(ui): State<UiState>, session: Session, Form(f): Form<A
 }
 
 // ---------------------------------------------------------------------------------------------
-// Role settings at a scope (read-only)
-
-struct RuleRow {
-    name: String,
-    value: String,
-}
-
-#[derive(Template)]
-#[template(path = "azure_settings.html")]
-struct SettingsPage {
-    page: Chrome,
-    scope: String,
-    scope_href: String,
-    changed: bool,
-    rules: Vec<RuleRow>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-pub struct SettingsQuery {
-    scope: String,
-    role: String,
-}
-
-fn yes_no(b: bool) -> String {
-    if b { "Yes" } else { "No" }.to_string()
-}
-
-fn expiry(required: bool, max: time::Duration) -> String {
-    if required {
-        format!("Required, at most {}", view::duration_words(&openpim_core::duration::format(max)))
-    } else {
-        "Permanent allowed".to_string()
-    }
-}
-
-/// A role's settings at a scope, read-only: OpenPIM has no write path for Azure role settings
-/// in the UI yet. The page is shown to callers the API lets read the PIM rows at the scope
-/// (`roleEligibilityScheduleInstances` answers them); the rules are the ones the engine applies
-/// (`Store::arm_policy`, else Azure's defaults).
-pub async fn settings(State(ui): State<UiState>, session: Session, Query(query): Query<SettingsQuery>) -> Response {
-    let (mut chrome, _) = match page::start(&ui, &session, "azure", "Role settings").await {
-        Ok(x) => x,
-        Err(resp) => return resp,
-    };
-    let bad = |m: String| GraphError { status: StatusCode::BAD_REQUEST, code: "InvalidRequest".into(), message: m };
-    let Ok(at) = ArmScope::parse(query.scope.trim()) else {
-        return page::load_failed(&session, chrome, &bad("The page names no Azure scope.".into()));
-    };
-    let Ok(role) = Uuid::parse_str(query.role.trim()) else {
-        return page::load_failed(&session, chrome, &bad("The page names no role.".into()));
-    };
-    let api = arm(&ui, &session);
-    let here = at.as_str().to_string();
-    let loaded = async {
-        // The API's read check at the scope stands for this page's.
-        let instances = at.collection_id("roleEligibilityScheduleInstances");
-        api.get(&format!("{instances}?{PIM_V}&$filter={}", q("atScope()"))).await?;
-        let def: RoleDefinition =
-            typed(api.get(&format!("{}?{RBAC_V}", at.resource_id("roleDefinitions", role))).await?)?;
-        let stored = ui.app.store.arm_policy(role, &at).await.map_err(|e| GraphError {
-            status: StatusCode::SERVICE_UNAVAILABLE,
-            code: "UnknownError".into(),
-            message: format!("The role's settings could not be read: {e}"),
-        })?;
-        Ok::<_, GraphError>((def, stored))
-    };
-    let (def, stored) = match loaded.await {
-        Ok(x) => x,
-        Err(e) => return page::load_failed(&session, chrome, &e),
-    };
-    let changed = stored.is_some();
-    let rules = stored.map(|p| p.rules).unwrap_or_else(azure_default_rules);
-    let policy = policy_rules::effective(&rules);
-    let act = &policy.end_user_assignment;
-    let rows = vec![
-        RuleRow {
-            name: "Activation maximum duration".into(),
-            value: view::duration_words(&openpim_core::duration::format(act.expiration.maximum_duration)),
-        },
-        RuleRow {
-            name: "Multi-factor authentication on activation".into(),
-            value: yes_no(act.enablement.multi_factor_authentication),
-        },
-        RuleRow { name: "Justification on activation".into(), value: yes_no(act.enablement.justification) },
-        RuleRow { name: "Ticket information on activation".into(), value: yes_no(act.enablement.ticketing) },
-        RuleRow { name: "Approval to activate".into(), value: yes_no(act.approval_required) },
-        RuleRow {
-            name: "Eligible assignments expire".into(),
-            value: expiry(
-                policy.admin_eligibility.expiration.is_expiration_required,
-                policy.admin_eligibility.expiration.maximum_duration,
-            ),
-        },
-        RuleRow {
-            name: "Active assignments expire".into(),
-            value: expiry(
-                policy.admin_assignment.expiration.is_expiration_required,
-                policy.admin_assignment.expiration.maximum_duration,
-            ),
-        },
-    ];
-    chrome.title = format!("{} at {}", def.properties.role_name, scope_label(&here));
-    let page = SettingsPage { page: chrome, scope_href: scope_href(&here), scope: here, changed, rules: rows };
-    session.finish(view::render(StatusCode::OK, &page))
-}
-
-// ---------------------------------------------------------------------------------------------
 // My roles: the Azure part
-
-pub struct AzureEligible {
-    pub key: String,
-    pub role_id: String,
-    pub role_name: String,
-    pub scope: String,
-    pub scope_label: String,
-    pub member_type: String,
-    pub end: String,
-    /// Where it can be activated: the eligibility's scope and the existing scopes below it.
-    pub children: Vec<(String, String)>,
-    pub reqs: super::my_roles::Requirements,
-}
-
-pub struct AzureActive {
-    pub role_id: String,
-    pub role_name: String,
-    pub scope: String,
-    pub scope_label: String,
-    pub assignment_type: String,
-    pub member_type: String,
-    pub start: String,
-    pub end: String,
-    pub can_deactivate: bool,
-}
 
 /// My roles' Azure part; `None` when the tenant has no Azure hierarchy.
 #[derive(Default)]
 pub struct AzureMine {
     pub shown: bool,
-    pub eligible: Vec<AzureEligible>,
-    pub active: Vec<AzureActive>,
+    pub eligible: Vec<EligibleRow>,
+    pub active: Vec<ActiveRow>,
+    /// The user's activations waiting for approval.
+    pub pending: Vec<PendingRow>,
     /// Why the part could not be loaded (the rest of the page still shows).
     pub error: Option<String>,
+}
+
+/// A row's scope as My roles shows it: its display name and type when ARM expanded them.
+fn expanded_scope_label(scope: &str, x: &openpim_proto::arm::pim::ExpandedProperties) -> String {
+    x.scope.display_name.clone().map_or_else(|| scope_label(scope), |n| format!("{} ({})", n, x.scope.scope_type))
+}
+
+/// The role's name as ARM expanded it, else its id.
+fn expanded_role_name(role_id: &str, x: &openpim_proto::arm::pim::ExpandedProperties) -> String {
+    x.role_definition.display_name.clone().unwrap_or_else(|| role_id.to_string())
 }
 
 /// What activating `role` at `scope` asks (the (role, scope)'s settings, Azure's defaults when
@@ -791,9 +667,20 @@ pub async fn mine(ui: &UiState, session: &Session) -> AzureMine {
         let eligible: Vec<Schedule> =
             list(&api, &format!("{}?{PIM_V}&$filter={filter}", root.collection_id("roleEligibilityScheduleInstances")))
                 .await?;
-        let active: Vec<Schedule> =
-            list(&api, &format!("{}?{PIM_V}&$filter={filter}", root.collection_id("roleAssignmentScheduleInstances")))
-                .await?;
+        let active: Vec<Schedule> = list(
+            &api,
+            &format!("{}?{PIM_V}&$filter={filter}", ArmScope::root().collection_id("roleAssignmentScheduleInstances")),
+        )
+        .await?;
+        let pending_filter = q("asRequestor() and status eq 'PendingApproval'");
+        let pending: Vec<ScheduleRequest> = list(
+            &api,
+            &format!(
+                "{}?{PIM_V}&$filter={pending_filter}",
+                ArmScope::root().collection_id("roleAssignmentScheduleRequests")
+            ),
+        )
+        .await?;
         let mut rows = Vec::new();
         for (i, e) in eligible.iter().enumerate() {
             let p = &e.properties;
@@ -810,58 +697,95 @@ pub async fn mine(ui: &UiState, session: &Session) -> AzureMine {
                 options.insert(0, (p.scope.clone(), scope_label(&p.scope)));
             }
             let role_id = role_guid(&p.role_definition_id);
-            rows.push(AzureEligible {
+            rows.push(EligibleRow {
                 key: format!("z{i}"),
                 reqs: azure_requirements(ui, &role_id, &p.scope).await,
-                role_name: p
-                    .expanded_properties
-                    .role_definition
-                    .display_name
-                    .clone()
-                    .unwrap_or_else(|| role_id.clone()),
+                role_name: expanded_role_name(&role_id, &p.expanded_properties),
                 role_id,
-                scope_label: p.expanded_properties.scope.display_name.clone().map_or_else(
-                    || scope_label(&p.scope),
-                    |n| format!("{} ({})", n, p.expanded_properties.scope.scope_type),
-                ),
+                scope_label: expanded_scope_label(&p.scope, &p.expanded_properties),
                 scope: p.scope.clone(),
                 member_type: via(e),
                 end: time_label(p.end_date_time.as_deref()),
+                can_extend: false,
+                activate_action: "/azure/activate",
                 children: options,
+                level: 4,
             });
         }
         let active = active
             .iter()
-            .map(|a| {
+            .enumerate()
+            .map(|(i, a)| {
                 let p = &a.properties;
                 let role_id = role_guid(&p.role_definition_id);
                 let activated = p.assignment_type.as_deref() == Some("Activated");
-                AzureActive {
-                    role_name: p
-                        .expanded_properties
-                        .role_definition
-                        .display_name
-                        .clone()
-                        .unwrap_or_else(|| role_id.clone()),
+                let role_name = expanded_role_name(&role_id, &p.expanded_properties);
+                let label = expanded_scope_label(&p.scope, &p.expanded_properties);
+                ActiveRow {
+                    key: format!("za{i}"),
+                    deactivate_action: "/azure/deactivate",
+                    deactivate_label: format!("Deactivate {role_name} at {label}"),
+                    role_name,
                     role_id,
                     scope: p.scope.clone(),
-                    scope_label: p.expanded_properties.scope.display_name.clone().map_or_else(
-                        || scope_label(&p.scope),
-                        |n| format!("{} ({})", n, p.expanded_properties.scope.scope_type),
-                    ),
+                    scope_label: label,
                     assignment_type: p.assignment_type.clone().unwrap_or_default(),
                     can_deactivate: activated && p.member_type == "Direct",
+                    can_extend: false,
                     member_type: via(a),
                     start: time_label(Some(&p.start_date_time)),
                     end: time_label(p.end_date_time.as_deref()),
                 }
             })
             .collect();
-        Ok::<_, GraphError>((rows, active))
+        let pending = pending
+            .iter()
+            .map(|r| {
+                let p = &r.properties;
+                let role_id = role_guid(&p.role_definition_id);
+                PendingRow {
+                    id: r.name.clone(),
+                    role_name: expanded_role_name(&role_id, &p.expanded_properties),
+                    scope: p.scope.clone(),
+                    scope_label: expanded_scope_label(&p.scope, &p.expanded_properties),
+                    status: p.status.clone(),
+                    created: time_label(Some(&p.created_on)),
+                    justification: p.justification.clone().unwrap_or_default(),
+                    cancel_action: "/azure/cancel",
+                }
+            })
+            .collect();
+        Ok::<_, GraphError>((rows, active, pending))
     };
     match loaded.await {
-        Ok((eligible, active)) => AzureMine { shown: true, eligible, active, error: None },
+        Ok((eligible, active, pending)) => AzureMine { shown: true, eligible, active, pending, error: None },
         Err(e) => AzureMine { shown: true, error: Some(view::describe(&e)), ..Default::default() },
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct CancelForm {
+    csrf: String,
+    /// The request's name (a GUID) and its scope.
+    id: String,
+    scope: String,
+}
+
+/// Cancels one of the user's pending Azure activations (ARM's `cancel`; whether the caller may
+/// is the API's call).
+pub async fn cancel(State(ui): State<UiState>, session: Session, Form(f): Form<CancelForm>) -> Response {
+    if let Some(refused) = session.csrf_refusal(&f.csrf) {
+        return refused;
+    }
+    let (Ok(at), Ok(name)) = (ArmScope::parse(f.scope.trim()), Uuid::parse_str(f.id.trim())) else {
+        return session.redirect("/", Flash::err("The form names no Azure request."));
+    };
+    let path = format!("{}/cancel?{PIM_V}", at.resource_id("roleAssignmentScheduleRequests", name));
+    match arm(&ui, &session).call(Method::POST, &path, None).await {
+        Ok(_) => session.redirect("/", Flash::ok("The request is canceled.")),
+        Err(e) if e.is_unauthenticated() => super::signin::expired(&session, &e.message),
+        Err(e) => session.redirect("/", Flash::graph(&e)),
     }
 }
 

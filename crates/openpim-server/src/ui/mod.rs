@@ -9,11 +9,14 @@ mod api;
 mod approvals;
 mod audit;
 mod azure;
+mod azure_approvals;
+mod azure_settings;
 mod groups;
 mod my_roles;
 mod oidc;
 mod page;
 mod roles;
+mod rows;
 mod session;
 mod settings;
 mod signin;
@@ -92,12 +95,13 @@ pub fn mount(api: Router, app: AppState) -> Router {
         // -- Azure resources (issue #16) --
         .route("/azure", get(azure::tree))
         .route("/azure/scope", get(azure::scope))
-        .route("/azure/settings", get(azure::settings))
+        .route("/azure/settings", get(azure_settings::page).post(azure_settings::save))
         .route("/azure/assign", post(azure::assign))
         .route("/azure/update", post(azure::update))
         .route("/azure/remove", post(azure::remove))
         .route("/azure/activate", post(azure::activate))
         .route("/azure/deactivate", post(azure::deactivate))
+        .route("/azure/cancel", post(azure::cancel))
         .route("/static/app.css", get(stylesheet))
         .layer(axum::middleware::from_fn_with_state(state.clone(), session::reject_cross_site_posts))
         .layer(axum::middleware::from_fn_with_state(state.clone(), security_headers))

@@ -3,6 +3,7 @@
 
 use super::api::{seg, Api};
 use super::page;
+use super::rows::{ActiveRow, EligibleRow, PendingRow};
 use super::session::Session;
 use super::view::{self, Chrome, Flash};
 use super::UiState;
@@ -96,7 +97,7 @@ impl Requirements {
     }
 }
 
-fn trim_number(x: f64) -> String {
+pub(super) fn trim_number(x: f64) -> String {
     let s = format!("{x:.2}");
     s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
@@ -113,41 +114,6 @@ async fn activation_requirements(ui: &UiState, role: Uuid) -> Result<Requirement
     })?;
     let policy = stored.as_deref().map(rules::effective).unwrap_or_else(RolePolicy::entra_default);
     Ok(Requirements::from_policy(&policy))
-}
-
-struct EligibleRow {
-    role_id: String,
-    role_name: String,
-    scope: String,
-    scope_label: String,
-    member_type: String,
-    end: String,
-    can_extend: bool,
-    reqs: Requirements,
-    /// A unique id prefix for this row's form fields.
-    key: String,
-}
-
-struct ActiveRow {
-    role_id: String,
-    role_name: String,
-    scope: String,
-    scope_label: String,
-    assignment_type: String,
-    member_type: String,
-    start: String,
-    end: String,
-    can_deactivate: bool,
-    can_extend: bool,
-    key: String,
-}
-
-struct PendingRow {
-    id: String,
-    role_name: String,
-    status: String,
-    created: String,
-    justification: String,
 }
 
 #[derive(Template)]
@@ -213,6 +179,9 @@ pub async fn page(State(ui): State<UiState>, session: Session) -> Response {
         .map(|(i, e)| {
             let direct = is(&e.member_type, MemberType::Direct);
             EligibleRow {
+                activate_action: "/activate",
+                children: Vec::new(),
+                level: 3,
                 reqs: policies.get(&e.role_definition_id).cloned().unwrap_or_default(),
                 role_name: role_name(e.role_definition.as_ref(), e.role_definition_id),
                 scope_label: view::scope_label(&e.directory_scope_id),
@@ -232,6 +201,8 @@ pub async fn page(State(ui): State<UiState>, session: Session) -> Response {
             let direct = is(&a.member_type, MemberType::Direct);
             let activated = a.assignment_type.as_deref().is_some_and(|t| is(t, AssignmentType::Activated));
             ActiveRow {
+                deactivate_action: "/deactivate",
+                deactivate_label: format!("Deactivate {}", role_name(a.role_definition.as_ref(), a.role_definition_id)),
                 role_id: a.role_definition_id.to_string(),
                 role_name: role_name(a.role_definition.as_ref(), a.role_definition_id),
                 scope_label: view::scope_label(&a.directory_scope_id),
@@ -250,6 +221,9 @@ pub async fn page(State(ui): State<UiState>, session: Session) -> Response {
         .iter()
         .filter(|r| is(&r.status, RequestStatus::PendingApproval))
         .map(|r| PendingRow {
+            cancel_action: "/cancel",
+            scope: r.directory_scope_id.clone(),
+            scope_label: view::scope_label(&r.directory_scope_id),
             id: r.id.to_string(),
             role_name: role_name(r.role_definition.as_ref(), r.role_definition_id),
             status: r.status.clone(),

@@ -3,6 +3,7 @@
 
 use super::api::{lit, q, seg, Api, GraphError};
 use super::page;
+use super::rows::{HolderForms, HolderRow, HolderSection};
 use super::session::Session;
 use super::view::{self, Chrome, Flash};
 use super::UiState;
@@ -74,37 +75,16 @@ pub async fn list(State(ui): State<UiState>, session: Session, Query(query): Que
     session.finish(view::render(StatusCode::OK, &RolesPage { page: chrome, search, roles, total }))
 }
 
-struct HolderRow {
-    principal_id: String,
-    principal: String,
-    principal_kind: String,
-    member_type: String,
-    assignment_type: String,
-    scope: String,
-    scope_label: String,
-    start: String,
-    end: String,
-    direct: bool,
-    key: String,
-}
-
 #[derive(Template)]
 #[template(path = "role.html")]
 struct RolePage {
     page: Chrome,
     role_id: String,
     description: String,
-    sections: Vec<Section>,
+    sections: Vec<HolderSection>,
     /// The caller may read the role but not who holds it (that needs a role that reads role
     /// assignments: docs/SECURITY.md), so the page says so instead of failing.
     holders_hidden: bool,
-}
-
-/// Eligible or active assignments: the `kind` is what the remove/update forms send.
-struct Section {
-    kind: &'static str,
-    title: &'static str,
-    rows: Vec<HolderRow>,
 }
 
 /// "Name (upn)" and the kind of holder, from the expanded principal (`None` when the API could
@@ -129,18 +109,23 @@ fn holder_rows(items: &[UnifiedRoleSchedule], prefix: &str) -> Vec<HolderRow> {
         .iter()
         .enumerate()
         .map(|(i, h)| {
-            let (principal, principal_kind) = principal_label(h.principal.as_ref());
+            let (principal, principal_type) = principal_label(h.principal.as_ref());
+            let direct = h.member_type.parse() == Ok(MemberType::Direct);
             HolderRow {
                 principal_id: h.principal_id.to_string(),
                 principal: if principal.is_empty() { h.principal_id.to_string() } else { principal },
-                principal_kind,
+                principal_type,
+                role_id: String::new(),
+                role_name: String::new(),
+                role_href: String::new(),
                 member_type: h.member_type.clone(),
                 assignment_type: h.assignment_type.clone().unwrap_or_default(),
                 scope_label: view::scope_label(&h.directory_scope_id),
                 scope: h.directory_scope_id.clone(),
                 start: view::when(h.schedule_info.start_date_time),
                 end: view::when(h.schedule_info.expiration.end_date_time),
-                direct: h.member_type.parse() == Ok(MemberType::Direct),
+                editable: direct,
+                note: if direct { String::new() } else { "Through a group".to_string() },
                 key: format!("{prefix}{i}"),
             }
         })
@@ -177,14 +162,18 @@ pub async fn detail(State(ui): State<UiState>, session: Session, Path(id): Path<
     let holders_hidden = holders.is_none();
     let (eligible, active) = holders.unwrap_or_default();
     chrome.title = role.display_name;
+    let role_id = role.id.to_string();
+    let forms = HolderForms {
+        remove_action: format!("/roles/{role_id}/remove"),
+        update_action: format!("/roles/{role_id}/update"),
+        with_role: false,
+        update_days: false,
+    };
     let page = RolePage {
         page: chrome,
-        role_id: role.id.to_string(),
+        sections: HolderSection::pair(holder_rows(&eligible, "e"), holder_rows(&active, "a"), forms),
+        role_id,
         description: role.description.unwrap_or_default(),
-        sections: vec![
-            Section { kind: "eligible", title: "Eligible assignments", rows: holder_rows(&eligible, "e") },
-            Section { kind: "active", title: "Active assignments", rows: holder_rows(&active, "a") },
-        ],
         holders_hidden,
     };
     session.finish(view::render(StatusCode::OK, &page))

@@ -20,21 +20,36 @@ use openpim_proto::policies::{
 };
 use openpim_proto::roles::UnifiedRoleDefinition;
 use serde::Deserialize;
+use uuid::Uuid;
 
-/// The settings the editor shows, as read from (or to be written to) the rules.
-#[derive(Debug, Clone, PartialEq)]
-struct Settings {
-    activation_minutes: i64,
-    mfa: bool,
-    justification: bool,
-    ticket: bool,
-    approval: bool,
+/// The settings the editor shows, as read from (or to be written to) the rules. Shared by the
+/// directory's editor and the Azure one (`azure_settings`): the same form, the same parsing and
+/// the same mapping to rule changes; only the wire of the write differs.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub(super) struct Settings {
+    pub activation_minutes: i64,
+    pub mfa: bool,
+    pub justification: bool,
+    pub ticket: bool,
+    pub approval: bool,
     /// Approvers as people type them: UPNs of users, names of groups.
-    approvers: Vec<String>,
-    eligible_permanent: bool,
-    eligible_days: i64,
-    active_permanent: bool,
-    active_days: i64,
+    pub approvers: Vec<String>,
+    pub eligible_permanent: bool,
+    pub eligible_days: i64,
+    pub active_permanent: bool,
+    pub active_days: i64,
+}
+
+impl Settings {
+    /// The activation maximum as the form shows it (hours, without trailing zeros).
+    pub fn activation_hours(&self) -> String {
+        super::my_roles::trim_number(self.activation_minutes as f64 / 60.0)
+    }
+
+    /// The approvers as the form shows them.
+    pub fn approvers_text(&self) -> String {
+        self.approvers.join(", ")
+    }
 }
 
 struct Loaded {
@@ -55,6 +70,14 @@ fn expiration(rules: &[PolicyRule], id: &str) -> (bool, i64) {
         }
         _ => (false, 0),
     }
+}
+
+/// How people name an approver: a user by sign-in name, a group by display name.
+pub(super) async fn approver_name(api: &Api<'_>, who: &ApproverRef) -> Result<String, GraphError> {
+    Ok(match who {
+        ApproverRef::User(id) => api.get_as::<User>(&format!("/v1.0/users/{id}")).await?.user_principal_name,
+        ApproverRef::Group(id) => api.get_as::<Group>(&format!("/v1.0/groups/{id}")).await?.display_name,
+    })
 }
 
 async fn load(api: &Api<'_>, role_id: &str) -> Result<Loaded, GraphError> {
@@ -78,14 +101,11 @@ async fn load(api: &Api<'_>, role_id: &str) -> Result<Loaded, GraphError> {
     };
     let mut approvers = Vec::new();
     for a in stage_approvers {
-        approvers.push(match a {
-            SubjectSet::SingleUser { user_id, .. } => {
-                api.get_as::<User>(&format!("/v1.0/users/{user_id}")).await?.user_principal_name
-            }
-            SubjectSet::GroupMembers { group_id, .. } => {
-                api.get_as::<Group>(&format!("/v1.0/groups/{group_id}")).await?.display_name
-            }
-        });
+        let who = match a {
+            SubjectSet::SingleUser { user_id, .. } => ApproverRef::User(user_id),
+            SubjectSet::GroupMembers { group_id, .. } => ApproverRef::Group(group_id),
+        };
+        approvers.push(approver_name(api, &who).await?);
     }
     let (eligible_permanent, eligible_days) = expiration(&rules, "Expiration_Admin_Eligibility");
     let (active_permanent, active_days) = expiration(&rules, "Expiration_Admin_Assignment");
@@ -112,9 +132,7 @@ async fn load(api: &Api<'_>, role_id: &str) -> Result<Loaded, GraphError> {
 struct SettingsPage {
     page: Chrome,
     role_id: String,
-    activation_hours: String,
     s: Settings,
-    approvers: String,
 }
 
 pub async fn page(State(ui): State<UiState>, session: Session, Path(id): Path<String>) -> Response {
@@ -128,18 +146,11 @@ pub async fn page(State(ui): State<UiState>, session: Session, Path(id): Path<St
         Err(e) => return page::load_failed(&session, chrome, &e),
     };
     chrome.title = format!("Role settings: {}", loaded.role_name);
-    let s = loaded.settings;
-    let hours = format!("{:.2}", s.activation_minutes as f64 / 60.0);
-    let page = SettingsPage {
-        page: chrome,
-        role_id: id,
-        activation_hours: hours.trim_end_matches('0').trim_end_matches('.').to_string(),
-        approvers: s.approvers.join(", "),
-        s,
-    };
+    let page = SettingsPage { page: chrome, role_id: id, s: loaded.settings };
     session.finish(view::render(StatusCode::OK, &page))
 }
 
+/// The editor's form (both editors post the same fields).
 #[derive(Deserialize, Default)]
 #[serde(default)]
 pub struct SettingsForm {
@@ -156,6 +167,12 @@ pub struct SettingsForm {
     active_days: String,
 }
 
+impl SettingsForm {
+    pub fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
 fn whole(raw: &str, what: &str) -> Result<i64, Flash> {
     raw.trim()
         .parse::<i64>()
@@ -164,7 +181,7 @@ fn whole(raw: &str, what: &str) -> Result<i64, Flash> {
         .ok_or_else(|| Flash::err(format!("{what} must be a whole number of days from 1 to 3650.")))
 }
 
-fn from_form(f: &SettingsForm) -> Result<Settings, Flash> {
+pub(super) fn from_form(f: &SettingsForm) -> Result<Settings, Flash> {
     let hours: f64 = f
         .activation_hours
         .trim()
@@ -193,70 +210,88 @@ fn from_form(f: &SettingsForm) -> Result<Settings, Flash> {
     })
 }
 
-/// A user (by UPN) or a group (by name) as an approver.
-async fn approver(api: &Api<'_>, who: &str) -> Result<SubjectSet, Flash> {
-    let description = Some(who.to_string());
+/// An approver, resolved: a user or a group, by object id.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) enum ApproverRef {
+    User(Uuid),
+    Group(Uuid),
+}
+
+/// A user (by UPN) or a group (by name) as an approver, found through Graph.
+async fn approver(api: &Api<'_>, who: &str) -> Result<ApproverRef, Flash> {
     if who.contains('@') {
         let u: User = api
             .get_as(&format!("/v1.0/users/{}", seg(who)))
             .await
             .map_err(|_| Flash::err(format!("There is no user '{who}' to approve.")))?;
-        return Ok(SubjectSet::SingleUser { is_backup: false, user_id: u.id, description });
+        return Ok(ApproverRef::User(u.id));
     }
     let filter = q(&format!("displayName eq {}", lit(who)));
     let groups: Vec<Group> =
         api.list_as(&format!("/v1.0/groups?$filter={filter}")).await.map_err(|e| Flash::graph(&e))?;
     match groups.as_slice() {
-        [g] => Ok(SubjectSet::GroupMembers { is_backup: false, group_id: g.id, description }),
+        [g] => Ok(ApproverRef::Group(g.id)),
         _ => Err(Flash::err(format!("There is no single group named '{who}' (users are given by sign-in name)."))),
     }
 }
 
-/// The rule PATCHes that turn `old` into `new`, in a fixed order.
-async fn patches(api: &Api<'_>, old: &Settings, new: &Settings) -> Result<Vec<(&'static str, PolicyRulePatch)>, Flash> {
+/// One rule to change, as the editor sees it; each wire renders it as its own rule patch.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum Change {
+    /// `Expiration_EndUser_Assignment`: the activation maximum.
+    ActivationMaximum { minutes: i64 },
+    /// `Enablement_EndUser_Assignment`: what an activation must carry.
+    Enablement { enabled: Vec<Enablement> },
+    /// `Approval_EndUser_Assignment`: single-stage approval by these approvers, or none
+    /// (each with the name it was typed as, kept as the approver's description).
+    Approval { approvers: Option<Vec<(ApproverRef, String)>> },
+    /// `Expiration_Admin_Eligibility` / `Expiration_Admin_Assignment`.
+    AdminExpiration { rule: &'static str, permanent: bool, days: i64 },
+}
+
+impl Change {
+    pub fn rule_id(&self) -> &'static str {
+        match self {
+            Change::ActivationMaximum { .. } => "Expiration_EndUser_Assignment",
+            Change::Enablement { .. } => "Enablement_EndUser_Assignment",
+            Change::Approval { .. } => "Approval_EndUser_Assignment",
+            Change::AdminExpiration { rule, .. } => rule,
+        }
+    }
+}
+
+/// The rule changes that turn `old` into `new`, in a fixed order; approvers are looked up
+/// through Graph (the caller's view), so an unknown one is an error before anything is written.
+pub(super) async fn changes(api: &Api<'_>, old: &Settings, new: &Settings) -> Result<Vec<Change>, Flash> {
     let mut out = Vec::new();
     if old.activation_minutes != new.activation_minutes {
-        let id = "Expiration_EndUser_Assignment";
-        out.push((
-            id,
-            PolicyRulePatch::Expiration {
-                id: id.into(),
-                is_expiration_required: None,
-                maximum_duration: Some(format!("PT{}M", new.activation_minutes)),
-            },
-        ));
+        out.push(Change::ActivationMaximum { minutes: new.activation_minutes });
     }
     if (old.mfa, old.justification, old.ticket) != (new.mfa, new.justification, new.ticket) {
-        let enabled_rules = [
+        let enabled = [
             (new.mfa, Enablement::MultiFactorAuthentication),
             (new.justification, Enablement::Justification),
             (new.ticket, Enablement::Ticketing),
         ]
         .into_iter()
         .filter(|(on, _)| *on)
-        .map(|(_, rule)| rule.to_string())
+        .map(|(_, rule)| rule)
         .collect();
-        let id = "Enablement_EndUser_Assignment";
-        out.push((id, PolicyRulePatch::Enablement { id: id.into(), enabled_rules }));
+        out.push(Change::Enablement { enabled });
     }
     if old.approval != new.approval || (new.approval && old.approvers != new.approvers) {
-        let setting = if new.approval {
-            let mut primary_approvers = Vec::new();
+        let approvers = if new.approval {
+            let mut found = Vec::new();
             for who in &new.approvers {
-                primary_approvers.push(approver(api, who).await?);
+                found.push((approver(api, who).await?, who.clone()));
             }
-            ApprovalSettingsPatch {
-                is_approval_required: true,
-                approval_mode: Some(ApprovalMode::SingleStage.to_string()),
-                approval_stages: Some(vec![ApprovalStagePatch { primary_approvers }]),
-            }
+            Some(found)
         } else {
-            ApprovalSettingsPatch { is_approval_required: false, approval_mode: None, approval_stages: None }
+            None
         };
-        let id = "Approval_EndUser_Assignment";
-        out.push((id, PolicyRulePatch::Approval { id: id.into(), setting }));
+        out.push(Change::Approval { approvers });
     }
-    for (id, old_perm, old_days, perm, days) in [
+    for (rule, old_perm, old_days, permanent, days) in [
         (
             "Expiration_Admin_Eligibility",
             old.eligible_permanent,
@@ -266,18 +301,55 @@ async fn patches(api: &Api<'_>, old: &Settings, new: &Settings) -> Result<Vec<(&
         ),
         ("Expiration_Admin_Assignment", old.active_permanent, old.active_days, new.active_permanent, new.active_days),
     ] {
-        if (old_perm, old_days) != (perm, days) {
-            out.push((
-                id,
-                PolicyRulePatch::Expiration {
-                    id: id.into(),
-                    is_expiration_required: Some(!perm),
-                    maximum_duration: Some(format!("P{days}D")),
-                },
-            ));
+        if (old_perm, old_days) != (permanent, days) {
+            out.push(Change::AdminExpiration { rule, permanent, days });
         }
     }
     Ok(out)
+}
+
+/// A change as Graph's rule PATCH body.
+fn graph_patch(change: Change) -> PolicyRulePatch {
+    let id = change.rule_id().to_string();
+    match change {
+        Change::ActivationMaximum { minutes } => PolicyRulePatch::Expiration {
+            id,
+            is_expiration_required: None,
+            maximum_duration: Some(format!("PT{minutes}M")),
+        },
+        Change::Enablement { enabled } => {
+            PolicyRulePatch::Enablement { id, enabled_rules: enabled.iter().map(ToString::to_string).collect() }
+        }
+        Change::Approval { approvers: Some(approvers) } => {
+            let primary_approvers = approvers
+                .into_iter()
+                .map(|(who, name)| match who {
+                    ApproverRef::User(user_id) => {
+                        SubjectSet::SingleUser { is_backup: false, user_id, description: Some(name) }
+                    }
+                    ApproverRef::Group(group_id) => {
+                        SubjectSet::GroupMembers { is_backup: false, group_id, description: Some(name) }
+                    }
+                })
+                .collect();
+            let setting = ApprovalSettingsPatch {
+                is_approval_required: true,
+                approval_mode: Some(ApprovalMode::SingleStage.to_string()),
+                approval_stages: Some(vec![ApprovalStagePatch { primary_approvers }]),
+            };
+            PolicyRulePatch::Approval { id, setting }
+        }
+        Change::Approval { approvers: None } => {
+            let setting =
+                ApprovalSettingsPatch { is_approval_required: false, approval_mode: None, approval_stages: None };
+            PolicyRulePatch::Approval { id, setting }
+        }
+        Change::AdminExpiration { permanent, days, .. } => PolicyRulePatch::Expiration {
+            id,
+            is_expiration_required: Some(!permanent),
+            maximum_duration: Some(format!("P{days}D")),
+        },
+    }
 }
 
 pub async fn save(
@@ -300,7 +372,7 @@ pub async fn save(
         Err(e) if e.is_unauthenticated() => return super::signin::expired(&session, &e.message),
         Err(e) => return session.redirect(&back, Flash::graph(&e)),
     };
-    let changes = match patches(&api, &loaded.settings, &new).await {
+    let changes = match changes(&api, &loaded.settings, &new).await {
         Ok(c) => c,
         Err(flash) => return session.redirect(&back, flash),
     };
@@ -308,7 +380,9 @@ pub async fn save(
         return session.redirect(&back, Flash::ok("Nothing changed."));
     }
     let mut done = Vec::new();
-    for (rule_id, body) in changes {
+    for change in changes {
+        let rule_id = change.rule_id();
+        let body = graph_patch(change);
         let path = format!("/v1.0/policies/roleManagementPolicies/{}/rules/{rule_id}", seg(&loaded.policy_id));
         if let Err(e) = api.patch_with(&path, &body).await {
             if e.is_unauthenticated() {

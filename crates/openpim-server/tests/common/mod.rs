@@ -5,6 +5,7 @@
 
 pub mod arm;
 pub mod oidc_provider;
+pub mod ui;
 
 use openpim_server::auth::TokenRequest;
 use openpim_server::{RunningServer, ServerConfig};

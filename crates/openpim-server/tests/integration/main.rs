@@ -53,4 +53,5 @@ mod schedules_lists;
 mod supervision;
 mod ui;
 mod ui_azure;
+mod ui_azure_settings;
 mod users;

@@ -4,103 +4,10 @@
 
 use crate::common;
 
+use common::ui::Browser;
 use common::*;
-use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
 use reqwest::StatusCode;
-use std::collections::HashMap;
 use std::time::Duration;
-
-/// A browser stand-in: keeps cookies, never follows redirects (tests look at each hop).
-struct Browser {
-    base: String,
-    http: reqwest::Client,
-    cookies: HashMap<String, String>,
-}
-
-struct Page {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: String,
-}
-
-impl Page {
-    fn location(&self) -> &str {
-        self.headers.get(LOCATION).and_then(|v| v.to_str().ok()).unwrap_or("")
-    }
-
-    /// The first form's CSRF field.
-    fn csrf(&self) -> String {
-        let marker = "name=\"csrf\" value=\"";
-        let start = self.body.find(marker).unwrap_or_else(|| panic!("no csrf field in: {}", self.body)) + marker.len();
-        self.body[start..].split('"').next().unwrap().to_string()
-    }
-
-    fn set_cookies(&self) -> Vec<String> {
-        self.headers.get_all(SET_COOKIE).iter().map(|v| v.to_str().unwrap().to_string()).collect()
-    }
-}
-
-impl Browser {
-    fn new(base: &str) -> Self {
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(Duration::from_secs(30))
-            .build()
-            .unwrap();
-        Self { base: base.to_string(), http, cookies: HashMap::new() }
-    }
-
-    fn cookie_header(&self) -> String {
-        self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
-    }
-
-    async fn finish(&mut self, resp: reqwest::Response) -> Page {
-        let status = resp.status();
-        let headers = resp.headers().clone();
-        for c in headers.get_all(SET_COOKIE) {
-            let c = c.to_str().unwrap();
-            let (pair, attrs) = c.split_once(';').unwrap_or((c, ""));
-            let (k, v) = pair.split_once('=').unwrap();
-            if v.is_empty() || attrs.contains("Max-Age=0") {
-                self.cookies.remove(k);
-            } else {
-                self.cookies.insert(k.to_string(), v.to_string());
-            }
-        }
-        let body = resp.text().await.unwrap();
-        Page { status, headers, body }
-    }
-
-    async fn get(&mut self, path: &str) -> Page {
-        let resp =
-            self.http.get(format!("{}{path}", self.base)).header("Cookie", self.cookie_header()).send().await.unwrap();
-        self.finish(resp).await
-    }
-
-    async fn post_with(&mut self, path: &str, form: &[(&str, &str)], extra: &[(&str, &str)]) -> Page {
-        let mut req = self.http.post(format!("{}{path}", self.base)).header("Cookie", self.cookie_header()).form(form);
-        for (k, v) in extra {
-            req = req.header(*k, *v);
-        }
-        let resp = req.send().await.unwrap();
-        self.finish(resp).await
-    }
-
-    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
-        self.post_with(path, form, &[]).await
-    }
-
-    /// Signs in with `token` through the form; returns the page after the redirect.
-    async fn sign_in(&mut self, token: &str) -> Page {
-        let form = self.get("/signin").await;
-        assert_eq!(form.status, StatusCode::OK);
-        let csrf = form.csrf();
-        let done = self.post("/signin", &[("csrf", &csrf), ("token", token)]).await;
-        assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
-        let to = done.location().to_string();
-        self.get(&to).await
-    }
-}
 
 fn mfa_token(ts: &TestServer, upn: &str) -> String {
     common::mint_for_upn(&ts.server, upn, true, &[], time::OffsetDateTime::now_utc(), Duration::from_secs(3600))
@@ -685,4 +592,66 @@ async fn a_member_without_a_reading_role_sees_the_role_but_not_who_holds_it() {
     assert!(page.body.contains("shown to directory readers"), "the holders are not: {}", page.body);
     assert!(!page.body.contains("Eligible assignments"));
     ts.stop().await;
+}
+
+/// The directory pages render through the partials they share with the Azure pages
+/// (`holder_sections.html`, `holder_row.html`, `eligible_card.html`, `role_row.html`) exactly as
+/// before: the same columns, forms, field names and accessible names, and nothing of Azure's.
+#[tokio::test]
+async fn directory_pages_render_the_shared_partials_as_before() {
+    let ts = TestServer::start().await;
+    let bob = ts.create_user("bob@openpim.test").await;
+    let mut admin = Browser::new(&ts.base);
+    let csrf = admin.sign_in(&ts.admin_token()).await.csrf();
+    let role = format!("/roles/{GLOBAL_READER}");
+    let added = admin
+        .submit(
+            &format!("{role}/assign"),
+            &[("csrf", &csrf), ("member", "bob@openpim.test"), ("kind", "eligible"), ("permanent", "on")],
+        )
+        .await;
+    assert!(added.body.contains("is now eligible"), "{}", added.body);
+
+    // The role's page: the holder table of a role, with its forms posting to the role.
+    let page = added.body;
+    let header = "<thead><tr><th scope=\"col\">Member</th><th scope=\"col\">Type</th><th scope=\"col\">Via</th>\
+                  <th scope=\"col\">Scope</th><th scope=\"col\">Start</th><th scope=\"col\">End</th>\
+                  <th scope=\"col\">Actions</th></tr></thead>";
+    assert!(page.contains(header), "{page}");
+    assert!(page.contains("<td data-label=\"Member\">bob (bob@openpim.test)</td>"), "{page}");
+    assert!(page.contains("<td data-label=\"Type\">User</td>"), "{page}");
+    assert!(page.contains("<td data-label=\"Scope\">Directory</td>"), "{page}");
+    assert!(page.contains(&format!("<form method=\"post\" action=\"{role}/remove\" class=\"inline\">")), "{page}");
+    assert!(page.contains(&format!("<form method=\"post\" action=\"{role}/update\" class=\"stack\">")), "{page}");
+    assert!(page.contains(&format!("<input type=\"hidden\" name=\"principal\" value=\"{bob}\">")), "{page}");
+    assert!(page.contains("<input type=\"hidden\" name=\"kind\" value=\"eligible\">"), "{page}");
+    assert!(page.contains("aria-label=\"Remove bob (bob@openpim.test)\""), "{page}");
+    assert!(page.contains("<label for=\"e0-end\">New end (UTC)</label>"), "{page}");
+    for azure_only in ["data-label=\"Role\"", "name=\"role\"", "name=\"days\"", "Settings of"] {
+        assert!(!page.contains(azure_only), "{azure_only} on a directory role's page: {page}");
+    }
+
+    // Bob's My roles: the eligible card activates at its own scope, through /activate.
+    let mut b = Browser::new(&ts.base);
+    let home = b.sign_in(&mfa_token(&ts, "bob@openpim.test")).await.body;
+    assert!(home.contains("<h3 id=\"e0-h\">Global Reader</h3>"), "{home}");
+    assert!(home.contains("<form method=\"post\" action=\"/activate\" class=\"stack\" aria-describedby=\"e0-reqs\">"));
+    assert!(home.contains("<input type=\"hidden\" name=\"scope\" value=\"/\">"), "{home}");
+    assert!(!home.contains("Activate at"), "no scope to choose: {home}");
+    // The directory card comes before (and outside) the Azure part.
+    let azure = home.find("aria-labelledby=\"azure-h\"").unwrap_or(home.len());
+    assert!(home.find("<h3 id=\"e0-h\">").unwrap() < azure, "{home}");
+
+    // Activated, it is an active row with Deactivate posting to /deactivate.
+    let csrf = b.get("/").await.csrf();
+    let active = b
+        .submit(
+            "/activate",
+            &[("csrf", &csrf), ("role", GLOBAL_READER), ("scope", "/"), ("hours", "1"), ("justification", "audit")],
+        )
+        .await
+        .body;
+    assert!(active.contains("<td data-label=\"Role\">Global Reader</td>"), "{active}");
+    assert!(active.contains("<form method=\"post\" action=\"/deactivate\" class=\"inline\">"), "{active}");
+    assert!(active.contains("aria-label=\"Deactivate Global Reader\""), "{active}");
 }

@@ -7,98 +7,11 @@
 use crate::arm_pim_requests::{
     arm_token, azure, call, eligibility, rbac_assign, request_body, rg, schedule_for, sub, CONTRIBUTOR, READER, SUB, V,
 };
+use crate::common::ui::Browser;
 use crate::pim::Pim;
-use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
-use std::collections::HashMap;
 use time::Duration;
-
-/// A browser stand-in: keeps cookies, never follows redirects.
-struct Browser {
-    base: String,
-    http: reqwest::Client,
-    cookies: HashMap<String, String>,
-}
-
-struct Page {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: String,
-}
-
-impl Page {
-    fn location(&self) -> &str {
-        self.headers.get(LOCATION).and_then(|v| v.to_str().ok()).unwrap_or("")
-    }
-
-    fn csrf(&self) -> String {
-        let marker = "name=\"csrf\" value=\"";
-        let start = self.body.find(marker).unwrap_or_else(|| panic!("no csrf field in: {}", self.body)) + marker.len();
-        self.body[start..].split('"').next().unwrap().to_string()
-    }
-}
-
-impl Browser {
-    fn new(pim: &Pim) -> Self {
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(std::time::Duration::from_secs(30))
-            .build()
-            .unwrap();
-        Self { base: format!("http://{}", pim.server.addr), http, cookies: HashMap::new() }
-    }
-
-    fn cookie_header(&self) -> String {
-        self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
-    }
-
-    async fn finish(&mut self, resp: reqwest::Response) -> Page {
-        let status = resp.status();
-        let headers = resp.headers().clone();
-        for c in headers.get_all(SET_COOKIE) {
-            let c = c.to_str().unwrap();
-            let (pair, attrs) = c.split_once(';').unwrap_or((c, ""));
-            let (k, v) = pair.split_once('=').unwrap();
-            if v.is_empty() || attrs.contains("Max-Age=0") {
-                self.cookies.remove(k);
-            } else {
-                self.cookies.insert(k.to_string(), v.to_string());
-            }
-        }
-        let body = resp.text().await.unwrap();
-        Page { status, headers, body }
-    }
-
-    async fn get(&mut self, path: &str) -> Page {
-        let resp =
-            self.http.get(format!("{}{path}", self.base)).header("Cookie", self.cookie_header()).send().await.unwrap();
-        self.finish(resp).await
-    }
-
-    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
-        let req = self.http.post(format!("{}{path}", self.base)).header("Cookie", self.cookie_header()).form(form);
-        let resp = req.send().await.unwrap();
-        self.finish(resp).await
-    }
-
-    /// Posts a form and follows its redirect: the page with the flash message.
-    async fn submit(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
-        let done = self.post(path, form).await;
-        assert_eq!(done.status, StatusCode::SEE_OTHER, "{path}: {}", done.body);
-        let to = done.location().to_string();
-        self.get(&to).await
-    }
-
-    async fn sign_in(pim: &Pim, token: &str) -> Self {
-        let mut b = Self::new(pim);
-        let form = b.get("/signin").await;
-        let csrf = form.csrf();
-        let done = b.post("/signin", &[("csrf", &csrf), ("token", token)]).await;
-        assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
-        b
-    }
-}
 
 fn scope_page(scope: &str) -> String {
     format!("/azure/scope?id={}", percent_encoding::utf8_percent_encode(scope, percent_encoding::NON_ALPHANUMERIC))
@@ -113,22 +26,13 @@ async fn schedules(pim: &Pim, admin: &str, collection: &str, scope: &str, princi
     body["value"].as_array().cloned().unwrap_or_default()
 }
 
-/// The text of the page's flash message.
-fn flash(page: &Page) -> String {
-    let start = page.body.find("class=\"flash").unwrap_or_else(|| panic!("no flash in: {}", page.body));
-    let rest = &page.body[start..];
-    let open = rest.find('>').unwrap() + 1;
-    let close = rest.find("</p>").unwrap();
-    rest[open..close].to_string()
-}
-
 #[tokio::test]
 async fn admins_browse_the_tree_and_add_update_and_remove_assignments_at_a_scope() {
     let pim = Pim::start().await;
     let admin = azure(&pim).await;
     let (alice, _) = pim.user("alice").await;
     let ops = pim.group("ops", false).await;
-    let mut b = Browser::sign_in(&pim, &pim.admin_token()).await;
+    let mut b = Browser::signed_in(&pim.base(), &pim.admin_token()).await;
 
     // The navigation links to the Azure pages; the tree shows the subscriptions and their groups.
     let home = b.get("/").await;
@@ -166,7 +70,7 @@ async fn admins_browse_the_tree_and_add_update_and_remove_assignments_at_a_scope
             ],
         )
         .await;
-    assert!(flash(&done).contains("AdminAssign: Provisioned"), "{}", flash(&done));
+    assert!(done.flash().contains("AdminAssign: Provisioned"), "{}", done.flash());
     let rows = schedules(&pim, &admin, "roleEligibilitySchedules", &sub(), &alice).await;
     assert_eq!(rows.len(), 1, "{rows:?}");
     let end = rows[0]["properties"]["endDateTime"].as_str().unwrap().to_string();
@@ -185,7 +89,7 @@ async fn admins_browse_the_tree_and_add_update_and_remove_assignments_at_a_scope
             &[("csrf", &csrf), ("scope", &subscription), ("kind", "eligible"), ("role", READER), ("principal", &alice)],
         )
         .await;
-    assert!(flash(&refused).contains("EligibleDurationTooShort"), "{}", flash(&refused));
+    assert!(refused.flash().contains("EligibleDurationTooShort"), "{}", refused.flash());
     assert_eq!(schedules(&pim, &admin, "roleEligibilitySchedules", &sub(), &alice).await.len(), 1);
 
     // Update: 30 days from now.
@@ -203,7 +107,7 @@ async fn admins_browse_the_tree_and_add_update_and_remove_assignments_at_a_scope
             ],
         )
         .await;
-    assert!(flash(&updated).contains("AdminUpdate: Provisioned"), "{}", flash(&updated));
+    assert!(updated.flash().contains("AdminUpdate: Provisioned"), "{}", updated.flash());
     let rows = schedules(&pim, &admin, "roleEligibilitySchedules", &sub(), &alice).await;
     assert!(rows[0]["properties"]["endDateTime"].as_str().unwrap().starts_with("2026-04-01"), "{rows:?}");
 
@@ -214,7 +118,7 @@ async fn admins_browse_the_tree_and_add_update_and_remove_assignments_at_a_scope
             &[("csrf", &csrf), ("scope", &subscription), ("kind", "eligible"), ("role", READER), ("principal", &alice)],
         )
         .await;
-    assert!(flash(&removed).contains("AdminRemove"), "{}", flash(&removed));
+    assert!(removed.flash().contains("AdminRemove"), "{}", removed.flash());
     assert!(schedules(&pim, &admin, "roleEligibilitySchedules", &sub(), &alice).await.is_empty());
 
     // An active assignment for a group, named by its display name, at a resource group.
@@ -233,7 +137,7 @@ async fn admins_browse_the_tree_and_add_update_and_remove_assignments_at_a_scope
             ],
         )
         .await;
-    assert!(flash(&added).contains("AdminAssign: Provisioned"), "{}", flash(&added));
+    assert!(added.flash().contains("AdminAssign: Provisioned"), "{}", added.flash());
     let rows = schedules(&pim, &admin, "roleAssignmentSchedules", &data, &ops).await;
     assert_eq!(rows.len(), 1, "{rows:?}");
     assert_eq!(rows[0]["properties"]["principalType"], "Group");
@@ -252,7 +156,7 @@ async fn admins_browse_the_tree_and_add_update_and_remove_assignments_at_a_scope
             ],
         )
         .await;
-    assert!(flash(&bad).contains("There is no user"), "{}", flash(&bad));
+    assert!(bad.flash().contains("There is no user"), "{}", bad.flash());
     let bad = b
         .submit(
             "/azure/assign",
@@ -265,10 +169,10 @@ async fn admins_browse_the_tree_and_add_update_and_remove_assignments_at_a_scope
             ],
         )
         .await;
-    assert!(flash(&bad).contains("Give a duration"), "{}", flash(&bad));
+    assert!(bad.flash().contains("Give a duration"), "{}", bad.flash());
     assert!(schedules(&pim, &admin, "roleAssignmentSchedules", &data, &alice).await.is_empty());
 
-    // Role settings at the scope: Azure's defaults, read-only.
+    // Role settings at the scope: Azure's defaults, in the editor (the admin may change them).
     let settings = b
         .get(&format!(
             "/azure/settings?scope={}&role={READER}",
@@ -277,7 +181,8 @@ async fn admins_browse_the_tree_and_add_update_and_remove_assignments_at_a_scope
         .await;
     assert_eq!(settings.status, StatusCode::OK, "{}", settings.body);
     assert!(settings.body.contains("Reader at Resource group data"), "{}", settings.body);
-    assert!(settings.body.contains("8 hours"), "{}", settings.body);
+    assert!(settings.body.contains("name=\"activation_hours\""), "{}", settings.body);
+    assert!(settings.body.contains("value=\"8\""), "{}", settings.body);
     assert!(
         settings.body.contains("Azure&#x27;s default settings") || settings.body.contains("Azure's default"),
         "{}",
@@ -294,7 +199,7 @@ async fn a_reader_sees_no_admin_forms_and_refusals_change_nothing() {
     let (carol, carol_token) = pim.user("carol").await;
     rbac_assign(&pim, &admin, &sub(), READER, &bob).await;
 
-    let mut b = Browser::sign_in(&pim, &bob_token).await;
+    let mut b = Browser::signed_in(&pim.base(), &bob_token).await;
     let page = b.get(&scope_page(&sub())).await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     assert!(!page.body.contains("action=\"/azure/assign\""), "{}", page.body);
@@ -317,7 +222,7 @@ async fn a_reader_sees_no_admin_forms_and_refusals_change_nothing() {
             ],
         )
         .await;
-    assert!(flash(&refused).contains("AuthorizationFailed"), "{}", flash(&refused));
+    assert!(refused.flash().contains("AuthorizationFailed"), "{}", refused.flash());
     assert!(schedules(&pim, &admin, "roleEligibilitySchedules", &sub(), &carol).await.is_empty());
 
     // Without the CSRF field: refused before anything is sent.
@@ -336,7 +241,7 @@ async fn a_reader_sees_no_admin_forms_and_refusals_change_nothing() {
     assert_eq!(no_csrf.status, StatusCode::FORBIDDEN);
 
     // Someone who cannot read role assignments there sees the API's refusal, not the rows.
-    let mut c = Browser::sign_in(&pim, &carol_token).await;
+    let mut c = Browser::signed_in(&pim.base(), &carol_token).await;
     let page = c.get(&scope_page(&sub())).await;
     assert_eq!(page.status, StatusCode::FORBIDDEN, "{}", page.body);
     assert!(page.body.contains("AuthorizationFailed"), "{}", page.body);
@@ -372,7 +277,7 @@ async fn my_roles_activates_an_azure_eligibility_at_a_child_scope_and_deactivate
     .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
 
-    let mut b = Browser::sign_in(&pim, &alice_token).await;
+    let mut b = Browser::signed_in(&pim.base(), &alice_token).await;
     let home = b.get("/").await;
     assert!(home.body.contains("Via: Group deployers"), "{}", home.body);
     assert_eq!(home.status, StatusCode::OK, "{}", home.body);
@@ -392,7 +297,7 @@ async fn my_roles_activates_an_azure_eligibility_at_a_child_scope_and_deactivate
             &[("csrf", &csrf), ("role", READER), ("scope", &web), ("hours", "9"), ("justification", "deploy")],
         )
         .await;
-    assert!(flash(&too_long).contains("RoleAssignmentRequestPolicyValidationFailed"), "{}", flash(&too_long));
+    assert!(too_long.flash().contains("RoleAssignmentRequestPolicyValidationFailed"), "{}", too_long.flash());
 
     // Activate at the resource group.
     let active = b
@@ -401,7 +306,7 @@ async fn my_roles_activates_an_azure_eligibility_at_a_child_scope_and_deactivate
             &[("csrf", &csrf), ("role", READER), ("scope", &web), ("hours", "1"), ("justification", "deploy")],
         )
         .await;
-    assert!(flash(&active).contains("Active at Resource group web"), "{}", flash(&active));
+    assert!(active.flash().contains("Active at Resource group web"), "{}", active.flash());
     let alice_arm = arm_token(&pim, &alice);
     let path =
         format!("{web}/providers/Microsoft.Authorization/roleAssignmentScheduleInstances?{V}&$filter=asTarget()");
@@ -416,13 +321,13 @@ async fn my_roles_activates_an_azure_eligibility_at_a_child_scope_and_deactivate
 
     // Deactivating within five minutes is refused with the reason.
     let refused = b.submit("/azure/deactivate", &[("csrf", &csrf), ("role", READER), ("scope", &web)]).await;
-    assert!(flash(&refused).contains("ActiveDurationTooShort"), "{}", flash(&refused));
+    assert!(refused.flash().contains("ActiveDurationTooShort"), "{}", refused.flash());
     let (_, body) = call(&pim, Method::GET, &path, &alice_arm, None).await;
     assert_eq!(body["value"].as_array().unwrap().len(), 1, "{body}");
 
     pim.advance(Duration::minutes(6));
     let done = b.submit("/azure/deactivate", &[("csrf", &csrf), ("role", READER), ("scope", &web)]).await;
-    assert!(flash(&done).contains("Deactivated at Resource group web"), "{}", flash(&done));
+    assert!(done.flash().contains("Deactivated at Resource group web"), "{}", done.flash());
     let (_, body) = call(&pim, Method::GET, &path, &alice_arm, None).await;
     assert!(body["value"].as_array().unwrap().is_empty(), "{body}");
     assert!(done.body.contains("No active Azure roles"), "{}", done.body);

@@ -98,6 +98,11 @@ impl Pim {
 
     // ---- the clock ----
 
+    /// The server's address, as the web UI's test browser (`common::ui::Browser`) takes it.
+    pub fn base(&self) -> String {
+        format!("http://{}", self.server.addr)
+    }
+
     pub fn now(&self) -> OffsetDateTime {
         *self.clock.lock().unwrap()
     }
