@@ -52,6 +52,20 @@ pub fn role_definition(resource_id: ObjectId, r: &RoleDefinition) -> proto::Gove
     }
 }
 
+/// An Azure role as a governanceRoleDefinition of the azureResources resource at `scope`: its id
+/// is the role GUID, `externalId` the role's ARM id read at the scope.
+pub fn azure_role_definition(
+    resource_id: ObjectId,
+    scope: &openpim_core::scope::ArmScope,
+    r: &RoleDefinition,
+) -> proto::GovernanceRoleDefinition {
+    proto::GovernanceRoleDefinition {
+        external_id: openpim_core::governance::ids::azure_role_definition_external_id(scope, r.id),
+        template_id: r.id.to_string(),
+        ..role_definition(resource_id, r)
+    }
+}
+
 fn rule_settings(list: Vec<RuleSetting>) -> Vec<proto::GovernanceRuleSetting> {
     list.into_iter()
         .map(|r| proto::GovernanceRuleSetting { rule_identifier: r.rule_identifier, setting: r.setting })

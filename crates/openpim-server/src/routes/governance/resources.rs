@@ -1,7 +1,10 @@
 //! `privilegedAccess/{provider}/resources`: list, get, `register`.
 
-use super::{page_in_memory, Location};
+use super::{azure, page_in_memory, Location, Provider};
 use crate::auth::Caller;
+use crate::state::AppState;
+use axum::extract::State;
+use openpim_core::scope::ArmScope;
 use crate::error::{ApiError, ApiResult};
 use crate::odata::OData;
 use crate::wire::body::{Body, JsonObject};
@@ -31,41 +34,92 @@ pub static SCHEMA: EntitySchema = EntitySchema {
     ],
 };
 
-/// The provider's resources (aadRoles: the tenant). Every signed-in member of the tenant holds
-/// something there (default user permissions), so anyone may read it.
-fn resources(loc: &Location) -> Vec<Value> {
-    vec![wire::json(&wire::tenant_resource(loc.resource))]
+/// The provider's resources the caller may read. aadRoles: the tenant; every signed-in member
+/// of the tenant holds something there (default user permissions), so anyone may read it.
+/// azureResources: the Azure scopes the caller holds a role at or above.
+async fn resources(s: &AppState, caller: &Caller, loc: &Location) -> ApiResult<Vec<Value>> {
+    Ok(match loc.provider {
+        Provider::AadRoles => vec![wire::json(&wire::tenant_resource(loc.resource))],
+        Provider::AzureResources => {
+            azure::visible_to(s, caller.id()).await?.iter().map(|r| wire::json(&r.render())).collect()
+        }
+    })
 }
 
-pub async fn list(_caller: Caller, q: OData, loc: Location) -> ApiResult<Response> {
+pub async fn list(State(s): State<AppState>, caller: Caller, q: OData, loc: Location) -> ApiResult<Response> {
     q.check_expand(wire::RESOURCE_TYPE, &["parent"])?;
-    let (page, offset) = page_in_memory(&q, resources(&loc), &SCHEMA)?;
+    let mut items = resources(&s, &caller, &loc).await?;
+    if q.expands("parent") {
+        for v in &mut items {
+            v["parent"] = match loc.provider {
+                Provider::AadRoles => Value::Null,
+                Provider::AzureResources => {
+                    let scope = v["externalId"].as_str().and_then(|e| ArmScope::parse(e).ok());
+                    azure_parent(&s, &caller, scope).await?
+                }
+            };
+        }
+    }
+    let (page, offset) = page_in_memory(&q, items, &SCHEMA)?;
     Ok(q.collection(CONTEXT, page, offset))
 }
 
-pub async fn get(_caller: Caller, q: OData, loc: Location) -> ApiResult<Response> {
+/// The parent of the resource at `scope`, if the caller may read it (`null` otherwise, and for
+/// a top-level management group).
+async fn azure_parent(s: &AppState, caller: &Caller, scope: Option<ArmScope>) -> ApiResult<Value> {
+    let Some(scope) = scope else { return Ok(Value::Null) };
+    let Some(r) = azure::at_scope(s, &scope).await? else { return Ok(Value::Null) };
+    Ok(match azure::parent(s, &r).await? {
+        Some(p) if azure::visible(s, caller.id(), &p.scope) => wire::json(&p.render()),
+        _ => Value::Null,
+    })
+}
+
+pub async fn get(State(s): State<AppState>, caller: Caller, q: OData, loc: Location) -> ApiResult<Response> {
     q.check_expand(wire::RESOURCE_TYPE, &["parent"])?;
-    let mut v = resources(&loc).remove(0);
+    let mut v = match loc.visible_azure(&s, caller.id())? {
+        Some(r) => wire::json(&r.render()),
+        None => wire::json(&wire::tenant_resource(loc.resource)),
+    };
     if q.expands("parent") {
         // The tenant has no parent resource.
-        v["parent"] = Value::Null;
+        v["parent"] = match &loc.azure {
+            Some(r) => azure_parent(&s, &caller, Some(r.scope.clone())).await?,
+            None => Value::Null,
+        };
     }
     Ok(q.entity(&format!("{CONTEXT}/$entity"), v))
 }
 
-/// `resources/register`: brings a resource under PIM. The tenant is always under PIM (Microsoft
-/// has no programmatic onboarding of Entra roles either), so registering it again succeeds and
-/// changes nothing; any other externalId is not a resource of this provider.
-pub async fn register(_caller: Caller, loc: Location, body: JsonObject) -> ApiResult<Response> {
+fn not_a_resource(external_id: &str, loc: &Location) -> ApiError {
+    let hint = match loc.provider {
+        Provider::AadRoles => format!("aadRoles has one resource, the tenant '{}'", loc.resource),
+        Provider::AzureResources => {
+            "azureResources registers an existing Azure scope you hold an active role on".to_string()
+        }
+    };
+    ApiError::bad_request_code("ResourceNotFound", format!("'{external_id}' is not a resource of this provider; {hint}."))
+}
+
+/// `resources/register`: brings a resource under PIM. Every resource OpenPIM holds is already
+/// under PIM (the tenant for aadRoles, which Microsoft cannot onboard programmatically either;
+/// every Azure scope of the hierarchy), so registering one again succeeds and changes nothing.
+/// For azureResources the caller needs an active role at the scope or above, as Microsoft's docs
+/// require; a scope that does not exist, or that the caller holds nothing on, answers the same
+/// `ResourceNotFound` so the answer tells nobody more than they may read.
+pub async fn register(State(s): State<AppState>, caller: Caller, loc: Location, body: JsonObject) -> ApiResult<Response> {
     let external_id = wire::read_register(Body::new(body, "microsoft.graph.registerPostRequestBody"))?;
-    if !external_id.trim().eq_ignore_ascii_case(&loc.resource.to_string()) {
-        return Err(ApiError::bad_request_code(
-            "ResourceNotFound",
-            format!(
-                "'{external_id}' is not a resource of this provider; aadRoles has one resource, the tenant '{}'.",
-                loc.resource
-            ),
-        ));
+    let known = match loc.provider {
+        Provider::AadRoles => external_id.trim().eq_ignore_ascii_case(&loc.resource.to_string()),
+        Provider::AzureResources => match ArmScope::parse(external_id.trim()) {
+            Ok(scope) => {
+                azure::at_scope(&s, &scope).await?.is_some() && azure::visible(&s, caller.id(), &scope)
+            }
+            Err(_) => false,
+        },
+    };
+    if !known {
+        return Err(not_a_resource(&external_id, &loc));
     }
     Ok(StatusCode::OK.into_response())
 }

@@ -119,6 +119,7 @@ fn requests_of(s: &AppState, caller: &Caller, q: &OData) -> ApiResult<RequestsOf
 }
 
 pub async fn list(State(s): State<AppState>, caller: Caller, q: OData, loc: Location) -> ApiResult<Response> {
+    loc.aad_roles_only()?;
     q.check_expand(wire::REQUEST_TYPE, NAVIGATION)?;
     let of = requests_of(&s, &caller, &q)?;
     let mut all = Vec::new();
@@ -151,6 +152,7 @@ async fn find(s: &AppState, caller: &Caller, raw: &str) -> ApiResult<ScheduleReq
 }
 
 pub async fn get(State(s): State<AppState>, caller: Caller, q: OData, loc: Location) -> ApiResult<Response> {
+    loc.aad_roles_only()?;
     q.check_expand(wire::REQUEST_TYPE, NAVIGATION)?;
     let r = find(&s, &caller, loc.id()).await?;
     let v = render(&s, &q, &loc, &r).await?;
@@ -167,6 +169,7 @@ pub async fn create(
     loc: Location,
     body: JsonObject,
 ) -> ApiResult<Response> {
+    loc.aad_roles_only()?;
     let req = wire::read_new_request(Body::new(body, wire::REQUEST_TYPE))?;
     if req.resource_id != loc.resource {
         return Err(ApiError::bad_request_code(
@@ -178,7 +181,7 @@ pub async fn create(
         ));
     }
     let (action, kind) = to_action(req.ty, req.state)?;
-    let role = role_definitions::find(&s, &req.role_definition_id.to_string()).await?;
+    let role = role_definitions::find(&s, &loc, &req.role_definition_id.to_string()).await?;
     if s.store.find_object(req.subject_id).await?.is_none() {
         return Err(subjects::subject_not_found(&req.subject_id.to_string()));
     }
@@ -213,6 +216,7 @@ pub async fn create(
 /// `cancel`: 204; `RoleAssignmentRequestNotFound` for a request the caller cannot see,
 /// `RequestCannotBeCancelled` for one no longer waiting.
 pub async fn cancel(State(s): State<AppState>, caller: Caller, loc: Location) -> ApiResult<Response> {
+    loc.aad_roles_only()?;
     let r = find(&s, &caller, loc.id()).await?;
     let own = authz::own_principal(caller.subject());
     pim::requests::cancel(&s, &caller, &own, r.kind, r.id).await.map_err(|e| {
@@ -234,6 +238,7 @@ pub async fn update_request(
     loc: Location,
     body: JsonObject,
 ) -> ApiResult<Response> {
+    loc.aad_roles_only()?;
     let decision = wire::read_update_request(Body::new(body, "microsoft.graph.updateRequestPostRequestBody"))?;
     let not_waiting = |r: &ScheduleRequest| {
         ApiError::bad_request_code(

@@ -121,6 +121,7 @@ async fn filtered(s: &AppState, caller: &Caller, q: &OData, loc: &Location) -> A
 }
 
 pub async fn list(State(s): State<AppState>, caller: Caller, q: OData, loc: Location) -> ApiResult<Response> {
+    loc.aad_roles_only()?;
     let items = filtered(&s, &caller, &q, &loc).await?;
     let (page, offset) = page_in_memory(&q, items, &SCHEMA)?;
     Ok(q.collection(CONTEXT, page, offset))
@@ -140,6 +141,7 @@ pub async fn find(s: &AppState, caller: &Caller, id: &str) -> ApiResult<HeldSche
 }
 
 pub async fn get(State(s): State<AppState>, caller: Caller, q: OData, loc: Location) -> ApiResult<Response> {
+    loc.aad_roles_only()?;
     q.check_expand(wire::ROLE_ASSIGNMENT_TYPE, NAVIGATION)?;
     let h = find(&s, &caller, loc.id()).await?;
     let v = render(&s, &q, &loc, &h).await?;
@@ -148,6 +150,7 @@ pub async fn get(State(s): State<AppState>, caller: Caller, q: OData, loc: Locat
 
 /// `roleAssignments/{id}/subject`.
 pub async fn subject(State(s): State<AppState>, caller: Caller, q: OData, loc: Location) -> ApiResult<Response> {
+    loc.aad_roles_only()?;
     let h = find(&s, &caller, loc.id()).await?;
     Ok(q.entity(&format!("{}/$entity", subjects::CONTEXT), subjects::render(&s, h.principal_id).await?))
 }
@@ -185,6 +188,7 @@ fn csv_field(v: &Value) -> String {
 /// `roleAssignments/export()`: the assignments the list would return (same `$filter`, `$top`,
 /// `$skip`), as CSV (`application/octet-stream`, as Graph answers the function).
 pub async fn export(State(s): State<AppState>, caller: Caller, q: OData, loc: Location) -> ApiResult<Response> {
+    loc.aad_roles_only()?;
     let items = filtered(&s, &caller, &q, &loc).await?;
     let (page, _) = page_in_memory(&q, items, &SCHEMA)?;
     let mut out = CSV_COLUMNS.join(",");

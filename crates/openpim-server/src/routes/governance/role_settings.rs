@@ -115,6 +115,7 @@ pub async fn of_role(s: &AppState, loc: &Location, caller: &Caller, role: Object
 }
 
 pub async fn list(State(s): State<AppState>, caller: Caller, q: OData, loc: Location) -> ApiResult<Response> {
+    loc.aad_roles_only()?;
     q.check_expand(wire::ROLE_SETTING_TYPE, NAVIGATION)?;
     let policies = pim::policies::readable(&s, &PolicyReader::of(&s, &caller)).await?;
     let mut items = Vec::with_capacity(policies.len());
@@ -131,6 +132,7 @@ async fn find(s: &AppState, caller: &Caller, id: &str) -> ApiResult<StoredPolicy
 }
 
 pub async fn get(State(s): State<AppState>, caller: Caller, q: OData, loc: Location) -> ApiResult<Response> {
+    loc.aad_roles_only()?;
     q.check_expand(wire::ROLE_SETTING_TYPE, NAVIGATION)?;
     let p = find(&s, &caller, loc.id()).await?;
     let v = render(&s, &q, &loc, &p).await?;
@@ -144,15 +146,17 @@ pub async fn role_definition(
     q: OData,
     loc: Location,
 ) -> ApiResult<Response> {
+    loc.aad_roles_only()?;
     q.check_expand(wire::ROLE_DEFINITION_TYPE, &["resource", "roleSetting"])?;
     let p = find(&s, &caller, loc.id()).await?;
-    let r = role_definitions::find(&s, &p.role_definition_id.to_string()).await?;
+    let r = role_definitions::find(&s, &loc, &p.role_definition_id.to_string()).await?;
     let v = role_definitions::render(&s, &q, &loc, &caller, &r).await?;
     Ok(q.entity(&format!("{}/$entity", role_definitions::CONTEXT), v))
 }
 
 /// PATCH: the lists sent replace the rules they map to; 204.
 pub async fn update(State(s): State<AppState>, caller: Caller, loc: Location, body: JsonObject) -> ApiResult<Response> {
+    loc.aad_roles_only()?;
     let id = loc.id();
     let p = s.store.get_policy(id).await?.filter(|p| p.scope_id == "/").ok_or_else(|| setting_not_found(id))?;
     let audit = Audit::new(ROLE_MANAGEMENT, "Update role setting in PIM", "Update")

@@ -1,0 +1,117 @@
+//! The `azureResources` provider's resources: every management group, subscription, resource
+//! group and resource of the Azure hierarchy OpenPIM holds (`crate::azure::hierarchy`), named by
+//! core's stable governance id (UUID v5 of the ARM scope, `governance::ids`). Nothing is stored
+//! for the beta view: the list is read from the hierarchy tables each time.
+//!
+//! Who sees what follows ARM's rule for `GET /subscriptions`: a resource is visible to a caller
+//! who holds any Azure role at it or above ([`visible`]); an invisible resource answers exactly
+//! as a missing one does, so the answer tells nobody more than they may read.
+
+use crate::error::ApiResult;
+use crate::state::AppState;
+use openpim_core::azure_resources::{subscription_scope, ManagementGroup};
+use openpim_core::governance::ids::azure_resource_id;
+use openpim_core::scope::{ArmScope, ArmScopeKind};
+use openpim_core::{Instant, ObjectId};
+use openpim_proto::governance as proto;
+
+/// One Azure scope as the beta API describes it.
+#[derive(Debug, Clone)]
+pub struct AzureResource {
+    pub scope: ArmScope,
+    /// `managementgroup`, `subscription`, `resourcegroup`, or the resource type
+    /// (`Microsoft.Storage/storageAccounts`), as Microsoft's service spells them.
+    pub kind: String,
+    pub display_name: String,
+    /// When it came under OpenPIM (created or registered; a management group's last update,
+    /// the only time OpenPIM keeps for it).
+    pub registered: Instant,
+}
+
+impl AzureResource {
+    pub fn id(&self) -> ObjectId {
+        azure_resource_id(&self.scope)
+    }
+
+    /// The governanceResource: `registeredRoot` is the registered ancestor, the subscription
+    /// for everything inside one (what Microsoft's list answers), the group itself for a
+    /// management group.
+    pub fn render(&self) -> proto::GovernanceResource {
+        let root = match self.scope.subscription_id() {
+            Some(sub) => subscription_scope(sub).as_str().to_string(),
+            None => self.scope.as_str().to_string(),
+        };
+        proto::GovernanceResource {
+            id: self.id(),
+            external_id: self.scope.as_str().to_string(),
+            kind: self.kind.clone(),
+            display_name: self.display_name.clone(),
+            status: "Active".into(),
+            registered_date_time: Some(self.registered),
+            registered_root: Some(root),
+            parent: None,
+        }
+    }
+}
+
+fn group(g: ManagementGroup) -> Option<AzureResource> {
+    Some(AzureResource {
+        scope: g.scope().ok()?,
+        kind: "managementgroup".into(),
+        display_name: g.display_name,
+        registered: g.updated,
+    })
+}
+
+/// Every Azure scope OpenPIM holds, management groups first, then each subscription followed
+/// by its resource groups and resources.
+pub async fn all(s: &AppState) -> ApiResult<Vec<AzureResource>> {
+    let mut out: Vec<AzureResource> = s.store.list_management_groups().await?.into_iter().filter_map(group).collect();
+    for sub in s.store.list_subscriptions().await? {
+        let id = sub.id;
+        out.push(AzureResource {
+            scope: sub.scope(),
+            kind: "subscription".into(),
+            display_name: sub.display_name,
+            registered: sub.created,
+        });
+        for rg in s.store.list_resource_groups(id).await? {
+            let Ok(scope) = rg.scope() else { continue };
+            out.push(AzureResource { scope, kind: "resourcegroup".into(), display_name: rg.name, registered: rg.created });
+        }
+        for r in s.store.list_resources_in_subscription(id).await? {
+            out.push(AzureResource { scope: r.id, kind: r.resource_type, display_name: r.name, registered: r.created });
+        }
+    }
+    Ok(out)
+}
+
+/// Does `caller` hold any Azure role at `scope` or above (active now)?
+pub fn visible(s: &AppState, caller: ObjectId, scope: &ArmScope) -> bool {
+    s.index().holds_any_role_covering(caller, scope, s.now())
+}
+
+/// The resources `caller` may read.
+pub async fn visible_to(s: &AppState, caller: ObjectId) -> ApiResult<Vec<AzureResource>> {
+    Ok(all(s).await?.into_iter().filter(|r| visible(s, caller, &r.scope)).collect())
+}
+
+/// The resource with governance id `raw`, if OpenPIM holds it (visible or not).
+pub async fn find(s: &AppState, raw: &str) -> ApiResult<Option<AzureResource>> {
+    let Ok(id) = ObjectId::parse_str(raw) else { return Ok(None) };
+    Ok(all(s).await?.into_iter().find(|r| r.id() == id))
+}
+
+/// The resource at ARM scope `scope` (any casing), if OpenPIM holds it.
+pub async fn at_scope(s: &AppState, scope: &ArmScope) -> ApiResult<Option<AzureResource>> {
+    Ok(all(s).await?.into_iter().find(|r| r.scope.key() == scope.key()))
+}
+
+/// The resource directly above `r` in the hierarchy (none above a top-level management group).
+pub async fn parent(s: &AppState, r: &AzureResource) -> ApiResult<Option<AzureResource>> {
+    let above = r.scope.parent_in(s.index().management_groups());
+    match above {
+        Some(p) if p.kind() != ArmScopeKind::Root => at_scope(s, &p).await,
+        _ => Ok(None),
+    }
+}
