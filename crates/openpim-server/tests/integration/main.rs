@@ -33,6 +33,7 @@ mod bad_input;
 mod beta;
 mod directory;
 mod governance;
+mod governance_azure;
 mod groups;
 mod invariants;
 mod multi_node;

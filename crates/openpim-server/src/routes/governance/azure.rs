@@ -86,6 +86,12 @@ pub async fn all(s: &AppState) -> ApiResult<Vec<AzureResource>> {
     Ok(out)
 }
 
+/// The governance id of the resource a row at `scope` belongs to: the Azure resource of an ARM
+/// scope, the location's (the tenant) otherwise.
+pub fn governance_id(loc: &super::Location, scope: &openpim_core::scope::Scope) -> ObjectId {
+    scope.as_arm().map_or(loc.resource, azure_resource_id)
+}
+
 /// Does `caller` hold any Azure role at `scope` or above (active now)?
 pub fn visible(s: &AppState, caller: ObjectId, scope: &ArmScope) -> bool {
     s.index().holds_any_role_covering(caller, scope, s.now())

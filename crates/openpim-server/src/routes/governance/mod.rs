@@ -117,6 +117,12 @@ impl Location {
         }
     }
 
+    /// The ARM scope azureResources reads are made at: the resource the path names, or ARM's
+    /// root `/` at the provider level.
+    pub fn azure_scope(&self) -> openpim_core::scope::ArmScope {
+        self.azure.as_ref().map_or_else(openpim_core::scope::ArmScope::root, |r| r.scope.clone())
+    }
+
     /// The azureResources resource the path names, checked to be visible to `caller` (an
     /// invisible one answers as a missing one).
     pub fn visible_azure(&self, s: &AppState, caller: ObjectId) -> ApiResult<Option<&azure::AzureResource>> {
@@ -125,6 +131,11 @@ impl Location {
             other => Ok(other.as_ref()),
         }
     }
+}
+
+/// An ARM operation's refusal (`crate::azure`) in Graph's error shape, same status and code.
+pub fn from_arm(e: crate::arm::ArmError) -> ApiError {
+    ApiError::new(e.status, e.code, e.message)
 }
 
 /// An engine error in the beta API's vocabulary (`RoleNotFound` for v1.0's

@@ -12,7 +12,6 @@ use axum::response::Response;
 use openpim_core::authz::cap;
 use openpim_core::roles::azure::RoleDefinitionQuery;
 use openpim_core::roles::{PermissionDialect, RoleDefinition};
-use openpim_core::scope::ArmScope;
 use openpim_core::ObjectId;
 use openpim_odata::{EntitySchema, PropType, Property};
 use serde_json::Value;
@@ -39,12 +38,6 @@ pub static SCHEMA: EntitySchema = EntitySchema {
 /// `RoleNotFound` (400), as the beta docs answer an unknown role.
 pub fn role_not_found(id: &str) -> ApiError {
     ApiError::bad_request_code("RoleNotFound", format!("The role definition '{id}' was not found."))
-}
-
-/// The ARM scope azureResources role definitions are read at: the resource the path names, or
-/// ARM's root `/` at the provider level (every Azure role of the tenant).
-fn azure_scope(loc: &Location) -> ArmScope {
-    loc.azure.as_ref().map_or_else(ArmScope::root, |r| r.scope.clone())
 }
 
 /// Is `r` one of the location's roles? aadRoles: the directory roles; azureResources: the Azure
@@ -99,7 +92,7 @@ pub async fn render(
 ) -> ApiResult<Value> {
     let mut v = match loc.provider {
         Provider::AadRoles => wire::json(&wire::role_definition(loc.resource, r)),
-        Provider::AzureResources => wire::json(&wire::azure_role_definition(loc.resource, &azure_scope(loc), r)),
+        Provider::AzureResources => wire::json(&wire::azure_role_definition(loc.resource, &loc.azure_scope(), r)),
     };
     if q.expands("resource") {
         v["resource"] = resource_json(loc);
