@@ -4,11 +4,14 @@
 //! resource groups `web` and `data`) and `OTHER_SUB`. SQLite always; PostgreSQL too when
 //! `OPENPIM_TEST_POSTGRES_URL` is set.
 
-use crate::arm_pim_requests::{azure, rbac_assign, rg, sub, OTHER_SUB, READER, SUB};
+use crate::arm_pim_requests::{
+    actions_at, arm_token, azure, call, rbac_assign, rg, sub, CONTRIBUTOR, OTHER_SUB, READER, SUB, V,
+};
 use crate::common::{assert_graph_error, USER_ADMINISTRATOR};
-use crate::pim::Pim;
-use reqwest::StatusCode;
+use crate::pim::{rfc3339, Pim};
+use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
+use time::Duration;
 
 const AZ: &str = "/beta/privilegedAccess/azureResources";
 
@@ -99,8 +102,11 @@ async fn role_definitions_are_the_azure_roles_assignable_at_the_resource() {
     rbac_assign(&pim, &admin, &sub(), READER, &bob).await;
     let sub_id = resource_id(&pim, &bob_t, &sub()).await;
 
-    let roles = pim.list(&format!("{AZ}/resources/{sub_id}/roleDefinitions"), &bob_t).await;
-    let reader = roles.iter().find(|r| r["templateId"] == READER).expect("Reader");
+    let path = format!("{AZ}/resources/{sub_id}/roleDefinitions?$filter=displayName eq 'Reader'");
+    let roles = pim.list(&path, &bob_t).await;
+    assert_eq!(roles.len(), 1, "{roles:?}");
+    let reader = &roles[0];
+    assert_eq!(reader["templateId"], READER);
     assert_eq!(reader["id"], READER);
     assert_eq!(reader["displayName"], "Reader");
     assert_eq!(reader["resourceId"], sub_id.as_str());
@@ -109,8 +115,8 @@ async fn role_definitions_are_the_azure_roles_assignable_at_the_resource() {
         format!("{}/providers/Microsoft.Authorization/roleDefinitions/{READER}", sub())
     );
     // Azure roles only: no directory role is a role of an Azure resource.
-    assert!(roles.iter().all(|r| r["id"] != USER_ADMINISTRATOR), "a directory role listed");
-    assert!(roles.len() > 100, "the built-in Azure roles: {}", roles.len());
+    let path = format!("{AZ}/resources/{sub_id}/roleDefinitions?$filter=id eq '{USER_ADMINISTRATOR}'");
+    assert!(pim.list(&path, &bob_t).await.is_empty(), "a directory role listed");
 
     let path = format!("/resources/{sub_id}/roleDefinitions/{READER}?$expand=resource");
     let (status, one) = get(&pim, &path, &bob_t).await;
@@ -124,5 +130,195 @@ async fn role_definitions_are_the_azure_roles_assignable_at_the_resource() {
     let (status, top) = get(&pim, &format!("/roleDefinitions/{READER}"), &bob_t).await;
     assert_eq!(status, StatusCode::OK, "{top}");
     assert_eq!(top["externalId"], format!("/providers/Microsoft.Authorization/roleDefinitions/{READER}"));
+    pim.stop().await;
+}
+
+/// A governanceRoleAssignmentRequest body for Contributor at the resource `resource`.
+fn body(ty: &str, state: &str, resource: &str, subject: &str, schedule: Option<Value>) -> Value {
+    let mut v = json!({
+        "roleDefinitionId": CONTRIBUTOR,
+        "resourceId": resource,
+        "subjectId": subject,
+        "assignmentState": state,
+        "type": ty,
+        "reason": "Deploying the web tier",
+    });
+    if let Some(s) = schedule {
+        v["schedule"] = s;
+    }
+    v
+}
+
+/// Contributor's actions include `*`: what the permissions API lists for bob at the subscription.
+async fn bob_contributes(pim: &Pim, bob_arm: &str) -> bool {
+    actions_at(pim, bob_arm, &sub()).await.iter().any(|a| a == "*")
+}
+
+#[tokio::test]
+async fn eligible_then_activate_deactivate_and_remove_at_a_subscription() {
+    let pim = Pim::start().await;
+    let admin_arm = azure(&pim).await;
+    let admin = pim.admin_token();
+    let (bob, bob_t) = pim.user("bob").await;
+    let bob_arm = arm_token(&pim, &bob);
+    let sub_id = resource_id(&pim, &admin, &sub()).await;
+
+    // A Reader of the subscription may not make anyone eligible: ARM's rights, 403.
+    let (carol, carol_t) = pim.user("carol").await;
+    rbac_assign(&pim, &admin_arm, &sub(), READER, &carol).await;
+    let year = json!({"type": "Once", "startDateTime": rfc3339(pim.now()), "duration": "P365D"});
+    let add = |resource: &str| body("AdminAdd", "Eligible", resource, &bob, Some(year.clone()));
+    let (status, r) = post(&pim, "/roleAssignmentRequests", &carol_t, add(&sub_id)).await;
+    assert_graph_error(status, &r, 403, "AuthorizationFailed");
+    // A resource that does not exist: the documented 400.
+    let (status, r) = post(&pim, "/roleAssignmentRequests", &admin, add(&uuid::Uuid::new_v4().to_string())).await;
+    assert_graph_error(status, &r, 400, "ResourceNotFound");
+
+    // The admin (Owner of the subscription) makes bob eligible for a year, under the resource.
+    let path = format!("/resources/{sub_id}/roleAssignmentRequests");
+    let (status, eligible) = post(&pim, &path, &admin, add(&sub_id)).await;
+    assert_eq!(status, StatusCode::CREATED, "{eligible}");
+    assert_eq!(eligible["resourceId"], sub_id.as_str());
+    assert_eq!(eligible["roleDefinitionId"], CONTRIBUTOR);
+    assert_eq!(eligible["status"]["subStatus"], "Provisioned");
+    assert!(!bob_contributes(&pim, &bob_arm).await);
+
+    // Bob activates for an hour with a reason.
+    let hour = json!({"type": "Once", "startDateTime": rfc3339(pim.now()), "duration": "PT1H"});
+    let (status, active) =
+        post(&pim, "/roleAssignmentRequests", &bob_t, body("UserAdd", "Active", &sub_id, &bob, Some(hour))).await;
+    assert_eq!(status, StatusCode::CREATED, "{active}");
+    assert_eq!(active["status"]["subStatus"], "Provisioned", "{active}");
+    assert_eq!(active["reason"], "Deploying the web tier");
+
+    // ARM sees the activation: an assignment schedule instance at the subscription, and the
+    // permissions API lists Contributor's actions.
+    let instances = format!("{}/providers/Microsoft.Authorization/roleAssignmentScheduleInstances?{V}&$filter=asTarget()", sub());
+    let (status, list) = call(&pim, Method::GET, &instances, &bob_arm, None).await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    let rows = list["value"].as_array().expect("value");
+    let activation = rows.iter().find(|r| r["properties"]["assignmentType"] == "Activated").expect("activation");
+    assert_eq!(activation["properties"]["scope"], sub());
+    assert!(activation["properties"]["roleDefinitionId"].as_str().unwrap().ends_with(CONTRIBUTOR));
+    assert!(bob_contributes(&pim, &bob_arm).await);
+
+    // The Graph view: bob's eligible and active assignments at the subscription.
+    let mine = pim
+        .list(&format!("{AZ}/resources/{sub_id}/roleAssignments?$filter=subjectId eq '{bob}'"), &admin)
+        .await;
+    assert_eq!(mine.len(), 2, "{mine:?}");
+    let eligible_row = mine.iter().find(|a| a["assignmentState"] == "Eligible").expect("eligible");
+    let active_row = mine.iter().find(|a| a["assignmentState"] == "Active").expect("active");
+    assert_eq!(active_row["linkedEligibleRoleAssignmentId"], eligible_row["id"]);
+    assert_eq!(active_row["memberType"], "Direct");
+    assert_eq!(active_row["resourceId"], sub_id.as_str());
+    // Seen from a resource group below, the subscription's rows are inherited.
+    let web_id = resource_id(&pim, &admin, &rg("web")).await;
+    let below = pim
+        .list(&format!("{AZ}/resources/{web_id}/roleAssignments?$filter=subjectId eq '{bob}'"), &admin)
+        .await;
+    assert!(below.len() == 2 && below.iter().all(|a| a["memberType"] == "Inherited"), "{below:?}");
+    let (status, one) = get(&pim, &format!("/roleAssignments/{}?$expand=roleDefinition", active_row["id"].as_str().unwrap()), &admin).await;
+    assert_eq!(status, StatusCode::OK, "{one}");
+    assert_eq!(
+        one["roleDefinition"]["externalId"],
+        format!("{}/providers/Microsoft.Authorization/roleDefinitions/{CONTRIBUTOR}", sub())
+    );
+
+    // The 5-minute rule: no deactivation right after activating; accepted after.
+    let (status, r) = post(&pim, "/roleAssignmentRequests", &bob_t, body("UserRemove", "Active", &sub_id, &bob, None)).await;
+    assert_graph_error(status, &r, 400, "RoleAssignmentRequestPolicyValidationFailed");
+    assert!(bob_contributes(&pim, &bob_arm).await);
+    pim.advance(Duration::minutes(6));
+    let (status, removed) =
+        post(&pim, "/roleAssignmentRequests", &bob_t, body("UserRemove", "Active", &sub_id, &bob, None)).await;
+    assert_eq!(status, StatusCode::CREATED, "{removed}");
+    assert_eq!(removed["status"]["subStatus"], "Revoked");
+    assert!(!bob_contributes(&pim, &bob_arm).await);
+
+    // The admin removes the eligibility: nothing of bob's is left at the subscription.
+    let (status, r) = post(&pim, "/roleAssignmentRequests", &admin, body("AdminRemove", "Eligible", &sub_id, &bob, None)).await;
+    assert_eq!(status, StatusCode::CREATED, "{r}");
+    let left = pim.list(&format!("{AZ}/resources/{sub_id}/roleAssignments?$filter=subjectId eq '{bob}'"), &admin).await;
+    assert!(left.is_empty(), "{left:?}");
+
+    // The requests, as the admin lists them at the subscription; one by id.
+    let requests = pim.list(&format!("{AZ}/resources/{sub_id}/roleAssignmentRequests"), &admin).await;
+    let types: Vec<&str> = requests.iter().map(|r| r["type"].as_str().unwrap()).collect();
+    for t in ["AdminAdd", "UserAdd", "UserRemove", "AdminRemove"] {
+        assert!(types.contains(&t), "{t} not in {types:?}");
+    }
+    let (status, one) = get(&pim, &format!("/roleAssignmentRequests/{}", eligible["id"].as_str().unwrap()), &bob_t).await;
+    assert_eq!(status, StatusCode::OK, "{one}");
+    assert_eq!(one["type"], "AdminAdd");
+    // Carol reads role assignments at the subscription (Reader), so she sees bob's requests
+    // there; dave, with no role, does not.
+    let request = format!("/roleAssignmentRequests/{}", eligible["id"].as_str().unwrap());
+    let (status, r) = get(&pim, &request, &carol_t).await;
+    assert_eq!(status, StatusCode::OK, "{r}");
+    let (_, dave_t) = pim.user("dave").await;
+    let (status, r) = get(&pim, &request, &dave_t).await;
+    assert_graph_error(status, &r, 400, "RoleAssignmentRequestNotFound");
+    let (status, r) = get(&pim, &format!("/resources/{sub_id}/roleAssignments"), &dave_t).await;
+    assert_graph_error(status, &r, 404, "ResourceNotFound");
+    pim.stop().await;
+}
+
+/// The value of rule `rule` in a governanceRoleSetting list.
+fn setting_value(list: &Value, rule: &str) -> Value {
+    let entry = list.as_array().unwrap().iter().find(|e| e["ruleIdentifier"] == rule).expect("rule");
+    serde_json::from_str(entry["setting"].as_str().unwrap()).unwrap()
+}
+
+#[tokio::test]
+async fn role_settings_are_the_arm_policies_at_the_resource() {
+    let pim = Pim::start().await;
+    let admin_arm = azure(&pim).await;
+    let admin = pim.admin_token();
+    let (carol, carol_t) = pim.user("carol").await;
+    rbac_assign(&pim, &admin_arm, &sub(), READER, &carol).await;
+    let sub_id = resource_id(&pim, &admin, &sub()).await;
+
+    // One setting per Azure role at the resource; Contributor's is the ARM policy's defaults.
+    let path = format!("{AZ}/resources/{sub_id}/roleSettings?$filter=roleDefinitionId eq '{CONTRIBUTOR}'");
+    let rows = pim.list(&path, &carol_t).await;
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    let setting = &rows[0];
+    assert_eq!(setting["resourceId"], sub_id.as_str());
+    assert_eq!(setting["isDefault"], true);
+    let id = setting["id"].as_str().unwrap().to_string();
+
+    // A Reader may read it, not change it (ARM's right: roleManagementPolicies/write).
+    let patch = json!({"userMemberSettings": [
+        {"ruleIdentifier": "ExpirationRule",
+         "setting": json!({"permanentAssignment": false, "maximumGrantPeriodInMinutes": 240}).to_string()},
+    ]});
+    let (status, r) = pim.client.patch(&format!("{AZ}/roleSettings/{id}"), &carol_t, patch.clone()).await;
+    assert_graph_error(status, &r, 403, "AuthorizationFailed");
+    let (status, r) = pim.client.patch(&format!("{AZ}/roleSettings/{}", uuid::Uuid::new_v4()), &admin, patch.clone()).await;
+    assert_graph_error(status, &r, 400, "RoleSettingNotFound");
+
+    // The Owner changes the activation's maximum to 4 hours: ARM's policy shows it.
+    let (status, r) = pim.client.patch(&format!("{AZ}/roleSettings/{id}"), &admin, patch).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{r}");
+    let arm_path = format!("{}/providers/Microsoft.Authorization/roleManagementPolicies/{id}?{V}", sub());
+    let (status, policy) = call(&pim, Method::GET, &arm_path, &admin_arm, None).await;
+    assert_eq!(status, StatusCode::OK, "{policy}");
+    let rule = policy["properties"]["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == "Expiration_EndUser_Assignment")
+        .expect("activation rule")
+        .clone();
+    assert_eq!(rule["maximumDuration"], "PT4H", "{rule}");
+    assert_eq!(policy["name"], id.as_str());
+
+    // And the Graph view reads it back, no longer the defaults.
+    let (status, after) = get(&pim, &format!("/roleSettings/{id}?$expand=roleDefinition"), &carol_t).await;
+    assert_eq!(status, StatusCode::OK, "{after}");
+    assert_eq!(after["isDefault"], false);
+    assert_eq!(setting_value(&after["userMemberSettings"], "ExpirationRule")["maximumGrantPeriodInMinutes"], 240);
+    assert_eq!(after["roleDefinition"]["templateId"], CONTRIBUTOR);
     pim.stop().await;
 }

@@ -91,6 +91,15 @@ pub async fn get(State(s): State<AppState>, caller: Caller, q: OData, loc: Locat
     Ok(q.entity(&format!("{CONTEXT}/$entity"), v))
 }
 
+/// The resource a row (schedule or request) at `scope` belongs to, rendered: the Azure resource
+/// of an ARM scope, the tenant otherwise.
+pub async fn of_row(s: &AppState, loc: &Location, scope: &openpim_core::scope::Scope) -> ApiResult<Value> {
+    Ok(match scope.as_arm() {
+        Some(at) => azure::at_scope(s, at).await?.map_or(Value::Null, |r| wire::json(&r.render())),
+        None => wire::json(&wire::tenant_resource(loc.resource)),
+    })
+}
+
 fn not_a_resource(external_id: &str, loc: &Location) -> ApiError {
     let hint = match loc.provider {
         Provider::AadRoles => format!("aadRoles has one resource, the tenant '{}'", loc.resource),

@@ -5,7 +5,7 @@
 
 use super::role_settings::nested_expands;
 use super::{
-    azure, beta_error, from_arm, page_in_memory, pins_subject, role_definitions, subjects, Location, Provider, ALL,
+    azure, beta_error, from_arm, page_in_memory, pins_subject, resources, role_definitions, subjects, Location, Provider, ALL,
 };
 use crate::arm::ArmCaller;
 use crate::azure::pim::{self as arm_pim, PimFilter};
@@ -81,15 +81,6 @@ async fn linked_eligible(s: &AppState, r: &ScheduleRequest) -> ApiResult<Option<
     Ok(s.store.get_schedule(Kind::Assignment, target).await?.and_then(|a| a.activated_using))
 }
 
-/// The resource a request was made at, rendered: the tenant for aadRoles, the Azure resource of
-/// its ARM scope for azureResources.
-async fn resource_json(s: &AppState, loc: &Location, r: &ScheduleRequest) -> ApiResult<Value> {
-    Ok(match r.scope.as_arm() {
-        Some(at) => azure::at_scope(s, at).await?.map_or(Value::Null, |res| wire::json(&res.render())),
-        None => wire::json(&wire::tenant_resource(loc.resource)),
-    })
-}
-
 async fn render(s: &AppState, q: &OData, loc: &Location, r: &ScheduleRequest) -> ApiResult<Value> {
     let resource_id = azure::governance_id(loc, &r.scope);
     let mut v = wire::json(&wire::request(resource_id, r, linked_eligible(s, r).await?));
@@ -97,18 +88,10 @@ async fn render(s: &AppState, q: &OData, loc: &Location, r: &ScheduleRequest) ->
         v["subject"] = subjects::render(s, r.principal_id).await?;
     }
     if q.expands("roleDefinition") {
-        let role = match r.scope.as_arm() {
-            Some(at) => s.store.azure_role_definition(r.role_definition_id).await?.map(|role| {
-                wire::json(&wire::azure_role_definition(resource_id, at, &role))
-            }),
-            None => s.store.get_directory_role_definition(r.role_definition_id).await?.map(|role| {
-                wire::json(&wire::role_definition(resource_id, &role))
-            }),
-        };
-        v["roleDefinition"] = match role {
+        v["roleDefinition"] = match role_definitions::of_row(s, resource_id, &r.scope, r.role_definition_id).await? {
             Some(mut d) => {
                 if nested_expands(q, "roleDefinition", "resource") {
-                    d["resource"] = resource_json(s, loc, r).await?;
+                    d["resource"] = resources::of_row(s, loc, &r.scope).await?;
                 }
                 d
             }
@@ -116,7 +99,7 @@ async fn render(s: &AppState, q: &OData, loc: &Location, r: &ScheduleRequest) ->
         };
     }
     if q.expands("resource") {
-        v["resource"] = resource_json(s, loc, r).await?;
+        v["resource"] = resources::of_row(s, loc, &r.scope).await?;
     }
     Ok(v)
 }
@@ -229,7 +212,7 @@ pub async fn create(
 ) -> ApiResult<Response> {
     let req = wire::read_new_request(Body::new(body, wire::REQUEST_TYPE))?;
     let (action, kind) = to_action(req.ty, req.state)?;
-    let at = request_location(&s, &caller, &loc, req.resource_id).await?;
+    let at = request_location(&s, &loc, req.resource_id).await?;
     let role = role_definitions::find(&s, &at, &req.role_definition_id.to_string()).await?;
     if s.store.find_object(req.subject_id).await?.is_none() {
         return Err(subjects::subject_not_found(&req.subject_id.to_string()));
@@ -275,9 +258,9 @@ pub async fn create(
 }
 
 /// The location a new request is made at: the body's `resourceId`, which must be the path's
-/// resource under `resources/{id}`, and the tenant for aadRoles; for azureResources a resource
-/// the caller can see. `ResourceNotFound` (400) otherwise.
-async fn request_location(s: &AppState, caller: &Caller, loc: &Location, resource: ObjectId) -> ApiResult<Location> {
+/// resource under `resources/{id}`, and the tenant for aadRoles; for azureResources an Azure
+/// scope OpenPIM holds. `ResourceNotFound` (400) otherwise.
+async fn request_location(s: &AppState, loc: &Location, resource: ObjectId) -> ApiResult<Location> {
     let not_found = |hint: &str| {
         ApiError::bad_request_code("ResourceNotFound", format!("The resource '{resource}' was not found; {hint}."))
     };
@@ -290,12 +273,11 @@ async fn request_location(s: &AppState, caller: &Caller, loc: &Location, resourc
             if loc.azure.is_some() && resource != loc.resource {
                 return Err(not_found("the request names a resource other than the path's"));
             }
-            let found = azure::find(s, &resource.to_string()).await?;
-            match found {
-                Some(r) if azure::visible(s, caller.id(), &r.scope) => {
-                    Ok(Location { provider: loc.provider, resource, azure: Some(r), id: None })
-                }
-                _ => Err(not_found("azureResources requests name a resource you hold a role on")),
+            // No visibility check here: an eligible user holds no role before activating, and
+            // ARM's submit checks the rights for each request type at the scope.
+            match azure::find(s, &resource.to_string()).await? {
+                Some(r) => Ok(Location { provider: loc.provider, resource, azure: Some(r), id: None }),
+                None => Err(not_found("azureResources requests name an Azure scope OpenPIM holds")),
             }
         }
     }

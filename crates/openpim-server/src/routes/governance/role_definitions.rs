@@ -81,6 +81,24 @@ fn resource_json(loc: &Location) -> Value {
     }
 }
 
+/// The role of a row (schedule or request) at `scope`, rendered as a role of its resource
+/// `resource_id`: an Azure role at an ARM scope, a directory role at the tenant.
+pub async fn of_row(
+    s: &AppState,
+    resource_id: ObjectId,
+    scope: &openpim_core::scope::Scope,
+    role: ObjectId,
+) -> ApiResult<Option<Value>> {
+    Ok(match scope.as_arm() {
+        Some(at) => s
+            .store
+            .azure_role_definition(role)
+            .await?
+            .map(|r| wire::json(&wire::azure_role_definition(resource_id, at, &r))),
+        None => s.store.get_directory_role_definition(role).await?.map(|r| wire::json(&wire::role_definition(resource_id, &r))),
+    })
+}
+
 /// A role rendered with the navigation properties `q` expands (`roleSetting` only for callers
 /// who may read it).
 pub async fn render(
