@@ -108,7 +108,11 @@ impl<'a> From<&'a crate::azure::policies::ArmPolicy> for PolicyView<'a> {
 }
 
 /// A role's policy as a governanceRoleSetting.
-pub fn role_setting(resource_id: ObjectId, p: &PolicyView<'_>, names: &dyn ApproverNames) -> proto::GovernanceRoleSetting {
+pub fn role_setting(
+    resource_id: ObjectId,
+    p: &PolicyView<'_>,
+    names: &dyn ApproverNames,
+) -> proto::GovernanceRoleSetting {
     let list = |l| rule_settings(settings::render(p.rules, l, names));
     proto::GovernanceRoleSetting {
         id: p.id.clone(),

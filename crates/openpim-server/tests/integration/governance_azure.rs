@@ -110,10 +110,7 @@ async fn role_definitions_are_the_azure_roles_assignable_at_the_resource() {
     assert_eq!(reader["id"], READER);
     assert_eq!(reader["displayName"], "Reader");
     assert_eq!(reader["resourceId"], sub_id.as_str());
-    assert_eq!(
-        reader["externalId"],
-        format!("{}/providers/Microsoft.Authorization/roleDefinitions/{READER}", sub())
-    );
+    assert_eq!(reader["externalId"], format!("{}/providers/Microsoft.Authorization/roleDefinitions/{READER}", sub()));
     // Azure roles only: no directory role is a role of an Azure resource.
     let path = format!("{AZ}/resources/{sub_id}/roleDefinitions?$filter=id eq '{USER_ADMINISTRATOR}'");
     assert!(pim.list(&path, &bob_t).await.is_empty(), "a directory role listed");
@@ -193,7 +190,8 @@ async fn eligible_then_activate_deactivate_and_remove_at_a_subscription() {
 
     // ARM sees the activation: an assignment schedule instance at the subscription, and the
     // permissions API lists Contributor's actions.
-    let instances = format!("{}/providers/Microsoft.Authorization/roleAssignmentScheduleInstances?{V}&$filter=asTarget()", sub());
+    let instances =
+        format!("{}/providers/Microsoft.Authorization/roleAssignmentScheduleInstances?{V}&$filter=asTarget()", sub());
     let (status, list) = call(&pim, Method::GET, &instances, &bob_arm, None).await;
     assert_eq!(status, StatusCode::OK, "{list}");
     let rows = list["value"].as_array().expect("value");
@@ -203,9 +201,7 @@ async fn eligible_then_activate_deactivate_and_remove_at_a_subscription() {
     assert!(bob_contributes(&pim, &bob_arm).await);
 
     // The Graph view: bob's eligible and active assignments at the subscription.
-    let mine = pim
-        .list(&format!("{AZ}/resources/{sub_id}/roleAssignments?$filter=subjectId eq '{bob}'"), &admin)
-        .await;
+    let mine = pim.list(&format!("{AZ}/resources/{sub_id}/roleAssignments?$filter=subjectId eq '{bob}'"), &admin).await;
     assert_eq!(mine.len(), 2, "{mine:?}");
     let eligible_row = mine.iter().find(|a| a["assignmentState"] == "Eligible").expect("eligible");
     let active_row = mine.iter().find(|a| a["assignmentState"] == "Active").expect("active");
@@ -214,11 +210,12 @@ async fn eligible_then_activate_deactivate_and_remove_at_a_subscription() {
     assert_eq!(active_row["resourceId"], sub_id.as_str());
     // Seen from a resource group below, the subscription's rows are inherited.
     let web_id = resource_id(&pim, &admin, &rg("web")).await;
-    let below = pim
-        .list(&format!("{AZ}/resources/{web_id}/roleAssignments?$filter=subjectId eq '{bob}'"), &admin)
-        .await;
+    let below =
+        pim.list(&format!("{AZ}/resources/{web_id}/roleAssignments?$filter=subjectId eq '{bob}'"), &admin).await;
     assert!(below.len() == 2 && below.iter().all(|a| a["memberType"] == "Inherited"), "{below:?}");
-    let (status, one) = get(&pim, &format!("/roleAssignments/{}?$expand=roleDefinition", active_row["id"].as_str().unwrap()), &admin).await;
+    let (status, one) =
+        get(&pim, &format!("/roleAssignments/{}?$expand=roleDefinition", active_row["id"].as_str().unwrap()), &admin)
+            .await;
     assert_eq!(status, StatusCode::OK, "{one}");
     assert_eq!(
         one["roleDefinition"]["externalId"],
@@ -226,7 +223,8 @@ async fn eligible_then_activate_deactivate_and_remove_at_a_subscription() {
     );
 
     // The 5-minute rule: no deactivation right after activating; accepted after.
-    let (status, r) = post(&pim, "/roleAssignmentRequests", &bob_t, body("UserRemove", "Active", &sub_id, &bob, None)).await;
+    let (status, r) =
+        post(&pim, "/roleAssignmentRequests", &bob_t, body("UserRemove", "Active", &sub_id, &bob, None)).await;
     assert_graph_error(status, &r, 400, "RoleAssignmentRequestPolicyValidationFailed");
     assert!(bob_contributes(&pim, &bob_arm).await);
     pim.advance(Duration::minutes(6));
@@ -237,7 +235,8 @@ async fn eligible_then_activate_deactivate_and_remove_at_a_subscription() {
     assert!(!bob_contributes(&pim, &bob_arm).await);
 
     // The admin removes the eligibility: nothing of bob's is left at the subscription.
-    let (status, r) = post(&pim, "/roleAssignmentRequests", &admin, body("AdminRemove", "Eligible", &sub_id, &bob, None)).await;
+    let (status, r) =
+        post(&pim, "/roleAssignmentRequests", &admin, body("AdminRemove", "Eligible", &sub_id, &bob, None)).await;
     assert_eq!(status, StatusCode::CREATED, "{r}");
     let left = pim.list(&format!("{AZ}/resources/{sub_id}/roleAssignments?$filter=subjectId eq '{bob}'"), &admin).await;
     assert!(left.is_empty(), "{left:?}");
@@ -248,7 +247,8 @@ async fn eligible_then_activate_deactivate_and_remove_at_a_subscription() {
     for t in ["AdminAdd", "UserAdd", "UserRemove", "AdminRemove"] {
         assert!(types.contains(&t), "{t} not in {types:?}");
     }
-    let (status, one) = get(&pim, &format!("/roleAssignmentRequests/{}", eligible["id"].as_str().unwrap()), &bob_t).await;
+    let (status, one) =
+        get(&pim, &format!("/roleAssignmentRequests/{}", eligible["id"].as_str().unwrap()), &bob_t).await;
     assert_eq!(status, StatusCode::OK, "{one}");
     assert_eq!(one["type"], "AdminAdd");
     // Carol reads role assignments at the subscription (Reader), so she sees bob's requests
@@ -295,7 +295,8 @@ async fn role_settings_are_the_arm_policies_at_the_resource() {
     ]});
     let (status, r) = pim.client.patch(&format!("{AZ}/roleSettings/{id}"), &carol_t, patch.clone()).await;
     assert_graph_error(status, &r, 403, "AuthorizationFailed");
-    let (status, r) = pim.client.patch(&format!("{AZ}/roleSettings/{}", uuid::Uuid::new_v4()), &admin, patch.clone()).await;
+    let (status, r) =
+        pim.client.patch(&format!("{AZ}/roleSettings/{}", uuid::Uuid::new_v4()), &admin, patch.clone()).await;
     assert_graph_error(status, &r, 400, "RoleSettingNotFound");
 
     // The Owner changes the activation's maximum to 4 hours: ARM's policy shows it.

@@ -77,7 +77,12 @@ pub async fn all(s: &AppState) -> ApiResult<Vec<AzureResource>> {
         });
         for rg in s.store.list_resource_groups(id).await? {
             let Ok(scope) = rg.scope() else { continue };
-            out.push(AzureResource { scope, kind: "resourcegroup".into(), display_name: rg.name, registered: rg.created });
+            out.push(AzureResource {
+                scope,
+                kind: "resourcegroup".into(),
+                display_name: rg.name,
+                registered: rg.created,
+            });
         }
         for r in s.store.list_resources_in_subscription(id).await? {
             out.push(AzureResource { scope: r.id, kind: r.resource_type, display_name: r.name, registered: r.created });

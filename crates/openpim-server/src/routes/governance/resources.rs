@@ -2,15 +2,15 @@
 
 use super::{azure, page_in_memory, Location, Provider};
 use crate::auth::Caller;
-use crate::state::AppState;
-use axum::extract::State;
-use openpim_core::scope::ArmScope;
 use crate::error::{ApiError, ApiResult};
 use crate::odata::OData;
+use crate::state::AppState;
 use crate::wire::body::{Body, JsonObject};
 use crate::wire::governance as wire;
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use openpim_core::scope::ArmScope;
 use openpim_odata::{EntitySchema, PropType, Property};
 use serde_json::Value;
 
@@ -107,7 +107,10 @@ fn not_a_resource(external_id: &str, loc: &Location) -> ApiError {
             "azureResources registers an existing Azure scope you hold an active role on".to_string()
         }
     };
-    ApiError::bad_request_code("ResourceNotFound", format!("'{external_id}' is not a resource of this provider; {hint}."))
+    ApiError::bad_request_code(
+        "ResourceNotFound",
+        format!("'{external_id}' is not a resource of this provider; {hint}."),
+    )
 }
 
 /// `resources/register`: brings a resource under PIM. Every resource OpenPIM holds is already
@@ -116,14 +119,17 @@ fn not_a_resource(external_id: &str, loc: &Location) -> ApiError {
 /// For azureResources the caller needs an active role at the scope or above, as Microsoft's docs
 /// require; a scope that does not exist, or that the caller holds nothing on, answers the same
 /// `ResourceNotFound` so the answer tells nobody more than they may read.
-pub async fn register(State(s): State<AppState>, caller: Caller, loc: Location, body: JsonObject) -> ApiResult<Response> {
+pub async fn register(
+    State(s): State<AppState>,
+    caller: Caller,
+    loc: Location,
+    body: JsonObject,
+) -> ApiResult<Response> {
     let external_id = wire::read_register(Body::new(body, "microsoft.graph.registerPostRequestBody"))?;
     let known = match loc.provider {
         Provider::AadRoles => external_id.trim().eq_ignore_ascii_case(&loc.resource.to_string()),
         Provider::AzureResources => match ArmScope::parse(external_id.trim()) {
-            Ok(scope) => {
-                azure::at_scope(&s, &scope).await?.is_some() && azure::visible(&s, caller.id(), &scope)
-            }
+            Ok(scope) => azure::at_scope(&s, &scope).await?.is_some() && azure::visible(&s, caller.id(), &scope),
             Err(_) => false,
         },
     };

@@ -5,11 +5,12 @@
 
 use super::role_settings::nested_expands;
 use super::{
-    azure, beta_error, from_arm, page_in_memory, pins_subject, resources, role_definitions, subjects, Location, Provider, ALL,
+    azure, beta_error, from_arm, page_in_memory, pins_subject, resources, role_definitions, subjects, Location,
+    Provider, ALL,
 };
 use crate::arm::ArmCaller;
-use crate::azure::pim::{self as arm_pim, PimFilter};
 use crate::auth::Caller;
+use crate::azure::pim::{self as arm_pim, PimFilter};
 use crate::error::{ApiError, ApiResult};
 use crate::odata::OData;
 use crate::pim::approvals::Review;

@@ -7,8 +7,8 @@ use super::{
     azure, from_arm, page_in_memory, pins_subject, resources, role_definitions, subjects, Location, Provider, ALL,
 };
 use crate::arm::ArmCaller;
-use crate::azure::pim::{self as arm_pim, PimFilter};
 use crate::auth::Caller;
+use crate::azure::pim::{self as arm_pim, PimFilter};
 use crate::error::{ApiError, ApiResult};
 use crate::odata::OData;
 use crate::pim::{self, Visibility};

@@ -95,7 +95,11 @@ pub async fn of_row(
             .azure_role_definition(role)
             .await?
             .map(|r| wire::json(&wire::azure_role_definition(resource_id, at, &r))),
-        None => s.store.get_directory_role_definition(role).await?.map(|r| wire::json(&wire::role_definition(resource_id, &r))),
+        None => s
+            .store
+            .get_directory_role_definition(role)
+            .await?
+            .map(|r| wire::json(&wire::role_definition(resource_id, &r))),
     })
 }
 

@@ -8,8 +8,8 @@
 
 use super::{azure, beta_error, from_arm, page_in_memory, resources, role_definitions, Location, Provider};
 use crate::arm::ArmCaller;
-use crate::azure::policies::{self as arm_policies, ArmPolicy};
 use crate::auth::Caller;
+use crate::azure::policies::{self as arm_policies, ArmPolicy};
 use crate::error::{ApiError, ApiResult};
 use crate::odata::OData;
 use crate::pim::policies::PolicyReader;
@@ -164,10 +164,14 @@ pub async fn list(State(s): State<AppState>, caller: Caller, q: OData, loc: Loca
             loc.visible_azure(&s, caller.id())?;
             let scope = loc.azure_scope();
             let arm_caller = ArmCaller(caller.clone());
-            let roles = arm_policies::list_roles(&s, &arm_caller, &scope, None, arm_policies::READ)
+            let roles =
+                arm_policies::list_roles(&s, &arm_caller, &scope, None, arm_policies::READ).await.map_err(from_arm)?;
+            arm_policies::policies_of(&s, &scope, roles)
                 .await
-                .map_err(from_arm)?;
-            arm_policies::policies_of(&s, &scope, roles).await.map_err(from_arm)?.into_iter().map(Setting::Azure).collect()
+                .map_err(from_arm)?
+                .into_iter()
+                .map(Setting::Azure)
+                .collect()
         }
     };
     let mut items = Vec::with_capacity(settings.len());
@@ -265,6 +269,8 @@ async fn update_azure(s: &AppState, caller: &Caller, loc: &Location, body: JsonO
         return Ok(no_content());
     }
     let rule_json = crate::arm::role_management_policies::rule_json;
-    arm_policies::update(s, &granted, &arm_caller, &p, incoming, rule_json).await.map_err(|e| beta_error(from_arm(e)))?;
+    arm_policies::update(s, &granted, &arm_caller, &p, incoming, rule_json)
+        .await
+        .map_err(|e| beta_error(from_arm(e)))?;
     Ok(no_content())
 }
