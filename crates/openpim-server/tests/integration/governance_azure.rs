@@ -323,3 +323,45 @@ async fn role_settings_are_the_arm_policies_at_the_resource() {
     assert_eq!(after["roleDefinition"]["templateId"], CONTRIBUTOR);
     pim.stop().await;
 }
+
+#[tokio::test]
+async fn an_activation_waits_for_the_approver_named_in_the_role_setting() {
+    let pim = Pim::start().await;
+    azure(&pim).await;
+    let admin = pim.admin_token();
+    let (bob, bob_t) = pim.user("bob").await;
+    let (alice, alice_t) = pim.user("alice").await;
+    let bob_arm = arm_token(&pim, &bob);
+    let sub_id = resource_id(&pim, &admin, &sub()).await;
+
+    // Contributor at the subscription needs alice's approval to activate.
+    let path = format!("{AZ}/resources/{sub_id}/roleSettings?$filter=roleDefinitionId eq '{CONTRIBUTOR}'");
+    let id = pim.list(&path, &admin).await[0]["id"].as_str().unwrap().to_string();
+    let approval = json!({"enabled": true, "approvers": [{"id": alice, "type": "User"}]});
+    let patch = json!({"userMemberSettings": [{"ruleIdentifier": "ApprovalRule", "setting": approval.to_string()}]});
+    let (status, r) = pim.client.patch(&format!("{AZ}/roleSettings/{id}"), &admin, patch).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{r}");
+
+    let year = json!({"type": "Once", "startDateTime": rfc3339(pim.now()), "duration": "P365D"});
+    let (status, r) =
+        post(&pim, "/roleAssignmentRequests", &admin, body("AdminAdd", "Eligible", &sub_id, &bob, Some(year))).await;
+    assert_eq!(status, StatusCode::CREATED, "{r}");
+    let hour = json!({"type": "Once", "startDateTime": rfc3339(pim.now()), "duration": "PT1H"});
+    let (status, pending) =
+        post(&pim, "/roleAssignmentRequests", &bob_t, body("UserAdd", "Active", &sub_id, &bob, Some(hour))).await;
+    assert_eq!(status, StatusCode::CREATED, "{pending}");
+    assert_eq!(pending["status"]["subStatus"], "PendingAdminDecision", "{pending}");
+    assert!(!bob_contributes(&pim, &bob_arm).await);
+
+    // Bob cannot approve himself; alice, the named approver, can.
+    let decide = format!("/roleAssignmentRequests/{}/updateRequest", pending["id"].as_str().unwrap());
+    let decision = json!({"decision": "AdminApproved", "reason": "Looks right", "assignmentState": "Active",
+                          "schedule": {"type": "Once", "startDateTime": rfc3339(pim.now()), "duration": "PT1H"}});
+    let (status, r) = post(&pim, &decide, &bob_t, decision.clone()).await;
+    assert!(status.is_client_error(), "{status} {r}");
+    assert!(!bob_contributes(&pim, &bob_arm).await);
+    let (status, r) = post(&pim, &decide, &alice_t, decision).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{r}");
+    assert!(bob_contributes(&pim, &bob_arm).await);
+    pim.stop().await;
+}

@@ -147,7 +147,7 @@ pub async fn list(State(s): State<AppState>, caller: Caller, q: OData, loc: Loca
             let of = requests_of(&s, &caller, &q)?;
             for kind in [Kind::Eligibility, Kind::Assignment] {
                 let page = pim::reads::requests(&s, kind, &of, &ALL).await?;
-                all.extend(page.items.into_iter().filter(|r| r.scope.as_arm().is_none() && r.scope.to_string() == "/"));
+                all.extend(page.items.into_iter().filter(|r| of_provider(&loc, &r.scope)));
             }
         }
         Provider::AzureResources => {
@@ -176,7 +176,7 @@ async fn find(s: &AppState, caller: &Caller, loc: &Location, raw: &str) -> ApiRe
         match loc.provider {
             Provider::AadRoles => {
                 if let Some(r) = pim::reads::request(s, kind, &vis, id).await? {
-                    if r.scope.as_arm().is_none() && r.scope.to_string() == "/" {
+                    if of_provider(loc, &r.scope) {
                         return Ok(r);
                     }
                 }
@@ -303,6 +303,15 @@ pub async fn cancel(State(s): State<AppState>, caller: Caller, loc: Location) ->
     Ok(no_content())
 }
 
+/// Is a row at `scope` one of the location provider's: the tenant's (`/`) for aadRoles, at an
+/// ARM scope for azureResources?
+fn of_provider(loc: &Location, scope: &Scope) -> bool {
+    match loc.provider {
+        Provider::AadRoles => scope.to_string() == "/",
+        Provider::AzureResources => scope.as_arm().is_some(),
+    }
+}
+
 /// `updateRequest`: an approver approves (`AdminApproved`) or denies (`AdminDenied`) a request
 /// waiting for a decision; the decision is recorded on the approval's current step, with the
 /// engine's rules (listed approvers, directly or through a group; no self-approval). 204.
@@ -312,7 +321,6 @@ pub async fn update_request(
     loc: Location,
     body: JsonObject,
 ) -> ApiResult<Response> {
-    loc.aad_roles_only()?;
     let decision = wire::read_update_request(Body::new(body, "microsoft.graph.updateRequestPostRequestBody"))?;
     let not_waiting = |r: &ScheduleRequest| {
         ApiError::bad_request_code(
@@ -331,7 +339,7 @@ pub async fn update_request(
         // to anyone the approval does not concern. Anything else stays not found.
         Err(e) => {
             let id = ObjectId::parse_str(loc.id()).map_err(|_| e.clone())?;
-            let r = s.store.get_request(Kind::Assignment, id).await?.filter(|r| r.scope.to_string() == "/");
+            let r = s.store.get_request(Kind::Assignment, id).await?.filter(|r| of_provider(&loc, &r.scope));
             r.as_ref().and_then(pending_approval).ok_or(e)?
         }
     };
@@ -348,7 +356,13 @@ pub async fn update_request(
         result: if decision.decision.approves() { ReviewResult::Approve } else { ReviewResult::Deny },
         justification: Some(decision.reason),
     };
-    pim::approvals::decide(&s, &caller, &Visibility::for_item(&s, &caller), review).await.map_err(|e| {
+    // azureResources decides as ARM's approval steps do: on the caller's own authority (the
+    // approval's listed approvers), not through the directory's reading rights.
+    let vis = match loc.provider {
+        Provider::AadRoles => Visibility::for_item(&s, &caller),
+        Provider::AzureResources => Visibility::Own(authz::own_principal(caller.subject())),
+    };
+    pim::approvals::decide(&s, &caller, &vis, review).await.map_err(|e| {
         if e.status == StatusCode::NOT_FOUND {
             request_not_found(loc.id())
         } else {

@@ -185,7 +185,7 @@ pub async fn find(s: &AppState, caller: &Caller, loc: &Location, id: &str) -> Ap
         match loc.provider {
             Provider::AadRoles => {
                 if let Some(h) = pim::reads::held_one(s, kind, Window::Live, &vis, id).await? {
-                    if h.schedule.scope.as_arm().is_none() && h.schedule.scope.to_string() == "/" {
+                    if h.schedule.scope.to_string() == "/" {
                         return Ok(h);
                     }
                 }
