@@ -179,6 +179,16 @@ async fn eligible_then_activate_deactivate_and_remove_at_a_subscription() {
     assert_eq!(eligible["roleDefinitionId"], CONTRIBUTOR);
     assert_eq!(eligible["status"]["subStatus"], "Provisioned");
     assert!(!bob_contributes(&pim, &bob_arm).await);
+    // Eligible only, bob sees the subscription (what he may activate) and his own rows there.
+    let seen = pim.list(&format!("{AZ}/resources"), &bob_t).await;
+    assert!(by_external_id(&seen, &sub()).is_some(), "{seen:?}");
+    assert!(by_external_id(&seen, &format!("/subscriptions/{OTHER_SUB}")).is_none(), "{seen:?}");
+    let own = format!("{AZ}/resources/{sub_id}/roleAssignments?$filter=subjectId eq '{bob}'");
+    let rows = pim.list(&own, &bob_t).await;
+    assert!(rows.len() == 1 && rows[0]["assignmentState"] == "Eligible", "{rows:?}");
+    // Everyone's needs roleAssignments/read at the scope: ARM's 403.
+    let (status, r) = get(&pim, &format!("/resources/{sub_id}/roleAssignments"), &bob_t).await;
+    assert_graph_error(status, &r, 403, "AuthorizationFailed");
 
     // Bob activates for an hour with a reason.
     let hour = json!({"type": "Once", "startDateTime": rfc3339(pim.now()), "duration": "PT1H"});

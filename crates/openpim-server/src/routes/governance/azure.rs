@@ -3,14 +3,17 @@
 //! core's stable governance id (UUID v5 of the ARM scope, `governance::ids`). Nothing is stored
 //! for the beta view: the list is read from the hierarchy tables each time.
 //!
-//! Who sees what follows ARM's rule for `GET /subscriptions`: a resource is visible to a caller
-//! who holds any Azure role at it or above ([`visible`]); an invisible resource answers exactly
-//! as a missing one does, so the answer tells nobody more than they may read.
+//! Who sees what: a resource is visible to a caller who holds any Azure role at it or above
+//! (ARM's rule for `GET /subscriptions`, [`holds_active_role`]) or is eligible for one there or
+//! above, directly or through a group (what the portal's "My roles" lists, so an eligible user
+//! finds what to activate) ([`Viewer`]); an invisible resource answers exactly as a missing one
+//! does, so the answer tells nobody more than they may read.
 
 use crate::error::ApiResult;
 use crate::state::AppState;
 use openpim_core::azure_resources::{subscription_scope, ManagementGroup};
 use openpim_core::governance::ids::azure_resource_id;
+use openpim_core::schedule::Kind;
 use openpim_core::scope::{ArmScope, ArmScopeKind};
 use openpim_core::{Instant, ObjectId};
 use openpim_proto::governance as proto;
@@ -97,14 +100,49 @@ pub fn governance_id(loc: &super::Location, scope: &openpim_core::scope::Scope) 
     scope.as_arm().map_or(loc.resource, azure_resource_id)
 }
 
-/// Does `caller` hold any Azure role at `scope` or above (active now)?
-pub fn visible(s: &AppState, caller: ObjectId, scope: &ArmScope) -> bool {
+/// Does `caller` hold any Azure role at `scope` or above (active now)? What registering a
+/// resource needs.
+pub fn holds_active_role(s: &AppState, caller: ObjectId, scope: &ArmScope) -> bool {
     s.index().holds_any_role_covering(caller, scope, s.now())
+}
+
+/// What one caller may see of the hierarchy: read once (their live ARM eligibilities), then
+/// asked per scope.
+pub struct Viewer {
+    caller: ObjectId,
+    eligible_at: Vec<ArmScope>,
+}
+
+impl Viewer {
+    pub async fn of(s: &AppState, caller: ObjectId) -> ApiResult<Self> {
+        let principals: Vec<ObjectId> =
+            std::iter::once(caller).chain(s.index().security_groups_of(caller).iter().copied()).collect();
+        let now = s.now();
+        let rows = s.store.arm_schedules(Kind::Eligibility, Some(&principals)).await?;
+        let eligible_at =
+            rows.into_iter().filter(|e| !e.has_ended(now)).filter_map(|e| e.scope.as_arm().cloned()).collect();
+        Ok(Viewer { caller, eligible_at })
+    }
+
+    /// An active role, or an eligibility, at `scope` or above.
+    pub fn sees(&self, s: &AppState, scope: &ArmScope) -> bool {
+        if holds_active_role(s, self.caller, scope) {
+            return true;
+        }
+        let index = s.index();
+        self.eligible_at.iter().any(|at| at.covers(scope, index.management_groups()))
+    }
+}
+
+/// May `caller` read the resource at `scope`?
+pub async fn visible(s: &AppState, caller: ObjectId, scope: &ArmScope) -> ApiResult<bool> {
+    Ok(Viewer::of(s, caller).await?.sees(s, scope))
 }
 
 /// The resources `caller` may read.
 pub async fn visible_to(s: &AppState, caller: ObjectId) -> ApiResult<Vec<AzureResource>> {
-    Ok(all(s).await?.into_iter().filter(|r| visible(s, caller, &r.scope)).collect())
+    let viewer = Viewer::of(s, caller).await?;
+    Ok(all(s).await?.into_iter().filter(|r| viewer.sees(s, &r.scope)).collect())
 }
 
 /// The resource with governance id `raw`, if OpenPIM holds it (visible or not).

@@ -125,9 +125,9 @@ impl Location {
 
     /// The azureResources resource the path names, checked to be visible to `caller` (an
     /// invisible one answers as a missing one).
-    pub fn visible_azure(&self, s: &AppState, caller: ObjectId) -> ApiResult<Option<&azure::AzureResource>> {
+    pub async fn visible_azure(&self, s: &AppState, caller: ObjectId) -> ApiResult<Option<&azure::AzureResource>> {
         match &self.azure {
-            Some(r) if !azure::visible(s, caller, &r.scope) => Err(resource_not_found(&r.id().to_string())),
+            Some(r) if !azure::visible(s, caller, &r.scope).await? => Err(resource_not_found(&r.id().to_string())),
             other => Ok(other.as_ref()),
         }
     }

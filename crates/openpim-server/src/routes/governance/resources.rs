@@ -70,14 +70,14 @@ async fn azure_parent(s: &AppState, caller: &Caller, scope: Option<ArmScope>) ->
     let Some(scope) = scope else { return Ok(Value::Null) };
     let Some(r) = azure::at_scope(s, &scope).await? else { return Ok(Value::Null) };
     Ok(match azure::parent(s, &r).await? {
-        Some(p) if azure::visible(s, caller.id(), &p.scope) => wire::json(&p.render()),
+        Some(p) if azure::visible(s, caller.id(), &p.scope).await? => wire::json(&p.render()),
         _ => Value::Null,
     })
 }
 
 pub async fn get(State(s): State<AppState>, caller: Caller, q: OData, loc: Location) -> ApiResult<Response> {
     q.check_expand(wire::RESOURCE_TYPE, &["parent"])?;
-    let mut v = match loc.visible_azure(&s, caller.id())? {
+    let mut v = match loc.visible_azure(&s, caller.id()).await? {
         Some(r) => wire::json(&r.render()),
         None => wire::json(&wire::tenant_resource(loc.resource)),
     };
@@ -129,7 +129,9 @@ pub async fn register(
     let known = match loc.provider {
         Provider::AadRoles => external_id.trim().eq_ignore_ascii_case(&loc.resource.to_string()),
         Provider::AzureResources => match ArmScope::parse(external_id.trim()) {
-            Ok(scope) => azure::at_scope(&s, &scope).await?.is_some() && azure::visible(&s, caller.id(), &scope),
+            Ok(scope) => {
+                azure::at_scope(&s, &scope).await?.is_some() && azure::holds_active_role(&s, caller.id(), &scope)
+            }
             Err(_) => false,
         },
     };

@@ -151,7 +151,7 @@ pub async fn list(State(s): State<AppState>, caller: Caller, q: OData, loc: Loca
             }
         }
         Provider::AzureResources => {
-            loc.visible_azure(&s, caller.id())?;
+            loc.visible_azure(&s, caller.id()).await?;
             all = azure_requests(&s, &caller, &q, &loc).await?;
         }
     }
@@ -195,7 +195,7 @@ async fn find(s: &AppState, caller: &Caller, loc: &Location, raw: &str) -> ApiRe
 
 pub async fn get(State(s): State<AppState>, caller: Caller, q: OData, loc: Location) -> ApiResult<Response> {
     q.check_expand(wire::REQUEST_TYPE, NAVIGATION)?;
-    loc.visible_azure(&s, caller.id())?;
+    loc.visible_azure(&s, caller.id()).await?;
     let r = find(&s, &caller, &loc, loc.id()).await?;
     let v = render(&s, &q, &loc, &r).await?;
     Ok(q.entity(&format!("{CONTEXT}/$entity"), v))

@@ -96,7 +96,7 @@ async fn azure_held(
     q: &OData,
     loc: &Location,
 ) -> ApiResult<Vec<(HeldSchedule, &'static str)>> {
-    loc.visible_azure(s, caller.id())?;
+    loc.visible_azure(s, caller.id()).await?;
     let mut filter = PimFilter::default();
     if pins_subject(q.options.filter.as_ref(), caller.id()) {
         filter.principal_id = Some(caller.id());
@@ -206,7 +206,7 @@ pub async fn find(s: &AppState, caller: &Caller, loc: &Location, id: &str) -> Ap
 
 pub async fn get(State(s): State<AppState>, caller: Caller, q: OData, loc: Location) -> ApiResult<Response> {
     q.check_expand(wire::ROLE_ASSIGNMENT_TYPE, NAVIGATION)?;
-    loc.visible_azure(&s, caller.id())?;
+    loc.visible_azure(&s, caller.id()).await?;
     let h = find(&s, &caller, &loc, loc.id()).await?;
     let v = render(&s, &q, &loc, &h).await?;
     Ok(q.entity(&format!("{CONTEXT}/$entity"), v))
@@ -214,7 +214,7 @@ pub async fn get(State(s): State<AppState>, caller: Caller, q: OData, loc: Locat
 
 /// `roleAssignments/{id}/subject`.
 pub async fn subject(State(s): State<AppState>, caller: Caller, q: OData, loc: Location) -> ApiResult<Response> {
-    loc.visible_azure(&s, caller.id())?;
+    loc.visible_azure(&s, caller.id()).await?;
     let h = find(&s, &caller, &loc, loc.id()).await?;
     Ok(q.entity(&format!("{}/$entity", subjects::CONTEXT), subjects::render(&s, h.principal_id).await?))
 }

@@ -133,7 +133,7 @@ pub async fn list(
     loc: Location,
 ) -> ApiResult<Response> {
     q.check_expand(wire::ROLE_DEFINITION_TYPE, NAVIGATION)?;
-    loc.visible_azure(&s, auth.caller.id())?;
+    loc.visible_azure(&s, auth.caller.id()).await?;
     let roles = all(&s, &loc).await?;
     let mut items = Vec::with_capacity(roles.len());
     for r in &roles {
@@ -150,7 +150,7 @@ pub async fn get(
     loc: Location,
 ) -> ApiResult<Response> {
     q.check_expand(wire::ROLE_DEFINITION_TYPE, NAVIGATION)?;
-    loc.visible_azure(&s, auth.caller.id())?;
+    loc.visible_azure(&s, auth.caller.id()).await?;
     let r = find(&s, &loc, loc.id()).await?;
     let v = render(&s, &q, &loc, &auth.caller, &r).await?;
     Ok(q.entity(&format!("{CONTEXT}/$entity"), v))
@@ -163,7 +163,7 @@ pub async fn resource(
     q: OData,
     loc: Location,
 ) -> ApiResult<Response> {
-    loc.visible_azure(&s, auth.caller.id())?;
+    loc.visible_azure(&s, auth.caller.id()).await?;
     find(&s, &loc, loc.id()).await?;
     Ok(q.entity(&format!("{}/$entity", resources::CONTEXT), resource_json(&loc)))
 }

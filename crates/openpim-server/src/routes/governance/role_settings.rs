@@ -161,7 +161,7 @@ pub async fn list(State(s): State<AppState>, caller: Caller, q: OData, loc: Loca
             .map(Setting::Directory)
             .collect(),
         Provider::AzureResources => {
-            loc.visible_azure(&s, caller.id())?;
+            loc.visible_azure(&s, caller.id()).await?;
             let scope = loc.azure_scope();
             let arm_caller = ArmCaller(caller.clone());
             let roles =
@@ -193,7 +193,7 @@ async fn find(s: &AppState, caller: &Caller, loc: &Location, id: &str) -> ApiRes
         }
         Provider::AzureResources => {
             let arm_caller = ArmCaller(caller.clone());
-            let scopes = match loc.visible_azure(s, caller.id())? {
+            let scopes = match loc.visible_azure(s, caller.id()).await? {
                 Some(r) => vec![r.scope.clone()],
                 None => azure::visible_to(s, caller.id()).await?.into_iter().map(|r| r.scope).collect(),
             };
