@@ -120,6 +120,17 @@ async fn role_definitions_are_the_azure_roles_assignable_at_the_resource() {
     assert_eq!(status, StatusCode::OK, "{one}");
     assert_eq!(one["externalId"], reader["externalId"]);
     assert_eq!(one["resource"]["externalId"], sub());
+    // Its roleSetting: Reader's ARM policy at the subscription (bob reads policies there).
+    let path = format!("/resources/{sub_id}/roleDefinitions/{READER}?$expand=roleSetting");
+    let (status, with_setting) = get(&pim, &path, &bob_t).await;
+    assert_eq!(status, StatusCode::OK, "{with_setting}");
+    assert_eq!(with_setting["roleSetting"]["roleDefinitionId"], READER);
+    assert_eq!(with_setting["roleSetting"]["resourceId"], sub_id.as_str());
+    // Someone who cannot read policies at the subscription gets no setting.
+    let (_, dave_t) = pim.user("dave").await;
+    let (status, r) = get(&pim, &format!("/roleDefinitions/{READER}?$expand=roleSetting"), &dave_t).await;
+    assert_eq!(status, StatusCode::OK, "{r}");
+    assert_eq!(r["roleSetting"], Value::Null);
     let (status, body) = get(&pim, &format!("/resources/{sub_id}/roleDefinitions/{USER_ADMINISTRATOR}"), &bob_t).await;
     assert_graph_error(status, &body, 400, "RoleNotFound");
 

@@ -4,7 +4,10 @@
 //! as v1.0: the handlers parse, authorise, call one `pim` operation and render through
 //! `wire::governance`; the vocabulary mapping is core's (`openpim_core::governance`).
 //!
-//! `aadRoles` is the tenant's directory roles at `/` (one resource: the tenant). The lists are
+//! `aadRoles` is the tenant's directory roles at `/` (one resource: the tenant).
+//! `azureResources` is the Azure hierarchy (`azure.rs`: its resources, ids and who sees them);
+//! the same handlers serve it by calling the ARM side's operations (`crate::azure`: ARM PIM's
+//! submit, lists and cancel, the per-(role, scope) policies) with ARM's rights. The lists are
 //! read from the engine and then filtered, ordered and paged in memory with the same `$filter`
 //! semantics as the v1.0 lists (`openpim_odata::PreparedFilter`): the governance properties
 //! (`subject/id`, `status/subStatus`, ...) are a projection no table holds.
@@ -57,14 +60,6 @@ fn resource_not_found(id: &str) -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "ResourceNotFound", format!("The resource '{id}' was not found."))
 }
 
-fn not_supported(what: &str) -> ApiError {
-    ApiError::new(
-        StatusCode::NOT_IMPLEMENTED,
-        "NotSupported",
-        format!("{what} is not served by this OpenPIM version; use ARM's Microsoft.Authorization PIM API for Azure resources."),
-    )
-}
-
 impl FromRequestParts<AppState> for Location {
     type Rejection = ApiError;
 
@@ -76,7 +71,13 @@ impl FromRequestParts<AppState> for Location {
             Some(p) if p.eq_ignore_ascii_case("aadRoles") => Provider::AadRoles,
             Some(p) if p.eq_ignore_ascii_case("azureResources") => Provider::AzureResources,
             Some(p) if p.eq_ignore_ascii_case("aadGroups") => {
-                return Err(not_supported(&format!("The '{p}' provider")));
+                return Err(ApiError::new(
+                    StatusCode::NOT_IMPLEMENTED,
+                    "NotSupported",
+                    format!(
+                        "The '{p}' provider is not served by this OpenPIM version; use aadRoles or azureResources."
+                    ),
+                ));
             }
             _ => return Err(crate::routes::not_found().await),
         };
@@ -107,14 +108,6 @@ impl Location {
     /// The path's `{id}`.
     pub fn id(&self) -> &str {
         self.id.as_deref().unwrap_or_default()
-    }
-
-    /// For the collections served for aadRoles only: 501 `NotSupported` under azureResources.
-    pub fn aad_roles_only(&self) -> ApiResult<()> {
-        match self.provider {
-            Provider::AadRoles => Ok(()),
-            Provider::AzureResources => Err(not_supported("This azureResources collection")),
-        }
     }
 
     /// The ARM scope azureResources reads are made at: the resource the path names, or ARM's

@@ -120,7 +120,6 @@ pub async fn render(
         v["resource"] = resource_json(loc);
     }
     if q.expands("roleSetting") {
-        loc.aad_roles_only()?;
         v["roleSetting"] = role_settings::of_role(s, loc, caller, r.id).await?.unwrap_or(Value::Null);
     }
     Ok(v)

@@ -144,10 +144,25 @@ pub fn nested_expands(q: &OData, outer: &str, inner: &str) -> bool {
 }
 
 /// The rendered setting of `role`, if the caller may read it (a role's `roleSetting`).
+/// azureResources: the role's policy at the location's scope, for a reader of policies there.
 pub async fn of_role(s: &AppState, loc: &Location, caller: &Caller, role: ObjectId) -> ApiResult<Option<Value>> {
-    let readable = pim::policies::readable(s, &PolicyReader::of(s, caller)).await?;
-    Ok(match readable.iter().find(|p| p.role_definition_id == role) {
-        Some(p) => Some(wire::json(&wire::role_setting(loc.resource, &p.into(), &names(s, &p.rules).await?))),
+    let setting = match loc.provider {
+        Provider::AadRoles => {
+            let readable = pim::policies::readable(s, &PolicyReader::of(s, caller)).await?;
+            readable.into_iter().find(|p| p.role_definition_id == role).map(Setting::Directory)
+        }
+        Provider::AzureResources => {
+            let scope = loc.azure_scope();
+            let arm_caller = ArmCaller(caller.clone());
+            if crate::azure::authorize_read(s, &arm_caller, arm_policies::READ, &scope).is_err() {
+                return Ok(None);
+            }
+            let Some(role) = s.store.azure_role_definition(role).await? else { return Ok(None) };
+            arm_policies::policies_of(s, &scope, vec![role]).await.map_err(from_arm)?.pop().map(Setting::Azure)
+        }
+    };
+    Ok(match setting {
+        Some(p) => Some(render_view(s, loc, &p).await?.0),
         None => None,
     })
 }
