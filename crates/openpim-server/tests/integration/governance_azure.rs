@@ -386,3 +386,54 @@ async fn an_activation_waits_for_the_approver_named_in_the_role_setting() {
     assert!(bob_contributes(&pim, &bob_arm).await);
     pim.stop().await;
 }
+
+#[tokio::test]
+async fn bad_input_at_an_azure_resource_is_refused_in_graphs_shape_and_changes_nothing() {
+    let pim = Pim::start().await;
+    azure(&pim).await;
+    let admin = pim.admin_token();
+    let (bob, _) = pim.user("bob").await;
+    let sub_id = resource_id(&pim, &admin, &sub()).await;
+    let web_id = resource_id(&pim, &admin, &rg("web")).await;
+    let year = json!({"type": "Once", "startDateTime": rfc3339(pim.now()), "duration": "P365D"});
+
+    // A directory role is no role of an Azure resource.
+    let mut directory_role = body("AdminAdd", "Eligible", &sub_id, &bob, Some(year.clone()));
+    directory_role["roleDefinitionId"] = json!(USER_ADMINISTRATOR);
+    let (status, r) = post(&pim, "/roleAssignmentRequests", &admin, directory_role).await;
+    assert_graph_error(status, &r, 400, "RoleNotFound");
+    // Under resources/{id}, the body must name that resource.
+    let other = body("AdminAdd", "Eligible", &web_id, &bob, Some(year.clone()));
+    let (status, r) = post(&pim, &format!("/resources/{sub_id}/roleAssignmentRequests"), &admin, other).await;
+    assert_graph_error(status, &r, 400, "ResourceNotFound");
+    // A malformed body.
+    let (status, r) = post(&pim, "/roleAssignmentRequests", &admin, json!({"resourceId": 7})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{r}");
+    let of_bob = format!("{AZ}/resources/{sub_id}/roleAssignments?$filter=subjectId eq '{bob}'");
+    assert!(pim.list(&of_bob, &admin).await.is_empty());
+
+    // A role setting PATCH with an unknown rule changes nothing.
+    let path = format!("{AZ}/resources/{sub_id}/roleSettings?$filter=roleDefinitionId eq '{CONTRIBUTOR}'");
+    let id = pim.list(&path, &admin).await[0]["id"].as_str().unwrap().to_string();
+    let bad = json!({"userMemberSettings": [{"ruleIdentifier": "NoSuchRule", "setting": "{}"}]});
+    let (status, r) = pim.client.patch(&format!("{AZ}/roleSettings/{id}"), &admin, bad).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{r}");
+    assert_eq!(pim.list(&path, &admin).await[0]["isDefault"], true);
+
+    // export(): the resource's assignments as CSV: the admin's own (User Access Administrator
+    // inherited from `/`, Owner of the subscription), none of bob's.
+    let resp = pim
+        .client
+        .http
+        .get(pim.client.url(&format!("{AZ}/resources/{sub_id}/roleAssignments/export()")))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let csv = resp.text().await.unwrap();
+    assert!(csv.starts_with("id,resourceId,roleDefinitionId,subjectId"), "{csv}");
+    assert_eq!(csv.lines().count(), 3, "{csv}");
+    assert!(csv.contains(",Inherited,") && csv.contains(",Direct,") && !csv.contains(&bob), "{csv}");
+    pim.stop().await;
+}
