@@ -71,6 +71,10 @@ async fn resources_are_the_azure_scopes_the_caller_holds_a_role_on() {
     assert_eq!(got["externalId"], rg("web"));
     assert_eq!(got["parent"]["externalId"], sub());
     assert_eq!(got["parent"]["id"], s["id"]);
+    // The list with parents: the subscription's management group is not bob's to see.
+    let with_parents = pim.list(&format!("{AZ}/resources?$expand=parent"), &bob_t).await;
+    assert_eq!(by_external_id(&with_parents, &rg("web")).unwrap()["parent"]["externalId"], sub());
+    assert_eq!(by_external_id(&with_parents, &sub()).unwrap()["parent"], Value::Null);
     let filtered = pim.list(&format!("{AZ}/resources?$filter=type eq 'resourcegroup'"), &bob_t).await;
     assert_eq!(filtered.len(), 2, "{filtered:?}");
 

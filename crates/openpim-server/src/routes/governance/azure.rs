@@ -156,11 +156,11 @@ pub async fn at_scope(s: &AppState, scope: &ArmScope) -> ApiResult<Option<AzureR
     Ok(all(s).await?.into_iter().find(|r| r.scope.key() == scope.key()))
 }
 
-/// The resource directly above `r` in the hierarchy (none above a top-level management group).
-pub async fn parent(s: &AppState, r: &AzureResource) -> ApiResult<Option<AzureResource>> {
-    let above = r.scope.parent_in(s.index().management_groups());
-    match above {
-        Some(p) if p.kind() != ArmScopeKind::Root => at_scope(s, &p).await,
-        _ => Ok(None),
+/// The resource directly above `r` among `all` (none above a top-level management group).
+pub fn parent_in<'a>(s: &AppState, all: &'a [AzureResource], r: &AzureResource) -> Option<&'a AzureResource> {
+    let above = r.scope.parent_in(s.index().management_groups())?;
+    if above.kind() == ArmScopeKind::Root {
+        return None;
     }
+    all.iter().find(|x| x.scope.key() == above.key())
 }

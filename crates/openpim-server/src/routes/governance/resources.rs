@@ -34,45 +34,48 @@ pub static SCHEMA: EntitySchema = EntitySchema {
     ],
 };
 
-/// The provider's resources the caller may read. aadRoles: the tenant; every signed-in member
-/// of the tenant holds something there (default user permissions), so anyone may read it.
-/// azureResources: the Azure scopes the caller holds a role at or above.
-async fn resources(s: &AppState, caller: &Caller, loc: &Location) -> ApiResult<Vec<Value>> {
-    Ok(match loc.provider {
-        Provider::AadRoles => vec![wire::json(&wire::tenant_resource(loc.resource))],
-        Provider::AzureResources => {
-            azure::visible_to(s, caller.id()).await?.iter().map(|r| wire::json(&r.render())).collect()
+/// The provider's resources the caller may read, with their parent when `with_parent`.
+/// aadRoles: the tenant (no parent); every signed-in member of the tenant holds something there
+/// (default user permissions), so anyone may read it. azureResources: the Azure scopes the
+/// caller may see (`azure::Viewer`); a parent they may not see shows as `null`.
+async fn resources(s: &AppState, caller: &Caller, loc: &Location, with_parent: bool) -> ApiResult<Vec<Value>> {
+    if loc.provider == Provider::AadRoles {
+        let mut v = wire::json(&wire::tenant_resource(loc.resource));
+        if with_parent {
+            v["parent"] = Value::Null;
         }
-    })
+        return Ok(vec![v]);
+    }
+    let viewer = azure::Viewer::of(s, caller.id()).await?;
+    let all = azure::all(s).await?;
+    let mut items = Vec::new();
+    for r in all.iter().filter(|r| viewer.sees(s, &r.scope)) {
+        let mut v = wire::json(&r.render());
+        if with_parent {
+            v["parent"] = visible_parent(s, &viewer, &all, r);
+        }
+        items.push(v);
+    }
+    Ok(items)
+}
+
+fn visible_parent(
+    s: &AppState,
+    viewer: &azure::Viewer,
+    all: &[azure::AzureResource],
+    r: &azure::AzureResource,
+) -> Value {
+    match azure::parent_in(s, all, r) {
+        Some(p) if viewer.sees(s, &p.scope) => wire::json(&p.render()),
+        _ => Value::Null,
+    }
 }
 
 pub async fn list(State(s): State<AppState>, caller: Caller, q: OData, loc: Location) -> ApiResult<Response> {
     q.check_expand(wire::RESOURCE_TYPE, &["parent"])?;
-    let mut items = resources(&s, &caller, &loc).await?;
-    if q.expands("parent") {
-        for v in &mut items {
-            v["parent"] = match loc.provider {
-                Provider::AadRoles => Value::Null,
-                Provider::AzureResources => {
-                    let scope = v["externalId"].as_str().and_then(|e| ArmScope::parse(e).ok());
-                    azure_parent(&s, &caller, scope).await?
-                }
-            };
-        }
-    }
+    let items = resources(&s, &caller, &loc, q.expands("parent")).await?;
     let (page, offset) = page_in_memory(&q, items, &SCHEMA)?;
     Ok(q.collection(CONTEXT, page, offset))
-}
-
-/// The parent of the resource at `scope`, if the caller may read it (`null` otherwise, and for
-/// a top-level management group).
-async fn azure_parent(s: &AppState, caller: &Caller, scope: Option<ArmScope>) -> ApiResult<Value> {
-    let Some(scope) = scope else { return Ok(Value::Null) };
-    let Some(r) = azure::at_scope(s, &scope).await? else { return Ok(Value::Null) };
-    Ok(match azure::parent(s, &r).await? {
-        Some(p) if azure::visible(s, caller.id(), &p.scope).await? => wire::json(&p.render()),
-        _ => Value::Null,
-    })
 }
 
 pub async fn get(State(s): State<AppState>, caller: Caller, q: OData, loc: Location) -> ApiResult<Response> {
@@ -84,7 +87,10 @@ pub async fn get(State(s): State<AppState>, caller: Caller, q: OData, loc: Locat
     if q.expands("parent") {
         // The tenant has no parent resource.
         v["parent"] = match &loc.azure {
-            Some(r) => azure_parent(&s, &caller, Some(r.scope.clone())).await?,
+            Some(r) => {
+                let viewer = azure::Viewer::of(&s, caller.id()).await?;
+                visible_parent(&s, &viewer, &azure::all(&s).await?, r)
+            }
             None => Value::Null,
         };
     }
