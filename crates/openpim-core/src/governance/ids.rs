@@ -37,6 +37,14 @@ pub fn azure_resource_id(scope: &ArmScope) -> ObjectId {
     uuid_v5(RESOURCE_NAMESPACE, scope.key().as_bytes())
 }
 
+/// The ARM id of Azure role `role` read at `scope`
+/// (`{scope}/providers/Microsoft.Authorization/roleDefinitions/{guid}`): a governanceRoleDefinition's
+/// `externalId` under an azureResources resource. At the root scope `/` the id has no prefix.
+pub fn azure_role_definition_external_id(scope: &ArmScope, role: ObjectId) -> String {
+    let prefix = if scope.is_root() { "" } else { scope.as_str() };
+    format!("{prefix}/providers/Microsoft.Authorization/roleDefinitions/{role}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -56,5 +64,20 @@ mod tests {
         assert_eq!(azure_resource_id(&a), azure_resource_id(&b));
         assert_ne!(azure_resource_id(&a), azure_resource_id(&c));
         assert_eq!(azure_resource_id(&a).get_version_num(), 5);
+    }
+
+    #[test]
+    fn role_definition_external_ids_hang_under_the_scope() {
+        let role = ObjectId::parse_str("acdd72a7-3385-48ef-bd42-f606fba81ae7").unwrap();
+        let sub = ArmScope::parse("/subscriptions/c14ae696-5e0c-4e5d-88cc-bef6637737ac").unwrap();
+        assert_eq!(
+            azure_role_definition_external_id(&sub, role),
+            "/subscriptions/c14ae696-5e0c-4e5d-88cc-bef6637737ac/providers/Microsoft.Authorization/roleDefinitions/\
+             acdd72a7-3385-48ef-bd42-f606fba81ae7"
+        );
+        assert_eq!(
+            azure_role_definition_external_id(&ArmScope::root(), role),
+            "/providers/Microsoft.Authorization/roleDefinitions/acdd72a7-3385-48ef-bd42-f606fba81ae7"
+        );
     }
 }

@@ -442,7 +442,7 @@ pub fn render_rule(r: &PolicyRule) -> proto::PolicyRule {
 }
 
 /// A rule as JSON (audit records list the properties a PATCH changed).
-fn rule_json(r: &PolicyRule) -> serde_json::Value {
+pub fn rule_json(r: &PolicyRule) -> serde_json::Value {
     serde_json::to_value(render_rule(r)).unwrap_or_default()
 }
 

@@ -52,19 +52,68 @@ pub fn role_definition(resource_id: ObjectId, r: &RoleDefinition) -> proto::Gove
     }
 }
 
+/// An Azure role as a governanceRoleDefinition of the azureResources resource at `scope`: its id
+/// is the role GUID, `externalId` the role's ARM id read at the scope.
+pub fn azure_role_definition(
+    resource_id: ObjectId,
+    scope: &openpim_core::scope::ArmScope,
+    r: &RoleDefinition,
+) -> proto::GovernanceRoleDefinition {
+    proto::GovernanceRoleDefinition {
+        external_id: openpim_core::governance::ids::azure_role_definition_external_id(scope, r.id),
+        template_id: r.id.to_string(),
+        ..role_definition(resource_id, r)
+    }
+}
+
 fn rule_settings(list: Vec<RuleSetting>) -> Vec<proto::GovernanceRuleSetting> {
     list.into_iter()
         .map(|r| proto::GovernanceRuleSetting { rule_identifier: r.rule_identifier, setting: r.setting })
         .collect()
 }
 
-/// A role's policy as a governanceRoleSetting; its id is the v1.0 policy id.
+/// What a governanceRoleSetting shows of a policy, of either provider: a directory role's
+/// policy (`StoredPolicy`, id the v1.0 policy id) or an Azure role's at an ARM scope
+/// (`ArmPolicy`, id its ARM policy name).
+pub struct PolicyView<'a> {
+    pub id: String,
+    pub role_definition_id: ObjectId,
+    pub rules: &'a [openpim_core::policy::rules::PolicyRule],
+    pub last_modified: Option<Instant>,
+    pub last_modified_by: Option<&'a str>,
+}
+
+impl<'a> From<&'a StoredPolicy> for PolicyView<'a> {
+    fn from(p: &'a StoredPolicy) -> Self {
+        PolicyView {
+            id: p.id.clone(),
+            role_definition_id: p.role_definition_id,
+            rules: &p.rules,
+            last_modified: p.last_modified,
+            last_modified_by: p.last_modified_by.as_ref().map(|(_, name)| name.as_str()),
+        }
+    }
+}
+
+impl<'a> From<&'a crate::azure::policies::ArmPolicy> for PolicyView<'a> {
+    fn from(p: &'a crate::azure::policies::ArmPolicy) -> Self {
+        PolicyView {
+            id: p.id.to_string(),
+            role_definition_id: p.role.id,
+            rules: &p.rules,
+            last_modified: p.last_modified,
+            last_modified_by: p.last_modified_by.as_ref().map(|(_, name)| name.as_str()),
+        }
+    }
+}
+
+/// A role's policy as a governanceRoleSetting.
 pub fn role_setting(
     resource_id: ObjectId,
-    p: &StoredPolicy,
+    p: &PolicyView<'_>,
     names: &dyn ApproverNames,
 ) -> proto::GovernanceRoleSetting {
-    let list = |l| rule_settings(settings::render(&p.rules, l, names));
+    let list = |l| rule_settings(settings::render(p.rules, l, names));
     proto::GovernanceRoleSetting {
         id: p.id.clone(),
         resource_id,
@@ -72,7 +121,7 @@ pub fn role_setting(
         // Nobody changed it: the defaults.
         is_default: p.last_modified.is_none(),
         last_updated_date_time: p.last_modified,
-        last_updated_by: p.last_modified_by.as_ref().map(|(_, name)| name.clone()),
+        last_updated_by: p.last_modified_by.map(str::to_string),
         admin_eligible_settings: list(SettingList::AdminEligible),
         admin_member_settings: list(SettingList::AdminMember),
         user_eligible_settings: list(SettingList::UserEligible),

@@ -161,7 +161,7 @@ async fn resources_and_role_definitions_name_the_tenant_and_its_roles() {
     assert_graph_error(status, &r, 400, "RoleNotFound");
 
     // Other providers and versions.
-    let (status, r) = w.pim.client.get("/beta/privilegedAccess/azureResources/resources", &admin).await;
+    let (status, r) = w.pim.client.get("/beta/privilegedAccess/aadGroups/resources", &admin).await;
     assert_graph_error(status, &r, 501, "NotSupported");
     let (status, r) = w.pim.client.get("/beta/privilegedAccess/nope/resources", &admin).await;
     assert_graph_error(status, &r, 404, "UnknownError");

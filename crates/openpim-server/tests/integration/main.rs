@@ -35,6 +35,7 @@ mod bad_input;
 mod beta;
 mod directory;
 mod governance;
+mod governance_azure;
 mod groups;
 mod invariants;
 mod multi_node;

@@ -4,11 +4,15 @@
 //! as v1.0: the handlers parse, authorise, call one `pim` operation and render through
 //! `wire::governance`; the vocabulary mapping is core's (`openpim_core::governance`).
 //!
-//! `aadRoles` is the tenant's directory roles at `/` (one resource: the tenant). The lists are
+//! `aadRoles` is the tenant's directory roles at `/` (one resource: the tenant).
+//! `azureResources` is the Azure hierarchy (`azure.rs`: its resources, ids and who sees them);
+//! the same handlers serve it by calling the ARM side's operations (`crate::azure`: ARM PIM's
+//! submit, lists and cancel, the per-(role, scope) policies) with ARM's rights. The lists are
 //! read from the engine and then filtered, ordered and paged in memory with the same `$filter`
 //! semantics as the v1.0 lists (`openpim_odata::PreparedFilter`): the governance properties
 //! (`subject/id`, `status/subStatus`, ...) are a projection no table holds.
 
+pub mod azure;
 pub mod resources;
 pub mod role_assignment_requests;
 pub mod role_assignments;
@@ -30,12 +34,24 @@ use serde_json::Value;
 use std::collections::HashMap;
 use time::format_description::well_known::Rfc3339;
 
-/// Where a request points: under `resources/{id}/...`, the resource (checked to be the
-/// provider's). The provider is `aadRoles`, the tenant's directory roles; its one resource is
-/// the tenant.
+/// The provider a path names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Provider {
+    /// The tenant's directory roles; one resource, the tenant.
+    AadRoles,
+    /// The Azure RBAC hierarchy (management groups, subscriptions, resource groups, resources).
+    AzureResources,
+}
+
+/// Where a request points: the provider and, under `resources/{id}/...`, the resource (checked
+/// to be one of the provider's: 404 otherwise).
 pub struct Location {
-    /// The tenant id (the aadRoles resource).
+    pub provider: Provider,
+    /// aadRoles: the tenant id (its one resource). azureResources: the governance id of the
+    /// named resource, or of ARM's root `/` at the provider level.
     pub resource: ObjectId,
+    /// azureResources under `resources/{id}`: the resource.
+    pub azure: Option<azure::AzureResource>,
     /// `{id}` of the item the path names, if any.
     pub id: Option<String>,
 }
@@ -51,27 +67,40 @@ impl FromRequestParts<AppState> for Location {
         let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, s)
             .await
             .map_err(|e| ApiError::bad_request(e.body_text()))?;
-        match params.get("provider").map(String::as_str) {
-            Some(p) if p.eq_ignore_ascii_case("aadRoles") => {}
-            Some(p) if p.eq_ignore_ascii_case("azureResources") || p.eq_ignore_ascii_case("aadGroups") => {
+        let provider = match params.get("provider").map(String::as_str) {
+            Some(p) if p.eq_ignore_ascii_case("aadRoles") => Provider::AadRoles,
+            Some(p) if p.eq_ignore_ascii_case("azureResources") => Provider::AzureResources,
+            Some(p) if p.eq_ignore_ascii_case("aadGroups") => {
                 return Err(ApiError::new(
                     StatusCode::NOT_IMPLEMENTED,
                     "NotSupported",
                     format!(
-                        "The '{p}' provider is not served by this OpenPIM version; use aadRoles, or ARM's \
-                         Microsoft.Authorization PIM API for Azure resources."
+                        "The '{p}' provider is not served by this OpenPIM version; use aadRoles or azureResources."
                     ),
                 ));
             }
             _ => return Err(crate::routes::not_found().await),
-        }
-        let tenant = s.tenant_id;
-        if let Some(rid) = params.get("rid") {
-            if !ObjectId::parse_str(rid).is_ok_and(|r| r == tenant) {
-                return Err(resource_not_found(rid));
+        };
+        let id = params.get("id").cloned();
+        match provider {
+            Provider::AadRoles => {
+                let tenant = s.tenant_id;
+                if let Some(rid) = params.get("rid") {
+                    if !ObjectId::parse_str(rid).is_ok_and(|r| r == tenant) {
+                        return Err(resource_not_found(rid));
+                    }
+                }
+                Ok(Location { provider, resource: tenant, azure: None, id })
+            }
+            Provider::AzureResources => {
+                let root = openpim_core::governance::ids::azure_resource_id(&openpim_core::scope::ArmScope::root());
+                let Some(rid) = params.get("rid") else {
+                    return Ok(Location { provider, resource: root, azure: None, id });
+                };
+                let found = azure::find(s, rid).await?.ok_or_else(|| resource_not_found(rid))?;
+                Ok(Location { provider, resource: found.id(), azure: Some(found), id })
             }
         }
-        Ok(Location { resource: tenant, id: params.get("id").cloned() })
     }
 }
 
@@ -80,6 +109,26 @@ impl Location {
     pub fn id(&self) -> &str {
         self.id.as_deref().unwrap_or_default()
     }
+
+    /// The ARM scope azureResources reads are made at: the resource the path names, or ARM's
+    /// root `/` at the provider level.
+    pub fn azure_scope(&self) -> openpim_core::scope::ArmScope {
+        self.azure.as_ref().map_or_else(openpim_core::scope::ArmScope::root, |r| r.scope.clone())
+    }
+
+    /// The azureResources resource the path names, checked to be visible to `caller` (an
+    /// invisible one answers as a missing one).
+    pub async fn visible_azure(&self, s: &AppState, caller: ObjectId) -> ApiResult<Option<&azure::AzureResource>> {
+        match &self.azure {
+            Some(r) if !azure::visible(s, caller, &r.scope).await? => Err(resource_not_found(&r.id().to_string())),
+            other => Ok(other.as_ref()),
+        }
+    }
+}
+
+/// An ARM operation's refusal (`crate::azure`) in Graph's error shape, same status and code.
+pub fn from_arm(e: crate::arm::ArmError) -> ApiError {
+    ApiError::new(e.status, e.code, e.message)
 }
 
 /// An engine error in the beta API's vocabulary (`RoleNotFound` for v1.0's

@@ -4,8 +4,13 @@
 //! is an approver's decision on the request's current approval step (`pim::approvals::decide`).
 
 use super::role_settings::nested_expands;
-use super::{beta_error, page_in_memory, pins_subject, role_definitions, subjects, Location, ALL};
+use super::{
+    azure, beta_error, from_arm, page_in_memory, pins_subject, resources, role_definitions, subjects, Location,
+    Provider, ALL,
+};
+use crate::arm::ArmCaller;
 use crate::auth::Caller;
+use crate::azure::pim::{self as arm_pim, PimFilter};
 use crate::error::{ApiError, ApiResult};
 use crate::odata::OData;
 use crate::pim::approvals::Review;
@@ -78,17 +83,16 @@ async fn linked_eligible(s: &AppState, r: &ScheduleRequest) -> ApiResult<Option<
 }
 
 async fn render(s: &AppState, q: &OData, loc: &Location, r: &ScheduleRequest) -> ApiResult<Value> {
-    let mut v = wire::json(&wire::request(loc.resource, r, linked_eligible(s, r).await?));
+    let resource_id = azure::governance_id(loc, &r.scope);
+    let mut v = wire::json(&wire::request(resource_id, r, linked_eligible(s, r).await?));
     if q.expands("subject") {
         v["subject"] = subjects::render(s, r.principal_id).await?;
     }
     if q.expands("roleDefinition") {
-        let role = s.store.get_directory_role_definition(r.role_definition_id).await?;
-        v["roleDefinition"] = match role {
-            Some(role) => {
-                let mut d = wire::json(&wire::role_definition(loc.resource, &role));
+        v["roleDefinition"] = match role_definitions::of_row(s, resource_id, &r.scope, r.role_definition_id).await? {
+            Some(mut d) => {
                 if nested_expands(q, "roleDefinition", "resource") {
-                    d["resource"] = wire::json(&wire::tenant_resource(loc.resource));
+                    d["resource"] = resources::of_row(s, loc, &r.scope).await?;
                 }
                 d
             }
@@ -96,7 +100,7 @@ async fn render(s: &AppState, q: &OData, loc: &Location, r: &ScheduleRequest) ->
         };
     }
     if q.expands("resource") {
-        v["resource"] = wire::json(&wire::tenant_resource(loc.resource));
+        v["resource"] = resources::of_row(s, loc, &r.scope).await?;
     }
     Ok(v)
 }
@@ -118,13 +122,38 @@ fn requests_of(s: &AppState, caller: &Caller, q: &OData) -> ApiResult<RequestsOf
     ))
 }
 
-pub async fn list(State(s): State<AppState>, caller: Caller, q: OData, loc: Location) -> ApiResult<Response> {
-    q.check_expand(wire::REQUEST_TYPE, NAVIGATION)?;
-    let of = requests_of(&s, &caller, &q)?;
+/// azureResources: the requests at, above and below the location's scope, with ARM's rights
+/// (`roleAssignments/read` there for everyone's; a `$filter` on one's own subjectId for one's
+/// own).
+async fn azure_requests(s: &AppState, caller: &Caller, q: &OData, loc: &Location) -> ApiResult<Vec<ScheduleRequest>> {
+    let mut filter = PimFilter::default();
+    if pins_subject(q.options.filter.as_ref(), caller.id()) {
+        filter.principal_id = Some(caller.id());
+    }
+    let arm_caller = ArmCaller(caller.clone());
+    let ls = arm_pim::list_scope(s, &arm_caller, Some(&loc.azure_scope()), filter).map_err(from_arm)?;
     let mut all = Vec::new();
     for kind in [Kind::Eligibility, Kind::Assignment] {
-        let page = pim::reads::requests(&s, kind, &of, &ALL).await?;
-        all.extend(page.items.into_iter().filter(|r| r.scope.to_string() == "/"));
+        all.extend(arm_pim::requests_list(s, &arm_caller, kind, &ls).await.map_err(from_arm)?);
+    }
+    Ok(all)
+}
+
+pub async fn list(State(s): State<AppState>, caller: Caller, q: OData, loc: Location) -> ApiResult<Response> {
+    q.check_expand(wire::REQUEST_TYPE, NAVIGATION)?;
+    let mut all = Vec::new();
+    match loc.provider {
+        Provider::AadRoles => {
+            let of = requests_of(&s, &caller, &q)?;
+            for kind in [Kind::Eligibility, Kind::Assignment] {
+                let page = pim::reads::requests(&s, kind, &of, &ALL).await?;
+                all.extend(page.items.into_iter().filter(|r| of_provider(&loc, &r.scope)));
+            }
+        }
+        Provider::AzureResources => {
+            loc.visible_azure(&s, caller.id()).await?;
+            all = azure_requests(&s, &caller, &q, &loc).await?;
+        }
     }
     // Newest first, as the portal lists them.
     all.sort_by_key(|r| std::cmp::Reverse(r.created));
@@ -136,14 +165,28 @@ pub async fn list(State(s): State<AppState>, caller: Caller, q: OData, loc: Loca
     Ok(q.collection(CONTEXT, page, offset))
 }
 
-/// A request by id, of either kind, if the caller may see it.
-async fn find(s: &AppState, caller: &Caller, raw: &str) -> ApiResult<ScheduleRequest> {
+/// A request of the location's provider by id, of either kind, if the caller may see it
+/// (azureResources: ARM's rule, its principal, requestor or a reader of role assignments at
+/// its scope).
+async fn find(s: &AppState, caller: &Caller, loc: &Location, raw: &str) -> ApiResult<ScheduleRequest> {
     let id = ObjectId::parse_str(raw).map_err(|_| request_not_found(raw))?;
     let vis = Visibility::for_item(s, caller);
+    let arm_caller = ArmCaller(caller.clone());
     for kind in [Kind::Eligibility, Kind::Assignment] {
-        if let Some(r) = pim::reads::request(s, kind, &vis, id).await? {
-            if r.scope.to_string() == "/" {
-                return Ok(r);
+        match loc.provider {
+            Provider::AadRoles => {
+                if let Some(r) = pim::reads::request(s, kind, &vis, id).await? {
+                    if of_provider(loc, &r.scope) {
+                        return Ok(r);
+                    }
+                }
+            }
+            Provider::AzureResources => {
+                let Some(stored) = s.store.get_request(kind, id).await? else { continue };
+                let Some(at) = stored.scope.as_arm() else { continue };
+                if let Some(r) = arm_pim::request(s, &arm_caller, kind, at, id).await.map_err(from_arm)? {
+                    return Ok(r);
+                }
             }
         }
     }
@@ -152,7 +195,8 @@ async fn find(s: &AppState, caller: &Caller, raw: &str) -> ApiResult<ScheduleReq
 
 pub async fn get(State(s): State<AppState>, caller: Caller, q: OData, loc: Location) -> ApiResult<Response> {
     q.check_expand(wire::REQUEST_TYPE, NAVIGATION)?;
-    let r = find(&s, &caller, loc.id()).await?;
+    loc.visible_azure(&s, caller.id()).await?;
+    let r = find(&s, &caller, &loc, loc.id()).await?;
     let v = render(&s, &q, &loc, &r).await?;
     Ok(q.entity(&format!("{CONTEXT}/$entity"), v))
 }
@@ -168,17 +212,9 @@ pub async fn create(
     body: JsonObject,
 ) -> ApiResult<Response> {
     let req = wire::read_new_request(Body::new(body, wire::REQUEST_TYPE))?;
-    if req.resource_id != loc.resource {
-        return Err(ApiError::bad_request_code(
-            "ResourceNotFound",
-            format!(
-                "The resource '{}' was not found; aadRoles requests name the tenant '{}'.",
-                req.resource_id, loc.resource
-            ),
-        ));
-    }
     let (action, kind) = to_action(req.ty, req.state)?;
-    let role = role_definitions::find(&s, &req.role_definition_id.to_string()).await?;
+    let at = request_location(&s, &loc, req.resource_id).await?;
+    let role = role_definitions::find(&s, &at, &req.role_definition_id.to_string()).await?;
     if s.store.find_object(req.subject_id).await?.is_none() {
         return Err(subjects::subject_not_found(&req.subject_id.to_string()));
     }
@@ -197,23 +233,65 @@ pub async fn create(
         action,
         principal_id: req.subject_id,
         role_definition_id: role.id,
-        scope: tenant_scope(),
+        scope: match &at.azure {
+            Some(r) => Scope::Arm(r.scope.clone()),
+            None => tenant_scope(),
+        },
         justification: req.reason,
         schedule: req.schedule,
         ticket: Ticket::default(),
         is_validation_only: false,
         custom_data: None,
     };
-    let authority = RequestAuthority::of(&s, &caller, &new.scope)?;
-    let r = pim::requests::submit(&s, &caller, &authority, new).await.map_err(beta_error)?;
-    let v = render(&s, &q, &loc, &r).await?;
+    let r = match &at.azure {
+        None => {
+            let authority = RequestAuthority::of(&s, &caller, &new.scope)?;
+            pim::requests::submit(&s, &caller, &authority, new).await.map_err(beta_error)?
+        }
+        // ARM's submit: the same engine, with Azure's rights (the admin types need
+        // `roleAssignments/write` at the scope) and audit.
+        Some(res) => arm_pim::submit(&s, &ArmCaller(caller.clone()), &res.scope, ObjectId::new_v4(), new)
+            .await
+            .map_err(|e| beta_error(from_arm(e)))?,
+    };
+    let v = render(&s, &q, &at, &r).await?;
     Ok(q.created(&format!("{CONTEXT}/$entity"), v))
+}
+
+/// The location a new request is made at: the body's `resourceId`, which must be the path's
+/// resource under `resources/{id}`, and the tenant for aadRoles; for azureResources an Azure
+/// scope OpenPIM holds. `ResourceNotFound` (400) otherwise.
+async fn request_location(s: &AppState, loc: &Location, resource: ObjectId) -> ApiResult<Location> {
+    let not_found = |hint: &str| {
+        ApiError::bad_request_code("ResourceNotFound", format!("The resource '{resource}' was not found; {hint}."))
+    };
+    match loc.provider {
+        Provider::AadRoles if resource == loc.resource => {
+            Ok(Location { provider: loc.provider, resource, azure: None, id: None })
+        }
+        Provider::AadRoles => Err(not_found(&format!("aadRoles requests name the tenant '{}'", loc.resource))),
+        Provider::AzureResources => {
+            if loc.azure.is_some() && resource != loc.resource {
+                return Err(not_found("the request names a resource other than the path's"));
+            }
+            // No visibility check here: an eligible user holds no role before activating, and
+            // ARM's submit checks the rights for each request type at the scope.
+            match azure::find(s, &resource.to_string()).await? {
+                Some(r) => Ok(Location { provider: loc.provider, resource, azure: Some(r), id: None }),
+                None => Err(not_found("azureResources requests name an Azure scope OpenPIM holds")),
+            }
+        }
+    }
 }
 
 /// `cancel`: 204; `RoleAssignmentRequestNotFound` for a request the caller cannot see,
 /// `RequestCannotBeCancelled` for one no longer waiting.
 pub async fn cancel(State(s): State<AppState>, caller: Caller, loc: Location) -> ApiResult<Response> {
-    let r = find(&s, &caller, loc.id()).await?;
+    let r = find(&s, &caller, &loc, loc.id()).await?;
+    if loc.provider == Provider::AzureResources {
+        arm_pim::cancel(&s, &ArmCaller(caller.clone()), &r).await.map_err(|e| beta_error(from_arm(e)))?;
+        return Ok(no_content());
+    }
     let own = authz::own_principal(caller.subject());
     pim::requests::cancel(&s, &caller, &own, r.kind, r.id).await.map_err(|e| {
         if e.status == StatusCode::NOT_FOUND {
@@ -223,6 +301,15 @@ pub async fn cancel(State(s): State<AppState>, caller: Caller, loc: Location) ->
         }
     })?;
     Ok(no_content())
+}
+
+/// Is a row at `scope` one of the location provider's: the tenant's (`/`) for aadRoles, at an
+/// ARM scope for azureResources?
+fn of_provider(loc: &Location, scope: &Scope) -> bool {
+    match loc.provider {
+        Provider::AadRoles => scope.to_string() == "/",
+        Provider::AzureResources => scope.as_arm().is_some(),
+    }
 }
 
 /// `updateRequest`: an approver approves (`AdminApproved`) or denies (`AdminDenied`) a request
@@ -245,14 +332,14 @@ pub async fn update_request(
         let pending = r.status == RequestStatus::PendingApproval && r.action == Action::SelfActivate;
         r.approval_id.as_deref().and_then(|a| ObjectId::parse_str(a).ok()).filter(|_| pending)
     };
-    let approval_id = match find(&s, &caller, loc.id()).await {
+    let approval_id = match find(&s, &caller, &loc, loc.id()).await {
         Ok(r) => pending_approval(&r).ok_or_else(|| not_waiting(&r))?,
         // An approver who does not read everyone's requests still decides the ones waiting for
         // them: a pending activation is looked up, and the decision itself answers "not found"
         // to anyone the approval does not concern. Anything else stays not found.
         Err(e) => {
             let id = ObjectId::parse_str(loc.id()).map_err(|_| e.clone())?;
-            let r = s.store.get_request(Kind::Assignment, id).await?.filter(|r| r.scope.to_string() == "/");
+            let r = s.store.get_request(Kind::Assignment, id).await?.filter(|r| of_provider(&loc, &r.scope));
             r.as_ref().and_then(pending_approval).ok_or(e)?
         }
     };
@@ -269,7 +356,13 @@ pub async fn update_request(
         result: if decision.decision.approves() { ReviewResult::Approve } else { ReviewResult::Deny },
         justification: Some(decision.reason),
     };
-    pim::approvals::decide(&s, &caller, &Visibility::for_item(&s, &caller), review).await.map_err(|e| {
+    // azureResources decides as ARM's approval steps do: on the caller's own authority (the
+    // approval's listed approvers), not through the directory's reading rights.
+    let vis = match loc.provider {
+        Provider::AadRoles => Visibility::for_item(&s, &caller),
+        Provider::AzureResources => Visibility::Own(authz::own_principal(caller.subject())),
+    };
+    pim::approvals::decide(&s, &caller, &vis, review).await.map_err(|e| {
         if e.status == StatusCode::NOT_FOUND {
             request_not_found(loc.id())
         } else {

@@ -3,8 +3,12 @@
 //! eligibility), their `subject`, and `export()` as CSV.
 
 use super::role_settings::nested_expands;
-use super::{page_in_memory, pins_subject, subjects, Location, ALL};
+use super::{
+    azure, from_arm, page_in_memory, pins_subject, resources, role_definitions, subjects, Location, Provider, ALL,
+};
+use crate::arm::ArmCaller;
 use crate::auth::Caller;
+use crate::azure::pim::{self as arm_pim, PimFilter};
 use crate::error::{ApiError, ApiResult};
 use crate::odata::OData;
 use crate::pim::{self, Visibility};
@@ -14,7 +18,7 @@ use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use openpim_core::authz::cap;
-use openpim_core::schedule::Kind;
+use openpim_core::schedule::{Kind, MemberType, Schedule};
 use openpim_odata::{EntitySchema, PropType, Property};
 use openpim_store::schedules::{HeldSchedule, Window};
 use serde_json::Value;
@@ -78,18 +82,49 @@ async fn held(s: &AppState, vis: &Visibility) -> ApiResult<Vec<HeldSchedule>> {
     Ok(out)
 }
 
+/// An ARM schedule as a held row of its own principal (ARM's lists read the schedule itself;
+/// group rows show the group's schedule with `memberType: Group`).
+fn arm_held(schedule: Schedule, member_type: MemberType) -> HeldSchedule {
+    HeldSchedule { id: schedule.id.to_string(), principal_id: schedule.principal_id, member_type, schedule }
+}
+
+/// azureResources: the schedules at, above and below the location's scope, with ARM's rights
+/// and ARM's `memberType` (`Direct`, `Group`, `Inherited` from above the resource).
+async fn azure_held(
+    s: &AppState,
+    caller: &Caller,
+    q: &OData,
+    loc: &Location,
+) -> ApiResult<Vec<(HeldSchedule, &'static str)>> {
+    loc.visible_azure(s, caller.id()).await?;
+    let mut filter = PimFilter::default();
+    if pins_subject(q.options.filter.as_ref(), caller.id()) {
+        filter.principal_id = Some(caller.id());
+    }
+    let arm_caller = ArmCaller(caller.clone());
+    let ls = arm_pim::list_scope(s, &arm_caller, Some(&loc.azure_scope()), filter).map_err(from_arm)?;
+    let mut out = Vec::new();
+    for kind in [Kind::Eligibility, Kind::Assignment] {
+        for p in arm_pim::schedules(s, kind, arm_pim::Window::Schedules, &ls).await.map_err(from_arm)? {
+            let member = if p.member_type == "Group" { MemberType::Group } else { MemberType::Direct };
+            out.push((arm_held(p.schedule, member), p.member_type));
+        }
+    }
+    Ok(out)
+}
+
 async fn render(s: &AppState, q: &OData, loc: &Location, h: &HeldSchedule) -> ApiResult<Value> {
-    let mut v = wire::json(&wire::role_assignment(loc.resource, h));
+    let resource_id = azure::governance_id(loc, &h.schedule.scope);
+    let mut v = wire::json(&wire::role_assignment(resource_id, h));
     if q.expands("subject") {
         v["subject"] = subjects::render(s, h.principal_id).await?;
     }
     if q.expands("roleDefinition") {
-        let role = s.store.get_directory_role_definition(h.schedule.role_definition_id).await?;
+        let role = role_definitions::of_row(s, resource_id, &h.schedule.scope, h.schedule.role_definition_id).await?;
         v["roleDefinition"] = match role {
-            Some(r) => {
-                let mut d = wire::json(&wire::role_definition(loc.resource, &r));
+            Some(mut d) => {
                 if nested_expands(q, "roleDefinition", "resource") {
-                    d["resource"] = wire::json(&wire::tenant_resource(loc.resource));
+                    d["resource"] = resources::of_row(s, loc, &h.schedule.scope).await?;
                 }
                 d
             }
@@ -97,25 +132,39 @@ async fn render(s: &AppState, q: &OData, loc: &Location, h: &HeldSchedule) -> Ap
         };
     }
     if q.expands("resource") {
-        v["resource"] = wire::json(&wire::tenant_resource(loc.resource));
+        v["resource"] = resources::of_row(s, loc, &h.schedule.scope).await?;
     }
     if q.expands("linkedEligibleRoleAssignment") {
-        let linked = match h.schedule.activated_using {
-            Some(id) => s.store.get_held(Kind::Eligibility, Window::Live, s.now(), &id.to_string()).await?,
-            None => None,
+        let linked = match (h.schedule.activated_using, h.schedule.scope.as_arm()) {
+            (Some(id), None) => s.store.get_held(Kind::Eligibility, Window::Live, s.now(), &id.to_string()).await?,
+            (Some(id), Some(_)) => {
+                s.store.arm_schedule(Kind::Eligibility, id).await?.map(|e| arm_held(e, MemberType::Direct))
+            }
+            (None, _) => None,
         };
         v["linkedEligibleRoleAssignment"] =
-            linked.map(|e| wire::json(&wire::role_assignment(loc.resource, &e))).unwrap_or(Value::Null);
+            linked.map(|e| wire::json(&wire::role_assignment(resource_id, &e))).unwrap_or(Value::Null);
     }
     Ok(v)
 }
 
 async fn filtered(s: &AppState, caller: &Caller, q: &OData, loc: &Location) -> ApiResult<Vec<Value>> {
     q.check_expand(wire::ROLE_ASSIGNMENT_TYPE, NAVIGATION)?;
-    let vis = visibility(s, caller, q)?;
     let mut items = Vec::new();
-    for h in held(s, &vis).await? {
-        items.push(render(s, q, loc, &h).await?);
+    match loc.provider {
+        Provider::AadRoles => {
+            let vis = visibility(s, caller, q)?;
+            for h in held(s, &vis).await? {
+                items.push(render(s, q, loc, &h).await?);
+            }
+        }
+        Provider::AzureResources => {
+            for (h, member_type) in azure_held(s, caller, q, loc).await? {
+                let mut v = render(s, q, loc, &h).await?;
+                v["memberType"] = Value::from(member_type);
+                items.push(v);
+            }
+        }
     }
     Ok(items)
 }
@@ -126,13 +175,29 @@ pub async fn list(State(s): State<AppState>, caller: Caller, q: OData, loc: Loca
     Ok(q.collection(CONTEXT, page, offset))
 }
 
-/// One assignment by id (the schedule id; `{scheduleId}_{memberId}` for a group member's row).
-pub async fn find(s: &AppState, caller: &Caller, id: &str) -> ApiResult<HeldSchedule> {
+/// One assignment of the location's provider by id (the schedule id; `{scheduleId}_{memberId}`
+/// for a group member's row at the tenant). azureResources: ARM's rule, the principal's own or
+/// a reader of role assignments at its scope.
+pub async fn find(s: &AppState, caller: &Caller, loc: &Location, id: &str) -> ApiResult<HeldSchedule> {
     let vis = Visibility::for_item(s, caller);
+    let arm_caller = ArmCaller(caller.clone());
     for kind in [Kind::Eligibility, Kind::Assignment] {
-        if let Some(h) = pim::reads::held_one(s, kind, Window::Live, &vis, id).await? {
-            if h.schedule.scope.to_string() == "/" {
-                return Ok(h);
+        match loc.provider {
+            Provider::AadRoles => {
+                if let Some(h) = pim::reads::held_one(s, kind, Window::Live, &vis, id).await? {
+                    if h.schedule.scope.to_string() == "/" {
+                        return Ok(h);
+                    }
+                }
+            }
+            Provider::AzureResources => {
+                let Ok(sid) = openpim_core::ObjectId::parse_str(id) else { break };
+                let Some(stored) = s.store.arm_schedule(kind, sid).await? else { continue };
+                let Some(at) = stored.scope.as_arm() else { continue };
+                let window = arm_pim::Window::Schedules;
+                if let Some(sched) = arm_pim::schedule(s, &arm_caller, kind, window, at, sid).await.map_err(from_arm)? {
+                    return Ok(arm_held(sched, MemberType::Direct));
+                }
             }
         }
     }
@@ -141,14 +206,16 @@ pub async fn find(s: &AppState, caller: &Caller, id: &str) -> ApiResult<HeldSche
 
 pub async fn get(State(s): State<AppState>, caller: Caller, q: OData, loc: Location) -> ApiResult<Response> {
     q.check_expand(wire::ROLE_ASSIGNMENT_TYPE, NAVIGATION)?;
-    let h = find(&s, &caller, loc.id()).await?;
+    loc.visible_azure(&s, caller.id()).await?;
+    let h = find(&s, &caller, &loc, loc.id()).await?;
     let v = render(&s, &q, &loc, &h).await?;
     Ok(q.entity(&format!("{CONTEXT}/$entity"), v))
 }
 
 /// `roleAssignments/{id}/subject`.
 pub async fn subject(State(s): State<AppState>, caller: Caller, q: OData, loc: Location) -> ApiResult<Response> {
-    let h = find(&s, &caller, loc.id()).await?;
+    loc.visible_azure(&s, caller.id()).await?;
+    let h = find(&s, &caller, &loc, loc.id()).await?;
     Ok(q.entity(&format!("{}/$entity", subjects::CONTEXT), subjects::render(&s, h.principal_id).await?))
 }
 
