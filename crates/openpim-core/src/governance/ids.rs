@@ -15,34 +15,21 @@
 
 use crate::scope::ArmScope;
 use crate::ObjectId;
-use sha1::{Digest, Sha1};
 
 /// The namespace of azureResources governanceResource ids (a fixed random UUID, OpenPIM's own).
 pub const RESOURCE_NAMESPACE: ObjectId = ObjectId::from_u128(0x6f0d_8c55_2f0e_4a8e_9a47_51b2_c6d3_e1f4);
 
-/// RFC 9562 name-based UUID (version 5, SHA-1).
-pub fn uuid_v5(namespace: ObjectId, name: &[u8]) -> ObjectId {
-    let mut hash = Sha1::new();
-    hash.update(namespace.as_bytes());
-    hash.update(name);
-    let digest = hash.finalize();
-    let mut bytes = [0u8; 16];
-    bytes.copy_from_slice(&digest[..16]);
-    uuid::Builder::from_sha1_bytes(bytes).into_uuid()
-}
-
 /// The governanceResource id of an ARM scope: scopes that ARM treats as equal (any casing) get
 /// the same id.
 pub fn azure_resource_id(scope: &ArmScope) -> ObjectId {
-    uuid_v5(RESOURCE_NAMESPACE, scope.key().as_bytes())
+    ObjectId::new_v5(&RESOURCE_NAMESPACE, scope.key().as_bytes())
 }
 
 /// The ARM id of Azure role `role` read at `scope`
 /// (`{scope}/providers/Microsoft.Authorization/roleDefinitions/{guid}`): a governanceRoleDefinition's
 /// `externalId` under an azureResources resource. At the root scope `/` the id has no prefix.
 pub fn azure_role_definition_external_id(scope: &ArmScope, role: ObjectId) -> String {
-    let prefix = if scope.is_root() { "" } else { scope.as_str() };
-    format!("{prefix}/providers/Microsoft.Authorization/roleDefinitions/{role}")
+    scope.resource_id("roleDefinitions", role)
 }
 
 #[cfg(test)]
@@ -53,7 +40,7 @@ mod tests {
     fn v5_matches_the_rfc_example() {
         // RFC 9562 appendix A.4: the DNS namespace and "www.example.com".
         let dns = ObjectId::parse_str("6ba7b810-9dad-11d1-80b4-00c04fd430c8").unwrap();
-        assert_eq!(uuid_v5(dns, b"www.example.com").to_string(), "2ed6657d-e927-568b-95e1-2665a8aea6a2");
+        assert_eq!(ObjectId::new_v5(&dns, b"www.example.com").to_string(), "2ed6657d-e927-568b-95e1-2665a8aea6a2");
     }
 
     #[test]

@@ -33,14 +33,7 @@ const POLICY_NAMESPACE: uuid::Uuid = uuid::uuid!("5d0e5a43-4f7e-4f59-9d3a-6b2c0a
 /// The GUID (ARM name) of `role`'s policy at `scope`: UUID v5 of the role and the scope key
 /// (ARM compares scopes ignoring case, so every spelling of a scope names one policy).
 pub fn policy_id(role: ObjectId, scope: &ArmScope) -> ObjectId {
-    let name = format!("{role}|{}", scope.key());
-    let mut ctx = ring::digest::Context::new(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY);
-    ctx.update(POLICY_NAMESPACE.as_bytes());
-    ctx.update(name.as_bytes());
-    let digest = ctx.finish();
-    let mut bytes = [0u8; 16];
-    bytes.copy_from_slice(&digest.as_ref()[..16]);
-    uuid::Builder::from_sha1_bytes(bytes).into_uuid()
+    uuid::Uuid::new_v5(&POLICY_NAMESPACE, format!("{role}|{}", scope.key()).as_bytes())
 }
 
 /// A policy as ARM shows it: a role at a scope, its rules, who changed it last.
