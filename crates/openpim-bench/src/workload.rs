@@ -443,7 +443,15 @@ impl Workload {
     ) -> Vec<Instance> {
         let popular = role_index_by_name(roles, POPULAR_ROLES);
         let mut au_scopable = role_index_by_name(roles, AU_SCOPABLE_ROLES);
-        au_scopable.extend(roles.iter().enumerate().filter(|(_, r)| !r.is_built_in).map(|(i, _)| i as u16));
+        // Custom roles too, when core's rule lets them be scoped to a unit (the API refuses the
+        // others there, on assignment and on activation alike).
+        au_scopable.extend(
+            roles
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| !r.is_built_in && openpim_core::authz::can_scope_to_administrative_unit(r))
+                .map(|(i, _)| i as u16),
+        );
         let global_admin = roles.iter().position(|r| r.id == catalog::GLOBAL_ADMINISTRATOR).map(|i| i as u16);
         let role_groups: Vec<u32> =
             groups.iter().enumerate().filter(|(_, g)| g.is_assignable_to_role).map(|(i, _)| i as u32).collect();

@@ -345,6 +345,19 @@ pub const AU_SCOPABLE_BUILTIN_ROLES: [ObjectId; 12] = [
 const AU_RELEVANT_ACTIONS: [&str; 3] =
     ["microsoft.directory/users/", "microsoft.directory/groups/", "microsoft.directory/devices/"];
 
+/// Can `role` be granted at an administrative unit? Built-in roles that manage users, groups or
+/// devices, and custom roles with at least one such permission.
+pub fn can_scope_to_administrative_unit(role: &RoleDefinition) -> bool {
+    if role.is_built_in {
+        AU_SCOPABLE_BUILTIN_ROLES.contains(&role.template_id) || AU_SCOPABLE_BUILTIN_ROLES.contains(&role.id)
+    } else {
+        role.role_permissions
+            .iter()
+            .flat_map(|p| &p.allowed_resource_actions)
+            .any(|a| AU_RELEVANT_ACTIONS.iter().any(|prefix| a.to_ascii_lowercase().starts_with(prefix)))
+    }
+}
+
 /// Checks that `role` may be granted (assigned, made eligible, activated, updated, extended or
 /// renewed) at `scope`: the one rule every write that grants a role goes through (PIM requests of
 /// both kinds, direct assignments; Azure RBAC assignments through the same
@@ -381,15 +394,7 @@ pub fn check_assignable_at<H: ScopeHierarchy + ?Sized>(
         }
     };
     let DirectoryScope::AdministrativeUnit(_) = directory_scope else { return Ok(()) };
-    let allowed = if role.is_built_in {
-        AU_SCOPABLE_BUILTIN_ROLES.contains(&role.template_id) || AU_SCOPABLE_BUILTIN_ROLES.contains(&role.id)
-    } else {
-        role.role_permissions
-            .iter()
-            .flat_map(|p| &p.allowed_resource_actions)
-            .any(|a| AU_RELEVANT_ACTIONS.iter().any(|prefix| a.to_ascii_lowercase().starts_with(prefix)))
-    };
-    if allowed {
+    if can_scope_to_administrative_unit(role) {
         Ok(())
     } else {
         Err(DomainError::bad_request(format!(
