@@ -3,6 +3,7 @@
 
 mod client;
 mod commands;
+mod config;
 mod context;
 mod device_flow;
 mod duration;
@@ -12,7 +13,7 @@ mod profile;
 mod resolve;
 
 use anyhow::Context;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use commands::activation::{ActivateArgs, DeactivateArgs, MyCommand};
 use commands::approvals::ApprovalsCommand;
 use commands::assignments::AssignmentsCommand;
@@ -22,8 +23,6 @@ use commands::requests::RequestsCommand;
 use commands::roles::RolesCommand;
 use error::CliError;
 use openpim_server::auth::{parse_ttl, LocalIssuer, TokenAudience, TokenRequest};
-use openpim_server::notify::{NotificationConfig, SmtpConfig};
-use openpim_server::ServerConfig;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -79,6 +78,9 @@ enum Command {
     Login(LoginArgs),
     /// Forget a saved profile.
     Logout,
+    /// The configuration file: check it.
+    #[command(subcommand)]
+    Config(ConfigCommand),
     #[command(flatten)]
     Client(ClientCommand),
 }
@@ -117,6 +119,14 @@ enum ClientCommand {
     Azure(commands::azure::AzureCommand),
 }
 
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Validate the configuration `serve` would run with (--config file, flags, OPENPIM_*
+    /// variables, defaults) and print it as TOML with secrets masked; exit 2 listing every
+    /// problem. Touches no port, data directory or database.
+    Check(Box<ServeArgs>),
+}
+
 #[derive(clap::Args)]
 struct LoginArgs {
     /// The identity provider to sign in with, when the server trusts several (its issuer URL).
@@ -126,6 +136,10 @@ struct LoginArgs {
 
 #[derive(clap::Args)]
 struct ServeArgs {
+    /// TOML configuration file holding any of these settings (see docs/OPERATIONS.md); flags
+    /// and OPENPIM_* variables override it.
+    #[arg(long, env = "OPENPIM_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
     /// Address to listen on.
     #[arg(long, env = "OPENPIM_LISTEN", default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
@@ -166,6 +180,19 @@ struct ServeArgs {
     /// The PEM private key of --tls-cert.
     #[arg(long, env = "OPENPIM_TLS_KEY", requires = "tls_cert", value_name = "FILE")]
     tls_key: Option<PathBuf>,
+    /// On SIGTERM/SIGINT, how long in-flight requests may take to finish before their
+    /// connections are closed.
+    #[arg(long, env = "OPENPIM_SHUTDOWN_TIMEOUT", default_value = "30s", value_parser = parse_ttl)]
+    shutdown_timeout: std::time::Duration,
+    /// /readyz fails when this node's index is further behind the change feed (PostgreSQL).
+    #[arg(long, env = "OPENPIM_READY_MAX_LAG", default_value = "30s", value_parser = parse_ttl)]
+    ready_max_lag: std::time::Duration,
+    /// Refused (403/400) attempts one caller may make per minute before being answered 429 (0: no limit).
+    #[arg(long, env = "OPENPIM_REFUSALS_PER_MINUTE", default_value_t = openpim_server::limits::DEFAULT_REFUSALS_PER_MINUTE)]
+    refusals_per_minute: u32,
+    /// Web sign-ins one client address may make per minute (0: no limit).
+    #[arg(long, env = "OPENPIM_SIGNINS_PER_MINUTE", default_value_t = openpim_server::limits::DEFAULT_SIGNINS_PER_MINUTE)]
+    signins_per_minute: u32,
     #[command(flatten)]
     oidc: OidcArgs,
 }
@@ -415,46 +442,65 @@ fn install_shutdown_signal() -> anyhow::Result<impl std::future::Future<Output =
     })
 }
 
-async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    init_logging(args.log_json);
-    let shutdown = install_shutdown_signal()?;
-    let config = ServerConfig {
-        listen: args.listen,
-        data_dir: args.data.clone(),
-        database_url: args.database,
-        bootstrap_admin: args.bootstrap_admin,
-        public_url: args.public_url,
-        approval_timeout: args.approval_timeout,
-        notifications: NotificationConfig {
-            webhook_url: args.notify_webhook,
-            smtp: match (&args.smtp_url, &args.smtp_from) {
-                (Some(url), Some(from)) => {
-                    Some(SmtpConfig::parse(url, from).map_err(|e| anyhow::anyhow!("--smtp-url: {e}"))?)
-                }
-                _ => None,
-            },
+/// The configuration `serve` runs with: the --config file's values under the flags' and the
+/// environment's (`matches` tells which were given), checked. Every problem, or the settings.
+async fn resolve_config(mut args: ServeArgs, matches: &clap::ArgMatches) -> Result<config::Resolved, Vec<String>> {
+    let mut problems = Vec::new();
+    let file_issuers = match args.config.clone() {
+        Some(path) => match config::load(&path) {
+            Ok(loaded) => loaded.apply(&mut args, matches, &mut problems),
+            Err(e) => {
+                problems.push(e);
+                Vec::new()
+            }
         },
-        metrics_access: args.metrics,
-        tls: match (args.tls_cert, args.tls_key) {
-            (Some(cert), Some(key)) => Some(openpim_server::tls::TlsFiles { cert, key }),
-            _ => None,
-        },
-        oidc_issuers: args.oidc.issuers()?,
-        local_issuer: args.oidc.web.local_issuer,
+        None => Vec::new(),
     };
-    let server = openpim_server::start(config).await.context("starting the server")?;
+    config::resolve(args, file_issuers, problems).await
+}
+
+/// `config check`: the effective configuration on standard output, or every problem on standard
+/// error and exit status 2.
+async fn config_check(args: ServeArgs, matches: &clap::ArgMatches) -> std::process::ExitCode {
+    match resolve_config(args, matches).await {
+        Ok(resolved) => {
+            print!("{}", config::effective(&resolved));
+            std::process::ExitCode::SUCCESS
+        }
+        Err(problems) => {
+            eprintln!("openpim: the configuration has {} problem(s):", problems.len());
+            for p in problems {
+                eprintln!("  - {p}");
+            }
+            std::process::ExitCode::from(2)
+        }
+    }
+}
+
+async fn serve(args: ServeArgs, matches: &clap::ArgMatches) -> anyhow::Result<()> {
+    let resolved = resolve_config(args, matches).await.map_err(|problems| anyhow::anyhow!(problems.join("; ")))?;
+    init_logging(resolved.log_json);
+    let shutdown = install_shutdown_signal()?;
+    let data_dir = resolved.server.data_dir.clone();
+    let server = openpim_server::start(resolved.server).await.context("starting the server")?;
+    // (Started with the OPENPIM_* variables' limits; the flags' and file's replace them before
+    // the address is announced.)
+    server.state.limits.configure(resolved.limits);
+    server.state.readiness.set_max_lag(resolved.ready_max_lag);
     if let Some(admin) = &server.created_admin {
         tracing::info!(%admin, "new store bootstrapped: built-in roles created, {admin} is Global Administrator");
         eprintln!(
             "Bootstrapped a new tenant. Mint the administrator's token with:\n  openpim token --data {} --user {admin}",
-            args.data.display()
+            data_dir.display()
         );
     }
     tracing::info!(addr = %server.addr, "OpenPIM listening");
     eprintln!("OpenPIM listening on {}", server.state.listen_origin);
     shutdown.await;
-    tracing::info!("shutting down");
-    server.stop().await
+    tracing::info!(timeout = ?resolved.shutdown_timeout, "shutting down: draining in-flight requests");
+    server.stop_within(resolved.shutdown_timeout).await?;
+    tracing::info!("stopped");
+    Ok(())
 }
 
 /// Mints a token bound to the object id of the user who holds `--user` now, looked up in the
@@ -594,9 +640,16 @@ fn exit(result: Result<(), CliError>) -> std::process::ExitCode {
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    let cli = Cli::parse();
+    // The matches are kept: `serve` and `config check` ask them whether a value came from the
+    // command line or the environment (then it beats the configuration file's).
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     let result = match cli.command {
-        Command::Serve(args) => serve(*args).await,
+        Command::Serve(args) => serve(*args, matches.subcommand_matches("serve").expect("serve matches")).await,
+        Command::Config(ConfigCommand::Check(args)) => {
+            let check = matches.subcommand_matches("config").and_then(|m| m.subcommand_matches("check"));
+            return config_check(*args, check.expect("config check matches")).await;
+        }
         Command::Token(args) => token(args).await,
         Command::Recover(args) => recover(args).await,
         Command::Login(args) => return exit(login(cli.conn, args).await),

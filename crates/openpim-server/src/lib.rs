@@ -16,6 +16,7 @@ pub mod normalize;
 pub mod notify;
 pub mod odata;
 pub mod pim;
+pub mod ready;
 pub mod recover;
 mod routes;
 pub mod state;
@@ -77,6 +78,32 @@ pub struct ServerConfig {
 /// Default for [`ServerConfig::approval_timeout`].
 pub const DEFAULT_APPROVAL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
 
+/// How long [`RunningServer::stop`] lets in-flight requests finish (`openpim serve
+/// --shutdown-timeout`).
+pub const DEFAULT_SHUTDOWN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The listening address could not be bound; raised before the data directory is touched.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot listen on {addr}: {reason}")]
+pub struct ListenError {
+    pub addr: SocketAddr,
+    reason: String,
+    #[source]
+    source: std::io::Error,
+}
+
+impl ListenError {
+    fn new(addr: SocketAddr, source: std::io::Error) -> Self {
+        let reason = match source.kind() {
+            std::io::ErrorKind::AddrInUse => "address in use".to_string(),
+            std::io::ErrorKind::AddrNotAvailable => "address not available on this host".to_string(),
+            std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+            _ => source.to_string(),
+        };
+        Self { addr, reason, source }
+    }
+}
+
 pub struct RunningServer {
     pub addr: SocketAddr,
     pub state: AppState,
@@ -92,15 +119,35 @@ pub struct RunningServer {
 }
 
 impl RunningServer {
-    /// Stops accepting connections, lets in-flight requests finish, and closes the store.
+    /// [`RunningServer::stop_within`] the default bound.
     pub async fn stop(self) -> anyhow::Result<()> {
+        self.stop_within(DEFAULT_SHUTDOWN_TIMEOUT).await
+    }
+
+    /// Stops accepting connections (and `/readyz` answers 503), lets in-flight requests finish
+    /// for at most `timeout`, stops the background loops, and closes the store. A writer still
+    /// running when the bound is reached is dropped: its transaction (or, under group commit,
+    /// its savepoint) rolls back, so nothing half-done is left.
+    pub async fn stop_within(self, timeout: std::time::Duration) -> anyhow::Result<()> {
+        self.state.readiness.begin_draining();
         let _ = self.shutdown.send(());
         let _ = self.stop_jobs.send(true);
-        self.join.await??;
+        let mut join = self.join;
+        match tokio::time::timeout(timeout, &mut join).await {
+            Ok(served) => served??,
+            Err(_) => {
+                tracing::warn!(?timeout, "requests still running at the shutdown timeout; closing their connections");
+                join.abort();
+            }
+        }
         for job in self.jobs {
             job.await?;
         }
-        self.state.store.close().await;
+        // The pool waits for its connections to come back; one held by a request cut off above
+        // comes back when that task is dropped, so this is bounded too.
+        if tokio::time::timeout(timeout, self.state.store.close()).await.is_err() {
+            tracing::warn!("the store did not close within the shutdown timeout");
+        }
         Ok(())
     }
 }
@@ -111,7 +158,11 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<RunningServer> {
 }
 
 pub async fn start_with_clock(config: ServerConfig, clock: Box<dyn Clock>) -> anyhow::Result<RunningServer> {
-    // First the data directory's lock: a second process on the same directory stops here.
+    // The port first: a taken one is the commonest start-up mistake, and it must fail before
+    // anything is created or locked in the data directory. Connections wait in the backlog
+    // until the index is loaded and serving begins.
+    let listener = TcpListener::bind(config.listen).await.map_err(|e| ListenError::new(config.listen, e))?;
+    // Then the data directory's lock: a second process on the same directory stops here.
     let data_dir_lock = datadir::DataDirLock::acquire(&config.data_dir)?;
     let store = match &config.database_url {
         Some(url) => Store::connect(url).await?,
@@ -139,7 +190,6 @@ pub async fn start_with_clock(config: ServerConfig, clock: Box<dyn Clock>) -> an
         Some(files) => Some((files.clone(), files.load().await?)),
         None => None,
     };
-    let listener = TcpListener::bind(config.listen).await?;
     let addr = listener.local_addr()?;
     let scheme = if tls.is_some() { "https" } else { "http" };
     if config.public_url.is_none() && !addr.ip().is_loopback() {
@@ -167,6 +217,7 @@ pub async fn start_with_clock(config: ServerConfig, clock: Box<dyn Clock>) -> an
         follower_paused: std::sync::atomic::AtomicBool::new(false),
         loops: Default::default(),
         limits: limits::RateLimits::new(limits::RateLimitConfig::from_env()),
+        readiness: Default::default(),
     });
     let app = NormalizePathLayer::trim_trailing_slash().layer(case_insensitive_paths().layer(router(state.clone())));
     let (tx, rx) = oneshot::channel::<()>();
@@ -246,6 +297,7 @@ fn api_router(state: AppState) -> Router {
     Router::new()
         .merge(routes::graph_routes().router)
         .route("/healthz", get(healthz))
+        .route("/readyz", get(ready::readyz))
         .route("/openpim/signin-configuration", get(routes::signin::configuration))
         .route("/metrics", get(metrics::endpoint))
         .fallback(fallback)
@@ -276,21 +328,27 @@ async fn method_not_allowed() -> ApiError {
     )
 }
 
-/// Liveness and readiness: the database answers, every background loop is healthy (running,
-/// not panicking again and again, a successful pass within its bound), and on PostgreSQL how far
-/// this node's index is behind the change feed. 503 when any of it fails.
+/// Liveness: the process answers and every background loop is healthy (running, not panicking
+/// again and again, a successful pass within its bound); 503 when one is not, since restarting
+/// the process is what mends a wedged loop. A database outage alone does not fail it (a restart
+/// would not mend that; `/readyz` reports it), but shows as `"store": "unreachable"` and status
+/// `degraded`. On PostgreSQL it also shows how far this node's index is behind the change feed.
 async fn healthz(State(s): State<AppState>) -> impl IntoResponse {
-    if let Err(e) = s.store.ping().await {
-        tracing::error!(error = %e, "health check failed");
-        return (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({"status": "unavailable"})));
-    }
+    let store_ok = match s.store.ping().await {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::error!(error = %e, "health check: the store does not answer");
+            false
+        }
+    };
     let loops = s.loops.report();
     let mut body = serde_json::json!({
-        "status": if loops.healthy { "ok" } else { "degraded" },
+        "status": if loops.healthy && store_ok { "ok" } else { "degraded" },
+        "store": if store_ok { "ok" } else { "unreachable" },
         "tenantId": s.tenant_id,
         "loops": loops.loops,
     });
-    if s.store.backend() == openpim_store::Backend::Postgres {
+    if store_ok && s.store.backend() == openpim_store::Backend::Postgres {
         body["follower"] = match follower::lag(&s).await {
             Ok(lag) => serde_json::json!({
                 "position": lag.position,

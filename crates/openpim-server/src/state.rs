@@ -60,6 +60,8 @@ pub struct Inner {
     pub loops: crate::supervise::Loops,
     /// Per-caller limits on refused attempts and sign-ins (`limits.rs`).
     pub limits: crate::limits::RateLimits,
+    /// `/readyz`'s settings and the draining flag (`ready.rs`).
+    pub readiness: crate::ready::Readiness,
 }
 
 impl std::ops::Deref for AppState {

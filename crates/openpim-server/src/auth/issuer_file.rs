@@ -29,9 +29,10 @@ struct IssuerFile {
     issuer: Vec<IssuerSection>,
 }
 
+/// One `[[issuer]]` section (also read from `openpim serve --config`'s file).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct IssuerSection {
+pub struct IssuerSection {
     url: String,
     #[serde(default)]
     audience: Option<OneOrMany>,
@@ -88,7 +89,8 @@ pub fn parse(text: &str) -> Result<Vec<IssuerConfig>, String> {
 }
 
 impl IssuerSection {
-    fn into_config(self, number: usize) -> Result<IssuerConfig, String> {
+    /// The issuer this section describes; `number` (from 1) names it in errors.
+    pub fn into_config(self, number: usize) -> Result<IssuerConfig, String> {
         let at = |field: &str, why: String| format!("[[issuer]] #{number} ({}), field `{field}`: {why}", self.url);
         let audiences = match &self.audience {
             Some(OneOrMany::One(a)) => vec![a.clone()],
