@@ -38,6 +38,7 @@ mod governance;
 mod governance_azure;
 mod groups;
 mod invariants;
+mod lifecycle;
 mod multi_node;
 mod notifications;
 mod odata;
