@@ -8,6 +8,7 @@ mod context;
 mod device_flow;
 mod duration;
 mod error;
+mod health;
 mod output;
 mod profile;
 mod resolve;
@@ -81,6 +82,9 @@ enum Command {
     /// The configuration file: check it.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Probe a server's /healthz (or /readyz with --ready): exit 0 on 200, else 1 (container
+    /// health checks).
+    Health(health::HealthArgs),
     #[command(flatten)]
     Client(ClientCommand),
 }
@@ -650,6 +654,7 @@ async fn main() -> std::process::ExitCode {
             let check = matches.subcommand_matches("config").and_then(|m| m.subcommand_matches("check"));
             return config_check(*args, check.expect("config check matches")).await;
         }
+        Command::Health(args) => return health::run(args).await,
         Command::Token(args) => token(args).await,
         Command::Recover(args) => recover(args).await,
         Command::Login(args) => return exit(login(cli.conn, args).await),

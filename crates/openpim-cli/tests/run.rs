@@ -239,9 +239,20 @@ async fn serve_reads_its_settings_from_the_file_and_a_taken_port_touches_nothing
     assert!(err.contains(&format!("cannot listen on {addr}: address in use")), "{err}");
     assert!(!other.exists(), "the data directory was not created");
 
+    // `openpim health`, the container's health check, probes both endpoints.
+    let (code, out, err) = run(&["health", "--url", &server.base]).await;
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("\"status\":\"ok\""), "{out}");
+    let (code, out, err) = run(&["health", "--url", &server.base, "--ready"]).await;
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("\"status\":\"ready\""), "{out}");
+
     server.terminate();
     let (exit, log) = server.exited().await;
     assert!(exit.success(), "{exit}: {log}");
+    let (code, _, err) = run(&["health", "--url", &format!("http://{addr}"), "--timeout", "2s"]).await;
+    assert_eq!(code, 1, "a stopped server is not healthy: {err}");
+    assert!(err.contains("/healthz"), "{err}");
 }
 
 /// A request whose body is still arriving when SIGTERM comes: the server stops accepting, lets
