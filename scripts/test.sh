@@ -25,6 +25,8 @@ fi
 echo "== cargo test (SQLite store)"
 env -u OPENPIM_TEST_POSTGRES_URL cargo test --workspace --locked
 
+./scripts/check-container.sh
+
 if [ -n "${OPENPIM_TEST_POSTGRES_URL:-}" ]; then
     echo "== HTTP suite again on the PostgreSQL store ($OPENPIM_TEST_POSTGRES_URL)"
     cargo test --locked -p openpim-server -- --include-ignored
