@@ -225,7 +225,8 @@ impl Loaded {
             .map_err(|e| format!("'{s}': {e}")));
         string!("data", args.data, &f.data, PathBuf::from);
         if !given(m, "database") {
-            if let Some(url) = self.value_or_file("database", &f.database, "database_file", &f.database_file, problems) {
+            if let Some(url) = self.value_or_file("database", &f.database, "database_file", &f.database_file, problems)
+            {
                 args.database = Some(url);
             }
         }
@@ -270,7 +271,8 @@ impl Loaded {
                 }
             }
             if !given(m, "smtp_url") {
-                if let Some(url) = self.value_or_file("smtp_url", &n.smtp_url, "smtp_url_file", &n.smtp_url_file, problems)
+                if let Some(url) =
+                    self.value_or_file("smtp_url", &n.smtp_url, "smtp_url_file", &n.smtp_url_file, problems)
                 {
                     args.smtp_url = Some(url);
                 }
@@ -305,9 +307,9 @@ pub async fn resolve(
     mut problems: Vec<String>,
 ) -> Result<Resolved, Vec<String>> {
     let smtp = match (&args.smtp_url, &args.smtp_from) {
-        (Some(url), Some(from)) => SmtpConfig::parse(url, from)
-            .map_err(|e| problems.push(format!("smtp url: {}", mask_in(&e, url))))
-            .ok(),
+        (Some(url), Some(from)) => {
+            SmtpConfig::parse(url, from).map_err(|e| problems.push(format!("smtp url: {}", mask_in(&e, url)))).ok()
+        }
         (Some(_), None) => {
             problems.push("an SMTP URL is given without a sender address (smtp_from / --smtp-from)".into());
             None
@@ -528,10 +530,10 @@ pub fn effective(r: &Resolved) -> String {
         log_json: r.log_json,
         metrics: metrics_name(s.metrics_access),
         local_issuer: s.local_issuer,
-        tls: s.tls.as_ref().map(|t| EffectiveTls {
-            cert: t.cert.display().to_string(),
-            key: t.key.display().to_string(),
-        }),
+        tls: s
+            .tls
+            .as_ref()
+            .map(|t| EffectiveTls { cert: t.cert.display().to_string(), key: t.key.display().to_string() }),
         notifications: EffectiveNotifications {
             webhook: s.notifications.webhook_url.as_deref().map(mask_webhook),
             smtp_url,
@@ -560,4 +562,43 @@ pub fn effective(r: &Resolved) -> String {
             .collect(),
     };
     toml::to_string(&view).unwrap_or_else(|e| format!("# cannot render the configuration: {e}\n"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_in_urls_are_masked() {
+        assert_eq!(
+            mask_url("postgres://pim:hunter2@db:5432/pim?sslmode=require"),
+            "postgres://pim:***@db:5432/pim?sslmode=require"
+        );
+        assert_eq!(mask_url("postgres://db/pim"), "postgres://db/pim", "nothing to mask");
+        assert_eq!(mask_url("not a url with hunter2"), MASK, "what does not parse is masked whole");
+        assert_eq!(mask_webhook("https://u:p@hooks.example.com/x?token=abc"), "https://u:***@hooks.example.com/x?***");
+        assert_eq!(mask_webhook("https://hooks.example.com/x"), "https://hooks.example.com/x");
+    }
+
+    #[test]
+    fn durations_print_as_parse_ttl_reads_them() {
+        for (d, text) in [(30, "30s"), (90, "90s"), (120, "2m"), (7200, "2h"), (86400, "1d"), (172800, "2d")] {
+            let d = Duration::from_secs(d);
+            assert_eq!(duration(d), text);
+            assert_eq!(openpim_server::auth::parse_ttl(text), Ok(d));
+        }
+    }
+
+    #[test]
+    fn a_value_names_its_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, "# comment\n\nmetrics = \"everyone\"\n").unwrap();
+        let loaded = load(&path).unwrap();
+        let mut problems = Vec::new();
+        let metrics = loaded.file.metrics.as_ref().unwrap();
+        assert!(loaded.parse("metrics", metrics, |s: &str| s.parse::<MetricsAccess>(), &mut problems).is_none());
+        assert_eq!(problems.len(), 1);
+        assert!(problems[0].contains("line 3, `metrics`: 'everyone' is not one of"), "{}", problems[0]);
+    }
 }

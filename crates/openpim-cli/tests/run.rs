@@ -167,8 +167,11 @@ client_secret = "c1ientsecret"
 
     // What it printed (secrets aside) is itself a configuration that checks.
     let reprinted = dir.path().join("printed.toml");
-    std::fs::write(&reprinted, out.replace("database = \"postgres://openpim:***@", "database = \"postgres://openpim:x@"))
-        .unwrap();
+    std::fs::write(
+        &reprinted,
+        out.replace("database = \"postgres://openpim:***@", "database = \"postgres://openpim:x@"),
+    )
+    .unwrap();
     let (code, again, err) = run(&["config", "check", "--config", reprinted.to_str().unwrap()]).await;
     assert_eq!(code, 0, "{err}");
     assert!(again.contains("listen = \"127.0.0.1:9001\""), "{again}");
@@ -312,7 +315,8 @@ async fn a_stalled_request_is_cut_at_the_shutdown_timeout() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().to_str().unwrap();
     let server =
-        serve(&["--data", data, "--listen", "127.0.0.1:0", "--shutdown-timeout", "1s", "--bootstrap-admin", ADMIN]).await;
+        serve(&["--data", data, "--listen", "127.0.0.1:0", "--shutdown-timeout", "1s", "--bootstrap-admin", ADMIN])
+            .await;
     let admin = token(dir.path(), ADMIN).await;
     let mut conn = std::net::TcpStream::connect(server.addr()).unwrap();
     conn.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
