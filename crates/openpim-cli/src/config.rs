@@ -19,6 +19,7 @@
 //! approval_timeout = "24h"
 //! shutdown_timeout = "30s"
 //! ready_max_lag = "30s"
+//! log = "info,sqlx=warn"
 //! log_json = true
 //! metrics = "loopback"
 //! local_issuer = true
@@ -72,6 +73,7 @@ pub struct FileConfig {
     approval_timeout: Option<Spanned<String>>,
     shutdown_timeout: Option<Spanned<String>>,
     ready_max_lag: Option<Spanned<String>>,
+    log: Option<Spanned<String>>,
     log_json: Option<bool>,
     metrics: Option<Spanned<String>>,
     local_issuer: Option<bool>,
@@ -134,6 +136,8 @@ pub struct Resolved {
     pub ready_max_lag: Duration,
     pub limits: RateLimitConfig,
     pub log_json: bool,
+    /// The log filter, if one was given.
+    pub log: Option<String>,
     /// As given, for display (masked).
     smtp_url: Option<String>,
 }
@@ -236,6 +240,7 @@ impl Loaded {
         parsed!("approval_timeout", "approval_timeout", args.approval_timeout, f.approval_timeout, duration);
         parsed!("shutdown_timeout", "shutdown_timeout", args.shutdown_timeout, f.shutdown_timeout, duration);
         parsed!("ready_max_lag", "ready_max_lag", args.ready_max_lag, f.ready_max_lag, duration);
+        string!("log", args.log, &f.log, Some);
         if !given(m, "log_json") {
             if let Some(v) = f.log_json {
                 args.log_json = v;
@@ -316,6 +321,11 @@ pub async fn resolve(
         }
         _ => None,
     };
+    if let Some(filter) = &args.log {
+        if let Err(e) = tracing_subscriber::EnvFilter::try_new(filter) {
+            problems.push(format!("log: '{filter}' is not a log filter: {e}"));
+        }
+    }
     if let Some(url) = &args.database {
         if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
             problems.push(format!("database: '{}' is not a sqlite: or postgres:// URL", mask_url(url)));
@@ -376,6 +386,7 @@ pub async fn resolve(
             signins_per_minute: args.signins_per_minute,
         },
         log_json: args.log_json,
+        log: args.log,
         smtp_url: args.smtp_url,
     })
 }
@@ -436,6 +447,8 @@ struct Effective {
     approval_timeout: String,
     shutdown_timeout: String,
     ready_max_lag: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    log: Option<String>,
     log_json: bool,
     metrics: &'static str,
     local_issuer: bool,
@@ -527,6 +540,7 @@ pub fn effective(r: &Resolved) -> String {
         approval_timeout: duration(s.approval_timeout),
         shutdown_timeout: duration(r.shutdown_timeout),
         ready_max_lag: duration(r.ready_max_lag),
+        log: r.log.clone(),
         log_json: r.log_json,
         metrics: metrics_name(s.metrics_access),
         local_issuer: s.local_issuer,

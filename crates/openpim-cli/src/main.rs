@@ -171,6 +171,9 @@ struct ServeArgs {
     /// Sender address of notification e-mails.
     #[arg(long, env = "OPENPIM_SMTP_FROM")]
     smtp_from: Option<String>,
+    /// Log filter in `tracing` syntax, e.g. info,openpim_server=debug [default: info,sqlx=warn,tower_http=warn].
+    #[arg(long, env = "OPENPIM_LOG", value_name = "FILTER")]
+    log: Option<String>,
     /// Log as JSON lines instead of human-readable text.
     #[arg(long, env = "OPENPIM_LOG_JSON")]
     log_json: bool,
@@ -415,9 +418,11 @@ struct RecoverArgs {
     grant_global_admin: String,
 }
 
-fn init_logging(json: bool) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("OPENPIM_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=warn"));
+fn init_logging(json: bool, filter: Option<&str>) {
+    // `filter` is --log / OPENPIM_LOG / the file's `log`, checked by `config check` already.
+    let filter = filter
+        .and_then(|f| tracing_subscriber::EnvFilter::try_new(f).ok())
+        .unwrap_or_else(|| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=warn"));
     let builder = tracing_subscriber::fmt().with_env_filter(filter);
     if json {
         builder.json().init();
@@ -483,7 +488,7 @@ async fn config_check(args: ServeArgs, matches: &clap::ArgMatches) -> std::proce
 
 async fn serve(args: ServeArgs, matches: &clap::ArgMatches) -> anyhow::Result<()> {
     let resolved = resolve_config(args, matches).await.map_err(|problems| anyhow::anyhow!(problems.join("; ")))?;
-    init_logging(resolved.log_json);
+    init_logging(resolved.log_json, resolved.log.as_deref());
     let shutdown = install_shutdown_signal()?;
     let data_dir = resolved.server.data_dir.clone();
     let server = openpim_server::start(resolved.server).await.context("starting the server")?;

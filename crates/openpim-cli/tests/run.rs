@@ -125,6 +125,7 @@ data = "/srv/openpim"
 database_file = "db-url"
 approval_timeout = "2d"
 metrics = "token"
+log = "warn,openpim_server=info"
 
 [notifications]
 webhook = "https://hooks.example.com/pim?token=t0psecret"
@@ -143,7 +144,8 @@ client_secret = "c1ientsecret"
     let config = file.to_str().unwrap();
     let mut cmd = openpim(&["config", "check", "--config", config, "--refusals-per-minute", "7"]);
     // The environment beats the file, the flag beats the environment.
-    cmd.env("OPENPIM_LISTEN", "127.0.0.1:9001")
+    cmd.env_remove("OPENPIM_LOG")
+        .env("OPENPIM_LISTEN", "127.0.0.1:9001")
         .env("OPENPIM_REFUSALS_PER_MINUTE", "6")
         .env("OPENPIM_BOOTSTRAP_ADMIN", "root@example.com");
     let (code, out, err) = output(cmd).await;
@@ -156,6 +158,7 @@ client_secret = "c1ientsecret"
     assert_eq!(printed["data"].as_str(), Some("/srv/openpim"), "file over default: {out}");
     assert_eq!(printed["approval_timeout"].as_str(), Some("2d"), "{out}");
     assert_eq!(printed["metrics"].as_str(), Some("token"), "{out}");
+    assert_eq!(printed["log"].as_str(), Some("warn,openpim_server=info"), "the file's log filter: {out}");
     assert_eq!(printed["database"].as_str(), Some("postgres://openpim:***@db.example.com:5432/pim"), "{out}");
     assert_eq!(printed["notifications"]["webhook"].as_str(), Some("https://hooks.example.com/pim?***"), "{out}");
     assert_eq!(printed["issuer"][0]["client_secret"].as_str(), Some("***"), "{out}");
