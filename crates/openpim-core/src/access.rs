@@ -651,6 +651,31 @@ impl AccessIndex {
         self.groups_of_member.get(&principal).is_some_and(|g| !g.is_empty())
     }
 
+    /// The index as it was at `at`, rebuilt from the history facts the store loaded for one
+    /// principal (its groups and their grants then), so a check at `at` walks the paths the live
+    /// check walked then and explains itself the same way. Role definitions and the
+    /// management-group tree are today's: their past is not kept.
+    pub fn as_of(&self, facts: &crate::history::HistoryFacts, at: Instant) -> AccessIndex {
+        let mut past = AccessIndex { management_groups: self.management_groups.clone(), ..AccessIndex::default() };
+        for k in facts.group_kinds.iter().filter(|k| k.during.contains(at)) {
+            past.apply(IndexUpdate::GroupSaved {
+                group_id: k.group_id,
+                is_assignable_to_role: k.is_assignable_to_role,
+                is_security_enabled: k.is_security_enabled,
+            });
+        }
+        for m in facts.memberships.iter().filter(|m| m.during.contains(at)) {
+            past.apply(IndexUpdate::MemberAdded { group_id: m.group_id, member_id: m.member_id });
+        }
+        for g in facts.grants.iter().filter(|g| crate::history::grant_interval(g).contains(at)) {
+            if let Some(role) = self.roles.get(&g.role_definition_id) {
+                past.roles.entry(g.role_definition_id).or_insert_with(|| role.clone());
+            }
+            past.apply(IndexUpdate::GrantAdded(g.clone()));
+        }
+        past
+    }
+
     /// Does `principal` hold `role` at the tenant scope at `now` (directly or through a group)?
     pub fn holds_role(&self, principal: ObjectId, role: ObjectId, now: Instant) -> bool {
         self.holders(principal).any(|(holder, _)| {
