@@ -193,14 +193,25 @@ pub fn held_intervals(
 /// boundary falls at the same place on every request.
 pub fn order(intervals: &mut [HeldInterval]) {
     intervals.sort_by_cached_key(|h| {
-        (h.during.from, h.principal_id, h.role_definition_id, h.scope.key(), h.source == GrantSource::Activated, h.via_group)
+        (
+            h.during.from,
+            h.principal_id,
+            h.role_definition_id,
+            h.scope.key(),
+            h.source == GrantSource::Activated,
+            h.via_group,
+        )
     });
 }
 
 /// For every group `principal` was in within `window`, directly or through nested groups, the
 /// merged intervals in which it was (a chain counts while every link of it held). Membership
 /// cycles end: a group's intervals only grow, and stop growing.
-fn group_reach(principal: ObjectId, memberships: &[MembershipRecord], window: Interval) -> HashMap<ObjectId, Vec<Interval>> {
+fn group_reach(
+    principal: ObjectId,
+    memberships: &[MembershipRecord],
+    window: Interval,
+) -> HashMap<ObjectId, Vec<Interval>> {
     let mut by_member: HashMap<ObjectId, Vec<&MembershipRecord>> = HashMap::new();
     for m in memberships {
         by_member.entry(m.member_id).or_default().push(m);
@@ -285,7 +296,8 @@ mod tests {
 
     #[test]
     fn merge_joins_overlapping_and_touching_intervals_only() {
-        let merged = merge(vec![iv(5, Some(6)), iv(1, Some(3)), iv(3, Some(4)), iv(2, Some(3)), iv(8, None), iv(9, Some(10))]);
+        let merged =
+            merge(vec![iv(5, Some(6)), iv(1, Some(3)), iv(3, Some(4)), iv(2, Some(3)), iv(8, None), iv(9, Some(10))]);
         assert_eq!(merged, vec![iv(1, Some(4)), iv(5, Some(6)), iv(8, None)]);
         assert_eq!(merge(vec![iv(2, Some(2))]), vec![], "an empty interval holds nothing");
     }
@@ -348,7 +360,8 @@ mod tests {
 
     #[test]
     fn azure_roles_pass_through_nested_security_groups_while_every_link_holds() {
-        let (carol, inner, outer, role) = (ObjectId::new_v4(), ObjectId::new_v4(), ObjectId::new_v4(), ObjectId::new_v4());
+        let (carol, inner, outer, role) =
+            (ObjectId::new_v4(), ObjectId::new_v4(), ObjectId::new_v4(), ObjectId::new_v4());
         let facts = HistoryFacts {
             grants: vec![grant(outer, role, arm(), iv(1, Some(9)), GrantSource::Assigned)],
             memberships: vec![member(inner, carol, iv(2, Some(6))), member(outer, inner, iv(4, Some(8)))],

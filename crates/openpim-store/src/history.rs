@@ -315,11 +315,17 @@ impl Store {
     }
 
     /// Grant rows overlapping `window` of any of `holders` (optionally of one role only).
-    async fn grants_of(&self, holders: &[ObjectId], window: Interval, role: Option<ObjectId>) -> StoreResult<Vec<Grant>> {
+    async fn grants_of(
+        &self,
+        holders: &[ObjectId],
+        window: Interval,
+        role: Option<ObjectId>,
+    ) -> StoreResult<Vec<Grant>> {
         let (to, from) = window_bounds(window);
         let mut out = Vec::new();
         for chunk in holders.chunks(CHUNK) {
-            let role_clause = if role.is_some() { format!(" AND role_definition_id = ${}", chunk.len() + 3) } else { String::new() };
+            let role_clause =
+                if role.is_some() { format!(" AND role_definition_id = ${}", chunk.len() + 3) } else { String::new() };
             let sql = format!(
                 "SELECT * FROM grant_history WHERE {OVERLAPS} AND principal_id IN ({}){role_clause} ORDER BY seq",
                 placeholders(3, chunk.len())
@@ -383,7 +389,8 @@ impl Store {
         window: Interval,
     ) -> StoreResult<(Vec<ObjectId>, HistoryFacts)> {
         let (to, from) = window_bounds(window);
-        let sql = format!("SELECT DISTINCT principal_id FROM grant_history WHERE {OVERLAPS} AND role_definition_id = $3");
+        let sql =
+            format!("SELECT DISTINCT principal_id FROM grant_history WHERE {OVERLAPS} AND role_definition_id = $3");
         let holders = sqlx::query(&sql)
             .bind(to)
             .bind(from)

@@ -103,7 +103,8 @@ pub async fn list(
     let start = usize::try_from(offset).unwrap_or(usize::MAX).min(intervals.len());
     let end = start.saturating_add(top as usize).min(intervals.len());
     let index = s.index();
-    let value: Vec<Value> = intervals[start..end].iter().map(|h| render(h, index.role(&h.role_definition_id))).collect();
+    let value: Vec<Value> =
+        intervals[start..end].iter().map(|h| render(h, index.role(&h.role_definition_id))).collect();
     drop(index);
     let mut body = json!({
         "@odata.context": format!("{}/$metadata#Collection(openpim.accessHistoryInterval)", odata.base),

@@ -107,7 +107,10 @@ async fn history_remembers_activations_expiry_deactivation_groups_and_removal() 
     pim.advance(Duration::minutes(10));
     let t6 = pim.now();
     let (status, body) = pim
-        .assignment_request(&pim.admin_token(), request("adminAssign", &bob, GROUPS_ADMINISTRATOR, Some(no_expiration())))
+        .assignment_request(
+            &pim.admin_token(),
+            request("adminAssign", &bob, GROUPS_ADMINISTRATOR, Some(no_expiration())),
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     pim.advance(Duration::minutes(20));
@@ -195,14 +198,22 @@ async fn history_remembers_activations_expiry_deactivation_groups_and_removal() 
         .iter()
         .map(|r| (r["principalId"].as_str().unwrap().to_string(), r["memberType"].as_str().unwrap().to_string()))
         .collect();
-    assert_eq!(who, vec![(helpdesk.clone(), "Direct".to_string()), (bob.clone(), "Group".to_string())], "{role_rows:?}");
+    assert_eq!(
+        who,
+        vec![(helpdesk.clone(), "Direct".to_string()), (bob.clone(), "Group".to_string())],
+        "{role_rows:?}"
+    );
     assert_eq!(at_(&role_rows[0]["startDateTime"]), group_assigned);
     assert!(role_rows[0]["endDateTime"].is_null(), "the group still holds it: {role_rows:?}");
     // A window keeps what overlaps it, clipped to it.
     let clipped = history(
         &pim,
         &pim.admin_token(),
-        &format!("principalId={alice}&from={}&to={}", rfc3339(t1 + Duration::minutes(15)), rfc3339(t3 + Duration::minutes(5))),
+        &format!(
+            "principalId={alice}&from={}&to={}",
+            rfc3339(t1 + Duration::minutes(15)),
+            rfc3339(t3 + Duration::minutes(5))
+        ),
     )
     .await;
     assert_eq!(
