@@ -770,6 +770,43 @@ mod tests {
     }
 
     #[test]
+    fn as_of_rebuilds_the_paths_held_at_an_instant() {
+        use crate::history::{GroupKindRecord, HistoryFacts, Interval, MembershipRecord};
+        let t = |h: i64| datetime!(2026-01-01 00:00 UTC) + time::Duration::hours(h);
+        let mut live = AccessIndex::new();
+        let r = role(&[PWD]);
+        let rid = r.id;
+        live.apply(IndexUpdate::RoleDefinitionSaved(r));
+        let (bob, group) = (ObjectId::new_v4(), ObjectId::new_v4());
+        // Today bob holds nothing; in the past he was in a role-assignable group holding the role
+        // from 1h to 5h, and a member from 2h to 4h.
+        let facts = HistoryFacts {
+            grants: vec![grant(group, rid, DirectoryScope::Tenant, Some(t(1)), Some(t(5)))],
+            memberships: vec![MembershipRecord {
+                group_id: group,
+                member_id: bob,
+                during: Interval::new(t(2), Some(t(4))),
+            }],
+            group_kinds: vec![GroupKindRecord {
+                group_id: group,
+                is_assignable_to_role: true,
+                is_security_enabled: true,
+                during: Interval::new(t(0), None),
+            }],
+        };
+        assert!(live.check(bob, PWD, &DirectoryScope::Tenant, t(3)).is_none(), "the live index knows nothing of it");
+        let then = live.as_of(&facts, t(3)).check(bob, PWD, &DirectoryScope::Tenant, t(3)).expect("held then");
+        assert_eq!(then.via_group, Some(group));
+        assert_eq!((then.grant.start, then.grant.end), (Some(t(1)), Some(t(5))));
+        assert_eq!(then.role_display_name, "Test role");
+        assert!(live.as_of(&facts, t(4)).check(bob, PWD, &DirectoryScope::Tenant, t(4)).is_none(), "left the group");
+        assert!(live
+            .as_of(&facts, t(2) - time::Duration::SECOND)
+            .check(bob, PWD, &DirectoryScope::Tenant, t(2) - time::Duration::SECOND)
+            .is_none());
+    }
+
+    #[test]
     fn narrow_scopes_and_removal() {
         let now = datetime!(2026-01-01 10:00 UTC);
         let mut idx = AccessIndex::new();

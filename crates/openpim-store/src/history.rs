@@ -46,9 +46,6 @@ pub(crate) async fn record(conn: &mut AnyConnection, updates: &[IndexUpdate], at
         match update {
             IndexUpdate::GrantAdded(g) => open_grant(conn, g, at).await?,
             IndexUpdate::GrantRemoved(id) => close(conn, "grant_history", "grant_id = $1", &[*id], at).await?,
-            IndexUpdate::RoleDefinitionDeleted(id) => {
-                close(conn, "grant_history", "role_definition_id = $1", &[*id], at).await?
-            }
             IndexUpdate::GroupSaved { group_id, is_assignable_to_role, is_security_enabled } => {
                 set_group_kind(conn, *group_id, *is_assignable_to_role, *is_security_enabled, at).await?
             }
@@ -87,7 +84,11 @@ pub(crate) async fn record(conn: &mut AnyConnection, updates: &[IndexUpdate], at
                 close(conn, "grant_history", "principal_id = $1", &[*id], at).await?;
                 close(conn, "membership_history", "member_id = $1", &[*id], at).await?;
             }
-            IndexUpdate::RoleDefinitionSaved(_) | IndexUpdate::ManagementGroupParentSet { .. } => {}
+            // The history follows grants; what a role allows is always today's definition (a
+            // deleted role's grants, if any are left, grant nothing but stay on record).
+            IndexUpdate::RoleDefinitionSaved(_)
+            | IndexUpdate::RoleDefinitionDeleted(_)
+            | IndexUpdate::ManagementGroupParentSet { .. } => {}
         }
     }
     Ok(())

@@ -6,6 +6,7 @@
 use crate::common;
 use crate::pim;
 
+use common::ui::Browser;
 use common::{assert_graph_error, GROUPS_ADMINISTRATOR, HELPDESK_ADMINISTRATOR, USER_ADMINISTRATOR};
 use pim::*;
 use reqwest::StatusCode;
@@ -231,6 +232,26 @@ async fn history_remembers_activations_expiry_deactivation_groups_and_removal() 
     assert_eq!(page["value"].as_array().unwrap().len(), 1);
     assert!(page["@odata.nextLink"].as_str().is_some_and(|l| l.contains("$skiptoken=")), "{page}");
     assert_eq!(history(&pim, &pim.admin_token(), &format!("principalId={alice}&$top=1")).await, alice_rows);
+
+    // The web UI: the role page's "Who held it" and a user's privileged timeline.
+    let mut admin_ui = Browser::new(&pim.base());
+    admin_ui.sign_in(&pim.admin_token()).await;
+    let role_page = admin_ui.get(&format!("/roles/{HELPDESK_ADMINISTRATOR}")).await;
+    assert_eq!(role_page.status, StatusCode::OK, "{}", role_page.body);
+    let held = &role_page.body[role_page.body.find("Who held it").expect("the section is shown")..];
+    assert!(held.contains("bob@openpim.test") && held.contains("Helpdesk (group)"), "{held}");
+    let bob_page = admin_ui.get(&format!("/timeline?principal={bob}")).await;
+    assert_eq!(bob_page.status, StatusCode::OK, "{}", bob_page.body);
+    assert!(
+        bob_page.body.contains("Groups Administrator") && bob_page.body.contains("Helpdesk (group)"),
+        "{}",
+        bob_page.body
+    );
+    let mut alice_ui = Browser::new(&pim.base());
+    alice_ui.sign_in(&alice_token).await;
+    let own = alice_ui.get("/timeline").await;
+    assert_eq!(own.status, StatusCode::OK, "{}", own.body);
+    assert_eq!(own.body.matches("User Administrator").count(), 2, "her two activations: {}", own.body);
     pim.stop().await;
 }
 
@@ -266,7 +287,7 @@ async fn rights_bad_input_and_the_start_of_history() {
         format!("/v1.0/openpim/accessCheck?action={CREATE_USERS}&at=yesterday"),
         format!("/v1.0/openpim/accessCheck?action={CREATE_USERS}&at={future}"),
         "/v1.0/openpim/accessHistory".to_string(),
-        format!("/v1.0/openpim/accessHistory?principalId=not-a-guid"),
+        "/v1.0/openpim/accessHistory?principalId=not-a-guid".to_string(),
         format!("/v1.0/openpim/accessHistory?principalId={alice}&from=soon"),
         format!("/v1.0/openpim/accessHistory?principalId={alice}&from={}", future),
         format!("/v1.0/openpim/accessHistory?principalId={alice}&from={}&to={}", rfc3339(pim.now()), rfc3339(T0)),

@@ -37,6 +37,8 @@ CREATE TABLE membership_history (
 );
 CREATE INDEX membership_history_member ON membership_history (member_id, valid_from);
 CREATE INDEX membership_history_group ON membership_history (group_id, valid_from);
+-- The open row of a membership, found on every add and remove (groups can be large).
+CREATE INDEX membership_history_open ON membership_history (group_id, member_id) WHERE closed_at IS NULL;
 
 -- What a group passed on to its members during `[valid_from, valid_to)`: directory roles when
 -- role-assignable, Azure roles when security-enabled.
