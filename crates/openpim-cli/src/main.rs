@@ -121,6 +121,9 @@ enum ClientCommand {
     /// approvals, policy) over ARM, and registering subscriptions.
     #[command(subcommand)]
     Azure(commands::azure::AzureCommand),
+    /// Access checks (now or at a past instant) and the access history: who held which role when.
+    #[command(subcommand)]
+    Access(commands::access::AccessCommand),
 }
 
 #[derive(Subcommand)]
@@ -633,6 +636,7 @@ async fn client(mut conn: ConnArgs, command: ClientCommand) -> Result<(), CliErr
         ClientCommand::Policy(c) => commands::policy::run(&connect()?, c).await,
         ClientCommand::Audit(c) => commands::audit::run(&connect()?, c).await,
         ClientCommand::Azure(c) => commands::azure::run(&connect()?, c).await,
+        ClientCommand::Access(c) => commands::access::run(&connect()?, c).await,
     }
 }
 

@@ -651,6 +651,31 @@ impl AccessIndex {
         self.groups_of_member.get(&principal).is_some_and(|g| !g.is_empty())
     }
 
+    /// The index as it was at `at`, rebuilt from the history facts the store loaded for one
+    /// principal (its groups and their grants then), so a check at `at` walks the paths the live
+    /// check walked then and explains itself the same way. Role definitions and the
+    /// management-group tree are today's: their past is not kept.
+    pub fn as_of(&self, facts: &crate::history::HistoryFacts, at: Instant) -> AccessIndex {
+        let mut past = AccessIndex { management_groups: self.management_groups.clone(), ..AccessIndex::default() };
+        for k in facts.group_kinds.iter().filter(|k| k.during.contains(at)) {
+            past.apply(IndexUpdate::GroupSaved {
+                group_id: k.group_id,
+                is_assignable_to_role: k.is_assignable_to_role,
+                is_security_enabled: k.is_security_enabled,
+            });
+        }
+        for m in facts.memberships.iter().filter(|m| m.during.contains(at)) {
+            past.apply(IndexUpdate::MemberAdded { group_id: m.group_id, member_id: m.member_id });
+        }
+        for g in facts.grants.iter().filter(|g| crate::history::grant_interval(g).contains(at)) {
+            if let Some(role) = self.roles.get(&g.role_definition_id) {
+                past.roles.entry(g.role_definition_id).or_insert_with(|| role.clone());
+            }
+            past.apply(IndexUpdate::GrantAdded(g.clone()));
+        }
+        past
+    }
+
     /// Does `principal` hold `role` at the tenant scope at `now` (directly or through a group)?
     pub fn holds_role(&self, principal: ObjectId, role: ObjectId, now: Instant) -> bool {
         self.holders(principal).any(|(holder, _)| {
@@ -742,6 +767,43 @@ mod tests {
         assert_eq!(path.matched_permission, PWD);
         idx.apply(IndexUpdate::MemberRemoved { group_id: group, member_id: bob });
         assert!(idx.check(bob, PWD, &DirectoryScope::Tenant, now).is_none());
+    }
+
+    #[test]
+    fn as_of_rebuilds_the_paths_held_at_an_instant() {
+        use crate::history::{GroupKindRecord, HistoryFacts, Interval, MembershipRecord};
+        let t = |h: i64| datetime!(2026-01-01 00:00 UTC) + time::Duration::hours(h);
+        let mut live = AccessIndex::new();
+        let r = role(&[PWD]);
+        let rid = r.id;
+        live.apply(IndexUpdate::RoleDefinitionSaved(r));
+        let (bob, group) = (ObjectId::new_v4(), ObjectId::new_v4());
+        // Today bob holds nothing; in the past he was in a role-assignable group holding the role
+        // from 1h to 5h, and a member from 2h to 4h.
+        let facts = HistoryFacts {
+            grants: vec![grant(group, rid, DirectoryScope::Tenant, Some(t(1)), Some(t(5)))],
+            memberships: vec![MembershipRecord {
+                group_id: group,
+                member_id: bob,
+                during: Interval::new(t(2), Some(t(4))),
+            }],
+            group_kinds: vec![GroupKindRecord {
+                group_id: group,
+                is_assignable_to_role: true,
+                is_security_enabled: true,
+                during: Interval::new(t(0), None),
+            }],
+        };
+        assert!(live.check(bob, PWD, &DirectoryScope::Tenant, t(3)).is_none(), "the live index knows nothing of it");
+        let then = live.as_of(&facts, t(3)).check(bob, PWD, &DirectoryScope::Tenant, t(3)).expect("held then");
+        assert_eq!(then.via_group, Some(group));
+        assert_eq!((then.grant.start, then.grant.end), (Some(t(1)), Some(t(5))));
+        assert_eq!(then.role_display_name, "Test role");
+        assert!(live.as_of(&facts, t(4)).check(bob, PWD, &DirectoryScope::Tenant, t(4)).is_none(), "left the group");
+        assert!(live
+            .as_of(&facts, t(2) - time::Duration::SECOND)
+            .check(bob, PWD, &DirectoryScope::Tenant, t(2) - time::Duration::SECOND)
+            .is_none());
     }
 
     #[test]

@@ -19,6 +19,7 @@ pub mod directory;
 pub mod duration;
 pub mod error;
 pub mod governance;
+pub mod history;
 pub mod notify;
 pub mod policy;
 pub mod roles;

@@ -181,7 +181,7 @@ impl OData {
     }
 
     /// The link to the page after one that started at `offset` and held `len` items.
-    fn next_link(&self, offset: u64, len: usize) -> String {
+    pub(crate) fn next_link(&self, offset: u64, len: usize) -> String {
         let token = encode_skiptoken(offset + len as u64);
         let mut kept: Vec<&str> = self
             .raw_query

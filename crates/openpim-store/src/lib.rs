@@ -17,6 +17,7 @@ mod codec;
 pub mod directory;
 mod error;
 pub mod feed;
+pub mod history;
 mod invariants;
 mod list;
 mod management_groups;

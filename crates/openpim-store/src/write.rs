@@ -309,6 +309,10 @@ impl<'s> WriteTx<'s> {
                 tracing::error!(invariant = invariant.name, %violation, "the committed data already breaks this invariant; repair it");
             }
         }
+        // Who held what, when: derived from the same index updates, in the same transaction.
+        let updates = std::mem::take(&mut self.updates);
+        crate::history::record(self.conn(), &updates, at).await?;
+        self.updates = updates;
         audit::insert(self.conn(), record).await?;
         let feed = std::mem::take(&mut self.feed);
         for (entity, id, op) in &feed {

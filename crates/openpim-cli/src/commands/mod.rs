@@ -1,6 +1,7 @@
 //! The client commands, one module per area, and what several of them share: request windows
 //! and schedule rows.
 
+pub mod access;
 pub mod activation;
 pub mod approvals;
 pub mod assignments;

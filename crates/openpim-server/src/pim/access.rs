@@ -54,3 +54,34 @@ pub async fn check_permission(
     let path = if disabled { None } else { s.index().check_permission(principal, permission, scope, at) };
     Ok(AccessAnswer { at, path })
 }
+
+/// The store's precision: instants are kept in microseconds, so a question about a finer
+/// instant is asked about its microsecond.
+pub fn to_store_precision(t: Instant) -> Instant {
+    let micros = t.nanosecond() / 1_000 * 1_000;
+    t.replace_nanosecond(micros).unwrap_or(t)
+}
+
+/// When the access history began (the first start after it was deployed): answers about earlier
+/// instants cannot see what was granted and ended before it.
+pub async fn history_start(s: &AppState) -> ApiResult<Instant> {
+    Ok(s.store.access_history_start().await?.unwrap_or_else(|| s.now()))
+}
+
+/// The access check as it was at `at` (not after now: the caller checks), from the access
+/// history: the principal's groups and the grants they and it held then, with today's role
+/// definitions. The explanation names the grant's window in the history (its interval then).
+/// A disabled account's past is not kept, so the answer does not consider it.
+pub async fn check_permission_at(
+    s: &AppState,
+    of: &AccessOf,
+    permission: Permission<'_>,
+    scope: &Scope,
+    at: Instant,
+) -> ApiResult<AccessAnswer> {
+    let principal = of.principal();
+    let instant = openpim_core::history::Interval::new(at, Some(at + time::Duration::microseconds(1)));
+    let facts = s.store.history_of_principal(principal, instant).await?;
+    let path = s.index().as_of(&facts, at).check_permission(principal, permission, scope, at);
+    Ok(AccessAnswer { at, path })
+}

@@ -35,6 +35,8 @@ pub struct CheckQuery {
     directory_scope_id: Option<String>,
     /// An ARM scope (`/subscriptions/...`, `/providers/Microsoft.Management/managementGroups/...`).
     scope: Option<String>,
+    /// A past instant (RFC 3339): answer as of then, from the access history (an extension).
+    at: Option<String>,
 }
 
 /// What is asked: an Entra action at a directory scope, or an Azure (data) action at an ARM scope.
@@ -90,17 +92,47 @@ pub async fn check(State(s): State<AppState>, caller: Caller, Query(q): Query<Ch
         Some(p) => object_id(p)?,
         None => caller.id(),
     };
+    let at = q.at.as_deref().map(|raw| past_instant(&s, raw, "at")).transpose()?;
     let question = question(q)?;
     let of = whose(&s, &caller, principal, &question)?;
-    let answer = match &question {
-        Question::Directory { action, scope } => pim::access::check(&s, &of, action, scope).await?,
-        Question::Azure { operation, data_plane, scope } => {
-            let permission =
-                if *data_plane { Permission::AzureDataAction(operation) } else { Permission::AzureAction(operation) };
-            pim::access::check_permission(&s, &of, permission, scope).await?
-        }
+    let permission = match &question {
+        Question::Directory { action, .. } => Permission::Directory(action),
+        Question::Azure { operation, data_plane: true, .. } => Permission::AzureDataAction(operation),
+        Question::Azure { operation, data_plane: false, .. } => Permission::AzureAction(operation),
     };
-    Ok(Json(render(principal, &question, answer)))
+    let scope = match &question {
+        Question::Directory { scope, .. } => Scope::Directory(*scope),
+        Question::Azure { scope, .. } => scope.clone(),
+    };
+    let Some(at) = at else {
+        let answer = pim::access::check_permission(&s, &of, permission, &scope).await?;
+        return Ok(Json(render(principal, &question, answer)));
+    };
+    let answer = pim::access::check_permission_at(&s, &of, permission, &scope, at).await?;
+    let starts = pim::access::history_start(&s).await?;
+    let mut body = render(principal, &question, answer);
+    // Before the history began, a grant that had ended by then is not in it: say so.
+    body["historyStartsDateTime"] = json!(datetime(starts));
+    body["historyComplete"] = json!(at >= starts);
+    Ok(Json(body))
+}
+
+/// Parses an instant given as a query parameter (RFC 3339, e.g. `2026-03-01T10:00:00Z`) that
+/// must not be in the future: the history knows only what happened.
+pub(crate) fn past_instant(s: &AppState, raw: &str, name: &str) -> ApiResult<openpim_core::Instant> {
+    let t = time::OffsetDateTime::parse(raw.trim(), &time::format_description::well_known::Rfc3339).map_err(|_| {
+        ApiError::bad_request(format!(
+            "Query parameter '{name}' must be a date and time in RFC 3339 form, e.g. 2026-03-01T10:00:00Z; got '{raw}'."
+        ))
+    })?;
+    let t = pim::access::to_store_precision(t.to_offset(time::UtcOffset::UTC));
+    if t > s.now() {
+        return Err(ApiError::bad_request(format!(
+            "Query parameter '{name}' is in the future ({}): access history answers about the past and present.",
+            datetime(t)
+        )));
+    }
+    Ok(t)
 }
 
 /// Anyone checks their own access. Another principal's needs the right to read role assignments:

@@ -2,6 +2,7 @@
 //! one core operation, persists through the one write path, and renders.
 
 mod access_check;
+mod access_history;
 mod approvals;
 mod audit;
 mod azure_subscriptions;
@@ -205,6 +206,7 @@ pub fn graph_routes() -> GraphRoutes {
             get(approvals::step).patch(approvals::decide),
         )
         .route("/v1.0/openpim/accessCheck", get(access_check::check))
+        .route("/v1.0/openpim/accessHistory", get(access_history::list))
         .route("/v1.0/auditLogs/directoryAudits", get(audit::list))
         .route("/v1.0/auditLogs/directoryAudits/{id}", get(audit::get))
         .route("/v1.0/openpim/auditLogs/directoryAudits/csv", get(audit::csv))

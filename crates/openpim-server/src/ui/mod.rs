@@ -20,6 +20,7 @@ mod rows;
 mod session;
 mod settings;
 mod signin;
+mod timeline;
 mod view;
 
 use crate::state::AppState;
@@ -90,6 +91,7 @@ pub fn mount(api: Router, app: AppState) -> Router {
         .route("/roles/{id}/update", post(roles::update))
         .route("/roles/{id}/settings", get(settings::page).post(settings::save))
         .route("/groups", get(groups::page))
+        .route("/timeline", get(timeline::page))
         .route("/audit", get(audit::page))
         .route("/audit.csv", get(audit::csv))
         // -- Azure resources (issue #16) --

@@ -85,6 +85,9 @@ struct RolePage {
     /// The caller may read the role but not who holds it (that needs a role that reads role
     /// assignments: docs/SECURITY.md), so the page says so instead of failing.
     holders_hidden: bool,
+    /// "Who held it": the role's access history (shown with the holders).
+    rows: Vec<super::timeline::TimelineRow>,
+    starts: String,
 }
 
 /// "Name (upn)" and the kind of holder, from the expanded principal (`None` when the API could
@@ -146,7 +149,8 @@ pub async fn detail(State(ui): State<UiState>, session: Session, Path(id): Path<
                 api.list_all_as(&format!("{RM}/roleEligibilitySchedules?$filter={filter}&$expand=principal")).await?;
             let active: Vec<UnifiedRoleSchedule> =
                 api.list_all_as(&format!("{RM}/roleAssignmentSchedules?$filter={filter}&$expand=principal")).await?;
-            Ok::<_, GraphError>((eligible, active))
+            let held = super::timeline::rows(&api, &format!("roleDefinitionId={}", q(&id))).await?;
+            Ok::<_, GraphError>((eligible, active, held))
         };
         let holders = match holders.await {
             Ok(h) => Some(h),
@@ -160,7 +164,7 @@ pub async fn detail(State(ui): State<UiState>, session: Session, Path(id): Path<
         Err(e) => return page::load_failed(&session, chrome, &e),
     };
     let holders_hidden = holders.is_none();
-    let (eligible, active) = holders.unwrap_or_default();
+    let (eligible, active, (rows, starts)) = holders.unwrap_or_default();
     chrome.title = role.display_name;
     let role_id = role.id.to_string();
     let forms = HolderForms {
@@ -175,6 +179,8 @@ pub async fn detail(State(ui): State<UiState>, session: Session, Path(id): Path<
         role_id,
         description: role.description.unwrap_or_default(),
         holders_hidden,
+        rows,
+        starts,
     };
     session.finish(view::render(StatusCode::OK, &page))
 }

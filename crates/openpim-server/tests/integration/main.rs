@@ -13,6 +13,7 @@ mod common;
 mod pim;
 
 mod access_check;
+mod access_history;
 mod activation_concurrency;
 mod admin_units;
 mod adversarial;
