@@ -111,6 +111,8 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<RunningServer> {
 }
 
 pub async fn start_with_clock(config: ServerConfig, clock: Box<dyn Clock>) -> anyhow::Result<RunningServer> {
+    // The metrics recorder before anything is counted (until it exists, counts are dropped).
+    metrics::handle();
     // First the data directory's lock: a second process on the same directory stops here.
     let data_dir_lock = datadir::DataDirLock::acquire(&config.data_dir)?;
     let store = match &config.database_url {
