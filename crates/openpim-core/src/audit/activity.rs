@@ -158,39 +158,39 @@ mod tests {
 
     #[test]
     fn the_writers_activity_names_fall_in_their_classes() {
-        use ActivityKind::*;
-        use World::*;
+        use ActivityKind as K;
+        use World as W;
         let rm = category::ROLE_MANAGEMENT;
         let az = category::AZURE_RESOURCE_MANAGEMENT;
         let sub = "/subscriptions/00000000-0000-0000-0000-000000000001";
         for (cat, activity, scope, expected) in [
-            (rm, "Add member to role (PIM activation)", Some("/"), (Directory, Activation)),
-            (rm, "Add member to role (PIM activation)", Some(sub), (Azure, Activation)),
-            (rm, "Remove member from role (PIM deactivation)", Some("/"), (Directory, Deactivation)),
-            (rm, "Add eligible member to role in PIM", Some("/"), (Directory, Eligibility)),
-            (rm, "Remove eligible member from role in PIM", Some(sub), (Azure, Eligibility)),
-            (rm, "Request to renew eligible role assignment", Some("/"), (Directory, Eligibility)),
-            (rm, "Add member to role in PIM", Some("/"), (Directory, Assignment)),
-            (rm, "Add member to role", Some("/"), (Directory, Assignment)),
-            (rm, "Remove member from role", None, (Directory, Assignment)),
-            (rm, "Extend role assignment in PIM", Some("/"), (Directory, Assignment)),
-            (az, "Add Azure role assignment", None, (Azure, Assignment)),
-            (az, "Elevate access", None, (Azure, Assignment)),
-            (rm, "Approve role activation request in PIM", Some("/"), (Directory, Approval)),
-            (rm, "Deny role activation request in PIM", Some(sub), (Azure, Approval)),
-            (rm, "Role activation request timed out waiting for approval (PIM)", None, (Directory, Approval)),
-            (rm, "Remove member from role (PIM assignment expired)", Some("/"), (Directory, Expiry)),
-            (rm, "Remove eligible member from role (PIM eligibility expired)", Some(sub), (Azure, Expiry)),
-            (rm, "Role schedule started (PIM)", None, (Directory, Lifecycle)),
-            (rm, "Schedule request provisioned (PIM)", None, (Directory, Lifecycle)),
-            (rm, "Cancel request in PIM", Some("/"), (Directory, Cancellation)),
-            (rm, "Update role setting in PIM", None, (Directory, Policy)),
-            (az, "Update role setting in PIM", None, (Azure, Policy)),
-            (rm, "Add role definition", None, (Directory, RoleDefinition)),
-            (az, "Delete Azure role definition", None, (Azure, RoleDefinition)),
-            (category::USER_MANAGEMENT, "Add user", None, (Directory, Directory)),
-            (az, "Register Azure subscription", None, (Azure, Directory)),
-            (category::DIRECTORY_MANAGEMENT, "Read audit logs", None, (Directory, Other)),
+            (rm, "Add member to role (PIM activation)", Some("/"), (W::Directory, K::Activation)),
+            (rm, "Add member to role (PIM activation)", Some(sub), (W::Azure, K::Activation)),
+            (rm, "Remove member from role (PIM deactivation)", Some("/"), (W::Directory, K::Deactivation)),
+            (rm, "Add eligible member to role in PIM", Some("/"), (W::Directory, K::Eligibility)),
+            (rm, "Remove eligible member from role in PIM", Some(sub), (W::Azure, K::Eligibility)),
+            (rm, "Request to renew eligible role assignment", Some("/"), (W::Directory, K::Eligibility)),
+            (rm, "Add member to role in PIM", Some("/"), (W::Directory, K::Assignment)),
+            (rm, "Add member to role", Some("/"), (W::Directory, K::Assignment)),
+            (rm, "Remove member from role", None, (W::Directory, K::Assignment)),
+            (rm, "Extend role assignment in PIM", Some("/"), (W::Directory, K::Assignment)),
+            (az, "Add Azure role assignment", None, (W::Azure, K::Assignment)),
+            (az, "Elevate access", None, (W::Azure, K::Assignment)),
+            (rm, "Approve role activation request in PIM", Some("/"), (W::Directory, K::Approval)),
+            (rm, "Deny role activation request in PIM", Some(sub), (W::Azure, K::Approval)),
+            (rm, "Role activation request timed out waiting for approval (PIM)", None, (W::Directory, K::Approval)),
+            (rm, "Remove member from role (PIM assignment expired)", Some("/"), (W::Directory, K::Expiry)),
+            (rm, "Remove eligible member from role (PIM eligibility expired)", Some(sub), (W::Azure, K::Expiry)),
+            (rm, "Role schedule started (PIM)", None, (W::Directory, K::Lifecycle)),
+            (rm, "Schedule request provisioned (PIM)", None, (W::Directory, K::Lifecycle)),
+            (rm, "Cancel request in PIM", Some("/"), (W::Directory, K::Cancellation)),
+            (rm, "Update role setting in PIM", None, (W::Directory, K::Policy)),
+            (az, "Update role setting in PIM", None, (W::Azure, K::Policy)),
+            (rm, "Add role definition", None, (W::Directory, K::RoleDefinition)),
+            (az, "Delete Azure role definition", None, (W::Azure, K::RoleDefinition)),
+            (category::USER_MANAGEMENT, "Add user", None, (W::Directory, K::Directory)),
+            (az, "Register Azure subscription", None, (W::Azure, K::Directory)),
+            (category::DIRECTORY_MANAGEMENT, "Read audit logs", None, (W::Directory, K::Other)),
         ] {
             assert_eq!(kind(cat, activity, scope), expected, "{activity} ({scope:?})");
         }
