@@ -598,3 +598,38 @@ async fn refused_tokens_are_counted_by_reason() {
     assert_eq!(after.value("openpim_token_rejections_total", &[]), m.value("openpim_token_rejections_total", &[]));
     ts.stop().await;
 }
+
+/// Azure changes count in the `azure` world: elevate access and an Owner assignment through
+/// ARM (two assignments), the subscription registered (the hierarchy), and a refused ARM
+/// assignment by a user without rights.
+#[tokio::test]
+async fn azure_changes_count_in_the_azure_world() {
+    let _serial = serial().await;
+    let ts = TestServer::start().await;
+    let plain = ts.create_user("plain-arm@openpim.test").await;
+    let before = scrape_at(&ts.client).await;
+    let sub = "00000000-0000-0000-0000-00000000a001";
+    common::arm::admin_owns_subscription(&ts, &[sub], &[]).await;
+    let token = common::arm::arm_token_for(&ts, "plain-arm@openpim.test");
+    let path = format!(
+        "/subscriptions/{sub}/providers/Microsoft.Authorization/roleAssignments/{}?{}",
+        uuid::Uuid::new_v4(),
+        common::arm::AUTHORIZATION_VERSION
+    );
+    let body = serde_json::json!({"properties": {
+        "roleDefinitionId": format!("/providers/Microsoft.Authorization/roleDefinitions/{}", common::arm::OWNER_ROLE),
+        "principalId": plain,
+    }});
+    let refused = common::arm::arm(&ts, Method::PUT, &path, Some(&token), Some(&body)).await;
+    common::arm::assert_arm_error(&refused, 403, "AuthorizationFailed");
+
+    let m = scrape_at(&ts.client).await;
+    let moved = |labels: &[(&str, &str)]| m.value(CHANGES, labels) - before.value(CHANGES, labels);
+    assert_eq!(moved(&[("world", "azure"), ("kind", "assignment"), ("result", "success")]), 2.0);
+    assert_eq!(moved(&[("world", "azure"), ("kind", "assignment"), ("result", "failure")]), 1.0);
+    assert_eq!(moved(&[("world", "azure"), ("kind", "directory"), ("result", "success")]), 1.0, "registered");
+    assert_eq!(moved(&[("world", "directory")]), 0.0);
+    assert_bounded_labels(&m);
+    assert!(!m.text.contains(sub), "a scope became a label value");
+    ts.stop().await;
+}
