@@ -281,6 +281,36 @@ impl AccessIndex {
         self.grants.len()
     }
 
+    /// Distinct principals holding at least one grant (directly; group members not expanded).
+    pub fn principal_count(&self) -> usize {
+        let arm_only = self.arm_grants.keys().filter(|p| !self.directory_grants.contains_key(p)).count();
+        self.directory_grants.values().filter(|g| !g.is_empty()).count() + arm_only
+    }
+
+    /// Effective grants at `now` of each built-in privileged directory role (Entra's
+    /// `isPrivileged` roles, ~30), by how they came to exist, zeros included: the
+    /// "active privileged assignments per role" gauge. One pass over the grants in memory.
+    pub fn active_privileged_grants(&self, now: Instant) -> Vec<(Arc<RoleDefinition>, GrantSource, usize)> {
+        let mut counts: HashMap<(ObjectId, GrantSource), usize> = HashMap::new();
+        for g in self.grants.values() {
+            if matches!(g.scope, Scope::Directory(_)) && g.is_effective(now) {
+                *counts.entry((g.role_definition_id, g.source)).or_default() += 1;
+            }
+        }
+        let mut out: Vec<_> = self
+            .roles
+            .values()
+            .map(|r| &r.definition)
+            .filter(|d| d.is_built_in && d.is_privileged && d.dialect == PermissionDialect::Directory)
+            .flat_map(|d| {
+                [GrantSource::Assigned, GrantSource::Activated]
+                    .map(|source| (d.clone(), source, counts.get(&(d.id, source)).copied().unwrap_or(0)))
+            })
+            .collect();
+        out.sort_by(|a, b| a.0.display_name.cmp(&b.0.display_name));
+        out
+    }
+
     /// The management-group tree ARM checks walk (for `Scope::covers` outside the index).
     pub fn management_groups(&self) -> &ManagementGroupTree {
         &self.management_groups

@@ -6,7 +6,7 @@
 //! twice, or on several nodes at once, changes and audits each record exactly once.
 
 use crate::state::AppState;
-use openpim_core::audit::{category, AuditRecord, AuditResult, AuditTarget};
+use openpim_core::audit::{category, detail, AuditRecord, AuditResult, AuditTarget};
 use openpim_core::schedule::{Kind, RequestStatus, ScheduleStatus};
 use openpim_core::{Instant, ObjectId};
 use std::time::Duration;
@@ -45,6 +45,15 @@ fn system_record(
     }
 }
 
+/// Counter: records the tidy-up job moved, by `transition` (see [`count_transition`]).
+pub const TRANSITIONS: &str = "openpim_tidy_transitions_total";
+
+/// Counts one committed transition. `transition` is one of: `schedule_started`,
+/// `assignment_expired`, `eligibility_expired`, `approval_timed_out`, `request_provisioned`.
+fn count_transition(transition: &'static str) {
+    metrics::counter!(TRANSITIONS, "transition" => transition).increment(1);
+}
+
 /// One pass; returns how many records it transitioned.
 pub async fn tidy_once(state: &AppState) -> anyhow::Result<usize> {
     let now = state.now();
@@ -55,12 +64,14 @@ pub async fn tidy_once(state: &AppState) -> anyhow::Result<usize> {
             if status == schedule.status {
                 continue;
             }
-            let activity = match (kind, status) {
-                (Kind::Assignment, ScheduleStatus::Expired) => "Remove member from role (PIM assignment expired)",
-                (Kind::Eligibility, ScheduleStatus::Expired) => {
-                    "Remove eligible member from role (PIM eligibility expired)"
+            let (activity, transition) = match (kind, status) {
+                (Kind::Assignment, ScheduleStatus::Expired) => {
+                    ("Remove member from role (PIM assignment expired)", "assignment_expired")
                 }
-                (_, _) => "Role schedule started (PIM)",
+                (Kind::Eligibility, ScheduleStatus::Expired) => {
+                    ("Remove eligible member from role (PIM eligibility expired)", "eligibility_expired")
+                }
+                (_, _) => ("Role schedule started (PIM)", "schedule_started"),
             };
             let mut tx = state.store.begin_write().await?;
             if tx.set_schedule_status(&schedule, status, now).await? {
@@ -77,9 +88,12 @@ pub async fn tidy_once(state: &AppState) -> anyhow::Result<usize> {
                         ("scheduleId".into(), schedule.id.to_string()),
                         ("roleDefinitionId".into(), schedule.role_definition_id.to_string()),
                         ("status".into(), status.as_str().into()),
+                        // Where the role applied: also tells the metrics its role world.
+                        (detail::DIRECTORY_SCOPE_ID.into(), schedule.scope.to_string()),
                     ],
                 );
                 state.commit(tx, &record).await.map_err(|e| anyhow::anyhow!("{}", e.message))?;
+                count_transition(transition);
                 changed += 1;
             } else {
                 tx.rollback().await?;
@@ -88,6 +102,8 @@ pub async fn tidy_once(state: &AppState) -> anyhow::Result<usize> {
     }
     for mut approval in state.store.expired_approvals(now, BATCH).await? {
         approval.status = openpim_core::approval::ApprovalStatus::TimedOut;
+        // The request's scope, for the record (and the metrics' role world); approvals keep none.
+        let scope = state.store.get_request(Kind::Assignment, approval.request_id).await?.map(|r| r.scope.to_string());
         let mut tx = state.store.begin_write().await?;
         if tx.save_pending_approval(&approval).await? {
             tx.transition_request(
@@ -102,12 +118,13 @@ pub async fn tidy_once(state: &AppState) -> anyhow::Result<usize> {
                 "Role activation request timed out waiting for approval (PIM)",
                 "User",
                 approval.requester,
-                vec![
-                    ("requestId".into(), approval.request_id.to_string()),
-                    ("approvalId".into(), approval.id.to_string()),
-                ],
+                [("requestId".into(), approval.request_id.to_string()), ("approvalId".into(), approval.id.to_string())]
+                    .into_iter()
+                    .chain(scope.map(|s| (detail::DIRECTORY_SCOPE_ID.to_string(), s)))
+                    .collect(),
             );
             state.commit(tx, &record).await.map_err(|e| anyhow::anyhow!("{}", e.message))?;
+            count_transition("approval_timed_out");
             changed += 1;
         } else {
             tx.rollback().await?;
@@ -124,9 +141,13 @@ pub async fn tidy_once(state: &AppState) -> anyhow::Result<usize> {
                 "Schedule request provisioned (PIM)",
                 "Role",
                 request.role_definition_id,
-                vec![("requestId".into(), request.id.to_string())],
+                vec![
+                    ("requestId".into(), request.id.to_string()),
+                    (detail::DIRECTORY_SCOPE_ID.into(), request.scope.to_string()),
+                ],
             );
             state.commit(tx, &record).await.map_err(|e| anyhow::anyhow!("{}", e.message))?;
+            count_transition("request_provisioned");
             changed += 1;
         } else {
             tx.rollback().await?;

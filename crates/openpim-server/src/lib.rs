@@ -158,6 +158,8 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<RunningServer> {
 }
 
 pub async fn start_with_clock(config: ServerConfig, clock: Box<dyn Clock>) -> anyhow::Result<RunningServer> {
+    // The metrics recorder before anything is counted (until it exists, counts are dropped).
+    metrics::handle();
     // The port first: a taken one is the commonest start-up mistake, and it must fail before
     // anything is created or locked in the data directory. Connections wait in the backlog
     // until the index is loaded and serving begins.

@@ -169,6 +169,10 @@ fn notify_event(name: &str) -> Option<Event> {
         .find(|e| e.as_str() == name)
 }
 
+/// Counter: delivery attempts, by `channel` (`webhook`, `email`) and `result` (`success`,
+/// `failure`: will be retried, `gave_up`: the last attempt failed and the item is dropped).
+pub const DELIVERIES: &str = "openpim_notification_deliveries_total";
+
 /// Delivers what is due; returns how many were delivered.
 pub async fn deliver_once(state: &AppState) -> anyhow::Result<usize> {
     let config = &state.notifications;
@@ -181,13 +185,18 @@ pub async fn deliver_once(state: &AppState) -> anyhow::Result<usize> {
             ("email", _, Some(smtp)) => send_email(smtp, &item).await,
             (channel, _, _) => Err(format!("channel '{channel}' is no longer configured")),
         };
+        // The channel label is bounded: an item's channel is one this server queues.
+        let channel = if item.channel == "email" { "email" } else { "webhook" };
         match result {
             Ok(()) => {
                 state.store.outbox_sent(item.id, state.now()).await?;
+                metrics::counter!(DELIVERIES, "channel" => channel, "result" => "success").increment(1);
                 delivered += 1;
             }
             Err(error) => {
                 let give_up = item.attempts + 1 >= MAX_ATTEMPTS;
+                let result = if give_up { "gave_up" } else { "failure" };
+                metrics::counter!(DELIVERIES, "channel" => channel, "result" => result).increment(1);
                 tracing::warn!(id = %item.id, channel = %item.channel, %error, give_up, "notification delivery failed");
                 state
                     .store

@@ -56,6 +56,17 @@ impl Store {
         rows.iter().map(decode).collect()
     }
 
+    /// How many approvals are pending and not expired at `now` (for metrics: a count over the
+    /// `(status, expires_at)` index, whatever the size of the history).
+    pub async fn count_pending_approvals(&self, now: Instant) -> StoreResult<u64> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM approvals WHERE status = 'Pending' AND expires_at > $1")
+            .bind(micros(now))
+            .fetch_one(self.pool())
+            .await
+            .map_err(StoreError::Db)?;
+        Ok(row.int("n")?.max(0) as u64)
+    }
+
     /// Pending approvals whose time is up (for the tidy-up job).
     pub async fn expired_approvals(&self, now: Instant, limit: u32) -> StoreResult<Vec<Approval>> {
         let sql = format!("SELECT * FROM approvals WHERE status = 'Pending' AND expires_at <= $1 LIMIT {limit}");

@@ -35,6 +35,7 @@ mod write;
 pub use error::StoreError;
 pub use list::{ListRequest, Page};
 pub use write::WriteTx;
+pub use write::{APPROVAL_DECISIONS, AUDITED_CHANGES, COMMIT_SECONDS, GROUP_SIZE};
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};

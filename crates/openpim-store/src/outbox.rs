@@ -50,6 +50,18 @@ impl Store {
         Ok(row.int("n")? as u64)
     }
 
+    /// The undelivered backlog: how many items are pending and when the oldest was queued
+    /// (for metrics: reads only the pending rows, through the `(status, ...)` index).
+    pub async fn outbox_backlog(&self) -> StoreResult<(u64, Option<Instant>)> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM notification_outbox WHERE status = 'pending'",
+        )
+        .fetch_one(self.pool())
+        .await
+        .map_err(StoreError::Db)?;
+        Ok((row.int("n")?.max(0) as u64, row.opt_time("oldest")?))
+    }
+
     /// Records a successful delivery (only once, even if two workers raced).
     pub async fn outbox_sent(&self, id: ObjectId, now: Instant) -> StoreResult<()> {
         sqlx::query(

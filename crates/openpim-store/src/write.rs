@@ -25,6 +25,28 @@ const MAX_GROUP: usize = 64;
 /// writer expected to commit may have been cancelled).
 const GROUP_CHECK: Duration = Duration::from_millis(2);
 
+/// Histogram: seconds one durable COMMIT of a write group took.
+pub const COMMIT_SECONDS: &str = "openpim_write_commit_seconds";
+/// Histogram: writers committed together by one COMMIT (1 without concurrency; at most 64).
+pub const GROUP_SIZE: &str = "openpim_write_group_size";
+/// Counter: audit records committed, by `world`, `kind` and `result`.
+pub const AUDITED_CHANGES: &str = "openpim_audited_changes_total";
+/// Counter: approval decisions committed (approved, denied, timed out), by `world` and `outcome`.
+pub const APPROVAL_DECISIONS: &str = "openpim_approval_decisions_total";
+
+/// Counts a committed audit record by its fixed classes (never by its ids or names).
+fn count_audited(record: &AuditRecord) {
+    let c = openpim_core::audit::activity::classify(record);
+    let world: &'static str = c.world.into();
+    let kind: &'static str = c.kind.into();
+    metrics::counter!(AUDITED_CHANGES, "world" => world, "kind" => kind, "result" => record.result.as_str())
+        .increment(1);
+    if let (Some(outcome), openpim_core::audit::AuditResult::Success) = (c.approval, record.result) {
+        let outcome: &'static str = outcome.into();
+        metrics::counter!(APPROVAL_DECISIONS, "world" => world, "outcome" => outcome).increment(1);
+    }
+}
+
 /// State behind the writer lock.
 pub(crate) struct Writer {
     open: Option<Group>,
@@ -180,8 +202,13 @@ async fn fail_group(w: &mut Writer, why: &str) {
 /// under the writer lock, so the index sees groups in the order they were committed).
 async fn commit_group(gate: &WriteGate, w: &mut Writer, apply: impl FnOnce(Vec<IndexUpdate>)) -> StoreResult<()> {
     let Some(group) = w.open.take() else { return Ok(()) };
+    let members = group.waiting.len();
+    let started = std::time::Instant::now();
     match group.tx.commit().await {
         Ok(()) => {
+            // The durable COMMIT (the fsync on SQLite) and how many writers shared it.
+            metrics::histogram!(COMMIT_SECONDS).record(started.elapsed().as_secs_f64());
+            metrics::histogram!(GROUP_SIZE).record(members as f64);
             gate.groups_committed.fetch_add(1, Ordering::Relaxed);
             let mut updates = Vec::new();
             let mut notify = Vec::with_capacity(group.waiting.len());
@@ -281,7 +308,17 @@ impl<'s> WriteTx<'s> {
     /// Before anything is committed, the invariants the change may affect (`invariants.rs`) are
     /// checked inside the transaction; a violation rolls this writer back (only its savepoint
     /// under group commit) and returns [`StoreError::Invariant`].
-    pub async fn commit(mut self, record: &AuditRecord, apply: impl FnOnce(Vec<IndexUpdate>)) -> StoreResult<()> {
+    pub async fn commit(self, record: &AuditRecord, apply: impl FnOnce(Vec<IndexUpdate>)) -> StoreResult<()> {
+        let committed = self.commit_durably(record, apply).await;
+        if committed.is_ok() {
+            // Counted here, once the record is durable: every change and every audited refusal
+            // passes through this commit, from whichever surface or job made it.
+            count_audited(record);
+        }
+        committed
+    }
+
+    async fn commit_durably(mut self, record: &AuditRecord, apply: impl FnOnce(Vec<IndexUpdate>)) -> StoreResult<()> {
         let at = micros(record.at);
         if self.backend == crate::Backend::Postgres && !self.feed.is_empty() {
             // Held until COMMIT: writers on every node append to the feed (and check invariants)

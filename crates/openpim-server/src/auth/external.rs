@@ -8,7 +8,7 @@
 
 use super::discovery::{self, Endpoints};
 use super::jwks::{self, KeySet, ALGORITHMS};
-use super::{jwt_error, JitUser, Surfaces, UserKey, VerifiedToken};
+use super::{jwt_error, rejected, JitUser, Surfaces, TokenRejection as R, UserKey, VerifiedToken};
 use crate::error::ApiError;
 use jsonwebtoken::{Algorithm, Validation};
 use serde::Deserialize;
@@ -277,10 +277,9 @@ impl ExternalIssuers {
     /// the sign-in was sent with. Mapped to a user exactly as the issuer's access tokens are.
     pub async fn verify_id_token(&self, iss: &str, id_token: &str, nonce: &str) -> Result<VerifiedToken, ApiError> {
         let issuer = self.issuer(iss)?;
-        let client =
-            issuer.config.web_client.as_ref().ok_or_else(|| {
-                ApiError::unauthorized("This issuer has no web client configured (--oidc-client-id).")
-            })?;
+        let client = issuer.config.web_client.as_ref().ok_or_else(|| {
+            rejected(R::SignInMismatch, "This issuer has no web client configured (--oidc-client-id).")
+        })?;
         let (key, alg) = issuer.signing_key(id_token).await?;
         let mut v = validation(&issuer.config, alg);
         v.set_audience(&[&client.client_id]);
@@ -291,10 +290,10 @@ impl ExternalIssuers {
             .as_deref()
             .is_some_and(|n| n.len() == nonce.len() && bool::from(n.as_bytes().ct_eq(nonce.as_bytes())));
         if !nonce_ok {
-            return Err(ApiError::unauthorized("The ID token's nonce is not the one this sign-in was sent with."));
+            return Err(rejected(R::SignInMismatch, "The ID token's nonce is not the one this sign-in was sent with."));
         }
         if claims.azp.as_ref().is_some_and(|azp| *azp != client.client_id) {
-            return Err(ApiError::unauthorized("The ID token was issued to another client (azp)."));
+            return Err(rejected(R::SignInMismatch, "The ID token was issued to another client (azp)."));
         }
         Ok(issuer.config.reduce(claims.base))
     }
@@ -339,7 +338,7 @@ impl ExternalIssuers {
 
     fn issuer(&self, iss: &str) -> Result<&Issuer, ApiError> {
         self.issuers.iter().find(|i| i.config.issuer == iss).ok_or_else(|| {
-            ApiError::unauthorized("Issuer validation failed: the token was not issued by a trusted issuer.")
+            rejected(R::WrongIssuer, "Issuer validation failed: the token was not issued by a trusted issuer.")
         })
     }
 }
@@ -351,20 +350,20 @@ impl Issuer {
         // `decode_header` refuses `alg: none` (not an algorithm jsonwebtoken knows).
         let header = jsonwebtoken::decode_header(token).map_err(jwt_error)?;
         if !ALGORITHMS.contains(&header.alg) {
-            return Err(ApiError::unauthorized(format!(
-                "The token's signing algorithm {:?} is not accepted (RS256, ES256 or PS256).",
-                header.alg
-            )));
+            return Err(rejected(
+                R::AlgNotAllowed,
+                format!("The token's signing algorithm {:?} is not accepted (RS256, ES256 or PS256).", header.alg),
+            ));
         }
         let kid = header
             .kid
-            .ok_or_else(|| ApiError::unauthorized("The token does not name its signing key (no 'kid' header)."))?;
+            .ok_or_else(|| rejected(R::UnknownKey, "The token does not name its signing key (no 'kid' header)."))?;
         let key = self.keys.key(&kid, header.alg).await.map_err(|e| match e {
             jwks::KeyError::Unavailable(why) => {
                 tracing::warn!(issuer = %iss, error = %why, "cannot fetch the issuer's signing keys");
-                ApiError::unauthorized("The token's issuer could not be reached to check its signature.")
+                rejected(R::IssuerUnreachable, "The token's issuer could not be reached to check its signature.")
             }
-            other => ApiError::unauthorized(format!("Signature validation failed: {other}.")),
+            other => rejected(R::UnknownKey, format!("Signature validation failed: {other}.")),
         })?;
         Ok((key, header.alg))
     }

@@ -289,20 +289,64 @@ impl LocalIssuer {
     }
 }
 
+/// Why a bearer token (or a web sign-in's ID token) was refused: the `reason` label of
+/// `openpim_token_rejections_total`, a closed set so no token content becomes a label value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr, strum::EnumIter)]
+#[strum(serialize_all = "snake_case")]
+pub enum TokenRejection {
+    /// No `Authorization` header.
+    Missing,
+    /// Not `Bearer <token>`, not a JWT, undecodable claims, or no object id for the user.
+    Malformed,
+    /// Past `exp` or before `nbf` (with the issuer's leeway).
+    Expired,
+    /// Valid for longer than the maximum token lifetime.
+    LifetimeTooLong,
+    BadSignature,
+    /// Not issued by this server's issuer or a configured external issuer.
+    WrongIssuer,
+    /// Not for this API (or not for this surface: Graph vs ARM).
+    WrongAudience,
+    /// Signed with an algorithm OpenPIM does not accept (`none`, HS256, ...).
+    AlgNotAllowed,
+    /// No `kid`, or a key the issuer does not publish (or of the wrong type).
+    UnknownKey,
+    /// The external issuer's keys could not be fetched.
+    IssuerUnreachable,
+    /// A local-issuer token while the local issuer is closed (`--local-issuer=false`).
+    IssuerDisabled,
+    /// A valid token for a user that does not exist here or is disabled.
+    UnknownUser,
+    /// Web sign-in only: wrong nonce, another client's ID token, no web client configured.
+    SignInMismatch,
+}
+
+/// Counter: refused tokens, by `reason` ([`TokenRejection`]).
+pub const TOKEN_REJECTIONS: &str = "openpim_token_rejections_total";
+
+/// A refused token as the 401 a client sees, counted by reason. Every refusal is built here,
+/// once per verification (a token's verification is cached only when it succeeds).
+pub(crate) fn rejected(reason: TokenRejection, message: impl Into<String>) -> ApiError {
+    let label: &'static str = reason.into();
+    metrics::counter!(TOKEN_REJECTIONS, "reason" => label).increment(1);
+    ApiError::unauthorized(message)
+}
+
 /// A refused JWT as the 401 a client sees.
 fn jwt_error(e: jsonwebtoken::errors::Error) -> ApiError {
     use jsonwebtoken::errors::ErrorKind as K;
-    let why = match e.kind() {
+    use TokenRejection as R;
+    let (reason, why) = match e.kind() {
         K::ExpiredSignature | K::ImmatureSignature => {
-            "Lifetime validation failed, the token is expired or not yet valid."
+            (R::Expired, "Lifetime validation failed, the token is expired or not yet valid.")
         }
-        K::InvalidSignature => "Signature validation failed.",
-        K::InvalidIssuer => "Issuer validation failed: the token was not issued by a trusted issuer.",
-        K::InvalidAudience => "Audience validation failed.",
-        K::InvalidAlgorithm => "The token's signing algorithm is not accepted.",
-        _ => "The access token is malformed.",
+        K::InvalidSignature => (R::BadSignature, "Signature validation failed."),
+        K::InvalidIssuer => (R::WrongIssuer, "Issuer validation failed: the token was not issued by a trusted issuer."),
+        K::InvalidAudience => (R::WrongAudience, "Audience validation failed."),
+        K::InvalidAlgorithm => (R::AlgNotAllowed, "The token's signing algorithm is not accepted."),
+        _ => (R::Malformed, "The access token is malformed."),
     };
-    ApiError::unauthorized(why)
+    rejected(reason, why)
 }
 
 /// Refuses a token that lives longer than [`MAX_TTL`]: a stolen long-lived token signed with the
@@ -312,12 +356,15 @@ fn check_lifetime(claims: &Claims) -> Result<(), ApiError> {
     let start = claims.iat.min(claims.nbf);
     let lifetime = claims.exp.saturating_sub(start);
     if lifetime > MAX_TTL.as_secs() as i64 + LEEWAY_SECS as i64 {
-        return Err(ApiError::unauthorized(format!(
-            "Lifetime validation failed: the token is valid for {lifetime} seconds, more than the maximum of {} \
+        return Err(rejected(
+            TokenRejection::LifetimeTooLong,
+            format!(
+                "Lifetime validation failed: the token is valid for {lifetime} seconds, more than the maximum of {} \
              ({} days).",
-            MAX_TTL.as_secs(),
-            MAX_TTL.as_secs() / 86400
-        )));
+                MAX_TTL.as_secs(),
+                MAX_TTL.as_secs() / 86400
+            ),
+        ));
     }
     Ok(())
 }
@@ -342,7 +389,8 @@ impl Claims {
     /// an unknown shape), since names can be changed and reused.
     pub fn object_id(&self) -> Result<uuid::Uuid, ApiError> {
         self.oid.as_deref().and_then(|o| uuid::Uuid::parse_str(o).ok()).ok_or_else(|| {
-            ApiError::unauthorized(
+            rejected(
+                TokenRejection::Malformed,
                 "The token does not name its user by object id: the 'oid' claim is missing or invalid.",
             )
         })
@@ -444,25 +492,29 @@ impl Caller {
         let header = parts
             .headers
             .get(axum::http::header::AUTHORIZATION)
-            .ok_or_else(|| ApiError::unauthorized("Access token is empty."))?;
+            .ok_or_else(|| rejected(TokenRejection::Missing, "Access token is empty."))?;
         let token = header
             .to_str()
             .ok()
             .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
             .map(str::trim)
             .filter(|t| !t.is_empty())
-            .ok_or_else(|| ApiError::unauthorized("The Authorization header must be 'Bearer <token>'."))?;
+            .ok_or_else(|| rejected(TokenRejection::Malformed, "The Authorization header must be 'Bearer <token>'."))?;
         let verified = verified_token(state, token).await?;
         if !verified.surfaces.admits(surface) {
-            return Err(ApiError::unauthorized(match surface {
-                Surface::Graph => "Audience validation failed: the token is not for Microsoft Graph.",
-                Surface::Arm => "Audience validation failed: the token is not for Azure Resource Manager.",
-            }));
+            return Err(rejected(
+                TokenRejection::WrongAudience,
+                match surface {
+                    Surface::Graph => "Audience validation failed: the token is not for Microsoft Graph.",
+                    Surface::Arm => "Audience validation failed: the token is not for Azure Resource Manager.",
+                },
+            ));
         }
         // The UI's in-process calls carry tokens of the local issuer even when it is closed to
         // everyone else; only they can set the marker (it is not a header).
         if verified.local && !state.local_issuer_enabled && parts.extensions.get::<InProcessCall>().is_none() {
-            return Err(ApiError::unauthorized(
+            return Err(rejected(
+                TokenRejection::IssuerDisabled,
                 "Tokens from this server's local issuer are not accepted (the server runs with --local-issuer=false).",
             ));
         }
@@ -489,8 +541,9 @@ pub async fn resolve_user(state: &AppState, verified: &VerifiedToken) -> Result<
         (None, Some(new)) => Some(jit::provision(state, new).await?),
         (found, _) => found,
     };
-    user.filter(|u| u.account_enabled)
-        .ok_or_else(|| ApiError::unauthorized("The token's user does not exist in this directory or is disabled."))
+    user.filter(|u| u.account_enabled).ok_or_else(|| {
+        rejected(TokenRejection::UnknownUser, "The token's user does not exist in this directory or is disabled.")
+    })
 }
 
 /// A token that passed full verification, reduced to what authorisation needs. Whichever issuer
@@ -565,7 +618,8 @@ async fn verified_token(state: &AppState, token: &str) -> Result<Arc<VerifiedTok
     let verified = match unverified_issuer(token) {
         Some(iss) if state.external.trusts(&iss) => state.external.verify(&iss, token).await?,
         Some(iss) if iss != state.issuer.issuer() => {
-            return Err(ApiError::unauthorized(
+            return Err(rejected(
+                TokenRejection::WrongIssuer,
                 "Issuer validation failed: the token was not issued by a trusted issuer.",
             ))
         }
