@@ -28,11 +28,12 @@ fn openpim(args: &[&str]) -> Command {
 async fn serve_with_log_json_prints_a_json_line_per_request_and_per_change() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().to_str().unwrap();
-    let mut child = openpim(&["serve", "--data", data, "--listen", "127.0.0.1:0", "--bootstrap-admin", ADMIN, "--log-json"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("openpim serve starts");
+    let mut child =
+        openpim(&["serve", "--data", data, "--listen", "127.0.0.1:0", "--bootstrap-admin", ADMIN, "--log-json"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("openpim serve starts");
     let mut stderr = BufReader::new(child.stderr.take().unwrap()).lines();
     let base = tokio::time::timeout(Duration::from_secs(60), async {
         while let Some(line) = stderr.next_line().await.expect("stderr readable") {

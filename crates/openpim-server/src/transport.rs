@@ -171,7 +171,7 @@ pub fn arm_shaped(resp: Response) -> Response {
             let mut out = crate::arm::error::ArmError::from(error.clone()).into_response();
             // Keep what other layers added (the UI's security headers, `Allow`, ...).
             for (name, value) in resp.headers() {
-                if !out.headers().contains_key(name) {
+                if name != axum::http::header::CONTENT_LENGTH && !out.headers().contains_key(name) {
                     out.headers_mut().insert(name.clone(), value.clone());
                 }
             }
@@ -241,4 +241,49 @@ fn request_span(ids: &RequestIds) -> tracing::Span {
         span.record("client_request_id", ids.client_request_id.as_str());
     }
     span
+}
+
+/// Runs `f` as if it served a request (its ids in scope), for unit tests of code that reads them.
+#[cfg(test)]
+pub(crate) async fn in_request<F: std::future::Future>(f: F) -> (RequestIds, F::Output) {
+    let ids = RequestIds {
+        request_id: ObjectId::new_v4(),
+        client_request_id: String::new(),
+        ms_client_request_id: None,
+        ms_correlation_request_id: None,
+        facts: Arc::default(),
+    };
+    let out = CURRENT.scope(ids.clone(), f).await;
+    (ids, out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn json_of(resp: Response) -> serde_json::Value {
+        serde_json::from_slice(&axum::body::to_bytes(resp.into_body(), 1 << 20).await.unwrap()).unwrap()
+    }
+
+    /// What a caught panic or a shared layer's 429 answers becomes ARM's shape on an ARM path,
+    /// keeping its status, `Retry-After` and the request's ids.
+    #[tokio::test]
+    async fn graph_errors_are_restated_in_arms_shape() {
+        let (ids, resp) = in_request(async { arm_shaped(ApiError::internal().into_response()) }).await;
+        assert_eq!(resp.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = json_of(resp).await;
+        assert_eq!(body["error"]["code"], "InternalServerError", "{body}");
+        assert!(body["error"].get("innerError").is_none(), "{body}");
+        assert_eq!(body["error"]["additionalInfo"][0]["info"]["requestId"], ids.request_id.to_string(), "{body}");
+
+        let throttled = ApiError::too_many_requests("slow down", std::time::Duration::from_secs(3));
+        let (_, resp) = in_request(async { arm_shaped(throttled.into_response()) }).await;
+        assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(resp.headers()[axum::http::header::RETRY_AFTER], "3");
+        assert_eq!(json_of(resp).await["error"]["code"], "TooManyRequests");
+
+        // A response that is not an ApiError's is left alone.
+        let (_, resp) = in_request(async { arm_shaped(StatusCode::NO_CONTENT.into_response()) }).await;
+        assert_eq!(resp.status(), StatusCode::NO_CONTENT);
+    }
 }

@@ -131,9 +131,6 @@ async fn the_request_span_carries_the_request_id() {
     let text = String::from_utf8_lossy(&log.lock().unwrap()).to_string();
     // A line logged while the request is served (the store's query for the list, at debug)
     // runs in the request's span, which names the id.
-    let in_span = text
-        .lines()
-        .filter(|l| l.contains(&format!("request{{request_id={request_id}")))
-        .count();
+    let in_span = text.lines().filter(|l| l.contains(&format!("request{{request_id={request_id}"))).count();
     assert!(in_span > 0, "no line in the span of request {request_id}:\n{text}");
 }

@@ -5,10 +5,10 @@
 //! (`RoleAssignmentExists`, `ResourceGroupNotFound`, ...) are built with [`ArmError::new`].
 
 use crate::error::ApiError;
+use crate::transport::{RequestIds, MS_CLIENT_REQUEST_ID, MS_CORRELATION_REQUEST_ID, MS_REQUEST_ID};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use openpim_core::{DomainError, ErrorKind};
-use crate::transport::{RequestIds, MS_CLIENT_REQUEST_ID, MS_CORRELATION_REQUEST_ID, MS_REQUEST_ID};
 use openpim_proto::arm::{ArmAdditionalInfo, ArmErrorBody, ArmErrorDetail};
 use openpim_store::StoreError;
 

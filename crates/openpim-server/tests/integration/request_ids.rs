@@ -392,7 +392,10 @@ async fn one_request_id_in_the_header_the_error_body_the_audit_record_and_the_lo
     assert_eq!((line["status"].as_u64(), line["caller_id"].as_str()), (Some(201), Some(alice.as_str())), "{line}");
     let changes = logs.change_lines(&request_id);
     assert_eq!(changes.len(), 1, "{changes:#?}");
-    assert_eq!((changes[0]["result"].as_str(), changes[0]["actor_id"].as_str()), (Some("success"), Some(alice.as_str())));
+    assert_eq!(
+        (changes[0]["result"].as_str(), changes[0]["actor_id"].as_str()),
+        (Some("success"), Some(alice.as_str()))
+    );
     assert!(changes[0]["targets"].as_str().unwrap().contains(USER_ADMINISTRATOR), "{}", changes[0]);
 
     // /beta, with the Azure SDKs' x-ms-client-request-id: a denied user creation.
@@ -412,7 +415,10 @@ async fn one_request_id_in_the_header_the_error_body_the_audit_record_and_the_lo
     assert_eq!(client_id, MS_CLIENT_ID, "x-ms-client-request-id is the client's id when client-request-id is absent");
     assert_error_ids(&denied, &request_id, MS_CLIENT_ID);
     let record = record_of(&pim, &request_id).await;
-    assert_eq!((record["activityDisplayName"].as_str(), record["result"].as_str()), (Some("Add user"), Some("failure")));
+    assert_eq!(
+        (record["activityDisplayName"].as_str(), record["result"].as_str()),
+        (Some("Add user"), Some("failure"))
+    );
     let line = logs.request_line(&request_id);
     assert_request_line(&line, "POST", "/beta/users", "/beta/users", 403, &dave, MS_CLIENT_ID);
     assert_eq!(logs.change_lines(&request_id).len(), 1);
