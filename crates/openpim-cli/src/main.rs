@@ -428,7 +428,9 @@ fn init_logging(json: bool, filter: Option<&str>) {
         .unwrap_or_else(|| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=warn"));
     let builder = tracing_subscriber::fmt().with_env_filter(filter);
     if json {
-        builder.json().init();
+        // One JSON object per line, the event's fields at the top level (`"status":200`) and
+        // the request span's (`"span":{"request_id":..}`) alongside.
+        builder.json().flatten_event(true).init();
     } else {
         builder.init();
     }

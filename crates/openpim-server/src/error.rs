@@ -118,6 +118,9 @@ impl IntoResponse for ApiError {
             "innerError": {"date": now, "request-id": request_id, "client-request-id": client_request_id}
         }});
         let mut resp = (self.status, axum::Json(body)).into_response();
+        // Kept with the response so that, on an ARM path, `transport::arm_shaped` can say the
+        // same error in ARM's shape.
+        resp.extensions_mut().insert(self.clone());
         if self.status == StatusCode::UNAUTHORIZED {
             resp.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }

@@ -45,7 +45,6 @@ use tokio::task::JoinHandle;
 use tower::Layer;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::normalize_path::NormalizePathLayer;
-use tower_http::trace::TraceLayer;
 
 /// Largest accepted request body. Graph bodies for these APIs are a few KiB.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -304,13 +303,18 @@ fn api_router(state: AppState) -> Router {
         .route("/readyz", get(ready::readyz))
         .route("/openpim/signin-configuration", get(routes::signin::configuration))
         .route("/metrics", get(metrics::endpoint))
+        .route_layer(axum::middleware::from_fn(transport::matched_route))
         .fallback(fallback)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn(error::graph_errors))
         .layer(axum::middleware::from_fn(metrics::track))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(CatchPanicLayer::custom(|_| ApiError::internal().into_response()))
-        .layer(TraceLayer::new_for_http().make_span_with(transport::request_span))
+        .layer(CatchPanicLayer::custom(|panic: Box<dyn std::any::Any + Send>| {
+            transport::log_panic(&*panic);
+            ApiError::internal().into_response()
+        }))
+        // The web UI's in-process calls to an ARM path get ARM's error shape too.
+        .layer(axum::middleware::from_fn(transport::arm_errors))
         .with_state(state)
 }
 

@@ -125,7 +125,9 @@ async fn send_webhook(client: &reqwest::Client, url: &str, item: &OutboxItem) ->
         .body(item.payload.clone())
         .send()
         .await
-        .map_err(|e| e.to_string())?;
+        // Without the URL: webhook URLs often hold a secret (Slack's, Teams'), and this error is
+        // logged and kept in the outbox.
+        .map_err(|e| e.without_url().to_string())?;
     if resp.status().is_success() {
         Ok(())
     } else {

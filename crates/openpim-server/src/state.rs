@@ -109,6 +109,7 @@ impl AppState {
             self.record_audit(&refused).await;
         }
         committed?;
+        log_change(record);
         if users_changed {
             self.callers.users_changed();
         }
@@ -132,8 +133,9 @@ impl AppState {
                 }
             })
             .await;
-        if let Err(e) = stored {
-            tracing::error!(error = %e, activity = %record.activity, "could not audit a refused attempt");
+        match stored {
+            Ok(()) => log_change(record),
+            Err(e) => tracing::error!(error = %e, activity = %record.activity, "could not audit a refused attempt"),
         }
     }
 
@@ -191,6 +193,26 @@ impl AppState {
 
 /// `record` as written during the current request: correlated with the request's id (Graph's
 /// `correlationId`), whoever built it. Outside a request it keeps its own.
+/// The one log line of an audited change or refused attempt, once its record is committed: what
+/// (the activity, its result, the targets' ids), who (the initiator's id) and the request
+/// (the correlation id; inside a request the span names it too). Never the record's details
+/// or modified properties, which hold justifications and new values, nor display names.
+fn log_change(record: &AuditRecord) {
+    let targets = record.targets.iter().map(|t| format!("{}:{}", t.kind, t.id)).collect::<Vec<_>>().join(",");
+    tracing::info!(
+        target: crate::transport::CHANGE_LOG,
+        activity = %record.activity,
+        category = record.category,
+        operation = record.operation_type,
+        result = record.result.as_str(),
+        actor_id = record.initiated_by_id.map(|id| id.to_string()),
+        targets = %targets,
+        audit_id = %record.id,
+        correlation_id = %record.correlation_id,
+        "change"
+    );
+}
+
 fn in_this_request(record: &AuditRecord) -> std::borrow::Cow<'_, AuditRecord> {
     match crate::transport::current() {
         Some(ids) if ids.request_id != record.correlation_id => {

@@ -1,23 +1,32 @@
 //! Transport hygiene shared by every route (API and web UI): one request id per request (in the
 //! response headers, the trace span, error bodies and audit records), request-line and header
-//! size limits answered with Graph error bodies, and request logging that never records a token
-//! passed in the query string.
+//! size limits answered with Graph error bodies, and one log line per request that never records
+//! the query string (it may carry a token) or any header.
 //!
 //! hyper has limits of its own (a URI over 64 KiB, more than 100 header lines, or about 400 KiB of
 //! headers) and answers those with an empty 414/431 before any route runs. The limits here are
 //! far below them, so in practice an oversized request gets a Graph-shaped answer from us.
 
 use crate::error::ApiError;
-use axum::extract::Request;
-use axum::http::{HeaderName, HeaderValue, StatusCode, Uri};
+use axum::extract::{MatchedPath, Request};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use openpim_core::ObjectId;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Instant;
+use tracing::Instrument;
 
 /// Graph's response header naming the request (a GUID the service generates).
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("request-id");
 /// Graph's header for the client's own id of a request (a GUID), echoed in the response.
 pub const CLIENT_REQUEST_ID: HeaderName = HeaderName::from_static("client-request-id");
+/// ARM's name for the request id, on every response (ARM clients read this one).
+pub const MS_REQUEST_ID: HeaderName = HeaderName::from_static("x-ms-request-id");
+/// Azure SDKs' name for the client's id of a request.
+pub const MS_CLIENT_REQUEST_ID: HeaderName = HeaderName::from_static("x-ms-client-request-id");
+/// Azure SDKs' id correlating the calls of one client operation.
+pub const MS_CORRELATION_REQUEST_ID: HeaderName = HeaderName::from_static("x-ms-correlation-request-id");
 
 /// The ids of the request being served: ours, and the client's (the client's own when it sent a
 /// well-formed GUID, otherwise ours, as Graph answers).
@@ -25,6 +34,22 @@ pub const CLIENT_REQUEST_ID: HeaderName = HeaderName::from_static("client-reques
 pub struct RequestIds {
     pub request_id: ObjectId,
     pub client_request_id: String,
+    /// The client's `x-ms-client-request-id`, when it sent a GUID (ARM echoes it as sent).
+    pub ms_client_request_id: Option<String>,
+    /// The client's `x-ms-correlation-request-id`, when it sent a GUID.
+    pub ms_correlation_request_id: Option<String>,
+    /// What the request's one log line reports that only code deep inside learns.
+    facts: Arc<Facts>,
+}
+
+/// Learned while the request is served, reported in its log line.
+#[derive(Debug, Default)]
+struct Facts {
+    /// The matched route pattern (`/v1.0/users/{id}`): the first one noted, so a web UI page's
+    /// in-process API calls do not replace the page's own.
+    route: OnceLock<String>,
+    /// The authenticated caller's object id.
+    caller: Mutex<Option<ObjectId>>,
 }
 
 tokio::task_local! {
@@ -45,25 +70,137 @@ pub fn correlation_id() -> ObjectId {
     current().map_or_else(ObjectId::new_v4, |ids| ids.request_id)
 }
 
-/// The client's `client-request-id` if it is a GUID in its usual 8-4-4-4-12 form; anything else
-/// is ignored rather than echoed into our headers, logs and error bodies.
-fn client_request_id(req: &Request) -> Option<String> {
-    let raw = req.headers().get(&CLIENT_REQUEST_ID)?.to_str().ok()?.trim();
+/// Notes the authenticated caller of the request being served, for its log line.
+pub fn note_caller(id: ObjectId) {
+    let _ = CURRENT.try_with(|ids| *ids.facts.caller.lock().unwrap_or_else(|e| e.into_inner()) = Some(id));
+}
+
+/// Notes the route pattern the request matched, for its log line (the first noted stays).
+pub fn note_route(pattern: impl Into<String>) {
+    let _ = CURRENT.try_with(|ids| ids.facts.route.set(pattern.into()));
+}
+
+/// `route_layer` middleware noting axum's matched route pattern.
+pub async fn matched_route(req: Request, next: Next) -> Response {
+    if let Some(path) = req.extensions().get::<MatchedPath>() {
+        note_route(path.as_str());
+    }
+    next.run(req).await
+}
+
+/// The value of header `name` if it is a GUID in its usual 8-4-4-4-12 form; anything else is
+/// ignored rather than echoed into our headers, logs and error bodies.
+fn guid_header(headers: &HeaderMap, name: &HeaderName) -> Option<String> {
+    let raw = headers.get(name)?.to_str().ok()?.trim();
     (raw.len() == 36 && ObjectId::try_parse(raw).is_ok()).then(|| raw.to_string())
 }
 
-/// Gives the request its ids (a fresh v4 GUID, and the client's), serves it with them in scope
-/// and in its extensions (for the trace span), and answers with both headers.
+/// Gives the request its ids (a fresh v4 GUID, and the client's: `client-request-id` as Graph
+/// clients send it, else `x-ms-client-request-id` as Azure SDKs do), serves it with them in
+/// scope, in its extensions and in a trace span (so every line logged while it is served names
+/// it), answers with the id headers, and logs one line for it.
+///
+/// Outermost, so every response (a 414 or 431 too, a caught panic, a 429) carries the ids, and
+/// an error on an ARM path is said in ARM's shape whichever layer raised it.
 pub async fn request_ids(mut req: Request, next: Next) -> Response {
+    let started = Instant::now();
     let request_id = ObjectId::new_v4();
-    let client_request_id = client_request_id(&req).unwrap_or_else(|| request_id.to_string());
-    let ids = RequestIds { request_id, client_request_id };
+    let ms_client_request_id = guid_header(req.headers(), &MS_CLIENT_REQUEST_ID);
+    let client_request_id = guid_header(req.headers(), &CLIENT_REQUEST_ID)
+        .or_else(|| ms_client_request_id.clone())
+        .unwrap_or_else(|| request_id.to_string());
+    let ids = RequestIds {
+        request_id,
+        client_request_id,
+        ms_client_request_id,
+        ms_correlation_request_id: guid_header(req.headers(), &MS_CORRELATION_REQUEST_ID),
+        facts: Arc::default(),
+    };
     req.extensions_mut().insert(ids.clone());
-    let mut resp = CURRENT.scope(ids.clone(), next.run(req)).await;
+    let method = req.method().clone();
+    // The path only: a query string may carry a token (`?access_token=`, an OIDC `code`).
+    let path = req.uri().path().to_string();
+    let is_arm = crate::arm::is_arm_path(&path);
+    let span = request_span(&ids);
+    let serve = async move {
+        let resp = next.run(req).await;
+        // Inside the scope: the ARM body names the request's ids.
+        if is_arm {
+            arm_shaped(resp)
+        } else {
+            resp
+        }
+    };
+    let mut resp = CURRENT.scope(ids.clone(), serve.instrument(span)).await;
     let headers = resp.headers_mut();
-    headers.insert(REQUEST_ID, HeaderValue::from_str(&ids.request_id.to_string()).expect("a GUID is a header value"));
+    let id = HeaderValue::from_str(&ids.request_id.to_string()).expect("a GUID is a header value");
+    headers.insert(REQUEST_ID, id.clone());
+    headers.insert(MS_REQUEST_ID, id);
     headers.insert(CLIENT_REQUEST_ID, HeaderValue::from_str(&ids.client_request_id).expect("checked to be a GUID"));
+    if is_arm {
+        crate::arm::error::insert_request_ids(headers, &ids);
+    }
+    let caller = *ids.facts.caller.lock().unwrap_or_else(|e| e.into_inner());
+    tracing::info!(
+        target: REQUEST_LOG,
+        method = %method,
+        route = ids.facts.route.get().map_or("unmatched", String::as_str),
+        path = %path,
+        status = resp.status().as_u16(),
+        duration_ms = started.elapsed().as_secs_f64() * 1000.0,
+        caller_id = caller.map(|c| c.to_string()),
+        request_id = %ids.request_id,
+        client_request_id = %ids.client_request_id,
+        "request"
+    );
     resp
+}
+
+/// The target of the one line logged per request (`OPENPIM_LOG=openpim::request=off` silences
+/// them).
+pub const REQUEST_LOG: &str = "openpim::request";
+/// The target of the one line logged per audited change or refusal.
+pub const CHANGE_LOG: &str = "openpim::change";
+
+/// An error response rendered from an [`ApiError`] (a panic caught, a body over the limit, a 429
+/// from shared code) on an ARM path becomes the same error in ARM's shape: ARM clients parse
+/// only that.
+pub fn arm_shaped(resp: Response) -> Response {
+    match resp.extensions().get::<ApiError>() {
+        Some(error) => {
+            let mut out = crate::arm::error::ArmError::from(error.clone()).into_response();
+            // Keep what other layers added (the UI's security headers, `Allow`, ...).
+            for (name, value) in resp.headers() {
+                if name != axum::http::header::CONTENT_LENGTH && !out.headers().contains_key(name) {
+                    out.headers_mut().insert(name.clone(), value.clone());
+                }
+            }
+            out
+        }
+        None => resp,
+    }
+}
+
+/// [`arm_shaped`] for the responses to ARM paths.
+pub async fn arm_errors(req: Request, next: Next) -> Response {
+    let is_arm = crate::arm::is_arm_path(req.uri().path());
+    let resp = next.run(req).await;
+    if is_arm {
+        arm_shaped(resp)
+    } else {
+        resp
+    }
+}
+
+/// Logs a panic caught by `CatchPanicLayer` inside the request's span (the default panic hook
+/// prints it too, but without the request id).
+pub fn log_panic(payload: &(dyn std::any::Any + Send)) {
+    let message = payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(no message)");
+    tracing::error!(panic = message, "a request handler panicked");
 }
 
 /// Longest accepted request target (path and query), in bytes: room for the longest query the
@@ -96,56 +233,57 @@ pub async fn limits(req: Request, next: Next) -> Response {
     next.run(req).await
 }
 
-/// Query parameters whose values are secrets (compared case-insensitively).
-const SECRET_PARAMS: [&str; 7] =
-    ["access_token", "id_token", "refresh_token", "token", "code", "client_secret", "password"];
-
-/// The URI as it may be logged: the value of every secret query parameter is replaced by
-/// `REDACTED` (e.g. a bearer token sent as `?access_token=`).
-pub fn redacted_uri(uri: &Uri) -> String {
-    let Some(query) = uri.query() else { return uri.path().to_string() };
-    let query: Vec<String> = query
-        .split('&')
-        .map(|pair| {
-            let (name, _) = pair.split_once('=').unwrap_or((pair, ""));
-            let decoded = percent_encoding::percent_decode_str(name).decode_utf8_lossy();
-            if SECRET_PARAMS.iter().any(|s| decoded.trim().eq_ignore_ascii_case(s)) {
-                format!("{name}=REDACTED")
-            } else {
-                pair.to_string()
-            }
-        })
-        .collect();
-    format!("{}?{}", uri.path(), query.join("&"))
+/// The span every line logged while a request is served runs in: its request id, and the
+/// client's id when the client sent one of its own.
+fn request_span(ids: &RequestIds) -> tracing::Span {
+    let span = tracing::info_span!("request", request_id = %ids.request_id, client_request_id = tracing::field::Empty);
+    if ids.client_request_id != ids.request_id.to_string() {
+        span.record("client_request_id", ids.client_request_id.as_str());
+    }
+    span
 }
 
-/// The request span of the trace layer: the request id, method and the redacted URI (never the
-/// raw query). The id comes from the request's extensions, or for the web UI's in-process API
-/// calls, from the browser request they serve.
-pub fn request_span(req: &Request) -> tracing::Span {
-    let request_id = req.extensions().get::<RequestIds>().cloned().or_else(current).map(|ids| ids.request_id);
-    tracing::debug_span!(
-        "request",
-        request_id = %request_id.map(|id| id.to_string()).unwrap_or_default(),
-        method = %req.method(),
-        uri = %redacted_uri(req.uri()),
-        version = ?req.version()
-    )
+/// Runs `f` as if it served a request (its ids in scope), for unit tests of code that reads them.
+#[cfg(test)]
+pub(crate) async fn in_request<F: std::future::Future>(f: F) -> (RequestIds, F::Output) {
+    let ids = RequestIds {
+        request_id: ObjectId::new_v4(),
+        client_request_id: String::new(),
+        ms_client_request_id: None,
+        ms_correlation_request_id: None,
+        facts: Arc::default(),
+    };
+    let out = CURRENT.scope(ids.clone(), f).await;
+    (ids, out)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn secrets_in_the_query_are_redacted() {
-        let uri: Uri = "/v1.0/me?access_token=eyJsecret&$select=id&Access%5Ftoken=x2&code=c0de&token".parse().unwrap();
-        let shown = redacted_uri(&uri);
-        assert_eq!(
-            shown,
-            "/v1.0/me?access_token=REDACTED&$select=id&Access%5Ftoken=REDACTED&code=REDACTED&token=REDACTED"
-        );
-        let plain: Uri = "/v1.0/users?$top=5".parse().unwrap();
-        assert_eq!(redacted_uri(&plain), "/v1.0/users?$top=5");
+    async fn json_of(resp: Response) -> serde_json::Value {
+        serde_json::from_slice(&axum::body::to_bytes(resp.into_body(), 1 << 20).await.unwrap()).unwrap()
+    }
+
+    /// What a caught panic or a shared layer's 429 answers becomes ARM's shape on an ARM path,
+    /// keeping its status, `Retry-After` and the request's ids.
+    #[tokio::test]
+    async fn graph_errors_are_restated_in_arms_shape() {
+        let (ids, resp) = in_request(async { arm_shaped(ApiError::internal().into_response()) }).await;
+        assert_eq!(resp.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = json_of(resp).await;
+        assert_eq!(body["error"]["code"], "InternalServerError", "{body}");
+        assert!(body["error"].get("innerError").is_none(), "{body}");
+        assert_eq!(body["error"]["additionalInfo"][0]["info"]["requestId"], ids.request_id.to_string(), "{body}");
+
+        let throttled = ApiError::too_many_requests("slow down", std::time::Duration::from_secs(3));
+        let (_, resp) = in_request(async { arm_shaped(throttled.into_response()) }).await;
+        assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(resp.headers()[axum::http::header::RETRY_AFTER], "3");
+        assert_eq!(json_of(resp).await["error"]["code"], "TooManyRequests");
+
+        // A response that is not an ApiError's is left alone.
+        let (_, resp) = in_request(async { arm_shaped(StatusCode::NO_CONTENT.into_response()) }).await;
+        assert_eq!(resp.status(), StatusCode::NO_CONTENT);
     }
 }

@@ -17,4 +17,4 @@ pub mod role_definitions;
 pub mod subscriptions;
 
 pub use envelope::ArmList;
-pub use error::{ArmErrorBody, ArmErrorDetail};
+pub use error::{ArmAdditionalInfo, ArmErrorBody, ArmErrorDetail};

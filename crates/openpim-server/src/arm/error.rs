@@ -5,19 +5,12 @@
 //! (`RoleAssignmentExists`, `ResourceGroupNotFound`, ...) are built with [`ArmError::new`].
 
 use crate::error::ApiError;
-use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
+use crate::transport::{RequestIds, MS_CLIENT_REQUEST_ID, MS_CORRELATION_REQUEST_ID, MS_REQUEST_ID};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use openpim_core::{DomainError, ErrorKind};
-use openpim_proto::arm::{ArmErrorBody, ArmErrorDetail};
+use openpim_proto::arm::{ArmAdditionalInfo, ArmErrorBody, ArmErrorDetail};
 use openpim_store::StoreError;
-
-/// ARM's id of the request (a GUID the service generates; ours is the request id every
-/// response already carries, see `transport::request_ids`).
-pub const MS_REQUEST_ID: HeaderName = HeaderName::from_static("x-ms-request-id");
-/// The id correlating the calls of one client operation: the client's own when it sent a GUID.
-pub const MS_CORRELATION_REQUEST_ID: HeaderName = HeaderName::from_static("x-ms-correlation-request-id");
-/// The client's id of this request (Azure SDKs send one), echoed when it is a GUID.
-pub const MS_CLIENT_REQUEST_ID: HeaderName = HeaderName::from_static("x-ms-client-request-id");
 
 pub type ArmResult<T> = Result<T, ArmError>;
 
@@ -117,6 +110,7 @@ impl ArmError {
                 message: self.message.clone(),
                 target: self.target.clone(),
                 details: Vec::new(),
+                additional_info: request_ids_info().into_iter().collect(),
             },
         }
     }
@@ -176,32 +170,47 @@ impl IntoResponse for ArmError {
         if let Some(secs) = self.retry_after_secs {
             resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
-        insert_request_ids(resp.headers_mut(), None);
         resp
     }
 }
 
-/// Adds ARM's `x-ms-request-id` (this request's id), `x-ms-correlation-request-id` (the client's
-/// when it sent a GUID, else ours) and echoes `x-ms-client-request-id` (a GUID only) to an ARM
-/// response. `request` holds the request's headers when at hand.
-pub fn insert_request_ids(headers: &mut HeaderMap, request: Option<&HeaderMap>) {
-    let request_id = crate::transport::correlation_id().to_string();
-    let client_guid = |name: &HeaderName| {
-        request
-            .and_then(|h| h.get(name))
-            .and_then(|v| v.to_str().ok())
-            .map(str::trim)
-            .filter(|v| v.len() == 36 && uuid::Uuid::try_parse(v).is_ok())
-            .map(str::to_string)
-    };
-    let correlation = client_guid(&MS_CORRELATION_REQUEST_ID).unwrap_or_else(|| request_id.clone());
-    if let Ok(v) = HeaderValue::from_str(&request_id) {
+/// The request's ids for an error body, in common-types `additionalInfo` (ARM's error schema has
+/// no `innerError`): the same ids the response headers carry, so a client that kept only the
+/// body can still name the request. An OpenPIM extension (docs/API.md).
+fn request_ids_info() -> Option<ArmAdditionalInfo> {
+    let ids = crate::transport::current()?;
+    let date = time::OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .ok()
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok());
+    let mut info = serde_json::json!({
+        "requestId": ids.request_id,
+        "clientRequestId": ids.client_request_id,
+        "correlationRequestId": correlation_request_id(&ids),
+        "date": date,
+    });
+    if let Some(client) = &ids.ms_client_request_id {
+        info["msClientRequestId"] = client.clone().into();
+    }
+    Some(ArmAdditionalInfo { kind: "OpenPIM.RequestIds".into(), info })
+}
+
+/// ARM's correlation id: the client's when it sent a GUID, else the request id.
+fn correlation_request_id(ids: &RequestIds) -> String {
+    ids.ms_correlation_request_id.clone().unwrap_or_else(|| ids.request_id.to_string())
+}
+
+/// Adds ARM's `x-ms-request-id` (this request's id), `x-ms-correlation-request-id` (the
+/// client's when it sent a GUID, else ours) and echoes `x-ms-client-request-id` (a GUID only) to
+/// the response to an ARM path (`transport::request_ids` calls it for every one).
+pub fn insert_request_ids(headers: &mut HeaderMap, ids: &RequestIds) {
+    if let Ok(v) = HeaderValue::from_str(&ids.request_id.to_string()) {
         headers.insert(MS_REQUEST_ID, v);
     }
-    if let Ok(v) = HeaderValue::from_str(&correlation) {
+    if let Ok(v) = HeaderValue::from_str(&correlation_request_id(ids)) {
         headers.insert(MS_CORRELATION_REQUEST_ID, v);
     }
-    if let Some(Ok(v)) = client_guid(&MS_CLIENT_REQUEST_ID).map(|c| HeaderValue::from_str(&c)) {
+    if let Some(Ok(v)) = ids.ms_client_request_id.as_deref().map(HeaderValue::from_str) {
         headers.insert(MS_CLIENT_REQUEST_ID, v);
     }
 }

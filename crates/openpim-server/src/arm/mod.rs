@@ -248,11 +248,10 @@ pub fn is_arm_path(path: &str) -> bool {
 }
 
 /// Serves one ARM request (mounted as the API router's fallback for [`is_arm_path`] paths).
+/// Its ARM headers (`x-ms-request-id`, ...) are added by `transport::request_ids`, as for any
+/// response to an ARM path.
 pub async fn dispatch(State(state): State<AppState>, req: Request) -> Response {
-    let request_headers = req.headers().clone();
-    let mut resp = serve(state, req).await.unwrap_or_else(IntoResponse::into_response);
-    error::insert_request_ids(resp.headers_mut(), Some(&request_headers));
-    resp
+    serve(state, req).await.unwrap_or_else(IntoResponse::into_response)
 }
 
 async fn serve(state: AppState, req: Request) -> ArmResult<Response> {
@@ -263,6 +262,7 @@ async fn serve(state: AppState, req: Request) -> ArmResult<Response> {
     let Some(area) = areas().iter().find(|a| a.serves(&path)) else {
         return Err(ArmError::invalid_resource_type(&path.types.join("/"), &path.namespace, api_version::raw(&query)));
     };
+    crate::transport::note_route(path.route_pattern());
     let api_version = api_version::require(&query, area.api_versions, all_api_versions())?;
     let body = axum::body::to_bytes(body, crate::MAX_BODY_BYTES).await.map_err(|_| {
         ArmError::new(

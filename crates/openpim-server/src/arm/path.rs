@@ -111,6 +111,28 @@ impl ArmPath {
         &self.encoded
     }
 
+    /// The path with its scope and names replaced by placeholders, for the request log
+    /// (`{scope}/providers/Microsoft.Authorization/roleAssignments/{name}`): what was asked for,
+    /// in a few distinct values.
+    pub fn route_pattern(&self) -> String {
+        let mut out = String::new();
+        if let ArmParent::Scope(_) = self.parent {
+            out.push_str("{scope}");
+        }
+        if self.namespace != RESOURCES_NAMESPACE {
+            out.push_str("/providers/");
+            out.push_str(&self.namespace);
+        }
+        for (i, t) in self.types.iter().enumerate() {
+            out.push('/');
+            out.push_str(t);
+            if i < self.names.len() {
+                out.push_str("/{name}");
+            }
+        }
+        out
+    }
+
     /// The outermost resource type (`roleAssignments`, `resourceGroups`).
     pub fn resource_type(&self) -> &str {
         &self.types[0]

@@ -519,6 +519,7 @@ impl Caller {
             ));
         }
         let user = resolve_user(state, &verified).await?;
+        crate::transport::note_caller(user.id);
         if let Some(wait) = state.limits.caller_wait(user.id) {
             return Err(ApiError::too_many_requests(
                 "Too many refused requests from this caller; retry after the time in Retry-After.",

@@ -33,7 +33,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::trace::TraceLayer;
 
 /// Largest form the UI accepts (a pasted token or a justification is far smaller).
 const MAX_FORM_BYTES: usize = 64 * 1024;
@@ -105,14 +104,15 @@ pub fn mount(api: Router, app: AppState) -> Router {
         .route("/azure/deactivate", post(azure::deactivate))
         .route("/azure/cancel", post(azure::cancel))
         .route("/static/app.css", get(stylesheet))
+        .route_layer(axum::middleware::from_fn(crate::transport::matched_route))
         .layer(axum::middleware::from_fn_with_state(state.clone(), session::reject_cross_site_posts))
         .layer(axum::middleware::from_fn_with_state(state.clone(), security_headers))
         // The API's layers wrap only the API's routes, so the UI adds its own.
         .layer(DefaultBodyLimit::max(MAX_FORM_BYTES))
-        .layer(CatchPanicLayer::custom(|_| {
+        .layer(CatchPanicLayer::custom(|panic: Box<dyn std::any::Any + Send>| {
+            crate::transport::log_panic(&*panic);
             view::plain_error(StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong; nothing more is known.")
         }))
-        .layer(TraceLayer::new_for_http().make_span_with(crate::transport::request_span))
         .with_state(state);
     api.merge(ui)
 }

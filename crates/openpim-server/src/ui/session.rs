@@ -164,6 +164,7 @@ impl FromRequestParts<UiState> for Session {
         let Some(stored) = stored else {
             return Err(ended("the session has ended or expired."));
         };
+        crate::transport::note_caller(stored.user_id);
         Ok(Session {
             csrf: csrf_for(id),
             id: id.to_string(),

@@ -106,6 +106,16 @@ struct MessagePage<'a> {
 
 /// A minimal page for refusals that happen before a session is known.
 pub fn plain_error(status: StatusCode, message: &str) -> Response {
+    // A server-side failure names the request, so the person can hand the id to an operator,
+    // who finds its log lines by it.
+    let with_id;
+    let message = match crate::transport::current() {
+        Some(ids) if status.is_server_error() => {
+            with_id = format!("{message} (Request id: {})", ids.request_id);
+            with_id.as_str()
+        }
+        _ => message,
+    };
     let t = MessagePage { title: status.canonical_reason().unwrap_or("Error"), message };
     match t.render() {
         Ok(html) => (status, Html(html)).into_response(),
@@ -168,6 +178,22 @@ pub fn duration_minutes(iso: &str) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn server_error_pages_name_the_request() {
+        let body = |resp: Response| async move {
+            String::from_utf8(axum::body::to_bytes(resp.into_body(), 1 << 20).await.unwrap().to_vec()).unwrap()
+        };
+        let (ids, page) = crate::transport::in_request(async {
+            plain_error(StatusCode::SERVICE_UNAVAILABLE, "The store is unavailable.")
+        })
+        .await;
+        assert!(body(page).await.contains(&format!("The store is unavailable. (Request id: {})", ids.request_id)));
+        // A refusal the person can act on needs no id; outside a request there is none.
+        let (_, page) = crate::transport::in_request(async { plain_error(StatusCode::FORBIDDEN, "No.") }).await;
+        assert!(!body(page).await.contains("Request id"));
+        assert!(!body(plain_error(StatusCode::INTERNAL_SERVER_ERROR, "Oops.")).await.contains("Request id"));
+    }
 
     #[test]
     fn flash_round_trips() {
