@@ -320,7 +320,13 @@ async fn send_email(smtp: &SmtpConfig, item: &OutboxItem) -> Result<(), String> 
         builder = builder.to(r.parse::<Mailbox>().map_err(|e| format!("recipient '{r}': {e}"))?);
     }
     let message = builder.body(body).map_err(|e| e.to_string())?;
-    smtp.transport.send(message).await.map(|_| ()).map_err(|e| e.to_string())
+    // lettre's timeout covers each socket operation, but not every wait after a STARTTLS
+    // upgrade: a server that goes silent there must not hold the delivery worker (and its
+    // cluster-wide lock) forever, so the whole exchange has a deadline too.
+    match tokio::time::timeout(SEND_TIMEOUT * 3, smtp.transport.send(message)).await {
+        Ok(sent) => sent.map(|_| ()).map_err(|e| e.to_string()),
+        Err(_) => Err(format!("the SMTP server {smtp} did not finish the exchange within {:?}", SEND_TIMEOUT * 3)),
+    }
 }
 
 fn notify_event(name: &str) -> Option<Event> {
