@@ -563,8 +563,11 @@ async fn backup(args: BackupArgs) -> anyhow::Result<()> {
 }
 
 async fn restore(args: RestoreArgs) -> anyhow::Result<()> {
-    let request =
-        openpim_server::backup::RestoreRequest { from: args.from, data_dir: args.data.clone(), issuer_key: args.issuer_key };
+    let request = openpim_server::backup::RestoreRequest {
+        from: args.from,
+        data_dir: args.data.clone(),
+        issuer_key: args.issuer_key,
+    };
     let restored = openpim_server::backup::restore(&request).await?;
     eprintln!(
         "Restored the backup of {} into {} (integrity check ok, schema {}, issuer key {}). Start the server with:\n  openpim serve --data {}",

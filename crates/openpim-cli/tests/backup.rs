@@ -267,15 +267,9 @@ async fn restore_refuses_a_used_directory_a_damaged_file_and_a_foreign_key() {
     let keyless = dir.path().join("keyless.backup");
     let (code, _, err) = run(&["backup", "--data", data.to_str().unwrap(), "--to", full.to_str().unwrap()]).await;
     assert_eq!(code, 0, "{err}");
-    let (code, _, err) = run(&[
-        "backup",
-        "--data",
-        data.to_str().unwrap(),
-        "--to",
-        keyless.to_str().unwrap(),
-        "--without-issuer-key",
-    ])
-    .await;
+    let (code, _, err) =
+        run(&["backup", "--data", data.to_str().unwrap(), "--to", keyless.to_str().unwrap(), "--without-issuer-key"])
+            .await;
     assert_eq!(code, 0, "{err}");
     // A backup is never overwritten.
     let (code, _, err) = run(&["backup", "--data", data.to_str().unwrap(), "--to", full.to_str().unwrap()]).await;

@@ -144,8 +144,7 @@ pub async fn backup(req: &BackupRequest, now: time::OffsetDateTime) -> Result<Ma
     let meta_path = req.data_dir.join(META_FILE);
     let key = std::fs::read(&key_path).map_err(io(&key_path))?;
     let meta = std::fs::read(&meta_path).map_err(io(&meta_path))?;
-    let fingerprint =
-        key_fingerprint(&key).map_err(|reason| BackupError::BadKey { path: key_path.clone(), reason })?;
+    let fingerprint = key_fingerprint(&key).map_err(|reason| BackupError::BadKey { path: key_path.clone(), reason })?;
     let issuer = issuer_of(&meta, &meta_path)?;
 
     // Staging beside the target: the snapshot may be large, and the finished archive is renamed
@@ -283,8 +282,7 @@ pub async fn restore(req: &RestoreRequest) -> Result<Restored, BackupError> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(staging.path(), std::fs::Permissions::from_mode(0o700))
-            .map_err(io(staging.path()))?;
+        std::fs::set_permissions(staging.path(), std::fs::Permissions::from_mode(0o700)).map_err(io(staging.path()))?;
     }
     let staged = staging.keep();
     // An empty target directory is replaced (rename refuses a non-empty one, so a server that
@@ -373,7 +371,9 @@ async fn unpack_and_check(req: &RestoreRequest, dir: &Path) -> Result<(Manifest,
     }
     let latest = store_backup::latest_sqlite_schema_version();
     if facts.schema_version > latest {
-        return Err(BackupError::TooNew { what: format!("schema {}, this build knows up to {latest}", facts.schema_version) });
+        return Err(BackupError::TooNew {
+            what: format!("schema {}, this build knows up to {latest}", facts.schema_version),
+        });
     }
     if facts.tenant_id != manifest.tenant_id {
         return Err(damaged(from, "the database's tenant is not the one the manifest names"));

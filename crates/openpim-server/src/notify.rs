@@ -181,8 +181,9 @@ impl SmtpConfig {
             url: masked.clone(),
             reason: e.to_string(),
         };
-        let mut builder =
-            AsyncSmtpTransport::<Tokio1Executor>::from_url(url.as_str()).map_err(transport_error)?.timeout(Some(SEND_TIMEOUT));
+        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(url.as_str())
+            .map_err(transport_error)?
+            .timeout(Some(SEND_TIMEOUT));
         if let Some(pem) = &secrets.ca_pem {
             if security == SmtpSecurity::Plain {
                 return Err(SmtpConfigError::CaWithoutTls(masked));
@@ -320,9 +321,9 @@ async fn send_email(smtp: &SmtpConfig, item: &OutboxItem) -> Result<(), String> 
         builder = builder.to(r.parse::<Mailbox>().map_err(|e| format!("recipient '{r}': {e}"))?);
     }
     let message = builder.body(body).map_err(|e| e.to_string())?;
-    // lettre's timeout covers each socket operation, but not every wait after a STARTTLS
-    // upgrade: a server that goes silent there must not hold the delivery worker (and its
-    // cluster-wide lock) forever, so the whole exchange has a deadline too.
+    // lettre's timeout is per socket operation, and a server that stopped answering after
+    // STARTTLS kept a send waiting for many minutes in our tests: it must not hold the delivery
+    // worker (and its cluster-wide lock) forever, so the whole exchange has a deadline too.
     match tokio::time::timeout(SEND_TIMEOUT * 3, smtp.transport.send(message)).await {
         Ok(sent) => sent.map(|_| ()).map_err(|e| e.to_string()),
         Err(_) => Err(format!("the SMTP server {smtp} did not finish the exchange within {:?}", SEND_TIMEOUT * 3)),
@@ -414,7 +415,8 @@ mod tests {
         let c = SmtpConfig::parse("smtps://pim:s%40cret@mail.example.com", "pim@x.test").unwrap();
         assert_eq!((c.security, c.authenticated), (SmtpSecurity::ImplicitTls, true));
         for starttls in ["starttls", "required", "STARTTLS"] {
-            let c = SmtpConfig::parse(&format!("smtp://u:p@mail.example.com:587?tls={starttls}"), "pim@x.test").unwrap();
+            let c =
+                SmtpConfig::parse(&format!("smtp://u:p@mail.example.com:587?tls={starttls}"), "pim@x.test").unwrap();
             assert_eq!(c.security, SmtpSecurity::StartTls);
         }
         let c = SmtpConfig::parse("smtp://mail.example.com?tls=opportunistic", "pim@x.test").unwrap();
@@ -436,7 +438,11 @@ mod tests {
     #[test]
     fn the_password_never_shows() {
         let c = SmtpConfig::parse("smtps://pim:hunter2@mail.example.com", "pim@x.test").unwrap();
-        for shown in [format!("{c}"), format!("{c:?}"), format!("{:?}", NotificationConfig { webhook_url: None, smtp: Some(c.clone()) })] {
+        for shown in [
+            format!("{c}"),
+            format!("{c:?}"),
+            format!("{:?}", NotificationConfig { webhook_url: None, smtp: Some(c.clone()) }),
+        ] {
             assert!(!shown.contains("hunter2") && shown.contains("mail.example.com"), "{shown}");
         }
         let e = SmtpConfig::parse("smtps://pim:hunter2@mail.example.com?tls=x", "pim@x.test").unwrap_err();
@@ -451,8 +457,9 @@ mod tests {
             password: password.map(str::to_string),
             ca_pem: ca.map(<[u8]>::to_vec),
         };
-        let c = SmtpConfig::new("smtp://pim@mail.example.com:587?tls=starttls", "pim@x.test", secrets(Some("pw"), None))
-            .unwrap();
+        let c =
+            SmtpConfig::new("smtp://pim@mail.example.com:587?tls=starttls", "pim@x.test", secrets(Some("pw"), None))
+                .unwrap();
         assert!(c.authenticated && !format!("{c:?}").contains("pw@"));
         let twice = SmtpConfig::new("smtp://pim:a@mail.example.com", "pim@x.test", secrets(Some("b"), None));
         assert!(matches!(twice, Err(SmtpConfigError::TwoPasswords(_))));

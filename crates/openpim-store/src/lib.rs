@@ -12,9 +12,9 @@ pub mod audit;
 pub mod azure_assignments;
 pub mod azure_pim;
 pub mod azure_resources;
+mod azure_roles;
 /// Online SQLite backups (`openpim backup` / `restore`).
 pub mod backup;
-mod azure_roles;
 mod codec;
 pub mod directory;
 mod error;

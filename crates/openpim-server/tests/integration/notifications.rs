@@ -290,7 +290,8 @@ const SMTP_PASSWORD: &str = "s3cret pass";
 impl TlsSmtpServer {
     /// None (and a loud note) when the environment lacks the Python server.
     async fn start(mode: &str) -> Option<Self> {
-        let (Ok(python), Ok(certs)) = (std::env::var("OPENPIM_TEST_SMTP_PYTHON"), std::env::var("OPENPIM_TEST_SMTP_CERTS"))
+        let (Ok(python), Ok(certs)) =
+            (std::env::var("OPENPIM_TEST_SMTP_PYTHON"), std::env::var("OPENPIM_TEST_SMTP_CERTS"))
         else {
             eprintln!(
                 "SKIPPED: e-mail over TLS needs OPENPIM_TEST_SMTP_PYTHON and OPENPIM_TEST_SMTP_CERTS; \
@@ -404,8 +405,12 @@ async fn emails_over_tls(mode: &str, url: &str, security: openpim_server::notify
 
 #[tokio::test]
 async fn emails_go_over_starttls_with_authentication() {
-    emails_over_tls("starttls", "smtp://pim@127.0.0.1:PORT?tls=starttls", openpim_server::notify::SmtpSecurity::StartTls)
-        .await;
+    emails_over_tls(
+        "starttls",
+        "smtp://pim@127.0.0.1:PORT?tls=starttls",
+        openpim_server::notify::SmtpSecurity::StartTls,
+    )
+    .await;
 }
 
 #[tokio::test]
