@@ -32,6 +32,14 @@ if [ -n "${OPENPIM_TEST_POSTGRES_URL:-}" ]; then
     cargo test --locked -p openpim-server -- --include-ignored
 fi
 
+if [ -n "${OPENPIM_TEST_POSTGRES_URL:-}" ]; then
+    echo "== PostgreSQL backup: pg_dump/pg_restore round trip"
+    cargo test --locked -p openpim-cli --test backup -- --include-ignored
+fi
+
+echo "== e-mail over TLS against aiosmtpd (STARTTLS, implicit TLS, AUTH)"
+env -u OPENPIM_TEST_POSTGRES_URL ./scripts/test-smtp-tls.sh
+
 echo "== Microsoft Graph Python SDK suite (SQLite store)"
 env -u OPENPIM_TEST_POSTGRES_URL ./scripts/test-sdk.sh
 

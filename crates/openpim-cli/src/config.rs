@@ -49,7 +49,7 @@ use openpim_server::auth::external::{AudienceVia, IssuerConfig, UserClaim};
 use openpim_server::auth::issuer_file::IssuerSection;
 use openpim_server::limits::RateLimitConfig;
 use openpim_server::metrics::MetricsAccess;
-use openpim_server::notify::{NotificationConfig, SmtpConfig};
+use openpim_server::notify::{NotificationConfig, SmtpConfig, SmtpSecrets};
 use openpim_server::ServerConfig;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -99,6 +99,8 @@ struct NotificationsSection {
     webhook_file: Option<Spanned<String>>,
     smtp_url: Option<Spanned<String>>,
     smtp_url_file: Option<Spanned<String>>,
+    smtp_password_file: Option<Spanned<String>>,
+    smtp_ca_file: Option<Spanned<String>>,
     smtp_from: Option<Spanned<String>>,
 }
 
@@ -140,6 +142,9 @@ pub struct Resolved {
     pub log: Option<String>,
     /// As given, for display (masked).
     smtp_url: Option<String>,
+    /// Where the SMTP password and private CA were read from, for display.
+    smtp_password_file: Option<PathBuf>,
+    smtp_ca_file: Option<PathBuf>,
 }
 
 impl Loaded {
@@ -283,6 +288,10 @@ impl Loaded {
                 }
             }
             string!("smtp_from", args.smtp_from, &n.smtp_from, Some);
+            // Paths relative to the configuration file, as the other `*_file` keys.
+            let beside = |v: String| Some(self.path.parent().unwrap_or(Path::new(".")).join(v));
+            string!("smtp_password_file", args.smtp_password_file, &n.smtp_password_file, beside);
+            string!("smtp_ca_file", args.smtp_ca_file, &n.smtp_ca_file, beside);
         }
         if let Some(limits) = &f.limits {
             if let (false, Some(v)) = (given(m, "refusals_per_minute"), limits.refusals_per_minute) {
@@ -304,6 +313,30 @@ impl Loaded {
     }
 }
 
+/// The SMTP password and private CA from their files (`--smtp-password-file`, `--smtp-ca-file`);
+/// `None` after recording a file that cannot be read.
+fn smtp_secrets(args: &ServeArgs, problems: &mut Vec<String>) -> Option<SmtpSecrets> {
+    let mut ok = true;
+    let password = args.smtp_password_file.as_ref().and_then(|f| {
+        std::fs::read_to_string(f)
+            .map(|s| s.trim_end_matches(['\r', '\n']).to_string())
+            .map_err(|e| {
+                problems.push(format!("smtp_password_file: cannot read {}: {e}", f.display()));
+                ok = false;
+            })
+            .ok()
+    });
+    let ca_pem = args.smtp_ca_file.as_ref().and_then(|f| {
+        std::fs::read(f)
+            .map_err(|e| {
+                problems.push(format!("smtp_ca_file: cannot read {}: {e}", f.display()));
+                ok = false;
+            })
+            .ok()
+    });
+    ok.then_some(SmtpSecrets { password, ca_pem })
+}
+
 /// Checks everything `serve` would check before it touches anything (no port, no data
 /// directory, no database), collecting every problem instead of stopping at the first.
 pub async fn resolve(
@@ -312,9 +345,12 @@ pub async fn resolve(
     mut problems: Vec<String>,
 ) -> Result<Resolved, Vec<String>> {
     let smtp = match (&args.smtp_url, &args.smtp_from) {
-        (Some(url), Some(from)) => {
-            SmtpConfig::parse(url, from).map_err(|e| problems.push(format!("smtp url: {}", mask_in(&e, url)))).ok()
-        }
+        (Some(url), Some(from)) => match smtp_secrets(&args, &mut problems) {
+            Some(secrets) => SmtpConfig::new(url, from, secrets)
+                .map_err(|e| problems.push(format!("smtp url: {}", mask_in(&e.to_string(), url))))
+                .ok(),
+            None => None,
+        },
         (Some(_), None) => {
             problems.push("an SMTP URL is given without a sender address (smtp_from / --smtp-from)".into());
             None
@@ -388,6 +424,8 @@ pub async fn resolve(
         log_json: args.log_json,
         log: args.log,
         smtp_url: args.smtp_url,
+        smtp_password_file: args.smtp_password_file,
+        smtp_ca_file: args.smtp_ca_file,
     })
 }
 
@@ -473,6 +511,10 @@ struct EffectiveNotifications {
     smtp_url: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     smtp_from: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    smtp_password_file: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    smtp_ca_file: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -552,6 +594,8 @@ pub fn effective(r: &Resolved) -> String {
             webhook: s.notifications.webhook_url.as_deref().map(mask_webhook),
             smtp_url,
             smtp_from: s.notifications.smtp.as_ref().map(|c| c.from.clone()),
+            smtp_password_file: r.smtp_password_file.as_ref().map(|p| p.display().to_string()),
+            smtp_ca_file: r.smtp_ca_file.as_ref().map(|p| p.display().to_string()),
         },
         limits: EffectiveLimits {
             refusals_per_minute: r.limits.refusals_per_minute,

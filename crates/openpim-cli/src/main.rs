@@ -74,6 +74,11 @@ enum Command {
     Token(TokenArgs),
     /// Break-glass recovery, offline (the server must be stopped): make a user Global Administrator.
     Recover(RecoverArgs),
+    /// Back up a SQLite data directory into one file, while its server runs (PostgreSQL: use
+    /// pg_dump, see docs/OPERATIONS.md).
+    Backup(BackupArgs),
+    /// Restore a backup into a new, empty data directory (then start the server on it).
+    Restore(RestoreArgs),
     /// Sign in to a server: with --token, check it and save it; without, sign in at the server's
     /// identity provider (device flow). Saved under the profile (file mode 0600).
     Login(LoginArgs),
@@ -168,9 +173,17 @@ struct ServeArgs {
     /// POST every notification as JSON to this URL (off by default).
     #[arg(long, env = "OPENPIM_NOTIFY_WEBHOOK")]
     notify_webhook: Option<String>,
-    /// Send notification e-mails through this SMTP server, e.g. smtp://127.0.0.1:25 (off by default).
-    #[arg(long, env = "OPENPIM_SMTP_URL", requires = "smtp_from")]
+    /// Send notification e-mails through this SMTP server (off by default): smtps://user@host:465
+    /// (implicit TLS), smtp://user@host:587?tls=starttls (STARTTLS required), or smtp://host:25
+    /// (plain, for a local relay). A password may be in the URL; --smtp-password-file is better.
+    #[arg(long, env = "OPENPIM_SMTP_URL", requires = "smtp_from", hide_env_values = true)]
     smtp_url: Option<String>,
+    /// File holding the SMTP password (kept out of the process list); the URL names the user.
+    #[arg(long, env = "OPENPIM_SMTP_PASSWORD_FILE", requires = "smtp_url", value_name = "FILE")]
+    smtp_password_file: Option<PathBuf>,
+    /// PEM bundle of a private CA that signed the SMTP server's certificate (besides public CAs).
+    #[arg(long, env = "OPENPIM_SMTP_CA_FILE", requires = "smtp_url", value_name = "FILE")]
+    smtp_ca_file: Option<PathBuf>,
     /// Sender address of notification e-mails.
     #[arg(long, env = "OPENPIM_SMTP_FROM")]
     smtp_from: Option<String>,
@@ -409,6 +422,36 @@ struct TokenArgs {
 }
 
 #[derive(clap::Args)]
+struct BackupArgs {
+    /// Data directory of the (running or stopped) server.
+    #[arg(long, env = "OPENPIM_DATA", default_value = "./openpim-data")]
+    data: PathBuf,
+    /// The backup file to write (never overwritten; mode 0600: it holds the issuer key).
+    #[arg(long, value_name = "FILE")]
+    to: PathBuf,
+    /// Leave the token issuer key out of the file; `restore --issuer-key` then needs it.
+    #[arg(long)]
+    without_issuer_key: bool,
+    /// Refused unless SQLite: a PostgreSQL store is backed up with pg_dump.
+    #[arg(long, env = "OPENPIM_DATABASE_URL", hide = true)]
+    database: Option<String>,
+}
+
+#[derive(clap::Args)]
+struct RestoreArgs {
+    /// The backup file written by `openpim backup`.
+    #[arg(long, value_name = "FILE")]
+    from: PathBuf,
+    /// The data directory to create (it must not exist or be empty).
+    #[arg(long, env = "OPENPIM_DATA")]
+    data: PathBuf,
+    /// The issuer key (issuer-key.p8) for a backup taken with --without-issuer-key; checked
+    /// against the fingerprint the backup records.
+    #[arg(long, value_name = "FILE")]
+    issuer_key: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
 struct RecoverArgs {
     /// Data directory of the stopped server (its lock is taken, so a running server is refused).
     #[arg(long, env = "OPENPIM_DATA", default_value = "./openpim-data")]
@@ -529,6 +572,51 @@ async fn token(args: TokenArgs) -> anyhow::Result<()> {
     let req = TokenRequest::for_upn(&store, &args.user, args.mfa, args.acrs, args.ttl).await;
     store.close().await;
     println!("{}", issuer.mint_for(&req?, args.audience, time::OffsetDateTime::now_utc()));
+    Ok(())
+}
+
+async fn backup(args: BackupArgs) -> anyhow::Result<()> {
+    if let Some(url) = args.database.as_deref().filter(|u| !u.starts_with("sqlite:")) {
+        let scheme = url.split(':').next().unwrap_or(url);
+        anyhow::bail!(
+            "`openpim backup` copies a SQLite data directory; this server's store is {scheme}: back it up with \
+             pg_dump (docs/OPERATIONS.md, \"Backups and restore\"), and keep a copy of {}/issuer-key.p8 and issuer.json",
+            args.data.display()
+        );
+    }
+    let request = openpim_server::backup::BackupRequest {
+        data_dir: args.data,
+        to: args.to.clone(),
+        without_issuer_key: args.without_issuer_key,
+    };
+    let manifest = openpim_server::backup::backup(&request, time::OffsetDateTime::now_utc()).await?;
+    eprintln!(
+        "Backed up to {} ({} bytes of database, schema {}, issuer key {}{}).",
+        args.to.display(),
+        manifest.database_bytes,
+        manifest.schema_version,
+        manifest.issuer_key_sha256,
+        if manifest.includes_issuer_key { " included" } else { " NOT included: keep it safe elsewhere" }
+    );
+    println!("{}", serde_json::to_string_pretty(&manifest)?);
+    Ok(())
+}
+
+async fn restore(args: RestoreArgs) -> anyhow::Result<()> {
+    let request = openpim_server::backup::RestoreRequest {
+        from: args.from,
+        data_dir: args.data.clone(),
+        issuer_key: args.issuer_key,
+    };
+    let restored = openpim_server::backup::restore(&request).await?;
+    eprintln!(
+        "Restored the backup of {} into {} (integrity check ok, schema {}, issuer key {}). Start the server with:\n  openpim serve --data {}",
+        restored.manifest.created_date_time,
+        args.data.display(),
+        restored.facts.schema_version,
+        restored.manifest.issuer_key_sha256,
+        args.data.display()
+    );
     Ok(())
 }
 
@@ -668,6 +756,8 @@ async fn main() -> std::process::ExitCode {
         Command::Health(args) => return health::run(args).await,
         Command::Token(args) => token(args).await,
         Command::Recover(args) => recover(args).await,
+        Command::Backup(args) => backup(args).await,
+        Command::Restore(args) => restore(args).await,
         Command::Login(args) => return exit(login(cli.conn, args).await),
         Command::Logout => {
             let format = output::Format::resolve(cli.conn.output);

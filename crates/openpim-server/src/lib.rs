@@ -4,6 +4,7 @@ pub mod arm;
 mod audit_detail;
 pub mod auth;
 pub mod azure;
+pub mod backup;
 pub mod bootstrap;
 pub mod datadir;
 pub mod directory;

@@ -20,29 +20,195 @@ use std::time::Duration;
 pub struct NotificationConfig {
     /// Every event is POSTed here as JSON.
     pub webhook_url: Option<String>,
-    /// E-mails go through this SMTP server (plain SMTP, for a local relay).
+    /// E-mails go through this SMTP server.
     pub smtp: Option<SmtpConfig>,
 }
 
-#[derive(Debug, Clone)]
+/// How the connection to the SMTP server is protected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmtpSecurity {
+    /// No TLS (`smtp://host:25`): for a relay on the same host or a trusted network only.
+    Plain,
+    /// `smtp://host:587?tls=starttls` (or lettre's spelling, `tls=required`): STARTTLS, and the
+    /// message is not sent if the server does not offer it.
+    StartTls,
+    /// `smtp://host:587?tls=opportunistic`: STARTTLS when offered, plain text otherwise.
+    Opportunistic,
+    /// `smtps://host:465`: TLS from the first byte.
+    ImplicitTls,
+}
+
+/// Why an SMTP configuration was refused. Messages never contain the password.
+#[derive(Debug, thiserror::Error)]
+pub enum SmtpConfigError {
+    #[error("'{0}' is not a URL: use smtp://host:port, smtp://user@host:587?tls=starttls or smtps://user@host:465")]
+    NotAUrl(String),
+    #[error("'{0}': the scheme must be smtp:// or smtps://")]
+    Scheme(String),
+    #[error("'{0}': no host")]
+    NoHost(String),
+    #[error("'{url}': tls={value} is not one of starttls, required, opportunistic")]
+    TlsMode { url: String, value: String },
+    #[error("'{0}': smtps:// is implicit TLS already; ?tls= applies to smtp:// only")]
+    TlsWithSmtps(String),
+    #[error("'{url}': unknown parameter '{name}' (only tls= is understood)")]
+    UnknownParameter { url: String, name: String },
+    #[error("'{0}': a password is given both in the URL and in --smtp-password-file; give it once")]
+    TwoPasswords(String),
+    #[error("'{0}': a password without a user name: put the user in the URL (smtps://user@host)")]
+    PasswordWithoutUser(String),
+    #[error("'{0}': a CA file is given, but this URL does not use TLS")]
+    CaWithoutTls(String),
+    #[error("the CA file holds no PEM certificate")]
+    EmptyCa,
+    #[error("a sender address (--smtp-from) is required, like pim@example.com; got '{0}'")]
+    Sender(String),
+    #[error("'{url}': {reason}")]
+    Transport { url: String, reason: String },
+}
+
+/// The SMTP server e-mails go through, parsed and checked once at start. The transport is built
+/// here by lettre from the URL (`AsyncSmtpTransport::from_url`), so scheme, port defaults, TLS
+/// mode and credentials follow lettre's reading of it; we only add the `starttls` spelling,
+/// a password kept out of the URL, and a private CA.
+#[derive(Clone)]
 pub struct SmtpConfig {
-    pub host: String,
-    pub port: u16,
     pub from: String,
+    pub security: SmtpSecurity,
+    /// Whether the client authenticates (a user name is in the URL).
+    pub authenticated: bool,
+    /// The URL with the password masked, for logs and errors.
+    masked_url: String,
+    transport: lettre::AsyncSmtpTransport<lettre::Tokio1Executor>,
+}
+
+impl std::fmt::Debug for SmtpConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the transport: lettre's Debug shows the credentials.
+        f.debug_struct("SmtpConfig")
+            .field("url", &self.masked_url)
+            .field("from", &self.from)
+            .field("security", &self.security)
+            .field("authenticated", &self.authenticated)
+            .finish()
+    }
+}
+
+impl std::fmt::Display for SmtpConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.masked_url)
+    }
+}
+
+/// What `openpim serve` gives besides the URL.
+#[derive(Debug, Default, Clone)]
+pub struct SmtpSecrets {
+    /// The password (from `--smtp-password-file`), when the URL carries only the user name.
+    pub password: Option<String>,
+    /// PEM certificates of a private CA the server's certificate is checked against (in addition
+    /// to the public web roots).
+    pub ca_pem: Option<Vec<u8>>,
+}
+
+/// `url` with its password, if any, replaced by `***`.
+fn mask(url: &url::Url) -> String {
+    let mut masked = url.clone();
+    if masked.password().is_some() {
+        let _ = masked.set_password(Some("***"));
+    }
+    masked.to_string()
 }
 
 impl SmtpConfig {
-    /// Parses `smtp://host:port`.
-    pub fn parse(url: &str, from: &str) -> Result<Self, String> {
-        let rest = url.strip_prefix("smtp://").ok_or_else(|| format!("'{url}': use smtp://host:port"))?;
-        let (host, port) = match rest.rsplit_once(':') {
-            Some((h, p)) => (h.to_string(), p.parse().map_err(|_| format!("'{url}': bad port"))?),
-            None => (rest.to_string(), 25),
-        };
-        if host.is_empty() || !from.contains('@') {
-            return Err("an SMTP host and a sender address (--smtp-from) are required".into());
+    /// An SMTP server from its URL alone (password, if any, in the URL; public CAs).
+    pub fn parse(url: &str, from: &str) -> Result<Self, SmtpConfigError> {
+        Self::new(url, from, SmtpSecrets::default())
+    }
+
+    pub fn new(raw: &str, from: &str, secrets: SmtpSecrets) -> Result<Self, SmtpConfigError> {
+        use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
+        use lettre::{AsyncSmtpTransport, Tokio1Executor};
+        // A URL that does not parse may still hold a password: do not echo it.
+        let mut url = url::Url::parse(raw).map_err(|_| {
+            SmtpConfigError::NotAUrl(raw.split_once('@').map_or(raw.to_string(), |(_, host)| format!("...@{host}")))
+        })?;
+        let masked = mask(&url);
+        let mut tls = None;
+        for (name, value) in url.query_pairs() {
+            match name.as_ref() {
+                "tls" => tls = Some(value.to_ascii_lowercase()),
+                other => return Err(SmtpConfigError::UnknownParameter { url: masked, name: other.to_string() }),
+            }
         }
-        Ok(Self { host, port, from: from.to_string() })
+        let security = match (url.scheme(), tls.as_deref()) {
+            ("smtp", None) => SmtpSecurity::Plain,
+            ("smtp", Some("starttls" | "required")) => SmtpSecurity::StartTls,
+            ("smtp", Some("opportunistic")) => SmtpSecurity::Opportunistic,
+            ("smtp", Some(value)) => return Err(SmtpConfigError::TlsMode { url: masked, value: value.to_string() }),
+            ("smtps", None) => SmtpSecurity::ImplicitTls,
+            ("smtps", Some(_)) => return Err(SmtpConfigError::TlsWithSmtps(masked)),
+            _ => return Err(SmtpConfigError::Scheme(masked)),
+        };
+        let host = url.host_str().filter(|h| !h.is_empty()).ok_or_else(|| SmtpConfigError::NoHost(masked.clone()))?;
+        let host = host.trim_start_matches('[').trim_end_matches(']').to_string();
+        if from.parse::<lettre::message::Mailbox>().is_err() {
+            return Err(SmtpConfigError::Sender(from.to_string()));
+        }
+        if let Some(password) = &secrets.password {
+            if url.password().is_some() {
+                return Err(SmtpConfigError::TwoPasswords(masked));
+            }
+            if url.username().is_empty() {
+                return Err(SmtpConfigError::PasswordWithoutUser(masked));
+            }
+            url.set_password(Some(password)).map_err(|()| SmtpConfigError::NoHost(masked.clone()))?;
+        } else if url.password().is_some() && url.username().is_empty() {
+            return Err(SmtpConfigError::PasswordWithoutUser(masked));
+        }
+        // lettre spells STARTTLS-or-fail `tls=required`.
+        if security == SmtpSecurity::StartTls {
+            url.set_query(Some("tls=required"));
+        }
+        let authenticated = !url.username().is_empty();
+        if authenticated && url.password().is_none() {
+            // lettre only authenticates when it has a password.
+            return Err(SmtpConfigError::Transport {
+                url: masked,
+                reason: "a user name without a password: add --smtp-password-file".into(),
+            });
+        }
+        let transport_error = |e: lettre::transport::smtp::Error| SmtpConfigError::Transport {
+            url: masked.clone(),
+            reason: e.to_string(),
+        };
+        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(url.as_str())
+            .map_err(transport_error)?
+            .timeout(Some(SEND_TIMEOUT));
+        if let Some(pem) = &secrets.ca_pem {
+            if security == SmtpSecurity::Plain {
+                return Err(SmtpConfigError::CaWithoutTls(masked));
+            }
+            let text = String::from_utf8_lossy(pem);
+            if !text.contains("-----BEGIN CERTIFICATE-----") {
+                return Err(SmtpConfigError::EmptyCa);
+            }
+            let parameters = TlsParameters::builder(host)
+                .add_root_certificate(Certificate::from_pem(pem).map_err(transport_error)?)
+                .build_rustls()
+                .map_err(transport_error)?;
+            builder = builder.tls(match security {
+                SmtpSecurity::ImplicitTls => Tls::Wrapper(parameters),
+                SmtpSecurity::StartTls => Tls::Required(parameters),
+                SmtpSecurity::Opportunistic | SmtpSecurity::Plain => Tls::Opportunistic(parameters),
+            });
+        }
+        if authenticated && matches!(security, SmtpSecurity::Plain | SmtpSecurity::Opportunistic) {
+            tracing::warn!(
+                url = %masked,
+                "SMTP credentials may cross the network in plain text: use smtps:// or ?tls=starttls unless the relay is local"
+            );
+        }
+        Ok(Self { from: from.to_string(), security, authenticated, masked_url: masked, transport: builder.build() })
     }
 }
 
@@ -137,7 +303,7 @@ async fn send_webhook(client: &reqwest::Client, url: &str, item: &OutboxItem) ->
 
 async fn send_email(smtp: &SmtpConfig, item: &OutboxItem) -> Result<(), String> {
     use lettre::message::Mailbox;
-    use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+    use lettre::{AsyncTransport, Message};
     let payload: Value = serde_json::from_str(&item.payload).map_err(|e| e.to_string())?;
     let event = notify_event(&item.event);
     let role = payload["roleDisplayName"].as_str().unwrap_or("a role");
@@ -157,11 +323,13 @@ async fn send_email(smtp: &SmtpConfig, item: &OutboxItem) -> Result<(), String> 
         builder = builder.to(r.parse::<Mailbox>().map_err(|e| format!("recipient '{r}': {e}"))?);
     }
     let message = builder.body(body).map_err(|e| e.to_string())?;
-    let transport = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&smtp.host)
-        .port(smtp.port)
-        .timeout(Some(SEND_TIMEOUT))
-        .build();
-    transport.send(message).await.map(|_| ()).map_err(|e| e.to_string())
+    // lettre's timeout is per socket operation, and a server that stopped answering after
+    // STARTTLS kept a send waiting for many minutes in our tests: it must not hold the delivery
+    // worker (and its cluster-wide lock) forever, so the whole exchange has a deadline too.
+    match tokio::time::timeout(SEND_TIMEOUT * 3, smtp.transport.send(message)).await {
+        Ok(sent) => sent.map(|_| ()).map_err(|e| e.to_string()),
+        Err(_) => Err(format!("the SMTP server {smtp} did not finish the exchange within {:?}", SEND_TIMEOUT * 3)),
+    }
 }
 
 fn notify_event(name: &str) -> Option<Event> {
@@ -177,7 +345,12 @@ pub const DELIVERIES: &str = "openpim_notification_deliveries_total";
 
 /// Delivers what is due; returns how many were delivered.
 pub async fn deliver_once(state: &AppState) -> anyhow::Result<usize> {
-    let config = &state.notifications;
+    deliver_due(state, &state.notifications).await
+}
+
+/// Delivers what is due through the channels of `config` (the server's, except in tests that
+/// change a setting between passes, as an operator restarting with a corrected one would).
+pub async fn deliver_due(state: &AppState, config: &NotificationConfig) -> anyhow::Result<usize> {
     let client = reqwest::Client::builder().timeout(SEND_TIMEOUT).build()?;
     let now = state.now();
     let mut delivered = 0;
@@ -248,9 +421,64 @@ mod tests {
     #[test]
     fn smtp_urls() {
         let c = SmtpConfig::parse("smtp://127.0.0.1:2525", "pim@x.test").unwrap();
-        assert_eq!((c.host.as_str(), c.port), ("127.0.0.1", 2525));
-        assert_eq!(SmtpConfig::parse("smtp://relay", "pim@x.test").unwrap().port, 25);
-        assert!(SmtpConfig::parse("http://x", "pim@x.test").is_err());
-        assert!(SmtpConfig::parse("smtp://x:1", "nobody").is_err());
+        assert_eq!((c.security, c.authenticated), (SmtpSecurity::Plain, false));
+        assert_eq!(c.to_string(), "smtp://127.0.0.1:2525");
+        let c = SmtpConfig::parse("smtps://pim:s%40cret@mail.example.com", "pim@x.test").unwrap();
+        assert_eq!((c.security, c.authenticated), (SmtpSecurity::ImplicitTls, true));
+        for starttls in ["starttls", "required", "STARTTLS"] {
+            let c =
+                SmtpConfig::parse(&format!("smtp://u:p@mail.example.com:587?tls={starttls}"), "pim@x.test").unwrap();
+            assert_eq!(c.security, SmtpSecurity::StartTls);
+        }
+        let c = SmtpConfig::parse("smtp://mail.example.com?tls=opportunistic", "pim@x.test").unwrap();
+        assert_eq!(c.security, SmtpSecurity::Opportunistic);
+        // Refused: other schemes, modes and parameters, no sender, a user without a password.
+        for bad in [
+            "http://x",
+            "smtp://x?tls=maybe",
+            "smtps://x?tls=required",
+            "smtp://x?tsl=required",
+            "smtp://u@x?tls=starttls",
+            "not a url",
+        ] {
+            assert!(SmtpConfig::parse(bad, "pim@x.test").is_err(), "{bad}");
+        }
+        assert!(matches!(SmtpConfig::parse("smtp://x:1", "nobody"), Err(SmtpConfigError::Sender(_))));
+    }
+
+    #[test]
+    fn the_password_never_shows() {
+        let c = SmtpConfig::parse("smtps://pim:hunter2@mail.example.com", "pim@x.test").unwrap();
+        for shown in [
+            format!("{c}"),
+            format!("{c:?}"),
+            format!("{:?}", NotificationConfig { webhook_url: None, smtp: Some(c.clone()) }),
+        ] {
+            assert!(!shown.contains("hunter2") && shown.contains("mail.example.com"), "{shown}");
+        }
+        let e = SmtpConfig::parse("smtps://pim:hunter2@mail.example.com?tls=x", "pim@x.test").unwrap_err();
+        assert!(!e.to_string().contains("hunter2"), "{e}");
+        let e = SmtpConfig::parse("smtps://pim:hunter2@", "pim@x.test").unwrap_err();
+        assert!(!e.to_string().contains("hunter2"), "{e}");
+    }
+
+    #[test]
+    fn a_password_file_and_a_private_ca() {
+        let secrets = |password: Option<&str>, ca: Option<&[u8]>| SmtpSecrets {
+            password: password.map(str::to_string),
+            ca_pem: ca.map(<[u8]>::to_vec),
+        };
+        let c =
+            SmtpConfig::new("smtp://pim@mail.example.com:587?tls=starttls", "pim@x.test", secrets(Some("pw"), None))
+                .unwrap();
+        assert!(c.authenticated && !format!("{c:?}").contains("pw@"));
+        let twice = SmtpConfig::new("smtp://pim:a@mail.example.com", "pim@x.test", secrets(Some("b"), None));
+        assert!(matches!(twice, Err(SmtpConfigError::TwoPasswords(_))));
+        let nobody = SmtpConfig::new("smtps://mail.example.com", "pim@x.test", secrets(Some("b"), None));
+        assert!(matches!(nobody, Err(SmtpConfigError::PasswordWithoutUser(_))));
+        let plain_ca = SmtpConfig::new("smtp://mail.example.com", "pim@x.test", secrets(None, Some(b"x")));
+        assert!(matches!(plain_ca, Err(SmtpConfigError::CaWithoutTls(_))));
+        let empty_ca = SmtpConfig::new("smtps://mail.example.com", "pim@x.test", secrets(None, Some(b"nothing")));
+        assert!(matches!(empty_ca, Err(SmtpConfigError::EmptyCa)));
     }
 }

@@ -13,6 +13,8 @@ pub mod azure_assignments;
 pub mod azure_pim;
 pub mod azure_resources;
 mod azure_roles;
+/// Online SQLite backups (`openpim backup` / `restore`).
+pub mod backup;
 mod codec;
 pub mod directory;
 mod error;

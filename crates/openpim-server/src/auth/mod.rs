@@ -101,8 +101,8 @@ impl TokenAudience {
         }
     }
 }
-const KEY_FILE: &str = "issuer-key.p8";
-const META_FILE: &str = "issuer.json";
+pub const KEY_FILE: &str = "issuer-key.p8";
+pub const META_FILE: &str = "issuer.json";
 /// Tolerated clock skew when checking exp/nbf.
 const LEEWAY_SECS: u64 = 5;
 pub const MAX_TTL: Duration = Duration::from_secs(30 * 24 * 3600);

@@ -272,3 +272,150 @@ async fn emails_reach_the_smtp_sink_and_respect_the_notification_rules() {
     assert!(activation_mail.contains("User Administrator"), "{activation_mail}");
     s.stop().await;
 }
+
+/// A real SMTP server (Python's aiosmtpd, tests/smtp_tls/server.py) that requires TLS and
+/// authentication, started for one test; scripts/test-smtp-tls.sh provides its virtualenv and a
+/// test CA through OPENPIM_TEST_SMTP_PYTHON and OPENPIM_TEST_SMTP_CERTS.
+struct TlsSmtpServer {
+    _child: tokio::process::Child,
+    port: u16,
+    out: std::path::PathBuf,
+    ca_pem: Vec<u8>,
+    _dir: tempfile::TempDir,
+}
+
+const SMTP_USER: &str = "pim";
+const SMTP_PASSWORD: &str = "s3cret pass";
+
+impl TlsSmtpServer {
+    /// None (and a loud note) when the environment lacks the Python server.
+    async fn start(mode: &str) -> Option<Self> {
+        let (Ok(python), Ok(certs)) =
+            (std::env::var("OPENPIM_TEST_SMTP_PYTHON"), std::env::var("OPENPIM_TEST_SMTP_CERTS"))
+        else {
+            eprintln!(
+                "SKIPPED: e-mail over TLS needs OPENPIM_TEST_SMTP_PYTHON and OPENPIM_TEST_SMTP_CERTS; \
+                 run scripts/test-smtp-tls.sh"
+            );
+            return None;
+        };
+        let certs = std::path::Path::new(&certs);
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("messages.jsonl");
+        let port = TcpListener::bind("127.0.0.1:0").await.unwrap().local_addr().unwrap().port();
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/smtp_tls/server.py");
+        let mut child = tokio::process::Command::new(python)
+            .arg(script)
+            .args(["--mode", mode, "--port", &port.to_string(), "--user", SMTP_USER, "--password", SMTP_PASSWORD])
+            .arg("--cert")
+            .arg(certs.join("server.pem"))
+            .arg("--key")
+            .arg(certs.join("server-key.pem"))
+            .arg("--out")
+            .arg(&out)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("the SMTP test server starts");
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let ready = tokio::time::timeout(Duration::from_secs(30), lines.next_line()).await;
+        assert!(
+            matches!(&ready, Ok(Ok(Some(line))) if line == "READY"),
+            "the SMTP test server did not start: {ready:?}"
+        );
+        let ca_pem = std::fs::read(certs.join("ca.pem")).unwrap();
+        Some(Self { _child: child, port, out, ca_pem, _dir: dir })
+    }
+
+    /// What the server accepted, as it saw each session.
+    fn received(&self) -> Vec<Value> {
+        match std::fs::read_to_string(&self.out) {
+            Ok(text) => text.lines().map(|l| serde_json::from_str(l).unwrap()).collect(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    fn config(&self, url: &str, password: &str) -> SmtpConfig {
+        let secrets = openpim_server::notify::SmtpSecrets {
+            password: Some(password.to_string()),
+            ca_pem: Some(self.ca_pem.clone()),
+        };
+        SmtpConfig::new(&url.replace("PORT", &self.port.to_string()), "pim@openpim.test", secrets).unwrap()
+    }
+}
+
+/// Notifications reach an SMTP server that requires TLS and AUTH (`url`); with a wrong password
+/// (and, for STARTTLS, without TLS) delivery fails, is kept and retried, and nothing is lost once
+/// the setting is right.
+async fn emails_over_tls(mode: &str, url: &str, security: openpim_server::notify::SmtpSecurity) {
+    let Some(smtp) = TlsSmtpServer::start(mode).await else { return };
+    let wrong = smtp.config(url, "not the password");
+    assert_eq!(wrong.security, security);
+    assert!(!format!("{wrong:?}").contains("not the password"));
+    let s = start(NotificationConfig { webhook_url: None, smtp: Some(wrong) }).await;
+    eligible_then_activate(&s).await;
+    let store = &s.server.state.store;
+    assert_eq!(store.outbox_count("pending").await.unwrap(), 2);
+
+    // Refused by the server: nothing delivered, both kept for a retry.
+    assert_eq!(openpim_server::notify::deliver_once(&s.server.state).await.unwrap(), 0);
+    assert_eq!(store.outbox_count("pending").await.unwrap(), 2);
+    assert_eq!(store.outbox_count("failed").await.unwrap(), 0);
+    assert!(smtp.received().is_empty());
+    if mode == "starttls" {
+        // Without TLS the server refuses to go on (it requires STARTTLS first).
+        let plain = SmtpConfig::new(
+            &format!("smtp://{SMTP_USER}@127.0.0.1:{}", smtp.port),
+            "pim@openpim.test",
+            openpim_server::notify::SmtpSecrets { password: Some(SMTP_PASSWORD.into()), ca_pem: None },
+        )
+        .unwrap();
+        // Past any backoff (the server's own worker may have retried meanwhile, with the same
+        // wrong password).
+        s.clock.advance(time::Duration::hours(1));
+        let config = NotificationConfig { webhook_url: None, smtp: Some(plain) };
+        assert_eq!(openpim_server::notify::deliver_due(&s.server.state, &config).await.unwrap(), 0);
+        assert!(smtp.received().is_empty());
+    }
+    s.clock.advance(time::Duration::hours(1));
+    let due = store.outbox_due(s.server.state.now(), 10).await.unwrap();
+    assert_eq!(due.len(), 2, "both due again");
+    assert!(due.iter().all(|i| i.attempts >= 1), "the failed attempts are counted: {due:?}");
+
+    // The right password (an operator's restart with the fixed setting): both arrive.
+    let right = NotificationConfig { webhook_url: None, smtp: Some(smtp.config(url, SMTP_PASSWORD)) };
+    assert_eq!(openpim_server::notify::deliver_due(&s.server.state, &right).await.unwrap(), 2);
+    assert_eq!(store.outbox_count("sent").await.unwrap(), 2);
+    assert_eq!(store.outbox_count("pending").await.unwrap(), 0);
+    let got = smtp.received();
+    assert_eq!(got.len(), 2, "{got:?}");
+    for message in &got {
+        // The server's own view of each session.
+        assert_eq!(message["tls"], true, "{message}");
+        assert_eq!(message["starttls"], mode == "starttls", "{message}");
+        assert_eq!(message["authenticated"], true, "{message}");
+        assert_eq!(message["user"], SMTP_USER, "{message}");
+        assert_eq!(message["from"], "pim@openpim.test");
+        assert!(message["rcpts"].as_array().unwrap().contains(&json!("bob@mail.test")), "{message}");
+    }
+    assert!(got[0]["data"].as_str().unwrap().contains("You are eligible for a role"), "{}", got[0]);
+    assert!(got[1]["data"].as_str().unwrap().contains("User Administrator"), "{}", got[1]);
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn emails_go_over_starttls_with_authentication() {
+    emails_over_tls(
+        "starttls",
+        "smtp://pim@127.0.0.1:PORT?tls=starttls",
+        openpim_server::notify::SmtpSecurity::StartTls,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn emails_go_over_implicit_tls_with_authentication() {
+    emails_over_tls("implicit", "smtps://pim@127.0.0.1:PORT", openpim_server::notify::SmtpSecurity::ImplicitTls).await;
+}
