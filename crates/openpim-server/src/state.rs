@@ -60,6 +60,8 @@ pub struct Inner {
     pub loops: crate::supervise::Loops,
     /// Per-caller limits on refused attempts and sign-ins (`limits.rs`).
     pub limits: crate::limits::RateLimits,
+    /// Sign-ins noted since the last PIM alert scan (`alerts.rs`).
+    pub sign_ins: crate::alerts::SignIns,
 }
 
 impl std::ops::Deref for AppState {

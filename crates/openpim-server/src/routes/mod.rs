@@ -2,6 +2,7 @@
 //! one core operation, persists through the one write path, and renders.
 
 mod access_check;
+mod alerts;
 mod approvals;
 mod audit;
 mod azure_subscriptions;
@@ -210,6 +211,7 @@ pub fn graph_routes() -> GraphRoutes {
         .route("/v1.0/openpim/auditLogs/directoryAudits/csv", get(audit::csv))
         .route("/openpim/azure/subscriptions/{id}", put(azure_subscriptions::put))
         .governance()
+        .alerts()
 }
 
 /// Parses an object id from a path segment: Graph answers a malformed id with 400.
