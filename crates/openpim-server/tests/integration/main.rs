@@ -16,6 +16,7 @@ mod access_check;
 mod activation_concurrency;
 mod admin_units;
 mod adversarial;
+mod alerts;
 mod applications;
 mod approvals;
 mod arm_approvals;
