@@ -30,6 +30,9 @@ pub const LOOP: &str = "pimAlerts";
 pub const ALERTS_LOCK: i64 = 0x0_9e11_0019;
 /// The only scope alerts are evaluated at (Graph: `scopeId eq '/' and scopeType eq 'DirectoryRole'`).
 pub const ROOT: &str = "/";
+/// How long a refresh waits for a scan another node is running: `TRIES` times `WAIT`.
+const REFRESH_LOCK_TRIES: u32 = 50;
+const REFRESH_LOCK_WAIT: Duration = Duration::from_millis(100);
 /// The outbox event of an alert that became active.
 pub const EVENT: &str = "roleManagementAlertRaised";
 
@@ -199,14 +202,19 @@ pub async fn refresh(state: &AppState, by: ObjectId, alert: Option<String>) -> A
         last_action: now,
     };
     state.store.insert_alert_operation(&op, by).await?;
-    match crate::jobs::locked(state, ALERTS_LOCK, scan(state)).await {
-        Ok(Some(_)) => {}
-        Ok(None) => state.loops.poke(LOOP),
-        Err(e) => {
-            tracing::warn!(error = %e, "alert refresh failed; the loop will retry");
-            state.loops.poke(LOOP);
+    // A scan takes milliseconds: when another node (or this node's loop) holds the lock, wait
+    // for it a little rather than answer with an operation that only the next tick finishes.
+    for _ in 0..REFRESH_LOCK_TRIES {
+        match crate::jobs::locked(state, ALERTS_LOCK, scan(state)).await {
+            Ok(Some(_)) => return Ok(state.store.alert_operation(op.id).await?.unwrap_or(op)),
+            Ok(None) => tokio::time::sleep(REFRESH_LOCK_WAIT).await,
+            Err(e) => {
+                tracing::warn!(error = %e, "alert refresh failed; the loop will retry");
+                break;
+            }
         }
     }
+    state.loops.poke(LOOP);
     Ok(state.store.alert_operation(op.id).await?.unwrap_or(op))
 }
 
