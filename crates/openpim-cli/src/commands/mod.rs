@@ -2,6 +2,7 @@
 //! and schedule rows.
 
 pub mod activation;
+pub mod alerts;
 pub mod approvals;
 pub mod assignments;
 pub mod audit;
