@@ -472,3 +472,39 @@ async fn a_raised_alert_queues_a_notification_for_the_administrators() {
     assert_eq!(raised(&store.outbox_due(far, 100).await.unwrap()).len(), 1);
     s.stop().await;
 }
+
+#[tokio::test]
+async fn the_alerts_page_lists_incidents_and_dismisses_for_those_who_may_read_them() {
+    use common::ui::Browser;
+    let s = Setup::start(NotificationConfig::default()).await;
+    let base = format!("http://{}", s.server.addr);
+    let (_, plain_upn) = s.user("plain").await;
+    let mut plain = Browser::signed_in(&base, &s.token(&plain_upn)).await;
+    let home = plain.get("/").await;
+    assert!(!home.body.contains("href=\"/alerts\""), "no Alerts link for a plain user");
+    let refused = plain.get("/alerts").await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+
+    let (bob, _) = s.user("bob").await;
+    s.assign_directly(&bob, PRIVILEGED_ROLE_ADMINISTRATOR).await;
+    let mut admin = Browser::signed_in(&base, &s.admin()).await;
+    let home = admin.get("/").await;
+    assert!(home.body.contains("href=\"/alerts\""), "the Alerts link for an administrator");
+    let page = admin.get("/alerts").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let after = admin.submit("/alerts/refresh", &[("csrf", &page.csrf())]).await;
+    assert_eq!(after.flash(), "Alerts refreshed.");
+    assert!(after.body.contains("Roles are being assigned outside of Privileged Identity Management"), "{}", after.body);
+    assert!(after.body.contains("bob (bob@openpim.test)"), "{}", after.body);
+    assert!(after.body.contains("roles-are-being-assigned-outside-of-privileged-identity-management"), "remedy link");
+    let id = format!("DirectoryRole_{}_RolesAssignedOutsidePimAlert", s.server.state.tenant_id);
+    let done = admin.submit("/alerts/dismiss", &[("csrf", &after.csrf()), ("id", &id)]).await;
+    assert!(done.flash().starts_with("Dismissed"), "{}", done.body);
+    assert!(done.body.contains("No active alerts."), "{}", done.body);
+    // A plain user's dismissal is the API's 403, shown as the flash.
+    let mut plain = Browser::signed_in(&base, &s.token(&plain_upn)).await;
+    let home = plain.get("/").await;
+    let denied = plain.submit("/alerts/dismiss", &[("csrf", &home.csrf()), ("id", &id)]).await;
+    assert!(!denied.flash().starts_with("Dismissed"), "{}", denied.flash());
+    s.stop().await;
+}
