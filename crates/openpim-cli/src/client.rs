@@ -198,8 +198,7 @@ impl Client {
             CliError::new(Kind::Server, "ServerUnreachable", format!("cannot reach {}: {}", self.base, root_cause(&e)))
         })?;
         let status = resp.status();
-        let location =
-            resp.headers().get(reqwest::header::LOCATION).and_then(|v| v.to_str().ok()).map(str::to_string);
+        let location = resp.headers().get(reqwest::header::LOCATION).and_then(|v| v.to_str().ok()).map(str::to_string);
         let bytes = resp.bytes().await.map_err(|e| {
             CliError::new(Kind::Server, "ServerUnreachable", format!("reading the answer failed: {}", root_cause(&e)))
         })?;

@@ -55,8 +55,12 @@ async fn alerts_refresh_show_dismiss_and_config() {
     let c = cli.ok(&admin, &["alerts", "config", "stale", "--days", "7"]).await;
     assert_eq!(c["duration"], "P7D", "{c}");
     assert_eq!(c["@odata.type"], "#microsoft.graph.staleSignInAlertConfiguration");
-    cli.fails(&admin, &["alerts", "config", "stale", "--days", "400"]).await.assert_error(5, "InvalidAlertConfiguration");
-    cli.fails(&admin, &["alerts", "config", "no-mfa", "--days", "3"]).await.assert_error(5, "InvalidAlertConfiguration");
+    cli.fails(&admin, &["alerts", "config", "stale", "--days", "400"])
+        .await
+        .assert_error(5, "InvalidAlertConfiguration");
+    cli.fails(&admin, &["alerts", "config", "no-mfa", "--days", "3"])
+        .await
+        .assert_error(5, "InvalidAlertConfiguration");
     assert_eq!(cli.ok(&admin, &["alerts", "config", "stale"]).await["duration"], "P7D", "unchanged");
     cli.fails(&admin, &["alerts", "show", "nope"]).await.assert_error(4, "AlertNotFound");
 

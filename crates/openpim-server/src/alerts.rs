@@ -80,7 +80,9 @@ pub fn configuration(stored: &[StoredAlertConfiguration], tenant: ObjectId, kind
         Thresholds::TooManyGlobalAdmins { global_admin_count, percentage_of_global_admins } => {
             Thresholds::TooManyGlobalAdmins {
                 global_admin_count: s.global_admin_count.map_or(global_admin_count, |n| n as u32),
-                percentage_of_global_admins: s.percentage_of_global_admins.map_or(percentage_of_global_admins, |n| n as u32),
+                percentage_of_global_admins: s
+                    .percentage_of_global_admins
+                    .map_or(percentage_of_global_admins, |n| n as u32),
             }
         }
         Thresholds::Duration(d) => Thresholds::Duration(s.duration_seconds.map_or(d, time::Duration::seconds)),
@@ -143,7 +145,8 @@ async fn raise(state: &AppState, kind: AlertKind, incidents: usize, now: Instant
     let id = kind.id(state.tenant_id);
     let mut tx = state.store.begin_write().await?;
     if state.notifications.enabled() {
-        let recipients = tx.addresses_of_role_holders(&[GLOBAL_ADMINISTRATOR, PRIVILEGED_ROLE_ADMINISTRATOR], now).await?;
+        let recipients =
+            tx.addresses_of_role_holders(&[GLOBAL_ADMINISTRATOR, PRIVILEGED_ROLE_ADMINISTRATOR], now).await?;
         let payload = serde_json::json!({
             "event": EVENT,
             "occurredDateTime": crate::wire::datetime(now),

@@ -241,10 +241,8 @@ impl Store {
     }
 
     pub async fn alerts(&self) -> StoreResult<Vec<StoredAlert>> {
-        let rows = sqlx::query("SELECT * FROM role_management_alerts ORDER BY id")
-            .fetch_all(self.pool())
-            .await
-            .map_err(db)?;
+        let rows =
+            sqlx::query("SELECT * FROM role_management_alerts ORDER BY id").fetch_all(self.pool()).await.map_err(db)?;
         rows.iter().map(alert_from).collect()
     }
 

@@ -80,7 +80,9 @@ fn kind_of(name: &str) -> CliResult<AlertKind> {
         CliError::new(
             Kind::NotFound,
             "AlertNotFound",
-            format!("no alert '{name}': use too-many-global-admins, outside-pim, no-mfa, unused, stale, or an alert id"),
+            format!(
+                "no alert '{name}': use too-many-global-admins, outside-pim, no-mfa, unused, stale, or an alert id"
+            ),
         )
     })
 }
@@ -109,7 +111,8 @@ fn severity(a: &RoleManagementAlert) -> String {
 }
 
 async fn list(ctx: &Ctx, active_only: bool) -> CliResult<()> {
-    let alerts: Vec<RoleManagementAlert> = all(ctx).await?.into_iter().filter(|a| a.is_active || !active_only).collect();
+    let alerts: Vec<RoleManagementAlert> =
+        all(ctx).await?.into_iter().filter(|a| a.is_active || !active_only).collect();
     emit(ctx.format, &alerts, || {
         let mut t = Table::new(&["ALERT", "ACTIVE", "SEVERITY", "INCIDENTS", "SCANNED", "ID"]);
         for a in &alerts {
@@ -163,7 +166,11 @@ async fn show(ctx: &Ctx, name: &str) -> CliResult<()> {
             let detail = match (&i.last_sign_in_date_time, &i.last_activation_date_time) {
                 (Some(t), _) => format!("last sign-in {}", t.map(time).unwrap_or_else(|| "never".into())),
                 (_, Some(t)) => format!("last activation {}", t.map(time).unwrap_or_else(|| "never".into())),
-                _ => i.assignment_created_date_time.flatten().map(|t| format!("assigned {}", time(t))).unwrap_or_default(),
+                _ => i
+                    .assignment_created_date_time
+                    .flatten()
+                    .map(|t| format!("assigned {}", time(t)))
+                    .unwrap_or_default(),
             };
             t.row(vec![who, i.role_display_name.clone().flatten().unwrap_or_default(), detail, i.id.clone()]);
         }
@@ -199,7 +206,11 @@ async fn refresh(ctx: &Ctx, name: Option<&str>) -> CliResult<()> {
             let op: LongRunningOperation = ctx.client.get_as(&location).await?;
             if op.status != "running" && op.status != "notStarted" {
                 if op.status != "succeeded" {
-                    return Err(CliError::new(Kind::Server, "RefreshFailed", format!("the refresh ended '{}'", op.status)));
+                    return Err(CliError::new(
+                        Kind::Server,
+                        "RefreshFailed",
+                        format!("the refresh ended '{}'", op.status),
+                    ));
                 }
                 break;
             }

@@ -85,14 +85,17 @@ fn in_range(name: &str, value: i64, range: std::ops::RangeInclusive<i64>) -> Dom
 
 /// Applies `patch` to `current` for an alert of `kind`: a threshold the kind does not have, or
 /// one out of range, is refused and nothing changes.
-pub fn apply(kind: AlertKind, current: AlertConfiguration, patch: &ConfigurationPatch) -> DomainResult<AlertConfiguration> {
+pub fn apply(
+    kind: AlertKind,
+    current: AlertConfiguration,
+    patch: &ConfigurationPatch,
+) -> DomainResult<AlertConfiguration> {
     let mut next = current;
     if let Some(enabled) = patch.is_enabled {
         next.is_enabled = enabled;
     }
-    let not_on = |name: &str| {
-        invalid(format!("'{name}' is not a property of the {} configuration.", kind.configuration_type()))
-    };
+    let not_on =
+        |name: &str| invalid(format!("'{name}' is not a property of the {} configuration.", kind.configuration_type()));
     match (&mut next.thresholds, kind) {
         (Thresholds::TooManyGlobalAdmins { global_admin_count, percentage_of_global_admins }, _) => {
             if patch.duration.is_some() {
@@ -102,8 +105,7 @@ pub fn apply(kind: AlertKind, current: AlertConfiguration, patch: &Configuration
                 *global_admin_count = in_range("globalAdminCountThreshold", n, GLOBAL_ADMIN_COUNT)?;
             }
             if let Some(p) = patch.percentage_of_global_admins_out_of_roles_threshold {
-                *percentage_of_global_admins =
-                    in_range("percentageOfGlobalAdminsOutOfRolesThreshold", p, PERCENTAGE)?;
+                *percentage_of_global_admins = in_range("percentageOfGlobalAdminsOutOfRolesThreshold", p, PERCENTAGE)?;
             }
         }
         (thresholds, _) => {
@@ -150,7 +152,8 @@ mod tests {
         );
         let p = ConfigurationPatch { global_admin_count_threshold: Some(1), ..Default::default() };
         assert!(apply(AlertKind::TooManyGlobalAdmins, ga, &p).is_err());
-        let p = ConfigurationPatch { percentage_of_global_admins_out_of_roles_threshold: Some(101), ..Default::default() };
+        let p =
+            ConfigurationPatch { percentage_of_global_admins_out_of_roles_threshold: Some(101), ..Default::default() };
         assert!(apply(AlertKind::TooManyGlobalAdmins, ga, &p).is_err());
         let p = ConfigurationPatch { duration: Some(Duration::days(3)), ..Default::default() };
         assert!(apply(AlertKind::TooManyGlobalAdmins, ga, &p).is_err());

@@ -118,7 +118,10 @@ pub fn evaluate(kind: AlertKind, facts: &Facts, config: &AlertConfiguration, now
     let principals: HashMap<ObjectId, &PrincipalFacts> = facts.principals.iter().map(|p| (p.id, p)).collect();
     let privileged = |h: &&Holding| roles.get(&h.role_id).is_some_and(|r| r.is_privileged);
     let mut out: Vec<Incident> = match (kind, config.thresholds) {
-        (AlertKind::TooManyGlobalAdmins, Thresholds::TooManyGlobalAdmins { global_admin_count, percentage_of_global_admins }) => {
+        (
+            AlertKind::TooManyGlobalAdmins,
+            Thresholds::TooManyGlobalAdmins { global_admin_count, percentage_of_global_admins },
+        ) => {
             // Principals, not schedules: an administrator who is both eligible and active counts once.
             let holders: BTreeSet<ObjectId> = facts.holdings.iter().map(|h| h.principal_id).collect();
             let admins: BTreeMap<ObjectId, &Holding> = facts
@@ -128,8 +131,8 @@ pub fn evaluate(kind: AlertKind, facts: &Facts, config: &AlertConfiguration, now
                 .map(|h| (h.principal_id, h))
                 .collect();
             let count = admins.len() as u64;
-            let percentage_met = !holders.is_empty()
-                && count * 100 >= u64::from(percentage_of_global_admins) * holders.len() as u64;
+            let percentage_met =
+                !holders.is_empty() && count * 100 >= u64::from(percentage_of_global_admins) * holders.len() as u64;
             if count >= u64::from(global_admin_count) && percentage_met {
                 admins
                     .keys()

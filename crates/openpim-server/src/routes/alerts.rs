@@ -48,11 +48,15 @@ fn scope_filter(q: &OData) -> ApiResult<bool> {
     let filter = q.options.filter.as_ref().ok_or_else(required)?;
     let mut terms = Vec::new();
     if !collect(filter, &mut terms) {
-        return Err(ApiError::bad_request("Only 'scopeId eq' and 'scopeType eq' terms joined by 'and' are supported in $filter."));
+        return Err(ApiError::bad_request(
+            "Only 'scopeId eq' and 'scopeType eq' terms joined by 'and' are supported in $filter.",
+        ));
     }
     let value = |name: &str| terms.iter().find(|(p, _)| p == name).map(|(_, v)| v.as_str());
     if terms.iter().any(|(p, _)| p != "scopeid" && p != "scopetype") {
-        return Err(ApiError::bad_request("Only 'scopeId eq' and 'scopeType eq' terms joined by 'and' are supported in $filter."));
+        return Err(ApiError::bad_request(
+            "Only 'scopeId eq' and 'scopeType eq' terms joined by 'and' are supported in $filter.",
+        ));
     }
     let (Some(scope_id), Some(scope_type)) = (value("scopeid"), value("scopetype")) else { return Err(required()) };
     if !scope_type.eq_ignore_ascii_case(DIRECTORY_ROLE) {
@@ -205,12 +209,7 @@ async fn start_refresh(s: &AppState, q: &OData, caller: &Caller, alert: Option<S
 
 /// `POST .../alerts/refresh` with `{"scopeId": "/", "scopeType": "DirectoryRole"}`: 202 and
 /// the operation's URL in `Location`.
-pub async fn refresh_all(
-    State(s): State<AppState>,
-    caller: Caller,
-    q: OData,
-    body: JsonObject,
-) -> ApiResult<Response> {
+pub async fn refresh_all(State(s): State<AppState>, caller: Caller, q: OData, body: JsonObject) -> ApiResult<Response> {
     let mut body = Body::new(body, "microsoft.graph.unifiedRoleManagementAlert.refresh");
     let scope_id = body.string("scopeId")?;
     let scope_type = body.string("scopeType")?;
@@ -325,11 +324,16 @@ pub async fn update_configuration(
     let patch = ConfigurationPatch {
         is_enabled: body.bool("isEnabled")?,
         global_admin_count_threshold: int(&mut body, "globalAdminCountThreshold")?,
-        percentage_of_global_admins_out_of_roles_threshold: int(&mut body, "percentageOfGlobalAdminsOutOfRolesThreshold")?,
+        percentage_of_global_admins_out_of_roles_threshold: int(
+            &mut body,
+            "percentageOfGlobalAdminsOutOfRolesThreshold",
+        )?,
         duration: match body.string("duration")? {
             None => None,
             Some(raw) => Some(openpim_core::duration::parse(&raw).ok_or_else(|| {
-                ApiError::bad_request(format!("Invalid value for property 'duration': '{raw}' is not an ISO 8601 duration."))
+                ApiError::bad_request(format!(
+                    "Invalid value for property 'duration': '{raw}' is not an ISO 8601 duration."
+                ))
             })?),
         },
     };
@@ -344,11 +348,12 @@ pub async fn update_configuration(
     let configs = s.store.alert_configurations().await?;
     let current = engine::configuration(&configs, s.tenant_id, kind);
     let next = apply(kind, current, &patch)?;
-    let show = |c: &openpim_core::alerts::AlertConfiguration| {
-        to_json(&wire::configuration(kind, s.tenant_id, c)).to_string()
-    };
+    let show =
+        |c: &openpim_core::alerts::AlertConfiguration| to_json(&wire::configuration(kind, s.tenant_id, c)).to_string();
     let audit = audit.modified("alertConfiguration", Some(show(&current)), Some(show(&next)));
-    s.store.save_alert_configuration(&engine::stored_configuration(kind, s.tenant_id, &next), caller.id(), s.now()).await?;
+    s.store
+        .save_alert_configuration(&engine::stored_configuration(kind, s.tenant_id, &next), caller.id(), s.now())
+        .await?;
     s.record_audit(&audit.success(&caller, s.now())).await;
     Ok(no_content())
 }
@@ -374,10 +379,7 @@ impl super::GraphRoutes {
         use axum::routing::{get, post};
         self.beta_route("/beta/identityGovernance/roleManagementAlerts/alerts", get(list_alerts))
             .beta_route("/beta/identityGovernance/roleManagementAlerts/alerts/refresh", post(refresh_all))
-            .beta_route(
-                "/beta/identityGovernance/roleManagementAlerts/alerts/{id}",
-                get(get_alert).patch(update_alert),
-            )
+            .beta_route("/beta/identityGovernance/roleManagementAlerts/alerts/{id}", get(get_alert).patch(update_alert))
             .beta_route("/beta/identityGovernance/roleManagementAlerts/alerts/{id}/refresh", post(refresh_one))
             .beta_route("/beta/identityGovernance/roleManagementAlerts/alerts/{id}/dismiss", post(dismiss))
             .beta_route(

@@ -73,7 +73,14 @@ fn row(a: &RoleManagementAlert) -> AlertRow {
         incident_count: a.incident_count,
         scanned: when(a.last_scanned_date_time),
         // Graph's descriptions carry `{0}` placeholders; the count is the one we have.
-        description: d.map(|d| d.description.replace("{0}", &count).replace(" in the past {1} day(s)", "").replace(" in the past {1} days", "")).unwrap_or_default(),
+        description: d
+            .map(|d| {
+                d.description
+                    .replace("{0}", &count)
+                    .replace(" in the past {1} day(s)", "")
+                    .replace(" in the past {1} days", "")
+            })
+            .unwrap_or_default(),
         fix: d.map(|d| d.mitigation_steps.replace('·', " ").trim().to_string()).unwrap_or_default(),
         remedy: kind.map(AlertKind::remedy_url).unwrap_or_default(),
         incidents: a.alert_incidents.iter().flatten().map(incident).collect(),

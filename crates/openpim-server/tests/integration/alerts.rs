@@ -274,7 +274,7 @@ async fn roles_assigned_outside_pim_lists_direct_assignments_and_dismissal_lasts
     assert_eq!(incidents.len(), 2, "until the next scan");
     s.refresh().await;
     incidents = s.incidents(KEY).await;
-    assert_eq!(assignee_ids(&incidents), [dave.clone()]);
+    assert_eq!(assignee_ids(&incidents), [dave]);
     s.stop().await;
 }
 
@@ -332,7 +332,7 @@ async fn unused_eligibility_and_stale_sign_in_follow_the_clock() {
     s.advance_days(31);
     s.refresh().await;
     let redundant = s.incidents("RedundantAssignmentAlert").await;
-    assert_eq!(assignee_ids(&redundant), [bob.clone()]);
+    assert_eq!(assignee_ids(&redundant), std::slice::from_ref(&bob));
     assert_eq!(redundant[0]["@odata.type"], "#microsoft.graph.redundantAssignmentAlertIncident");
     assert_eq!(redundant[0]["lastActivationDateTime"], Value::Null);
     let stale = s.incidents("StaleSignInAlert").await;
@@ -389,8 +389,10 @@ async fn lists_require_the_scope_filter_and_rights_are_enforced() {
         let (st, body) = s.client.get(&format!("{ALERTS}/{set}?{SCOPE}"), &admin).await;
         assert_eq!(st, StatusCode::OK, "{body}");
         assert_eq!(body["value"].as_array().unwrap().len(), 5, "{body}");
-        let (st, body) =
-            s.client.get(&format!("{ALERTS}/{set}?$filter=scopeId eq '/' and scopeType eq 'AzureResource'"), &admin).await;
+        let (st, body) = s
+            .client
+            .get(&format!("{ALERTS}/{set}?$filter=scopeId eq '/' and scopeType eq 'AzureResource'"), &admin)
+            .await;
         common::assert_graph_error(st, &body, 400, "Request_BadRequest");
     }
     let (st, body) = s
@@ -409,7 +411,8 @@ async fn lists_require_the_scope_filter_and_rights_are_enforced() {
     assert_eq!(ga["alertDefinition"]["displayName"], "There are too many global administrators");
     assert_eq!(ga["alertDefinition"]["severityLevel"], "low");
     assert_eq!(ga["scopeType"], "DirectoryRole");
-    let (st, body) = s.client.get(&format!("/v1.0/identityGovernance/roleManagementAlerts/alerts?{SCOPE}"), &admin).await;
+    let (st, body) =
+        s.client.get(&format!("/v1.0/identityGovernance/roleManagementAlerts/alerts?{SCOPE}"), &admin).await;
     assert_eq!(st, StatusCode::NOT_FOUND, "beta only: {body}");
     let (st, body) = s.client.get(&format!("{ALERTS}/alerts/DirectoryRole_{tenant}_NoSuchAlert"), &admin).await;
     common::assert_graph_error(st, &body, 404, "Request_ResourceNotFound");
@@ -494,7 +497,11 @@ async fn the_alerts_page_lists_incidents_and_dismisses_for_those_who_may_read_th
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     let after = admin.submit("/alerts/refresh", &[("csrf", &page.csrf())]).await;
     assert_eq!(after.flash(), "Alerts refreshed.");
-    assert!(after.body.contains("Roles are being assigned outside of Privileged Identity Management"), "{}", after.body);
+    assert!(
+        after.body.contains("Roles are being assigned outside of Privileged Identity Management"),
+        "{}",
+        after.body
+    );
     assert!(after.body.contains("bob (bob@openpim.test)"), "{}", after.body);
     assert!(after.body.contains("roles-are-being-assigned-outside-of-privileged-identity-management"), "remedy link");
     let id = format!("DirectoryRole_{}_RolesAssignedOutsidePimAlert", s.server.state.tenant_id);
