@@ -237,6 +237,10 @@ pub async fn run(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) 
             _ = stop.changed() => break,
         }
         state.loops.pass_starts(LOOP);
+        // Every node writes its own sign-in notes, whichever node gets to scan.
+        if let Err(e) = flush_sign_ins(&state).await {
+            tracing::warn!(error = %e, "could not record sign-ins; will retry");
+        }
         match crate::jobs::locked(&state, ALERTS_LOCK, scan(&state)).await {
             Ok(_) => state.loops.pass_succeeded(LOOP),
             Err(e) => tracing::warn!(error = %e, "PIM alert scan failed; will retry"),
