@@ -188,6 +188,27 @@ impl Client {
         self.patch(path, &body).await.map(drop)
     }
 
+    /// POSTs an action Graph answers `202 Accepted` with its operation's URL in `Location`
+    /// (`roleManagementAlerts/alerts/refresh`); returns that URL.
+    pub async fn post_accepted<B: Serialize>(&self, path: &str, body: &B) -> CliResult<Option<String>> {
+        let body = serde_json::to_value(body)
+            .map_err(|e| CliError::new(Kind::Local, "BadRequestBody", format!("the request body: {e}")))?;
+        let req = self.http.post(self.url(path)).bearer_auth(self.token()?).json(&body);
+        let resp = req.send().await.map_err(|e| {
+            CliError::new(Kind::Server, "ServerUnreachable", format!("cannot reach {}: {}", self.base, root_cause(&e)))
+        })?;
+        let status = resp.status();
+        let location = resp.headers().get(reqwest::header::LOCATION).and_then(|v| v.to_str().ok()).map(str::to_string);
+        let bytes = resp.bytes().await.map_err(|e| {
+            CliError::new(Kind::Server, "ServerUnreachable", format!("reading the answer failed: {}", root_cause(&e)))
+        })?;
+        if status.is_success() {
+            return Ok(location);
+        }
+        let value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Err(graph_error(status, &value, &bytes))
+    }
+
     /// Every item of a collection in its proto type.
     pub async fn get_all_as<T: DeserializeOwned>(&self, path: &str) -> CliResult<Vec<T>> {
         self.get_all(path).await?.into_iter().map(|v| typed(path, v)).collect()

@@ -122,6 +122,9 @@ enum ClientCommand {
     /// The audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// PIM security alerts: list, show, dismiss, refresh, config.
+    #[command(subcommand)]
+    Alerts(commands::alerts::AlertsCommand),
     /// Azure resources: PIM for Azure roles (roles, assignments, activate, deactivate, my roles,
     /// approvals, policy) over ARM, and registering subscriptions.
     #[command(subcommand)]
@@ -725,6 +728,7 @@ async fn client(mut conn: ConnArgs, command: ClientCommand) -> Result<(), CliErr
         ClientCommand::Approvals(c) => commands::approvals::run(&connect()?, c).await,
         ClientCommand::Policy(c) => commands::policy::run(&connect()?, c).await,
         ClientCommand::Audit(c) => commands::audit::run(&connect()?, c).await,
+        ClientCommand::Alerts(c) => commands::alerts::run(&connect()?, c).await,
         ClientCommand::Azure(c) => commands::azure::run(&connect()?, c).await,
         ClientCommand::Access(c) => commands::access::run(&connect()?, c).await,
     }

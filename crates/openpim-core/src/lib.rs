@@ -4,6 +4,7 @@
 //! system clock: callers pass `now` in, so tests can drive time explicitly.
 
 pub mod access;
+pub mod alerts;
 pub mod applications;
 pub mod approval;
 pub mod assignment;

@@ -8,6 +8,7 @@
 //! enums (`openpim_core`, strum-derived with Graph's spellings), and this crate stays free of the
 //! domain so that clients can depend on it alone.
 
+pub mod alerts;
 pub mod approvals;
 pub mod arm;
 pub mod audit;

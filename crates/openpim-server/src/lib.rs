@@ -1,5 +1,6 @@
 //! The OpenPIM HTTP server: Microsoft Graph v1.0-compatible routes over the OpenPIM core.
 
+pub mod alerts;
 pub mod arm;
 mod audit_detail;
 pub mod auth;
@@ -222,6 +223,7 @@ pub async fn start_with_clock(config: ServerConfig, clock: Box<dyn Clock>) -> an
         loops: Default::default(),
         limits: limits::RateLimits::new(limits::RateLimitConfig::from_env()),
         readiness: Default::default(),
+        sign_ins: Default::default(),
     });
     let app = NormalizePathLayer::trim_trailing_slash().layer(case_insensitive_paths().layer(router(state.clone())));
     let (tx, rx) = oneshot::channel::<()>();
@@ -255,6 +257,7 @@ pub async fn start_with_clock(config: ServerConfig, clock: Box<dyn Clock>) -> an
     // Each loop in a task of its own under a supervisor: a panic in one restarts that one (with
     // backoff) and shows in /healthz, instead of silently stopping the others.
     loops.push(supervise::spawn(state.clone(), supervise::TIDY, jobs::INTERVAL * 8, stop_rx.clone(), jobs::run));
+    loops.push(supervise::spawn(state.clone(), alerts::LOOP, alerts::INTERVAL * 4, stop_rx.clone(), alerts::run));
     if state.notifications.enabled() {
         loops.push(supervise::spawn(
             state.clone(),

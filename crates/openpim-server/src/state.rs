@@ -62,6 +62,8 @@ pub struct Inner {
     pub limits: crate::limits::RateLimits,
     /// `/readyz`'s settings and the draining flag (`ready.rs`).
     pub readiness: crate::ready::Readiness,
+    /// Sign-ins noted since the last PIM alert scan (`alerts.rs`).
+    pub sign_ins: crate::alerts::SignIns,
 }
 
 impl std::ops::Deref for AppState {

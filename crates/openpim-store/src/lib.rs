@@ -5,6 +5,7 @@
 //! commits the change, its audit record and its change-feed entries in one transaction and hands
 //! back the [`IndexUpdate`]s the in-memory access index must apply.
 
+pub mod alerts;
 pub mod applications;
 pub mod approvals;
 pub mod arm_policies;

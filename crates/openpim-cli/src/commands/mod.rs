@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod activation;
+pub mod alerts;
 pub mod approvals;
 pub mod assignments;
 pub mod audit;

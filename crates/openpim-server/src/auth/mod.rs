@@ -526,6 +526,8 @@ impl Caller {
                 wait,
             ));
         }
+        // The stale-account alert's "last sign-in": noted in memory, written by the next scan.
+        state.sign_ins.seen(user.id, state.now());
         Ok(Caller { mfa: verified.mfa, acrs: verified.acrs.clone(), user })
     }
 }

@@ -3,6 +3,7 @@
 
 mod access_check;
 mod access_history;
+mod alerts;
 mod approvals;
 mod audit;
 mod azure_subscriptions;
@@ -212,6 +213,7 @@ pub fn graph_routes() -> GraphRoutes {
         .route("/v1.0/openpim/auditLogs/directoryAudits/csv", get(audit::csv))
         .route("/openpim/azure/subscriptions/{id}", put(azure_subscriptions::put))
         .governance()
+        .alerts()
 }
 
 /// Parses an object id from a path segment: Graph answers a malformed id with 400.

@@ -5,6 +5,7 @@
 //! sent with each call through the same router that serves `/v1.0`, so every check, audit entry
 //! and error code is exactly the API's.
 
+mod alerts;
 mod api;
 mod approvals;
 mod audit;
@@ -92,6 +93,9 @@ pub fn mount(api: Router, app: AppState) -> Router {
         .route("/groups", get(groups::page))
         .route("/timeline", get(timeline::page))
         .route("/audit", get(audit::page))
+        .route("/alerts", get(alerts::page))
+        .route("/alerts/dismiss", post(alerts::dismiss))
+        .route("/alerts/refresh", post(alerts::refresh))
         .route("/audit.csv", get(audit::csv))
         // -- Azure resources (issue #16) --
         .route("/azure", get(azure::tree))

@@ -29,6 +29,7 @@ pub async fn start(
                 flash: session.flash.clone(),
                 error: None,
                 azure: super::azure::tenant_has_azure(ui).await,
+                alerts: may_read_alerts(ui, me.id),
             };
             Ok((chrome, me))
         }
@@ -42,10 +43,18 @@ pub async fn start(
                 flash: session.flash.clone(),
                 error: None,
                 azure: false,
+                alerts: false,
             },
             &e,
         ))),
     }
+}
+
+/// Whether to show the Alerts link: the right the alerts API checks (it decides the page too).
+fn may_read_alerts(ui: &UiState, user: uuid::Uuid) -> bool {
+    use openpim_core::authz::{cap, grant, Subject};
+    let subject = Subject { id: user, is_member_user: true };
+    grant::<cap::ReadRolePolicies>(&ui.app.index(), subject, &[], ui.app.now()).is_ok()
 }
 
 #[derive(Template)]

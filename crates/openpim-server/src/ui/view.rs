@@ -73,6 +73,8 @@ pub struct Chrome {
     pub error: Option<String>,
     /// The tenant has Azure resources: the navigation links to them.
     pub azure: bool,
+    /// The user may read PIM security alerts: the navigation links to them.
+    pub alerts: bool,
 }
 
 impl Chrome {

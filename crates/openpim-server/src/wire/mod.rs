@@ -3,6 +3,7 @@
 //! Entities are rendered by building their `openpim_proto` type from the domain value and
 //! serialising it; bodies are read strictly through [`body::Body`], whose errors name the property.
 
+pub mod alerts;
 pub mod approvals;
 pub mod audit;
 pub mod body;

@@ -17,6 +17,7 @@ mod access_history;
 mod activation_concurrency;
 mod admin_units;
 mod adversarial;
+mod alerts;
 mod applications;
 mod approvals;
 mod arm_approvals;

@@ -1,0 +1,249 @@
+//! PIM security alerts, the server side: gathers the facts (`Store::alert_facts`), runs core's
+//! evaluation (`openpim_core::alerts`) for each alert with its configuration, persists the result
+//! and, when an alert becomes active, audits it and queues a notification to the Global and
+//! Privileged Role Administrators through the outbox. A supervised loop scans every
+//! [`INTERVAL`]; `refresh` scans at once. Scans take the cluster-wide job lock, so one node
+//! scans at a time; each alert's write is one transaction that reads the previous incidents
+//! under the row's lock, so a dismissal and a scan never interleave.
+//!
+//! Sign-ins: the store keeps each user's last sign-in (`user_sign_ins`). Authenticating a
+//! request notes the user and the time in memory ([`SignIns`], a map insert); each scan writes
+//! the notes out first. So there is no write per request, and the "stale account" alert sees
+//! every sign-in up to its own scan.
+
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use openpim_core::alerts::{self, AlertConfiguration, AlertKind, Thresholds, DIRECTORY_ROLE};
+use openpim_core::audit::{category, AuditRecord, AuditResult, AuditTarget};
+use openpim_core::catalog::{GLOBAL_ADMINISTRATOR, PRIVILEGED_ROLE_ADMINISTRATOR};
+use openpim_core::{Instant, ObjectId};
+use openpim_store::alerts::{StoredAlertConfiguration, StoredAlertOperation};
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// How often the alerts are scanned.
+pub const INTERVAL: Duration = Duration::from_secs(300);
+/// The loop's name in `/healthz`.
+pub const LOOP: &str = "pimAlerts";
+/// Cluster-wide lock key of the scan.
+pub const ALERTS_LOCK: i64 = 0x0_9e11_0019;
+/// The only scope alerts are evaluated at (Graph: `scopeId eq '/' and scopeType eq 'DirectoryRole'`).
+pub const ROOT: &str = "/";
+/// How long a refresh waits for a scan another node is running: `TRIES` times `WAIT`.
+const REFRESH_LOCK_TRIES: u32 = 50;
+const REFRESH_LOCK_WAIT: Duration = Duration::from_millis(100);
+/// The outbox event of an alert that became active.
+pub const EVENT: &str = "roleManagementAlertRaised";
+
+/// Sign-ins noted since the last scan: user → latest time.
+#[derive(Default)]
+pub struct SignIns(Mutex<HashMap<ObjectId, Instant>>);
+
+impl SignIns {
+    /// Notes that `user` was signed in at `at` (called for every authenticated request).
+    pub fn seen(&self, user: ObjectId, at: Instant) {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let slot = map.entry(user).or_insert(at);
+        if *slot < at {
+            *slot = at;
+        }
+    }
+
+    fn take(&self) -> Vec<(ObjectId, Instant)> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(|p| p.into_inner())).into_iter().collect()
+    }
+
+    fn put_back(&self, seen: Vec<(ObjectId, Instant)>) {
+        for (user, at) in seen {
+            self.seen(user, at);
+        }
+    }
+}
+
+/// Writes the noted sign-ins to the store (kept in memory for the next try if that fails).
+pub async fn flush_sign_ins(state: &AppState) -> anyhow::Result<()> {
+    let seen = state.sign_ins.take();
+    if let Err(e) = state.store.record_sign_ins(&seen).await {
+        state.sign_ins.put_back(seen);
+        return Err(e.into());
+    }
+    Ok(())
+}
+
+/// The configuration of `kind`: the stored override, else the default.
+pub fn configuration(stored: &[StoredAlertConfiguration], tenant: ObjectId, kind: AlertKind) -> AlertConfiguration {
+    let default = AlertConfiguration::default_for(kind);
+    let id = kind.id(tenant);
+    let Some(s) = stored.iter().find(|c| c.id.eq_ignore_ascii_case(&id)) else { return default };
+    let thresholds = match default.thresholds {
+        Thresholds::TooManyGlobalAdmins { global_admin_count, percentage_of_global_admins } => {
+            Thresholds::TooManyGlobalAdmins {
+                global_admin_count: s.global_admin_count.map_or(global_admin_count, |n| n as u32),
+                percentage_of_global_admins: s
+                    .percentage_of_global_admins
+                    .map_or(percentage_of_global_admins, |n| n as u32),
+            }
+        }
+        Thresholds::Duration(d) => Thresholds::Duration(s.duration_seconds.map_or(d, time::Duration::seconds)),
+        Thresholds::None => Thresholds::None,
+    };
+    AlertConfiguration { is_enabled: s.is_enabled, thresholds }
+}
+
+/// The stored form of a configuration.
+pub fn stored_configuration(kind: AlertKind, tenant: ObjectId, c: &AlertConfiguration) -> StoredAlertConfiguration {
+    let (count, percentage, duration) = match c.thresholds {
+        Thresholds::TooManyGlobalAdmins { global_admin_count, percentage_of_global_admins } => {
+            (Some(i64::from(global_admin_count)), Some(i64::from(percentage_of_global_admins)), None)
+        }
+        Thresholds::Duration(d) => (None, None, Some(d.whole_seconds())),
+        Thresholds::None => (None, None, None),
+    };
+    StoredAlertConfiguration {
+        id: kind.id(tenant),
+        is_enabled: c.is_enabled,
+        global_admin_count: count,
+        percentage_of_global_admins: percentage,
+        duration_seconds: duration,
+    }
+}
+
+/// What a scan found.
+#[derive(Debug, Default)]
+pub struct ScanOutcome {
+    /// Alerts that became active in this scan.
+    pub raised: Vec<AlertKind>,
+}
+
+/// One scan of every alert. Finishes the refresh operations created before it started.
+pub async fn scan(state: &AppState) -> anyhow::Result<ScanOutcome> {
+    flush_sign_ins(state).await?;
+    let now = state.now();
+    let facts = state.store.alert_facts(now).await?;
+    let stored = state.store.alert_configurations().await?;
+    let mut outcome = ScanOutcome::default();
+    for kind in AlertKind::ALL {
+        let config = configuration(&stored, state.tenant_id, kind);
+        let incidents = alerts::evaluate(kind, &facts, &config, now);
+        let id = kind.id(state.tenant_id);
+        let (was_active, next) = state
+            .store
+            .save_alert_scan(&id, (ROOT, DIRECTORY_ROLE), now, |previous| alerts::reconcile(previous, incidents))
+            .await?;
+        if next.is_active && !was_active {
+            raise(state, kind, next.incidents.len(), now).await?;
+            outcome.raised.push(kind);
+        }
+    }
+    state.store.finish_alert_operations(now, "succeeded", state.now()).await?;
+    Ok(outcome)
+}
+
+/// Audits an alert that became active and queues its notification, in one write.
+async fn raise(state: &AppState, kind: AlertKind, incidents: usize, now: Instant) -> anyhow::Result<()> {
+    let id = kind.id(state.tenant_id);
+    let mut tx = state.store.begin_write().await?;
+    if state.notifications.enabled() {
+        let recipients =
+            tx.addresses_of_role_holders(&[GLOBAL_ADMINISTRATOR, PRIVILEGED_ROLE_ADMINISTRATOR], now).await?;
+        let payload = serde_json::json!({
+            "event": EVENT,
+            "occurredDateTime": crate::wire::datetime(now),
+            "alertId": id,
+            "alertDisplayName": kind.display_name(),
+            "severityLevel": kind.severity().as_str(),
+            "incidentCount": incidents,
+            "scopeId": ROOT,
+            "scopeType": DIRECTORY_ROLE,
+            "remedyUrl": kind.remedy_url(),
+            "recipients": recipients,
+        })
+        .to_string();
+        if state.notifications.webhook_url.is_some() {
+            tx.enqueue_notification("webhook", EVENT, &payload, &recipients, now).await?;
+        }
+        if state.notifications.smtp.is_some() && !recipients.is_empty() {
+            tx.enqueue_notification("email", EVENT, &payload, &recipients, now).await?;
+        }
+    }
+    let record = AuditRecord {
+        id: ObjectId::new_v4(),
+        at: now,
+        category: category::ROLE_MANAGEMENT,
+        activity: "PIM security alert raised".to_string(),
+        operation_type: "Update",
+        result: AuditResult::Success,
+        result_reason: String::new(),
+        initiated_by_id: None,
+        initiated_by_upn: None,
+        initiated_by_display_name: None,
+        targets: vec![AuditTarget {
+            id: id.clone(),
+            display_name: Some(kind.display_name().to_string()),
+            kind: "Other",
+            user_principal_name: None,
+            modified_properties: Vec::new(),
+        }],
+        additional_details: vec![("incidentCount".into(), incidents.to_string())],
+        correlation_id: ObjectId::new_v4(),
+    };
+    state.commit(tx, &record).await.map_err(|e| anyhow::anyhow!("{}", e.message))
+}
+
+/// Starts a refresh: records the operation and scans now if this node gets the job lock;
+/// otherwise the node holding it, or this node's loop right after, finishes it.
+pub async fn refresh(state: &AppState, by: ObjectId, alert: Option<String>) -> ApiResult<StoredAlertOperation> {
+    let now = state.now();
+    let op = StoredAlertOperation {
+        id: ObjectId::new_v4(),
+        scope_id: ROOT.to_string(),
+        scope_type: DIRECTORY_ROLE.to_string(),
+        alert_id: alert,
+        status: "running".to_string(),
+        created: now,
+        last_action: now,
+    };
+    state.store.insert_alert_operation(&op, by).await?;
+    // A scan takes milliseconds: when another node (or this node's loop) holds the lock, wait
+    // for it a little rather than answer with an operation that only the next tick finishes.
+    for _ in 0..REFRESH_LOCK_TRIES {
+        match crate::jobs::locked(state, ALERTS_LOCK, scan(state)).await {
+            Ok(Some(_)) => return Ok(state.store.alert_operation(op.id).await?.unwrap_or(op)),
+            Ok(None) => tokio::time::sleep(REFRESH_LOCK_WAIT).await,
+            Err(e) => {
+                tracing::warn!(error = %e, "alert refresh failed; the loop will retry");
+                break;
+            }
+        }
+    }
+    state.loops.poke(LOOP);
+    Ok(state.store.alert_operation(op.id).await?.unwrap_or(op))
+}
+
+/// The alert kind `id` names (Graph's 404 otherwise).
+pub fn kind_of(state: &AppState, id: &str, what: &str) -> ApiResult<AlertKind> {
+    AlertKind::parse_id(id, state.tenant_id).ok_or_else(|| ApiError::not_found(what, id))
+}
+
+/// Scans every [`INTERVAL`], and when poked (a refresh another node's lock held off), until stopped.
+pub async fn run(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(INTERVAL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = state.loops.poked(LOOP) => {}
+            _ = stop.changed() => break,
+        }
+        state.loops.pass_starts(LOOP);
+        // Every node writes its own sign-in notes, whichever node gets to scan.
+        if let Err(e) = flush_sign_ins(&state).await {
+            tracing::warn!(error = %e, "could not record sign-ins; will retry");
+        }
+        match crate::jobs::locked(&state, ALERTS_LOCK, scan(&state)).await {
+            Ok(_) => state.loops.pass_succeeded(LOOP),
+            Err(e) => tracing::warn!(error = %e, "PIM alert scan failed; will retry"),
+        }
+    }
+}
