@@ -3,6 +3,7 @@
 
 pub mod activation;
 pub mod approvals;
+pub mod as_code;
 pub mod assignments;
 pub mod audit;
 pub mod azure;
