@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 /// Global Administrator's id (built-in roles' ids are their template ids).
-pub const GLOBAL_ADMINISTRATOR: Uuid = uuid::uuid!("62e90394-69f5-4237-9190-012177145e10");
+use openpim_core::catalog::GLOBAL_ADMINISTRATOR;
 
 /// An assignment may not be removed in its first five minutes (core's `MINIMUM_DURATION`).
 pub const REMOVAL_LOCK: time::Duration = time::Duration::minutes(5);
