@@ -141,7 +141,11 @@ pub async fn plan(ctx: &Ctx, a: PlanArgs) -> CliResult<()> {
     if p.changes.is_empty() {
         Ok(())
     } else {
-        Err(CliError::new(Kind::ChangesPending, "ChangesPending", format!("plan {} has {} change(s)", p.id, p.changes.len())))
+        Err(CliError::new(
+            Kind::ChangesPending,
+            "ChangesPending",
+            format!("plan {} has {} change(s)", p.id, p.changes.len()),
+        ))
     }
 }
 
@@ -167,7 +171,10 @@ pub async fn apply(ctx: &Ctx, a: ApplyArgs) -> CliResult<()> {
         if !expected.eq_ignore_ascii_case(&p.id) {
             return Err(CliError::refused(
                 "PlanChanged",
-                format!("the plan is now {} (not {expected}): the tenant or the file changed; review `openpim plan` again", p.id),
+                format!(
+                    "the plan is now {} (not {expected}): the tenant or the file changed; review `openpim plan` again",
+                    p.id
+                ),
             ));
         }
     }
@@ -267,7 +274,10 @@ pub fn check(file: &PimFile) -> Vec<Problem> {
     let mut out = Vec::new();
     let mut problem = |at: String, message: String| out.push(Problem { at, message });
     if file.version != model::VERSION {
-        problem("version".into(), format!("version {} is not supported (this openpim reads version {})", file.version, model::VERSION));
+        problem(
+            "version".into(),
+            format!("version {} is not supported (this openpim reads version {})", file.version, model::VERSION),
+        );
     }
     let dup = |section: &str, names: Vec<String>, problem: &mut dyn FnMut(String, String)| {
         let mut seen: HashMap<String, usize> = HashMap::new();
@@ -283,7 +293,10 @@ pub fn check(file: &PimFile) -> Vec<Problem> {
         dup("customRoles", roles.iter().map(|r| r.display_name.clone()).collect(), &mut problem);
         for (i, r) in roles.iter().enumerate() {
             if r.allowed_resource_actions.iter().all(|a| a.trim().is_empty()) {
-                problem(format!("customRoles[{i}].allowedResourceActions"), "a custom role needs at least one action".into());
+                problem(
+                    format!("customRoles[{i}].allowedResourceActions"),
+                    "a custom role needs at least one action".into(),
+                );
             }
         }
     }
@@ -312,7 +325,10 @@ pub fn check(file: &PimFile) -> Vec<Problem> {
             let at = format!("{section}[{i}]");
             if let Some(end) = &a.end {
                 if time::OffsetDateTime::parse(end.trim(), &time::format_description::well_known::Rfc3339).is_err() {
-                    problem(format!("{at}.end"), format!("'{end}' is not an RFC 3339 date-time, e.g. 2027-03-02T09:00:00Z"));
+                    problem(
+                        format!("{at}.end"),
+                        format!("'{end}' is not an RFC 3339 date-time, e.g. 2027-03-02T09:00:00Z"),
+                    );
                 }
             }
             let scope = a.scope.trim();
@@ -354,8 +370,7 @@ pub fn locate(text: &str, path: &str) -> Option<usize> {
         };
         let at = (lo..hi).find(|&i| {
             let (indent, content) = key_view(&lines[i]);
-            indent as isize > parent
-                && content.strip_prefix(key).is_some_and(|r| r.starts_with(':'))
+            indent as isize > parent && content.strip_prefix(key).is_some_and(|r| r.starts_with(':'))
         })?;
         let (indent, _) = key_view(&lines[at]);
         found = Some(lines[at].0);

@@ -350,7 +350,8 @@ mod tests {
         assert!(e.to_string().contains("unknown field `eligibilitys`"), "{e}");
         assert_eq!(e.location().map(|l| l.line()), Some(2));
         let f: PimFile =
-            serde_norway::from_str("version: 1\neligibilities:\n  - principal: a@x\n    role: Global Reader\n").unwrap();
+            serde_norway::from_str("version: 1\neligibilities:\n  - principal: a@x\n    role: Global Reader\n")
+                .unwrap();
         assert_eq!(f.eligibilities.unwrap()[0].scope, "/");
         assert!(f.assignments.is_none(), "an absent section is not managed");
     }

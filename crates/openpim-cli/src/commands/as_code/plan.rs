@@ -295,9 +295,11 @@ impl<'a> Names<'a> {
         }
         match (self.groups.get(&k).map(Vec::as_slice), self.new_groups.get(&k)) {
             (Some([g]), _) => Ok(PrincipalRef::Group(Some(g.id), g.display_name.clone())),
-            (Some(many), _) if many.len() > 1 => {
-                Err(format!("{} groups are named '{}'; rename one (names identify groups here)", many.len(), raw.trim()))
-            }
+            (Some(many), _) if many.len() > 1 => Err(format!(
+                "{} groups are named '{}'; rename one (names identify groups here)",
+                many.len(),
+                raw.trim()
+            )),
             (_, Some(name)) => Ok(PrincipalRef::Group(None, name.clone())),
             _ => Err(format!("no group is named '{}' (users are given by UPN)", raw.trim())),
         }
@@ -334,11 +336,19 @@ fn parse_end(raw: &str) -> Result<OffsetDateTime, String> {
 type AssignmentKey = (String, String, String);
 
 /// The plan that makes `actual` what `file` says, or every problem that prevents it.
-pub fn compute(file: &PimFile, actual: &Actual, defaults: &[(String, Rule)], now: OffsetDateTime) -> Result<Plan, Vec<Problem>> {
+pub fn compute(
+    file: &PimFile,
+    actual: &Actual,
+    defaults: &[(String, Rule)],
+    now: OffsetDateTime,
+) -> Result<Plan, Vec<Problem>> {
     let mut problems = Vec::new();
     let mut problem = |at: String, message: String| problems.push(Problem { at, message });
     if file.version != VERSION {
-        problem("version".into(), format!("version {} is not supported (this openpim reads version {VERSION})", file.version));
+        problem(
+            "version".into(),
+            format!("version {} is not supported (this openpim reads version {VERSION})", file.version),
+        );
     }
     let names = Names::new(actual, file);
     let mut changes = Vec::new();
@@ -361,9 +371,10 @@ pub fn compute(file: &PimFile, actual: &Actual, defaults: &[(String, Rule)], now
             }
             let after = normalized_role(r);
             match actual.roles.iter().find(|a| key(&a.display_name) == key(&r.display_name)) {
-                Some(ActualRole { custom: None, .. }) => {
-                    problem(at, format!("'{}' is a built-in role; built-in roles cannot be defined here", r.display_name))
-                }
+                Some(ActualRole { custom: None, .. }) => problem(
+                    at,
+                    format!("'{}' is a built-in role; built-in roles cannot be defined here", r.display_name),
+                ),
                 Some(ActualRole { id, custom: Some(before), .. }) => {
                     let before = normalized_role(before);
                     if before != after {
@@ -512,7 +523,9 @@ pub fn compute(file: &PimFile, actual: &Actual, defaults: &[(String, Rule)], now
                     None => default.clone(),
                 };
                 let after = after
-                    .map_approvers(|n| names.principal(n).map(|p| p.name().to_string()).unwrap_or_else(|_| n.to_string()))
+                    .map_approvers(|n| {
+                        names.principal(n).map(|p| p.name().to_string()).unwrap_or_else(|_| n.to_string())
+                    })
                     .normalized();
                 let before = current.and_then(|c| c.get(rule_id)).cloned().unwrap_or_else(|| default.clone());
                 if before != after {
@@ -569,13 +582,7 @@ pub fn compute(file: &PimFile, actual: &Actual, defaults: &[(String, Rule)], now
             let role = names.role(&a.role).map(|(_, n)| n).unwrap_or_else(|_| a.role.clone());
             let principal = names.principal(&a.principal).map(|p| p.name().to_string()).unwrap_or_default();
             match have.get(k) {
-                None => changes.push(Change::CreateAssignment {
-                    kind,
-                    principal,
-                    role,
-                    scope: k.2.clone(),
-                    end: *end,
-                }),
+                None => changes.push(Change::CreateAssignment { kind, principal, role, scope: k.2.clone(), end: *end }),
                 Some(c) if c.end != *end => changes.push(Change::UpdateAssignment {
                     kind,
                     principal,
@@ -706,7 +713,12 @@ mod tests {
         }
     }
 
-    fn held(principal: (Uuid, &str), role_id: Uuid, end: Option<OffsetDateTime>, age: time::Duration) -> ActualAssignment {
+    fn held(
+        principal: (Uuid, &str),
+        role_id: Uuid,
+        end: Option<OffsetDateTime>,
+        age: time::Duration,
+    ) -> ActualAssignment {
         ActualAssignment {
             principal_id: principal.0,
             principal: principal.1.into(),
@@ -736,7 +748,13 @@ mod tests {
                     role_assignable: true,
                     members: vec![(ALICE, "alice@example.com".into())],
                 },
-                ActualGroup { id: OLD, display_name: "Old".into(), description: None, role_assignable: true, members: vec![] },
+                ActualGroup {
+                    id: OLD,
+                    display_name: "Old".into(),
+                    description: None,
+                    role_assignable: true,
+                    members: vec![],
+                },
             ],
             settings: HashMap::new(),
             eligibilities: vec![held((ALICE, "alice@example.com"), READER, None, day)],
@@ -745,7 +763,12 @@ mod tests {
     }
 
     fn spec(principal: &str, role: &str, end: Option<&str>) -> AssignmentSpec {
-        AssignmentSpec { principal: principal.into(), role: role.into(), scope: "/".into(), end: end.map(str::to_string) }
+        AssignmentSpec {
+            principal: principal.into(),
+            role: role.into(),
+            scope: "/".into(),
+            end: end.map(str::to_string),
+        }
     }
 
     /// The file that describes [`tenant`] exactly.
@@ -791,7 +814,11 @@ mod tests {
             allowed_resource_actions: vec!["microsoft.directory/auditLogs/allProperties/read".into()],
         }]);
         f.groups = Some(vec![
-            GroupSpec { display_name: "Ops".into(), description: Some("on call".into()), members: vec!["bob@example.com".into()] },
+            GroupSpec {
+                display_name: "Ops".into(),
+                description: Some("on call".into()),
+                members: vec!["bob@example.com".into()],
+            },
             GroupSpec { display_name: "Tier0".into(), description: None, members: vec!["alice@example.com".into()] },
         ]);
         let mut rules = Rules::default();
@@ -804,7 +831,10 @@ mod tests {
             spec("alice@example.com", "Global Reader", Some("2026-06-01T00:00:00Z")),
             spec("Tier0", "Auditor", None),
         ]);
-        f.assignments = Some(vec![spec("alice@example.com", "Global Administrator", None), spec("bob@example.com", "Global Reader", None)]);
+        f.assignments = Some(vec![
+            spec("alice@example.com", "Global Administrator", None),
+            spec("bob@example.com", "Global Reader", None),
+        ]);
         let p = plan(&f, &tenant());
         let ops: Vec<String> =
             p.changes.iter().map(|c| serde_json::to_value(c).unwrap()["op"].as_str().unwrap().to_string()).collect();
@@ -847,7 +877,11 @@ mod tests {
         let p = plan(&f, &actual);
         assert_eq!(p.changes.len(), 2, "{:?}", p.changes);
         assert!(p.changes.iter().all(Change::is_removal));
-        assert!(p.warnings.iter().any(|w| w.contains("bob@example.com") && w.contains("first 5 minutes")), "{:?}", p.warnings);
+        assert!(
+            p.warnings.iter().any(|w| w.contains("bob@example.com") && w.contains("first 5 minutes")),
+            "{:?}",
+            p.warnings
+        );
         assert!(p.warnings.iter().any(|w| w.contains("last Global Administrator")), "{:?}", p.warnings);
         // A group with members holding Global Administrator keeps the tenant safe.
         f.assignments = Some(vec![spec("Ops", "Global Administrator", None)]);

@@ -82,10 +82,16 @@ pub fn change_line(c: &Change) -> String {
                 parts.push(format!("enabled {} → {}", before.is_enabled, after.is_enabled));
             }
             if before.allowed_resource_actions != after.allowed_resource_actions {
-                let added: Vec<&String> =
-                    after.allowed_resource_actions.iter().filter(|a| !before.allowed_resource_actions.contains(a)).collect();
-                let removed: Vec<&String> =
-                    before.allowed_resource_actions.iter().filter(|a| !after.allowed_resource_actions.contains(a)).collect();
+                let added: Vec<&String> = after
+                    .allowed_resource_actions
+                    .iter()
+                    .filter(|a| !before.allowed_resource_actions.contains(a))
+                    .collect();
+                let removed: Vec<&String> = before
+                    .allowed_resource_actions
+                    .iter()
+                    .filter(|a| !after.allowed_resource_actions.contains(a))
+                    .collect();
                 parts.push(format!("actions +{added:?} -{removed:?}"));
             }
             format!("~ custom role '{}': {}", after.display_name, parts.join("; "))

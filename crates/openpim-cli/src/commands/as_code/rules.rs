@@ -279,7 +279,9 @@ pub fn to_proto(
         names
             .iter()
             .map(|n| match subject(n) {
-                Some(Subject::User(user_id)) => Ok(proto::SubjectSet::SingleUser { is_backup: false, user_id, description: None }),
+                Some(Subject::User(user_id)) => {
+                    Ok(proto::SubjectSet::SingleUser { is_backup: false, user_id, description: None })
+                }
                 Some(Subject::Group(group_id)) => {
                     Ok(proto::SubjectSet::GroupMembers { is_backup: false, group_id, description: None })
                 }
@@ -288,15 +290,19 @@ pub fn to_proto(
             .collect()
     };
     Ok(match (current, wanted) {
-        (proto::PolicyRule::Expiration(r), Rule::Expiration(w)) => proto::PolicyRule::Expiration(proto::ExpirationRule {
-            is_expiration_required: w.is_expiration_required.unwrap_or(r.is_expiration_required),
-            maximum_duration: w.maximum_duration.clone().unwrap_or_else(|| r.maximum_duration.clone()),
-            ..r.clone()
-        }),
-        (proto::PolicyRule::Enablement(r), Rule::Enablement(w)) => proto::PolicyRule::Enablement(proto::EnablementRule {
-            enabled_rules: w.enabled_rules.iter().map(|e| format!("{e:?}")).collect(),
-            ..r.clone()
-        }),
+        (proto::PolicyRule::Expiration(r), Rule::Expiration(w)) => {
+            proto::PolicyRule::Expiration(proto::ExpirationRule {
+                is_expiration_required: w.is_expiration_required.unwrap_or(r.is_expiration_required),
+                maximum_duration: w.maximum_duration.clone().unwrap_or_else(|| r.maximum_duration.clone()),
+                ..r.clone()
+            })
+        }
+        (proto::PolicyRule::Enablement(r), Rule::Enablement(w)) => {
+            proto::PolicyRule::Enablement(proto::EnablementRule {
+                enabled_rules: w.enabled_rules.iter().map(|e| format!("{e:?}")).collect(),
+                ..r.clone()
+            })
+        }
         (proto::PolicyRule::Approval(r), Rule::Approval(w)) => {
             let s = &r.setting;
             let stages = match &w.approval_stages {
@@ -342,7 +348,9 @@ pub fn to_proto(
                 notification_level: w
                     .notification_level
                     .map_or_else(|| r.notification_level.clone(), |l| format!("{l:?}")),
-                is_default_recipients_enabled: w.is_default_recipients_enabled.unwrap_or(r.is_default_recipients_enabled),
+                is_default_recipients_enabled: w
+                    .is_default_recipients_enabled
+                    .unwrap_or(r.is_default_recipients_enabled),
                 notification_recipients: w
                     .notification_recipients
                     .clone()
@@ -382,15 +390,20 @@ mod tests {
 
     #[test]
     fn overlay_and_differences_are_inverse() {
-        let base = Rule::Expiration(Expiration { maximum_duration: Some("PT8H".into()), is_expiration_required: Some(true) });
-        let partial = Rule::Expiration(Expiration { maximum_duration: Some("PT120M".into()), is_expiration_required: None });
+        let base =
+            Rule::Expiration(Expiration { maximum_duration: Some("PT8H".into()), is_expiration_required: Some(true) });
+        let partial =
+            Rule::Expiration(Expiration { maximum_duration: Some("PT120M".into()), is_expiration_required: None });
         let full = partial.overlay(&base).normalized();
         assert_eq!(
             full,
             Rule::Expiration(Expiration { maximum_duration: Some("PT2H".into()), is_expiration_required: Some(true) })
         );
         let diff = full.only_differences(&base);
-        assert_eq!(diff, Rule::Expiration(Expiration { maximum_duration: Some("PT2H".into()), is_expiration_required: None }));
+        assert_eq!(
+            diff,
+            Rule::Expiration(Expiration { maximum_duration: Some("PT2H".into()), is_expiration_required: None })
+        );
         assert!(base.only_differences(&base).is_empty());
     }
 }
