@@ -362,6 +362,22 @@ async fn validate_points_at_the_line() {
     let out = cli.run(None, &["validate", &good, "--output", "json"]).await;
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(out.json()["valid"], true);
+    // Without --auto-approve, apply asks: anything but "yes" changes nothing.
+    let admin = cli.admin().await;
+    let role = write(
+        dir.path(),
+        "role.yaml",
+        "version: 1\ncustomRoles:\n- displayName: Group Editor\n  allowedResourceActions: [microsoft.directory/groups/basic/update]\n",
+    );
+    let args = ["--server", cli.base.as_str(), "--token", admin.as_str(), "apply", role.as_str(), "--output", "table"];
+    let no = cli.exec_with_stdin(&args, "no\n").await;
+    assert_eq!(no.code, 1, "{}", no.stderr);
+    assert!(no.stderr.contains("error: Cancelled: apply cancelled; nothing was changed"), "{}", no.stderr);
+    assert_eq!(cli.ok(&admin, &["roles", "list", "--custom"]).await, json!([]));
+    let yes = cli.exec_with_stdin(&args, "yes\n").await;
+    assert_eq!(yes.code, 0, "{}", yes.stderr);
+    assert!(yes.stdout.contains("applied: + custom role 'Group Editor'"), "{}", yes.stdout);
+    assert_eq!(rows(&cli.ok(&admin, &["roles", "list", "--custom"]).await).len(), 1);
     // The schema is the one published in docs/.
     let schema = cli.run(None, &["validate", "--schema"]).await;
     let published =
