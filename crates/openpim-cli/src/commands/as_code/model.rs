@@ -18,7 +18,7 @@ pub const ROOT_SCOPE: &str = "/";
 /// A tenant's privileged access as code.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-#[schemars(title = "OpenPIM policy as code", extend("$id" = "https://openpim.dev/schemas/pim.schema.json"))]
+#[schemars(title = "OpenPIM policy as code")]
 pub struct PimFile {
     /// Format version: 1.
     pub version: u32,

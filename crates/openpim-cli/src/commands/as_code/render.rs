@@ -9,8 +9,8 @@ use uuid::Uuid;
 
 const HEADER: &str = "\
 # OpenPIM policy as code (docs/POLICY_AS_CODE.md). Check it with `openpim validate`,
-# preview changes with `openpim plan`, apply them with `openpim apply`.
-# yaml-language-server: $schema=https://openpim.dev/schemas/pim.schema.json
+# preview changes with `openpim plan`, apply them with `openpim apply`. Editors validate it
+# against docs/pim.schema.json with a `# yaml-language-server: $schema=PATH` line.
 ";
 
 /// The file as YAML: serde's output (sorted by [`super::export::to_file`]), then a comment after
