@@ -30,6 +30,8 @@ env -u OPENPIM_TEST_POSTGRES_URL cargo test --workspace --locked
 if [ -n "${OPENPIM_TEST_POSTGRES_URL:-}" ]; then
     echo "== HTTP suite again on the PostgreSQL store ($OPENPIM_TEST_POSTGRES_URL)"
     cargo test --locked -p openpim-server -- --include-ignored
+    echo "== policy as code (openpim export/plan/apply) on the PostgreSQL store"
+    cargo test --locked -p openpim-cli --test as_code
 fi
 
 if [ -n "${OPENPIM_TEST_POSTGRES_URL:-}" ]; then

@@ -150,6 +150,11 @@ impl Client {
         Ok(self.send(Method::PATCH, path, Some(body)).await?.1)
     }
 
+    /// DELETE (Graph answers 204).
+    pub async fn delete(&self, path: &str) -> CliResult<()> {
+        self.send(Method::DELETE, path, None).await.map(drop)
+    }
+
     /// GET into the answer's proto type.
     pub async fn get_as<T: DeserializeOwned>(&self, path: &str) -> CliResult<T> {
         typed(path, self.get(path).await?)

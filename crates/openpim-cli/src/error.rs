@@ -18,6 +18,9 @@ pub enum Kind {
     Usage,
     /// A local problem outside the HTTP exchange (profile file, output file).
     Local,
+    /// Not an error: `openpim plan` found changes to make (exit 2, as `terraform plan
+    /// -detailed-exitcode`), so CI can tell drift from failure.
+    ChangesPending,
 }
 
 impl Kind {
@@ -30,6 +33,7 @@ impl Kind {
             Kind::Usage => 2,
             // Usage-like: the command could not be carried out as asked.
             Kind::Local => 1,
+            Kind::ChangesPending => 2,
         }
     }
 

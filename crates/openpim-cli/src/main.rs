@@ -132,6 +132,14 @@ enum ClientCommand {
     /// Access checks (now or at a past instant) and the access history: who held which role when.
     #[command(subcommand)]
     Access(commands::access::AccessCommand),
+    /// Policy as code: write the tenant's roles, groups, settings and assignments as YAML.
+    Export(commands::as_code::ExportArgs),
+    /// Policy as code: what applying a file would change (exit 0 none, 2 changes, 1 invalid file).
+    Plan(commands::as_code::PlanArgs),
+    /// Policy as code: make the tenant match a file, through the API, stopping at a refusal.
+    Apply(commands::as_code::ApplyArgs),
+    /// Policy as code: check a file offline, or print its JSON Schema.
+    Validate(commands::as_code::ValidateArgs),
 }
 
 #[derive(Subcommand)]
@@ -731,6 +739,10 @@ async fn client(mut conn: ConnArgs, command: ClientCommand) -> Result<(), CliErr
         ClientCommand::Alerts(c) => commands::alerts::run(&connect()?, c).await,
         ClientCommand::Azure(c) => commands::azure::run(&connect()?, c).await,
         ClientCommand::Access(c) => commands::access::run(&connect()?, c).await,
+        ClientCommand::Export(a) => commands::as_code::export(&connect()?, a).await,
+        ClientCommand::Plan(a) => commands::as_code::plan(&connect()?, a).await,
+        ClientCommand::Apply(a) => commands::as_code::apply(&connect()?, a).await,
+        ClientCommand::Validate(a) => commands::as_code::validate(&connect()?, a),
     }
 }
 
@@ -738,6 +750,8 @@ async fn client(mut conn: ConnArgs, command: ClientCommand) -> Result<(), CliErr
 fn exit(result: Result<(), CliError>) -> std::process::ExitCode {
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
+        // `openpim plan` with changes: its output already said so.
+        Err(e) if e.kind == error::Kind::ChangesPending => e.exit_code(),
         Err(e) => {
             eprintln!("error: {e}");
             e.exit_code()

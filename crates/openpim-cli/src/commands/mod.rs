@@ -5,6 +5,7 @@ pub mod access;
 pub mod activation;
 pub mod alerts;
 pub mod approvals;
+pub mod as_code;
 pub mod assignments;
 pub mod audit;
 pub mod azure;

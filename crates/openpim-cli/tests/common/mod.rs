@@ -68,6 +68,8 @@ pub struct Cli {
     /// OPENPIM_CONFIG_DIR of every run: where `login` keeps profiles.
     pub config: TempDir,
     pub http: reqwest::Client,
+    /// The PostgreSQL test database (base URL, schema, URL) when the server runs on one.
+    postgres: Option<(String, String, String)>,
 }
 
 impl Cli {
@@ -75,8 +77,38 @@ impl Cli {
         Self::start_with(Vec::new()).await
     }
 
+    /// A server on PostgreSQL (a fresh schema of its own, dropped by [`Cli::stop`]) when
+    /// `OPENPIM_TEST_POSTGRES_URL` is set, else on SQLite: for tests that run on both stores.
+    pub async fn start_on_test_database() -> Self {
+        let postgres = match std::env::var("OPENPIM_TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty()) {
+            None => None,
+            Some(base) => {
+                let (schema, url) =
+                    openpim_store::testing::create_postgres_schema(&base).await.expect("a fresh PostgreSQL schema");
+                Some((base, schema, url))
+            }
+        };
+        Self::start_full(Vec::new(), postgres).await
+    }
+
+    /// Which store the server runs on, for test output.
+    pub fn store(&self) -> &'static str {
+        if self.postgres.is_some() {
+            "PostgreSQL"
+        } else {
+            "SQLite"
+        }
+    }
+
     /// A server that also trusts the external issuers `oidc_issuers`.
     pub async fn start_with(oidc_issuers: Vec<openpim_server::auth::external::IssuerConfig>) -> Self {
+        Self::start_full(oidc_issuers, None).await
+    }
+
+    async fn start_full(
+        oidc_issuers: Vec<openpim_server::auth::external::IssuerConfig>,
+        postgres: Option<(String, String, String)>,
+    ) -> Self {
         let data = tempfile::tempdir().expect("data dir");
         let config = tempfile::tempdir().expect("config dir");
         let now = OffsetDateTime::now_utc();
@@ -85,7 +117,7 @@ impl Cli {
             ServerConfig {
                 listen: "127.0.0.1:0".parse().unwrap(),
                 data_dir: data.path().to_path_buf(),
-                database_url: None,
+                database_url: postgres.as_ref().map(|(_, _, url)| url.clone()),
                 bootstrap_admin: ADMIN.into(),
                 public_url: None,
                 approval_timeout: openpim_server::DEFAULT_APPROVAL_TIMEOUT,
@@ -100,11 +132,14 @@ impl Cli {
         .await
         .expect("server starts");
         let base = format!("http://{}", server.addr);
-        Cli { server, base, clock, data, config, http: reqwest::Client::new() }
+        Cli { server, base, clock, data, config, http: reqwest::Client::new(), postgres }
     }
 
     pub async fn stop(self) {
         self.server.stop().await.expect("server stops cleanly");
+        if let Some((base, schema, _)) = self.postgres {
+            openpim_store::testing::drop_postgres_schema(&base, &schema).await.expect("test schema dropped");
+        }
     }
 
     pub fn data_dir(&self) -> &Path {
@@ -144,6 +179,9 @@ impl Cli {
     pub async fn mint(&self, upn: &str, mfa: bool) -> String {
         let data = self.data.path().to_str().expect("utf-8 temp path");
         let mut args = vec!["token", "--data", data, "--user", upn];
+        if let Some((_, _, url)) = &self.postgres {
+            args.extend(["--database", url.as_str()]);
+        }
         if mfa {
             args.push("--mfa");
         }

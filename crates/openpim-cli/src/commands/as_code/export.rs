@@ -1,0 +1,219 @@
+//! Reading the tenant through the public API ([`load`]) and writing it as the file ([`to_file`]):
+//! sorted, names rather than ids, rules only where they differ from the default (unless `--all`).
+
+use super::model::{AssignmentSpec, CustomRole, GroupSpec, PimFile, RoleSettings, Rules, VERSION};
+use super::plan::{Actual, ActualAssignment, ActualGroup, ActualRole};
+use super::rules;
+use crate::client::enc;
+use crate::commands::RM;
+use crate::context::Ctx;
+use crate::error::CliResult;
+use openpim_proto::directory::{Group, User};
+use openpim_proto::policies::UnifiedRoleManagementPolicyAssignment;
+use openpim_proto::schedules::UnifiedRoleSchedule;
+use serde_json::Value;
+use std::collections::{BTreeMap, HashMap};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// The parts of the file, as `--only` names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum)]
+pub enum Section {
+    CustomRoles,
+    Groups,
+    Settings,
+    Eligibilities,
+    Assignments,
+}
+
+impl Section {
+    pub const ALL: [Section; 5] =
+        [Section::CustomRoles, Section::Groups, Section::Settings, Section::Eligibilities, Section::Assignments];
+
+    /// The sections a file manages (those present in it).
+    pub fn of(file: &PimFile) -> Vec<Section> {
+        let mut out = Vec::new();
+        if file.custom_roles.is_some() {
+            out.push(Section::CustomRoles);
+        }
+        if file.groups.is_some() {
+            out.push(Section::Groups);
+        }
+        if file.role_settings.is_some() {
+            out.push(Section::Settings);
+        }
+        if file.eligibilities.is_some() {
+            out.push(Section::Eligibilities);
+        }
+        if file.assignments.is_some() {
+            out.push(Section::Assignments);
+        }
+        out
+    }
+}
+
+/// The end of a schedule: its `endDateTime`, or start + duration.
+fn schedule_end(s: &UnifiedRoleSchedule) -> Option<OffsetDateTime> {
+    let info = &s.schedule_info;
+    if let Some(end) = info.expiration.end_date_time {
+        return Some(end);
+    }
+    let secs = crate::duration::parse(info.expiration.duration.as_deref()?).ok()?;
+    Some(info.start_date_time? + time::Duration::seconds(i64::try_from(secs).ok()?))
+}
+
+/// Reads what the file's `sections` need (roles, users and groups always: names come from them).
+pub async fn load(ctx: &Ctx, sections: &[Section]) -> CliResult<Actual> {
+    let mut actual = Actual::default();
+    for r in ctx.roles().await? {
+        let custom = (!r.is_built_in).then(|| CustomRole {
+            display_name: r.display_name.clone(),
+            description: r.description.clone().filter(|d| !d.is_empty()),
+            is_enabled: r.is_enabled,
+            allowed_resource_actions: {
+                let mut a: Vec<String> =
+                    r.role_permissions.iter().flat_map(|p| p.allowed_resource_actions.iter().cloned()).collect();
+                a.sort();
+                a.dedup();
+                a
+            },
+        });
+        actual.roles.push(ActualRole { id: r.id, template_id: r.template_id, display_name: r.display_name, custom });
+    }
+    let users: Vec<User> = ctx.client.get_all_as("/v1.0/users").await?;
+    actual.users = users.into_iter().map(|u| (u.id, u.user_principal_name)).collect();
+    let groups: Vec<Group> = ctx.client.get_all_as("/v1.0/groups").await?;
+    let upns: HashMap<Uuid, String> = actual.users.iter().cloned().collect();
+    for g in groups {
+        let mut members = Vec::new();
+        if g.is_assignable_to_role && sections.contains(&Section::Groups) {
+            let rows: Vec<Value> = ctx.client.get_all(&format!("/v1.0/groups/{}/members", g.id)).await?;
+            for m in rows {
+                let Some(id) = m["id"].as_str().and_then(|i| Uuid::parse_str(i).ok()) else { continue };
+                let name = upns.get(&id).cloned().or_else(|| m["displayName"].as_str().map(str::to_string));
+                members.push((id, name.unwrap_or_else(|| id.to_string())));
+            }
+            members.sort_by_key(|(_, n)| n.to_lowercase());
+        }
+        actual.groups.push(ActualGroup {
+            id: g.id,
+            display_name: g.display_name,
+            description: g.description.filter(|d| !d.is_empty()),
+            role_assignable: g.is_assignable_to_role,
+            members,
+        });
+    }
+    if sections.contains(&Section::Settings) {
+        let filter = "scopeId eq '/' and scopeType eq 'DirectoryRole'";
+        let path = format!(
+            "/v1.0/policies/roleManagementPolicyAssignments?$filter={}&$expand={}",
+            enc(filter),
+            enc("policy($expand=rules)")
+        );
+        let rows: Vec<UnifiedRoleManagementPolicyAssignment> = ctx.client.get_all_as(&path).await?;
+        for row in rows {
+            let rules: BTreeMap<String, super::model::Rule> = row
+                .policy
+                .and_then(|p| p.rules)
+                .unwrap_or_default()
+                .iter()
+                .map(|r| (r.id().to_string(), rules::from_proto(r, &|id| actual.principal_name(id)).normalized()))
+                .collect();
+            actual.settings.insert(row.role_definition_id, rules);
+        }
+    }
+    for (section, suffix) in
+        [(Section::Eligibilities, "roleEligibilitySchedules"), (Section::Assignments, "roleAssignmentSchedules")]
+    {
+        if !sections.contains(&section) {
+            continue;
+        }
+        let schedules: Vec<UnifiedRoleSchedule> = ctx.client.get_all_as(&format!("{RM}/{suffix}")).await?;
+        let mut out = Vec::new();
+        for s in schedules {
+            // Activations come and go; only what an administrator assigned is managed. Inherited
+            // rows (through a group) are the group's assignment, listed once under the group.
+            let assigned = s.assignment_type.as_deref().is_none_or(|t| t.eq_ignore_ascii_case("Assigned"));
+            let direct = s.member_type.eq_ignore_ascii_case("Direct");
+            let live = !s.status.eq_ignore_ascii_case("Expired") && schedule_end(&s).is_none_or(|e| e > ctx.now);
+            if !(assigned && direct && live) {
+                continue;
+            }
+            out.push(ActualAssignment {
+                principal: actual.principal_name(s.principal_id),
+                principal_id: s.principal_id,
+                role_id: s.role_definition_id,
+                end: schedule_end(&s),
+                created: s.created_date_time,
+                scope: s.directory_scope_id,
+            });
+        }
+        match section {
+            Section::Eligibilities => actual.eligibilities = out,
+            _ => actual.assignments = out,
+        }
+    }
+    Ok(actual)
+}
+
+/// The file that describes `actual`: the `sections` asked for, rules that differ from
+/// `defaults` (every rule with `all`).
+pub fn to_file(actual: &Actual, sections: &[Section], defaults: &[(String, super::model::Rule)], all: bool) -> PimFile {
+    let mut file = PimFile { version: VERSION, ..PimFile::default() };
+    if sections.contains(&Section::CustomRoles) {
+        let mut roles: Vec<CustomRole> = actual.roles.iter().filter_map(|r| r.custom.clone()).collect();
+        roles.sort_by_key(|r| r.display_name.to_lowercase());
+        file.custom_roles = Some(roles);
+    }
+    if sections.contains(&Section::Groups) {
+        let mut groups: Vec<GroupSpec> = actual
+            .groups
+            .iter()
+            .filter(|g| g.role_assignable)
+            .map(|g| GroupSpec {
+                display_name: g.display_name.clone(),
+                description: g.description.clone(),
+                members: g.members.iter().map(|(_, n)| n.clone()).collect(),
+            })
+            .collect();
+        groups.sort_by_key(|g| g.display_name.to_lowercase());
+        file.groups = Some(groups);
+    }
+    if sections.contains(&Section::Settings) {
+        let mut settings = Vec::new();
+        for role in &actual.roles {
+            let Some(current) = actual.settings.get(&role.id) else { continue };
+            let mut rules = Rules::default();
+            for (id, default) in defaults {
+                let Some(rule) = current.get(id) else { continue };
+                let shown = if all { rule.clone() } else { rule.only_differences(default) };
+                if all || (rule != default && !shown.is_empty()) {
+                    rules.set(id, shown);
+                }
+            }
+            if !rules.get().is_empty() {
+                settings.push(RoleSettings { role: role.display_name.clone(), rules });
+            }
+        }
+        settings.sort_by_key(|s| s.role.to_lowercase());
+        file.role_settings = Some(settings);
+    }
+    let spec = |a: &ActualAssignment| AssignmentSpec {
+        principal: a.principal.clone(),
+        role: actual.role(a.role_id).map_or_else(|| a.role_id.to_string(), |r| r.display_name.clone()),
+        scope: a.scope.clone(),
+        end: a.end.map(super::plan::rfc3339),
+    };
+    let sorted = |list: &[ActualAssignment]| {
+        let mut out: Vec<AssignmentSpec> = list.iter().map(spec).collect();
+        out.sort_by_key(|a| (a.role.to_lowercase(), a.principal.to_lowercase(), a.scope.clone()));
+        out
+    };
+    if sections.contains(&Section::Eligibilities) {
+        file.eligibilities = Some(sorted(&actual.eligibilities));
+    }
+    if sections.contains(&Section::Assignments) {
+        file.assignments = Some(sorted(&actual.assignments));
+    }
+    file
+}
