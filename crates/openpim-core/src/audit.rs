@@ -2,6 +2,7 @@
 //! Rendered by the server in Graph's `directoryAudit` shape and, for spreadsheets, as the one
 //! CSV format of [`csv`]. The keys of `additionalDetails` are the vocabulary of [`detail`].
 
+pub mod chain;
 pub mod csv;
 pub mod detail;
 
