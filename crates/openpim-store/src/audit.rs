@@ -204,17 +204,17 @@ async fn read_checkpoints(
     .fetch_all(conn)
     .await
     .map_err(StoreError::Db)?;
-    rows.iter()
-        .map(|row| {
-            Ok(Checkpoint {
-                seq: row.int("seq")?,
-                chain_hash: row.text("chain_hash")?,
-                created_at: row.int("created_at")?,
-                key_id: row.text("key_id")?,
-                signature: row.text("signature")?,
-            })
-        })
-        .collect()
+    rows.iter().map(decode_checkpoint).collect()
+}
+
+fn decode_checkpoint(row: &AnyRow) -> StoreResult<Checkpoint> {
+    Ok(Checkpoint {
+        seq: row.int("seq")?,
+        chain_hash: row.text("chain_hash")?,
+        created_at: row.int("created_at")?,
+        key_id: row.text("key_id")?,
+        signature: row.text("signature")?,
+    })
 }
 
 /// Reads the chain of the SQLite database `db` without writing to it (no migration, read-only
@@ -466,6 +466,22 @@ impl Store {
     pub async fn audit_checkpoints(&self, top: i64, offset: i64) -> StoreResult<Vec<Checkpoint>> {
         let mut conn = self.pool().acquire().await.map_err(StoreError::Db)?;
         read_checkpoints(&mut conn, 1, i64::MAX, top, offset).await
+    }
+
+    /// Checkpoints as an OData collection (oldest first unless `$orderby` says otherwise).
+    pub async fn list_audit_checkpoints(&self, req: &ListRequest<'_>) -> StoreResult<Page<Checkpoint>> {
+        list(self.pool(), "audit_checkpoints", &schema::AUDIT_CHECKPOINT, None, req, decode_checkpoint).await
+    }
+
+    /// The newest checkpoint.
+    pub async fn latest_audit_checkpoint(&self) -> StoreResult<Option<Checkpoint>> {
+        let row = sqlx::query(
+            "SELECT seq, chain_hash, created_at, key_id, signature FROM audit_checkpoints ORDER BY seq DESC LIMIT 1",
+        )
+        .fetch_optional(self.pool())
+        .await
+        .map_err(StoreError::Db)?;
+        row.as_ref().map(decode_checkpoint).transpose()
     }
 
     /// Stores a signed checkpoint; one already stored at that seq (another node signed it
