@@ -18,6 +18,9 @@ pub enum Kind {
     Usage,
     /// A local problem outside the HTTP exchange (profile file, output file).
     Local,
+    /// `openpim audit verify` found the audit chain broken (edited, deleted, reordered records or
+    /// a bad checkpoint signature).
+    Tampered,
 }
 
 impl Kind {
@@ -30,6 +33,7 @@ impl Kind {
             Kind::Usage => 2,
             // Usage-like: the command could not be carried out as asked.
             Kind::Local => 1,
+            Kind::Tampered => 7,
         }
     }
 

@@ -167,6 +167,11 @@ pub fn verify_checkpoint(cp: &Checkpoint, keys: &JwkSet) -> Result<(), String> {
     Ok(())
 }
 
+/// Reads trusted keys from a file: a JWKS (`{"keys": [...]}`), or an earlier bundle (its keys).
+pub fn parse_keys(bytes: &[u8]) -> Result<JwkSet, String> {
+    serde_json::from_slice::<JwkSet>(bytes).map_err(|e| format!("not a JWK set or an audit bundle: {e}"))
+}
+
 /// Reads the bundle of a data directory without a server: the SQLite database opened
 /// read-only (a running server is not disturbed) and the issuer's public key.
 pub async fn bundle_from_data_dir(dir: &std::path::Path) -> anyhow::Result<Bundle> {
