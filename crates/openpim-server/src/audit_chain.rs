@@ -169,6 +169,9 @@ pub fn verify_checkpoint(cp: &Checkpoint, keys: &JwkSet) -> Result<(), String> {
 
 /// Reads trusted keys from a file: a JWKS (`{"keys": [...]}`), or an earlier bundle (its keys).
 pub fn parse_keys(bytes: &[u8]) -> Result<JwkSet, String> {
+    if let Ok(bundle) = serde_json::from_slice::<Bundle>(bytes) {
+        return Ok(bundle.keys);
+    }
     serde_json::from_slice::<JwkSet>(bytes).map_err(|e| format!("not a JWK set or an audit bundle: {e}"))
 }
 

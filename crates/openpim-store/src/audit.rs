@@ -225,7 +225,8 @@ pub async fn read_sqlite_chain_readonly(db: &std::path::Path) -> StoreResult<Cha
     if !db.exists() {
         return Err(StoreError::Config(format!("no database at {}", db.display())));
     }
-    let mut conn = AnyConnection::connect(&format!("sqlite://{}?mode=ro", db.display())).await.map_err(StoreError::Db)?;
+    let mut conn =
+        AnyConnection::connect(&format!("sqlite://{}?mode=ro", db.display())).await.map_err(StoreError::Db)?;
     sqlx::query("PRAGMA busy_timeout = 10000").execute(&mut conn).await.map_err(StoreError::Db)?;
     let mut tx = conn.begin().await.map_err(StoreError::Db)?;
     let excerpt = read_excerpt(&mut tx, 1, None).await;

@@ -38,8 +38,13 @@ struct Backend {
 async fn backends() -> Vec<Backend> {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}?mode=rwc", dir.path().join("openpim.db").display());
-    let mut out =
-        vec![Backend { name: "sqlite", store: Store::open_sqlite_dir(dir.path()).await.unwrap(), url, schema: None, _dir: dir }];
+    let mut out = vec![Backend {
+        name: "sqlite",
+        store: Store::open_sqlite_dir(dir.path()).await.unwrap(),
+        url,
+        schema: None,
+        _dir: dir,
+    }];
     if let Some(base) = std::env::var("OPENPIM_TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty()) {
         let (name, url) = openpim_store::testing::create_postgres_schema(&base).await.unwrap();
         out.push(Backend {
@@ -108,9 +113,7 @@ async fn records_written_through_the_write_path_form_one_chain() {
         let written = b.write(3).await;
         // Concurrent writers (refusals, writes in one group commit) still get one total order.
         let concurrent: Vec<AuditRecord> = (10..30).map(record).collect();
-        futures_util::future::try_join_all(concurrent.iter().map(|r| b.store.record_audit(r, |_| {})))
-            .await
-            .unwrap();
+        futures_util::future::try_join_all(concurrent.iter().map(|r| b.store.record_audit(r, |_| {}))).await.unwrap();
         let v = b.verify().await.unwrap_or_else(|e| panic!("{}: {e}", b.name));
         assert_eq!(v.records, 23, "{}", b.name);
         assert_eq!(v.first_seq, Some(1));
@@ -241,7 +244,8 @@ async fn checkpoints_round_trip_and_a_tampered_signature_fails() {
 async fn records_from_before_the_chain_are_chained_once_on_upgrade() {
     for b in backends().await {
         // What a database migrated from before the chain holds: rows without chain fields.
-        for (i, id) in ["00000000-0000-0000-0000-000000000002", "00000000-0000-0000-0000-000000000001"].iter().enumerate()
+        for (i, id) in
+            ["00000000-0000-0000-0000-000000000002", "00000000-0000-0000-0000-000000000001"].iter().enumerate()
         {
             b.sql(&[&format!(
                 "INSERT INTO audit_log (id, activity_at, category, activity_display_name, operation_type, result, \

@@ -50,7 +50,8 @@ pub enum AuditCommand {
         #[arg(long, value_name = "FILE")]
         bundle: Option<PathBuf>,
         /// Check checkpoint signatures with these keys (a JWK set, or an earlier bundle) instead
-        /// of the keys the bundle or server supplies: an auditor's own copy.
+        /// of the keys the bundle or server supplies: an auditor's own copy. An earlier bundle's
+        /// checkpoints are checked too: the chain must still have the hashes they signed.
         #[arg(long, value_name = "FILE")]
         keys: Option<PathBuf>,
     },
@@ -201,22 +202,32 @@ async fn verify(ctx: &Ctx, data: Option<PathBuf>, bundle: Option<PathBuf>, keys:
         ),
         (None, None) => (ctx.client.base().to_string(), fetch_bundle(ctx, None, None).await?),
     };
-    let trusted = match &keys {
-        Some(file) => Some(
-            audit_chain::parse_keys(&read_file(file)?)
-                .map_err(|e| CliError::local("KeysUnreadable", format!("{}: {e}", file.display())))?,
-        ),
-        None => None,
+    let (trusted, anchors) = match &keys {
+        Some(file) => {
+            let bytes = read_file(file)?;
+            // An earlier bundle also brings its checkpoints: signed anchors the chain must
+            // still match, which catches a rewrite by someone holding the key.
+            let anchors = serde_json::from_slice::<Bundle>(&bytes).map(|b| b.checkpoints).unwrap_or_default();
+            let keys = audit_chain::parse_keys(&bytes)
+                .map_err(|e| CliError::local("KeysUnreadable", format!("{}: {e}", file.display())))?;
+            (Some(keys), anchors)
+        }
+        None => (None, Vec::new()),
     };
+    let mut bundle = bundle;
+    // Anchors apply from where the bundle starts; past its last record only when it runs to the
+    // head (a whole chain), where one beyond the end means the newest records were deleted.
+    let last = bundle.records.iter().filter_map(|r| r.chain_seq).max().unwrap_or(0);
+    let whole = bundle.from_seq <= 1 && last >= bundle.head_seq;
+    let anchors: Vec<_> =
+        anchors.into_iter().filter(|c| c.seq >= bundle.from_seq && (c.seq <= last || whole)).collect();
+    bundle.checkpoints.extend(anchors);
     let outcome = audit_chain::verify_bundle(&bundle, trusted.as_ref())
         .map_err(|e| CliError::local("BundleUnsupported", format!("{source}: {e}")))?;
     match outcome {
         Ok(v) => {
             let head = v.head.as_ref().map_or("empty".to_string(), |(seq, hash)| format!("seq {seq} hash {hash}"));
-            let summary = format!(
-                "verified {} records, {} checkpoints, chain head {head}",
-                v.records, v.checkpoints
-            );
+            let summary = format!("verified {} records, {} checkpoints, chain head {head}", v.records, v.checkpoints);
             let mut notes = Vec::new();
             if let Some(through) = bundle.legacy_through.filter(|_| bundle.from_seq <= 1) {
                 notes.push(format!(
@@ -225,10 +236,7 @@ async fn verify(ctx: &Ctx, data: Option<PathBuf>, bundle: Option<PathBuf>, keys:
                 ));
             }
             if bundle.from_seq > 1 {
-                notes.push(format!(
-                    "excerpt from seq {}: its link to earlier records is not checked",
-                    bundle.from_seq
-                ));
+                notes.push(format!("excerpt from seq {}: its link to earlier records is not checked", bundle.from_seq));
             }
             match (v.head.as_ref().map(|h| h.0), v.last_checkpoint) {
                 (Some(head), Some(cp)) if cp < head => {

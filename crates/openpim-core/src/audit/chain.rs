@@ -375,10 +375,7 @@ mod tests {
         let records = chain(5);
         let mut edited = records.clone();
         edited[2].result = "failure".into();
-        assert_eq!(
-            verify(&edited, &[], Start::Genesis, sig),
-            Err(ChainBreak::Edited { seq: 3, id: "id-3".into() })
-        );
+        assert_eq!(verify(&edited, &[], Start::Genesis, sig), Err(ChainBreak::Edited { seq: 3, id: "id-3".into() }));
 
         let mut deleted = records.clone();
         deleted.remove(1);

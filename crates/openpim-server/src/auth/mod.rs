@@ -240,8 +240,8 @@ impl LocalIssuer {
     pub fn public_jwk(&self) -> jsonwebtoken::jwk::Jwk {
         use base64::Engine;
         use jsonwebtoken::jwk::{
-            AlgorithmParameters, CommonParameters, EllipticCurve, EllipticCurveKeyParameters, EllipticCurveKeyType, Jwk,
-            KeyAlgorithm, PublicKeyUse,
+            AlgorithmParameters, CommonParameters, EllipticCurve, EllipticCurveKeyParameters, EllipticCurveKeyType,
+            Jwk, KeyAlgorithm, PublicKeyUse,
         };
         let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
         // ring's public key is the uncompressed point: 0x04, then 32 bytes of x and 32 of y.

@@ -65,7 +65,11 @@ async fn every_audit_record_carries_its_chain_place_read_only() {
     let id = all[0]["id"].as_str().unwrap();
     let r = ts
         .client
-        .send(ts.client.request(Method::PATCH, &format!("{AUDITS}/{id}"), Some(&admin)).json(&json!({"openpim_chainSeq": 99})))
+        .send(
+            ts.client
+                .request(Method::PATCH, &format!("{AUDITS}/{id}"), Some(&admin))
+                .json(&json!({"openpim_chainSeq": 99})),
+        )
         .await;
     assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
     let (_, again) = ts.client.get(&format!("{AUDITS}/{id}"), &admin).await;
@@ -112,10 +116,7 @@ async fn signed_checkpoints_and_the_export_bundle_verify() {
     let other = tempfile::tempdir().unwrap();
     let stranger = openpim_server::auth::LocalIssuer::load_or_create(other.path()).unwrap();
     let wrong = jsonwebtoken::jwk::JwkSet { keys: vec![stranger.public_jwk()] };
-    assert!(matches!(
-        audit_chain::verify_bundle(&bundle, Some(&wrong)).unwrap(),
-        Err(ChainBreak::BadSignature { .. })
-    ));
+    assert!(matches!(audit_chain::verify_bundle(&bundle, Some(&wrong)).unwrap(), Err(ChainBreak::BadSignature { .. })));
 
     // An excerpt verifies from where it starts.
     let excerpt = export(&ts, &format!("?fromSeq=2&toSeq={}", cp.seq)).await;
