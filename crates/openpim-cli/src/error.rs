@@ -21,6 +21,9 @@ pub enum Kind {
     /// Not an error: `openpim plan` found changes to make (exit 2, as `terraform plan
     /// -detailed-exitcode`), so CI can tell drift from failure.
     ChangesPending,
+    /// `openpim audit verify` found the audit chain broken (edited, deleted, reordered records or
+    /// a bad checkpoint signature).
+    Tampered,
 }
 
 impl Kind {
@@ -34,6 +37,7 @@ impl Kind {
             // Usage-like: the command could not be carried out as asked.
             Kind::Local => 1,
             Kind::ChangesPending => 2,
+            Kind::Tampered => 7,
         }
     }
 

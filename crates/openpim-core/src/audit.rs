@@ -3,6 +3,7 @@
 //! CSV format of [`csv`]. The keys of `additionalDetails` are the vocabulary of [`detail`].
 
 pub mod activity;
+pub mod chain;
 pub mod csv;
 pub mod detail;
 

@@ -21,6 +21,13 @@ pub struct DirectoryAudit {
     pub initiated_by: AuditActivityInitiator,
     pub target_resources: Vec<TargetResource>,
     pub additional_details: Vec<KeyValue>,
+    /// OpenPIM extension: the record's place in the tamper-evident audit chain (null for a row
+    /// that has none). Read-only, like the whole record.
+    #[serde(rename = "openpim_chainSeq", default)]
+    pub chain_seq: Option<i64>,
+    /// OpenPIM extension: the record's chain hash (lowercase hex SHA-256).
+    #[serde(rename = "openpim_chainHash", default)]
+    pub chain_hash: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -2,6 +2,7 @@
 
 pub mod alerts;
 pub mod arm;
+pub mod audit_chain;
 mod audit_detail;
 pub mod auth;
 pub mod azure;
@@ -267,6 +268,13 @@ pub async fn start_with_clock(config: ServerConfig, clock: Box<dyn Clock>) -> an
             notify::run,
         ));
     }
+    loops.push(supervise::spawn(
+        state.clone(),
+        supervise::AUDIT_CHECKPOINTS,
+        audit_chain::INTERVAL * 8,
+        stop_rx.clone(),
+        audit_chain::run,
+    ));
     if state.store.backend() == openpim_store::Backend::Postgres {
         // Only several nodes sharing PostgreSQL have other nodes' writes to follow.
         loops.push(supervise::spawn(state.clone(), supervise::FOLLOWER, follower::POLL * 60, stop_rx, follower::run));

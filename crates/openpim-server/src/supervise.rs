@@ -21,6 +21,7 @@ use tokio::task::JoinHandle;
 pub const TIDY: &str = "tidyUp";
 pub const NOTIFICATIONS: &str = "notifications";
 pub const FOLLOWER: &str = "changeFeedFollower";
+pub const AUDIT_CHECKPOINTS: &str = "auditCheckpoints";
 
 /// The first restart delay after a panic; doubles per consecutive panic up to [`MAX_BACKOFF`].
 pub const FIRST_BACKOFF: Duration = Duration::from_millis(100);

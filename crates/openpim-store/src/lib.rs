@@ -122,6 +122,7 @@ impl Store {
         let store =
             Self { pool, backend, gate: write::WriteGate::new(backend == Backend::Sqlite), url: url.to_string() };
         store.migrate().await?;
+        store.chain_legacy_audit().await?;
         Ok(store)
     }
 

@@ -123,6 +123,21 @@ pub static DIRECTORY_AUDIT: EntitySchema = EntitySchema {
         p("initiatedBy/user/id", "initiated_by_user_id", PropType::Guid),
         ci("initiatedBy/user/userPrincipalName", "initiated_by_upn"),
         ci("initiatedBy/user/displayName", "initiated_by_display_name"),
+        // OpenPIM extensions: the record's place in the audit chain.
+        p("openpim_chainSeq", "chain_seq", PropType::Int),
+        p("openpim_chainHash", "chain_hash", PropType::String),
+    ],
+};
+
+/// The audit chain's signed checkpoints (an OpenPIM extension).
+pub static AUDIT_CHECKPOINT: EntitySchema = EntitySchema {
+    type_name: "openpim.auditChainCheckpoint",
+    key_column: "seq",
+    properties: &[
+        p("seq", "seq", PropType::Int),
+        p("chainHash", "chain_hash", PropType::String),
+        p("createdDateTime", "created_at", PropType::DateTime),
+        p("keyId", "key_id", PropType::String),
     ],
 };
 

@@ -320,16 +320,9 @@ impl<'s> WriteTx<'s> {
 
     async fn commit_durably(mut self, record: &AuditRecord, apply: impl FnOnce(Vec<IndexUpdate>)) -> StoreResult<()> {
         let at = micros(record.at);
-        if self.backend == crate::Backend::Postgres && !self.feed.is_empty() {
-            // Held until COMMIT: writers on every node append to the feed (and check invariants)
-            // one at a time, so sequence numbers become visible in the order they were allocated
-            // and a follower reading "after my last seq" cannot skip a later-committing row.
-            sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                .bind(crate::feed::COMMIT_ORDER_LOCK)
-                .execute(self.conn())
-                .await
-                .map_err(StoreError::Db)?;
-        }
+        // Every commit appends to the audit chain, audit-only ones (refusals) too, so every
+        // commit takes the commit-order lock on PostgreSQL.
+        self.lock_commit_order().await?;
         let invariants = crate::invariants::affected(self.feed.iter().map(|(entity, _, _)| *entity));
         let touched = std::mem::take(&mut self.touched);
         for invariant in invariants {
@@ -411,6 +404,23 @@ impl<'s> WriteTx<'s> {
                 }
             }
         }
+    }
+
+    /// On PostgreSQL, takes the commit-order lock (held until COMMIT): writers on every node
+    /// append to the change feed and the audit chain (and check invariants) one at a time, so
+    /// feed sequence numbers become visible in the order they were allocated (a follower
+    /// reading "after my last seq" cannot skip a later-committing row) and each audit record
+    /// links to the chain head the previous commit left. The one lock serves both: the chain
+    /// head row is read and updated under it, with no lock of its own. SQLite has one writer.
+    pub(crate) async fn lock_commit_order(&mut self) -> StoreResult<()> {
+        if self.backend == crate::Backend::Postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(crate::feed::COMMIT_ORDER_LOCK)
+                .execute(self.conn())
+                .await
+                .map_err(StoreError::Db)?;
+        }
+        Ok(())
     }
 
     /// Abandons the change; nothing of it is written. Others in the same group are unaffected.

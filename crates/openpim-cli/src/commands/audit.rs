@@ -1,12 +1,14 @@
-//! `openpim audit list|export`: the directory audit log, newest first.
+//! `openpim audit list|export`: the directory audit log, newest first; `openpim audit
+//! verify|export-bundle`: the tamper-evident audit chain (`docs/SECURITY.md`).
 
 use crate::client::enc;
 use crate::context::Ctx;
-use crate::error::{CliError, CliResult};
+use crate::error::{CliError, CliResult, Kind};
 use crate::output::{emit, time, Table};
 use clap::{ArgGroup, Subcommand};
 use openpim_proto::audit::DirectoryAudit;
 use openpim_proto::Collection;
+use openpim_server::audit_chain::{self, Bundle};
 use std::path::PathBuf;
 use uuid::Uuid;
 
@@ -36,12 +38,44 @@ pub enum AuditCommand {
         #[arg(long)]
         filter: Option<String>,
     },
+    /// Verify the audit chain and its signed checkpoints: through the server's export (the
+    /// default, `--server`), a data directory offline, or a bundle file. Exits 7 naming the first
+    /// broken record when a record was edited, deleted or reordered, or a checkpoint is bad.
+    Verify {
+        /// Read the data directory's SQLite database directly (read-only: a running server is
+        /// not disturbed) and its issuer key.
+        #[arg(long, value_name = "DIR", conflicts_with = "bundle")]
+        data: Option<PathBuf>,
+        /// Verify a bundle written by `openpim audit export-bundle`.
+        #[arg(long, value_name = "FILE")]
+        bundle: Option<PathBuf>,
+        /// Check checkpoint signatures with these keys (a JWK set, or an earlier bundle) instead
+        /// of the keys the bundle or server supplies: an auditor's own copy. An earlier bundle's
+        /// checkpoints are checked too: the chain must still have the hashes they signed.
+        #[arg(long, value_name = "FILE")]
+        keys: Option<PathBuf>,
+    },
+    /// Write a verifiable bundle (records with every stored field, checkpoints, the issuer's
+    /// public key) for an auditor.
+    ExportBundle {
+        /// The file to write.
+        #[arg(long, value_name = "FILE")]
+        to: PathBuf,
+        /// The first record (chain seq); the whole chain by default.
+        #[arg(long)]
+        from_seq: Option<i64>,
+        /// The last record (chain seq); the head by default.
+        #[arg(long)]
+        to_seq: Option<i64>,
+    },
 }
 
 pub async fn run(ctx: &Ctx, cmd: AuditCommand) -> CliResult<()> {
     match cmd {
         AuditCommand::List { top, filter } => list(ctx, top, filter).await,
         AuditCommand::Export { csv: _, file, filter } => export(ctx, file, filter).await,
+        AuditCommand::Verify { data, bundle, keys } => verify(ctx, data, bundle, keys).await,
+        AuditCommand::ExportBundle { to, from_seq, to_seq } => export_bundle(ctx, to, from_seq, to_seq).await,
     }
 }
 
@@ -131,5 +165,136 @@ async fn export(ctx: &Ctx, file: Option<PathBuf>, filter: Option<String>) -> Cli
             ctx.client.download(&path, &mut std::io::stdout()).await?;
         }
     }
+    Ok(())
+}
+
+const CHAIN_EXPORT: &str = "/v1.0/openpim/auditChain/export";
+
+async fn fetch_bundle(ctx: &Ctx, from: Option<i64>, to: Option<i64>) -> CliResult<Bundle> {
+    let mut query = Vec::new();
+    if let Some(from) = from {
+        query.push(format!("fromSeq={from}"));
+    }
+    if let Some(to) = to {
+        query.push(format!("toSeq={to}"));
+    }
+    let path = if query.is_empty() { CHAIN_EXPORT.to_string() } else { format!("{CHAIN_EXPORT}?{}", query.join("&")) };
+    ctx.client.get_as(&path).await
+}
+
+fn read_file(path: &std::path::Path) -> CliResult<Vec<u8>> {
+    std::fs::read(path).map_err(|e| CliError::local("ReadFailed", format!("cannot read {}: {e}", path.display())))
+}
+
+async fn verify(ctx: &Ctx, data: Option<PathBuf>, bundle: Option<PathBuf>, keys: Option<PathBuf>) -> CliResult<()> {
+    let (source, bundle) = match (data, bundle) {
+        (Some(dir), _) => (
+            dir.display().to_string(),
+            audit_chain::bundle_from_data_dir(&dir)
+                .await
+                .map_err(|e| CliError::local("DataUnreadable", format!("{}: {e:#}", dir.display())))?,
+        ),
+        (None, Some(file)) => (
+            file.display().to_string(),
+            serde_json::from_slice(&read_file(&file)?).map_err(|e| {
+                CliError::local("BundleUnreadable", format!("{} is not an audit bundle: {e}", file.display()))
+            })?,
+        ),
+        (None, None) => (ctx.client.base().to_string(), fetch_bundle(ctx, None, None).await?),
+    };
+    let (trusted, anchors) = match &keys {
+        Some(file) => {
+            let bytes = read_file(file)?;
+            // An earlier bundle also brings its checkpoints: signed anchors the chain must
+            // still match, which catches a rewrite by someone holding the key.
+            let anchors = serde_json::from_slice::<Bundle>(&bytes).map(|b| b.checkpoints).unwrap_or_default();
+            let keys = audit_chain::parse_keys(&bytes)
+                .map_err(|e| CliError::local("KeysUnreadable", format!("{}: {e}", file.display())))?;
+            (Some(keys), anchors)
+        }
+        None => (None, Vec::new()),
+    };
+    let mut bundle = bundle;
+    // Anchors apply from where the bundle starts; past its last record only when it runs to the
+    // head (a whole chain), where one beyond the end means the newest records were deleted.
+    let last = bundle.records.iter().filter_map(|r| r.chain_seq).max().unwrap_or(0);
+    let whole = bundle.from_seq <= 1 && last >= bundle.head_seq;
+    let anchors: Vec<_> =
+        anchors.into_iter().filter(|c| c.seq >= bundle.from_seq && (c.seq <= last || whole)).collect();
+    bundle.checkpoints.extend(anchors);
+    let outcome = audit_chain::verify_bundle(&bundle, trusted.as_ref())
+        .map_err(|e| CliError::local("BundleUnsupported", format!("{source}: {e}")))?;
+    match outcome {
+        Ok(v) => {
+            let head = v.head.as_ref().map_or("empty".to_string(), |(seq, hash)| format!("seq {seq} hash {hash}"));
+            let summary = format!("verified {} records, {} checkpoints, chain head {head}", v.records, v.checkpoints);
+            let mut notes = Vec::new();
+            if let Some(through) = bundle.legacy_through.filter(|_| bundle.from_seq <= 1) {
+                notes.push(format!(
+                    "records 1..={through} were written before the audit chain existed and chained on upgrade: \
+                     the chain proves them unchanged only since then"
+                ));
+            }
+            if bundle.from_seq > 1 {
+                notes.push(format!("excerpt from seq {}: its link to earlier records is not checked", bundle.from_seq));
+            }
+            match (v.head.as_ref().map(|h| h.0), v.last_checkpoint) {
+                (Some(head), Some(cp)) if cp < head => {
+                    notes.push(format!("records after seq {cp} are not yet covered by a signed checkpoint"))
+                }
+                (Some(_), None) => notes.push("no signed checkpoint covers these records yet".into()),
+                _ => {}
+            }
+            if trusted.is_none() {
+                let kids: Vec<String> = bundle.keys.keys.iter().filter_map(|k| k.common.key_id.clone()).collect();
+                notes.push(format!(
+                    "checkpoint signatures checked with the key(s) the source supplied ({}); pass --keys to use your own copy",
+                    kids.join(", ")
+                ));
+            }
+            let json = serde_json::json!({
+                "verified": true,
+                "records": v.records,
+                "checkpoints": v.checkpoints,
+                "firstSeq": v.first_seq,
+                "headSeq": v.head.as_ref().map(|h| h.0),
+                "headHash": v.head.as_ref().map(|h| h.1.clone()),
+                "lastCheckpointSeq": v.last_checkpoint,
+                "notes": notes,
+            });
+            emit(ctx.format, &json, || {
+                let mut out = summary.clone();
+                for n in &notes {
+                    out.push_str(&format!("\nnote: {n}"));
+                }
+                out
+            });
+            Ok(())
+        }
+        Err(broken) => {
+            let (seq, id) = broken.record();
+            let at = match (seq, id) {
+                (Some(seq), Some(id)) => format!(" at record seq {seq} (id {id})"),
+                (Some(seq), None) => format!(" at seq {seq}"),
+                (None, Some(id)) => format!(" at record {id}"),
+                (None, None) => String::new(),
+            };
+            Err(CliError::new(Kind::Tampered, "AuditChainBroken", format!("audit chain broken{at}: {broken}")))
+        }
+    }
+}
+
+async fn export_bundle(ctx: &Ctx, to: PathBuf, from: Option<i64>, to_seq: Option<i64>) -> CliResult<()> {
+    let bundle = fetch_bundle(ctx, from, to_seq).await?;
+    let bytes = serde_json::to_vec_pretty(&bundle).map_err(|e| CliError::local("WriteFailed", e.to_string()))?;
+    std::fs::write(&to, bytes)
+        .map_err(|e| CliError::local("WriteFailed", format!("cannot write {}: {e}", to.display())))?;
+    eprintln!(
+        "Wrote {} audit records and {} checkpoints (chain head seq {}) to {}",
+        bundle.records.len(),
+        bundle.checkpoints.len(),
+        bundle.head_seq,
+        to.display()
+    );
     Ok(())
 }

@@ -180,6 +180,8 @@ pub struct LocalIssuer {
     issuer: String,
     encoding: EncodingKey,
     decoding: DecodingKey,
+    /// The public key as an uncompressed P-256 point (`0x04 || x || y`), for its JWK.
+    public: Vec<u8>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -229,7 +231,49 @@ impl LocalIssuer {
             issuer: meta.issuer,
             encoding: EncodingKey::from_ec_der(&pkcs8),
             decoding: DecodingKey::from_ec_der(pair.public_key().as_ref()),
+            public: pair.public_key().as_ref().to_vec(),
         })
+    }
+
+    /// The issuer's public key as a JWK (ES256), `kid` = its RFC 7638 thumbprint: what checks
+    /// the audit chain's checkpoints. An auditor who keeps the thumbprint can pin the key.
+    pub fn public_jwk(&self) -> jsonwebtoken::jwk::Jwk {
+        use base64::Engine;
+        use jsonwebtoken::jwk::{
+            AlgorithmParameters, CommonParameters, EllipticCurve, EllipticCurveKeyParameters, EllipticCurveKeyType,
+            Jwk, KeyAlgorithm, PublicKeyUse,
+        };
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        // ring's public key is the uncompressed point: 0x04, then 32 bytes of x and 32 of y.
+        let (x, y) = (b64.encode(&self.public[1..33]), b64.encode(&self.public[33..65]));
+        // RFC 7638: SHA-256 over the required members in lexicographic order, no whitespace.
+        let canonical = format!(r#"{{"crv":"P-256","kty":"EC","x":"{x}","y":"{y}"}}"#);
+        let kid = b64.encode(ring::digest::digest(&ring::digest::SHA256, canonical.as_bytes()).as_ref());
+        Jwk {
+            common: CommonParameters {
+                public_key_use: Some(PublicKeyUse::Signature),
+                key_algorithm: Some(KeyAlgorithm::ES256),
+                key_id: Some(kid),
+                ..Default::default()
+            },
+            algorithm: AlgorithmParameters::EllipticCurve(EllipticCurveKeyParameters {
+                key_type: EllipticCurveKeyType::EC,
+                curve: EllipticCurve::P256,
+                x,
+                y,
+            }),
+        }
+    }
+
+    /// Signs an audit-chain checkpoint: a compact JWS (ES256) whose header names the key.
+    pub fn sign_checkpoint(&self, claims: &openpim_core::audit::chain::CheckpointClaims) -> (String, String) {
+        let kid = self.public_jwk().common.key_id.unwrap_or_default();
+        let mut header = Header::new(Algorithm::ES256);
+        header.kid = Some(kid.clone());
+        header.typ = Some(openpim_core::audit::chain::CHECKPOINT_TYPE.into());
+        let jws =
+            jsonwebtoken::encode(&header, claims, &self.encoding).expect("ES256 signing with a valid key cannot fail");
+        (kid, jws)
     }
 
     pub fn issuer(&self) -> &str {

@@ -21,7 +21,7 @@ use openpim_store::{schema, ListRequest, Page, StoreError};
 
 const CONTEXT: &str = "auditLogs/directoryAudits";
 
-async fn authorize(s: &AppState, caller: &Caller) -> ApiResult<Granted<cap::ReadAuditLogs>> {
+pub(super) async fn authorize(s: &AppState, caller: &Caller) -> ApiResult<Granted<cap::ReadAuditLogs>> {
     let audit = Audit::new(DIRECTORY_MANAGEMENT, "Read audit logs", "Read");
     s.authorize::<cap::ReadAuditLogs>(caller, &[], &audit).await
 }

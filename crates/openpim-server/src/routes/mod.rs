@@ -6,6 +6,7 @@ mod access_history;
 mod alerts;
 mod approvals;
 mod audit;
+mod audit_chain;
 mod azure_subscriptions;
 mod directory;
 pub(crate) mod governance;
@@ -211,6 +212,8 @@ pub fn graph_routes() -> GraphRoutes {
         .route("/v1.0/auditLogs/directoryAudits", get(audit::list))
         .route("/v1.0/auditLogs/directoryAudits/{id}", get(audit::get))
         .route("/v1.0/openpim/auditLogs/directoryAudits/csv", get(audit::csv))
+        .route("/v1.0/openpim/auditChain/checkpoints", get(audit_chain::checkpoints))
+        .route("/v1.0/openpim/auditChain/export", get(audit_chain::export))
         .route("/openpim/azure/subscriptions/{id}", put(azure_subscriptions::put))
         .governance()
         .alerts()

@@ -51,5 +51,7 @@ pub fn directory_audit(a: &StoredAudit) -> Value {
             .iter()
             .map(|(key, value)| proto::KeyValue { key: key.clone(), value: value.clone() })
             .collect(),
+        chain_seq: a.chain_seq,
+        chain_hash: a.chain_hash.clone(),
     })
 }

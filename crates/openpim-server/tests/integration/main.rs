@@ -32,6 +32,7 @@ mod arm_role_assignments;
 mod arm_role_definitions;
 mod arm_scope_labels;
 mod audit;
+mod audit_chain;
 mod auth;
 mod bad_input;
 mod beta;
