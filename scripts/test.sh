@@ -25,16 +25,16 @@ fi
 echo "== cargo test (SQLite store)"
 env -u OPENPIM_TEST_POSTGRES_URL cargo test --workspace --locked
 
+echo "== container files (docker build when a daemon is up, else hadolint and a compose check)"
 ./scripts/check-container.sh
 
 if [ -n "${OPENPIM_TEST_POSTGRES_URL:-}" ]; then
     echo "== HTTP suite again on the PostgreSQL store ($OPENPIM_TEST_POSTGRES_URL)"
     cargo test --locked -p openpim-server -- --include-ignored
+    echo "== the store's own suites (audit chain tampering, group commit, backends) on PostgreSQL"
+    cargo test --locked -p openpim-store
     echo "== policy as code (openpim export/plan/apply) on the PostgreSQL store"
     cargo test --locked -p openpim-cli --test as_code
-fi
-
-if [ -n "${OPENPIM_TEST_POSTGRES_URL:-}" ]; then
     echo "== PostgreSQL backup: pg_dump/pg_restore round trip"
     cargo test --locked -p openpim-cli --test backup -- --include-ignored
 fi

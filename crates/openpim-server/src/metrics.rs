@@ -124,7 +124,8 @@ async fn refresh_gauges(s: &AppState) {
     let loops = s.loops.report();
     if let Some(loops) = loops.loops.as_object() {
         for (name, l) in loops {
-            // Loop names are this server's fixed set (tidyUp, notifications, changeFeedFollower).
+            // Loop names are this server's fixed set (the `supervise` names: tidyUp, notifications,
+            // changeFeedFollower, auditCheckpoints, pimAlerts).
             let name = name.clone();
             let healthy = l["healthy"].as_bool().unwrap_or(false);
             metrics::gauge!("openpim_loop_healthy", "loop" => name.clone()).set(if healthy { 1.0 } else { 0.0 });

@@ -364,7 +364,7 @@ fn assert_bounded_labels(m: &Exposition) {
             ],
         ),
         ("source", &["assigned", "activated"]),
-        ("loop", &["tidyUp", "notifications", "changeFeedFollower"]),
+        ("loop", &["tidyUp", "notifications", "changeFeedFollower", "auditCheckpoints", "pimAlerts"]),
     ];
     for (label, values) in allowed {
         for v in m.label_values("openpim_", label) {
