@@ -21,12 +21,13 @@ pub struct DirectoryAudit {
     pub initiated_by: AuditActivityInitiator,
     pub target_resources: Vec<TargetResource>,
     pub additional_details: Vec<KeyValue>,
-    /// OpenPIM extension: the record's place in the tamper-evident audit chain (null for a row
-    /// that has none). Read-only, like the whole record.
-    #[serde(rename = "openpim_chainSeq", default)]
+    /// OpenPIM extension: the record's place in the tamper-evident audit chain. Read-only, like
+    /// the whole record. Sent only when `$select` names it: Graph's SDKs check that they can map
+    /// every property of a `directoryAudit`, so the default shape stays Graph's own.
+    #[serde(rename = "openpim_chainSeq", default, skip_serializing_if = "Option::is_none")]
     pub chain_seq: Option<i64>,
-    /// OpenPIM extension: the record's chain hash (lowercase hex SHA-256).
-    #[serde(rename = "openpim_chainHash", default)]
+    /// OpenPIM extension: the record's chain hash (lowercase hex SHA-256); like `chain_seq`.
+    #[serde(rename = "openpim_chainHash", default, skip_serializing_if = "Option::is_none")]
     pub chain_hash: Option<String>,
 }
 

@@ -37,13 +37,33 @@ pub async fn list(State(s): State<AppState>, caller: Caller, q: OData) -> ApiRes
     let newest_first = newest_first();
     let req = if req.orderby.is_empty() { ListRequest { orderby: &newest_first, ..req } } else { req };
     let page = s.store.list_audit(&req).await?;
-    Ok(q.collection(CONTEXT, page.map(|a| directory_audit(&a)), req.offset))
+    let chain = selects_chain(&q);
+    Ok(q.collection(CONTEXT, page.map(|a| rendered(&a, chain)), req.offset))
 }
 
 pub async fn get(State(s): State<AppState>, caller: Caller, q: OData, Path(id): Path<String>) -> ApiResult<Response> {
     authorize(&s, &caller).await?;
     let a = found(s.store.get_audit(object_id(&id)?).await?, "directoryAudit", &id)?;
-    Ok(q.entity(&format!("{CONTEXT}/$entity"), directory_audit(&a)))
+    Ok(q.entity(&format!("{CONTEXT}/$entity"), rendered(&a, selects_chain(&q))))
+}
+
+/// Whether `$select` names an audit-chain extension property: only then are they sent (Graph's
+/// SDKs refuse properties their `directoryAudit` model lacks).
+fn selects_chain(q: &OData) -> bool {
+    q.options
+        .select
+        .iter()
+        .any(|p| p.eq_ignore_ascii_case("openpim_chainSeq") || p.eq_ignore_ascii_case("openpim_chainHash"))
+}
+
+/// A record in Graph's shape, with the chain properties when they were selected.
+fn rendered(a: &StoredAudit, chain: bool) -> serde_json::Value {
+    let mut d = directory_audit(a);
+    if let (false, Some(object)) = (chain, d.as_object_mut()) {
+        object.remove("openpim_chainSeq");
+        object.remove("openpim_chainHash");
+    }
+    d
 }
 
 /// Records read from the store per page while streaming the CSV.

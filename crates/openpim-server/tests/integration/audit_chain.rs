@@ -42,7 +42,16 @@ async fn every_audit_record_carries_its_chain_place_read_only() {
     let ts = TestServer::start().await;
     activity(&ts).await;
     let admin = ts.admin_token();
-    let all = ts.list_all(&format!("{AUDITS}?$orderby=openpim_chainSeq"), &admin).await;
+    // Not in the default shape (Graph's SDKs map every property of a directoryAudit)...
+    let plain = ts.list_all(AUDITS, &admin).await;
+    assert!(plain.iter().all(|a| a.get("openpim_chainSeq").is_none() && a.get("openpim_chainHash").is_none()));
+    // ... but there when selected.
+    let all = ts
+        .list_all(
+            &format!("{AUDITS}?$select=id,result,openpim_chainSeq,openpim_chainHash&$orderby=openpim_chainSeq"),
+            &admin,
+        )
+        .await;
     assert!(all.len() >= 4, "{all:?}");
     let seqs: Vec<i64> = all.iter().map(|a| a["openpim_chainSeq"].as_i64().expect("a chain seq")).collect();
     assert_eq!(seqs, (1..=all.len() as i64).collect::<Vec<_>>(), "one gapless chain, in order");
@@ -72,7 +81,7 @@ async fn every_audit_record_carries_its_chain_place_read_only() {
         )
         .await;
     assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
-    let (_, again) = ts.client.get(&format!("{AUDITS}/{id}"), &admin).await;
+    let (_, again) = ts.client.get(&format!("{AUDITS}/{id}?$select=id,openpim_chainSeq"), &admin).await;
     assert_eq!(again["openpim_chainSeq"], all[0]["openpim_chainSeq"]);
     ts.stop().await;
 }
