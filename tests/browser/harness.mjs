@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -96,4 +97,33 @@ export async function assertFlash(page, text) {
   await flash.waitFor();
   const got = await flash.innerText();
   assert.ok(got.includes(text), `expected a message with "${text}", got "${got}"`);
+}
+
+// axe-core's browser bundle, injected into pages by `inspectPage`.
+const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+// WCAG 2.1 A and AA: what issue #20 asks of every page.
+const AXE_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
+
+/**
+ * One page as it stands: a full-page screenshot `pages/<name>.png` in test-artifacts/browser, and an
+ * axe-core WCAG 2.1 AA check that fails the test on any serious or critical violation (each listed
+ * with its rule, help text and the offending elements).
+ */
+export async function inspectPage(page, name) {
+  mkdirSync(join(SHOTS, 'pages'), { recursive: true });
+  await page.screenshot({ path: join(SHOTS, 'pages', `${name}.png`), fullPage: true });
+  if (!(await page.evaluate(() => typeof window.axe !== 'undefined'))) {
+    // A page's CSP (default-src 'self') blocks an injected <script>; DevTools' evaluate is not
+    // subject to it, so the bundle is evaluated the way the test's own page.evaluate calls are.
+    await page.evaluate(AXE_SOURCE);
+  }
+  const result = await page.evaluate(
+    (tags) => window.axe.run(document, { runOnly: { type: 'tag', values: tags }, resultTypes: ['violations'] }),
+    AXE_TAGS,
+  );
+  const blocking = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  const described = blocking.map(
+    (v) => `${v.impact} ${v.id}: ${v.help}\n    ${v.nodes.map((n) => n.target.join(' ')).slice(0, 5).join('\n    ')}`,
+  );
+  assert.deepEqual(described, [], `axe-core found serious or critical violations on "${name}" (${page.url()})`);
 }
