@@ -185,10 +185,11 @@ pub async fn start_with_clock(config: ServerConfig, clock: Box<dyn Clock>) -> an
     // Read the feed head before loading the index: changes committed meanwhile are replayed by
     // the follower (replays are harmless), so nothing falls in between.
     let feed_head = store.feed_head().await?;
+    let updates = store.load_index().await?;
     // The first start after the access history was deployed records what is held now.
-    store.start_access_history(clock.now()).await?;
+    store.start_access_history(clock.now(), &updates).await?;
     let mut index = AccessIndex::new();
-    for update in store.load_index().await? {
+    for update in updates {
         index.apply(update);
     }
     // Loaded before binding, so a bad certificate stops the start with its reason.

@@ -234,14 +234,15 @@ impl Store {
     }
 
     /// Starts the history if it has not started (the first start after the migration): records
-    /// what exists now, from the updates the index loads, and `now` as its start. Returns the
-    /// start. Writes through the change path already record their history, so what was written
-    /// since the migration is kept (recording it again changes nothing).
-    pub async fn start_access_history(&self, now: Instant) -> StoreResult<Instant> {
+    /// what exists now, `updates` (what [`Store::load_index`] returned, which the caller loads
+    /// for its index anyway), and `now` as its start. Returns the start. Writes through the
+    /// change path already record their history, so what was written since the migration is
+    /// kept (recording it again changes nothing), including any committed after `updates` were
+    /// loaded.
+    pub async fn start_access_history(&self, now: Instant, updates: &[IndexUpdate]) -> StoreResult<Instant> {
         if let Some(start) = self.access_history_start().await? {
             return Ok(start);
         }
-        let updates = self.load_index().await?;
         let mut tx = match self.backend {
             Backend::Sqlite => self.pool().begin_with("BEGIN IMMEDIATE").await,
             Backend::Postgres => self.pool().begin().await,
@@ -264,7 +265,7 @@ impl Store {
             return from_micros(r.int("started_at")?);
         }
         let at = micros(now);
-        record(&mut tx, &updates, at).await?;
+        record(&mut tx, updates, at).await?;
         sqlx::query("INSERT INTO access_history_start (id, started_at) VALUES (1, $1)")
             .bind(at)
             .execute(&mut *tx)
