@@ -227,23 +227,14 @@ pub fn kind_of(state: &AppState, id: &str, what: &str) -> ApiResult<AlertKind> {
 }
 
 /// Scans every [`INTERVAL`], and when poked (a refresh another node's lock held off), until stopped.
-pub async fn run(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) {
-    let mut tick = tokio::time::interval(INTERVAL);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = tick.tick() => {}
-            _ = state.loops.poked(LOOP) => {}
-            _ = stop.changed() => break,
-        }
-        state.loops.pass_starts(LOOP);
+pub async fn run(state: AppState, stop: tokio::sync::watch::Receiver<bool>) {
+    let st = &state;
+    crate::supervise::every(st, LOOP, INTERVAL, stop, move || async move {
         // Every node writes its own sign-in notes, whichever node gets to scan.
-        if let Err(e) = flush_sign_ins(&state).await {
+        if let Err(e) = flush_sign_ins(st).await {
             tracing::warn!(error = %e, "could not record sign-ins; will retry");
         }
-        match crate::jobs::locked(&state, ALERTS_LOCK, scan(&state)).await {
-            Ok(_) => state.loops.pass_succeeded(LOOP),
-            Err(e) => tracing::warn!(error = %e, "PIM alert scan failed; will retry"),
-        }
-    }
+        crate::jobs::locked(st, ALERTS_LOCK, scan(st)).await.map(drop)
+    })
+    .await
 }

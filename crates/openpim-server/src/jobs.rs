@@ -175,21 +175,11 @@ pub async fn locked<T>(
 
 /// Runs `tidy_once` every [`INTERVAL`] until `stop` resolves (under `supervise`, which restarts
 /// it after a panic).
-pub async fn run(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) {
-    use crate::supervise::TIDY;
-    let mut tick = tokio::time::interval(INTERVAL);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = tick.tick() => {}
-            _ = state.loops.poked(TIDY) => {}
-            _ = stop.changed() => break,
-        }
-        state.loops.pass_starts(TIDY);
-        match locked(&state, TIDY_LOCK, tidy_once(&state)).await {
-            // Another node holding the lock runs the pass: this loop is alive all the same.
-            Ok(_) => state.loops.pass_succeeded(TIDY),
-            Err(e) => tracing::warn!(error = %e, "tidy-up pass failed; will retry"),
-        }
-    }
+pub async fn run(state: AppState, stop: tokio::sync::watch::Receiver<bool>) {
+    let st = &state;
+    // Another node holding the lock runs the pass: this loop is alive all the same.
+    crate::supervise::every(st, crate::supervise::TIDY, INTERVAL, stop, move || async move {
+        locked(st, TIDY_LOCK, tidy_once(st)).await.map(drop)
+    })
+    .await
 }

@@ -214,6 +214,37 @@ impl Loops {
     }
 }
 
+/// The body of a periodic loop: runs `pass` every `interval` (and when a test pokes the loop)
+/// until `stop` changes, reporting each pass to `state.loops` under `name` (a pass that starts
+/// panics when a test injected one; a pass that completes counts as alive). A failed pass is
+/// logged and retried at the next tick. `pass` is a closure over a borrowed state, e.g.
+/// `move || async move { tidy(st).await.map(drop) }` with `st = &state`.
+pub async fn every<F, Fut>(
+    state: &AppState,
+    name: &'static str,
+    interval: Duration,
+    mut stop: watch::Receiver<bool>,
+    mut pass: F,
+) where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = anyhow::Result<()>>,
+{
+    let mut tick = tokio::time::interval(interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = state.loops.poked(name) => {}
+            _ = stop.changed() => break,
+        }
+        state.loops.pass_starts(name);
+        match pass().await {
+            Ok(()) => state.loops.pass_succeeded(name),
+            Err(e) => tracing::warn!(background_loop = name, error = %e, "pass failed; will retry"),
+        }
+    }
+}
+
 /// The restart delay after `consecutive` panics in a row.
 pub fn backoff(consecutive: u32) -> Duration {
     let doublings = consecutive.saturating_sub(1).min(16);
