@@ -48,6 +48,19 @@ async fn verify_offline_through_the_server_and_from_a_bundle() {
     let out = cli.exec(&["audit", "verify", "--bundle", &file_arg, "--keys", &file_arg, "--output", "json"], &[]).await;
     assert_eq!(out.code, 0, "{}", out.stderr);
 
+    // The server publishes the keys as a JWK set, without a token; `--keys URL` reads it.
+    let keys_url = format!("{}/v1.0/openpim/auditChain/keys", cli.base);
+    let resp = reqwest::get(&keys_url).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["content-type"], "application/jwk-set+json");
+    let jwks: Value = resp.json().await.unwrap();
+    assert_eq!(jwks["keys"].as_array().map(Vec::len), Some(1), "{jwks}");
+    assert_eq!(jwks["keys"][0]["kty"], "EC", "{jwks}");
+    assert!(jwks["keys"][0].get("d").is_none(), "public key only: {jwks}");
+    let out = cli.exec(&["audit", "verify", "--bundle", &file_arg, "--keys", &keys_url, "--output", "json"], &[]).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.json()["notes"].as_array().unwrap().iter().all(|n| !n.as_str().unwrap().contains("pass --keys")));
+
     // The bundle edited: the record is named.
     let mut bundle: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
     let second = bundle["records"][1].clone();

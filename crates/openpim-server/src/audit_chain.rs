@@ -108,7 +108,7 @@ impl Bundle {
             head_seq: excerpt.head.seq,
             head_hash: excerpt.head.hash,
             legacy_through: excerpt.head.legacy_through,
-            keys: JwkSet { keys: vec![issuer.public_jwk()] },
+            keys: issuer_keys(issuer),
             records: excerpt.records,
             checkpoints: excerpt.checkpoints,
         }
@@ -165,6 +165,12 @@ pub fn verify_checkpoint(cp: &Checkpoint, keys: &JwkSet) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// The keys that sign checkpoints: the local issuer's public key, as a JWK set. Served at
+/// `/v1.0/openpim/auditChain/keys` and put in every bundle.
+pub fn issuer_keys(issuer: &LocalIssuer) -> JwkSet {
+    JwkSet { keys: vec![issuer.public_jwk()] }
 }
 
 /// Reads trusted keys from a file: a JWKS (`{"keys": [...]}`), or an earlier bundle (its keys).

@@ -50,10 +50,11 @@ pub enum AuditCommand {
         #[arg(long, value_name = "FILE")]
         bundle: Option<PathBuf>,
         /// Check checkpoint signatures with these keys (a JWK set, or an earlier bundle) instead
-        /// of the keys the bundle or server supplies: an auditor's own copy. An earlier bundle's
-        /// checkpoints are checked too: the chain must still have the hashes they signed.
-        #[arg(long, value_name = "FILE")]
-        keys: Option<PathBuf>,
+        /// of the keys the bundle or server supplies: an auditor's own copy, or a URL serving a
+        /// JWK set (a server's `/v1.0/openpim/auditChain/keys`). An earlier bundle's checkpoints
+        /// are checked too: the chain must still have the hashes they signed.
+        #[arg(long, value_name = "URL|FILE")]
+        keys: Option<String>,
     },
     /// Write a verifiable bundle (records with every stored field, checkpoints, the issuer's
     /// public key) for an auditor.
@@ -182,11 +183,21 @@ async fn fetch_bundle(ctx: &Ctx, from: Option<i64>, to: Option<i64>) -> CliResul
     ctx.client.get_as(&path).await
 }
 
+/// `--keys`: a file, or an http(s) URL fetched without a token (a JWKS document is public; the
+/// token is for the server the user named, and this URL may be elsewhere).
+async fn read_keys(source: &str) -> CliResult<Vec<u8>> {
+    if !(source.starts_with("http://") || source.starts_with("https://")) {
+        return read_file(std::path::Path::new(source));
+    }
+    let doc: serde_json::Value = crate::client::Client::new(source, None)?.get_public_as("").await?;
+    serde_json::to_vec(&doc).map_err(|e| CliError::local("KeysUnreadable", e.to_string()))
+}
+
 fn read_file(path: &std::path::Path) -> CliResult<Vec<u8>> {
     std::fs::read(path).map_err(|e| CliError::local("ReadFailed", format!("cannot read {}: {e}", path.display())))
 }
 
-async fn verify(ctx: &Ctx, data: Option<PathBuf>, bundle: Option<PathBuf>, keys: Option<PathBuf>) -> CliResult<()> {
+async fn verify(ctx: &Ctx, data: Option<PathBuf>, bundle: Option<PathBuf>, keys: Option<String>) -> CliResult<()> {
     let (source, bundle) = match (data, bundle) {
         (Some(dir), _) => (
             dir.display().to_string(),
@@ -204,12 +215,12 @@ async fn verify(ctx: &Ctx, data: Option<PathBuf>, bundle: Option<PathBuf>, keys:
     };
     let (trusted, anchors) = match &keys {
         Some(file) => {
-            let bytes = read_file(file)?;
+            let bytes = read_keys(file).await?;
             // An earlier bundle also brings its checkpoints: signed anchors the chain must
             // still match, which catches a rewrite by someone holding the key.
             let anchors = serde_json::from_slice::<Bundle>(&bytes).map(|b| b.checkpoints).unwrap_or_default();
             let keys = audit_chain::parse_keys(&bytes)
-                .map_err(|e| CliError::local("KeysUnreadable", format!("{}: {e}", file.display())))?;
+                .map_err(|e| CliError::local("KeysUnreadable", format!("{file}: {e}")))?;
             (Some(keys), anchors)
         }
         None => (None, Vec::new()),

@@ -1,6 +1,7 @@
 //! OpenPIM extension: the audit chain's signed checkpoints
 //! (`/v1.0/openpim/auditChain/checkpoints`) and the verifiable export bundle
-//! (`/v1.0/openpim/auditChain/export`), for whoever may read audit logs.
+//! (`/v1.0/openpim/auditChain/export`), for whoever may read audit logs; the keys that sign
+//! the checkpoints (`/v1.0/openpim/auditChain/keys`), for anyone.
 
 use super::audit::authorize;
 use crate::audit_chain::Bundle;
@@ -40,6 +41,14 @@ pub async fn checkpoints(State(s): State<AppState>, caller: Caller, q: OData) ->
     let req = if req.orderby.is_empty() { ListRequest { orderby: &oldest_first, ..req } } else { req };
     let page = s.store.list_audit_checkpoints(&req).await?;
     Ok(q.collection(CONTEXT, page.map(|c| checkpoint(&c)), req.offset))
+}
+
+/// `GET /v1.0/openpim/auditChain/keys`: the local issuer's public key(s) as a JWK set (RFC 7517),
+/// which checkpoints are signed with. Public like any JWKS document (public keys only): an
+/// auditor fetches it, or keeps a copy, to check checkpoints without the data directory.
+pub async fn keys(State(s): State<AppState>) -> Response {
+    let set = crate::audit_chain::issuer_keys(&s.issuer);
+    ([(axum::http::header::CONTENT_TYPE, "application/jwk-set+json")], Json(set)).into_response()
 }
 
 /// A `fromSeq`/`toSeq` parameter: a positive whole number.

@@ -214,6 +214,7 @@ pub fn graph_routes() -> GraphRoutes {
         .route("/v1.0/openpim/auditLogs/directoryAudits/csv", get(audit::csv))
         .route("/v1.0/openpim/auditChain/checkpoints", get(audit_chain::checkpoints))
         .route("/v1.0/openpim/auditChain/export", get(audit_chain::export))
+        .route("/v1.0/openpim/auditChain/keys", get(audit_chain::keys))
         .route("/openpim/azure/subscriptions/{id}", put(azure_subscriptions::put))
         .governance()
         .alerts()
