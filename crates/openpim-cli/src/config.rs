@@ -17,6 +17,7 @@
 //! bootstrap_admin = "admin@example.com"
 //! public_url = "https://pim.example.com"
 //! approval_timeout = "24h"
+//! audit_checkpoint_interval = "5m"
 //! shutdown_timeout = "30s"
 //! ready_max_lag = "30s"
 //! log = "info,sqlx=warn"
@@ -71,6 +72,7 @@ pub struct FileConfig {
     bootstrap_admin: Option<Spanned<String>>,
     public_url: Option<Spanned<String>>,
     approval_timeout: Option<Spanned<String>>,
+    audit_checkpoint_interval: Option<Spanned<String>>,
     shutdown_timeout: Option<Spanned<String>>,
     ready_max_lag: Option<Spanned<String>>,
     log: Option<Spanned<String>>,
@@ -243,6 +245,13 @@ impl Loaded {
         string!("public_url", args.public_url, &f.public_url, Some);
         let duration = |s: &str| openpim_server::auth::parse_ttl(s);
         parsed!("approval_timeout", "approval_timeout", args.approval_timeout, f.approval_timeout, duration);
+        parsed!(
+            "audit_checkpoint_interval",
+            "audit_checkpoint_interval",
+            args.audit_checkpoint_interval,
+            f.audit_checkpoint_interval,
+            duration
+        );
         parsed!("shutdown_timeout", "shutdown_timeout", args.shutdown_timeout, f.shutdown_timeout, duration);
         parsed!("ready_max_lag", "ready_max_lag", args.ready_max_lag, f.ready_max_lag, duration);
         string!("log", args.log, &f.log, Some);
@@ -414,6 +423,7 @@ pub async fn resolve(
             tls,
             oidc_issuers: issuers,
             local_issuer: args.oidc.web.local_issuer,
+            audit_checkpoint_interval: args.audit_checkpoint_interval,
         },
         shutdown_timeout: args.shutdown_timeout,
         ready_max_lag: args.ready_max_lag,
@@ -483,6 +493,7 @@ struct Effective {
     #[serde(skip_serializing_if = "Option::is_none")]
     public_url: Option<String>,
     approval_timeout: String,
+    audit_checkpoint_interval: String,
     shutdown_timeout: String,
     ready_max_lag: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -580,6 +591,7 @@ pub fn effective(r: &Resolved) -> String {
         bootstrap_admin: s.bootstrap_admin.clone(),
         public_url: s.public_url.clone(),
         approval_timeout: duration(s.approval_timeout),
+        audit_checkpoint_interval: duration(s.audit_checkpoint_interval),
         shutdown_timeout: duration(r.shutdown_timeout),
         ready_max_lag: duration(r.ready_max_lag),
         log: r.log.clone(),

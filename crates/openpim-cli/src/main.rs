@@ -181,6 +181,10 @@ struct ServeArgs {
     /// How long an activation may wait for approval before it times out (e.g. 24h, 2d).
     #[arg(long, env = "OPENPIM_APPROVAL_TIMEOUT", default_value = "24h", value_parser = parse_ttl)]
     approval_timeout: std::time::Duration,
+    /// How often the audit chain's head is signed as a checkpoint when records were added (e.g.
+    /// 5m, 1h; 1s to 30d).
+    #[arg(long, env = "OPENPIM_AUDIT_CHECKPOINT_INTERVAL", default_value = "5m", value_parser = parse_ttl)]
+    audit_checkpoint_interval: std::time::Duration,
     /// POST every notification as JSON to this URL (off by default).
     #[arg(long, env = "OPENPIM_NOTIFY_WEBHOOK")]
     notify_webhook: Option<String>,

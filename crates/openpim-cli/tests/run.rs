@@ -124,6 +124,7 @@ listen = "127.0.0.1:9000"
 data = "/srv/openpim"
 database_file = "db-url"
 approval_timeout = "2d"
+audit_checkpoint_interval = "10m"
 metrics = "token"
 log = "warn,openpim_server=info"
 
@@ -157,6 +158,7 @@ client_secret = "c1ientsecret"
     assert_eq!(printed["bootstrap_admin"].as_str(), Some("root@example.com"), "{out}");
     assert_eq!(printed["data"].as_str(), Some("/srv/openpim"), "file over default: {out}");
     assert_eq!(printed["approval_timeout"].as_str(), Some("2d"), "{out}");
+    assert_eq!(printed["audit_checkpoint_interval"].as_str(), Some("10m"), "{out}");
     assert_eq!(printed["metrics"].as_str(), Some("token"), "{out}");
     assert_eq!(printed["log"].as_str(), Some("warn,openpim_server=info"), "the file's log filter: {out}");
     assert_eq!(printed["database"].as_str(), Some("postgres://openpim:***@db.example.com:5432/pim"), "{out}");

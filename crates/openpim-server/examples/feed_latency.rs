@@ -30,6 +30,7 @@ async fn node(url: &str, dir: &std::path::Path) -> anyhow::Result<RunningServer>
         tls: None,
         oidc_issuers: Vec::new(),
         local_issuer: true,
+        audit_checkpoint_interval: openpim_server::DEFAULT_AUDIT_CHECKPOINT_INTERVAL,
     })
     .await
 }

@@ -15,8 +15,6 @@ use openpim_store::StoreError;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
-/// How often the chain head is checkpointed (when records were added since the last one).
-pub const INTERVAL: Duration = Duration::from_secs(300);
 /// The `format` of an export bundle.
 pub const BUNDLE_FORMAT: &str = "openpim-audit-bundle/v1";
 
@@ -49,28 +47,17 @@ pub async fn checkpoint_once(state: &AppState) -> Result<Option<Checkpoint>, Sto
     Ok(state.store.insert_audit_checkpoint(&cp).await?.then_some(cp))
 }
 
-/// The checkpoint loop, under `supervise`.
-pub async fn run(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) {
-    use crate::supervise::AUDIT_CHECKPOINTS;
-    let mut tick = tokio::time::interval(INTERVAL);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = tick.tick() => {}
-            _ = state.loops.poked(AUDIT_CHECKPOINTS) => {}
-            _ = stop.changed() => break,
+/// The checkpoint loop, under `supervise`: signs the head `every` so often (`--audit-checkpoint-interval`)
+/// when records were added since the last checkpoint.
+pub async fn run(state: AppState, stop: tokio::sync::watch::Receiver<bool>, every: Duration) {
+    let st = &state;
+    crate::supervise::every(st, crate::supervise::AUDIT_CHECKPOINTS, every, stop, move || async move {
+        if let Some(cp) = checkpoint_once(st).await? {
+            tracing::debug!(seq = cp.seq, "signed an audit chain checkpoint");
         }
-        state.loops.pass_starts(AUDIT_CHECKPOINTS);
-        match checkpoint_once(&state).await {
-            Ok(cp) => {
-                if let Some(cp) = cp {
-                    tracing::debug!(seq = cp.seq, "signed an audit chain checkpoint");
-                }
-                state.loops.pass_succeeded(AUDIT_CHECKPOINTS);
-            }
-            Err(e) => tracing::warn!(error = %e, "audit checkpoint pass failed; will retry"),
-        }
-    }
+        Ok::<_, anyhow::Error>(())
+    })
+    .await
 }
 
 /// What an auditor takes away: records (every stored field, as stored, with the chain

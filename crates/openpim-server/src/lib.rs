@@ -75,10 +75,16 @@ pub struct ServerConfig {
     /// Accept tokens of the local issuer from clients (`openpim token`, token paste). When
     /// false, people sign in through an external provider only.
     pub local_issuer: bool,
+    /// How often the audit chain's head is signed when records were added (default 5 minutes,
+    /// [`DEFAULT_AUDIT_CHECKPOINT_INTERVAL`]); must not be zero.
+    pub audit_checkpoint_interval: std::time::Duration,
 }
 
 /// Default for [`ServerConfig::approval_timeout`].
 pub const DEFAULT_APPROVAL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
+/// Default for [`ServerConfig::audit_checkpoint_interval`].
+pub const DEFAULT_AUDIT_CHECKPOINT_INTERVAL: std::time::Duration = std::time::Duration::from_secs(300);
 
 /// How long [`RunningServer::stop`] lets in-flight requests finish (`openpim serve
 /// --shutdown-timeout`).
@@ -162,6 +168,7 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<RunningServer> {
 pub async fn start_with_clock(config: ServerConfig, clock: Box<dyn Clock>) -> anyhow::Result<RunningServer> {
     // The metrics recorder before anything is counted (until it exists, counts are dropped).
     metrics::handle();
+    anyhow::ensure!(!config.audit_checkpoint_interval.is_zero(), "the audit checkpoint interval must not be zero");
     // The port first: a taken one is the commonest start-up mistake, and it must fail before
     // anything is created or locked in the data directory. Connections wait in the backlog
     // until the index is loaded and serving begins.
@@ -269,12 +276,13 @@ pub async fn start_with_clock(config: ServerConfig, clock: Box<dyn Clock>) -> an
             notify::run,
         ));
     }
+    let every = config.audit_checkpoint_interval;
     loops.push(supervise::spawn(
         state.clone(),
         supervise::AUDIT_CHECKPOINTS,
-        audit_chain::INTERVAL * 8,
+        every * 8,
         stop_rx.clone(),
-        audit_chain::run,
+        move |state, stop| audit_chain::run(state, stop, every),
     ));
     if state.store.backend() == openpim_store::Backend::Postgres {
         // Only several nodes sharing PostgreSQL have other nodes' writes to follow.

@@ -99,6 +99,7 @@ async fn metrics_with_token_access_need_a_reader_role() {
         tls: None,
         oidc_issuers: Vec::new(),
         local_issuer: true,
+        audit_checkpoint_interval: openpim_server::DEFAULT_AUDIT_CHECKPOINT_INTERVAL,
     })
     .await
     .unwrap();
@@ -632,4 +633,62 @@ async fn azure_changes_count_in_the_azure_world() {
     assert_bounded_labels(&m);
     assert!(!m.text.contains(sub), "a scope became a label value");
     ts.stop().await;
+}
+
+/// `audit_checkpoint_interval` (`--audit-checkpoint-interval`) paces the checkpoint loop: a
+/// record added after the start-up checkpoint is covered by a new one within a few intervals
+/// (at the 5-minute default it would not be, in this test's time).
+#[tokio::test]
+async fn audit_checkpoints_follow_the_configured_interval() {
+    let _serial = serial().await;
+    let dir = tempfile::tempdir().unwrap();
+    let database = TestDatabase::new().await;
+    let server = openpim_server::start(openpim_server::ServerConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        data_dir: dir.path().to_path_buf(),
+        database_url: database.url.clone(),
+        bootstrap_admin: ADMIN_UPN.to_string(),
+        public_url: None,
+        approval_timeout: openpim_server::DEFAULT_APPROVAL_TIMEOUT,
+        notifications: Default::default(),
+        metrics_access: Default::default(),
+        tls: None,
+        oidc_issuers: Vec::new(),
+        local_issuer: true,
+        audit_checkpoint_interval: std::time::Duration::from_millis(200),
+    })
+    .await
+    .unwrap();
+    let client = Client::new(&format!("http://{}", server.addr));
+    let admin = common::mint_for_upn(
+        &server,
+        ADMIN_UPN,
+        true,
+        &[],
+        time::OffsetDateTime::now_utc(),
+        std::time::Duration::from_secs(600),
+    );
+    let newest = || {
+        let (client, admin) = (client.clone(), admin.clone());
+        async move {
+            let (status, body) =
+                client.get("/v1.0/openpim/auditChain/checkpoints?$orderby=seq desc&$top=1", &admin).await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            body["value"][0]["seq"].as_i64().unwrap_or(0)
+        }
+    };
+    let (status, body) = client
+        .post("/v1.0/users", &admin, serde_json::json!({"userPrincipalName": "paced@openpim.test", "displayName": "p"}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (status, audits) =
+        client.get("/v1.0/auditLogs/directoryAudits?$select=id,openpim_chainSeq&$orderby=openpim_chainSeq desc&$top=1", &admin).await;
+    assert_eq!(status, StatusCode::OK, "{audits}");
+    let head = audits["value"][0]["openpim_chainSeq"].as_i64().expect("the newest record's chain place");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while newest().await < head {
+        assert!(std::time::Instant::now() < deadline, "no checkpoint covered seq {head} within 20 s");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    server.stop().await.unwrap();
 }

@@ -47,6 +47,7 @@ async fn start_tls(dir: &Path, files: &TlsFiles) -> anyhow::Result<RunningServer
         tls: Some(files.clone()),
         oidc_issuers: Vec::new(),
         local_issuer: true,
+        audit_checkpoint_interval: openpim_server::DEFAULT_AUDIT_CHECKPOINT_INTERVAL,
     })
     .await
 }

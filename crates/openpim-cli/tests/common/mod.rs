@@ -126,6 +126,7 @@ impl Cli {
                 tls: None,
                 oidc_issuers,
                 local_issuer: true,
+                audit_checkpoint_interval: openpim_server::DEFAULT_AUDIT_CHECKPOINT_INTERVAL,
             },
             Box::new(FakeClock(clock.clone())),
         )

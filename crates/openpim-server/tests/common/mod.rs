@@ -168,6 +168,7 @@ impl TestServer {
             tls: None,
             oidc_issuers: Vec::new(),
             local_issuer: true,
+            audit_checkpoint_interval: openpim_server::DEFAULT_AUDIT_CHECKPOINT_INTERVAL,
         };
         configure(&mut config);
         let server = openpim_server::start(config).await.expect("server starts");

@@ -52,6 +52,7 @@ impl Setup {
                 tls: None,
                 oidc_issuers: Vec::new(),
                 local_issuer: true,
+                audit_checkpoint_interval: openpim_server::DEFAULT_AUDIT_CHECKPOINT_INTERVAL,
             },
             Box::new(clock.clone()),
         )

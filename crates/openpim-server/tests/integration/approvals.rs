@@ -493,6 +493,7 @@ async fn the_configured_approval_timeout_caps_the_stage_timeout() {
             tls: None,
             oidc_issuers: Vec::new(),
             local_issuer: true,
+            audit_checkpoint_interval: openpim_server::DEFAULT_AUDIT_CHECKPOINT_INTERVAL,
         },
         Box::new(FakeClock(clock.clone())),
     )

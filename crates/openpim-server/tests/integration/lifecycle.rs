@@ -54,6 +54,7 @@ async fn a_taken_port_fails_naming_the_address_before_the_data_directory_is_touc
         tls: None,
         oidc_issuers: Vec::new(),
         local_issuer: true,
+        audit_checkpoint_interval: openpim_server::DEFAULT_AUDIT_CHECKPOINT_INTERVAL,
     })
     .await;
     let e = match result {

@@ -40,6 +40,7 @@ async fn node(database_url: &str, issuer_from: Option<&Path>) -> Node {
         tls: None,
         oidc_issuers: Vec::new(),
         local_issuer: true,
+        audit_checkpoint_interval: openpim_server::DEFAULT_AUDIT_CHECKPOINT_INTERVAL,
     })
     .await
     .unwrap();

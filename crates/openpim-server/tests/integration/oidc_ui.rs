@@ -537,6 +537,7 @@ async fn with_the_local_issuer_off_only_the_provider_signs_people_in() {
         tls: None,
         oidc_issuers: vec![config],
         local_issuer: false,
+        audit_checkpoint_interval: openpim_server::DEFAULT_AUDIT_CHECKPOINT_INTERVAL,
     })
     .await
     .unwrap();

@@ -77,6 +77,7 @@ impl Pim {
                 tls: None,
                 oidc_issuers: Vec::new(),
                 local_issuer: true,
+                audit_checkpoint_interval: openpim_server::DEFAULT_AUDIT_CHECKPOINT_INTERVAL,
             },
             Box::new(FakeClock(clock.clone())),
         )
