@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # OpenPIM's HTTP benchmark in one go: machine ceilings (hyper hello-world, raw SQLite fsync loop),
 # access checks over HTTP at 1 and 64 connections, durable selfActivate throughput, the scale run
-# on the large workload, part A's in-process benchmark and its Azure RBAC counterpart (`azure-check`,
+# on the large workload, access-history queries on it (issue #21), part A's in-process benchmark and its Azure RBAC counterpart (`azure-check`,
 # issue #15); then a Markdown table of every figure beside its ceiling, the ratio and the target.
 # Raw JSON goes to bench/results/ (git-ignored).
 #
@@ -169,6 +169,24 @@ else
 fi
 step "scale: cold start, RSS, filtered list page"
 measure scale "$RESULTS/scale.json" "$LOADGEN" scale --data "$SCALE_DIR" --binary "$OPENPIM" --samples $SAMPLES
+
+step "access history: accessHistory and accessCheck?at= for the query mix's principals, 30 days back"
+PORT=$(free_port)
+URL="http://127.0.0.1:$PORT"
+OPENPIM_LOG=warn "$OPENPIM" serve --data "$SCALE_DIR" --listen "127.0.0.1:$PORT" > "$WORK/serve-history.log" 2>&1 &
+SERVE=$!; PIDS+=("$SERVE")
+wait_healthy "$URL" "$SERVE"
+TOKEN=$("$OPENPIM" token --data "$SCALE_DIR" --user admin@openpim.local --mfa --ttl 2h)
+for kind in history check-at; do
+    "$LOADGEN" history-urls --size "$SCALE_SIZE" --base "$URL" --count $CHECK_URLS --kind $kind \
+        > "$WORK/$kind-urls.txt"
+    for c in 1 64; do
+        measure "$kind c$c" "$RESULTS/$kind-c$c.json" \
+            "$LOADGEN" http --url-file "$WORK/$kind-urls.txt" --connections $c --duration $DURATION --warmup $WARMUP \
+            --header "Authorization: Bearer $TOKEN"
+    done
+done
+kill "$SERVE"; wait "$SERVE" 2>/dev/null || true
 
 step "part A: in-process access checks vs casbin-rs and cedar-policy (openpim-bench)"
 "$BIN/access-check" > "$RESULTS/inprocess.json"

@@ -74,6 +74,18 @@ if s:
                  f"{fmt(s['list_latency']['p50_ms'])} / {fmt(s['list_latency']['p99_ms'])} ms",
                  f"{s['list_requests']} requests, 1 conn", "–", "p99 < 20 ms",
                  verdict(s["list_latency"]["p99_ms"] < 20)))
+for kind, what in (("history", "accessHistory, 30-day window"), ("check-at", "accessCheck?at= (past instant)")):
+    for c in (1, 64):
+        h, k = hello[c], load(f"{kind}-c{c}.json")
+        if not (h and k):
+            continue
+        rows.append((f"HTTP {what}/s, {c} conn", fmt(k["requests_per_s"], "/s"),
+                     f"hello-world {fmt(h['requests_per_s'], '/s')}", pct(k["requests_per_s"], h["requests_per_s"]),
+                     "–", ""))
+        rows.append((f"HTTP {what} p50 / p99, {c} conn",
+                     f"{fmt(k['latency']['p50_ms'])} / {fmt(k['latency']['p99_ms'])} ms",
+                     f"hello-world {fmt(h['latency']['p50_ms'])} / {fmt(h['latency']['p99_ms'])} ms",
+                     f"{k['latency']['p99_ms'] / max(h['latency']['p99_ms'], 0.001):.1f}× (p99)", "–", ""))
 
 if rows:
     print("| figure | measured | anchor / ceiling (same run) | ratio | target | |")

@@ -66,6 +66,22 @@ enum Cmd {
         #[arg(long, default_value_t = 10_000)]
         count: usize,
     },
+    /// Prints access-history URLs (issue #21) for the principals of the workload's query mix, one
+    /// per line: their history over the 30 days before --until, or their checks at instants in it.
+    HistoryUrls {
+        #[arg(long, value_parser = parse_size)]
+        size: Size,
+        /// Base URL of the server (http://127.0.0.1:PORT).
+        #[arg(long)]
+        base: String,
+        #[arg(long, default_value_t = 10_000)]
+        count: usize,
+        #[arg(long, value_enum)]
+        kind: checks::HistoryKind,
+        /// The window's end (RFC 3339; not after the server's now). Default: now.
+        #[arg(long, value_parser = parse_instant)]
+        until: Option<time::OffsetDateTime>,
+    },
     /// selfActivate requests against a seeded server, each for a distinct eligibility.
     Activate {
         /// Base URL of the server.
@@ -87,6 +103,10 @@ enum Cmd {
         #[arg(long, default_value_t = 1000)]
         samples: usize,
     },
+}
+
+fn parse_instant(s: &str) -> Result<time::OffsetDateTime, String> {
+    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).map_err(|e| format!("{s}: {e}"))
 }
 
 fn print(v: &impl serde::Serialize) -> anyhow::Result<()> {
@@ -131,6 +151,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Cmd::CheckUrls { size, base, count } => {
             let w = openpim_bench::workload::Workload::generate(&seed::spec_for(size));
             for u in checks::urls(&w, &base, count, 42) {
+                println!("{u}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::HistoryUrls { size, base, count, kind, until } => {
+            let w = openpim_bench::workload::Workload::generate(&seed::spec_for(size));
+            let until = until.unwrap_or_else(time::OffsetDateTime::now_utc);
+            for u in checks::history_urls(&w, &base, count, 42, kind, until) {
                 println!("{u}");
             }
             Ok(ExitCode::SUCCESS)

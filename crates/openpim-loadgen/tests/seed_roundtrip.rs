@@ -46,6 +46,7 @@ async fn seeded_rows_read_back_through_the_api() {
         tls: None,
         oidc_issuers: Vec::new(),
         local_issuer: true,
+        audit_checkpoint_interval: openpim_server::DEFAULT_AUDIT_CHECKPOINT_INTERVAL,
     })
     .await
     .expect("the server starts on the seeded directory");
@@ -137,6 +138,79 @@ async fn seeded_rows_read_back_through_the_api() {
     }
     assert!(compared >= 290, "only {compared} queries were stable");
     assert!(allowed > 20 && allowed < compared, "the mix has both answers ({allowed} of {compared} allowed)");
+
+    // The seeder recorded the access history of what it loaded, so the server's first start had
+    // nothing to backfill: the history begins with the directory, and a direct activation that
+    // ended before the seed is on record over its whole window, asked over the window and at an
+    // instant within it.
+    assert!(report.history_rows > report.assignments, "{report:?}");
+    let (idx, inst) = w
+        .instances
+        .iter()
+        .enumerate()
+        .find(|(_, i)| {
+            i.kind == InstanceKind::Active
+                && i.window_class() == openpim_bench::workload::WindowClass::Expired
+                && matches!(i.principal, PrincipalRef::User(_))
+                && !w.role_actions[i.role as usize].is_empty()
+        })
+        .unwrap();
+    let principal = w.principal_id(inst.principal);
+    let minutes = |m: i32| seeded_at + time::Duration::minutes(i64::from(m));
+    let rfc = |t: time::OffsetDateTime| t.format(&time::format_description::well_known::Rfc3339).unwrap();
+    let path = format!(
+        "/v1.0/openpim/accessHistory?principalId={principal}&from={}&to={}&$top=999",
+        openpim_loadgen::checks::encode(&rfc(seeded_at - openpim_loadgen::checks::HISTORY_WINDOW)),
+        openpim_loadgen::checks::encode(&rfc(seeded_at))
+    );
+    let (status, history) = get(&http, &base, &path, &admin).await;
+    assert_eq!(status, 200, "{history}");
+    assert_eq!(history["historyComplete"], true, "{history}");
+    let parse = |v: &Value| {
+        time::OffsetDateTime::parse(v.as_str().unwrap(), &time::format_description::well_known::Rfc3339).unwrap()
+    };
+    let started = parse(&history["historyStartsDateTime"]);
+    assert!(started < seeded_at - time::Duration::days(300), "the history starts with the seeded directory: {history}");
+    let role = w.roles[inst.role as usize].id.to_string();
+    let interval = history["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| {
+            v["roleDefinitionId"] == role
+                && v["memberType"] == "Direct"
+                && v["assignmentType"] == "Activated"
+                && parse(&v["startDateTime"]) == minutes(inst.start_min)
+        })
+        .unwrap_or_else(|| panic!("instance {} missing from {history}", w.instance_id(idx)));
+    assert_eq!(parse(&interval["endDateTime"]), minutes(inst.end_min), "{interval}");
+    let action = &w.action_universe[w.role_actions[inst.role as usize][0] as usize];
+    let check = |at: time::OffsetDateTime| {
+        format!(
+            "/v1.0/openpim/accessCheck?principalId={principal}&action={}&directoryScopeId={}&at={}",
+            openpim_loadgen::checks::encode(action),
+            openpim_loadgen::checks::encode(&w.directory_scope(inst.scope).to_string()),
+            openpim_loadgen::checks::encode(&rfc(at))
+        )
+    };
+    let midway = minutes(inst.start_min) + (minutes(inst.end_min) - minutes(inst.start_min)) / 2;
+    let (status, then) = get(&http, &base, &check(midway), &admin).await;
+    assert_eq!(status, 200, "{then}");
+    assert_eq!(then["allowed"], true, "held midway through its window: {then}");
+    // The history URLs the benchmark loads all answer.
+    for kind in [openpim_loadgen::checks::HistoryKind::History, openpim_loadgen::checks::HistoryKind::CheckAt] {
+        let urls = openpim_loadgen::checks::history_urls(&w, &base, 50, 3, kind, time::OffsetDateTime::now_utc());
+        let load = http_load::run(http_load::Options {
+            urls,
+            connections: 2,
+            duration: Duration::from_millis(300),
+            warmup: Duration::ZERO,
+            headers: vec![("Authorization".into(), format!("Bearer {admin}"))],
+        })
+        .await
+        .unwrap();
+        assert!(load.acceptable() && load.requests > 0, "{kind:?}: {load:?}");
+    }
 
     // The measurements run against it and answer correctly.
     let act = activate::run(&base, &data, 8, 24).await.expect("activate");
