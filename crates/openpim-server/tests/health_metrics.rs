@@ -681,8 +681,12 @@ async fn audit_checkpoints_follow_the_configured_interval() {
         .post("/v1.0/users", &admin, serde_json::json!({"userPrincipalName": "paced@openpim.test", "displayName": "p"}))
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
-    let (status, audits) =
-        client.get("/v1.0/auditLogs/directoryAudits?$select=id,openpim_chainSeq&$orderby=openpim_chainSeq desc&$top=1", &admin).await;
+    let (status, audits) = client
+        .get(
+            "/v1.0/auditLogs/directoryAudits?$select=id,openpim_chainSeq&$orderby=openpim_chainSeq desc&$top=1",
+            &admin,
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{audits}");
     let head = audits["value"][0]["openpim_chainSeq"].as_i64().expect("the newest record's chain place");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
