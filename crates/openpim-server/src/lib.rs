@@ -188,9 +188,7 @@ pub async fn start_with_clock(config: ServerConfig, clock: Box<dyn Clock>) -> an
     // The first start after the access history was deployed records what is held now.
     store.start_access_history(clock.now()).await?;
     let mut index = AccessIndex::new();
-    for update in store.load_index().await? {
-        index.apply(update);
-    }
+    store.load_index_into(|update| index.apply(update)).await?;
     // Loaded before binding, so a bad certificate stops the start with its reason.
     let tls = match &config.tls {
         Some(files) => Some((files.clone(), files.load().await?)),
