@@ -12,6 +12,10 @@
 #   ./bench/run.sh --server-bin P  measure another build of the `openpim` binary (e.g. an earlier
 #                                  commit's, to compare before/after) with this tree's load tools
 #   ./bench/run.sh --azure-only    only the in-process Azure RBAC step (with --smoke: small workload)
+#   ./bench/run.sh --growth        only the growth curve: seed 100k, 300k and 1M users and run the
+#                                  scale step on each (cold start, RSS, list and access-check
+#                                  latency); OPENPIM_BENCH_GROWTH="N1 N2 ..." sets the sizes. Manual
+#                                  (the seeds alone take minutes); with --smoke: 300 and 1000 users
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,13 +23,15 @@ SMOKE=0
 SCALE_SIZE=large
 SERVER_BIN=
 AZURE_ONLY=0
+GROWTH=0
 while [ $# -gt 0 ]; do
     case "$1" in
         --smoke) SMOKE=1 ;;
         --scale-size) SCALE_SIZE="$2"; shift ;;
         --server-bin) SERVER_BIN="$(realpath "$2")"; shift ;;
         --azure-only) AZURE_ONLY=1 ;;
-        -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+        --growth) GROWTH=1 ;;
+        -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
         *) echo "unknown argument: $1" >&2; exit 64 ;;
     esac
     shift
@@ -114,6 +120,21 @@ finish() {
         exit 1
     fi
 }
+
+if [ "$GROWTH" = 1 ]; then
+    SIZES="${OPENPIM_BENCH_GROWTH:-$([ "$SMOKE" = 1 ] && echo "300 1000" || echo "100000 300000 1000000")}"
+    for n in $SIZES; do
+        step "growth: seed $n users"
+        rm -rf "$WORK/growth"
+        "$LOADGEN" seed --data "$WORK/growth" --size "$n" > "$RESULTS/seed-growth-$n.json"
+        step "growth: scale step on $n users"
+        measure "growth $n" "$RESULTS/growth-$n.json" \
+            "$LOADGEN" scale --data "$WORK/growth" --binary "$OPENPIM" --samples $SAMPLES
+    done
+    rm -rf "$WORK/growth"
+    finish
+    exit 0
+fi
 
 if [ "$AZURE_ONLY" = 1 ]; then
     azure_step

@@ -33,12 +33,51 @@ pub struct Report {
     pub list_failures: u64,
     pub first_failure: Option<String>,
     pub list_latency: Summary,
+    /// `GET /v1.0/openpim/accessCheck` for the same principals (admin token, `principalId`),
+    /// one connection: how the check's latency grows with the store (the growth curve).
+    pub check_requests: u64,
+    pub check_failures: u64,
+    pub check_latency: Summary,
 }
 
 impl Report {
     pub fn acceptable(&self) -> bool {
-        self.list_failures == 0 && self.list_requests > 0
+        self.list_failures == 0 && self.list_requests > 0 && self.check_failures == 0 && self.check_requests > 0
     }
+}
+
+/// One closed-loop series on `conn`: each plan once after a warm-up of the first few (not
+/// counted); `good` judges an answer. Returns (counted, failed, latencies of the good ones).
+async fn series(
+    conn: &mut Conn,
+    plans: &[(String, Plan)],
+    good: impl Fn(&str, &crate::client::Reply) -> bool,
+    first_failure: &mut Option<String>,
+) -> (u64, u64, Latencies) {
+    let mut lat = Latencies::new();
+    let (mut requests, mut failures) = (0u64, 0u64);
+    let warmup = 10.min(plans.len());
+    for (n, (id, plan)) in plans.iter().chain(plans.iter().take(warmup)).enumerate() {
+        let t = Instant::now();
+        let outcome = conn.send(plan).await;
+        let took = t.elapsed();
+        let ok = matches!(&outcome, Ok(r) if good(id, r));
+        if n >= warmup {
+            requests += 1;
+            if ok {
+                lat.record(took);
+            } else {
+                failures += 1;
+            }
+        }
+        if !ok && first_failure.is_none() {
+            *first_failure = Some(match outcome {
+                Ok(r) => format!("HTTP {} for {id}: {}", r.status, String::from_utf8_lossy(&r.body)),
+                Err(e) => format!("{e:#}"),
+            });
+        }
+    }
+    (requests, failures, lat)
 }
 
 /// Kills the server when the measurement ends, however it ends.
@@ -132,47 +171,49 @@ pub async fn run(data_dir: &Path, binary: &Path, samples: usize) -> anyhow::Resu
     store.close().await;
     let token = issuer.mint(&req?, time::OffsetDateTime::now_utc());
     let auth = vec![("authorization".to_string(), format!("Bearer {token}"))];
-    let mut lat = Latencies::new();
-    let (mut requests, mut failures, mut first_failure) = (0u64, 0u64, None);
-    // The first few requests warm the connection and the statement cache; they are not counted.
-    let warmup = 10.min(ids.len());
-    for (n, id) in ids.iter().chain(ids.iter().take(warmup)).enumerate() {
-        let plan = Plan {
-            method: Method::GET,
-            path: format!(
+    let get = |path: String| Plan { method: Method::GET, path, headers: auth.clone(), body: None };
+    let lists: Vec<_> = ids
+        .iter()
+        .map(|id| {
+            let path = format!(
                 "/v1.0/roleManagement/directory/roleAssignmentScheduleInstances?%24filter=principalId%20eq%20%27{id}%27&%24top=100"
-            ),
-            headers: auth.clone(),
-            body: None,
-        };
-        let t = Instant::now();
-        let outcome = conn.send(&plan).await;
-        let took = t.elapsed();
-        let counted = n >= warmup;
-        let good = match &outcome {
-            Ok(r) if r.status == 200 => serde_json::from_slice::<serde_json::Value>(&r.body)
-                .ok()
-                .and_then(|v| {
-                    v["value"].as_array().map(|a| !a.is_empty() && a.iter().all(|i| i["principalId"] == **id))
-                })
-                .unwrap_or(false),
-            _ => false,
-        };
-        if counted {
-            requests += 1;
-            if good {
-                lat.record(took);
-            } else {
-                failures += 1;
-            }
-        }
-        if !good && first_failure.is_none() {
-            first_failure = Some(match outcome {
-                Ok(r) => format!("HTTP {} for {id}: {}", r.status, String::from_utf8_lossy(&r.body)),
-                Err(e) => format!("{e:#}"),
-            });
-        }
-    }
+            );
+            (id.clone(), get(path))
+        })
+        .collect();
+    let json = |r: &crate::client::Reply| serde_json::from_slice::<serde_json::Value>(&r.body).ok();
+    let mut first_failure = None;
+    // Each answer must be non-empty and only that principal's.
+    let (requests, failures, lat) = series(
+        &mut conn,
+        &lists,
+        |id, r| {
+            r.status == 200
+                && json(r)
+                    .and_then(|v| {
+                        v["value"].as_array().map(|a| !a.is_empty() && a.iter().all(|i| i["principalId"] == id))
+                    })
+                    .unwrap_or(false)
+        },
+        &mut first_failure,
+    )
+    .await;
+    let checks: Vec<_> = ids
+        .iter()
+        .map(|id| {
+            let path = format!(
+                "/v1.0/openpim/accessCheck?principalId={id}&action=microsoft.directory/users/standard/read&directoryScopeId=/"
+            );
+            (id.clone(), get(path))
+        })
+        .collect();
+    let (check_requests, check_failures, check_lat) = series(
+        &mut conn,
+        &checks,
+        |_, r| r.status == 200 && json(r).is_some_and(|v| v["allowed"].is_boolean()),
+        &mut first_failure,
+    )
+    .await;
     let memory_after_lists = memory(pid)?;
     drop(server);
     Ok(Report {
@@ -186,5 +227,8 @@ pub async fn run(data_dir: &Path, binary: &Path, samples: usize) -> anyhow::Resu
         list_failures: failures,
         first_failure,
         list_latency: lat.summary(),
+        check_requests,
+        check_failures,
+        check_latency: check_lat.summary(),
     })
 }

@@ -192,12 +192,18 @@ pub async fn start_with_clock(config: ServerConfig, clock: Box<dyn Clock>) -> an
     // Read the feed head before loading the index: changes committed meanwhile are replayed by
     // the follower (replays are harmless), so nothing falls in between.
     let feed_head = store.feed_head().await?;
-    let updates = store.load_index().await?;
-    // The first start after the access history was deployed records what is held now.
-    store.start_access_history(clock.now(), &updates).await?;
     let mut index = AccessIndex::new();
-    for update in updates {
-        index.apply(update);
+    if store.access_history_start().await?.is_some() {
+        // The usual start: the rows stream straight into the index, with no copy of them.
+        store.load_index_into(|update| index.apply(update)).await?;
+    } else {
+        // The first start after the access history was deployed records what is held now, from
+        // the same updates the index is built of.
+        let updates = store.load_index().await?;
+        store.start_access_history(clock.now(), &updates).await?;
+        for update in updates {
+            index.apply(update);
+        }
     }
     // Loaded before binding, so a bad certificate stops the start with its reason.
     let tls = match &config.tls {

@@ -2,10 +2,11 @@
 
 use crate::codec::{flag, id_text, micros, RowExt};
 use crate::list::{list, ListRequest, Page, Restriction};
+use crate::schedules::{decode_grant, GRANT_COLUMNS};
 use crate::{records, schema, Store, StoreError, StoreResult, WriteTx};
+use futures_util::stream::TryStreamExt;
 use openpim_core::change::IndexUpdate;
 use openpim_core::roles::{azure, AzureRoleProperties, PermissionDialect, RoleDefinition};
-use openpim_core::schedule::Kind;
 use openpim_core::ObjectId;
 use sqlx::any::AnyRow;
 
@@ -81,47 +82,50 @@ impl Store {
             .await
     }
 
-    /// Everything the access index needs, as updates to apply to an empty index.
+    /// Everything the access index needs, as updates to apply to an empty index (collected; the
+    /// server streams them with [`Store::load_index_into`]).
     pub async fn load_index(&self) -> StoreResult<Vec<IndexUpdate>> {
         let mut updates = Vec::new();
-        let roles =
-            sqlx::query("SELECT * FROM role_definitions").fetch_all(self.pool()).await.map_err(StoreError::Db)?;
-        for r in &roles {
-            updates.push(IndexUpdate::RoleDefinitionSaved(decode_role(r)?));
+        self.load_index_into(|u| updates.push(u)).await?;
+        Ok(updates)
+    }
+
+    /// Hands every update the access index needs to `apply`, in the order an empty index must
+    /// see them, as the rows stream in: one query per table, so a million live assignments cost
+    /// one scan, not a million single-row queries through sqlx's worker thread (the start-up
+    /// profile of issue #18), and no vector of every update sits beside the index being built.
+    pub async fn load_index_into(&self, mut apply: impl FnMut(IndexUpdate)) -> StoreResult<()> {
+        let mut roles = sqlx::query("SELECT * FROM role_definitions").fetch(self.pool());
+        while let Some(r) = roles.try_next().await.map_err(StoreError::Db)? {
+            apply(IndexUpdate::RoleDefinitionSaved(decode_role(&r)?));
         }
+        drop(roles);
         // Security groups pass Azure roles on to their (nested) members, role-assignable groups
         // directory roles too; other groups matter as links in a nesting chain.
-        let groups = sqlx::query("SELECT id, is_assignable_to_role, security_enabled FROM directory_groups")
-            .fetch_all(self.pool())
-            .await
-            .map_err(StoreError::Db)?;
-        for g in &groups {
-            updates.push(IndexUpdate::GroupSaved {
+        let mut groups =
+            sqlx::query("SELECT id, is_assignable_to_role, security_enabled FROM directory_groups").fetch(self.pool());
+        while let Some(g) = groups.try_next().await.map_err(StoreError::Db)? {
+            apply(IndexUpdate::GroupSaved {
                 group_id: g.id("id")?,
                 is_assignable_to_role: g.bool("is_assignable_to_role")?,
                 is_security_enabled: g.bool("security_enabled")?,
             });
         }
-        let members = sqlx::query("SELECT group_id, member_id FROM group_members")
-            .fetch_all(self.pool())
-            .await
-            .map_err(StoreError::Db)?;
-        for m in &members {
-            updates.push(IndexUpdate::MemberAdded { group_id: m.id("group_id")?, member_id: m.id("member_id")? });
+        drop(groups);
+        let mut members = sqlx::query("SELECT group_id, member_id FROM group_members").fetch(self.pool());
+        while let Some(m) = members.try_next().await.map_err(StoreError::Db)? {
+            apply(IndexUpdate::MemberAdded { group_id: m.id("group_id")?, member_id: m.id("member_id")? });
         }
+        drop(members);
         // The management-group tree before the grants: ARM grants above a subscription are found
         // through it.
-        updates.extend(self.load_hierarchy().await?);
-        let grants = sqlx::query("SELECT id FROM role_assignments WHERE status <> 'Expired'")
-            .fetch_all(self.pool())
-            .await
-            .map_err(StoreError::Db)?;
-        for g in &grants {
-            if let Some(s) = self.get_schedule(Kind::Assignment, g.id("id")?).await? {
-                updates.push(IndexUpdate::GrantAdded(s.to_grant()));
-            }
+        self.load_hierarchy().await?.into_iter().for_each(&mut apply);
+        let sql = format!("SELECT {GRANT_COLUMNS} FROM role_assignments WHERE status <> 'Expired'");
+        let mut grants = sqlx::query(&sql).fetch(self.pool());
+        while let Some(g) = grants.try_next().await.map_err(StoreError::Db)? {
+            apply(IndexUpdate::GrantAdded(decode_grant(&g)?));
         }
-        Ok(updates)
+        Ok(())
     }
 }
 
