@@ -213,8 +213,12 @@ pub async fn list(State(ui): State<UiState>, session: Session, Query(query): Que
 }
 
 /// A role page's tabs: (query value, label).
-const TABS: [(&str, &str); 3] =
-    [("eligible", "Eligible assignments"), ("active", "Active assignments"), ("expired", "Expired assignments")];
+const TABS: [(&str, &str); 4] = [
+    ("eligible", "Eligible assignments"),
+    ("active", "Active assignments"),
+    ("expired", "Expired assignments"),
+    ("history", "History"),
+];
 
 /// A tab link of a role page.
 struct Tab {
@@ -237,7 +241,7 @@ struct RolePage {
     /// The caller may read the role but not who holds it (that needs a role that reads role
     /// assignments: docs/SECURITY.md), so the page says so instead of failing.
     holders_hidden: bool,
-    /// Expired: the role's access history intervals that ended.
+    /// Expired: the role's access history intervals that ended; History: all of them.
     rows: Vec<super::timeline::TimelineRow>,
     starts: String,
 }
@@ -311,9 +315,10 @@ pub async fn detail(
         // Only the shown tab's data is read.
         let holders = async {
             match tab {
-                "expired" => {
+                "expired" | "history" => {
                     let (rows, starts) = super::timeline::rows(&api, &format!("roleDefinitionId={}", q(&id))).await?;
-                    Ok::<_, GraphError>((vec![], rows.into_iter().filter(|r| r.ended).collect(), starts))
+                    let rows = rows.into_iter().filter(|r| tab == "history" || r.ended).collect();
+                    Ok::<_, GraphError>((vec![], rows, starts))
                 }
                 kind => {
                     let set = if kind == "active" { "roleAssignmentSchedules" } else { "roleEligibilitySchedules" };
@@ -345,7 +350,7 @@ pub async fn detail(
         update_days: false,
     };
     let sections = match tab {
-        "expired" => vec![],
+        "expired" | "history" => vec![],
         kind => vec![HolderSection::one(kind, holder_rows(&held, &kind[..1]), &forms)],
     };
     let tabs = TABS

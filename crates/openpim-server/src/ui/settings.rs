@@ -413,29 +413,42 @@ impl Editor {
         }
     }
 
-    /// The editor's values as posted (`shape` gives the notification rules the form had).
-    fn from_form(f: &HashMap<String, String>, shape: &Editor) -> Self {
+    /// The editor's values as posted over `old` (which also gives the notification rules the
+    /// form had). A stage or notification rule the form does not carry at all (no decision-time
+    /// or level field) stays as it is, so a client posting part of the form changes that part.
+    fn from_form(f: &HashMap<String, String>, old: &Editor) -> Self {
         let text = |k: &str| f.get(k).map(|v| v.trim().to_string()).unwrap_or_default();
         let on = |k: &str| f.get(k).is_some_and(|v| v == "on");
-        let stages = (1..=MAX_STAGES)
-            .map(|n| StageEdit {
-                n,
-                approvers: text(&format!("stage{n}_approvers")),
-                timeout_days: text(&format!("stage{n}_timeout")),
-                approver_justification: on(&format!("stage{n}_approver_justification")),
-                escalation: on(&format!("stage{n}_escalation")),
-                escalation_minutes: text(&format!("stage{n}_escalation_minutes")),
-                escalation_approvers: text(&format!("stage{n}_escalation_approvers")),
+        let stages = old
+            .stages
+            .iter()
+            .map(|was| {
+                let n = was.n;
+                if !f.contains_key(&format!("stage{n}_timeout")) {
+                    return was.clone();
+                }
+                StageEdit {
+                    n,
+                    approvers: text(&format!("stage{n}_approvers")),
+                    timeout_days: text(&format!("stage{n}_timeout")),
+                    approver_justification: on(&format!("stage{n}_approver_justification")),
+                    escalation: on(&format!("stage{n}_escalation")),
+                    escalation_minutes: text(&format!("stage{n}_escalation_minutes")),
+                    escalation_approvers: text(&format!("stage{n}_escalation_approvers")),
+                }
             })
             .collect();
-        let notifications = shape
+        let notifications = old
             .notifications
             .iter()
-            .map(|n| NotifyEdit {
-                level: text(&format!("{}_level", n.rule)),
-                default_recipients: on(&format!("{}_default", n.rule)),
-                recipients: text(&format!("{}_recipients", n.rule)),
-                ..n.clone()
+            .map(|n| match f.get(&format!("{}_level", n.rule)) {
+                None => n.clone(),
+                Some(level) => NotifyEdit {
+                    level: level.trim().to_string(),
+                    default_recipients: on(&format!("{}_default", n.rule)),
+                    recipients: text(&format!("{}_recipients", n.rule)),
+                    ..n.clone()
+                },
             })
             .collect();
         Editor {
@@ -457,39 +470,42 @@ impl Editor {
         }
     }
 
-    /// The form's fields as (name, value), for the review page to re-post exactly.
+    /// The form's fields as (name, value), for the review page to re-post exactly: text as it
+    /// is (empty too), a ticked checkbox as `on`, an unticked one left out as browsers do.
     fn fields(&self) -> Vec<(String, String)> {
-        let mut out: Vec<(String, String)> = Vec::new();
-        let mut put = |k: String, v: String| out.push((k, v));
-        let flag = |b: bool| if b { "on".to_string() } else { String::new() };
-        put("activation_hours".into(), self.activation_hours.clone());
-        put("mfa".into(), flag(self.mfa));
-        put("justification".into(), flag(self.justification));
-        put("ticket".into(), flag(self.ticket));
-        put("auth_context".into(), flag(self.auth_context));
-        put("claim".into(), self.claim.clone());
-        put("approval".into(), flag(self.approval));
+        let mut texts: Vec<(String, &str)> = vec![
+            ("activation_hours".into(), &self.activation_hours),
+            ("claim".into(), &self.claim),
+            ("eligible_days".into(), &self.eligible_days),
+            ("active_days".into(), &self.active_days),
+        ];
+        let mut checks: Vec<(String, bool)> = vec![
+            ("mfa".into(), self.mfa),
+            ("justification".into(), self.justification),
+            ("ticket".into(), self.ticket),
+            ("auth_context".into(), self.auth_context),
+            ("approval".into(), self.approval),
+            ("eligible_permanent".into(), self.eligible_permanent),
+            ("active_permanent".into(), self.active_permanent),
+            ("active_mfa".into(), self.active_mfa),
+            ("active_justification".into(), self.active_justification),
+        ];
         for s in &self.stages {
             let n = s.n;
-            put(format!("stage{n}_approvers"), s.approvers.clone());
-            put(format!("stage{n}_timeout"), s.timeout_days.clone());
-            put(format!("stage{n}_approver_justification"), flag(s.approver_justification));
-            put(format!("stage{n}_escalation"), flag(s.escalation));
-            put(format!("stage{n}_escalation_minutes"), s.escalation_minutes.clone());
-            put(format!("stage{n}_escalation_approvers"), s.escalation_approvers.clone());
+            texts.push((format!("stage{n}_approvers"), &s.approvers));
+            texts.push((format!("stage{n}_timeout"), &s.timeout_days));
+            texts.push((format!("stage{n}_escalation_minutes"), &s.escalation_minutes));
+            texts.push((format!("stage{n}_escalation_approvers"), &s.escalation_approvers));
+            checks.push((format!("stage{n}_approver_justification"), s.approver_justification));
+            checks.push((format!("stage{n}_escalation"), s.escalation));
         }
-        put("eligible_permanent".into(), flag(self.eligible_permanent));
-        put("eligible_days".into(), self.eligible_days.clone());
-        put("active_permanent".into(), flag(self.active_permanent));
-        put("active_days".into(), self.active_days.clone());
-        put("active_mfa".into(), flag(self.active_mfa));
-        put("active_justification".into(), flag(self.active_justification));
         for n in &self.notifications {
-            put(format!("{}_level", n.rule), n.level.clone());
-            put(format!("{}_default", n.rule), flag(n.default_recipients));
-            put(format!("{}_recipients", n.rule), n.recipients.clone());
+            texts.push((format!("{}_level", n.rule), &n.level));
+            texts.push((format!("{}_recipients", n.rule), &n.recipients));
+            checks.push((format!("{}_default", n.rule), n.default_recipients));
         }
-        out.retain(|(_, v)| !v.is_empty());
+        let mut out: Vec<(String, String)> = texts.into_iter().map(|(k, v)| (k, v.to_string())).collect();
+        out.extend(checks.into_iter().filter(|(_, on)| *on).map(|(k, _)| (k, "on".to_string())));
         out
     }
 
