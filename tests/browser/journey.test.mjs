@@ -148,10 +148,15 @@ test('admin, bob and alice go through eligibility, activation, approval, deactiv
   await admin.getByRole('link', { name: 'Role settings' }).click();
   await admin.getByRole('heading', { level: 1, name: `Role settings: ${GROUPS_ADMIN}` }).waitFor();
   await admin.getByLabel('Require approval to activate').check();
-  await admin.getByLabel('Approvers').fill(ALICE);
-  await admin.getByRole('button', { name: 'Save settings' }).click();
+  await admin.getByLabel('Stage 1 approvers', { exact: true }).fill(ALICE);
+  await admin.getByRole('button', { name: 'Review changes' }).click();
+  await admin.getByRole('button', { name: 'Save changes' }).click();
   await assertFlash(admin, 'Saved: Approval_EndUser_Assignment.');
-  assert.equal(await admin.getByLabel('Approvers').inputValue(), ALICE, 'the editor shows the saved approver');
+  assert.equal(
+    await admin.getByLabel('Stage 1 approvers', { exact: true }).inputValue(),
+    ALICE,
+    'the editor shows the saved approver',
+  );
   await snap(admin, 'admin-turned-on-approval');
 
   // 4. Bob's activation of Groups Administrator now waits for approval.

@@ -271,16 +271,25 @@ struct ScopePage {
     page: Chrome,
     scope: String,
     kind: String,
+    /// The shown tab's holders (eligible or active); empty on the RBAC tab.
     sections: Vec<HolderSection>,
     rbac: Vec<RbacRow>,
     can_write: bool,
     roles: Vec<RoleOption>,
+    tabs: Vec<(String, &'static str, bool)>,
+    /// `eligible`, `active` or `rbac`.
+    tab: &'static str,
 }
+
+/// A scope page's tabs: (query value, label).
+const SCOPE_TABS: [(&str, &str); 3] =
+    [("eligible", "Eligible assignments"), ("active", "Active assignments"), ("rbac", "Role assignments (RBAC)")];
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
 pub struct ScopeQuery {
     id: String,
+    tab: String,
 }
 
 /// The GUID of a role definition id in any ARM form.
@@ -422,22 +431,28 @@ pub async fn scope(State(ui): State<UiState>, session: Session, Query(query): Qu
         .collect();
     roles.sort_by_key(|r| r.name.to_lowercase());
     chrome.title = scope_label(&here);
+    let tab = SCOPE_TABS.iter().map(|(t, _)| *t).find(|t| *t == query.tab).unwrap_or("eligible");
+    let forms = HolderForms {
+        remove_action: "/azure/remove".into(),
+        update_action: "/azure/update".into(),
+        with_role: true,
+        update_days: true,
+    };
+    let sections = match tab {
+        "eligible" => vec![HolderSection::one(tab, holder_rows(&eligible, &here, "e", can_write), &forms)],
+        "active" => vec![HolderSection::one(tab, holder_rows(&active, &here, "a", can_write), &forms)],
+        _ => vec![],
+    };
+    let tabs = SCOPE_TABS.iter().map(|(t, label)| (tab_href(&here, t), *label, *t == tab)).collect();
     let page = ScopePage {
         page: chrome,
         kind: crate::azure::pim::scope_type(&at),
-        sections: HolderSection::pair(
-            holder_rows(&eligible, &here, "e", can_write),
-            holder_rows(&active, &here, "a", can_write),
-            HolderForms {
-                remove_action: "/azure/remove".into(),
-                update_action: "/azure/update".into(),
-                with_role: true,
-                update_days: true,
-            },
-        ),
+        sections,
         rbac,
         can_write,
         roles,
+        tabs,
+        tab,
         scope: here,
     };
     session.finish(view::render(StatusCode::OK, &page))
@@ -459,6 +474,8 @@ pub struct AdminForm {
     days: String,
     end: String,
     justification: String,
+    /// `yes` once the confirmation page was confirmed (removals).
+    confirmed: String,
 }
 
 fn collection(kind: &str) -> Result<&'static str, Flash> {
@@ -490,11 +507,16 @@ fn schedule_info(f: &AdminForm) -> Result<Value, Flash> {
     }
 }
 
-fn back_to(scope: &str) -> String {
-    if ArmScope::parse(scope.trim()).is_ok() {
-        scope_href(scope.trim())
-    } else {
-        "/azure".to_string()
+/// A scope page's tab.
+fn tab_href(scope: &str, tab: &str) -> String {
+    format!("{}&tab={tab}", scope_href(scope))
+}
+
+/// Where a form about assignments of `f.kind` returns: its scope's tab of that kind.
+fn back_to_tab(f: &AdminForm) -> String {
+    match ArmScope::parse(f.scope.trim()) {
+        Ok(_) => tab_href(f.scope.trim(), if f.kind == "active" { "active" } else { "eligible" }),
+        Err(_) => "/azure".to_string(),
     }
 }
 
@@ -518,7 +540,7 @@ async fn admin_request(
     request_type: &str,
     properties: Value,
 ) -> Response {
-    let back = back_to(&f.scope);
+    let back = back_to_tab(f);
     let Ok(set) = collection(&f.kind) else { return session.redirect(&back, Flash::err("Choose Eligible or Active.")) };
     let Ok(at) = ArmScope::parse(f.scope.trim()) else {
         return session.redirect(&back, Flash::err("The form names no Azure scope."));
@@ -527,7 +549,7 @@ async fn admin_request(
     match put_request(&api, &at, set, properties).await {
         Ok(status) => session.redirect(&back, Flash::ok(format!("{request_type}: {status}."))),
         Err(e) if e.is_unauthenticated() => super::signin::expired(session, &e.message),
-        Err(e) => session.redirect(&back, Flash::graph(&e)),
+        Err(e) => session.redirect(&back, super::roles::refusal(&e)),
     }
 }
 
@@ -546,7 +568,7 @@ pub async fn assign(State(ui): State<UiState>, session: Session, Form(f): Form<A
     if let Some(refused) = session.csrf_refusal(&f.csrf) {
         return refused;
     }
-    let back = back_to(&f.scope);
+    let back = back_to_tab(&f);
     let prepared = async {
         let (scope, role) = target(&f)?;
         collection(&f.kind)?;
@@ -587,7 +609,7 @@ pub async fn update(State(ui): State<UiState>, session: Session, Form(f): Form<A
     })();
     match prepared {
         Ok(props) => admin_request(&session, &ui, &f, "AdminUpdate", props).await,
-        Err(flash) => session.redirect(&back_to(&f.scope), flash),
+        Err(flash) => session.redirect(&back_to_tab(&f), flash),
     }
 }
 
@@ -605,9 +627,64 @@ pub async fn remove(State(ui): State<UiState>, session: Session, Form(f): Form<A
         }))
     })();
     match prepared {
+        Ok(_) if !super::confirm::confirmed(&f.confirmed) => confirm_removal(&ui, &session, &f).await,
         Ok(props) => admin_request(&session, &ui, &f, "AdminRemove", props).await,
-        Err(flash) => session.redirect(&back_to(&f.scope), flash),
+        Err(flash) => session.redirect(&back_to_tab(&f), flash),
     }
+}
+
+/// The confirmation page of a removal at an Azure scope: who loses which role where, named
+/// through Graph (the principal) and ARM (the role) with the caller's own rights.
+async fn confirm_removal(ui: &UiState, session: &Session, f: &AdminForm) -> Response {
+    let graph = Api::new(&ui.api, &session.token);
+    let principal = f.principal.trim();
+    let who = match graph.get(&format!("/v1.0/users/{}", super::api::seg(principal))).await {
+        Ok(u) => u["userPrincipalName"].as_str().unwrap_or(principal).to_string(),
+        Err(_) => match graph.get(&format!("/v1.0/groups/{}", super::api::seg(principal))).await {
+            Ok(g) => format!("the group {}", g["displayName"].as_str().unwrap_or(principal)),
+            Err(_) => principal.to_string(),
+        },
+    };
+    let role = match target(f) {
+        Ok((scope, role)) => {
+            let path = format!("{}?{RBAC_V}", role_definition_id(&scope, role));
+            match arm(ui, session).get(&path).await {
+                Ok(d) => d["properties"]["roleName"].as_str().unwrap_or(f.role.trim()).to_string(),
+                Err(_) => f.role.trim().to_string(),
+            }
+        }
+        Err(_) => f.role.trim().to_string(),
+    };
+    let at = scope_label(f.scope.trim());
+    let (what, effect) = if f.kind == "active" {
+        ("active assignment", format!("{who} will no longer hold {role} at {at}."))
+    } else {
+        ("eligible assignment", format!("{who} will no longer be able to activate {role} at {at} or below it."))
+    };
+    let mut effects = vec![format!("The {what} of {who} to {role} at {at} is removed."), effect];
+    if !f.justification.trim().is_empty() {
+        effects.push(format!("Reason recorded: {}", f.justification.trim()));
+    }
+    let fields = [
+        ("scope", &f.scope),
+        ("kind", &f.kind),
+        ("role", &f.role),
+        ("principal", &f.principal),
+        ("justification", &f.justification),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.clone()))
+    .collect();
+    let c = super::confirm::Confirm {
+        title: format!("Remove an {what}"),
+        effects,
+        warning: None,
+        action: "/azure/remove".into(),
+        fields,
+        confirm_label: "Remove".into(),
+        back: back_to_tab(f),
+    };
+    super::confirm::page(ui, session, "azure", c).await
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ mod audit;
 mod azure;
 mod azure_approvals;
 mod azure_settings;
+mod confirm;
 mod groups;
 mod my_roles;
 mod oidc;

@@ -19,10 +19,14 @@ use openpim_proto::schedules::{
     NewExpiration, NewRequestSchedule, NewScheduleRequest, UnifiedRoleSchedule, UnifiedRoleScheduleRequest,
 };
 use serde::Deserialize;
+use std::collections::HashMap;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 const RM: &str = "/v1.0/roleManagement/directory";
+
+/// Roles a page of the catalog shows.
+const ROLES_PER_PAGE: usize = 25;
 
 struct RoleRow {
     id: String,
@@ -30,24 +34,123 @@ struct RoleRow {
     description: String,
     built_in: bool,
     privileged: bool,
+    eligible: usize,
+    active: usize,
+}
+
+/// A sortable column header: its link and its `aria-sort` state.
+struct SortLink {
+    label: &'static str,
+    href: String,
+    /// `ascending`, `descending` or `none`.
+    state: &'static str,
 }
 
 #[derive(Template)]
 #[template(path = "roles.html")]
 struct RolesPage {
     page: Chrome,
-    search: String,
+    query: RolesQuery,
     roles: Vec<RoleRow>,
+    /// Roles matching the search and filters, and in the catalog.
+    matching: usize,
     total: usize,
+    /// The assignment counts could be read (the caller may read role assignments).
+    counts: bool,
+    columns: Vec<SortLink>,
+    pager: view::Pager,
 }
 
-#[derive(Deserialize, Default)]
+/// The catalog's search, filters, sort and page, as the query string carries them.
+#[derive(Deserialize, Default, Clone)]
 #[serde(default)]
-pub struct SearchQuery {
+pub struct RolesQuery {
     q: String,
+    /// `yes`, `no` or empty (any).
+    privileged: String,
+    /// `builtin`, `custom` or empty.
+    kind: String,
+    /// `yes`: only roles someone is eligible for or active in.
+    assigned: String,
+    /// `name`, `kind`, `assignments`, each optionally prefixed by `-` for descending.
+    sort: String,
+    page: String,
 }
 
-pub async fn list(State(ui): State<UiState>, session: Session, Query(query): Query<SearchQuery>) -> Response {
+impl RolesQuery {
+    /// This query's link with `sort` and `page` replaced.
+    fn href(&self, sort: &str, page: usize) -> String {
+        let page = if page > 1 { page.to_string() } else { String::new() };
+        let sort = if sort == "name" { "" } else { sort };
+        let pairs = [
+            ("q", self.q.trim()),
+            ("privileged", self.privileged.as_str()),
+            ("kind", self.kind.as_str()),
+            ("assigned", self.assigned.as_str()),
+            ("sort", sort),
+            ("page", page.as_str()),
+        ];
+        format!("/roles{}", view::query_string(&pairs))
+    }
+
+    fn sort_key(&self) -> (&str, bool) {
+        let sort = if self.sort.is_empty() { "name" } else { self.sort.as_str() };
+        match sort.strip_prefix('-') {
+            Some(key) => (key, true),
+            None => (sort, false),
+        }
+    }
+
+    fn keeps(&self, r: &RoleRow) -> bool {
+        let needle = self.q.trim().to_lowercase();
+        (needle.is_empty() || r.name.to_lowercase().contains(&needle) || r.description.to_lowercase().contains(&needle))
+            && match self.privileged.as_str() {
+                "yes" => r.privileged,
+                "no" => !r.privileged,
+                _ => true,
+            }
+            && match self.kind.as_str() {
+                "builtin" => r.built_in,
+                "custom" => !r.built_in,
+                _ => true,
+            }
+            && (self.assigned != "yes" || r.eligible + r.active > 0)
+    }
+
+    /// Column headers: a click sorts by the column, a second click reverses it.
+    fn columns(&self) -> Vec<SortLink> {
+        let (key, desc) = self.sort_key();
+        [("Role", "name"), ("Kind", "kind"), ("Assignments", "assignments")]
+            .into_iter()
+            .map(|(label, col)| {
+                let on = key == col;
+                let next = if on && !desc { format!("-{col}") } else { col.to_string() };
+                let state = match (on, desc) {
+                    (false, _) => "none",
+                    (true, false) => "ascending",
+                    (true, true) => "descending",
+                };
+                SortLink { label, href: self.href(&next, 1), state }
+            })
+            .collect()
+    }
+}
+
+/// How many eligible and active assignments each role has (by role id).
+async fn assignment_counts(api: &Api<'_>) -> Result<HashMap<Uuid, (usize, usize)>, GraphError> {
+    let mut counts: HashMap<Uuid, (usize, usize)> = HashMap::new();
+    let eligible: Vec<UnifiedRoleSchedule> = api.list_all_as(&format!("{RM}/roleEligibilitySchedules")).await?;
+    let active: Vec<UnifiedRoleSchedule> = api.list_all_as(&format!("{RM}/roleAssignmentSchedules")).await?;
+    for s in &eligible {
+        counts.entry(s.role_definition_id).or_default().0 += 1;
+    }
+    for s in &active {
+        counts.entry(s.role_definition_id).or_default().1 += 1;
+    }
+    Ok(counts)
+}
+
+pub async fn list(State(ui): State<UiState>, session: Session, Query(query): Query<RolesQuery>) -> Response {
     let (chrome, _) = match page::start(&ui, &session, "roles", "Roles").await {
         Ok(x) => x,
         Err(resp) => return resp,
@@ -57,22 +160,71 @@ pub async fn list(State(ui): State<UiState>, session: Session, Query(query): Que
         Ok(r) => r,
         Err(e) => return page::load_failed(&session, chrome, &e),
     };
+    // Who holds what is for those who may read role assignments; others see the catalog alone.
+    let counts = match assignment_counts(&api).await {
+        Ok(c) => Some(c),
+        Err(e) if e.status == StatusCode::FORBIDDEN => None,
+        Err(e) => return page::load_failed(&session, chrome, &e),
+    };
     let total = all.len();
-    let needle = query.q.trim().to_lowercase();
     let mut roles: Vec<RoleRow> = all
-        .iter()
-        .filter(|r| needle.is_empty() || r.display_name.to_lowercase().contains(&needle))
-        .map(|r| RoleRow {
-            id: r.id.to_string(),
-            name: r.display_name.clone(),
-            description: r.description.clone().unwrap_or_default(),
-            built_in: r.is_built_in,
-            privileged: r.is_privileged.unwrap_or(false),
+        .into_iter()
+        .map(|r| {
+            let (eligible, active) = counts.as_ref().and_then(|c| c.get(&r.id).copied()).unwrap_or_default();
+            RoleRow {
+                id: r.id.to_string(),
+                name: r.display_name,
+                description: r.description.unwrap_or_default(),
+                built_in: r.is_built_in,
+                privileged: r.is_privileged.unwrap_or(false),
+                eligible,
+                active,
+            }
         })
+        .filter(|r| query.keeps(r))
         .collect();
-    roles.sort_by_key(|r| r.name.to_lowercase());
-    let search = query.q.trim().to_string();
-    session.finish(view::render(StatusCode::OK, &RolesPage { page: chrome, search, roles, total }))
+    let (key, desc) = query.sort_key();
+    roles.sort_by(|a, b| {
+        let by_name = a.name.to_lowercase().cmp(&b.name.to_lowercase());
+        let primary = match key {
+            "kind" => a.built_in.cmp(&b.built_in).reverse(),
+            "assignments" => (a.eligible + a.active).cmp(&(b.eligible + b.active)),
+            _ => by_name,
+        };
+        let primary = if desc { primary.reverse() } else { primary };
+        primary.then(by_name)
+    });
+    let matching = roles.len();
+    let sort = query.sort.clone();
+    let requested = query.page.trim().parse().unwrap_or(1);
+    let (pager, range) = view::Pager::new(requested, matching, ROLES_PER_PAGE, |n| query.href(&sort, n));
+    let roles = roles.drain(range).collect();
+    let page = RolesPage {
+        page: chrome,
+        columns: query.columns(),
+        query,
+        roles,
+        matching,
+        total,
+        counts: counts.is_some(),
+        pager,
+    };
+    session.finish(view::render(StatusCode::OK, &page))
+}
+
+/// A role page's tabs: (query value, label).
+const TABS: [(&str, &str); 4] = [
+    ("eligible", "Eligible assignments"),
+    ("active", "Active assignments"),
+    ("expired", "Expired assignments"),
+    ("history", "History"),
+];
+
+/// A tab link of a role page.
+struct Tab {
+    href: String,
+    label: &'static str,
+    current: bool,
 }
 
 #[derive(Template)]
@@ -81,13 +233,23 @@ struct RolePage {
     page: Chrome,
     role_id: String,
     description: String,
+    tabs: Vec<Tab>,
+    /// `eligible`, `active` or `expired`.
+    tab: &'static str,
+    /// The shown tab's holders (eligible or active): one section.
     sections: Vec<HolderSection>,
     /// The caller may read the role but not who holds it (that needs a role that reads role
     /// assignments: docs/SECURITY.md), so the page says so instead of failing.
     holders_hidden: bool,
-    /// "Who held it": the role's access history (shown with the holders).
+    /// Expired: the role's access history intervals that ended; History: all of them.
     rows: Vec<super::timeline::TimelineRow>,
     starts: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct TabQuery {
+    tab: String,
 }
 
 /// "Name (upn)" and the kind of holder, from the expanded principal (`None` when the API could
@@ -135,22 +297,36 @@ fn holder_rows(items: &[UnifiedRoleSchedule], prefix: &str) -> Vec<HolderRow> {
         .collect()
 }
 
-pub async fn detail(State(ui): State<UiState>, session: Session, Path(id): Path<String>) -> Response {
+pub async fn detail(
+    State(ui): State<UiState>,
+    session: Session,
+    Path(id): Path<String>,
+    Query(query): Query<TabQuery>,
+) -> Response {
     let (mut chrome, _) = match page::start(&ui, &session, "roles", "Role").await {
         Ok(x) => x,
         Err(resp) => return resp,
     };
+    let tab = TABS.iter().map(|(t, _)| *t).find(|t| *t == query.tab).unwrap_or("eligible");
     let api = Api::new(&ui.api, &session.token);
     let loaded = async {
         let role: UnifiedRoleDefinition = api.get_as(&format!("{RM}/roleDefinitions/{}", seg(&id))).await?;
         let filter = q(&format!("roleDefinitionId eq {}", lit(&id)));
+        // Only the shown tab's data is read.
         let holders = async {
-            let eligible: Vec<UnifiedRoleSchedule> =
-                api.list_all_as(&format!("{RM}/roleEligibilitySchedules?$filter={filter}&$expand=principal")).await?;
-            let active: Vec<UnifiedRoleSchedule> =
-                api.list_all_as(&format!("{RM}/roleAssignmentSchedules?$filter={filter}&$expand=principal")).await?;
-            let held = super::timeline::rows(&api, &format!("roleDefinitionId={}", q(&id))).await?;
-            Ok::<_, GraphError>((eligible, active, held))
+            match tab {
+                "expired" | "history" => {
+                    let (rows, starts) = super::timeline::rows(&api, &format!("roleDefinitionId={}", q(&id))).await?;
+                    let rows = rows.into_iter().filter(|r| tab == "history" || r.ended).collect();
+                    Ok::<_, GraphError>((vec![], rows, starts))
+                }
+                kind => {
+                    let set = if kind == "active" { "roleAssignmentSchedules" } else { "roleEligibilitySchedules" };
+                    let held: Vec<UnifiedRoleSchedule> =
+                        api.list_all_as(&format!("{RM}/{set}?$filter={filter}&$expand=principal")).await?;
+                    Ok((held, vec![], String::new()))
+                }
+            }
         };
         let holders = match holders.await {
             Ok(h) => Some(h),
@@ -164,7 +340,7 @@ pub async fn detail(State(ui): State<UiState>, session: Session, Path(id): Path<
         Err(e) => return page::load_failed(&session, chrome, &e),
     };
     let holders_hidden = holders.is_none();
-    let (eligible, active, (rows, starts)) = holders.unwrap_or_default();
+    let (held, rows, starts) = holders.unwrap_or_default();
     chrome.title = role.display_name;
     let role_id = role.id.to_string();
     let forms = HolderForms {
@@ -173,9 +349,19 @@ pub async fn detail(State(ui): State<UiState>, session: Session, Path(id): Path<
         with_role: false,
         update_days: false,
     };
+    let sections = match tab {
+        "expired" | "history" => vec![],
+        kind => vec![HolderSection::one(kind, holder_rows(&held, &kind[..1]), &forms)],
+    };
+    let tabs = TABS
+        .iter()
+        .map(|(t, label)| Tab { href: format!("{}?tab={t}", back(&role_id)), label, current: *t == tab })
+        .collect();
     let page = RolePage {
         page: chrome,
-        sections: HolderSection::pair(holder_rows(&eligible, "e"), holder_rows(&active, "a"), forms),
+        sections,
+        tabs,
+        tab,
         role_id,
         description: role.description.unwrap_or_default(),
         holders_hidden,
@@ -197,6 +383,8 @@ pub struct AssignForm {
     justification: String,
     principal: String,
     scope: String,
+    /// `yes` once the confirmation page was confirmed (removals).
+    confirmed: String,
 }
 
 /// A `datetime-local` value (taken as UTC) as an instant; empty stays `None`.
@@ -264,20 +452,44 @@ fn back(id: &str) -> String {
     format!("/roles/{}", seg(id))
 }
 
+/// How a refusal reads on a role page: the 5-minute rule in words (with when to retry, which
+/// the API's message ends with), anything else as the API said it.
+pub(super) fn refusal(e: &GraphError) -> Flash {
+    if matches!(e.code.as_str(), "ActiveDurationTooShort" | "EligibleDurationTooShort") {
+        if let Some((_, at)) = e.message.rsplit_once("; retry after ") {
+            let at = OffsetDateTime::parse(at.trim(), &time::format_description::well_known::Rfc3339).ok();
+            return Flash::err(format!(
+                "Too early: an assignment cannot be removed or changed within 5 minutes of being made (the \
+                 5-minute rule, as in Entra). Retry after {}. ({}: {})",
+                view::when(at),
+                e.code,
+                e.message
+            ));
+        }
+    }
+    Flash::graph(e)
+}
+
 async fn admin_request(
     session: &Session,
     ui: &UiState,
-    id: &str,
+    to: &str,
     set: &str,
     body: NewScheduleRequest,
     done: &str,
 ) -> Response {
     let api = Api::new(&ui.api, &session.token);
     match api.post_as::<_, UnifiedRoleScheduleRequest>(&format!("{RM}/{set}"), &body).await {
-        Ok(r) => session.redirect(&back(id), Flash::ok(format!("{done} (status {}).", r.status))),
+        Ok(r) => session.redirect(to, Flash::ok(format!("{done} (status {}).", r.status))),
         Err(e) if e.is_unauthenticated() => super::signin::expired(session, &e.message),
-        Err(e) => session.redirect(&back(id), Flash::graph(&e)),
+        Err(e) => session.redirect(to, refusal(&e)),
     }
+}
+
+/// A role page's tab for assignments of `kind` (`eligible`, `active`).
+fn tab_of(id: &str, kind: &str) -> String {
+    let tab = if kind == "active" { "active" } else { "eligible" };
+    format!("{}?tab={tab}", back(id))
 }
 
 pub async fn assign(
@@ -299,7 +511,7 @@ pub async fn assign(
     };
     let (set, role, info, principal) = match prepared.await {
         Ok(x) => x,
-        Err(flash) => return session.redirect(&back(&id), flash),
+        Err(flash) => return session.redirect(&tab_of(&id, &f.kind), flash),
     };
     let body = NewScheduleRequest {
         action: Action::AdminAssign.to_string(),
@@ -311,7 +523,7 @@ pub async fn assign(
         ticket_info: None,
     };
     let done = format!("{} is now {} for this role", f.member.trim(), f.kind);
-    admin_request(&session, &ui, &id, set, body, &done).await
+    admin_request(&session, &ui, &tab_of(&id, &f.kind), set, body, &done).await
 }
 
 fn non_empty(s: &str) -> Option<String> {
@@ -340,12 +552,85 @@ pub async fn remove(
     if let Some(refused) = session.csrf_refusal(&f.csrf) {
         return refused;
     }
+    let to = tab_of(&id, &f.kind);
     let prepared = requests_set(&f.kind).and_then(|set| Ok((set, holder_request(&id, &f, Action::AdminRemove)?)));
     let (set, body) = match prepared {
         Ok(x) => x,
-        Err(flash) => return session.redirect(&back(&id), flash),
+        Err(flash) => return session.redirect(&to, flash),
     };
-    admin_request(&session, &ui, &id, set, body, "Removed").await
+    if !super::confirm::confirmed(&f.confirmed) {
+        return confirm_removal(&ui, &session, &id, &f, &body, &to).await;
+    }
+    admin_request(&session, &ui, &to, set, body, "Removed").await
+}
+
+/// The confirmation page of a removal: whose assignment goes, of which role and where, and,
+/// when it was made under 5 minutes ago, that the API will refuse it until when.
+async fn confirm_removal(
+    ui: &UiState,
+    session: &Session,
+    id: &str,
+    f: &AssignForm,
+    body: &NewScheduleRequest,
+    to: &str,
+) -> Response {
+    let api = Api::new(&ui.api, &session.token);
+    let set = if f.kind == "active" { "roleAssignmentSchedules" } else { "roleEligibilitySchedules" };
+    let filter = format!(
+        "roleDefinitionId eq {} and principalId eq {} and directoryScopeId eq {}",
+        lit(&body.role_definition_id.to_string()),
+        lit(&body.principal_id.to_string()),
+        lit(&body.directory_scope_id)
+    );
+    let path = format!("{RM}/{set}?$filter={}&$expand=principal,roleDefinition", q(&filter));
+    let held = match api.list_as::<UnifiedRoleSchedule>(&path).await {
+        Ok(h) => h,
+        Err(e) if e.is_unauthenticated() => return super::signin::expired(session, &e.message),
+        Err(e) => return session.redirect(to, Flash::graph(&e)),
+    };
+    let Some(h) = held.into_iter().next() else {
+        return session.redirect(to, Flash::err("That assignment no longer exists."));
+    };
+    let (who, _) = principal_label(h.principal.as_ref());
+    let who = if who.is_empty() { h.principal_id.to_string() } else { who };
+    let role = h.role_definition.as_ref().map_or_else(|| id.to_string(), |r| r.display_name.clone());
+    let scope = view::scope_label(&h.directory_scope_id);
+    let (what, effect) = if f.kind == "active" {
+        ("active assignment", format!("{who} will no longer hold {role} at {scope}: the role's permissions end now."))
+    } else {
+        ("eligible assignment", format!("{who} will no longer be able to activate {role} at {scope}."))
+    };
+    let mut effects = vec![
+        format!("The {what} of {who} to {role} at {scope} is removed."),
+        effect,
+        format!("It was made {}; the removal is audited with your name.", view::when(Some(h.created_date_time))),
+    ];
+    if let Some(why) = body.justification.as_deref() {
+        effects.push(format!("Reason recorded: {why}"));
+    }
+    let unlocks = h.created_date_time + openpim_core::schedule::MINIMUM_DURATION;
+    let warning = (unlocks > ui.app.now()).then(|| {
+        format!(
+            "This assignment was made less than 5 minutes ago: the API refuses to remove it until {} (the \
+             5-minute rule, as in Entra).",
+            view::when(Some(unlocks))
+        )
+    });
+    let fields =
+        [("kind", &f.kind), ("principal", &f.principal), ("scope", &f.scope), ("justification", &f.justification)]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect();
+    let c = super::confirm::Confirm {
+        title: format!("Remove an {what}"),
+        effects,
+        warning,
+        action: format!("{}/remove", back(id)),
+        fields,
+        confirm_label: "Remove".to_string(),
+        back: to.to_string(),
+    };
+    super::confirm::page(ui, session, "roles", c).await
 }
 
 pub async fn update(
@@ -361,16 +646,35 @@ pub async fn update(
         let info = schedule_info(&f)?;
         Ok((set, NewScheduleRequest { schedule_info: Some(info), ..holder_request(&id, &f, Action::AdminUpdate)? }))
     });
+    let to = tab_of(&id, &f.kind);
     let (set, body) = match prepared {
         Ok(x) => x,
-        Err(flash) => return session.redirect(&back(&id), flash),
+        Err(flash) => return session.redirect(&to, flash),
     };
-    admin_request(&session, &ui, &id, set, body, "Updated").await
+    admin_request(&session, &ui, &to, set, body, "Updated").await
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_five_minute_rule_reads_with_its_retry_time() {
+        let e = GraphError {
+            status: StatusCode::BAD_REQUEST,
+            code: "EligibleDurationTooShort".into(),
+            message: "The Eligible duration is too short. Minimum required is 5 minutes.; retry after \
+                      2026-03-01T09:05:00Z"
+                .into(),
+        };
+        let f = refusal(&e);
+        assert!(!f.ok);
+        assert!(f.text.starts_with("Too early: "), "{}", f.text);
+        assert!(f.text.contains("Retry after 2026-03-01 09:05 UTC."), "{}", f.text);
+        // Anything else is the API's own words.
+        let other = GraphError { code: "RoleAssignmentExists".into(), message: "exists".into(), ..e };
+        assert_eq!(refusal(&other).text, "RoleAssignmentExists: exists");
+    }
 
     #[test]
     fn local_times_are_utc() {

@@ -107,9 +107,13 @@ pub struct HolderForms {
 }
 
 impl HolderSection {
-    /// The eligible and the active table of a page, in that order.
-    pub fn pair(eligible: Vec<HolderRow>, active: Vec<HolderRow>, forms: HolderForms) -> Vec<HolderSection> {
-        let section = |kind, title, rows| HolderSection {
+    /// One table: `eligible` or `active` (anything else reads as active).
+    pub fn one(kind: &str, rows: Vec<HolderRow>, forms: &HolderForms) -> HolderSection {
+        let (kind, title) = match kind {
+            "eligible" => ("eligible", "Eligible assignments"),
+            _ => ("active", "Active assignments"),
+        };
+        HolderSection {
             kind,
             title,
             rows,
@@ -117,7 +121,6 @@ impl HolderSection {
             remove_action: forms.remove_action.clone(),
             update_action: forms.update_action.clone(),
             update_days: forms.update_days,
-        };
-        vec![section("eligible", "Eligible assignments", eligible), section("active", "Active assignments", active)]
+        }
     }
 }

@@ -29,6 +29,8 @@ pub struct TimelineRow {
     pub via: String,
     pub start: String,
     pub end: String,
+    /// The interval ended (a role page's Expired tab shows these).
+    pub ended: bool,
 }
 
 #[derive(Template)]
@@ -103,6 +105,7 @@ pub async fn rows(api: &Api<'_>, query: &str) -> Result<(Vec<TimelineRow>, Strin
         }
         next = page["@odata.nextLink"].as_str().and_then(|l| l.find("/v1.0/").map(|i| l[i..].to_string()));
     }
+    let now = time::OffsetDateTime::now_utc();
     let mut names = Names { api, known: HashMap::new() };
     let mut out = Vec::with_capacity(items.len());
     for r in &items {
@@ -121,6 +124,7 @@ pub async fn rows(api: &Api<'_>, query: &str) -> Result<(Vec<TimelineRow>, Strin
             assignment: text(&r["assignmentType"]),
             via,
             start: view::when(instant(&r["startDateTime"])),
+            ended: instant(&r["endDateTime"]).is_some_and(|t| t <= now),
             end: match instant(&r["endDateTime"]) {
                 Some(t) => view::when(Some(t)),
                 None => "no end".to_string(),

@@ -177,6 +177,51 @@ pub fn duration_minutes(iso: &str) -> i64 {
     openpim_core::duration::parse(iso).map_or(0, |d| d.whole_minutes())
 }
 
+/// A list's paging links: the page shown, how many there are, and the links to the neighbours
+/// (empty at either end). Lists page on the server, so every link is a plain GET.
+pub struct Pager {
+    pub page: usize,
+    pub pages: usize,
+    pub prev: String,
+    pub next: String,
+}
+
+impl Pager {
+    /// Page `requested` (1-based, clamped) of `total` items, `per_page` a page; `href(n)` is page n's link.
+    /// Returns the pager and the index range of the page's items.
+    pub fn new(
+        requested: usize,
+        total: usize,
+        per_page: usize,
+        href: impl Fn(usize) -> String,
+    ) -> (Self, std::ops::Range<usize>) {
+        let pages = total.div_ceil(per_page).max(1);
+        let page = requested.clamp(1, pages);
+        let link = |n: usize| if (1..=pages).contains(&n) && n != page { href(n) } else { String::new() };
+        let range = ((page - 1) * per_page).min(total)..(page * per_page).min(total);
+        (Self { page, pages, prev: link(page.wrapping_sub(1)), next: link(page + 1) }, range)
+    }
+}
+
+/// What a query value keeps unencoded: RFC 3986's unreserved characters (so `sort=-name` reads
+/// as itself in the address bar).
+const QUERY_VALUE: &percent_encoding::AsciiSet =
+    &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+
+/// `?a=1&b=x` from the pairs whose value is not empty (values percent-encoded).
+pub fn query_string(pairs: &[(&str, &str)]) -> String {
+    let parts: Vec<String> = pairs
+        .iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| format!("{k}={}", percent_encoding::utf8_percent_encode(v, QUERY_VALUE)))
+        .collect();
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!("?{}", parts.join("&"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -204,6 +249,20 @@ mod tests {
         }
         assert_eq!(Flash::decode("xjunk"), None);
         assert_eq!(Flash::decode(""), None);
+    }
+
+    #[test]
+    fn pages() {
+        let (p, r) = Pager::new(2, 123, 25, |n| format!("/roles?page={n}"));
+        assert_eq!((p.page, p.pages, r), (2, 5, 25..50));
+        assert_eq!((p.prev.as_str(), p.next.as_str()), ("/roles?page=1", "/roles?page=3"));
+        let (p, r) = Pager::new(9, 123, 25, |n| format!("?page={n}"));
+        assert_eq!((p.page, r, p.next.as_str()), (5, 100..123, ""));
+        let (p, r) = Pager::new(0, 0, 25, |n| format!("?page={n}"));
+        assert_eq!((p.page, p.pages, r, p.prev.as_str()), (1, 1, 0..0, ""));
+        assert_eq!(query_string(&[("q", "a b&c"), ("sort", ""), ("page", "2")]), "?q=a%20b%26c&page=2");
+        assert_eq!(query_string(&[("sort", "-name")]), "?sort=-name");
+        assert_eq!(query_string(&[("q", "")]), "");
     }
 
     #[test]

@@ -233,10 +233,10 @@ async fn history_remembers_activations_expiry_deactivation_groups_and_removal() 
     assert!(page["@odata.nextLink"].as_str().is_some_and(|l| l.contains("$skiptoken=")), "{page}");
     assert_eq!(history(&pim, &pim.admin_token(), &format!("principalId={alice}&$top=1")).await, alice_rows);
 
-    // The web UI: the role page's "Who held it" and a user's privileged timeline.
+    // The web UI: the role page's History tab ("Who held it") and a user's privileged timeline.
     let mut admin_ui = Browser::new(&pim.base());
     admin_ui.sign_in(&pim.admin_token()).await;
-    let role_page = admin_ui.get(&format!("/roles/{HELPDESK_ADMINISTRATOR}")).await;
+    let role_page = admin_ui.get(&format!("/roles/{HELPDESK_ADMINISTRATOR}?tab=history")).await;
     assert_eq!(role_page.status, StatusCode::OK, "{}", role_page.body);
     let held = &role_page.body[role_page.body.find("Who held it").expect("the section is shown")..];
     assert!(held.contains("bob@openpim.test") && held.contains("Helpdesk (group)"), "{held}");

@@ -166,10 +166,10 @@ async fn display_names_that_look_like_html_are_escaped() {
     assert!(home.body.contains("&#60;script&#62;alert(1)&#60;/script&#62;"), "{}", home.body);
     assert!(!home.body.contains("<script>alert"));
     assert!(!home.body.contains("<img src=x"));
-    // An admin viewing the role's holders sees the name escaped too.
+    // An admin viewing the role's (active) holders sees the name escaped too.
     let mut admin = Browser::new(&ts.base);
     admin.sign_in(&ts.admin_token()).await;
-    let role = admin.get(&format!("/roles/{GLOBAL_READER}")).await;
+    let role = admin.get(&format!("/roles/{GLOBAL_READER}?tab=active")).await;
     assert!(role.body.contains("&#60;script&#62;"));
     assert!(!role.body.contains("<script>alert"));
     ts.stop().await;
@@ -358,13 +358,24 @@ async fn admins_update_and_remove_through_the_role_page_and_refusals_show_the_ap
     let got = schedules[0]["scheduleInfo"]["expiration"]["endDateTime"].as_str().unwrap().to_string();
     assert!(got.starts_with(&format!("{new_end}T08:30:00")), "{got}");
 
-    // Removing it right away breaks the 5-minute rule: the API's code is shown, nothing changes.
-    let removed = admin
-        .post(&format!("{role}/remove"), &[("csrf", &csrf), ("kind", "eligible"), ("principal", &bob), ("scope", "/")])
-        .await;
+    // Removing asks first: the confirmation says whose assignment goes and that it is too
+    // recent; nothing changes.
+    let remove = [("csrf", csrf.as_str()), ("kind", "eligible"), ("principal", bob.as_str()), ("scope", "/")];
+    let asked = admin.post(&format!("{role}/remove"), &remove).await;
+    assert_eq!(asked.status, StatusCode::OK, "{}", asked.body);
+    assert!(
+        asked.body.contains("bob (bob@openpim.test) will no longer be able to activate Global Reader"),
+        "{}",
+        asked.body
+    );
+    assert!(asked.body.contains("less than 5 minutes ago"), "{}", asked.body);
+    assert_eq!(eligibilities(&ts, &bob, GLOBAL_READER).await, 1);
+    // Confirmed right away, it breaks the 5-minute rule: the API's code is shown, nothing changes.
+    let removed = admin.post(&format!("{role}/remove"), &[&remove[..], &[("confirmed", "yes")]].concat()).await;
     let page = admin.get(removed.location()).await;
     assert!(page.body.contains("class=\"flash err\""), "{}", page.body);
     assert!(page.body.contains("EligibleDurationTooShort"), "{}", page.body);
+    assert!(page.body.contains("Retry after"), "{}", page.body);
     assert_eq!(eligibilities(&ts, &bob, GLOBAL_READER).await, 1);
 
     // A typo in the member or a bad date is a clear message.
@@ -406,14 +417,23 @@ async fn nobody_approves_their_own_request_through_the_ui() {
         ("mfa", "on"),
         ("justification", "on"),
         ("approval", "on"),
-        ("approvers", "bob@openpim.test"),
+        ("stage1_approvers", "bob@openpim.test"),
+        ("stage1_timeout", "1"),
+        ("stage1_approver_justification", "on"),
+        ("stage1_escalation_minutes", "0"),
         ("eligible_permanent", "on"),
         ("eligible_days", "365"),
         ("active_permanent", "on"),
         ("active_days", "180"),
+        ("active_justification", "on"),
     ];
     assert_eq!(settings.status, StatusCode::OK);
-    let saved = admin.post(&format!("{role}/settings"), &form).await;
+    // First the review: what changes, nothing saved yet.
+    let review = admin.post(&format!("{role}/settings"), &form).await;
+    assert_eq!(review.status, StatusCode::OK, "{}", review.body);
+    assert!(review.body.contains("Stage 1 approvers"), "{}", review.body);
+    assert!(review.body.contains("<span class=\"new\">bob@openpim.test</span>"), "{}", review.body);
+    let saved = admin.post(&format!("{role}/settings"), &[&form[..], &[("confirmed", "yes")]].concat()).await;
     let page = admin.get(saved.location()).await;
     assert!(page.body.contains("Saved: Approval_EndUser_Assignment."), "{}", page.body);
     assert!(page.body.contains("value=\"bob@openpim.test\""));

@@ -82,14 +82,24 @@ async fn admins_browse_the_tree_and_add_update_and_remove_assignments_at_a_scope
     assert!(web.body.contains("Inherited"), "{}", web.body);
     assert!(!web.body.contains("action=\"/azure/remove\""), "{}", web.body);
 
-    // Removing it within five minutes is refused, and the page says why.
-    let refused = b
-        .submit(
-            "/azure/remove",
-            &[("csrf", &csrf), ("scope", &subscription), ("kind", "eligible"), ("role", READER), ("principal", &alice)],
-        )
-        .await;
+    // Removing asks first: a confirmation page naming who loses what, and nothing changes.
+    let remove = [
+        ("csrf", csrf.as_str()),
+        ("scope", subscription.as_str()),
+        ("kind", "eligible"),
+        ("role", READER),
+        ("principal", alice.as_str()),
+    ];
+    let asked = b.post("/azure/remove", &remove).await;
+    assert_eq!(asked.status, StatusCode::OK, "{}", asked.body);
+    assert!(asked.body.contains("Remove an eligible assignment"), "{}", asked.body);
+    assert!(asked.body.contains("<input type=\"hidden\" name=\"confirmed\" value=\"yes\">"), "{}", asked.body);
+    assert_eq!(schedules(&pim, &admin, "roleEligibilitySchedules", &sub(), &alice).await.len(), 1);
+    // Confirmed within five minutes, it is refused, and the page says why.
+    let confirmed = [&remove[..], &[("confirmed", "yes")]].concat();
+    let refused = b.submit("/azure/remove", &confirmed).await;
     assert!(refused.flash().contains("EligibleDurationTooShort"), "{}", refused.flash());
+    assert!(refused.flash().contains("5-minute rule"), "{}", refused.flash());
     assert_eq!(schedules(&pim, &admin, "roleEligibilitySchedules", &sub(), &alice).await.len(), 1);
 
     // Update: 30 days from now.
@@ -112,12 +122,7 @@ async fn admins_browse_the_tree_and_add_update_and_remove_assignments_at_a_scope
     assert!(rows[0]["properties"]["endDateTime"].as_str().unwrap().starts_with("2026-04-01"), "{rows:?}");
 
     // Remove, now allowed.
-    let removed = b
-        .submit(
-            "/azure/remove",
-            &[("csrf", &csrf), ("scope", &subscription), ("kind", "eligible"), ("role", READER), ("principal", &alice)],
-        )
-        .await;
+    let removed = b.submit("/azure/remove", &confirmed).await;
     assert!(removed.flash().contains("AdminRemove"), "{}", removed.flash());
     assert!(schedules(&pim, &admin, "roleEligibilitySchedules", &sub(), &alice).await.is_empty());
 
