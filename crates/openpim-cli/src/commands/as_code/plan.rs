@@ -2,7 +2,9 @@
 //! order `apply` carries them out. Pure: no I/O, the clock is an argument, so every kind of
 //! change, refusal and warning is unit-tested here.
 
-use super::model::{AssignmentSpec, CustomRole, PimFile, Rule, Rules, ROOT_SCOPE, VERSION};
+use super::model::{
+    AssignmentSpec, AzureAssignmentSpec, AzureCustomRole, CustomRole, PimFile, Rule, Rules, ROOT_SCOPE, VERSION,
+};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
@@ -77,7 +79,37 @@ pub struct Actual {
     pub settings: HashMap<Uuid, BTreeMap<String, Rule>>,
     pub eligibilities: Vec<ActualAssignment>,
     pub assignments: Vec<ActualAssignment>,
+    /// The Azure side, when the file has an `azure` section (or export asked for it).
+    pub azure: Option<ActualAzure>,
 }
+
+/// An Azure role definition as ARM lists it at the tenant.
+#[derive(Debug, Clone)]
+pub struct ActualAzureRole {
+    /// The role's GUID (`name` in ARM).
+    pub id: Uuid,
+    pub role_name: String,
+    /// `None` for built-in roles.
+    pub custom: Option<AzureCustomRole>,
+}
+
+/// What ARM has: every Azure role, and the live eligible and active (`Assigned`) schedules
+/// at every scope below the tenant root, `scope` as ARM writes it.
+#[derive(Debug, Clone, Default)]
+pub struct ActualAzure {
+    pub roles: Vec<ActualAzureRole>,
+    pub eligibilities: Vec<ActualAssignment>,
+    pub assignments: Vec<ActualAssignment>,
+}
+
+impl ActualAzure {
+    pub fn role(&self, id: Uuid) -> Option<&ActualAzureRole> {
+        self.roles.iter().find(|r| r.id == id)
+    }
+}
+
+/// The Azure Owner role's GUID (the last-Owner rule's role).
+pub const AZURE_OWNER: Uuid = uuid::uuid!("8e3af657-a8ff-443c-a75c-2fe8c4bcb635");
 
 impl Actual {
     pub fn role(&self, id: Uuid) -> Option<&ActualRole> {
@@ -168,6 +200,20 @@ pub enum Change {
         id: Uuid,
         display_name: String,
     },
+    CreateAzureRole {
+        role: AzureCustomRole,
+    },
+    UpdateAzureRole {
+        id: Uuid,
+        before: AzureCustomRole,
+        after: AzureCustomRole,
+    },
+    RemoveAzureRole {
+        id: Uuid,
+        role_name: String,
+        /// Where it is deleted (its first assignable scope).
+        scope: String,
+    },
 }
 
 impl Change {
@@ -175,7 +221,10 @@ impl Change {
     /// after every creation and update, so a failed plan leaves access rather than takes it.
     fn phase(&self) -> u8 {
         match self {
-            Change::CreateCustomRole { .. } | Change::UpdateCustomRole { .. } => 0,
+            Change::CreateCustomRole { .. }
+            | Change::UpdateCustomRole { .. }
+            | Change::CreateAzureRole { .. }
+            | Change::UpdateAzureRole { .. } => 0,
             Change::CreateGroup { .. } | Change::UpdateGroup { .. } => 1,
             Change::AddMember { .. } => 2,
             Change::UpdateRule { .. } => 3,
@@ -184,7 +233,7 @@ impl Change {
             Change::RemoveAssignment { .. } => 6,
             Change::RemoveMember { .. } => 7,
             Change::RemoveGroup { .. } => 8,
-            Change::RemoveCustomRole { .. } => 9,
+            Change::RemoveCustomRole { .. } | Change::RemoveAzureRole { .. } => 9,
         }
     }
 
@@ -250,6 +299,8 @@ struct Names<'a> {
     new_groups: HashMap<String, String>,
     /// Custom roles the file lists that do not exist yet.
     new_roles: HashMap<String, String>,
+    /// Azure custom roles the file lists that do not exist yet.
+    new_azure_roles: HashMap<String, String>,
 }
 
 impl<'a> Names<'a> {
@@ -273,7 +324,29 @@ impl<'a> Names<'a> {
             .filter(|r| !actual.roles.iter().any(|a| key(&a.display_name) == key(&r.display_name)))
             .map(|r| (key(&r.display_name), r.display_name.trim().to_string()))
             .collect();
-        Names { actual, users, groups, new_groups, new_roles }
+        let azure_roles = actual.azure.as_ref().map(|a| a.roles.as_slice()).unwrap_or_default();
+        let new_azure_roles = file
+            .azure
+            .iter()
+            .flat_map(|a| a.custom_roles.iter().flatten())
+            .filter(|r| !azure_roles.iter().any(|a| key(&a.role_name) == key(&r.role_name)))
+            .map(|r| (key(&r.role_name), r.role_name.trim().to_string()))
+            .collect();
+        Names { actual, users, groups, new_groups, new_roles, new_azure_roles }
+    }
+
+    /// An Azure role: (GUID if it exists, canonical name), by role name or GUID.
+    fn azure_role(&self, raw: &str) -> Result<(Option<Uuid>, String), String> {
+        let k = key(raw);
+        let as_id = Uuid::parse_str(raw.trim()).ok();
+        let roles = self.actual.azure.as_ref().map(|a| a.roles.as_slice()).unwrap_or_default();
+        match roles.iter().find(|r| as_id == Some(r.id) || key(&r.role_name) == k) {
+            Some(r) => Ok((Some(r.id), r.role_name.clone())),
+            None => match self.new_azure_roles.get(&k) {
+                Some(name) => Ok((None, name.clone())),
+                None => Err(format!("no Azure role is named '{}' or has that id", raw.trim())),
+            },
+        }
     }
 
     fn principal(&self, raw: &str) -> Result<PrincipalRef, String> {
@@ -335,6 +408,122 @@ fn parse_end(raw: &str) -> Result<OffsetDateTime, String> {
 /// An assignment's identity: (principal, role, scope), by canonical names.
 type AssignmentKey = (String, String, String);
 
+/// One side of the assignments: how the file's roles and scopes are read there.
+struct Side<'a> {
+    /// A role named in the file: (id if it exists, canonical name), or why not.
+    role: &'a dyn Fn(&str) -> Result<(Option<Uuid>, String), String>,
+    /// The name an existing role id is shown by.
+    role_name: &'a dyn Fn(Uuid) -> String,
+    /// A scope: (key it compares by, the form requests carry), or why it is not one.
+    scope: &'a dyn Fn(&str) -> Result<(String, String), String>,
+}
+
+/// The changes that make one collection (`kind` on one side) what the file's `section` says.
+struct AssignmentDiff<'a> {
+    names: &'a Names<'a>,
+    side: &'a Side<'a>,
+    kind: AssignmentKind,
+    section: &'a str,
+    now: OffsetDateTime,
+}
+
+/// What the file wants of an active collection: (principal, role id, scope key, end).
+type DesiredActive = Vec<(PrincipalRef, Option<Uuid>, String, Option<OffsetDateTime>)>;
+
+impl AssignmentDiff<'_> {
+    fn run(
+        &self,
+        wanted: &[AssignmentSpec],
+        current: &[ActualAssignment],
+        active: Option<&mut DesiredActive>,
+        changes: &mut Vec<Change>,
+        warnings: &mut Vec<String>,
+        problems: &mut Vec<Problem>,
+    ) {
+        let (kind, section, side, names) = (self.kind, self.section, self.side, self.names);
+        let mut problem = |at: String, message: String| problems.push(Problem { at, message });
+        let mut desired: BTreeMap<AssignmentKey, (usize, String, String, String, Option<OffsetDateTime>)> =
+            BTreeMap::new();
+        let mut active = active;
+        for (i, a) in wanted.iter().enumerate() {
+            let at = format!("{section}[{i}]");
+            let principal = names.principal(&a.principal).map_err(|e| problem(format!("{at}.principal"), e));
+            let role = (side.role)(&a.role).map_err(|e| problem(format!("{at}.role"), e));
+            let end = match a.end.as_deref().map(parse_end).transpose() {
+                Ok(Some(end)) if end <= self.now => {
+                    problem(format!("{at}.end"), format!("{} is in the past", a.end.as_deref().unwrap_or_default()));
+                    None
+                }
+                Ok(end) => end,
+                Err(e) => {
+                    problem(format!("{at}.end"), e);
+                    None
+                }
+            };
+            let scope = (side.scope)(&a.scope).map_err(|e| problem(format!("{at}.scope"), e));
+            let (Ok(principal), Ok((role_id, role)), Ok((scope_key, scope))) = (principal, role, scope) else {
+                continue;
+            };
+            let k = (key(principal.name()), key(&role), scope_key.clone());
+            if let Some((first, ..)) = desired.get(&k) {
+                problem(at, format!("the same assignment as {section}[{first}]"));
+                continue;
+            }
+            if let Some(list) = active.as_deref_mut() {
+                list.push((principal.clone(), role_id, scope_key, end));
+            }
+            desired.insert(k, (i, principal.name().to_string(), role, scope, end));
+        }
+        let mut have: BTreeMap<AssignmentKey, &ActualAssignment> = BTreeMap::new();
+        for c in current {
+            let scope_key = (side.scope)(&c.scope).map_or_else(|_| c.scope.to_lowercase(), |(k, _)| k);
+            have.insert((key(&c.principal), key(&(side.role_name)(c.role_id)), scope_key), c);
+        }
+        for (k, (_, principal, role, scope, end)) in &desired {
+            let (principal, role, scope) = (principal.clone(), role.clone(), scope.clone());
+            match have.get(k) {
+                None => changes.push(Change::CreateAssignment { kind, principal, role, scope, end: *end }),
+                Some(c) if c.end != *end => {
+                    changes.push(Change::UpdateAssignment { kind, principal, role, scope, before: c.end, after: *end })
+                }
+                Some(_) => {}
+            }
+        }
+        for (k, c) in &have {
+            if desired.contains_key(k) {
+                continue;
+            }
+            let role = (side.role_name)(c.role_id);
+            if self.now - c.created < REMOVAL_LOCK {
+                warnings.push(format!(
+                    "removing the {} assignment of {} to {role} will be refused until {} (an assignment cannot be removed in its first 5 minutes)",
+                    kind.label(),
+                    c.principal,
+                    rfc3339(c.created + REMOVAL_LOCK)
+                ));
+            }
+            changes.push(Change::RemoveAssignment {
+                kind,
+                principal: c.principal.clone(),
+                principal_id: c.principal_id,
+                role,
+                role_id: c.role_id,
+                scope: c.scope.clone(),
+            });
+        }
+    }
+}
+
+/// An ARM scope as requests carry it (a trailing `/` dropped), or why it is not one. The tenant
+/// root `/` is not managed here: what lives there is what `elevateAccess` made.
+pub fn azure_scope(raw: &str) -> Result<String, String> {
+    let scope = crate::commands::azure_pim::scope_arg(raw)?;
+    if scope == ROOT_SCOPE {
+        return Err("'/' is the tenant root, which elevateAccess manages; use a management group, subscription, resource group or resource".into());
+    }
+    Ok(scope)
+}
+
 /// The plan that makes `actual` what `file` says, or every problem that prevents it.
 pub fn compute(
     file: &PimFile,
@@ -387,6 +576,42 @@ pub fn compute(
         for a in &actual.roles {
             if a.custom.is_some() && !seen.contains_key(&key(&a.display_name)) {
                 changes.push(Change::RemoveCustomRole { id: a.id, display_name: a.display_name.clone() });
+            }
+        }
+    }
+
+    // Azure custom roles, by role name.
+    if let Some(wanted) = file.azure.as_ref().and_then(|a| a.custom_roles.as_ref()) {
+        let existing = actual.azure.as_ref().map(|a| a.roles.as_slice()).unwrap_or_default();
+        let mut seen = HashMap::new();
+        for (i, r) in wanted.iter().enumerate() {
+            let at = format!("azure.customRoles[{i}]");
+            if seen.insert(key(&r.role_name), i).is_some() {
+                problem(at.clone(), format!("'{}' is listed twice", r.role_name));
+                continue;
+            }
+            for p in azure_role_problems(r) {
+                problem(format!("{at}.{}", p.at), p.message);
+            }
+            let after = normalized_azure_role(r);
+            match existing.iter().find(|a| key(&a.role_name) == key(&r.role_name)) {
+                Some(ActualAzureRole { custom: None, .. }) => problem(
+                    at,
+                    format!("'{}' is a built-in Azure role; built-in roles cannot be defined here", r.role_name),
+                ),
+                Some(ActualAzureRole { id, custom: Some(before), .. }) => {
+                    let before = normalized_azure_role(before);
+                    if before != after {
+                        changes.push(Change::UpdateAzureRole { id: *id, before, after });
+                    }
+                }
+                None => changes.push(Change::CreateAzureRole { role: after }),
+            }
+        }
+        for a in existing {
+            if let (Some(custom), false) = (&a.custom, seen.contains_key(&key(&a.role_name))) {
+                let scope = custom.assignable_scopes.first().cloned().unwrap_or_else(|| ROOT_SCOPE.into());
+                changes.push(Change::RemoveAzureRole { id: a.id, role_name: a.role_name.clone(), scope });
             }
         }
     }
@@ -535,87 +760,66 @@ pub fn compute(
         }
     }
 
-    // Eligible and active assignments.
+    // Eligible and active assignments, in the directory and at Azure scopes: the same diff,
+    // with each side's roles and scopes.
     let mut desired_active: Vec<(PrincipalRef, Option<Uuid>, String, Option<OffsetDateTime>)> = Vec::new();
-    for (kind, section, wanted, current) in [
-        (AssignmentKind::Eligible, "eligibilities", &file.eligibilities, &actual.eligibilities),
-        (AssignmentKind::Active, "assignments", &file.assignments, &actual.assignments),
+    let mut azure_active: Vec<(PrincipalRef, Option<Uuid>, String, Option<OffsetDateTime>)> = Vec::new();
+    let directory = Side {
+        role: &|raw| names.role(raw),
+        role_name: &|id| actual.role(id).map_or_else(|| id.to_string(), |r| r.display_name.clone()),
+        scope: &|raw| {
+            let scope = normalized_scope(raw);
+            if scope == ROOT_SCOPE || scope.starts_with("/administrativeUnits/") {
+                Ok((scope.clone(), scope))
+            } else {
+                Err(format!("'{raw}' is not / or /administrativeUnits/{{id}}"))
+            }
+        },
+    };
+    let no_azure = ActualAzure::default();
+    let actual_azure = actual.azure.as_ref().unwrap_or(&no_azure);
+    let azure = Side {
+        role: &|raw| names.azure_role(raw),
+        role_name: &|id| actual_azure.role(id).map_or_else(|| id.to_string(), |r| r.role_name.clone()),
+        scope: &|raw| azure_scope(raw).map(|s| (s.to_lowercase(), s)),
+    };
+    let to_specs = |list: &Option<Vec<AzureAssignmentSpec>>| {
+        list.as_ref().map(|l| l.iter().map(AzureAssignmentSpec::as_spec).collect::<Vec<_>>())
+    };
+    let (azure_eligibilities, azure_assignments) = match &file.azure {
+        Some(a) => (to_specs(&a.eligibilities), to_specs(&a.assignments)),
+        None => (None, None),
+    };
+    for (side, kind, section, wanted, current, active) in [
+        (&directory, AssignmentKind::Eligible, "eligibilities", &file.eligibilities, &actual.eligibilities, None),
+        (
+            &directory,
+            AssignmentKind::Active,
+            "assignments",
+            &file.assignments,
+            &actual.assignments,
+            Some(&mut desired_active),
+        ),
+        (
+            &azure,
+            AssignmentKind::Eligible,
+            "azure.eligibilities",
+            &azure_eligibilities,
+            &actual_azure.eligibilities,
+            None,
+        ),
+        (
+            &azure,
+            AssignmentKind::Active,
+            "azure.assignments",
+            &azure_assignments,
+            &actual_azure.assignments,
+            Some(&mut azure_active),
+        ),
     ] {
         let Some(wanted) = wanted else { continue };
-        let mut desired: BTreeMap<AssignmentKey, (usize, &AssignmentSpec, Option<OffsetDateTime>)> = BTreeMap::new();
-        for (i, a) in wanted.iter().enumerate() {
-            let at = format!("{section}[{i}]");
-            let principal = names.principal(&a.principal).map_err(|e| problem(format!("{at}.principal"), e));
-            let role = names.role(&a.role).map_err(|e| problem(format!("{at}.role"), e));
-            let end = match a.end.as_deref().map(parse_end).transpose() {
-                Ok(Some(end)) if end <= now => {
-                    problem(format!("{at}.end"), format!("{} is in the past", a.end.as_deref().unwrap_or_default()));
-                    None
-                }
-                Ok(end) => end,
-                Err(e) => {
-                    problem(format!("{at}.end"), e);
-                    None
-                }
-            };
-            let scope = normalized_scope(&a.scope);
-            if !(scope == ROOT_SCOPE || scope.starts_with("/administrativeUnits/")) {
-                problem(format!("{at}.scope"), format!("'{}' is not / or /administrativeUnits/{{id}}", a.scope));
-            }
-            let (Ok(principal), Ok((role_id, role))) = (principal, role) else { continue };
-            let k = (key(principal.name()), key(&role), scope.clone());
-            if let Some((first, ..)) = desired.get(&k) {
-                problem(at, format!("the same assignment as {section}[{first}]"));
-                continue;
-            }
-            if kind == AssignmentKind::Active {
-                desired_active.push((principal.clone(), role_id, scope.clone(), end));
-            }
-            desired.insert(k, (i, a, end));
-        }
-        let mut have: BTreeMap<AssignmentKey, &ActualAssignment> = BTreeMap::new();
-        for c in current {
-            let role = actual.role(c.role_id).map_or_else(|| c.role_id.to_string(), |r| r.display_name.clone());
-            have.insert((key(&c.principal), key(&role), normalized_scope(&c.scope)), c);
-        }
-        for (k, (_, a, end)) in &desired {
-            let role = names.role(&a.role).map(|(_, n)| n).unwrap_or_else(|_| a.role.clone());
-            let principal = names.principal(&a.principal).map(|p| p.name().to_string()).unwrap_or_default();
-            match have.get(k) {
-                None => changes.push(Change::CreateAssignment { kind, principal, role, scope: k.2.clone(), end: *end }),
-                Some(c) if c.end != *end => changes.push(Change::UpdateAssignment {
-                    kind,
-                    principal,
-                    role,
-                    scope: k.2.clone(),
-                    before: c.end,
-                    after: *end,
-                }),
-                Some(_) => {}
-            }
-        }
-        for (k, c) in &have {
-            if desired.contains_key(k) {
-                continue;
-            }
-            let role = actual.role(c.role_id).map_or_else(|| c.role_id.to_string(), |r| r.display_name.clone());
-            if now - c.created < REMOVAL_LOCK {
-                warnings.push(format!(
-                    "removing the {} assignment of {} to {role} will be refused until {} (an assignment cannot be removed in its first 5 minutes)",
-                    kind.label(),
-                    c.principal,
-                    rfc3339(c.created + REMOVAL_LOCK)
-                ));
-            }
-            changes.push(Change::RemoveAssignment {
-                kind,
-                principal: c.principal.clone(),
-                principal_id: c.principal_id,
-                role,
-                role_id: c.role_id,
-                scope: c.scope.clone(),
-            });
-        }
+        let diff = AssignmentDiff { names: &names, side, kind, section, now };
+        diff.run(wanted, current, active, &mut changes, &mut warnings, &mut problems);
     }
 
     // The last Global Administrator: the server refuses to leave the tenant without an enabled
@@ -648,6 +852,31 @@ pub fn compute(
         }
     }
 
+    // The last Owner: the server refuses to remove the last permanent Owner assignment at a
+    // scope (one at or above it must remain). Above is judged by the scope's path here (a
+    // management group above a subscription is not known to the file), so this warns early
+    // rather than exactly; the server's refusal is the rule.
+    if azure_assignments.is_some() {
+        let permanent_owner =
+            |role: Option<Uuid>, end: &Option<OffsetDateTime>| role == Some(AZURE_OWNER) && end.is_none();
+        let covers = |above: &str, scope: &str| scope == above || scope.starts_with(&format!("{above}/"));
+        let mut warned: Vec<String> = Vec::new();
+        for c in &actual_azure.assignments {
+            let scope = c.scope.to_lowercase();
+            if !permanent_owner(Some(c.role_id), &c.end) || warned.contains(&scope) {
+                continue;
+            }
+            let kept = azure_active.iter().any(|(_, role, at, end)| permanent_owner(*role, end) && covers(at, &scope));
+            if !kept {
+                warnings.push(format!(
+                    "the file leaves no permanent Owner at or above {}: the server will refuse the last removal (the last Owner rule) unless an Owner above it remains",
+                    c.scope
+                ));
+                warned.push(scope);
+            }
+        }
+    }
+
     if problems.is_empty() {
         Ok(Plan::new(changes, warnings))
     } else {
@@ -666,6 +895,54 @@ fn normalized_role(r: &CustomRole) -> CustomRole {
         is_enabled: r.is_enabled,
         allowed_resource_actions: actions,
     }
+}
+
+/// An Azure custom role as compared: names trimmed, scopes as requests carry them, every list
+/// sorted and without duplicates (ARM keeps them as sets).
+fn normalized_azure_role(r: &AzureCustomRole) -> AzureCustomRole {
+    let set = |list: &[String]| {
+        let mut out: Vec<String> = list.iter().map(|a| a.trim().to_string()).filter(|a| !a.is_empty()).collect();
+        out.sort();
+        out.dedup();
+        out
+    };
+    let scopes: Vec<String> =
+        r.assignable_scopes.iter().map(|s| azure_scope(s).unwrap_or_else(|_| s.clone())).collect();
+    AzureCustomRole {
+        role_name: r.role_name.trim().to_string(),
+        description: r.description.clone().filter(|d| !d.is_empty()),
+        assignable_scopes: set(&scopes),
+        actions: set(&r.actions),
+        not_actions: set(&r.not_actions),
+        data_actions: set(&r.data_actions),
+        not_data_actions: set(&r.not_data_actions),
+    }
+}
+
+/// What is wrong with an Azure custom role on its own (no server needed); `at` is relative.
+pub fn azure_role_problems(r: &AzureCustomRole) -> Vec<Problem> {
+    let mut out = Vec::new();
+    if r.role_name.trim().is_empty() {
+        out.push(Problem { at: "roleName".into(), message: "the role name is empty".into() });
+    }
+    if r.assignable_scopes.is_empty() {
+        out.push(Problem {
+            at: "assignableScopes".into(),
+            message: "an Azure custom role needs at least one assignable scope".into(),
+        });
+    }
+    for (j, scope) in r.assignable_scopes.iter().enumerate() {
+        if let Err(e) = azure_scope(scope) {
+            out.push(Problem { at: format!("assignableScopes[{j}]"), message: e });
+        }
+    }
+    if r.actions.iter().chain(&r.data_actions).all(|a| a.trim().is_empty()) {
+        out.push(Problem {
+            at: "actions".into(),
+            message: "an Azure custom role needs at least one action or data action".into(),
+        });
+    }
+    out
 }
 
 /// `/` and `/administrativeUnits/{id}` with the id lower-cased (ids compare case-insensitively).
