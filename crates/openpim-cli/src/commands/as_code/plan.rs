@@ -601,7 +601,13 @@ pub fn compute(
                 ),
                 Some(ActualAzureRole { id, custom: Some(before), .. }) => {
                     let before = normalized_azure_role(before);
-                    if before != after {
+                    // Scopes compare ignoring case, as ARM compares them; a role name in
+                    // another case is a rename.
+                    let scopes = |r: &AzureCustomRole| -> Vec<String> {
+                        r.assignable_scopes.iter().map(|s| s.to_lowercase()).collect()
+                    };
+                    let same = AzureCustomRole { assignable_scopes: before.assignable_scopes.clone(), ..after.clone() };
+                    if same != before || scopes(&before) != scopes(&after) {
                         changes.push(Change::UpdateAzureRole { id: *id, before, after });
                     }
                 }
@@ -964,7 +970,7 @@ pub fn rfc3339(t: OffsetDateTime) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::commands::as_code::model::{Expiration, GroupSpec, RoleSettings};
+    use crate::commands::as_code::model::{AzureSection, Expiration, GroupSpec, RoleSettings};
     use crate::commands::as_code::rules::defaults;
     use time::macros::datetime;
 
@@ -1036,6 +1042,7 @@ mod tests {
             settings: HashMap::new(),
             eligibilities: vec![held((ALICE, "alice@example.com"), READER, None, day)],
             assignments: vec![held((ALICE, "alice@example.com"), GLOBAL_ADMINISTRATOR, None, day)],
+            azure: None,
         }
     }
 
@@ -1065,6 +1072,7 @@ mod tests {
             role_settings: Some(vec![]),
             eligibilities: Some(vec![spec("ALICE@example.com", "global reader", None)]),
             assignments: Some(vec![spec("alice@example.com", "Global Administrator", None)]),
+            azure: None,
         }
     }
 
@@ -1225,5 +1233,151 @@ mod tests {
         );
         f.role_settings = Some(vec![RoleSettings { role: "Global Reader".into(), rules }]);
         assert!(plan(&f, &actual).changes.is_empty());
+    }
+
+    const SUB: &str = "/subscriptions/5c1e0f3a-9b7d-4c2e-8f10-0000000000d1";
+    const AZ_READER: Uuid = uuid::uuid!("acdd72a7-3385-48ef-bd42-f606fba81ae7");
+    const WEB_OPS: Uuid = uuid::uuid!("00000000-0000-0000-0000-0000000000e1");
+
+    fn azure_role(name: &str, actions: &[&str]) -> AzureCustomRole {
+        AzureCustomRole {
+            role_name: name.into(),
+            description: None,
+            assignable_scopes: vec![SUB.into()],
+            actions: actions.iter().map(|a| a.to_string()).collect(),
+            not_actions: vec![],
+            data_actions: vec![],
+            not_data_actions: vec![],
+        }
+    }
+
+    fn azure_spec(principal: &str, role: &str, scope: &str) -> AzureAssignmentSpec {
+        AzureAssignmentSpec { principal: principal.into(), role: role.into(), scope: scope.into(), end: None }
+    }
+
+    /// [`tenant`] with Azure: Reader, Owner and the custom role Web Ops; alice Owner of SUB
+    /// (permanent) and eligible for Web Ops at SUB.
+    fn azure_tenant() -> Actual {
+        let day = time::Duration::days(1);
+        let at_sub = |p, role| {
+            let mut a = held(p, role, None, day);
+            a.scope = SUB.into();
+            a
+        };
+        let mut actual = tenant();
+        actual.azure = Some(ActualAzure {
+            roles: vec![
+                ActualAzureRole { id: AZ_READER, role_name: "Reader".into(), custom: None },
+                ActualAzureRole { id: AZURE_OWNER, role_name: "Owner".into(), custom: None },
+                ActualAzureRole {
+                    id: WEB_OPS,
+                    role_name: "Web Ops".into(),
+                    custom: Some(azure_role("Web Ops", &["Microsoft.Web/sites/read"])),
+                },
+            ],
+            eligibilities: vec![at_sub((ALICE, "alice@example.com"), WEB_OPS)],
+            assignments: vec![at_sub((ALICE, "alice@example.com"), AZURE_OWNER)],
+        });
+        actual
+    }
+
+    #[test]
+    fn azure_changes_in_the_safe_order_with_the_last_owner_warned() {
+        let actual = azure_tenant();
+        // The tenant as it is (scopes and names in another case, a trailing slash): nothing.
+        let same = AzureSection {
+            custom_roles: Some(vec![AzureCustomRole {
+                assignable_scopes: vec![SUB
+                    .replace("5C1E", "5c1e")
+                    .to_uppercase()
+                    .replace("SUBSCRIPTIONS", "subscriptions")],
+                ..azure_role("Web Ops", &["Microsoft.Web/sites/read"])
+            }]),
+            eligibilities: Some(vec![azure_spec(
+                "ALICE@example.com",
+                "Web Ops",
+                &format!("{}/", SUB.to_uppercase().replace("SUBSCRIPTIONS", "subscriptions")),
+            )]),
+            assignments: Some(vec![azure_spec("alice@example.com", "owner", SUB)]),
+        };
+        let f = PimFile { version: 1, azure: Some(same), ..PimFile::default() };
+        let p = plan(&f, &actual);
+        assert!(p.changes.is_empty() && p.warnings.is_empty(), "{:?} {:?}", p.changes, p.warnings);
+
+        // A new role used by a new eligibility, the old role and its eligibility gone, no Owner left.
+        let f = PimFile {
+            version: 1,
+            azure: Some(AzureSection {
+                custom_roles: Some(vec![azure_role("Blob Reader", &["Microsoft.Storage/storageAccounts/read"])]),
+                eligibilities: Some(vec![azure_spec("bob@example.com", "Blob Reader", SUB)]),
+                assignments: Some(vec![azure_spec("Ops", "Reader", &format!("{SUB}/resourceGroups/web"))]),
+            }),
+            ..PimFile::default()
+        };
+        let p = plan(&f, &actual);
+        let ops: Vec<String> =
+            p.changes.iter().map(|c| serde_json::to_value(c).unwrap()["op"].as_str().unwrap().to_string()).collect();
+        assert_eq!(
+            ops,
+            vec![
+                "createAzureRole",
+                "createAssignment",
+                "createAssignment",
+                "removeAssignment",
+                "removeAssignment",
+                "removeAzureRole"
+            ],
+            "{:#?}",
+            p.changes
+        );
+        assert!(
+            p.warnings.iter().any(|w| w.contains("no permanent Owner at or above") && w.contains(SUB)),
+            "{:?}",
+            p.warnings
+        );
+        // An Owner kept above the scope (here at the same subscription) is enough.
+        let mut kept = f.clone();
+        if let Some(a) = kept.azure.as_mut() {
+            a.assignments = Some(vec![azure_spec("alice@example.com", "Owner", SUB)]);
+        }
+        assert!(plan(&kept, &actual).warnings.iter().all(|w| !w.contains("Owner")));
+        // An absent part is not managed.
+        let mut partial = f.clone();
+        if let Some(a) = partial.azure.as_mut() {
+            a.assignments = None;
+            a.eligibilities = None;
+        }
+        assert_eq!(plan(&partial, &actual).changes.len(), 2);
+    }
+
+    #[test]
+    fn azure_problems_are_listed_at_once() {
+        let f = PimFile {
+            version: 1,
+            azure: Some(AzureSection {
+                custom_roles: Some(vec![azure_role("Reader", &["x"])]),
+                eligibilities: Some(vec![
+                    azure_spec("carol@example.com", "Reader", SUB),
+                    azure_spec("alice@example.com", "Global Reader", SUB),
+                    azure_spec("alice@example.com", "Reader", "/administrativeUnits/x"),
+                ]),
+                assignments: None,
+            }),
+            ..PimFile::default()
+        };
+        let problems = compute(&f, &azure_tenant(), &defaults(), NOW).unwrap_err();
+        let at: Vec<&str> = problems.iter().map(|p| p.at.as_str()).collect();
+        assert_eq!(
+            at,
+            vec![
+                "azure.customRoles[0]",
+                "azure.eligibilities[0].principal",
+                "azure.eligibilities[1].role",
+                "azure.eligibilities[2].scope"
+            ],
+            "{problems:#?}"
+        );
+        // Directory roles are not Azure roles.
+        assert!(problems[2].message.contains("no Azure role is named 'Global Reader'"));
     }
 }
