@@ -459,9 +459,9 @@ async fn azure_section_round_trip_every_change_and_refusals() {
         "azure:\n  customRoles:\n  - roleName: Old Role\n",
         "  - roleName: Web Operator\n",
         &format!("    assignableScopes:\n    - {s}\n    actions:\n    - Microsoft.Web/sites/read\n"),
-        &format!("  - principal: alice@openpim.test  # "),
+        "  - principal: alice@openpim.test  # ",
         &format!("    role: Reader\n    scope: {web}\n    end: {end}\n"),
-        &format!("  - principal: Ops  # "),
+        "  - principal: Ops  # ",
         // The admin's plain RBAC Owner assignment is a permanent active one.
         &format!("    role: Owner\n    scope: {s}\n"),
     ] {

@@ -408,14 +408,18 @@ fn parse_end(raw: &str) -> Result<OffsetDateTime, String> {
 /// An assignment's identity: (principal, role, scope), by canonical names.
 type AssignmentKey = (String, String, String);
 
+/// A role named in the file: (id if it exists, canonical name), or why not.
+type RoleLookup<'a> = &'a dyn Fn(&str) -> Result<(Option<Uuid>, String), String>;
+
+/// A scope: (key it compares by, the form requests carry), or why it is not one.
+type ScopeLookup<'a> = &'a dyn Fn(&str) -> Result<(String, String), String>;
+
 /// One side of the assignments: how the file's roles and scopes are read there.
 struct Side<'a> {
-    /// A role named in the file: (id if it exists, canonical name), or why not.
-    role: &'a dyn Fn(&str) -> Result<(Option<Uuid>, String), String>,
+    role: RoleLookup<'a>,
     /// The name an existing role id is shown by.
     role_name: &'a dyn Fn(Uuid) -> String,
-    /// A scope: (key it compares by, the form requests carry), or why it is not one.
-    scope: &'a dyn Fn(&str) -> Result<(String, String), String>,
+    scope: ScopeLookup<'a>,
 }
 
 /// The changes that make one collection (`kind` on one side) what the file's `section` says.
