@@ -121,7 +121,23 @@ async fn export_apply_on_an_empty_server_exports_the_same_file() {
     let a = Cli::start_on_test_database().await;
     let admin_a = a.admin().await;
     populate(&a, &admin_a).await;
+    // A future-dated eligibility: its start round-trips.
+    let rfc = |t: time::OffsetDateTime| {
+        t.replace_nanosecond(0).unwrap().format(&time::format_description::well_known::Rfc3339).unwrap()
+    };
+    let now = time::OffsetDateTime::now_utc();
+    let (start, until) = (rfc(now + time::Duration::days(10)), rfc(now + time::Duration::days(40)));
+    let args = ["--principal", "alice@openpim.test", "--role", "User Administrator", "--type", "eligible"];
+    let mut all = vec!["assignments", "add"];
+    all.extend(args);
+    all.extend(["--start", &start, "--until", &until]);
+    let r = a.run(Some(&admin_a), &all).await;
+    assert_eq!(r.code, 0, "{all:?}: {}", r.stderr);
     let first = export(&a, &admin_a).await;
+    assert!(
+        first.contains(&format!("  role: User Administrator\n  start: {start}\n  end: {until}\n")),
+        "the start is exported:\n{first}"
+    );
     eprintln!("store: {}\n{first}", a.store());
     // Names, durations with a comment, ids as comments, settings only where they differ.
     for expected in [
@@ -151,6 +167,11 @@ async fn export_apply_on_an_empty_server_exports_the_same_file() {
     assert_eq!(p.code, 2, "changes pending: {}\n{}", p.stdout, p.stderr);
     assert!(p.stdout.contains("+ custom role 'Helpdesk Reader'"), "{}", p.stdout);
     assert!(p.stdout.contains("+ group 'Tier0 Operators'"), "{}", p.stdout);
+    assert!(
+        p.stdout.contains(&format!("+ eligible alice@openpim.test → User Administrator at / (from {start}, {until})")),
+        "{}",
+        p.stdout
+    );
     let plan_id = p.stdout.lines().next().unwrap().trim_start_matches("Plan ").trim_end_matches(':').to_string();
     let applied = apply(&b, &admin_b, &file).await;
     assert_eq!(applied.code, 0, "{}\n{}", applied.stdout, applied.stderr);
@@ -170,7 +191,7 @@ async fn export_apply_on_an_empty_server_exports_the_same_file() {
     let requests = get(&b, &admin_b, "/v1.0/roleManagement/directory/roleEligibilityScheduleRequests").await;
     let justifications: Vec<&str> =
         requests["value"].as_array().unwrap().iter().filter_map(|r| r["justification"].as_str()).collect();
-    assert_eq!(justifications.len(), 3, "{requests}");
+    assert_eq!(justifications.len(), 4, "{requests}");
     assert!(
         justifications.iter().all(|j| j.starts_with(&format!("openpim apply {plan_id}: + eligible "))),
         "{justifications:?}"
@@ -522,6 +543,8 @@ async fn azure_section_round_trip_every_change_and_refusals() {
     let mut f: Value = serde_norway::from_str(&first).unwrap();
     let later = (time::OffsetDateTime::now_utc() + time::Duration::days(30)).replace_nanosecond(0).unwrap();
     let later = later.format(&time::format_description::well_known::Rfc3339).unwrap();
+    let soon = (time::OffsetDateTime::now_utc() + time::Duration::days(3)).replace_nanosecond(0).unwrap();
+    let soon = soon.format(&time::format_description::well_known::Rfc3339).unwrap();
     f["azure"]["customRoles"] = json!([
         {"roleName": "Web Operator", "description": "restarts sites", "assignableScopes": [s],
          "actions": ["Microsoft.Web/sites/read", "Microsoft.Web/sites/restart/action", "Microsoft.Web/sites/stop/action"]},
@@ -530,7 +553,7 @@ async fn azure_section_round_trip_every_change_and_refusals() {
     ]);
     f["azure"]["eligibilities"] = json!([
         {"principal": "alice@openpim.test", "role": "Reader", "scope": web, "end": later},
-        {"principal": "carol@openpim.test", "role": "Blob Reader", "scope": s, "end": later}
+        {"principal": "carol@openpim.test", "role": "Blob Reader", "scope": s, "start": soon, "end": later}
     ]);
     let mut active = f["azure"]["assignments"].as_array().unwrap().clone();
     active.retain(|x| x["principal"] != "bob@openpim.test");
@@ -542,7 +565,7 @@ async fn azure_section_round_trip_every_change_and_refusals() {
     for line in [
         "+ Azure custom role 'Blob Reader' (0 action(s), 1 data action(s)",
         "~ Azure custom role 'Web Operator': description None → Some(\"restarts sites\"); actions +[\"Microsoft.Web/sites/stop/action\"] -[]",
-        &format!("+ eligible carol@openpim.test → Blob Reader at {s} ({later})"),
+        &format!("+ eligible carol@openpim.test → Blob Reader at {s} (from {soon}, {later})"),
         &format!("+ active carol@openpim.test → Web Operator at {web} ({later})"),
         &format!("~ eligible alice@openpim.test → Reader at {web}: end {end} → {later}"),
         &format!("- eligible Ops → Web Operator at {s}"),
@@ -565,6 +588,23 @@ async fn azure_section_round_trip_every_change_and_refusals() {
     assert_eq!(rest.code, 0, "{}\n{}", rest.stdout, rest.stderr);
     assert!(rest.stdout.contains("applied: - Azure custom role 'Old Role'"), "{}", rest.stdout);
     let p = with_arm(&a, &admin_a, &arm_a, &["plan", &changed, "--output", "table"]).await;
+    assert_eq!((p.code, p.stdout.as_str()), (0, "No changes. The tenant matches the file.\n"), "{}", p.stderr);
+    let now = with_arm(&a, &admin_a, &arm_a, &["export", "--only", "azure"]).await.stdout;
+    assert!(now.contains(&format!("    role: Blob Reader\n    scope: {s}\n    start: {soon}\n")), "{now}");
+    // Moving the start is an update of the schedule.
+    let mut moved = f.clone();
+    let sooner = (time::OffsetDateTime::now_utc() + time::Duration::days(2)).replace_nanosecond(0).unwrap();
+    let sooner = sooner.format(&time::format_description::well_known::Rfc3339).unwrap();
+    moved["azure"]["eligibilities"][1]["start"] = json!(sooner);
+    let moved = write(dir.path(), "moved.yaml", &serde_norway::to_string(&moved).unwrap());
+    let p = with_arm(&a, &admin_a, &arm_a, &["apply", &moved, "--auto-approve", "--output", "table"]).await;
+    assert_eq!(p.code, 0, "{}\n{}", p.stdout, p.stderr);
+    assert!(
+        p.stdout.contains(&format!("~ eligible carol@openpim.test → Blob Reader at {s}: start {soon} → {sooner}")),
+        "{}",
+        p.stdout
+    );
+    let p = with_arm(&a, &admin_a, &arm_a, &["plan", &moved, "--output", "table"]).await;
     assert_eq!((p.code, p.stdout.as_str()), (0, "No changes. The tenant matches the file.\n"), "{}", p.stderr);
     let roles =
         with_arm(&a, &admin_a, &arm_a, &["azure", "roles", "--scope", &s, "--custom", "--output", "json"]).await;

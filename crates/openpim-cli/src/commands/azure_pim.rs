@@ -520,6 +520,14 @@ impl RequestBuilder {
         self
     }
 
+    /// A start ahead (`scheduleInfo.startDateTime`; none: now). Call after [`Self::window`].
+    pub(crate) fn starting(mut self, start: Option<OffsetDateTime>) -> Self {
+        if let Some(info) = self.properties.schedule_info.as_mut() {
+            info.start_date_time = start.and_then(|t| t.format(&Rfc3339).ok());
+        }
+        self
+    }
+
     pub(crate) fn justification(mut self, justification: Option<String>) -> Self {
         self.properties.justification = justification;
         self

@@ -282,11 +282,12 @@ async fn schedule_request(ctx: &Ctx, plan_id: &str, change: &Change, ids: &Ids) 
         None => NewExpiration::NoExpiration,
     };
     let (kind, action, principal, role, scope, expiration) = match change {
-        Change::CreateAssignment { kind, principal, role, scope, end } => {
-            (*kind, Action::AdminAssign, ids.principal(principal)?, ids.role(role)?, scope, Some(until(end)))
+        Change::CreateAssignment { kind, principal, role, scope, start, end } => {
+            (*kind, Action::AdminAssign, ids.principal(principal)?, ids.role(role)?, scope, Some((*start, until(end))))
         }
-        Change::UpdateAssignment { kind, principal, role, scope, after, .. } => {
-            (*kind, Action::AdminUpdate, ids.principal(principal)?, ids.role(role)?, scope, Some(until(after)))
+        Change::UpdateAssignment { kind, principal, role, scope, after, start, .. } => {
+            let start = start.and_then(|s| s.after);
+            (*kind, Action::AdminUpdate, ids.principal(principal)?, ids.role(role)?, scope, Some((start, until(after))))
         }
         Change::RemoveAssignment { kind, principal_id, role_id, scope, .. } => {
             (*kind, Action::AdminRemove, *principal_id, *role_id, scope, None)
@@ -307,22 +308,24 @@ async fn azure_request(ctx: &Ctx, plan_id: &str, change: &Change, ids: &Ids) -> 
     };
     let role_at = |scope: &str, role: Uuid| format!("{}/{role}", at(scope, "roleDefinitions"));
     let builder = match change {
-        Change::CreateAssignment { kind, principal, role, scope, end } => RequestBuilder::new(
+        Change::CreateAssignment { kind, principal, role, scope, start, end } => RequestBuilder::new(
             collection(*kind),
             RequestType::AdminAssign,
             scope,
             role_at(scope, ids.azure_role(role)?),
             ids.principal(principal)?,
         )
-        .window(None, *end),
-        Change::UpdateAssignment { kind, principal, role, scope, after, .. } => RequestBuilder::new(
+        .window(None, *end)
+        .starting(*start),
+        Change::UpdateAssignment { kind, principal, role, scope, after, start, .. } => RequestBuilder::new(
             collection(*kind),
             RequestType::AdminUpdate,
             scope,
             role_at(scope, ids.azure_role(role)?),
             ids.principal(principal)?,
         )
-        .window(None, *after),
+        .window(None, *after)
+        .starting(start.and_then(|s| s.after)),
         Change::RemoveAssignment { kind, principal_id, role_id, scope, .. } => RequestBuilder::new(
             collection(*kind),
             RequestType::AdminRemove,
@@ -348,7 +351,7 @@ async fn request(
     principal: Uuid,
     role: Uuid,
     scope: &str,
-    expiration: Option<NewExpiration>,
+    window: Option<(Option<time::OffsetDateTime>, NewExpiration)>,
 ) -> CliResult<()> {
     let body = NewScheduleRequest {
         action: action.to_string(),
@@ -356,7 +359,7 @@ async fn request(
         role_definition_id: role,
         directory_scope_id: scope.to_string(),
         justification: Some(justification(plan_id, change)),
-        schedule_info: expiration.map(|expiration| NewRequestSchedule { start_date_time: None, expiration }),
+        schedule_info: window.map(|(start_date_time, expiration)| NewRequestSchedule { start_date_time, expiration }),
         ticket_info: None,
     };
     let collection = match kind {

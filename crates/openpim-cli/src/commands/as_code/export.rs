@@ -166,6 +166,7 @@ pub async fn load(ctx: &Ctx, sections: &[Section], azure_optional: bool) -> CliR
                 principal: actual.principal_name(s.principal_id),
                 principal_id: s.principal_id,
                 role_id: s.role_definition_id,
+                start: s.schedule_info.start_date_time.filter(|t| *t > ctx.now),
                 end: schedule_end(&s),
                 created: s.created_date_time,
                 scope: s.directory_scope_id,
@@ -263,6 +264,7 @@ async fn load_azure(ctx: &Ctx, actual: &Actual) -> CliResult<ActualAzure> {
                 principal: actual.principal_name(principal_id),
                 principal_id,
                 role_id,
+                start: instant(&p.start_date_time).filter(|t| *t > ctx.now),
                 end,
                 created: instant(&p.created_on).unwrap_or(ctx.now),
                 scope: p.scope,
@@ -323,6 +325,7 @@ pub fn to_file(actual: &Actual, sections: &[Section], defaults: &[(String, super
         principal: a.principal.clone(),
         role: actual.role(a.role_id).map_or_else(|| a.role_id.to_string(), |r| r.display_name.clone()),
         scope: a.scope.clone(),
+        start: a.start.map(super::plan::rfc3339),
         end: a.end.map(super::plan::rfc3339),
     };
     let sorted = |list: &[ActualAssignment]| {
@@ -346,6 +349,7 @@ pub fn to_file(actual: &Actual, sections: &[Section], defaults: &[(String, super
                     principal: a.principal.clone(),
                     role: azure.role(a.role_id).map_or_else(|| a.role_id.to_string(), |r| r.role_name.clone()),
                     scope: a.scope.clone(),
+                    start: a.start.map(super::plan::rfc3339),
                     end: a.end.map(super::plan::rfc3339),
                 })
                 .collect();

@@ -357,11 +357,12 @@ pub fn check(file: &PimFile) -> Vec<Problem> {
         let mut seen: HashMap<(String, String, String), usize> = HashMap::new();
         for (i, a) in list.iter().enumerate() {
             let at = format!("{section}[{i}]");
-            if let Some(end) = &a.end {
-                if time::OffsetDateTime::parse(end.trim(), &time::format_description::well_known::Rfc3339).is_err() {
+            for (field, value) in [("start", &a.start), ("end", &a.end)] {
+                let Some(value) = value else { continue };
+                if time::OffsetDateTime::parse(value.trim(), &time::format_description::well_known::Rfc3339).is_err() {
                     problem(
-                        format!("{at}.end"),
-                        format!("'{end}' is not an RFC 3339 date-time, e.g. 2027-03-02T09:00:00Z"),
+                        format!("{at}.{field}"),
+                        format!("'{value}' is not an RFC 3339 date-time, e.g. 2027-03-02T09:00:00Z"),
                     );
                 }
             }

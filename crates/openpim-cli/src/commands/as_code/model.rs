@@ -97,6 +97,11 @@ pub struct AzureAssignmentSpec {
     /// ARM scope: `/providers/Microsoft.Management/managementGroups/{id}`,
     /// `/subscriptions/{id}`, `/subscriptions/{id}/resourceGroups/{name}` or a resource below.
     pub scope: String,
+    /// When it starts (RFC 3339), for one dated in the future; absent: it starts when applied.
+    /// A start that has passed means the same as none (the assignment has started).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("format" = "date-time"))]
+    pub start: Option<String>,
     /// When it ends (RFC 3339); permanent when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(extend("format" = "date-time"))]
@@ -110,6 +115,7 @@ impl AzureAssignmentSpec {
             principal: self.principal.clone(),
             role: self.role.clone(),
             scope: self.scope.clone(),
+            start: self.start.clone(),
             end: self.end.clone(),
         }
     }
@@ -359,6 +365,11 @@ pub struct AssignmentSpec {
     /// Directory scope: `/` (the default) or `/administrativeUnits/{id}`.
     #[serde(default = "root_scope", skip_serializing_if = "is_root")]
     pub scope: String,
+    /// When it starts (RFC 3339), for one dated in the future; absent: it starts when applied.
+    /// A start that has passed means the same as none (the assignment has started).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("format" = "date-time"))]
+    pub start: Option<String>,
     /// When it ends (RFC 3339); permanent when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(extend("format" = "date-time"))]

@@ -63,6 +63,8 @@ pub struct ActualAssignment {
     pub principal: String,
     pub role_id: Uuid,
     pub scope: String,
+    /// When it starts, only when that is still ahead (a started one compares as started).
+    pub start: Option<OffsetDateTime>,
     pub end: Option<OffsetDateTime>,
     pub created: OffsetDateTime,
 }
@@ -165,6 +167,9 @@ pub enum Change {
         principal: String,
         role: String,
         scope: String,
+        /// A start ahead (none: now).
+        #[serde(default, with = "openpim_proto::datetime::option", skip_serializing_if = "Option::is_none")]
+        start: Option<OffsetDateTime>,
         #[serde(with = "openpim_proto::datetime::option")]
         end: Option<OffsetDateTime>,
     },
@@ -177,6 +182,9 @@ pub enum Change {
         before: Option<OffsetDateTime>,
         #[serde(with = "openpim_proto::datetime::option")]
         after: Option<OffsetDateTime>,
+        /// The start before and after, when it changes (a start ahead; none: started, or now).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        start: Option<StartChange>,
     },
     RemoveAssignment {
         kind: AssignmentKind,
@@ -405,6 +413,15 @@ fn parse_end(raw: &str) -> Result<OffsetDateTime, String> {
         .map_err(|_| format!("'{raw}' is not an RFC 3339 date-time, e.g. 2027-03-02T09:00:00Z"))
 }
 
+/// A change of an assignment's start: before → after (none: started, or starts now).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct StartChange {
+    #[serde(with = "openpim_proto::datetime::option")]
+    pub before: Option<OffsetDateTime>,
+    #[serde(with = "openpim_proto::datetime::option")]
+    pub after: Option<OffsetDateTime>,
+}
+
 /// An assignment's identity: (principal, role, scope), by canonical names.
 type AssignmentKey = (String, String, String);
 
@@ -431,6 +448,9 @@ struct AssignmentDiff<'a> {
     now: OffsetDateTime,
 }
 
+/// An assignment's (start ahead, end).
+type Window = (Option<OffsetDateTime>, Option<OffsetDateTime>);
+
 /// What the file wants of an active collection: (principal, role id, scope key, end).
 type DesiredActive = Vec<(PrincipalRef, Option<Uuid>, String, Option<OffsetDateTime>)>;
 
@@ -446,8 +466,7 @@ impl AssignmentDiff<'_> {
     ) {
         let (kind, section, side, names) = (self.kind, self.section, self.side, self.names);
         let mut problem = |at: String, message: String| problems.push(Problem { at, message });
-        let mut desired: BTreeMap<AssignmentKey, (usize, String, String, String, Option<OffsetDateTime>)> =
-            BTreeMap::new();
+        let mut desired: BTreeMap<AssignmentKey, (usize, String, String, String, Window)> = BTreeMap::new();
         let mut active = active;
         for (i, a) in wanted.iter().enumerate() {
             let at = format!("{section}[{i}]");
@@ -464,6 +483,19 @@ impl AssignmentDiff<'_> {
                     None
                 }
             };
+            // A start that has passed means started (an exported file stays true as time goes).
+            let start = match a.start.as_deref().map(parse_end).transpose() {
+                Ok(start) => start.filter(|s| *s > self.now),
+                Err(e) => {
+                    problem(format!("{at}.start"), e);
+                    None
+                }
+            };
+            if let (Some(s), Some(e)) = (start, end) {
+                if e <= s {
+                    problem(format!("{at}.end"), format!("{} is not after the start", rfc3339(e)));
+                }
+            }
             let scope = (side.scope)(&a.scope).map_err(|e| problem(format!("{at}.scope"), e));
             let (Ok(principal), Ok((role_id, role)), Ok((scope_key, scope))) = (principal, role, scope) else {
                 continue;
@@ -476,20 +508,28 @@ impl AssignmentDiff<'_> {
             if let Some(list) = active.as_deref_mut() {
                 list.push((principal.clone(), role_id, scope_key, end));
             }
-            desired.insert(k, (i, principal.name().to_string(), role, scope, end));
+            desired.insert(k, (i, principal.name().to_string(), role, scope, (start, end)));
         }
         let mut have: BTreeMap<AssignmentKey, &ActualAssignment> = BTreeMap::new();
         for c in current {
             let scope_key = (side.scope)(&c.scope).map_or_else(|_| c.scope.to_lowercase(), |(k, _)| k);
             have.insert((key(&c.principal), key(&(side.role_name)(c.role_id)), scope_key), c);
         }
-        for (k, (_, principal, role, scope, end)) in &desired {
+        for (k, (_, principal, role, scope, (start, end))) in &desired {
             let (principal, role, scope) = (principal.clone(), role.clone(), scope.clone());
             match have.get(k) {
-                None => changes.push(Change::CreateAssignment { kind, principal, role, scope, end: *end }),
-                Some(c) if c.end != *end => {
-                    changes.push(Change::UpdateAssignment { kind, principal, role, scope, before: c.end, after: *end })
+                None => {
+                    changes.push(Change::CreateAssignment { kind, principal, role, scope, start: *start, end: *end })
                 }
+                Some(c) if c.end != *end || c.start != *start => changes.push(Change::UpdateAssignment {
+                    kind,
+                    principal,
+                    role,
+                    scope,
+                    before: c.end,
+                    after: *end,
+                    start: (c.start != *start).then_some(StartChange { before: c.start, after: *start }),
+                }),
                 Some(_) => {}
             }
         }
@@ -1011,6 +1051,7 @@ mod tests {
             principal: principal.1.into(),
             role_id,
             scope: "/".into(),
+            start: None,
             end,
             created: NOW - age,
         }
@@ -1055,6 +1096,7 @@ mod tests {
             principal: principal.into(),
             role: role.into(),
             scope: "/".into(),
+            start: None,
             end: end.map(str::to_string),
         }
     }
@@ -1091,6 +1133,37 @@ mod tests {
         assert!(p.warnings.is_empty());
         // An empty file manages nothing.
         assert!(plan(&PimFile { version: 1, ..PimFile::default() }, &tenant()).changes.is_empty());
+    }
+
+    #[test]
+    fn starts_ahead_compare_and_passed_starts_mean_started() {
+        let with_start = |start: &str| {
+            let mut f = same_file();
+            let mut e = spec("alice@example.com", "Global Reader", None);
+            e.start = Some(start.into());
+            f.eligibilities = Some(vec![e]);
+            f
+        };
+        // A start that has passed: the assignment has started, as the tenant's has.
+        assert!(plan(&with_start("2026-03-01T00:00:00Z"), &tenant()).changes.is_empty());
+        // A start ahead moves the started one; the same start ahead again is no change.
+        let p = plan(&with_start("2026-04-01T00:00:00Z"), &tenant());
+        let ahead = datetime!(2026-04-01 00:00 UTC);
+        assert!(
+            matches!(&p.changes[..], [Change::UpdateAssignment { start: Some(StartChange { before: None, after: Some(t) }), before: None, after: None, .. }] if *t == ahead),
+            "{:?}",
+            p.changes
+        );
+        let mut moved = tenant();
+        moved.eligibilities[0].start = Some(ahead);
+        assert!(plan(&with_start("2026-04-01T00:00:00+00:00"), &moved).changes.is_empty());
+        // An end before the start, or a start that is no date, is refused.
+        let mut f = with_start("2026-04-01T00:00:00Z");
+        f.eligibilities.as_mut().unwrap()[0].end = Some("2026-03-20T00:00:00Z".into());
+        let problems = compute(&f, &tenant(), &defaults(), NOW).unwrap_err();
+        assert_eq!(problems.iter().map(|p| p.at.as_str()).collect::<Vec<_>>(), vec!["eligibilities[0].end"]);
+        let problems = compute(&with_start("soon"), &tenant(), &defaults(), NOW).unwrap_err();
+        assert_eq!(problems.iter().map(|p| p.at.as_str()).collect::<Vec<_>>(), vec!["eligibilities[0].start"]);
     }
 
     #[test]
@@ -1256,7 +1329,13 @@ mod tests {
     }
 
     fn azure_spec(principal: &str, role: &str, scope: &str) -> AzureAssignmentSpec {
-        AzureAssignmentSpec { principal: principal.into(), role: role.into(), scope: scope.into(), end: None }
+        AzureAssignmentSpec {
+            principal: principal.into(),
+            role: role.into(),
+            scope: scope.into(),
+            start: None,
+            end: None,
+        }
     }
 
     /// [`tenant`] with Azure: Reader, Owner and the custom role Web Ops; alice Owner of SUB

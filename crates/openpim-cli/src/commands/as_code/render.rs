@@ -104,15 +104,21 @@ pub fn change_line(c: &Change) -> String {
         Change::UpdateRule { role, rule_id, before, after } => {
             format!("~ setting {rule_id} of '{role}': {} → {}", rule_text(before), rule_text(after))
         }
-        Change::CreateAssignment { kind, principal, role, scope, end } => {
-            format!("+ {} {principal} → {role} at {scope} ({})", kind.label(), end_text(*end))
+        Change::CreateAssignment { kind, principal, role, scope, start, end } => {
+            let from = start.map(|s| format!("from {}, ", rfc3339(s))).unwrap_or_default();
+            format!("+ {} {principal} → {role} at {scope} ({from}{})", kind.label(), end_text(*end))
         }
-        Change::UpdateAssignment { kind, principal, role, scope, before, after } => format!(
-            "~ {} {principal} → {role} at {scope}: end {} → {}",
-            kind.label(),
-            end_text(*before),
-            end_text(*after)
-        ),
+        Change::UpdateAssignment { kind, principal, role, scope, before, after, start } => {
+            let mut parts = Vec::new();
+            if let Some(s) = start {
+                let text = |t: Option<time::OffsetDateTime>| t.map_or_else(|| "now".to_string(), rfc3339);
+                parts.push(format!("start {} → {}", text(s.before), text(s.after)));
+            }
+            if before != after {
+                parts.push(format!("end {} → {}", end_text(*before), end_text(*after)));
+            }
+            format!("~ {} {principal} → {role} at {scope}: {}", kind.label(), parts.join(", "))
+        }
         Change::RemoveAssignment { kind, principal, role, scope, .. } => {
             format!("- {} {principal} → {role} at {scope}", kind.label())
         }
@@ -202,6 +208,7 @@ mod tests {
                 principal: "alice@example.com".into(),
                 role: "Global Reader".into(),
                 scope: "/".into(),
+                start: None,
                 end: None,
             }]),
             ..PimFile::default()
