@@ -596,14 +596,24 @@ async fn azure_section_round_trip_every_change_and_refusals() {
     let sooner = (time::OffsetDateTime::now_utc() + time::Duration::days(2)).replace_nanosecond(0).unwrap();
     let sooner = sooner.format(&time::format_description::well_known::Rfc3339).unwrap();
     moved["azure"]["eligibilities"][1]["start"] = json!(sooner);
+    // A service principal (a workload identity) named by its display name.
+    let app = post(&a, &admin_a, "/v1.0/applications", json!({"displayName": "Deployer"})).await;
+    post(&a, &admin_a, "/v1.0/servicePrincipals", json!({"appId": app["appId"]})).await;
+    moved["azure"]["eligibilities"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"principal": "deployer", "role": "Reader", "scope": s, "end": later}));
     let moved = write(dir.path(), "moved.yaml", &serde_norway::to_string(&moved).unwrap());
     let p = with_arm(&a, &admin_a, &arm_a, &["apply", &moved, "--auto-approve", "--output", "table"]).await;
     assert_eq!(p.code, 0, "{}\n{}", p.stdout, p.stderr);
-    assert!(
-        p.stdout.contains(&format!("~ eligible carol@openpim.test → Blob Reader at {s}: start {soon} → {sooner}")),
-        "{}",
-        p.stdout
-    );
+    for line in [
+        format!("~ eligible carol@openpim.test → Blob Reader at {s}: start {soon} → {sooner}"),
+        format!("+ eligible Deployer → Reader at {s} ({later})"),
+    ] {
+        assert!(p.stdout.contains(&line), "{line:?} in {}", p.stdout);
+    }
+    let sp = with_arm(&a, &admin_a, &arm_a, &["export", "--only", "azure"]).await.stdout;
+    assert!(sp.contains("  - principal: Deployer  # "), "exported by name:\n{sp}");
     let p = with_arm(&a, &admin_a, &arm_a, &["plan", &moved, "--output", "table"]).await;
     assert_eq!((p.code, p.stdout.as_str()), (0, "No changes. The tenant matches the file.\n"), "{}", p.stderr);
     let roles =

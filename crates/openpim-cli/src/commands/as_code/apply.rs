@@ -31,6 +31,8 @@ pub struct Outcome {
 struct Ids {
     users: HashMap<String, Uuid>,
     groups: HashMap<String, Uuid>,
+    /// Service principals by the name the plan shows them by (display name or appId).
+    service_principals: HashMap<String, Uuid>,
     roles: HashMap<String, Uuid>,
     /// Azure roles by role name.
     azure_roles: HashMap<String, Uuid>,
@@ -45,7 +47,8 @@ fn key(name: &str) -> String {
 impl Ids {
     fn principal(&self, name: &str) -> CliResult<Uuid> {
         let k = key(name);
-        self.users.get(&k).or_else(|| self.groups.get(&k)).copied().ok_or_else(|| {
+        let found = self.users.get(&k).or_else(|| self.groups.get(&k));
+        found.or_else(|| self.service_principals.get(&k)).copied().ok_or_else(|| {
             CliError::not_found("PrincipalNotFound", format!("'{name}' is no longer a user or group of the tenant"))
         })
     }
@@ -74,6 +77,11 @@ pub async fn run(ctx: &Ctx, plan: &Plan, actual: &super::plan::Actual, progress:
     let mut ids = Ids {
         users: actual.users.iter().map(|(id, upn)| (key(upn), *id)).collect(),
         groups: actual.groups.iter().map(|g| (key(&g.display_name), g.id)).collect(),
+        service_principals: actual
+            .service_principals
+            .iter()
+            .map(|(id, ..)| (key(&actual.principal_name(*id)), *id))
+            .collect(),
         roles: actual.roles.iter().map(|r| (key(&r.display_name), r.id)).collect(),
         azure_roles: actual.azure.iter().flat_map(|a| &a.roles).map(|r| (key(&r.role_name), r.id)).collect(),
         policies: HashMap::new(),

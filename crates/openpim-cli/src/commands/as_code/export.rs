@@ -16,7 +16,7 @@ use crate::error::{CliError, Kind};
 use openpim_proto::arm::management_groups::ManagementGroup;
 use openpim_proto::arm::pim::Schedule;
 use openpim_proto::arm::role_definitions::RoleDefinition;
-use openpim_proto::directory::{Group, User};
+use openpim_proto::directory::{Group, ServicePrincipal, User};
 use openpim_proto::policies::UnifiedRoleManagementPolicyAssignment;
 use openpim_proto::schedules::UnifiedRoleSchedule;
 use serde_json::Value;
@@ -72,6 +72,13 @@ impl Section {
     }
 }
 
+/// Whether a schedule's `start` is one dated in the future: still ahead of `now`, and not the
+/// moment it was made (a schedule that started on creation is "started", whatever the skew
+/// between this machine's clock and the server's).
+fn ahead(start: OffsetDateTime, created: OffsetDateTime, now: OffsetDateTime) -> bool {
+    start > now && start > created + time::Duration::minutes(1)
+}
+
 /// The end of a schedule: its `endDateTime`, or start + duration.
 fn schedule_end(s: &UnifiedRoleSchedule) -> Option<OffsetDateTime> {
     let info = &s.schedule_info;
@@ -106,6 +113,10 @@ pub async fn load(ctx: &Ctx, sections: &[Section], azure_optional: bool) -> CliR
     let users: Vec<User> = ctx.client.get_all_as("/v1.0/users").await?;
     actual.users = users.into_iter().map(|u| (u.id, u.user_principal_name)).collect();
     let groups: Vec<Group> = ctx.client.get_all_as("/v1.0/groups").await?;
+    // Service principals may hold roles too (workload identities); they are named by display
+    // name or appId.
+    let sps: Vec<ServicePrincipal> = ctx.client.get_all_as("/v1.0/servicePrincipals").await?;
+    actual.service_principals = sps.into_iter().map(|sp| (sp.id, sp.app_id, sp.display_name)).collect();
     let upns: HashMap<Uuid, String> = actual.users.iter().cloned().collect();
     for g in groups {
         let mut members = Vec::new();
@@ -166,7 +177,7 @@ pub async fn load(ctx: &Ctx, sections: &[Section], azure_optional: bool) -> CliR
                 principal: actual.principal_name(s.principal_id),
                 principal_id: s.principal_id,
                 role_id: s.role_definition_id,
-                start: s.schedule_info.start_date_time.filter(|t| *t > ctx.now),
+                start: s.schedule_info.start_date_time.filter(|t| ahead(*t, s.created_date_time, ctx.now)),
                 end: schedule_end(&s),
                 created: s.created_date_time,
                 scope: s.directory_scope_id,
@@ -260,13 +271,14 @@ async fn load_azure(ctx: &Ctx, actual: &Actual) -> CliResult<ActualAzure> {
             if !(assigned && direct && live) {
                 continue;
             }
+            let created = instant(&p.created_on).unwrap_or(ctx.now);
             out.push(ActualAssignment {
                 principal: actual.principal_name(principal_id),
                 principal_id,
                 role_id,
-                start: instant(&p.start_date_time).filter(|t| *t > ctx.now),
+                start: instant(&p.start_date_time).filter(|t| ahead(*t, created, ctx.now)),
                 end,
-                created: instant(&p.created_on).unwrap_or(ctx.now),
+                created,
                 scope: p.scope,
             });
         }

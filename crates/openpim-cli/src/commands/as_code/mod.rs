@@ -117,6 +117,9 @@ pub async fn export(ctx: &Ctx, a: ExportArgs) -> CliResult<()> {
     for g in &actual.groups {
         ids.insert(g.display_name.to_lowercase(), g.id);
     }
+    for (id, ..) in &actual.service_principals {
+        ids.entry(actual.principal_name(*id).to_lowercase()).or_insert(*id);
+    }
     // Always YAML: the file is the output, whatever --output says.
     print!("{}", render::yaml(&file, &ids));
     Ok(())

@@ -77,6 +77,8 @@ pub struct Actual {
     pub users: Vec<(Uuid, String)>,
     /// Every group (members only of role-assignable ones).
     pub groups: Vec<ActualGroup>,
+    /// Every service principal: (object id, appId, display name).
+    pub service_principals: Vec<(Uuid, Uuid, String)>,
     /// Rules (complete, normalised) of each role's policy at `/`, by role id.
     pub settings: HashMap<Uuid, BTreeMap<String, Rule>>,
     pub eligibilities: Vec<ActualAssignment>,
@@ -125,6 +127,14 @@ impl Actual {
         }
         if let Some(g) = self.groups.iter().find(|g| g.id == id) {
             return g.display_name.clone();
+        }
+        if let Some((_, app_id, name)) = self.service_principals.iter().find(|(sp, ..)| *sp == id) {
+            // By display name when that names it alone (no group, no other service principal),
+            // else by its appId, which is the same in every tenant.
+            let k = key(name);
+            let sps = self.service_principals.iter().filter(|(_, _, n)| key(n) == k).count();
+            let shadowed = sps > 1 || self.groups.iter().any(|g| key(&g.display_name) == k);
+            return if shadowed { app_id.to_string() } else { name.clone() };
         }
         id.to_string()
     }
@@ -288,12 +298,13 @@ fn key(name: &str) -> String {
 enum PrincipalRef {
     User(Uuid, String),
     Group(Option<Uuid>, String),
+    ServicePrincipal(Uuid, String),
 }
 
 impl PrincipalRef {
     fn name(&self) -> &str {
         match self {
-            PrincipalRef::User(_, n) | PrincipalRef::Group(_, n) => n,
+            PrincipalRef::User(_, n) | PrincipalRef::Group(_, n) | PrincipalRef::ServicePrincipal(_, n) => n,
         }
     }
 }
@@ -366,7 +377,11 @@ impl<'a> Names<'a> {
             if let Some(g) = self.actual.groups.iter().find(|g| g.id == id) {
                 return Ok(PrincipalRef::Group(Some(id), g.display_name.clone()));
             }
-            return Err(format!("no user or group has the id {id}"));
+            // A service principal by object id or appId.
+            if let Some((sp, ..)) = self.actual.service_principals.iter().find(|(sp, app, _)| *sp == id || *app == id) {
+                return Ok(PrincipalRef::ServicePrincipal(*sp, self.actual.principal_name(*sp)));
+            }
+            return Err(format!("no user, group or service principal has the id {id}"));
         }
         if raw.contains('@') {
             return match self.users.get(&k) {
@@ -382,7 +397,17 @@ impl<'a> Names<'a> {
                 raw.trim()
             )),
             (_, Some(name)) => Ok(PrincipalRef::Group(None, name.clone())),
-            _ => Err(format!("no group is named '{}' (users are given by UPN)", raw.trim())),
+            _ => {
+                let sps: Vec<Uuid> =
+                    self.actual.service_principals.iter().filter(|(_, _, n)| key(n) == k).map(|(id, ..)| *id).collect();
+                match sps[..] {
+                    [id] => Ok(PrincipalRef::ServicePrincipal(id, self.actual.principal_name(id))),
+                    [] => {
+                        Err(format!("no group or service principal is named '{}' (users are given by UPN)", raw.trim()))
+                    }
+                    _ => Err(format!("{} service principals are named '{}'; use the appId", sps.len(), raw.trim())),
+                }
+            }
         }
     }
 
@@ -692,9 +717,9 @@ pub fn compute(
             for (j, m) in g.members.iter().enumerate() {
                 match names.principal(m) {
                     Ok(PrincipalRef::User(id, upn)) => members.push((id, upn)),
-                    Ok(PrincipalRef::Group(..)) => problem(
+                    Ok(PrincipalRef::Group(..) | PrincipalRef::ServicePrincipal(..)) => problem(
                         format!("{at}.members[{j}]"),
-                        format!("'{m}' is a group; role-assignable groups take users only"),
+                        format!("'{m}' is not a user; role-assignable groups take users only"),
                     ),
                     Err(e) => problem(format!("{at}.members[{j}]"), e),
                 }
@@ -892,6 +917,8 @@ pub fn compute(
                 && match p {
                     PrincipalRef::User(..) => true,
                     PrincipalRef::Group(_, name) => group_has_members(name),
+                    // The invariant is about people: an application does not count.
+                    PrincipalRef::ServicePrincipal(..) => false,
                 }
         });
         if holds_ga_now && !holds_ga_after {
@@ -1068,6 +1095,19 @@ mod tests {
                 role(HELPDESK, "Helpdesk", Some(&["microsoft.directory/users/basic/read"])),
             ],
             users: vec![(ALICE, "alice@example.com".into()), (BOB, "bob@example.com".into())],
+            // Deployer; and an application named like the group Ops, so named by its appId.
+            service_principals: vec![
+                (
+                    uuid::uuid!("00000000-0000-0000-0000-00000000d001"),
+                    uuid::uuid!("00000000-0000-0000-0000-00000000a001"),
+                    "Deployer".into(),
+                ),
+                (
+                    uuid::uuid!("00000000-0000-0000-0000-00000000d002"),
+                    uuid::uuid!("00000000-0000-0000-0000-00000000a002"),
+                    "Ops".into(),
+                ),
+            ],
             groups: vec![
                 ActualGroup {
                     id: OPS,
@@ -1133,6 +1173,33 @@ mod tests {
         assert!(p.warnings.is_empty());
         // An empty file manages nothing.
         assert!(plan(&PimFile { version: 1, ..PimFile::default() }, &tenant()).changes.is_empty());
+    }
+
+    #[test]
+    fn service_principals_by_name_or_app_id() {
+        let t = tenant();
+        let (deployer, ops_app) =
+            (uuid::uuid!("00000000-0000-0000-0000-00000000d001"), uuid::uuid!("00000000-0000-0000-0000-00000000d002"));
+        assert_eq!(t.principal_name(deployer), "Deployer");
+        assert_eq!(t.principal_name(ops_app), "00000000-0000-0000-0000-00000000a002", "a group is named Ops");
+        let mut f = same_file();
+        f.assignments.as_mut().unwrap().push(spec("DEPLOYER", "Global Reader", None));
+        f.assignments.as_mut().unwrap().push(spec("00000000-0000-0000-0000-00000000a002", "Global Reader", None));
+        let p = plan(&f, &t);
+        let created: Vec<&str> = p
+            .changes
+            .iter()
+            .filter_map(|c| match c {
+                Change::CreateAssignment { principal, .. } => Some(principal.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(created, vec!["00000000-0000-0000-0000-00000000a002", "Deployer"]);
+        // Only people are group members.
+        let mut f = same_file();
+        f.groups.as_mut().unwrap()[0].members.push("Deployer".into());
+        let problems = compute(&f, &t, &defaults(), NOW).unwrap_err();
+        assert_eq!(problems[0].message, "'Deployer' is not a user; role-assignable groups take users only");
     }
 
     #[test]
