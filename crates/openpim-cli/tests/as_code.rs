@@ -5,6 +5,7 @@
 
 mod common;
 
+use common::azure::{arm_call, arm_token, azure, rg, sub};
 use common::*;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
@@ -120,7 +121,23 @@ async fn export_apply_on_an_empty_server_exports_the_same_file() {
     let a = Cli::start_on_test_database().await;
     let admin_a = a.admin().await;
     populate(&a, &admin_a).await;
+    // A future-dated eligibility: its start round-trips.
+    let rfc = |t: time::OffsetDateTime| {
+        t.replace_nanosecond(0).unwrap().format(&time::format_description::well_known::Rfc3339).unwrap()
+    };
+    let now = time::OffsetDateTime::now_utc();
+    let (start, until) = (rfc(now + time::Duration::days(10)), rfc(now + time::Duration::days(40)));
+    let args = ["--principal", "alice@openpim.test", "--role", "User Administrator", "--type", "eligible"];
+    let mut all = vec!["assignments", "add"];
+    all.extend(args);
+    all.extend(["--start", &start, "--until", &until]);
+    let r = a.run(Some(&admin_a), &all).await;
+    assert_eq!(r.code, 0, "{all:?}: {}", r.stderr);
     let first = export(&a, &admin_a).await;
+    assert!(
+        first.contains(&format!("  role: User Administrator\n  start: {start}\n  end: {until}\n")),
+        "the start is exported:\n{first}"
+    );
     eprintln!("store: {}\n{first}", a.store());
     // Names, durations with a comment, ids as comments, settings only where they differ.
     for expected in [
@@ -150,6 +167,11 @@ async fn export_apply_on_an_empty_server_exports_the_same_file() {
     assert_eq!(p.code, 2, "changes pending: {}\n{}", p.stdout, p.stderr);
     assert!(p.stdout.contains("+ custom role 'Helpdesk Reader'"), "{}", p.stdout);
     assert!(p.stdout.contains("+ group 'Tier0 Operators'"), "{}", p.stdout);
+    assert!(
+        p.stdout.contains(&format!("+ eligible alice@openpim.test → User Administrator at / (from {start}, {until})")),
+        "{}",
+        p.stdout
+    );
     let plan_id = p.stdout.lines().next().unwrap().trim_start_matches("Plan ").trim_end_matches(':').to_string();
     let applied = apply(&b, &admin_b, &file).await;
     assert_eq!(applied.code, 0, "{}\n{}", applied.stdout, applied.stderr);
@@ -169,7 +191,7 @@ async fn export_apply_on_an_empty_server_exports_the_same_file() {
     let requests = get(&b, &admin_b, "/v1.0/roleManagement/directory/roleEligibilityScheduleRequests").await;
     let justifications: Vec<&str> =
         requests["value"].as_array().unwrap().iter().filter_map(|r| r["justification"].as_str()).collect();
-    assert_eq!(justifications.len(), 3, "{requests}");
+    assert_eq!(justifications.len(), 4, "{requests}");
     assert!(
         justifications.iter().all(|j| j.starts_with(&format!("openpim apply {plan_id}: + eligible "))),
         "{justifications:?}"
@@ -384,6 +406,262 @@ async fn validate_points_at_the_line() {
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/pim.schema.json")).unwrap();
     assert_eq!(schema.stdout, published);
     cli.stop().await;
+}
+
+/// `openpim --arm-token ARM ARGS` with the Graph token too (the Azure section reads both).
+async fn with_arm(cli: &Cli, graph: &str, arm: &str, args: &[&str]) -> Out {
+    let mut all = vec!["--arm-token", arm];
+    all.extend(args);
+    cli.run(Some(graph), &all).await
+}
+
+/// An Azure custom role PUT over ARM at the subscription (its only assignable scope).
+async fn azure_role(cli: &Cli, arm: &str, name: &str, actions: &[&str]) {
+    let path = format!(
+        "{}/providers/Microsoft.Authorization/roleDefinitions/{}?api-version=2022-04-01",
+        sub(),
+        uuid::Uuid::new_v4()
+    );
+    let body = json!({"properties": {"roleName": name, "type": "CustomRole", "assignableScopes": [sub()],
+        "permissions": [{"actions": actions}]}});
+    let (status, resp) = arm_call(cli, reqwest::Method::PUT, &path, arm, Some(body)).await;
+    assert_eq!(status, 201, "{resp}");
+}
+
+/// A server with the Azure set-up (`common::azure::azure`: the admin elevated, Owner of the
+/// subscription, resource group `web`) and alice, bob and the group Ops (alice).
+async fn azure_tenant() -> (Cli, String, String) {
+    let cli = Cli::start_on_test_database().await;
+    let admin = cli.admin().await;
+    let arm = arm_token(&cli, ADMIN).await;
+    azure(&cli, &admin, &arm).await;
+    let (alice, _) = cli.user("alice").await;
+    cli.user("bob").await;
+    cli.group("Ops", &[&alice]).await;
+    (cli, admin, arm)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn azure_section_round_trip_every_change_and_refusals() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, admin_a, arm_a) = azure_tenant().await;
+    azure_role(&a, &arm_a, "Web Operator", &["Microsoft.Web/sites/restart/action", "Microsoft.Web/sites/read"]).await;
+    azure_role(&a, &arm_a, "Old Role", &["Microsoft.Compute/virtualMachines/read"]).await;
+    let end = (time::OffsetDateTime::now_utc() + time::Duration::days(90)).replace_nanosecond(0).unwrap();
+    let end = end.format(&time::format_description::well_known::Rfc3339).unwrap();
+    let (s, web) = (sub(), rg("web"));
+    for args in [
+        vec!["--scope", &web, "--role", "Reader", "--principal", "alice@openpim.test", "--eligible", "--end", &end],
+        vec!["--scope", &s, "--role", "Web Operator", "--principal", "Ops", "--eligible", "--end", &end],
+        vec![
+            "--scope",
+            &web,
+            "--role",
+            "Web Operator",
+            "--principal",
+            "bob@openpim.test",
+            "--active",
+            "--end",
+            &end,
+            "--justification",
+            "on call",
+        ],
+    ] {
+        let mut all = vec!["azure", "assignments", "add"];
+        all.extend(args);
+        let r = with_arm(&a, &admin_a, &arm_a, &all).await;
+        assert_eq!(r.code, 0, "{all:?}: {}", r.stderr);
+    }
+    let out = with_arm(&a, &admin_a, &arm_a, &["export", "--only", "azure"]).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let first = out.stdout;
+    eprintln!("store: {}\n{first}", a.store());
+    for expected in [
+        "azure:\n  customRoles:\n  - roleName: Old Role\n",
+        "  - roleName: Web Operator\n",
+        &format!("    assignableScopes:\n    - {s}\n    actions:\n    - Microsoft.Web/sites/read\n"),
+        "  - principal: alice@openpim.test  # ",
+        &format!("    role: Reader\n    scope: {web}\n    end: {end}\n"),
+        "  - principal: Ops  # ",
+        // The admin's plain RBAC Owner assignment is a permanent active one.
+        &format!("    role: Owner\n    scope: {s}\n"),
+    ] {
+        assert!(first.contains(expected), "export lacks {expected:?}:\n{first}");
+    }
+    assert!(!first.contains("eligibilities:\n- "), "only the azure section:\n{first}");
+    assert!(!first.contains("scope: /\n"), "the tenant root (elevateAccess) is not managed:\n{first}");
+    let file = write(dir.path(), "azure.yaml", &first);
+    let v = a.run(None, &["validate", &file, "--output", "json"]).await;
+    assert_eq!(v.code, 0, "{}", v.stderr);
+    assert_eq!((v.json()["azureCustomRoles"].clone(), v.json()["azureEligibilities"].clone()), (json!(2), json!(2)));
+    let p = with_arm(&a, &admin_a, &arm_a, &["plan", &file, "--output", "table"]).await;
+    assert_eq!((p.code, p.stdout.as_str()), (0, "No changes. The tenant matches the file.\n"), "{}", p.stderr);
+
+    // An empty server with the same people and subscription: apply creates it all, once.
+    let (b, admin_b, arm_b) = azure_tenant().await;
+    let p = with_arm(&b, &admin_b, &arm_b, &["plan", &file, "--output", "table"]).await;
+    assert_eq!(p.code, 2, "{}\n{}", p.stdout, p.stderr);
+    let lines: Vec<&str> = p.stdout.lines().collect();
+    let at = |needle: &str| {
+        lines.iter().position(|l| l.contains(needle)).unwrap_or_else(|| panic!("{needle:?} not in:\n{}", p.stdout))
+    };
+    // Custom roles before the assignments that use them.
+    assert!(at("+ Azure custom role 'Web Operator'") < at("+ eligible Ops → Web Operator at "), "{}", p.stdout);
+    assert!(p.stdout.contains(&format!("+ eligible alice@openpim.test → Reader at {web} ({end})")), "{}", p.stdout);
+    assert!(p.stdout.contains(&format!("+ active bob@openpim.test → Web Operator at {web} ({end})")), "{}", p.stdout);
+    let plan_id = p.stdout.lines().next().unwrap().trim_start_matches("Plan ").trim_end_matches(':').to_string();
+    let applied = with_arm(&b, &admin_b, &arm_b, &["apply", &file, "--auto-approve", "--output", "table"]).await;
+    assert_eq!(applied.code, 0, "{}\n{}", applied.stdout, applied.stderr);
+    let again = with_arm(&b, &admin_b, &arm_b, &["apply", &file, "--auto-approve", "--output", "table"]).await;
+    assert_eq!(
+        (again.code, again.stdout.as_str()),
+        (0, "No changes. The tenant matches the file.\n"),
+        "{}",
+        again.stderr
+    );
+    let second = with_arm(&b, &admin_b, &arm_b, &["export", "--only", "azure"]).await;
+    assert_eq!(without_ids(&second.stdout), without_ids(&first), "round trip");
+    // Each ARM request carries the plan's id in its justification.
+    let path = format!("{s}/providers/Microsoft.Authorization/roleEligibilityScheduleRequests?api-version=2020-10-01");
+    let (status, requests) = arm_call(&b, reqwest::Method::GET, &path, &arm_b, None).await;
+    assert_eq!(status, 200, "{requests}");
+    let justifications: Vec<&str> = requests["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["properties"]["justification"].as_str())
+        .collect();
+    assert_eq!(justifications.len(), 2, "{requests}");
+    assert!(
+        justifications.iter().all(|j| j.starts_with(&format!("openpim apply {plan_id}: + eligible "))),
+        "{justifications:?}"
+    );
+    b.stop().await;
+
+    // Every kind of Azure change on the first server.
+    a.user("carol").await;
+    let mut f: Value = serde_norway::from_str(&first).unwrap();
+    let later = (time::OffsetDateTime::now_utc() + time::Duration::days(30)).replace_nanosecond(0).unwrap();
+    let later = later.format(&time::format_description::well_known::Rfc3339).unwrap();
+    let soon = (time::OffsetDateTime::now_utc() + time::Duration::days(3)).replace_nanosecond(0).unwrap();
+    let soon = soon.format(&time::format_description::well_known::Rfc3339).unwrap();
+    f["azure"]["customRoles"] = json!([
+        {"roleName": "Web Operator", "description": "restarts sites", "assignableScopes": [s],
+         "actions": ["Microsoft.Web/sites/read", "Microsoft.Web/sites/restart/action", "Microsoft.Web/sites/stop/action"]},
+        {"roleName": "Blob Reader", "assignableScopes": [s],
+         "dataActions": ["Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read"]}
+    ]);
+    f["azure"]["eligibilities"] = json!([
+        {"principal": "alice@openpim.test", "role": "Reader", "scope": web, "end": later},
+        {"principal": "carol@openpim.test", "role": "Blob Reader", "scope": s, "start": soon, "end": later}
+    ]);
+    let mut active = f["azure"]["assignments"].as_array().unwrap().clone();
+    active.retain(|x| x["principal"] != "bob@openpim.test");
+    active.push(json!({"principal": "carol@openpim.test", "role": "Web Operator", "scope": web, "end": later}));
+    f["azure"]["assignments"] = Value::Array(active);
+    let changed = write(dir.path(), "changed.yaml", &serde_norway::to_string(&f).unwrap());
+    let p = with_arm(&a, &admin_a, &arm_a, &["plan", &changed, "--output", "table"]).await;
+    assert_eq!(p.code, 2, "{}\n{}", p.stdout, p.stderr);
+    for line in [
+        "+ Azure custom role 'Blob Reader' (0 action(s), 1 data action(s)",
+        "~ Azure custom role 'Web Operator': description None → Some(\"restarts sites\"); actions +[\"Microsoft.Web/sites/stop/action\"] -[]",
+        &format!("+ eligible carol@openpim.test → Blob Reader at {s} (from {soon}, {later})"),
+        &format!("+ active carol@openpim.test → Web Operator at {web} ({later})"),
+        &format!("~ eligible alice@openpim.test → Reader at {web}: end {end} → {later}"),
+        &format!("- eligible Ops → Web Operator at {s}"),
+        &format!("- active bob@openpim.test → Web Operator at {web}"),
+        "- Azure custom role 'Old Role'",
+        "warning: removing the eligible assignment of Ops to Web Operator will be refused until",
+    ] {
+        assert!(p.stdout.contains(line), "plan lacks {line:?}:\n{}", p.stdout);
+    }
+    let lines: Vec<&str> = p.stdout.lines().collect();
+    let first_removal = lines.iter().position(|l| l.starts_with("  - ")).unwrap();
+    let last_other = lines.iter().rposition(|l| l.starts_with("  + ") || l.starts_with("  ~ ")).unwrap();
+    assert!(last_other < first_removal, "removals last: {}", p.stdout);
+    // The 5-minute rule stops apply at the first removal; past it, the rest applies.
+    let stopped = with_arm(&a, &admin_a, &arm_a, &["apply", &changed, "--auto-approve", "--output", "table"]).await;
+    assert_eq!(stopped.code, 5, "{}\n{}", stopped.stdout, stopped.stderr);
+    assert!(stopped.stderr.contains("stopped at: - "), "{}", stopped.stderr);
+    a.advance(time::Duration::minutes(6));
+    let rest = with_arm(&a, &admin_a, &arm_a, &["apply", &changed, "--auto-approve", "--output", "table"]).await;
+    assert_eq!(rest.code, 0, "{}\n{}", rest.stdout, rest.stderr);
+    assert!(rest.stdout.contains("applied: - Azure custom role 'Old Role'"), "{}", rest.stdout);
+    let p = with_arm(&a, &admin_a, &arm_a, &["plan", &changed, "--output", "table"]).await;
+    assert_eq!((p.code, p.stdout.as_str()), (0, "No changes. The tenant matches the file.\n"), "{}", p.stderr);
+    let now = with_arm(&a, &admin_a, &arm_a, &["export", "--only", "azure"]).await.stdout;
+    assert!(now.contains(&format!("    role: Blob Reader\n    scope: {s}\n    start: {soon}\n")), "{now}");
+    // Moving the start is an update of the schedule.
+    let mut moved = f.clone();
+    let sooner = (time::OffsetDateTime::now_utc() + time::Duration::days(2)).replace_nanosecond(0).unwrap();
+    let sooner = sooner.format(&time::format_description::well_known::Rfc3339).unwrap();
+    moved["azure"]["eligibilities"][1]["start"] = json!(sooner);
+    // A service principal (a workload identity) named by its display name.
+    let app = post(&a, &admin_a, "/v1.0/applications", json!({"displayName": "Deployer"})).await;
+    post(&a, &admin_a, "/v1.0/servicePrincipals", json!({"appId": app["appId"]})).await;
+    moved["azure"]["eligibilities"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"principal": "deployer", "role": "Reader", "scope": s, "end": later}));
+    let moved = write(dir.path(), "moved.yaml", &serde_norway::to_string(&moved).unwrap());
+    let p = with_arm(&a, &admin_a, &arm_a, &["apply", &moved, "--auto-approve", "--output", "table"]).await;
+    assert_eq!(p.code, 0, "{}\n{}", p.stdout, p.stderr);
+    for line in [
+        format!("~ eligible carol@openpim.test → Blob Reader at {s}: start {soon} → {sooner}"),
+        format!("+ eligible Deployer → Reader at {s} ({later})"),
+    ] {
+        assert!(p.stdout.contains(&line), "{line:?} in {}", p.stdout);
+    }
+    let sp = with_arm(&a, &admin_a, &arm_a, &["export", "--only", "azure"]).await.stdout;
+    assert!(sp.contains("  - principal: Deployer  # "), "exported by name:\n{sp}");
+    let p = with_arm(&a, &admin_a, &arm_a, &["plan", &moved, "--output", "table"]).await;
+    assert_eq!((p.code, p.stdout.as_str()), (0, "No changes. The tenant matches the file.\n"), "{}", p.stderr);
+    let roles =
+        with_arm(&a, &admin_a, &arm_a, &["azure", "roles", "--scope", &s, "--custom", "--output", "json"]).await;
+    let roles = roles.json();
+    let mut names: Vec<&str> =
+        roles.as_array().unwrap().iter().filter_map(|r| r["properties"]["roleName"].as_str()).collect();
+    names.sort_unstable();
+    assert_eq!(names, vec!["Blob Reader", "Web Operator"], "{roles}");
+
+    // Unknown names: refused whole, each problem on its line, nothing changed.
+    let before = with_arm(&a, &admin_a, &arm_a, &["export", "--only", "azure"]).await.stdout;
+    let bad = format!("version: 1\nazure:\n  eligibilities:\n  - principal: nobody@openpim.test\n    role: Reader\n    scope: {s}\n  - principal: alice@openpim.test\n    role: Chief Wizard\n    scope: {s}\n");
+    let bad = write(dir.path(), "bad.yaml", &bad);
+    let refused = with_arm(&a, &admin_a, &arm_a, &["apply", &bad, "--auto-approve"]).await;
+    assert_eq!(refused.code, 1, "{}\n{}", refused.stdout, refused.stderr);
+    for expected in [
+        format!("{bad}:4: azure.eligibilities[0].principal: no user is signed in as 'nobody@openpim.test'"),
+        format!("{bad}:8: azure.eligibilities[1].role: no Azure role is named 'Chief Wizard'"),
+        "error: InvalidFile: 2 problem(s)".to_string(),
+    ] {
+        assert!(refused.stderr.contains(&expected), "{expected:?} in {}", refused.stderr);
+    }
+    assert_eq!(with_arm(&a, &admin_a, &arm_a, &["export", "--only", "azure"]).await.stdout, before);
+    // Scopes and roles are checked without a server.
+    let offline = "version: 1\nazure:\n  customRoles:\n  - roleName: Empty\n    assignableScopes: [/subscriptions/nope]\n  assignments:\n  - principal: a@x\n    role: Reader\n    scope: /\n";
+    let offline = write(dir.path(), "offline.yaml", offline);
+    let v = a.run(None, &["validate", &offline]).await;
+    assert_eq!(v.code, 1, "{}", v.stderr);
+    for expected in [
+        "azure.customRoles[0].assignableScopes[0]: '/subscriptions/nope' is not an ARM scope",
+        "azure.customRoles[0].actions: an Azure custom role needs at least one action or data action",
+        "azure.assignments[0].scope: '/' is the tenant root",
+    ] {
+        assert!(v.stderr.contains(expected), "{expected:?} in {}", v.stderr);
+    }
+
+    // The last Owner: the plan warns, the server refuses, apply says where it stopped.
+    let mut f: Value = serde_norway::from_str(&before).unwrap();
+    f["azure"]["assignments"] = json!([]);
+    let no_owner = write(dir.path(), "no-owner.yaml", &serde_norway::to_string(&f).unwrap());
+    let p = with_arm(&a, &admin_a, &arm_a, &["plan", &no_owner, "--output", "table"]).await;
+    assert_eq!(p.code, 2, "{}", p.stderr);
+    assert!(p.stdout.contains(&format!("warning: the file leaves no permanent Owner at or above {s}")), "{}", p.stdout);
+    let refused = with_arm(&a, &admin_a, &arm_a, &["apply", &no_owner, "--auto-approve", "--output", "table"]).await;
+    assert_eq!(refused.code, 5, "{}\n{}", refused.stdout, refused.stderr);
+    assert!(refused.stderr.contains("stopped at: - active admin@openpim.test → Owner"), "{}", refused.stderr);
+    a.stop().await;
 }
 
 /// 10,000 eligibilities (200 users × 50 roles) applied to an empty tenant, then planned again.

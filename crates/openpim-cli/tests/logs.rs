@@ -5,47 +5,34 @@
 use serde_json::Value;
 use std::process::Stdio;
 use std::time::Duration;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
-use tokio::process::Command;
+use tokio::io::AsyncReadExt;
+
+mod common;
+// The default log filter: what the test checks is what an operator sees without OPENPIM_LOG.
+use common::process::{listening, openpim_default_log};
 
 const ADMIN: &str = "admin@openpim.test";
 const CLIENT_ID: &str = "0f8fad5b-d9cb-469f-a165-70867728950e";
-
-/// `openpim ARGS` with no OPENPIM_* variables from the caller's environment (so the default
-/// filter applies).
-fn openpim(args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_openpim"));
-    cmd.args(args).kill_on_drop(true);
-    for (k, _) in std::env::vars() {
-        if k.starts_with("OPENPIM_") {
-            cmd.env_remove(k);
-        }
-    }
-    cmd
-}
 
 #[tokio::test]
 async fn serve_with_log_json_prints_a_json_line_per_request_and_per_change() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().to_str().unwrap();
-    let mut child =
-        openpim(&["serve", "--data", data, "--listen", "127.0.0.1:0", "--bootstrap-admin", ADMIN, "--log-json"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("openpim serve starts");
-    let mut stderr = BufReader::new(child.stderr.take().unwrap()).lines();
-    let base = tokio::time::timeout(Duration::from_secs(60), async {
-        while let Some(line) = stderr.next_line().await.expect("stderr readable") {
-            if let Some(url) = line.strip_prefix("OpenPIM listening on ") {
-                return url.trim().to_string();
-            }
-        }
-        panic!("the server exited before listening");
-    })
-    .await
-    .expect("the server listens within a minute");
-    let drain_stderr = tokio::spawn(async move { while let Ok(Some(_)) = stderr.next_line().await {} });
+    let mut child = openpim_default_log(&[
+        "serve",
+        "--data",
+        data,
+        "--listen",
+        "127.0.0.1:0",
+        "--bootstrap-admin",
+        ADMIN,
+        "--log-json",
+    ])
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .expect("openpim serve starts");
+    let (base, drain_stderr) = listening(&mut child).await;
     // The log, read to its end once the server exits.
     let mut stdout = child.stdout.take().unwrap();
     let log = tokio::spawn(async move {
@@ -54,7 +41,10 @@ async fn serve_with_log_json_prints_a_json_line_per_request_and_per_change() {
         text
     });
 
-    let out = openpim(&["token", "--data", data, "--user", ADMIN, "--mfa"]).output().await.expect("openpim token runs");
+    let out = openpim_default_log(&["token", "--data", data, "--user", ADMIN, "--mfa"])
+        .output()
+        .await
+        .expect("openpim token runs");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let token = String::from_utf8_lossy(&out.stdout).trim().to_string();
 

@@ -5,36 +5,17 @@ use serde_json::Value;
 use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+use tokio::process::Child;
+
+mod common;
+use common::process::{finish, listening, openpim};
 
 const ADMIN: &str = "admin@openpim.test";
 const GLOBAL_ADMINISTRATOR: &str = "62e90394-69f5-4237-9190-012177145e10";
 
-/// `openpim ARGS` with no OPENPIM_* variables from the caller's environment.
-fn openpim(args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_openpim"));
-    cmd.args(args).kill_on_drop(true);
-    for (k, _) in std::env::vars() {
-        if k.starts_with("OPENPIM_") {
-            cmd.env_remove(k);
-        }
-    }
-    cmd.env("OPENPIM_LOG", "warn");
-    cmd
-}
-
 /// Runs a command to completion: (exit code, stdout, stderr).
 async fn run(args: &[&str]) -> (i32, String, String) {
-    let out = tokio::time::timeout(Duration::from_secs(60), openpim(args).output())
-        .await
-        .expect("the command finishes")
-        .expect("the binary runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    finish(openpim(args), Duration::from_secs(60)).await
 }
 
 /// A server started through the binary on a free port.
@@ -51,29 +32,7 @@ async fn serve(data: &Path) -> Served {
         .stdout(Stdio::null())
         .spawn()
         .expect("openpim serve starts");
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let mut seen = String::new();
-    let base = tokio::time::timeout(Duration::from_secs(60), async {
-        while let Some(line) = lines.next_line().await.expect("stderr readable") {
-            seen.push_str(&line);
-            seen.push('\n');
-            if let Some(url) = line.strip_prefix("OpenPIM listening on ") {
-                return url.trim().to_string();
-            }
-        }
-        panic!("the server exited before listening:\n{seen}");
-    })
-    .await
-    .expect("the server listens within a minute");
-    // Keep draining stderr so the server never blocks on a full pipe.
-    let log = tokio::spawn(async move {
-        let mut rest = String::new();
-        while let Ok(Some(line)) = lines.next_line().await {
-            rest.push_str(&line);
-            rest.push('\n');
-        }
-        rest
-    });
+    let (base, log) = listening(&mut child).await;
     Served { child, base, log }
 }
 

@@ -9,31 +9,13 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
+mod common;
+use common::process::{finish, listening, openpim};
+
 const ADMIN: &str = "admin@openpim.test";
 
-/// `openpim ARGS` with no OPENPIM_* variables from the caller's environment.
-fn openpim(args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_openpim"));
-    cmd.args(args).kill_on_drop(true);
-    for (k, _) in std::env::vars() {
-        if k.starts_with("OPENPIM_") {
-            cmd.env_remove(k);
-        }
-    }
-    cmd.env("OPENPIM_LOG", "warn");
-    cmd
-}
-
-async fn output(mut cmd: Command) -> (i32, String, String) {
-    let out = tokio::time::timeout(Duration::from_secs(60), cmd.output())
-        .await
-        .expect("the command finishes")
-        .expect("the binary runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+async fn output(cmd: Command) -> (i32, String, String) {
+    finish(cmd, Duration::from_secs(60)).await
 }
 
 async fn run(args: &[&str]) -> (i32, String, String) {
@@ -63,28 +45,8 @@ async fn serve(args: &[&str]) -> Served {
         }
         all
     });
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let mut seen = String::new();
-    let base = tokio::time::timeout(Duration::from_secs(60), async {
-        while let Some(line) = lines.next_line().await.expect("stderr readable") {
-            seen.push_str(&line);
-            seen.push('\n');
-            if let Some(url) = line.strip_prefix("OpenPIM listening on ") {
-                return url.trim().to_string();
-            }
-        }
-        panic!("the server exited before listening:\n{seen}");
-    })
-    .await
-    .expect("the server listens within a minute");
-    let log = tokio::spawn(async move {
-        let mut rest = String::new();
-        while let Ok(Some(line)) = lines.next_line().await {
-            rest.push_str(&line);
-            rest.push('\n');
-        }
-        rest + &out_log.await.unwrap_or_default()
-    });
+    let (base, rest) = listening(&mut child).await;
+    let log = tokio::spawn(async move { rest.await.unwrap_or_default() + &out_log.await.unwrap_or_default() });
     Served { child, base, log }
 }
 

@@ -22,9 +22,9 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 /// The api-version of the PIM requests, schedules and instances (azure-mgmt-authorization's).
-const PIM_API: &str = "2020-10-01";
+pub(crate) const PIM_API: &str = "2020-10-01";
 /// The api-version of role definitions.
-const ROLES_API: &str = "2022-04-01";
+pub(crate) const ROLES_API: &str = "2022-04-01";
 /// One hour unless asked otherwise, as `openpim activate`.
 const DEFAULT_ACTIVATION_SECS: u64 = 3600;
 
@@ -72,7 +72,7 @@ pub fn at(scope: &str, collection: &str) -> String {
 
 /// The two PIM collections of ARM: eligibilities and (active) role assignments.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Collection {
+pub(crate) enum Collection {
     Eligible,
     Active,
 }
@@ -463,8 +463,9 @@ async fn list(ctx: &Ctx, scope: &str, eligible: bool, active: bool) -> CliResult
 
 /// ARM's request types the CLI sends (`requestType`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum RequestType {
+pub(crate) enum RequestType {
     AdminAssign,
+    AdminUpdate,
     AdminRemove,
     SelfActivate,
     SelfDeactivate,
@@ -474,6 +475,7 @@ impl RequestType {
     fn as_str(self) -> &'static str {
         match self {
             RequestType::AdminAssign => "AdminAssign",
+            RequestType::AdminUpdate => "AdminUpdate",
             RequestType::AdminRemove => "AdminRemove",
             RequestType::SelfActivate => "SelfActivate",
             RequestType::SelfDeactivate => "SelfDeactivate",
@@ -484,14 +486,14 @@ impl RequestType {
 /// One schedule request, as every command builds it: a request type for a principal in a role
 /// at a scope, in one of the two collections, with the window, justification and ticket a kind
 /// adds. `send` PUTs it under a new GUID name.
-struct RequestBuilder {
+pub(crate) struct RequestBuilder {
     kind: Collection,
     scope: String,
     properties: NewScheduleRequestProperties,
 }
 
 impl RequestBuilder {
-    fn new(
+    pub(crate) fn new(
         kind: Collection,
         request_type: RequestType,
         scope: &str,
@@ -513,12 +515,20 @@ impl RequestBuilder {
     }
 
     /// Ends after `duration` seconds, at `end`, or never.
-    fn window(mut self, duration: Option<u64>, end: Option<OffsetDateTime>) -> Self {
+    pub(crate) fn window(mut self, duration: Option<u64>, end: Option<OffsetDateTime>) -> Self {
         self.properties.schedule_info = Some(window(duration, end));
         self
     }
 
-    fn justification(mut self, justification: Option<String>) -> Self {
+    /// A start ahead (`scheduleInfo.startDateTime`; none: now). Call after [`Self::window`].
+    pub(crate) fn starting(mut self, start: Option<OffsetDateTime>) -> Self {
+        if let Some(info) = self.properties.schedule_info.as_mut() {
+            info.start_date_time = start.and_then(|t| t.format(&Rfc3339).ok());
+        }
+        self
+    }
+
+    pub(crate) fn justification(mut self, justification: Option<String>) -> Self {
         self.properties.justification = justification;
         self
     }
@@ -534,7 +544,7 @@ impl RequestBuilder {
         NewScheduleRequest { properties: self.properties }
     }
 
-    async fn send(self, ctx: &Ctx) -> CliResult<ScheduleRequest> {
+    pub(crate) async fn send(self, ctx: &Ctx) -> CliResult<ScheduleRequest> {
         let path = format!(
             "{}/{}?api-version={PIM_API}",
             at(&self.scope, &format!("{}ScheduleRequests", self.kind.prefix())),

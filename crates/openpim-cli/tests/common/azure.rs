@@ -27,6 +27,10 @@ pub async fn arm_token(cli: &Cli, upn: &str) -> String {
 pub async fn arm_token_mfa(cli: &Cli, upn: &str, mfa: bool) -> String {
     let data = cli.data_dir().to_str().unwrap().to_string();
     let mut args = vec!["token", "--data", &data, "--user", upn, "--audience", "https://management.azure.com/"];
+    // On PostgreSQL the users are in the database, not the data directory.
+    if let Some((_, _, url)) = &cli.postgres {
+        args.extend(["--database", url.as_str()]);
+    }
     if mfa {
         args.push("--mfa");
     }

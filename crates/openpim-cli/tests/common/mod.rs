@@ -9,6 +9,7 @@
 #![allow(dead_code)]
 
 pub mod azure;
+pub mod process;
 
 use openpim_server::state::Clock;
 use openpim_server::{RunningServer, ServerConfig};
@@ -157,13 +158,7 @@ impl Cli {
 
     /// Runs `openpim ARGS` with a clean environment (no OPENPIM_* from the caller).
     pub async fn exec(&self, args: &[&str], envs: &[(&str, &str)]) -> Out {
-        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_openpim"));
-        cmd.args(args).kill_on_drop(true);
-        for (k, _) in std::env::vars() {
-            if k.starts_with("OPENPIM_") {
-                cmd.env_remove(k);
-            }
-        }
+        let mut cmd = process::openpim_default_log(args);
         cmd.env("OPENPIM_CONFIG_DIR", self.config.path());
         for (k, v) in envs {
             cmd.env(k, v);

@@ -1,15 +1,18 @@
 //! Carrying a plan out through the public API only, so authorisation, the rules and the audit
 //! are the server's: one request per change, in the plan's order, stopping at the first refusal.
 
+use super::model::AzureCustomRole;
 use super::plan::{AssignmentKind, Change, Plan};
 use super::render::change_line;
 use super::rules::{self, Subject};
 use crate::client::{enc, literal};
+use crate::commands::azure_pim::{at, is_arm_scope, Collection, RequestBuilder, RequestType, ROLES_API};
 use crate::commands::RM;
 use crate::context::Ctx;
 use crate::error::{CliError, CliResult, Kind};
 use crate::resolve::ROLE_DEFINITIONS;
 use openpim_core::schedule::Action;
+use openpim_proto::arm::role_definitions::RoleDefinition;
 use openpim_proto::directory::Group;
 use openpim_proto::policies::{PolicyRule, UnifiedRoleManagementPolicyAssignment};
 use openpim_proto::roles::{NewUnifiedRoleDefinition, NewUnifiedRolePermission, UnifiedRoleDefinition};
@@ -28,7 +31,11 @@ pub struct Outcome {
 struct Ids {
     users: HashMap<String, Uuid>,
     groups: HashMap<String, Uuid>,
+    /// Service principals by the name the plan shows them by (display name or appId).
+    service_principals: HashMap<String, Uuid>,
     roles: HashMap<String, Uuid>,
+    /// Azure roles by role name.
+    azure_roles: HashMap<String, Uuid>,
     /// Each role's policy id and rules, read when first needed.
     policies: HashMap<Uuid, (String, Vec<PolicyRule>)>,
 }
@@ -40,7 +47,8 @@ fn key(name: &str) -> String {
 impl Ids {
     fn principal(&self, name: &str) -> CliResult<Uuid> {
         let k = key(name);
-        self.users.get(&k).or_else(|| self.groups.get(&k)).copied().ok_or_else(|| {
+        let found = self.users.get(&k).or_else(|| self.groups.get(&k));
+        found.or_else(|| self.service_principals.get(&k)).copied().ok_or_else(|| {
             CliError::not_found("PrincipalNotFound", format!("'{name}' is no longer a user or group of the tenant"))
         })
     }
@@ -50,6 +58,13 @@ impl Ids {
             .get(&key(name))
             .copied()
             .ok_or_else(|| CliError::not_found("RoleNotFound", format!("role '{name}' is no longer defined")))
+    }
+
+    fn azure_role(&self, name: &str) -> CliResult<Uuid> {
+        self.azure_roles
+            .get(&key(name))
+            .copied()
+            .ok_or_else(|| CliError::not_found("RoleNotFound", format!("Azure role '{name}' is no longer defined")))
     }
 }
 
@@ -62,7 +77,13 @@ pub async fn run(ctx: &Ctx, plan: &Plan, actual: &super::plan::Actual, progress:
     let mut ids = Ids {
         users: actual.users.iter().map(|(id, upn)| (key(upn), *id)).collect(),
         groups: actual.groups.iter().map(|g| (key(&g.display_name), g.id)).collect(),
+        service_principals: actual
+            .service_principals
+            .iter()
+            .map(|(id, ..)| (key(&actual.principal_name(*id)), *id))
+            .collect(),
         roles: actual.roles.iter().map(|r| (key(&r.display_name), r.id)).collect(),
+        azure_roles: actual.azure.iter().flat_map(|a| &a.roles).map(|r| (key(&r.role_name), r.id)).collect(),
         policies: HashMap::new(),
     };
     let mut applied = Vec::new();
@@ -221,22 +242,60 @@ async fn one(ctx: &Ctx, plan_id: &str, change: &Change, ids: &mut Ids) -> CliRes
         Change::CreateAssignment { .. } | Change::UpdateAssignment { .. } | Change::RemoveAssignment { .. } => {
             schedule_request(ctx, plan_id, change, ids).await?
         }
+        Change::CreateAzureRole { role } => {
+            let id = Uuid::new_v4();
+            put_azure_role(ctx, id, role).await?;
+            ids.azure_roles.insert(key(&role.role_name), id);
+        }
+        Change::UpdateAzureRole { id, after, .. } => put_azure_role(ctx, *id, after).await?,
+        Change::RemoveAzureRole { id, scope, .. } => {
+            ctx.arm.delete(&format!("{}/{id}?api-version={ROLES_API}", at(scope, "roleDefinitions"))).await?
+        }
     }
+    Ok(())
+}
+
+/// Creates or replaces an Azure custom role (ARM's PUT, at its first assignable scope).
+async fn put_azure_role(ctx: &Ctx, id: Uuid, role: &AzureCustomRole) -> CliResult<()> {
+    let scope = role.assignable_scopes.first().map_or("/", String::as_str);
+    let body = json!({"properties": {
+        "roleName": role.role_name,
+        "description": role.description.clone().unwrap_or_default(),
+        "type": "CustomRole",
+        "assignableScopes": role.assignable_scopes,
+        "permissions": [{
+            "actions": role.actions,
+            "notActions": role.not_actions,
+            "dataActions": role.data_actions,
+            "notDataActions": role.not_data_actions,
+        }],
+    }});
+    let path = format!("{}/{id}?api-version={ROLES_API}", at(scope, "roleDefinitions"));
+    let _: RoleDefinition = ctx.arm.put_as(&path, &body).await?;
     Ok(())
 }
 
 /// An assignment change: one schedule request, justified with the plan's id.
 async fn schedule_request(ctx: &Ctx, plan_id: &str, change: &Change, ids: &Ids) -> CliResult<()> {
+    if let Change::CreateAssignment { scope, .. }
+    | Change::UpdateAssignment { scope, .. }
+    | Change::RemoveAssignment { scope, .. } = change
+    {
+        if is_arm_scope(scope) {
+            return azure_request(ctx, plan_id, change, ids).await;
+        }
+    }
     let until = |end: &Option<time::OffsetDateTime>| match end {
         Some(end_date_time) => NewExpiration::AfterDateTime { end_date_time: *end_date_time },
         None => NewExpiration::NoExpiration,
     };
     let (kind, action, principal, role, scope, expiration) = match change {
-        Change::CreateAssignment { kind, principal, role, scope, end } => {
-            (*kind, Action::AdminAssign, ids.principal(principal)?, ids.role(role)?, scope, Some(until(end)))
+        Change::CreateAssignment { kind, principal, role, scope, start, end } => {
+            (*kind, Action::AdminAssign, ids.principal(principal)?, ids.role(role)?, scope, Some((*start, until(end))))
         }
-        Change::UpdateAssignment { kind, principal, role, scope, after, .. } => {
-            (*kind, Action::AdminUpdate, ids.principal(principal)?, ids.role(role)?, scope, Some(until(after)))
+        Change::UpdateAssignment { kind, principal, role, scope, after, start, .. } => {
+            let start = start.and_then(|s| s.after);
+            (*kind, Action::AdminUpdate, ids.principal(principal)?, ids.role(role)?, scope, Some((start, until(after))))
         }
         Change::RemoveAssignment { kind, principal_id, role_id, scope, .. } => {
             (*kind, Action::AdminRemove, *principal_id, *role_id, scope, None)
@@ -249,6 +308,47 @@ async fn schedule_request(ctx: &Ctx, plan_id: &str, change: &Change, ids: &Ids) 
     request(ctx, plan_id, change, kind, action, principal, role, scope, expiration).await
 }
 
+/// An Azure assignment change: one ARM schedule request at its scope, justified with the plan's id.
+async fn azure_request(ctx: &Ctx, plan_id: &str, change: &Change, ids: &Ids) -> CliResult<()> {
+    let collection = |kind: AssignmentKind| match kind {
+        AssignmentKind::Eligible => Collection::Eligible,
+        AssignmentKind::Active => Collection::Active,
+    };
+    let role_at = |scope: &str, role: Uuid| format!("{}/{role}", at(scope, "roleDefinitions"));
+    let builder = match change {
+        Change::CreateAssignment { kind, principal, role, scope, start, end } => RequestBuilder::new(
+            collection(*kind),
+            RequestType::AdminAssign,
+            scope,
+            role_at(scope, ids.azure_role(role)?),
+            ids.principal(principal)?,
+        )
+        .window(None, *end)
+        .starting(*start),
+        Change::UpdateAssignment { kind, principal, role, scope, after, start, .. } => RequestBuilder::new(
+            collection(*kind),
+            RequestType::AdminUpdate,
+            scope,
+            role_at(scope, ids.azure_role(role)?),
+            ids.principal(principal)?,
+        )
+        .window(None, *after)
+        .starting(start.and_then(|s| s.after)),
+        Change::RemoveAssignment { kind, principal_id, role_id, scope, .. } => RequestBuilder::new(
+            collection(*kind),
+            RequestType::AdminRemove,
+            scope,
+            role_at(scope, *role_id),
+            *principal_id,
+        ),
+        other => {
+            let line = change_line(other);
+            return Err(CliError::local("NotAScheduleRequest", format!("{line} is not an assignment change")));
+        }
+    };
+    builder.justification(Some(justification(plan_id, change))).send(ctx).await.map(drop)
+}
+
 #[allow(clippy::too_many_arguments)]
 async fn request(
     ctx: &Ctx,
@@ -259,7 +359,7 @@ async fn request(
     principal: Uuid,
     role: Uuid,
     scope: &str,
-    expiration: Option<NewExpiration>,
+    window: Option<(Option<time::OffsetDateTime>, NewExpiration)>,
 ) -> CliResult<()> {
     let body = NewScheduleRequest {
         action: action.to_string(),
@@ -267,7 +367,7 @@ async fn request(
         role_definition_id: role,
         directory_scope_id: scope.to_string(),
         justification: Some(justification(plan_id, change)),
-        schedule_info: expiration.map(|expiration| NewRequestSchedule { start_date_time: None, expiration }),
+        schedule_info: window.map(|(start_date_time, expiration)| NewRequestSchedule { start_date_time, expiration }),
         ticket_info: None,
     };
     let collection = match kind {

@@ -1,18 +1,27 @@
 //! Reading the tenant through the public API ([`load`]) and writing it as the file ([`to_file`]):
 //! sorted, names rather than ids, rules only where they differ from the default (unless `--all`).
 
-use super::model::{AssignmentSpec, CustomRole, GroupSpec, PimFile, RoleSettings, Rules, VERSION};
-use super::plan::{Actual, ActualAssignment, ActualGroup, ActualRole};
+use super::model::{
+    AssignmentSpec, AzureAssignmentSpec, AzureCustomRole, AzureSection, CustomRole, GroupSpec, PimFile, RoleSettings,
+    Rules, VERSION,
+};
+use super::plan::{Actual, ActualAssignment, ActualAzure, ActualAzureRole, ActualGroup, ActualRole};
 use super::rules;
 use crate::client::enc;
+use crate::commands::azure_pim::{at, PIM_API, ROLES_API};
 use crate::commands::RM;
 use crate::context::Ctx;
 use crate::error::CliResult;
-use openpim_proto::directory::{Group, User};
+use crate::error::{CliError, Kind};
+use openpim_proto::arm::management_groups::ManagementGroup;
+use openpim_proto::arm::pim::Schedule;
+use openpim_proto::arm::role_definitions::RoleDefinition;
+use openpim_proto::directory::{Group, ServicePrincipal, User};
 use openpim_proto::policies::UnifiedRoleManagementPolicyAssignment;
 use openpim_proto::schedules::UnifiedRoleSchedule;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
+use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -24,11 +33,19 @@ pub enum Section {
     Settings,
     Eligibilities,
     Assignments,
+    /// The `azure` section (custom roles, eligible and active assignments at ARM scopes).
+    Azure,
 }
 
 impl Section {
-    pub const ALL: [Section; 5] =
-        [Section::CustomRoles, Section::Groups, Section::Settings, Section::Eligibilities, Section::Assignments];
+    pub const ALL: [Section; 6] = [
+        Section::CustomRoles,
+        Section::Groups,
+        Section::Settings,
+        Section::Eligibilities,
+        Section::Assignments,
+        Section::Azure,
+    ];
 
     /// The sections a file manages (those present in it).
     pub fn of(file: &PimFile) -> Vec<Section> {
@@ -48,8 +65,18 @@ impl Section {
         if file.assignments.is_some() {
             out.push(Section::Assignments);
         }
+        if file.azure.is_some() {
+            out.push(Section::Azure);
+        }
         out
     }
+}
+
+/// Whether a schedule's `start` is one dated in the future: still ahead of `now`, and not the
+/// moment it was made (a schedule that started on creation is "started", whatever the skew
+/// between this machine's clock and the server's).
+fn ahead(start: OffsetDateTime, created: OffsetDateTime, now: OffsetDateTime) -> bool {
+    start > now && start > created + time::Duration::minutes(1)
 }
 
 /// The end of a schedule: its `endDateTime`, or start + duration.
@@ -63,7 +90,10 @@ fn schedule_end(s: &UnifiedRoleSchedule) -> Option<OffsetDateTime> {
 }
 
 /// Reads what the file's `sections` need (roles, users and groups always: names come from them).
-pub async fn load(ctx: &Ctx, sections: &[Section]) -> CliResult<Actual> {
+/// With `azure_optional` (an export not limited by `--only`), a caller who may not read Azure
+/// (no ARM token for the server, or no read at the tenant root group) gets the directory
+/// sections and a note, rather than no file: a tenant without Azure is the common case.
+pub async fn load(ctx: &Ctx, sections: &[Section], azure_optional: bool) -> CliResult<Actual> {
     let mut actual = Actual::default();
     for r in ctx.roles().await? {
         let custom = (!r.is_built_in).then(|| CustomRole {
@@ -83,6 +113,10 @@ pub async fn load(ctx: &Ctx, sections: &[Section]) -> CliResult<Actual> {
     let users: Vec<User> = ctx.client.get_all_as("/v1.0/users").await?;
     actual.users = users.into_iter().map(|u| (u.id, u.user_principal_name)).collect();
     let groups: Vec<Group> = ctx.client.get_all_as("/v1.0/groups").await?;
+    // Service principals may hold roles too (workload identities); they are named by display
+    // name or appId.
+    let sps: Vec<ServicePrincipal> = ctx.client.get_all_as("/v1.0/servicePrincipals").await?;
+    actual.service_principals = sps.into_iter().map(|sp| (sp.id, sp.app_id, sp.display_name)).collect();
     let upns: HashMap<Uuid, String> = actual.users.iter().cloned().collect();
     for g in groups {
         let mut members = Vec::new();
@@ -143,6 +177,7 @@ pub async fn load(ctx: &Ctx, sections: &[Section]) -> CliResult<Actual> {
                 principal: actual.principal_name(s.principal_id),
                 principal_id: s.principal_id,
                 role_id: s.role_definition_id,
+                start: s.schedule_info.start_date_time.filter(|t| ahead(*t, s.created_date_time, ctx.now)),
                 end: schedule_end(&s),
                 created: s.created_date_time,
                 scope: s.directory_scope_id,
@@ -153,7 +188,107 @@ pub async fn load(ctx: &Ctx, sections: &[Section]) -> CliResult<Actual> {
             _ => actual.assignments = out,
         }
     }
+    if sections.contains(&Section::Azure) {
+        actual.azure = match load_azure(ctx, &actual).await {
+            Ok(azure) => Some(azure),
+            Err(e) if azure_optional && matches!(e.kind, Kind::Auth | Kind::Refused) => {
+                eprintln!(
+                    "note: the azure section is left out: {} ({}); `--only azure` requires it",
+                    e.message, e.code
+                );
+                None
+            }
+            Err(e) => return Err(e),
+        };
+    }
     Ok(actual)
+}
+
+/// The api-version of management groups.
+const MANAGEMENT_GROUPS_API: &str = "2021-04-01";
+
+/// The tenant root management group's scope (its name is the tenant id): every scope the file
+/// manages is at or below it, so its lists hold them all.
+async fn tenant_root(ctx: &Ctx) -> CliResult<String> {
+    let path = format!("/providers/Microsoft.Management/managementGroups?api-version={MANAGEMENT_GROUPS_API}");
+    let groups: Vec<ManagementGroup> = ctx.arm.get_all_arm_as(&path).await?;
+    let tenant = groups.first().map(|g| g.properties.tenant_id.clone()).ok_or_else(|| {
+        CliError::refused(
+            "TenantRootUnreadable",
+            "the tenant root management group is not readable: the azure section needs read access to it (Reader, or elevateAccess)",
+        )
+    })?;
+    Ok(format!("/providers/Microsoft.Management/managementGroups/{tenant}"))
+}
+
+/// ARM's Azure side: every role at the tenant, and the live eligible and assigned schedules at or
+/// below the tenant root group, as the file names them.
+async fn load_azure(ctx: &Ctx, actual: &Actual) -> CliResult<ActualAzure> {
+    let mut azure = ActualAzure::default();
+    let path = format!("{}?api-version={ROLES_API}", at("/", "roleDefinitions"));
+    let roles: Vec<RoleDefinition> = ctx.arm.get_all_arm_as(&path).await?;
+    for r in roles {
+        let p = r.properties;
+        let custom = p.role_type.eq_ignore_ascii_case("CustomRole").then(|| {
+            let set = |f: fn(&openpim_proto::arm::role_definitions::Permission) -> &Vec<String>| {
+                let mut v: Vec<String> = p.permissions.iter().flat_map(|b| f(b).iter().cloned()).collect();
+                v.sort();
+                v.dedup();
+                v
+            };
+            AzureCustomRole {
+                role_name: p.role_name.clone(),
+                description: Some(p.description.clone()).filter(|d| !d.is_empty()),
+                assignable_scopes: p.assignable_scopes.clone(),
+                actions: set(|b| &b.actions),
+                not_actions: set(|b| &b.not_actions),
+                data_actions: set(|b| &b.data_actions),
+                not_data_actions: set(|b| &b.not_data_actions),
+            }
+        });
+        azure.roles.push(ActualAzureRole { id: r.name, role_name: p.role_name, custom });
+    }
+    let root = tenant_root(ctx).await?;
+    let instant = |raw: &str| OffsetDateTime::parse(raw, &Rfc3339).ok();
+    for (eligible, collection) in [(true, "roleEligibilitySchedules"), (false, "roleAssignmentSchedules")] {
+        let path = format!("{}?api-version={PIM_API}", at(&root, collection));
+        let rows: Vec<Schedule> = ctx.arm.get_all_arm_as(&path).await?;
+        let mut out = Vec::new();
+        for s in rows {
+            let p = s.properties;
+            // As the directory's: what an administrator assigned, directly, still live. Rows at
+            // the tenant root `/` (elevateAccess) show as inherited here and are not managed.
+            let assigned = p.assignment_type.as_deref().is_none_or(|t| t.eq_ignore_ascii_case("Assigned"));
+            let direct = p.member_type.eq_ignore_ascii_case("Direct");
+            let end = p.end_date_time.as_deref().and_then(instant);
+            let live = !p.status.eq_ignore_ascii_case("Expired") && end.is_none_or(|e| e > ctx.now);
+            let (Ok(principal_id), Some(role_id)) = (
+                Uuid::parse_str(&p.principal_id),
+                p.role_definition_id.rsplit('/').next().and_then(|g| Uuid::parse_str(g).ok()),
+            ) else {
+                continue;
+            };
+            if !(assigned && direct && live) {
+                continue;
+            }
+            let created = instant(&p.created_on).unwrap_or(ctx.now);
+            out.push(ActualAssignment {
+                principal: actual.principal_name(principal_id),
+                principal_id,
+                role_id,
+                start: instant(&p.start_date_time).filter(|t| ahead(*t, created, ctx.now)),
+                end,
+                created,
+                scope: p.scope,
+            });
+        }
+        if eligible {
+            azure.eligibilities = out;
+        } else {
+            azure.assignments = out;
+        }
+    }
+    Ok(azure)
 }
 
 /// The file that describes `actual`: the `sections` asked for, rules that differ from
@@ -202,6 +337,7 @@ pub fn to_file(actual: &Actual, sections: &[Section], defaults: &[(String, super
         principal: a.principal.clone(),
         role: actual.role(a.role_id).map_or_else(|| a.role_id.to_string(), |r| r.display_name.clone()),
         scope: a.scope.clone(),
+        start: a.start.map(super::plan::rfc3339),
         end: a.end.map(super::plan::rfc3339),
     };
     let sorted = |list: &[ActualAssignment]| {
@@ -214,6 +350,29 @@ pub fn to_file(actual: &Actual, sections: &[Section], defaults: &[(String, super
     }
     if sections.contains(&Section::Assignments) {
         file.assignments = Some(sorted(&actual.assignments));
+    }
+    if let (true, Some(azure)) = (sections.contains(&Section::Azure), &actual.azure) {
+        let mut custom_roles: Vec<AzureCustomRole> = azure.roles.iter().filter_map(|r| r.custom.clone()).collect();
+        custom_roles.sort_by_key(|r| r.role_name.to_lowercase());
+        let sorted = |list: &[ActualAssignment]| {
+            let mut out: Vec<AzureAssignmentSpec> = list
+                .iter()
+                .map(|a| AzureAssignmentSpec {
+                    principal: a.principal.clone(),
+                    role: azure.role(a.role_id).map_or_else(|| a.role_id.to_string(), |r| r.role_name.clone()),
+                    scope: a.scope.clone(),
+                    start: a.start.map(super::plan::rfc3339),
+                    end: a.end.map(super::plan::rfc3339),
+                })
+                .collect();
+            out.sort_by_key(|a| (a.role.to_lowercase(), a.principal.to_lowercase(), a.scope.to_lowercase()));
+            out
+        };
+        file.azure = Some(AzureSection {
+            custom_roles: Some(custom_roles),
+            eligibilities: Some(sorted(&azure.eligibilities)),
+            assignments: Some(sorted(&azure.assignments)),
+        });
     }
     file
 }

@@ -27,7 +27,7 @@ use std::path::PathBuf;
 #[derive(Args)]
 pub struct ExportArgs {
     /// Only these parts (comma-separated): custom-roles, groups, settings, eligibilities,
-    /// assignments [default: all].
+    /// assignments, azure [default: all].
     #[arg(long, value_enum, value_delimiter = ',')]
     only: Vec<Section>,
     /// Every rule of every role, not only those that differ from the default.
@@ -106,8 +106,9 @@ fn refuse(src: &Source, problems: &[Problem]) -> CliError {
 }
 
 pub async fn export(ctx: &Ctx, a: ExportArgs) -> CliResult<()> {
-    let sections = if a.only.is_empty() { Section::ALL.to_vec() } else { a.only };
-    let actual = export::load(ctx, &sections).await?;
+    let everything = a.only.is_empty();
+    let sections = if everything { Section::ALL.to_vec() } else { a.only };
+    let actual = export::load(ctx, &sections, everything).await?;
     let file = export::to_file(&actual, &sections, &rules::defaults(), a.all);
     let mut ids = HashMap::new();
     for (id, upn) in &actual.users {
@@ -115,6 +116,9 @@ pub async fn export(ctx: &Ctx, a: ExportArgs) -> CliResult<()> {
     }
     for g in &actual.groups {
         ids.insert(g.display_name.to_lowercase(), g.id);
+    }
+    for (id, ..) in &actual.service_principals {
+        ids.entry(actual.principal_name(*id).to_lowercase()).or_insert(*id);
     }
     // Always YAML: the file is the output, whatever --output says.
     print!("{}", render::yaml(&file, &ids));
@@ -127,7 +131,7 @@ async fn make_plan(ctx: &Ctx, src: &Source) -> CliResult<(plan::Plan, plan::Actu
     if !offline.is_empty() {
         return Err(refuse(src, &offline));
     }
-    let actual = export::load(ctx, &Section::of(&src.file)).await?;
+    let actual = export::load(ctx, &Section::of(&src.file), false).await?;
     match plan::compute(&src.file, &actual, &rules::defaults(), ctx.now) {
         Ok(p) => Ok((p, actual)),
         Err(problems) => Err(refuse(src, &problems)),
@@ -250,6 +254,9 @@ pub fn validate(ctx: &Ctx, a: ValidateArgs) -> CliResult<()> {
         role_settings: usize,
         eligibilities: usize,
         assignments: usize,
+        azure_custom_roles: usize,
+        azure_eligibilities: usize,
+        azure_assignments: usize,
     }
     let s = Summary {
         file: src.name.clone(),
@@ -259,11 +266,23 @@ pub fn validate(ctx: &Ctx, a: ValidateArgs) -> CliResult<()> {
         role_settings: count(f.role_settings.as_ref().map(Vec::len)),
         eligibilities: count(f.eligibilities.as_ref().map(Vec::len)),
         assignments: count(f.assignments.as_ref().map(Vec::len)),
+        azure_custom_roles: count(f.azure.as_ref().and_then(|a| a.custom_roles.as_ref()).map(Vec::len)),
+        azure_eligibilities: count(f.azure.as_ref().and_then(|a| a.eligibilities.as_ref()).map(Vec::len)),
+        azure_assignments: count(f.azure.as_ref().and_then(|a| a.assignments.as_ref()).map(Vec::len)),
     };
     emit(ctx.format, &s, || {
         format!(
-            "{} is valid: {} custom role(s), {} group(s), {} role setting(s), {} eligibilit(ies), {} assignment(s).\n",
-            s.file, s.custom_roles, s.groups, s.role_settings, s.eligibilities, s.assignments
+            "{} is valid: {} custom role(s), {} group(s), {} role setting(s), {} eligibilit(ies), {} assignment(s); \
+             Azure: {} custom role(s), {} eligibilit(ies), {} assignment(s).\n",
+            s.file,
+            s.custom_roles,
+            s.groups,
+            s.role_settings,
+            s.eligibilities,
+            s.assignments,
+            s.azure_custom_roles,
+            s.azure_eligibilities,
+            s.azure_assignments
         )
     });
     Ok(())
@@ -318,23 +337,47 @@ pub fn check(file: &PimFile) -> Vec<Problem> {
             }
         }
     }
-    for (section, list) in [("eligibilities", &file.eligibilities), ("assignments", &file.assignments)] {
+    let azure = file.azure.clone().unwrap_or_default();
+    if let Some(roles) = &azure.custom_roles {
+        dup("azure.customRoles", roles.iter().map(|r| r.role_name.clone()).collect(), &mut problem);
+        for (i, r) in roles.iter().enumerate() {
+            for p in plan::azure_role_problems(r) {
+                problem(format!("azure.customRoles[{i}].{}", p.at), p.message);
+            }
+        }
+    }
+    let azure_list = |l: &Option<Vec<model::AzureAssignmentSpec>>| {
+        l.as_ref().map(|l| l.iter().map(model::AzureAssignmentSpec::as_spec).collect::<Vec<_>>())
+    };
+    for (section, list) in [
+        ("eligibilities", file.eligibilities.clone()),
+        ("assignments", file.assignments.clone()),
+        ("azure.eligibilities", azure_list(&azure.eligibilities)),
+        ("azure.assignments", azure_list(&azure.assignments)),
+    ] {
         let Some(list) = list else { continue };
+        let on_azure = section.starts_with("azure.");
         let mut seen: HashMap<(String, String, String), usize> = HashMap::new();
         for (i, a) in list.iter().enumerate() {
             let at = format!("{section}[{i}]");
-            if let Some(end) = &a.end {
-                if time::OffsetDateTime::parse(end.trim(), &time::format_description::well_known::Rfc3339).is_err() {
+            for (field, value) in [("start", &a.start), ("end", &a.end)] {
+                let Some(value) = value else { continue };
+                if time::OffsetDateTime::parse(value.trim(), &time::format_description::well_known::Rfc3339).is_err() {
                     problem(
-                        format!("{at}.end"),
-                        format!("'{end}' is not an RFC 3339 date-time, e.g. 2027-03-02T09:00:00Z"),
+                        format!("{at}.{field}"),
+                        format!("'{value}' is not an RFC 3339 date-time, e.g. 2027-03-02T09:00:00Z"),
                     );
                 }
             }
             let scope = a.scope.trim();
-            if !(scope == "/" || scope.starts_with("/administrativeUnits/")) {
+            if on_azure {
+                if let Err(e) = plan::azure_scope(scope) {
+                    problem(format!("{at}.scope"), e);
+                }
+            } else if !(scope == "/" || scope.starts_with("/administrativeUnits/")) {
                 problem(format!("{at}.scope"), format!("'{scope}' is not / or /administrativeUnits/{{id}}"));
             }
+            let scope = scope.trim_end_matches('/');
             let k = (a.principal.trim().to_lowercase(), a.role.trim().to_lowercase(), scope.to_lowercase());
             if let Some(first) = seen.insert(k, i) {
                 problem(at, format!("the same assignment as {section}[{first}]"));

@@ -39,6 +39,86 @@ pub struct PimFile {
     /// activations are not managed here).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub assignments: Option<Vec<AssignmentSpec>>,
+    /// Azure resources (Azure Resource Manager): custom roles and eligible and active role
+    /// assignments at management group, subscription, resource group and resource scopes. Each
+    /// part follows the same rule as the sections above: absent, not managed; present, the whole
+    /// truth.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub azure: Option<AzureSection>,
+}
+
+/// The Azure part of the file.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct AzureSection {
+    /// Azure custom roles (ARM roleDefinitions of type `CustomRole`; built-in roles are not listed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custom_roles: Option<Vec<AzureCustomRole>>,
+    /// Eligible Azure role assignments (ARM roleEligibilitySchedules).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eligibilities: Option<Vec<AzureAssignmentSpec>>,
+    /// Active Azure role assignments an administrator made (ARM roleAssignmentSchedules of type
+    /// `Assigned`); plain RBAC role assignments (ARM roleAssignments) are permanent ones and are
+    /// listed here too. Activations are not managed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assignments: Option<Vec<AzureAssignmentSpec>>,
+}
+
+/// An Azure custom role, known by its role name (unique in the tenant, whatever its case).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct AzureCustomRole {
+    pub role_name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Where the role may be assigned: management groups, subscriptions, resource groups.
+    #[schemars(length(min = 1))]
+    pub assignable_scopes: Vec<String>,
+    /// Control-plane operations, e.g. `Microsoft.Compute/virtualMachines/read`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub actions: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_actions: Vec<String>,
+    /// Data-plane operations, e.g. `Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub data_actions: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_data_actions: Vec<String>,
+}
+
+/// An eligible or active Azure role assignment; its identity is (principal, role, scope).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct AzureAssignmentSpec {
+    /// A user's UPN or a group's display name.
+    pub principal: String,
+    /// The Azure role: role name (or GUID).
+    pub role: String,
+    /// ARM scope: `/providers/Microsoft.Management/managementGroups/{id}`,
+    /// `/subscriptions/{id}`, `/subscriptions/{id}/resourceGroups/{name}` or a resource below.
+    pub scope: String,
+    /// When it starts (RFC 3339), for one dated in the future; absent: it starts when applied.
+    /// A start that has passed means the same as none (the assignment has started).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("format" = "date-time"))]
+    pub start: Option<String>,
+    /// When it ends (RFC 3339); permanent when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("format" = "date-time"))]
+    pub end: Option<String>,
+}
+
+impl AzureAssignmentSpec {
+    /// The same assignment in the directory sections' shape, which the plan compares.
+    pub fn as_spec(&self) -> AssignmentSpec {
+        AssignmentSpec {
+            principal: self.principal.clone(),
+            role: self.role.clone(),
+            scope: self.scope.clone(),
+            start: self.start.clone(),
+            end: self.end.clone(),
+        }
+    }
 }
 
 /// A custom role definition, known by its display name.
@@ -285,6 +365,11 @@ pub struct AssignmentSpec {
     /// Directory scope: `/` (the default) or `/administrativeUnits/{id}`.
     #[serde(default = "root_scope", skip_serializing_if = "is_root")]
     pub scope: String,
+    /// When it starts (RFC 3339), for one dated in the future; absent: it starts when applied.
+    /// A start that has passed means the same as none (the assignment has started).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("format" = "date-time"))]
+    pub start: Option<String>,
     /// When it ends (RFC 3339); permanent when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(extend("format" = "date-time"))]

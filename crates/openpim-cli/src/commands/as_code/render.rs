@@ -64,6 +64,13 @@ fn rule_text(rule: &Rule) -> String {
     serde_json::to_string(rule).unwrap_or_default()
 }
 
+/// `+[added] -[removed]` between two lists.
+fn list_diff(before: &[String], after: &[String]) -> String {
+    let added: Vec<&String> = after.iter().filter(|a| !before.contains(a)).collect();
+    let removed: Vec<&String> = before.iter().filter(|a| !after.contains(a)).collect();
+    format!("+{added:?} -{removed:?}")
+}
+
 /// One line per change, `+` create, `~` update (old → new), `-` remove.
 pub fn change_line(c: &Change) -> String {
     match c {
@@ -82,17 +89,10 @@ pub fn change_line(c: &Change) -> String {
                 parts.push(format!("enabled {} → {}", before.is_enabled, after.is_enabled));
             }
             if before.allowed_resource_actions != after.allowed_resource_actions {
-                let added: Vec<&String> = after
-                    .allowed_resource_actions
-                    .iter()
-                    .filter(|a| !before.allowed_resource_actions.contains(a))
-                    .collect();
-                let removed: Vec<&String> = before
-                    .allowed_resource_actions
-                    .iter()
-                    .filter(|a| !after.allowed_resource_actions.contains(a))
-                    .collect();
-                parts.push(format!("actions +{added:?} -{removed:?}"));
+                parts.push(format!(
+                    "actions {}",
+                    list_diff(&before.allowed_resource_actions, &after.allowed_resource_actions)
+                ));
             }
             format!("~ custom role '{}': {}", after.display_name, parts.join("; "))
         }
@@ -104,21 +104,53 @@ pub fn change_line(c: &Change) -> String {
         Change::UpdateRule { role, rule_id, before, after } => {
             format!("~ setting {rule_id} of '{role}': {} → {}", rule_text(before), rule_text(after))
         }
-        Change::CreateAssignment { kind, principal, role, scope, end } => {
-            format!("+ {} {principal} → {role} at {scope} ({})", kind.label(), end_text(*end))
+        Change::CreateAssignment { kind, principal, role, scope, start, end } => {
+            let from = start.map(|s| format!("from {}, ", rfc3339(s))).unwrap_or_default();
+            format!("+ {} {principal} → {role} at {scope} ({from}{})", kind.label(), end_text(*end))
         }
-        Change::UpdateAssignment { kind, principal, role, scope, before, after } => format!(
-            "~ {} {principal} → {role} at {scope}: end {} → {}",
-            kind.label(),
-            end_text(*before),
-            end_text(*after)
-        ),
+        Change::UpdateAssignment { kind, principal, role, scope, before, after, start } => {
+            let mut parts = Vec::new();
+            if let Some(s) = start {
+                let text = |t: Option<time::OffsetDateTime>| t.map_or_else(|| "now".to_string(), rfc3339);
+                parts.push(format!("start {} → {}", text(s.before), text(s.after)));
+            }
+            if before != after {
+                parts.push(format!("end {} → {}", end_text(*before), end_text(*after)));
+            }
+            format!("~ {} {principal} → {role} at {scope}: {}", kind.label(), parts.join(", "))
+        }
         Change::RemoveAssignment { kind, principal, role, scope, .. } => {
             format!("- {} {principal} → {role} at {scope}", kind.label())
         }
         Change::RemoveMember { group, member, .. } => format!("- member {member} of group '{group}'"),
         Change::RemoveGroup { display_name, .. } => format!("- group '{display_name}'"),
         Change::RemoveCustomRole { display_name, .. } => format!("- custom role '{display_name}'"),
+        Change::CreateAzureRole { role } => format!(
+            "+ Azure custom role '{}' ({} action(s), {} data action(s), assignable at {})",
+            role.role_name,
+            role.actions.len(),
+            role.data_actions.len(),
+            role.assignable_scopes.join(", ")
+        ),
+        Change::UpdateAzureRole { before, after, .. } => {
+            let mut parts = Vec::new();
+            if before.description != after.description {
+                parts.push(format!("description {:?} → {:?}", before.description, after.description));
+            }
+            for (label, b, a) in [
+                ("assignable scopes", &before.assignable_scopes, &after.assignable_scopes),
+                ("actions", &before.actions, &after.actions),
+                ("not actions", &before.not_actions, &after.not_actions),
+                ("data actions", &before.data_actions, &after.data_actions),
+                ("not data actions", &before.not_data_actions, &after.not_data_actions),
+            ] {
+                if a != b {
+                    parts.push(format!("{label} {}", list_diff(b, a)));
+                }
+            }
+            format!("~ Azure custom role '{}': {}", after.role_name, parts.join("; "))
+        }
+        Change::RemoveAzureRole { role_name, .. } => format!("- Azure custom role '{role_name}'"),
     }
 }
 
@@ -138,6 +170,7 @@ pub fn plan(p: &Plan) -> String {
         matches!(
             c,
             Change::CreateCustomRole { .. }
+                | Change::CreateAzureRole { .. }
                 | Change::CreateGroup { .. }
                 | Change::AddMember { .. }
                 | Change::CreateAssignment { .. }
@@ -175,6 +208,7 @@ mod tests {
                 principal: "alice@example.com".into(),
                 role: "Global Reader".into(),
                 scope: "/".into(),
+                start: None,
                 end: None,
             }]),
             ..PimFile::default()
