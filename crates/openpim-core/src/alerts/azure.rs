@@ -10,6 +10,9 @@ use super::evaluate::{Holding, HoldingKind, Incident, PrincipalFacts};
 use super::Severity;
 use crate::azure_assignment::{OWNER, USER_ACCESS_ADMINISTRATOR};
 use crate::error::{DomainError, DomainResult};
+use crate::roles::RoleDefinition;
+use crate::schedule::{AssignmentType, Kind, Schedule};
+use crate::scope::ArmScope;
 use crate::{Instant, ObjectId};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use uuid::uuid;
@@ -286,6 +289,55 @@ pub struct AzureHolding {
     pub end: Option<Instant>,
     /// Who made it (the requestor of an assignment made outside PIM).
     pub created_by: Option<ObjectId>,
+}
+
+impl AzureHolding {
+    /// The holding a live schedule at an ARM scope is (`None` for a directory scope), classified
+    /// as the directory's are: an assignment made by someone without a schedule request
+    /// (`PUT roleAssignments`) is direct, i.e. outside PIM.
+    pub fn of(s: &Schedule) -> Option<AzureHolding> {
+        let scope = s.scope.as_arm()?;
+        let kind = match (s.kind, s.assignment_type) {
+            (Kind::Eligibility, _) => HoldingKind::Eligible,
+            (Kind::Assignment, Some(AssignmentType::Activated)) => HoldingKind::Activated,
+            (Kind::Assignment, _) if s.created_using.is_none() && s.created_by.is_some() => HoldingKind::DirectActive,
+            (Kind::Assignment, _) => HoldingKind::PimActive,
+        };
+        Some(AzureHolding {
+            scope: scope.key().to_string(),
+            holding: Holding {
+                schedule_id: s.id,
+                principal_id: s.principal_id,
+                role_id: s.role_definition_id,
+                kind,
+                created: s.created,
+            },
+            principal_type: s.principal_kind.as_str().to_string(),
+            end: s.end,
+            created_by: s.created_by,
+        })
+    }
+}
+
+impl AzureRoleFacts {
+    /// An Azure role definition as the alerts see it (assignable scopes as scope keys; one
+    /// that does not parse is left out, it cannot be a scan's scope).
+    pub fn of(r: &RoleDefinition) -> AzureRoleFacts {
+        AzureRoleFacts {
+            id: r.id,
+            role_name: r.display_name.clone(),
+            is_custom: !r.is_built_in,
+            assignable_scopes: r
+                .azure
+                .assignable_scopes
+                .iter()
+                .filter_map(|s| ArmScope::parse(s).ok())
+                .filter(|s| !s.is_root())
+                .map(|s| s.key().to_string())
+                .collect(),
+            permissions: PermissionSet::of(&r.role_permissions),
+        }
+    }
 }
 
 /// Everything the Azure evaluation reads.
