@@ -15,7 +15,8 @@ use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use openpim_core::alerts::{
     self, AlertConfiguration, AlertKind, AzureAlertConfiguration, AzureAlertKind, AzureConfigurationPatch, AzureFacts,
-    AzureHolding, AzureRoleFacts, OwnerThresholds, PrincipalFacts, Severity, Thresholds, AZURE_RESOURCE, DIRECTORY_ROLE,
+    AzureHolding, AzureRoleFacts, OwnerThresholds, PrincipalFacts, Severity, Thresholds, AZURE_RESOURCE,
+    DIRECTORY_ROLE,
 };
 use openpim_core::audit::{category, AuditRecord, AuditResult, AuditTarget};
 use openpim_core::catalog::{GLOBAL_ADMINISTRATOR, PRIVILEGED_ROLE_ADMINISTRATOR};
@@ -195,21 +196,15 @@ pub async fn scan(state: &AppState) -> anyhow::Result<ScanOutcome> {
     for kind in AlertKind::ALL {
         let config = configuration(&stored, state.tenant_id, kind);
         let incidents = alerts::evaluate(kind, &facts, &config, now);
-        let id = kind.id(state.tenant_id);
-        let (was_active, next) = state
-            .store
-            .save_alert_scan(&id, (ROOT, DIRECTORY_ROLE), now, |previous| alerts::reconcile(previous, incidents))
-            .await?;
-        if next.is_active && !was_active {
-            let raised = Raised {
-                id,
-                display_name: kind.display_name(),
-                severity: kind.severity(),
-                scope_id: ROOT,
-                scope_type: DIRECTORY_ROLE,
-                remedy_url: kind.remedy_url(),
-            };
-            raise(state, &raised, next.incidents.len(), now).await?;
+        let raised = Raised {
+            id: kind.id(state.tenant_id),
+            display_name: kind.display_name(),
+            severity: kind.severity(),
+            scope_id: ROOT,
+            scope_type: DIRECTORY_ROLE,
+            remedy_url: kind.remedy_url(),
+        };
+        if save_and_raise(state, &raised, incidents, now).await? {
             outcome.raised.push(kind);
         }
     }
@@ -235,33 +230,47 @@ async fn scan_azure(
     let roles = state.store.azure_role_definitions().await?.iter().map(AzureRoleFacts::of).collect();
     let facts = AzureFacts { roles, principals, holdings };
     let mut scopes = facts.scopes();
-    scopes.extend(
-        state.store.alerts().await?.into_iter().filter(|a| a.scope_type == AZURE_RESOURCE).map(|a| a.scope_id),
-    );
+    scopes
+        .extend(state.store.alerts().await?.into_iter().filter(|a| a.scope_type == AZURE_RESOURCE).map(|a| a.scope_id));
     for scope in &scopes {
         for kind in AzureAlertKind::ALL {
             let config = azure_configuration(stored, scope, kind);
             let incidents = alerts::evaluate_azure(kind, scope, &facts, &config, now);
-            let id = azure_id(scope, kind);
-            let (was_active, next) = state
-                .store
-                .save_alert_scan(&id, (scope, AZURE_RESOURCE), now, |previous| alerts::reconcile(previous, incidents))
-                .await?;
-            if next.is_active && !was_active {
-                let raised = Raised {
-                    id,
-                    display_name: kind.display_name(),
-                    severity: kind.severity(),
-                    scope_id: scope,
-                    scope_type: AZURE_RESOURCE,
-                    remedy_url: kind.remedy_url().to_string(),
-                };
-                raise(state, &raised, next.incidents.len(), now).await?;
+            let raised = Raised {
+                id: azure_id(scope, kind),
+                display_name: kind.display_name(),
+                severity: kind.severity(),
+                scope_id: scope,
+                scope_type: AZURE_RESOURCE,
+                remedy_url: kind.remedy_url().to_string(),
+            };
+            if save_and_raise(state, &raised, incidents, now).await? {
                 outcome.raised_azure.push((scope.clone(), kind));
             }
         }
     }
     Ok(())
+}
+
+/// Stores one alert's scan (reconciled with its stored incidents and dismissals) and raises it
+/// when it became active. True when it was raised.
+async fn save_and_raise(
+    state: &AppState,
+    alert: &Raised<'_>,
+    incidents: Vec<alerts::Incident>,
+    now: Instant,
+) -> anyhow::Result<bool> {
+    let (was_active, next) = state
+        .store
+        .save_alert_scan(&alert.id, (alert.scope_id, alert.scope_type), now, |previous| {
+            alerts::reconcile(previous, incidents)
+        })
+        .await?;
+    let raised = next.is_active && !was_active;
+    if raised {
+        raise(state, alert, next.incidents.len(), now).await?;
+    }
+    Ok(raised)
 }
 
 /// Audits an alert that became active and queues its notification, in one write.

@@ -9,6 +9,7 @@
 use super::evaluate::{Holding, HoldingKind, Incident, PrincipalFacts};
 use super::Severity;
 use crate::azure_assignment::{OWNER, USER_ACCESS_ADMINISTRATOR};
+use crate::directory::ObjectKind;
 use crate::error::{DomainError, DomainResult};
 use crate::roles::RoleDefinition;
 use crate::schedule::{AssignmentType, Kind, Schedule};
@@ -88,7 +89,9 @@ impl AzureAlertKind {
             AzureAlertKind::TooManyOwners => "Too many owners assigned to a resource",
             AzureAlertKind::TooManyPermanentOwners => "Too many permanent owners assigned to a resource",
             AzureAlertKind::DuplicateRoleCreated => "Duplicate role created",
-            AzureAlertKind::RolesAssignedOutsidePim => "Roles are being assigned outside of Privileged Identity Management",
+            AzureAlertKind::RolesAssignedOutsidePim => {
+                "Roles are being assigned outside of Privileged Identity Management"
+            }
         }
     }
 
@@ -219,7 +222,10 @@ pub fn apply_azure(
     }
     let Some((count_name, percentage_name)) = kind.threshold_names() else {
         if patch.count.is_some() || patch.percentage.is_some() {
-            return Err(invalid(format!("The {} has no thresholds; only 'isEnabled' can be set.", kind.configuration_type())));
+            return Err(invalid(format!(
+                "The {} has no thresholds; only 'isEnabled' can be set.",
+                kind.configuration_type()
+            )));
         }
         return Ok(next);
     };
@@ -312,7 +318,12 @@ impl AzureHolding {
                 kind,
                 created: s.created,
             },
-            principal_type: s.principal_kind.as_str().to_string(),
+            principal_type: match s.principal_kind {
+                ObjectKind::User => "User",
+                ObjectKind::Group => "Group",
+                ObjectKind::ServicePrincipal => "ServicePrincipal",
+            }
+            .to_string(),
             end: s.end,
             created_by: s.created_by,
         })
@@ -396,7 +407,9 @@ pub fn evaluate_azure(
     };
     // `count` of `of` meets both thresholds.
     let meets = |t: Option<OwnerThresholds>, count: usize, of: usize| {
-        t.is_some_and(|t| count as u64 >= u64::from(t.count) && of > 0 && count as u64 * 100 >= u64::from(t.percentage) * of as u64)
+        t.is_some_and(|t| {
+            count as u64 >= u64::from(t.count) && of > 0 && count as u64 * 100 >= u64::from(t.percentage) * of as u64
+        })
     };
     let mut out: Vec<Incident> = match kind {
         AzureAlertKind::TooManyOwners => {
@@ -426,7 +439,9 @@ pub fn evaluate_azure(
         }
         AzureAlertKind::RolesAssignedOutsidePim => here
             .iter()
-            .filter(|h| h.holding.kind == HoldingKind::DirectActive && PRIVILEGED_AZURE_ROLES.contains(&h.holding.role_id))
+            .filter(|h| {
+                h.holding.kind == HoldingKind::DirectActive && PRIVILEGED_AZURE_ROLES.contains(&h.holding.role_id)
+            })
             .map(|h| {
                 let role = roles.get(&h.holding.role_id);
                 Incident {
@@ -525,7 +540,8 @@ mod tests {
         diluted.holdings.extend((10..17).map(|n| hold(n, READER, HoldingKind::PimActive, None)));
         assert!(evaluate_azure(kind, SUB, &diluted, &cfg(kind), now).is_empty());
         let lower =
-            apply_azure(kind, cfg(kind), &AzureConfigurationPatch { percentage: Some(30), ..Default::default() }).unwrap();
+            apply_azure(kind, cfg(kind), &AzureConfigurationPatch { percentage: Some(30), ..Default::default() })
+                .unwrap();
         assert_eq!(evaluate_azure(kind, SUB, &diluted, &lower, now).len(), 3);
         // An ended schedule does not count.
         let mut ended = three.clone();
@@ -538,8 +554,10 @@ mod tests {
     #[test]
     fn permanent_owners_are_active_assignments_without_end() {
         let kind = AzureAlertKind::TooManyPermanentOwners;
-        let two =
-            AzureAlertConfiguration { is_enabled: true, thresholds: Some(OwnerThresholds { count: 2, percentage: 50 }) };
+        let two = AzureAlertConfiguration {
+            is_enabled: true,
+            thresholds: Some(OwnerThresholds { count: 2, percentage: 50 }),
+        };
         let f = facts(vec![
             hold(1, OWNER, HoldingKind::PimActive, None),
             hold(2, OWNER, HoldingKind::DirectActive, None),
@@ -547,10 +565,10 @@ mod tests {
             hold(4, OWNER, HoldingKind::Eligible, None),
         ]);
         let found = evaluate_azure(kind, SUB, &f, &two, T0);
-        assert_eq!(found.iter().map(|i| i.assignee_id.unwrap()).collect::<Vec<_>>(), vec![
-            ObjectId::from_u128(1),
-            ObjectId::from_u128(2)
-        ]);
+        assert_eq!(
+            found.iter().map(|i| i.assignee_id.unwrap()).collect::<Vec<_>>(),
+            vec![ObjectId::from_u128(1), ObjectId::from_u128(2)]
+        );
         assert_eq!(found[0].assignee_type.as_deref(), Some("User"));
         // Two of five owners is 40 %: under 50 %.
         let mut more = f.clone();

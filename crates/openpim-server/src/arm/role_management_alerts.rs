@@ -154,7 +154,11 @@ fn alert_scope(req: &ArmRequest) -> ArmResult<ArmScope> {
 
 /// ARM's 404 for an alert, configuration, definition, incident or operation that does not exist.
 fn not_found(what: &str, name: &str) -> ArmError {
-    ArmError::new(StatusCode::NOT_FOUND, "ResourceNotFound", format!("The {what} '{name}' does not exist at this scope."))
+    ArmError::new(
+        StatusCode::NOT_FOUND,
+        "ResourceNotFound",
+        format!("The {what} '{name}' does not exist at this scope."),
+    )
 }
 
 fn alert_kind(name: &str) -> ArmResult<AzureAlertKind> {
@@ -198,13 +202,7 @@ async fn dismiss(s: &AppState, req: &ArmRequest, scope: &ArmScope, kind: AzureAl
     // An alert never scanned has nothing to dismiss: the dismissal is a no-op, as Azure's is
     // for an inactive alert.
     s.store.dismiss_alert(&azure_id(scope.key(), kind), req.caller.id(), s.now()).await?;
-    let record = audit("Dismiss PIM security alert", scope, kind.name()).record(
-        &req.caller,
-        s.now(),
-        openpim_core::audit::AuditResult::Success,
-        "",
-    );
-    s.record_audit(&record).await;
+    s.record_audit(&audit("Dismiss PIM security alert", scope, kind.name()).success(&req.caller, s.now())).await;
     Ok(empty(StatusCode::NO_CONTENT))
 }
 
@@ -218,14 +216,11 @@ async fn refresh(
 ) -> ArmResult<Response> {
     let name = kind.map_or("refresh", AzureAlertKind::name);
     authorize_write(s, req, scope, &audit("Refresh PIM security alerts", scope, name)).await?;
-    let op = engine::refresh_at(s, req.caller.id(), (scope.key(), AZURE_RESOURCE), kind.map(|k| azure_id(scope.key(), k)))
-        .await?;
-    let location = format!(
-        "{}{}?api-version={}",
-        origin(s),
-        scope.resource_id(OPERATIONS, op.id),
-        req.api_version.as_str()
-    );
+    let op =
+        engine::refresh_at(s, req.caller.id(), (scope.key(), AZURE_RESOURCE), kind.map(|k| azure_id(scope.key(), k)))
+            .await?;
+    let location =
+        format!("{}{}?api-version={}", origin(s), scope.resource_id(OPERATIONS, op.id), req.api_version.as_str());
     let mut response = json(StatusCode::ACCEPTED, &render_operation(s, scope, &op));
     if let Ok(v) = HeaderValue::from_str(&location) {
         response.headers_mut().insert(header::LOCATION, v);
@@ -262,13 +257,8 @@ async fn configure(s: &AppState, req: &ArmRequest, scope: &ArmScope, kind: Azure
     props.finish()?;
     body.finish()?;
     engine::configure_azure(s, scope.key(), kind, &patch, req.caller.id()).await?;
-    let record = audit("Update PIM security alert configuration", scope, kind.name()).record(
-        &req.caller,
-        s.now(),
-        openpim_core::audit::AuditResult::Success,
-        "",
-    );
-    s.record_audit(&record).await;
+    s.record_audit(&audit("Update PIM security alert configuration", scope, kind.name()).success(&req.caller, s.now()))
+        .await;
     Ok(empty(StatusCode::NO_CONTENT))
 }
 
