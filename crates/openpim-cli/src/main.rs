@@ -122,9 +122,8 @@ enum ClientCommand {
     /// The audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
-    /// PIM security alerts: list, show, dismiss, refresh, config.
-    #[command(subcommand)]
-    Alerts(commands::alerts::AlertsCommand),
+    /// PIM security alerts: list, show, dismiss, refresh, config (`--scope` for an Azure scope's).
+    Alerts(commands::alerts::AlertsArgs),
     /// Azure resources: PIM for Azure roles (roles, assignments, activate, deactivate, my roles,
     /// approvals, policy) over ARM, and registering subscriptions.
     #[command(subcommand)]

@@ -68,3 +68,46 @@ async fn alerts_refresh_show_dismiss_and_config() {
     cli.fails(&plain, &["alerts", "list"]).await.assert_error(3, "Authorization_RequestDenied");
     cli.stop().await;
 }
+
+/// `--scope`: an Azure subscription's alerts over ARM. The admin's own direct Owner assignment
+/// there is "assigned outside PIM"; `show` names it, `dismiss` quiets it, `config` sets an owner
+/// threshold (and refuses one out of range), and a directory-only option is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn azure_scope_alerts_over_arm() {
+    use common::azure::{arm_token, az, azure, ok, sub};
+    let cli = Cli::start().await;
+    let admin = cli.admin().await;
+    let admin_arm = arm_token(&cli, ADMIN).await;
+    azure(&cli, &admin, &admin_arm).await;
+    let s = sub();
+
+    let listed = ok(&az(&cli, &admin, &admin_arm, &["alerts", "--scope", &s, "refresh"]).await);
+    assert_eq!(listed.as_array().unwrap().len(), 4, "{listed}");
+    let outside = listed.as_array().unwrap().iter().find(|a| a["name"] == "AzureRolesAssignedOutsidePimAlert").unwrap();
+    assert_eq!(outside["properties"]["isActive"], true, "{outside}");
+
+    let shown = ok(&az(&cli, &admin, &admin_arm, &["alerts", "--scope", &s, "show", "outside-pim"]).await);
+    assert_eq!(shown["properties"]["alertIncidents"][0]["properties"]["roleDisplayName"], "Owner", "{shown}");
+
+    let dismissed = ok(&az(&cli, &admin, &admin_arm, &["alerts", "dismiss", "outside-pim", "--scope", &s]).await);
+    assert_eq!(dismissed["properties"]["isActive"], false, "{dismissed}");
+    let active = ok(&az(&cli, &admin, &admin_arm, &["alerts", "--scope", &s, "list", "--active"]).await);
+    assert_eq!(active, json!([]));
+
+    let c = ok(&az(
+        &cli,
+        &admin,
+        &admin_arm,
+        &["alerts", "--scope", &s, "config", "too-many-owners", "--owner-count", "5"],
+    )
+    .await);
+    assert_eq!(c["properties"]["thresholdNumberOfOwners"], 5, "{c}");
+    let bad =
+        az(&cli, &admin, &admin_arm, &["alerts", "--scope", &s, "config", "too-many-owners", "--owner-count", "1"])
+            .await;
+    assert_ne!(bad.code, 0, "{}", bad.stdout);
+    let bad =
+        az(&cli, &admin, &admin_arm, &["alerts", "--scope", &s, "config", "too-many-owners", "--days", "3"]).await;
+    assert_ne!(bad.code, 0, "{}", bad.stdout);
+    cli.stop().await;
+}

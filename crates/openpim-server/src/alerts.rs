@@ -13,9 +13,14 @@
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-use openpim_core::alerts::{self, AlertConfiguration, AlertKind, Thresholds, DIRECTORY_ROLE};
+use openpim_core::alerts::{
+    self, AlertConfiguration, AlertKind, AzureAlertConfiguration, AzureAlertKind, AzureConfigurationPatch, AzureFacts,
+    AzureHolding, AzureRoleFacts, OwnerThresholds, PrincipalFacts, Severity, Thresholds, AZURE_RESOURCE,
+    DIRECTORY_ROLE,
+};
 use openpim_core::audit::{category, AuditRecord, AuditResult, AuditTarget};
 use openpim_core::catalog::{GLOBAL_ADMINISTRATOR, PRIVILEGED_ROLE_ADMINISTRATOR};
+use openpim_core::schedule::Kind;
 use openpim_core::{Instant, ObjectId};
 use openpim_store::alerts::{StoredAlertConfiguration, StoredAlertOperation};
 use std::collections::HashMap;
@@ -114,6 +119,71 @@ pub fn stored_configuration(kind: AlertKind, tenant: ObjectId, c: &AlertConfigur
 pub struct ScanOutcome {
     /// Alerts that became active in this scan.
     pub raised: Vec<AlertKind>,
+    /// Azure alerts that became active in this scan, with their scope's key.
+    pub raised_azure: Vec<(String, AzureAlertKind)>,
+}
+
+/// The stored id of an Azure alert, of its configuration override and its operations' alert:
+/// the scope's case-folded key and the alert's name (ARM ids are rendered from the request's scope).
+pub fn azure_id(scope_key: &str, kind: AzureAlertKind) -> String {
+    format!("{AZURE_RESOURCE}:{scope_key}:{}", kind.name())
+}
+
+/// The configuration of an Azure alert at a scope: the stored override, else the default.
+/// Settings are per scope, as Azure's alert settings are per resource.
+pub fn azure_configuration(
+    stored: &[StoredAlertConfiguration],
+    scope_key: &str,
+    kind: AzureAlertKind,
+) -> AzureAlertConfiguration {
+    let default = AzureAlertConfiguration::default_for(kind);
+    let id = azure_id(scope_key, kind);
+    let Some(s) = stored.iter().find(|c| c.id == id) else { return default };
+    // The owner alerts' count and percentage sit in 0019's threshold columns (see migration 0020).
+    let thresholds = default.thresholds.map(|d| OwnerThresholds {
+        count: s.global_admin_count.map_or(d.count, |n| n as u32),
+        percentage: s.percentage_of_global_admins.map_or(d.percentage, |n| n as u32),
+    });
+    AzureAlertConfiguration { is_enabled: s.is_enabled, thresholds }
+}
+
+/// The stored form of an Azure alert configuration.
+pub fn stored_azure_configuration(
+    kind: AzureAlertKind,
+    scope_key: &str,
+    c: &AzureAlertConfiguration,
+) -> StoredAlertConfiguration {
+    StoredAlertConfiguration {
+        id: azure_id(scope_key, kind),
+        is_enabled: c.is_enabled,
+        global_admin_count: c.thresholds.map(|t| i64::from(t.count)),
+        percentage_of_global_admins: c.thresholds.map(|t| i64::from(t.percentage)),
+        duration_seconds: None,
+    }
+}
+
+/// Applies a PATCH to the configuration of `kind` at a scope and stores it; returns the result.
+pub async fn configure_azure(
+    state: &AppState,
+    scope_key: &str,
+    kind: AzureAlertKind,
+    patch: &AzureConfigurationPatch,
+    by: ObjectId,
+) -> ApiResult<AzureAlertConfiguration> {
+    let stored = state.store.alert_configurations().await?;
+    let next = alerts::apply_azure(kind, azure_configuration(&stored, scope_key, kind), patch)?;
+    state.store.save_alert_configuration(&stored_azure_configuration(kind, scope_key, &next), by, state.now()).await?;
+    Ok(next)
+}
+
+/// What a raised alert's notification and audit record name.
+struct Raised<'a> {
+    id: String,
+    display_name: &'a str,
+    severity: Severity,
+    scope_id: &'a str,
+    scope_type: &'a str,
+    remedy_url: String,
 }
 
 /// One scan of every alert. Finishes the refresh operations created before it started.
@@ -126,23 +196,86 @@ pub async fn scan(state: &AppState) -> anyhow::Result<ScanOutcome> {
     for kind in AlertKind::ALL {
         let config = configuration(&stored, state.tenant_id, kind);
         let incidents = alerts::evaluate(kind, &facts, &config, now);
-        let id = kind.id(state.tenant_id);
-        let (was_active, next) = state
-            .store
-            .save_alert_scan(&id, (ROOT, DIRECTORY_ROLE), now, |previous| alerts::reconcile(previous, incidents))
-            .await?;
-        if next.is_active && !was_active {
-            raise(state, kind, next.incidents.len(), now).await?;
+        let raised = Raised {
+            id: kind.id(state.tenant_id),
+            display_name: kind.display_name(),
+            severity: kind.severity(),
+            scope_id: ROOT,
+            scope_type: DIRECTORY_ROLE,
+            remedy_url: kind.remedy_url(),
+        };
+        if save_and_raise(state, &raised, incidents, now).await? {
             outcome.raised.push(kind);
         }
     }
+    scan_azure(state, now, facts.principals, &stored, &mut outcome).await?;
     state.store.finish_alert_operations(now, "succeeded", state.now()).await?;
     Ok(outcome)
 }
 
+/// The Azure part of a scan: every ARM scope with a live schedule made there, a custom role
+/// assignable there, or an alert stored there (so alerts clear when their scope empties).
+async fn scan_azure(
+    state: &AppState,
+    now: Instant,
+    principals: Vec<PrincipalFacts>,
+    stored: &[StoredAlertConfiguration],
+    outcome: &mut ScanOutcome,
+) -> anyhow::Result<()> {
+    let mut holdings = Vec::new();
+    for kind in [Kind::Assignment, Kind::Eligibility] {
+        let live = state.store.arm_schedules(kind, None).await?.into_iter().filter(|s| s.is_effective(now));
+        holdings.extend(live.filter_map(|s| AzureHolding::of(&s)));
+    }
+    let roles = state.store.azure_role_definitions().await?.iter().map(AzureRoleFacts::of).collect();
+    let facts = AzureFacts { roles, principals, holdings };
+    let mut scopes = facts.scopes();
+    scopes
+        .extend(state.store.alerts().await?.into_iter().filter(|a| a.scope_type == AZURE_RESOURCE).map(|a| a.scope_id));
+    for scope in &scopes {
+        for kind in AzureAlertKind::ALL {
+            let config = azure_configuration(stored, scope, kind);
+            let incidents = alerts::evaluate_azure(kind, scope, &facts, &config, now);
+            let raised = Raised {
+                id: azure_id(scope, kind),
+                display_name: kind.display_name(),
+                severity: kind.severity(),
+                scope_id: scope,
+                scope_type: AZURE_RESOURCE,
+                remedy_url: kind.remedy_url().to_string(),
+            };
+            if save_and_raise(state, &raised, incidents, now).await? {
+                outcome.raised_azure.push((scope.clone(), kind));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Stores one alert's scan (reconciled with its stored incidents and dismissals) and raises it
+/// when it became active. True when it was raised.
+async fn save_and_raise(
+    state: &AppState,
+    alert: &Raised<'_>,
+    incidents: Vec<alerts::Incident>,
+    now: Instant,
+) -> anyhow::Result<bool> {
+    let (was_active, next) = state
+        .store
+        .save_alert_scan(&alert.id, (alert.scope_id, alert.scope_type), now, |previous| {
+            alerts::reconcile(previous, incidents)
+        })
+        .await?;
+    let raised = next.is_active && !was_active;
+    if raised {
+        raise(state, alert, next.incidents.len(), now).await?;
+    }
+    Ok(raised)
+}
+
 /// Audits an alert that became active and queues its notification, in one write.
-async fn raise(state: &AppState, kind: AlertKind, incidents: usize, now: Instant) -> anyhow::Result<()> {
-    let id = kind.id(state.tenant_id);
+async fn raise(state: &AppState, alert: &Raised<'_>, incidents: usize, now: Instant) -> anyhow::Result<()> {
+    let id = alert.id.clone();
     let mut tx = state.store.begin_write().await?;
     if state.notifications.enabled() {
         let recipients =
@@ -151,12 +284,12 @@ async fn raise(state: &AppState, kind: AlertKind, incidents: usize, now: Instant
             "event": EVENT,
             "occurredDateTime": crate::wire::datetime(now),
             "alertId": id,
-            "alertDisplayName": kind.display_name(),
-            "severityLevel": kind.severity().as_str(),
+            "alertDisplayName": alert.display_name,
+            "severityLevel": alert.severity.as_str(),
             "incidentCount": incidents,
-            "scopeId": ROOT,
-            "scopeType": DIRECTORY_ROLE,
-            "remedyUrl": kind.remedy_url(),
+            "scopeId": alert.scope_id,
+            "scopeType": alert.scope_type,
+            "remedyUrl": alert.remedy_url,
             "recipients": recipients,
         })
         .to_string();
@@ -180,7 +313,7 @@ async fn raise(state: &AppState, kind: AlertKind, incidents: usize, now: Instant
         initiated_by_display_name: None,
         targets: vec![AuditTarget {
             id: id.clone(),
-            display_name: Some(kind.display_name().to_string()),
+            display_name: Some(alert.display_name.to_string()),
             kind: "Other",
             user_principal_name: None,
             modified_properties: Vec::new(),
@@ -194,11 +327,23 @@ async fn raise(state: &AppState, kind: AlertKind, incidents: usize, now: Instant
 /// Starts a refresh: records the operation and scans now if this node gets the job lock;
 /// otherwise the node holding it, or this node's loop right after, finishes it.
 pub async fn refresh(state: &AppState, by: ObjectId, alert: Option<String>) -> ApiResult<StoredAlertOperation> {
+    refresh_at(state, by, (ROOT, DIRECTORY_ROLE), alert).await
+}
+
+/// [`refresh`] of the alerts at `scope` (`(scopeId, scopeType)`; an Azure scope's key and
+/// `AzureResource`). Every scan evaluates every scope, so the operation is the scope's own
+/// only in what it reports.
+pub async fn refresh_at(
+    state: &AppState,
+    by: ObjectId,
+    scope: (&str, &str),
+    alert: Option<String>,
+) -> ApiResult<StoredAlertOperation> {
     let now = state.now();
     let op = StoredAlertOperation {
         id: ObjectId::new_v4(),
-        scope_id: ROOT.to_string(),
-        scope_type: DIRECTORY_ROLE.to_string(),
+        scope_id: scope.0.to_string(),
+        scope_type: scope.1.to_string(),
         alert_id: alert,
         status: "running".to_string(),
         created: now,

@@ -73,6 +73,9 @@ fn incident_from(r: &sqlx::any::AnyRow) -> StoreResult<(Incident, bool)> {
             assignment_created: r.opt_time("assignment_created_at")?,
             last_sign_in: r.opt_time("last_sign_in_at")?,
             last_activation: r.opt_time("last_activation_at")?,
+            assignee_type: r.opt_text("assignee_type")?,
+            requestor_id: r.opt_id("requestor_id")?,
+            detail: r.opt_text("detail")?,
         },
         r.bool("dismissed")?,
     ))
@@ -305,8 +308,8 @@ impl Store {
                 sqlx::query(
                     "INSERT INTO role_management_alert_incidents (alert_id, id, assignee_id, assignee_display_name, \
                      assignee_upn, role_definition_id, role_display_name, role_template_id, assignment_created_at, \
-                     last_sign_in_at, last_activation_at, dismissed) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                     last_sign_in_at, last_activation_at, dismissed, assignee_type, requestor_id, detail) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
                 )
                 .bind(alert_id.to_string())
                 .bind(i.id.clone())
@@ -320,6 +323,9 @@ impl Store {
                 .bind(i.last_sign_in.map(micros))
                 .bind(i.last_activation.map(micros))
                 .bind(flag(*dismissed))
+                .bind(i.assignee_type.clone())
+                .bind(i.requestor_id.map(id_text))
+                .bind(i.detail.clone())
                 .execute(&mut *tx)
                 .await
                 .map_err(db)?;

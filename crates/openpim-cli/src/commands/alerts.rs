@@ -17,6 +17,17 @@ const ALERTS: &str = "/beta/identityGovernance/roleManagementAlerts";
 const SCOPE: &str = "$filter=scopeId eq '/' and scopeType eq 'DirectoryRole'";
 const EXPAND: &str = "$expand=alertDefinition,alertConfiguration,alertIncidents";
 
+/// `openpim alerts [--scope S] <command>`.
+#[derive(Args)]
+pub struct AlertsArgs {
+    /// An Azure scope (`/subscriptions/{id}`, `.../resourceGroups/{name}`, a management group):
+    /// its alerts over ARM instead of the directory roles' over Graph.
+    #[arg(long, global = true)]
+    pub scope: Option<String>,
+    #[command(subcommand)]
+    pub command: AlertsCommand,
+}
+
 #[derive(Subcommand)]
 pub enum AlertsCommand {
     /// Every alert: active or not, severity, incidents.
@@ -37,25 +48,44 @@ pub enum AlertsCommand {
 
 #[derive(Args)]
 pub struct ConfigArgs {
-    alert: String,
+    pub alert: String,
     /// Scan this alert.
     #[arg(long, conflicts_with = "disable")]
-    enable: bool,
+    pub enable: bool,
     /// Stop scanning this alert.
     #[arg(long)]
-    disable: bool,
+    pub disable: bool,
     /// Too many global admins: at least this many (2-100).
     #[arg(long)]
-    global_admin_count: Option<i32>,
+    pub global_admin_count: Option<i32>,
     /// Too many global admins: at least this percentage of role holders (0-100).
     #[arg(long)]
-    global_admin_percentage: Option<i32>,
+    pub global_admin_percentage: Option<i32>,
     /// Unused eligibility / stale sign-in: the number of days.
     #[arg(long)]
-    days: Option<u32>,
+    pub days: Option<u32>,
+    /// Azure (with --scope), too many (permanent) owners: at least this many.
+    #[arg(long)]
+    pub owner_count: Option<i32>,
+    /// Azure (with --scope), too many (permanent) owners: at least this percentage.
+    #[arg(long)]
+    pub owner_percentage: Option<i32>,
 }
 
-pub async fn run(ctx: &Ctx, cmd: AlertsCommand) -> CliResult<()> {
+pub async fn run(ctx: &Ctx, args: AlertsArgs) -> CliResult<()> {
+    if let Some(scope) = args.scope {
+        return super::alerts_azure::run(ctx, &scope, args.command).await;
+    }
+    let cmd = args.command;
+    if let AlertsCommand::Config(a) = &cmd {
+        if a.owner_count.is_some() || a.owner_percentage.is_some() {
+            return Err(CliError::new(
+                Kind::Usage,
+                "AzureOnlyOption",
+                "--owner-count and --owner-percentage are Azure alerts' thresholds: add --scope",
+            ));
+        }
+    }
     match cmd {
         AlertsCommand::List { active } => list(ctx, active).await,
         AlertsCommand::Show { alert } => show(ctx, &alert).await,

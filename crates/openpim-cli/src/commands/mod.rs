@@ -4,6 +4,7 @@
 pub mod access;
 pub mod activation;
 pub mod alerts;
+pub mod alerts_azure;
 pub mod approvals;
 pub mod as_code;
 pub mod assignments;

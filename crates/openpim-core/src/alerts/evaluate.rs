@@ -67,7 +67,7 @@ pub struct Facts {
 
 /// One incident: Graph's derived incident types share these properties; each kind renders the
 /// ones its type has.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Default)]
 pub struct Incident {
     pub id: String,
     pub assignee_id: Option<ObjectId>,
@@ -79,6 +79,12 @@ pub struct Incident {
     pub assignment_created: Option<Instant>,
     pub last_sign_in: Option<Instant>,
     pub last_activation: Option<Instant>,
+    /// Azure alerts: ARM's `assigneeType` (`User`, `Group`, `ServicePrincipal`).
+    pub assignee_type: Option<String>,
+    /// Azure alerts: who made an assignment outside PIM (`requestorId`).
+    pub requestor_id: Option<ObjectId>,
+    /// Azure alerts: the other roles a duplicate role duplicates (`duplicateRoles`).
+    pub detail: Option<String>,
 }
 
 impl Incident {
@@ -91,9 +97,7 @@ impl Incident {
             role_definition_id: Some(role.id),
             role_display_name: Some(role.display_name.clone()),
             role_template_id: Some(role.template_id.clone()),
-            assignment_created: None,
-            last_sign_in: None,
-            last_activation: None,
+            ..Incident::default()
         }
     }
 
@@ -143,12 +147,7 @@ pub fn evaluate(kind: AlertKind, facts: &Facts, config: &AlertConfiguration, now
                             assignee_id: Some(*id),
                             assignee_display_name: p.map(|p| p.display_name.clone()),
                             assignee_user_principal_name: p.and_then(|p| p.user_principal_name.clone()),
-                            role_definition_id: None,
-                            role_display_name: None,
-                            role_template_id: None,
-                            assignment_created: None,
-                            last_sign_in: None,
-                            last_activation: None,
+                            ..Incident::default()
                         }
                     })
                     .collect()

@@ -24,6 +24,7 @@ pub mod query;
 pub mod role_assignment_approvals;
 pub mod role_assignments;
 pub mod role_definitions;
+pub mod role_management_alerts;
 pub mod role_management_policies;
 pub mod role_management_policy_assignments;
 pub mod schedule_requests;
@@ -193,6 +194,31 @@ fn areas() -> &'static [Area] {
                 resource_type: "eligibleChildResources",
                 api_versions: eligible_child_resources::API_VERSIONS,
                 handle: |s, r| Box::pin(eligible_child_resources::handle(s, r)),
+            },
+            // -- alerts-azure: PIM security alerts at Azure scopes --
+            Area {
+                namespace: "Microsoft.Authorization",
+                resource_type: role_management_alerts::ALERTS,
+                api_versions: role_management_alerts::API_VERSIONS,
+                handle: |s, r| Box::pin(role_management_alerts::handle(s, r)),
+            },
+            Area {
+                namespace: "Microsoft.Authorization",
+                resource_type: role_management_alerts::CONFIGURATIONS,
+                api_versions: role_management_alerts::API_VERSIONS,
+                handle: |s, r| Box::pin(role_management_alerts::handle(s, r)),
+            },
+            Area {
+                namespace: "Microsoft.Authorization",
+                resource_type: role_management_alerts::DEFINITIONS,
+                api_versions: role_management_alerts::API_VERSIONS,
+                handle: |s, r| Box::pin(role_management_alerts::handle(s, r)),
+            },
+            Area {
+                namespace: "Microsoft.Authorization",
+                resource_type: role_management_alerts::OPERATIONS,
+                api_versions: role_management_alerts::API_VERSIONS,
+                handle: |s, r| Box::pin(role_management_alerts::handle(s, r)),
             },
             // -- armcore: generic resources (any other namespace; keep last) --
             Area {

@@ -18,6 +18,7 @@ mod activation_concurrency;
 mod admin_units;
 mod adversarial;
 mod alerts;
+mod alerts_azure;
 mod applications;
 mod approvals;
 mod arm_approvals;
