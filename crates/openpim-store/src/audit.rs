@@ -235,6 +235,7 @@ pub async fn read_sqlite_chain_readonly(db: &std::path::Path) -> StoreResult<Cha
 }
 
 /// What the directory calls an object, and which kind of object it is.
+#[derive(Clone)]
 struct Named {
     kind: &'static str,
     display_name: String,
@@ -242,46 +243,57 @@ struct Named {
 }
 
 /// Looks `id` up among users, groups, service principals, role definitions, administrative units
-/// and applications (ids are GUIDs, unique across them). `None` when no such object exists (deleted, or never was).
+/// and applications (ids are GUIDs, unique across them), in one statement: every audit record
+/// names its ids inside the write, under the writer lock, where each round trip to the database
+/// counts (a role id used to cost four). `None` when no such object exists (deleted, or never was).
 async fn lookup(conn: &mut AnyConnection, id: &str) -> StoreResult<Option<Named>> {
     let id = id.to_ascii_lowercase();
-    if let Some(row) = sqlx::query("SELECT display_name, user_principal_name FROM users WHERE id = $1")
-        .bind(&id)
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(StoreError::Db)?
-    {
-        return Ok(Some(Named {
-            kind: "User",
-            display_name: row.text("display_name")?,
-            user_principal_name: Some(row.text("user_principal_name")?),
-        }));
-    }
-    for (table, kind) in [
-        ("directory_groups", "Group"),
-        ("service_principals", "ServicePrincipal"),
-        ("role_definitions", "Role"),
-        ("administrative_units", "Other"),
-        ("applications", "Application"),
-    ] {
-        let row = sqlx::query(&format!("SELECT display_name FROM {table} WHERE id = $1"))
-            .bind(&id)
-            .fetch_optional(&mut *conn)
-            .await
-            .map_err(StoreError::Db)?;
-        if let Some(row) = row {
-            return Ok(Some(Named { kind, display_name: row.text("display_name")?, user_principal_name: None }));
+    let row = sqlx::query(
+        "SELECT 0 AS o, 'User' AS kind, display_name, user_principal_name FROM users WHERE id = $1 \
+         UNION ALL SELECT 1, 'Group', display_name, NULL FROM directory_groups WHERE id = $1 \
+         UNION ALL SELECT 2, 'ServicePrincipal', display_name, NULL FROM service_principals WHERE id = $1 \
+         UNION ALL SELECT 3, 'Role', display_name, NULL FROM role_definitions WHERE id = $1 \
+         UNION ALL SELECT 4, 'Other', display_name, NULL FROM administrative_units WHERE id = $1 \
+         UNION ALL SELECT 5, 'Application', display_name, NULL FROM applications WHERE id = $1 \
+         ORDER BY o LIMIT 1",
+    )
+    .bind(&id)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(StoreError::Db)?;
+    let Some(row) = row else { return Ok(None) };
+    let kind = static_str(&row.text("kind")?, &["User", "Group", "ServicePrincipal", "Role", "Application"]);
+    Ok(Some(Named {
+        kind,
+        display_name: row.text("display_name")?,
+        user_principal_name: row.opt_text("user_principal_name")?,
+    }))
+}
+
+/// The lookups of one record: a record often names one object several times (a
+/// self-activation's target, requestor and principal are one user), and each costs a statement
+/// under the writer lock, so each id is looked up once per record.
+#[derive(Default)]
+struct Lookups(std::collections::HashMap<String, Option<Named>>);
+
+impl Lookups {
+    async fn get(&mut self, conn: &mut AnyConnection, id: &str) -> StoreResult<Option<Named>> {
+        let key = id.to_ascii_lowercase();
+        if let Some(found) = self.0.get(&key) {
+            return Ok(found.clone());
         }
+        let found = lookup(conn, &key).await?;
+        self.0.insert(key, found.clone());
+        Ok(found)
     }
-    Ok(None)
 }
 
 /// The name of a directory scope: "Directory" for the tenant, else the unit's or object's name.
-async fn scope_name(conn: &mut AnyConnection, raw: &str) -> StoreResult<String> {
+async fn scope_name(conn: &mut AnyConnection, known: &mut Lookups, raw: &str) -> StoreResult<String> {
     Ok(match DirectoryScope::parse(raw) {
         Ok(DirectoryScope::Tenant) => detail::TENANT_SCOPE_NAME.to_string(),
         Ok(DirectoryScope::AdministrativeUnit(id) | DirectoryScope::Object(id)) => {
-            lookup(conn, &id.to_string()).await?.map(|n| n.display_name).unwrap_or_else(|| raw.to_string())
+            known.get(conn, &id.to_string()).await?.map(|n| n.display_name).unwrap_or_else(|| raw.to_string())
         }
         Err(_) => raw.to_string(),
     })
@@ -292,11 +304,12 @@ async fn scope_name(conn: &mut AnyConnection, raw: &str) -> StoreResult<String> 
 /// successes and refusals alike, so no writer can leave bare ids. What cannot be resolved (an
 /// object deleted since, or an id a refused request made up) is named by its id.
 pub(crate) async fn enrich(conn: &mut AnyConnection, r: &mut AuditRecord) -> StoreResult<()> {
+    let mut known = Lookups::default();
     for t in &mut r.targets {
         if t.display_name.is_some() && (t.kind != "User" || t.user_principal_name.is_some()) {
             continue;
         }
-        match lookup(conn, &t.id).await? {
+        match known.get(conn, &t.id).await? {
             Some(n) => {
                 // PIM writers call every principal "User"; a group principal is a Group, and a
                 // service principal a ServicePrincipal.
@@ -315,7 +328,7 @@ pub(crate) async fn enrich(conn: &mut AnyConnection, r: &mut AuditRecord) -> Sto
     }
     if let Some(id) = r.initiated_by_id {
         if r.initiated_by_display_name.is_none() || r.initiated_by_upn.is_none() {
-            if let Some(n) = lookup(conn, &id.to_string()).await? {
+            if let Some(n) = known.get(conn, &id.to_string()).await? {
                 r.initiated_by_display_name.get_or_insert(n.display_name);
                 if r.initiated_by_upn.is_none() {
                     r.initiated_by_upn = n.user_principal_name;
@@ -330,9 +343,9 @@ pub(crate) async fn enrich(conn: &mut AnyConnection, r: &mut AuditRecord) -> Sto
         }
         let raw = r.additional_details[pos].1.clone();
         let name = if id_key == detail::DIRECTORY_SCOPE_ID {
-            scope_name(conn, &raw).await?
+            scope_name(conn, &mut known, &raw).await?
         } else {
-            lookup(conn, &raw).await?.map(|n| n.display_name).unwrap_or(raw)
+            known.get(conn, &raw).await?.map(|n| n.display_name).unwrap_or(raw)
         };
         r.additional_details.insert(pos + 1, (name_key.to_string(), name));
     }

@@ -445,24 +445,28 @@ impl WriteTx<'_> {
         role: ObjectId,
         scope: &Scope,
     ) -> StoreResult<Vec<Schedule>> {
+        if principals.is_empty() {
+            return Ok(Vec::new());
+        }
+        // One statement for the user and all its groups (it runs under the writer lock).
+        let holders: Vec<String> = (0..principals.len()).map(|i| format!("${}", i + 3)).collect();
         let sql = format!(
-            "SELECT * FROM role_eligibilities WHERE principal_id = $1 AND role_definition_id = $2 \
-             AND scope_key = $3 AND status <> 'Expired'{}",
+            "SELECT * FROM role_eligibilities WHERE principal_id IN ({}) AND role_definition_id = $1 \
+             AND scope_key = $2 AND status <> 'Expired'{}",
+            holders.join(", "),
             self.lock_rows(true)
         );
-        let mut out = Vec::new();
+        let mut q = sqlx::query(&sql).bind(id_text(role)).bind(scope.key());
         for p in principals {
-            let rows = sqlx::query(&sql)
-                .bind(id_text(*p))
-                .bind(id_text(role))
-                .bind(scope.key())
-                .fetch_all(self.conn())
-                .await
-                .map_err(StoreError::Db)?;
-            for r in &rows {
-                out.push(decode_schedule(r, Kind::Eligibility, "id", "principal_id")?);
-            }
+            q = q.bind(id_text(*p));
         }
+        let rows = q.fetch_all(self.conn()).await.map_err(StoreError::Db)?;
+        let mut out = rows
+            .iter()
+            .map(|r| decode_schedule(r, Kind::Eligibility, "id", "principal_id"))
+            .collect::<StoreResult<Vec<_>>>()?;
+        // In the order of `principals` (the user's own first), as callers expect.
+        out.sort_by_key(|e| principals.iter().position(|p| *p == e.principal_id));
         Ok(out)
     }
 

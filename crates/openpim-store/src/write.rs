@@ -25,6 +25,23 @@ const MAX_GROUP: usize = 64;
 /// writer expected to commit may have been cancelled).
 const GROUP_CHECK: Duration = Duration::from_millis(2);
 
+/// Change-feed rows written by one INSERT (a change notes a few; a cascade can note hundreds).
+const FEED_ROWS_PER_INSERT: usize = 100;
+
+/// `INSERT INTO change_feed ... VALUES ($1, $2, $3, $4), ($1, $5, $6, $7), ...` for `rows` rows
+/// sharing the commit's instant (`$1`).
+fn feed_insert_sql(rows: usize) -> String {
+    let mut sql = String::from("INSERT INTO change_feed (at, entity, entity_id, operation) VALUES ");
+    for row in 0..rows {
+        let first = 2 + 3 * row;
+        if row > 0 {
+            sql.push_str(", ");
+        }
+        sql.push_str(&format!("($1, ${}, ${}, ${})", first, first + 1, first + 2));
+    }
+    sql
+}
+
 /// Histogram: seconds one durable COMMIT of a write group took.
 pub const COMMIT_SECONDS: &str = "openpim_write_commit_seconds";
 /// Histogram: writers committed together by one COMMIT (1 without concurrency; at most 64).
@@ -345,15 +362,15 @@ impl<'s> WriteTx<'s> {
         self.updates = updates;
         audit::insert(self.conn(), record).await?;
         let feed = std::mem::take(&mut self.feed);
-        for (entity, id, op) in &feed {
-            sqlx::query("INSERT INTO change_feed (at, entity, entity_id, operation) VALUES ($1, $2, $3, $4)")
-                .bind(at)
-                .bind(*entity)
-                .bind(id.clone())
-                .bind(*op)
-                .execute(self.conn())
-                .await
-                .map_err(StoreError::Db)?;
+        // One multi-row INSERT per change (rows keep their order, so their sequence numbers do):
+        // every statement is a round trip made while the writer lock is held.
+        for rows in feed.chunks(FEED_ROWS_PER_INSERT) {
+            let sql = feed_insert_sql(rows.len());
+            let mut q = sqlx::query(&sql).bind(at);
+            for (entity, id, op) in rows {
+                q = q.bind(*entity).bind(id.clone()).bind(*op);
+            }
+            q.execute(self.conn()).await.map_err(StoreError::Db)?;
         }
         if self.backend == crate::Backend::Postgres && !feed.is_empty() {
             // Delivered at commit: other nodes wake up and read the feed from their last seq.
