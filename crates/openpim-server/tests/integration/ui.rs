@@ -664,6 +664,10 @@ async fn directory_pages_render_the_shared_partials_as_before() {
     assert!(active.contains("aria-label=\"Deactivate Global Reader\""), "{active}");
 }
 
+async fn member_count(ts: &TestServer, group: &str) -> usize {
+    ts.list_all(&format!("/v1.0/groups/{group}/members"), &ts.admin_token()).await.len()
+}
+
 /// Users and group members (issue #20): destructive actions answer with a confirmation page
 /// that changes nothing; the confirmed post does the change through the API.
 #[tokio::test]
@@ -702,22 +706,17 @@ async fn users_and_members_change_only_once_confirmed() {
     let added =
         admin.submit(&format!("/groups/{group}/members"), &[("csrf", &csrf), ("member", "erin@openpim.test")]).await;
     assert!(added.body.contains("Added erin@openpim.test to the group."), "{}", added.body);
-    let members = |ts: &TestServer| {
-        let path = format!("/v1.0/groups/{group}/members");
-        let token = admin_token.clone();
-        async move { ts.list_all(&path, &token).await.len() }
-    };
-    assert_eq!(members(&ts).await, 1);
+    assert_eq!(member_count(&ts, &group).await, 1);
     let form = [("csrf", csrf.as_str()), ("member_id", id.as_str()), ("member_name", "erin"), ("group_name", "Tier0")];
     let ask = admin.post(&format!("/groups/{group}/members/remove"), &form).await;
     assert_eq!(ask.status, StatusCode::OK);
     assert!(ask.body.contains("erin will no longer be a member of Tier0"), "{}", ask.body);
-    assert_eq!(members(&ts).await, 1);
+    assert_eq!(member_count(&ts, &group).await, 1);
     let mut confirmed = form.to_vec();
     confirmed.push(("confirmed", "yes"));
     let removed = admin.submit(&format!("/groups/{group}/members/remove"), &confirmed).await;
     assert!(removed.body.contains("Removed erin from the group."), "{}", removed.body);
-    assert_eq!(members(&ts).await, 0);
+    assert_eq!(member_count(&ts, &group).await, 0);
 
     let deleted = admin
         .submit(&format!("/users/{id}/delete"), &[("csrf", &csrf), ("name", "erin@openpim.test"), ("confirmed", "yes")])
