@@ -141,12 +141,19 @@ async fn pages_carry_security_headers() {
         assert_eq!(h("x-frame-options"), "DENY");
         assert_eq!(h("referrer-policy"), "same-origin");
         assert_eq!(h("cache-control"), "no-store");
-        assert!(!page.body.contains("<script"), "no scripts at all");
+        // No inline script: the one script is the self-hosted progressive enhancement.
+        let self_hosted = "<script src=\"/static/app.js\" defer></script>";
+        assert_eq!(page.body.matches("<script").count(), page.body.matches(self_hosted).count(), "{}", page.body);
         assert!(!page.body.contains("style="), "no inline styles");
     }
     let css = b.get("/static/app.css").await;
     assert_eq!(css.status, StatusCode::OK);
     assert!(css.headers["content-type"].to_str().unwrap().starts_with("text/css"));
+    let js = b.get("/static/app.js").await;
+    assert_eq!(js.status, StatusCode::OK);
+    assert!(js.headers["content-type"].to_str().unwrap().starts_with("text/javascript"));
+    assert!(js.body.contains("time[datetime]"));
+    assert!(home.body.contains("<script src=\"/static/app.js\" defer></script>"), "pages load it");
     // The API's own responses are unchanged: JSON errors, no UI redirect.
     let api = ts.client.send(ts.client.request(reqwest::Method::GET, "/v1.0/me", None)).await;
     assert_eq!(api.status, StatusCode::UNAUTHORIZED);
