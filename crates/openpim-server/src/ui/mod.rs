@@ -45,10 +45,10 @@ const MAX_FORM_BYTES: usize = 64 * 1024;
 mod tests {
     #[test]
     fn unknown_paths_under_the_api_stay_the_apis() {
-        for api in ["/v1.0/nothing", "/BETA/x", "/openpim/x", "/metrics/x"] {
+        for api in ["/v1.0/nothing", "/BETA/x", "/openpim/x", "/metrics/x", "/v2.0/users", "/v1"] {
             assert!(!super::is_page_path(api), "{api}");
         }
-        for page in ["/nothing", "/users/x/y", "/", "/v1.0x"] {
+        for page in ["/nothing", "/users/x/y", "/", "/v1.0x", "/v"] {
             assert!(super::is_page_path(page), "{page}");
         }
     }
@@ -168,10 +168,20 @@ async fn script() -> Response {
 /// unknown path under them is the API's JSON 404, any other is a page a person asked for.
 const API_SEGMENTS: [&str; 6] = ["v1.0", "beta", "openpim", "healthz", "readyz", "metrics"];
 
-/// Whether `path` (no route matched it, and it is not ARM's) is the UI's to answer.
-pub fn is_page_path(path: &str) -> bool {
+/// Whether a request no route matched (and not ARM's) is a person's page request, answered with
+/// the UI's HTML 404: a browser's (it accepts HTML) for a path outside the API's prefixes and
+/// not like an API version (`/v2.0/...`). API clients keep Graph's JSON 404.
+pub fn is_page_request(req: &Request) -> bool {
+    let accepts_html =
+        req.headers().get_all(header::ACCEPT).iter().filter_map(|v| v.to_str().ok()).any(|v| v.contains("text/html"));
+    accepts_html && is_page_path(req.uri().path())
+}
+
+fn is_page_path(path: &str) -> bool {
     let first = path.trim_start_matches('/').split('/').next().unwrap_or_default();
-    !API_SEGMENTS.iter().any(|s| first.eq_ignore_ascii_case(s))
+    let version_like =
+        first.len() > 1 && first.starts_with(['v', 'V']) && first[1..].chars().all(|c| c.is_ascii_digit() || c == '.');
+    !version_like && !API_SEGMENTS.iter().any(|s| first.eq_ignore_ascii_case(s))
 }
 
 /// Marks a response of the API router's fallback as the UI's page, so the Graph error shaping

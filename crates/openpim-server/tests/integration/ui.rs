@@ -747,16 +747,24 @@ async fn users_and_members_change_only_once_confirmed() {
 #[tokio::test]
 async fn unknown_pages_are_html_and_unknown_api_paths_json() {
     let ts = TestServer::start().await;
-    let mut b = Browser::new(&ts.base);
-    let page = b.get("/no-such-page").await;
-    assert_eq!(page.status, StatusCode::NOT_FOUND);
-    assert!(page.body.contains("<h1>Not Found</h1>"), "{}", page.body);
-    assert!(page.headers["content-type"].to_str().unwrap().starts_with("text/html"));
-    assert!(page.headers["content-security-policy"].to_str().unwrap().starts_with("default-src 'self'"));
-    for api in ["/v1.0/no-such-thing", "/beta/no-such-thing", "/openpim/nothing"] {
-        let (status, body) = ts.client.get(api, &ts.admin_token()).await;
-        assert_eq!(status, StatusCode::NOT_FOUND, "{api}");
+    let browser_get = |path: &str| {
+        ts.client.http.get(ts.client.url(path)).header("Accept", "text/html,application/xhtml+xml,*/*;q=0.8").send()
+    };
+    let page = browser_get("/no-such-page").await.unwrap();
+    assert_eq!(page.status(), StatusCode::NOT_FOUND);
+    let headers = page.headers().clone();
+    assert!(headers["content-type"].to_str().unwrap().starts_with("text/html"));
+    assert!(headers["content-security-policy"].to_str().unwrap().starts_with("default-src 'self'"));
+    assert!(page.text().await.unwrap().contains("<h1>Not Found</h1>"));
+    // Under the API's prefixes, or from an API client (no HTML accepted): Graph's JSON 404.
+    for api in ["/v1.0/no-such-thing", "/beta/no-such-thing", "/openpim/nothing", "/v2.0/users"] {
+        let resp = browser_get(api).await.unwrap();
+        assert_eq!(resp.status(), StatusCode::NOT_FOUND, "{api}");
+        let body: serde_json::Value = resp.json().await.unwrap();
         assert_eq!(body["error"]["code"], "UnknownError", "{api}: {body}");
     }
+    let (status, body) = ts.client.get("/no-such-page", &ts.admin_token()).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body["error"]["code"], "UnknownError", "{body}");
     ts.stop().await;
 }
