@@ -143,7 +143,9 @@ pub async fn graph_errors(req: axum::extract::Request, next: axum::middleware::N
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|ct| ct.starts_with("application/json"));
-    if !(status.is_client_error() || status.is_server_error()) || is_json {
+    // The web UI's HTML 404 for a page path no route matched (`ui::not_found`) stays HTML.
+    let is_page = resp.extensions().get::<crate::ui::HtmlPage>().is_some();
+    if !(status.is_client_error() || status.is_server_error()) || is_json || is_page {
         return resp;
     }
     let (parts, body) = resp.into_parts();

@@ -346,10 +346,13 @@ fn api_router(state: AppState) -> Router {
 }
 
 /// Paths no Graph route matched: Azure Resource Manager's (`/subscriptions...`, `/providers/...`,
-/// any casing; its paths carry the scope in the middle, see [`arm`]) or Graph's 404.
+/// any casing; its paths carry the scope in the middle, see [`arm`]), the web UI's HTML 404 for
+/// a browser's page request (`ui::is_page_request`), else Graph's 404.
 async fn fallback(state: State<AppState>, req: axum::extract::Request) -> axum::response::Response {
     if arm::is_arm_path(req.uri().path()) {
         arm::dispatch(state, req).await
+    } else if ui::is_page_request(&req) {
+        ui::not_found()
     } else {
         routes::not_found().await.into_response()
     }

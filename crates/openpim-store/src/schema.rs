@@ -126,6 +126,10 @@ pub static DIRECTORY_AUDIT: EntitySchema = EntitySchema {
         // OpenPIM extensions: the record's place in the audit chain.
         p("openpim_chainSeq", "chain_seq", PropType::Int),
         p("openpim_chainHash", "chain_hash", PropType::String),
+        // OpenPIM extension, for `$filter` only: the record's target resources as their stored
+        // JSON text, so `contains(openpim_targets,'bob')` finds records naming bob (by name,
+        // sign-in name or id) the same way on SQLite and PostgreSQL.
+        ci("openpim_targets", "target_resources").not_sortable(),
     ],
 };
 

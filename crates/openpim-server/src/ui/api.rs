@@ -124,6 +124,10 @@ impl<'a> Api<'a> {
         self.call(Method::PATCH, path, Some(body)).await
     }
 
+    pub async fn delete(&self, path: &str) -> GraphResult<()> {
+        self.call(Method::DELETE, path, None).await.map(drop)
+    }
+
     /// GETs `path` into its proto type.
     pub async fn get_as<T: DeserializeOwned>(&self, path: &str) -> GraphResult<T> {
         typed(self.get(path).await?)

@@ -23,6 +23,7 @@ mod session;
 mod settings;
 mod signin;
 mod timeline;
+mod users;
 mod view;
 
 use crate::state::AppState;
@@ -40,6 +41,19 @@ use tower_http::catch_panic::CatchPanicLayer;
 const MAX_FORM_BYTES: usize = 64 * 1024;
 
 /// What every UI handler gets: the API router to call and the server state (issuer, config).
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn unknown_paths_under_the_api_stay_the_apis() {
+        for api in ["/v1.0/nothing", "/BETA/x", "/openpim/x", "/metrics/x", "/v2.0/users", "/v1"] {
+            assert!(!super::is_page_path(api), "{api}");
+        }
+        for page in ["/nothing", "/users/x/y", "/", "/v1.0x", "/v"] {
+            assert!(super::is_page_path(page), "{page}");
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct UiState {
     api: Router,
@@ -91,13 +105,21 @@ pub fn mount(api: Router, app: AppState) -> Router {
         .route("/roles/{id}/remove", post(roles::remove))
         .route("/roles/{id}/update", post(roles::update))
         .route("/roles/{id}/settings", get(settings::page).post(settings::save))
-        .route("/groups", get(groups::page))
+        .route("/users", get(users::list).post(users::create))
+        .route("/users/{id}", get(users::detail).post(users::update))
+        .route("/users/{id}/account", post(users::account))
+        .route("/users/{id}/delete", post(users::delete))
+        .route("/groups", get(groups::page).post(groups::create))
+        .route("/groups/{id}", get(groups::detail))
+        .route("/groups/{id}/members", post(groups::add_member))
+        .route("/groups/{id}/members/remove", post(groups::remove_member))
         .route("/timeline", get(timeline::page))
         .route("/audit", get(audit::page))
         .route("/alerts", get(alerts::page))
         .route("/alerts/dismiss", post(alerts::dismiss))
         .route("/alerts/refresh", post(alerts::refresh))
         .route("/audit.csv", get(audit::csv))
+        .route("/audit/{id}", get(audit::record))
         // -- Azure resources (issue #16) --
         .route("/azure", get(azure::tree))
         .route("/azure/scope", get(azure::scope))
@@ -109,6 +131,7 @@ pub fn mount(api: Router, app: AppState) -> Router {
         .route("/azure/deactivate", post(azure::deactivate))
         .route("/azure/cancel", post(azure::cancel))
         .route("/static/app.css", get(stylesheet))
+        .route("/static/app.js", get(script))
         .route_layer(axum::middleware::from_fn(crate::transport::matched_route))
         .layer(axum::middleware::from_fn_with_state(state.clone(), session::reject_cross_site_posts))
         .layer(axum::middleware::from_fn_with_state(state.clone(), security_headers))
@@ -129,6 +152,60 @@ async fn stylesheet() -> Response {
         include_str!("../../static/app.css"),
     )
         .into_response()
+}
+
+/// The one script: progressive enhancement only (every page works without it), served from
+/// here because the CSP allows scripts from the server alone.
+async fn script() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")],
+        include_str!("../../static/app.js"),
+    )
+        .into_response()
+}
+
+/// First path segments the API serves (Graph, OpenPIM's extensions, health and metrics): an
+/// unknown path under them is the API's JSON 404, any other is a page a person asked for.
+const API_SEGMENTS: [&str; 6] = ["v1.0", "beta", "openpim", "healthz", "readyz", "metrics"];
+
+/// Whether a request no route matched (and not ARM's) is a person's page request, answered with
+/// the UI's HTML 404: a browser's (it accepts HTML) for a path outside the API's prefixes and
+/// not like an API version (`/v2.0/...`). API clients keep Graph's JSON 404.
+pub fn is_page_request(req: &Request) -> bool {
+    let accepts_html =
+        req.headers().get_all(header::ACCEPT).iter().filter_map(|v| v.to_str().ok()).any(|v| v.contains("text/html"));
+    accepts_html && is_page_path(req.uri().path())
+}
+
+fn is_page_path(path: &str) -> bool {
+    let first = path.trim_start_matches('/').split('/').next().unwrap_or_default();
+    let version_like =
+        first.len() > 1 && first.starts_with(['v', 'V']) && first[1..].chars().all(|c| c.is_ascii_digit() || c == '.');
+    !version_like && !API_SEGMENTS.iter().any(|s| first.eq_ignore_ascii_case(s))
+}
+
+/// Marks a response of the API router's fallback as the UI's page, so the Graph error shaping
+/// (`error::graph_errors`) leaves it as it is.
+#[derive(Clone, Copy)]
+pub struct HtmlPage;
+
+/// The UI's 404: an HTML page with a way back, not the API's JSON.
+/// It comes from the API router's fallback, outside [`security_headers`], so it sets the
+/// page headers that matter itself.
+pub fn not_found() -> Response {
+    let mut resp = view::plain_error(
+        StatusCode::NOT_FOUND,
+        "There is no page at this address. It may have moved, or the link is mistyped.",
+    );
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"),
+    );
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp.extensions_mut().insert(HtmlPage);
+    resp
 }
 
 /// Headers every UI response carries; pages (anything but the stylesheet) are never cached,

@@ -75,6 +75,19 @@ pub struct Chrome {
     pub azure: bool,
     /// The user may read PIM security alerts: the navigation links to them.
     pub alerts: bool,
+    /// Which sections the navigation offers (see `page::nav_for`).
+    pub nav: Nav,
+}
+
+/// The sections the signed-in person may use, from their effective rights: the navigation
+/// shows exactly these, and `page::start` answers 403 for the others. Overview, My roles, My
+/// requests and Approvals are everyone's (anyone may be named an approver).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Nav {
+    pub roles: bool,
+    pub users: bool,
+    pub groups: bool,
+    pub audit: bool,
 }
 
 impl Chrome {
@@ -137,6 +150,58 @@ pub fn when(t: Option<time::OffsetDateTime>) -> String {
     let Some(t) = t else { return String::new() };
     let t = t.to_offset(time::UtcOffset::UTC);
     format!("{:04}-{:02}-{:02} {:02}:{:02} UTC", t.year(), u8::from(t.month()), t.day(), t.hour(), t.minute())
+}
+
+/// An instant as a `<time>` element: UTC text (as [`when`]) that `static/app.js` rewrites to the
+/// browser's time zone, with the UTC time kept in the hover title. Empty without a time.
+/// Templates print it with `|safe`.
+pub fn time_html(t: Option<time::OffsetDateTime>) -> String {
+    let Some(t) = t else { return String::new() };
+    let t = t.to_offset(time::UtcOffset::UTC);
+    let iso = format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    );
+    let text = when(Some(t));
+    // Only digits, dashes, colons and letters from the format above: nothing to escape.
+    format!("<time datetime=\"{iso}\" title=\"{text}\">{text}</time>")
+}
+
+/// The `$skiptoken` of a collection's `@odata.nextLink`: what a list page's "Next page" link
+/// carries (as `after`) to ask the API for the next page.
+pub fn skiptoken_of(next_link: Option<&str>) -> Option<String> {
+    let query = next_link?.split_once('?')?.1;
+    query.split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=')?;
+        let k = percent_encoding::percent_decode_str(k).decode_utf8().ok()?;
+        (k == "$skiptoken")
+            .then(|| percent_encoding::percent_decode_str(v).decode_utf8().ok().map(|v| v.into_owned()))?
+    })
+}
+
+/// A list's sortable column header: where it links (the same list sorted by `key`, ascending
+/// unless it is the current ascending sort) and its `aria-sort`.
+pub struct SortLink {
+    pub href: String,
+    pub aria_sort: &'static str,
+}
+
+/// The header link of column `key` on a list at `base` (`/users?q=x`: every parameter but the
+/// sort and the page), sorted now by `current` (descending when `desc`).
+pub fn sort_link(base: &str, key: &str, current: &str, desc: bool) -> SortLink {
+    let sep = if base.contains('?') { '&' } else { '?' };
+    let (next_desc, aria_sort) = match (key == current, desc) {
+        (true, false) => (true, "ascending"),
+        (true, true) => (false, "descending"),
+        (false, _) => (false, "none"),
+    };
+    let href = format!("{base}{sep}sort={key}{}", if next_desc { "&desc=1" } else { "" });
+    SortLink { href, aria_sort }
 }
 
 /// A directory scope as people read it.
@@ -266,10 +331,26 @@ mod tests {
     }
 
     #[test]
+    fn paging_and_sorting_links() {
+        assert_eq!(skiptoken_of(Some("http://h/v1.0/users?$top=2&%24skiptoken=abc%3D")).as_deref(), Some("abc="));
+        assert_eq!(skiptoken_of(Some("http://h/v1.0/users?$top=2")), None);
+        assert_eq!(skiptoken_of(None), None);
+        let l = sort_link("/users?q=a", "displayName", "displayName", false);
+        assert_eq!((l.href.as_str(), l.aria_sort), ("/users?q=a&sort=displayName&desc=1", "ascending"));
+        let l = sort_link("/users", "department", "displayName", true);
+        assert_eq!((l.href.as_str(), l.aria_sort), ("/users?sort=department", "none"));
+    }
+
+    #[test]
     fn formats() {
         assert_eq!(when(Some(time::macros::datetime!(2026-11-23 01:02:03.5 UTC))), "2026-11-23 01:02 UTC");
         assert_eq!(when(Some(time::macros::datetime!(2026-11-23 02:02:03 +01:00))), "2026-11-23 01:02 UTC");
         assert_eq!(when(None), "");
+        assert_eq!(
+            time_html(Some(time::macros::datetime!(2026-11-23 02:02:03 +01:00))),
+            "<time datetime=\"2026-11-23T01:02:03Z\" title=\"2026-11-23 01:02 UTC\">2026-11-23 01:02 UTC</time>"
+        );
+        assert_eq!(time_html(None), "");
         assert_eq!(duration_words("PT8H"), "8 hours");
         assert_eq!(duration_words("PT90M"), "90 minutes");
         assert_eq!(duration_words("P365D"), "365 days");

@@ -416,3 +416,29 @@ async fn application_scopes_and_service_principals_are_named() {
     assert_eq!(added[0]["targetResources"][0]["type"], "Application", "{}", added[0]);
     ts.stop().await;
 }
+
+/// `openpim_targets` (an OpenPIM filter-only extension): records naming a target, by its name,
+/// sign-in name or id, case-insensitively, on both stores.
+#[tokio::test]
+async fn records_filter_by_their_targets() {
+    let ts = TestServer::start().await;
+    let alice = ts.create_user_named("alice@openpim.test", "Alice Quote\"s").await;
+    let bob = ts.create_user("bob@openpim.test").await;
+    ts.assign_role(&bob, GLOBAL_READER, "/").await;
+
+    let alices = audits(&ts, "$filter=contains(openpim_targets,'ALICE@openpim')").await;
+    assert_eq!(alices.len(), 1, "{alices:#?}");
+    assert_eq!(alices[0]["targetResources"][0]["id"], alice.as_str());
+    let by_id = audits(&ts, &format!("$filter=contains(openpim_targets,'{bob}')")).await;
+    assert_eq!(by_id.len(), 2, "bob's creation and his role: {by_id:#?}");
+    // A role by its exact name as the record stores it (JSON text), quotes included.
+    let reader = audits(&ts, "$filter=contains(openpim_targets,'\"displayName\":\"Global Reader\"')").await;
+    assert_eq!(reader.len(), 1, "{reader:#?}");
+    assert_eq!(find(&reader, "Add member to role", &bob).len(), 1);
+    let quoted = audits(&ts, "$filter=contains(openpim_targets,'\"displayName\":\"Alice Quote\\\"s\"')").await;
+    assert_eq!(quoted.len(), 1, "{quoted:#?}");
+    // Filter-only: it does not sort.
+    let (status, _) = ts.client.get(&format!("{AUDITS}?$orderby=openpim_targets"), &ts.admin_token()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    ts.stop().await;
+}

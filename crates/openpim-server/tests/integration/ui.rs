@@ -141,12 +141,19 @@ async fn pages_carry_security_headers() {
         assert_eq!(h("x-frame-options"), "DENY");
         assert_eq!(h("referrer-policy"), "same-origin");
         assert_eq!(h("cache-control"), "no-store");
-        assert!(!page.body.contains("<script"), "no scripts at all");
+        // No inline script: the one script is the self-hosted progressive enhancement.
+        let self_hosted = "<script src=\"/static/app.js\" defer></script>";
+        assert_eq!(page.body.matches("<script").count(), page.body.matches(self_hosted).count(), "{}", page.body);
         assert!(!page.body.contains("style="), "no inline styles");
     }
     let css = b.get("/static/app.css").await;
     assert_eq!(css.status, StatusCode::OK);
     assert!(css.headers["content-type"].to_str().unwrap().starts_with("text/css"));
+    let js = b.get("/static/app.js").await;
+    assert_eq!(js.status, StatusCode::OK);
+    assert!(js.headers["content-type"].to_str().unwrap().starts_with("text/javascript"));
+    assert!(js.body.contains("time[datetime]"));
+    assert!(home.body.contains("<script src=\"/static/app.js\" defer></script>"), "pages load it");
     // The API's own responses are unchanged: JSON errors, no UI redirect.
     let api = ts.client.send(ts.client.request(reqwest::Method::GET, "/v1.0/me", None)).await;
     assert_eq!(api.status, StatusCode::UNAUTHORIZED);
@@ -190,12 +197,18 @@ async fn a_non_admin_cannot_add_an_assignment_and_sees_the_api_refusal() {
     let page = b.get(resp.location()).await;
     assert!(page.body.contains("Not allowed. Authorization_RequestDenied"), "{}", page.body);
     assert_eq!(eligibilities(&ts, &bob, USER_ADMINISTRATOR).await, 0);
-    // Pages that need a role say so with the API's 403.
-    let audit = b.get("/audit").await;
-    assert_eq!(audit.status, StatusCode::FORBIDDEN);
-    assert!(audit.body.contains("You need a role that allows this page. Authorization_RequestDenied"));
+    // Pages that need a role are the HTML 403 page, and not in the navigation.
+    for path in ["/audit", "/users", "/groups", "/roles"] {
+        let page = b.get(path).await;
+        assert_eq!(page.status, StatusCode::FORBIDDEN, "{path}");
+        assert!(page.body.contains("<h2 id=\"problem-h\">403 Forbidden</h2>"), "{path}: {}", page.body);
+        assert!(page.body.contains("You need a directory role that allows this page"), "{}", page.body);
+        assert!(!page.body.contains(&format!("href=\"{path}\"")), "{path} is not linked: {}", page.body);
+    }
+    // The CSV is the API's export, which refuses with the API's 403.
     let csv = b.get("/audit.csv").await;
     assert_eq!(csv.status, StatusCode::FORBIDDEN);
+    assert!(csv.body.contains("You need a role that allows this page. Authorization_RequestDenied"));
     ts.stop().await;
 }
 
@@ -470,9 +483,11 @@ async fn groups_show_their_members_and_a_group_can_be_made_eligible_by_name() {
     let mut admin = Browser::new(&ts.base);
     let csrf = admin.sign_in(&ts.admin_token()).await.csrf();
     let groups = admin.get("/groups").await;
-    assert!(groups.body.contains("Helpdesk Admins"));
-    assert!(groups.body.contains("Bob Builder (bob@openpim.test)"));
+    assert!(groups.body.contains(&format!("<a href=\"/groups/{group}\">Helpdesk Admins</a>")), "{}", groups.body);
     assert!(!groups.body.contains("Not assignable"), "only role-assignable groups are listed");
+    let members = admin.get(&format!("/groups/{group}")).await;
+    assert!(members.body.contains(&format!("<a href=\"/users/{bob}\">Bob Builder</a>")), "{}", members.body);
+    assert!(members.body.contains("<td data-label=\"Sign-in name\">bob@openpim.test</td>"), "{}", members.body);
 
     let role = format!("/roles/{USER_ADMINISTRATOR}");
     let added = admin
@@ -595,7 +610,7 @@ async fn download_csv_is_the_apis_csv_export() {
 }
 
 #[tokio::test]
-async fn a_member_without_a_reading_role_sees_the_role_but_not_who_holds_it() {
+async fn a_member_without_a_reading_role_is_not_offered_the_role_pages() {
     let ts = TestServer::start().await;
     ts.create_user("bob@openpim.test").await;
     let mut admin = Browser::new(&ts.base);
@@ -604,12 +619,12 @@ async fn a_member_without_a_reading_role_sees_the_role_but_not_who_holds_it() {
     assert!(!as_admin.body.contains("shown to directory readers"), "an administrator sees the holders");
     assert!(as_admin.body.contains("Eligible assignments"));
 
+    // A member without a role that reads assignments or settings is not offered the Roles
+    // pages at all: the HTML 403, nothing of the role's holders.
     let mut b = Browser::new(&ts.base);
     b.sign_in(&ts.token_for("bob@openpim.test")).await;
     let page = b.get(&format!("/roles/{USER_ADMINISTRATOR}")).await;
-    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
-    assert!(page.body.contains("User Administrator"), "the role itself is readable by members");
-    assert!(page.body.contains("shown to directory readers"), "the holders are not: {}", page.body);
+    assert_eq!(page.status, StatusCode::FORBIDDEN, "{}", page.body);
     assert!(!page.body.contains("Eligible assignments"));
     ts.stop().await;
 }
@@ -674,4 +689,102 @@ async fn directory_pages_render_the_shared_partials_as_before() {
     assert!(active.contains("<td data-label=\"Role\">Global Reader</td>"), "{active}");
     assert!(active.contains("<form method=\"post\" action=\"/deactivate\" class=\"inline\">"), "{active}");
     assert!(active.contains("aria-label=\"Deactivate Global Reader\""), "{active}");
+}
+
+async fn member_count(ts: &TestServer, group: &str) -> usize {
+    ts.list_all(&format!("/v1.0/groups/{group}/members"), &ts.admin_token()).await.len()
+}
+
+/// Users and group members (issue #20): destructive actions answer with a confirmation page
+/// that changes nothing; the confirmed post does the change through the API.
+#[tokio::test]
+async fn users_and_members_change_only_once_confirmed() {
+    let ts = TestServer::start().await;
+    let admin_token = ts.admin_token();
+    let mut admin = Browser::new(&ts.base);
+    let csrf = admin.sign_in(&admin_token).await.csrf();
+
+    let created = admin
+        .submit(
+            "/users",
+            &[("csrf", &csrf), ("display_name", "Erin Example"), ("user_principal_name", "erin@openpim.test")],
+        )
+        .await;
+    assert!(created.body.contains("Created user erin@openpim.test."), "{}", created.body);
+    let (status, erin) = ts.client.get("/v1.0/users/erin@openpim.test", &admin_token).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(erin["accountEnabled"], false, "the create form's checkbox was not sent");
+    assert_eq!(erin["mailNickname"], "erin");
+    let id = erin["id"].as_str().unwrap().to_string();
+
+    // Delete without confirmation: the page that says what happens; nothing is deleted.
+    let ask = admin.post(&format!("/users/{id}/delete"), &[("csrf", &csrf), ("name", "erin@openpim.test")]).await;
+    assert_eq!(ask.status, StatusCode::OK);
+    assert!(ask.body.contains("erin@openpim.test will be deleted from the directory"), "{}", ask.body);
+    assert!(ask.body.contains("<input type=\"hidden\" name=\"confirmed\" value=\"yes\">"), "{}", ask.body);
+    assert!(ask.body.contains(&format!("<input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">")));
+    assert_eq!(ts.client.get(&format!("/v1.0/users/{id}"), &admin_token).await.0, StatusCode::OK);
+    // The confirmation still needs the CSRF token.
+    let forged = admin.post(&format!("/users/{id}/delete"), &[("csrf", "x"), ("confirmed", "yes")]).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+
+    // Group members: removing one is confirmed too.
+    let group = ts.create_group("Tier0", true).await;
+    let added =
+        admin.submit(&format!("/groups/{group}/members"), &[("csrf", &csrf), ("member", "erin@openpim.test")]).await;
+    assert!(added.body.contains("Added erin@openpim.test to the group."), "{}", added.body);
+    assert_eq!(member_count(&ts, &group).await, 1);
+    let form = [("csrf", csrf.as_str()), ("member_id", id.as_str()), ("member_name", "erin"), ("group_name", "Tier0")];
+    let ask = admin.post(&format!("/groups/{group}/members/remove"), &form).await;
+    assert_eq!(ask.status, StatusCode::OK);
+    assert!(ask.body.contains("erin will no longer be a member of Tier0"), "{}", ask.body);
+    assert_eq!(member_count(&ts, &group).await, 1);
+    let mut confirmed = form.to_vec();
+    confirmed.push(("confirmed", "yes"));
+    let removed = admin.submit(&format!("/groups/{group}/members/remove"), &confirmed).await;
+    assert!(removed.body.contains("Removed erin from the group."), "{}", removed.body);
+    assert_eq!(member_count(&ts, &group).await, 0);
+
+    let deleted = admin
+        .submit(&format!("/users/{id}/delete"), &[("csrf", &csrf), ("name", "erin@openpim.test"), ("confirmed", "yes")])
+        .await;
+    assert!(deleted.body.contains("Deleted erin@openpim.test."), "{}", deleted.body);
+    assert_eq!(ts.client.get(&format!("/v1.0/users/{id}"), &admin_token).await.0, StatusCode::NOT_FOUND);
+
+    // An API refusal is shown as a message: a User Administrator may not delete an admin.
+    ts.user_with_role("uadmin@openpim.test", USER_ADMINISTRATOR).await;
+    let mut ua = Browser::new(&ts.base);
+    let csrf = ua.sign_in(&ts.token_for("uadmin@openpim.test")).await.csrf();
+    let refused = ua
+        .submit(&format!("/users/{}/delete", ts.admin_id), &[("csrf", &csrf), ("name", "admin"), ("confirmed", "yes")])
+        .await;
+    assert!(refused.body.contains("Not allowed. Authorization_RequestDenied"), "{}", refused.body);
+    assert_eq!(ts.client.get(&format!("/v1.0/users/{}", ts.admin_id), &admin_token).await.0, StatusCode::OK);
+    ts.stop().await;
+}
+
+/// Unknown pages are HTML; unknown API paths keep the API's JSON errors.
+#[tokio::test]
+async fn unknown_pages_are_html_and_unknown_api_paths_json() {
+    let ts = TestServer::start().await;
+    let browser_get = |path: &str| {
+        ts.client.http.get(ts.client.url(path)).header("Accept", "text/html,application/xhtml+xml,*/*;q=0.8").send()
+    };
+    let page = browser_get("/no-such-page").await.unwrap();
+    assert_eq!(page.status(), StatusCode::NOT_FOUND);
+    let headers = page.headers().clone();
+    assert!(headers["content-type"].to_str().unwrap().starts_with("text/html"));
+    assert!(headers["content-security-policy"].to_str().unwrap().starts_with("default-src 'self'"));
+    assert!(page.text().await.unwrap().contains("<h1>Not Found</h1>"));
+    // Under the API's prefixes, or from an API client (no HTML accepted): Graph's JSON 404.
+    for api in ["/v1.0/no-such-thing", "/beta/no-such-thing", "/openpim/nothing", "/v2.0/users"] {
+        let resp = browser_get(api).await.unwrap();
+        assert_eq!(resp.status(), StatusCode::NOT_FOUND, "{api}");
+        let body: serde_json::Value = resp.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "UnknownError", "{api}: {body}");
+    }
+    let (status, body) = ts.client.get("/no-such-page", &ts.admin_token()).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body["error"]["code"], "UnknownError", "{body}");
+    ts.stop().await;
 }
