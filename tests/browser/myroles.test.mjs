@@ -235,6 +235,23 @@ test('activate with approval, bulk approval, extend, cancel, deactivate with con
   assert.equal(await ua.getByRole('button', { name: /Deactivate/ }).count(), 0);
   await inspectPage(bob, 'my-roles-active');
 
+  // 5b. The admin's overview adds the tenant's figures: activations today, and eligible versus
+  //     permanent holders of each privileged role (bob's User Administrator among them).
+  const admin = await signedIn(ADMIN);
+  await admin.getByRole('heading', { name: 'Tenant' }).waitFor();
+  const today = await admin.locator('dl.figures').innerText();
+  assert.match(today, /Activations today \(UTC\)\s*3/, today);
+  const ua_counts = admin.locator('section[aria-labelledby="ov-tenant-h"] tbody tr', { hasText: USER_ADMIN });
+  assert.deepEqual(
+    await ua_counts.locator('td').allInnerTexts(),
+    ['1', '0', '1'],
+    'User Administrator: bob eligible, nobody permanent, bob activated',
+  );
+  await inspectPage(admin, 'overview-admin');
+  // Bob (no right to read everyone's assignments) sees no tenant figures.
+  await bob.goto(`${origin}/`);
+  assert.equal(await bob.getByRole('heading', { name: 'Tenant' }).count(), 0);
+
   // 6. Extend: Helpdesk Administrator's eligibility ends within 14 days.
   await bob.goto(`${origin}/my-roles`);
   await row(bob, 'eligible-h', HELPDESK).getByRole('link', { name: `Extend eligibility for ${HELPDESK}` }).click();

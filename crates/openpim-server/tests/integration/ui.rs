@@ -655,7 +655,8 @@ async fn directory_pages_render_the_shared_partials_as_before() {
     assert!(form.contains("<input type=\"hidden\" name=\"scope\" value=\"/\">"), "{form}");
     assert!(!form.contains("Activate at"), "no scope to choose: {form}");
 
-    // Activated, it is an active row with Deactivate posting to /deactivate.
+    // Activated, it is an active row; within its first 5 minutes the row explains why it
+    // offers no Deactivate.
     let csrf = b.get("/my-roles").await.csrf();
     let active = b
         .submit(
@@ -665,6 +666,21 @@ async fn directory_pages_render_the_shared_partials_as_before() {
         .await
         .body;
     assert!(active.contains("<th scope=\"row\" data-label=\"Role\">Global Reader</th>"), "{active}");
-    assert!(active.contains("<form method=\"post\" action=\"/deactivate\" class=\"inline\">"), "{active}");
-    assert!(active.contains("aria-label=\"Deactivate Global Reader\""), "{active}");
+    assert!(active.contains("an activation lasts at least 5 minutes"), "{active}");
+    assert!(!active.contains("aria-label=\"Deactivate Global Reader\""), "{active}");
+
+    // Deactivate asks for confirmation first and changes nothing until confirmed; confirmed
+    // within the 5 minutes, it is the API's refusal.
+    let path = format!("{RM}/roleAssignmentScheduleInstances?$filter=principalId%20eq%20'{bob}'");
+    let ask = b.post("/deactivate", &[("csrf", &csrf), ("role", GLOBAL_READER), ("scope", "/")]).await;
+    assert_eq!(ask.status, StatusCode::OK, "{}", ask.body);
+    assert!(ask.body.contains("Please confirm"), "{}", ask.body);
+    assert!(ask.body.contains("Your activation of Global Reader at Directory ends now"), "{}", ask.body);
+    assert!(ask.body.contains("<input type=\"hidden\" name=\"confirmed\" value=\"yes\">"), "{}", ask.body);
+    assert_eq!(ts.list_all(&path, &ts.admin_token()).await.len(), 1, "still active");
+    let refused = b
+        .submit("/deactivate", &[("csrf", &csrf), ("role", GLOBAL_READER), ("scope", "/"), ("confirmed", "yes")])
+        .await;
+    assert!(refused.flash().contains("ActiveDurationTooShort"), "{}", refused.flash());
+    assert_eq!(ts.list_all(&path, &ts.admin_token()).await.len(), 1, "still active");
 }
