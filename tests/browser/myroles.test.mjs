@@ -23,6 +23,7 @@ const USER_ADMIN = 'User Administrator';
 const GROUPS_ADMIN = 'Groups Administrator';
 const HELPDESK = 'Helpdesk Administrator';
 const PASSWORD_ADMIN = 'Password Administrator';
+const REPORTS_READER = 'Reports Reader';
 
 let server;
 let data;
@@ -102,7 +103,28 @@ before(async () => {
     });
     ids[upn] = u.id;
   }
-  for (const role of [USER_ADMIN, GROUPS_ADMIN, HELPDESK, PASSWORD_ADMIN]) ids[role] = await roleId(admin, role);
+  for (const role of [USER_ADMIN, GROUPS_ADMIN, HELPDESK, PASSWORD_ADMIN, REPORTS_READER]) {
+    ids[role] = await roleId(admin, role);
+  }
+  // Bob holds Reports Reader through a role-assignable group.
+  const group = await api('POST', '/v1.0/groups', admin, {
+    displayName: 'Report Desk',
+    mailEnabled: false,
+    securityEnabled: true,
+    mailNickname: 'reportdesk',
+    isAssignableToRole: true,
+  });
+  await api('POST', `/v1.0/groups/${group.id}/members/$ref`, admin, {
+    '@odata.id': `https://graph.microsoft.com/v1.0/directoryObjects/${ids[BOB]}`,
+  });
+  await api('POST', `${RM}/roleAssignmentScheduleRequests`, admin, {
+    action: 'adminAssign',
+    principalId: group.id,
+    roleDefinitionId: ids[REPORTS_READER],
+    directoryScopeId: '/',
+    justification: 'report desk',
+    scheduleInfo: { expiration: { type: 'noExpiration' } },
+  });
   const permanent = { type: 'noExpiration' };
   await makeEligible(admin, BOB, USER_ADMIN, permanent);
   await makeEligible(admin, BOB, GROUPS_ADMIN, permanent);
@@ -233,6 +255,10 @@ test('activate with approval, bulk approval, extend, cancel, deactivate with con
   const ua = row(bob, 'active-h', USER_ADMIN);
   assert.ok((await ua.innerText()).includes('an activation lasts at least 5 minutes'));
   assert.equal(await ua.getByRole('button', { name: /Deactivate/ }).count(), 0);
+  // Held through a group: the row names the group and says why there is no Deactivate.
+  const viaGroup = await row(bob, 'active-h', REPORTS_READER).innerText();
+  assert.ok(viaGroup.includes('Group: Report Desk'), viaGroup);
+  assert.ok(viaGroup.includes('Held through a group'), viaGroup);
   await inspectPage(bob, 'my-roles-active');
 
   // 5b. The admin's overview adds the tenant's figures: activations today, and eligible versus

@@ -9,10 +9,10 @@ use super::session::Session;
 use super::view::{self, Chrome, Flash};
 use super::UiState;
 use askama::Template;
+use axum::extract::RawForm;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::extract::RawForm;
 use openpim_core::approval::{ReviewResult, StepStatus};
 use openpim_core::schedule::ExpirationType;
 use openpim_core::scope::Scope;
@@ -168,7 +168,8 @@ struct DecideForm {
 
 impl DecideForm {
     fn read(body: &[u8]) -> Self {
-        let mut f = DecideForm { csrf: String::new(), reason: String::new(), decision: String::new(), picks: Vec::new() };
+        let mut f =
+            DecideForm { csrf: String::new(), reason: String::new(), decision: String::new(), picks: Vec::new() };
         let mut one = None;
         for (k, v) in url::form_urlencoded::parse(body) {
             match &*k {
@@ -214,8 +215,7 @@ pub async fn decide(State(ui): State<UiState>, session: Session, RawForm(body): 
         let result = if stage.trim().is_empty() {
             decide_directory(&ui, &session, approval.trim(), decision, reason.clone()).await
         } else {
-            super::azure_approvals::decide(&ui, &session, approval.trim(), stage.trim(), decision, reason.clone())
-                .await
+            super::azure_approvals::decide(&ui, &session, approval.trim(), stage.trim(), decision, reason.clone()).await
         };
         match result {
             Ok(()) => done += 1,

@@ -264,23 +264,44 @@ struct Memberships<'a> {
 }
 
 impl Memberships<'_> {
-    async fn of(&mut self, member_type: &str, principal: Uuid) -> String {
+    /// "Direct", or the group's name when `group` (or the row's principal, when it is not the
+    /// user) names it; "Group" when the API does not say which group.
+    async fn of(&mut self, member_type: &str, principal: Uuid, group: Option<Uuid>) -> String {
         if is(member_type, MemberType::Direct) {
             return "Direct".to_string();
         }
-        if principal == self.me {
+        let Some(group) = group.or(Some(principal).filter(|p| *p != self.me)) else {
             return member_type.to_string();
-        }
-        if let Some(n) = self.known.get(&principal) {
+        };
+        if let Some(n) = self.known.get(&group) {
             return n.clone();
         }
-        let name = match self.api.get(&format!("/v1.0/groups/{principal}")).await {
+        let name = match self.api.get(&format!("/v1.0/groups/{group}")).await {
             Ok(g) => format!("Group: {}", g["displayName"].as_str().unwrap_or("(unnamed)")),
             Err(_) => "Group".to_string(),
         };
-        self.known.insert(principal, name.clone());
+        self.known.insert(group, name.clone());
         name
     }
+}
+
+/// The groups the user holds active roles through now, by role and scope, from the user's access
+/// history (`/v1.0/openpim/accessHistory`, whose intervals name the group); instances do not.
+/// Missing history leaves the rows saying "Group".
+async fn active_via_groups(api: &Api<'_>, me: Uuid, now: time::OffsetDateTime) -> HashMap<(Uuid, String), Uuid> {
+    let at = |v: &serde_json::Value| {
+        v.as_str().and_then(|s| time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok())
+    };
+    let items = api.list_all(&format!("/v1.0/openpim/accessHistory?principalId={me}")).await.unwrap_or_default();
+    items
+        .iter()
+        .filter(|i| at(&i["startDateTime"]).is_some_and(|s| s <= now) && at(&i["endDateTime"]).is_none_or(|e| e > now))
+        .filter_map(|i| {
+            let group = Uuid::parse_str(i["groupId"].as_str()?).ok()?;
+            let role = Uuid::parse_str(i["roleDefinitionId"].as_str()?).ok()?;
+            Some(((role, i["directoryScopeId"].as_str()?.to_string()), group))
+        })
+        .collect()
 }
 
 const MINE: &str = "filterByCurrentUser(on='principal')?$expand=roleDefinition";
@@ -288,8 +309,10 @@ const MINE: &str = "filterByCurrentUser(on='principal')?$expand=roleDefinition";
 /// The signed-in user's eligible and active instances.
 async fn my_instances(
     api: &Api<'_>,
-) -> Result<(Vec<UnifiedRoleEligibilityScheduleInstance>, Vec<UnifiedRoleAssignmentScheduleInstance>), super::api::GraphError>
-{
+) -> Result<
+    (Vec<UnifiedRoleEligibilityScheduleInstance>, Vec<UnifiedRoleAssignmentScheduleInstance>),
+    super::api::GraphError,
+> {
     let eligible = api.list_all_as(&format!("{RM}/roleEligibilityScheduleInstances/{MINE}")).await?;
     let active = api.list_all_as(&format!("{RM}/roleAssignmentScheduleInstances/{MINE}")).await?;
     Ok((eligible, active))
@@ -317,7 +340,9 @@ async fn expired_lines(
     live: &[(Uuid, String, &'static str)],
 ) -> Result<Vec<ExpiredLine>, super::api::GraphError> {
     let mut out = Vec::new();
-    for (kind, set) in [("eligibility", "roleEligibilityScheduleRequests"), ("assignment", "roleAssignmentScheduleRequests")] {
+    for (kind, set) in
+        [("eligibility", "roleEligibilityScheduleRequests"), ("assignment", "roleAssignmentScheduleRequests")]
+    {
         let requests: Vec<UnifiedRoleScheduleRequest> = api.list_all_as(&format!("{RM}/{set}/{MINE}")).await?;
         // The latest granting request per role and scope says when that schedule ends.
         let mut last: HashMap<(Uuid, String), &UnifiedRoleScheduleRequest> = HashMap::new();
@@ -388,12 +413,14 @@ pub async fn page(
             for e in &eligible {
                 let direct = is(&e.member_type, MemberType::Direct);
                 let scope = &e.directory_scope_id;
-                let is_active = active.iter().any(|a| a.role_definition_id == e.role_definition_id && &a.directory_scope_id == scope);
+                let is_active = active
+                    .iter()
+                    .any(|a| a.role_definition_id == e.role_definition_id && &a.directory_scope_id == scope);
                 let query = format!("role={}&scope={}", e.role_definition_id, qv(scope));
                 eligible_lines.push(EligibleLine {
                     role_name: role_name(e.role_definition.as_ref(), e.role_definition_id),
                     scope_label: view::scope_label(scope),
-                    membership: names.of(&e.member_type, e.principal_id).await,
+                    membership: names.of(&e.member_type, e.principal_id, None).await,
                     start: view::when(e.start_date_time),
                     end: view::when(e.end_date_time),
                     remaining: remaining(e.end_date_time, now),
@@ -404,12 +431,17 @@ pub async fn page(
                     } else {
                         String::new()
                     },
-                    note: if direct { String::new() } else { "Held through a group: its administrator extends it.".into() },
+                    note: if direct {
+                        String::new()
+                    } else {
+                        "Held through a group: its administrator extends it.".into()
+                    },
                 });
             }
             azure = super::azure::mine(&ui, &session).await;
         }
         Tab::Active => {
+            let via = active_via_groups(&api, me.id, now).await;
             for a in &active {
                 let direct = is(&a.member_type, MemberType::Direct);
                 let activated = a.assignment_type.as_deref().is_some_and(|t| is(t, AssignmentType::Activated));
@@ -421,10 +453,7 @@ pub async fn page(
                 } else if !activated {
                     "Assigned by an administrator: only an administrator removes it.".to_string()
                 } else if locked {
-                    format!(
-                        "Can be deactivated from {}: an activation lasts at least 5 minutes.",
-                        view::when(unlocks)
-                    )
+                    format!("Can be deactivated from {}: an activation lasts at least 5 minutes.", view::when(unlocks))
                 } else {
                     String::new()
                 };
@@ -435,7 +464,13 @@ pub async fn page(
                     scope: a.directory_scope_id.clone(),
                     scope_label: view::scope_label(&a.directory_scope_id),
                     assignment_type: a.assignment_type.clone().unwrap_or_default(),
-                    membership: names.of(&a.member_type, a.principal_id).await,
+                    membership: names
+                        .of(
+                            &a.member_type,
+                            a.principal_id,
+                            via.get(&(a.role_definition_id, a.directory_scope_id.clone())).copied(),
+                        )
+                        .await,
                     start: view::when(a.start_date_time),
                     end: view::when(a.end_date_time),
                     remaining: remaining(a.end_date_time, now),
@@ -450,10 +485,8 @@ pub async fn page(
             }
         }
         Tab::Expired => {
-            let mut live: Vec<(Uuid, String, &'static str)> = eligible
-                .iter()
-                .map(|e| (e.role_definition_id, e.directory_scope_id.clone(), "eligibility"))
-                .collect();
+            let mut live: Vec<(Uuid, String, &'static str)> =
+                eligible.iter().map(|e| (e.role_definition_id, e.directory_scope_id.clone(), "eligibility")).collect();
             live.extend(active.iter().map(|a| (a.role_definition_id, a.directory_scope_id.clone(), "assignment")));
             expired = match expired_lines(&api, now, &live).await {
                 Ok(x) => x,
@@ -548,9 +581,12 @@ pub async fn activate_form(
         return session.redirect("/my-roles", Flash::err("You are not eligible for that role at that scope."));
     };
     if active.iter().any(|a| same(a.role_definition_id, &a.directory_scope_id)) {
-        return session.redirect("/my-roles?tab=active", Flash::err("That role is already active."));
+        // A message the form was sent back with (a refused second activation) is kept.
+        let flash = session.flash.clone().unwrap_or_else(|| Flash::err("That role is already active."));
+        return session.redirect("/my-roles?tab=active", flash);
     }
-    let membership = Memberships { api: &api, me: me.id, known: HashMap::new() }.of(&e.member_type, e.principal_id).await;
+    let membership =
+        Memberships { api: &api, me: me.id, known: HashMap::new() }.of(&e.member_type, e.principal_id, None).await;
     let name = role_name(e.role_definition.as_ref(), e.role_definition_id);
     let page = ActivatePage {
         page: Chrome { title: format!("Activate {name}"), ..chrome },
@@ -811,7 +847,10 @@ pub async fn activate(State(ui): State<UiState>, session: Session, Form(f): Form
         "" => None,
         raw => match parse_local_utc(raw) {
             Some(t) => Some(t),
-            None => return session.redirect(&back, Flash::err("The start must be a date and time, such as 2026-12-01T09:30 (UTC).")),
+            None => {
+                return session
+                    .redirect(&back, Flash::err("The start must be a date and time, such as 2026-12-01T09:30 (UTC)."))
+            }
         },
     };
     let Some(target) = Target::read(&f.role, &f.scope) else { return unknown_role(&session) };
@@ -893,9 +932,12 @@ async fn lengthen(ui: UiState, session: Session, f: RoleForm, action: Action) ->
     let (set, tab) = match f.kind.as_str() {
         "eligibility" => ("roleEligibilityScheduleRequests", "eligible"),
         "assignment" => ("roleAssignmentScheduleRequests", "active"),
-        _ => return session.redirect("/my-roles", Flash::err("Choose what to extend: an eligibility or an assignment.")),
+        _ => {
+            return session.redirect("/my-roles", Flash::err("Choose what to extend: an eligibility or an assignment."))
+        }
     };
-    let back = if action == Action::SelfRenew { "/my-roles?tab=expired".to_string() } else { format!("/my-roles?tab={tab}") };
+    let back =
+        if action == Action::SelfRenew { "/my-roles?tab=expired".to_string() } else { format!("/my-roles?tab={tab}") };
     let days: i64 = match f.days.trim().parse() {
         Ok(d) if (1..=3650).contains(&d) => d,
         _ => return session.redirect(&back, Flash::err("The extension must be a whole number of days (1 to 3650).")),
@@ -931,7 +973,8 @@ pub async fn cancel(State(ui): State<UiState>, session: Session, Form(f): Form<C
         return refused;
     }
     let api = Api::new(&ui.api, &session.token);
-    let set = if f.kind == "eligibility" { "roleEligibilityScheduleRequests" } else { "roleAssignmentScheduleRequests" };
+    let set =
+        if f.kind == "eligibility" { "roleEligibilityScheduleRequests" } else { "roleAssignmentScheduleRequests" };
     let request = format!("{RM}/{set}/{}", seg(f.id.trim()));
     if !super::confirm::confirmed(&f.confirmed) {
         let r = match api.get_as::<UnifiedRoleScheduleRequest>(&format!("{request}?$expand=roleDefinition")).await {

@@ -109,7 +109,9 @@ async fn admin_figures(api: &Api<'_>, now: time::OffsetDateTime, alerts: bool) -
         .filter(|c| c.eligible + c.permanent + c.active_now > 0)
         .collect();
     // Permanent holders first: they are what PIM exists to reduce.
-    roles.sort_by(|a, b| b.permanent.cmp(&a.permanent).then(b.eligible.cmp(&a.eligible)).then(a.role_name.cmp(&b.role_name)));
+    roles.sort_by(|a, b| {
+        b.permanent.cmp(&a.permanent).then(b.eligible.cmp(&a.eligible)).then(a.role_name.cmp(&b.role_name))
+    });
     let midnight = now.replace_time(time::Time::MIDNIGHT);
     let today: Vec<&UnifiedRoleScheduleRequest> = requests
         .iter()
@@ -163,12 +165,18 @@ pub async fn page(State(ui): State<UiState>, session: Session) -> Response {
         .map(|a| Line {
             title: name_of(a.role_definition.as_ref(), a.role_definition_id),
             detail: view::scope_label(&a.directory_scope_id),
-            when: format!("ends {} (in {})", view::when(a.end_date_time), span_words(a.end_date_time.unwrap_or(now) - now)),
+            when: format!(
+                "ends {} (in {})",
+                view::when(a.end_date_time),
+                span_words(a.end_date_time.unwrap_or(now) - now)
+            ),
         })
         .collect();
     let mut pending: Vec<&UnifiedRoleScheduleRequest> = requests
         .iter()
-        .filter(|r| matches!(r.status.parse(), Ok(RequestStatus::PendingApproval | RequestStatus::PendingAdminDecision)))
+        .filter(|r| {
+            matches!(r.status.parse(), Ok(RequestStatus::PendingApproval | RequestStatus::PendingAdminDecision))
+        })
         .collect();
     pending.sort_by_key(|r| r.created_date_time);
     let pending_total = pending.len();
@@ -190,6 +198,7 @@ pub async fn page(State(ui): State<UiState>, session: Session) -> Response {
     } else {
         (None, None)
     };
-    let page = OverviewPage { page: chrome, approvals, approvals_total, ending, pending, pending_total, admin, admin_error };
+    let page =
+        OverviewPage { page: chrome, approvals, approvals_total, ending, pending, pending_total, admin, admin_error };
     session.finish(view::render(StatusCode::OK, &page))
 }

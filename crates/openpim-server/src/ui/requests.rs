@@ -99,14 +99,14 @@ pub async fn page(State(ui): State<UiState>, session: Session, Query(q): Query<R
     let status = FILTERS.iter().map(|f| f.0).find(|f| *f == q.status).unwrap_or("pending");
     let api = Api::new(&ui.api, &session.token);
     let mut all: Vec<(&'static str, UnifiedRoleScheduleRequest)> = Vec::new();
-    for (kind, set) in [("assignment", "roleAssignmentScheduleRequests"), ("eligibility", "roleEligibilityScheduleRequests")] {
+    for (kind, set) in
+        [("assignment", "roleAssignmentScheduleRequests"), ("eligibility", "roleEligibilityScheduleRequests")]
+    {
         let path = format!("{RM}/{set}/filterByCurrentUser(on='principal')?$expand=roleDefinition");
         match api.list_all_as::<UnifiedRoleScheduleRequest>(&path).await {
             // The user's own requests; an administrator's assignments to them are on My roles.
             Ok(list) => all.extend(
-                list.into_iter()
-                    .filter(|r| r.action.parse::<Action>().is_ok_and(Action::is_self))
-                    .map(|r| (kind, r)),
+                list.into_iter().filter(|r| r.action.parse::<Action>().is_ok_and(Action::is_self)).map(|r| (kind, r)),
             ),
             Err(e) => return page::load_failed(&session, chrome, &e),
         }
@@ -122,7 +122,10 @@ pub async fn page(State(ui): State<UiState>, session: Session, Query(q): Query<R
         .map(|(kind, r)| RequestLine {
             id: r.id.to_string(),
             kind,
-            role_name: r.role_definition.as_ref().map_or_else(|| r.role_definition_id.to_string(), |d| d.display_name.clone()),
+            role_name: r
+                .role_definition
+                .as_ref()
+                .map_or_else(|| r.role_definition_id.to_string(), |d| d.display_name.clone()),
             scope_label: view::scope_label(&r.directory_scope_id),
             action: action_words(&r.action, kind),
             status: r.status.clone(),
