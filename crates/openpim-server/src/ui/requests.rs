@@ -112,7 +112,7 @@ pub async fn page(State(ui): State<UiState>, session: Session, Query(q): Query<R
         }
     }
     all.retain(|(_, r)| status == "all" || filter_of(&r.status) == status);
-    all.sort_by(|a, b| b.1.created_date_time.cmp(&a.1.created_date_time));
+    all.sort_by_key(|r| std::cmp::Reverse(r.1.created_date_time));
     let pages = all.len().div_ceil(PAGE).max(1);
     let page_no = q.page.parse::<usize>().unwrap_or(1).clamp(1, pages);
     let rows = all
