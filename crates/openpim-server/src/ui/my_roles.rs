@@ -834,22 +834,25 @@ pub async fn activate(State(ui): State<UiState>, session: Session, Form(f): Form
     if let Some(refused) = session.csrf_refusal(&f.csrf) {
         return refused;
     }
-    // Back to the form on a mistake, so nothing typed is lost in a list.
+    // The API's refusal goes back to the form, beside what the policy requires. A malformed
+    // field goes to My roles: the form redirects away when the role is active already.
     let back = format!("/my-roles/activate?role={}&scope={}", qv(f.role.trim()), qv(f.scope.trim()));
     let minutes = match f.preset.trim() {
         "" | "custom" => parse_hours(&f.hours),
         preset => preset.parse::<i64>().ok().filter(|m| (1..=366 * 24 * 60).contains(m)),
     };
     let Some(minutes) = minutes else {
-        return session.redirect(&back, Flash::err("The duration must be a number of hours, such as 1 or 0.5."));
+        return session.redirect("/my-roles", Flash::err("The duration must be a number of hours, such as 1 or 0.5."));
     };
     let start = match f.start.trim() {
         "" => None,
         raw => match parse_local_utc(raw) {
             Some(t) => Some(t),
             None => {
-                return session
-                    .redirect(&back, Flash::err("The start must be a date and time, such as 2026-12-01T09:30 (UTC)."))
+                return session.redirect(
+                    "/my-roles",
+                    Flash::err("The start must be a date and time, such as 2026-12-01T09:30 (UTC)."),
+                )
             }
         },
     };
