@@ -31,4 +31,4 @@ echo "== node --test tests/browser"
 # Each run's screenshots only (node may run the journeys in any order).
 rm -rf test-artifacts/browser
 cd tests/browser
-exec node --test --test-concurrency=1 "$@" journey.test.mjs oidc.test.mjs azure.test.mjs admin.test.mjs shell.test.mjs
+exec node --test --test-concurrency=1 "$@" journey.test.mjs oidc.test.mjs azure.test.mjs admin.test.mjs shell.test.mjs myroles.test.mjs

@@ -125,6 +125,7 @@ test('admin makes dana eligible at a subscription; dana activates at a resource 
 
   // 2. Dana sees the eligibility on My roles and activates it at the resource group.
   const dana = await signedIn(DANA);
+  await dana.goto(`${origin}/my-roles`);
   const card = dana.locator('section[aria-labelledby="azure-h"] article.role', {
     has: dana.getByRole('heading', { name: 'Reader', exact: true }),
   });
@@ -181,6 +182,7 @@ test('admin requires approval at a subscription; casey activates at a resource g
 
   // 2. Casey activates at the resource group: the request waits for approval.
   const contractor = await signedIn(CASEY);
+  await contractor.goto(`${origin}/my-roles`);
   const card = contractor.locator('section[aria-labelledby="azure-h"] article.role', {
     has: contractor.getByRole('heading', { name: 'Contributor', exact: true }),
   });
@@ -199,21 +201,21 @@ test('admin requires approval at a subscription; casey activates at a resource g
   // 3. Avery sees it on the Approvals page, with its scope, and approves it.
   const approver = await signedIn(AVERY);
   await approver.getByRole('link', { name: 'Approvals' }).click();
-  const request = approver.locator('article.card', {
-    has: approver.getByRole('heading', { name: `Contributor for Casey Contractor (${CASEY})` }),
+  const request = approver.locator('table.approvals tbody tr', { hasText: `Casey Contractor (${CASEY})` }).filter({
+    hasText: 'Contributor',
   });
   await request.waitFor();
   const facts = await request.innerText();
   assert.ok(facts.includes('Resource group web'), facts);
   assert.ok(facts.includes(`/subscriptions/${SUB}/resourceGroups/web`), facts);
   assert.ok(facts.includes('Hotfix 7'), facts);
-  await request.getByLabel('Reason').fill('Approved for the hotfix');
+  await approver.getByLabel('Reason').fill('Approved for the hotfix');
   await snap(approver, 'avery-approves');
-  await request.getByRole('button', { name: 'Approve' }).click();
+  await request.getByRole('button', { name: /^Approve the request of/ }).click();
   await assertFlash(approver, 'The request is approved.');
 
   // 4. Casey's My roles: active at the resource group, nothing pending.
-  await contractor.goto(`${origin}/`);
+  await contractor.goto(`${origin}/my-roles`);
   const row = contractor.locator('table[aria-labelledby="azure-active-h"] tbody tr', { hasText: 'Contributor' });
   await row.waitFor();
   const text = await row.innerText();

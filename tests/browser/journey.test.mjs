@@ -60,9 +60,13 @@ async function signedIn(upn, viewport = { width: 1280, height: 900 }) {
   return page;
 }
 
-/** The card of an eligible role on My roles. */
-function eligibleCard(page, role) {
-  return page.locator('article.role', { has: page.getByRole('heading', { name: role, exact: true }) });
+/** Opens the activation form of an eligible role from My roles. */
+async function openActivation(page, role) {
+  await page.goto(`${origin}/my-roles`);
+  await page.locator('section[aria-labelledby="eligible-h"] tbody tr', { hasText: role })
+    .getByRole('link', { name: `Activate ${role}` })
+    .click();
+  await page.getByRole('heading', { level: 1, name: `Activate ${role}` }).waitFor();
 }
 
 function activeRow(page, role) {
@@ -128,16 +132,16 @@ test('admin, bob and alice go through eligibility, activation, approval, deactiv
 
   // 2. Bob sees what activation requires, activates with a justification, and sees it active.
   const bob = await signedIn(BOB);
-  const card = eligibleCard(bob, USER_ADMIN);
-  const reqs = await card.locator('.reqs').innerText();
-  for (const need of ['At most 8 hours', 'Multi-factor authentication', 'A justification']) {
+  await openActivation(bob, USER_ADMIN);
+  const reqs = await bob.locator('#reqs').innerText();
+  for (const need of ['at most 8 hours', 'Multi-factor authentication', 'A justification']) {
     assert.ok(reqs.includes(need), `requirements show "${need}": ${reqs}`);
   }
   assert.ok(!reqs.includes('Approval'), 'no approval needed yet');
   await snap(bob, 'bob-sees-requirements');
-  await card.getByLabel('Duration').fill('2');
-  await card.getByLabel('Justification').fill('INC-4711 password resets');
-  await card.getByRole('button', { name: 'Activate' }).click();
+  await bob.getByLabel('2 h', { exact: true }).check();
+  await bob.getByLabel('Justification (required)').fill('INC-4711 password resets');
+  await bob.getByRole('button', { name: 'Activate', exact: true }).click();
   await assertFlash(bob, `${USER_ADMIN} is active.`);
   const active = activeRow(bob, USER_ADMIN);
   await active.waitFor();
@@ -160,34 +164,34 @@ test('admin, bob and alice go through eligibility, activation, approval, deactiv
   await snap(admin, 'admin-turned-on-approval');
 
   // 4. Bob's activation of Groups Administrator now waits for approval.
-  await bob.reload();
-  const gcard = eligibleCard(bob, GROUPS_ADMIN);
-  assert.ok((await gcard.locator('.reqs').innerText()).includes('Approval'));
-  await gcard.getByLabel('Justification').fill('Cleaning up stale groups');
-  await gcard.getByRole('button', { name: 'Request activation' }).click();
+  await openActivation(bob, GROUPS_ADMIN);
+  assert.ok((await bob.locator('#reqs').innerText()).includes('Approval'));
+  await bob.getByLabel('Justification (required)').fill('Cleaning up stale groups');
+  await bob.getByRole('button', { name: 'Request activation' }).click();
   await assertFlash(bob, `Your request for ${GROUPS_ADMIN} is waiting for approval.`);
-  await bob.locator('section[aria-labelledby="pending-h"] tbody tr', { hasText: GROUPS_ADMIN }).waitFor();
+  await bob.locator('section[aria-labelledby="requests-h"] tbody tr', { hasText: GROUPS_ADMIN }).waitFor();
+  await bob.goto(`${origin}/my-roles?tab=active`);
   assert.equal(await activeRow(bob, GROUPS_ADMIN).count(), 0, 'not active while pending');
   await snap(bob, 'bob-request-pending');
 
   // 5. Alice approves it on the Approvals page, seeing who asked, for what and why.
   const alice = await signedIn(ALICE);
   await alice.getByRole('link', { name: 'Approvals' }).click();
-  const request = alice.locator('article.card', { hasText: BOB });
+  const request = alice.locator('table.approvals tbody tr', { hasText: BOB });
   await request.waitFor();
   const facts = await request.innerText();
   for (const want of [GROUPS_ADMIN, 'Cleaning up stale groups', 'Bob Builder']) {
     assert.ok(facts.includes(want), `approval card shows "${want}": ${facts}`);
   }
-  await request.getByLabel('Reason').fill('Agreed in the change board');
+  await alice.getByLabel('Reason').fill('Agreed in the change board');
   await snap(alice, 'alice-sees-request');
-  await request.getByRole('button', { name: 'Approve' }).click();
+  await request.getByRole('button', { name: /^Approve the request of/ }).click();
   await assertFlash(alice, 'The request is approved.');
-  assert.equal(await alice.locator('article.card', { hasText: BOB }).count(), 0, 'nothing left to decide');
+  assert.equal(await alice.locator('table.approvals tbody tr', { hasText: BOB }).count(), 0, 'nothing left to decide');
   await snap(alice, 'alice-approved');
 
   // 6. Bob sees Groups Administrator active.
-  await bob.reload();
+  await bob.goto(`${origin}/my-roles?tab=active`);
   await activeRow(bob, GROUPS_ADMIN).waitFor();
   await snap(bob, 'bob-sees-approved-role-active');
 
@@ -195,6 +199,9 @@ test('admin, bob and alice go through eligibility, activation, approval, deactiv
   advanceClock(6);
   await bob.reload();
   await activeRow(bob, USER_ADMIN).getByRole('button', { name: `Deactivate ${USER_ADMIN}` }).click();
+  // A confirmation page says what happens; confirming deactivates.
+  await bob.getByRole('heading', { name: 'Please confirm' }).waitFor();
+  await bob.getByRole('button', { name: `Deactivate ${USER_ADMIN}` }).click();
   await assertFlash(bob, `${USER_ADMIN} is deactivated.`);
   assert.equal(await activeRow(bob, USER_ADMIN).count(), 0, 'User Administrator is no longer active');
   await snap(bob, 'bob-deactivated');
@@ -238,6 +245,7 @@ test('admin, bob and alice go through eligibility, activation, approval, deactiv
 
   // 10. My roles on a phone-sized screen, and by keyboard: the first Tab reaches the skip link.
   const phone = await signedIn(BOB, { width: 390, height: 844 });
+  await phone.goto(`${origin}/my-roles`);
   await phone.keyboard.press('Tab');
   assert.equal(await phone.evaluate(() => document.activeElement?.textContent), 'Skip to content');
   const width = await phone.evaluate(() => document.documentElement.scrollWidth);

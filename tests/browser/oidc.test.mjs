@@ -129,16 +129,19 @@ test('bob signs in at the provider and steps up to MFA to activate a role; alice
 
   // 2. Activating User Administrator needs MFA: the browser goes back to the provider, which
   //    asks for the login again (prompt=login) and this time asserts MFA.
-  const card = bob.locator('article.role', { has: bob.getByRole('heading', { name: USER_ADMIN, exact: true }) });
-  await card.getByLabel('Justification').fill('INC-4711 password resets');
-  await card.getByRole('button', { name: 'Activate' }).click();
+  await bob.goto(`${origin}/my-roles`);
+  await bob.locator('section[aria-labelledby="eligible-h"] tbody tr', { hasText: USER_ADMIN })
+    .getByRole('link', { name: `Activate ${USER_ADMIN}` })
+    .click();
+  await bob.getByLabel('Justification (required)').fill('INC-4711 password resets');
+  await bob.getByRole('button', { name: 'Activate', exact: true }).click();
   await bob.waitForURL((url) => url.href.startsWith(issuer));
   assert.equal(new URL(bob.url()).origin, new URL(issuer).origin, 'step-up happens at the provider');
   await snap(bob, 'bob-asked-to-sign-in-again');
   await loginAtProvider(bob, 'bob');
 
   // 3. Back in OpenPIM, the activation is completed with the new sign-in.
-  await bob.waitForURL(`${origin}/`);
+  await bob.waitForURL(`${origin}/my-roles?tab=active`);
   await assertFlash(bob, `${USER_ADMIN} is active.`);
   const active = bob.locator('section[aria-labelledby="active-h"] tbody tr', { hasText: USER_ADMIN });
   await active.waitFor();

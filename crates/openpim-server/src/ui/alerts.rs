@@ -17,7 +17,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 const ALERTS: &str = "/beta/identityGovernance/roleManagementAlerts/alerts";
-const LIST: &str = "/beta/identityGovernance/roleManagementAlerts/alerts?$filter=scopeId%20eq%20'%2F'%20and%20scopeType%20eq%20'DirectoryRole'&$expand=alertDefinition,alertIncidents";
+pub(super) const LIST: &str = "/beta/identityGovernance/roleManagementAlerts/alerts?$filter=scopeId%20eq%20'%2F'%20and%20scopeType%20eq%20'DirectoryRole'&$expand=alertDefinition,alertIncidents";
 
 struct IncidentRow {
     who: String,

@@ -856,13 +856,13 @@ pub async fn cancel(State(ui): State<UiState>, session: Session, Form(f): Form<C
         return refused;
     }
     let (Ok(at), Ok(name)) = (ArmScope::parse(f.scope.trim()), Uuid::parse_str(f.id.trim())) else {
-        return session.redirect("/", Flash::err("The form names no Azure request."));
+        return session.redirect("/my-roles", Flash::err("The form names no Azure request."));
     };
     let path = format!("{}/cancel?{PIM_V}", at.resource_id("roleAssignmentScheduleRequests", name));
     match arm(&ui, &session).call(Method::POST, &path, None).await {
-        Ok(_) => session.redirect("/", Flash::ok("The request is canceled.")),
+        Ok(_) => session.redirect("/my-roles", Flash::ok("The request is canceled.")),
         Err(e) if e.is_unauthenticated() => super::signin::expired(&session, &e.message),
-        Err(e) => session.redirect("/", Flash::graph(&e)),
+        Err(e) => session.redirect("/my-roles", Flash::graph(&e)),
     }
 }
 
@@ -887,16 +887,16 @@ async fn self_request(
     schedule: Option<Value>,
 ) -> Response {
     let Ok(at) = ArmScope::parse(f.scope.trim()) else {
-        return session.redirect("/", Flash::err("Choose where to activate: the form names no Azure scope."));
+        return session.redirect("/my-roles", Flash::err("Choose where to activate: the form names no Azure scope."));
     };
     let Ok(role) = Uuid::parse_str(f.role.trim()) else {
-        return session.redirect("/", Flash::err("Choose a role from the list."));
+        return session.redirect("/my-roles", Flash::err("Choose a role from the list."));
     };
     let graph = Api::new(&ui.api, &session.token);
     let me = match graph.get_as::<openpim_proto::directory::User>("/v1.0/me").await {
         Ok(u) => u.id,
         Err(e) if e.is_unauthenticated() => return super::signin::expired(session, &e.message),
-        Err(e) => return session.redirect("/", Flash::graph(&e)),
+        Err(e) => return session.redirect("/my-roles", Flash::graph(&e)),
     };
     let mut props = json!({
         "principalId": me,
@@ -922,10 +922,10 @@ async fn self_request(
                 ("SelfDeactivate", _) => format!("Deactivated at {}.", scope_label(scope)),
                 (_, other) => format!("{request_type}: {other}."),
             };
-            session.redirect("/", Flash::ok(what))
+            session.redirect("/my-roles", Flash::ok(what))
         }
         Err(e) if e.is_unauthenticated() => super::signin::expired(session, &e.message),
-        Err(e) => session.redirect("/", Flash::graph(&e)),
+        Err(e) => session.redirect("/my-roles", Flash::graph(&e)),
     }
 }
 
@@ -934,7 +934,7 @@ pub async fn activate(State(ui): State<UiState>, session: Session, Form(f): Form
         return refused;
     }
     let Some(minutes) = super::my_roles::parse_hours(&f.hours) else {
-        return session.redirect("/", Flash::err("The duration must be a number of hours, such as 1 or 0.5."));
+        return session.redirect("/my-roles", Flash::err("The duration must be a number of hours, such as 1 or 0.5."));
     };
     let schedule = json!({"expiration": {"type": "AfterDuration", "duration": format!("PT{minutes}M")}});
     self_request(&ui, &session, &f, "SelfActivate", Some(schedule)).await

@@ -88,6 +88,7 @@ async fn row(ui: &UiState, approval: &str, stage: &str, r: &ScheduleRequest, key
         ticket,
         window,
         created: view::when(Some(r.created)),
+        created_at: r.created,
         key,
     })
 }

@@ -16,7 +16,9 @@ mod confirm;
 mod groups;
 mod my_roles;
 mod oidc;
+mod overview;
 mod page;
+mod requests;
 mod roles;
 mod rows;
 mod session;
@@ -78,10 +80,15 @@ impl UiState {
 pub fn mount(api: Router, app: AppState) -> Router {
     let state = UiState { api: api.clone(), app };
     let ui = Router::new()
-        .route("/", get(my_roles::page))
+        .route("/", get(overview::page))
+        .route("/my-roles", get(my_roles::page))
+        .route("/my-roles/activate", get(my_roles::activate_form))
+        .route("/my-roles/request", get(my_roles::request_form))
+        .route("/my-requests", get(requests::page))
         .route("/activate", post(my_roles::activate))
         .route("/deactivate", post(my_roles::deactivate))
         .route("/extend", post(my_roles::extend))
+        .route("/renew", post(my_roles::renew))
         .route("/cancel", post(my_roles::cancel))
         .route(
             "/signin",

@@ -3,7 +3,6 @@
 
 use super::api::{seg, Api};
 use super::page;
-use super::rows::{ActiveRow, EligibleRow, PendingRow};
 use super::session::Session;
 use super::view::{self, Chrome, Flash};
 use super::UiState;
@@ -116,18 +115,103 @@ async fn activation_requirements(ui: &UiState, role: Uuid) -> Result<Requirement
     Ok(Requirements::from_policy(&policy))
 }
 
+/// My roles' tabs (`?tab=`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tab {
+    Eligible,
+    Active,
+    Expired,
+}
+
+impl Tab {
+    fn read(raw: &str) -> Self {
+        match raw {
+            "active" => Tab::Active,
+            "expired" => Tab::Expired,
+            _ => Tab::Eligible,
+        }
+    }
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Tab::Eligible => "eligible",
+            Tab::Active => "active",
+            Tab::Expired => "expired",
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct TabQuery {
+    tab: String,
+}
+
+/// A role the user is eligible for, as a row of the Eligible tab.
+pub struct EligibleLine {
+    pub role_name: String,
+    pub scope_label: String,
+    pub membership: String,
+    pub start: String,
+    pub end: String,
+    pub remaining: String,
+    /// Already active at this scope: no Activate button.
+    pub active: bool,
+    /// The focused activation form (`/my-roles/activate?...`).
+    pub activate_href: String,
+    /// The extension form, when Extend applies (direct, ends within 14 days).
+    pub extend_href: String,
+    /// Why there is no Extend (held through a group), or nothing.
+    pub note: String,
+}
+
+/// An active role, as a row of the Active tab.
+pub struct ActiveLine {
+    pub role_id: String,
+    pub role_name: String,
+    pub scope: String,
+    pub scope_label: String,
+    pub assignment_type: String,
+    pub membership: String,
+    pub start: String,
+    pub end: String,
+    pub remaining: String,
+    pub can_deactivate: bool,
+    pub extend_href: String,
+    /// Why Deactivate is not offered (the 5-minute rule, a group's or an administrator's
+    /// assignment), or nothing.
+    pub note: String,
+}
+
+/// An eligibility or assignment that ended, as a row of the Expired tab.
+pub struct ExpiredLine {
+    pub role_name: String,
+    pub scope_label: String,
+    pub kind: &'static str,
+    pub end: String,
+    pub renew_href: String,
+}
+
 #[derive(Template)]
 #[template(path = "my_roles.html")]
 struct MyRolesPage {
     page: Chrome,
-    eligible: Vec<EligibleRow>,
-    active: Vec<ActiveRow>,
-    pending: Vec<PendingRow>,
-    mfa_note: bool,
-    /// The session's provider can step up to MFA (see `oidc::step_up`).
-    step_up: bool,
-    /// Azure resource roles (`ui/azure.rs`).
+    tab: Tab,
+    eligible: Vec<EligibleLine>,
+    active: Vec<ActiveLine>,
+    expired: Vec<ExpiredLine>,
+    /// Azure resource roles (`ui/azure.rs`), on the Eligible tab.
     azure: super::azure::AzureMine,
+}
+
+impl MyRolesPage {
+    fn tab_current(&self, key: &str) -> &'static str {
+        if self.tab.key() == key {
+            "page"
+        } else {
+            "false"
+        }
+    }
 }
 
 /// The role's name when the API expanded it (`$expand=roleDefinition`), else its id.
@@ -135,9 +219,9 @@ fn role_name(expanded: Option<&UnifiedRoleDefinition>, id: Uuid) -> String {
     expanded.map_or_else(|| id.to_string(), |d| d.display_name.clone())
 }
 
-/// Whether a time-bound schedule ends within 14 days, when Extend applies.
+/// Whether a time-bound schedule ends within Extend's window (14 days).
 fn ends_soon(end: Option<time::OffsetDateTime>, now: time::OffsetDateTime) -> bool {
-    end.is_some_and(|e| e - now <= time::Duration::days(14))
+    end.is_some_and(|e| e - now <= openpim_core::schedule::EXTEND_WINDOW)
 }
 
 /// Whether a vocabulary value the API sent is `value`.
@@ -145,101 +229,441 @@ fn is<T: std::str::FromStr + PartialEq>(raw: &str, value: T) -> bool {
     raw.parse().ok() == Some(value)
 }
 
-pub async fn page(State(ui): State<UiState>, session: Session) -> Response {
-    let (chrome, _me) = match page::start(&ui, &session, "my", "My roles").await {
+/// A span of time in words, to the minute: "3 days 4 h", "1 h 20 min", "4 min".
+pub(super) fn span_words(d: time::Duration) -> String {
+    let mins = d.whole_minutes().max(0);
+    let (days, hours, m) = (mins / (24 * 60), (mins / 60) % 24, mins % 60);
+    match (days, hours) {
+        (0, 0) => format!("{m} min"),
+        (0, h) if m == 0 => format!("{h} h"),
+        (0, h) => format!("{h} h {m} min"),
+        (d, 0) => format!("{d} {}", if d == 1 { "day" } else { "days" }),
+        (d, h) => format!("{d} {} {h} h", if d == 1 { "day" } else { "days" }),
+    }
+}
+
+/// Time left until `end` ("Permanent" without one).
+fn remaining(end: Option<time::OffsetDateTime>, now: time::OffsetDateTime) -> String {
+    match end {
+        Some(e) => span_words(e - now),
+        None => "Permanent".to_string(),
+    }
+}
+
+/// A query string's value.
+fn qv(raw: &str) -> String {
+    super::api::q(raw)
+}
+
+/// Names the groups roles are held through: "Direct", or the group's display name (the API's
+/// instances name the group as their principal when held through it).
+struct Memberships<'a> {
+    api: &'a Api<'a>,
+    me: Uuid,
+    known: HashMap<Uuid, String>,
+}
+
+impl Memberships<'_> {
+    /// "Direct", or the group's name when `group` (or the row's principal, when it is not the
+    /// user) names it; "Group" when the API does not say which group.
+    async fn of(&mut self, member_type: &str, principal: Uuid, group: Option<Uuid>) -> String {
+        if is(member_type, MemberType::Direct) {
+            return "Direct".to_string();
+        }
+        let Some(group) = group.or(Some(principal).filter(|p| *p != self.me)) else {
+            return member_type.to_string();
+        };
+        if let Some(n) = self.known.get(&group) {
+            return n.clone();
+        }
+        let name = match self.api.get(&format!("/v1.0/groups/{group}")).await {
+            Ok(g) => format!("Group: {}", g["displayName"].as_str().unwrap_or("(unnamed)")),
+            Err(_) => "Group".to_string(),
+        };
+        self.known.insert(group, name.clone());
+        name
+    }
+}
+
+/// The groups the user holds active roles through now, by role and scope, from the user's access
+/// history (`/v1.0/openpim/accessHistory`, whose intervals name the group); instances do not.
+/// Missing history leaves the rows saying "Group".
+async fn active_via_groups(api: &Api<'_>, me: Uuid, now: time::OffsetDateTime) -> HashMap<(Uuid, String), Uuid> {
+    let at = |v: &serde_json::Value| {
+        v.as_str().and_then(|s| time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok())
+    };
+    let items = api.list_all(&format!("/v1.0/openpim/accessHistory?principalId={me}")).await.unwrap_or_default();
+    items
+        .iter()
+        .filter(|i| at(&i["startDateTime"]).is_some_and(|s| s <= now) && at(&i["endDateTime"]).is_none_or(|e| e > now))
+        .filter_map(|i| {
+            let group = Uuid::parse_str(i["groupId"].as_str()?).ok()?;
+            let role = Uuid::parse_str(i["roleDefinitionId"].as_str()?).ok()?;
+            Some(((role, i["directoryScopeId"].as_str()?.to_string()), group))
+        })
+        .collect()
+}
+
+const MINE: &str = "filterByCurrentUser(on='principal')?$expand=roleDefinition";
+
+/// The signed-in user's eligible and active instances.
+async fn my_instances(
+    api: &Api<'_>,
+) -> Result<
+    (Vec<UnifiedRoleEligibilityScheduleInstance>, Vec<UnifiedRoleAssignmentScheduleInstance>),
+    super::api::GraphError,
+> {
+    let eligible = api.list_all_as(&format!("{RM}/roleEligibilityScheduleInstances/{MINE}")).await?;
+    let active = api.list_all_as(&format!("{RM}/roleAssignmentScheduleInstances/{MINE}")).await?;
+    Ok((eligible, active))
+}
+
+/// When a request's schedule ends: its end time, or its start plus its duration.
+pub(super) fn request_end(r: &UnifiedRoleScheduleRequest) -> Option<time::OffsetDateTime> {
+    let info = r.schedule_info.as_ref()?;
+    let start = info.start_date_time.or(r.completed_date_time).unwrap_or(r.created_date_time);
+    match info.expiration.kind.parse().ok()? {
+        openpim_core::schedule::ExpirationType::AfterDateTime => info.expiration.end_date_time,
+        openpim_core::schedule::ExpirationType::AfterDuration => {
+            Some(start + duration::parse(info.expiration.duration.as_deref()?)?)
+        }
+        _ => None,
+    }
+}
+
+/// The user's eligibilities and assignments that ended within Renew's window (30 days) and hold
+/// no longer: the last granting request of each role and scope, from the API's request lists
+/// (the schedule lists show live schedules only). Whether Renew applies is the API's call.
+async fn expired_lines(
+    api: &Api<'_>,
+    now: time::OffsetDateTime,
+    live: &[(Uuid, String, &'static str)],
+) -> Result<Vec<ExpiredLine>, super::api::GraphError> {
+    let mut out = Vec::new();
+    for (kind, set) in
+        [("eligibility", "roleEligibilityScheduleRequests"), ("assignment", "roleAssignmentScheduleRequests")]
+    {
+        let requests: Vec<UnifiedRoleScheduleRequest> = api.list_all_as(&format!("{RM}/{set}/{MINE}")).await?;
+        // The latest granting request per role and scope says when that schedule ends.
+        let mut last: HashMap<(Uuid, String), &UnifiedRoleScheduleRequest> = HashMap::new();
+        for r in &requests {
+            let grants = matches!(
+                r.action.parse(),
+                Ok(Action::AdminAssign | Action::AdminUpdate | Action::AdminExtend | Action::AdminRenew)
+            ) && matches!(r.status.parse(), Ok(RequestStatus::Provisioned | RequestStatus::Granted));
+            let removes = is(&r.action, Action::AdminRemove) && is(&r.status, RequestStatus::Revoked);
+            if !(grants || removes) {
+                continue;
+            }
+            match last.entry((r.role_definition_id, r.directory_scope_id.clone())) {
+                Entry::Occupied(mut o) if o.get().created_date_time < r.created_date_time => {
+                    o.insert(r);
+                }
+                Entry::Occupied(_) => {}
+                Entry::Vacant(v) => {
+                    v.insert(r);
+                }
+            }
+        }
+        for ((role, scope), r) in last {
+            if is(&r.action, Action::AdminRemove) || live.iter().any(|l| l.0 == role && l.1 == scope && l.2 == kind) {
+                continue;
+            }
+            let Some(end) = request_end(r).filter(|e| *e <= now && now - *e <= openpim_core::schedule::RENEW_WINDOW)
+            else {
+                continue;
+            };
+            let def = api.get_as::<UnifiedRoleDefinition>(&format!("{RM}/roleDefinitions/{role}")).await.ok();
+            out.push(ExpiredLine {
+                role_name: role_name(def.as_ref(), role),
+                scope_label: view::scope_label(&scope),
+                kind: if kind == "eligibility" { "Eligible" } else { "Active" },
+                end: view::when(Some(end)),
+                renew_href: format!("/my-roles/request?action=renew&kind={kind}&role={role}&scope={}", qv(&scope)),
+            });
+        }
+    }
+    out.sort_by(|a, b| a.role_name.cmp(&b.role_name));
+    Ok(out)
+}
+
+pub async fn page(
+    State(ui): State<UiState>,
+    session: Session,
+    axum::extract::Query(query): axum::extract::Query<TabQuery>,
+) -> Response {
+    let (chrome, me) = match page::start(&ui, &session, "my", "My roles").await {
+        Ok(x) => x,
+        Err(resp) => return resp,
+    };
+    let tab = Tab::read(&query.tab);
+    let api = Api::new(&ui.api, &session.token);
+    let now = ui.app.now();
+    let (eligible, active) = match my_instances(&api).await {
+        Ok(x) => x,
+        Err(e) => return page::load_failed(&session, chrome, &e),
+    };
+    let mut names = Memberships { api: &api, me: me.id, known: HashMap::new() };
+    let mut eligible_lines = Vec::new();
+    let mut active_lines = Vec::new();
+    let mut expired = Vec::new();
+    let mut azure = super::azure::AzureMine::default();
+    match tab {
+        Tab::Eligible => {
+            for e in &eligible {
+                let direct = is(&e.member_type, MemberType::Direct);
+                let scope = &e.directory_scope_id;
+                let is_active = active
+                    .iter()
+                    .any(|a| a.role_definition_id == e.role_definition_id && &a.directory_scope_id == scope);
+                let query = format!("role={}&scope={}", e.role_definition_id, qv(scope));
+                eligible_lines.push(EligibleLine {
+                    role_name: role_name(e.role_definition.as_ref(), e.role_definition_id),
+                    scope_label: view::scope_label(scope),
+                    membership: names.of(&e.member_type, e.principal_id, None).await,
+                    start: view::when(e.start_date_time),
+                    end: view::when(e.end_date_time),
+                    remaining: remaining(e.end_date_time, now),
+                    active: is_active,
+                    activate_href: format!("/my-roles/activate?{query}"),
+                    extend_href: if direct && ends_soon(e.end_date_time, now) {
+                        format!("/my-roles/request?action=extend&kind=eligibility&{query}")
+                    } else {
+                        String::new()
+                    },
+                    note: if direct {
+                        String::new()
+                    } else {
+                        "Held through a group: its administrator extends it.".into()
+                    },
+                });
+            }
+            azure = super::azure::mine(&ui, &session).await;
+        }
+        Tab::Active => {
+            let via = active_via_groups(&api, me.id, now).await;
+            for a in &active {
+                let direct = is(&a.member_type, MemberType::Direct);
+                let activated = a.assignment_type.as_deref().is_some_and(|t| is(t, AssignmentType::Activated));
+                let name = role_name(a.role_definition.as_ref(), a.role_definition_id);
+                let unlocks = a.start_date_time.map(|s| s + openpim_core::schedule::MINIMUM_DURATION);
+                let locked = unlocks.is_some_and(|u| u > now);
+                let note = if !direct {
+                    "Held through a group: it ends with the group's assignment.".to_string()
+                } else if !activated {
+                    "Assigned by an administrator: only an administrator removes it.".to_string()
+                } else if locked {
+                    format!("Can be deactivated from {}: an activation lasts at least 5 minutes.", view::when(unlocks))
+                } else {
+                    String::new()
+                };
+                let query = format!("role={}&scope={}", a.role_definition_id, qv(&a.directory_scope_id));
+                active_lines.push(ActiveLine {
+                    role_id: a.role_definition_id.to_string(),
+                    role_name: name,
+                    scope: a.directory_scope_id.clone(),
+                    scope_label: view::scope_label(&a.directory_scope_id),
+                    assignment_type: a.assignment_type.clone().unwrap_or_default(),
+                    membership: names
+                        .of(
+                            &a.member_type,
+                            a.principal_id,
+                            via.get(&(a.role_definition_id, a.directory_scope_id.clone())).copied(),
+                        )
+                        .await,
+                    start: view::when(a.start_date_time),
+                    end: view::when(a.end_date_time),
+                    remaining: remaining(a.end_date_time, now),
+                    can_deactivate: direct && activated && !locked,
+                    extend_href: if direct && !activated && ends_soon(a.end_date_time, now) {
+                        format!("/my-roles/request?action=extend&kind=assignment&{query}")
+                    } else {
+                        String::new()
+                    },
+                    note,
+                });
+            }
+        }
+        Tab::Expired => {
+            let mut live: Vec<(Uuid, String, &'static str)> =
+                eligible.iter().map(|e| (e.role_definition_id, e.directory_scope_id.clone(), "eligibility")).collect();
+            live.extend(active.iter().map(|a| (a.role_definition_id, a.directory_scope_id.clone(), "assignment")));
+            expired = match expired_lines(&api, now, &live).await {
+                Ok(x) => x,
+                Err(e) => return page::load_failed(&session, chrome, &e),
+            };
+        }
+    }
+    let page = MyRolesPage { page: chrome, tab, eligible: eligible_lines, active: active_lines, expired, azure };
+    session.finish(view::render(StatusCode::OK, &page))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct TargetQuery {
+    role: String,
+    scope: String,
+    action: String,
+    kind: String,
+}
+
+/// A duration preset of the activation form.
+pub struct Preset {
+    pub minutes: i64,
+    pub label: String,
+    pub checked: bool,
+}
+
+#[derive(Template)]
+#[template(path = "activate.html")]
+struct ActivatePage {
+    page: Chrome,
+    role_id: String,
+    role_name: String,
+    scope: String,
+    scope_label: String,
+    membership: String,
+    eligible_until: String,
+    reqs: Requirements,
+    presets: Vec<Preset>,
+    /// MFA is required and this session has none.
+    mfa_missing: bool,
+    /// The session's provider can step up to MFA (see `oidc::step_up`).
+    step_up: bool,
+}
+
+/// The presets offered: the common durations up to the policy's maximum, and the maximum.
+fn presets(max_minutes: i64) -> Vec<Preset> {
+    let mut out: Vec<Preset> = [30, 60, 120, 240, 480]
+        .into_iter()
+        .filter(|m| *m < max_minutes)
+        .map(|minutes| Preset { minutes, label: span_words(time::Duration::minutes(minutes)), checked: false })
+        .collect();
+    if max_minutes > 0 {
+        out.push(Preset {
+            minutes: max_minutes,
+            label: format!("{} (maximum)", span_words(time::Duration::minutes(max_minutes))),
+            checked: false,
+        });
+    }
+    // One hour by default, else the longest offered below it.
+    let default = out.iter().rposition(|p| p.minutes <= 60).unwrap_or(0);
+    if let Some(p) = out.get_mut(default) {
+        p.checked = true;
+    }
+    out
+}
+
+/// The focused activation form of one eligibility: what the effective policy requires, duration
+/// presets and a custom value, a later start, and the justification and ticket fields.
+pub async fn activate_form(
+    State(ui): State<UiState>,
+    session: Session,
+    axum::extract::Query(q): axum::extract::Query<TargetQuery>,
+) -> Response {
+    let (chrome, me) = match page::start(&ui, &session, "my", "Activate a role").await {
+        Ok(x) => x,
+        Err(resp) => return resp,
+    };
+    let Some(target) = Target::read(&q.role, &q.scope) else { return unknown_role(&session) };
+    let api = Api::new(&ui.api, &session.token);
+    let loaded = async {
+        let (eligible, active) = my_instances(&api).await?;
+        let reqs = activation_requirements(&ui, target.role).await?;
+        Ok::<_, super::api::GraphError>((eligible, active, reqs))
+    };
+    let (eligible, active, reqs) = match loaded.await {
+        Ok(x) => x,
+        Err(e) => return page::load_failed(&session, chrome, &e),
+    };
+    let same = |role: Uuid, scope: &str| role == target.role && scope == target.scope;
+    let Some(e) = eligible.iter().find(|e| same(e.role_definition_id, &e.directory_scope_id)) else {
+        return session.redirect("/my-roles", Flash::err("You are not eligible for that role at that scope."));
+    };
+    if active.iter().any(|a| same(a.role_definition_id, &a.directory_scope_id)) {
+        // A message the form was sent back with (a refused second activation) is kept.
+        let flash = session.flash.clone().unwrap_or_else(|| Flash::err("That role is already active."));
+        return session.redirect("/my-roles?tab=active", flash);
+    }
+    let membership =
+        Memberships { api: &api, me: me.id, known: HashMap::new() }.of(&e.member_type, e.principal_id, None).await;
+    let name = role_name(e.role_definition.as_ref(), e.role_definition_id);
+    let page = ActivatePage {
+        page: Chrome { title: format!("Activate {name}"), ..chrome },
+        role_id: target.role.to_string(),
+        role_name: name,
+        scope_label: view::scope_label(&target.scope),
+        scope: target.scope,
+        membership,
+        eligible_until: match e.end_date_time {
+            Some(t) => view::when(Some(t)),
+            None => "Permanent".into(),
+        },
+        presets: presets(reqs.max_minutes),
+        mfa_missing: reqs.mfa && !session.mfa,
+        step_up: super::oidc::can_step_up(&ui, &session),
+        reqs,
+    };
+    session.finish(view::render(StatusCode::OK, &page))
+}
+
+#[derive(Template)]
+#[template(path = "my_request.html")]
+struct RequestPage {
+    page: Chrome,
+    /// `/extend` or `/renew`.
+    action: &'static str,
+    kind: &'static str,
+    role_id: String,
+    scope: String,
+    what: String,
+    days: i64,
+}
+
+/// The form to extend (ending within 14 days) or renew (ended within 30 days) one of the user's
+/// eligibilities or assignments; the API decides whether it applies.
+pub async fn request_form(
+    State(ui): State<UiState>,
+    session: Session,
+    axum::extract::Query(q): axum::extract::Query<TargetQuery>,
+) -> Response {
+    let (action, verb) = match q.action.as_str() {
+        "extend" => ("/extend", "Extend"),
+        "renew" => ("/renew", "Renew"),
+        _ => return session.redirect("/my-roles", Flash::err("Choose Extend or Renew from the list.")),
+    };
+    let kind = match q.kind.as_str() {
+        "eligibility" => "eligibility",
+        "assignment" => "assignment",
+        _ => return unknown_role(&session),
+    };
+    let Some(target) = Target::read(&q.role, &q.scope) else { return unknown_role(&session) };
+    let (chrome, _) = match page::start(&ui, &session, "my", verb).await {
         Ok(x) => x,
         Err(resp) => return resp,
     };
     let api = Api::new(&ui.api, &session.token);
-    let mine = "filterByCurrentUser(on='principal')?$expand=roleDefinition";
-    let loaded = async {
-        let eligible: Vec<UnifiedRoleEligibilityScheduleInstance> =
-            api.list_all_as(&format!("{RM}/roleEligibilityScheduleInstances/{mine}")).await?;
-        let active: Vec<UnifiedRoleAssignmentScheduleInstance> =
-            api.list_all_as(&format!("{RM}/roleAssignmentScheduleInstances/{mine}")).await?;
-        let requests: Vec<UnifiedRoleScheduleRequest> =
-            api.list_all_as(&format!("{RM}/roleAssignmentScheduleRequests/{mine}")).await?;
-        let mut policies: HashMap<Uuid, Requirements> = HashMap::new();
-        for e in &eligible {
-            if let Entry::Vacant(slot) = policies.entry(e.role_definition_id) {
-                let reqs = activation_requirements(&ui, *slot.key()).await?;
-                slot.insert(reqs);
-            }
-        }
-        Ok::<_, super::api::GraphError>((eligible, active, requests, policies))
+    let def = api.get_as::<UnifiedRoleDefinition>(&format!("{RM}/roleDefinitions/{}", target.role)).await.ok();
+    let name = role_name(def.as_ref(), target.role);
+    let what = format!(
+        "{verb} your {} {name} at {}",
+        if kind == "eligibility" { "eligibility for" } else { "assignment of" },
+        view::scope_label(&target.scope)
+    );
+    let page = RequestPage {
+        page: Chrome { title: what.clone(), ..chrome },
+        action,
+        kind,
+        role_id: target.role.to_string(),
+        scope: target.scope,
+        what,
+        days: if kind == "eligibility" { 90 } else { 30 },
     };
-    let (eligible, active, requests, policies) = match loaded.await {
-        Ok(x) => x,
-        Err(e) => return page::load_failed(&session, chrome, &e),
-    };
-    let now = ui.app.now();
-    let eligible: Vec<EligibleRow> = eligible
-        .iter()
-        .enumerate()
-        .map(|(i, e)| {
-            let direct = is(&e.member_type, MemberType::Direct);
-            EligibleRow {
-                activate_action: "/activate",
-                children: Vec::new(),
-                level: 3,
-                reqs: policies.get(&e.role_definition_id).cloned().unwrap_or_default(),
-                role_name: role_name(e.role_definition.as_ref(), e.role_definition_id),
-                scope_label: view::scope_label(&e.directory_scope_id),
-                member_type: e.member_type.clone(),
-                end: view::when(e.end_date_time),
-                can_extend: direct && ends_soon(e.end_date_time, now),
-                key: format!("e{i}"),
-                role_id: e.role_definition_id.to_string(),
-                scope: e.directory_scope_id.clone(),
-            }
-        })
-        .collect();
-    let active: Vec<ActiveRow> = active
-        .iter()
-        .enumerate()
-        .map(|(i, a)| {
-            let direct = is(&a.member_type, MemberType::Direct);
-            let activated = a.assignment_type.as_deref().is_some_and(|t| is(t, AssignmentType::Activated));
-            ActiveRow {
-                deactivate_action: "/deactivate",
-                deactivate_label: format!("Deactivate {}", role_name(a.role_definition.as_ref(), a.role_definition_id)),
-                role_id: a.role_definition_id.to_string(),
-                role_name: role_name(a.role_definition.as_ref(), a.role_definition_id),
-                scope_label: view::scope_label(&a.directory_scope_id),
-                assignment_type: a.assignment_type.clone().unwrap_or_default(),
-                member_type: a.member_type.clone(),
-                start: view::when(a.start_date_time),
-                end: view::when(a.end_date_time),
-                can_deactivate: direct && activated,
-                can_extend: direct && !activated && ends_soon(a.end_date_time, now),
-                key: format!("a{i}"),
-                scope: a.directory_scope_id.clone(),
-            }
-        })
-        .collect();
-    let pending = requests
-        .iter()
-        .filter(|r| is(&r.status, RequestStatus::PendingApproval))
-        .map(|r| PendingRow {
-            cancel_action: "/cancel",
-            scope: r.directory_scope_id.clone(),
-            scope_label: view::scope_label(&r.directory_scope_id),
-            id: r.id.to_string(),
-            role_name: role_name(r.role_definition.as_ref(), r.role_definition_id),
-            status: r.status.clone(),
-            created: view::when(Some(r.created_date_time)),
-            justification: r.justification.clone().unwrap_or_default(),
-        })
-        .collect();
-    let mfa_note = eligible.iter().any(|e| e.reqs.mfa);
-    let step_up = super::oidc::can_step_up(&ui, &session);
-    let azure = super::azure::mine(&ui, &session).await;
-    let page = MyRolesPage { page: chrome, eligible, active, pending, mfa_note, step_up, azure };
     session.finish(view::render(StatusCode::OK, &page))
 }
 
 fn unknown_role(session: &Session) -> Response {
-    session.redirect("/", Flash::err("Choose a role from the list."))
+    session.redirect("/my-roles", Flash::err("Choose a role from the list."))
 }
 
 #[derive(Deserialize, Default)]
@@ -248,7 +672,11 @@ pub struct ActivateForm {
     csrf: String,
     role: String,
     scope: String,
+    /// A preset's minutes, or `custom` for `hours`.
+    preset: String,
     hours: String,
+    /// A later start (`datetime-local`, UTC); empty: now.
+    start: String,
     justification: String,
     ticket_number: String,
     ticket_system: String,
@@ -298,9 +726,18 @@ impl Target {
     }
 }
 
-/// Ends after `duration` (ISO 8601), starting now.
-fn for_duration(duration: String) -> Option<NewRequestSchedule> {
-    Some(NewRequestSchedule { start_date_time: None, expiration: NewExpiration::AfterDuration { duration } })
+/// Ends after `duration` (ISO 8601), starting at `start` (now when `None`).
+fn for_duration(start: Option<time::OffsetDateTime>, duration: String) -> Option<NewRequestSchedule> {
+    Some(NewRequestSchedule { start_date_time: start, expiration: NewExpiration::AfterDuration { duration } })
+}
+
+/// A `datetime-local` value read as UTC ("2026-12-01T09:30", seconds optional).
+pub(super) fn parse_local_utc(raw: &str) -> Option<time::OffsetDateTime> {
+    let raw = raw.trim();
+    let fmt = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]");
+    let fmt_s = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]");
+    let t = time::PrimitiveDateTime::parse(raw, &fmt).or_else(|_| time::PrimitiveDateTime::parse(raw, &fmt_s)).ok()?;
+    Some(t.assume_utc())
 }
 
 /// Sends a self-service request with `token`: the role's name and the request's status.
@@ -335,13 +772,14 @@ fn outcome(role: &str, status: &str) -> Flash {
 async fn self_request(
     session: &Session,
     ui: &UiState,
+    back: &str,
     set: &str,
     body: impl FnOnce(Uuid) -> NewScheduleRequest,
 ) -> Response {
     match send_self_request(ui, &session.token, set, body).await {
-        Ok((role, status)) => session.redirect("/", outcome(&role, &status)),
+        Ok((role, status)) => session.redirect(back, outcome(&role, &status)),
         Err(e) if e.is_unauthenticated() => super::signin::expired(session, &e.message),
-        Err(e) => session.redirect("/", Flash::graph(&e)),
+        Err(e) => session.redirect(back, Flash::graph(&e)),
     }
 }
 
@@ -352,6 +790,9 @@ pub struct PendingActivation {
     role: Uuid,
     scope: String,
     minutes: i64,
+    /// A later start; `None`: now.
+    #[serde(default, with = "openpim_proto::datetime::option")]
+    start: Option<time::OffsetDateTime>,
     justification: String,
     ticket_number: Option<String>,
     ticket_system: Option<String>,
@@ -363,7 +804,7 @@ impl PendingActivation {
         let ticket_info =
             (ticket_number.is_some() || ticket_system.is_some()).then_some(TicketInfo { ticket_number, ticket_system });
         NewScheduleRequest {
-            schedule_info: for_duration(format!("PT{}M", self.minutes)),
+            schedule_info: for_duration(self.start, format!("PT{}M", self.minutes)),
             ticket_info,
             ..Target { role: self.role, scope: self.scope.clone() }.request(
                 Action::SelfActivate,
@@ -393,27 +834,50 @@ pub async fn activate(State(ui): State<UiState>, session: Session, Form(f): Form
     if let Some(refused) = session.csrf_refusal(&f.csrf) {
         return refused;
     }
-    let Some(minutes) = parse_hours(&f.hours) else {
-        return session.redirect("/", Flash::err("The duration must be a number of hours, such as 1 or 0.5."));
+    // The API's refusal goes back to the form, beside what the policy requires. A malformed
+    // field goes to My roles: the form redirects away when the role is active already.
+    let back = format!("/my-roles/activate?role={}&scope={}", qv(f.role.trim()), qv(f.scope.trim()));
+    let minutes = match f.preset.trim() {
+        "" | "custom" => parse_hours(&f.hours),
+        preset => preset.parse::<i64>().ok().filter(|m| (1..=366 * 24 * 60).contains(m)),
+    };
+    let Some(minutes) = minutes else {
+        return session.redirect("/my-roles", Flash::err("The duration must be a number of hours, such as 1 or 0.5."));
+    };
+    let start = match f.start.trim() {
+        "" => None,
+        raw => match parse_local_utc(raw) {
+            Some(t) => Some(t),
+            None => {
+                return session.redirect(
+                    "/my-roles",
+                    Flash::err("The start must be a date and time, such as 2026-12-01T09:30 (UTC)."),
+                )
+            }
+        },
     };
     let Some(target) = Target::read(&f.role, &f.scope) else { return unknown_role(&session) };
     let pending = PendingActivation {
         role: target.role,
         scope: target.scope,
         minutes,
+        start,
         justification: f.justification,
         ticket_number: non_empty(&f.ticket_number),
         ticket_system: non_empty(&f.ticket_system),
     };
     match send_self_request(&ui, &session.token, "roleAssignmentScheduleRequests", |me| pending.request(me)).await {
-        Ok((role, status)) => session.redirect("/", outcome(&role, &status)),
+        Ok((role, status)) => {
+            let to = if is(&status, RequestStatus::PendingApproval) { "/my-requests" } else { "/my-roles?tab=active" };
+            session.redirect(to, outcome(&role, &status))
+        }
         Err(e) if e.is_unauthenticated() => super::signin::expired(&session, &e.message),
         // Step-up: the session's provider can ask for MFA; the activation completes on return.
         Err(e) if wants_mfa_only(&e) && !session.mfa => match super::oidc::step_up(&ui, &session, &pending).await {
             Some(to_provider) => to_provider,
-            None => session.redirect("/", Flash::graph(&e)),
+            None => session.redirect(&back, Flash::graph(&e)),
         },
-        Err(e) => session.redirect("/", Flash::graph(&e)),
+        Err(e) => session.redirect(&back, Flash::graph(&e)),
     }
 }
 
@@ -426,6 +890,14 @@ pub struct RoleForm {
     kind: String,
     days: String,
     justification: String,
+    confirmed: String,
+}
+
+/// The role's display name, for a confirmation page (its id when the API does not name it).
+async fn role_called(ui: &UiState, session: &Session, role: Uuid) -> String {
+    let api = Api::new(&ui.api, &session.token);
+    let def = api.get_as::<UnifiedRoleDefinition>(&format!("{RM}/roleDefinitions/{role}")).await.ok();
+    role_name(def.as_ref(), role)
 }
 
 pub async fn deactivate(State(ui): State<UiState>, session: Session, Form(f): Form<RoleForm>) -> Response {
@@ -433,31 +905,65 @@ pub async fn deactivate(State(ui): State<UiState>, session: Session, Form(f): Fo
         return refused;
     }
     let Some(target) = Target::read(&f.role, &f.scope) else { return unknown_role(&session) };
-    self_request(&session, &ui, "roleAssignmentScheduleRequests", |me| {
+    if !super::confirm::confirmed(&f.confirmed) {
+        let name = role_called(&ui, &session, target.role).await;
+        let c = super::confirm::Confirm {
+            title: format!("Deactivate {name}"),
+            effects: vec![format!(
+                "Your activation of {name} at {} ends now, and you lose its permissions. You stay eligible and can activate it again.",
+                view::scope_label(&target.scope)
+            )],
+            warning: None,
+            action: "/deactivate".into(),
+            fields: vec![
+                ("role".into(), f.role.clone()),
+                ("scope".into(), f.scope.clone()),
+                ("justification".into(), f.justification.clone()),
+            ],
+            confirm_label: format!("Deactivate {name}"),
+            back: "/my-roles?tab=active".into(),
+        };
+        return super::confirm::page(&ui, &session, "my", c).await;
+    }
+    self_request(&session, &ui, "/my-roles?tab=active", "roleAssignmentScheduleRequests", |me| {
         target.request(Action::SelfDeactivate, me, &f.justification)
     })
     .await
 }
 
-pub async fn extend(State(ui): State<UiState>, session: Session, Form(f): Form<RoleForm>) -> Response {
+/// Extend or renew (`action`): a request for `days` more, which the API checks and may send
+/// for approval.
+async fn lengthen(ui: UiState, session: Session, f: RoleForm, action: Action) -> Response {
     if let Some(refused) = session.csrf_refusal(&f.csrf) {
         return refused;
     }
-    let set = match f.kind.as_str() {
-        "eligibility" => "roleEligibilityScheduleRequests",
-        "assignment" => "roleAssignmentScheduleRequests",
-        _ => return session.redirect("/", Flash::err("Choose what to extend: an eligibility or an assignment.")),
+    let (set, tab) = match f.kind.as_str() {
+        "eligibility" => ("roleEligibilityScheduleRequests", "eligible"),
+        "assignment" => ("roleAssignmentScheduleRequests", "active"),
+        _ => {
+            return session.redirect("/my-roles", Flash::err("Choose what to extend: an eligibility or an assignment."))
+        }
     };
+    let back =
+        if action == Action::SelfRenew { "/my-roles?tab=expired".to_string() } else { format!("/my-roles?tab={tab}") };
     let days: i64 = match f.days.trim().parse() {
         Ok(d) if (1..=3650).contains(&d) => d,
-        _ => return session.redirect("/", Flash::err("The extension must be a whole number of days (1 to 3650).")),
+        _ => return session.redirect(&back, Flash::err("The extension must be a whole number of days (1 to 3650).")),
     };
     let Some(target) = Target::read(&f.role, &f.scope) else { return unknown_role(&session) };
-    self_request(&session, &ui, set, |me| NewScheduleRequest {
-        schedule_info: for_duration(format!("P{days}D")),
-        ..target.request(Action::SelfExtend, me, &f.justification)
+    self_request(&session, &ui, &back, set, |me| NewScheduleRequest {
+        schedule_info: for_duration(None, format!("P{days}D")),
+        ..target.request(action, me, &f.justification)
     })
     .await
+}
+
+pub async fn extend(State(ui): State<UiState>, session: Session, Form(f): Form<RoleForm>) -> Response {
+    lengthen(ui, session, f, Action::SelfExtend).await
+}
+
+pub async fn renew(State(ui): State<UiState>, session: Session, Form(f): Form<RoleForm>) -> Response {
+    lengthen(ui, session, f, Action::SelfRenew).await
 }
 
 #[derive(Deserialize, Default)]
@@ -465,6 +971,9 @@ pub async fn extend(State(ui): State<UiState>, session: Session, Form(f): Form<R
 pub struct CancelForm {
     csrf: String,
     id: String,
+    /// `eligibility` for a request about an eligibility (extend, renew); else an activation's.
+    kind: String,
+    confirmed: String,
 }
 
 pub async fn cancel(State(ui): State<UiState>, session: Session, Form(f): Form<CancelForm>) -> Response {
@@ -472,11 +981,35 @@ pub async fn cancel(State(ui): State<UiState>, session: Session, Form(f): Form<C
         return refused;
     }
     let api = Api::new(&ui.api, &session.token);
-    let path = format!("{RM}/roleAssignmentScheduleRequests/{}/cancel", seg(f.id.trim()));
-    match api.post(&path, &serde_json::json!({})).await {
-        Ok(_) => session.redirect("/", Flash::ok("The request is canceled.")),
+    let set =
+        if f.kind == "eligibility" { "roleEligibilityScheduleRequests" } else { "roleAssignmentScheduleRequests" };
+    let request = format!("{RM}/{set}/{}", seg(f.id.trim()));
+    if !super::confirm::confirmed(&f.confirmed) {
+        let r = match api.get_as::<UnifiedRoleScheduleRequest>(&format!("{request}?$expand=roleDefinition")).await {
+            Ok(r) => r,
+            Err(e) if e.is_unauthenticated() => return super::signin::expired(&session, &e.message),
+            Err(e) => return session.redirect("/my-requests", Flash::graph(&e)),
+        };
+        let name = role_name(r.role_definition.as_ref(), r.role_definition_id);
+        let c = super::confirm::Confirm {
+            title: format!("Cancel your request for {name}"),
+            effects: vec![format!(
+                "Your request of {} for {name} at {} is withdrawn: approvers no longer see it, and nothing is activated.",
+                view::when(Some(r.created_date_time)),
+                view::scope_label(&r.directory_scope_id)
+            )],
+            warning: None,
+            action: "/cancel".into(),
+            fields: vec![("id".into(), f.id.clone()), ("kind".into(), f.kind.clone())],
+            confirm_label: "Cancel the request".into(),
+            back: "/my-requests".into(),
+        };
+        return super::confirm::page(&ui, &session, "requests", c).await;
+    }
+    match api.post(&format!("{request}/cancel"), &serde_json::json!({})).await {
+        Ok(_) => session.redirect("/my-requests?status=canceled", Flash::ok("The request is canceled.")),
         Err(e) if e.is_unauthenticated() => super::signin::expired(&session, &e.message),
-        Err(e) => session.redirect("/", Flash::graph(&e)),
+        Err(e) => session.redirect("/my-requests", Flash::graph(&e)),
     }
 }
 

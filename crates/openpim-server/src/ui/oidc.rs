@@ -208,7 +208,7 @@ pub async fn callback(State(ui): State<UiState>, headers: HeaderMap, Query(q): Q
     let outcome = finish_sign_in(&ui, &headers, q).await;
     // Same-site from here on: the page navigates to where the user goes next (see continue.html).
     let (to, title, cookies) = match outcome {
-        Ok(SignedIn { session_id, lifetime, flash }) => {
+        Ok(SignedIn { session_id, lifetime, flash, to }) => {
             let cookies = vec![
                 // Done with: a refused answer leaves it, so a forged callback cannot end a
                 // sign-in in flight.
@@ -217,7 +217,7 @@ pub async fn callback(State(ui): State<UiState>, headers: HeaderMap, Query(q): Q
                 session::clear_cookie(PRESESSION_COOKIE, secure),
                 flash_cookie(&flash, secure),
             ];
-            ("/", "Signed in", cookies)
+            (to, "Signed in", cookies)
         }
         Err(Refused { to, flash }) => (to, "Sign-in failed", vec![flash_cookie(&flash, secure)]),
     };
@@ -237,6 +237,8 @@ struct SignedIn {
     session_id: String,
     lifetime: i64,
     flash: Flash,
+    /// Where the browser goes: the overview, or after a step-up the roles it activated.
+    to: &'static str,
 }
 
 /// A callback that opened no session: where to go and why.
@@ -369,11 +371,11 @@ async fn finish_sign_in(ui: &UiState, headers: &HeaderMap, q: CallbackQuery) -> 
             tracing::warn!(error = %e, "the session replaced by a step-up could not be ended");
         }
     }
-    let flash = match pending {
-        Some(p) => p.complete(ui, &session::request_token(ui, &stored, now)).await,
-        None => Flash::ok(format!("Signed in as {} with {name}.", user.user_principal_name)),
+    let (flash, to) = match pending {
+        Some(p) => (p.complete(ui, &session::request_token(ui, &stored, now)).await, "/my-roles?tab=active"),
+        None => (Flash::ok(format!("Signed in as {} with {name}.", user.user_principal_name)), "/"),
     };
-    Ok(SignedIn { session_id, lifetime, flash })
+    Ok(SignedIn { session_id, lifetime, flash, to })
 }
 
 /// The token endpoint's answer (RFC 6749 5.1): only the ID token is kept.

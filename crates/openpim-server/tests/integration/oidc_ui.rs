@@ -235,7 +235,8 @@ async fn to_callback(browser: &mut Browser, ts: &TestServer, provider: &Provider
 async fn landing(browser: &mut Browser, ts: &TestServer, callback: &Page) -> Page {
     assert_eq!(callback.status, StatusCode::OK, "{}", callback.body);
     assert!(callback.body.contains("http-equiv=\"refresh\""), "{}", callback.body);
-    let to = if callback.body.contains("url=/signin") { "/signin" } else { "/" };
+    // Where the page moves on to: the sign-in page, the overview, or after a step-up My roles.
+    let to = callback.body.split("url=").nth(1).and_then(|rest| rest.split('"').next()).unwrap_or("/");
     browser.get(&format!("{}{to}", ts.base)).await
 }
 
@@ -453,7 +454,9 @@ async fn activating_a_role_that_needs_mfa_steps_up_at_the_provider_and_completes
     let callback_url = to_callback(&mut browser, &ts, &provider, "bob").await;
     let callback = browser.get(&callback_url).await;
     let home = landing(&mut browser, &ts, &callback).await;
-    assert!(home.body.contains("User Administrator"), "{}", home.body);
+    assert_eq!(home.status, StatusCode::OK, "{}", home.body);
+    let listed = browser.get(&format!("{}/my-roles", ts.base)).await;
+    assert!(listed.body.contains("User Administrator"), "{}", listed.body);
     let first_session = browser.cookies["openpim_session"].clone();
 
     // Bob's provider sign-in had no MFA; the role's policy needs it: off to the provider.

@@ -228,9 +228,14 @@ async fn activation_shows_requirements_and_policy_failures_as_banners() {
     assert_eq!(added.status, StatusCode::SEE_OTHER);
 
     let mut b = Browser::new(&ts.base);
-    let home = b.sign_in(&mfa_token(&ts, "bob@openpim.test")).await;
+    b.sign_in(&mfa_token(&ts, "bob@openpim.test")).await;
+    // My roles lists the role with Activate, which opens the focused form with the requirements.
+    let list = b.get("/my-roles").await;
+    assert!(list.body.contains("aria-label=\"Activate User Administrator\""), "{}", list.body);
+    let home = b.get(&format!("/my-roles/activate?role={USER_ADMINISTRATOR}&scope=%2F")).await;
+    assert_eq!(home.status, StatusCode::OK, "{}", home.body);
     assert!(home.body.contains("User Administrator"));
-    assert!(home.body.contains("At most 8 hours"));
+    assert!(home.body.contains("at most 8 hours"));
     assert!(home.body.contains("Multi-factor authentication"));
     assert!(home.body.contains("A justification"));
     let csrf = home.csrf();
@@ -339,8 +344,9 @@ async fn admins_update_and_remove_through_the_role_page_and_refusals_show_the_ap
 
     // Bob may ask to extend an eligibility that ends within 14 days; an admin decides.
     let mut b = Browser::new(&ts.base);
-    let home = b.sign_in(&mfa_token(&ts, "bob@openpim.test")).await;
-    assert!(home.body.contains("Extend eligibility by"));
+    b.sign_in(&mfa_token(&ts, "bob@openpim.test")).await;
+    let home = b.get("/my-roles").await;
+    assert!(home.body.contains("aria-label=\"Extend eligibility for Global Reader\""), "{}", home.body);
     let extend = b
         .post(
             "/extend",
@@ -464,7 +470,7 @@ async fn nobody_approves_their_own_request_through_the_ui() {
     let path = format!("{RM}/roleAssignmentScheduleRequests?$filter=principalId%20eq%20'{bob}'");
     let requests = ts.list_all(&path, &ts.admin_token()).await;
     let approval = requests[0]["approvalId"].as_str().unwrap().to_string();
-    let decided = b.post("/approvals", &[("csrf", &csrf_b), ("approval", &approval), ("decision", "Approve")]).await;
+    let decided = b.post("/approvals", &[("csrf", &csrf_b), ("one", &format!("Approve|{approval}|"))]).await;
     let page = b.get(decided.location()).await;
     let flash = page.body.split("class=\"flash err\"").nth(1).expect("an error banner").split("</p>").next().unwrap();
     assert!(flash.contains("Authorization_RequestDenied: Nobody can approve or deny their own request."), "{flash}");
@@ -501,8 +507,10 @@ async fn groups_show_their_members_and_a_group_can_be_made_eligible_by_name() {
     assert!(page.body.contains("<td data-label=\"Type\">Group</td>"), "{}", page.body);
     // Bob is eligible through the group, and My roles says so.
     let mut b = Browser::new(&ts.base);
-    let home = b.sign_in(&mfa_token(&ts, "bob@openpim.test")).await;
-    assert!(home.body.contains("Via: Group"), "{}", home.body);
+    b.sign_in(&mfa_token(&ts, "bob@openpim.test")).await;
+    let home = b.get("/my-roles").await;
+    // (The API's eligibility instances say "Group" without naming it.)
+    assert!(home.body.contains("<td data-label=\"Membership\">Group</td>"), "{}", home.body);
     ts.stop().await;
 }
 
@@ -567,11 +575,12 @@ async fn my_roles_shows_the_requirements_the_api_enforces() {
     assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
 
     let mut b = Browser::new(&ts.base);
-    let home = b.sign_in(&mfa_token(&ts, "bob@openpim.test")).await;
+    b.sign_in(&mfa_token(&ts, "bob@openpim.test")).await;
+    let home = b.get(&format!("/my-roles/activate?role={USER_ADMINISTRATOR}&scope=%2F")).await;
     assert!(home.body.contains("User Administrator"), "{}", home.body);
     assert!(home.body.contains("<li>A justification</li>"), "{}", home.body);
     assert!(home.body.contains("Justification (required)"), "{}", home.body);
-    assert!(home.body.contains("<li>Approval</li>"), "{}", home.body);
+    assert!(home.body.contains("<li>Approval: "), "{}", home.body);
     // What the page says is what the API does: without a justification it refuses.
     let csrf = home.csrf();
     let role = USER_ADMINISTRATOR.to_string();
@@ -666,19 +675,28 @@ async fn directory_pages_render_the_shared_partials_as_before() {
         assert!(!page.contains(azure_only), "{azure_only} on a directory role's page: {page}");
     }
 
-    // Bob's My roles: the eligible card activates at its own scope, through /activate.
+    // Bob's My roles: the eligible row links to its activation form, which posts to /activate
+    // at the eligibility's own scope.
     let mut b = Browser::new(&ts.base);
-    let home = b.sign_in(&mfa_token(&ts, "bob@openpim.test")).await.body;
-    assert!(home.contains("<h3 id=\"e0-h\">Global Reader</h3>"), "{home}");
-    assert!(home.contains("<form method=\"post\" action=\"/activate\" class=\"stack\" aria-describedby=\"e0-reqs\">"));
-    assert!(home.contains("<input type=\"hidden\" name=\"scope\" value=\"/\">"), "{home}");
-    assert!(!home.contains("Activate at"), "no scope to choose: {home}");
-    // The directory card comes before (and outside) the Azure part.
+    b.sign_in(&mfa_token(&ts, "bob@openpim.test")).await;
+    let home = b.get("/my-roles").await.body;
+    assert!(home.contains("<th scope=\"row\" data-label=\"Role\">Global Reader</th>"), "{home}");
+    let href = format!("/my-roles/activate?role={GLOBAL_READER}&#38;scope=%2F");
+    assert!(home.contains(&href), "{home}");
+    // The directory table comes before (and outside) the Azure part.
     let azure = home.find("aria-labelledby=\"azure-h\"").unwrap_or(home.len());
-    assert!(home.find("<h3 id=\"e0-h\">").unwrap() < azure, "{home}");
+    assert!(home.find(&href).unwrap() < azure, "{home}");
+    let form = b.get(&href.replace("&#38;", "&")).await.body;
+    assert!(
+        form.contains("<form method=\"post\" action=\"/activate\" class=\"stack card\" aria-describedby=\"reqs\">"),
+        "{form}"
+    );
+    assert!(form.contains("<input type=\"hidden\" name=\"scope\" value=\"/\">"), "{form}");
+    assert!(!form.contains("Activate at"), "no scope to choose: {form}");
 
-    // Activated, it is an active row with Deactivate posting to /deactivate.
-    let csrf = b.get("/").await.csrf();
+    // Activated, it is an active row; within its first 5 minutes the row explains why it
+    // offers no Deactivate.
+    let csrf = b.get("/my-roles").await.csrf();
     let active = b
         .submit(
             "/activate",
@@ -686,9 +704,24 @@ async fn directory_pages_render_the_shared_partials_as_before() {
         )
         .await
         .body;
-    assert!(active.contains("<td data-label=\"Role\">Global Reader</td>"), "{active}");
-    assert!(active.contains("<form method=\"post\" action=\"/deactivate\" class=\"inline\">"), "{active}");
-    assert!(active.contains("aria-label=\"Deactivate Global Reader\""), "{active}");
+    assert!(active.contains("<th scope=\"row\" data-label=\"Role\">Global Reader</th>"), "{active}");
+    assert!(active.contains("an activation lasts at least 5 minutes"), "{active}");
+    assert!(!active.contains("aria-label=\"Deactivate Global Reader\""), "{active}");
+
+    // Deactivate asks for confirmation first and changes nothing until confirmed; confirmed
+    // within the 5 minutes, it is the API's refusal.
+    let path = format!("{RM}/roleAssignmentScheduleInstances?$filter=principalId%20eq%20'{bob}'");
+    let ask = b.post("/deactivate", &[("csrf", &csrf), ("role", GLOBAL_READER), ("scope", "/")]).await;
+    assert_eq!(ask.status, StatusCode::OK, "{}", ask.body);
+    assert!(ask.body.contains("Please confirm"), "{}", ask.body);
+    assert!(ask.body.contains("Your activation of Global Reader at Directory ends now"), "{}", ask.body);
+    assert!(ask.body.contains("<input type=\"hidden\" name=\"confirmed\" value=\"yes\">"), "{}", ask.body);
+    assert_eq!(ts.list_all(&path, &ts.admin_token()).await.len(), 1, "still active");
+    let refused = b
+        .submit("/deactivate", &[("csrf", &csrf), ("role", GLOBAL_READER), ("scope", "/"), ("confirmed", "yes")])
+        .await;
+    assert!(refused.flash().contains("ActiveDurationTooShort"), "{}", refused.flash());
+    assert_eq!(ts.list_all(&path, &ts.admin_token()).await.len(), 1, "still active");
 }
 
 async fn member_count(ts: &TestServer, group: &str) -> usize {

@@ -35,7 +35,7 @@ async fn admins_browse_the_tree_and_add_update_and_remove_assignments_at_a_scope
     let mut b = Browser::signed_in(&pim.base(), &pim.admin_token()).await;
 
     // The navigation links to the Azure pages; the tree shows the subscriptions and their groups.
-    let home = b.get("/").await;
+    let home = b.get("/my-roles").await;
     assert!(home.body.contains("href=\"/azure\""), "{}", home.body);
     let tree = b.get("/azure").await;
     assert_eq!(tree.status, StatusCode::OK, "{}", tree.body);
@@ -283,7 +283,7 @@ async fn my_roles_activates_an_azure_eligibility_at_a_child_scope_and_deactivate
     assert_eq!(status, StatusCode::CREATED, "{body}");
 
     let mut b = Browser::signed_in(&pim.base(), &alice_token).await;
-    let home = b.get("/").await;
+    let home = b.get("/my-roles").await;
     assert!(home.body.contains("Via: Group deployers"), "{}", home.body);
     assert_eq!(home.status, StatusCode::OK, "{}", home.body);
     assert!(home.body.contains("Eligible Azure roles"), "{}", home.body);

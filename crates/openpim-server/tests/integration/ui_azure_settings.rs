@@ -193,7 +193,7 @@ async fn an_owner_edits_azure_role_settings_bad_input_changes_nothing_and_a_read
 
 /// The Approvals page's card for `role_name`, if it lists one.
 fn card<'a>(page: &'a Page, role_name: &str) -> Option<&'a str> {
-    page.body.split("<article").skip(1).find(|c| c.contains("<h2 id=") && c.contains(role_name))
+    page.body.split("<tr>").skip(1).find(|c| c.contains("name=\"pick\"") && c.contains(role_name))
 }
 
 /// A hidden field's value in `html`.
@@ -201,6 +201,14 @@ fn hidden(html: &str, name: &str) -> String {
     let marker = format!("name=\"{name}\" value=\"");
     let start = html.find(&marker).unwrap_or_else(|| panic!("no {name} in {html}")) + marker.len();
     html[start..].split('"').next().unwrap().to_string()
+}
+
+/// The request a queue row decides: its approval and stage (`approval|stage`, as the row's
+/// checkbox sends it).
+fn pick(row: &str) -> String {
+    let marker = "name=\"pick\" value=\"";
+    let start = row.find(marker).unwrap_or_else(|| panic!("no pick in {row}")) + marker.len();
+    row[start..].split('"').next().unwrap().to_string()
 }
 
 #[tokio::test]
@@ -221,7 +229,7 @@ async fn an_azure_activation_needing_approval_is_approved_on_the_approvals_page(
 
     // Bob activates at a resource group below: pending, shown on his My roles.
     let mut b = Browser::signed_in(&pim.base(), &bob_token).await;
-    let home = b.get("/").await;
+    let home = b.get("/my-roles").await;
     assert!(home.body.contains("Request activation"), "{}", home.body);
     let csrf = home.csrf();
     let web = rg("web");
@@ -243,10 +251,9 @@ async fn an_azure_activation_needing_approval_is_approved_on_the_approvals_page(
     let mut al = Browser::signed_in(&pim.base(), &alice_token).await;
     let list = al.get("/approvals").await;
     let shown = card(&list, "Reader").unwrap_or_else(|| panic!("no card: {}", list.body));
-    let (approval, stage) = (hidden(shown, "approval"), hidden(shown, "stage"));
-    let forged = b
-        .submit("/approvals", &[("csrf", &csrf), ("approval", &approval), ("stage", &stage), ("decision", "Approve")])
-        .await;
+    let pick = pick(shown);
+    assert!(pick.split_once('|').is_some_and(|(a, s)| !a.is_empty() && !s.is_empty()), "{pick}");
+    let forged = b.submit("/approvals", &[("csrf", &csrf), ("pick", &pick), ("decision", "Approve")]).await;
     assert!(forged.flash().contains("AuthorizationFailed"), "{}", forged.flash());
 
     // Alice's page shows the request with its scope: the resource group's name and path.
@@ -258,7 +265,7 @@ async fn an_azure_activation_needing_approval_is_approved_on_the_approvals_page(
     // The stage asks the approver's reason (Azure's default): without one, the API's refusal
     // is shown and the request still waits.
     let csrf = list.csrf();
-    let decide = [("csrf", csrf.as_str()), ("approval", &approval), ("stage", &stage), ("decision", "Approve")];
+    let decide = [("csrf", csrf.as_str()), ("pick", &pick), ("decision", "Approve")];
     let unexplained = al.submit("/approvals", &decide).await;
     assert!(unexplained.flash().contains("ApproverJustificationRequired"), "{}", unexplained.flash());
     assert!(card(&unexplained, "Reader").is_some(), "{}", unexplained.body);
@@ -269,7 +276,7 @@ async fn an_azure_activation_needing_approval_is_approved_on_the_approvals_page(
     assert!(card(&approved, "Reader").is_none(), "{}", approved.body);
 
     // Bob's My roles: active at the resource group, nothing pending.
-    let home = b.get("/").await;
+    let home = b.get("/my-roles").await;
     assert!(!home.body.contains("Azure activations waiting for approval"), "{}", home.body);
     assert!(home.body.contains("aria-label=\"Deactivate Reader at"), "{}", home.body);
     let path =
@@ -300,7 +307,7 @@ async fn a_pending_azure_activation_is_canceled_from_my_roles() {
     require_approval_by_alice_or_bob(&mut a, &page_path, &csrf).await;
 
     let mut b = Browser::signed_in(&pim.base(), &bob_token).await;
-    let csrf = b.get("/").await.csrf();
+    let csrf = b.get("/my-roles").await.csrf();
     let pending = b
         .submit(
             "/azure/activate",
