@@ -25,6 +25,9 @@ fi
 echo "== cargo test (SQLite store)"
 env -u OPENPIM_TEST_POSTGRES_URL cargo test --workspace --locked
 
+echo "== policy as code at scale: 10,000 eligibilities applied and planned again (SQLite store)"
+env -u OPENPIM_TEST_POSTGRES_URL cargo test --locked -p openpim-cli --test as_code -- --ignored ten_thousand_eligibilities --nocapture
+
 echo "== container files (docker build when a daemon is up, else hadolint and a compose check)"
 ./scripts/check-container.sh
 

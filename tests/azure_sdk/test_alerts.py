@@ -19,6 +19,7 @@ from azure.core.exceptions import HttpResponseError
 from azure.mgmt.authorization import AuthorizationManagementClient
 from azure.mgmt.authorization.v2022_08_01_preview.models import (
     Alert,
+    AlertConfiguration,
 )
 
 import helpers
@@ -66,6 +67,11 @@ def test_definitions_and_configurations_at_the_subscription(admin, scope):
     assert client(admin).alert_configurations.update(scope, PERMANENT, body) is None
     response, _ = with_response(client(admin).alert_configurations.get, scope, PERMANENT)
     assert json_of(response)["properties"]["thresholdNumberOfPermanentOwners"] == 25
+    # The SDK's own model carries no discriminator on the wire; the path names the configuration.
+    for enabled in (False, True):
+        model = AlertConfiguration(is_enabled=enabled)
+        assert client(admin).alert_configurations.update(scope, PERMANENT, model) is None
+        assert client(admin).alert_configurations.get(scope, PERMANENT).is_enabled is enabled
     with pytest.raises(HttpResponseError) as excinfo:
         client(admin).alert_configurations.update(scope, PERMANENT, json.dumps({"properties": {
             "alertConfigurationType": "TooManyPermanentOwnersAssignedToResourceAlertConfiguration",

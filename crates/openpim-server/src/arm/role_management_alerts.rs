@@ -229,7 +229,7 @@ async fn refresh(
 }
 
 /// `PATCH roleManagementAlertConfigurations/{name}`: `isEnabled` and, for the owner alerts,
-/// their two thresholds; `alertConfigurationType` is required and must be the alert's.
+/// their two thresholds; `alertConfigurationType`, when sent, must be the alert's.
 async fn configure(s: &AppState, req: &ArmRequest, scope: &ArmScope, kind: AzureAlertKind) -> ArmResult<Response> {
     authorize_write(s, req, scope, &audit("Update PIM security alert configuration", scope, kind.name())).await?;
     let mut body = req.json_body("AlertConfiguration")?;
@@ -238,8 +238,11 @@ async fn configure(s: &AppState, req: &ArmRequest, scope: &ArmScope, kind: Azure
     }
     let mut props =
         body.object("properties", "AlertConfigurationProperties")?.ok_or_else(|| body.missing("properties"))?;
-    let discriminator = props.required_string("alertConfigurationType")?;
-    if !discriminator.eq_ignore_ascii_case(kind.configuration_type()) {
+    // The path already names the configuration, so a body without the discriminator is
+    // unambiguous: azure-mgmt-authorization's `AlertConfiguration` model never sends it, and the
+    // SDK must work unchanged. When present it must be this configuration's type.
+    let discriminator = props.string("alertConfigurationType")?;
+    if discriminator.is_some_and(|d| !d.eq_ignore_ascii_case(kind.configuration_type())) {
         return Err(props.invalid(
             "alertConfigurationType",
             format!("the configuration of {} is a '{}'.", kind.name(), kind.configuration_type()),
